@@ -1,0 +1,325 @@
+//! Typed configuration: TOML with serde, unknown keys rejected, durations
+//! written as `30s`, `5m`, `48h`. Loading and validation live in `load.rs`;
+//! the types and their defaults live here.
+
+mod duration;
+mod load;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigError, default_path, load, load_str, resolve_path};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub service: ServiceConfig,
+    #[serde(default)]
+    pub source: SourceConfig,
+    #[serde(default)]
+    pub router: RouterConfig,
+    #[serde(default)]
+    pub plan: PlanConfig,
+    #[serde(default)]
+    pub guardrails: GuardrailsConfig,
+    #[serde(default)]
+    pub auto_rollback: AutoRollbackConfig,
+    #[serde(default)]
+    pub journal: JournalConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Shown in the header and written to every journal record.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// Scrape Prometheus text from each pod's `/metrics`.
+    Scrape,
+    /// The embedded simulated fleet (what `cutover demo` uses).
+    Demo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub kind: SourceKind,
+    /// How often both colours are polled.
+    #[serde(with = "duration")]
+    pub interval: Duration,
+    /// How long one HTTP request may take before it is *no data (timeout)*.
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+    /// Rates and quantiles are computed over this much history (at least one
+    /// interval: the delta between consecutive polls).
+    #[serde(with = "duration")]
+    pub window: Duration,
+    pub scrape: Option<ScrapeConfig>,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            kind: SourceKind::Demo,
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(2),
+            window: Duration::from_secs(30),
+            scrape: None,
+        }
+    }
+}
+
+/// Where the scrape source finds each colour and what its series are called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeConfig {
+    /// `/metrics` URLs of blue's pods; their counters are summed.
+    pub blue: Vec<String>,
+    /// `/metrics` URLs of green's pods; their counters are summed.
+    pub green: Vec<String>,
+    /// Histogram of request latency (its `_bucket` series with `le`).
+    #[serde(default = "defaults::latency_histogram")]
+    pub latency_histogram: String,
+    /// Unit of the histogram's `le` bounds.
+    #[serde(default)]
+    pub latency_unit: LatencyUnit,
+    /// Counter of requests, labelled by status.
+    #[serde(default = "defaults::requests_counter")]
+    pub requests_counter: String,
+    /// The label on the request counter that carries the status code.
+    #[serde(default = "defaults::status_label")]
+    pub status_label: String,
+    /// A request is an error when its status label starts with one of these.
+    #[serde(default = "defaults::error_status_prefixes")]
+    pub error_status_prefixes: Vec<String>,
+    /// Gauge of model quality; pods' values are averaged, weighted by their
+    /// request counts. Leave out to not measure quality.
+    #[serde(default = "defaults::quality_gauge")]
+    pub quality_gauge: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LatencyUnit {
+    #[default]
+    Seconds,
+    Milliseconds,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouterKind {
+    /// The in-process router of the embedded simulated fleet.
+    Demo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    pub kind: RouterKind,
+    pub demo: DemoConfig,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            kind: RouterKind::Demo,
+            demo: DemoConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// `healthy`, `degrading` or `slow-quality`.
+    pub scenario: String,
+    /// Simulated time a traffic change takes to apply, like a reload.
+    #[serde(with = "duration")]
+    pub apply_delay: Duration,
+    /// Simulated requests per second across both colours.
+    pub rps: u32,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            scenario: "healthy".into(),
+            apply_delay: Duration::from_millis(150),
+            rps: 400,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlanConfig {
+    /// Green percentages, strictly increasing, ending at 100.
+    pub steps: Vec<u8>,
+    /// Minimum soak at each step before the next advance is allowed.
+    #[serde(with = "duration")]
+    pub dwell: Duration,
+    /// How long 100 % is watched before the cutover counts as promoted.
+    #[serde(with = "duration")]
+    pub bake: Duration,
+    /// How long blue is kept as a standby after promotion.
+    #[serde(with = "duration")]
+    pub standby: Duration,
+    /// Under the autopilot (`cutover run`), roll back when the gate has
+    /// stayed closed this long at one step. `0s` waits forever.
+    #[serde(with = "duration")]
+    pub progress_deadline: Duration,
+}
+
+impl Default for PlanConfig {
+    fn default() -> Self {
+        PlanConfig {
+            steps: vec![1, 5, 25, 50, 100],
+            dwell: Duration::from_secs(5 * 60),
+            bake: Duration::from_secs(30 * 60),
+            standby: Duration::from_secs(48 * 3600),
+            progress_deadline: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// Warn and breach levels of one check. For latency and errors a value above
+/// the level is past it; for quality, a value below it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Levels {
+    pub warn: f64,
+    pub breach: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricGuardrail {
+    /// Absolute bound, applied to both colours (only green's can roll back).
+    pub absolute: Option<Levels>,
+    /// Green compared with blue: how far green may be worse than blue
+    /// (ms above, percentage points above, or quality below).
+    pub vs_blue: Option<Levels>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GuardrailsConfig {
+    pub p99_ms: MetricGuardrail,
+    pub error_rate: MetricGuardrail,
+    pub quality: MetricGuardrail,
+}
+
+impl GuardrailsConfig {
+    pub fn for_metric(&self, m: crate::model::Metric) -> &MetricGuardrail {
+        use crate::model::Metric;
+        match m {
+            Metric::P99Ms => &self.p99_ms,
+            Metric::ErrorRate => &self.error_rate,
+            Metric::Quality => &self.quality,
+        }
+    }
+}
+
+impl Default for GuardrailsConfig {
+    fn default() -> Self {
+        GuardrailsConfig {
+            p99_ms: MetricGuardrail {
+                absolute: Some(Levels {
+                    warn: 3000.0,
+                    breach: 5000.0,
+                }),
+                vs_blue: Some(Levels {
+                    warn: 200.0,
+                    breach: 1000.0,
+                }),
+            },
+            error_rate: MetricGuardrail {
+                absolute: Some(Levels {
+                    warn: 1.0,
+                    breach: 5.0,
+                }),
+                vs_blue: Some(Levels {
+                    warn: 0.5,
+                    breach: 2.0,
+                }),
+            },
+            quality: MetricGuardrail {
+                absolute: Some(Levels {
+                    warn: 0.75,
+                    breach: 0.70,
+                }),
+                vs_blue: Some(Levels {
+                    warn: 0.02,
+                    breach: 0.05,
+                }),
+            },
+        }
+    }
+}
+
+/// What a poll with no data for green does to the breach streak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoDataPolicy {
+    /// Neither counts nor resets the streak: silence is not health.
+    #[default]
+    Hold,
+    /// Counts as a breach: blind is as bad as broken.
+    Breach,
+    /// Resets the streak (lenient; not recommended).
+    Reset,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoRollbackConfig {
+    /// Armed at start; `a` in the cockpit disarms and re-arms.
+    pub enabled: bool,
+    /// Consecutive polls with a green breach before rolling back.
+    pub consecutive: u32,
+    /// What a poll with no data for green does.
+    pub no_data: NoDataPolicy,
+}
+
+impl Default for AutoRollbackConfig {
+    fn default() -> Self {
+        AutoRollbackConfig {
+            enabled: true,
+            consecutive: 2,
+            no_data: NoDataPolicy::Hold,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalConfig {
+    /// JSONL audit log. Default: `cutover/<service>.jsonl` in the user's
+    /// data directory.
+    pub path: Option<PathBuf>,
+}
+
+pub(crate) mod defaults {
+    pub fn latency_histogram() -> String {
+        "request_duration_seconds".into()
+    }
+    pub fn requests_counter() -> String {
+        "requests_total".into()
+    }
+    pub fn status_label() -> String {
+        "code".into()
+    }
+    pub fn error_status_prefixes() -> Vec<String> {
+        vec!["5".into()]
+    }
+    pub fn quality_gauge() -> Option<String> {
+        Some("model_quality_score".into())
+    }
+}

@@ -1,0 +1,1 @@
+//! Embedded demo fleet (placeholder until written).

@@ -1,0 +1,77 @@
+//! What front ends ask of the engine.
+
+use tokio::sync::oneshot;
+
+use crate::model::Split;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Move to the next plan step; `force` passes a closed gate (journaled
+    /// as forced).
+    Advance { force: bool },
+    /// Move to the previous plan step (0 % before the first).
+    StepBack,
+    /// Set an arbitrary split (`:set 30`).
+    SetSplit {
+        split: Split,
+        reason: Option<String>,
+    },
+    /// Set 0 % now, preempting any write in flight. Never gated.
+    Rollback { reason: String },
+    /// Flip to 100 % now, skipping the remaining steps (like
+    /// `argo rollouts promote --full`).
+    Promote,
+    /// Hold or resume the plan (stops the dwell clock and the autopilot).
+    TogglePause,
+    /// Arm or disarm auto-rollback.
+    SetArmed(bool),
+    /// Write a free-form note to the journal.
+    Note(String),
+    /// Stop the engine. Never moves traffic.
+    Shutdown,
+}
+
+impl Command {
+    /// True for commands that can move traffic (refused in read-only mode).
+    pub fn moves_traffic(&self) -> bool {
+        matches!(
+            self,
+            Command::Advance { .. }
+                | Command::StepBack
+                | Command::SetSplit { .. }
+                | Command::Rollback { .. }
+                | Command::Promote
+        )
+    }
+}
+
+/// Who asked; written to the journal beside `$USER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Tui,
+    Cli,
+    Autopilot,
+    AutoRollback,
+}
+
+impl Origin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Tui => "tui",
+            Origin::Cli => "cli",
+            Origin::Autopilot => "autopilot",
+            Origin::AutoRollback => "auto-rollback",
+        }
+    }
+}
+
+/// The engine's answer: `Ok(message)` once the change is applied and
+/// journaled, `Err(why)` when it was refused or failed.
+pub type Reply = Result<String, String>;
+
+#[derive(Debug)]
+pub struct Request {
+    pub command: Command,
+    pub origin: Origin,
+    pub reply: Option<oneshot::Sender<Reply>>,
+}

@@ -1,0 +1,458 @@
+//! Guardrails: every reading judged against its bounds, and green judged
+//! against blue. Pure: no IO, no clocks.
+
+use crate::config::{GuardrailsConfig, Levels, NoDataPolicy};
+use crate::model::{Color, Metric, NoData, Reading, Snapshot, Split, Verdict};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// The value itself against fixed levels.
+    Absolute,
+    /// Green's value against blue's.
+    VsBlue,
+}
+
+/// One check of one reading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub kind: CheckKind,
+    pub verdict: Verdict,
+    /// The value judged: the reading for `Absolute`, how much worse green is
+    /// than blue for `VsBlue` (ms above, points above, or quality below).
+    pub observed: Option<f64>,
+    pub levels: Levels,
+}
+
+impl Check {
+    /// A short statement of the bound, e.g. `≤ 5000 ms` or `≤ blue +200 ms`.
+    pub fn bound_text(&self, metric: Metric) -> String {
+        let b = self.levels.breach;
+        match (self.kind, metric.higher_is_worse()) {
+            (CheckKind::Absolute, true) => format!("≤ {}", metric.format(b)),
+            (CheckKind::Absolute, false) => format!("≥ {}", metric.format(b)),
+            (CheckKind::VsBlue, true) => format!("≤ blue {}", metric.format_delta(b)),
+            (CheckKind::VsBlue, false) => format!("≥ blue {}", metric.format_delta(-b)),
+        }
+    }
+
+    /// The warn level in the same words.
+    pub fn warn_text(&self, metric: Metric) -> String {
+        let w = self.levels.warn;
+        match (self.kind, metric.higher_is_worse()) {
+            (CheckKind::Absolute, _) => metric.format(w),
+            (CheckKind::VsBlue, true) => format!("blue {}", metric.format_delta(w)),
+            (CheckKind::VsBlue, false) => format!("blue {}", metric.format_delta(-w)),
+        }
+    }
+}
+
+/// The judgement of one metric of one colour: the worst of its checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    pub color: Color,
+    pub metric: Metric,
+    pub verdict: Verdict,
+    pub value: Option<f64>,
+    /// Why there is no value, when there is none.
+    pub no_data: Option<NoData>,
+    pub checks: Vec<Check>,
+}
+
+impl Judgement {
+    /// One line for logs and the journal, e.g.
+    /// `green error rate 7.90 % BREACH (≤ 5.00 %)`.
+    pub fn summary(&self) -> String {
+        let value = match (&self.value, &self.no_data) {
+            (Some(v), _) => self.metric.format(*v),
+            (None, Some(why)) => format!("no data ({why})"),
+            (None, None) => "no data".into(),
+        };
+        let bounds: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| c.verdict == self.verdict)
+            .map(|c| c.bound_text(self.metric))
+            .collect();
+        if bounds.is_empty() {
+            format!("{} {} {} {}", self.color, self.metric, value, self.verdict)
+        } else {
+            format!(
+                "{} {} {} {} ({})",
+                self.color,
+                self.metric,
+                value,
+                self.verdict,
+                bounds.join(", ")
+            )
+        }
+    }
+}
+
+/// True when `v` is on the bad side of `level` for `metric`.
+fn past(metric: Metric, v: f64, level: f64) -> bool {
+    if metric.higher_is_worse() {
+        v > level
+    } else {
+        v < level
+    }
+}
+
+/// Judges `v` against warn and breach levels. `bad_when_higher` says which
+/// side is bad.
+fn judge(v: f64, levels: Levels, bad_when_higher: bool) -> Verdict {
+    let over = |l: f64| if bad_when_higher { v > l } else { v < l };
+    if over(levels.breach) {
+        Verdict::Breach
+    } else if over(levels.warn) {
+        Verdict::Warn
+    } else {
+        Verdict::Ok
+    }
+}
+
+/// Judges every configured metric of both colours in `snap`.
+///
+/// Metrics with no source configured are left out. At 100 % blue serves no
+/// traffic, so the comparisons with blue are left out too (blue is idle, not
+/// a baseline).
+pub fn evaluate(snap: &Snapshot, split: Option<Split>, cfg: &GuardrailsConfig) -> Vec<Judgement> {
+    let compare = split.is_none_or(|s| s.green() < 100);
+    let mut out = Vec::with_capacity(6);
+    for color in Color::BOTH {
+        for metric in Metric::ALL {
+            let reading = snap.color(color).get(metric);
+            if !reading.is_configured() {
+                continue;
+            }
+            let g = cfg.for_metric(metric);
+            let value = reading.value();
+            let mut checks = Vec::new();
+            if let Some(levels) = g.absolute {
+                checks.push(Check {
+                    kind: CheckKind::Absolute,
+                    verdict: value
+                        .map(|v| judge(v, levels, metric.higher_is_worse()))
+                        .unwrap_or(Verdict::NoData),
+                    observed: value,
+                    levels,
+                });
+            }
+            if let (Color::Green, Some(levels), true) = (color, g.vs_blue, compare) {
+                let blue = snap.blue.get(metric).value();
+                let worse_by = match (value, blue) {
+                    (Some(gv), Some(bv)) if metric.higher_is_worse() => Some(gv - bv),
+                    (Some(gv), Some(bv)) => Some(bv - gv),
+                    _ => None,
+                };
+                checks.push(Check {
+                    kind: CheckKind::VsBlue,
+                    verdict: worse_by
+                        .map(|d| judge(d, levels, true))
+                        .unwrap_or(Verdict::NoData),
+                    observed: worse_by,
+                    levels,
+                });
+            }
+            let verdict = if value.is_none() {
+                Verdict::NoData
+            } else {
+                checks
+                    .iter()
+                    .fold(Verdict::Ok, |acc, c| acc.worst(c.verdict))
+            };
+            let no_data = match reading {
+                Reading::NoData(why) => Some(why.clone()),
+                Reading::Value(_) if value.is_none() => {
+                    Some(NoData::Other("value is NaN or infinite".into()))
+                }
+                Reading::Value(_) => None,
+            };
+            out.push(Judgement {
+                color,
+                metric,
+                verdict,
+                value,
+                no_data,
+                checks,
+            });
+        }
+    }
+    out
+}
+
+/// The breach streak after one more snapshot: green breaching anywhere
+/// extends it; a clean poll ends it; green with no data follows `policy`.
+pub fn next_streak(prev: u32, judgements: &[Judgement], policy: NoDataPolicy) -> u32 {
+    let green = || judgements.iter().filter(|j| j.color == Color::Green);
+    if green().any(|j| j.verdict == Verdict::Breach) {
+        return prev + 1;
+    }
+    if green().any(|j| j.verdict == Verdict::NoData) {
+        return match policy {
+            NoDataPolicy::Hold => prev,
+            NoDataPolicy::Breach => prev + 1,
+            NoDataPolicy::Reset => 0,
+        };
+    }
+    0
+}
+
+/// Green's breaching judgements, for the rollback reason and the journal.
+pub fn green_breaches(judgements: &[Judgement]) -> Vec<&Judgement> {
+    judgements
+        .iter()
+        .filter(|j| j.color == Color::Green && j.verdict == Verdict::Breach)
+        .collect()
+}
+
+/// Reasons green does not pass the advance gate: any check short of OK,
+/// including no data, holds it.
+pub fn gate_reasons(judgements: &[Judgement]) -> Vec<String> {
+    judgements
+        .iter()
+        .filter(|j| j.color == Color::Green && j.verdict != Verdict::Ok)
+        .map(Judgement::summary)
+        .collect()
+}
+
+/// Is `v` past `level` for `metric`? Exposed for drawing thresholds.
+pub fn is_past(metric: Metric, v: f64, level: f64) -> bool {
+    past(metric, v, level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ColorReadings;
+    use std::time::{Duration, Instant};
+
+    fn readings(p99: Option<f64>, err: Option<f64>, q: Option<f64>) -> ColorReadings {
+        let r = |v: Option<f64>| match v {
+            Some(v) => Reading::Value(v),
+            None => Reading::NoData(NoData::NoRequests),
+        };
+        ColorReadings {
+            metrics: [r(p99), r(err), r(q)],
+            rps: Some(10.0),
+            up: true,
+            warnings: vec![],
+        }
+    }
+
+    fn snap(blue: ColorReadings, green: ColorReadings) -> Snapshot {
+        Snapshot {
+            at: Instant::now(),
+            window: Duration::from_secs(5),
+            blue,
+            green,
+        }
+    }
+
+    fn find(js: &[Judgement], c: Color, m: Metric) -> Judgement {
+        js.iter()
+            .find(|j| j.color == c && j.metric == m)
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn healthy_green_is_ok_everywhere() {
+        let s = snap(
+            readings(Some(400.0), Some(0.2), Some(0.86)),
+            readings(Some(380.0), Some(0.1), Some(0.87)),
+        );
+        let js = evaluate(&s, Split::new(5), &GuardrailsConfig::default());
+        assert_eq!(js.len(), 6);
+        assert!(js.iter().all(|j| j.verdict == Verdict::Ok), "{js:#?}");
+        assert!(gate_reasons(&js).is_empty());
+    }
+
+    #[test]
+    fn absolute_levels_warn_then_breach() {
+        let cfg = GuardrailsConfig::default();
+        let s = snap(
+            readings(Some(400.0), Some(0.2), Some(0.86)),
+            readings(Some(400.0), Some(7.9), Some(0.86)),
+        );
+        let j = find(
+            &evaluate(&s, Split::new(25), &cfg),
+            Color::Green,
+            Metric::ErrorRate,
+        );
+        assert_eq!(j.verdict, Verdict::Breach);
+        assert!(j.summary().contains("7.90 %"), "{}", j.summary());
+        assert!(j.summary().contains("≤ 5.00 %"), "{}", j.summary());
+
+        let s = snap(
+            readings(Some(400.0), Some(0.2), Some(0.86)),
+            readings(Some(400.0), Some(0.6), Some(0.86)),
+        );
+        let j = find(
+            &evaluate(&s, Split::new(25), &cfg),
+            Color::Green,
+            Metric::ErrorRate,
+        );
+        assert_eq!(j.verdict, Verdict::Ok);
+        // exactly at a level is within it
+        let s = snap(
+            readings(Some(400.0), Some(0.2), Some(0.86)),
+            readings(Some(400.0), Some(1.0), Some(0.86)),
+        );
+        let j = find(
+            &evaluate(&s, Split::new(25), &cfg),
+            Color::Green,
+            Metric::ErrorRate,
+        );
+        assert_eq!(j.verdict, Verdict::Ok);
+    }
+
+    #[test]
+    fn quality_is_bad_when_low() {
+        let cfg = GuardrailsConfig::default();
+        let s = snap(
+            readings(Some(400.0), Some(0.2), Some(0.72)),
+            readings(Some(400.0), Some(0.2), Some(0.69)),
+        );
+        let js = evaluate(&s, Split::new(25), &cfg);
+        assert_eq!(
+            find(&js, Color::Blue, Metric::Quality).verdict,
+            Verdict::Warn
+        );
+        assert_eq!(
+            find(&js, Color::Green, Metric::Quality).verdict,
+            Verdict::Breach
+        );
+    }
+
+    #[test]
+    fn comparison_with_blue() {
+        let cfg = GuardrailsConfig::default();
+        // green 300 ms slower than blue: past the +200 warn, within +1000
+        let s = snap(
+            readings(Some(400.0), Some(0.2), Some(0.90)),
+            readings(Some(700.0), Some(0.2), Some(0.87)),
+        );
+        let js = evaluate(&s, Split::new(25), &cfg);
+        let p = find(&js, Color::Green, Metric::P99Ms);
+        assert_eq!(p.verdict, Verdict::Warn);
+        let vs = p
+            .checks
+            .iter()
+            .find(|c| c.kind == CheckKind::VsBlue)
+            .unwrap();
+        assert_eq!(vs.observed, Some(300.0));
+        assert_eq!(vs.bound_text(Metric::P99Ms), "≤ blue +1000 ms");
+        // quality 0.03 below blue: past the 0.02 warn drop
+        let q = find(&js, Color::Green, Metric::Quality);
+        assert_eq!(q.verdict, Verdict::Warn);
+        assert_eq!(gate_reasons(&js).len(), 2);
+        // quality 0.06 below blue: breach
+        let s = snap(
+            readings(Some(400.0), Some(0.2), Some(0.90)),
+            readings(Some(400.0), Some(0.2), Some(0.84)),
+        );
+        let js = evaluate(&s, Split::new(25), &cfg);
+        assert_eq!(
+            find(&js, Color::Green, Metric::Quality).verdict,
+            Verdict::Breach
+        );
+    }
+
+    #[test]
+    fn no_blue_data_makes_the_comparison_no_data_not_ok() {
+        let cfg = GuardrailsConfig::default();
+        let s = snap(
+            readings(None, None, None),
+            readings(Some(400.0), Some(0.2), Some(0.9)),
+        );
+        let js = evaluate(&s, Split::new(25), &cfg);
+        let p = find(&js, Color::Green, Metric::P99Ms);
+        // absolute ok, comparison unknown: the worst is no data
+        assert_eq!(p.verdict, Verdict::NoData);
+        assert!(!gate_reasons(&js).is_empty());
+    }
+
+    #[test]
+    fn at_full_split_blue_is_idle_and_not_compared() {
+        let cfg = GuardrailsConfig::default();
+        let s = snap(
+            readings(None, None, None),
+            readings(Some(400.0), Some(0.2), Some(0.9)),
+        );
+        let js = evaluate(&s, Split::new(100), &cfg);
+        let p = find(&js, Color::Green, Metric::P99Ms);
+        assert_eq!(p.verdict, Verdict::Ok);
+        assert_eq!(p.checks.len(), 1);
+    }
+
+    #[test]
+    fn not_configured_metrics_are_left_out() {
+        let mut g = readings(Some(400.0), Some(0.2), None);
+        g.metrics[2] = Reading::NoData(NoData::NotConfigured);
+        let mut b = readings(Some(400.0), Some(0.2), None);
+        b.metrics[2] = Reading::NoData(NoData::NotConfigured);
+        let js = evaluate(&snap(b, g), Split::new(5), &GuardrailsConfig::default());
+        assert_eq!(js.len(), 4);
+        assert!(js.iter().all(|j| j.metric != Metric::Quality));
+    }
+
+    #[test]
+    fn nan_is_no_data() {
+        let mut g = readings(Some(400.0), Some(0.2), Some(0.9));
+        g.metrics[0] = Reading::Value(f64::NAN);
+        let js = evaluate(
+            &snap(readings(Some(400.0), Some(0.2), Some(0.9)), g),
+            Split::new(5),
+            &GuardrailsConfig::default(),
+        );
+        assert_eq!(
+            find(&js, Color::Green, Metric::P99Ms).verdict,
+            Verdict::NoData
+        );
+    }
+
+    #[test]
+    fn streak_counts_breaches_and_follows_the_no_data_policy() {
+        let cfg = GuardrailsConfig::default();
+        let blue = readings(Some(400.0), Some(0.2), Some(0.9));
+        let bad = evaluate(
+            &snap(blue.clone(), readings(Some(400.0), Some(9.0), Some(0.9))),
+            Split::new(25),
+            &cfg,
+        );
+        let good = evaluate(
+            &snap(blue.clone(), readings(Some(400.0), Some(0.1), Some(0.9))),
+            Split::new(25),
+            &cfg,
+        );
+        let blind = evaluate(
+            &snap(blue, readings(None, None, None)),
+            Split::new(25),
+            &cfg,
+        );
+        assert_eq!(next_streak(0, &bad, NoDataPolicy::Hold), 1);
+        assert_eq!(next_streak(1, &bad, NoDataPolicy::Hold), 2);
+        assert_eq!(next_streak(2, &good, NoDataPolicy::Hold), 0);
+        assert_eq!(next_streak(1, &blind, NoDataPolicy::Hold), 1);
+        assert_eq!(next_streak(1, &blind, NoDataPolicy::Breach), 2);
+        assert_eq!(next_streak(1, &blind, NoDataPolicy::Reset), 0);
+        assert_eq!(green_breaches(&bad).len(), 1);
+    }
+
+    #[test]
+    fn bound_texts() {
+        let c = Check {
+            kind: CheckKind::VsBlue,
+            verdict: Verdict::Ok,
+            observed: None,
+            levels: Levels {
+                warn: 0.02,
+                breach: 0.05,
+            },
+        };
+        assert_eq!(c.bound_text(Metric::Quality), "≥ blue -0.050");
+        assert_eq!(c.warn_text(Metric::Quality), "blue -0.020");
+        assert!(is_past(Metric::Quality, 0.6, 0.7));
+        assert!(!is_past(Metric::P99Ms, 0.6, 0.7));
+    }
+}

@@ -1,0 +1,263 @@
+//! What the engine publishes on its `watch` channel. Front ends render this
+//! and nothing else; they never ask the router or the metric source.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::model::{Color, Metric, Snapshot, Split, Verdict};
+
+use super::guardrail::Judgement;
+
+/// Where the cutover stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// 0 % on green; nothing in progress.
+    Ready,
+    /// A canary step below 100 %; `step` indexes the plan's steps (the
+    /// nearest step when the split was set by hand).
+    Canary { step: usize },
+    /// Held by the operator at `step`; the dwell clock is stopped.
+    Paused { step: usize },
+    /// 100 % on green, watched for the bake window.
+    Baking,
+    /// The bake passed; blue is kept as a standby until the standby window ends.
+    Promoted,
+    /// Back at 0 % because of `reason`.
+    RolledBack { reason: String },
+}
+
+impl Phase {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Phase::Ready => "READY",
+            Phase::Canary { .. } => "CANARY",
+            Phase::Paused { .. } => "PAUSED",
+            Phase::Baking => "BAKING",
+            Phase::Promoted => "PROMOTED",
+            Phase::RolledBack { .. } => "ROLLED BACK",
+        }
+    }
+}
+
+/// The plan as configured, for display.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanView {
+    pub steps: Vec<u8>,
+    pub dwell: Duration,
+    pub bake: Duration,
+    pub standby: Duration,
+}
+
+/// A router write that has been journaled as intent and not yet finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingChange {
+    pub from: Option<Split>,
+    pub to: Split,
+    pub started: Instant,
+    /// `advance`, `rollback`, `set`, ... as journaled.
+    pub action: String,
+}
+
+/// Whether an advance is allowed now, and if not, every reason why.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Gate {
+    pub open: bool,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventLevel {
+    Info,
+    /// A traffic change (journaled).
+    Traffic,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub wall: SystemTime,
+    pub level: EventLevel,
+    pub text: String,
+}
+
+/// One point of a metric's history; `None` is a poll with no data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryPoint {
+    pub at: Instant,
+    pub value: Option<f64>,
+}
+
+/// Recent history of every metric of both colours, for charts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct History {
+    /// `[color][metric]`, oldest first; blue is 0, green is 1.
+    series: [[VecDeque<HistoryPoint>; 3]; 2],
+}
+
+impl History {
+    pub const CAPACITY: usize = 360;
+
+    pub fn push(&mut self, color: Color, metric: Metric, point: HistoryPoint) {
+        let s = &mut self.series[color_index(color)][metric.index()];
+        if s.len() == Self::CAPACITY {
+            s.pop_front();
+        }
+        s.push_back(point);
+    }
+
+    pub fn series(&self, color: Color, metric: Metric) -> &VecDeque<HistoryPoint> {
+        &self.series[color_index(color)][metric.index()]
+    }
+}
+
+fn color_index(c: Color) -> usize {
+    match c {
+        Color::Blue => 0,
+        Color::Green => 1,
+    }
+}
+
+/// The last good value of a metric and when it was measured, so *no data*
+/// can say how old the last number is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastValue {
+    pub value: f64,
+    pub at: Instant,
+}
+
+/// How a run of the autopilot ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Promoted,
+    RolledBack { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub service: String,
+    pub router_kind: String,
+    pub source_kind: String,
+    pub plan: PlanView,
+    pub phase: Phase,
+    /// The split the router last reported. `None` until it has been read.
+    pub split: Option<Split>,
+    /// When the router last answered, and its error if the last read failed.
+    pub split_read_at: Option<Instant>,
+    pub router_error: Option<String>,
+    /// A write in flight.
+    pub pending: Option<PendingChange>,
+    /// When the current step's dwell ends (`None` outside a canary step or
+    /// when paused; see `dwell_left` then).
+    pub dwell_until: Option<Instant>,
+    /// Dwell remaining when paused.
+    pub dwell_left: Option<Duration>,
+    /// When the bake window at 100 % ends.
+    pub bake_until: Option<Instant>,
+    /// When blue stops being kept as a standby (wall clock: it outlives us).
+    pub standby_until: Option<SystemTime>,
+    pub armed: bool,
+    /// Consecutive polls in which green breached, and how many roll back.
+    pub breach_streak: u32,
+    pub breach_needed: u32,
+    pub gate: Gate,
+    pub autopilot: bool,
+    pub snapshot: Option<Snapshot>,
+    /// Judgements of the latest snapshot, `[blue..., green...]` per metric.
+    pub judgements: Vec<Judgement>,
+    pub last_values: [[Option<LastValue>; 3]; 2],
+    pub history: History,
+    /// Newest last.
+    pub events: VecDeque<Event>,
+    pub outcome: Option<Outcome>,
+}
+
+impl State {
+    pub const EVENT_CAPACITY: usize = 500;
+
+    /// The plan step index the current split sits at (or nearest to).
+    pub fn step_index(&self) -> Option<usize> {
+        match &self.phase {
+            Phase::Canary { step } | Phase::Paused { step } => Some(*step),
+            Phase::Baking | Phase::Promoted => Some(self.plan.steps.len().saturating_sub(1)),
+            _ => None,
+        }
+    }
+
+    pub fn judgement(&self, color: Color, metric: Metric) -> Option<&Judgement> {
+        self.judgements
+            .iter()
+            .find(|j| j.color == color && j.metric == metric)
+    }
+
+    pub fn verdict(&self, color: Color, metric: Metric) -> Verdict {
+        self.judgement(color, metric)
+            .map(|j| j.verdict)
+            .unwrap_or(Verdict::NoData)
+    }
+
+    pub fn last_value(&self, color: Color, metric: Metric) -> Option<LastValue> {
+        self.last_values[color_index(color)][metric.index()]
+    }
+
+    /// Age of the latest snapshot at `now`.
+    pub fn data_age(&self, now: Instant) -> Option<Duration> {
+        self.snapshot
+            .as_ref()
+            .map(|s| now.saturating_duration_since(s.at))
+    }
+
+    pub(crate) fn set_last_value(&mut self, color: Color, metric: Metric, v: LastValue) {
+        self.last_values[color_index(color)][metric.index()] = Some(v);
+    }
+
+    pub(crate) fn push_event(&mut self, level: EventLevel, text: impl Into<String>) {
+        if self.events.len() == Self::EVENT_CAPACITY {
+            self.events.pop_front();
+        }
+        self.events.push_back(Event {
+            wall: SystemTime::now(),
+            level,
+            text: text.into(),
+        });
+    }
+}
+
+impl State {
+    /// A fresh state before the router has been read or anything polled.
+    pub fn new(
+        service: impl Into<String>,
+        router_kind: impl Into<String>,
+        source_kind: impl Into<String>,
+        plan: PlanView,
+        armed: bool,
+        breach_needed: u32,
+    ) -> State {
+        State {
+            service: service.into(),
+            router_kind: router_kind.into(),
+            source_kind: source_kind.into(),
+            plan,
+            phase: Phase::Ready,
+            split: None,
+            split_read_at: None,
+            router_error: None,
+            pending: None,
+            dwell_until: None,
+            dwell_left: None,
+            bake_until: None,
+            standby_until: None,
+            armed,
+            breach_streak: 0,
+            breach_needed,
+            gate: Gate::default(),
+            autopilot: false,
+            snapshot: None,
+            judgements: Vec::new(),
+            last_values: [[None; 3]; 2],
+            history: History::default(),
+            events: VecDeque::new(),
+            outcome: None,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! cutover: a terminal cockpit for blue-green and canary cutovers of
+//! model-serving services.
+//!
+//! The engine owns the cutover and knows nothing of terminals; the TUI and
+//! the headless CLI are two front ends over it.
+
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod metrics;
+pub mod model;
+pub mod router;
+pub mod tui;

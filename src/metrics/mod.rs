@@ -1,0 +1,23 @@
+//! Metric sources: where the numbers on the screen come from.
+
+pub mod scrape;
+
+use async_trait::async_trait;
+
+use crate::model::Snapshot;
+
+/// A source of [`Snapshot`]s. The engine's poller owns it and calls `poll`
+/// once per interval, never with two polls in flight.
+///
+/// `poll` never fails as a whole: a target that cannot be reached, a series
+/// that is missing or a counter that went backwards becomes
+/// [`crate::model::Reading::NoData`] with its reason, so the screen can say
+/// exactly what is wrong.
+#[async_trait]
+pub trait MetricSource: Send {
+    /// A short name for the header, e.g. `scrape` or `prometheus`.
+    fn kind(&self) -> &'static str;
+
+    /// Polls every target of both colours and returns what was measured.
+    async fn poll(&mut self) -> Snapshot;
+}

@@ -1,0 +1,1 @@
+//! Scrape source (placeholder until written).

@@ -1,0 +1,368 @@
+//! The shared vocabulary: colours, splits, metrics, readings, snapshots and
+//! verdicts. Everything here is plain data; no IO, no clocks.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// One side of the cutover. Blue serves before the cutover; green is the
+/// candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Color {
+    Blue,
+    Green,
+}
+
+impl Color {
+    pub const BOTH: [Color; 2] = [Color::Blue, Color::Green];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Color::Blue => "blue",
+            Color::Green => "green",
+        }
+    }
+
+    pub fn upper(self) -> &'static str {
+        match self {
+            Color::Blue => "BLUE",
+            Color::Green => "GREEN",
+        }
+    }
+}
+
+impl fmt::Display for Color {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Percentage of traffic on green, 0..=100. Blue gets the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct Split(u8);
+
+impl Split {
+    pub const ZERO: Split = Split(0);
+    pub const FULL: Split = Split(100);
+
+    pub fn new(green_pct: u8) -> Option<Split> {
+        (green_pct <= 100).then_some(Split(green_pct))
+    }
+
+    pub fn green(self) -> u8 {
+        self.0
+    }
+
+    pub fn blue(self) -> u8 {
+        100 - self.0
+    }
+
+    /// Percentage of traffic a colour receives.
+    pub fn share(self, color: Color) -> u8 {
+        match color {
+            Color::Blue => self.blue(),
+            Color::Green => self.green(),
+        }
+    }
+}
+
+impl TryFrom<u8> for Split {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, Self::Error> {
+        Split::new(v).ok_or_else(|| format!("split {v} is over 100"))
+    }
+}
+
+impl From<Split> for u8 {
+    fn from(s: Split) -> u8 {
+        s.0
+    }
+}
+
+impl fmt::Display for Split {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.0)
+    }
+}
+
+/// The metrics every cutover watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// 99th percentile request latency, milliseconds.
+    P99Ms,
+    /// Share of requests that failed, percent (0..=100).
+    ErrorRate,
+    /// Model quality score, typically 0..=1; higher is better.
+    Quality,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 3] = [Metric::P99Ms, Metric::ErrorRate, Metric::Quality];
+
+    pub fn index(self) -> usize {
+        match self {
+            Metric::P99Ms => 0,
+            Metric::ErrorRate => 1,
+            Metric::Quality => 2,
+        }
+    }
+
+    /// The key used in config and JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Metric::P99Ms => "p99_ms",
+            Metric::ErrorRate => "error_rate",
+            Metric::Quality => "quality",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::P99Ms => "p99 latency",
+            Metric::ErrorRate => "error rate",
+            Metric::Quality => "quality",
+        }
+    }
+
+    /// True when a larger value is worse (latency, errors); false for
+    /// quality, where a smaller value is worse.
+    pub fn higher_is_worse(self) -> bool {
+        !matches!(self, Metric::Quality)
+    }
+
+    /// Formats a value in the metric's unit, e.g. `412 ms`, `2.31 %`, `0.871`.
+    pub fn format(self, v: f64) -> String {
+        if v.is_nan() {
+            return "NaN".into();
+        }
+        match self {
+            Metric::P99Ms if v.is_infinite() => "+Inf ms".into(),
+            Metric::P99Ms if v >= 100.0 => format!("{v:.0} ms"),
+            Metric::P99Ms => format!("{v:.1} ms"),
+            Metric::ErrorRate => format!("{v:.2} %"),
+            Metric::Quality => format!("{v:.3}"),
+        }
+    }
+
+    /// Formats a difference (green − blue) in the metric's unit, signed.
+    pub fn format_delta(self, d: f64) -> String {
+        match self {
+            Metric::P99Ms => format!("{d:+.0} ms"),
+            Metric::ErrorRate => format!("{d:+.2} pt"),
+            Metric::Quality => format!("{d:+.3}"),
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Why a reading has no value. Never treated as healthy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
+pub enum NoData {
+    /// The metric has no source configured; it is not judged at all.
+    NotConfigured,
+    /// The first poll only sets the baseline for counter deltas.
+    Baseline,
+    /// A target could not be reached (connection refused, DNS, HTTP status).
+    Unreachable(String),
+    /// A target did not answer within the timeout.
+    Timeout(String),
+    /// No requests were counted in the window, so there is nothing to judge.
+    NoRequests,
+    /// A counter went backwards (a pod restarted); the baseline was reset.
+    CounterReset,
+    /// The series the metric needs is absent from the scrape or query.
+    Missing(String),
+    /// The exposition text could not be parsed, or samples were dropped.
+    Parse(String),
+    /// Anything else, with the source's own words.
+    Other(String),
+}
+
+impl fmt::Display for NoData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoData::NotConfigured => f.write_str("not configured"),
+            NoData::Baseline => f.write_str("first poll (baseline)"),
+            NoData::Unreachable(s) => write!(f, "unreachable: {s}"),
+            NoData::Timeout(s) => write!(f, "timeout: {s}"),
+            NoData::NoRequests => f.write_str("no requests in window"),
+            NoData::CounterReset => f.write_str("counter reset"),
+            NoData::Missing(s) => write!(f, "missing series: {s}"),
+            NoData::Parse(s) => write!(f, "parse: {s}"),
+            NoData::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One metric of one colour: a value, or no data with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reading {
+    Value(f64),
+    NoData(NoData),
+}
+
+impl Reading {
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            Reading::Value(v) if v.is_finite() => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn is_configured(&self) -> bool {
+        !matches!(self, Reading::NoData(NoData::NotConfigured))
+    }
+}
+
+/// Everything measured of one colour in one poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColorReadings {
+    /// Indexed by [`Metric::index`].
+    pub metrics: [Reading; 3],
+    /// Requests per second seen in the window, when counted.
+    pub rps: Option<f64>,
+    /// True when every target of this colour answered the poll.
+    pub up: bool,
+    /// Warnings that do not make a reading invalid (e.g. samples that the
+    /// parser dropped), shown in the event log.
+    pub warnings: Vec<String>,
+}
+
+impl ColorReadings {
+    /// Readings for a colour whose poll failed as a whole.
+    pub fn all_no_data(reason: NoData) -> Self {
+        ColorReadings {
+            metrics: [
+                Reading::NoData(reason.clone()),
+                Reading::NoData(reason.clone()),
+                Reading::NoData(reason),
+            ],
+            rps: None,
+            up: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn get(&self, m: Metric) -> &Reading {
+        &self.metrics[m.index()]
+    }
+}
+
+/// One poll of both colours. A number is never shown or judged without the
+/// time it was measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// When the poll completed (monotonic, for ages and windows).
+    pub at: Instant,
+    /// The span of time the rates and quantiles cover (zero for the baseline).
+    pub window: Duration,
+    pub blue: ColorReadings,
+    pub green: ColorReadings,
+}
+
+impl Snapshot {
+    pub fn color(&self, c: Color) -> &ColorReadings {
+        match c {
+            Color::Blue => &self.blue,
+            Color::Green => &self.green,
+        }
+    }
+}
+
+/// The judgement of a reading against its guardrail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Ok,
+    /// Past the warn level: shown in amber, and holds the advance gate.
+    Warn,
+    /// Past the breach level: shown in red, counts toward auto-rollback.
+    Breach,
+    /// No value to judge; never treated as healthy.
+    NoData,
+}
+
+impl Verdict {
+    /// A word that carries the verdict without colour.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::Warn => "WARN",
+            Verdict::Breach => "BREACH",
+            Verdict::NoData => "NO DATA",
+        }
+    }
+
+    /// A one-character symbol that carries the verdict without colour.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Verdict::Ok => "✓",
+            Verdict::Warn => "!",
+            Verdict::Breach => "✗",
+            Verdict::NoData => "?",
+        }
+    }
+
+    /// Ordering used to pick the worst of several: Breach > Warn > NoData > Ok.
+    pub fn severity(self) -> u8 {
+        match self {
+            Verdict::Ok => 0,
+            Verdict::NoData => 1,
+            Verdict::Warn => 2,
+            Verdict::Breach => 3,
+        }
+    }
+
+    pub fn worst(self, other: Verdict) -> Verdict {
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_bounds_and_shares() {
+        assert!(Split::new(101).is_none());
+        let s = Split::new(25).unwrap();
+        assert_eq!(s.share(Color::Green), 25);
+        assert_eq!(s.share(Color::Blue), 75);
+        assert_eq!(s.to_string(), "25%");
+    }
+
+    #[test]
+    fn nan_and_inf_are_not_values() {
+        assert_eq!(Reading::Value(f64::NAN).value(), None);
+        assert_eq!(Reading::Value(f64::INFINITY).value(), None);
+        assert_eq!(Reading::Value(1.5).value(), Some(1.5));
+    }
+
+    #[test]
+    fn worst_verdict() {
+        assert_eq!(Verdict::Ok.worst(Verdict::NoData), Verdict::NoData);
+        assert_eq!(Verdict::Warn.worst(Verdict::NoData), Verdict::Warn);
+        assert_eq!(Verdict::Breach.worst(Verdict::Warn), Verdict::Breach);
+    }
+}

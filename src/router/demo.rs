@@ -1,0 +1,1 @@
+//! Demo router (placeholder until written).

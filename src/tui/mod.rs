@@ -1,0 +1,1 @@
+//! Terminal cockpit (placeholder until written).
