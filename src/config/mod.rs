@@ -4,6 +4,7 @@
 
 mod duration;
 mod load;
+mod validate;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
+pub use validate::DEMO_SCENARIOS;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -295,7 +295,7 @@ mod tests {
         assert_eq!(j.verdict, Verdict::Ok);
         // exactly at a level is within it
         let s = snap(
-            readings(Some(400.0), Some(0.2), Some(0.86)),
+            readings(Some(400.0), Some(0.8), Some(0.86)),
             readings(Some(400.0), Some(1.0), Some(0.86)),
         );
         let j = find(

@@ -3,12 +3,16 @@
 
 pub mod command;
 pub mod guardrail;
+pub mod journal;
+pub mod plan;
 pub mod state;
+pub mod task;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use command::{Command, Origin, Reply, Request};
 pub use state::{Event, EventLevel, Gate, Outcome, PendingChange, Phase, PlanView, State};
+pub use task::{EngineOptions, spawn};
 
 /// What front ends hold: a way to send commands and a view of the state.
 #[derive(Clone)]

@@ -150,7 +150,7 @@ pub struct State {
     /// When the current step's dwell ends (`None` outside a canary step or
     /// when paused; see `dwell_left` then).
     pub dwell_until: Option<Instant>,
-    /// Dwell remaining when paused.
+    /// The dwell (or, at 100 %, the bake) remaining when paused.
     pub dwell_left: Option<Duration>,
     /// When the bake window at 100 % ends.
     pub bake_until: Option<Instant>,
@@ -162,6 +162,8 @@ pub struct State {
     pub breach_needed: u32,
     pub gate: Gate,
     pub autopilot: bool,
+    /// This cockpit only watches: it moves no traffic, not even automatically.
+    pub readonly: bool,
     pub snapshot: Option<Snapshot>,
     /// Judgements of the latest snapshot, `[blue..., green...]` per metric.
     pub judgements: Vec<Judgement>,
@@ -169,6 +171,8 @@ pub struct State {
     pub history: History,
     /// Newest last.
     pub events: VecDeque<Event>,
+    /// How many events were ever pushed (so a reader can tell which are new).
+    pub event_seq: u64,
     pub outcome: Option<Outcome>,
 }
 
@@ -215,6 +219,7 @@ impl State {
         if self.events.len() == Self::EVENT_CAPACITY {
             self.events.pop_front();
         }
+        self.event_seq += 1;
         self.events.push_back(Event {
             wall: SystemTime::now(),
             level,
@@ -252,11 +257,13 @@ impl State {
             breach_needed,
             gate: Gate::default(),
             autopilot: false,
+            readonly: false,
             snapshot: None,
             judgements: Vec::new(),
             last_values: [[None; 3]; 2],
             history: History::default(),
             events: VecDeque::new(),
+            event_seq: 0,
             outcome: None,
         }
     }

@@ -1,0 +1,246 @@
+//! The journal: an append-only JSONL audit log. Every traffic change is
+//! written twice (intent before the router is touched, outcome after) and
+//! each line is fsynced before the command is reported done.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+/// What a line records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// A traffic change about to be made.
+    Intent,
+    /// How a traffic change ended.
+    Outcome,
+    /// The bake passed: green is promoted, blue is a standby.
+    Promoted,
+    /// Pause, resume, arm, disarm.
+    Control,
+    /// Free text from the operator.
+    Note,
+    /// The cockpit started and read the split.
+    Start,
+}
+
+/// One reading as it stood when a decision was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadingRecord {
+    pub color: String,
+    pub metric: String,
+    pub value: Option<f64>,
+    pub verdict: String,
+    /// The bounds it was judged against, e.g. `≤ 5.00 %`.
+    pub bounds: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub no_data: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// RFC 3339, UTC, milliseconds.
+    pub time: String,
+    pub kind: RecordKind,
+    pub service: String,
+    /// `$USER` of the process.
+    pub user: String,
+    /// `tui`, `cli`, `autopilot`, `auto-rollback`.
+    pub origin: String,
+    /// `advance`, `step_back`, `set`, `rollback`, `promote`, `pause`, ...
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub from: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub to: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub forced: bool,
+    /// `ok`, `failed`, `preempted` (outcomes only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub outcome: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duration_ms: Option<u64>,
+    /// The readings behind an automatic decision.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub readings: Vec<ReadingRecord>,
+}
+
+impl Record {
+    pub fn new(kind: RecordKind, service: &str, origin: &str, action: &str) -> Record {
+        Record {
+            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            kind,
+            service: service.to_string(),
+            user: current_user(),
+            origin: origin.to_string(),
+            action: action.to_string(),
+            from: None,
+            to: None,
+            reason: None,
+            forced: false,
+            outcome: None,
+            detail: None,
+            duration_ms: None,
+            readings: Vec::new(),
+        }
+    }
+}
+
+fn current_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// What the journal says about the past, read on start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recovery {
+    /// The last record of the journal, if any.
+    pub last: Option<Record>,
+    /// An intent with no outcome after it: the previous run stopped during a
+    /// change.
+    pub unfinished: Option<Record>,
+    /// When the cutover was last promoted, if nothing moved traffic since.
+    pub promoted_at: Option<SystemTime>,
+    /// Lines that could not be parsed.
+    pub bad_lines: usize,
+}
+
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (creating it and its directory if needed) for appending.
+    pub fn open(path: &Path) -> std::io::Result<Journal> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line and waits until it is on disk.
+    pub fn append(&mut self, record: &Record) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        // One write per line: with O_APPEND, lines from two processes never
+        // interleave.
+        self.file.write_all(&line)?;
+        self.file.sync_data()
+    }
+
+    /// Reads the journal at `path` (a missing file is an empty past).
+    pub fn recover(path: &Path) -> std::io::Result<Recovery> {
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovery::default()),
+            Err(e) => return Err(e),
+        };
+        let mut r = Recovery::default();
+        for line in BufReader::new(file).lines() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let Ok(rec) = serde_json::from_str::<Record>(&line) else {
+                r.bad_lines += 1;
+                continue;
+            };
+            match rec.kind {
+                RecordKind::Intent => {
+                    r.unfinished = Some(rec.clone());
+                    r.promoted_at = None;
+                }
+                RecordKind::Outcome => r.unfinished = None,
+                RecordKind::Promoted => {
+                    r.promoted_at = humantime::parse_rfc3339(&rec.time).ok();
+                }
+                _ => {}
+            }
+            r.last = Some(rec);
+        }
+        Ok(r)
+    }
+
+    /// Reads every record (for tests and `status`).
+    pub fn read_all(path: &Path) -> std::io::Result<Vec<Record>> {
+        let text = std::fs::read_to_string(path)?;
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_and_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("j.jsonl");
+        let mut j = Journal::open(&path).unwrap();
+        let mut intent = Record::new(RecordKind::Intent, "svc", "tui", "advance");
+        intent.from = Some(0);
+        intent.to = Some(1);
+        j.append(&intent).unwrap();
+        let r = Journal::recover(&path).unwrap();
+        assert_eq!(r.unfinished.as_ref().unwrap().to, Some(1));
+
+        let mut outcome = Record::new(RecordKind::Outcome, "svc", "tui", "advance");
+        outcome.outcome = Some("ok".into());
+        outcome.duration_ms = Some(12);
+        j.append(&outcome).unwrap();
+        j.append(&Record::new(
+            RecordKind::Promoted,
+            "svc",
+            "autopilot",
+            "promoted",
+        ))
+        .unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{not json\n")
+            .unwrap();
+        let r = Journal::recover(&path).unwrap();
+        assert!(r.unfinished.is_none());
+        assert!(r.promoted_at.is_some());
+        assert_eq!(r.bad_lines, 1);
+
+        let all = Journal::read_all(&path).unwrap();
+        assert_eq!(all.len(), 3);
+        let line = std::fs::read_to_string(&path).unwrap();
+        let first: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+        assert_eq!(first["kind"], "intent");
+        assert_eq!(first["from"], 0);
+        assert!(first["time"].as_str().unwrap().ends_with('Z'));
+        assert!(first.get("forced").is_none());
+    }
+
+    #[test]
+    fn a_missing_journal_is_an_empty_past() {
+        let r = Journal::recover(Path::new("/nonexistent/cutover.jsonl")).unwrap();
+        assert_eq!(r, Recovery::default());
+    }
+}

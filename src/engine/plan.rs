@@ -1,0 +1,286 @@
+//! The step plan: where each split sits in the plan, what the next and the
+//! previous step are, and whether an advance may go ahead. Pure: the time is
+//! always passed in.
+
+use std::time::{Duration, Instant};
+
+use crate::config::PlanConfig;
+use crate::model::Split;
+
+use super::state::Phase;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Strictly increasing green percentages ending at 100 (validated).
+    pub steps: Vec<u8>,
+    pub dwell: Duration,
+    pub bake: Duration,
+    pub standby: Duration,
+    pub progress_deadline: Duration,
+}
+
+impl Plan {
+    pub fn from_config(c: &PlanConfig) -> Plan {
+        Plan {
+            steps: c.steps.clone(),
+            dwell: c.dwell,
+            bake: c.bake,
+            standby: c.standby,
+            progress_deadline: c.progress_deadline,
+        }
+    }
+
+    /// The index of the step nearest to `split` (ties go to the lower step).
+    /// `None` at 0 %, which is before the plan.
+    pub fn nearest_step(&self, split: Split) -> Option<usize> {
+        if split.green() == 0 {
+            return None;
+        }
+        self.steps
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, s)| (i16::from(**s) - i16::from(split.green())).abs())
+            .map(|(i, _)| i)
+    }
+
+    /// The first step above `split`, or `None` at 100 %.
+    pub fn next_target(&self, split: Split) -> Option<Split> {
+        self.steps
+            .iter()
+            .find(|s| **s > split.green())
+            .and_then(|s| Split::new(*s))
+    }
+
+    /// The last step below `split`, or 0 % before the first step.
+    pub fn prev_target(&self, split: Split) -> Split {
+        self.steps
+            .iter()
+            .rev()
+            .find(|s| **s < split.green())
+            .and_then(|s| Split::new(*s))
+            .unwrap_or(Split::ZERO)
+    }
+
+    /// The phase a split reached by an ordinary change puts us in.
+    pub fn phase_for(&self, split: Split) -> Phase {
+        match split.green() {
+            0 => Phase::Ready,
+            100 => Phase::Baking,
+            _ => Phase::Canary {
+                step: self.nearest_step(split).unwrap_or(0),
+            },
+        }
+    }
+}
+
+/// Everything the advance gate looks at, gathered by the engine.
+#[derive(Debug, Clone)]
+pub struct GateInput<'a> {
+    pub now: Instant,
+    pub split: Option<Split>,
+    pub phase: &'a Phase,
+    pub write_in_flight: bool,
+    pub dwell_until: Option<Instant>,
+    /// Age of the latest snapshot, `None` before the first.
+    pub data_age: Option<Duration>,
+    /// Data older than this is stale.
+    pub stale_after: Duration,
+    /// Every target of green answered the latest poll.
+    pub green_up: bool,
+    /// Green's guardrail findings short of OK (see `guardrail::gate_reasons`).
+    pub guardrail_reasons: Vec<String>,
+}
+
+/// Why an advance may not go ahead. `hard` reasons cannot be forced past;
+/// `soft` ones (dwell, guardrails, missing data) can, and the forced advance
+/// is journaled as such.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GateCheck {
+    pub hard: Vec<String>,
+    pub soft: Vec<String>,
+}
+
+impl GateCheck {
+    pub fn open(&self) -> bool {
+        self.hard.is_empty() && self.soft.is_empty()
+    }
+
+    pub fn reasons(&self) -> Vec<String> {
+        self.hard.iter().chain(&self.soft).cloned().collect()
+    }
+}
+
+pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
+    let mut c = GateCheck::default();
+    if g.write_in_flight {
+        c.hard.push("a traffic change is in flight".into());
+    }
+    let Some(split) = g.split else {
+        c.hard
+            .push("split unknown: the router has not answered".into());
+        return c;
+    };
+    if split.green() == 100 {
+        c.hard.push("at 100 %: nothing left to advance".into());
+        return c;
+    }
+    if matches!(g.phase, Phase::Paused { .. }) {
+        c.soft.push("paused".into());
+    }
+    match g.data_age {
+        None => c.soft.push("no data yet".into()),
+        Some(age) if age > g.stale_after => {
+            c.soft
+                .push(format!("data stale: last poll {}s ago", age.as_secs()));
+        }
+        Some(_) => {}
+    }
+    if split.green() == 0 {
+        // Green has no traffic yet, so its metrics cannot be judged: the
+        // first step only needs green to be up.
+        if g.data_age.is_some() && !g.green_up {
+            c.soft
+                .push("green is not up: its targets do not answer".into());
+        }
+        return c;
+    }
+    if let Some(until) = g.dwell_until
+        && g.now < until
+    {
+        let left = until - g.now;
+        c.soft.push(format!("dwell: {} left", format_mmss(left)));
+    }
+    c.soft.extend(g.guardrail_reasons.iter().cloned());
+    c
+}
+
+/// `mm:ss`, or `h:mm:ss` past an hour.
+pub fn format_mmss(d: Duration) -> String {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan::from_config(&PlanConfig::default())
+    }
+
+    fn s(v: u8) -> Split {
+        Split::new(v).unwrap()
+    }
+
+    #[test]
+    fn next_and_previous_steps() {
+        let p = plan();
+        assert_eq!(p.next_target(s(0)), Some(s(1)));
+        assert_eq!(p.next_target(s(1)), Some(s(5)));
+        assert_eq!(p.next_target(s(30)), Some(s(50)));
+        assert_eq!(p.next_target(s(100)), None);
+        assert_eq!(p.prev_target(s(25)), s(5));
+        assert_eq!(p.prev_target(s(30)), s(25));
+        assert_eq!(p.prev_target(s(1)), s(0));
+        assert_eq!(p.prev_target(s(0)), s(0));
+    }
+
+    #[test]
+    fn a_hand_set_split_sits_at_the_nearest_step() {
+        let p = plan();
+        assert_eq!(p.nearest_step(s(0)), None);
+        assert_eq!(p.nearest_step(s(30)), Some(2));
+        assert_eq!(p.nearest_step(s(3)), Some(0)); // tie 1 vs 5 goes low
+        assert_eq!(p.nearest_step(s(40)), Some(3));
+        assert_eq!(p.phase_for(s(30)), Phase::Canary { step: 2 });
+        assert_eq!(p.phase_for(s(100)), Phase::Baking);
+        assert_eq!(p.phase_for(s(0)), Phase::Ready);
+    }
+
+    fn input(now: Instant, phase: &Phase) -> GateInput<'_> {
+        GateInput {
+            now,
+            split: Some(s(5)),
+            phase,
+            write_in_flight: false,
+            dwell_until: Some(now),
+            data_age: Some(Duration::from_secs(1)),
+            stale_after: Duration::from_secs(15),
+            green_up: true,
+            guardrail_reasons: vec![],
+        }
+    }
+
+    #[test]
+    fn gate_opens_when_dwell_is_over_and_green_is_ok() {
+        let now = Instant::now();
+        let phase = Phase::Canary { step: 1 };
+        assert!(check_gate(&input(now, &phase)).open());
+
+        let mut g = input(now, &phase);
+        g.dwell_until = Some(now + Duration::from_secs(61));
+        let c = check_gate(&g);
+        assert_eq!(c.soft, vec!["dwell: 01:01 left".to_string()]);
+        assert!(c.hard.is_empty());
+
+        let mut g = input(now, &phase);
+        g.guardrail_reasons = vec!["green p99 latency 900 ms WARN".into()];
+        assert!(!check_gate(&g).open());
+    }
+
+    #[test]
+    fn first_step_needs_only_green_up() {
+        let now = Instant::now();
+        let phase = Phase::Ready;
+        let mut g = input(now, &phase);
+        g.split = Some(s(0));
+        g.guardrail_reasons = vec!["green p99 no data".into()];
+        assert!(check_gate(&g).open());
+        g.green_up = false;
+        assert_eq!(check_gate(&g).soft.len(), 1);
+    }
+
+    #[test]
+    fn stale_or_missing_data_holds_the_gate() {
+        let now = Instant::now();
+        let phase = Phase::Canary { step: 1 };
+        let mut g = input(now, &phase);
+        g.data_age = None;
+        assert_eq!(check_gate(&g).soft, vec!["no data yet".to_string()]);
+        g.data_age = Some(Duration::from_secs(40));
+        assert!(check_gate(&g).soft[0].contains("stale"));
+    }
+
+    #[test]
+    fn hard_reasons_cannot_be_forced() {
+        let now = Instant::now();
+        let phase = Phase::Canary { step: 1 };
+        let mut g = input(now, &phase);
+        g.write_in_flight = true;
+        assert_eq!(check_gate(&g).hard.len(), 1);
+        let mut g = input(now, &phase);
+        g.split = None;
+        assert_eq!(check_gate(&g).hard.len(), 1);
+        let baking = Phase::Baking;
+        let mut g = input(now, &baking);
+        g.split = Some(s(100));
+        assert!(check_gate(&g).hard[0].contains("100"));
+        let paused = Phase::Paused { step: 1 };
+        assert_eq!(
+            check_gate(&input(now, &paused)).soft,
+            vec!["paused".to_string()]
+        );
+    }
+
+    #[test]
+    fn mmss() {
+        assert_eq!(format_mmss(Duration::from_secs(0)), "00:00");
+        assert_eq!(format_mmss(Duration::from_millis(1500)), "00:02");
+        assert_eq!(format_mmss(Duration::from_secs(3 * 60 + 12)), "03:12");
+        assert_eq!(format_mmss(Duration::from_secs(48 * 3600)), "48:00:00");
+    }
+}

@@ -1,0 +1,1105 @@
+//! The engine task: one loop that owns the cutover. Commands, snapshots,
+//! router answers and the clock all arrive here, one at a time, so the state
+//! never needs a lock. The router and the metric source run on tasks of
+//! their own: a slow reload or a hung Prometheus never delays a command,
+//! and a rollback can always preempt a write in flight.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use crate::config::Config;
+use crate::metrics::MetricSource;
+use crate::model::{Color, Metric, Snapshot, Split, Verdict};
+use crate::router::{Applied, RouterError, TrafficRouter};
+
+use super::EngineHandle;
+use super::command::{Command, Origin, Reply, Request};
+use super::guardrail::{self, Judgement};
+use super::journal::{Journal, ReadingRecord, Record, RecordKind, Recovery};
+use super::plan::{GateInput, Plan, check_gate, format_mmss};
+use super::state::{
+    EventLevel, Gate, HistoryPoint, LastValue, Outcome, PendingChange, Phase, PlanView, State,
+};
+
+/// How long a router write may take before it is given up as failed.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a router read may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the engine looks at its clocks (dwell, bake, deadlines).
+const TICK: Duration = Duration::from_millis(250);
+/// How long shutdown waits for a write in flight to finish and be journaled.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Advance whenever the gate opens, roll back at the progress deadline,
+    /// and report the outcome (`cutover run`).
+    pub autopilot: bool,
+    /// Move no traffic at all: refuse traffic commands and keep
+    /// auto-rollback off (a second cockpit watching someone else's cutover).
+    pub readonly: bool,
+}
+
+/// Starts the engine and its metric poller. The returned task ends after
+/// [`Command::Shutdown`] or when every handle is dropped.
+pub fn spawn(
+    config: &Config,
+    router: Arc<dyn TrafficRouter>,
+    source: Box<dyn MetricSource>,
+    journal: Journal,
+    options: EngineOptions,
+) -> (EngineHandle, JoinHandle<()>) {
+    let plan = Plan::from_config(&config.plan);
+    let mut state = State::new(
+        config.service.name.clone(),
+        router.kind(),
+        source.kind(),
+        PlanView {
+            steps: plan.steps.clone(),
+            dwell: plan.dwell,
+            bake: plan.bake,
+            standby: plan.standby,
+        },
+        config.auto_rollback.enabled && !options.readonly,
+        config.auto_rollback.consecutive,
+    );
+    state.autopilot = options.autopilot;
+    state.readonly = options.readonly;
+    let (state_tx, state_rx) = watch::channel(state.clone());
+    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let (snap_tx, snap_rx) = mpsc::channel(2);
+    let (read_tx, read_rx) = mpsc::channel(4);
+    let poller = spawn_poller(source, config.source.interval, snap_tx);
+    let recovery = Journal::recover(journal.path()).unwrap_or_else(|e| {
+        tracing::warn!("journal unreadable: {e}");
+        Recovery::default()
+    });
+    let now = Instant::now();
+    let engine = Engine {
+        config: config.clone(),
+        plan,
+        router,
+        journal,
+        state,
+        tx: state_tx,
+        options,
+        inflight: None,
+        read_tx,
+        read_in_flight: false,
+        last_read: None,
+        step_entered: now,
+        prev_verdicts: HashMap::new(),
+        prev_warnings: Vec::new(),
+        bake_hold_reported: false,
+        standby_end_reported: false,
+        recovery,
+    };
+    let task = tokio::spawn(async move {
+        engine.run(cmd_rx, snap_rx, read_rx).await;
+        poller.abort();
+    });
+    (EngineHandle::new(cmd_tx, state_rx), task)
+}
+
+/// Polls the source once per interval, one poll in flight at a time. A
+/// stall is skipped, not replayed as a burst.
+fn spawn_poller(
+    mut source: Box<dyn MetricSource>,
+    interval: Duration,
+    tx: mpsc::Sender<Snapshot>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            ticker.tick().await;
+            let snap = source.poll().await;
+            if tx.send(snap).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// A router write in flight.
+struct InFlight {
+    task: JoinHandle<Result<Applied, RouterError>>,
+    change: PendingChange,
+    origin: Origin,
+    reason: Option<String>,
+    forced: bool,
+    reply: Option<oneshot::Sender<Reply>>,
+}
+
+enum Wake {
+    Request(Option<Request>),
+    Snapshot(Snapshot),
+    Written(Result<Result<Applied, RouterError>, tokio::task::JoinError>),
+    Read(Result<Split, RouterError>),
+    Tick,
+}
+
+struct Engine {
+    config: Config,
+    plan: Plan,
+    router: Arc<dyn TrafficRouter>,
+    journal: Journal,
+    state: State,
+    tx: watch::Sender<State>,
+    options: EngineOptions,
+    inflight: Option<InFlight>,
+    read_tx: mpsc::Sender<Result<Split, RouterError>>,
+    read_in_flight: bool,
+    last_read: Option<Instant>,
+    /// When the current step was reached (for the progress deadline).
+    step_entered: Instant,
+    prev_verdicts: HashMap<(Color, Metric), Verdict>,
+    prev_warnings: Vec<String>,
+    bake_hold_reported: bool,
+    standby_end_reported: bool,
+    recovery: Recovery,
+}
+
+/// Waits for the write in flight, or forever when there is none.
+async fn written(
+    inflight: &mut Option<InFlight>,
+) -> Result<Result<Applied, RouterError>, tokio::task::JoinError> {
+    match inflight {
+        Some(f) => (&mut f.task).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Engine {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Request>,
+        mut snapshots: mpsc::Receiver<Snapshot>,
+        mut reads: mpsc::Receiver<Result<Split, RouterError>>,
+    ) {
+        self.journal_start();
+        self.start_read();
+        let mut ticker = tokio::time::interval(TICK);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            let wake = tokio::select! {
+                // Commands first: a rollback must not wait behind a burst of
+                // snapshots or ticks.
+                biased;
+                r = commands.recv() => Wake::Request(r),
+                r = written(&mut self.inflight) => Wake::Written(r),
+                Some(r) = reads.recv() => Wake::Read(r),
+                Some(s) = snapshots.recv() => Wake::Snapshot(s),
+                _ = ticker.tick() => Wake::Tick,
+            };
+            match wake {
+                Wake::Request(None) => break,
+                Wake::Request(Some(req)) => {
+                    if self.on_request(req) {
+                        break;
+                    }
+                }
+                Wake::Written(r) => self.on_written(r),
+                Wake::Read(r) => self.on_read(r),
+                Wake::Snapshot(s) => self.on_snapshot(s),
+                Wake::Tick => self.on_tick(),
+            }
+            self.refresh_gate();
+            self.autopilot();
+            self.tx.send_replace(self.state.clone());
+        }
+        self.shutdown().await;
+    }
+
+    /// Quitting never moves traffic; a write already in flight is allowed to
+    /// finish so that its outcome is journaled.
+    async fn shutdown(&mut self) {
+        if self.inflight.is_some() {
+            match tokio::time::timeout(SHUTDOWN_GRACE, written(&mut self.inflight)).await {
+                Ok(r) => self.on_written(r),
+                Err(_) => {
+                    let f = self.inflight.take().expect("checked above");
+                    f.task.abort();
+                    self.journal_outcome(
+                        &f,
+                        "abandoned",
+                        None,
+                        Some("engine stopped while the write was in flight"),
+                    );
+                }
+            }
+            self.tx.send_replace(self.state.clone());
+        }
+    }
+
+    // ----- commands -----------------------------------------------------
+
+    /// Handles one request; true means stop.
+    fn on_request(&mut self, req: Request) -> bool {
+        let Request {
+            command,
+            origin,
+            reply,
+        } = req;
+        let answer = |reply: Option<oneshot::Sender<Reply>>, r: Reply| {
+            if let Some(tx) = reply {
+                let _ = tx.send(r);
+            }
+        };
+        if self.options.readonly && command.moves_traffic() {
+            answer(
+                reply,
+                Err("read-only: this cockpit moves no traffic".into()),
+            );
+            return false;
+        }
+        match command {
+            Command::Shutdown => {
+                answer(reply, Ok("stopping".into()));
+                return true;
+            }
+            Command::Note(text) => {
+                let mut rec = self.record(RecordKind::Note, origin, "note");
+                rec.reason = Some(text.clone());
+                let r = self.append(&rec).map(|_| format!("noted: {text}"));
+                if r.is_ok() {
+                    self.event(EventLevel::Info, format!("note: {text}"));
+                }
+                answer(reply, r);
+            }
+            Command::SetArmed(armed) => {
+                if self.options.readonly && armed {
+                    answer(reply, Err("read-only: auto-rollback stays off".into()));
+                    return false;
+                }
+                self.state.armed = armed;
+                self.state.breach_streak = 0;
+                let action = if armed { "arm" } else { "disarm" };
+                let rec = self.record(RecordKind::Control, origin, action);
+                let _ = self.append(&rec);
+                let msg = if armed {
+                    "auto-rollback armed"
+                } else {
+                    "auto-rollback DISARMED"
+                };
+                self.event(EventLevel::Warn, msg);
+                answer(reply, Ok(msg.into()));
+            }
+            Command::TogglePause => {
+                let r = self.toggle_pause(origin);
+                answer(reply, r);
+            }
+            Command::Rollback { reason } => {
+                self.start_write(
+                    "rollback",
+                    Split::ZERO,
+                    origin,
+                    Some(reason),
+                    false,
+                    Vec::new(),
+                    reply,
+                );
+            }
+            Command::Advance { force } => match self.advance_target(force) {
+                Ok((to, forced)) => {
+                    self.start_write("advance", to, origin, None, forced, Vec::new(), reply)
+                }
+                Err(why) => answer(reply, Err(why)),
+            },
+            Command::StepBack => match self
+                .ready_for_write()
+                .map(|from| self.plan.prev_target(from))
+            {
+                Ok(to) => self.start_write("step_back", to, origin, None, false, Vec::new(), reply),
+                Err(why) => answer(reply, Err(why)),
+            },
+            Command::SetSplit { split, reason } => match self.ready_for_write() {
+                Ok(_) => self.start_write("set", split, origin, reason, false, Vec::new(), reply),
+                Err(why) => answer(reply, Err(why)),
+            },
+            Command::Promote => match self.ready_for_write() {
+                Ok(_) => self.start_write(
+                    "promote",
+                    Split::FULL,
+                    origin,
+                    None,
+                    false,
+                    Vec::new(),
+                    reply,
+                ),
+                Err(why) => answer(reply, Err(why)),
+            },
+        }
+        false
+    }
+
+    /// The split we can move from, or why no write can start now.
+    fn ready_for_write(&self) -> Result<Split, String> {
+        if let Some(f) = &self.inflight {
+            return Err(format!(
+                "busy: {} {} → {} is in flight; roll back to preempt it",
+                f.change.action,
+                show(f.change.from),
+                f.change.to
+            ));
+        }
+        self.state
+            .split
+            .ok_or_else(|| "split unknown: the router has not answered yet".to_string())
+    }
+
+    /// The next step, if the gate (or `force`) lets us go there.
+    fn advance_target(&self, force: bool) -> Result<(Split, bool), String> {
+        let from = self.ready_for_write()?;
+        let to = self
+            .plan
+            .next_target(from)
+            .ok_or_else(|| "already at 100 %: nothing to advance".to_string())?;
+        let gate = self.gate_check();
+        if !gate.hard.is_empty() {
+            return Err(gate.hard.join("; "));
+        }
+        if gate.soft.is_empty() {
+            return Ok((to, false));
+        }
+        if force {
+            return Ok((to, true));
+        }
+        Err(format!(
+            "gate closed: {} (force to override)",
+            gate.soft.join("; ")
+        ))
+    }
+
+    fn toggle_pause(&mut self, origin: Origin) -> Reply {
+        let now = Instant::now();
+        let last = self.plan.steps.len() - 1;
+        let (action, msg) = match self.state.phase.clone() {
+            Phase::Canary { step } => {
+                self.state.dwell_left = self
+                    .state
+                    .dwell_until
+                    .take()
+                    .map(|u| u.saturating_duration_since(now));
+                self.state.phase = Phase::Paused { step };
+                ("pause", "paused: dwell clock and autopilot stopped")
+            }
+            Phase::Baking => {
+                self.state.dwell_left = self
+                    .state
+                    .bake_until
+                    .take()
+                    .map(|u| u.saturating_duration_since(now));
+                self.state.phase = Phase::Paused { step: last };
+                ("pause", "paused: bake clock stopped")
+            }
+            Phase::Paused { step } => {
+                let left = self.state.dwell_left.take().unwrap_or_default();
+                if step == last && self.state.split == Some(Split::FULL) {
+                    self.state.bake_until = Some(now + left);
+                    self.state.phase = Phase::Baking;
+                } else {
+                    self.state.dwell_until = Some(now + left);
+                    self.state.phase = Phase::Canary { step };
+                }
+                ("resume", "resumed")
+            }
+            other => return Err(format!("nothing to pause while {}", other.name())),
+        };
+        let rec = self.record(RecordKind::Control, origin, action);
+        let _ = self.append(&rec);
+        self.event(EventLevel::Info, msg);
+        Ok(msg.into())
+    }
+
+    // ----- router writes ------------------------------------------------
+
+    /// Journals the intent, then hands the write to a task of its own. A
+    /// rollback preempts any write in flight; nothing else starts while one
+    /// is in flight.
+    #[allow(clippy::too_many_arguments)]
+    fn start_write(
+        &mut self,
+        action: &str,
+        to: Split,
+        origin: Origin,
+        reason: Option<String>,
+        forced: bool,
+        readings: Vec<ReadingRecord>,
+        reply: Option<oneshot::Sender<Reply>>,
+    ) {
+        let rollback = action == "rollback";
+        if let Some(f) = self.inflight.take() {
+            if !rollback {
+                // Callers check `ready_for_write` first; keep the write.
+                self.inflight = Some(f);
+                if let Some(tx) = reply {
+                    let _ = tx.send(Err("busy: a traffic change is in flight".into()));
+                }
+                return;
+            }
+            // The router contract makes an abandoned write land on the old or
+            // the new split; the rollback below settles it at 0 either way.
+            f.task.abort();
+            self.journal_outcome(&f, "preempted", None, Some("preempted by rollback"));
+            self.event(
+                EventLevel::Warn,
+                format!(
+                    "{} {} → {} preempted by rollback",
+                    f.change.action,
+                    show(f.change.from),
+                    f.change.to
+                ),
+            );
+            if let Some(tx) = f.reply {
+                let _ = tx.send(Err("preempted by rollback".into()));
+            }
+        }
+        let from = self.state.split;
+        let mut rec = self.record(RecordKind::Intent, origin, action);
+        rec.from = from.map(Split::green);
+        rec.to = Some(to.green());
+        rec.reason = reason.clone();
+        rec.forced = forced;
+        rec.readings = readings;
+        if let Err(e) = self.append(&rec) {
+            if !rollback {
+                if let Some(tx) = reply {
+                    let _ = tx.send(Err(format!("{e}; traffic not moved")));
+                }
+                return;
+            }
+            // A rollback is never blocked, not even by the journal.
+            self.event(EventLevel::Error, format!("{e}; rolling back anyway"));
+        }
+        let router = self.router.clone();
+        let task = tokio::spawn(async move {
+            let write = async {
+                let applied = router.set_split(to).await?;
+                if applied.split != to || !router.verify(to).await? {
+                    return Err(RouterError::Rejected(format!(
+                        "router reports {} after setting {to}",
+                        applied.split
+                    )));
+                }
+                Ok(applied)
+            };
+            tokio::time::timeout(WRITE_TIMEOUT, write)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(RouterError::Unavailable(format!(
+                        "no answer in {}s",
+                        WRITE_TIMEOUT.as_secs()
+                    )))
+                })
+        });
+        let change = PendingChange {
+            from,
+            to,
+            started: Instant::now(),
+            action: action.to_string(),
+        };
+        let verb = if forced {
+            format!("{action} (forced)")
+        } else {
+            action.to_string()
+        };
+        self.event(
+            EventLevel::Traffic,
+            format!(
+                "{verb} {} → {to} by {}{}",
+                show(from),
+                origin.name(),
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+        );
+        self.state.pending = Some(change.clone());
+        self.inflight = Some(InFlight {
+            task,
+            change,
+            origin,
+            reason,
+            forced,
+            reply,
+        });
+    }
+
+    fn on_written(&mut self, result: Result<Result<Applied, RouterError>, tokio::task::JoinError>) {
+        let Some(f) = self.inflight.take() else {
+            return;
+        };
+        self.state.pending = None;
+        let ms = f.change.started.elapsed().as_millis();
+        let result = result
+            .unwrap_or_else(|e| Err(RouterError::Unavailable(format!("router task failed: {e}"))));
+        match result {
+            Ok(applied) => {
+                self.journal_outcome(&f, "ok", Some(&applied.detail), None);
+                self.applied(&f, applied.split);
+                let msg = format!(
+                    "{} {} → {} applied in {ms} ms ({})",
+                    f.change.action,
+                    show(f.change.from),
+                    applied.split,
+                    applied.detail
+                );
+                self.event(EventLevel::Traffic, msg.clone());
+                if let Some(tx) = f.reply {
+                    let _ = tx.send(Ok(msg));
+                }
+            }
+            Err(e) => {
+                self.journal_outcome(&f, "failed", None, Some(&e.to_string()));
+                let loud = if f.change.action == "rollback" {
+                    "ROLLBACK FAILED"
+                } else {
+                    "failed"
+                };
+                let msg = format!(
+                    "{} {} → {} {loud} after {ms} ms: {e}",
+                    f.change.action,
+                    show(f.change.from),
+                    f.change.to
+                );
+                self.event(EventLevel::Error, msg.clone());
+                // Learn what is really in force rather than assume.
+                self.start_read();
+                if let Some(tx) = f.reply {
+                    let _ = tx.send(Err(msg));
+                }
+            }
+        }
+    }
+
+    /// The router confirmed `split`: move the phase and its clocks.
+    fn applied(&mut self, f: &InFlight, split: Split) {
+        let now = Instant::now();
+        self.state.split = Some(split);
+        self.state.split_read_at = Some(now);
+        self.state.router_error = None;
+        self.state.breach_streak = 0;
+        self.state.dwell_until = None;
+        self.state.dwell_left = None;
+        self.state.bake_until = None;
+        self.step_entered = now;
+        self.bake_hold_reported = false;
+        if f.change.action == "rollback" {
+            let reason = f.reason.clone().unwrap_or_else(|| "rollback".into());
+            self.state.phase = Phase::RolledBack {
+                reason: reason.clone(),
+            };
+            self.state.standby_until = None;
+            if self.options.autopilot {
+                self.state.outcome = Some(Outcome::RolledBack { reason });
+            }
+            return;
+        }
+        self.state.phase = self.plan.phase_for(split);
+        match self.state.phase {
+            Phase::Canary { .. } => self.state.dwell_until = Some(now + self.plan.dwell),
+            Phase::Baking => self.state.bake_until = Some(now + self.plan.bake),
+            _ => {}
+        }
+        self.state.standby_until = None;
+        let _ = (f.origin, f.forced);
+    }
+
+    // ----- router reads -------------------------------------------------
+
+    fn start_read(&mut self) {
+        if self.read_in_flight {
+            return;
+        }
+        self.read_in_flight = true;
+        self.last_read = Some(Instant::now());
+        let router = self.router.clone();
+        let tx = self.read_tx.clone();
+        tokio::spawn(async move {
+            let r = tokio::time::timeout(READ_TIMEOUT, router.get_split())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(RouterError::Unavailable(format!(
+                        "no answer in {}s",
+                        READ_TIMEOUT.as_secs()
+                    )))
+                });
+            let _ = tx.send(r).await;
+        });
+    }
+
+    fn on_read(&mut self, r: Result<Split, RouterError>) {
+        self.read_in_flight = false;
+        if self.inflight.is_some() {
+            // The write's own read-back is the word that counts.
+            return;
+        }
+        let now = Instant::now();
+        match r {
+            Err(e) => {
+                let text = e.to_string();
+                if self.state.router_error.as_deref() != Some(text.as_str()) {
+                    self.event(EventLevel::Error, format!("router: {text}"));
+                }
+                self.state.router_error = Some(text);
+            }
+            Ok(split) => {
+                self.state.router_error = None;
+                self.state.split_read_at = Some(now);
+                match self.state.split {
+                    None => self.first_read(split, now),
+                    Some(known) if known != split => {
+                        self.event(
+                            EventLevel::Warn,
+                            format!("split changed outside cutover: {known} → {split} (the router's word is shown)"),
+                        );
+                        self.state.split = Some(split);
+                        self.state.phase = self.plan.phase_for(split);
+                        self.state.dwell_until = None;
+                        self.state.dwell_left = None;
+                        self.state.bake_until = None;
+                        self.step_entered = now;
+                        match self.state.phase {
+                            Phase::Canary { .. } => {
+                                self.state.dwell_until = Some(now + self.plan.dwell)
+                            }
+                            Phase::Baking => self.state.bake_until = Some(now + self.plan.bake),
+                            _ => {}
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+
+    /// The first word from the router: a non-zero split is a cutover in
+    /// progress at the nearest step.
+    fn first_read(&mut self, split: Split, now: Instant) {
+        self.state.split = Some(split);
+        if let Some(u) = &self.recovery.unfinished {
+            self.event(
+                EventLevel::Warn,
+                format!(
+                    "the last run stopped during {} {} → {}%; the router now says {split}",
+                    u.action,
+                    u.from
+                        .map(|f| format!("{f}%"))
+                        .unwrap_or_else(|| "?".into()),
+                    u.to.unwrap_or(0)
+                ),
+            );
+        }
+        self.step_entered = now;
+        match split.green() {
+            0 => {
+                self.state.phase = Phase::Ready;
+                self.event(EventLevel::Info, "router reports 0 %: ready to start");
+            }
+            100 => match self.recovery.promoted_at {
+                Some(at) => {
+                    self.state.phase = Phase::Promoted;
+                    self.state.standby_until = Some(at + self.plan.standby);
+                    self.event(
+                        EventLevel::Info,
+                        "router reports 100 %: promoted earlier, blue is the standby",
+                    );
+                }
+                None => {
+                    self.state.phase = Phase::Baking;
+                    self.state.bake_until = Some(now + self.plan.bake);
+                    self.event(
+                        EventLevel::Info,
+                        "router reports 100 %: baking (the bake window starts now)",
+                    );
+                }
+            },
+            _ => {
+                self.state.phase = self.plan.phase_for(split);
+                self.state.dwell_until = Some(now + self.plan.dwell);
+                let step = self.state.step_index().unwrap_or(0);
+                self.event(
+                    EventLevel::Info,
+                    format!(
+                        "router reports {split}: cutover in progress at step {}/{} ({}%); dwell restarts",
+                        step + 1,
+                        self.plan.steps.len(),
+                        self.plan.steps[step]
+                    ),
+                );
+            }
+        }
+    }
+
+    // ----- snapshots ----------------------------------------------------
+
+    fn on_snapshot(&mut self, snap: Snapshot) {
+        let split = self.state.split;
+        let judgements = guardrail::evaluate(&snap, split, &self.config.guardrails);
+        self.report_transitions(&judgements, split);
+        self.report_warnings(&snap);
+        for color in Color::BOTH {
+            for metric in Metric::ALL {
+                let value = snap.color(color).get(metric).value();
+                self.state
+                    .history
+                    .push(color, metric, HistoryPoint { at: snap.at, value });
+                if let Some(value) = value {
+                    self.state
+                        .set_last_value(color, metric, LastValue { value, at: snap.at });
+                }
+            }
+        }
+        let green_serves = split.is_none_or(|s| s.green() > 0);
+        self.state.breach_streak = if green_serves {
+            guardrail::next_streak(
+                self.state.breach_streak,
+                &judgements,
+                self.config.auto_rollback.no_data,
+            )
+        } else {
+            0
+        };
+        self.state.judgements = judgements;
+        self.state.snapshot = Some(snap);
+        self.maybe_auto_rollback();
+    }
+
+    fn maybe_auto_rollback(&mut self) {
+        let st = &self.state;
+        if !st.armed || st.breach_streak < st.breach_needed || st.split == Some(Split::ZERO) {
+            return;
+        }
+        if self
+            .inflight
+            .as_ref()
+            .is_some_and(|f| f.change.action == "rollback")
+        {
+            return;
+        }
+        let breaches = guardrail::green_breaches(&st.judgements);
+        let why = if breaches.is_empty() {
+            "green has no data".to_string()
+        } else {
+            breaches
+                .iter()
+                .map(|j| j.summary())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let reason = format!(
+            "auto-rollback: {why} for {} consecutive polls",
+            st.breach_streak
+        );
+        let readings = st.judgements.iter().map(reading_record).collect();
+        self.event(EventLevel::Error, reason.clone());
+        self.start_write(
+            "rollback",
+            Split::ZERO,
+            Origin::AutoRollback,
+            Some(reason),
+            false,
+            readings,
+            None,
+        );
+    }
+
+    /// Logs a verdict when it changes, leaving out the no data that is
+    /// expected of a colour with no traffic.
+    fn report_transitions(&mut self, judgements: &[Judgement], split: Option<Split>) {
+        for j in judgements {
+            let prev = self.prev_verdicts.insert((j.color, j.metric), j.verdict);
+            if prev == Some(j.verdict) || (prev.is_none() && j.verdict == Verdict::Ok) {
+                continue;
+            }
+            let idle = split.is_some_and(|s| s.share(j.color) == 0);
+            let level = match j.verdict {
+                Verdict::Breach | Verdict::Warn => EventLevel::Warn,
+                Verdict::NoData if idle || prev.is_none() => continue,
+                Verdict::NoData => EventLevel::Warn,
+                Verdict::Ok => EventLevel::Info,
+            };
+            self.event(level, j.summary());
+        }
+    }
+
+    fn report_warnings(&mut self, snap: &Snapshot) {
+        let warnings: Vec<String> = Color::BOTH
+            .iter()
+            .flat_map(|c| {
+                snap.color(*c)
+                    .warnings
+                    .iter()
+                    .map(move |w| format!("{c}: {w}"))
+            })
+            .collect();
+        if warnings != self.prev_warnings {
+            let new: Vec<String> = warnings
+                .iter()
+                .filter(|w| !self.prev_warnings.contains(w))
+                .cloned()
+                .collect();
+            for w in new {
+                self.event(EventLevel::Warn, w);
+            }
+            self.prev_warnings = warnings;
+        }
+    }
+
+    // ----- the clock ----------------------------------------------------
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        let reread = self.config.source.interval.max(Duration::from_secs(2));
+        if self.inflight.is_none()
+            && self
+                .last_read
+                .is_none_or(|t| now.duration_since(t) >= reread)
+        {
+            self.start_read();
+        }
+        if self.state.phase == Phase::Baking
+            && let Some(until) = self.state.bake_until
+            && now >= until
+        {
+            self.finish_bake(now);
+        }
+        if self.state.phase == Phase::Promoted
+            && !self.standby_end_reported
+            && self
+                .state
+                .standby_until
+                .is_some_and(|u| SystemTime::now() >= u)
+        {
+            self.standby_end_reported = true;
+            self.event(EventLevel::Info, "standby window over: blue may be retired");
+        }
+    }
+
+    /// The bake window is over: promote if green is clean, else hold and say why.
+    fn finish_bake(&mut self, now: Instant) {
+        let fresh = self
+            .state
+            .data_age(now)
+            .is_some_and(|a| a <= self.stale_after());
+        let green: Vec<&Judgement> = self
+            .state
+            .judgements
+            .iter()
+            .filter(|j| j.color == Color::Green)
+            .collect();
+        let clean = fresh && !green.is_empty() && green.iter().all(|j| j.verdict == Verdict::Ok);
+        if !clean {
+            if !self.bake_hold_reported {
+                self.bake_hold_reported = true;
+                let why = if fresh {
+                    guardrail::gate_reasons(&self.state.judgements).join("; ")
+                } else {
+                    "no fresh data".into()
+                };
+                self.event(
+                    EventLevel::Warn,
+                    format!("bake window over, holding at 100 %: {why}"),
+                );
+            }
+            return;
+        }
+        self.state.phase = Phase::Promoted;
+        self.state.bake_until = None;
+        self.state.standby_until = Some(SystemTime::now() + self.plan.standby);
+        let mut rec = self.record(RecordKind::Promoted, Origin::Autopilot, "promoted");
+        rec.to = Some(100);
+        rec.detail = Some(format!(
+            "blue kept as standby for {}",
+            humantime::format_duration(self.plan.standby)
+        ));
+        rec.readings = self.state.judgements.iter().map(reading_record).collect();
+        let _ = self.append(&rec);
+        self.event(
+            EventLevel::Traffic,
+            format!(
+                "promoted: bake passed; blue kept as standby for {}",
+                humantime::format_duration(self.plan.standby)
+            ),
+        );
+        if self.options.autopilot {
+            self.state.outcome = Some(Outcome::Promoted);
+        }
+    }
+
+    fn stale_after(&self) -> Duration {
+        self.config.source.interval * 3
+    }
+
+    fn gate_check(&self) -> super::plan::GateCheck {
+        let now = Instant::now();
+        let green_up = self.state.snapshot.as_ref().is_some_and(|s| s.green.up);
+        check_gate(&GateInput {
+            now,
+            split: self.state.split,
+            phase: &self.state.phase,
+            write_in_flight: self.inflight.is_some(),
+            dwell_until: self.state.dwell_until,
+            data_age: self.state.data_age(now),
+            stale_after: self.stale_after(),
+            green_up,
+            guardrail_reasons: guardrail::gate_reasons(&self.state.judgements),
+        })
+    }
+
+    fn refresh_gate(&mut self) {
+        let c = self.gate_check();
+        self.state.gate = Gate {
+            open: c.open(),
+            reasons: c.reasons(),
+        };
+    }
+
+    /// Under the autopilot: advance whenever the gate is open, and roll back
+    /// when it has stayed closed past the progress deadline.
+    fn autopilot(&mut self) {
+        if !self.options.autopilot
+            || self.options.readonly
+            || self.inflight.is_some()
+            || self.state.outcome.is_some()
+        {
+            return;
+        }
+        if !matches!(self.state.phase, Phase::Ready | Phase::Canary { .. }) {
+            return;
+        }
+        if self.state.gate.open {
+            if let Ok((to, _)) = self.advance_target(false) {
+                self.start_write(
+                    "advance",
+                    to,
+                    Origin::Autopilot,
+                    None,
+                    false,
+                    Vec::new(),
+                    None,
+                );
+            }
+            return;
+        }
+        let deadline = self.plan.progress_deadline;
+        if !deadline.is_zero() && self.step_entered.elapsed() > self.plan.dwell + deadline {
+            let reason = format!(
+                "progress deadline: gate closed for {} past the dwell: {}",
+                format_mmss(deadline),
+                self.state.gate.reasons.join("; ")
+            );
+            self.event(EventLevel::Error, reason.clone());
+            let readings = self.state.judgements.iter().map(reading_record).collect();
+            self.start_write(
+                "rollback",
+                Split::ZERO,
+                Origin::Autopilot,
+                Some(reason),
+                false,
+                readings,
+                None,
+            );
+        }
+    }
+
+    // ----- journal and events --------------------------------------------
+
+    fn record(&self, kind: RecordKind, origin: Origin, action: &str) -> Record {
+        Record::new(kind, &self.config.service.name, origin.name(), action)
+    }
+
+    /// Appends and fsyncs; a failure is an event and an error for the caller.
+    fn append(&mut self, rec: &Record) -> Result<(), String> {
+        self.journal.append(rec).map_err(|e| {
+            let msg = format!("journal {} unwritable: {e}", self.journal.path().display());
+            self.event(EventLevel::Error, msg.clone());
+            msg
+        })
+    }
+
+    fn journal_outcome(
+        &mut self,
+        f: &InFlight,
+        outcome: &str,
+        detail: Option<&str>,
+        error: Option<&str>,
+    ) {
+        let mut rec = self.record(RecordKind::Outcome, f.origin, &f.change.action);
+        rec.from = f.change.from.map(Split::green);
+        rec.to = Some(f.change.to.green());
+        rec.reason = f.reason.clone();
+        rec.forced = f.forced;
+        rec.outcome = Some(outcome.to_string());
+        rec.detail = detail.or(error).map(str::to_string);
+        rec.duration_ms = Some(f.change.started.elapsed().as_millis() as u64);
+        let _ = self.append(&rec);
+    }
+
+    fn journal_start(&mut self) {
+        let mut rec = self.record(RecordKind::Start, Origin::Cli, "start");
+        rec.detail = Some(format!(
+            "router {}, source {}{}{}",
+            self.state.router_kind,
+            self.state.source_kind,
+            if self.options.autopilot {
+                ", autopilot"
+            } else {
+                ""
+            },
+            if self.options.readonly {
+                ", read-only"
+            } else {
+                ""
+            },
+        ));
+        let _ = self.append(&rec);
+        if self.recovery.bad_lines > 0 {
+            self.event(
+                EventLevel::Warn,
+                format!(
+                    "journal: {} unreadable line(s) skipped",
+                    self.recovery.bad_lines
+                ),
+            );
+        }
+        if self.options.readonly {
+            self.event(
+                EventLevel::Info,
+                "read-only: this cockpit moves no traffic; auto-rollback is off here",
+            );
+        }
+    }
+
+    fn event(&mut self, level: EventLevel, text: impl Into<String>) {
+        let text = text.into();
+        match level {
+            EventLevel::Error => tracing::error!("{text}"),
+            EventLevel::Warn => tracing::warn!("{text}"),
+            _ => tracing::info!("{text}"),
+        }
+        self.state.push_event(level, text);
+    }
+}
+
+fn show(s: Option<Split>) -> String {
+    s.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
+}
+
+fn reading_record(j: &Judgement) -> ReadingRecord {
+    ReadingRecord {
+        color: j.color.to_string(),
+        metric: j.metric.key().to_string(),
+        value: j.value,
+        verdict: j.verdict.word().to_string(),
+        bounds: j.checks.iter().map(|c| c.bound_text(j.metric)).collect(),
+        no_data: j.no_data.as_ref().map(|n| n.to_string()),
+    }
+}
