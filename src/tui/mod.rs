@@ -1,1 +1,21 @@
-//! Terminal cockpit (placeholder until written).
+//! Terminal cockpit: renders the engine's [`State`](crate::engine::State)
+//! and turns keys into [`Command`](crate::engine::Command)s.
+//!
+//! `app` holds the UI-only state and key handling (pure, unit-tested),
+//! `view` and `widgets` draw a frame from `State` + `App`, and `run` owns the
+//! terminal and the event loop. The cockpit never awaits the network: every
+//! command goes out through `EngineHandle::send`, which never blocks.
+
+mod app;
+mod command_line;
+mod format;
+mod run;
+mod theme;
+mod view;
+mod widgets;
+
+pub use app::{Action, App, ConfirmKind, Mode, StatusLevel};
+pub use command_line::{LineCommand, parse_line};
+pub use run::{TuiOptions, run};
+pub use theme::Theme;
+pub use view::draw;

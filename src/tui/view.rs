@@ -1,0 +1,49 @@
+//! One frame: header, BLUE | GREEN panels, split bar, event log, footer,
+//! and the help or confirm overlay on top.
+
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+
+use crate::engine::State;
+use crate::model::Color;
+
+use super::app::{App, Mode};
+use super::widgets::{confirm, events, footer, header, help, panel, split_bar};
+
+/// Draws one frame of `state` as `app` sees it at `now`.
+pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
+    let area = frame.area();
+    // The event log shrinks first on short terminals; the panels keep the rest.
+    let events_rows = match area.height {
+        h if h >= 36 => 7,
+        h if h >= 22 => 3,
+        _ => 2,
+    };
+    let [head, panels, split, log, foot] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(3),
+        Constraint::Length(4),
+        Constraint::Length(events_rows),
+        Constraint::Length(2),
+    ])
+    .areas(area);
+
+    header::render(frame, head, state, app, now);
+    let [blue, green] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panels);
+    panel::render(frame, blue, state, app, Color::Blue, now);
+    panel::render(frame, green, state, app, Color::Green, now);
+    split_bar::render(frame, split, state, app);
+    events::render(frame, log, state, app);
+    footer::render(frame, foot, app);
+
+    match app.mode() {
+        Mode::Help => help::render(frame, area, app),
+        Mode::Confirm { kind, yes_focused } => {
+            confirm::render(frame, area, state, app, *kind, *yes_focused)
+        }
+        Mode::Normal | Mode::CommandLine => {}
+    }
+}

@@ -1,0 +1,95 @@
+//! Yes/no dialogs for promote and a forced advance. No is focused first.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use crate::engine::State;
+
+use super::super::app::{App, ConfirmKind};
+use super::centered;
+
+/// Gate reasons listed in the force dialog before "+N more".
+const MAX_REASONS: usize = 6;
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    app: &App,
+    kind: ConfirmKind,
+    yes_focused: bool,
+) {
+    let t = app.theme();
+    let mut lines = Vec::new();
+    let title = match kind {
+        ConfirmKind::Promote => {
+            lines.push(Line::from(Span::styled(
+                "Promote: flip 100% to green now?",
+                t.label,
+            )));
+            lines.push(Line::from(Span::styled(
+                "Skips the remaining steps; blue is kept as standby.",
+                t.dim,
+            )));
+            " promote "
+        }
+        ConfirmKind::ForceAdvance => {
+            lines.push(Line::from(Span::styled(
+                "Force advance past the gate?",
+                t.label,
+            )));
+            if state.gate.reasons.is_empty() {
+                lines.push(Line::from(Span::styled("(the gate is open)", t.dim)));
+            } else {
+                lines.push(Line::from(Span::styled(
+                    "The gate is closed because:",
+                    t.dim,
+                )));
+                for r in state.gate.reasons.iter().take(MAX_REASONS) {
+                    lines.push(Line::from(vec![
+                        Span::styled("  • ", t.warn),
+                        Span::raw(r.as_str()),
+                    ]));
+                }
+                if state.gate.reasons.len() > MAX_REASONS {
+                    lines.push(Line::from(Span::styled(
+                        format!("  (+{} more)", state.gate.reasons.len() - MAX_REASONS),
+                        t.dim,
+                    )));
+                }
+            }
+            " force advance "
+        }
+    };
+    lines.push(Line::raw(""));
+    let (no, yes) = if yes_focused {
+        (t.dim, t.highlight)
+    } else {
+        (t.highlight, t.dim)
+    };
+    lines.push(Line::from(vec![
+        Span::raw("      "),
+        Span::styled("[ No ]", no),
+        Span::raw("    "),
+        Span::styled("[ Yes ]", yes),
+    ]));
+    lines.push(Line::from(Span::styled(
+        "←/→ move · Enter chooses · y/n · Esc = No",
+        t.dim,
+    )));
+    let h = lines.len() as u16 + 2;
+    let rect = centered(area, 72, h);
+    frame.render_widget(Clear, rect);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(t.warn)
+        .title(Span::styled(title, t.label));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}

@@ -1,0 +1,149 @@
+//! A metric's recent history as a line chart, x = seconds before now, with
+//! the breach and warn levels drawn as horizontal lines.
+
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::symbols::Marker;
+use ratatui::text::Span;
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+
+use crate::engine::State;
+use crate::engine::guardrail::CheckKind;
+use crate::model::{Color, Metric};
+
+use super::super::theme::Theme;
+
+/// The shortest time span drawn, so a young history is not stretched.
+const MIN_SPAN_SECS: f64 = 60.0;
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    t: &Theme,
+    color: Color,
+    metric: Metric,
+    now: Instant,
+) {
+    let series = state.history.series(color, metric);
+    let span = series
+        .front()
+        .map(|p| now.saturating_duration_since(p.at).as_secs_f64())
+        .unwrap_or(0.0)
+        .max(MIN_SPAN_SECS);
+
+    // Contiguous runs of values; a poll with no data breaks the line.
+    let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    for p in series {
+        let x = -now.saturating_duration_since(p.at).as_secs_f64();
+        match p.value {
+            Some(v) if v.is_finite() => runs.last_mut().expect("one run").push((x, v)),
+            _ => {
+                if !runs.last().expect("one run").is_empty() {
+                    runs.push(Vec::new());
+                }
+            }
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+
+    let (warn, breach) = levels(state, color, metric);
+    let mut ys: Vec<f64> = runs.iter().flatten().map(|p| p.1).collect();
+    ys.extend(warn);
+    ys.extend(breach);
+    let (lo, hi) = y_bounds(&ys, metric);
+
+    let line = |y: f64| vec![(-span, y), (0.0, y)];
+    let warn_line = warn.map(line);
+    let breach_line = breach.map(line);
+
+    let mut datasets = Vec::new();
+    if let Some(w) = &warn_line {
+        datasets.push(
+            Dataset::default()
+                .data(w)
+                .graph_type(GraphType::Line)
+                .marker(Marker::Braille)
+                .style(t.warn),
+        );
+    }
+    if let Some(b) = &breach_line {
+        datasets.push(
+            Dataset::default()
+                .data(b)
+                .graph_type(GraphType::Line)
+                .marker(Marker::Braille)
+                .style(t.breach),
+        );
+    }
+    for r in &runs {
+        // A lone point is drawn as a point; a line needs two.
+        let kind = if r.len() > 1 {
+            GraphType::Line
+        } else {
+            GraphType::Scatter
+        };
+        datasets.push(
+            Dataset::default()
+                .data(r)
+                .graph_type(kind)
+                .marker(Marker::Braille)
+                .style(t.accent(color)),
+        );
+    }
+
+    let chart = Chart::new(datasets)
+        .x_axis(Axis::default().bounds([-span, 0.0]))
+        .y_axis(
+            Axis::default()
+                .bounds([lo, hi])
+                .style(t.dim)
+                .labels([Span::raw(metric.format(lo)), Span::raw(metric.format(hi))]),
+        );
+    frame.render_widget(chart, area);
+}
+
+/// The tightest warn and breach levels for this colour's metric: absolute
+/// levels as they are, comparisons with blue placed at blue's current value.
+fn levels(state: &State, color: Color, metric: Metric) -> (Option<f64>, Option<f64>) {
+    let Some(j) = state.judgement(color, metric) else {
+        return (None, None);
+    };
+    let blue = state.judgement(Color::Blue, metric).and_then(|b| b.value);
+    let worse = metric.higher_is_worse();
+    let place = |kind: CheckKind, level: f64| -> Option<f64> {
+        match kind {
+            CheckKind::Absolute => Some(level),
+            CheckKind::VsBlue if worse => blue.map(|b| b + level),
+            CheckKind::VsBlue => blue.map(|b| b - level),
+        }
+    };
+    let tightest = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => Some(if worse { a.min(b) } else { a.max(b) }),
+        (a, b) => a.or(b),
+    };
+    let mut warn = None;
+    let mut breach = None;
+    for c in &j.checks {
+        warn = tightest(warn, place(c.kind, c.levels.warn));
+        breach = tightest(breach, place(c.kind, c.levels.breach));
+    }
+    (warn, breach)
+}
+
+fn y_bounds(ys: &[f64], metric: Metric) -> (f64, f64) {
+    let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    let range = (hi - lo).max(hi.abs() * 0.1).max(1e-3);
+    let mut lo = lo - range * 0.05;
+    let hi = hi + range * 0.05;
+    if metric != Metric::Quality {
+        lo = lo.max(0.0);
+    }
+    (lo, hi)
+}

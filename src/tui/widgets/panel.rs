@@ -1,0 +1,235 @@
+//! One colour's panel: traffic share, rps, and per metric the value, its
+//! bounds, the verdict (colour + word + symbol), green's delta vs blue, the
+//! no-data reason with the last good value, and a history chart.
+
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::engine::State;
+use crate::engine::guardrail::Judgement;
+use crate::model::{Color, Metric, NoData, Reading, Verdict};
+
+use super::super::app::App;
+use super::super::format::age;
+use super::super::theme::Theme;
+use super::history_chart;
+
+/// Rows a chart needs to be worth drawing.
+const MIN_CHART_ROWS: u16 = 3;
+const MIN_CHART_COLS: u16 = 30;
+const LABEL_WIDTH: usize = 12;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Color, now: Instant) {
+    let t = app.theme();
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(t.accent(color))
+        .title(title(state, t, color));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let rows = Layout::vertical([Constraint::Fill(1); 3]).split(inner);
+    for (metric, rect) in Metric::ALL.into_iter().zip(rows.iter()) {
+        render_metric(frame, *rect, state, app, color, metric, now);
+    }
+}
+
+fn title<'a>(state: &State, t: &Theme, color: Color) -> Line<'a> {
+    let share = state
+        .split
+        .map(|s| format!("{}%", s.share(color)))
+        .unwrap_or_else(|| "?%".into());
+    let mut spans = vec![
+        Span::styled(format!(" {} ", color.upper()), t.accent(color)),
+        Span::raw(format!("{share} of traffic")),
+    ];
+    if let Some(snap) = &state.snapshot {
+        let r = snap.color(color);
+        if let Some(rps) = r.rps {
+            spans.push(Span::raw(format!(" · {rps:.1} rps")));
+        }
+        if !r.up {
+            spans.push(Span::raw(" · "));
+            spans.push(Span::styled("DOWN", t.breach));
+        }
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans)
+}
+
+fn render_metric(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    app: &App,
+    color: Color,
+    metric: Metric,
+    now: Instant,
+) {
+    let t = app.theme();
+    let lines = metric_lines(state, t, color, metric, now);
+    let text_rows = (lines.len() as u16).min(area.height);
+    let chart_rows = area.height - text_rows;
+    let measured = !matches!(lines_kind(state, color, metric), Kind::NotMeasured);
+    let [text_area, chart_area] = Layout::vertical([
+        Constraint::Length(text_rows),
+        Constraint::Length(chart_rows),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(lines), text_area);
+    if measured && chart_rows >= MIN_CHART_ROWS && area.width >= MIN_CHART_COLS {
+        history_chart::render(frame, chart_area, state, t, color, metric, now);
+    }
+}
+
+enum Kind<'a> {
+    NotMeasured,
+    Judged(&'a Judgement),
+    /// No judgement: before the first snapshot, or a reading not judged.
+    Unjudged(Option<&'a Reading>),
+}
+
+fn lines_kind(state: &State, color: Color, metric: Metric) -> Kind<'_> {
+    if let Some(j) = state.judgement(color, metric) {
+        return Kind::Judged(j);
+    }
+    match &state.snapshot {
+        Some(s) => {
+            let r = s.color(color).get(metric);
+            if r.is_configured() {
+                Kind::Unjudged(Some(r))
+            } else {
+                Kind::NotMeasured
+            }
+        }
+        None => Kind::Unjudged(None),
+    }
+}
+
+fn label(metric: Metric, t: &Theme) -> Span<'static> {
+    Span::styled(
+        format!(" {:<width$}", metric.label(), width = LABEL_WIDTH),
+        t.label,
+    )
+}
+
+fn verdict_span(v: Verdict, t: &Theme) -> Span<'static> {
+    Span::styled(format!("{} {}", v.symbol(), v.word()), t.verdict(v))
+}
+
+fn metric_lines<'a>(
+    state: &'a State,
+    t: &Theme,
+    color: Color,
+    metric: Metric,
+    now: Instant,
+) -> Vec<Line<'a>> {
+    let pad = " ".repeat(LABEL_WIDTH + 1);
+    match lines_kind(state, color, metric) {
+        Kind::NotMeasured => vec![Line::from(vec![
+            label(metric, t),
+            Span::styled("not measured", t.dim),
+        ])],
+        Kind::Judged(j) => {
+            let mut lines = Vec::new();
+            match j.value {
+                Some(v) => {
+                    let mut spans = vec![
+                        label(metric, t),
+                        Span::styled(format!("{:<9}", metric.format(v)), t.label),
+                        Span::raw(" "),
+                        verdict_span(j.verdict, t),
+                    ];
+                    if color == Color::Green {
+                        if let Some(d) = delta(state, metric, v) {
+                            spans.push(Span::styled(format!("  Δ {d} vs blue"), t.dim));
+                        }
+                    }
+                    lines.push(Line::from(spans));
+                }
+                None => {
+                    lines.push(no_data_line(metric, t, j.no_data.as_ref()));
+                    lines.push(last_value_line(state, t, color, metric, now, &pad));
+                }
+            }
+            for c in &j.checks {
+                lines.push(Line::from(vec![
+                    Span::raw(pad.clone()),
+                    Span::styled(c.verdict.symbol(), t.verdict(c.verdict)),
+                    Span::styled(
+                        format!(" {}  warn {}", c.bound_text(metric), c.warn_text(metric)),
+                        t.dim,
+                    ),
+                ]));
+            }
+            lines
+        }
+        Kind::Unjudged(reading) => {
+            let first = match reading {
+                None => Line::from(vec![
+                    label(metric, t),
+                    verdict_span(Verdict::NoData, t),
+                    Span::styled("  no data yet", t.no_data),
+                ]),
+                Some(Reading::NoData(why)) => no_data_line(metric, t, Some(why)),
+                Some(r @ Reading::Value(_)) => match r.value() {
+                    Some(v) => Line::from(vec![
+                        label(metric, t),
+                        Span::styled(format!("{:<9}", metric.format(v)), t.label),
+                        Span::raw(" "),
+                        verdict_span(Verdict::NoData, t),
+                        Span::styled("  not judged", t.no_data),
+                    ]),
+                    None => no_data_line(
+                        metric,
+                        t,
+                        Some(&NoData::Other("value is NaN or infinite".into())),
+                    ),
+                },
+            };
+            vec![first, last_value_line(state, t, color, metric, now, &pad)]
+        }
+    }
+}
+
+fn no_data_line<'a>(metric: Metric, t: &Theme, why: Option<&NoData>) -> Line<'a> {
+    let why = why
+        .map(|w| w.to_string())
+        .unwrap_or_else(|| "no value".into());
+    Line::from(vec![
+        label(metric, t),
+        verdict_span(Verdict::NoData, t),
+        Span::styled(format!("  {why}"), t.no_data),
+    ])
+}
+
+fn last_value_line<'a>(
+    state: &State,
+    t: &Theme,
+    color: Color,
+    metric: Metric,
+    now: Instant,
+    pad: &str,
+) -> Line<'a> {
+    let text = match state.last_value(color, metric) {
+        Some(lv) => format!(
+            "last {}, {} ago",
+            metric.format(lv.value),
+            age(now.saturating_duration_since(lv.at))
+        ),
+        None => "no earlier value".into(),
+    };
+    Line::from(vec![
+        Span::raw(pad.to_string()),
+        Span::styled(text, t.no_data),
+    ])
+}
+
+/// Green's value minus blue's, formatted, when both have a value.
+fn delta(state: &State, metric: Metric, green: f64) -> Option<String> {
+    let blue = state.judgement(Color::Blue, metric)?.value?;
+    Some(metric.format_delta(green - blue))
+}

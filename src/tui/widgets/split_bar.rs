@@ -1,0 +1,111 @@
+//! Green's share of 100 as a bar, the plan's steps marked under it with the
+//! current one highlighted, and the advance gate.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::engine::State;
+
+use super::super::app::App;
+
+const PREFIX: usize = 12; // " green  25% "
+const SUFFIX: usize = 11; // " 75% blue  "
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App) {
+    let t = app.theme();
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(t.dim)
+        .title(Span::styled(" traffic ", t.label));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = (inner.width as usize)
+        .saturating_sub(PREFIX + SUFFIX)
+        .max(10);
+    let current = state.step_index();
+
+    let bar = match state.split {
+        Some(split) => {
+            let g = split.green() as usize;
+            let filled = (g * width + 50) / 100;
+            let marks: Vec<usize> = state.plan.steps.iter().map(|&p| column(p, width)).collect();
+            let mut spans = vec![Span::styled(format!(" green {:>3}% ", g), t.green)];
+            for col in 0..width {
+                let on_green = col < filled;
+                let ch = if marks.contains(&col) {
+                    "┃"
+                } else if on_green {
+                    "█"
+                } else {
+                    "░"
+                };
+                spans.push(Span::styled(
+                    ch,
+                    if on_green { t.bar_green } else { t.bar_blue },
+                ));
+            }
+            spans.push(Span::styled(format!(" {:>3}% blue", split.blue()), t.blue));
+            Line::from(spans)
+        }
+        None => Line::from(vec![
+            Span::raw(" ".repeat(PREFIX)),
+            Span::styled(
+                format!(
+                    "split unknown: {}",
+                    state
+                        .router_error
+                        .as_deref()
+                        .unwrap_or("router not read yet")
+                ),
+                t.breach,
+            ),
+        ]),
+    };
+
+    // Step labels under the bar; the current step reversed, passed steps in
+    // green's accent, later steps dim.
+    let mut ticks = vec![Span::raw(" ".repeat(PREFIX))];
+    let mut cursor = 0usize;
+    for (i, &p) in state.plan.steps.iter().enumerate() {
+        let text = format!("{p}%");
+        let mut col = column(p, width).min(width.saturating_sub(text.len()));
+        if col < cursor {
+            col = cursor;
+        }
+        ticks.push(Span::raw(" ".repeat(col - cursor)));
+        let style = match current {
+            Some(c) if c == i => t.highlight,
+            Some(c) if i < c => t.green,
+            _ => t.dim,
+        };
+        cursor = col + text.len();
+        ticks.push(Span::styled(text, style));
+        cursor += 1;
+        ticks.push(Span::raw(" "));
+    }
+
+    let gate = if state.gate.open {
+        Line::from(vec![Span::raw(" "), Span::styled("gate OPEN", t.ok)])
+    } else {
+        let mut s = vec![Span::raw(" "), Span::styled("gate CLOSED", t.warn)];
+        if let Some(first) = state.gate.reasons.first() {
+            s.push(Span::raw(format!(": {first}")));
+            if state.gate.reasons.len() > 1 {
+                s.push(Span::styled(
+                    format!(" (+{} more)", state.gate.reasons.len() - 1),
+                    t.dim,
+                ));
+            }
+        }
+        Line::from(s)
+    };
+
+    frame.render_widget(Paragraph::new(vec![bar, Line::from(ticks), gate]), inner);
+}
+
+/// The bar column of a percentage.
+fn column(pct: u8, width: usize) -> usize {
+    ((pct as usize) * (width - 1) + 50) / 100
+}

@@ -1,0 +1,417 @@
+//! Renders the cockpit into a ratatui `TestBackend` and checks text and the
+//! colours of the cells that carry verdicts.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color as Tc, Modifier};
+
+use cutover::config::GuardrailsConfig;
+use cutover::engine::guardrail::{evaluate, gate_reasons};
+use cutover::engine::state::{HistoryPoint, LastValue};
+use cutover::engine::{Event, EventLevel, Gate, Phase, PlanView, State};
+use cutover::model::{Color, ColorReadings, Metric, NoData, Reading, Snapshot, Split};
+use cutover::tui::{App, Theme, draw};
+
+const W: u16 = 120;
+const H: u16 = 40;
+
+fn plan() -> PlanView {
+    PlanView {
+        steps: vec![1, 5, 25, 50, 100],
+        dwell: Duration::from_secs(300),
+        bake: Duration::from_secs(1800),
+        standby: Duration::from_secs(48 * 3600),
+    }
+}
+
+fn readings(p99: Reading, err: Reading, q: Reading, rps: f64) -> ColorReadings {
+    ColorReadings {
+        metrics: [p99, err, q],
+        rps: Some(rps),
+        up: true,
+        warnings: vec![],
+    }
+}
+
+/// "Now" an hour ahead of the clock, so instants in the past never underflow.
+fn now() -> Instant {
+    Instant::now() + Duration::from_secs(3600)
+}
+
+/// Mid-cutover at 25 %: blue healthy, green's error rate in breach (7.90 %
+/// against ≤ 5.00 %), green's p99 as given.
+fn mid_cutover(now: Instant, green_p99: Reading) -> State {
+    let mut s = State::new("llm-gateway", "nginx", "prometheus", plan(), true, 2);
+    let split = Split::new(25).unwrap();
+    s.phase = Phase::Canary { step: 2 };
+    s.split = Some(split);
+    s.split_read_at = Some(now - Duration::from_secs(1));
+    s.dwell_until = Some(now + Duration::from_secs(192));
+    s.breach_streak = 1;
+    let snap = Snapshot {
+        at: now - Duration::from_secs(2),
+        window: Duration::from_secs(30),
+        blue: readings(
+            Reading::Value(412.0),
+            Reading::Value(0.21),
+            Reading::Value(0.871),
+            96.4,
+        ),
+        green: readings(green_p99, Reading::Value(7.9), Reading::Value(0.866), 32.1),
+    };
+    s.judgements = evaluate(&snap, Some(split), &GuardrailsConfig::default());
+    s.gate = Gate {
+        open: false,
+        reasons: gate_reasons(&s.judgements),
+    };
+    s.snapshot = Some(snap);
+    for (i, secs) in (0..60u64).rev().map(|k| k * 5 + 2).enumerate() {
+        let at = now - Duration::from_secs(secs);
+        let wobble = (i as f64 * 0.7).sin();
+        let pts = [
+            (Color::Blue, Metric::P99Ms, Some(410.0 + 15.0 * wobble)),
+            (Color::Blue, Metric::ErrorRate, Some(0.2 + 0.05 * wobble)),
+            (Color::Blue, Metric::Quality, Some(0.87 + 0.004 * wobble)),
+            (
+                Color::Green,
+                Metric::P99Ms,
+                (i % 17 != 5).then_some(430.0 + 25.0 * wobble),
+            ),
+            (
+                Color::Green,
+                Metric::ErrorRate,
+                Some(if i > 50 { 7.9 } else { 0.3 + 0.1 * wobble }),
+            ),
+            (Color::Green, Metric::Quality, Some(0.866 + 0.005 * wobble)),
+        ];
+        for (c, m, v) in pts {
+            s.history.push(c, m, HistoryPoint { at, value: v });
+        }
+    }
+    s.last_values[1][0] = Some(LastValue {
+        value: 412.0,
+        at: now - Duration::from_secs(14),
+    });
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_750_000_000);
+    for (k, (level, text)) in [
+        (EventLevel::Info, "router nginx read: green 0%"),
+        (EventLevel::Traffic, "advance 0% → 1% (tui) ok in 0.12s"),
+        (EventLevel::Traffic, "advance 1% → 5% (tui) ok in 0.11s"),
+        (EventLevel::Traffic, "advance 5% → 25% (tui) ok in 0.13s"),
+        (EventLevel::Warn, "green error rate 1.40 % WARN (≤ 5.00 %)"),
+        (
+            EventLevel::Error,
+            "green error rate 7.90 % BREACH (≤ 5.00 %) 1/2",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.events.push_back(Event {
+            wall: t0 + Duration::from_secs(60 * k as u64),
+            level,
+            text: text.into(),
+        });
+    }
+    s
+}
+
+fn render(state: &State, app: &App, now: Instant, w: u16, h: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| draw(f, state, app, now)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn row(buf: &Buffer, y: u16, xs: std::ops::Range<u16>) -> String {
+    xs.map(|x| buf[(x, y)].symbol().to_string()).collect()
+}
+
+fn text(buf: &Buffer) -> String {
+    let a = buf.area;
+    (0..a.height)
+        .map(|y| row(buf, y, 0..a.width))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first cell where `needle` starts, searching rows `ys` and columns `xs`.
+fn find(
+    buf: &Buffer,
+    needle: &str,
+    xs: std::ops::Range<u16>,
+    ys: std::ops::Range<u16>,
+) -> Option<(u16, u16)> {
+    let chars: Vec<String> = needle.chars().map(String::from).collect();
+    for y in ys {
+        for x in xs.clone() {
+            if x as usize + chars.len() > xs.end as usize {
+                break;
+            }
+            if chars
+                .iter()
+                .enumerate()
+                .all(|(i, c)| buf[(x + i as u16, y)].symbol() == c)
+            {
+                return Some((x, y));
+            }
+        }
+    }
+    None
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+/// Rows of the BLUE | GREEN panels at 120×40.
+const PANEL_ROWS: std::ops::Range<u16> = 3..27;
+
+#[test]
+fn panels_show_breach_and_ok_in_words_and_colours() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let app = App::new(false, false);
+    let buf = render(&state, &app, now, W, H);
+    let all = text(&buf);
+    let theme = Theme::color();
+
+    let (_, by) = find(&buf, "BLUE", 0..60, PANEL_ROWS).expect("BLUE panel");
+    let (_, gy) = find(&buf, "GREEN", 60..W, PANEL_ROWS).expect("GREEN panel");
+    assert_eq!(by, gy, "panels side by side\n{all}");
+
+    let (x, y) = find(&buf, "BREACH", 60..W, PANEL_ROWS).expect("BREACH in the green panel");
+    assert!(row(&buf, y, 60..W).contains("error rate"), "{all}");
+    assert!(row(&buf, y, 60..W).contains("7.90 %"), "{all}");
+    assert!(row(&buf, y, 60..W).contains("✗ BREACH"), "{all}");
+    assert_eq!(buf[(x, y)].fg, theme.breach.fg.unwrap());
+    assert_eq!(buf[(x, y)].fg, Tc::Red);
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    // Green's delta against blue.
+    assert!(row(&buf, y, 60..W).contains("Δ +7.69 pt vs blue"), "{all}");
+    // The bound under it.
+    assert!(all.contains("≤ 5.00 %  warn 1.00 %"), "{all}");
+
+    // Blue's error rate is OK, in the ok colour, and no BREACH on blue's side.
+    let (x, y) = find(&buf, "✓ OK", 0..60, PANEL_ROWS).expect("OK in the blue panel");
+    assert_eq!(buf[(x + 2, y)].fg, theme.ok.fg.unwrap());
+    assert_eq!(buf[(x + 2, y)].fg, Tc::Green);
+    assert!(find(&buf, "BREACH", 0..60, PANEL_ROWS).is_none(), "{all}");
+
+    // Header, split bar, gate, events, footer.
+    assert!(all.contains("CANARY"), "{all}");
+    assert!(all.contains("green 25% · blue 75%"), "{all}");
+    assert!(all.contains("step 3/5 · 25%"), "{all}");
+    assert!(all.contains("dwell 03:12"), "{all}");
+    assert!(all.contains("ARMED 1/2"), "{all}");
+    assert!(all.contains("data 2s"), "{all}");
+    assert!(
+        all.contains("gate CLOSED: green error rate 7.90 % BREACH"),
+        "{all}"
+    );
+    assert!(
+        all.contains("96.4 rps") && all.contains("32.1 rps"),
+        "{all}"
+    );
+    assert!(all.contains("75% of traffic") && all.contains("25% of traffic"));
+    assert!(all.contains("BREACH (≤ 5.00 %) 1/2"), "{all}");
+    assert!(!all.contains("READ-ONLY"), "{all}");
+    let (x, y) = find(&buf, "BREACH (≤ 5.00 %) 1/2", 0..W, 27..H).expect("event");
+    assert_eq!(buf[(x, y)].fg, Tc::Red);
+    assert!(all.contains("ROLLBACK"), "footer hints\n{all}");
+}
+
+#[test]
+fn no_data_shows_the_reason_and_last_value_never_a_zero() {
+    let now = now();
+    let state = mid_cutover(
+        now,
+        Reading::NoData(NoData::Timeout("prometheus took over 2s".into())),
+    );
+    let app = App::new(false, false);
+    let buf = render(&state, &app, now, W, H);
+    let all = text(&buf);
+    let (x, y) = find(&buf, "NO DATA", 60..W, PANEL_ROWS).expect("NO DATA in green");
+    let line = row(&buf, y, 60..W);
+    assert!(line.contains("p99 latency"), "{all}");
+    assert!(
+        line.contains("? NO DATA  timeout: prometheus took over 2s"),
+        "{all}"
+    );
+    assert!(!line.contains('0'), "a zero on the no-data line: {line}");
+    assert_eq!(buf[(x, y)].fg, Tc::DarkGray);
+    let next = row(&buf, y + 1, 60..W);
+    assert!(next.contains("last 412 ms, 14s ago"), "{all}");
+}
+
+#[test]
+fn readonly_shows_the_lock() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(true, false);
+    app.on_key(key('r'), &state);
+    let buf = render(&state, &app, now, W, H);
+    let all = text(&buf);
+    assert!(row(&buf, 0, 0..W).contains("⊘ READ-ONLY"), "{all}");
+    assert!(all.contains("read-only: r disabled"), "{all}");
+}
+
+#[test]
+fn help_overlay_lists_every_key() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    app.on_key(key('?'), &state);
+    let buf = render(&state, &app, now, W, H);
+    let all = text(&buf);
+    for needle in [
+        "n  →",
+        "advance to the next step",
+        "b  ←",
+        "step back",
+        "ROLLBACK to 0% now, no confirmation",
+        "promote: flip 100% to green (asks)",
+        "force advance past a closed gate",
+        "space",
+        "pause / resume",
+        "arm / disarm auto-rollback",
+        "command line",
+        "?  Esc",
+        "q  Ctrl-C",
+        "set <pct>",
+        "rollback [reason...]",
+        "note <text...>",
+    ] {
+        assert!(all.contains(needle), "help lacks {needle:?}\n{all}");
+    }
+}
+
+#[test]
+fn promote_dialog_focuses_no() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    app.on_key(
+        KeyEvent::new(KeyCode::Char('P'), KeyModifiers::SHIFT),
+        &state,
+    );
+    let buf = render(&state, &app, now, W, H);
+    let all = text(&buf);
+    assert!(all.contains("Promote: flip 100% to green now?"), "{all}");
+    let (x, y) = find(&buf, "[ No ]", 0..W, 0..H).expect("No button");
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+    let (x, y) = find(&buf, "[ Yes ]", 0..W, 0..H).expect("Yes button");
+    assert!(!buf[(x, y)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn force_dialog_lists_the_gate_reasons() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    app.on_key(key('f'), &state);
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(all.contains("Force advance past the gate?"), "{all}");
+    assert!(all.contains("• green error rate 7.90 % BREACH"), "{all}");
+}
+
+#[test]
+fn no_color_theme_uses_modifiers_only() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let app = App::new(false, true);
+    let buf = render(&state, &app, now, W, H);
+    let (x, y) = find(&buf, "BREACH", 60..W, PANEL_ROWS).expect("BREACH in green");
+    let cell = &buf[(x, y)];
+    assert_eq!(cell.fg, Tc::Reset);
+    assert!(cell.modifier.contains(Modifier::BOLD | Modifier::REVERSED));
+    for y in 0..H {
+        for x in 0..W {
+            let c = &buf[(x, y)];
+            assert_eq!((c.fg, c.bg), (Tc::Reset, Tc::Reset), "colour at {x},{y}");
+        }
+    }
+}
+
+#[test]
+fn stale_unknown_split_and_rollback_are_said() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    state.snapshot.as_mut().unwrap().at = now - Duration::from_secs(17);
+    state.split = None;
+    state.router_error = Some("nginx -t failed".into());
+    let mut app = App::new(false, false);
+    app.set_poll_interval(Duration::from_secs(5));
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(all.contains("STALE 17s"), "{all}");
+    assert!(all.contains("split unknown: nginx -t failed"), "{all}");
+
+    state.split = Some(Split::ZERO);
+    state.router_error = None;
+    state.phase = Phase::RolledBack {
+        reason: "operator rollback".into(),
+    };
+    state.dwell_until = None;
+    state.armed = false;
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(all.contains("ROLLED BACK: operator rollback"), "{all}");
+    assert!(all.contains("green 0% · blue 100%"), "{all}");
+    assert!(all.contains("DISARMED"), "{all}");
+
+    let fresh = State::new("svc", "demo", "demo", plan(), true, 2);
+    let all = text(&render(&fresh, &app, now, W, H));
+    assert!(all.contains("no data yet"), "{all}");
+    assert!(all.contains("split unknown: router not read yet"), "{all}");
+}
+
+#[test]
+fn pending_write_paused_and_standby_in_header() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    state.pending = Some(cutover::engine::PendingChange {
+        from: Split::new(5),
+        to: Split::new(25).unwrap(),
+        started: now - Duration::from_millis(400),
+        action: "advance".into(),
+    });
+    state.phase = Phase::Paused { step: 2 };
+    state.dwell_until = None;
+    state.dwell_left = Some(Duration::from_secs(130));
+    state.autopilot = true;
+    state.standby_until = Some(SystemTime::now() + Duration::from_secs(47 * 3600 + 1800));
+    let all = text(&render(&state, &App::new(false, false), now, 160, H));
+    assert!(all.contains("applying 5% → 25% 0.4s"), "{all}");
+    assert!(all.contains("paused 02:10 left"), "{all}");
+    assert!(all.contains("AUTOPILOT"), "{all}");
+    assert!(all.contains("blue standby 47h"), "{all}");
+}
+
+#[test]
+fn small_terminals_do_not_panic() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(true, false);
+    let buf = render(&state, &app, now, 80, 24);
+    let all = text(&buf);
+    assert!(all.contains("BLUE") && all.contains("GREEN"), "{all}");
+    assert!(all.contains("BREACH"), "{all}");
+    app.on_key(key('?'), &state);
+    for (w, h) in [(80, 24), (60, 15), (20, 6), (3, 2), (1, 1)] {
+        render(&state, &app, now, w, h);
+        render(&state, &App::new(false, true), now, w, h);
+    }
+}
+
+/// Prints a 120×40 frame of a mid-cutover state (`--nocapture` to see it).
+#[test]
+fn print_mid_cutover_frame() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let app = App::new(false, false);
+    println!("{}", text(&render(&state, &app, now, W, H)));
+    let small = render(&state, &app, now, 80, 24);
+    println!("{}", text(&small));
+}
