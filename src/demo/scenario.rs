@@ -1,0 +1,91 @@
+//! The demo scenarios: how the simulated green behaves during a cutover.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// What the simulated candidate (green) does as it takes traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// Green is slightly better than blue throughout.
+    Healthy,
+    /// Green is fine until it takes 25 %, then errors and latency climb.
+    Degrading,
+    /// Green's latency and errors are fine, but its quality drifts down.
+    SlowQuality,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 3] = [
+        Scenario::Healthy,
+        Scenario::Degrading,
+        Scenario::SlowQuality,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scenario::Healthy => "healthy",
+            Scenario::Degrading => "degrading",
+            Scenario::SlowQuality => "slow-quality",
+        }
+    }
+
+    /// One line for the UI.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Scenario::Healthy => "green is slightly faster and better than blue",
+            Scenario::Degrading => {
+                "green is fine until 25 %, then errors and p99 climb within ~15 s"
+            }
+            Scenario::SlowQuality => {
+                "green is fast and error-free, but its quality drifts down after ~10 s"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL
+            .into_iter()
+            .find(|sc| sc.name() == s)
+            .ok_or_else(|| {
+                let valid: Vec<&str> = Scenario::ALL.iter().map(|sc| sc.name()).collect();
+                format!("unknown scenario {s:?}; valid: {}", valid.join(", "))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn names_round_trip() {
+        for sc in Scenario::ALL {
+            assert_eq!(sc.name().parse::<Scenario>().unwrap(), sc);
+            assert_eq!(sc.to_string(), sc.name());
+            assert!(!sc.describe().is_empty());
+            // clap's value names match ours.
+            assert_eq!(
+                <Scenario as ValueEnum>::from_str(sc.name(), false).unwrap(),
+                sc
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_lists_valid() {
+        let err = "flaky".parse::<Scenario>().unwrap_err();
+        assert!(err.contains("flaky"));
+        assert!(err.contains("healthy, degrading, slow-quality"), "{err}");
+    }
+}

@@ -1,0 +1,65 @@
+//! The `/metrics` HTTP server of one simulated pod.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::stats::PodStats;
+
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Binds `127.0.0.1:0` and serves `stats` on `GET /metrics` until the
+/// returned task is aborted (which also ends its open connections).
+pub async fn serve(stats: Arc<Mutex<PodStats>>) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        // Dropped with this task when it is aborted: aborts every connection.
+        let mut conns = JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let stats = stats.clone();
+                    conns.spawn(async move {
+                        let svc = service_fn(move |req| respond(req, stats.clone()));
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+        }
+    });
+    Ok((addr, task))
+}
+
+async fn respond(
+    req: Request<Incoming>,
+    stats: Arc<Mutex<PodStats>>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.method() != Method::GET || req.uri().path() != "/metrics" {
+        let mut resp = Response::new(Full::new(Bytes::from_static(b"not found\n")));
+        *resp.status_mut() = StatusCode::NOT_FOUND;
+        return Ok(resp);
+    }
+    let snapshot = stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut body = String::with_capacity(2048);
+    snapshot.render(&mut body);
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
+    Ok(resp)
+}
