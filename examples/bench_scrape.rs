@@ -1,0 +1,242 @@
+//! Measures what one poll of the scrape source costs besides the network:
+//! parsing every pod's text and computing the readings. Prints figures.
+//!
+//! Shape: 2 colours × 4 pods, each pod exporting a 12-bucket latency
+//! histogram over 20 label sets, a request counter over 20 × 3 status
+//! codes and a quality gauge. A second figure adds HTTP over loopback.
+//!
+//! `cargo run --release --example bench_scrape`
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cutover::config::{LatencyUnit, ScrapeConfig};
+use cutover::metrics::MetricSource;
+use cutover::metrics::scrape::{ScrapeSource, TargetResult};
+use cutover::model::Reading;
+use http_body_util::Full;
+use hyper::Response;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+const PODS: usize = 4;
+const LABEL_SETS: usize = 20;
+const BOUNDS: [&str; 12] = [
+    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
+];
+
+/// One pod's text after `n` rounds of traffic.
+fn body(pod: usize, n: u64) -> String {
+    let mut s = String::with_capacity(64 * 1024);
+    s.push_str("# HELP request_duration_seconds Request latency.\n");
+    s.push_str("# TYPE request_duration_seconds histogram\n");
+    for set in 0..LABEL_SETS {
+        let per_round = 10 + (set + pod) as u64;
+        let total = per_round * n;
+        for (i, le) in BOUNDS.iter().enumerate() {
+            // Roughly log-normal: most requests in the middle buckets.
+            let share = [
+                0.01, 0.03, 0.08, 0.2, 0.45, 0.7, 0.85, 0.93, 0.97, 0.99, 0.995, 1.0,
+            ][i];
+            let c = (total as f64 * share).round() as u64;
+            let _ = writeln!(
+                s,
+                "request_duration_seconds_bucket{{model=\"m{set}\",route=\"/v1/infer\",le=\"{le}\"}} {c}"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "request_duration_seconds_sum{{model=\"m{set}\",route=\"/v1/infer\"}} {}",
+            total as f64 * 0.2
+        );
+        let _ = writeln!(
+            s,
+            "request_duration_seconds_count{{model=\"m{set}\",route=\"/v1/infer\"}} {total}"
+        );
+    }
+    s.push_str("# TYPE requests_total counter\n");
+    for set in 0..LABEL_SETS {
+        let total = (10 + (set + pod) as u64) * n;
+        for (code, share) in [("200", 0.97), ("429", 0.02), ("503", 0.01)] {
+            let _ = writeln!(
+                s,
+                "requests_total{{model=\"m{set}\",code=\"{code}\"}} {}",
+                (total as f64 * share).round() as u64
+            );
+        }
+    }
+    s.push_str("# TYPE model_quality_score gauge\n");
+    let _ = writeln!(s, "model_quality_score {}", 0.85 + pod as f64 * 0.01);
+    s
+}
+
+fn config(blue: Vec<String>, green: Vec<String>) -> ScrapeConfig {
+    ScrapeConfig {
+        blue,
+        green,
+        latency_histogram: "request_duration_seconds".into(),
+        latency_unit: LatencyUnit::Seconds,
+        requests_counter: "requests_total".into(),
+        status_label: "code".into(),
+        error_status_prefixes: vec!["5".into()],
+        quality_gauge: Some("model_quality_score".into()),
+    }
+}
+
+fn show(r: &Reading) -> String {
+    match r {
+        Reading::Value(v) => format!("{v:.3}"),
+        Reading::NoData(n) => n.to_string(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let urls = |c: &str| {
+        (0..PODS)
+            .map(|p| format!("http://{c}-{p}.invalid/metrics"))
+            .collect::<Vec<_>>()
+    };
+    let cfg = config(urls("blue"), urls("green"));
+    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
+
+    // Bodies are generated before timing: only parse + compute is measured.
+    let rounds: u64 = 400;
+    let polls: Vec<Vec<TargetResult>> = (1..=rounds)
+        .map(|n| (0..PODS).map(|p| Ok(body(p, n))).collect())
+        .collect();
+    let lines_per_pod = polls[0][0].as_ref().map_or(0, |b| b.lines().count());
+    let bytes_per_pod = polls[0][0].as_ref().map_or(0, |b| b.len());
+
+    let t0 = Instant::now();
+    let mut last = None;
+    let mut per_poll = Vec::with_capacity(polls.len());
+    for (i, bodies) in polls.iter().enumerate() {
+        // Synthetic clock, one second per poll, so the window slides.
+        let at = t0 + Duration::from_secs(i as u64 + 1);
+        let start = Instant::now();
+        let snap = src.ingest(bodies, bodies, at);
+        per_poll.push(start.elapsed());
+        last = Some(snap);
+    }
+    per_poll.sort();
+    let total: Duration = per_poll.iter().sum();
+    let mean = total / per_poll.len() as u32;
+    let pct = |q: f64| per_poll[((per_poll.len() - 1) as f64 * q) as usize];
+
+    println!("scrape source, parse + compute (no network)");
+    println!(
+        "  shape: 2 colours x {PODS} pods, histogram {} buckets x {LABEL_SETS} label sets; {lines_per_pod} lines, {bytes_per_pod} bytes per pod",
+        BOUNDS.len()
+    );
+    println!("  polls measured: {}", per_poll.len());
+    println!(
+        "  per poll: mean {:.0} us, median {:.0} us, p99 {:.0} us",
+        mean.as_secs_f64() * 1e6,
+        pct(0.5).as_secs_f64() * 1e6,
+        pct(0.99).as_secs_f64() * 1e6
+    );
+    println!(
+        "  throughput: {:.0} polls/s",
+        per_poll.len() as f64 / total.as_secs_f64()
+    );
+    println!(
+        "  per sample line: {:.2} us",
+        mean.as_secs_f64() * 1e6 / (2 * PODS * lines_per_pod) as f64
+    );
+    // The same bodies through prometheus-parse alone, to show where the
+    // time goes.
+    let start = Instant::now();
+    let mut samples = 0usize;
+    for bodies in &polls {
+        for b in bodies.iter().flatten() {
+            for _ in 0..2 {
+                let lines = b.lines().map(|l| Ok(l.to_owned()));
+                samples += prometheus_parse::Scrape::parse(lines).map_or(0, |s| s.samples.len());
+            }
+        }
+    }
+    let parse_only = start.elapsed() / polls.len() as u32;
+    println!(
+        "  of which prometheus-parse alone: {:.0} us per poll ({samples} samples parsed)",
+        parse_only.as_secs_f64() * 1e6
+    );
+    if let Some(s) = &last {
+        println!(
+            "  last snapshot: window {:?}, blue p99 {} ms, error rate {} %, quality {}, rps {:?}",
+            s.window,
+            show(&s.blue.metrics[0]),
+            show(&s.blue.metrics[1]),
+            show(&s.blue.metrics[2]),
+            s.blue.rps.map(|r| r.round())
+        );
+    }
+
+    loopback()?;
+    Ok(())
+}
+
+/// The same shape served over HTTP on 127.0.0.1, polled through `poll()`.
+fn loopback() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let round = Arc::new(Mutex::new(1u64));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let served = round.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let round = served.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let pod: usize = req
+                            .uri()
+                            .path()
+                            .trim_start_matches("/pod")
+                            .parse()
+                            .unwrap_or(0);
+                        let n = round.lock().map_or(1, |g| *g);
+                        async move {
+                            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body(pod, n)))))
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        let urls = || {
+            (0..PODS)
+                .map(|p| format!("http://{addr}/pod{p}"))
+                .collect::<Vec<_>>()
+        };
+        let mut src = ScrapeSource::new(
+            &config(urls(), urls()),
+            Duration::from_secs(2),
+            Duration::from_secs(30),
+        )?;
+        let polls = 200u32;
+        let start = Instant::now();
+        for n in 1..=u64::from(polls) {
+            if let Ok(mut g) = round.lock() {
+                *g = n;
+            }
+            let snap = src.poll().await;
+            anyhow::ensure!(snap.blue.up && snap.green.up, "loopback poll failed");
+        }
+        let took = start.elapsed();
+        println!("scrape source, full poll over HTTP on 127.0.0.1 (8 targets, keep-alive)");
+        println!(
+            "  per poll: mean {:.0} us; {:.0} polls/s (server generates the text on each request)",
+            took.as_secs_f64() * 1e6 / f64::from(polls),
+            f64::from(polls) / took.as_secs_f64()
+        );
+        Ok(())
+    })
+}

@@ -1,1 +1,0 @@
-//! Scrape source (placeholder until written).

@@ -1,0 +1,249 @@
+//! The `scrape` metric source: reads Prometheus text from each pod's
+//! `/metrics` directly, without a Prometheus server, and computes p99
+//! latency, error rate and quality per colour from the differences between
+//! polls.
+//!
+//! - `exposition`: one body → cumulative totals (prometheus-parse, with its
+//!   blind spots reported as warnings);
+//! - `window`: per-colour history, baselines, counter resets, deltas;
+//! - `histogram`: bucket maths and the `histogram_quantile` estimate;
+//! - `readings`: deltas → readings.
+
+mod exposition;
+mod histogram;
+mod readings;
+mod window;
+
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use async_trait::async_trait;
+use futures_util::future::{join, join_all};
+
+use crate::config::{LatencyUnit, ScrapeConfig};
+use crate::model::{Color, ColorReadings, NoData, Snapshot};
+
+use super::MetricSource;
+use exposition::Series;
+use window::{Progress, Window};
+
+pub use histogram::{Bucket, Quantile, quantile};
+
+/// What fetching one target gave: its body, or why there is none.
+pub type TargetResult = Result<String, NoData>;
+
+/// Installs rustls' ring provider as the process default, once. reqwest is
+/// built without a default provider (ring builds with a C compiler alone),
+/// so a client cannot be built before this has run.
+pub fn ensure_tls_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another part of the program installed one first; that
+        // one serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Scrapes every pod of both colours on each poll.
+pub struct ScrapeSource {
+    client: reqwest::Client,
+    series: Series,
+    unit: LatencyUnit,
+    /// Indexed like `windows`: blue, then green.
+    targets: [Vec<String>; 2],
+    windows: [Window; 2],
+}
+
+fn slot(c: Color) -> usize {
+    match c {
+        Color::Blue => 0,
+        Color::Green => 1,
+    }
+}
+
+impl ScrapeSource {
+    /// `timeout` per HTTP request; `window`: rates/quantiles over this much
+    /// history (at least the previous poll).
+    pub fn new(cfg: &ScrapeConfig, timeout: Duration, window: Duration) -> anyhow::Result<Self> {
+        for (color, urls) in [(Color::Blue, &cfg.blue), (Color::Green, &cfg.green)] {
+            if urls.is_empty() {
+                bail!("scrape: {color} has no /metrics URLs");
+            }
+            for u in urls {
+                reqwest::Url::parse(u).with_context(|| format!("scrape: bad {color} URL {u:?}"))?;
+            }
+        }
+        ensure_tls_provider();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            // Pods are scraped on their own addresses; a proxy set in the
+            // environment for the internet must not be used for them.
+            .no_proxy()
+            .build()
+            .context("scrape: building the HTTP client")?;
+        let histogram = cfg
+            .latency_histogram
+            .strip_suffix("_bucket")
+            .unwrap_or(&cfg.latency_histogram)
+            .to_string();
+        Ok(ScrapeSource {
+            client,
+            series: Series {
+                histogram,
+                requests: cfg.requests_counter.clone(),
+                status_label: cfg.status_label.clone(),
+                error_prefixes: cfg.error_status_prefixes.clone(),
+                quality: cfg.quality_gauge.clone(),
+            },
+            unit: cfg.latency_unit,
+            targets: [cfg.blue.clone(), cfg.green.clone()],
+            windows: [Window::new(window), Window::new(window)],
+        })
+    }
+
+    /// The `/metrics` URLs of a colour, in the order `ingest` expects.
+    pub fn targets(&self, c: Color) -> &[String] {
+        &self.targets[slot(c)]
+    }
+
+    /// Turns fetched bodies (one per target, in [`Self::targets`] order)
+    /// into a snapshot taken at `at`. This is everything `poll` does after
+    /// the network, exposed so it can be measured and tested without it.
+    pub fn ingest(
+        &mut self,
+        blue: &[TargetResult],
+        green: &[TargetResult],
+        at: Instant,
+    ) -> Snapshot {
+        let (blue, blue_span) = self.color(Color::Blue, blue, at);
+        let (green, green_span) = self.color(Color::Green, green, at);
+        Snapshot {
+            at,
+            // The colours share one window unless one's history restarted
+            // (failure, reset); then the longer span is what the rates shown
+            // cover.
+            window: blue_span.max(green_span),
+            blue,
+            green,
+        }
+    }
+
+    fn color(
+        &mut self,
+        c: Color,
+        results: &[TargetResult],
+        at: Instant,
+    ) -> (ColorReadings, Duration) {
+        let i = slot(c);
+        let window = &mut self.windows[i];
+        let targets = &self.targets[i];
+        if results.len() != targets.len() {
+            window.clear();
+            let why = format!("{} bodies for {} {c} targets", results.len(), targets.len());
+            return (
+                ColorReadings::all_no_data(NoData::Other(why)),
+                Duration::ZERO,
+            );
+        }
+        let mut warnings = Vec::new();
+        let mut failure: Option<NoData> = None;
+        let mut pods = Vec::with_capacity(results.len());
+        for (url, result) in targets.iter().zip(results) {
+            let outcome = result
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|body| exposition::read(url, body, &self.series).map_err(NoData::Parse));
+            match outcome {
+                Ok(p) => {
+                    warnings.extend(p.warnings);
+                    pods.push(p.totals);
+                }
+                // The first failure is the reason; the others are listed.
+                Err(why) if failure.is_none() => failure = Some(why),
+                Err(why) => warnings.push(why.to_string()),
+            }
+        }
+        if let Some(why) = failure {
+            // Sums over fewer pods would look like a counter reset, or hide
+            // one, so the history starts again when all pods answer.
+            window.clear();
+            let mut r = ColorReadings::all_no_data(why);
+            r.warnings = warnings;
+            return (r, Duration::ZERO);
+        }
+        let progress = window.record(at, pods);
+        let span = match &progress {
+            Progress::Delta(d) => d.span,
+            _ => Duration::ZERO,
+        };
+        let mut r = readings::color_readings(window.latest(), &progress, &self.series, self.unit);
+        r.warnings = warnings;
+        (r, span)
+    }
+}
+
+#[async_trait]
+impl MetricSource for ScrapeSource {
+    fn kind(&self) -> &'static str {
+        "scrape"
+    }
+
+    async fn poll(&mut self) -> Snapshot {
+        // Every pod of both colours at once: a poll takes as long as the
+        // slowest target, bounded by the client timeout.
+        let (blue, green) = join(
+            fetch_all(&self.client, &self.targets[0]),
+            fetch_all(&self.client, &self.targets[1]),
+        )
+        .await;
+        let at = Instant::now();
+        self.ingest(&blue, &green, at)
+    }
+}
+
+async fn fetch_all(client: &reqwest::Client, urls: &[String]) -> Vec<TargetResult> {
+    join_all(urls.iter().map(|u| fetch(client, u))).await
+}
+
+async fn fetch(client: &reqwest::Client, url: &str) -> TargetResult {
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| classify(url, &e))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(NoData::Unreachable(format!(
+            "{url}: HTTP {}",
+            status.as_u16()
+        )));
+    }
+    resp.text().await.map_err(|e| classify(url, &e))
+}
+
+/// Names a failed request the way an on-call engineer wants to read it:
+/// timeout, or the innermost cause (`connection refused`, a DNS error),
+/// rather than reqwest's outer "error sending request".
+fn classify(url: &str, e: &reqwest::Error) -> NoData {
+    if e.is_timeout() {
+        return NoData::Timeout(url.to_string());
+    }
+    let mut cause: &dyn std::error::Error = e;
+    let mut refused = false;
+    while let Some(next) = cause.source() {
+        if let Some(io) = next.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return NoData::Timeout(url.to_string());
+            }
+        }
+        cause = next;
+    }
+    let what = if refused {
+        "connection refused".to_string()
+    } else {
+        cause.to_string()
+    };
+    NoData::Unreachable(format!("{url}: {what}"))
+}

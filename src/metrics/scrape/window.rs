@@ -1,0 +1,273 @@
+//! Per-colour history of cumulative totals, and the deltas between the
+//! current poll and the start of the window. Counters only make sense as
+//! differences, so this is where baselines and resets are decided.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::exposition::PodTotals;
+use super::histogram::{self, Bucket};
+
+/// Upper bound on kept polls, so a very short interval with a long window
+/// cannot grow memory without end. Dropping the oldest only shortens the
+/// span, and the span is reported with every snapshot.
+const MAX_ENTRIES: usize = 512;
+
+#[derive(Debug, Clone)]
+struct Entry {
+    at: Instant,
+    pods: Vec<PodTotals>,
+}
+
+/// Differences between the start of the window and now, summed over pods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deltas {
+    /// How much time the differences cover.
+    pub span: Duration,
+    /// Bucket deltas, sorted by `le`; `None` when no pod has the histogram.
+    pub buckets: Option<Vec<Bucket>>,
+    /// `None` when no pod has the request counter.
+    pub requests: Option<f64>,
+    pub errors: f64,
+    /// Each pod's request delta, in target order (`None`: no counter).
+    pub pod_requests: Vec<Option<f64>>,
+}
+
+/// What a new poll means for the rates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The first poll (or the first after a failure): nothing to compare.
+    Baseline,
+    /// A cumulative value went backwards; the history starts again here.
+    CounterReset,
+    Delta(Deltas),
+}
+
+/// The history of one colour.
+#[derive(Debug, Clone)]
+pub struct Window {
+    span: Duration,
+    history: VecDeque<Entry>,
+}
+
+impl Window {
+    pub fn new(span: Duration) -> Self {
+        Window {
+            span,
+            history: VecDeque::new(),
+        }
+    }
+
+    /// Forgets everything: after a failed target the pod set of the next
+    /// poll may differ, and a missing pod would corrupt the sums.
+    pub fn clear(&mut self) {
+        self.history.clear();
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.history.len()
+    }
+
+    /// The totals of the latest poll, per pod.
+    pub fn latest(&self) -> &[PodTotals] {
+        self.history.back().map_or(&[], |e| e.pods.as_slice())
+    }
+
+    /// Records a poll taken at `at` and compares it with the oldest kept poll
+    /// within the window of `at`, or with the previous poll when that is
+    /// older (the rate always covers at least one interval).
+    pub fn record(&mut self, at: Instant, pods: Vec<PodTotals>) -> Progress {
+        let Some(prev) = self.history.back() else {
+            self.history.push_back(Entry { at, pods });
+            return Progress::Baseline;
+        };
+        // Checked pod by pod: one pod restarting while another grows could
+        // leave the sum rising and the delta silently wrong.
+        let reset = prev.pods.len() != pods.len()
+            || pods.iter().zip(&prev.pods).any(|(n, p)| went_down(n, p));
+        if reset {
+            self.history.clear();
+            self.history.push_back(Entry { at, pods });
+            return Progress::CounterReset;
+        }
+        self.history.push_back(Entry { at, pods });
+
+        let last = self.history.len() - 1;
+        let base = (0..last)
+            .find(|&i| at.saturating_duration_since(self.history[i].at) <= self.span)
+            .unwrap_or(last - 1)
+            .max(self.history.len().saturating_sub(MAX_ENTRIES));
+        self.history.drain(..base);
+        let (base, now) = (&self.history[0], &self.history[self.history.len() - 1]);
+        Progress::Delta(deltas(base, now))
+    }
+}
+
+/// True when any cumulative value of one pod is lower than before.
+fn went_down(now: &PodTotals, prev: &PodTotals) -> bool {
+    let requests = match (now.requests, prev.requests) {
+        (Some(n), Some(p)) => n < p,
+        (None, Some(p)) => p > 0.0,
+        _ => false,
+    };
+    let buckets = match (&now.buckets, &prev.buckets) {
+        (Some(n), Some(p)) => histogram::went_down(n, p),
+        (None, Some(p)) => p.iter().any(|b| b.count > 0.0),
+        _ => false,
+    };
+    requests || buckets || now.errors < prev.errors
+}
+
+fn deltas(base: &Entry, now: &Entry) -> Deltas {
+    let buckets = now.pods.iter().any(|p| p.buckets.is_some()).then(|| {
+        let sum = |e: &Entry| {
+            histogram::merge(
+                e.pods
+                    .iter()
+                    .flat_map(|p| p.buckets.iter().flatten().copied()),
+            )
+        };
+        histogram::delta(&sum(now), &sum(base))
+    });
+    // A series that appears during the window counted from zero.
+    let pod_requests: Vec<Option<f64>> = now
+        .pods
+        .iter()
+        .zip(&base.pods)
+        .map(|(n, b)| n.requests.map(|r| r - b.requests.unwrap_or(0.0)))
+        .collect();
+    let requests = pod_requests.iter().flatten().copied().reduce(|a, b| a + b);
+    let errors = now
+        .pods
+        .iter()
+        .zip(&base.pods)
+        .map(|(n, b)| n.errors - b.errors)
+        .sum();
+    Deltas {
+        span: now.at.saturating_duration_since(base.at),
+        buckets,
+        requests,
+        errors,
+        pod_requests,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(requests: f64, errors: f64, fast: f64) -> PodTotals {
+        PodTotals {
+            buckets: Some(vec![
+                Bucket::new(0.1, fast),
+                Bucket::new(f64::INFINITY, requests),
+            ]),
+            requests: Some(requests),
+            errors,
+            quality: None,
+        }
+    }
+
+    fn delta(p: Progress) -> Deltas {
+        match p {
+            Progress::Delta(d) => d,
+            other => panic!("expected deltas, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn baseline_then_deltas_summed_over_pods() {
+        let t0 = Instant::now();
+        let mut w = Window::new(Duration::from_secs(30));
+        let p = w.record(t0, vec![pod(100.0, 1.0, 90.0), pod(50.0, 0.0, 50.0)]);
+        assert_eq!(p, Progress::Baseline);
+        let t1 = t0 + Duration::from_secs(5);
+        let d = delta(w.record(t1, vec![pod(200.0, 3.0, 180.0), pod(150.0, 10.0, 120.0)]));
+        assert_eq!(d.span, Duration::from_secs(5));
+        assert_eq!(d.requests, Some(200.0));
+        assert_eq!(d.errors, 12.0);
+        assert_eq!(d.pod_requests, vec![Some(100.0), Some(100.0)]);
+        assert_eq!(
+            d.buckets,
+            Some(vec![
+                Bucket::new(0.1, 160.0),
+                Bucket::new(f64::INFINITY, 200.0)
+            ])
+        );
+    }
+
+    #[test]
+    fn base_is_the_oldest_poll_within_the_window() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut w = Window::new(s(10));
+        w.record(t0, vec![pod(0.0, 0.0, 0.0)]);
+        w.record(t0 + s(5), vec![pod(10.0, 0.0, 0.0)]);
+        w.record(t0 + s(10), vec![pod(20.0, 0.0, 0.0)]);
+        let d = delta(w.record(t0 + s(15), vec![pod(30.0, 0.0, 0.0)]));
+        // t0 is 15 s old, outside the 10 s window; t0+5 is exactly 10 s old.
+        assert_eq!(d.span, s(10));
+        assert_eq!(d.requests, Some(20.0));
+        assert_eq!(w.len(), 3);
+    }
+
+    #[test]
+    fn previous_poll_is_used_when_older_than_the_window() {
+        let t0 = Instant::now();
+        let mut w = Window::new(Duration::from_secs(1));
+        w.record(t0, vec![pod(0.0, 0.0, 0.0)]);
+        let d = delta(w.record(t0 + Duration::from_secs(5), vec![pod(10.0, 0.0, 0.0)]));
+        assert_eq!(d.span, Duration::from_secs(5));
+        assert_eq!(d.requests, Some(10.0));
+    }
+
+    #[test]
+    fn one_pod_restarting_is_a_reset_even_if_the_sum_grows() {
+        let t0 = Instant::now();
+        let mut w = Window::new(Duration::from_secs(30));
+        w.record(t0, vec![pod(100.0, 0.0, 0.0), pod(100.0, 0.0, 0.0)]);
+        let p = w.record(
+            t0 + Duration::from_secs(5),
+            vec![pod(5.0, 0.0, 0.0), pod(1000.0, 0.0, 0.0)],
+        );
+        assert_eq!(p, Progress::CounterReset);
+        assert_eq!(w.len(), 1);
+        // The next poll compares with the reset poll.
+        let d = delta(w.record(
+            t0 + Duration::from_secs(10),
+            vec![pod(15.0, 0.0, 0.0), pod(1010.0, 0.0, 0.0)],
+        ));
+        assert_eq!(d.requests, Some(20.0));
+    }
+
+    #[test]
+    fn errors_or_buckets_going_down_are_resets() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut w = Window::new(s(30));
+        w.record(t0, vec![pod(100.0, 5.0, 50.0)]);
+        assert_eq!(
+            w.record(t0 + s(1), vec![pod(100.0, 4.0, 50.0)]),
+            Progress::CounterReset
+        );
+        assert_eq!(
+            w.record(t0 + s(2), vec![pod(100.0, 4.0, 40.0)]),
+            Progress::CounterReset
+        );
+        let mut gone = pod(100.0, 4.0, 40.0);
+        gone.buckets = None;
+        assert_eq!(w.record(t0 + s(3), vec![gone]), Progress::CounterReset);
+    }
+
+    #[test]
+    fn series_appearing_count_from_zero() {
+        let t0 = Instant::now();
+        let mut w = Window::new(Duration::from_secs(30));
+        let empty = PodTotals::default();
+        w.record(t0, vec![empty]);
+        let d = delta(w.record(t0 + Duration::from_secs(2), vec![pod(8.0, 2.0, 4.0)]));
+        assert_eq!(d.requests, Some(8.0));
+        assert_eq!(d.errors, 2.0);
+    }
+}
