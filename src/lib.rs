@@ -4,9 +4,12 @@
 //! The engine owns the cutover and knows nothing of terminals; the TUI and
 //! the headless CLI are two front ends over it.
 
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod router;

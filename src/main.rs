@@ -1,1 +1,183 @@
-fn main() {}
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use cutover::app;
+use cutover::cli::{self, Cli, Cmd};
+use cutover::config::{self, Config};
+use cutover::engine::{Command, EngineOptions};
+use cutover::model::Split;
+use cutover::tui::{self, TuiOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cutover::logging::init(cli.log.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let path = config::resolve_path(cli.config.as_deref())
+        .context("no config directory on this system; pass --config")?;
+    if cli.config.is_none() && !path.exists() {
+        anyhow::bail!(
+            "no config at {}: pass --config PATH, set CUTOVER_CONFIG, or copy config.example.toml there.\n\
+             To try the cockpit without any servers: cutover demo",
+            path.display()
+        );
+    }
+    Ok(config::load(&path)?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let command = cli
+        .command
+        .as_ref()
+        .unwrap_or(&Cmd::Tui { readonly: false });
+    match command {
+        Cmd::Demo {
+            scenario,
+            headless,
+            dwell,
+            journal,
+            readonly,
+        } => {
+            let config = app::demo_config(*scenario, *dwell, journal.clone());
+            if *headless {
+                println!(
+                    "demo: scenario {} ({}), dwell {}",
+                    scenario.name(),
+                    scenario.describe(),
+                    humantime::format_duration(*dwell)
+                );
+                let running = app::start(
+                    &config,
+                    EngineOptions {
+                        autopilot: true,
+                        readonly: false,
+                    },
+                )
+                .await?;
+                return Ok(cli::run_autopilot(running).await? as u8);
+            }
+            cockpit(&config, *readonly).await
+        }
+        Cmd::Tui { readonly } => cockpit(&load_config(&cli)?, *readonly).await,
+        Cmd::Check => {
+            let path = config::resolve_path(cli.config.as_deref());
+            let config = load_config(&cli)?;
+            println!(
+                "# {} is valid; resolved, with defaults:",
+                path.map(|p| p.display().to_string()).unwrap_or_default()
+            );
+            println!("# journal: {}", config.journal_path().display());
+            print!("{}", toml::to_string_pretty(&config)?);
+            Ok(0)
+        }
+        Cmd::Status { json } => {
+            let config = load_config(&cli)?;
+            let running = app::start(&config, watch_only()).await?;
+            cli::status(running, *json, config.source.interval).await?;
+            Ok(0)
+        }
+        Cmd::Set { pct, reason } => {
+            let split = Split::new(*pct)
+                .with_context(|| format!("{pct} is not a percentage (0 to 100)"))?;
+            one_shot(
+                &cli,
+                Command::SetSplit {
+                    split,
+                    reason: reason.clone(),
+                },
+            )
+            .await
+        }
+        Cmd::Rollback { reason } => {
+            one_shot(
+                &cli,
+                Command::Rollback {
+                    reason: reason.clone(),
+                },
+            )
+            .await
+        }
+        Cmd::Promote => one_shot(&cli, Command::Promote).await,
+        Cmd::Run => {
+            let config = load_config(&cli)?;
+            let running = app::start(
+                &config,
+                EngineOptions {
+                    autopilot: true,
+                    readonly: false,
+                },
+            )
+            .await?;
+            Ok(cli::run_autopilot(running).await? as u8)
+        }
+    }
+}
+
+/// For `status`: observe without acting.
+fn watch_only() -> EngineOptions {
+    EngineOptions {
+        autopilot: false,
+        readonly: true,
+    }
+}
+
+async fn one_shot(cli: &Cli, command: Command) -> anyhow::Result<u8> {
+    let mut config = load_config(cli)?;
+    // A one-shot command does what it was told and nothing on its own.
+    config.auto_rollback.enabled = false;
+    let running = app::start(&config, EngineOptions::default()).await?;
+    println!("{}", cli::one_shot(running, command).await?);
+    Ok(0)
+}
+
+async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
+    let running = app::start(
+        config,
+        EngineOptions {
+            autopilot: false,
+            readonly,
+        },
+    )
+    .await?;
+    let result = tui::run(
+        running.handle.clone(),
+        TuiOptions {
+            readonly,
+            poll_interval: config.source.interval,
+        },
+    )
+    .await;
+    let split = running.handle.state().borrow().split;
+    let journal = running.journal.clone();
+    running.stop().await;
+    result?;
+    println!(
+        "cutover: quit; traffic left at {} (quitting never moves traffic). journal: {}",
+        split
+            .map(|s| format!("{}% green", s.green()))
+            .unwrap_or_else(|| "an unknown split".into()),
+        journal.display()
+    );
+    Ok(0)
+}

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use duration::parse as parse_duration;
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
 pub use validate::DEMO_SCENARIOS;
 
@@ -308,7 +309,7 @@ pub struct JournalConfig {
     pub path: Option<PathBuf>,
 }
 
-pub(crate) mod defaults {
+pub mod defaults {
     pub fn latency_histogram() -> String {
         "request_duration_seconds".into()
     }
@@ -323,5 +324,52 @@ pub(crate) mod defaults {
     }
     pub fn quality_gauge() -> Option<String> {
         Some("model_quality_score".into())
+    }
+}
+
+impl Config {
+    /// The journal file: `[journal] path` (with `~/` expanded), else
+    /// `<service>.jsonl` in the data directory.
+    pub fn journal_path(&self) -> PathBuf {
+        match &self.journal.path {
+            Some(p) => expand_home(p),
+            None => {
+                let safe: String = self
+                    .service
+                    .name
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                data_dir().join(format!("{safe}.jsonl"))
+            }
+        }
+    }
+}
+
+/// `cutover/` in the user's data directory (the working directory if there
+/// is no home).
+pub fn data_dir() -> PathBuf {
+    directories::BaseDirs::new()
+        .map(|d| d.data_local_dir().join("cutover"))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `cutover/` in the user's state directory, for the log.
+pub fn state_dir() -> PathBuf {
+    directories::BaseDirs::new()
+        .and_then(|d| d.state_dir().map(|p| p.join("cutover")))
+        .unwrap_or_else(data_dir)
+}
+
+fn expand_home(p: &std::path::Path) -> PathBuf {
+    match (p.strip_prefix("~"), directories::BaseDirs::new()) {
+        (Ok(rest), Some(d)) => d.home_dir().join(rest),
+        _ => p.to_path_buf(),
     }
 }

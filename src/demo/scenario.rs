@@ -37,7 +37,7 @@ impl Scenario {
                 "green is fine until 25 %, then errors and p99 climb within ~15 s"
             }
             Scenario::SlowQuality => {
-                "green is fast and error-free, but its quality drifts down after ~10 s"
+                "green is fast and error-free, but its quality drifts below blue's after ~3 s of traffic"
             }
         }
     }

@@ -99,9 +99,9 @@ pub const CODES: [u16; 3] = [200, 500, 503];
 /// How long the degrading green takes from healthy to fully degraded.
 pub const DEGRADE_RAMP: Duration = Duration::from_secs(12);
 /// After this much serving time the slow-quality green starts to drift.
-pub const DRIFT_AFTER: Duration = Duration::from_secs(10);
+pub const DRIFT_AFTER: Duration = Duration::from_secs(3);
 /// Quality lost per second of serving once the drift has started.
-pub const DRIFT_PER_SEC: f64 = 0.003;
+pub const DRIFT_PER_SEC: f64 = 0.006;
 
 const BLUE_QUALITY: f64 = 0.86;
 const QUALITY_NOISE: f64 = 0.0015;
@@ -337,17 +337,17 @@ mod tests {
     }
 
     #[test]
-    fn slow_quality_drifts_after_ten_seconds_of_serving() {
+    fn slow_quality_drifts_after_three_seconds_of_serving() {
         let q = |secs| {
             Behaviour::of(Scenario::SlowQuality, Color::Green, &history(&[(5, secs)])).quality
         };
         let blue = Behaviour::BLUE.quality;
-        assert!((q(5) - blue).abs() < 1e-9);
-        assert!((q(10) - blue).abs() < 1e-9);
-        assert!(blue - q(16) < 0.02, "16 s: {}", q(16));
-        assert!(blue - q(17) > 0.02, "17 s: {}", q(17));
-        assert!(blue - q(26) < 0.05, "26 s: {}", q(26));
-        assert!(blue - q(27) > 0.05, "27 s: {}", q(27));
+        assert!((q(2) - blue).abs() < 1e-9);
+        assert!((q(3) - blue).abs() < 1e-9);
+        assert!(blue - q(6) < 0.02, "6 s: {}", q(6));
+        assert!(blue - q(7) > 0.02, "7 s: {}", q(7));
+        assert!(blue - q(11) < 0.05, "11 s: {}", q(11));
+        assert!(blue - q(12) > 0.05, "12 s: {}", q(12));
         // Not serving: no further drift.
         let paused = history(&[(5, 20), (0, 60)]);
         assert!(

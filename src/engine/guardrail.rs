@@ -24,14 +24,32 @@ pub struct Check {
 }
 
 impl Check {
-    /// A short statement of the bound, e.g. `≤ 5000 ms` or `≤ blue +200 ms`.
+    /// A short statement of the breach bound, e.g. `≤ 5000 ms` or
+    /// `≤ blue +1000 ms`.
     pub fn bound_text(&self, metric: Metric) -> String {
-        let b = self.levels.breach;
+        self.limit_text(metric, self.levels.breach)
+    }
+
+    /// The warn bound in the same words, e.g. `≤ blue +200 ms`.
+    pub fn warn_bound_text(&self, metric: Metric) -> String {
+        self.limit_text(metric, self.levels.warn)
+    }
+
+    /// The bound the current verdict was judged against: the warn level for
+    /// a warning, the breach level otherwise.
+    pub fn judged_text(&self, metric: Metric) -> String {
+        match self.verdict {
+            Verdict::Warn => self.warn_bound_text(metric),
+            _ => self.bound_text(metric),
+        }
+    }
+
+    fn limit_text(&self, metric: Metric, level: f64) -> String {
         match (self.kind, metric.higher_is_worse()) {
-            (CheckKind::Absolute, true) => format!("≤ {}", metric.format(b)),
-            (CheckKind::Absolute, false) => format!("≥ {}", metric.format(b)),
-            (CheckKind::VsBlue, true) => format!("≤ blue {}", metric.format_delta(b)),
-            (CheckKind::VsBlue, false) => format!("≥ blue {}", metric.format_delta(-b)),
+            (CheckKind::Absolute, true) => format!("≤ {}", metric.format(level)),
+            (CheckKind::Absolute, false) => format!("≥ {}", metric.format(level)),
+            (CheckKind::VsBlue, true) => format!("≤ blue {}", metric.format_delta(level)),
+            (CheckKind::VsBlue, false) => format!("≥ blue {}", metric.format_delta(-level)),
         }
     }
 
@@ -71,7 +89,7 @@ impl Judgement {
             .checks
             .iter()
             .filter(|c| c.verdict == self.verdict)
-            .map(|c| c.bound_text(self.metric))
+            .map(|c| c.judged_text(self.metric))
             .collect();
         if bounds.is_empty() {
             format!("{} {} {} {}", self.color, self.metric, value, self.verdict)
@@ -342,6 +360,12 @@ mod tests {
             .unwrap();
         assert_eq!(vs.observed, Some(300.0));
         assert_eq!(vs.bound_text(Metric::P99Ms), "≤ blue +1000 ms");
+        // A warning names the warn bound it crossed, not the breach bound.
+        assert!(
+            p.summary().ends_with("WARN (≤ blue +200 ms)"),
+            "{}",
+            p.summary()
+        );
         // quality 0.03 below blue: past the 0.02 warn drop
         let q = find(&js, Color::Green, Metric::Quality);
         assert_eq!(q.verdict, Verdict::Warn);

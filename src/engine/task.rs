@@ -14,7 +14,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::config::Config;
 use crate::metrics::MetricSource;
-use crate::model::{Color, Metric, Snapshot, Split, Verdict};
+use crate::model::{Color, Metric, NoData, Snapshot, Split, Verdict};
 use crate::router::{Applied, RouterError, TrafficRouter};
 
 use super::EngineHandle;
@@ -138,7 +138,7 @@ struct InFlight {
 
 enum Wake {
     Request(Option<Request>),
-    Snapshot(Snapshot),
+    Snapshot(Box<Snapshot>),
     Written(Result<Result<Applied, RouterError>, tokio::task::JoinError>),
     Read(Result<Split, RouterError>),
     Tick,
@@ -158,7 +158,8 @@ struct Engine {
     last_read: Option<Instant>,
     /// When the current step was reached (for the progress deadline).
     step_entered: Instant,
-    prev_verdicts: HashMap<(Color, Metric), Verdict>,
+    /// The last verdict of each reading, and whether it was reported.
+    prev_verdicts: HashMap<(Color, Metric), (Verdict, bool)>,
     prev_warnings: Vec<String>,
     bake_hold_reported: bool,
     standby_end_reported: bool,
@@ -194,9 +195,11 @@ impl Engine {
                 r = commands.recv() => Wake::Request(r),
                 r = written(&mut self.inflight) => Wake::Written(r),
                 Some(r) = reads.recv() => Wake::Read(r),
-                Some(s) = snapshots.recv() => Wake::Snapshot(s),
+                Some(s) = snapshots.recv() => Wake::Snapshot(Box::new(s)),
                 _ = ticker.tick() => Wake::Tick,
             };
+            // Anything but a quiet tick changes what is shown.
+            let mut changed = true;
             match wake {
                 Wake::Request(None) => break,
                 Wake::Request(Some(req)) => {
@@ -206,12 +209,15 @@ impl Engine {
                 }
                 Wake::Written(r) => self.on_written(r),
                 Wake::Read(r) => self.on_read(r),
-                Wake::Snapshot(s) => self.on_snapshot(s),
-                Wake::Tick => self.on_tick(),
+                Wake::Snapshot(s) => self.on_snapshot(*s),
+                Wake::Tick => changed = self.on_tick(),
             }
-            self.refresh_gate();
-            self.autopilot();
-            self.tx.send_replace(self.state.clone());
+            changed |= self.refresh_gate();
+            changed |= self.autopilot();
+            if changed {
+                // Publishing clones the state; only do it when it differs.
+                self.tx.send_replace(self.state.clone());
+            }
         }
         self.shutdown().await;
     }
@@ -511,15 +517,14 @@ impl Engine {
         };
         self.event(
             EventLevel::Traffic,
-            format!(
-                "{verb} {} → {to} by {}{}",
-                show(from),
-                origin.name(),
-                reason
-                    .as_deref()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            ),
+            match reason.as_deref() {
+                // An auto-rollback's reason already says who.
+                Some(r) if r.starts_with(origin.name()) => {
+                    format!("{verb} {} → {to}: {r}", show(from))
+                }
+                Some(r) => format!("{verb} {} → {to} by {}: {r}", show(from), origin.name()),
+                None => format!("{verb} {} → {to} by {}", show(from), origin.name()),
+            },
         );
         self.state.pending = Some(change.clone());
         self.inflight = Some(InFlight {
@@ -815,18 +820,29 @@ impl Engine {
     /// expected of a colour with no traffic.
     fn report_transitions(&mut self, judgements: &[Judgement], split: Option<Split>) {
         for j in judgements {
-            let prev = self.prev_verdicts.insert((j.color, j.metric), j.verdict);
-            if prev == Some(j.verdict) || (prev.is_none() && j.verdict == Verdict::Ok) {
+            let key = (j.color, j.metric);
+            let (prev, prev_reported) = self
+                .prev_verdicts
+                .get(&key)
+                .copied()
+                .unwrap_or((Verdict::NoData, false));
+            if prev == j.verdict {
                 continue;
             }
             let idle = split.is_some_and(|s| s.share(j.color) == 0);
             let level = match j.verdict {
-                Verdict::Breach | Verdict::Warn => EventLevel::Warn,
-                Verdict::NoData if idle || prev.is_none() => continue,
-                Verdict::NoData => EventLevel::Warn,
-                Verdict::Ok => EventLevel::Info,
+                Verdict::Breach | Verdict::Warn => Some(EventLevel::Warn),
+                // A baseline poll or an idle colour is expected to be silent.
+                Verdict::NoData if idle || matches!(j.no_data, Some(NoData::Baseline)) => None,
+                Verdict::NoData => Some(EventLevel::Warn),
+                // OK is news only when it ends a problem that was reported.
+                Verdict::Ok if prev_reported => Some(EventLevel::Info),
+                Verdict::Ok => None,
             };
-            self.event(level, j.summary());
+            if let Some(level) = level {
+                self.event(level, j.summary());
+            }
+            self.prev_verdicts.insert(key, (j.verdict, level.is_some()));
         }
     }
 
@@ -855,8 +871,10 @@ impl Engine {
 
     // ----- the clock ----------------------------------------------------
 
-    fn on_tick(&mut self) {
+    /// Returns true when something shown changed.
+    fn on_tick(&mut self) -> bool {
         let now = Instant::now();
+        let before = (self.state.phase.clone(), self.state.event_seq);
         let reread = self.config.source.interval.max(Duration::from_secs(2));
         if self.inflight.is_none()
             && self
@@ -881,6 +899,7 @@ impl Engine {
             self.standby_end_reported = true;
             self.event(EventLevel::Info, "standby window over: blue may be retired");
         }
+        before != (self.state.phase.clone(), self.state.event_seq)
     }
 
     /// The bake window is over: promote if green is clean, else hold and say why.
@@ -954,60 +973,66 @@ impl Engine {
         })
     }
 
-    fn refresh_gate(&mut self) {
+    /// Returns true when the gate changed.
+    fn refresh_gate(&mut self) -> bool {
         let c = self.gate_check();
-        self.state.gate = Gate {
+        let gate = Gate {
             open: c.open(),
             reasons: c.reasons(),
         };
+        let changed = gate != self.state.gate;
+        self.state.gate = gate;
+        changed
     }
 
     /// Under the autopilot: advance whenever the gate is open, and roll back
     /// when it has stayed closed past the progress deadline.
-    fn autopilot(&mut self) {
+    /// Returns true when it started a change.
+    fn autopilot(&mut self) -> bool {
         if !self.options.autopilot
             || self.options.readonly
             || self.inflight.is_some()
             || self.state.outcome.is_some()
+            || !matches!(self.state.phase, Phase::Ready | Phase::Canary { .. })
         {
-            return;
-        }
-        if !matches!(self.state.phase, Phase::Ready | Phase::Canary { .. }) {
-            return;
+            return false;
         }
         if self.state.gate.open {
-            if let Ok((to, _)) = self.advance_target(false) {
-                self.start_write(
-                    "advance",
-                    to,
-                    Origin::Autopilot,
-                    None,
-                    false,
-                    Vec::new(),
-                    None,
-                );
-            }
-            return;
-        }
-        let deadline = self.plan.progress_deadline;
-        if !deadline.is_zero() && self.step_entered.elapsed() > self.plan.dwell + deadline {
-            let reason = format!(
-                "progress deadline: gate closed for {} past the dwell: {}",
-                format_mmss(deadline),
-                self.state.gate.reasons.join("; ")
-            );
-            self.event(EventLevel::Error, reason.clone());
-            let readings = self.state.judgements.iter().map(reading_record).collect();
+            let Ok((to, _)) = self.advance_target(false) else {
+                return false;
+            };
             self.start_write(
-                "rollback",
-                Split::ZERO,
+                "advance",
+                to,
                 Origin::Autopilot,
-                Some(reason),
+                None,
                 false,
-                readings,
+                Vec::new(),
                 None,
             );
+            return true;
         }
+        let deadline = self.plan.progress_deadline;
+        if deadline.is_zero() || self.step_entered.elapsed() <= self.plan.dwell + deadline {
+            return false;
+        }
+        let reason = format!(
+            "progress deadline: gate closed for {} past the dwell: {}",
+            format_mmss(deadline),
+            self.state.gate.reasons.join("; ")
+        );
+        self.event(EventLevel::Error, reason.clone());
+        let readings = self.state.judgements.iter().map(reading_record).collect();
+        self.start_write(
+            "rollback",
+            Split::ZERO,
+            Origin::Autopilot,
+            Some(reason),
+            false,
+            readings,
+            None,
+        );
+        true
     }
 
     // ----- journal and events --------------------------------------------

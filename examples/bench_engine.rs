@@ -1,0 +1,187 @@
+//! Figures for the engine's hot paths. Run with
+//! `cargo run --release --example bench_engine`.
+//!
+//! - guardrail evaluation of one snapshot,
+//! - cloning the published State with full history (done once per change),
+//! - rollback latency: command sent → State published at 0 %, through the
+//!   real engine with an instant router (the engine's own overhead,
+//!   journal fsync included).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use cutover::config::{Config, GuardrailsConfig, ServiceConfig};
+use cutover::engine::journal::Journal;
+use cutover::engine::{Command, EngineOptions, Origin, State};
+use cutover::metrics::MetricSource;
+use cutover::model::{ColorReadings, Reading, Snapshot, Split};
+use cutover::router::{Applied, RouterError, TrafficRouter};
+
+struct InstantRouter(Mutex<Split>);
+
+#[async_trait]
+impl TrafficRouter for InstantRouter {
+    fn kind(&self) -> &'static str {
+        "instant"
+    }
+    async fn get_split(&self) -> Result<Split, RouterError> {
+        Ok(*self.0.lock().unwrap())
+    }
+    async fn set_split(&self, split: Split) -> Result<Applied, RouterError> {
+        *self.0.lock().unwrap() = split;
+        Ok(Applied {
+            split,
+            detail: String::new(),
+        })
+    }
+}
+
+fn readings(err: f64) -> ColorReadings {
+    ColorReadings {
+        metrics: [
+            Reading::Value(420.0),
+            Reading::Value(err),
+            Reading::Value(0.86),
+        ],
+        rps: Some(200.0),
+        up: true,
+        warnings: vec![],
+    }
+}
+
+struct Steady;
+
+#[async_trait]
+impl MetricSource for Steady {
+    fn kind(&self) -> &'static str {
+        "steady"
+    }
+    async fn poll(&mut self) -> Snapshot {
+        snapshot()
+    }
+}
+
+fn snapshot() -> Snapshot {
+    Snapshot {
+        at: Instant::now(),
+        window: Duration::from_secs(5),
+        blue: readings(0.2),
+        green: readings(0.1),
+    }
+}
+
+fn percentile(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // 1. guardrail evaluation
+    let snap = snapshot();
+    let cfg = GuardrailsConfig::default();
+    let n = 200_000;
+    let t = Instant::now();
+    let mut sum = 0usize;
+    for _ in 0..n {
+        sum += cutover::engine::guardrail::evaluate(&snap, Split::new(25), &cfg).len();
+    }
+    let per = t.elapsed() / n;
+    println!(
+        "guardrail evaluate (6 judgements):        {:>8.2} µs/snapshot  ({sum} judged)",
+        per.as_secs_f64() * 1e6
+    );
+
+    // 2. cloning a full State
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        service: ServiceConfig {
+            name: "bench".into(),
+        },
+        source: Default::default(),
+        router: Default::default(),
+        plan: Default::default(),
+        guardrails: Default::default(),
+        auto_rollback: Default::default(),
+        journal: Default::default(),
+    };
+    config.source.interval = Duration::from_millis(100);
+    config.source.timeout = Duration::from_millis(100);
+    config.plan.dwell = Duration::ZERO;
+    let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
+    let (handle, _task) = cutover::engine::spawn(
+        &config,
+        Arc::new(InstantRouter(Mutex::new(Split::ZERO))),
+        Box::new(Steady),
+        journal,
+        EngineOptions::default(),
+    );
+    // Fill the history and the event log.
+    let mut rx = handle.state();
+    rx.wait_for(|s| s.split.is_some()).await.unwrap();
+    for _ in 0..60 {
+        let _ = handle.call(Origin::Cli, Command::Note("fill".into())).await;
+    }
+    let full: State = {
+        let mut s = rx.borrow().clone();
+        let snap = snapshot();
+        for _ in 0..cutover::engine::state::History::CAPACITY {
+            for c in cutover::model::Color::BOTH {
+                for m in cutover::model::Metric::ALL {
+                    s.history.push(
+                        c,
+                        m,
+                        cutover::engine::state::HistoryPoint {
+                            at: snap.at,
+                            value: Some(1.0),
+                        },
+                    );
+                }
+            }
+        }
+        s
+    };
+    let n = 20_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(full.clone());
+    }
+    println!(
+        "State clone (full history, {} events):   {:>8.2} µs/publish",
+        full.events.len(),
+        (t.elapsed() / n).as_secs_f64() * 1e6
+    );
+
+    // 3. rollback latency through the engine
+    let mut lat = Vec::new();
+    for i in 0..200 {
+        handle
+            .call(
+                Origin::Cli,
+                Command::SetSplit {
+                    split: Split::new(25).unwrap(),
+                    reason: None,
+                },
+            )
+            .await
+            .unwrap();
+        let t = Instant::now();
+        handle
+            .send(
+                Origin::Tui,
+                Command::Rollback {
+                    reason: format!("bench {i}"),
+                },
+            )
+            .unwrap();
+        rx.wait_for(|s| s.split == Some(Split::ZERO)).await.unwrap();
+        lat.push(t.elapsed());
+    }
+    println!(
+        "rollback, key → State at 0% (instant router, 2 fsyncs): median {:>7.0} µs, p99 {:>7.0} µs, max {:>7.0} µs",
+        percentile(&mut lat, 0.5).as_secs_f64() * 1e6,
+        percentile(&mut lat, 0.99).as_secs_f64() * 1e6,
+        percentile(&mut lat, 1.0).as_secs_f64() * 1e6
+    );
+}

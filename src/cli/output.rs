@@ -1,0 +1,123 @@
+//! How headless commands print: one line per event, and the status report
+//! as text or JSON.
+
+use std::time::{Instant, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::engine::{Event, EventLevel, State};
+use crate::model::{Color, Metric};
+
+/// `HH:MM:SS` in UTC.
+pub fn time_of_day(t: SystemTime) -> String {
+    let s = humantime::format_rfc3339_seconds(t).to_string();
+    s.get(11..19).unwrap_or(&s).to_string()
+}
+
+pub fn event_line(e: &Event) -> String {
+    let level = match e.level {
+        EventLevel::Info => "info ",
+        EventLevel::Traffic => "TRAFFIC",
+        EventLevel::Warn => "warn ",
+        EventLevel::Error => "ERROR",
+    };
+    format!("{} {level} {}", time_of_day(e.wall), e.text)
+}
+
+pub fn status_text(s: &State, journal: &std::path::Path) -> String {
+    let now = Instant::now();
+    let mut out = String::new();
+    let split = s
+        .split
+        .map(|x| format!("{}% green / {}% blue", x.green(), x.blue()))
+        .unwrap_or_else(|| {
+            format!(
+                "unknown ({})",
+                s.router_error.as_deref().unwrap_or("no answer")
+            )
+        });
+    out.push_str(&format!("service   {}\n", s.service));
+    out.push_str(&format!("router    {}   split {split}\n", s.router_kind));
+    let phase = match &s.phase {
+        crate::engine::Phase::RolledBack { reason } => format!("ROLLED BACK ({reason})"),
+        p => p.name().to_string(),
+    };
+    out.push_str(&format!("phase     {phase}\n"));
+    out.push_str(&format!(
+        "gate      {}\n",
+        if s.gate.open {
+            "open".to_string()
+        } else {
+            format!("closed: {}", s.gate.reasons.join("; "))
+        }
+    ));
+    match s.data_age(now) {
+        Some(age) => out.push_str(&format!(
+            "data      {} ({}s old)\n",
+            s.source_kind,
+            age.as_secs()
+        )),
+        None => out.push_str(&format!("data      {}: no data\n", s.source_kind)),
+    }
+    for color in Color::BOTH {
+        out.push_str(&format!("{:<5}", color.upper()));
+        for metric in Metric::ALL {
+            let text = match s.judgement(color, metric) {
+                Some(j) => match j.value {
+                    Some(v) => format!("{} {}", metric.format(v), j.verdict.word()),
+                    None => format!(
+                        "no data ({})",
+                        j.no_data
+                            .as_ref()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
+                    ),
+                },
+                None => "not measured".into(),
+            };
+            out.push_str(&format!("  {}: {text}", metric.label()));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("journal   {}\n", journal.display()));
+    out
+}
+
+pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
+    let now = Instant::now();
+    let mut colors = serde_json::Map::new();
+    for color in Color::BOTH {
+        let mut metrics = serde_json::Map::new();
+        for metric in Metric::ALL {
+            let v = match s.judgement(color, metric) {
+                Some(j) => json!({
+                    "value": j.value,
+                    "verdict": j.verdict,
+                    "bounds": j.checks.iter().map(|c| c.bound_text(metric)).collect::<Vec<_>>(),
+                    "no_data": j.no_data.as_ref().map(|n| n.to_string()),
+                }),
+                None => json!({"value": null, "verdict": "not_measured"}),
+            };
+            metrics.insert(metric.key().to_string(), v);
+        }
+        let rps = s.snapshot.as_ref().and_then(|x| x.color(color).rps);
+        metrics.insert("rps".into(), json!(rps));
+        colors.insert(color.name().to_string(), Value::Object(metrics));
+    }
+    json!({
+        "service": s.service,
+        "router": s.router_kind,
+        "router_error": s.router_error,
+        "split": s.split.map(|x| x.green()),
+        "phase": s.phase.name(),
+        "rolled_back_reason": match &s.phase {
+            crate::engine::Phase::RolledBack { reason } => Some(reason.clone()),
+            _ => None,
+        },
+        "gate": { "open": s.gate.open, "reasons": s.gate.reasons },
+        "source": s.source_kind,
+        "data_age_s": s.data_age(now).map(|d| d.as_secs_f64()),
+        "metrics": colors,
+        "journal": journal.display().to_string(),
+    })
+}

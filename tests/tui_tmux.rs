@@ -1,0 +1,159 @@
+//! The real binary in a real terminal: `cutover demo` under tmux, driven
+//! with send-keys and read with capture-pane.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .cmd(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        self.cmd(&["send-keys", "-t", &self.session, keys]);
+    }
+
+    /// Waits until the screen satisfies `f`; returns the time it took.
+    fn wait(&self, what: &str, within: Duration, f: impl Fn(&str) -> bool) -> Duration {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if f(&s) {
+                return start.elapsed();
+            }
+            if start.elapsed() > within {
+                panic!("timed out after {within:?} waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The header's split as the router reports it, e.g. `green 1% · blue 99%`
+/// (a write in flight shows as `applying 0% → 1%` beside it).
+fn shows_split(screen: &str, green: u8) -> bool {
+    let header: String = screen.lines().take(2).collect::<Vec<_>>().join("\n");
+    header.contains(&format!("green {green}% · blue {}%", 100 - green))
+}
+
+#[test]
+fn demo_in_tmux_advances_and_rolls_back() {
+    if !tmux_available() {
+        assert!(
+            std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
+            "tmux is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
+        );
+        eprintln!(
+            "SKIPPED demo_in_tmux_advances_and_rolls_back: tmux not installed (apt-get install tmux)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let t = Tmux {
+        socket: format!("cutover-test-{}", std::process::id()),
+        session: "cockpit".into(),
+    };
+    // A shell around the cockpit keeps the pane (and what the cockpit
+    // prints on quitting) after it exits, and shows its exit status.
+    let command = format!(
+        "{} demo --dwell 60s --journal {} --log {}; echo EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_cutover"),
+        journal.display(),
+        dir.path().join("log").display()
+    );
+    let out = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "cockpit",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &command,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let shown = t.wait("BLUE and GREEN panels", Duration::from_secs(10), |s| {
+        s.contains("BLUE") && s.contains("GREEN")
+    });
+    eprintln!("panels on screen {shown:?} after the session started");
+    assert!(shown < Duration::from_secs(2), "panels took {shown:?}");
+
+    // The first step needs green up: wait for the gate, then `n`.
+    t.wait("the gate to open", Duration::from_secs(15), |s| {
+        s.contains("gate OPEN")
+    });
+    t.keys("n");
+    let pending = t.wait("the write in flight", Duration::from_secs(5), |s| {
+        s.contains("0% → 1%")
+    });
+    let applied = t.wait("split at 1%", Duration::from_secs(5), |s| shows_split(s, 1));
+    eprintln!(
+        "n: change in flight on screen after {pending:?}, split at 1% after {applied:?} more"
+    );
+
+    t.keys("r");
+    let took = t.wait("split back at 0%", Duration::from_secs(5), |s| {
+        shows_split(s, 0) && s.contains("ROLLED BACK")
+    });
+    // The demo router takes 150 ms to apply, like a reload.
+    eprintln!("r: split at 0% on screen after {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "rollback took {took:?} to show"
+    );
+
+    t.keys("q");
+    t.wait("the cockpit to quit", Duration::from_secs(10), |s| {
+        s.contains("quitting never moves traffic") && s.contains("EXIT=0")
+    });
+    let records = cutover::engine::journal::Journal::read_all(Path::new(&journal)).unwrap();
+    let outcomes: Vec<_> = records
+        .iter()
+        .filter(|r| r.kind == cutover::engine::journal::RecordKind::Outcome)
+        .map(|r| (r.action.as_str(), r.to, r.origin.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![("advance", Some(1), "tui"), ("rollback", Some(0), "tui")]
+    );
+}
