@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod format;
 pub mod logging;
 pub mod metrics;
 pub mod model;

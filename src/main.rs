@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use cutover::app;
-use cutover::cli::{self, Cli, Cmd};
+use cutover::cli::{self, Cli, Cmd, say};
 use cutover::config::{self, Config};
 use cutover::engine::{Command, EngineOptions};
 use cutover::model::Split;
@@ -61,21 +61,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let config = app::demo_config(*scenario, *dwell, journal.clone());
             if *headless {
-                println!(
+                say(format!(
                     "demo: scenario {} ({}), dwell {}",
                     scenario.name(),
                     scenario.describe(),
                     humantime::format_duration(*dwell)
-                );
-                let running = app::start(
-                    &config,
-                    EngineOptions {
-                        autopilot: true,
-                        readonly: false,
-                    },
-                )
-                .await?;
-                return Ok(cli::run_autopilot(running).await? as u8);
+                ));
+                return autopilot(&config).await;
             }
             cockpit(&config, *readonly).await
         }
@@ -83,12 +75,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Check => {
             let path = config::resolve_path(cli.config.as_deref());
             let config = load_config(&cli)?;
-            println!(
+            say(format!(
                 "# {} is valid; resolved, with defaults:",
                 path.map(|p| p.display().to_string()).unwrap_or_default()
-            );
-            println!("# journal: {}", config.journal_path().display());
-            print!("{}", toml::to_string_pretty(&config)?);
+            ));
+            say(format!("# journal: {}", config.journal_path().display()));
+            say(toml::to_string_pretty(&config)?.trim_end());
             Ok(0)
         }
         Cmd::Status { json } => {
@@ -121,17 +113,19 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Promote => one_shot(&cli, Command::Promote).await,
         Cmd::Run => {
             let config = load_config(&cli)?;
-            let running = app::start(
-                &config,
-                EngineOptions {
-                    autopilot: true,
-                    readonly: false,
-                },
-            )
-            .await?;
-            Ok(cli::run_autopilot(running).await? as u8)
+            autopilot(&config).await
         }
     }
+}
+
+/// `run` and `demo --headless`: the autopilot until promoted or rolled back.
+async fn autopilot(config: &Config) -> anyhow::Result<u8> {
+    let options = EngineOptions {
+        autopilot: true,
+        readonly: false,
+    };
+    let running = app::start(config, options).await?;
+    Ok(cli::run_autopilot(running).await? as u8)
 }
 
 /// For `status`: observe without acting.
@@ -147,7 +141,7 @@ async fn one_shot(cli: &Cli, command: Command) -> anyhow::Result<u8> {
     // A one-shot command does what it was told and nothing on its own.
     config.auto_rollback.enabled = false;
     let running = app::start(&config, EngineOptions::default()).await?;
-    println!("{}", cli::one_shot(running, command).await?);
+    say(cli::one_shot(running, command).await?);
     Ok(0)
 }
 
@@ -172,12 +166,12 @@ async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
     let journal = running.journal.clone();
     running.stop().await;
     result?;
-    println!(
+    say(format!(
         "cutover: quit; traffic left at {} (quitting never moves traffic). journal: {}",
         split
             .map(|s| format!("{}% green", s.green()))
             .unwrap_or_else(|| "an unknown split".into()),
         journal.display()
-    );
+    ));
     Ok(0)
 }

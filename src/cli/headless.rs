@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use crate::app::Running;
 use crate::engine::{Command, EngineHandle, Event, Origin, Outcome, State};
 
-use super::output::{event_line, status_json, status_text};
+use super::output::{event_line, say, status_json, status_text};
 
 /// Exit status of the autopilot: 0 promoted, 3 rolled back.
 pub fn exit_code_for(outcome: &Outcome) -> i32 {
@@ -48,31 +48,27 @@ pub async fn follow_events(
 /// event. A signal stops it without moving traffic.
 pub async fn run_autopilot(running: Running) -> anyhow::Result<i32> {
     let handle = running.handle.clone();
-    let follow = follow_events(
-        &handle,
-        |e| println!("{}", event_line(e)),
-        |s| s.outcome.is_some(),
-    );
+    let follow = follow_events(&handle, |e| say(event_line(e)), |s| s.outcome.is_some());
     let code = tokio::select! {
         r = follow => {
             let s = r?;
             let outcome = s.outcome.expect("stop condition");
             match &outcome {
-                Outcome::Promoted => println!("outcome: promoted"),
-                Outcome::RolledBack { reason } => println!("outcome: rolled back: {reason}"),
+                Outcome::Promoted => say("outcome: promoted"),
+                Outcome::RolledBack { reason } => say(format!("outcome: rolled back: {reason}")),
             }
             exit_code_for(&outcome)
         }
         sig = signal() => {
             let split = handle.state().borrow().split;
-            println!(
+            say(format!(
                 "{sig}: stopping; traffic left at {} (stopping never moves traffic)",
                 split.map(|s| s.to_string()).unwrap_or_else(|| "an unknown split".into())
-            );
+            ));
             130
         }
     };
-    println!("journal: {}", running.journal.display());
+    say(format!("journal: {}", running.journal.display()));
     running.stop().await;
     Ok(code)
 }
@@ -144,12 +140,12 @@ pub async fn status(running: Running, json: bool, interval: Duration) -> anyhow:
     .await;
     let s = rx.borrow().clone();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&status_json(&s, &running.journal))?
-        );
+        say(serde_json::to_string_pretty(&status_json(
+            &s,
+            &running.journal,
+        ))?);
     } else {
-        print!("{}", status_text(&s, &running.journal));
+        say(status_text(&s, &running.journal).trim_end());
     }
     running.stop().await;
     Ok(())

@@ -7,3 +7,4 @@ mod output;
 
 pub use args::{Cli, Cmd};
 pub use headless::{exit_code_for, follow_events, one_shot, run_autopilot, status};
+pub use output::say;

@@ -1,17 +1,20 @@
 //! How headless commands print: one line per event, and the status report
 //! as text or JSON.
 
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use crate::engine::{Event, EventLevel, State};
+use crate::format::{clock_utc, split_unknown};
 use crate::model::{Color, Metric};
 
-/// `HH:MM:SS` in UTC.
-pub fn time_of_day(t: SystemTime) -> String {
-    let s = humantime::format_rfc3339_seconds(t).to_string();
-    s.get(11..19).unwrap_or(&s).to_string()
+/// Prints a line to stdout. A closed stdout (`cutover run | head`) is not
+/// worth dying for: the autopilot must go on whether anyone reads it or not.
+pub fn say(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
 }
 
 pub fn event_line(e: &Event) -> String {
@@ -21,7 +24,7 @@ pub fn event_line(e: &Event) -> String {
         EventLevel::Warn => "warn ",
         EventLevel::Error => "ERROR",
     };
-    format!("{} {level} {}", time_of_day(e.wall), e.text)
+    format!("{} {level} {}", clock_utc(e.wall), e.text)
 }
 
 pub fn status_text(s: &State, journal: &std::path::Path) -> String {
@@ -29,15 +32,10 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
     let mut out = String::new();
     let split = s
         .split
-        .map(|x| format!("{}% green / {}% blue", x.green(), x.blue()))
-        .unwrap_or_else(|| {
-            format!(
-                "unknown ({})",
-                s.router_error.as_deref().unwrap_or("no answer")
-            )
-        });
+        .map(|x| format!("split {}% green / {}% blue", x.green(), x.blue()))
+        .unwrap_or_else(|| split_unknown(s.router_error.as_deref()));
     out.push_str(&format!("service   {}\n", s.service));
-    out.push_str(&format!("router    {}   split {split}\n", s.router_kind));
+    out.push_str(&format!("router    {}   {split}\n", s.router_kind));
     let phase = match &s.phase {
         crate::engine::Phase::RolledBack { reason } => format!("ROLLED BACK ({reason})"),
         p => p.name().to_string(),

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::PlanConfig;
+use crate::format::countdown;
 use crate::model::Split;
 
 use super::state::Phase;
@@ -148,20 +149,10 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
         && g.now < until
     {
         let left = until - g.now;
-        c.soft.push(format!("dwell: {} left", format_mmss(left)));
+        c.soft.push(format!("dwell: {} left", countdown(left)));
     }
     c.soft.extend(g.guardrail_reasons.iter().cloned());
     c
-}
-
-/// `mm:ss`, or `h:mm:ss` past an hour.
-pub fn format_mmss(d: Duration) -> String {
-    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{:02}:{:02}", s / 60, s % 60)
-    }
 }
 
 #[cfg(test)]
@@ -274,13 +265,5 @@ mod tests {
             check_gate(&input(now, &paused)).soft,
             vec!["paused".to_string()]
         );
-    }
-
-    #[test]
-    fn mmss() {
-        assert_eq!(format_mmss(Duration::from_secs(0)), "00:00");
-        assert_eq!(format_mmss(Duration::from_millis(1500)), "00:02");
-        assert_eq!(format_mmss(Duration::from_secs(3 * 60 + 12)), "03:12");
-        assert_eq!(format_mmss(Duration::from_secs(48 * 3600)), "48:00:00");
     }
 }

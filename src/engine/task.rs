@@ -21,10 +21,11 @@ use super::EngineHandle;
 use super::command::{Command, Origin, Reply, Request};
 use super::guardrail::{self, Judgement};
 use super::journal::{Journal, ReadingRecord, Record, RecordKind, Recovery};
-use super::plan::{GateInput, Plan, check_gate, format_mmss};
+use super::plan::{GateInput, Plan, check_gate};
 use super::state::{
     EventLevel, Gate, HistoryPoint, LastValue, Outcome, PendingChange, Phase, PlanView, State,
 };
+use crate::format::countdown;
 
 /// How long a router write may take before it is given up as failed.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -1018,7 +1019,7 @@ impl Engine {
         }
         let reason = format!(
             "progress deadline: gate closed for {} past the dwell: {}",
-            format_mmss(deadline),
+            countdown(deadline),
             self.state.gate.reasons.join("; ")
         );
         self.event(EventLevel::Error, reason.clone());

@@ -8,7 +8,6 @@
 
 mod app;
 mod command_line;
-mod format;
 mod run;
 mod theme;
 mod view;

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use crate::engine::State;
 
 use super::super::app::App;
-use super::super::format::clock_utc;
+use crate::format::clock_utc;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App) {
     let t = app.theme();

@@ -11,8 +11,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use crate::engine::{Phase, State};
 
 use super::super::app::App;
-use super::super::format::{age, countdown};
 use super::super::theme::Theme;
+use crate::format::{age, countdown, split_unknown};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Instant) {
     let t = app.theme();
@@ -86,13 +86,7 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
             items.push(it);
         }
         None => items.push(vec![Span::styled(
-            format!(
-                "split unknown: {}",
-                state
-                    .router_error
-                    .as_deref()
-                    .unwrap_or("router not read yet")
-            ),
+            split_unknown(state.router_error.as_deref()),
             t.breach,
         )]),
     }

@@ -14,9 +14,9 @@ use crate::engine::guardrail::Judgement;
 use crate::model::{Color, Metric, NoData, Reading, Verdict};
 
 use super::super::app::App;
-use super::super::format::age;
 use super::super::theme::Theme;
 use super::history_chart;
+use crate::format::age;
 
 /// Rows a chart needs to be worth drawing.
 const MIN_CHART_ROWS: u16 = 3;

@@ -52,13 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App) {
         None => Line::from(vec![
             Span::raw(" ".repeat(PREFIX)),
             Span::styled(
-                format!(
-                    "split unknown: {}",
-                    state
-                        .router_error
-                        .as_deref()
-                        .unwrap_or("router not read yet")
-                ),
+                crate::format::split_unknown(state.router_error.as_deref()),
                 t.breach,
             ),
         ]),

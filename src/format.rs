@@ -1,4 +1,5 @@
-//! Small text formatters for clocks, ages and countdowns.
+//! Small text formatters for clocks, ages and countdowns, shared by the
+//! engine's messages and both front ends.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,6 +29,14 @@ pub fn age(d: Duration) -> String {
 pub fn clock_utc(t: SystemTime) -> String {
     let s = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() % 86_400;
     format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+}
+
+/// What to say when the router has not told us the split.
+pub fn split_unknown(router_error: Option<&str>) -> String {
+    format!(
+        "split unknown: {}",
+        router_error.unwrap_or("router not read yet")
+    )
 }
 
 #[cfg(test)]
