@@ -99,6 +99,7 @@ pub fn spawn(
         bake_hold_reported: false,
         standby_end_reported: false,
         recovery,
+        outbox: Vec::new(),
     };
     let task = tokio::spawn(async move {
         engine.run(cmd_rx, snap_rx, read_rx).await;
@@ -165,6 +166,8 @@ struct Engine {
     bake_hold_reported: bool,
     standby_end_reported: bool,
     recovery: Recovery,
+    /// Answers waiting for the state they describe to be published.
+    outbox: Vec<(oneshot::Sender<Reply>, Reply)>,
 }
 
 /// Waits for the write in flight, or forever when there is none.
@@ -219,8 +222,11 @@ impl Engine {
                 // Publishing clones the state; only do it when it differs.
                 self.tx.send_replace(self.state.clone());
             }
+            self.flush_answers();
         }
         self.shutdown().await;
+        self.tx.send_replace(self.state.clone());
+        self.flush_answers();
     }
 
     /// Quitting never moves traffic; a write already in flight is allowed to
@@ -240,11 +246,25 @@ impl Engine {
                     );
                 }
             }
-            self.tx.send_replace(self.state.clone());
         }
     }
 
     // ----- commands -----------------------------------------------------
+
+    /// Queues an answer. Answers go out only after the state they describe
+    /// is published, so a caller that hears "done" and then reads the state
+    /// sees the change.
+    fn answer(&mut self, reply: Option<oneshot::Sender<Reply>>, r: Reply) {
+        if let Some(tx) = reply {
+            self.outbox.push((tx, r));
+        }
+    }
+
+    fn flush_answers(&mut self) {
+        for (tx, r) in self.outbox.drain(..) {
+            let _ = tx.send(r);
+        }
+    }
 
     /// Handles one request; true means stop.
     fn on_request(&mut self, req: Request) -> bool {
@@ -253,13 +273,8 @@ impl Engine {
             origin,
             reply,
         } = req;
-        let answer = |reply: Option<oneshot::Sender<Reply>>, r: Reply| {
-            if let Some(tx) = reply {
-                let _ = tx.send(r);
-            }
-        };
         if self.options.readonly && command.moves_traffic() {
-            answer(
+            self.answer(
                 reply,
                 Err("read-only: this cockpit moves no traffic".into()),
             );
@@ -267,7 +282,7 @@ impl Engine {
         }
         match command {
             Command::Shutdown => {
-                answer(reply, Ok("stopping".into()));
+                self.answer(reply, Ok("stopping".into()));
                 return true;
             }
             Command::Note(text) => {
@@ -277,11 +292,11 @@ impl Engine {
                 if r.is_ok() {
                     self.event(EventLevel::Info, format!("note: {text}"));
                 }
-                answer(reply, r);
+                self.answer(reply, r);
             }
             Command::SetArmed(armed) => {
                 if self.options.readonly && armed {
-                    answer(reply, Err("read-only: auto-rollback stays off".into()));
+                    self.answer(reply, Err("read-only: auto-rollback stays off".into()));
                     return false;
                 }
                 self.state.armed = armed;
@@ -295,11 +310,11 @@ impl Engine {
                     "auto-rollback DISARMED"
                 };
                 self.event(EventLevel::Warn, msg);
-                answer(reply, Ok(msg.into()));
+                self.answer(reply, Ok(msg.into()));
             }
             Command::TogglePause => {
                 let r = self.toggle_pause(origin);
-                answer(reply, r);
+                self.answer(reply, r);
             }
             Command::Rollback { reason } => {
                 self.start_write(
@@ -316,18 +331,18 @@ impl Engine {
                 Ok((to, forced)) => {
                     self.start_write("advance", to, origin, None, forced, Vec::new(), reply)
                 }
-                Err(why) => answer(reply, Err(why)),
+                Err(why) => self.answer(reply, Err(why)),
             },
             Command::StepBack => match self
                 .ready_for_write()
                 .map(|from| self.plan.prev_target(from))
             {
                 Ok(to) => self.start_write("step_back", to, origin, None, false, Vec::new(), reply),
-                Err(why) => answer(reply, Err(why)),
+                Err(why) => self.answer(reply, Err(why)),
             },
             Command::SetSplit { split, reason } => match self.ready_for_write() {
                 Ok(_) => self.start_write("set", split, origin, reason, false, Vec::new(), reply),
-                Err(why) => answer(reply, Err(why)),
+                Err(why) => self.answer(reply, Err(why)),
             },
             Command::Promote => match self.ready_for_write() {
                 Ok(_) => self.start_write(
@@ -339,7 +354,7 @@ impl Engine {
                     Vec::new(),
                     reply,
                 ),
-                Err(why) => answer(reply, Err(why)),
+                Err(why) => self.answer(reply, Err(why)),
             },
         }
         false
@@ -446,7 +461,7 @@ impl Engine {
                 // Callers check `ready_for_write` first; keep the write.
                 self.inflight = Some(f);
                 if let Some(tx) = reply {
-                    let _ = tx.send(Err("busy: a traffic change is in flight".into()));
+                    self.answer(Some(tx), Err("busy: a traffic change is in flight".into()));
                 }
                 return;
             }
@@ -464,7 +479,7 @@ impl Engine {
                 ),
             );
             if let Some(tx) = f.reply {
-                let _ = tx.send(Err("preempted by rollback".into()));
+                self.answer(Some(tx), Err("preempted by rollback".into()));
             }
         }
         let from = self.state.split;
@@ -477,7 +492,7 @@ impl Engine {
         if let Err(e) = self.append(&rec) {
             if !rollback {
                 if let Some(tx) = reply {
-                    let _ = tx.send(Err(format!("{e}; traffic not moved")));
+                    self.answer(Some(tx), Err(format!("{e}; traffic not moved")));
                 }
                 return;
             }
@@ -559,7 +574,7 @@ impl Engine {
                 );
                 self.event(EventLevel::Traffic, msg.clone());
                 if let Some(tx) = f.reply {
-                    let _ = tx.send(Ok(msg));
+                    self.answer(Some(tx), Ok(msg));
                 }
             }
             Err(e) => {
@@ -579,7 +594,7 @@ impl Engine {
                 // Learn what is really in force rather than assume.
                 self.start_read();
                 if let Some(tx) = f.reply {
-                    let _ = tx.send(Err(msg));
+                    self.answer(Some(tx), Err(msg));
                 }
             }
         }
@@ -830,11 +845,13 @@ impl Engine {
             if prev == j.verdict {
                 continue;
             }
+            // A colour with no traffic is not judged by anything: its window
+            // is only draining, so its verdicts are not news.
             let idle = split.is_some_and(|s| s.share(j.color) == 0);
             let level = match j.verdict {
+                _ if idle => None,
                 Verdict::Breach | Verdict::Warn => Some(EventLevel::Warn),
-                // A baseline poll or an idle colour is expected to be silent.
-                Verdict::NoData if idle || matches!(j.no_data, Some(NoData::Baseline)) => None,
+                Verdict::NoData if matches!(j.no_data, Some(NoData::Baseline)) => None,
                 Verdict::NoData => Some(EventLevel::Warn),
                 // OK is news only when it ends a problem that was reported.
                 Verdict::Ok if prev_reported => Some(EventLevel::Info),
