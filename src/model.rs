@@ -184,6 +184,10 @@ pub enum NoData {
     Missing(String),
     /// The exposition text could not be parsed, or samples were dropped.
     Parse(String),
+    /// The quantile lies above the histogram's highest finite bucket: it is
+    /// at least this much (in the metric's unit), but how much more is
+    /// unknown. Enough to prove a breach, never enough to pass.
+    AboveRange(f64),
     /// Anything else, with the source's own words.
     Other(String),
 }
@@ -199,6 +203,7 @@ impl fmt::Display for NoData {
             NoData::CounterReset => f.write_str("counter reset"),
             NoData::Missing(s) => write!(f, "missing series: {s}"),
             NoData::Parse(s) => write!(f, "parse: {s}"),
+            NoData::AboveRange(v) => write!(f, "above the highest bucket (≥ {v:.0})"),
             NoData::Other(s) => f.write_str(s),
         }
     }

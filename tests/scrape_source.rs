@@ -192,7 +192,7 @@ async fn baseline_then_values_summed_across_pods() {
     // Green: g1 +100 (40 ≤ 0.1, 80 ≤ 0.5, 90 ≤ 1, 10 above, 6 errors),
     //        g2 +100 (all ≤ 0.1, 4 errors).
     // Summed deltas: 0.1 → 140, 0.5 → 180, 1 → 190, +Inf → 200. rank 198
-    // is beyond le=1 (190), so p99 = 1 s, the highest finite bound.
+    // is beyond le=1 (190), so p99 is at least 1 s: above the top bucket.
     srv.set(
         "/g1/metrics",
         exposition([50, 100, 120, 130], 6, Some(0.80), true),
@@ -207,7 +207,10 @@ async fn baseline_then_values_summed_across_pods() {
     assert!(second.at > first.at);
     assert!(close(value(second.blue.get(Metric::P99Ms)), 99.0));
     assert!(close(value(second.blue.get(Metric::ErrorRate)), 1.0));
-    assert!(close(value(second.green.get(Metric::P99Ms)), 1000.0));
+    assert_eq!(
+        second.green.get(Metric::P99Ms),
+        &Reading::NoData(NoData::AboveRange(1000.0))
+    );
     assert!(close(value(second.green.get(Metric::ErrorRate)), 5.0));
     // Weighted by each pod's 100 requests: (0.8 + 0.6) / 2.
     assert!(close(value(second.green.get(Metric::Quality)), 0.70));
@@ -217,14 +220,17 @@ async fn baseline_then_values_summed_across_pods() {
     // Green: g1 +100 with 95 ≤ 0.5 (new: 0.1 → +50, 0.5 → +95), g2 idle.
     // Window: 30 s, so the base is still the first poll: summed deltas
     // since then are 0.1 → 190, 0.5 → 275, 1 → 290, +Inf → 300,
-    // rank 297 lands beyond 1 → 1000 ms. Quality weights 200:100.
+    // rank 297 lands beyond 1 → at least 1000 ms. Quality weights 200:100.
     srv.set(
         "/g1/metrics",
         exposition([100, 195, 220, 230], 6, Some(0.90), true),
     );
     let third = src.poll().await;
     assert!(third.window > second.window);
-    assert!(close(value(third.green.get(Metric::P99Ms)), 1000.0));
+    assert_eq!(
+        third.green.get(Metric::P99Ms),
+        &Reading::NoData(NoData::AboveRange(1000.0))
+    );
     assert!(close(
         value(third.green.get(Metric::ErrorRate)),
         10.0 / 300.0 * 100.0

@@ -128,6 +128,21 @@ fn judge(v: f64, levels: Levels, bad_when_higher: bool) -> Verdict {
     }
 }
 
+/// Judges a value, or failing that a known lower bound of a bad-when-higher
+/// value: a bound past breach is a breach, anything less is no data.
+fn judge_known(
+    value: Option<f64>,
+    lower: Option<f64>,
+    levels: Levels,
+    bad_when_higher: bool,
+) -> Verdict {
+    match (value, lower) {
+        (Some(v), _) => judge(v, levels, bad_when_higher),
+        (None, Some(l)) if judge(l, levels, true) == Verdict::Breach => Verdict::Breach,
+        _ => Verdict::NoData,
+    }
+}
+
 /// Judges every configured metric of both colours in `snap`.
 ///
 /// Metrics with no source configured are left out. At 100 % blue serves no
@@ -144,13 +159,17 @@ pub fn evaluate(snap: &Snapshot, split: Option<Split>, cfg: &GuardrailsConfig) -
             }
             let g = cfg.for_metric(metric);
             let value = reading.value();
+            // A quantile above the top bucket is known only as a lower
+            // bound: enough to prove a breach, never enough to pass.
+            let lower = match reading {
+                Reading::NoData(NoData::AboveRange(v)) if metric.higher_is_worse() => Some(*v),
+                _ => None,
+            };
             let mut checks = Vec::new();
             if let Some(levels) = g.absolute {
                 checks.push(Check {
                     kind: CheckKind::Absolute,
-                    verdict: value
-                        .map(|v| judge(v, levels, metric.higher_is_worse()))
-                        .unwrap_or(Verdict::NoData),
+                    verdict: judge_known(value, lower, levels, metric.higher_is_worse()),
                     observed: value,
                     levels,
                 });
@@ -162,21 +181,21 @@ pub fn evaluate(snap: &Snapshot, split: Option<Split>, cfg: &GuardrailsConfig) -
                     (Some(gv), Some(bv)) => Some(bv - gv),
                     _ => None,
                 };
+                let at_least = lower.zip(blue).map(|(l, b)| l - b);
                 checks.push(Check {
                     kind: CheckKind::VsBlue,
-                    verdict: worse_by
-                        .map(|d| judge(d, levels, true))
-                        .unwrap_or(Verdict::NoData),
+                    verdict: judge_known(worse_by, at_least, levels, true),
                     observed: worse_by,
                     levels,
                 });
             }
-            let verdict = if value.is_none() {
-                Verdict::NoData
-            } else {
-                checks
-                    .iter()
-                    .fold(Verdict::Ok, |acc, c| acc.worst(c.verdict))
+            let worst = checks
+                .iter()
+                .fold(Verdict::Ok, |acc, c| acc.worst(c.verdict));
+            let verdict = match value {
+                Some(_) => worst,
+                None if worst == Verdict::Breach => Verdict::Breach,
+                None => Verdict::NoData,
             };
             let no_data = match reading {
                 Reading::NoData(why) => Some(why.clone()),
@@ -418,6 +437,29 @@ mod tests {
         let js = evaluate(&snap(b, g), Split::new(5), &GuardrailsConfig::default());
         assert_eq!(js.len(), 4);
         assert!(js.iter().all(|j| j.metric != Metric::Quality));
+    }
+
+    #[test]
+    fn p99_above_the_top_bucket_can_breach_but_never_pass() {
+        let cfg = GuardrailsConfig::default();
+        let blue = readings(Some(400.0), Some(0.2), Some(0.9));
+        let mut g = readings(None, Some(0.2), Some(0.9));
+        g.metrics[0] = Reading::NoData(NoData::AboveRange(10_000.0));
+        let js = evaluate(&snap(blue.clone(), g), Split::new(25), &cfg);
+        let p = find(&js, Color::Green, Metric::P99Ms);
+        assert_eq!(p.verdict, Verdict::Breach, "{p:#?}");
+        assert_eq!(green_breaches(&js).len(), 1);
+
+        let mut g = readings(None, Some(0.2), Some(0.9));
+        g.metrics[0] = Reading::NoData(NoData::AboveRange(1_000.0));
+        let js = evaluate(&snap(blue, g), Split::new(25), &cfg);
+        let p = find(&js, Color::Green, Metric::P99Ms);
+        assert_eq!(p.verdict, Verdict::NoData, "{p:#?}");
+        assert!(
+            p.summary().contains("above the highest bucket"),
+            "{}",
+            p.summary()
+        );
     }
 
     #[test]

@@ -109,6 +109,9 @@ pub struct Recovery {
     pub unfinished: Option<Record>,
     /// When the cutover was last promoted, if nothing moved traffic since.
     pub promoted_at: Option<SystemTime>,
+    /// A rollback that was asked for and never confirmed (no `ok` outcome
+    /// since its intent).
+    pub failed_rollback: Option<Record>,
     /// Lines that could not be parsed.
     pub bad_lines: usize,
 }
@@ -126,7 +129,23 @@ impl Journal {
         {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)?;
+        // A torn last line (a crash mid-write) must not swallow the next
+        // record: start it on a line of its own.
+        let len = file.metadata()?.len();
+        if len > 0 {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(len - 1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n")?;
+            }
+        }
         Ok(Journal {
             path: path.to_path_buf(),
             file,
@@ -155,8 +174,10 @@ impl Journal {
             Err(e) => return Err(e),
         };
         let mut r = Recovery::default();
-        for line in BufReader::new(file).lines() {
-            let line = line?;
+        // Bytes, not lines of UTF-8: a torn write must cost one record, not
+        // the whole past.
+        for line in BufReader::new(file).split(b'\n') {
+            let line = String::from_utf8_lossy(&line?).into_owned();
             if line.trim().is_empty() {
                 continue;
             }
@@ -168,8 +189,17 @@ impl Journal {
                 RecordKind::Intent => {
                     r.unfinished = Some(rec.clone());
                     r.promoted_at = None;
+                    if rec.action == "rollback" {
+                        r.failed_rollback = Some(rec.clone());
+                    }
                 }
-                RecordKind::Outcome => r.unfinished = None,
+                RecordKind::Outcome => {
+                    r.unfinished = None;
+                    // Any change that landed since supersedes the rollback.
+                    if rec.outcome.as_deref() == Some("ok") {
+                        r.failed_rollback = None;
+                    }
+                }
                 RecordKind::Promoted => {
                     r.promoted_at = humantime::parse_rfc3339(&rec.time).ok();
                 }

@@ -90,6 +90,11 @@ pub struct GateInput<'a> {
     pub green_up: bool,
     /// Green's guardrail findings short of OK (see `guardrail::gate_reasons`).
     pub guardrail_reasons: Vec<String>,
+    /// The router's last read failed with this.
+    pub router_error: Option<&'a str>,
+    /// The latest snapshot's window starts before the split last changed,
+    /// so it partly measures the previous split.
+    pub data_predates_split: bool,
 }
 
 /// Why an advance may not go ahead. `hard` reasons cannot be forced past;
@@ -115,6 +120,10 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
     let mut c = GateCheck::default();
     if g.write_in_flight {
         c.hard.push("a traffic change is in flight".into());
+    }
+    if let Some(e) = g.router_error {
+        // Never advance from a split we cannot currently confirm.
+        c.hard.push(format!("router unreadable: {e}"));
     }
     let Some(split) = g.split else {
         c.hard
@@ -144,6 +153,10 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
                 .push("green is not up: its targets do not answer".into());
         }
         return c;
+    }
+    if g.data_predates_split {
+        c.soft
+            .push("waiting for a full window of data at this split".into());
     }
     if let Some(until) = g.dwell_until
         && g.now < until
@@ -203,6 +216,8 @@ mod tests {
             stale_after: Duration::from_secs(15),
             green_up: true,
             guardrail_reasons: vec![],
+            router_error: None,
+            data_predates_split: false,
         }
     }
 
@@ -244,6 +259,30 @@ mod tests {
         assert_eq!(check_gate(&g).soft, vec!["no data yet".to_string()]);
         g.data_age = Some(Duration::from_secs(40));
         assert!(check_gate(&g).soft[0].contains("stale"));
+    }
+
+    #[test]
+    fn data_from_before_the_split_change_holds_the_gate() {
+        let now = Instant::now();
+        let phase = Phase::Canary { step: 1 };
+        let mut g = input(now, &phase);
+        g.data_predates_split = true;
+        assert_eq!(
+            check_gate(&g).soft,
+            vec!["waiting for a full window of data at this split".to_string()]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_router_is_a_hard_stop() {
+        let now = Instant::now();
+        let phase = Phase::Canary { step: 1 };
+        let mut g = input(now, &phase);
+        g.router_error = Some("connection refused");
+        assert_eq!(
+            check_gate(&g).hard,
+            vec!["router unreadable: connection refused".to_string()]
+        );
     }
 
     #[test]

@@ -93,7 +93,11 @@ pub fn spawn(
         read_tx,
         read_in_flight: false,
         last_read: None,
+        write_gen: 0,
+        reconcile: false,
         step_entered: now,
+        split_since: now,
+        autopilot_after: None,
         prev_verdicts: HashMap::new(),
         prev_warnings: Vec::new(),
         bake_hold_reported: false,
@@ -128,21 +132,36 @@ fn spawn_poller(
     })
 }
 
+/// Why a write did not succeed, and whether traffic may have moved anyway
+/// (the router took the write but did not confirm it).
+#[derive(Debug)]
+struct WriteFailure {
+    error: RouterError,
+    maybe_applied: bool,
+}
+
+type WriteResult = Result<Applied, WriteFailure>;
+
 /// A router write in flight.
 struct InFlight {
-    task: JoinHandle<Result<Applied, RouterError>>,
+    task: JoinHandle<WriteResult>,
     change: PendingChange,
     origin: Origin,
     reason: Option<String>,
     forced: bool,
-    reply: Option<oneshot::Sender<Reply>>,
+    /// Everyone waiting for this write (a second `r` joins the rollback in
+    /// flight rather than restarting it).
+    replies: Vec<oneshot::Sender<Reply>>,
 }
+
+/// A router read, tagged with the write generation it started in.
+type ReadResult = (u64, Result<Split, RouterError>);
 
 enum Wake {
     Request(Option<Request>),
     Snapshot(Box<Snapshot>),
-    Written(Result<Result<Applied, RouterError>, tokio::task::JoinError>),
-    Read(Result<Split, RouterError>),
+    Written(Result<WriteResult, tokio::task::JoinError>),
+    Read(ReadResult),
     Tick,
 }
 
@@ -155,11 +174,22 @@ struct Engine {
     tx: watch::Sender<State>,
     options: EngineOptions,
     inflight: Option<InFlight>,
-    read_tx: mpsc::Sender<Result<Split, RouterError>>,
+    read_tx: mpsc::Sender<ReadResult>,
     read_in_flight: bool,
     last_read: Option<Instant>,
+    /// Bumped when a write starts and ends: a read that started in an older
+    /// generation may predate the write and is thrown away.
+    write_gen: u64,
+    /// After a failed or unverified write, the next read is the truth and
+    /// is adopted without calling it an outside change.
+    reconcile: bool,
     /// When the current step was reached (for the progress deadline).
     step_entered: Instant,
+    /// When the split last changed: data whose window starts earlier mixes
+    /// in the previous split and cannot open the gate or pass the bake.
+    split_since: Instant,
+    /// The autopilot waits until then after a failed write (no tight retry).
+    autopilot_after: Option<Instant>,
     /// The last verdict of each reading, and whether it was reported.
     prev_verdicts: HashMap<(Color, Metric), (Verdict, bool)>,
     prev_warnings: Vec<String>,
@@ -171,9 +201,7 @@ struct Engine {
 }
 
 /// Waits for the write in flight, or forever when there is none.
-async fn written(
-    inflight: &mut Option<InFlight>,
-) -> Result<Result<Applied, RouterError>, tokio::task::JoinError> {
+async fn written(inflight: &mut Option<InFlight>) -> Result<WriteResult, tokio::task::JoinError> {
     match inflight {
         Some(f) => (&mut f.task).await,
         None => std::future::pending().await,
@@ -185,7 +213,7 @@ impl Engine {
         mut self,
         mut commands: mpsc::Receiver<Request>,
         mut snapshots: mpsc::Receiver<Snapshot>,
-        mut reads: mpsc::Receiver<Result<Split, RouterError>>,
+        mut reads: mpsc::Receiver<ReadResult>,
     ) {
         self.journal_start();
         self.start_read();
@@ -232,13 +260,20 @@ impl Engine {
     /// Quitting never moves traffic; a write already in flight is allowed to
     /// finish so that its outcome is journaled.
     async fn shutdown(&mut self) {
-        if self.inflight.is_some() {
-            match tokio::time::timeout(SHUTDOWN_GRACE, written(&mut self.inflight)).await {
+        if let Some(f) = &self.inflight {
+            // A rollback is given every chance to land.
+            let grace = if f.change.action == "rollback" {
+                WRITE_TIMEOUT
+            } else {
+                SHUTDOWN_GRACE
+            };
+            match tokio::time::timeout(grace, written(&mut self.inflight)).await {
                 Ok(r) => self.on_written(r),
                 Err(_) => {
                     let f = self.inflight.take().expect("checked above");
                     f.task.abort();
-                    self.journal_outcome(
+                    // A journal failure is already an event; nothing else to do.
+                    let _ = self.journal_outcome(
                         &f,
                         "abandoned",
                         None,
@@ -317,6 +352,17 @@ impl Engine {
                 self.answer(reply, r);
             }
             Command::Rollback { reason } => {
+                if let Some(f) = self
+                    .inflight
+                    .as_mut()
+                    .filter(|f| f.change.action == "rollback")
+                {
+                    // Restarting it would only push 0 % again; wait with it.
+                    if let Some(tx) = reply {
+                        f.replies.push(tx);
+                    }
+                    return false;
+                }
                 self.start_write(
                     "rollback",
                     Split::ZERO,
@@ -399,6 +445,9 @@ impl Engine {
     }
 
     fn toggle_pause(&mut self, origin: Origin) -> Reply {
+        if self.inflight.is_some() {
+            return Err("a traffic change is in flight; pause once it lands".into());
+        }
         let now = Instant::now();
         let last = self.plan.steps.len() - 1;
         let (action, msg) = match self.state.phase.clone() {
@@ -468,7 +517,7 @@ impl Engine {
             // The router contract makes an abandoned write land on the old or
             // the new split; the rollback below settles it at 0 either way.
             f.task.abort();
-            self.journal_outcome(&f, "preempted", None, Some("preempted by rollback"));
+            let _ = self.journal_outcome(&f, "preempted", None, Some("preempted by rollback"));
             self.event(
                 EventLevel::Warn,
                 format!(
@@ -478,7 +527,7 @@ impl Engine {
                     f.change.to
                 ),
             );
-            if let Some(tx) = f.reply {
+            for tx in f.replies {
                 self.answer(Some(tx), Err("preempted by rollback".into()));
             }
         }
@@ -502,22 +551,36 @@ impl Engine {
         let router = self.router.clone();
         let task = tokio::spawn(async move {
             let write = async {
-                let applied = router.set_split(to).await?;
-                if applied.split != to || !router.verify(to).await? {
-                    return Err(RouterError::Rejected(format!(
+                // By the router's contract a refused write left the old split.
+                let applied = router.set_split(to).await.map_err(|error| WriteFailure {
+                    error,
+                    maybe_applied: false,
+                })?;
+                // From here on the router took the write: a failure to confirm
+                // it means traffic may have moved.
+                let unverified = |error| WriteFailure {
+                    error,
+                    maybe_applied: true,
+                };
+                let verified = router.verify(to).await.map_err(unverified)?;
+                if applied.split != to || !verified {
+                    return Err(unverified(RouterError::Rejected(format!(
                         "router reports {} after setting {to}",
                         applied.split
-                    )));
+                    ))));
                 }
                 Ok(applied)
             };
             tokio::time::timeout(WRITE_TIMEOUT, write)
                 .await
                 .unwrap_or_else(|_| {
-                    Err(RouterError::Unavailable(format!(
-                        "no answer in {}s",
-                        WRITE_TIMEOUT.as_secs()
-                    )))
+                    Err(WriteFailure {
+                        error: RouterError::Unavailable(format!(
+                            "no answer in {}s",
+                            WRITE_TIMEOUT.as_secs()
+                        )),
+                        maybe_applied: true,
+                    })
                 })
         });
         let change = PendingChange {
@@ -543,61 +606,86 @@ impl Engine {
             },
         );
         self.state.pending = Some(change.clone());
+        self.write_gen += 1;
         self.inflight = Some(InFlight {
             task,
             change,
             origin,
             reason,
             forced,
-            reply,
+            replies: reply.into_iter().collect(),
         });
     }
 
-    fn on_written(&mut self, result: Result<Result<Applied, RouterError>, tokio::task::JoinError>) {
+    fn on_written(&mut self, result: Result<WriteResult, tokio::task::JoinError>) {
         let Some(f) = self.inflight.take() else {
             return;
         };
+        self.write_gen += 1;
         self.state.pending = None;
         let ms = f.change.started.elapsed().as_millis();
-        let result = result
-            .unwrap_or_else(|e| Err(RouterError::Unavailable(format!("router task failed: {e}"))));
-        match result {
+        let result = result.unwrap_or_else(|e| {
+            Err(WriteFailure {
+                error: RouterError::Unavailable(format!("router task failed: {e}")),
+                maybe_applied: true,
+            })
+        });
+        let (msg, reply): (String, fn(String) -> Reply) = match result {
             Ok(applied) => {
-                self.journal_outcome(&f, "ok", Some(&applied.detail), None);
+                let journaled = self.journal_outcome(&f, "ok", Some(&applied.detail), None);
                 self.applied(&f, applied.split);
-                let msg = format!(
+                let mut msg = format!(
                     "{} {} → {} applied in {ms} ms ({})",
                     f.change.action,
                     show(f.change.from),
                     applied.split,
                     applied.detail
                 );
-                self.event(EventLevel::Traffic, msg.clone());
-                if let Some(tx) = f.reply {
-                    self.answer(Some(tx), Ok(msg));
+                if let Err(e) = journaled {
+                    msg.push_str(&format!("; NOT JOURNALED: {e}"));
                 }
+                self.event(EventLevel::Traffic, msg.clone());
+                (msg, Ok)
             }
-            Err(e) => {
-                self.journal_outcome(&f, "failed", None, Some(&e.to_string()));
-                let loud = if f.change.action == "rollback" {
-                    "ROLLBACK FAILED"
+            Err(WriteFailure {
+                error,
+                maybe_applied,
+            }) => {
+                let outcome = if maybe_applied {
+                    "unverified"
                 } else {
                     "failed"
                 };
+                let _ = self.journal_outcome(&f, outcome, None, Some(&error.to_string()));
+                let loud = match (f.change.action == "rollback", maybe_applied) {
+                    (true, _) => "ROLLBACK FAILED",
+                    (false, true) => "UNVERIFIED (traffic may have moved)",
+                    (false, false) => "failed, previous split still in force",
+                };
                 let msg = format!(
-                    "{} {} → {} {loud} after {ms} ms: {e}",
+                    "{} {} → {} {loud} after {ms} ms: {error}",
                     f.change.action,
                     show(f.change.from),
                     f.change.to
                 );
                 self.event(EventLevel::Error, msg.clone());
-                // Learn what is really in force rather than assume.
-                self.start_read();
-                if let Some(tx) = f.reply {
-                    self.answer(Some(tx), Err(msg));
+                if f.origin == Origin::Autopilot {
+                    self.autopilot_after = Some(Instant::now() + self.retry_after());
                 }
+                // Learn what is really in force rather than assume.
+                self.reconcile = true;
+                self.start_read();
+                (msg, Err)
             }
+        };
+        for tx in f.replies {
+            self.answer(Some(tx), reply(msg.clone()));
         }
+    }
+
+    /// How long the autopilot waits after a failed write.
+    fn retry_after(&self) -> Duration {
+        self.config.source.interval.max(Duration::from_secs(2))
     }
 
     /// The router confirmed `split`: move the phase and its clocks.
@@ -611,6 +699,8 @@ impl Engine {
         self.state.dwell_left = None;
         self.state.bake_until = None;
         self.step_entered = now;
+        self.split_since = now;
+        self.autopilot_after = None;
         self.bake_hold_reported = false;
         if f.change.action == "rollback" {
             let reason = f.reason.clone().unwrap_or_else(|| "rollback".into());
@@ -630,7 +720,6 @@ impl Engine {
             _ => {}
         }
         self.state.standby_until = None;
-        let _ = (f.origin, f.forced);
     }
 
     // ----- router reads -------------------------------------------------
@@ -643,6 +732,7 @@ impl Engine {
         self.last_read = Some(Instant::now());
         let router = self.router.clone();
         let tx = self.read_tx.clone();
+        let generation = self.write_gen;
         tokio::spawn(async move {
             let r = tokio::time::timeout(READ_TIMEOUT, router.get_split())
                 .await
@@ -652,14 +742,19 @@ impl Engine {
                         READ_TIMEOUT.as_secs()
                     )))
                 });
-            let _ = tx.send(r).await;
+            let _ = tx.send((generation, r)).await;
         });
     }
 
-    fn on_read(&mut self, r: Result<Split, RouterError>) {
+    fn on_read(&mut self, (generation, r): ReadResult) {
         self.read_in_flight = false;
         if self.inflight.is_some() {
             // The write's own read-back is the word that counts.
+            return;
+        }
+        if generation != self.write_gen {
+            // Started before a write that has landed since: stale. Ask again.
+            self.start_read();
             return;
         }
         let now = Instant::now();
@@ -674,30 +769,43 @@ impl Engine {
             Ok(split) => {
                 self.state.router_error = None;
                 self.state.split_read_at = Some(now);
+                let reconcile = std::mem::take(&mut self.reconcile);
                 match self.state.split {
                     None => self.first_read(split, now),
                     Some(known) if known != split => {
-                        self.event(
-                            EventLevel::Warn,
-                            format!("split changed outside cutover: {known} → {split} (the router's word is shown)"),
-                        );
-                        self.state.split = Some(split);
-                        self.state.phase = self.plan.phase_for(split);
-                        self.state.dwell_until = None;
-                        self.state.dwell_left = None;
-                        self.state.bake_until = None;
-                        self.step_entered = now;
-                        match self.state.phase {
-                            Phase::Canary { .. } => {
-                                self.state.dwell_until = Some(now + self.plan.dwell)
-                            }
-                            Phase::Baking => self.state.bake_until = Some(now + self.plan.bake),
-                            _ => {}
-                        }
+                        let text = if reconcile {
+                            format!(
+                                "after the failed change the router reports {split} (was {known})"
+                            )
+                        } else {
+                            format!(
+                                "split changed outside cutover: {known} → {split} (the router's word is shown)"
+                            )
+                        };
+                        self.event(EventLevel::Warn, text);
+                        self.enter_split(split, now);
                     }
                     Some(_) => {}
                 }
             }
+        }
+    }
+
+    /// Takes `split` as the one in force from `now`, with the phase and
+    /// clocks of an ordinary step there.
+    fn enter_split(&mut self, split: Split, now: Instant) {
+        self.state.split = Some(split);
+        self.state.phase = self.plan.phase_for(split);
+        self.state.dwell_until = None;
+        self.state.dwell_left = None;
+        self.state.bake_until = None;
+        self.state.breach_streak = 0;
+        self.step_entered = now;
+        self.split_since = now;
+        match self.state.phase {
+            Phase::Canary { .. } => self.state.dwell_until = Some(now + self.plan.dwell),
+            Phase::Baking => self.state.bake_until = Some(now + self.plan.bake),
+            _ => {}
         }
     }
 
@@ -719,6 +827,13 @@ impl Engine {
             );
         }
         self.step_entered = now;
+        self.split_since = now;
+        if split.green() > 0
+            && let Some(rb) = self.recovery.failed_rollback.clone()
+        {
+            self.resume_failed_rollback(split, rb);
+            return;
+        }
         match split.green() {
             0 => {
                 self.state.phase = Phase::Ready;
@@ -757,6 +872,35 @@ impl Engine {
                 );
             }
         }
+    }
+
+    /// The journal says a rollback was asked for and never confirmed, and
+    /// the router still sends traffic to green. The autopilot finishes the
+    /// rollback (the safe direction); an operator is stopped and told.
+    fn resume_failed_rollback(&mut self, split: Split, rb: Record) {
+        let why = rb.reason.unwrap_or_else(|| "rollback".into());
+        let step = self.plan.nearest_step(split).unwrap_or(0);
+        if self.options.autopilot && !self.options.readonly {
+            let reason = format!("finishing the rollback that did not complete: {why}");
+            self.event(EventLevel::Error, reason.clone());
+            self.state.phase = Phase::Paused { step };
+            self.start_write(
+                "rollback",
+                Split::ZERO,
+                Origin::Autopilot,
+                Some(reason),
+                false,
+                Vec::new(),
+                None,
+            );
+            return;
+        }
+        self.state.phase = Phase::Paused { step };
+        self.state.dwell_left = Some(self.plan.dwell);
+        self.event(
+            EventLevel::Error,
+            format!("the last rollback ({why}) did not complete and the router still says {split}: paused; press r to finish it"),
+        );
     }
 
     // ----- snapshots ----------------------------------------------------
@@ -925,7 +1069,8 @@ impl Engine {
         let fresh = self
             .state
             .data_age(now)
-            .is_some_and(|a| a <= self.stale_after());
+            .is_some_and(|a| a <= self.stale_after())
+            && self.data_covers_split();
         let green: Vec<&Judgement> = self
             .state
             .judgements
@@ -939,7 +1084,7 @@ impl Engine {
                 let why = if fresh {
                     guardrail::gate_reasons(&self.state.judgements).join("; ")
                 } else {
-                    "no fresh data".into()
+                    "no fresh data covering the bake at 100 %".into()
                 };
                 self.event(
                     EventLevel::Warn,
@@ -988,6 +1133,17 @@ impl Engine {
             stale_after: self.stale_after(),
             green_up,
             guardrail_reasons: guardrail::gate_reasons(&self.state.judgements),
+            router_error: self.state.router_error.as_deref(),
+            data_predates_split: !self.data_covers_split(),
+        })
+    }
+
+    /// True when the latest snapshot's window lies wholly after the split
+    /// last changed, so it measures this split and no other.
+    fn data_covers_split(&self) -> bool {
+        self.state.snapshot.as_ref().is_some_and(|s| {
+            s.at.checked_sub(s.window)
+                .is_some_and(|start| start >= self.split_since)
         })
     }
 
@@ -1003,51 +1159,64 @@ impl Engine {
         changed
     }
 
-    /// Under the autopilot: advance whenever the gate is open, and roll back
-    /// when it has stayed closed past the progress deadline.
+    /// Under the autopilot: advance whenever the gate is open; roll back
+    /// when a step (or the bake) has not moved on by the progress deadline.
     /// Returns true when it started a change.
     fn autopilot(&mut self) -> bool {
         if !self.options.autopilot
             || self.options.readonly
             || self.inflight.is_some()
             || self.state.outcome.is_some()
-            || !matches!(self.state.phase, Phase::Ready | Phase::Canary { .. })
         {
             return false;
         }
-        if self.state.gate.open {
-            let Ok((to, _)) = self.advance_target(false) else {
-                return false;
-            };
+        let now = Instant::now();
+        let deadline = self.plan.progress_deadline;
+        let (waited_for, what) = match self.state.phase {
+            Phase::Ready | Phase::Canary { .. } => (self.plan.dwell, "the gate has stayed closed"),
+            Phase::Baking => (self.plan.bake, "the bake has not passed"),
+            _ => return false,
+        };
+        if !deadline.is_zero() && now.duration_since(self.step_entered) > waited_for + deadline {
+            let reason = format!(
+                "progress deadline: {what} for {} past the {}: {}",
+                countdown(deadline),
+                if self.state.phase == Phase::Baking {
+                    "bake"
+                } else {
+                    "dwell"
+                },
+                self.state.gate.reasons.join("; ")
+            );
+            self.event(EventLevel::Error, reason.clone());
+            let readings = self.state.judgements.iter().map(reading_record).collect();
             self.start_write(
-                "advance",
-                to,
+                "rollback",
+                Split::ZERO,
                 Origin::Autopilot,
-                None,
+                Some(reason),
                 false,
-                Vec::new(),
+                readings,
                 None,
             );
             return true;
         }
-        let deadline = self.plan.progress_deadline;
-        if deadline.is_zero() || self.step_entered.elapsed() <= self.plan.dwell + deadline {
+        if self.state.phase == Phase::Baking
+            || !self.state.gate.open
+            || self.autopilot_after.is_some_and(|t| now < t)
+        {
             return false;
         }
-        let reason = format!(
-            "progress deadline: gate closed for {} past the dwell: {}",
-            countdown(deadline),
-            self.state.gate.reasons.join("; ")
-        );
-        self.event(EventLevel::Error, reason.clone());
-        let readings = self.state.judgements.iter().map(reading_record).collect();
+        let Ok((to, _)) = self.advance_target(false) else {
+            return false;
+        };
         self.start_write(
-            "rollback",
-            Split::ZERO,
+            "advance",
+            to,
             Origin::Autopilot,
-            Some(reason),
+            None,
             false,
-            readings,
+            Vec::new(),
             None,
         );
         true
@@ -1074,7 +1243,7 @@ impl Engine {
         outcome: &str,
         detail: Option<&str>,
         error: Option<&str>,
-    ) {
+    ) -> Result<(), String> {
         let mut rec = self.record(RecordKind::Outcome, f.origin, &f.change.action);
         rec.from = f.change.from.map(Split::green);
         rec.to = Some(f.change.to.green());
@@ -1083,7 +1252,7 @@ impl Engine {
         rec.outcome = Some(outcome.to_string());
         rec.detail = detail.or(error).map(str::to_string);
         rec.duration_ms = Some(f.change.started.elapsed().as_millis() as u64);
-        let _ = self.append(&rec);
+        self.append(&rec)
     }
 
     fn journal_start(&mut self) {

@@ -64,6 +64,10 @@ pub enum Quantile {
     NoInfBucket,
     /// Only the `+Inf` bucket: no finite bound to interpolate to.
     TooFewBuckets,
+    /// The rank falls in the `+Inf` bucket: the quantile is at least this
+    /// highest finite `le`. (Prometheus answers the bound itself, which can
+    /// hide a breach above it.)
+    AboveHighest(f64),
 }
 
 /// Estimates quantile `q` (0..=1) from cumulative buckets in any order,
@@ -106,7 +110,7 @@ pub fn quantile(q: f64, buckets: &[Bucket]) -> Quantile {
     let finite = &b[..b.len() - 1];
     let i = finite.partition_point(|x| x.count < rank);
     if i == finite.len() {
-        return Quantile::Value(finite[finite.len() - 1].le);
+        return Quantile::AboveHighest(finite[finite.len() - 1].le);
     }
     if i == 0 && b[0].le <= 0.0 {
         return Quantile::Value(b[0].le);
@@ -178,10 +182,11 @@ mod tests {
     }
 
     #[test]
-    fn rank_in_the_inf_bucket_returns_highest_finite_bound() {
+    fn rank_in_the_inf_bucket_is_above_the_highest_finite_bound() {
         // 100 requests, only 90 ≤ 1: rank 99 is beyond every finite bound.
+        // Prometheus would answer 1.0; we say "at least 1.0".
         let b = h(&[(0.5, 50.0), (1.0, 90.0), (INF, 100.0)]);
-        assert_eq!(value(quantile(0.99, &b)), 1.0);
+        assert_eq!(quantile(0.99, &b), Quantile::AboveHighest(1.0));
     }
 
     #[test]
@@ -222,9 +227,9 @@ mod tests {
     #[test]
     fn non_monotonic_counts_are_lifted_like_prometheus() {
         // 0.5 reads 40 below 0.1's 50 (a torn scrape): treated as 50, so the
-        // rank 99 lands in (1, +Inf] → the highest finite bound, 1.
+        // rank 99 lands in (1, +Inf] → at least the highest finite bound, 1.
         let b = h(&[(0.1, 50.0), (0.5, 40.0), (1.0, 60.0), (INF, 100.0)]);
-        assert_eq!(value(quantile(0.99, &b)), 1.0);
+        assert_eq!(quantile(0.99, &b), Quantile::AboveHighest(1.0));
         // q = 0.5, rank 50 = the lifted 0.1 bucket → 0.1.
         assert!(close(value(quantile(0.5, &b)), 0.1));
     }

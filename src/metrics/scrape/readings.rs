@@ -49,6 +49,10 @@ fn p99(current: &[PodTotals], progress: &Progress, series: &Series, unit: Latenc
             LatencyUnit::Seconds => v * 1000.0,
             LatencyUnit::Milliseconds => v,
         }),
+        Quantile::AboveHighest(le) => Reading::NoData(NoData::AboveRange(match unit {
+            LatencyUnit::Seconds => le * 1000.0,
+            LatencyUnit::Milliseconds => le,
+        })),
         Quantile::NoObservations => Reading::NoData(NoData::NoRequests),
         Quantile::NoInfBucket => Reading::NoData(NoData::Missing(format!(
             "{}_bucket{{le=\"+Inf\"}}",
