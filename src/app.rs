@@ -61,6 +61,7 @@ pub fn demo_config(
             interval: Duration::from_secs(1),
             timeout: Duration::from_millis(500),
             window: Duration::from_secs(5),
+            min_requests: crate::config::defaults::min_requests(),
             scrape: None,
         },
         router: RouterConfig {
@@ -117,7 +118,8 @@ async fn assemble(config: &Config) -> anyhow::Result<Parts> {
                 SourceKind::Demo => fleet_scrape_config(&fleet),
                 SourceKind::Scrape => s.scrape.clone().context("[source.scrape] is missing")?,
             };
-            let source = ScrapeSource::new(&scrape, s.timeout, s.window)?;
+            let source =
+                ScrapeSource::new(&scrape, s.timeout, s.window)?.with_min_requests(s.min_requests);
             Ok((router, Box::new(source), Some(fleet)))
         }
     }

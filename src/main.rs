@@ -65,7 +65,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                     "demo: scenario {} ({}), dwell {}",
                     scenario.name(),
                     scenario.describe(),
-                    humantime::format_duration(*dwell)
+                    cutover::format::span(*dwell)
                 ));
                 return autopilot(&config).await;
             }

@@ -178,6 +178,9 @@ pub enum NoData {
     Timeout(String),
     /// No requests were counted in the window, so there is nothing to judge.
     NoRequests,
+    /// Too few requests in the window to judge: `(seen, needed)`. One error
+    /// in three requests is not a 33 % error rate worth a rollback.
+    FewRequests(u64, u64),
     /// A counter went backwards (a pod restarted); the baseline was reset.
     CounterReset,
     /// The series the metric needs is absent from the scrape or query.
@@ -200,6 +203,9 @@ impl fmt::Display for NoData {
             NoData::Unreachable(s) => write!(f, "unreachable: {s}"),
             NoData::Timeout(s) => write!(f, "timeout: {s}"),
             NoData::NoRequests => f.write_str("no requests in window"),
+            NoData::FewRequests(seen, needed) => {
+                write!(f, "only {seen} requests in window (judging needs {needed})")
+            }
             NoData::CounterReset => f.write_str("counter reset"),
             NoData::Missing(s) => write!(f, "missing series: {s}"),
             NoData::Parse(s) => write!(f, "parse: {s}"),

@@ -417,3 +417,178 @@ async fn autopilot_rolls_back_at_the_progress_deadline() {
     };
     assert!(reason.contains("progress deadline"), "{reason}");
 }
+
+#[tokio::test]
+async fn a_second_rollback_joins_the_one_in_flight() {
+    let r = rig(25, config(0), EngineOptions::default());
+    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    r.router.0.lock().unwrap().delay = Duration::from_millis(500);
+    let h = r.handle.clone();
+    let first = tokio::spawn(async move {
+        h.call(
+            Origin::Tui,
+            Command::Rollback {
+                reason: "one".into(),
+            },
+        )
+        .await
+    });
+    wait_for(&r.handle, "rollback in flight", |s| s.pending.is_some()).await;
+    let second = r
+        .handle
+        .call(
+            Origin::Cli,
+            Command::Rollback {
+                reason: "two".into(),
+            },
+        )
+        .await;
+    assert!(second.is_ok(), "{second:?}");
+    assert!(first.await.unwrap().is_ok());
+    assert_eq!(
+        r.router.0.lock().unwrap().writes,
+        1,
+        "the rollback was restarted"
+    );
+    // At 0 % with the router confirming it, a rollback has nothing to do.
+    let again = r
+        .handle
+        .call(
+            Origin::Cli,
+            Command::Rollback {
+                reason: "three".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(again.contains("already at 0 %"), "{again}");
+    assert_eq!(r.router.0.lock().unwrap().writes, 1);
+}
+
+#[tokio::test]
+async fn after_a_rollback_going_again_needs_force() {
+    let r = rig(5, config(0), EngineOptions::default());
+    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    r.handle
+        .call(
+            Origin::Tui,
+            Command::Rollback {
+                reason: "bad".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let s = wait_for(&r.handle, "gate judged", |s| s.snapshot.is_some()).await;
+    assert!(
+        s.gate.reasons.iter().any(|g| g.contains("needs force")),
+        "{:?}",
+        s.gate.reasons
+    );
+    let e = r
+        .handle
+        .call(Origin::Cli, Command::Advance { force: false })
+        .await
+        .unwrap_err();
+    assert!(e.contains("needs force"), "{e}");
+    r.handle
+        .call(Origin::Cli, Command::Advance { force: true })
+        .await
+        .unwrap();
+    assert_eq!(r.handle.state().borrow().split, Split::new(1));
+}
+
+#[tokio::test]
+async fn a_refused_command_from_the_tui_is_shown_as_an_event() {
+    let r = rig(5, config(60_000), EngineOptions::default());
+    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    r.handle
+        .send(Origin::Tui, Command::Advance { force: false })
+        .unwrap();
+    wait_for(&r.handle, "the refusal", |s| {
+        s.events
+            .iter()
+            .any(|e| e.text.starts_with("refused: gate closed") && e.text.contains("dwell"))
+    })
+    .await;
+    // Writing the split the router already has is refused too.
+    let e = r
+        .handle
+        .call(
+            Origin::Cli,
+            Command::SetSplit {
+                split: Split::new(5).unwrap(),
+                reason: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(e.contains("already at 5%"), "{e}");
+}
+
+#[tokio::test]
+async fn data_from_before_a_step_cannot_open_the_gate() {
+    let r = rig(0, config(0), EngineOptions::default());
+    wait_for(&r.handle, "gate open", |s| s.gate.open).await;
+    r.handle
+        .call(Origin::Cli, Command::Advance { force: false })
+        .await
+        .unwrap();
+    // Published with the change: the latest snapshot predates the step.
+    let s = r.handle.state().borrow().clone();
+    assert!(
+        s.gate.reasons.iter().any(|g| g.contains("full window")),
+        "{:?}",
+        s.gate.reasons
+    );
+    // Once a poll covers only the new split, the gate opens again.
+    wait_for(&r.handle, "a fresh window", |s| s.gate.open).await;
+}
+
+fn journal_with_unfinished_rollback(path: &std::path::Path) {
+    let mut j = Journal::open(path).unwrap();
+    let mut intent = Record::new(RecordKind::Intent, "test-svc", "auto-rollback", "rollback");
+    intent.from = Some(25);
+    intent.to = Some(0);
+    intent.reason = Some("green error rate BREACH".into());
+    j.append(&intent).unwrap();
+}
+
+#[tokio::test]
+async fn an_unfinished_rollback_stops_the_cockpit_on_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    journal_with_unfinished_rollback(&path);
+    let router = FakeRouter::default();
+    router.0.lock().unwrap().split = 25;
+    let script = Script(Arc::new(Mutex::new((0.1, true))));
+    let (handle, _task) = cutover::engine::spawn(
+        &config(0),
+        Arc::new(router.clone()),
+        Box::new(FakeSource(script)),
+        Journal::open(&path).unwrap(),
+        EngineOptions::default(),
+    );
+    let s = wait_for(&handle, "read back", |s| s.split.is_some()).await;
+    assert!(matches!(s.phase, Phase::Paused { .. }), "{:?}", s.phase);
+    assert!(s.events.iter().any(|e| e.text.contains("did not complete")));
+    assert_eq!(
+        router.0.lock().unwrap().writes,
+        0,
+        "an operator's cockpit moves nothing by itself"
+    );
+
+    // The autopilot finishes the rollback instead.
+    let (handle, _task) = cutover::engine::spawn(
+        &config(0),
+        Arc::new(router.clone()),
+        Box::new(FakeSource(Script(Arc::new(Mutex::new((0.1, true)))))),
+        Journal::open(&path).unwrap(),
+        EngineOptions {
+            autopilot: true,
+            ..Default::default()
+        },
+    );
+    let s = wait_for(&handle, "rolled back", |s| s.outcome.is_some()).await;
+    assert!(matches!(s.outcome, Some(Outcome::RolledBack { .. })));
+    assert_eq!(router.0.lock().unwrap().split, 0);
+}

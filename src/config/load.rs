@@ -230,6 +230,42 @@ mod tests {
     }
 
     #[test]
+    fn absurd_durations_and_empty_guardrails_are_refused() {
+        let e = load_str(
+            &format!("{MINIMAL}[plan]\nstandby = \"500years\"\n"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("plan.standby"), "{e}");
+        assert!(e.message.contains("longer than a year"), "{e}");
+
+        let none = "[guardrails.p99_ms]\n[guardrails.error_rate]\n[guardrails.quality]\n";
+        let e = load_str(&format!("{MINIMAL}{none}"), "t.toml").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("guardrails"), "{e}");
+    }
+
+    #[test]
+    fn a_pod_belongs_to_one_colour_and_prefixes_are_not_empty() {
+        let base = format!(
+            "{MINIMAL}[source]\nkind = \"scrape\"\ninterval = \"5s\"\ntimeout = \"2s\"\nwindow = \"30s\"\n[source.scrape]\nblue = [\"http://127.0.0.1:1/metrics\"]\n"
+        );
+        let e = load_str(
+            &format!("{base}green = [\"http://127.0.0.1:1/metrics\"]\n"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("also a blue target"), "{e}");
+        let e = load_str(
+            &format!(
+                "{base}green = [\"http://127.0.0.1:2/metrics\"]\nerror_status_prefixes = [\"\"]\n"
+            ),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("empty prefix"), "{e}");
+    }
+
+    #[test]
     fn scrape_needs_its_targets() {
         let text = format!(
             "{MINIMAL}[source]\nkind = \"scrape\"\ninterval = \"5s\"\ntimeout = \"2s\"\nwindow = \"30s\"\n"

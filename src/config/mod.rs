@@ -63,6 +63,10 @@ pub struct SourceConfig {
     /// interval: the delta between consecutive polls).
     #[serde(with = "duration")]
     pub window: Duration,
+    /// p99 and error rate from fewer requests than this in the window are
+    /// *no data*, not a verdict (one error in three requests is noise).
+    #[serde(default = "defaults::min_requests")]
+    pub min_requests: u64,
     pub scrape: Option<ScrapeConfig>,
 }
 
@@ -73,6 +77,7 @@ impl Default for SourceConfig {
             interval: Duration::from_secs(5),
             timeout: Duration::from_secs(2),
             window: Duration::from_secs(30),
+            min_requests: defaults::min_requests(),
             scrape: None,
         }
     }
@@ -155,7 +160,7 @@ impl Default for DemoConfig {
         DemoConfig {
             scenario: "healthy".into(),
             apply_delay: Duration::from_millis(150),
-            rps: 400,
+            rps: 1000,
         }
     }
 }
@@ -310,6 +315,9 @@ pub struct JournalConfig {
 }
 
 pub mod defaults {
+    pub fn min_requests() -> u64 {
+        20
+    }
     pub fn latency_histogram() -> String {
         "request_duration_seconds".into()
     }

@@ -15,9 +15,30 @@ fn err<T>(key: &str, message: impl Into<String>) -> Result<T, Invalid> {
     Err((key.to_string(), message.into()))
 }
 
+/// No configured duration may exceed this: clocks are added to it, and a
+/// century would overflow them (and no cutover soaks for a year).
+const LONGEST: Duration = Duration::from_secs(366 * 24 * 3600);
+
 pub fn validate(c: &Config) -> Result<(), Invalid> {
     if c.service.name.trim().is_empty() {
         return err("service.name", "must not be empty");
+    }
+    for (key, d) in [
+        ("source.interval", c.source.interval),
+        ("source.timeout", c.source.timeout),
+        ("source.window", c.source.window),
+        ("plan.dwell", c.plan.dwell),
+        ("plan.bake", c.plan.bake),
+        ("plan.standby", c.plan.standby),
+        ("plan.progress_deadline", c.plan.progress_deadline),
+        ("router.demo.apply_delay", c.router.demo.apply_delay),
+    ] {
+        if d > LONGEST {
+            return err(
+                key,
+                format!("{} is longer than a year", crate::format::span(d)),
+            );
+        }
     }
     validate_source(c)?;
     validate_plan(c)?;
@@ -29,6 +50,16 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
         if let Some(l) = g.vs_blue {
             levels(&format!("guardrails.{}.vs_blue", m.key()), m, l, true)?;
         }
+    }
+    let checks = Metric::ALL
+        .iter()
+        .map(|m| c.guardrails.for_metric(*m))
+        .filter(|g| g.absolute.is_some() || g.vs_blue.is_some())
+        .count();
+    if checks == 0 {
+        // With nothing judged, every advance gate would open on the dwell
+        // alone and nothing could ever roll back.
+        return err("guardrails", "at least one guardrail check is needed");
     }
     if c.auto_rollback.consecutive == 0 {
         return err("auto_rollback.consecutive", "must be at least 1");
@@ -112,6 +143,18 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
                 return err(
                     "source.scrape.error_status_prefixes",
                     "needs at least one prefix, e.g. [\"5\"]",
+                );
+            }
+            if scrape.error_status_prefixes.iter().any(|p| p.is_empty()) {
+                return err(
+                    "source.scrape.error_status_prefixes",
+                    "an empty prefix would count every request as an error",
+                );
+            }
+            if let Some(u) = scrape.green.iter().find(|u| scrape.blue.contains(u)) {
+                return err(
+                    "source.scrape.green",
+                    format!("`{u}` is also a blue target: each pod belongs to one colour"),
                 );
             }
         }

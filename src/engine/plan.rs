@@ -95,6 +95,8 @@ pub struct GateInput<'a> {
     /// The latest snapshot's window starts before the split last changed,
     /// so it partly measures the previous split.
     pub data_predates_split: bool,
+    /// The cutover was rolled back: going again is a deliberate act.
+    pub rolled_back: bool,
 }
 
 /// Why an advance may not go ahead. `hard` reasons cannot be forced past;
@@ -144,6 +146,10 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
                 .push(format!("data stale: last poll {}s ago", age.as_secs()));
         }
         Some(_) => {}
+    }
+    if g.rolled_back {
+        c.soft
+            .push("rolled back: sending traffic to green again needs force".into());
     }
     if split.green() == 0 {
         // Green has no traffic yet, so its metrics cannot be judged: the
@@ -218,6 +224,7 @@ mod tests {
             guardrail_reasons: vec![],
             router_error: None,
             data_predates_split: false,
+            rolled_back: false,
         }
     }
 

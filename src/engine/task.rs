@@ -289,9 +289,14 @@ impl Engine {
     /// Queues an answer. Answers go out only after the state they describe
     /// is published, so a caller that hears "done" and then reads the state
     /// sees the change.
+    ///
+    /// A front end that does not wait for answers (the TUI sends and moves
+    /// on) still learns of a refusal: it becomes an event.
     fn answer(&mut self, reply: Option<oneshot::Sender<Reply>>, r: Reply) {
-        if let Some(tx) = reply {
-            self.outbox.push((tx, r));
+        match (reply, r) {
+            (Some(tx), r) => self.outbox.push((tx, r)),
+            (None, Err(why)) => self.event(EventLevel::Warn, format!("refused: {why}")),
+            (None, Ok(_)) => {}
         }
     }
 
@@ -352,6 +357,15 @@ impl Engine {
                 self.answer(reply, r);
             }
             Command::Rollback { reason } => {
+                if self.inflight.is_none()
+                    && self.state.split == Some(Split::ZERO)
+                    && self.state.router_error.is_none()
+                {
+                    let msg = "already at 0 %: all traffic is on blue".to_string();
+                    self.event(EventLevel::Info, format!("rollback: {msg}"));
+                    self.answer(reply, Ok(msg));
+                    return false;
+                }
                 if let Some(f) = self
                     .inflight
                     .as_mut()
@@ -381,16 +395,22 @@ impl Engine {
             },
             Command::StepBack => match self
                 .ready_for_write()
-                .map(|from| self.plan.prev_target(from))
+                .and_then(|from| self.moves(from, self.plan.prev_target(from)))
             {
-                Ok(to) => self.start_write("step_back", to, origin, None, false, Vec::new(), reply),
+                Ok(to) => self.start_write("step back", to, origin, None, false, Vec::new(), reply),
                 Err(why) => self.answer(reply, Err(why)),
             },
-            Command::SetSplit { split, reason } => match self.ready_for_write() {
+            Command::SetSplit { split, reason } => match self
+                .ready_for_write()
+                .and_then(|from| self.moves(from, split))
+            {
                 Ok(_) => self.start_write("set", split, origin, reason, false, Vec::new(), reply),
                 Err(why) => self.answer(reply, Err(why)),
             },
-            Command::Promote => match self.ready_for_write() {
+            Command::Promote => match self
+                .ready_for_write()
+                .and_then(|from| self.moves(from, Split::FULL))
+            {
                 Ok(_) => self.start_write(
                     "promote",
                     Split::FULL,
@@ -419,6 +439,15 @@ impl Engine {
         self.state
             .split
             .ok_or_else(|| "split unknown: the router has not answered yet".to_string())
+    }
+
+    /// `to`, unless it is where the router already is (no write for nothing).
+    fn moves(&self, from: Split, to: Split) -> Result<Split, String> {
+        if from == to {
+            Err(format!("already at {to}"))
+        } else {
+            Ok(to)
+        }
     }
 
     /// The next step, if the gate (or `force`) lets us go there.
@@ -960,7 +989,7 @@ impl Engine {
                 .join("; ")
         };
         let reason = format!(
-            "auto-rollback: {why} for {} consecutive polls",
+            "auto-rollback after {} consecutive polls with green in breach: {why}",
             st.breach_streak
         );
         let readings = st.judgements.iter().map(reading_record).collect();
@@ -1100,7 +1129,7 @@ impl Engine {
         rec.to = Some(100);
         rec.detail = Some(format!(
             "blue kept as standby for {}",
-            humantime::format_duration(self.plan.standby)
+            crate::format::span(self.plan.standby)
         ));
         rec.readings = self.state.judgements.iter().map(reading_record).collect();
         let _ = self.append(&rec);
@@ -1108,7 +1137,7 @@ impl Engine {
             EventLevel::Traffic,
             format!(
                 "promoted: bake passed; blue kept as standby for {}",
-                humantime::format_duration(self.plan.standby)
+                crate::format::span(self.plan.standby)
             ),
         );
         if self.options.autopilot {
@@ -1135,6 +1164,7 @@ impl Engine {
             guardrail_reasons: guardrail::gate_reasons(&self.state.judgements),
             router_error: self.state.router_error.as_deref(),
             data_predates_split: !self.data_covers_split(),
+            rolled_back: matches!(self.state.phase, Phase::RolledBack { .. }),
         })
     }
 

@@ -52,6 +52,8 @@ pub struct ScrapeSource {
     unit: LatencyUnit,
     /// Indexed like `windows`: blue, then green.
     targets: [Vec<String>; 2],
+    /// p99 and error rate from fewer requests than this are not judged.
+    min_requests: u64,
     windows: [Window; 2],
 }
 
@@ -97,12 +99,20 @@ impl ScrapeSource {
                 quality: cfg.quality_gauge.clone(),
             },
             unit: cfg.latency_unit,
+            min_requests: 0,
             targets: [cfg.blue.clone(), cfg.green.clone()],
             windows: [Window::new(window), Window::new(window)],
         })
     }
 
     /// The `/metrics` URLs of a colour, in the order `ingest` expects.
+    /// Rates from fewer than `n` requests in the window become *no data*
+    /// (`source.min_requests`); 0 judges any count.
+    pub fn with_min_requests(mut self, n: u64) -> Self {
+        self.min_requests = n;
+        self
+    }
+
     pub fn targets(&self, c: Color) -> &[String] {
         &self.targets[slot(c)]
     }
@@ -177,7 +187,13 @@ impl ScrapeSource {
             Progress::Delta(d) => d.span,
             _ => Duration::ZERO,
         };
-        let mut r = readings::color_readings(window.latest(), &progress, &self.series, self.unit);
+        let mut r = readings::color_readings(
+            window.latest(),
+            &progress,
+            &self.series,
+            self.unit,
+            self.min_requests,
+        );
         r.warnings = warnings;
         (r, span)
     }

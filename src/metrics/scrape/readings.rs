@@ -10,17 +10,34 @@ use super::window::Progress;
 
 /// The readings of one colour whose targets all answered. `current` holds
 /// the totals of this poll, `progress` what they mean against the window.
+/// Rates from fewer than `min_requests` requests are not judged.
 pub fn color_readings(
     current: &[PodTotals],
     progress: &Progress,
     series: &Series,
     unit: LatencyUnit,
+    min_requests: u64,
 ) -> ColorReadings {
+    let requests = match progress {
+        Progress::Delta(d) => d.requests,
+        _ => None,
+    };
+    let enough = |r: Reading| match (r, requests) {
+        (Reading::Value(_), Some(n)) if n < min_requests as f64 => {
+            Reading::NoData(NoData::FewRequests(n as u64, min_requests))
+        }
+        (r, _) => r,
+    };
+    // A colour that served nothing in the window has no live quality.
+    let quality = match (quality(current, progress, series), requests) {
+        (Reading::Value(_), Some(n)) if n <= 0.0 => Reading::NoData(NoData::NoRequests),
+        (r, _) => r,
+    };
     ColorReadings {
         metrics: [
-            p99(current, progress, series, unit),
-            error_rate(current, progress, series),
-            quality(current, progress, series),
+            enough(p99(current, progress, series, unit)),
+            enough(error_rate(current, progress, series)),
+            quality,
         ],
         rps: match progress {
             Progress::Delta(d) if d.span.as_secs_f64() > 0.0 => {
@@ -177,6 +194,7 @@ mod tests {
             &deltas(vec![Some(60.0), Some(40.0)]),
             &series(),
             LatencyUnit::Seconds,
+            0,
         );
         assert_eq!(r.metrics[0], Reading::Value(1750.0));
         assert_eq!(r.metrics[1], Reading::Value(5.0));
@@ -195,6 +213,7 @@ mod tests {
             &deltas(vec![Some(100.0)]),
             &series(),
             LatencyUnit::Milliseconds,
+            0,
         );
         assert_eq!(r.metrics[0], Reading::Value(1.75));
     }
@@ -206,7 +225,7 @@ mod tests {
             (Progress::Baseline, NoData::Baseline),
             (Progress::CounterReset, NoData::CounterReset),
         ] {
-            let r = color_readings(&cur, &p, &series(), LatencyUnit::Seconds);
+            let r = color_readings(&cur, &p, &series(), LatencyUnit::Seconds, 0);
             assert_eq!(r.metrics[0], Reading::NoData(why.clone()));
             assert_eq!(r.metrics[1], Reading::NoData(why));
             assert!((r.metrics[2].value().unwrap() - 0.7).abs() < 1e-12);
@@ -217,7 +236,13 @@ mod tests {
     #[test]
     fn missing_series_and_not_configured() {
         let cur = [PodTotals::default()];
-        let r = color_readings(&cur, &Progress::Baseline, &series(), LatencyUnit::Seconds);
+        let r = color_readings(
+            &cur,
+            &Progress::Baseline,
+            &series(),
+            LatencyUnit::Seconds,
+            0,
+        );
         assert_eq!(
             r.metrics[0],
             Reading::NoData(NoData::Missing("lat_bucket".into()))
@@ -226,7 +251,7 @@ mod tests {
         assert_eq!(r.metrics[2], Reading::NoData(NoData::Missing("q".into())));
         let mut s = series();
         s.quality = None;
-        let r = color_readings(&cur, &Progress::Baseline, &s, LatencyUnit::Seconds);
+        let r = color_readings(&cur, &Progress::Baseline, &s, LatencyUnit::Seconds, 0);
         assert_eq!(r.metrics[2], Reading::NoData(NoData::NotConfigured));
     }
 
@@ -238,7 +263,7 @@ mod tests {
             d.errors = 0.0;
             d.buckets = Some(vec![Bucket::new(0.1, 0.0), Bucket::new(f64::INFINITY, 0.0)]);
         }
-        let r = color_readings(&cur, &p, &series(), LatencyUnit::Seconds);
+        let r = color_readings(&cur, &p, &series(), LatencyUnit::Seconds, 0);
         assert_eq!(r.metrics[0], Reading::NoData(NoData::NoRequests));
         assert_eq!(r.metrics[1], Reading::NoData(NoData::NoRequests));
         assert_eq!(r.rps, Some(0.0));
@@ -250,5 +275,36 @@ mod tests {
         assert_eq!(weighted_mean(&[(1.0, Some(3.0)), (0.0, Some(0.0))]), 0.5);
         assert_eq!(weighted_mean(&[(1.0, Some(3.0)), (0.0, None)]), 0.5);
         assert!(weighted_mean(&[(f64::NAN, Some(1.0)), (1.0, Some(1.0))]).is_nan());
+    }
+
+    #[test]
+    fn too_few_requests_are_not_judged_and_idle_quality_is_no_data() {
+        let cur = [pod(Some(vec![0.8]))];
+        let r = color_readings(
+            &cur,
+            &deltas(vec![Some(12.0)]),
+            &series(),
+            LatencyUnit::Seconds,
+            20,
+        );
+        assert_eq!(r.metrics[0], Reading::NoData(NoData::FewRequests(12, 20)));
+        assert_eq!(r.metrics[1], Reading::NoData(NoData::FewRequests(12, 20)));
+        assert!(matches!(r.metrics[2], Reading::Value(q) if (q - 0.8).abs() < 1e-9));
+        let r = color_readings(
+            &cur,
+            &deltas(vec![Some(20.0)]),
+            &series(),
+            LatencyUnit::Seconds,
+            20,
+        );
+        assert!(matches!(r.metrics[1], Reading::Value(_)));
+        let r = color_readings(
+            &cur,
+            &deltas(vec![Some(0.0)]),
+            &series(),
+            LatencyUnit::Seconds,
+            20,
+        );
+        assert_eq!(r.metrics[2], Reading::NoData(NoData::NoRequests));
     }
 }
