@@ -165,13 +165,17 @@ async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
     let split = running.handle.state().borrow().split;
     let journal = running.journal.clone();
     running.stop().await;
-    result?;
+    let left = split
+        .map(|s| format!("{}% green", s.green()))
+        .unwrap_or_else(|| "an unknown split".into());
+    let (how, code) = match result? {
+        tui::Exit::Quit => ("quit".to_string(), 0),
+        tui::Exit::Signal(name, code) => (format!("stopped by {name}"), code),
+        tui::Exit::EngineStopped => ("the engine stopped".to_string(), 1),
+    };
     say(format!(
-        "cutover: quit; traffic left at {} (quitting never moves traffic). journal: {}",
-        split
-            .map(|s| format!("{}% green", s.green()))
-            .unwrap_or_else(|| "an unknown split".into()),
+        "cutover: {how}; traffic left at {left} (quitting never moves traffic). journal: {}",
         journal.display()
     ));
-    Ok(0)
+    Ok(code)
 }

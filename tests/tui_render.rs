@@ -357,7 +357,10 @@ fn stale_unknown_split_and_rollback_are_said() {
     state.dwell_until = None;
     state.armed = false;
     let all = text(&render(&state, &app, now, W, H));
-    assert!(all.contains("ROLLED BACK: operator rollback"), "{all}");
+    assert!(
+        all.contains("ROLLED BACK") && all.contains("why: operator rollback"),
+        "{all}"
+    );
     assert!(all.contains("green 0% · blue 100%"), "{all}");
     assert!(all.contains("DISARMED"), "{all}");
 

@@ -157,3 +157,77 @@ fn demo_in_tmux_advances_and_rolls_back() {
         vec![("advance", Some(1), "tui"), ("rollback", Some(0), "tui")]
     );
 }
+
+/// Ctrl-C, SIGTERM and SIGHUP each end the cockpit with the terminal
+/// restored: off the alternate screen, with the parting line printed.
+#[test]
+fn signals_and_ctrl_c_restore_the_terminal() {
+    if !tmux_available() {
+        assert!(
+            std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
+            "tmux is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
+        );
+        eprintln!("SKIPPED signals_and_ctrl_c_restore_the_terminal: tmux not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (how, expect) in [("C-c", "EXIT=0"), ("TERM", "EXIT=143"), ("HUP", "EXIT=129")] {
+        let t = Tmux {
+            socket: format!("cutover-sig-{}-{how}", std::process::id()),
+            session: "cockpit".into(),
+        };
+        let command = format!(
+            "{} demo --journal {} --log {}; echo EXIT=$?; sleep 60",
+            env!("CARGO_BIN_EXE_cutover"),
+            dir.path().join(format!("{how}.jsonl")).display(),
+            dir.path().join("log").display()
+        );
+        let out = t.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "cockpit",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &command,
+        ]);
+        assert!(out.status.success());
+        t.wait("the cockpit", Duration::from_secs(10), |s| {
+            s.contains("GREEN")
+        });
+        let alt = |t: &Tmux| {
+            String::from_utf8_lossy(
+                &t.cmd(&["display-message", "-p", "-t", "cockpit", "#{alternate_on}"])
+                    .stdout,
+            )
+            .trim()
+            .to_string()
+        };
+        assert_eq!(alt(&t), "1", "the cockpit owns the alternate screen");
+        if how == "C-c" {
+            t.keys("C-c");
+        } else {
+            // The shell is the pane's process; the cockpit is its child.
+            let shell = String::from_utf8_lossy(
+                &t.cmd(&["display-message", "-p", "-t", "cockpit", "#{pane_pid}"])
+                    .stdout,
+            )
+            .trim()
+            .to_string();
+            let status = Command::new("pkill")
+                .args([&format!("-{how}"), "-P", &shell, "-x", "cutover"])
+                .status()
+                .unwrap();
+            assert!(status.success(), "pkill -{how}");
+        }
+        let screen_has = |s: &str| s.contains(expect) && s.contains("quitting never moves traffic");
+        t.wait(
+            &format!("exit after {how}"),
+            Duration::from_secs(10),
+            screen_has,
+        );
+        assert_eq!(alt(&t), "0", "{how}: still on the alternate screen");
+    }
+}

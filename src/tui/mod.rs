@@ -15,6 +15,6 @@ mod widgets;
 
 pub use app::{Action, App, ConfirmKind, Mode, StatusLevel};
 pub use command_line::{LineCommand, parse_line};
-pub use run::{TuiOptions, run};
+pub use run::{Exit, TuiOptions, run};
 pub use theme::Theme;
 pub use view::draw;

@@ -45,6 +45,17 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Why the cockpit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `q`, Ctrl-C or `:q`.
+    Quit,
+    /// SIGTERM or SIGHUP, with its name and the conventional exit status.
+    Signal(&'static str, u8),
+    /// The engine stopped under us.
+    EngineStopped,
+}
+
 /// True when `NO_COLOR` is set to something non-empty.
 fn no_color_env() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
@@ -52,7 +63,7 @@ fn no_color_env() -> bool {
 
 /// Runs the cockpit until the user quits, a signal arrives or the engine
 /// stops. Restores the terminal on every path. Quitting never moves traffic.
-pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<()> {
+pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit> {
     let mut app = App::new(opts.readonly, no_color_env());
     app.set_poll_interval(opts.poll_interval);
     let mut state_rx = handle.state();
@@ -64,7 +75,7 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<()> {
     let mut guard = TerminalGuard::new();
     let mut keys = EventStream::new();
     let mut dirty = true;
-    loop {
+    let exit = loop {
         if dirty {
             let state = state_rx.borrow();
             guard
@@ -83,7 +94,7 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<()> {
                     };
                     match action {
                         Action::None => {}
-                        Action::Quit => break,
+                        Action::Quit => break Exit::Quit,
                         Action::Send(cmd) => {
                             if let Err(e) = handle.send(Origin::Tui, cmd) {
                                 app.set_error(format!("not sent: {e}"));
@@ -95,20 +106,20 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<()> {
                 Some(Ok(CtEvent::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).context("reading terminal events"),
-                None => break,
+                None => break Exit::Quit,
             },
             changed = state_rx.changed() => {
                 if changed.is_err() {
                     // The engine is gone; nothing left to show or steer.
-                    break;
+                    break Exit::EngineStopped;
                 }
                 dirty = true;
             }
             _ = tick.tick() => dirty = true,
-            _ = sigterm.recv() => break,
-            _ = sighup.recv() => break,
+            _ = sigterm.recv() => break Exit::Signal("SIGTERM", 143),
+            _ = sighup.recv() => break Exit::Signal("SIGHUP", 129),
         }
-    }
+    };
     drop(guard);
-    Ok(())
+    Ok(exit)
 }

@@ -33,10 +33,7 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
         Phase::Canary { .. } => t.traffic,
         Phase::Ready => t.label,
     };
-    let phase = match &state.phase {
-        Phase::RolledBack { reason } => format!(" {}: {reason} ", state.phase.name()),
-        p => format!(" {} ", p.name()),
-    };
+    let phase = format!(" {} ", state.phase.name());
     let mut spans = vec![Span::styled(phase, phase_style)];
     spans.push(Span::styled(" │ ", t.dim));
     spans.push(Span::styled(state.service.as_str(), t.label));
@@ -56,6 +53,12 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
     if app.readonly() {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(" ⊘ READ-ONLY ", t.highlight));
+    }
+    // Last, so a long reason is what a narrow screen cuts, not the service
+    // or the data age (the event log has it whole).
+    if let Phase::RolledBack { reason } = &state.phase {
+        spans.push(Span::styled(" │ ", t.dim));
+        spans.push(Span::styled(format!("why: {reason}"), t.breach));
     }
     Line::from(spans)
 }
