@@ -500,6 +500,14 @@ impl Engine {
             }
             Phase::Paused { step } => {
                 let left = self.state.dwell_left.take().unwrap_or_default();
+                // The time spent paused does not count toward the progress
+                // deadline: the clock restarts with the remaining dwell.
+                let waited = if step == last {
+                    self.plan.bake
+                } else {
+                    self.plan.dwell
+                };
+                self.step_entered = now.checked_sub(waited.saturating_sub(left)).unwrap_or(now);
                 if step == last && self.state.split == Some(Split::FULL) {
                     self.state.bake_until = Some(now + left);
                     self.state.phase = Phase::Baking;
