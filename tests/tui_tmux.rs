@@ -62,6 +62,54 @@ fn tmux_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// True (after saying so) when the test must be skipped: tmux is missing
+/// and the run does not require it.
+fn skip_without_tmux(test: &str) -> bool {
+    if tmux_available() {
+        return false;
+    }
+    assert!(
+        std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
+        "tmux is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
+    );
+    eprintln!("SKIPPED {test}: tmux not installed (apt-get install tmux)");
+    true
+}
+
+/// Starts `cutover demo <args>` in a fresh tmux server named `socket`. A
+/// shell around the cockpit keeps the pane (and what the cockpit prints on
+/// quitting) after it exits, and shows its exit status.
+fn start_demo(socket: String, args: &str, journal: &Path, log: &Path, size: (u16, u16)) -> Tmux {
+    let t = Tmux {
+        socket,
+        session: "cockpit".into(),
+    };
+    let command = format!(
+        "{} demo {args} --journal {} --log {}; echo EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_cutover"),
+        journal.display(),
+        log.display()
+    );
+    let (w, h) = (size.0.to_string(), size.1.to_string());
+    let out = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "cockpit",
+        "-x",
+        &w,
+        "-y",
+        &h,
+        &command,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t
+}
+
 /// The header's split as the router reports it, e.g. `green 1% · blue 99%`
 /// (a write in flight shows as `applying 0% → 1%` beside it).
 fn shows_split(screen: &str, green: u8) -> bool {
@@ -71,45 +119,17 @@ fn shows_split(screen: &str, green: u8) -> bool {
 
 #[test]
 fn demo_in_tmux_advances_and_rolls_back() {
-    if !tmux_available() {
-        assert!(
-            std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
-            "tmux is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
-        );
-        eprintln!(
-            "SKIPPED demo_in_tmux_advances_and_rolls_back: tmux not installed (apt-get install tmux)"
-        );
+    if skip_without_tmux("demo_in_tmux_advances_and_rolls_back") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
-    let t = Tmux {
-        socket: format!("cutover-test-{}", std::process::id()),
-        session: "cockpit".into(),
-    };
-    // A shell around the cockpit keeps the pane (and what the cockpit
-    // prints on quitting) after it exits, and shows its exit status.
-    let command = format!(
-        "{} demo --dwell 60s --journal {} --log {}; echo EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_cutover"),
-        journal.display(),
-        dir.path().join("log").display()
-    );
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "cockpit",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let t = start_demo(
+        format!("cutover-test-{}", std::process::id()),
+        "--dwell 60s",
+        &journal,
+        &dir.path().join("log"),
+        (120, 40),
     );
 
     let shown = t.wait("BLUE and GREEN panels", Duration::from_secs(10), |s| {
@@ -162,38 +182,18 @@ fn demo_in_tmux_advances_and_rolls_back() {
 /// restored: off the alternate screen, with the parting line printed.
 #[test]
 fn signals_and_ctrl_c_restore_the_terminal() {
-    if !tmux_available() {
-        assert!(
-            std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
-            "tmux is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
-        );
-        eprintln!("SKIPPED signals_and_ctrl_c_restore_the_terminal: tmux not installed");
+    if skip_without_tmux("signals_and_ctrl_c_restore_the_terminal") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     for (how, expect) in [("C-c", "EXIT=0"), ("TERM", "EXIT=143"), ("HUP", "EXIT=129")] {
-        let t = Tmux {
-            socket: format!("cutover-sig-{}-{how}", std::process::id()),
-            session: "cockpit".into(),
-        };
-        let command = format!(
-            "{} demo --journal {} --log {}; echo EXIT=$?; sleep 60",
-            env!("CARGO_BIN_EXE_cutover"),
-            dir.path().join(format!("{how}.jsonl")).display(),
-            dir.path().join("log").display()
+        let t = start_demo(
+            format!("cutover-sig-{}-{how}", std::process::id()),
+            "",
+            &dir.path().join(format!("{how}.jsonl")),
+            &dir.path().join("log"),
+            (100, 30),
         );
-        let out = t.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            "cockpit",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            &command,
-        ]);
-        assert!(out.status.success());
         t.wait("the cockpit", Duration::from_secs(10), |s| {
             s.contains("GREEN")
         });
