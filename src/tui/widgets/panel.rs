@@ -49,7 +49,12 @@ fn title<'a>(state: &State, t: &Theme, color: Color) -> Line<'a> {
     if let Some(snap) = &state.snapshot {
         let r = snap.color(color);
         if let Some(rps) = r.rps {
-            spans.push(Span::raw(format!(" · {rps:.1} rps")));
+            // The rate is an average over the window, so it lags a split
+            // change; say over what it was measured.
+            spans.push(Span::raw(format!(
+                " · {rps:.1} rps over {}",
+                crate::format::age(snap.window)
+            )));
         }
         if !r.up {
             spans.push(Span::raw(" · "));
