@@ -3,12 +3,11 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::engine::State;
 
 use super::super::app::{App, ConfirmKind};
-use super::centered;
+use super::popup;
 
 /// Gate reasons listed in the force dialog before "+N more".
 const MAX_REASONS: usize = 6;
@@ -79,17 +78,5 @@ pub fn render(
         "←/→ move · Enter chooses · y/n · Esc = No",
         t.dim,
     )));
-    let h = lines.len() as u16 + 2;
-    let rect = centered(area, 72, h);
-    frame.render_widget(Clear, rect);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(t.warn)
-        .title(Span::styled(title, t.label));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    popup(frame, area, 72, lines, Span::styled(title, t.label), t.warn);
 }

@@ -3,11 +3,10 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::super::app::App;
 use super::super::command_line::LINE_HELP;
-use super::centered;
+use super::popup;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("n  →", "advance to the next step (gated)"),
@@ -44,12 +43,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             t.warn,
         )));
     }
-    let h = lines.len() as u16 + 2;
-    let rect = centered(area, 68, h);
-    frame.render_widget(Clear, rect);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(t.label)
-        .title(Span::styled(" help · Esc or ? closes ", t.label));
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    popup(
+        frame,
+        area,
+        68,
+        lines,
+        Span::styled(" help · Esc or ? closes ", t.label),
+        t.label,
+    );
 }
