@@ -1,0 +1,195 @@
+//! The clock: dwell, bake and standby, the advance gate, and the autopilot.
+
+use super::*;
+
+impl Engine {
+    /// Returns true when something shown changed.
+    pub(super) fn on_tick(&mut self) -> bool {
+        let now = Instant::now();
+        let before = (self.state.phase.clone(), self.state.event_seq);
+        let reread = self.config.source.interval.max(Duration::from_secs(2));
+        if self.inflight.is_none()
+            && self
+                .last_read
+                .is_none_or(|t| now.duration_since(t) >= reread)
+        {
+            self.start_read();
+        }
+        if self.state.phase == Phase::Baking
+            && let Some(until) = self.state.bake_until
+            && now >= until
+        {
+            self.finish_bake(now);
+        }
+        if self.state.phase == Phase::Promoted
+            && !self.standby_end_reported
+            && self
+                .state
+                .standby_until
+                .is_some_and(|u| SystemTime::now() >= u)
+        {
+            self.standby_end_reported = true;
+            self.event(EventLevel::Info, "standby window over: blue may be retired");
+        }
+        before != (self.state.phase.clone(), self.state.event_seq)
+    }
+
+    /// The bake window is over: promote if green is clean, else hold and say why.
+    pub(super) fn finish_bake(&mut self, now: Instant) {
+        let fresh = self
+            .state
+            .data_age(now)
+            .is_some_and(|a| a <= self.stale_after())
+            && self.data_covers_split();
+        let green: Vec<&Judgement> = self
+            .state
+            .judgements
+            .iter()
+            .filter(|j| j.color == Color::Green)
+            .collect();
+        let clean = fresh && !green.is_empty() && green.iter().all(|j| j.verdict == Verdict::Ok);
+        if !clean {
+            if !self.bake_hold_reported {
+                self.bake_hold_reported = true;
+                let why = if fresh {
+                    guardrail::gate_reasons(&self.state.judgements).join("; ")
+                } else {
+                    "no fresh data covering the bake at 100 %".into()
+                };
+                self.event(
+                    EventLevel::Warn,
+                    format!("bake window over, holding at 100 %: {why}"),
+                );
+            }
+            return;
+        }
+        self.state.phase = Phase::Promoted;
+        self.state.bake_until = None;
+        self.state.standby_until = Some(SystemTime::now() + self.plan.standby);
+        let mut rec = self.record(RecordKind::Promoted, Origin::Autopilot, "promoted");
+        rec.to = Some(100);
+        rec.detail = Some(format!(
+            "blue kept as standby for {}",
+            crate::format::span(self.plan.standby)
+        ));
+        rec.readings = self.state.judgements.iter().map(reading_record).collect();
+        let _ = self.append(&rec);
+        self.event(
+            EventLevel::Traffic,
+            format!(
+                "promoted: bake passed; blue kept as standby for {}",
+                crate::format::span(self.plan.standby)
+            ),
+        );
+        if self.options.autopilot {
+            self.state.outcome = Some(Outcome::Promoted);
+        }
+    }
+
+    pub(super) fn stale_after(&self) -> Duration {
+        self.config.source.interval * 3
+    }
+
+    pub(super) fn gate_check(&self) -> GateCheck {
+        let now = Instant::now();
+        let green_up = self.state.snapshot.as_ref().is_some_and(|s| s.green.up);
+        check_gate(&GateInput {
+            now,
+            split: self.state.split,
+            phase: &self.state.phase,
+            write_in_flight: self.inflight.is_some(),
+            dwell_until: self.state.dwell_until,
+            data_age: self.state.data_age(now),
+            stale_after: self.stale_after(),
+            green_up,
+            guardrail_reasons: guardrail::gate_reasons(&self.state.judgements),
+            router_error: self.state.router_error.as_deref(),
+            data_predates_split: !self.data_covers_split(),
+            rolled_back: matches!(self.state.phase, Phase::RolledBack { .. }),
+        })
+    }
+
+    /// True when the latest snapshot's window lies wholly after the split
+    /// last changed, so it measures this split and no other.
+    pub(super) fn data_covers_split(&self) -> bool {
+        self.state.snapshot.as_ref().is_some_and(|s| {
+            s.at.checked_sub(s.window)
+                .is_some_and(|start| start >= self.split_since)
+        })
+    }
+
+    /// Returns true when the gate changed.
+    pub(super) fn refresh_gate(&mut self) -> bool {
+        let c = self.gate_check();
+        let gate = Gate {
+            open: c.open(),
+            reasons: c.reasons(),
+        };
+        let changed = gate != self.state.gate;
+        self.state.gate = gate;
+        changed
+    }
+
+    /// Under the autopilot: advance whenever the gate is open; roll back
+    /// when a step (or the bake) has not moved on by the progress deadline.
+    /// Returns true when it started a change.
+    pub(super) fn autopilot(&mut self) -> bool {
+        if !self.options.autopilot
+            || self.options.readonly
+            || self.inflight.is_some()
+            || self.state.outcome.is_some()
+        {
+            return false;
+        }
+        let now = Instant::now();
+        let deadline = self.plan.progress_deadline;
+        let (waited_for, what) = match self.state.phase {
+            Phase::Ready | Phase::Canary { .. } => (self.plan.dwell, "the gate has stayed closed"),
+            Phase::Baking => (self.plan.bake, "the bake has not passed"),
+            _ => return false,
+        };
+        if !deadline.is_zero() && now.duration_since(self.step_entered) > waited_for + deadline {
+            let reason = format!(
+                "progress deadline: {what} for {} past the {}: {}",
+                countdown(deadline),
+                if self.state.phase == Phase::Baking {
+                    "bake"
+                } else {
+                    "dwell"
+                },
+                self.state.gate.reasons.join("; ")
+            );
+            self.event(EventLevel::Error, reason.clone());
+            let readings = self.state.judgements.iter().map(reading_record).collect();
+            self.start_write(
+                "rollback",
+                Split::ZERO,
+                Origin::Autopilot,
+                Some(reason),
+                false,
+                readings,
+                None,
+            );
+            return true;
+        }
+        if self.state.phase == Phase::Baking
+            || !self.state.gate.open
+            || self.autopilot_after.is_some_and(|t| now < t)
+        {
+            return false;
+        }
+        let Ok((to, _)) = self.advance_target(false) else {
+            return false;
+        };
+        self.start_write(
+            "advance",
+            to,
+            Origin::Autopilot,
+            None,
+            false,
+            Vec::new(),
+            None,
+        );
+        true
+    }
+}

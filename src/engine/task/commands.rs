@@ -1,0 +1,245 @@
+//! Commands from the front ends: what each does, what is refused and why,
+//! and the answers (sent only once the state they describe is published).
+
+use super::*;
+
+impl Engine {
+    /// Queues an answer. Answers go out only after the state they describe
+    /// is published, so a caller that hears "done" and then reads the state
+    /// sees the change.
+    ///
+    /// A front end that does not wait for answers (the TUI sends and moves
+    /// on) still learns of a refusal: it becomes an event.
+    pub(super) fn answer(&mut self, reply: Option<oneshot::Sender<Reply>>, r: Reply) {
+        match (reply, r) {
+            (Some(tx), r) => self.outbox.push((tx, r)),
+            (None, Err(why)) => self.event(EventLevel::Warn, format!("refused: {why}")),
+            (None, Ok(_)) => {}
+        }
+    }
+
+    pub(super) fn flush_answers(&mut self) {
+        for (tx, r) in self.outbox.drain(..) {
+            let _ = tx.send(r);
+        }
+    }
+
+    /// Handles one request; true means stop.
+    pub(super) fn on_request(&mut self, req: Request) -> bool {
+        let Request {
+            command,
+            origin,
+            reply,
+        } = req;
+        if self.options.readonly && command.moves_traffic() {
+            self.answer(
+                reply,
+                Err("read-only: this cockpit moves no traffic".into()),
+            );
+            return false;
+        }
+        match command {
+            Command::Shutdown => {
+                self.answer(reply, Ok("stopping".into()));
+                return true;
+            }
+            Command::Note(text) => {
+                let mut rec = self.record(RecordKind::Note, origin, "note");
+                rec.reason = Some(text.clone());
+                let r = self.append(&rec).map(|_| format!("noted: {text}"));
+                if r.is_ok() {
+                    self.event(EventLevel::Info, format!("note: {text}"));
+                }
+                self.answer(reply, r);
+            }
+            Command::SetArmed(armed) => {
+                if self.options.readonly && armed {
+                    self.answer(reply, Err("read-only: auto-rollback stays off".into()));
+                    return false;
+                }
+                self.state.armed = armed;
+                self.state.breach_streak = 0;
+                let action = if armed { "arm" } else { "disarm" };
+                let rec = self.record(RecordKind::Control, origin, action);
+                let _ = self.append(&rec);
+                let msg = if armed {
+                    "auto-rollback armed"
+                } else {
+                    "auto-rollback DISARMED"
+                };
+                self.event(EventLevel::Warn, msg);
+                self.answer(reply, Ok(msg.into()));
+            }
+            Command::TogglePause => {
+                let r = self.toggle_pause(origin);
+                self.answer(reply, r);
+            }
+            Command::Rollback { reason } => {
+                if self.inflight.is_none()
+                    && self.state.split == Some(Split::ZERO)
+                    && self.state.router_error.is_none()
+                {
+                    let msg = "already at 0 %: all traffic is on blue".to_string();
+                    self.event(EventLevel::Info, format!("rollback: {msg}"));
+                    self.answer(reply, Ok(msg));
+                    return false;
+                }
+                if let Some(f) = self
+                    .inflight
+                    .as_mut()
+                    .filter(|f| f.change.action == "rollback")
+                {
+                    // Restarting it would only push 0 % again; wait with it.
+                    if let Some(tx) = reply {
+                        f.replies.push(tx);
+                    }
+                    return false;
+                }
+                self.start_write(
+                    "rollback",
+                    Split::ZERO,
+                    origin,
+                    Some(reason),
+                    false,
+                    Vec::new(),
+                    reply,
+                );
+            }
+            Command::Advance { force } => match self.advance_target(force) {
+                Ok((to, forced)) => {
+                    self.start_write("advance", to, origin, None, forced, Vec::new(), reply)
+                }
+                Err(why) => self.answer(reply, Err(why)),
+            },
+            Command::StepBack => match self
+                .ready_for_write()
+                .and_then(|from| self.moves(from, self.plan.prev_target(from)))
+            {
+                Ok(to) => self.start_write("step back", to, origin, None, false, Vec::new(), reply),
+                Err(why) => self.answer(reply, Err(why)),
+            },
+            Command::SetSplit { split, reason } => match self
+                .ready_for_write()
+                .and_then(|from| self.moves(from, split))
+            {
+                Ok(_) => self.start_write("set", split, origin, reason, false, Vec::new(), reply),
+                Err(why) => self.answer(reply, Err(why)),
+            },
+            Command::Promote => match self
+                .ready_for_write()
+                .and_then(|from| self.moves(from, Split::FULL))
+            {
+                Ok(_) => self.start_write(
+                    "promote",
+                    Split::FULL,
+                    origin,
+                    None,
+                    false,
+                    Vec::new(),
+                    reply,
+                ),
+                Err(why) => self.answer(reply, Err(why)),
+            },
+        }
+        false
+    }
+
+    /// The split we can move from, or why no write can start now.
+    pub(super) fn ready_for_write(&self) -> Result<Split, String> {
+        if let Some(f) = &self.inflight {
+            return Err(format!(
+                "busy: {} {} → {} is in flight; roll back to preempt it",
+                f.change.action,
+                show(f.change.from),
+                f.change.to
+            ));
+        }
+        self.state
+            .split
+            .ok_or_else(|| "split unknown: the router has not answered yet".to_string())
+    }
+
+    /// `to`, unless it is where the router already is (no write for nothing).
+    pub(super) fn moves(&self, from: Split, to: Split) -> Result<Split, String> {
+        if from == to {
+            Err(format!("already at {to}"))
+        } else {
+            Ok(to)
+        }
+    }
+
+    /// The next step, if the gate (or `force`) lets us go there.
+    pub(super) fn advance_target(&self, force: bool) -> Result<(Split, bool), String> {
+        let from = self.ready_for_write()?;
+        let to = self
+            .plan
+            .next_target(from)
+            .ok_or_else(|| "already at 100 %: nothing to advance".to_string())?;
+        let gate = self.gate_check();
+        if !gate.hard.is_empty() {
+            return Err(gate.hard.join("; "));
+        }
+        if gate.soft.is_empty() {
+            return Ok((to, false));
+        }
+        if force {
+            return Ok((to, true));
+        }
+        Err(format!(
+            "gate closed: {} (force to override)",
+            gate.soft.join("; ")
+        ))
+    }
+
+    pub(super) fn toggle_pause(&mut self, origin: Origin) -> Reply {
+        if self.inflight.is_some() {
+            return Err("a traffic change is in flight; pause once it lands".into());
+        }
+        let now = Instant::now();
+        let last = self.plan.steps.len() - 1;
+        let (action, msg) = match self.state.phase.clone() {
+            Phase::Canary { step } => {
+                self.state.dwell_left = self
+                    .state
+                    .dwell_until
+                    .take()
+                    .map(|u| u.saturating_duration_since(now));
+                self.state.phase = Phase::Paused { step };
+                ("pause", "paused: dwell clock and autopilot stopped")
+            }
+            Phase::Baking => {
+                self.state.dwell_left = self
+                    .state
+                    .bake_until
+                    .take()
+                    .map(|u| u.saturating_duration_since(now));
+                self.state.phase = Phase::Paused { step: last };
+                ("pause", "paused: bake clock stopped")
+            }
+            Phase::Paused { step } => {
+                let left = self.state.dwell_left.take().unwrap_or_default();
+                // The time spent paused does not count toward the progress
+                // deadline: the clock restarts with the remaining dwell.
+                let waited = if step == last {
+                    self.plan.bake
+                } else {
+                    self.plan.dwell
+                };
+                self.step_entered = now.checked_sub(waited.saturating_sub(left)).unwrap_or(now);
+                if step == last && self.state.split == Some(Split::FULL) {
+                    self.state.bake_until = Some(now + left);
+                    self.state.phase = Phase::Baking;
+                } else {
+                    self.state.dwell_until = Some(now + left);
+                    self.state.phase = Phase::Canary { step };
+                }
+                ("resume", "resumed")
+            }
+            other => return Err(format!("nothing to pause while {}", other.name())),
+        };
+        let rec = self.record(RecordKind::Control, origin, action);
+        let _ = self.append(&rec);
+        self.event(EventLevel::Info, msg);
+        Ok(msg.into())
+    }
+}

@@ -1,0 +1,132 @@
+//! Snapshots: guardrail verdicts, history, the breach streak and the
+//! auto-rollback it can trigger.
+
+use super::*;
+
+impl Engine {
+    pub(super) fn on_snapshot(&mut self, snap: Snapshot) {
+        let split = self.state.split;
+        let judgements = guardrail::evaluate(&snap, split, &self.config.guardrails);
+        self.report_transitions(&judgements, split);
+        self.report_warnings(&snap);
+        for color in Color::BOTH {
+            for metric in Metric::ALL {
+                let value = snap.color(color).get(metric).value();
+                self.state
+                    .history
+                    .push(color, metric, HistoryPoint { at: snap.at, value });
+                if let Some(value) = value {
+                    self.state
+                        .set_last_value(color, metric, LastValue { value, at: snap.at });
+                }
+            }
+        }
+        let green_serves = split.is_none_or(|s| s.green() > 0);
+        self.state.breach_streak = if green_serves {
+            guardrail::next_streak(
+                self.state.breach_streak,
+                &judgements,
+                self.config.auto_rollback.no_data,
+            )
+        } else {
+            0
+        };
+        self.state.judgements = judgements;
+        self.state.snapshot = Some(snap);
+        self.maybe_auto_rollback();
+    }
+
+    pub(super) fn maybe_auto_rollback(&mut self) {
+        let st = &self.state;
+        if !st.armed || st.breach_streak < st.breach_needed || st.split == Some(Split::ZERO) {
+            return;
+        }
+        if self
+            .inflight
+            .as_ref()
+            .is_some_and(|f| f.change.action == "rollback")
+        {
+            return;
+        }
+        let breaches = guardrail::green_breaches(&st.judgements);
+        let why = if breaches.is_empty() {
+            "green has no data".to_string()
+        } else {
+            breaches
+                .iter()
+                .map(|j| j.summary())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let reason = format!(
+            "auto-rollback after {} consecutive polls with green in breach: {why}",
+            st.breach_streak
+        );
+        let readings = st.judgements.iter().map(reading_record).collect();
+        self.event(EventLevel::Error, reason.clone());
+        self.start_write(
+            "rollback",
+            Split::ZERO,
+            Origin::AutoRollback,
+            Some(reason),
+            false,
+            readings,
+            None,
+        );
+    }
+
+    /// Logs a verdict when it changes, leaving out the no data that is
+    /// expected of a colour with no traffic.
+    pub(super) fn report_transitions(&mut self, judgements: &[Judgement], split: Option<Split>) {
+        for j in judgements {
+            let key = (j.color, j.metric);
+            let (prev, prev_reported) = self
+                .prev_verdicts
+                .get(&key)
+                .copied()
+                .unwrap_or((Verdict::NoData, false));
+            if prev == j.verdict {
+                continue;
+            }
+            // A colour with no traffic is not judged by anything: its window
+            // is only draining, so its verdicts are not news.
+            let idle = split.is_some_and(|s| s.share(j.color) == 0);
+            let level = match j.verdict {
+                _ if idle => None,
+                Verdict::Breach | Verdict::Warn => Some(EventLevel::Warn),
+                Verdict::NoData if matches!(j.no_data, Some(NoData::Baseline)) => None,
+                Verdict::NoData => Some(EventLevel::Warn),
+                // OK is news only when it ends a problem that was reported.
+                Verdict::Ok if prev_reported => Some(EventLevel::Info),
+                Verdict::Ok => None,
+            };
+            if let Some(level) = level {
+                self.event(level, j.summary());
+            }
+            self.prev_verdicts.insert(key, (j.verdict, level.is_some()));
+        }
+    }
+
+    pub(super) fn report_warnings(&mut self, snap: &Snapshot) {
+        let warnings: Vec<String> = Color::BOTH
+            .iter()
+            .flat_map(|c| {
+                snap.color(*c)
+                    .warnings
+                    .iter()
+                    .map(move |w| format!("{c}: {w}"))
+            })
+            .collect();
+        if warnings != self.prev_warnings {
+            let new: Vec<String> = warnings
+                .iter()
+                .filter(|w| !self.prev_warnings.contains(w))
+                .cloned()
+                .collect();
+            for w in new {
+                self.event(EventLevel::Warn, w);
+            }
+            self.prev_warnings = warnings;
+        }
+    }
+}
