@@ -280,7 +280,12 @@ impl App {
             self.set_error(format!("read-only: {what} disabled"));
             return Action::None;
         }
-        self.set_status(format!("sent: {}", describe(&cmd)));
+        // Asked, not done: the engine may refuse (gate closed, busy), and
+        // says so in the event log; the header shows what the router has.
+        self.set_status(format!(
+            "asked: {} (the event log says how it went)",
+            describe(&cmd)
+        ));
         Action::Send(cmd)
     }
 }
