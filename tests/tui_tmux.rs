@@ -72,7 +72,13 @@ fn skip_without_tmux(test: &str) -> bool {
         std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
         "tmux is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
     );
-    eprintln!("SKIPPED {test}: tmux not installed (apt-get install tmux)");
+    // Straight to stderr: the test harness captures eprintln! from passing
+    // tests, and a skip must be seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: tmux not installed (apt-get install tmux)"
+    );
     true
 }
 
