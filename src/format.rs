@@ -37,13 +37,13 @@ pub fn clock_utc(t: SystemTime) -> String {
 pub fn span(d: Duration) -> String {
     let ms = d.as_millis();
     let s = d.as_secs();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         format!("{ms}ms")
     } else if s == 0 {
         "0s".into()
-    } else if s % 3600 == 0 {
+    } else if s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")

@@ -148,10 +148,10 @@ fn metric_lines<'a>(
                         Span::raw(" "),
                         verdict_span(j.verdict, t),
                     ];
-                    if color == Color::Green {
-                        if let Some(d) = delta(state, metric, v) {
-                            spans.push(Span::styled(format!("  Δ {d} vs blue"), t.dim));
-                        }
+                    if color == Color::Green
+                        && let Some(d) = delta(state, metric, v)
+                    {
+                        spans.push(Span::styled(format!("  Δ {d} vs blue"), t.dim));
                     }
                     lines.push(Line::from(spans));
                 }
