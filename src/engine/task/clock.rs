@@ -159,17 +159,8 @@ impl Engine {
                 },
                 self.state.gate.reasons.join("; ")
             );
-            self.event(EventLevel::Error, reason.clone());
             let readings = self.state.judgements.iter().map(reading_record).collect();
-            self.start_write(
-                "rollback",
-                Split::ZERO,
-                Origin::Autopilot,
-                Some(reason),
-                false,
-                readings,
-                None,
-            );
+            self.roll_back_automatically(Origin::Autopilot, reason, readings);
             return true;
         }
         if self.state.phase == Phase::Baking

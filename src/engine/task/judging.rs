@@ -63,16 +63,7 @@ impl Engine {
             st.breach_streak
         );
         let readings = st.judgements.iter().map(reading_record).collect();
-        self.event(EventLevel::Error, reason.clone());
-        self.start_write(
-            "rollback",
-            Split::ZERO,
-            Origin::AutoRollback,
-            Some(reason),
-            false,
-            readings,
-            None,
-        );
+        self.roll_back_automatically(Origin::AutoRollback, reason, readings);
     }
 
     /// Logs a verdict when it changes, leaving out the no data that is

@@ -73,15 +73,20 @@ impl Engine {
 
     /// Takes `split` as the one in force from `now`, with the phase and
     /// clocks of an ordinary step there.
+    /// Every change of split goes through here (our writes, outside
+    /// changes, the first read), so all per-step state is reset in one place.
     pub(super) fn enter_split(&mut self, split: Split, now: Instant) {
         self.state.split = Some(split);
         self.state.phase = self.plan.phase_for(split);
         self.state.dwell_until = None;
         self.state.dwell_left = None;
         self.state.bake_until = None;
+        self.state.standby_until = None;
         self.state.breach_streak = 0;
         self.step_entered = now;
         self.split_since = now;
+        self.autopilot_after = None;
+        self.bake_hold_reported = false;
         match self.state.phase {
             Phase::Canary { .. } => self.state.dwell_until = Some(now + self.plan.dwell),
             Phase::Baking => self.state.bake_until = Some(now + self.plan.bake),
@@ -114,32 +119,26 @@ impl Engine {
             self.resume_failed_rollback(split, rb);
             return;
         }
+        // Ready, a canary step or baking, with their clocks starting now.
+        self.enter_split(split, now);
         match split.green() {
-            0 => {
-                self.state.phase = Phase::Ready;
-                self.event(EventLevel::Info, "router reports 0 %: ready to start");
-            }
+            0 => self.event(EventLevel::Info, "router reports 0 %: ready to start"),
             100 => match self.recovery.promoted_at {
                 Some(at) => {
                     self.state.phase = Phase::Promoted;
+                    self.state.bake_until = None;
                     self.state.standby_until = Some(at + self.plan.standby);
                     self.event(
                         EventLevel::Info,
                         "router reports 100 %: promoted earlier, blue is the standby",
                     );
                 }
-                None => {
-                    self.state.phase = Phase::Baking;
-                    self.state.bake_until = Some(now + self.plan.bake);
-                    self.event(
-                        EventLevel::Info,
-                        "router reports 100 %: baking (the bake window starts now)",
-                    );
-                }
+                None => self.event(
+                    EventLevel::Info,
+                    "router reports 100 %: baking (the bake window starts now)",
+                ),
             },
             _ => {
-                self.state.phase = self.plan.phase_for(split);
-                self.state.dwell_until = Some(now + self.plan.dwell);
                 let step = self.state.step_index().unwrap_or(0);
                 self.event(
                     EventLevel::Info,
@@ -161,18 +160,9 @@ impl Engine {
         let why = rb.reason.unwrap_or_else(|| "rollback".into());
         let step = self.plan.nearest_step(split).unwrap_or(0);
         if self.options.autopilot && !self.options.readonly {
-            let reason = format!("finishing the rollback that did not complete: {why}");
-            self.event(EventLevel::Error, reason.clone());
             self.state.phase = Phase::Paused { step };
-            self.start_write(
-                "rollback",
-                Split::ZERO,
-                Origin::Autopilot,
-                Some(reason),
-                false,
-                Vec::new(),
-                None,
-            );
+            let reason = format!("finishing the rollback that did not complete: {why}");
+            self.roll_back_automatically(Origin::Autopilot, reason, Vec::new());
             return;
         }
         self.state.phase = Phase::Paused { step };

@@ -205,34 +205,38 @@ impl Engine {
     /// The router confirmed `split`: move the phase and its clocks.
     pub(super) fn applied(&mut self, f: &InFlight, split: Split) {
         let now = Instant::now();
-        self.state.split = Some(split);
         self.state.split_read_at = Some(now);
         self.state.router_error = None;
-        self.state.breach_streak = 0;
-        self.state.dwell_until = None;
-        self.state.dwell_left = None;
-        self.state.bake_until = None;
-        self.step_entered = now;
-        self.split_since = now;
-        self.autopilot_after = None;
-        self.bake_hold_reported = false;
+        self.enter_split(split, now);
         if f.change.action == "rollback" {
             let reason = f.reason.clone().unwrap_or_else(|| "rollback".into());
             self.state.phase = Phase::RolledBack {
                 reason: reason.clone(),
             };
-            self.state.standby_until = None;
             if self.options.autopilot {
                 self.state.outcome = Some(Outcome::RolledBack { reason });
             }
-            return;
         }
-        self.state.phase = self.plan.phase_for(split);
-        match self.state.phase {
-            Phase::Canary { .. } => self.state.dwell_until = Some(now + self.plan.dwell),
-            Phase::Baking => self.state.bake_until = Some(now + self.plan.bake),
-            _ => {}
-        }
-        self.state.standby_until = None;
+    }
+
+    /// A rollback the engine starts on its own (a breach, the progress
+    /// deadline, an unfinished rollback found on start): said loudly, and
+    /// journaled with the readings behind it.
+    pub(super) fn roll_back_automatically(
+        &mut self,
+        origin: Origin,
+        reason: String,
+        readings: Vec<ReadingRecord>,
+    ) {
+        self.event(EventLevel::Error, reason.clone());
+        self.start_write(
+            "rollback",
+            Split::ZERO,
+            origin,
+            Some(reason),
+            false,
+            readings,
+            None,
+        );
     }
 }
