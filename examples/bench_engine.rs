@@ -16,7 +16,7 @@ use cutover::engine::journal::Journal;
 use cutover::engine::{Command, EngineOptions, Origin, State};
 use cutover::metrics::MetricSource;
 use cutover::model::{ColorReadings, Reading, Snapshot, Split};
-use cutover::router::{Applied, RouterError, TrafficRouter};
+use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
 
 struct InstantRouter(Mutex<Split>);
 
@@ -25,13 +25,15 @@ impl TrafficRouter for InstantRouter {
     fn kind(&self) -> &'static str {
         "instant"
     }
-    async fn get_split(&self) -> Result<Split, RouterError> {
-        Ok(*self.0.lock().unwrap())
+    async fn get_split(&self) -> Result<RouterRead, RouterError> {
+        Ok(RouterRead::unversioned(*self.0.lock().unwrap()))
     }
-    async fn set_split(&self, split: Split) -> Result<Applied, RouterError> {
+    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
+        let split = req.split;
         *self.0.lock().unwrap() = split;
         Ok(Applied {
             split,
+            revision: None,
             detail: String::new(),
         })
     }
@@ -65,6 +67,7 @@ impl MetricSource for Steady {
 fn snapshot() -> Snapshot {
     Snapshot {
         at: Instant::now(),
+        wall: std::time::SystemTime::now(),
         window: Duration::from_secs(5),
         blue: readings(0.2),
         green: readings(0.1),

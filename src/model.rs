@@ -2,7 +2,7 @@
 //! verdicts. Everything here is plain data; no IO, no clocks.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -276,6 +276,9 @@ impl ColorReadings {
 pub struct Snapshot {
     /// When the poll completed (monotonic, for ages and windows).
     pub at: Instant,
+    /// Wall-clock time the data was measured at (a server's own timestamp
+    /// where it gives one), for history and the journal.
+    pub wall: SystemTime,
     /// The span of time the rates and quantiles cover (zero for the baseline).
     pub window: Duration,
     pub blue: ColorReadings,

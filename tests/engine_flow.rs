@@ -10,7 +10,7 @@ use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State};
 use cutover::metrics::MetricSource;
 use cutover::model::{ColorReadings, NoData, Reading, Snapshot, Split};
-use cutover::router::{Applied, RouterError, TrafficRouter};
+use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
 
 #[derive(Default)]
 struct RouterInner {
@@ -28,10 +28,13 @@ impl TrafficRouter for FakeRouter {
     fn kind(&self) -> &'static str {
         "fake"
     }
-    async fn get_split(&self) -> Result<Split, RouterError> {
-        Ok(Split::new(self.0.lock().unwrap().split).unwrap())
+    async fn get_split(&self) -> Result<RouterRead, RouterError> {
+        Ok(RouterRead::unversioned(
+            Split::new(self.0.lock().unwrap().split).unwrap(),
+        ))
     }
-    async fn set_split(&self, split: Split) -> Result<Applied, RouterError> {
+    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
+        let split = req.split;
         let delay = self.0.lock().unwrap().delay;
         tokio::time::sleep(delay).await;
         let mut r = self.0.lock().unwrap();
@@ -42,6 +45,7 @@ impl TrafficRouter for FakeRouter {
         r.split = split.green();
         Ok(Applied {
             split,
+            revision: None,
             detail: "fake".into(),
         })
     }
@@ -78,6 +82,7 @@ impl MetricSource for FakeSource {
         let (err, up) = *self.0.0.lock().unwrap();
         Snapshot {
             at: Instant::now(),
+            wall: std::time::SystemTime::now(),
             window: Duration::from_millis(100),
             blue: readings(0.2, true),
             green: readings(err, up),

@@ -54,6 +54,7 @@ fn mid_cutover(now: Instant, green_p99: Reading) -> State {
     s.breach_streak = 1;
     let snap = Snapshot {
         at: now - Duration::from_secs(2),
+        wall: std::time::SystemTime::now(),
         window: Duration::from_secs(30),
         blue: readings(
             Reading::Value(412.0),

@@ -279,6 +279,7 @@ mod tests {
     fn snap(blue: ColorReadings, green: ColorReadings) -> Snapshot {
         Snapshot {
             at: Instant::now(),
+            wall: std::time::SystemTime::now(),
             window: Duration::from_secs(5),
             blue,
             green,

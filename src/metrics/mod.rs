@@ -2,6 +2,8 @@
 
 pub mod scrape;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use crate::model::Snapshot;
@@ -20,4 +22,13 @@ pub trait MetricSource: Send {
 
     /// Polls every target of both colours and returns what was measured.
     async fn poll(&mut self) -> Snapshot;
+
+    /// History for the charts when the cockpit opens: snapshots over the
+    /// last `span`, oldest first, one per `step`, each with its `wall` time.
+    /// They fill the charts only and are never judged. The default has no
+    /// history to give (a scrape source starts empty).
+    async fn backfill(&mut self, span: Duration, step: Duration) -> Vec<Snapshot> {
+        let _ = (span, step);
+        Vec::new()
+    }
 }

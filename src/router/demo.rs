@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use super::{Applied, RouterError, TrafficRouter};
+use super::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
 use crate::model::Split;
 
 /// The split shared between the demo router and the simulated fleet.
@@ -73,16 +73,20 @@ impl TrafficRouter for DemoRouter {
         "demo"
     }
 
-    async fn get_split(&self) -> Result<Split, RouterError> {
-        Ok(self.split.get())
+    async fn get_split(&self) -> Result<RouterRead, RouterError> {
+        Ok(RouterRead::unversioned(self.split.get()))
     }
 
-    async fn set_split(&self, split: Split) -> Result<Applied, RouterError> {
+    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
+        let split = req.split;
         let started = Instant::now();
         let _writing = self.writing.lock().await;
-        // Everything before the store below may be dropped: the old split
-        // then stays in force.
-        tokio::time::sleep(self.apply_delay).await;
+        // Everything before the store below may be dropped or cancelled: the
+        // old split then stays in force.
+        tokio::select! {
+            _ = tokio::time::sleep(self.apply_delay) => {}
+            _ = req.cancel.cancelled() => return Err(RouterError::Cancelled),
+        }
         let refused = self
             .fail_next
             .lock()
@@ -94,15 +98,12 @@ impl TrafficRouter for DemoRouter {
         self.split.set(split);
         Ok(Applied {
             split: self.split.get(),
+            revision: None,
             detail: format!(
                 "demo router applied in {} ms",
                 started.elapsed().as_millis()
             ),
         })
-    }
-
-    fn expected_latency(&self) -> Duration {
-        self.apply_delay + Duration::from_secs(1)
     }
 }
 
@@ -128,27 +129,31 @@ mod tests {
         let shared = SharedSplit::new(split(5));
         let r = DemoRouter::new(shared.clone(), Duration::from_millis(50));
         assert_eq!(r.kind(), "demo");
-        assert_eq!(r.get_split().await.unwrap(), split(5));
+        assert_eq!(r.get_split().await.unwrap().split, split(5));
         let t0 = Instant::now();
-        let applied = r.set_split(split(25)).await.unwrap();
+        let applied = r.set_split(WriteRequest::to(split(25))).await.unwrap();
         assert!(t0.elapsed() >= Duration::from_millis(50));
         assert_eq!(applied.split, split(25));
         assert!(applied.detail.starts_with("demo router applied in "));
         assert!(applied.detail.ends_with(" ms"));
         assert_eq!(shared.get(), split(25));
-        assert!(r.verify(split(25)).await.unwrap());
-        assert!(!r.verify(split(50)).await.unwrap());
+        assert!(r.verify(split(25)).await.unwrap().ok);
+        assert!(!r.verify(split(50)).await.unwrap().ok);
     }
 
     #[tokio::test]
     async fn dropped_write_leaves_old_split() {
         let shared = SharedSplit::new(split(50));
         let r = DemoRouter::new(shared.clone(), Duration::from_millis(200));
-        let res = tokio::time::timeout(Duration::from_millis(30), r.set_split(split(100))).await;
+        let res = tokio::time::timeout(
+            Duration::from_millis(30),
+            r.set_split(WriteRequest::to(split(100))),
+        )
+        .await;
         assert!(res.is_err(), "write should still be in flight");
-        assert_eq!(r.get_split().await.unwrap(), split(50));
+        assert_eq!(r.get_split().await.unwrap().split, split(50));
         // The lock was released with the dropped future: a rollback goes through.
-        let applied = r.set_split(Split::ZERO).await.unwrap();
+        let applied = r.set_split(WriteRequest::to(Split::ZERO)).await.unwrap();
         assert_eq!(applied.split, Split::ZERO);
     }
 
@@ -157,12 +162,18 @@ mod tests {
         let shared = SharedSplit::new(split(5));
         let r = DemoRouter::new(shared.clone(), Duration::from_millis(1));
         r.fail_next("simulated reload failure");
-        match r.set_split(split(25)).await {
+        match r.set_split(WriteRequest::to(split(25))).await {
             Err(RouterError::Rejected(why)) => assert_eq!(why, "simulated reload failure"),
             other => panic!("expected Rejected, got {other:?}"),
         }
         assert_eq!(shared.get(), split(5));
-        assert_eq!(r.set_split(split(25)).await.unwrap().split, split(25));
+        assert_eq!(
+            r.set_split(WriteRequest::to(split(25)))
+                .await
+                .unwrap()
+                .split,
+            split(25)
+        );
     }
 
     #[tokio::test]
@@ -170,7 +181,10 @@ mod tests {
         let shared = SharedSplit::new(Split::ZERO);
         let r = Arc::new(DemoRouter::new(shared.clone(), Duration::from_millis(40)));
         let t0 = Instant::now();
-        let (a, b) = tokio::join!(r.set_split(split(1)), r.set_split(split(5)));
+        let (a, b) = tokio::join!(
+            r.set_split(WriteRequest::to(split(1))),
+            r.set_split(WriteRequest::to(split(5)))
+        );
         a.unwrap();
         b.unwrap();
         assert!(t0.elapsed() >= Duration::from_millis(80));

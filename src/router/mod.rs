@@ -2,17 +2,19 @@
 //!
 //! The trait is deliberately small, in the spirit of Flagger's
 //! `SetRoutes/GetRoutes` and Argo Rollouts' `SetWeight/VerifyWeight`: read the
-//! split, set a split, verify that it took effect.
+//! split, set a split, verify that it took effect. Everything else has a
+//! default, so an adapter implements only what it can really do.
 
 pub mod demo;
 
-use std::time::Duration;
+use std::fmt;
 
 use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
 
-use crate::model::Split;
+use crate::model::{Color, Split};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RouterError {
     /// The router could not be reached or did not answer.
     #[error("router unavailable: {0}")]
@@ -23,6 +25,47 @@ pub enum RouterError {
     /// The router answered with something we cannot interpret.
     #[error("router state unreadable: {0}")]
     Unreadable(String),
+    /// The router's state changed since it was last read (the expected
+    /// revision no longer holds): someone else moved it. Nothing was
+    /// written; the text says who or what changed, where the router knows.
+    #[error("changed by someone else since it was read: {0}")]
+    Conflict(String),
+    /// The split cannot be expressed by this router (a Service selector has
+    /// only 0 and 100 %). Nothing was written.
+    #[error("not supported by this router: {0}")]
+    Unsupported(String),
+    /// The write was cancelled at a safe point before anything changed.
+    #[error("cancelled before anything changed")]
+    Cancelled,
+}
+
+/// An opaque version of the router's state: a Kubernetes `resourceVersion`,
+/// a hash of the nginx include. A write names the revision it expects, so
+/// it never overwrites a change it has not seen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Revision(pub String);
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a read of the router returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouterRead {
+    pub split: Split,
+    /// `None` for routers that keep no version (the demo router).
+    pub revision: Option<Revision>,
+}
+
+impl RouterRead {
+    pub fn unversioned(split: Split) -> Self {
+        RouterRead {
+            split,
+            revision: None,
+        }
+    }
 }
 
 /// What a successful write reports.
@@ -30,7 +73,101 @@ pub enum RouterError {
 pub struct Applied {
     /// The split the router reports after the write (read back, not assumed).
     pub split: Split,
+    /// The revision after the write, to condition the next write on.
+    pub revision: Option<Revision>,
     /// Free-form detail for the journal, e.g. `nginx -t ok, reload 12 ms`.
+    pub detail: String,
+}
+
+/// What `set_split` is asked to do.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    pub split: Split,
+    /// The revision of the engine's last read. `Some`: write only if the
+    /// router is still at it, else fail with [`RouterError::Conflict`].
+    /// `None`: write unconditionally.
+    pub expected: Option<Revision>,
+    /// Cancelled when a rollback preempts this write. The router checks it
+    /// at its safe points: before the point of no return it stops and
+    /// returns [`RouterError::Cancelled`] with nothing changed; after it, it
+    /// finishes (or restores) so that the state is whole either way.
+    pub cancel: CancellationToken,
+}
+
+impl WriteRequest {
+    /// An unconditional, uncancellable write (tests, tools).
+    pub fn to(split: Split) -> Self {
+        WriteRequest {
+            split,
+            expected: None,
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
+/// Which splits a router can set.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Capabilities {
+    /// Any split from 0 to 100 %.
+    #[default]
+    AnySplit,
+    /// Only these green percentages (a Service selector: 0 and 100).
+    Only(Vec<u8>),
+}
+
+impl Capabilities {
+    pub fn can_set(&self, split: Split) -> bool {
+        match self {
+            Capabilities::AnySplit => true,
+            Capabilities::Only(allowed) => allowed.contains(&split.green()),
+        }
+    }
+
+    /// For messages: `any split` or `only 0% and 100%`.
+    pub fn describe(&self) -> String {
+        match self {
+            Capabilities::AnySplit => "any split from 0% to 100%".into(),
+            Capabilities::Only(v) => {
+                let v: Vec<String> = v.iter().map(|p| format!("{p}%")).collect();
+                format!("only {}", v.join(" and "))
+            }
+        }
+    }
+}
+
+/// Ready and desired replicas of one colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replicas {
+    pub ready: u32,
+    pub desired: u32,
+}
+
+/// Each colour's replicas; `None` where the router cannot tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Readiness {
+    pub blue: Option<Replicas>,
+    pub green: Option<Replicas>,
+}
+
+impl Readiness {
+    pub fn get(&self, c: Color) -> Option<Replicas> {
+        match c {
+            Color::Blue => self.blue,
+            Color::Green => self.green,
+        }
+    }
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verification {
+    /// Whether the data plane serves the split that was set (within the
+    /// adapter's tolerance).
+    pub ok: bool,
+    /// The share the data plane was seen to serve green, where observed
+    /// (a probe counting responses), else `None`.
+    pub served: Option<Split>,
+    /// For the journal and the event log: `probe: 48/200 green (24%)`.
     pub detail: String,
 }
 
@@ -39,25 +176,36 @@ pub trait TrafficRouter: Send + Sync {
     /// A short name for the header, e.g. `nginx` or `demo`.
     fn kind(&self) -> &'static str;
 
-    /// Reads the split currently in force. The router is the source of truth.
-    async fn get_split(&self) -> Result<Split, RouterError>;
+    /// Reads the split currently in force and its revision. The router is
+    /// the source of truth.
+    async fn get_split(&self) -> Result<RouterRead, RouterError>;
 
-    /// Sets the split. On error the previous split must still be in force.
-    ///
-    /// Must be cancel-safe: if the future is dropped (a rollback preempts
-    /// it), the router is left at either the old or the new split, and a
-    /// following `set_split` or `get_split` sees the true state.
-    async fn set_split(&self, split: Split) -> Result<Applied, RouterError>;
+    /// Sets the split. On error the previous split must still be in force
+    /// (except where the error says it may not be, e.g. a timeout after the
+    /// point of no return). Must stop only at safe points: see
+    /// [`WriteRequest::cancel`].
+    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError>;
 
     /// Checks that the data plane serves `split`. The default reads the
     /// split back; adapters that can observe the data plane do better.
-    async fn verify(&self, split: Split) -> Result<bool, RouterError> {
-        Ok(self.get_split().await? == split)
+    async fn verify(&self, split: Split) -> Result<Verification, RouterError> {
+        let read = self.get_split().await?;
+        Ok(Verification {
+            ok: read.split == split,
+            served: None,
+            detail: format!("read back {}", read.split),
+        })
     }
 
-    /// How long a write is expected to take; the engine shows a write as
-    /// slow beyond this.
-    fn expected_latency(&self) -> Duration {
-        Duration::from_secs(2)
+    /// Which splits this router can set; the engine refuses others before
+    /// any write.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::AnySplit
+    }
+
+    /// Ready and desired replicas per colour. Advancing is refused while
+    /// green has none ready; rollback never is.
+    async fn readiness(&self) -> Result<Readiness, RouterError> {
+        Ok(Readiness::default())
     }
 }

@@ -14,14 +14,16 @@ impl Engine {
         let tx = self.read_tx.clone();
         let generation = self.write_gen;
         tokio::spawn(async move {
-            let r = tokio::time::timeout(READ_TIMEOUT, router.get_split())
-                .await
-                .unwrap_or_else(|_| {
-                    Err(RouterError::Unavailable(format!(
-                        "no answer in {}s",
-                        READ_TIMEOUT.as_secs()
-                    )))
-                });
+            let r = tokio::time::timeout(READ_TIMEOUT, async {
+                router.get_split().await.map(|r| r.split)
+            })
+            .await
+            .unwrap_or_else(|_| {
+                Err(RouterError::Unavailable(format!(
+                    "no answer in {}s",
+                    READ_TIMEOUT.as_secs()
+                )))
+            });
             let _ = tx.send((generation, r)).await;
         });
     }

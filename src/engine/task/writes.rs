@@ -66,10 +66,13 @@ impl Engine {
         let task = tokio::spawn(async move {
             let write = async {
                 // By the router's contract a refused write left the old split.
-                let applied = router.set_split(to).await.map_err(|error| WriteFailure {
-                    error,
-                    maybe_applied: false,
-                })?;
+                let applied = router
+                    .set_split(crate::router::WriteRequest::to(to))
+                    .await
+                    .map_err(|error| WriteFailure {
+                        error,
+                        maybe_applied: false,
+                    })?;
                 // From here on the router took the write: a failure to confirm
                 // it means traffic may have moved.
                 let unverified = |error| WriteFailure {
@@ -77,7 +80,7 @@ impl Engine {
                     maybe_applied: true,
                 };
                 let verified = router.verify(to).await.map_err(unverified)?;
-                if applied.split != to || !verified {
+                if applied.split != to || !verified.ok {
                     return Err(unverified(RouterError::Rejected(format!(
                         "router reports {} after setting {to}",
                         applied.split

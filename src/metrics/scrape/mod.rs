@@ -130,6 +130,7 @@ impl ScrapeSource {
         let (green, green_span) = self.color(Color::Green, green, at);
         Snapshot {
             at,
+            wall: std::time::SystemTime::now(),
             // The colours share one window unless one's history restarted
             // (failure, reset); then the longer span is what the rates shown
             // cover.
