@@ -22,6 +22,9 @@ use crate::format::age;
 const MIN_CHART_ROWS: u16 = 4;
 const MIN_CHART_COLS: u16 = 30;
 const LABEL_WIDTH: usize = 12;
+/// Below this inner width, labels and values are not padded into columns,
+/// so the verdict word still fits.
+const COMPACT_BELOW: u16 = 36;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Color, now: Instant) {
     let t = app.theme();
@@ -31,13 +34,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Co
         .title(title(state, t, color, now));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let needs = Metric::ALL.map(|m| metric_lines(state, t, color, m, now).len() as u16);
+    let compact = inner.width < COMPACT_BELOW;
+    let needs = Metric::ALL.map(|m| metric_lines(state, t, color, m, now, compact).len() as u16);
     let ranks = Metric::ALL.map(|m| rank(state, color, m));
     let rows = allocate_rows(inner.height, needs, ranks);
     let rects = Layout::vertical(rows.map(Constraint::Length)).split(inner);
     for ((metric, rect), n) in Metric::ALL.into_iter().zip(rects.iter()).zip(rows) {
         if n > 0 {
-            render_metric(frame, *rect, state, app, color, metric, now);
+            render_metric(frame, *rect, state, app, color, metric, now, compact);
         }
     }
 }
@@ -144,9 +148,10 @@ fn render_metric(
     color: Color,
     metric: Metric,
     now: Instant,
+    compact: bool,
 ) {
     let t = app.theme();
-    let lines = metric_lines(state, t, color, metric, now);
+    let lines = metric_lines(state, t, color, metric, now, compact);
     let text_rows = (lines.len() as u16).min(area.height);
     let chart_rows = area.height - text_rows;
     let measured = !matches!(lines_kind(state, color, metric), Kind::NotMeasured);
@@ -185,11 +190,22 @@ fn lines_kind(state: &State, color: Color, metric: Metric) -> Kind<'_> {
     }
 }
 
-fn label(metric: Metric, t: &Theme) -> Span<'static> {
-    Span::styled(
-        format!(" {:<width$}", metric.label(), width = LABEL_WIDTH),
-        t.label,
-    )
+fn label(metric: Metric, t: &Theme, compact: bool) -> Span<'static> {
+    let text = if compact {
+        format!(" {} ", metric.label())
+    } else {
+        format!(" {:<width$}", metric.label(), width = LABEL_WIDTH)
+    };
+    Span::styled(text, t.label)
+}
+
+/// A value, padded into its column unless the panel is compact.
+fn value_text(metric: Metric, v: f64, compact: bool) -> String {
+    if compact {
+        metric.format(v)
+    } else {
+        format!("{:<9}", metric.format(v))
+    }
 }
 
 fn verdict_span(v: Verdict, t: &Theme) -> Span<'static> {
@@ -202,11 +218,16 @@ fn metric_lines<'a>(
     color: Color,
     metric: Metric,
     now: Instant,
+    compact: bool,
 ) -> Vec<Line<'a>> {
-    let pad = " ".repeat(LABEL_WIDTH + 1);
+    let pad = if compact {
+        "  ".to_string()
+    } else {
+        " ".repeat(LABEL_WIDTH + 1)
+    };
     match lines_kind(state, color, metric) {
         Kind::NotMeasured => vec![Line::from(vec![
-            label(metric, t),
+            label(metric, t, compact),
             Span::styled("not measured", t.dim),
         ])],
         Kind::Judged(j) => {
@@ -214,8 +235,8 @@ fn metric_lines<'a>(
             match j.value {
                 Some(v) => {
                     let mut spans = vec![
-                        label(metric, t),
-                        Span::styled(format!("{:<9}", metric.format(v)), t.label),
+                        label(metric, t, compact),
+                        Span::styled(value_text(metric, v, compact), t.label),
                         Span::raw(" "),
                         verdict_span(j.verdict, t),
                     ];
@@ -227,7 +248,7 @@ fn metric_lines<'a>(
                     lines.push(Line::from(spans));
                 }
                 None => {
-                    lines.push(no_data_line(metric, t, j.no_data.as_ref()));
+                    lines.push(no_data_line(metric, t, compact, j.no_data.as_ref()));
                     lines.push(last_value_line(state, t, color, metric, now, &pad));
                 }
             }
@@ -246,15 +267,15 @@ fn metric_lines<'a>(
         Kind::Unjudged(reading) => {
             let first = match reading {
                 None => Line::from(vec![
-                    label(metric, t),
+                    label(metric, t, compact),
                     verdict_span(Verdict::NoData, t),
                     Span::styled("  no data yet", t.no_data),
                 ]),
-                Some(Reading::NoData(why)) => no_data_line(metric, t, Some(why)),
+                Some(Reading::NoData(why)) => no_data_line(metric, t, compact, Some(why)),
                 Some(r @ Reading::Value(_)) => match r.value() {
                     Some(v) => Line::from(vec![
-                        label(metric, t),
-                        Span::styled(format!("{:<9}", metric.format(v)), t.label),
+                        label(metric, t, compact),
+                        Span::styled(value_text(metric, v, compact), t.label),
                         Span::raw(" "),
                         verdict_span(Verdict::NoData, t),
                         Span::styled("  not judged", t.no_data),
@@ -262,6 +283,7 @@ fn metric_lines<'a>(
                     None => no_data_line(
                         metric,
                         t,
+                        compact,
                         Some(&NoData::Other("value is NaN or infinite".into())),
                     ),
                 },
@@ -271,12 +293,12 @@ fn metric_lines<'a>(
     }
 }
 
-fn no_data_line<'a>(metric: Metric, t: &Theme, why: Option<&NoData>) -> Line<'a> {
+fn no_data_line<'a>(metric: Metric, t: &Theme, compact: bool, why: Option<&NoData>) -> Line<'a> {
     let why = why
         .map(|w| w.to_string())
         .unwrap_or_else(|| "no value".into());
     Line::from(vec![
-        label(metric, t),
+        label(metric, t, compact),
         verdict_span(Verdict::NoData, t),
         Span::styled(format!("  {why}"), t.no_data),
     ])
