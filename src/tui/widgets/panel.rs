@@ -35,13 +35,27 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Co
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let compact = inner.width < COMPACT_BELOW;
-    let needs = Metric::ALL.map(|m| metric_lines(state, t, color, m, now, compact).len() as u16);
+    let texts = Metric::ALL.map(|m| metric_lines(state, t, color, m, now, compact));
+    let needs = [0, 1, 2].map(|i| texts[i].len() as u16);
     let ranks = Metric::ALL.map(|m| rank(state, color, m));
     let rows = allocate_rows(inner.height, needs, ranks);
     let rects = Layout::vertical(rows.map(Constraint::Length)).split(inner);
-    for ((metric, rect), n) in Metric::ALL.into_iter().zip(rects.iter()).zip(rows) {
+    for (((metric, rect), n), lines) in Metric::ALL
+        .into_iter()
+        .zip(rects.iter())
+        .zip(rows)
+        .zip(texts)
+    {
         if n > 0 {
-            render_metric(frame, *rect, state, app, color, metric, now, compact);
+            render_metric(
+                frame,
+                *rect,
+                state,
+                app,
+                color,
+                now,
+                MetricRow { metric, lines },
+            );
         }
     }
 }
@@ -140,18 +154,23 @@ fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
     Line::from(spans)
 }
 
+/// One metric's text lines, ready to draw above its chart.
+struct MetricRow<'a> {
+    metric: Metric,
+    lines: Vec<Line<'a>>,
+}
+
 fn render_metric(
     frame: &mut Frame,
     area: Rect,
     state: &State,
     app: &App,
     color: Color,
-    metric: Metric,
     now: Instant,
-    compact: bool,
+    row: MetricRow<'_>,
 ) {
     let t = app.theme();
-    let lines = metric_lines(state, t, color, metric, now, compact);
+    let MetricRow { metric, lines } = row;
     let text_rows = (lines.len() as u16).min(area.height);
     let chart_rows = area.height - text_rows;
     let measured = !matches!(lines_kind(state, color, metric), Kind::NotMeasured);
