@@ -436,6 +436,8 @@ fn breach_row_survives_a_small_terminal() {
         row(&buf, y, 30..60).contains("error rate 7.90 % ✗ BREACH"),
         "{all}"
     );
+    // The header's items wrap whole: auto-rollback is not cut off.
+    assert!(all.contains("auto-rollback ARMED 1/2"), "{all}");
     // Every size from there down to the compact view keeps it too.
     for h in 14..=24 {
         let all = text(&render(&state, &app, now, 60, h));

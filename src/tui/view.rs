@@ -39,7 +39,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
         _ => 2,
     };
     let [head, panels, split, log, foot] = Layout::vertical([
-        Constraint::Length(header::height(state, area.width)),
+        Constraint::Length(header::height(state, app, now, area.width)),
         Constraint::Min(3),
         Constraint::Length(4),
         Constraint::Length(events_rows),

@@ -32,8 +32,10 @@ fn reason_lines(state: &State, width: u16) -> Vec<String> {
 }
 
 /// Rows the header needs at `width`, its bottom border included.
-pub fn height(state: &State, width: u16) -> u16 {
-    3 + reason_lines(state, width).len() as u16
+pub fn height(state: &State, app: &App, now: Instant, width: u16) -> u16 {
+    let t = app.theme();
+    let status = join(second_line(state, t, now), t, width).len();
+    2 + reason_lines(state, width).len() as u16 + status as u16
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Instant) {
@@ -42,7 +44,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Inst
     for l in reason_lines(state, area.width) {
         lines.push(Line::from(vec![Span::raw(" "), Span::styled(l, t.breach)]));
     }
-    lines.push(join(second_line(state, t, now), t));
+    // The status items wrap as whole items, so none (auto-rollback last)
+    // is cut off on a narrow terminal.
+    lines.extend(join(second_line(state, t, now), t, area.width));
     let block = Block::new().borders(Borders::BOTTOM).border_style(t.dim);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -183,13 +187,29 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
     items
 }
 
-fn join<'a>(items: Vec<Vec<Span<'a>>>, t: &Theme) -> Line<'a> {
+/// The items joined with separators into as few lines of `width` as they
+/// fit, breaking only between items.
+fn join<'a>(items: Vec<Vec<Span<'a>>>, t: &Theme, width: u16) -> Vec<Line<'a>> {
+    let width = width as usize;
+    let mut lines = Vec::new();
     let mut spans = vec![Span::raw(" ")];
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
+    let mut used = 1usize;
+    for item in items {
+        let w: usize = item.iter().map(|s| s.content.chars().count()).sum();
+        if used > 1 && used + 3 + w > width {
+            lines.push(Line::from(std::mem::replace(
+                &mut spans,
+                vec![Span::raw(" ")],
+            )));
+            used = 1;
+        }
+        if used > 1 {
             spans.push(Span::styled(" │ ", t.dim));
+            used += 3;
         }
         spans.extend(item);
+        used += w;
     }
-    Line::from(spans)
+    lines.push(Line::from(spans));
+    lines
 }
