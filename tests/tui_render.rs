@@ -611,3 +611,23 @@ fn charts_fit_the_data_and_label_time() {
     assert!(all.contains("now"), "{all}");
     assert!(all.contains("-4m57s"), "{all}");
 }
+
+/// On a short terminal the help scrolls to its last line instead of
+/// cutting it off.
+#[test]
+fn help_scrolls_on_a_short_terminal() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    app.on_key(key('?'), &state);
+    let all = text(&render(&state, &app, now, 80, 24));
+    assert!(all.contains("↑/↓ more"), "{all}");
+    assert!(!all.contains("help | q"), "{all}");
+    for _ in 0..10 {
+        app.on_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE), &state);
+    }
+    let all = text(&render(&state, &app, now, 80, 24));
+    assert!(all.contains("help | q"), "{all}");
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(!all.contains("↑/↓ more") && all.contains(" keys"), "{all}");
+}

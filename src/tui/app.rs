@@ -98,6 +98,8 @@ pub struct App {
     /// The armed state last sent, until the published state shows it: the
     /// next `a` toggles from what was asked, not from a stale state.
     sent_armed: Option<bool>,
+    /// Lines the help overlay is scrolled down on a short terminal.
+    help_scroll: usize,
 }
 
 impl App {
@@ -117,6 +119,7 @@ impl App {
             batch_armed: None,
             batch_pause: false,
             sent_armed: None,
+            help_scroll: 0,
         }
     }
 
@@ -145,6 +148,10 @@ impl App {
         &self.input
     }
 
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+
     pub fn events_scroll(&self) -> usize {
         self.events_scroll
     }
@@ -163,6 +170,7 @@ impl App {
 
     /// Opens the help overlay (also `?` and `:help`).
     pub fn show_help(&mut self) {
+        self.help_scroll = 0;
         self.mode = Mode::Help;
     }
 
@@ -290,7 +298,7 @@ impl App {
                 Action::None
             }
             KeyAction::Help => {
-                self.mode = Mode::Help;
+                self.show_help();
                 Action::None
             }
             KeyAction::EventsOlder => {
@@ -345,6 +353,15 @@ impl App {
         match key.code {
             KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => {
                 self.mode = Mode::Normal;
+                Action::None
+            }
+            KeyCode::Down | KeyCode::PageDown => {
+                // Clamped where it is drawn, which knows the height.
+                self.help_scroll = (self.help_scroll + 1).min(64);
+                Action::None
+            }
+            KeyCode::Up | KeyCode::PageUp => {
+                self.help_scroll = self.help_scroll.saturating_sub(1);
                 Action::None
             }
             KeyCode::Char('r') => self.rollback(),
@@ -434,7 +451,7 @@ impl App {
                         self.emit(cmd, &format!(":{word}"))
                     }
                     Ok(LineCommand::Help) => {
-                        self.mode = Mode::Help;
+                        self.show_help();
                         Action::None
                     }
                     Ok(LineCommand::Events) => {

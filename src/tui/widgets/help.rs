@@ -32,12 +32,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             t.warn,
         )));
     }
+    // On a short terminal the help scrolls rather than losing its end.
+    let visible = (area.height as usize).saturating_sub(2).max(1);
+    let title = if lines.len() > visible {
+        let skip = app.help_scroll().min(lines.len() - visible);
+        lines.drain(..skip);
+        lines.truncate(visible);
+        " help · ↑/↓ more · Esc or ? closes "
+    } else {
+        " help · Esc or ? closes "
+    };
     popup(
         frame,
         area,
         68,
         lines,
-        Span::styled(" help · Esc or ? closes ", t.label),
+        Span::styled(title, t.label),
         t.label,
     );
 }
