@@ -474,3 +474,45 @@ fn stop_and_fg_leave_a_cockpit_that_still_rolls_back() {
         s.contains("quitting never moves traffic")
     });
 }
+
+/// Bracketed paste is on: a paste of `n` and `r` outside the `:` line is
+/// one event that only says so; inside the `:` line it is text.
+#[test]
+fn a_paste_is_one_event_not_keys() {
+    if skip_without_tmux("a_paste_is_one_event_not_keys") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let t = start_demo(
+        format!("cutover-paste-{}", std::process::id()),
+        "--dwell 600s",
+        &journal,
+        &dir.path().join("log"),
+        (120, 40),
+    );
+    t.wait("the gate to open", Duration::from_secs(20), |s| {
+        s.contains("gate OPEN")
+    });
+    t.cmd(&["set-buffer", "-b", "p", "nnnnPrrrr"]);
+    t.cmd(&["paste-buffer", "-p", "-b", "p", "-t", &t.session]);
+    t.wait("the paste notice", Duration::from_secs(5), |s| {
+        s.contains("paste ignored (9 characters)")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let s = t.screen();
+    assert!(shows_split(&s, 0) && !s.contains("Promote:"), "{s}");
+    assert!(journal_outcomes(&journal).is_empty());
+
+    t.keys(":");
+    t.cmd(&["set-buffer", "-b", "p", "note pasted text"]);
+    t.cmd(&["paste-buffer", "-p", "-b", "p", "-t", &t.session]);
+    t.wait("the pasted line", Duration::from_secs(5), |s| {
+        s.contains(":note pasted text")
+    });
+    t.keys("Enter");
+    t.wait("the note in the log", Duration::from_secs(5), |s| {
+        s.contains("note: pasted text")
+    });
+    t.keys("q");
+}
