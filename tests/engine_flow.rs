@@ -175,6 +175,11 @@ async fn advance_is_journaled_before_and_after() {
     assert_eq!(s.split, Split::new(1));
     assert_eq!(s.phase, Phase::Canary { step: 0 });
     assert!(s.dwell_until.is_some());
+    // Front ends mark windows that still hold the old split from here.
+    assert!(
+        s.split_changed_at
+            .is_some_and(|t| t <= std::time::Instant::now())
+    );
 
     let recs = records(&r.journal);
     let intent = recs.iter().find(|r| r.kind == RecordKind::Intent).unwrap();

@@ -144,6 +144,10 @@ pub struct State {
     pub split: Option<Split>,
     /// When the router last answered, and its error if the last read failed.
     pub split_read_at: Option<Instant>,
+    /// When the engine last entered a new split (our write or an outside
+    /// change), so a front end can tell a metric window that still holds
+    /// the old split. `None` until the split first changes.
+    pub split_changed_at: Option<Instant>,
     pub router_error: Option<String>,
     /// A write in flight.
     pub pending: Option<PendingChange>,
@@ -246,6 +250,7 @@ impl State {
             phase: Phase::Ready,
             split: None,
             split_read_at: None,
+            split_changed_at: None,
             router_error: None,
             pending: None,
             dwell_until: None,

@@ -8,6 +8,8 @@ use crate::model::Split;
 pub enum LineCommand {
     Send(Command),
     Help,
+    /// The full-screen event log.
+    Events,
     Quit,
 }
 
@@ -20,6 +22,7 @@ pub const LINE_HELP: &[(&str, &str)] = &[
     ("pause", "hold or resume the plan"),
     ("arm | disarm", "auto-rollback on / off"),
     ("note <text...>", "write a note to the journal"),
+    ("events", "the whole event log (PgUp/PgDn, Esc)"),
     ("help | q", "this help / quit"),
 ];
 
@@ -68,6 +71,7 @@ pub fn parse_line(line: &str) -> Result<LineCommand, String> {
         "arm" => no_args(LineCommand::Send(Command::SetArmed(true))),
         "disarm" => no_args(LineCommand::Send(Command::SetArmed(false))),
         "help" | "h" | "?" => no_args(LineCommand::Help),
+        "events" | "log" => no_args(LineCommand::Events),
         "q" | "quit" => no_args(LineCommand::Quit),
         other => Err(format!("unknown command \"{other}\" (try :help)")),
     }
@@ -166,6 +170,7 @@ mod tests {
         assert_eq!(send("disarm"), Command::SetArmed(false));
         assert_eq!(parse_line("help"), Ok(LineCommand::Help));
         assert_eq!(parse_line("q"), Ok(LineCommand::Quit));
+        assert_eq!(parse_line("events"), Ok(LineCommand::Events));
         assert!(
             parse_line("promote now")
                 .unwrap_err()

@@ -78,6 +78,10 @@ impl Engine {
     /// Every change of split goes through here (our writes, outside
     /// changes, the first read), so all per-step state is reset in one place.
     pub(super) fn enter_split(&mut self, split: Split, now: Instant) {
+        // The first read is no change: the metric window already holds it.
+        if self.state.split.is_some_and(|s| s != split) {
+            self.state.split_changed_at = Some(now);
+        }
         self.state.split = Some(split);
         self.state.phase = self.plan.phase_for(split);
         self.state.dwell_until = None;

@@ -1,4 +1,5 @@
-//! Yes/no dialogs for promote and a forced advance. No is focused first.
+//! Yes/no dialogs for promote, a forced advance and disarming
+//! auto-rollback. No is focused first.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -60,6 +61,14 @@ pub fn render(
                 }
             }
             " force advance "
+        }
+        ConfirmKind::Disarm => {
+            lines.push(Line::from(Span::styled("Disarm auto-rollback?", t.label)));
+            lines.push(Line::from(Span::styled(
+                "A breach will then only be shown: nothing rolls green back but r.",
+                t.dim,
+            )));
+            " disarm "
         }
     };
     lines.push(Line::raw(""));
