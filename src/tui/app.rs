@@ -7,6 +7,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use crate::engine::{Command, State};
+use crate::model::Split;
 
 use super::command_line::{LineCommand, parse_line};
 use super::theme::Theme;
@@ -26,6 +27,8 @@ pub enum ConfirmKind {
     Promote,
     /// `f`: advance past a closed gate.
     ForceAdvance,
+    /// `:set N` raising green's traffic past a closed gate.
+    ForceSet(Split),
 }
 
 impl ConfirmKind {
@@ -33,6 +36,11 @@ impl ConfirmKind {
         match self {
             ConfirmKind::Promote => Command::Promote,
             ConfirmKind::ForceAdvance => Command::Advance { force: true },
+            ConfirmKind::ForceSet(split) => Command::SetSplit {
+                split,
+                reason: None,
+                force: true,
+            },
         }
     }
 
@@ -40,6 +48,7 @@ impl ConfirmKind {
         match self {
             ConfirmKind::Promote => "promote",
             ConfirmKind::ForceAdvance => "force advance",
+            ConfirmKind::ForceSet(_) => "forced set",
         }
     }
 }
@@ -147,7 +156,7 @@ impl App {
             Mode::Normal => self.normal_key(key, state),
             Mode::Help => self.help_key(key),
             Mode::Confirm { kind, yes_focused } => self.confirm_key(key, kind, yes_focused),
-            Mode::CommandLine => self.line_key(key),
+            Mode::CommandLine => self.line_key(key, state),
         }
     }
 
@@ -240,7 +249,7 @@ impl App {
         self.emit(kind.command(), kind.name())
     }
 
-    fn line_key(&mut self, key: KeyEvent) -> Action {
+    fn line_key(&mut self, key: KeyEvent, state: &State) -> Action {
         match key.code {
             KeyCode::Esc => {
                 self.input.reset();
@@ -251,6 +260,14 @@ impl App {
                 let line = self.input.value_and_reset();
                 self.mode = Mode::Normal;
                 match parse_line(&line) {
+                    // Raising green's traffic past a closed gate (or after a
+                    // rollback) needs force: the same dialog as `f`.
+                    Ok(LineCommand::Send(Command::SetSplit { split, .. }))
+                        if !state.gate.open
+                            && state.split.is_some_and(|s| split.green() > s.green()) =>
+                    {
+                        self.open_confirm(ConfirmKind::ForceSet(split), ":set")
+                    }
                     Ok(LineCommand::Send(cmd)) => {
                         let word = line.split_whitespace().next().unwrap_or("").to_string();
                         self.emit(cmd, &format!(":{word}"))
@@ -512,7 +529,8 @@ mod tests {
             typed(&mut app, &s, "set 30"),
             Action::Send(Command::SetSplit {
                 split: Split::new(30).unwrap(),
-                reason: None
+                reason: None,
+                force: false,
             })
         );
         assert_eq!(app.mode(), &Mode::Normal);
