@@ -270,13 +270,12 @@ fn remember(r: &mut Recovery, rec: &Record) {
                 r.rolled_back = None;
             }
         }
-        RecordKind::Start => {
+        RecordKind::Start
             if r.rolled_back
                 .as_ref()
-                .is_some_and(|m| m.superseded_by(rec.green_version.as_deref()))
-            {
-                r.rolled_back = None;
-            }
+                .is_some_and(|m| m.superseded_by(rec.green_version.as_deref())) =>
+        {
+            r.rolled_back = None;
         }
         _ => {}
     }

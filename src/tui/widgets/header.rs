@@ -57,12 +57,13 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
     // Last, so a long reason is what a narrow screen cuts, not the service
     // or the data age (the event log has it whole).
     if let Some(m) = &state.rolled_back {
-        // Remembered across restarts: say when, why, and what it takes.
+        // Remembered across restarts: say when, what it takes, and why
+        // (the reason last: a narrow screen cuts it, not "force needed").
         let ago = SystemTime::now().duration_since(m.at).unwrap_or_default();
         spans.push(Span::styled(" │ ", t.dim));
         spans.push(Span::styled(
             format!(
-                "green rolled back {} ago: {} — force needed",
+                "green rolled back {} ago — force needed: {}",
                 age(ago),
                 m.reason
             ),
