@@ -121,6 +121,16 @@ pub async fn one_shot(running: Running, command: Command) -> anyhow::Result<Stri
     if !matches!(command, Command::Rollback { .. }) {
         split_known(&running.handle, Duration::from_secs(15)).await?;
     }
+    // Raising green passes the advance gate, which judges data: give the
+    // first poll a chance to arrive (the gate says so if it did not).
+    if matches!(command, Command::SetSplit { .. }) {
+        let mut rx = running.handle.state();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            rx.wait_for(|s| s.snapshot.is_some()),
+        )
+        .await;
+    }
     let r = running.handle.call(Origin::Cli, command).await;
     let journal = running.journal.clone();
     running.stop().await;

@@ -60,7 +60,10 @@ pub fn render(
                     )));
                 }
             }
-            " force advance "
+            match kind {
+                ConfirmKind::ForceSet(_) => " forced set ",
+                _ => " force advance ",
+            }
         }
     };
     lines.push(Line::raw(""));
