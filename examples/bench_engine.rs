@@ -49,6 +49,7 @@ fn readings(err: f64) -> ColorReadings {
         rps: Some(200.0),
         up: true,
         warnings: vec![],
+        span: Duration::from_secs(5),
     }
 }
 
@@ -101,6 +102,7 @@ async fn main() {
     let mut config = Config {
         service: ServiceConfig {
             name: "bench".into(),
+            green_version: None,
         },
         source: Default::default(),
         router: Default::default(),
@@ -165,6 +167,7 @@ async fn main() {
                 Command::SetSplit {
                     split: Split::new(25).unwrap(),
                     reason: None,
+                    force: true,
                 },
             )
             .await

@@ -55,6 +55,7 @@ pub fn demo_config(
     Config {
         service: ServiceConfig {
             name: format!("demo-chat-model ({})", scenario.name()),
+            green_version: None,
         },
         source: SourceConfig {
             kind: SourceKind::Demo,

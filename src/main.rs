@@ -89,7 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             cli::status(running, *json, config.source.interval).await?;
             Ok(0)
         }
-        Cmd::Set { pct, reason } => {
+        Cmd::Set { pct, reason, force } => {
             let split = Split::new(*pct)
                 .with_context(|| format!("{pct} is not a percentage (0 to 100)"))?;
             one_shot(
@@ -97,6 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 Command::SetSplit {
                     split,
                     reason: reason.clone(),
+                    force: *force,
                 },
             )
             .await

@@ -248,6 +248,10 @@ pub struct ColorReadings {
     /// Warnings that do not make a reading invalid (e.g. samples that the
     /// parser dropped), shown in the event log.
     pub warnings: Vec<String>,
+    /// The span of time this colour's rates and quantiles cover: zero for
+    /// a baseline or a failed poll, short right after its history
+    /// restarted. The gate judges each colour on its own span.
+    pub span: Duration,
 }
 
 impl ColorReadings {
@@ -262,6 +266,7 @@ impl ColorReadings {
             rps: None,
             up: false,
             warnings: Vec::new(),
+            span: Duration::ZERO,
         }
     }
 

@@ -70,6 +70,7 @@ fn readings(err: f64, up: bool) -> ColorReadings {
         rps: Some(100.0),
         up: true,
         warnings: vec![],
+        span: Duration::from_millis(100),
     }
 }
 
@@ -102,6 +103,7 @@ fn config(dwell_ms: u64) -> Config {
     let mut c = Config {
         service: ServiceConfig {
             name: "test-svc".into(),
+            green_version: None,
         },
         source: SourceConfig::default(),
         router: Default::default(),
@@ -112,6 +114,8 @@ fn config(dwell_ms: u64) -> Config {
     };
     c.source.interval = Duration::from_millis(100);
     c.source.timeout = Duration::from_millis(100);
+    // The scripted source reports 100 ms spans: that is a full window.
+    c.source.window = Duration::from_millis(100);
     c.plan.dwell = Duration::from_millis(dwell_ms);
     c.plan.bake = Duration::from_millis(300);
     c
@@ -528,6 +532,7 @@ async fn a_refused_command_from_the_tui_is_shown_as_an_event() {
             Command::SetSplit {
                 split: Split::new(5).unwrap(),
                 reason: None,
+                force: false,
             },
         )
         .await

@@ -34,6 +34,7 @@ fn readings(p99: Reading, err: Reading, q: Reading, rps: f64) -> ColorReadings {
         rps: Some(rps),
         up: true,
         warnings: vec![],
+        span: Duration::from_secs(5),
     }
 }
 

@@ -65,12 +65,17 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Set green's share of traffic, in percent (not gated: an explicit act).
+    /// Set green's share of traffic, in percent. Raising it passes the
+    /// same gate as an advance; lowering it never waits.
     Set {
         pct: u8,
         /// Written to the journal.
         #[arg(long)]
         reason: Option<String>,
+        /// Pass a closed gate (also needed after a rollback); journaled as
+        /// forced.
+        #[arg(long)]
+        force: bool,
     },
     /// Send all traffic to blue now.
     Rollback {
@@ -80,7 +85,8 @@ pub enum Cmd {
     /// Flip all traffic to green now, skipping the remaining steps.
     Promote,
     /// The autopilot: advance whenever the gate opens, roll back on breach.
-    /// Exits 0 when promoted, 3 when rolled back, 1 on error.
+    /// Exits 0 when promoted, 3 when rolled back, 4 when the journal says
+    /// green was rolled back (nothing moved), 1 on error.
     Run,
     /// Validate the config and print it resolved, defaults included.
     Check,

@@ -10,11 +10,13 @@ use crate::engine::{Command, EngineHandle, Event, Origin, Outcome, State};
 
 use super::output::{event_line, say, status_json, status_text};
 
-/// Exit status of the autopilot: 0 promoted, 3 rolled back.
+/// Exit status of the autopilot: 0 promoted, 3 rolled back, 4 held
+/// because the journal says green was rolled back (nothing was moved).
 pub fn exit_code_for(outcome: &Outcome) -> i32 {
     match outcome {
         Outcome::Promoted => 0,
         Outcome::RolledBack { .. } => 3,
+        Outcome::HeldAfterRollback { .. } => 4,
     }
 }
 
@@ -56,6 +58,9 @@ pub async fn run_autopilot(running: Running) -> anyhow::Result<i32> {
             match &outcome {
                 Outcome::Promoted => say("outcome: promoted"),
                 Outcome::RolledBack { reason } => say(format!("outcome: rolled back: {reason}")),
+                Outcome::HeldAfterRollback { reason } => {
+                    say(format!("outcome: held, nothing moved: {reason}"))
+                }
             }
             exit_code_for(&outcome)
         }
@@ -115,6 +120,16 @@ pub async fn one_shot(running: Running, command: Command) -> anyhow::Result<Stri
     // A rollback never waits for anything, not even the first read.
     if !matches!(command, Command::Rollback { .. }) {
         split_known(&running.handle, Duration::from_secs(15)).await?;
+    }
+    // Raising green passes the advance gate, which judges data: give the
+    // first poll a chance to arrive (the gate says so if it did not).
+    if matches!(command, Command::SetSplit { .. }) {
+        let mut rx = running.handle.state();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            rx.wait_for(|s| s.snapshot.is_some()),
+        )
+        .await;
     }
     let r = running.handle.call(Origin::Cli, command).await;
     let journal = running.journal.clone();

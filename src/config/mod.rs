@@ -38,6 +38,10 @@ pub struct Config {
 pub struct ServiceConfig {
     /// Shown in the header and written to every journal record.
     pub name: String,
+    /// Green's identity (its image tag or model version). After a rollback,
+    /// raising green's traffic needs force until this changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub green_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -273,6 +273,7 @@ mod tests {
             rps: Some(10.0),
             up: true,
             warnings: vec![],
+            span: Duration::from_secs(5),
         }
     }
 

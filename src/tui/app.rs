@@ -7,6 +7,7 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
 
 use crate::engine::{Command, State};
+use crate::model::Split;
 
 use super::command_line::{LineCommand, parse_line};
 use super::keymap::{KeyAction, lookup};
@@ -31,6 +32,8 @@ pub enum ConfirmKind {
     ForceAdvance,
     /// `a` while armed: turn auto-rollback off.
     Disarm,
+    /// `:set N` raising green's traffic past a closed gate.
+    ForceSet(Split),
 }
 
 impl ConfirmKind {
@@ -39,6 +42,11 @@ impl ConfirmKind {
             ConfirmKind::Promote => Command::Promote,
             ConfirmKind::ForceAdvance => Command::Advance { force: true },
             ConfirmKind::Disarm => Command::SetArmed(false),
+            ConfirmKind::ForceSet(split) => Command::SetSplit {
+                split,
+                reason: None,
+                force: true,
+            },
         }
     }
 
@@ -47,6 +55,7 @@ impl ConfirmKind {
             ConfirmKind::Promote => "promote",
             ConfirmKind::ForceAdvance => "force advance",
             ConfirmKind::Disarm => "disarm",
+            ConfirmKind::ForceSet(_) => "forced set",
         }
     }
 }
@@ -268,7 +277,7 @@ impl App {
             Mode::Normal => self.normal_key(key, state),
             Mode::Help => self.help_key(key),
             Mode::Confirm { kind, yes_focused } => self.confirm_key(key, kind, yes_focused),
-            Mode::CommandLine => self.line_key(key),
+            Mode::CommandLine => self.line_key(key, state),
             Mode::Events => self.events_key(key, state),
         }
     }
@@ -434,7 +443,7 @@ impl App {
         self.emit(kind.command(), kind.name())
     }
 
-    fn line_key(&mut self, key: KeyEvent) -> Action {
+    fn line_key(&mut self, key: KeyEvent, state: &State) -> Action {
         match key.code {
             KeyCode::Esc => {
                 self.input.reset();
@@ -446,6 +455,14 @@ impl App {
                 self.mode = Mode::Normal;
                 match parse_line(&line) {
                     Ok(LineCommand::Send(Command::SetArmed(armed))) => self.ask_armed(armed),
+                    // Raising green's traffic past a closed gate (or after a
+                    // rollback) needs force: the same dialog as `f`.
+                    Ok(LineCommand::Send(Command::SetSplit { split, .. }))
+                        if !state.gate.open
+                            && state.split.is_some_and(|s| split.green() > s.green()) =>
+                    {
+                        self.open_confirm(ConfirmKind::ForceSet(split), ":set")
+                    }
                     Ok(LineCommand::Send(cmd)) => {
                         let word = line.split_whitespace().next().unwrap_or("").to_string();
                         self.emit(cmd, &format!(":{word}"))
@@ -706,7 +723,8 @@ mod tests {
             typed(&mut app, &s, "set 30"),
             Action::Send(Command::SetSplit {
                 split: Split::new(30).unwrap(),
-                reason: None
+                reason: None,
+                force: false,
             })
         );
         assert_eq!(app.mode(), &Mode::Normal);

@@ -48,6 +48,7 @@ pub fn parse_line(line: &str) -> Result<LineCommand, String> {
             LineCommand::Send(Command::SetSplit {
                 split,
                 reason: None,
+                force: false,
             })
         }),
         "rollback" | "rb" => Ok(LineCommand::Send(Command::Rollback {
@@ -108,21 +109,24 @@ mod tests {
             send("set 30"),
             Command::SetSplit {
                 split: Split::new(30).unwrap(),
-                reason: None
+                reason: None,
+                force: false,
             }
         );
         assert_eq!(
             send("  :set 0%  "),
             Command::SetSplit {
                 split: Split::ZERO,
-                reason: None
+                reason: None,
+                force: false,
             }
         );
         assert_eq!(
             send("set 100"),
             Command::SetSplit {
                 split: Split::FULL,
-                reason: None
+                reason: None,
+                force: false,
             }
         );
     }

@@ -127,6 +127,9 @@ impl Engine {
         }
         // Ready, a canary step or baking, with their clocks starting now.
         self.enter_split(split, now);
+        if self.first_read_after_rollback(split) {
+            return;
+        }
         match split.green() {
             0 => self.event(EventLevel::Info, "router reports 0 %: ready to start"),
             100 => match self.recovery.promoted_at {

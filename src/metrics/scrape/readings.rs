@@ -47,6 +47,10 @@ pub fn color_readings(
         },
         up: true,
         warnings: Vec::new(),
+        span: match progress {
+            Progress::Delta(d) => d.span,
+            _ => std::time::Duration::ZERO,
+        },
     }
 }
 

@@ -35,11 +35,12 @@ pub fn render(
             )));
             " promote "
         }
-        ConfirmKind::ForceAdvance => {
-            lines.push(Line::from(Span::styled(
-                "Force advance past the gate?",
-                t.label,
-            )));
+        ConfirmKind::ForceAdvance | ConfirmKind::ForceSet(_) => {
+            let ask = match kind {
+                ConfirmKind::ForceSet(s) => format!("Force green to {s} past the gate?"),
+                _ => "Force advance past the gate?".to_string(),
+            };
+            lines.push(Line::from(Span::styled(ask, t.label)));
             if state.gate.reasons.is_empty() {
                 lines.push(Line::from(Span::styled("(the gate is open)", t.dim)));
             } else {
@@ -60,7 +61,10 @@ pub fn render(
                     )));
                 }
             }
-            " force advance "
+            match kind {
+                ConfirmKind::ForceSet(_) => " forced set ",
+                _ => " force advance ",
+            }
         }
         ConfirmKind::Disarm => {
             lines.push(Line::from(Span::styled("Disarm auto-rollback?", t.label)));

@@ -20,15 +20,24 @@ const MAX_REASON_ROWS: usize = 4;
 
 /// The rollback reason as it wraps in a header `width` wide: it names the
 /// metric that caused the rollback, so it is wrapped, never cut.
+/// A rollback remembered across restarts says when and what it takes
+/// ("force needed") before the reason, so a cut never hides the warning.
 fn reason_lines(state: &State, width: u16) -> Vec<String> {
-    match &state.phase {
-        Phase::RolledBack { reason } => {
-            let mut lines = wrap_words(&format!("why: {reason}"), width.saturating_sub(2) as usize);
-            lines.truncate(MAX_REASON_ROWS);
-            lines
+    let text = match (&state.rolled_back, &state.phase) {
+        (Some(m), _) => {
+            let ago = SystemTime::now().duration_since(m.at).unwrap_or_default();
+            format!(
+                "green rolled back {} ago — force needed: {}",
+                age(ago),
+                m.reason
+            )
         }
-        _ => Vec::new(),
-    }
+        (None, Phase::RolledBack { reason }) => format!("why: {reason}"),
+        _ => return Vec::new(),
+    };
+    let mut lines = wrap_words(&text, width.saturating_sub(2) as usize);
+    lines.truncate(MAX_REASON_ROWS);
+    lines
 }
 
 /// Rows the header needs at `width`, its bottom border included.
