@@ -452,6 +452,25 @@ mod tests {
     }
 
     #[test]
+    fn a_section_written_as_a_value_is_a_table_in_plain_words() {
+        let e = load_str(
+            "[service]\nname = \"x\"\nrouter = \"demo\"\n[source]\nkind = \"demo\"\n",
+            "t",
+        )
+        .unwrap_err();
+        // Written under [service], it is not the [router] section at all.
+        assert!(e.message.starts_with("[router] is missing"), "{e}");
+        let e = load_str(
+            "router = \"demo\"\n[service]\nname = \"x\"\n[source]\nkind = \"demo\"\n",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+        assert!(e.message.contains("expected a table"), "{e}");
+        assert!(!e.message.contains("Raw"), "{e}");
+    }
+
+    #[test]
     fn a_source_table_must_match_its_kind() {
         let text = format!("{HEAD}{SCRAPE}");
         let c = load_str(&text, "t").unwrap();
