@@ -90,6 +90,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Cmd::Status { json } => {
             let config = load_config(&cli)?;
+            if config.router.lives_in_process() {
+                cli::warn(format!(
+                    "note: router kind \"{}\" lives inside one process: this reports a fleet of \
+                     its own, not the one a running `cutover demo` moves",
+                    config.router.kind()
+                ));
+            }
             let running = app::start(&config, watch_only()).await?;
             cli::status(running, *json, config.source.timeout).await
         }

@@ -124,6 +124,11 @@ fn status_reads_everything_within_the_timeout_and_exits_0() {
     );
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("split 0% green"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("lives inside one process"),
+        "{}",
+        r.stderr
+    );
     // The source timeout (500ms) plus one second, plus start and stop.
     assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
 

@@ -94,6 +94,10 @@ fn read_bounded(path: &Path) -> Result<String, String> {
         return Err(too_big());
     }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    // Checked again on the open file: the path may have been swapped since.
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err("cannot read the config: it is not a regular file".into());
+    }
     // The file may grow between the check and the read: read one byte past
     // the limit to notice.
     let mut bytes = Vec::new();
