@@ -8,7 +8,11 @@ const EXAMPLE: &str = include_str!("../config.example.toml");
 #[test]
 fn the_example_loads_and_matches_the_defaults() {
     let c = load_str(EXAMPLE, "config.example.toml").unwrap();
-    let defaults: Config = load_str("[service]\nname = \"chat-model\"\n", "defaults").unwrap();
+    let defaults: Config = load_str(
+        "[service]\nname = \"chat-model\"\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n",
+        "defaults",
+    )
+    .unwrap();
     assert_eq!(c.plan, defaults.plan);
     assert_eq!(c.guardrails, defaults.guardrails);
     assert_eq!(c.auto_rollback, defaults.auto_rollback);
@@ -29,8 +33,9 @@ fn the_commented_scrape_block_is_valid() {
         .collect::<Vec<_>>()
         .join("\n");
     let c = load_str(&text, "scrape").unwrap_or_else(|e| panic!("{e}\n{text}"));
-    assert_eq!(c.source.kind, SourceKind::Scrape);
-    let s = c.source.scrape.unwrap();
+    let SourceKind::Scrape(s) = c.source.kind else {
+        panic!("not scrape: {:?}", c.source.kind)
+    };
     assert_eq!(s.blue.len(), 2);
     assert_eq!(s.quality_gauge.as_deref(), Some("model_quality_score"));
 }

@@ -14,7 +14,15 @@ use crate::demo::Scenario;
     about = "A terminal cockpit for blue-green and canary cutovers of model-serving services",
     long_about = "A terminal cockpit for blue-green and canary cutovers of model-serving services.\n\n\
         Watch blue (live) and green (candidate) side by side and move traffic with single keys.\n\
-        New here? Try `cutover demo`: the whole cockpit on a simulated fleet, no servers needed."
+        New here? Try `cutover demo`: the whole cockpit on a simulated fleet, no servers needed.",
+    after_help = "Exit codes:\n  \
+        0    done (run, demo --headless: promoted; status: everything was read)\n  \
+        1    error (config, journal, router)\n  \
+        2    usage error, or a command refused (set, rollback and promote refuse the\n       \
+        in-process demo router: use `cutover demo`)\n  \
+        3    run, demo --headless: rolled back\n  \
+        4    status: the split or a colour's data could not be read (the report says which);\n       run: the journal says green was rolled back, so nothing moved\n  \
+        129, 130, 143  stopped by SIGHUP, SIGINT or SIGTERM; traffic is left where it is"
 )]
 pub struct Cli {
     /// Config file. Default: $CUTOVER_CONFIG, else cutover/config.toml in
@@ -59,14 +67,17 @@ pub enum Cmd {
         #[arg(long)]
         readonly: bool,
     },
-    /// Print the split, the phase, the gate and every reading.
+    /// Print the split, the phase, the gate and every reading, after one
+    /// router read and one poll (within the source timeout plus a second).
+    /// Exits 4 when the split or a colour's data could not be read.
     Status {
         /// As JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
     /// Set green's share of traffic, in percent. Raising it passes the
-    /// same gate as an advance; lowering it never waits.
+    /// same gate as an advance; lowering it never waits. Refused (exit 2)
+    /// with the in-process demo router.
     Set {
         pct: u8,
         /// Written to the journal.
@@ -77,12 +88,14 @@ pub enum Cmd {
         #[arg(long)]
         force: bool,
     },
-    /// Send all traffic to blue now.
+    /// Send all traffic to blue now. Refused (exit 2) with the in-process
+    /// demo router.
     Rollback {
         #[arg(long, default_value = "operator rollback (cli)")]
         reason: String,
     },
-    /// Flip all traffic to green now, skipping the remaining steps.
+    /// Flip all traffic to green now, skipping the remaining steps. Refused
+    /// (exit 2) with the in-process demo router.
     Promote,
     /// The autopilot: advance whenever the gate opens, roll back on breach.
     /// Exits 0 when promoted, 3 when rolled back, 4 when the journal says

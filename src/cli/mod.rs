@@ -4,7 +4,9 @@
 mod args;
 mod headless;
 mod output;
+mod status;
 
 pub use args::{Cli, Cmd};
-pub use headless::{exit_code_for, follow_events, one_shot, run_autopilot, status};
-pub use output::say;
+pub use headless::{exit_code_for, follow_events, one_shot, run_autopilot};
+pub use output::{say, warn};
+pub use status::{STATUS_INCOMPLETE, status};

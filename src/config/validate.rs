@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use super::{Config, Levels, RouterKind, SourceKind};
+use super::{Config, Levels, RouterConfig, SourceKind};
 use crate::model::Metric;
 
 /// The demo scenarios, as named in config and on the command line.
 pub const DEMO_SCENARIOS: [&str; 3] = ["healthy", "degrading", "slow-quality"];
 
-type Invalid = (String, String);
+pub type Invalid = (String, String);
 
 fn err<T>(key: &str, message: impl Into<String>) -> Result<T, Invalid> {
     Err((key.to_string(), message.into()))
@@ -31,7 +31,6 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
         ("plan.bake", c.plan.bake),
         ("plan.standby", c.plan.standby),
         ("plan.progress_deadline", c.plan.progress_deadline),
-        ("router.demo.apply_delay", c.router.demo.apply_delay),
     ] {
         if d > LONGEST {
             return err(
@@ -64,20 +63,30 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     if c.auto_rollback.consecutive == 0 {
         return err("auto_rollback.consecutive", "must be at least 1");
     }
-    if c.router.kind == RouterKind::Demo
-        && !DEMO_SCENARIOS.contains(&c.router.demo.scenario.as_str())
-    {
-        return err(
-            "router.demo.scenario",
-            format!(
-                "`{}` is not a scenario; choose one of {}",
-                c.router.demo.scenario,
-                DEMO_SCENARIOS.join(", ")
-            ),
-        );
-    }
-    if c.router.demo.rps == 0 {
-        return err("router.demo.rps", "must be at least 1");
+    validate_router(&c.router)?;
+    Ok(())
+}
+
+fn validate_router(r: &RouterConfig) -> Result<(), Invalid> {
+    match r {
+        RouterConfig::Demo(demo) => {
+            if !DEMO_SCENARIOS.contains(&demo.scenario.as_str()) {
+                return err(
+                    "router.demo.scenario",
+                    format!(
+                        "`{}` is not a scenario; choose one of {}",
+                        demo.scenario,
+                        DEMO_SCENARIOS.join(", ")
+                    ),
+                );
+            }
+            if demo.rps == 0 {
+                return err("router.demo.rps", "must be at least 1");
+            }
+            if demo.apply_delay > LONGEST {
+                return err("router.demo.apply_delay", "is longer than a year");
+            }
+        }
     }
     Ok(())
 }
@@ -96,22 +105,22 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
     if s.window < s.interval {
         return err("source.window", "must be at least `source.interval`");
     }
-    match s.kind {
+    match &s.kind {
         SourceKind::Demo => {
-            if c.router.kind != RouterKind::Demo {
+            // The demo source reads the simulated fleet, and only the demo
+            // router runs one: with any other router it would measure
+            // pods that serve none of the traffic being moved.
+            if c.router.kind() != "demo" {
                 return err(
                     "source.kind",
-                    "`demo` measures the embedded fleet and needs `router.kind = \"demo\"`",
+                    format!(
+                        "`demo` measures the embedded simulated fleet, which only `router.kind = \"demo\"` runs; with `kind = \"{}\"` use a source that reads your service, such as \"scrape\"",
+                        c.router.kind()
+                    ),
                 );
             }
         }
-        SourceKind::Scrape => {
-            let Some(scrape) = &s.scrape else {
-                return err(
-                    "source.scrape",
-                    "`kind = \"scrape\"` needs a [source.scrape] table with `blue` and `green` URLs",
-                );
-            };
+        SourceKind::Scrape(scrape) => {
             for (key, urls) in [("blue", &scrape.blue), ("green", &scrape.green)] {
                 let key = format!("source.scrape.{key}");
                 if urls.is_empty() {
