@@ -70,6 +70,7 @@ pub fn demo_config(
                 scenario: scenario.name().to_string(),
                 ..DemoConfig::default()
             },
+            nginx: None,
         },
         plan: crate::config::PlanConfig {
             dwell,
@@ -121,6 +122,19 @@ async fn assemble(config: &Config) -> anyhow::Result<Parts> {
             let source =
                 ScrapeSource::new(&scrape, s.timeout, s.window)?.with_min_requests(s.min_requests);
             Ok((router, Box::new(source), Some(fleet)))
+        }
+        RouterKind::Nginx => {
+            let nginx = config
+                .router
+                .nginx
+                .as_ref()
+                .context("[router.nginx] is missing")?;
+            let router = Arc::new(crate::router::nginx::NginxRouter::new(nginx.clone())?);
+            // Validation makes an nginx router measure real pods.
+            let scrape = s.scrape.clone().context("[source.scrape] is missing")?;
+            let source =
+                ScrapeSource::new(&scrape, s.timeout, s.window)?.with_min_requests(s.min_requests);
+            Ok((router, Box::new(source), None))
         }
     }
 }

@@ -81,6 +81,18 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             ));
             say(format!("# journal: {}", config.journal_path().display()));
             say(toml::to_string_pretty(&config)?.trim_end());
+            if let Some(nginx) = config
+                .router
+                .nginx
+                .as_ref()
+                .filter(|_| config.router.kind == config::RouterKind::Nginx)
+            {
+                let report = cutover::router::nginx::check::check(nginx);
+                for line in &report.lines {
+                    say(format!("# nginx: {line}"));
+                }
+                return Ok(if report.ok { 0 } else { 1 });
+            }
             Ok(0)
         }
         Cmd::Status { json } => {

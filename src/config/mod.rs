@@ -4,6 +4,7 @@
 
 mod duration;
 mod load;
+pub mod nginx;
 mod validate;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use duration::parse as parse_duration;
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
+pub use nginx::{NginxConfig, NginxMode};
 pub use validate::DEMO_SCENARIOS;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,13 +127,18 @@ pub enum LatencyUnit {
 pub enum RouterKind {
     /// The in-process router of the embedded simulated fleet.
     Demo,
+    /// An include file of a real nginx (see [`NginxConfig`]).
+    Nginx,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouterConfig {
     pub kind: RouterKind,
+    #[serde(default)]
     pub demo: DemoConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nginx: Option<NginxConfig>,
 }
 
 impl Default for RouterConfig {
@@ -139,6 +146,7 @@ impl Default for RouterConfig {
         RouterConfig {
             kind: RouterKind::Demo,
             demo: DemoConfig::default(),
+            nginx: None,
         }
     }
 }

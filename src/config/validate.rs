@@ -79,6 +79,17 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     if c.router.demo.rps == 0 {
         return err("router.demo.rps", "must be at least 1");
     }
+    if c.router.kind == RouterKind::Nginx {
+        match &c.router.nginx {
+            None => {
+                return err(
+                    "router.nginx",
+                    "`kind = \"nginx\"` needs a [router.nginx] table",
+                );
+            }
+            Some(n) => n.validate()?,
+        }
+    }
     Ok(())
 }
 
