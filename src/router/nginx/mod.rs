@@ -18,6 +18,7 @@ pub mod write;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
@@ -40,6 +41,9 @@ pub fn revision_of(bytes: Option<&[u8]>) -> Revision {
     }
     Revision(format!("{h:016x}"))
 }
+
+/// How long verification keeps probing for the new split after a reload.
+const VERIFY_WITHIN: Duration = Duration::from_secs(3);
 
 pub struct NginxRouter {
     cfg: Arc<NginxConfig>,
@@ -157,9 +161,20 @@ impl TrafficRouter for NginxRouter {
                 detail: format!("read back {} (no probe_url)", read.split),
             });
         };
-        let c = probe::count(url, self.cfg.probe_requests, vary)
-            .await
-            .map_err(RouterError::Unavailable)?;
+        // A reload returns once nginx is signalled; old workers may answer
+        // for a moment after. Ask again until the new ones do, or give up.
+        let deadline = Instant::now() + VERIFY_WITHIN;
+        let mut attempts = 0;
+        let c = loop {
+            attempts += 1;
+            let c = probe::count(url, self.cfg.probe_requests, vary)
+                .await
+                .map_err(RouterError::Unavailable)?;
+            if probe::agrees(split, &c) || Instant::now() >= deadline {
+                break c;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         let served = c.green_pct().and_then(Split::new);
         let ok = read.split == split && probe::agrees(split, &c);
         let mut detail = format!(
@@ -177,7 +192,10 @@ impl TrafficRouter for NginxRouter {
             ));
         }
         if !ok {
-            detail.push_str(", beyond the binomial tolerance");
+            detail.push_str(&format!(
+                ", beyond the binomial tolerance after {attempts} tries over {}s",
+                VERIFY_WITHIN.as_secs()
+            ));
         }
         Ok(Verification { ok, served, detail })
     }
