@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use support::nginx::{Mode, TestNginx, skip_without_nginx};
@@ -23,6 +25,17 @@ fn sticky_include(blue: &[u16], green: u16) -> String {
     )
 }
 
+/// Runs the cutover binary with `config`: (code, stdout, stderr).
+fn cutover(n: &TestNginx, config: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    c.arg("--config")
+        .arg(config)
+        .arg("--log")
+        .arg(n.path("cutover.log"))
+        .args(args);
+    support::nginx::run(&mut c, support::nginx::CHILD_TIMEOUT)
+}
+
 /// Within four standard deviations of a binomial share (plus one).
 fn within(green: u32, n: u32, pct: u32) -> bool {
     let p = f64::from(pct) / 100.0;
@@ -31,9 +44,9 @@ fn within(green: u32, n: u32, pct: u32) -> bool {
 }
 
 /// `cutover <args>` that must succeed; waits for nginx's old workers.
-fn ok(n: &TestNginx, cfg: &std::path::Path, args: &[&str]) -> String {
+fn ok(n: &TestNginx, cfg: &Path, args: &[&str]) -> String {
     let before = n.workers();
-    let (code, out, err) = n.cutover(cfg, args);
+    let (code, out, err) = cutover(n, cfg, args);
     assert_eq!(code, 0, "cutover {args:?}\n{out}\n{err}");
     n.settle(&before);
     out
@@ -46,7 +59,7 @@ fn weighted_shares_promote_and_rollback_through_the_cli() {
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);
     let cfg = n.cutover_config("");
-    let (_, out, err) = n.cutover(&cfg, &["status"]);
+    let (_, out, err) = cutover(&n, &cfg, &["status"]);
     assert!(out.contains("nginx") && out.contains("0%"), "{out}\n{err}");
     for pct in [1u32, 25, 50, 100] {
         let out = ok(&n, &cfg, &["set", &pct.to_string()]);
@@ -130,7 +143,7 @@ fn a_failing_test_leaves_the_file_and_the_traffic() {
     let before = std::fs::read(&n.include).unwrap();
     // nginx itself now refuses the config: its own message must come back.
     std::fs::write(n.path("extra.conf"), "no_such_directive on;\n").unwrap();
-    let (code, out, err) = n.cutover(&cfg, &["set", "50"]);
+    let (code, out, err) = cutover(&n, &cfg, &["set", "50"]);
     assert_ne!(code, 0, "{out}");
     assert!(err.contains("no_such_directive"), "nginx's message: {err}");
     assert!(err.contains("restored"), "{err}");
@@ -142,7 +155,7 @@ fn a_failing_test_leaves_the_file_and_the_traffic() {
     std::fs::remove_file(n.path("extra.conf")).unwrap();
     let cfg = n
         .cutover_config("reload_command = [\"sh\", \"-c\", \"echo reload refused >&2; exit 1\"]\n");
-    let (code, _, err) = n.cutover(&cfg, &["set", "50"]);
+    let (code, _, err) = cutover(&n, &cfg, &["set", "50"]);
     assert_ne!(code, 0);
     assert!(
         err.contains("reload refused") && err.contains("restored"),
@@ -169,7 +182,7 @@ fn two_writers_cannot_interleave() {
     let slow_cfg = n.cutover_config(&slow);
     let cfg = n.cutover_config("");
     let first = std::thread::scope(|s| {
-        let first = s.spawn(|| n.cutover(&slow_cfg, &["set", "25"]));
+        let first = s.spawn(|| cutover(&n, &slow_cfg, &["set", "25"]));
         let lock = support::nginx_lock_path(&n.include);
         let t0 = std::time::Instant::now();
         while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("set 25")) {
@@ -179,7 +192,7 @@ fn two_writers_cannot_interleave() {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        let (code, out, err) = n.cutover(&cfg, &["set", "50"]);
+        let (code, out, err) = cutover(&n, &cfg, &["set", "50"]);
         assert_ne!(code, 0, "{out}");
         assert!(err.contains("is locked by pid"), "{err}");
         assert!(err.contains("set 25"), "names the holder: {err}");
@@ -204,14 +217,14 @@ fn a_hand_edited_include_is_refused_and_check_reports_wiring() {
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);
     let cfg = n.cutover_config("");
-    let (code, out, err) = n.cutover(&cfg, &["check"]);
+    let (code, out, err) = cutover(&n, &cfg, &["check"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("nginx's config includes"), "{out}");
 
     let edited = hand_written(&n.blue, n.green)
         .replace("    keepalive 8;\n", "    least_conn;\n    keepalive 8;\n");
     std::fs::write(&n.include, &edited).unwrap();
-    let (code, _, err) = n.cutover(&cfg, &["set", "25"]);
+    let (code, _, err) = cutover(&n, &cfg, &["set", "25"]);
     assert_ne!(code, 0);
     assert!(
         err.contains("line 7") && err.contains("least_conn"),
@@ -222,7 +235,7 @@ fn a_hand_edited_include_is_refused_and_check_reports_wiring() {
     let stranger = hand_written(&n.blue, n.green)
         .replace("    keepalive 8;\n", "    server 127.0.0.1:9 weight=5;\n");
     std::fs::write(&n.include, &stranger).unwrap();
-    let (code, _, err) = n.cutover(&cfg, &["set", "25"]);
+    let (code, _, err) = cutover(&n, &cfg, &["set", "25"]);
     assert_ne!(code, 0);
     assert!(
         err.contains("127.0.0.1:9") && err.contains("line 7"),
@@ -238,10 +251,10 @@ fn a_hand_edited_include_is_refused_and_check_reports_wiring() {
             .replace("proxy_pass http://chat_model;", "return 200;"),
     )
     .unwrap();
-    let (code, out, _) = n.cutover(&cfg, &["check"]);
+    let (code, out, _) = cutover(&n, &cfg, &["check"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("does not include"), "{out}");
-    let (code, _, err) = n.cutover(&cfg, &["set", "25"]);
+    let (code, _, err) = cutover(&n, &cfg, &["set", "25"]);
     assert_ne!(code, 0);
     assert!(err.contains("does not include"), "{err}");
 }

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -272,33 +272,13 @@ impl TestNginx {
 
     /// One request on a new connection; the colour that answered.
     pub fn request(&self, user: Option<&str>) -> Option<&'static str> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        let cookie = user
-            .map(|u| format!("Cookie: user={u}\r\n"))
-            .unwrap_or_default();
-        s.write_all(format!("GET / HTTP/1.0\r\nHost: t\r\n{cookie}\r\n").as_bytes())
-            .ok()?;
-        let mut r = String::new();
-        s.read_to_string(&mut r).ok()?;
-        if !r.starts_with("HTTP/1.1 200") {
-            return None;
-        }
-        let served = r
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("x-served-by:")
-                    .map(|v| v.trim().to_string())
-            })
-            .unwrap_or_default();
-        match served.as_str() {
-            "blue" => Some("blue"),
-            "green" => Some("green"),
-            _ => None,
-        }
+        request(self.port, user)
     }
 
+    /// A plain request function for another thread.
+    pub fn request_fn(port: u16) -> impl Fn() -> Option<&'static str> + Send + 'static {
+        move || request(port, None)
+    }
     /// (blue, green, failed) over `n` requests.
     pub fn count(&self, n: u32) -> (u32, u32, u32) {
         let mut c = (0, 0, 0);
@@ -360,17 +340,6 @@ impl TestNginx {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-
-    /// Runs the cutover binary with this config: (code, stdout, stderr).
-    pub fn cutover(&self, config: &Path, args: &[&str]) -> (i32, String, String) {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_cutover"));
-        c.arg("--config")
-            .arg(config)
-            .arg("--log")
-            .arg(self.path("cutover.log"))
-            .args(args);
-        run(&mut c, CHILD_TIMEOUT)
-    }
 }
 
 impl Drop for TestNginx {
@@ -415,5 +384,35 @@ impl Drop for TestNginx {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
+    }
+}
+
+/// One request to 127.0.0.1:`port` on a new connection; the colour that
+/// answered (`None` on failure).
+pub fn request(port: u16, user: Option<&str>) -> Option<&'static str> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let cookie = user
+        .map(|u| format!("Cookie: user={u}\r\n"))
+        .unwrap_or_default();
+    s.write_all(format!("GET / HTTP/1.0\r\nHost: t\r\n{cookie}\r\n").as_bytes())
+        .ok()?;
+    let mut r = String::new();
+    s.read_to_string(&mut r).ok()?;
+    if !r.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    let served = r
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-served-by:")
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    match served.as_str() {
+        "blue" => Some("blue"),
+        "green" => Some("green"),
+        _ => None,
     }
 }

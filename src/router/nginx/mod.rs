@@ -17,7 +17,7 @@ pub mod syntax;
 pub mod write;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -42,6 +42,21 @@ pub fn revision_of(bytes: Option<&[u8]>) -> Revision {
     Revision(format!("{h:016x}"))
 }
 
+const UNKNOWN: u8 = 0;
+const WIRED: u8 = 1;
+const NOT_WIRED: u8 = 2;
+
+/// Asks nginx whether it includes the file, and remembers the answer.
+/// `None` when nginx could not say (its test fails: the write reports that
+/// in nginx's own words).
+fn learn_wiring(cfg: &NginxConfig, wired: &AtomicU8) -> Option<bool> {
+    let r = check::wired_in(cfg).ok();
+    if let Some(w) = r {
+        wired.store(if w { WIRED } else { NOT_WIRED }, Ordering::Release);
+    }
+    r
+}
+
 /// How long verification keeps probing for the new split after a reload.
 const VERIFY_WITHIN: Duration = Duration::from_secs(3);
 
@@ -50,9 +65,10 @@ pub struct NginxRouter {
     /// Serialises this process's writes; held by the blocking write itself,
     /// so a write abandoned by its caller still finishes before the next.
     writing: Arc<tokio::sync::Mutex<()>>,
-    /// Whether nginx was seen to include the file (asked once, before the
-    /// first write).
-    wired: AtomicBool,
+    /// Whether nginx was seen to include the file: asked on the first read
+    /// (so that a rollback does not pay for it) and before any write until
+    /// the answer is yes.
+    wired: Arc<AtomicU8>,
     probe: Option<probe::KeyVariation>,
 }
 
@@ -69,7 +85,7 @@ impl NginxRouter {
         Ok(NginxRouter {
             cfg: Arc::new(cfg),
             writing: Arc::new(tokio::sync::Mutex::new(())),
-            wired: AtomicBool::new(false),
+            wired: Arc::new(AtomicU8::new(UNKNOWN)),
             probe,
         })
     }
@@ -113,7 +129,14 @@ impl TrafficRouter for NginxRouter {
 
     async fn get_split(&self) -> Result<RouterRead, RouterError> {
         let cfg = self.cfg.clone();
-        blocking(move || Self::read(&cfg)).await
+        let wired = self.wired.clone();
+        blocking(move || {
+            if wired.load(Ordering::Acquire) == UNKNOWN {
+                learn_wiring(&cfg, &wired);
+            }
+            Self::read(&cfg)
+        })
+        .await
     }
 
     async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
@@ -125,31 +148,21 @@ impl TrafficRouter for NginxRouter {
             _ = req.cancel.cancelled() => return Err(RouterError::Cancelled),
         };
         let cfg = self.cfg.clone();
-        let check_wiring = !self.wired.load(Ordering::Acquire);
-        let r = blocking(move || {
+        let wired = self.wired.clone();
+        blocking(move || {
             let _guard = guard;
-            if check_wiring {
-                match check::wired_in(&cfg) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        return Err(RouterError::Rejected(format!(
-                            "nginx's config does not include {}: add `include {};` in its http block (nothing was written)",
-                            cfg.include.display(),
-                            cfg.include.display()
-                        )));
-                    }
-                    // nginx -T failing is the test failing: the write below
-                    // reports it in nginx's words, with the file restored.
-                    Err(_) => {}
-                }
+            if wired.load(Ordering::Acquire) != WIRED
+                && learn_wiring(&cfg, &wired) == Some(false)
+            {
+                return Err(RouterError::Rejected(format!(
+                    "nginx's config does not include {}: add `include {};` in its http block (nothing was written)",
+                    cfg.include.display(),
+                    cfg.include.display()
+                )));
             }
             write::apply(&cfg, req.split, req.expected.as_ref(), &req.cancel)
         })
-        .await;
-        if r.is_ok() {
-            self.wired.store(true, Ordering::Release);
-        }
-        r
+        .await
     }
 
     async fn verify(&self, split: Split) -> Result<Verification, RouterError> {

@@ -101,6 +101,9 @@ pub fn colour_of(header: Option<&str>, body: &str) -> Option<bool> {
 /// Sends `n` requests to `url`, each on a new connection (as new users
 /// arrive), and counts the colours.
 pub async fn count(url: &str, n: u32, vary: &KeyVariation) -> Result<Count, String> {
+    // reqwest is built without a default TLS provider; the scrape source
+    // installs the same one, whichever runs first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(2))
