@@ -97,7 +97,7 @@ fn stats(v: &[Duration]) -> (f64, f64) {
     let mut ms: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let mid = ms.len() / 2;
-    let median = if ms.len() % 2 == 0 {
+    let median = if ms.len().is_multiple_of(2) {
         (ms[mid - 1] + ms[mid]) / 2.0
     } else {
         ms[mid]

@@ -58,7 +58,7 @@ fn learn_wiring(cfg: &NginxConfig, wired: &AtomicU8) -> Option<bool> {
 }
 
 /// How long verification keeps probing for the new split after a reload.
-const VERIFY_WITHIN: Duration = Duration::from_secs(3);
+const VERIFY_WITHIN: Duration = Duration::from_secs(10);
 
 pub struct NginxRouter {
     cfg: Arc<NginxConfig>,

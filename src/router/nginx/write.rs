@@ -212,3 +212,93 @@ pub fn apply(
         detail: format!("nginx test ok in {test_ms} ms, reload in {reload_ms} ms"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NginxMode;
+
+    fn cfg(dir: &Path, test: &[&str]) -> NginxConfig {
+        NginxConfig {
+            include: dir.join("up.conf"),
+            upstream: "up".into(),
+            blue: vec!["127.0.0.1:1".into()],
+            green: vec!["127.0.0.1:2".into()],
+            mode: NginxMode::Weighted,
+            sticky_key: None,
+            test_command: test.iter().map(|s| s.to_string()).collect(),
+            reload_command: vec!["true".into()],
+            probe_url: None,
+            probe_requests: 10,
+        }
+    }
+
+    fn s(g: u8) -> Split {
+        Split::new(g).unwrap()
+    }
+
+    #[test]
+    fn writes_backs_up_and_reads_back() {
+        let d = tempfile::tempdir().unwrap();
+        let c = cfg(d.path(), &["true"]);
+        let none = CancellationToken::new();
+        let a = apply(&c, s(25), None, &none).unwrap();
+        assert_eq!(a.split, s(25));
+        assert!(a.detail.starts_with("nginx test ok in "), "{}", a.detail);
+        let first = fs::read(&c.include).unwrap();
+        assert_eq!(a.revision, Some(revision_of(Some(&first))));
+        let b = apply(&c, s(100), a.revision.as_ref(), &none).unwrap();
+        assert_eq!(b.split, s(100));
+        assert_eq!(fs::read(backup_path(&c.include)).unwrap(), first);
+    }
+
+    #[test]
+    fn a_stale_revision_is_a_conflict_and_writes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let c = cfg(d.path(), &["true"]);
+        let none = CancellationToken::new();
+        let a = apply(&c, s(25), None, &none).unwrap();
+        let edited = String::from_utf8(fs::read(&c.include).unwrap()).unwrap() + "# by hand\n";
+        fs::write(&c.include, &edited).unwrap();
+        match apply(&c, s(50), a.revision.as_ref(), &none) {
+            Err(RouterError::Conflict(why)) => assert!(why.contains("changed"), "{why}"),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        assert_eq!(fs::read_to_string(&c.include).unwrap(), edited);
+    }
+
+    #[test]
+    fn cancelled_or_failing_test_leaves_the_bytes() {
+        let d = tempfile::tempdir().unwrap();
+        let c = cfg(d.path(), &["true"]);
+        apply(&c, s(25), None, &CancellationToken::new()).unwrap();
+        let before = fs::read(&c.include).unwrap();
+        let cancelled = CancellationToken::new();
+        cancelled.cancel();
+        assert_eq!(
+            apply(&c, s(50), None, &cancelled).unwrap_err(),
+            RouterError::Cancelled
+        );
+        let failing = cfg(
+            d.path(),
+            &["sh", "-c", "echo 'nginx: [emerg] bad' >&2; exit 1"],
+        );
+        match apply(&failing, s(50), None, &CancellationToken::new()) {
+            Err(RouterError::Rejected(why)) => {
+                assert!(
+                    why.contains("[emerg] bad") && why.contains("restored"),
+                    "{why}"
+                )
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        assert_eq!(fs::read(&c.include).unwrap(), before);
+        let leftovers: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}
