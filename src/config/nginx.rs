@@ -159,3 +159,41 @@ impl NginxConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    const HEAD: &str = "[service]\nname = \"chat\"\n[source]\nkind = \"scrape\"\ninterval = \"5s\"\ntimeout = \"2s\"\nwindow = \"30s\"\n[source.scrape]\nblue = [\"http://127.0.0.1:1/metrics\"]\ngreen = [\"http://127.0.0.1:2/metrics\"]\n[router]\nkind = \"nginx\"\n";
+    const TABLE: &str = "[router.nginx]\ninclude = \"/etc/nginx/cutover/chat-model.conf\"\nupstream = \"chat_model\"\nblue = [\"10.0.1.11:8000\", \"10.0.1.12:8000 max_fails=3 fail_timeout=10s\"]\ngreen = [\"10.0.2.11:8000\"]\n";
+
+    #[test]
+    fn the_issue_table_loads_with_its_defaults() {
+        let c = load_str(&format!("{HEAD}{TABLE}"), "t").unwrap();
+        let n = c.router.nginx.unwrap();
+        assert_eq!(n.test_command, ["nginx", "-t", "-q"]);
+        assert_eq!(n.reload_command, ["nginx", "-s", "reload"]);
+        assert_eq!(n.mode, super::NginxMode::Weighted);
+    }
+
+    #[test]
+    fn mistakes_name_the_key() {
+        let e = load_str(HEAD, "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("router.nginx"), "{e}");
+        let sticky = format!("{HEAD}{TABLE}mode = \"sticky\"\n");
+        let e = load_str(&sticky, "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("router.nginx.sticky_key"), "{e}");
+        let weight = format!(
+            "{HEAD}{}",
+            TABLE.replace("10.0.2.11:8000", "10.0.2.11:8000 weight=3")
+        );
+        let e = load_str(&weight, "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("router.nginx.green"), "{e}");
+        assert!(e.message.contains("set by cutover"), "{e}");
+        let twice = format!(
+            "{HEAD}{}",
+            TABLE.replace("10.0.2.11:8000", "10.0.1.11:8000")
+        );
+        assert!(load_str(&twice, "t").unwrap_err().message.contains("twice"));
+    }
+}
