@@ -139,7 +139,14 @@ pub fn apply(
         m.permissions().mode() & 0o7777
     });
     if let Some(b) = &old {
-        replace(&backup_path(path), b, mode)?;
+        // The backup is the old file itself: a hard link costs no copy and
+        // no fsync (its data is already on disk); the rename below then
+        // leaves it as the only name of the old bytes.
+        let bak = backup_path(path);
+        let _ = fs::remove_file(&bak);
+        if fs::hard_link(path, &bak).is_err() {
+            replace(&bak, b, mode)?;
+        }
     }
     // Last safe point: after the rename the write finishes or is restored.
     if cancel.is_cancelled() {
