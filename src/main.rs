@@ -86,6 +86,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             ));
             say(format!("# journal: {}", config.journal_path().display()));
             say(toml::to_string_pretty(&config)?.trim_end());
+            if let config::RouterConfig::Nginx(nginx) = &config.router {
+                let report = cutover::router::nginx::check::check(nginx);
+                for line in &report.lines {
+                    say(format!("# nginx: {line}"));
+                }
+                return Ok(if report.ok { 0 } else { 1 });
+            }
             Ok(0)
         }
         Cmd::Status { json } => {

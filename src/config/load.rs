@@ -422,7 +422,9 @@ mod tests {
             "t",
         );
         // [router.demo] after [source] is still the router's table.
-        let RouterConfig::Demo(d) = c.unwrap().router;
+        let RouterConfig::Demo(d) = c.unwrap().router else {
+            panic!("not the demo router")
+        };
         assert_eq!(d.scenario, "degrading");
 
         let e = load_str(

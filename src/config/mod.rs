@@ -5,6 +5,7 @@
 
 mod duration;
 mod load;
+pub mod nginx;
 mod router;
 mod source;
 mod tagged;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use duration::parse as parse_duration;
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
+pub use nginx::{NginxConfig, NginxMode};
 pub use router::{DemoConfig, RouterConfig};
 pub use source::{LatencyUnit, ScrapeConfig, SourceConfig, SourceKind};
 pub use validate::DEMO_SCENARIOS;

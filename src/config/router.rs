@@ -16,7 +16,10 @@ use super::tagged::{Section, TableRule};
 /// The router kinds of this version and whether each needs its table.
 pub const ROUTER: Section = Section {
     name: "router",
-    kinds: &[("demo", TableRule::Optional)],
+    kinds: &[
+        ("demo", TableRule::Optional),
+        ("nginx", TableRule::Required),
+    ],
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +28,8 @@ pub enum RouterConfig {
     /// `kind = "demo"`: the in-process router of the embedded simulated
     /// fleet; `[router.demo]` is optional.
     Demo(DemoConfig),
+    /// `kind = "nginx"`: an include file of a real nginx, `[router.nginx]`.
+    Nginx(super::NginxConfig),
 }
 
 impl Default for RouterConfig {
@@ -38,6 +43,7 @@ impl RouterConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             RouterConfig::Demo(_) => "demo",
+            RouterConfig::Nginx(_) => "nginx",
         }
     }
 
@@ -47,6 +53,7 @@ impl RouterConfig {
     pub fn lives_in_process(&self) -> bool {
         match self {
             RouterConfig::Demo(_) => true,
+            RouterConfig::Nginx(_) => false,
         }
     }
 }
@@ -80,14 +87,16 @@ pub struct RawRouter {
     kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     demo: Option<DemoConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nginx: Option<super::NginxConfig>,
 }
 
 impl TryFrom<RawRouter> for RouterConfig {
     type Error = String;
 
     fn try_from(raw: RawRouter) -> Result<Self, String> {
-        let RawRouter { kind, demo } = raw;
-        let tables: Vec<&str> = [("demo", demo.is_some())]
+        let RawRouter { kind, demo, nginx } = raw;
+        let tables: Vec<&str> = [("demo", demo.is_some()), ("nginx", nginx.is_some())]
             .into_iter()
             .filter_map(|(name, written)| written.then_some(name))
             .collect();
@@ -96,6 +105,9 @@ impl TryFrom<RawRouter> for RouterConfig {
             .map_err(|(key, m)| format!("{key}: {m}"))?;
         match kind.as_str() {
             "demo" => Ok(RouterConfig::Demo(demo.unwrap_or_default())),
+            "nginx" => nginx
+                .map(RouterConfig::Nginx)
+                .ok_or_else(|| "`kind = \"nginx\"` needs a [router.nginx] table".to_string()),
             other => Err(format!("`{other}` is not a router kind")),
         }
     }
@@ -108,6 +120,12 @@ impl From<RouterConfig> for RawRouter {
             RouterConfig::Demo(d) => RawRouter {
                 kind,
                 demo: Some(d),
+                nginx: None,
+            },
+            RouterConfig::Nginx(n) => RawRouter {
+                kind,
+                demo: None,
+                nginx: Some(n),
             },
         }
     }

@@ -87,6 +87,7 @@ fn validate_router(r: &RouterConfig) -> Result<(), Invalid> {
                 return err("router.demo.apply_delay", "is longer than a year");
             }
         }
+        RouterConfig::Nginx(n) => n.validate()?,
     }
     Ok(())
 }

@@ -39,5 +39,9 @@ pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
                 fleet: Some(fleet),
             })
         }
+        RouterConfig::Nginx(nginx) => Ok(Built {
+            router: Arc::new(super::nginx::NginxRouter::new(nginx.clone())?),
+            fleet: None,
+        }),
     }
 }
