@@ -8,13 +8,14 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    Config, DemoConfig, JournalConfig, RouterConfig, RouterKind, ScrapeConfig, ServiceConfig,
-    SourceConfig, SourceKind, defaults,
+    Config, DemoConfig, JournalConfig, PromQueries, PrometheusConfig, RouterConfig, RouterKind,
+    ScrapeConfig, ServiceConfig, SourceConfig, SourceKind, defaults,
 };
 use crate::demo::{Fleet, Scenario};
 use crate::engine::journal::Journal;
 use crate::engine::{EngineHandle, EngineOptions};
 use crate::metrics::MetricSource;
+use crate::metrics::prometheus::PrometheusSource;
 use crate::metrics::scrape::ScrapeSource;
 use crate::model::{Color, Split};
 use crate::router::TrafficRouter;
@@ -22,7 +23,7 @@ use crate::router::demo::{DemoRouter, SharedSplit};
 
 /// Pods simulated per colour in the demo: their counters are summed, as
 /// for a real service.
-const DEMO_PODS: usize = 2;
+pub const DEMO_PODS: usize = 2;
 
 /// A running engine and what it needs to stay alive.
 pub struct Running {
@@ -62,7 +63,9 @@ pub fn demo_config(
             timeout: Duration::from_millis(500),
             window: Duration::from_secs(5),
             min_requests: crate::config::defaults::min_requests(),
+            observed_split_margin: crate::config::defaults::observed_split_margin(),
             scrape: None,
+            prometheus: None,
         },
         router: RouterConfig {
             kind: RouterKind::Demo,
@@ -83,6 +86,46 @@ pub fn demo_config(
             path: Some(journal.unwrap_or_else(|| crate::config::data_dir().join("demo.jsonl"))),
         },
     }
+}
+
+/// The first port of the demo fleet's `/metrics` servers for
+/// `demo --prometheus` and `demo --exporter-only` (9100 is node_exporter's).
+pub const DEMO_METRICS_PORT: u16 = 9101;
+
+/// `cutover demo --prometheus URL`: the demo, its fleet on fixed ports from
+/// `metrics_port`, its numbers read back through that Prometheus (which
+/// scrapes the fleet with `assets/prometheus/prometheus.yml`).
+pub fn demo_prometheus_config(
+    scenario: Scenario,
+    dwell: Duration,
+    journal: Option<std::path::PathBuf>,
+    url: &str,
+    metrics_port: u16,
+) -> Config {
+    let mut c = demo_config(scenario, dwell, journal);
+    c.service.name = format!("demo-chat-model ({}, via Prometheus)", scenario.name());
+    c.router.demo.metrics_port = Some(metrics_port);
+    c.source.kind = SourceKind::Prometheus;
+    // Prometheus' rate() needs a few scrapes in its window; a 1 s scrape
+    // and a 10 s window answer quickly and smoothly.
+    c.source.window = Duration::from_secs(10);
+    c.source.prometheus = Some(demo_prometheus(url));
+    c
+}
+
+/// Queries for the demo fleet's series names, with the `track` label the
+/// shipped scrape config gives each pod.
+pub fn demo_prometheus(url: &str) -> PrometheusConfig {
+    let mut p = PrometheusConfig::new(url);
+    p.queries = PromQueries {
+        p99_ms: Some("1000 * histogram_quantile(0.99, sum by (le) (rate(request_duration_seconds_bucket{track=\"$color\"}[$window])))".into()),
+        error_rate: Some("100 * sum(rate(requests_total{track=\"$color\",code=~\"5..\"}[$window])) / sum(rate(requests_total{track=\"$color\"}[$window]))".into()),
+        quality: Some("avg(model_quality_score{track=\"$color\"})".into()),
+        rps: Some("sum(rate(requests_total{track=\"$color\"}[$window]))".into()),
+        up: Some("up{track=\"$color\"}".into()),
+        data_time: Some("max(timestamp(up{track=\"$color\"}))".into()),
+    };
+    p
 }
 
 /// Builds the router and the metric source the config names, and starts
@@ -110,13 +153,27 @@ async fn assemble(config: &Config) -> anyhow::Result<Parts> {
             let demo = &config.router.demo;
             let scenario: Scenario = demo.scenario.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let split = SharedSplit::new(Split::ZERO);
-            let fleet = Fleet::start(scenario, demo.rps, DEMO_PODS, split.clone())
-                .await
-                .context("cannot start the demo fleet")?;
+            let fleet = Fleet::start_on(
+                scenario,
+                demo.rps,
+                DEMO_PODS,
+                split.clone(),
+                demo.metrics_port,
+            )
+            .await
+            .context("cannot start the demo fleet")?;
             let router = Arc::new(DemoRouter::new(split, demo.apply_delay));
             let scrape = match s.kind {
                 SourceKind::Demo => fleet_scrape_config(&fleet),
                 SourceKind::Scrape => s.scrape.clone().context("[source.scrape] is missing")?,
+                SourceKind::Prometheus => {
+                    let p = s
+                        .prometheus
+                        .as_ref()
+                        .context("[source.prometheus] is missing")?;
+                    let source = PrometheusSource::new(p, s)?;
+                    return Ok((router, Box::new(source), Some(fleet)));
+                }
             };
             let source =
                 ScrapeSource::new(&scrape, s.timeout, s.window)?.with_min_requests(s.min_requests);

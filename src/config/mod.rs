@@ -4,6 +4,7 @@
 
 mod duration;
 mod load;
+mod prometheus;
 mod validate;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use duration::parse as parse_duration;
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
+pub use prometheus::{BasicAuth, ColorLabels, PromQueries, PrometheusConfig, default_queries};
 pub use validate::DEMO_SCENARIOS;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +49,8 @@ pub enum SourceKind {
     Scrape,
     /// The embedded simulated fleet (what `cutover demo` uses).
     Demo,
+    /// PromQL over the Prometheus HTTP API (see [source.prometheus]).
+    Prometheus,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +71,13 @@ pub struct SourceConfig {
     /// *no data*, not a verdict (one error in three requests is noise).
     #[serde(default = "defaults::min_requests")]
     pub min_requests: u64,
+    /// Percentage points the split the traffic shows (green's request rate
+    /// over both colours') may differ from the router's before it is
+    /// marked, when the difference lasts a whole `window`.
+    #[serde(default = "defaults::observed_split_margin")]
+    pub observed_split_margin: f64,
     pub scrape: Option<ScrapeConfig>,
+    pub prometheus: Option<PrometheusConfig>,
 }
 
 impl Default for SourceConfig {
@@ -78,7 +88,9 @@ impl Default for SourceConfig {
             timeout: Duration::from_secs(2),
             window: Duration::from_secs(30),
             min_requests: defaults::min_requests(),
+            observed_split_margin: defaults::observed_split_margin(),
             scrape: None,
+            prometheus: None,
         }
     }
 }
@@ -153,6 +165,10 @@ pub struct DemoConfig {
     pub apply_delay: Duration,
     /// Simulated requests per second across both colours.
     pub rps: u32,
+    /// First port of the fleet's `/metrics` servers on 127.0.0.1 (blue's
+    /// pods, then green's), so a Prometheus can scrape them; unset: any
+    /// free ports.
+    pub metrics_port: Option<u16>,
 }
 
 impl Default for DemoConfig {
@@ -161,6 +177,7 @@ impl Default for DemoConfig {
             scenario: "healthy".into(),
             apply_delay: Duration::from_millis(150),
             rps: 1000,
+            metrics_port: None,
         }
     }
 }
@@ -317,6 +334,9 @@ pub struct JournalConfig {
 pub mod defaults {
     pub fn min_requests() -> u64 {
         20
+    }
+    pub fn observed_split_margin() -> f64 {
+        5.0
     }
     pub fn latency_histogram() -> String {
         "request_duration_seconds".into()

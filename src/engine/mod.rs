@@ -4,6 +4,7 @@
 pub mod command;
 pub mod guardrail;
 pub mod journal;
+pub mod observed;
 pub mod plan;
 pub mod state;
 pub mod task;

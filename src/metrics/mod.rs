@@ -1,5 +1,6 @@
 //! Metric sources: where the numbers on the screen come from.
 
+pub mod prometheus;
 pub mod scrape;
 
 use std::time::Duration;
