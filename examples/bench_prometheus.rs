@@ -57,7 +57,7 @@ async fn measure(name: &str, src: &mut PrometheusSource) {
         no_data += Color::BOTH
             .iter()
             .flat_map(|c| s.color(*c).metrics.iter())
-            .filter(|r| r.value().is_none())
+            .filter(|r| r.is_configured() && r.value().is_none())
             .count();
     }
     let wall = wall0.elapsed();
