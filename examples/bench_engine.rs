@@ -48,6 +48,7 @@ fn readings(err: f64) -> ColorReadings {
         ],
         rps: Some(200.0),
         up: true,
+        pods_up: None,
         warnings: vec![],
         span: Duration::from_secs(5),
     }

@@ -7,7 +7,8 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    Config, DemoConfig, JournalConfig, RouterConfig, ServiceConfig, SourceConfig, SourceKind,
+    Config, DemoConfig, JournalConfig, PromQueries, PrometheusConfig, RouterConfig, ServiceConfig,
+    SourceConfig, SourceKind,
 };
 use crate::demo::{Fleet, Scenario};
 use crate::engine::journal::Journal;
@@ -52,6 +53,7 @@ pub fn demo_config(
             timeout: Duration::from_millis(500),
             window: Duration::from_secs(5),
             min_requests: crate::config::defaults::min_requests(),
+            observed_split_margin: crate::config::defaults::observed_split_margin(),
         },
         router: RouterConfig::Demo(DemoConfig {
             scenario: scenario.name().to_string(),
@@ -69,6 +71,47 @@ pub fn demo_config(
             path: Some(journal.unwrap_or_else(|| crate::config::data_dir().join("demo.jsonl"))),
         },
     }
+}
+
+/// The first port of the demo fleet's `/metrics` servers for
+/// `demo --prometheus` and `demo --exporter-only` (9100 is node_exporter's).
+pub const DEMO_METRICS_PORT: u16 = 9101;
+
+/// `cutover demo --prometheus URL`: the demo, its fleet on fixed ports from
+/// `metrics_port`, its numbers read back through that Prometheus (which
+/// scrapes the fleet with `assets/prometheus/prometheus.yml`).
+pub fn demo_prometheus_config(
+    scenario: Scenario,
+    dwell: Duration,
+    journal: Option<std::path::PathBuf>,
+    url: &str,
+    metrics_port: u16,
+) -> Config {
+    let mut c = demo_config(scenario, dwell, journal);
+    c.service.name = format!("demo-chat-model ({}, via Prometheus)", scenario.name());
+    if let RouterConfig::Demo(d) = &mut c.router {
+        d.metrics_port = Some(metrics_port);
+    }
+    c.source.kind = SourceKind::Prometheus(demo_prometheus(url));
+    // Prometheus' rate() needs a few scrapes in its window; a 1 s scrape
+    // and a 10 s window answer quickly and smoothly.
+    c.source.window = Duration::from_secs(10);
+    c
+}
+
+/// Queries for the demo fleet's series names, with the `track` label the
+/// shipped scrape config gives each pod.
+pub fn demo_prometheus(url: &str) -> PrometheusConfig {
+    let mut p = PrometheusConfig::new(url);
+    p.queries = PromQueries {
+        p99_ms: Some("1000 * histogram_quantile(0.99, sum by (le) (rate(request_duration_seconds_bucket{track=\"$color\"}[$window])))".into()),
+        error_rate: Some("100 * sum(rate(requests_total{track=\"$color\",code=~\"5..\"}[$window])) / sum(rate(requests_total{track=\"$color\"}[$window]))".into()),
+        quality: Some("avg(model_quality_score{track=\"$color\"})".into()),
+        rps: Some("sum(rate(requests_total{track=\"$color\"}[$window]))".into()),
+        up: Some("up{track=\"$color\"}".into()),
+        data_time: Some("max(timestamp(up{track=\"$color\"}))".into()),
+    };
+    p
 }
 
 /// Builds the router and the metric source the config names, each by its

@@ -63,8 +63,26 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             dwell,
             journal,
             readonly,
+            prometheus,
+            exporter_only,
+            metrics_port,
+            split,
         } => {
-            let config = app::demo_config(*scenario, *dwell, journal.clone());
+            if *exporter_only {
+                let split = Split::new(*split).context("--split is a percentage")?;
+                let rps = config::DemoConfig::default().rps;
+                return cli::exporter::run(*scenario, *metrics_port, split, rps).await;
+            }
+            let config = match prometheus {
+                Some(url) => app::demo_prometheus_config(
+                    *scenario,
+                    *dwell,
+                    journal.clone(),
+                    url,
+                    *metrics_port,
+                ),
+                None => app::demo_config(*scenario, *dwell, journal.clone()),
+            };
             if *headless {
                 say(format!(
                     "demo: scenario {} ({}), dwell {}",
@@ -86,12 +104,23 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             ));
             say(format!("# journal: {}", config.journal_path().display()));
             say(toml::to_string_pretty(&config)?.trim_end());
+            let mut ok = true;
             if let config::RouterConfig::Nginx(nginx) = &config.router {
                 let report = cutover::router::nginx::check::check(nginx);
                 for line in &report.lines {
                     say(format!("# nginx: {line}"));
                 }
-                return Ok(if report.ok { 0 } else { 1 });
+                ok &= report.ok;
+            }
+            if let config::SourceKind::Prometheus(p) = &config.source.kind {
+                use cutover::metrics::prometheus::{PrometheusSource, check};
+                let source = PrometheusSource::new(p, &config.source)?;
+                let lines = check::run(&source).await;
+                say(check::render(source.client().url(), &lines).trim_end());
+                ok &= !lines.iter().any(check::Line::failed);
+            }
+            if !ok {
+                return Ok(1);
             }
             Ok(0)
         }

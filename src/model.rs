@@ -245,6 +245,9 @@ pub struct ColorReadings {
     pub rps: Option<f64>,
     /// True when every target of this colour answered the poll.
     pub up: bool,
+    /// Targets of this colour up, of all its targets (`pods 3/4 up`), where
+    /// the source knows them (Prometheus' `up` query).
+    pub pods_up: Option<(u32, u32)>,
     /// Warnings that do not make a reading invalid (e.g. samples that the
     /// parser dropped), shown in the event log.
     pub warnings: Vec<String>,
@@ -265,6 +268,7 @@ impl ColorReadings {
             ],
             rps: None,
             up: false,
+            pods_up: None,
             warnings: Vec::new(),
             span: Duration::ZERO,
         }

@@ -124,3 +124,31 @@ fn every_option_is_in_the_example() {
         }
     }
 }
+
+#[test]
+fn the_commented_prometheus_block_is_valid_and_is_the_default() {
+    let mut on = false;
+    let text = EXAMPLE
+        .replacen("\nkind = \"demo\"\n", "\nkind = \"prometheus\"\n", 1)
+        .lines()
+        .map(|l| {
+            if l.starts_with("# [source.prometheus]") {
+                on = true;
+            } else if l.starts_with("[router]") {
+                on = false;
+            }
+            match l.strip_prefix("# ") {
+                Some(r) if on && !r.starts_with('#') => r.to_string(),
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let c = load_str(&text, "prometheus").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let SourceKind::Prometheus(p) = c.source.kind else {
+        panic!("not prometheus: {:?}", c.source.kind)
+    };
+    assert_eq!(p.colors.green, "canary");
+    assert_eq!(p.headers["X-Scope-OrgID"], "team-ml");
+    assert_eq!(p.queries, cutover::config::PromQueries::default());
+}

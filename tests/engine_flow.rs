@@ -69,6 +69,7 @@ fn readings(err: f64, up: bool) -> ColorReadings {
         ],
         rps: Some(100.0),
         up: true,
+        pods_up: None,
         warnings: vec![],
         span: Duration::from_millis(100),
     }

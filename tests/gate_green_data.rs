@@ -207,6 +207,7 @@ impl MetricSource for ShortGreen {
             ],
             rps: Some(1000.0),
             up: true,
+            pods_up: None,
             warnings: vec![],
             span: Duration::from_millis(span_ms),
         };

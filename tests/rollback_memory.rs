@@ -61,6 +61,7 @@ fn readings() -> ColorReadings {
         ],
         rps: Some(100.0),
         up: true,
+        pods_up: None,
         warnings: vec![],
         span: Duration::from_millis(100),
     }

@@ -33,6 +33,7 @@ fn readings(p99: Reading, err: Reading, q: Reading, rps: f64) -> ColorReadings {
         metrics: [p99, err, q],
         rps: Some(rps),
         up: true,
+        pods_up: None,
         warnings: vec![],
         span: Duration::from_secs(5),
     }

@@ -66,6 +66,21 @@ pub enum Cmd {
         /// Watch only, as for `tui`.
         #[arg(long)]
         readonly: bool,
+        /// Read the fleet's numbers through this Prometheus, which scrapes
+        /// the fleet on --metrics-port (assets/prometheus/prometheus.yml).
+        #[arg(long, value_name = "URL", conflicts_with = "exporter_only")]
+        prometheus: Option<String>,
+        /// Serve only the fleet's /metrics endpoints and print them with a
+        /// ready-made scrape config; runs until Ctrl-C or SIGTERM.
+        #[arg(long)]
+        exporter_only: bool,
+        /// First port of the fleet's /metrics servers (blue's pods, then
+        /// green's), for --prometheus and --exporter-only.
+        #[arg(long, default_value_t = crate::app::DEMO_METRICS_PORT)]
+        metrics_port: u16,
+        /// With --exporter-only: green's share of the simulated traffic.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=100), requires = "exporter_only")]
+        split: u8,
     },
     /// Print the split, the phase, the gate and every reading, after one
     /// router read and one poll (within the source timeout plus a second).

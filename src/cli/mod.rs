@@ -2,6 +2,7 @@
 //! terminal UI.
 
 mod args;
+pub mod exporter;
 mod headless;
 mod output;
 mod status;

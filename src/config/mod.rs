@@ -6,6 +6,7 @@
 mod duration;
 mod load;
 pub mod nginx;
+mod prometheus;
 mod router;
 mod source;
 mod tagged;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use duration::parse as parse_duration;
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
 pub use nginx::{NginxConfig, NginxMode};
+pub use prometheus::{BasicAuth, ColorLabels, PromQueries, PrometheusConfig, default_queries};
 pub use router::{DemoConfig, RouterConfig};
 pub use source::{LatencyUnit, ScrapeConfig, SourceConfig, SourceKind};
 pub use validate::DEMO_SCENARIOS;
@@ -222,6 +224,9 @@ pub mod defaults {
     }
     pub fn min_requests() -> u64 {
         20
+    }
+    pub fn observed_split_margin() -> f64 {
+        5.0
     }
     pub fn latency_histogram() -> String {
         "request_duration_seconds".into()

@@ -68,6 +68,11 @@ pub struct DemoConfig {
     pub apply_delay: Duration,
     /// Simulated requests per second across both colours.
     pub rps: u32,
+    /// First port of the fleet's `/metrics` servers on 127.0.0.1 (blue's
+    /// pods, then green's), so a Prometheus can scrape them; unset: any
+    /// free ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_port: Option<u16>,
 }
 
 impl Default for DemoConfig {
@@ -76,6 +81,7 @@ impl Default for DemoConfig {
             scenario: "healthy".into(),
             apply_delay: Duration::from_millis(150),
             rps: 1000,
+            metrics_port: None,
         }
     }
 }

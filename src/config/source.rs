@@ -18,7 +18,11 @@ use super::tagged::{Section, TableRule};
 /// The source kinds of this version and whether each needs its table.
 pub const SOURCE: Section = Section {
     name: "source",
-    kinds: &[("scrape", TableRule::Required), ("demo", TableRule::None)],
+    kinds: &[
+        ("scrape", TableRule::Required),
+        ("prometheus", TableRule::Required),
+        ("demo", TableRule::None),
+    ],
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,12 +40,19 @@ pub struct SourceConfig {
     /// p99 and error rate from fewer requests than this in the window are
     /// *no data*, not a verdict (one error in three requests is noise).
     pub min_requests: u64,
+    /// Percentage points the split the traffic shows (green's request rate
+    /// over both colours') may differ from the router's before it is
+    /// marked, when the difference lasts a whole `window`.
+    pub observed_split_margin: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
     /// `kind = "scrape"`: Prometheus text from each pod's `/metrics`.
     Scrape(ScrapeConfig),
+    /// `kind = "prometheus"`: PromQL over the Prometheus HTTP API
+    /// (`[source.prometheus]`).
+    Prometheus(super::PrometheusConfig),
     /// `kind = "demo"`: the embedded simulated fleet (needs the demo
     /// router, which runs that fleet).
     Demo,
@@ -52,6 +63,7 @@ impl SourceKind {
     pub fn name(&self) -> &'static str {
         match self {
             SourceKind::Scrape(_) => "scrape",
+            SourceKind::Prometheus(_) => "prometheus",
             SourceKind::Demo => "demo",
         }
     }
@@ -65,6 +77,7 @@ impl Default for SourceConfig {
             timeout: defaults::timeout(),
             window: defaults::window(),
             min_requests: defaults::min_requests(),
+            observed_split_margin: defaults::observed_split_margin(),
         }
     }
 }
@@ -120,8 +133,12 @@ pub struct RawSource {
     window: Duration,
     #[serde(default = "defaults::min_requests")]
     min_requests: u64,
+    #[serde(default = "defaults::observed_split_margin")]
+    observed_split_margin: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scrape: Option<ScrapeConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prometheus: Option<super::PrometheusConfig>,
 }
 
 impl TryFrom<RawSource> for SourceConfig {
@@ -134,19 +151,25 @@ impl TryFrom<RawSource> for SourceConfig {
             timeout,
             window,
             min_requests,
+            observed_split_margin,
             scrape,
+            prometheus,
         } = raw;
-        let tables: Vec<&str> = [("scrape", scrape.is_some())]
-            .into_iter()
-            .filter_map(|(name, written)| written.then_some(name))
-            .collect();
+        let tables: Vec<&str> = [
+            ("scrape", scrape.is_some()),
+            ("prometheus", prometheus.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, written)| written.then_some(name))
+        .collect();
         SOURCE
             .check(Some(&kind), &tables)
             .map_err(|(key, m)| format!("{key}: {m}"))?;
-        let kind = match (kind.as_str(), scrape) {
-            ("scrape", Some(s)) => SourceKind::Scrape(s),
-            ("demo", None) => SourceKind::Demo,
-            (other, _) => return Err(format!("`{other}` is not a source kind")),
+        let kind = match (kind.as_str(), scrape, prometheus) {
+            ("scrape", Some(s), None) => SourceKind::Scrape(s),
+            ("prometheus", None, Some(p)) => SourceKind::Prometheus(p),
+            ("demo", None, None) => SourceKind::Demo,
+            (other, _, _) => return Err(format!("`{other}` is not a source kind")),
         };
         Ok(SourceConfig {
             kind,
@@ -154,15 +177,17 @@ impl TryFrom<RawSource> for SourceConfig {
             timeout,
             window,
             min_requests,
+            observed_split_margin,
         })
     }
 }
 
 impl From<SourceConfig> for RawSource {
     fn from(c: SourceConfig) -> Self {
-        let (kind, scrape) = match c.kind {
-            SourceKind::Scrape(s) => ("scrape", Some(s)),
-            SourceKind::Demo => ("demo", None),
+        let (kind, scrape, prometheus) = match c.kind {
+            SourceKind::Scrape(s) => ("scrape", Some(s), None),
+            SourceKind::Prometheus(p) => ("prometheus", None, Some(p)),
+            SourceKind::Demo => ("demo", None, None),
         };
         RawSource {
             kind: kind.to_string(),
@@ -170,7 +195,9 @@ impl From<SourceConfig> for RawSource {
             timeout: c.timeout,
             window: c.window,
             min_requests: c.min_requests,
+            observed_split_margin: c.observed_split_margin,
             scrape,
+            prometheus,
         }
     }
 }

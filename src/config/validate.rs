@@ -106,6 +106,12 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
     if s.window < s.interval {
         return err("source.window", "must be at least `source.interval`");
     }
+    if !(0.0..=100.0).contains(&s.observed_split_margin) {
+        return err(
+            "source.observed_split_margin",
+            "must be between 0 and 100 (percentage points)",
+        );
+    }
     match &s.kind {
         SourceKind::Demo => {
             // The demo source reads the simulated fleet, and only the demo
@@ -168,6 +174,100 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
                 );
             }
         }
+        SourceKind::Prometheus(p) => validate_prometheus(p)?,
+    }
+    Ok(())
+}
+
+fn validate_prometheus(p: &super::PrometheusConfig) -> Result<(), Invalid> {
+    match reqwest::Url::parse(&p.url) {
+        Ok(url) if url.password().is_some() => {
+            // `check` prints the URL: a password there would be shown.
+            return err(
+                "source.prometheus.url",
+                "holds a password; put it in basic_auth (password_file or password_env)",
+            );
+        }
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+        Ok(url) => {
+            return err(
+                "source.prometheus.url",
+                format!("scheme `{}` is not http or https", url.scheme()),
+            );
+        }
+        Err(e) => {
+            return err(
+                "source.prometheus.url",
+                format!("`{}` is not a URL: {e}", p.url),
+            );
+        }
+    }
+    if p.colors.blue.is_empty() || p.colors.green.is_empty() {
+        return err(
+            "source.prometheus.colors",
+            "needs a non-empty `blue` and `green`",
+        );
+    }
+    if p.colors.blue == p.colors.green {
+        return err("source.prometheus.colors", "blue and green must differ");
+    }
+    if p.bearer_token_file.is_some() && p.bearer_token_env.is_some() {
+        return err(
+            "source.prometheus.bearer_token_file",
+            "set bearer_token_file or bearer_token_env, not both",
+        );
+    }
+    if (p.bearer_token_file.is_some() || p.bearer_token_env.is_some()) && p.basic_auth.is_some() {
+        return err(
+            "source.prometheus.basic_auth",
+            "a bearer token and basic auth cannot both be set",
+        );
+    }
+    if let Some(b) = &p.basic_auth {
+        let n = [
+            b.password.is_some(),
+            b.password_file.is_some(),
+            b.password_env.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        if n != 1 {
+            return err(
+                "source.prometheus.basic_auth",
+                "set exactly one of password, password_file, password_env",
+            );
+        }
+    }
+    if p.client_cert_file.is_some() != p.client_key_file.is_some() {
+        return err(
+            "source.prometheus.client_cert_file",
+            "client_cert_file and client_key_file go together",
+        );
+    }
+    let q = &p.queries;
+    for (key, v) in [
+        ("p99_ms", &q.p99_ms),
+        ("error_rate", &q.error_rate),
+        ("quality", &q.quality),
+        ("rps", &q.rps),
+        ("up", &q.up),
+        ("data_time", &q.data_time),
+    ] {
+        if let Some(v) = v
+            && v.trim().is_empty()
+        {
+            return err(
+                &format!("source.prometheus.queries.{key}"),
+                "is empty; leave the key out to not query it",
+            );
+        }
+    }
+    if q.p99_ms.is_none() && q.error_rate.is_none() && q.quality.is_none() {
+        return err(
+            "source.prometheus.queries",
+            "needs at least one of p99_ms, error_rate, quality",
+        );
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod guardrail;
 pub mod journal;
 mod journal_lines;
 pub mod memory;
+pub mod observed;
 pub mod plan;
 pub mod state;
 pub mod task;

@@ -20,6 +20,11 @@ pub fn build(
 ) -> anyhow::Result<Box<dyn MetricSource>> {
     let scrape = match &config.kind {
         SourceKind::Scrape(s) => s.clone(),
+        SourceKind::Prometheus(p) => {
+            return Ok(Box::new(super::prometheus::PrometheusSource::new(
+                p, config,
+            )?));
+        }
         SourceKind::Demo => {
             let fleet = fleet.context(
                 "source kind \"demo\" reads the embedded simulated fleet, which only router kind \"demo\" runs",

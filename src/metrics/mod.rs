@@ -1,6 +1,7 @@
 //! Metric sources: where the numbers on the screen come from.
 
 pub mod build;
+pub mod prometheus;
 pub mod scrape;
 
 pub use build::build;

@@ -15,7 +15,7 @@ use super::demo::{DemoRouter, SharedSplit};
 
 /// Pods simulated per colour in the demo: their counters are summed, as
 /// for a real service.
-const DEMO_PODS: usize = 2;
+pub const DEMO_PODS: usize = 2;
 
 /// A router and what it needs to stay alive.
 pub struct Built {
@@ -31,9 +31,15 @@ pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
         RouterConfig::Demo(demo) => {
             let scenario: Scenario = demo.scenario.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let split = SharedSplit::new(Split::ZERO);
-            let fleet = Fleet::start(scenario, demo.rps, DEMO_PODS, split.clone())
-                .await
-                .context("cannot start the demo fleet")?;
+            let fleet = Fleet::start_on(
+                scenario,
+                demo.rps,
+                DEMO_PODS,
+                split.clone(),
+                demo.metrics_port,
+            )
+            .await
+            .context("cannot start the demo fleet")?;
             Ok(Built {
                 router: Arc::new(DemoRouter::new(split, demo.apply_delay)),
                 fleet: Some(fleet),
