@@ -6,5 +6,5 @@ mod headless;
 mod output;
 
 pub use args::{Cli, Cmd};
-pub use headless::{exit_code_for, follow_events, one_shot, run_autopilot, status};
+pub use headless::{Printer, exit_code_for, follow_events, one_shot, run_autopilot, status};
 pub use output::say;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::config::PlanConfig;
 use crate::format::countdown;
 use crate::model::Split;
+use crate::router::{Capabilities, Replicas};
 
 use super::state::Phase;
 
@@ -21,14 +22,44 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn from_config(c: &PlanConfig) -> Plan {
-        Plan {
+    /// The plan of a config, or why it cannot be run: steps must rise
+    /// strictly from above 0 and end at 100 (the config loader checks this
+    /// too; a config built in code must not skip it).
+    pub fn from_config(c: &PlanConfig) -> Result<Plan, String> {
+        if c.steps.is_empty() {
+            return Err("plan.steps is empty: give the green percentages, ending at 100".into());
+        }
+        if c.steps[0] == 0 {
+            return Err("plan.steps: the first step must be above 0 %".into());
+        }
+        if let Some(w) = c.steps.windows(2).find(|w| w[0] >= w[1]) {
+            return Err(format!(
+                "plan.steps must rise strictly: {} is followed by {}",
+                w[0], w[1]
+            ));
+        }
+        if c.steps.last() != Some(&100) {
+            return Err("plan.steps must end at 100".into());
+        }
+        if let Some(s) = c.steps.iter().find(|s| **s > 100) {
+            return Err(format!("plan.steps: {s} is above 100 %"));
+        }
+        Ok(Plan {
             steps: c.steps.clone(),
             dwell: c.dwell,
             bake: c.bake,
             standby: c.standby,
             progress_deadline: c.progress_deadline,
-        }
+        })
+    }
+
+    /// The steps `caps` cannot set, for a message; empty when all can be.
+    pub fn unsettable_steps(&self, caps: &Capabilities) -> Vec<u8> {
+        self.steps
+            .iter()
+            .copied()
+            .filter(|s| Split::new(*s).is_some_and(|s| !caps.can_set(s)))
+            .collect()
     }
 
     /// The index of the step nearest to `split` (ties go to the lower step).
@@ -97,6 +128,8 @@ pub struct GateInput<'a> {
     pub data_predates_split: bool,
     /// The cutover was rolled back: going again is a deliberate act.
     pub rolled_back: bool,
+    /// Green's replicas as the router reports them, where it can tell.
+    pub green_replicas: Option<Replicas>,
 }
 
 /// Why an advance may not go ahead. `hard` reasons cannot be forced past;
@@ -135,6 +168,13 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
     if split.green() == 100 {
         c.hard.push("at 100 %: nothing left to advance".into());
         return c;
+    }
+    if let Some(r) = g.green_replicas
+        && r.ready == 0
+    {
+        // No force past this: every request sent to green would fail.
+        c.hard
+            .push(format!("green has 0 of {} replicas ready", r.desired));
     }
     if matches!(g.phase, Phase::Paused { .. }) {
         c.soft.push("paused".into());
@@ -179,7 +219,7 @@ mod tests {
     use super::*;
 
     fn plan() -> Plan {
-        Plan::from_config(&PlanConfig::default())
+        Plan::from_config(&PlanConfig::default()).unwrap()
     }
 
     fn s(v: u8) -> Split {
@@ -225,6 +265,7 @@ mod tests {
             router_error: None,
             data_predates_split: false,
             rolled_back: false,
+            green_replicas: None,
         }
     }
 

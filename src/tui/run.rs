@@ -77,21 +77,21 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     let mut dirty = true;
     let exit = loop {
         if dirty {
-            let state = state_rx.borrow();
+            // Clone the Arc out: no borrow of the channel is held while the
+            // terminal is written to, so a stalled terminal never stalls
+            // the engine.
+            let state = state_rx.borrow().clone();
             guard
                 .terminal
                 .draw(|f| draw(f, &state, &app, Instant::now()))
                 .context("drawing the screen")?;
-            drop(state);
             dirty = false;
         }
         tokio::select! {
             ev = keys.next() => match ev {
                 Some(Ok(CtEvent::Key(key))) => {
-                    let action = {
-                        let state = state_rx.borrow();
-                        app.on_key(key, &state)
-                    };
+                    let state = state_rx.borrow().clone();
+                    let action = app.on_key(key, &state);
                     match action {
                         Action::None => {}
                         Action::Quit => break Exit::Quit,
