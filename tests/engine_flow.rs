@@ -1111,3 +1111,29 @@ async fn what_the_data_plane_served_is_kept_with_its_time() {
         .unwrap();
     assert_eq!(out.detail.as_deref(), Some("reloaded; verify: served 1%"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn rollbacks_that_join_a_waiting_rollback_all_get_the_answer() {
+    let r = stepped_rig(true).await;
+    r.handle
+        .send(Origin::Tui, Command::Advance { force: false })
+        .unwrap();
+    wait_for(&r.handle, "write in flight", |s| s.pending.is_some()).await;
+    let rb = |n: u32| {
+        r.handle.call(
+            Origin::Tui,
+            Command::Rollback {
+                reason: format!("operator {n}"),
+            },
+        )
+    };
+    let (a, b) = tokio::join!(rb(1), rb(2));
+    a.unwrap();
+    b.unwrap();
+    whole_at_zero(&r);
+    let rollbacks = records(&r.journal)
+        .into_iter()
+        .filter(|x| x.kind == RecordKind::Intent && x.action == "rollback")
+        .count();
+    assert_eq!(rollbacks, 1);
+}

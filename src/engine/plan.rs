@@ -240,6 +240,34 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_that_cannot_run_is_refused_with_the_reason() {
+        let with = |steps: Vec<u8>| {
+            Plan::from_config(&PlanConfig {
+                steps,
+                ..PlanConfig::default()
+            })
+        };
+        assert!(with(vec![]).unwrap_err().contains("empty"));
+        assert!(with(vec![0, 100]).unwrap_err().contains("above 0"));
+        assert_eq!(
+            with(vec![5, 5, 100]).unwrap_err(),
+            "plan.steps must rise strictly: 5 is followed by 5"
+        );
+        assert_eq!(with(vec![5, 50]).unwrap_err(), "plan.steps must end at 100");
+        assert!(with(vec![1, 100]).is_ok());
+    }
+
+    #[test]
+    fn steps_a_router_cannot_set_are_named() {
+        let p = plan();
+        assert_eq!(
+            p.unsettable_steps(&Capabilities::Only(vec![0, 100])),
+            vec![1, 5, 25, 50]
+        );
+        assert!(p.unsettable_steps(&Capabilities::AnySplit).is_empty());
+    }
+
+    #[test]
     fn a_hand_set_split_sits_at_the_nearest_step() {
         let p = plan();
         assert_eq!(p.nearest_step(s(0)), None);
@@ -296,6 +324,26 @@ mod tests {
         assert!(check_gate(&g).open());
         g.green_up = false;
         assert_eq!(check_gate(&g).soft.len(), 1);
+    }
+
+    #[test]
+    fn green_with_no_ready_replica_closes_the_gate_for_good() {
+        let now = Instant::now();
+        let phase = Phase::Canary { step: 1 };
+        let mut g = input(now, &phase);
+        g.green_replicas = Some(Replicas {
+            ready: 0,
+            desired: 3,
+        });
+        assert_eq!(
+            check_gate(&g).hard,
+            vec!["green has 0 of 3 replicas ready".to_string()]
+        );
+        g.green_replicas = Some(Replicas {
+            ready: 1,
+            desired: 3,
+        });
+        assert!(check_gate(&g).open());
     }
 
     #[test]

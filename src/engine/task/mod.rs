@@ -214,6 +214,8 @@ struct InFlight {
 /// A rollback waiting for the write it preempted to reach a safe point.
 struct QueuedRollback {
     order: WriteOrder,
+    /// Callers of later rollbacks that joined this one.
+    joined: Vec<oneshot::Sender<Reply>>,
     /// When it was asked for: its measured time starts here, wait included.
     asked: Instant,
     /// When the write in flight is abandoned if it has not stopped.
@@ -457,9 +459,10 @@ impl Engine {
 
     fn journal_start(&mut self) {
         if let Some(why) = self.options.readonly_reason.clone() {
-            // Not the writer: the journal is someone else's to append to.
             self.event(EventLevel::Warn, format!("read-only: {why}"));
-        } else {
+        }
+        // A watcher is not the writer: the journal is someone else's.
+        if !self.options.readonly {
             self.journal_start_record();
         }
         self.start_events();
@@ -468,16 +471,11 @@ impl Engine {
     fn journal_start_record(&mut self) {
         let mut rec = self.record(RecordKind::Start, Origin::Cli, "start");
         rec.detail = Some(format!(
-            "router {}, source {}{}{}",
+            "router {}, source {}{}",
             self.state.router_kind,
             self.state.source_kind,
             if self.options.autopilot {
                 ", autopilot"
-            } else {
-                ""
-            },
-            if self.options.readonly {
-                ", read-only"
             } else {
                 ""
             },

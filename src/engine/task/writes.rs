@@ -20,7 +20,7 @@ impl Engine {
             }
             if let Some(q) = &mut self.queued_rollback {
                 // Already waiting to roll back: wait with it.
-                q.order.reply = q.order.reply.take().or(order.reply);
+                q.joined.extend(order.reply);
                 return;
             }
             f.cancel.cancel();
@@ -35,12 +35,13 @@ impl Engine {
             let asked = now();
             self.queued_rollback = Some(QueuedRollback {
                 order,
+                joined: Vec::new(),
                 asked,
                 deadline: asked + PREEMPT_DEADLINE,
             });
             return;
         }
-        self.begin_write(order, now());
+        self.begin_write(order, now(), Vec::new());
     }
 
     /// The write in flight did not reach a safe point in time: abandon it
@@ -75,11 +76,16 @@ impl Engine {
 
     fn run_queued_rollback(&mut self) {
         if let Some(q) = self.queued_rollback.take() {
-            self.begin_write(q.order, q.asked);
+            self.begin_write(q.order, q.asked, q.joined);
         }
     }
 
-    fn begin_write(&mut self, order: WriteOrder, started: Instant) {
+    fn begin_write(
+        &mut self,
+        order: WriteOrder,
+        started: Instant,
+        joined: Vec<oneshot::Sender<Reply>>,
+    ) {
         let WriteOrder {
             action,
             to,
@@ -156,7 +162,7 @@ impl Engine {
             origin,
             reason,
             forced,
-            replies: reply.into_iter().collect(),
+            replies: reply.into_iter().chain(joined).collect(),
         });
     }
 
