@@ -47,7 +47,7 @@ fn main() {
         let mut r = Record::new(kind, "bench", "autopilot", action);
         r.from = Some(1);
         r.to = Some(if action == "rollback" { 0 } else { 5 });
-        r.outcome = (kind == RecordKind::Outcome).then(|| "ok".into());
+        r.outcome = (kind == RecordKind::Outcome).then_some(cutover::engine::WriteOutcome::Ok);
         r.reason = Some("bench".into());
         r.readings = readings.clone();
         serde_json::to_writer(&mut out, &r).expect("write");
@@ -56,7 +56,7 @@ fn main() {
     // The last change a rollback that landed: recovery must remember it.
     let mut rb = Record::new(RecordKind::Outcome, "bench", "tui", "rollback");
     rb.to = Some(0);
-    rb.outcome = Some("ok".into());
+    rb.outcome = Some(cutover::engine::WriteOutcome::Ok);
     rb.reason = Some("bench rollback".into());
     serde_json::to_writer(&mut out, &rb).expect("write");
     out.write_all(b"\n").expect("write");

@@ -163,7 +163,8 @@ async fn main() {
             Box::new(Quiet),
             journal,
             EngineOptions::default(),
-        );
+        )
+        .unwrap();
         let mut rx = handle.state();
         rx.wait_for(|s| s.split == Some(half)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;

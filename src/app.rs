@@ -114,15 +114,59 @@ pub fn demo_prometheus(url: &str) -> PrometheusConfig {
     p
 }
 
+/// What to do when another process holds the journal (it is the one
+/// writer of the service).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenHeld {
+    /// Fail, naming the holder (`set`, `rollback`, `promote`, `run`).
+    Fail,
+    /// Carry on read-only, saying so and naming the holder (a cockpit).
+    ReadOnly,
+    /// Write anyway, journaled as forced (`rollback --force`).
+    Force,
+}
+
 /// Builds the router and the metric source the config names, each by its
-/// own factory, and starts the engine over them.
+/// own factory, and starts the engine over them. Fails when another process holds the journal.
 pub async fn start(config: &Config, options: EngineOptions) -> anyhow::Result<Running> {
+    start_with(config, options, WhenHeld::Fail).await
+}
+
+/// As [`start`], with a choice of what to do when the journal is held.
+pub async fn start_with(
+    config: &Config,
+    mut options: EngineOptions,
+    when_held: WhenHeld,
+) -> anyhow::Result<Running> {
+    use crate::engine::journal::OpenError;
     let journal_path = config.journal_path();
-    let journal = Journal::open(&journal_path)
-        .with_context(|| format!("cannot open the journal {}", journal_path.display()))?;
+    let cannot = || format!("cannot open the journal {}", journal_path.display());
+    let journal = if options.readonly {
+        // A watcher never takes the writer's lock.
+        let why = "read-only: this process does not write the journal";
+        Journal::open_readonly(&journal_path, why).with_context(cannot)?
+    } else {
+        match (Journal::open(&journal_path), when_held) {
+            (Ok(j), _) => j,
+            (Err(e @ OpenError::Locked { .. }), WhenHeld::ReadOnly) => {
+                options.readonly = true;
+                options.readonly_reason = Some(format!("{e}; this cockpit moves no traffic"));
+                Journal::open_readonly(&journal_path, e.to_string()).with_context(cannot)?
+            }
+            (Err(e @ OpenError::Locked { .. }), WhenHeld::Force) => {
+                options.forced_past = Some(e.to_string());
+                Journal::open_unlocked(&journal_path).with_context(cannot)?
+            }
+            (Err(e @ OpenError::Locked { .. }), WhenHeld::Fail) => {
+                anyhow::bail!("{e}; nothing was changed")
+            }
+            (Err(e), _) => return Err(e).with_context(cannot),
+        }
+    };
     let built = crate::router::build(&config.router).await?;
     let source = crate::metrics::build(&config.source, built.fleet.as_ref())?;
-    let (handle, task) = crate::engine::spawn(config, built.router, source, journal, options);
+    let (handle, task) = crate::engine::spawn(config, built.router, source, journal, options)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Running {
         handle,
         task,

@@ -84,13 +84,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 None => app::demo_config(*scenario, *dwell, journal.clone()),
             };
             if *headless {
-                say(format!(
+                let out = cli::Printer::stdout();
+                out.line(format!(
                     "demo: scenario {} ({}), dwell {}",
                     scenario.name(),
                     scenario.describe(),
                     cutover::format::span(*dwell)
                 ));
-                return autopilot(&config).await;
+                return autopilot(&config, out).await;
             }
             cockpit(&config, *readonly).await
         }
@@ -150,43 +151,58 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             )
             .await
         }
-        Cmd::Rollback { reason } => {
-            one_shot(
+        Cmd::Rollback { reason, force } => {
+            let when_held = if *force {
+                app::WhenHeld::Force
+            } else {
+                app::WhenHeld::Fail
+            };
+            one_shot_with(
                 &cli,
                 "rollback",
                 Command::Rollback {
                     reason: reason.clone(),
                 },
+                when_held,
             )
             .await
         }
         Cmd::Promote => one_shot(&cli, "promote", Command::Promote).await,
         Cmd::Run => {
             let config = load_config(&cli)?;
-            autopilot(&config).await
+            autopilot(&config, cli::Printer::stdout()).await
         }
     }
 }
 
 /// `run` and `demo --headless`: the autopilot until promoted or rolled back.
-async fn autopilot(config: &Config) -> anyhow::Result<u8> {
+async fn autopilot(config: &Config, out: cli::Printer) -> anyhow::Result<u8> {
     let options = EngineOptions {
         autopilot: true,
-        readonly: false,
+        ..Default::default()
     };
     let running = app::start(config, options).await?;
-    Ok(cli::run_autopilot(running).await? as u8)
+    Ok(cli::run_autopilot(running, out).await? as u8)
 }
 
 /// For `status`: observe without acting.
 fn watch_only() -> EngineOptions {
     EngineOptions {
-        autopilot: false,
         readonly: true,
+        ..Default::default()
     }
 }
 
 async fn one_shot(cli: &Cli, name: &str, command: Command) -> anyhow::Result<u8> {
+    one_shot_with(cli, name, command, app::WhenHeld::Fail).await
+}
+
+async fn one_shot_with(
+    cli: &Cli,
+    name: &str,
+    command: Command,
+    when_held: app::WhenHeld,
+) -> anyhow::Result<u8> {
     let mut config = load_config(cli)?;
     if config.router.lives_in_process() {
         // This process would build a private fleet, move it, journal `ok`
@@ -202,29 +218,31 @@ async fn one_shot(cli: &Cli, name: &str, command: Command) -> anyhow::Result<u8>
     }
     // A one-shot command does what it was told and nothing on its own.
     config.auto_rollback.enabled = false;
-    let running = app::start(&config, EngineOptions::default()).await?;
+    let running = app::start_with(&config, EngineOptions::default(), when_held).await?;
     say(cli::one_shot(running, command).await?);
     Ok(0)
 }
 
 async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
-    let running = app::start(
+    let running = app::start_with(
         config,
         EngineOptions {
-            autopilot: false,
             readonly,
+            ..Default::default()
         },
+        app::WhenHeld::ReadOnly,
     )
     .await?;
     let result = tui::run(
         running.handle.clone(),
         TuiOptions {
-            readonly,
+            // Read-only too when another process holds the journal.
+            readonly: readonly || running.handle.current().readonly,
             poll_interval: config.source.interval,
         },
     )
     .await;
-    let split = running.handle.state().borrow().split;
+    let split = running.handle.current().split;
     let journal = running.journal.clone();
     running.stop().await;
     let left = split

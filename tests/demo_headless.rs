@@ -4,6 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use cutover::engine::WriteOutcome;
 use cutover::engine::journal::{Journal, RecordKind};
 
 struct Run {
@@ -57,7 +58,7 @@ fn healthy_is_promoted() {
         .filter(|x| {
             x.kind == RecordKind::Outcome
                 && x.action == "advance"
-                && x.outcome.as_deref() == Some("ok")
+                && x.outcome == Some(WriteOutcome::Ok)
         })
         .filter_map(|x| x.to)
         .collect();
@@ -95,7 +96,7 @@ fn degrading_rolls_back_on_its_own_with_the_readings() {
         .iter()
         .find(|x| x.kind == RecordKind::Outcome && x.action == "rollback")
         .unwrap();
-    assert_eq!(outcome.outcome.as_deref(), Some("ok"));
+    assert_eq!(outcome.outcome, Some(WriteOutcome::Ok));
     assert!(outcome.duration_ms.is_some());
 }
 

@@ -1,16 +1,24 @@
 //! The engine end to end, with a scripted metric source and an in-memory
-//! router whose speed and failures the test controls.
+//! router whose speed and failures the test controls. Every test runs on
+//! paused tokio time, so durations are asserted exactly.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_trait::async_trait;
 use cutover::config::{Config, ServiceConfig, SourceConfig};
 use cutover::engine::journal::{Journal, Record, RecordKind};
-use cutover::engine::{Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State};
+use cutover::engine::{
+    Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State, WriteOutcome,
+};
 use cutover::metrics::MetricSource;
 use cutover::model::{ColorReadings, NoData, Reading, Snapshot, Split};
-use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
+use cutover::router::{
+    Applied, Capabilities, Readiness, Replicas, Revision, RouterError, RouterRead, TrafficRouter,
+    WriteRequest,
+};
 
 #[derive(Default)]
 struct RouterInner {
@@ -18,6 +26,13 @@ struct RouterInner {
     delay: Duration,
     fail: Option<String>,
     writes: u32,
+    /// Bumped on every change, ours or "someone else's" (`poke`).
+    revision: u64,
+    /// Only these splits can be set, when `Some`.
+    only: Option<Vec<u8>>,
+    readiness: Readiness,
+    /// Conflicts to answer before writing, whatever the revision.
+    conflicts: u32,
 }
 
 #[derive(Clone, Default)]
@@ -29,25 +44,62 @@ impl TrafficRouter for FakeRouter {
         "fake"
     }
     async fn get_split(&self) -> Result<RouterRead, RouterError> {
-        Ok(RouterRead::unversioned(
-            Split::new(self.0.lock().unwrap().split).unwrap(),
-        ))
+        let r = self.0.lock().unwrap();
+        Ok(RouterRead {
+            split: Split::new(r.split).unwrap(),
+            revision: Some(Revision(r.revision.to_string())),
+        })
     }
     async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
         let split = req.split;
         let delay = self.0.lock().unwrap().delay;
-        tokio::time::sleep(delay).await;
+        // The whole delay is before the point of no return: a safe point.
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = req.cancel.cancelled() => return Err(RouterError::Cancelled),
+        }
         let mut r = self.0.lock().unwrap();
         r.writes += 1;
+        if r.conflicts > 0 {
+            r.conflicts -= 1;
+            return Err(RouterError::Conflict("edited by the test".into()));
+        }
+        if let Some(want) = &req.expected
+            && want.0 != r.revision.to_string()
+        {
+            return Err(RouterError::Conflict(format!(
+                "revision {} is now {} (edited by the test)",
+                want, r.revision
+            )));
+        }
         if let Some(why) = r.fail.take() {
             return Err(RouterError::Rejected(why));
         }
         r.split = split.green();
+        r.revision += 1;
         Ok(Applied {
             split,
-            revision: None,
+            revision: Some(Revision(r.revision.to_string())),
             detail: "fake".into(),
         })
+    }
+    fn capabilities(&self) -> Capabilities {
+        match &self.0.lock().unwrap().only {
+            Some(v) => Capabilities::Only(v.clone()),
+            None => Capabilities::AnySplit,
+        }
+    }
+    async fn readiness(&self) -> Result<Readiness, RouterError> {
+        Ok(self.0.lock().unwrap().readiness)
+    }
+}
+
+impl FakeRouter {
+    /// Someone else changes the router behind the engine's back.
+    fn poke(&self, split: u8) {
+        let mut r = self.0.lock().unwrap();
+        r.split = split;
+        r.revision += 1;
     }
 }
 
@@ -83,7 +135,7 @@ impl MetricSource for FakeSource {
     async fn poll(&mut self) -> Snapshot {
         let (err, up) = *self.0.0.lock().unwrap();
         Snapshot {
-            at: Instant::now(),
+            at: Instant::now().into_std(),
             wall: std::time::SystemTime::now(),
             window: Duration::from_millis(100),
             blue: readings(0.2, true),
@@ -135,7 +187,8 @@ fn rig(initial: u8, c: Config, options: EngineOptions) -> Rig {
         Box::new(FakeSource(script.clone())),
         journal,
         options,
-    );
+    )
+    .unwrap();
     Rig {
         handle,
         router,
@@ -149,7 +202,7 @@ async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) -> S
     let mut rx = h.state();
     let r = tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| f(s)))
         .await
-        .map(|r| r.map(|s| s.clone()));
+        .map(|r| r.map(|s| (**s).clone()));
     match r {
         Ok(Ok(s)) => s,
         _ => panic!(
@@ -163,7 +216,7 @@ fn records(path: &std::path::Path) -> Vec<Record> {
     Journal::read_all(path).unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn advance_is_journaled_before_and_after() {
     let r = rig(0, config(60_000), EngineOptions::default());
     wait_for(&r.handle, "first snapshot", |s| {
@@ -176,7 +229,7 @@ async fn advance_is_journaled_before_and_after() {
         .await
         .unwrap();
     assert!(msg.contains("0% → 1%"), "{msg}");
-    let s = r.handle.state().borrow().clone();
+    let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.split, Split::new(1));
     assert_eq!(s.phase, Phase::Canary { step: 0 });
     assert!(s.dwell_until.is_some());
@@ -191,7 +244,7 @@ async fn advance_is_journaled_before_and_after() {
     assert_eq!((intent.from, intent.to), (Some(0), Some(1)));
     assert_eq!(intent.origin, "cli");
     let outcome = recs.iter().find(|r| r.kind == RecordKind::Outcome).unwrap();
-    assert_eq!(outcome.outcome.as_deref(), Some("ok"));
+    assert_eq!(outcome.outcome, Some(WriteOutcome::Ok));
     assert!(outcome.duration_ms.is_some());
 
     // The dwell holds the gate; force passes it and says so in the journal.
@@ -213,7 +266,7 @@ async fn advance_is_journaled_before_and_after() {
     assert_eq!(forced, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rollback_preempts_a_slow_write() {
     let r = rig(0, config(0), EngineOptions::default());
     wait_for(&r.handle, "gate open", |s| s.gate.open).await;
@@ -234,8 +287,9 @@ async fn rollback_preempts_a_slow_write() {
         )
         .await
         .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2));
-    let s = r.handle.state().borrow().clone();
+    // Cancelled at its safe point at once: no virtual time passed.
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.split, Some(Split::ZERO));
     assert!(matches!(s.phase, Phase::RolledBack { .. }));
     let outcomes: Vec<_> = records(&r.journal)
@@ -246,13 +300,13 @@ async fn rollback_preempts_a_slow_write() {
     assert_eq!(
         outcomes,
         vec![
-            ("advance".to_string(), "preempted".to_string()),
-            ("rollback".to_string(), "ok".to_string())
+            ("advance".to_string(), WriteOutcome::Preempted),
+            ("rollback".to_string(), WriteOutcome::Ok)
         ]
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn auto_rollback_after_consecutive_breaches_with_readings() {
     let r = rig(25, config(60_000), EngineOptions::default());
     wait_for(&r.handle, "canary read back", |s| {
@@ -284,7 +338,7 @@ async fn auto_rollback_after_consecutive_breaches_with_readings() {
     assert_eq!(err.verdict, "BREACH");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn disarmed_does_not_roll_back_and_no_data_is_not_health() {
     let r = rig(5, config(0), EngineOptions::default());
     wait_for(&r.handle, "read back", |s| s.split == Split::new(5)).await;
@@ -305,7 +359,7 @@ async fn disarmed_does_not_roll_back_and_no_data_is_not_health() {
     assert!(!s.armed);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_write_leaves_the_split_and_says_why() {
     let r = rig(5, config(0), EngineOptions::default());
     wait_for(&r.handle, "gate open", |s| s.gate.open).await;
@@ -316,18 +370,18 @@ async fn a_failed_write_leaves_the_split_and_says_why() {
         .await
         .unwrap_err();
     assert!(err.contains("syntax error"), "{err}");
-    let s = r.handle.state().borrow().clone();
+    let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.split, Split::new(5));
     assert!(s.pending.is_none());
     let failed = records(&r.journal)
         .into_iter()
         .find(|r| r.kind == RecordKind::Outcome)
         .unwrap();
-    assert_eq!(failed.outcome.as_deref(), Some("failed"));
+    assert_eq!(failed.outcome, Some(WriteOutcome::Failed));
     assert!(failed.detail.unwrap().contains("syntax error"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_split_found_on_start_is_a_cutover_in_progress() {
     let r = rig(30, config(60_000), EngineOptions::default());
     let s = wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
@@ -344,7 +398,7 @@ async fn a_split_found_on_start_is_a_cutover_in_progress() {
     wait_for(&r.handle, "outside change", |s| s.split == Split::new(10)).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn readonly_moves_nothing() {
     let r = rig(
         25,
@@ -369,7 +423,7 @@ async fn readonly_moves_nothing() {
     assert_eq!(r.router.0.lock().unwrap().writes, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn pause_stops_the_dwell_and_resume_restarts_it() {
     let r = rig(5, config(60_000), EngineOptions::default());
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
@@ -377,19 +431,19 @@ async fn pause_stops_the_dwell_and_resume_restarts_it() {
         .call(Origin::Tui, Command::TogglePause)
         .await
         .unwrap();
-    let s = r.handle.state().borrow().clone();
+    let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.phase, Phase::Paused { step: 1 });
     assert!(s.dwell_until.is_none() && s.dwell_left.is_some());
     r.handle
         .call(Origin::Tui, Command::TogglePause)
         .await
         .unwrap();
-    let s = r.handle.state().borrow().clone();
+    let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.phase, Phase::Canary { step: 1 });
     assert!(s.dwell_until.is_some());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn autopilot_promotes_a_healthy_cutover() {
     let r = rig(
         0,
@@ -413,7 +467,7 @@ async fn autopilot_promotes_a_healthy_cutover() {
     assert!(recs.iter().any(|r| r.kind == RecordKind::Promoted));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn autopilot_rolls_back_at_the_progress_deadline() {
     let mut c = config(50);
     c.plan.progress_deadline = Duration::from_millis(400);
@@ -433,7 +487,7 @@ async fn autopilot_rolls_back_at_the_progress_deadline() {
     assert!(reason.contains("progress deadline"), "{reason}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_second_rollback_joins_the_one_in_flight() {
     let r = rig(25, config(0), EngineOptions::default());
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
@@ -480,7 +534,7 @@ async fn a_second_rollback_joins_the_one_in_flight() {
     assert_eq!(r.router.0.lock().unwrap().writes, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn after_a_rollback_going_again_needs_force() {
     let r = rig(5, config(0), EngineOptions::default());
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
@@ -512,7 +566,7 @@ async fn after_a_rollback_going_again_needs_force() {
     assert_eq!(r.handle.state().borrow().split, Split::new(1));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_refused_command_from_the_tui_is_shown_as_an_event() {
     let r = rig(5, config(60_000), EngineOptions::default());
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
@@ -541,7 +595,7 @@ async fn a_refused_command_from_the_tui_is_shown_as_an_event() {
     assert!(e.contains("already at 5%"), "{e}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn data_from_before_a_step_cannot_open_the_gate() {
     let r = rig(0, config(0), EngineOptions::default());
     wait_for(&r.handle, "gate open", |s| s.gate.open).await;
@@ -550,7 +604,7 @@ async fn data_from_before_a_step_cannot_open_the_gate() {
         .await
         .unwrap();
     // Published with the change: the latest snapshot predates the step.
-    let s = r.handle.state().borrow().clone();
+    let s = (**r.handle.state().borrow()).clone();
     assert!(
         s.gate.reasons.iter().any(|g| g.contains("full window")),
         "{:?}",
@@ -561,7 +615,7 @@ async fn data_from_before_a_step_cannot_open_the_gate() {
 }
 
 fn journal_with_unfinished_rollback(path: &std::path::Path) {
-    let mut j = Journal::open(path).unwrap();
+    let mut j = Journal::open_unlocked(path).unwrap();
     let mut intent = Record::new(RecordKind::Intent, "test-svc", "auto-rollback", "rollback");
     intent.from = Some(25);
     intent.to = Some(0);
@@ -569,7 +623,7 @@ fn journal_with_unfinished_rollback(path: &std::path::Path) {
     j.append(&intent).unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unfinished_rollback_stops_the_cockpit_on_start() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
@@ -577,13 +631,14 @@ async fn an_unfinished_rollback_stops_the_cockpit_on_start() {
     let router = FakeRouter::default();
     router.0.lock().unwrap().split = 25;
     let script = Script(Arc::new(Mutex::new((0.1, true))));
-    let (handle, _task) = cutover::engine::spawn(
+    let (handle, task) = cutover::engine::spawn(
         &config(0),
         Arc::new(router.clone()),
         Box::new(FakeSource(script)),
         Journal::open(&path).unwrap(),
         EngineOptions::default(),
-    );
+    )
+    .unwrap();
     let s = wait_for(&handle, "read back", |s| s.split.is_some()).await;
     assert!(matches!(s.phase, Phase::Paused { .. }), "{:?}", s.phase);
     assert!(s.events.iter().any(|e| e.text.contains("did not complete")));
@@ -592,6 +647,9 @@ async fn an_unfinished_rollback_stops_the_cockpit_on_start() {
         0,
         "an operator's cockpit moves nothing by itself"
     );
+    // It holds the journal (the one writer) until it stops.
+    handle.call(Origin::Cli, Command::Shutdown).await.unwrap();
+    task.await.unwrap();
 
     // The autopilot finishes the rollback instead.
     let (handle, _task) = cutover::engine::spawn(
@@ -603,8 +661,491 @@ async fn an_unfinished_rollback_stops_the_cockpit_on_start() {
             autopilot: true,
             ..Default::default()
         },
-    );
+    )
+    .unwrap();
     let s = wait_for(&handle, "rolled back", |s| s.outcome.is_some()).await;
     assert!(matches!(s.outcome, Some(Outcome::RolledBack { .. })));
     assert_eq!(router.0.lock().unwrap().split, 0);
+}
+
+// ----- cancel-safe writes: a router whose steps the test interleaves -----
+
+/// A router that writes in three steps, like nginx: prepare (a safe point),
+/// commit (the point of no return: the config says the new split), reload
+/// (the data plane serves it). Each step of a non-zero write waits for the
+/// test to release it; a rollback to 0 % runs through at once.
+#[derive(Clone)]
+struct Stepped {
+    /// What the config says (what `get_split` reads).
+    file: Arc<Mutex<u8>>,
+    /// What the data plane serves.
+    served: Arc<Mutex<u8>>,
+    steps: Arc<tokio::sync::Semaphore>,
+    /// How many steps the current write has passed.
+    progress: tokio::sync::watch::Sender<u8>,
+    /// Ignore cancellation entirely (a router with no safe points).
+    deaf: bool,
+}
+
+impl Stepped {
+    fn new(deaf: bool) -> Stepped {
+        Stepped {
+            file: Arc::new(Mutex::new(0)),
+            served: Arc::new(Mutex::new(0)),
+            steps: Arc::new(tokio::sync::Semaphore::new(0)),
+            progress: tokio::sync::watch::channel(0).0,
+            deaf,
+        }
+    }
+
+    async fn step(&self, cancel: &tokio_util::sync::CancellationToken, safe: bool) -> bool {
+        if safe && !self.deaf {
+            tokio::select! {
+                p = self.steps.acquire() => { p.unwrap().forget(); true }
+                _ = cancel.cancelled() => false,
+            }
+        } else {
+            self.steps.acquire().await.unwrap().forget();
+            true
+        }
+    }
+
+    async fn reached(&self, n: u8) {
+        self.progress
+            .subscribe()
+            .wait_for(|p| *p >= n)
+            .await
+            .unwrap();
+    }
+}
+
+#[async_trait]
+impl TrafficRouter for Stepped {
+    fn kind(&self) -> &'static str {
+        "stepped"
+    }
+    async fn get_split(&self) -> Result<RouterRead, RouterError> {
+        Ok(RouterRead::unversioned(
+            Split::new(*self.file.lock().unwrap()).unwrap(),
+        ))
+    }
+    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
+        let to = req.split.green();
+        if to == 0 {
+            *self.file.lock().unwrap() = 0;
+            *self.served.lock().unwrap() = 0;
+            return Ok(Applied {
+                split: req.split,
+                revision: None,
+                detail: "rolled back".into(),
+            });
+        }
+        self.progress.send_replace(0);
+        // Prepare: a safe point.
+        if !self.step(&req.cancel, true).await {
+            return Err(RouterError::Cancelled);
+        }
+        self.progress.send_replace(1);
+        // Commit: the last safe point is just before it.
+        if !self.step(&req.cancel, true).await {
+            return Err(RouterError::Cancelled);
+        }
+        *self.file.lock().unwrap() = to;
+        self.progress.send_replace(2);
+        // Reload: past the point of no return, so it finishes whatever
+        // the token says.
+        self.step(&req.cancel, false).await;
+        *self.served.lock().unwrap() = to;
+        self.progress.send_replace(3);
+        Ok(Applied {
+            split: req.split,
+            revision: None,
+            detail: "reloaded".into(),
+        })
+    }
+    async fn verify(&self, split: Split) -> Result<cutover::router::Verification, RouterError> {
+        let served = Split::new(*self.served.lock().unwrap()).unwrap();
+        Ok(cutover::router::Verification {
+            ok: served == split,
+            served: Some(served),
+            detail: format!("served {served}"),
+        })
+    }
+}
+
+struct SteppedRig {
+    handle: EngineHandle,
+    router: Stepped,
+    journal: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn stepped_rig(deaf: bool) -> SteppedRig {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let router = Stepped::new(deaf);
+    let (handle, _task) = cutover::engine::spawn(
+        &config(0),
+        Arc::new(router.clone()),
+        Box::new(FakeSource(Script(Arc::new(Mutex::new((0.1, true)))))),
+        Journal::open(&path).unwrap(),
+        EngineOptions::default(),
+    )
+    .unwrap();
+    wait_for(&handle, "gate open", |s| s.gate.open).await;
+    SteppedRig {
+        handle,
+        router,
+        journal: path,
+        _dir: dir,
+    }
+}
+
+/// Starts an advance, lets `released` of its steps run, then rolls back
+/// (releasing the rest `late` later, if at all). Returns the rollback's
+/// measured wait and the advance's journaled outcome.
+async fn preempt_at(
+    released: u8,
+    deaf: bool,
+    late: Option<Duration>,
+) -> (SteppedRig, Duration, WriteOutcome, u64) {
+    let r = stepped_rig(deaf).await;
+    r.handle
+        .send(Origin::Tui, Command::Advance { force: false })
+        .unwrap();
+    wait_for(&r.handle, "write in flight", |s| s.pending.is_some()).await;
+    r.router.steps.add_permits(released as usize);
+    r.router.reached(released).await;
+    let started = Instant::now();
+    let rollback = r.handle.call(
+        Origin::Tui,
+        Command::Rollback {
+            reason: "operator".into(),
+        },
+    );
+    let release = async {
+        if let Some(after) = late {
+            tokio::time::sleep(after).await;
+            r.router.steps.add_permits(3);
+        }
+    };
+    let (answer, ()) = tokio::join!(rollback, release);
+    answer.unwrap();
+    let waited = started.elapsed();
+    let recs = records(&r.journal);
+    let advance = recs
+        .iter()
+        .find(|x| x.kind == RecordKind::Outcome && x.action == "advance")
+        .and_then(|x| x.outcome)
+        .unwrap();
+    let rb_ms = recs
+        .iter()
+        .find(|x| x.kind == RecordKind::Outcome && x.action == "rollback")
+        .and_then(|x| x.duration_ms)
+        .unwrap();
+    (r, waited, advance, rb_ms)
+}
+
+fn whole_at_zero(r: &SteppedRig) {
+    assert_eq!(*r.router.file.lock().unwrap(), 0, "the config says 0 %");
+    assert_eq!(
+        *r.router.served.lock().unwrap(),
+        0,
+        "the data plane serves 0 %"
+    );
+    let s = r.handle.current();
+    assert_eq!(s.split, Some(Split::ZERO));
+    assert!(s.pending.is_none());
+    assert!(matches!(s.phase, Phase::RolledBack { .. }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_before_the_first_step_cancels_at_once() {
+    let (r, waited, advance, rb_ms) = preempt_at(0, false, None).await;
+    assert_eq!(waited, Duration::ZERO);
+    assert_eq!(advance, WriteOutcome::Preempted);
+    assert_eq!(rb_ms, 0);
+    whole_at_zero(&r);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_after_prepare_cancels_before_the_commit() {
+    let (r, waited, advance, _) = preempt_at(1, false, None).await;
+    assert_eq!(waited, Duration::ZERO);
+    assert_eq!(advance, WriteOutcome::Preempted);
+    whole_at_zero(&r);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_after_the_commit_waits_for_the_reload_and_counts_it() {
+    // Past the point of no return the write finishes (500 ms later), lands,
+    // and the rollback follows it; its measured time includes the wait.
+    let (r, waited, advance, rb_ms) = preempt_at(2, false, Some(Duration::from_millis(500))).await;
+    assert_eq!(waited, Duration::from_millis(500));
+    assert_eq!(advance, WriteOutcome::Ok);
+    assert_eq!(rb_ms, 500);
+    whole_at_zero(&r);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_with_no_safe_point_is_abandoned_after_the_deadline() {
+    let (r, waited, advance, rb_ms) = preempt_at(1, true, None).await;
+    assert_eq!(waited, cutover::engine::task::PREEMPT_DEADLINE);
+    assert_eq!(advance, WriteOutcome::Abandoned);
+    assert_eq!(rb_ms, 2000);
+    whole_at_zero(&r);
+}
+
+// ----- the rollback lane and coalesced controls ---------------------------
+
+#[tokio::test(start_paused = true)]
+async fn a_full_command_queue_never_refuses_a_rollback() {
+    let r = rig(25, config(60_000), EngineOptions::default());
+    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    // The engine does not run while this test sends (one thread): the
+    // normal queue fills up.
+    let mut sent = 0;
+    while r
+        .handle
+        .send(Origin::Tui, Command::Note(format!("burst {sent}")))
+        .is_ok()
+    {
+        sent += 1;
+    }
+    assert_eq!(sent, 64);
+    assert!(
+        r.handle
+            .send(Origin::Tui, Command::Note("one more".into()))
+            .unwrap_err()
+            .contains("queue full")
+    );
+    let started = Instant::now();
+    r.handle
+        .call(
+            Origin::Tui,
+            Command::Rollback {
+                reason: "operator".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    // It went ahead of the burst: the notes come after it in the journal.
+    let recs = records(&r.journal);
+    let rb = recs
+        .iter()
+        .position(|x| x.kind == RecordKind::Intent && x.action == "rollback")
+        .unwrap();
+    let first_note = recs.iter().position(|x| x.kind == RecordKind::Note);
+    assert!(first_note.is_none_or(|n| n > rb), "{recs:#?}");
+    assert_eq!(r.router.0.lock().unwrap().split, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn arming_twice_journals_once() {
+    let r = rig(0, config(60_000), EngineOptions::default());
+    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    for _ in 0..10 {
+        r.handle.send(Origin::Tui, Command::SetArmed(true)).unwrap();
+    }
+    for _ in 0..10 {
+        r.handle
+            .send(Origin::Tui, Command::SetArmed(false))
+            .unwrap();
+    }
+    r.handle
+        .call(Origin::Tui, Command::Note("done".into()))
+        .await
+        .unwrap();
+    let controls: Vec<String> = records(&r.journal)
+        .into_iter()
+        .filter(|x| x.kind == RecordKind::Control)
+        .map(|x| x.action)
+        .collect();
+    assert_eq!(controls, vec!["disarm".to_string()]);
+}
+
+// ----- revisions, capabilities, readiness, verification -------------------
+
+#[tokio::test(start_paused = true)]
+async fn a_change_behind_our_back_is_a_conflict_not_overwritten() {
+    let r = rig(5, config(0), EngineOptions::default());
+    wait_for(&r.handle, "gate open", |s| s.gate.open).await;
+    // Someone else moves the router between our read and our write.
+    r.router.poke(10);
+    let err = r
+        .handle
+        .call(Origin::Cli, Command::Advance { force: true })
+        .await
+        .unwrap_err();
+    assert!(err.contains("changed since it was read"), "{err}");
+    assert!(err.contains("edited by the test"), "{err}");
+    assert_eq!(r.router.0.lock().unwrap().split, 10, "nothing overwritten");
+    let conflict = records(&r.journal)
+        .into_iter()
+        .find(|x| x.kind == RecordKind::Outcome)
+        .unwrap();
+    assert_eq!(conflict.outcome, Some(WriteOutcome::Conflict));
+    // The re-read shows what changed.
+    let s = wait_for(&r.handle, "re-read", |s| s.split == Split::new(10)).await;
+    assert!(
+        s.events
+            .iter()
+            .any(|e| e.text.contains("router reports 10%")),
+        "{:#?}",
+        s.events
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_that_meets_a_conflict_rereads_once_and_retries() {
+    let r = rig(25, config(60_000), EngineOptions::default());
+    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    r.router.0.lock().unwrap().conflicts = 1;
+    r.handle
+        .call(
+            Origin::Cli,
+            Command::Rollback {
+                reason: "operator".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.router.0.lock().unwrap().split, 0);
+    let out = records(&r.journal)
+        .into_iter()
+        .find(|x| x.kind == RecordKind::Outcome)
+        .unwrap();
+    assert_eq!(out.outcome, Some(WriteOutcome::Ok));
+    assert!(
+        out.detail
+            .as_deref()
+            .unwrap()
+            .contains("retried after a conflict"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn splits_the_router_cannot_set_are_refused_before_any_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let router = FakeRouter::default();
+    router.0.lock().unwrap().only = Some(vec![0, 100]);
+    let (handle, _task) = cutover::engine::spawn(
+        &config(0),
+        Arc::new(router.clone()),
+        Box::new(FakeSource(Script(Arc::new(Mutex::new((0.1, true)))))),
+        Journal::open(&dir.path().join("j.jsonl")).unwrap(),
+        EngineOptions::default(),
+    )
+    .unwrap();
+    let s = wait_for(&handle, "read back", |s| s.split.is_some()).await;
+    assert!(
+        s.events.iter().any(|e| e.text
+            == "plan steps 1%, 5%, 25%, 50% cannot be set: the fake router can set only 0% and 100%"),
+        "{:#?}",
+        s.events
+    );
+    let err = handle
+        .call(
+            Origin::Cli,
+            Command::SetSplit {
+                split: Split::new(25).unwrap(),
+                reason: None,
+                force: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        "the fake router cannot set 25%: it can set only 0% and 100%"
+    );
+    assert_eq!(router.0.lock().unwrap().writes, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn green_with_no_ready_replica_closes_the_gate_but_not_rollback() {
+    let r = rig(5, config(0), EngineOptions::default());
+    r.router.0.lock().unwrap().readiness = Readiness {
+        blue: Some(Replicas {
+            ready: 3,
+            desired: 3,
+        }),
+        green: Some(Replicas {
+            ready: 0,
+            desired: 3,
+        }),
+    };
+    let s = wait_for(&r.handle, "readiness read", |s| s.readiness.is_some()).await;
+    assert!(
+        s.gate
+            .reasons
+            .contains(&"green has 0 of 3 replicas ready".to_string()),
+        "{:?}",
+        s.gate
+    );
+    let err = r
+        .handle
+        .call(Origin::Cli, Command::Advance { force: true })
+        .await
+        .unwrap_err();
+    assert!(err.contains("0 of 3 replicas ready"), "{err}");
+    r.handle
+        .call(
+            Origin::Cli,
+            Command::Rollback {
+                reason: "operator".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.router.0.lock().unwrap().split, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_the_data_plane_served_is_kept_with_its_time() {
+    let r = stepped_rig(false).await;
+    r.router.steps.add_permits(3);
+    let t = Instant::now();
+    r.handle
+        .call(Origin::Cli, Command::Advance { force: false })
+        .await
+        .unwrap();
+    let s = r.handle.current();
+    let v = s.verified.clone().unwrap();
+    assert_eq!(v.served, Split::new(1).unwrap());
+    assert_eq!(v.at, t.into_std());
+    assert_eq!(v.detail, "served 1%");
+    let out = records(&r.journal)
+        .into_iter()
+        .find(|x| x.kind == RecordKind::Outcome)
+        .unwrap();
+    assert_eq!(out.detail.as_deref(), Some("reloaded; verify: served 1%"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn rollbacks_that_join_a_waiting_rollback_all_get_the_answer() {
+    let r = stepped_rig(true).await;
+    r.handle
+        .send(Origin::Tui, Command::Advance { force: false })
+        .unwrap();
+    wait_for(&r.handle, "write in flight", |s| s.pending.is_some()).await;
+    let rb = |n: u32| {
+        r.handle.call(
+            Origin::Tui,
+            Command::Rollback {
+                reason: format!("operator {n}"),
+            },
+        )
+    };
+    let (a, b) = tokio::join!(rb(1), rb(2));
+    a.unwrap();
+    b.unwrap();
+    whole_at_zero(&r);
+    let rollbacks = records(&r.journal)
+        .into_iter()
+        .filter(|x| x.kind == RecordKind::Intent && x.action == "rollback")
+        .count();
+    assert_eq!(rollbacks, 1);
 }

@@ -131,16 +131,17 @@ async fn autopilot(fails: fn(u64) -> bool, run: Duration) -> (u8, State) {
         Journal::open(&dir.path().join("j.jsonl")).unwrap(),
         EngineOptions {
             autopilot: true,
-            readonly: false,
+            ..Default::default()
         },
-    );
+    )
+    .unwrap();
     let mut highest = 1;
     let end = Instant::now() + run;
     while Instant::now() < end {
         highest = highest.max(*router.0.lock().unwrap());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let s = handle.state().borrow().clone();
+    let s = (**handle.state().borrow()).clone();
     (highest, s)
 }
 
@@ -232,11 +233,12 @@ async fn green_is_judged_on_its_own_span_not_blues() {
         Journal::open(&dir.path().join("j.jsonl")).unwrap(),
         EngineOptions {
             autopilot: true,
-            readonly: false,
+            ..Default::default()
         },
-    );
+    )
+    .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let s = handle.state().borrow().clone();
+    let s = (**handle.state().borrow()).clone();
     assert_eq!(*router.0.lock().unwrap(), 1, "{:#?}", s.events);
     assert!(
         s.gate.reasons.iter().any(|r| r.contains("full window")),

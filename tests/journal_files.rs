@@ -54,7 +54,7 @@ fn an_endless_line_costs_one_record_not_the_rest() {
     }
     f.write_all(b"\n").unwrap();
     let mut rb = Record::new(RecordKind::Outcome, "svc", "tui", "rollback");
-    rb.outcome = Some("ok".into());
+    rb.outcome = Some(cutover::engine::WriteOutcome::Ok);
     rb.reason = Some("green error rate".into());
     rb.to = Some(0);
     f.write_all(&serde_json::to_vec(&rb).unwrap()).unwrap();

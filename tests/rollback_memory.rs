@@ -111,14 +111,15 @@ fn start(c: &Config, router: &Router, journal: &Path, options: EngineOptions) ->
         Box::new(Healthy),
         Journal::open(journal).unwrap(),
         options,
-    );
+    )
+    .unwrap();
     handle
 }
 
 async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) -> State {
     let mut rx = h.state();
     match tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| f(s))).await {
-        Ok(Ok(s)) => s.clone(),
+        Ok(Ok(s)) => (**s).clone(),
         _ => panic!(
             "timed out waiting for {what}: {:#?}",
             h.state().borrow().events
@@ -291,7 +292,7 @@ async fn the_autopilot_on_a_rolled_back_journal_holds_and_moves_nothing() {
         &journal,
         EngineOptions {
             autopilot: true,
-            readonly: false,
+            ..Default::default()
         },
     );
     let s = wait_for(&h, "an outcome", |s| s.outcome.is_some()).await;

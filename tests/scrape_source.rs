@@ -430,3 +430,21 @@ fn bad_config_is_refused() {
     cfg.blue = vec![];
     assert!(ScrapeSource::new(&cfg, Duration::from_secs(1), Duration::from_secs(1)).is_err());
 }
+
+#[tokio::test]
+async fn a_body_over_the_cap_is_no_data_saying_so() {
+    let srv = Server::start().await;
+    srv.set("/b", exposition([10, 10, 10, 10], 0, Some(0.9), true));
+    let mut huge = exposition([10, 10, 10, 10], 0, Some(0.9), true);
+    huge.push_str(&"#".repeat(cutover::metrics::scrape::MAX_BODY));
+    srv.set("/g", huge);
+    let cfg = config(vec![srv.url("/b")], vec![srv.url("/g")]);
+    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(5), Duration::from_secs(30)).unwrap();
+    let snap = src.poll().await;
+    assert!(snap.blue.up);
+    assert!(!snap.green.up);
+    assert_eq!(
+        snap.green.get(Metric::ErrorRate),
+        &Reading::NoData(NoData::Other(format!("{}: body over 16 MB", srv.url("/g"))))
+    );
+}

@@ -381,7 +381,7 @@ fn pending_write_paused_and_standby_in_header() {
         from: Split::new(5),
         to: Split::new(25).unwrap(),
         started: now - Duration::from_millis(400),
-        action: "advance".into(),
+        action: cutover::engine::Action::Advance,
     });
     state.phase = Phase::Paused { step: 2 };
     state.dwell_until = None;

@@ -108,6 +108,10 @@ pub enum Cmd {
     Rollback {
         #[arg(long, default_value = "operator rollback (cli)")]
         reason: String,
+        /// Roll back even while another cockpit or autopilot holds the
+        /// service's journal (journaled as forced).
+        #[arg(long)]
+        force: bool,
     },
     /// Flip all traffic to green now, skipping the remaining steps. Refused
     /// (exit 2) with the in-process demo router.

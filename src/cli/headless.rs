@@ -1,6 +1,10 @@
 //! Commands that run without the TUI: `set`, `rollback`, `promote` and the
 //! autopilot (`run`, `demo --headless`). `status` is in `status.rs`.
 
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -8,7 +12,7 @@ use anyhow::{Context, bail};
 use crate::app::Running;
 use crate::engine::{Command, EngineHandle, Event, Origin, Outcome, State};
 
-use super::output::{event_line, say};
+use super::output::event_line;
 
 /// Exit status of the autopilot: 0 promoted, 3 rolled back, 4 held
 /// because the journal says green was rolled back (nothing was moved).
@@ -20,61 +24,142 @@ pub fn exit_code_for(outcome: &Outcome) -> i32 {
     }
 }
 
+/// Lines the printer holds for a slow reader before it drops new ones.
+const PRINTER_QUEUE: usize = 1024;
+/// How long the autopilot's last lines may wait for a slow reader at exit.
+const PRINTER_DRAIN: Duration = Duration::from_secs(1);
+
+/// Standard output that never blocks its caller: lines go through a
+/// bounded queue to a writer thread. When the reader stops reading (a
+/// full pipe, `| less` nobody scrolls) the thread blocks, the queue fills,
+/// and further lines are dropped and counted, so the autopilot and the
+/// engine never wait for a terminal.
+pub struct Printer {
+    tx: Option<std_mpsc::SyncSender<String>>,
+    dropped: Arc<AtomicU64>,
+    /// Told when the writer has written everything it was given.
+    drained: std_mpsc::Receiver<()>,
+}
+
+impl Printer {
+    pub fn stdout() -> Printer {
+        Printer::to(std::io::stdout())
+    }
+
+    /// A printer writing to `out` (a test gives it a pipe).
+    pub fn to(mut out: impl Write + Send + 'static) -> Printer {
+        let (tx, rx) = std_mpsc::sync_channel::<String>(PRINTER_QUEUE);
+        let (done_tx, drained) = std_mpsc::channel();
+        std::thread::spawn(move || {
+            for line in rx {
+                // A reader that went away: nothing left to do but drain.
+                let _ = writeln!(out, "{line}").and_then(|_| out.flush());
+            }
+            let _ = done_tx.send(());
+        });
+        Printer {
+            tx: Some(tx),
+            dropped: Arc::new(AtomicU64::new(0)),
+            drained,
+        }
+    }
+
+    /// Queues a line; drops and counts it when the queue is full.
+    pub fn line(&self, text: impl std::fmt::Display) {
+        let Some(tx) = &self.tx else { return };
+        if tx.try_send(text.to_string()).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Lets the writer finish for up to `wait`, then says on stderr how
+    /// many lines were dropped (stdout is the stream that was not read).
+    /// Returns that count.
+    pub fn finish(mut self, wait: Duration) -> u64 {
+        drop(self.tx.take());
+        let finished = self.drained.recv_timeout(wait).is_ok();
+        let dropped = self.dropped();
+        if dropped > 0 || !finished {
+            eprintln!(
+                "cutover: standard output was not read: {dropped} line(s) dropped{}",
+                if finished {
+                    ""
+                } else {
+                    ", and the last lines are still waiting to be written"
+                }
+            );
+        }
+        dropped
+    }
+}
+
 /// Calls `print` for every event published from now on, until `stop`
 /// says so (checked on each state). Returns the state that stopped it.
+/// Holds no borrow of the channel while printing: the state is an `Arc`
+/// cloned out first.
 pub async fn follow_events(
     handle: &EngineHandle,
     mut print: impl FnMut(&Event),
     stop: impl Fn(&State) -> bool,
-) -> anyhow::Result<State> {
+) -> anyhow::Result<Arc<State>> {
     let mut rx = handle.state();
     let mut seen = 0u64;
     loop {
-        {
-            let s = rx.borrow_and_update();
-            let new = s.event_seq.saturating_sub(seen) as usize;
-            let skip = s.events.len().saturating_sub(new);
-            for e in s.events.iter().skip(skip) {
-                print(e);
-            }
-            seen = s.event_seq;
-            if stop(&s) {
-                return Ok(s.clone());
-            }
+        let s = rx.borrow_and_update().clone();
+        let new = s.event_seq.saturating_sub(seen) as usize;
+        let skip = s.events.len().saturating_sub(new);
+        for e in s.events.iter().skip(skip) {
+            print(e);
+        }
+        seen = s.event_seq;
+        if stop(&s) {
+            return Ok(s);
         }
         rx.changed().await.context("the engine stopped")?;
     }
 }
 
 /// The autopilot until promoted or rolled back, printing one line per
-/// event. A signal stops it without moving traffic.
-pub async fn run_autopilot(running: Running) -> anyhow::Result<i32> {
+/// event through `out` (never blocking). A signal stops it without moving
+/// traffic.
+pub async fn run_autopilot(running: Running, out: Printer) -> anyhow::Result<i32> {
     let handle = running.handle.clone();
-    let follow = follow_events(&handle, |e| say(event_line(e)), |s| s.outcome.is_some());
+    let follow = follow_events(
+        &handle,
+        |e| out.line(event_line(e)),
+        |s| s.outcome.is_some(),
+    );
     let code = tokio::select! {
         r = follow => {
             let s = r?;
-            let outcome = s.outcome.expect("stop condition");
+            let outcome = s.outcome.clone().expect("stop condition");
             match &outcome {
-                Outcome::Promoted => say("outcome: promoted"),
-                Outcome::RolledBack { reason } => say(format!("outcome: rolled back: {reason}")),
+                Outcome::Promoted => out.line("outcome: promoted"),
+                Outcome::RolledBack { reason } => out.line(format!("outcome: rolled back: {reason}")),
                 Outcome::HeldAfterRollback { reason } => {
-                    say(format!("outcome: held, nothing moved: {reason}"))
+                    out.line(format!("outcome: held, nothing moved: {reason}"))
                 }
             }
             exit_code_for(&outcome)
         }
         sig = signal() => {
-            let split = handle.state().borrow().split;
-            say(format!(
+            let split = handle.current().split;
+            out.line(format!(
                 "{sig}: stopping; traffic left at {} (stopping never moves traffic)",
                 split.map(|s| s.to_string()).unwrap_or_else(|| "an unknown split".into())
             ));
             130
         }
     };
-    say(format!("journal: {}", running.journal.display()));
+    out.line(format!("journal: {}", running.journal.display()));
     running.stop().await;
+    tokio::task::spawn_blocking(move || out.finish(PRINTER_DRAIN))
+        .await
+        .context("the output thread")?;
     Ok(code)
 }
 
@@ -107,7 +192,7 @@ async fn split_known(handle: &EngineHandle, within: Duration) -> anyhow::Result<
     .await
     .map(|r| r.is_ok());
     let s = rx.borrow().clone();
-    match (r, s.split, s.router_error) {
+    match (r, s.split, s.router_error.clone()) {
         (_, Some(_), _) => Ok(()),
         (_, None, Some(e)) => bail!("{e}"),
         _ => bail!("the router did not answer within {}s", within.as_secs()),

@@ -8,6 +8,6 @@ mod output;
 mod status;
 
 pub use args::{Cli, Cmd};
-pub use headless::{exit_code_for, follow_events, one_shot, run_autopilot};
+pub use headless::{Printer, exit_code_for, follow_events, one_shot, run_autopilot};
 pub use output::{say, warn};
 pub use status::{STATUS_INCOMPLETE, status};

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use super::action::{Action, WriteOutcome};
 use super::journal_lines::{Line, Lines, MAX_LINE, check_parents, not_regular, open_regular};
 use super::memory::RolledBackMemory;
 
@@ -63,9 +64,9 @@ pub struct Record {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub forced: bool,
-    /// `ok`, `failed`, `preempted` (outcomes only).
+    /// `ok`, `failed`, `preempted`, ... (outcomes only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub outcome: Option<String>,
+    pub outcome: Option<WriteOutcome>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -81,8 +82,19 @@ pub struct Record {
 
 impl Record {
     pub fn new(kind: RecordKind, service: &str, origin: &str, action: &str) -> Record {
+        Record::at(SystemTime::now(), kind, service, origin, action)
+    }
+
+    /// A record stamped with `wall` (the engine's injectable clock).
+    pub fn at(
+        wall: SystemTime,
+        kind: RecordKind,
+        service: &str,
+        origin: &str,
+        action: &str,
+    ) -> Record {
         Record {
-            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            time: humantime::format_rfc3339_millis(wall).to_string(),
             kind,
             service: service.to_string(),
             user: current_user(),
@@ -129,14 +141,111 @@ pub struct Recovery {
     pub unreadable: Option<String>,
 }
 
+/// Why a journal could not be opened for writing.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another process holds the journal: it is the one writer of this
+    /// service.
+    #[error("{}", locked_message(.path, *.pid))]
+    Locked { path: PathBuf, pid: Option<u32> },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+fn locked_message(path: &Path, pid: Option<u32>) -> String {
+    let who = pid.map_or_else(|| "another process".to_string(), |p| format!("process {p}"));
+    format!(
+        "journal {} is held by {who}: another cockpit or autopilot moves traffic on this service",
+        path.display()
+    )
+}
+
+/// The sidecar file whose advisory lock makes a process the one writer of
+/// a journal; it holds the writer's process id so others can name it.
+pub fn lock_path(journal: &Path) -> PathBuf {
+    let mut name = journal.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Takes the writer's lock of `journal`, or says who holds it. The lock is
+/// an advisory `flock` (crate `fs4`): the kernel drops it when the process
+/// ends, however it ends, so a crash never leaves a stale lock.
+fn acquire(journal: &Path) -> Result<File, OpenError> {
+    let path = lock_path(journal);
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)?;
+    match fs4::FileExt::try_lock(&file) {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.write_all(format!("{}\n", std::process::id()).as_bytes())?;
+            file.sync_data()?;
+            Ok(file)
+        }
+        Err(fs4::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            {
+                use std::io::Read;
+                let _ = file.read_to_string(&mut text);
+            }
+            Err(OpenError::Locked {
+                path: journal.to_path_buf(),
+                pid: text.trim().parse().ok(),
+            })
+        }
+        Err(fs4::TryLockError::Error(e)) => Err(OpenError::Io(e)),
+    }
+}
+
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// The writer's lock, held as long as the journal is open; `None` when
+    /// opened without it (`rollback --force`) or read-only.
+    _lock: Option<File>,
+    /// Read-only: why appends are refused (naming the holder, if known).
+    refuse: Option<String>,
 }
 
 impl Journal {
-    /// Opens (creating it and its directory if needed) for appending.
-    pub fn open(path: &Path) -> std::io::Result<Journal> {
+    /// Opens (creating it and its directory if needed) for appending, as
+    /// the one writer of the service: fails with [`OpenError::Locked`]
+    /// while another process holds it.
+    pub fn open(path: &Path) -> Result<Journal, OpenError> {
+        Journal::create_dir(path)?;
+        let lock = acquire(path)?;
+        let mut j = Journal::open_file(path)?;
+        j._lock = Some(lock);
+        Ok(j)
+    }
+
+    /// Opens for appending without taking the writer's lock: only for a
+    /// forced rollback, which must go through even while another process
+    /// holds the service (journaled as forced).
+    pub fn open_unlocked(path: &Path) -> std::io::Result<Journal> {
+        Journal::create_dir(path)?;
+        Journal::open_file(path)
+    }
+
+    /// Opens to read the past only, for a process that is not the writer
+    /// (`why` says so): every append is refused with `why`.
+    pub fn open_readonly(path: &Path, why: impl Into<String>) -> std::io::Result<Journal> {
+        Journal::create_dir(path)?;
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+            _lock: None,
+            refuse: Some(why.into()),
+        })
+    }
+
+    /// Makes the directory and checks the path can be a journal.
+    fn create_dir(path: &Path) -> std::io::Result<()> {
         check_parents(path)?;
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
@@ -149,6 +258,10 @@ impl Journal {
             Ok(m) if !m.is_file() => return Err(not_regular(path, &m)),
             _ => {}
         }
+        Ok(())
+    }
+
+    fn open_file(path: &Path) -> std::io::Result<Journal> {
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -169,6 +282,8 @@ impl Journal {
         Ok(Journal {
             path: path.to_path_buf(),
             file,
+            _lock: None,
+            refuse: None,
         })
     }
 
@@ -178,6 +293,9 @@ impl Journal {
 
     /// Appends one line and waits until it is on disk.
     pub fn append(&mut self, record: &Record) -> std::io::Result<()> {
+        if let Some(why) = &self.refuse {
+            return Err(std::io::Error::other(why.clone()));
+        }
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
         // One write per line: with O_APPEND, lines from two processes never
@@ -213,14 +331,14 @@ impl Journal {
                 RecordKind::Intent => {
                     r.unfinished = Some(rec.clone());
                     r.promoted_at = None;
-                    if rec.action == "rollback" {
+                    if rec.action == Action::Rollback.name() {
                         r.failed_rollback = Some(rec.clone());
                     }
                 }
                 RecordKind::Outcome => {
                     r.unfinished = None;
                     // Any change that landed since supersedes the rollback.
-                    if rec.outcome.as_deref() == Some("ok") {
+                    if rec.outcome == Some(WriteOutcome::Ok) {
                         r.failed_rollback = None;
                     }
                 }
@@ -259,8 +377,8 @@ impl Journal {
 /// forced raise that landed) or a start with another green forgets it.
 fn remember(r: &mut Recovery, rec: &Record) {
     match rec.kind {
-        RecordKind::Outcome if rec.outcome.as_deref() == Some("ok") => {
-            if rec.action == "rollback" {
+        RecordKind::Outcome if rec.outcome == Some(WriteOutcome::Ok) => {
+            if rec.action == Action::Rollback.name() {
                 r.rolled_back = Some(RolledBackMemory {
                     at: humantime::parse_rfc3339(&rec.time).unwrap_or(SystemTime::UNIX_EPOCH),
                     reason: rec.reason.clone().unwrap_or_else(|| "rollback".into()),
@@ -298,7 +416,7 @@ mod tests {
         assert_eq!(r.unfinished.as_ref().unwrap().to, Some(1));
 
         let mut outcome = Record::new(RecordKind::Outcome, "svc", "tui", "advance");
-        outcome.outcome = Some("ok".into());
+        outcome.outcome = Some(WriteOutcome::Ok);
         outcome.duration_ms = Some(12);
         j.append(&outcome).unwrap();
         j.append(&Record::new(
@@ -327,6 +445,35 @@ mod tests {
         assert_eq!(first["from"], 0);
         assert!(first["time"].as_str().unwrap().ends_with('Z'));
         assert!(first.get("forced").is_none());
+    }
+
+    #[test]
+    fn one_writer_per_journal_and_the_second_is_told_who() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let first = Journal::open(&path).unwrap();
+        // flock locks belong to the open file description, so a second open
+        // in the same process is refused as another process's would be.
+        match Journal::open(&path) {
+            Err(OpenError::Locked { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+            other => panic!("expected Locked, got {:?}", other.map(|_| ())),
+        }
+        let err = Journal::open(&path).err().unwrap().to_string();
+        assert!(
+            err.contains(&format!("process {}", std::process::id())),
+            "{err}"
+        );
+        let held = OpenError::Locked {
+            path: path.clone(),
+            pid: Some(42),
+        };
+        let mut ro = Journal::open_readonly(&path, held.to_string()).unwrap();
+        let e = ro
+            .append(&Record::new(RecordKind::Note, "svc", "tui", "note"))
+            .unwrap_err();
+        assert!(e.to_string().contains("held by process 42"), "{e}");
+        drop(first);
+        assert!(Journal::open(&path).is_ok());
     }
 
     #[test]

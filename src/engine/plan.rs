@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::config::PlanConfig;
 use crate::format::countdown;
 use crate::model::Split;
+use crate::router::{Capabilities, Replicas};
 
 use super::state::Phase;
 
@@ -21,14 +22,44 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn from_config(c: &PlanConfig) -> Plan {
-        Plan {
+    /// The plan of a config, or why it cannot be run: steps must rise
+    /// strictly from above 0 and end at 100 (the config loader checks this
+    /// too; a config built in code must not skip it).
+    pub fn from_config(c: &PlanConfig) -> Result<Plan, String> {
+        if c.steps.is_empty() {
+            return Err("plan.steps is empty: give the green percentages, ending at 100".into());
+        }
+        if c.steps[0] == 0 {
+            return Err("plan.steps: the first step must be above 0 %".into());
+        }
+        if let Some(w) = c.steps.windows(2).find(|w| w[0] >= w[1]) {
+            return Err(format!(
+                "plan.steps must rise strictly: {} is followed by {}",
+                w[0], w[1]
+            ));
+        }
+        if c.steps.last() != Some(&100) {
+            return Err("plan.steps must end at 100".into());
+        }
+        if let Some(s) = c.steps.iter().find(|s| **s > 100) {
+            return Err(format!("plan.steps: {s} is above 100 %"));
+        }
+        Ok(Plan {
             steps: c.steps.clone(),
             dwell: c.dwell,
             bake: c.bake,
             standby: c.standby,
             progress_deadline: c.progress_deadline,
-        }
+        })
+    }
+
+    /// The steps `caps` cannot set, for a message; empty when all can be.
+    pub fn unsettable_steps(&self, caps: &Capabilities) -> Vec<u8> {
+        self.steps
+            .iter()
+            .copied()
+            .filter(|s| Split::new(*s).is_some_and(|s| !caps.can_set(s)))
+            .collect()
     }
 
     /// The index of the step nearest to `split` (ties go to the lower step).
@@ -97,6 +128,8 @@ pub struct GateInput<'a> {
     pub data_predates_split: bool,
     /// The cutover was rolled back: going again is a deliberate act.
     pub rolled_back: bool,
+    /// Green's replicas as the router reports them, where it can tell.
+    pub green_replicas: Option<Replicas>,
 }
 
 /// Why an advance may not go ahead. `hard` reasons cannot be forced past;
@@ -135,6 +168,13 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
     if split.green() == 100 {
         c.hard.push("at 100 %: nothing left to advance".into());
         return c;
+    }
+    if let Some(r) = g.green_replicas
+        && r.ready == 0
+    {
+        // No force past this: every request sent to green would fail.
+        c.hard
+            .push(format!("green has 0 of {} replicas ready", r.desired));
     }
     if matches!(g.phase, Phase::Paused { .. }) {
         c.soft.push("paused".into());
@@ -179,7 +219,7 @@ mod tests {
     use super::*;
 
     fn plan() -> Plan {
-        Plan::from_config(&PlanConfig::default())
+        Plan::from_config(&PlanConfig::default()).unwrap()
     }
 
     fn s(v: u8) -> Split {
@@ -197,6 +237,34 @@ mod tests {
         assert_eq!(p.prev_target(s(30)), s(25));
         assert_eq!(p.prev_target(s(1)), s(0));
         assert_eq!(p.prev_target(s(0)), s(0));
+    }
+
+    #[test]
+    fn a_plan_that_cannot_run_is_refused_with_the_reason() {
+        let with = |steps: Vec<u8>| {
+            Plan::from_config(&PlanConfig {
+                steps,
+                ..PlanConfig::default()
+            })
+        };
+        assert!(with(vec![]).unwrap_err().contains("empty"));
+        assert!(with(vec![0, 100]).unwrap_err().contains("above 0"));
+        assert_eq!(
+            with(vec![5, 5, 100]).unwrap_err(),
+            "plan.steps must rise strictly: 5 is followed by 5"
+        );
+        assert_eq!(with(vec![5, 50]).unwrap_err(), "plan.steps must end at 100");
+        assert!(with(vec![1, 100]).is_ok());
+    }
+
+    #[test]
+    fn steps_a_router_cannot_set_are_named() {
+        let p = plan();
+        assert_eq!(
+            p.unsettable_steps(&Capabilities::Only(vec![0, 100])),
+            vec![1, 5, 25, 50]
+        );
+        assert!(p.unsettable_steps(&Capabilities::AnySplit).is_empty());
     }
 
     #[test]
@@ -225,6 +293,7 @@ mod tests {
             router_error: None,
             data_predates_split: false,
             rolled_back: false,
+            green_replicas: None,
         }
     }
 
@@ -255,6 +324,26 @@ mod tests {
         assert!(check_gate(&g).open());
         g.green_up = false;
         assert_eq!(check_gate(&g).soft.len(), 1);
+    }
+
+    #[test]
+    fn green_with_no_ready_replica_closes_the_gate_for_good() {
+        let now = Instant::now();
+        let phase = Phase::Canary { step: 1 };
+        let mut g = input(now, &phase);
+        g.green_replicas = Some(Replicas {
+            ready: 0,
+            desired: 3,
+        });
+        assert_eq!(
+            check_gate(&g).hard,
+            vec!["green has 0 of 3 replicas ready".to_string()]
+        );
+        g.green_replicas = Some(Replicas {
+            ready: 1,
+            desired: 3,
+        });
+        assert!(check_gate(&g).open());
     }
 
     #[test]

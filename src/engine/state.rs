@@ -1,13 +1,16 @@
 //! What the engine publishes on its `watch` channel. Front ends render this
 //! and nothing else; they never ask the router or the metric source.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
+
+use imbl::Vector;
 
 use crate::model::{Color, Metric, Snapshot, Split, Verdict};
 
+use super::action::Action;
 use super::guardrail::Judgement;
 use super::memory::RolledBackMemory;
+use crate::router::Readiness;
 
 /// Where the cutover stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,8 +58,15 @@ pub struct PendingChange {
     pub from: Option<Split>,
     pub to: Split,
     pub started: Instant,
-    /// `advance`, `rollback`, `set`, ... as journaled.
-    pub action: String,
+    pub action: Action,
+}
+
+/// The split a router's verification saw the data plane serve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub served: Split,
+    pub at: Instant,
+    pub detail: String,
 }
 
 /// Whether an advance is allowed now, and if not, every reason why.
@@ -90,10 +100,14 @@ pub struct HistoryPoint {
 }
 
 /// Recent history of every metric of both colours, for charts.
+///
+/// Persistent vectors: the engine publishes a copy of the state on every
+/// change, and a copy shares all but the touched chunk with the original,
+/// so publishing costs the same with a full history as with an empty one.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct History {
     /// `[color][metric]`, oldest first; blue is 0, green is 1.
-    series: [[VecDeque<HistoryPoint>; 3]; 2],
+    series: [[Vector<HistoryPoint>; 3]; 2],
 }
 
 impl History {
@@ -107,7 +121,7 @@ impl History {
         s.push_back(point);
     }
 
-    pub fn series(&self, color: Color, metric: Metric) -> &VecDeque<HistoryPoint> {
+    pub fn series(&self, color: Color, metric: Metric) -> &Vector<HistoryPoint> {
         &self.series[color_index(color)][metric.index()]
     }
 }
@@ -159,6 +173,12 @@ pub struct State {
     pub router_error: Option<String>,
     /// A write in flight.
     pub pending: Option<PendingChange>,
+    /// Ready and desired replicas per colour, as the router last reported
+    /// them (read with the split); `None` until read or when it failed.
+    pub readiness: Option<Readiness>,
+    /// What the data plane was last seen to serve (a router's `verify`),
+    /// and when: the data-plane split beside the router's word.
+    pub verified: Option<Verified>,
     /// When the current step's dwell ends (`None` outside a canary step or
     /// when paused; see `dwell_left` then).
     pub dwell_until: Option<Instant>,
@@ -181,8 +201,8 @@ pub struct State {
     pub judgements: Vec<Judgement>,
     pub last_values: [[Option<LastValue>; 3]; 2],
     pub history: History,
-    /// Newest last.
-    pub events: VecDeque<Event>,
+    /// Newest last (a persistent vector, shared between published copies).
+    pub events: Vector<Event>,
     /// How many events were ever pushed (so a reader can tell which are new).
     pub event_seq: u64,
     pub outcome: Option<Outcome>,
@@ -230,13 +250,18 @@ impl State {
         self.last_values[color_index(color)][metric.index()] = Some(v);
     }
 
-    pub(crate) fn push_event(&mut self, level: EventLevel, text: impl Into<String>) {
+    pub(crate) fn push_event(
+        &mut self,
+        wall: SystemTime,
+        level: EventLevel,
+        text: impl Into<String>,
+    ) {
         if self.events.len() == Self::EVENT_CAPACITY {
             self.events.pop_front();
         }
         self.event_seq += 1;
         self.events.push_back(Event {
-            wall: SystemTime::now(),
+            wall,
             level,
             text: text.into(),
         });
@@ -264,6 +289,8 @@ impl State {
             split_changed_at: None,
             router_error: None,
             pending: None,
+            readiness: None,
+            verified: None,
             dwell_until: None,
             dwell_left: None,
             bake_until: None,
@@ -278,7 +305,7 @@ impl State {
             judgements: Vec::new(),
             last_values: [[None; 3]; 2],
             history: History::default(),
-            events: VecDeque::new(),
+            events: Vector::new(),
             event_seq: 0,
             outcome: None,
             rolled_back: None,

@@ -875,7 +875,11 @@ mod tests {
     fn event_view_opens_scrolls_and_still_rolls_back() {
         let mut s = state();
         for i in 0..30 {
-            s.push_event(crate::engine::EventLevel::Info, format!("event {i}"));
+            s.push_event(
+                std::time::SystemTime::now(),
+                crate::engine::EventLevel::Info,
+                format!("event {i}"),
+            );
         }
         let mut app = App::new(false, false);
         app.on_key(key(KeyCode::PageUp), &s);

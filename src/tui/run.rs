@@ -119,7 +119,10 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     // tick, a resume), so each pass starts with a frame.
     let exit = 'run: loop {
         {
-            let state = state_rx.borrow();
+            // Clone the Arc out: no borrow of the channel is held while the
+            // terminal is written to, so a stalled terminal never stalls
+            // the engine.
+            let state = state_rx.borrow().clone();
             guard
                 .terminal
                 .draw(|f| draw(f, &state, &app, Instant::now()))
@@ -133,10 +136,8 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
                 for ev in input.drain() {
                     events.push(ev.context("reading terminal events")?);
                 }
-                let actions = {
-                    let state = state_rx.borrow();
-                    app.on_events(events, &state)
-                };
+                let state = state_rx.borrow().clone();
+                let actions = app.on_events(events, &state);
                 for action in actions {
                     match action {
                         Action::None => {}

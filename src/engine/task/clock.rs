@@ -5,7 +5,7 @@ use super::*;
 impl Engine {
     /// Returns true when something shown changed.
     pub(super) fn on_tick(&mut self) -> bool {
-        let now = Instant::now();
+        let now = now();
         let before = (self.state.phase.clone(), self.state.event_seq);
         let reread = self.config.source.interval.max(Duration::from_secs(2));
         if self.inflight.is_none()
@@ -26,7 +26,7 @@ impl Engine {
             && self
                 .state
                 .standby_until
-                .is_some_and(|u| SystemTime::now() >= u)
+                .is_some_and(|u| self.options.wall.now() >= u)
         {
             self.standby_end_reported = true;
             self.event(EventLevel::Info, "standby window over: blue may be retired");
@@ -65,7 +65,7 @@ impl Engine {
         }
         self.state.phase = Phase::Promoted;
         self.state.bake_until = None;
-        self.state.standby_until = Some(SystemTime::now() + self.plan.standby);
+        self.state.standby_until = Some(self.options.wall.now() + self.plan.standby);
         let mut rec = self.record(RecordKind::Promoted, Origin::Autopilot, "promoted");
         rec.to = Some(100);
         rec.detail = Some(format!(
@@ -91,7 +91,7 @@ impl Engine {
     }
 
     pub(super) fn gate_check(&self) -> GateCheck {
-        let now = Instant::now();
+        let now = now();
         let green_up = self.state.snapshot.as_ref().is_some_and(|s| s.green.up);
         check_gate(&GateInput {
             now,
@@ -107,6 +107,7 @@ impl Engine {
             data_predates_split: !self.data_covers_split(),
             rolled_back: matches!(self.state.phase, Phase::RolledBack { .. })
                 || self.state.rolled_back.is_some(),
+            green_replicas: self.state.readiness.and_then(|r| r.green),
         })
     }
 
@@ -142,11 +143,12 @@ impl Engine {
         if !self.options.autopilot
             || self.options.readonly
             || self.inflight.is_some()
+            || self.queued_rollback.is_some()
             || self.state.outcome.is_some()
         {
             return false;
         }
-        let now = Instant::now();
+        let now = now();
         let deadline = self.plan.progress_deadline;
         let (waited_for, what) = match self.state.phase {
             Phase::Ready | Phase::Canary { .. } => (self.plan.dwell, "the gate has stayed closed"),
@@ -177,15 +179,7 @@ impl Engine {
         let Ok((to, _)) = self.advance_target(false) else {
             return false;
         };
-        self.start_write(
-            "advance",
-            to,
-            Origin::Autopilot,
-            None,
-            false,
-            Vec::new(),
-            None,
-        );
+        self.start_write(WriteOrder::new(Action::Advance, to, Origin::Autopilot));
         true
     }
 }

@@ -57,6 +57,17 @@ impl Engine {
                     self.answer(reply, Err("read-only: auto-rollback stays off".into()));
                     return false;
                 }
+                if self.state.armed == armed {
+                    // No change, no journal line: a burst of `a` costs one
+                    // write per change of state, not one per key.
+                    let msg = if armed {
+                        "auto-rollback already armed"
+                    } else {
+                        "auto-rollback already disarmed"
+                    };
+                    self.answer(reply, Ok(msg.into()));
+                    return false;
+                }
                 self.state.armed = armed;
                 self.state.breach_streak = 0;
                 let action = if armed { "arm" } else { "disarm" };
@@ -87,7 +98,7 @@ impl Engine {
                 if let Some(f) = self
                     .inflight
                     .as_mut()
-                    .filter(|f| f.change.action == "rollback")
+                    .filter(|f| f.change.action == Action::Rollback)
                 {
                     // Restarting it would only push 0 % again; wait with it.
                     if let Some(tx) = reply {
@@ -95,60 +106,70 @@ impl Engine {
                     }
                     return false;
                 }
-                self.start_write(
-                    "rollback",
-                    Split::ZERO,
-                    origin,
-                    Some(reason),
-                    false,
-                    Vec::new(),
-                    reply,
-                );
+                let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
+                order.reason = Some(reason);
+                order.reply = reply;
+                self.start_write(order);
             }
             Command::Advance { force } => match self.advance_target(force) {
                 Ok((to, forced)) => {
-                    self.start_write("advance", to, origin, None, forced, Vec::new(), reply)
+                    let mut order = WriteOrder::new(Action::Advance, to, origin);
+                    order.forced = forced;
+                    order.reply = reply;
+                    self.start_write(order);
                 }
                 Err(why) => self.answer(reply, Err(why)),
             },
-            Command::StepBack => match self
-                .ready_for_write()
-                .and_then(|from| self.moves(from, self.plan.prev_target(from)))
-            {
-                Ok(to) => self.start_write("step back", to, origin, None, false, Vec::new(), reply),
-                Err(why) => self.answer(reply, Err(why)),
-            },
+            Command::StepBack => {
+                let target = self
+                    .ready_for_write()
+                    .and_then(|from| self.moves(from, self.plan.prev_target(from)))
+                    .map(|to| (to, false));
+                self.write_or_refuse(Action::StepBack, target, origin, None, reply);
+            }
             Command::SetSplit {
                 split,
                 reason,
                 force,
-            } => match self.ready_for_write().and_then(|from| {
-                self.moves(from, split)?;
-                self.raise_check(from, split, force)
-            }) {
-                Ok(forced) => {
-                    self.start_write("set", split, origin, reason, forced, Vec::new(), reply)
-                }
-                Err(why) => self.answer(reply, Err(why)),
-            },
-            Command::Promote => match self
-                .ready_for_write()
-                .and_then(|from| self.moves(from, Split::FULL))
-                .and_then(|to| self.promote_allowed().map(|_| to))
-            {
-                Ok(_) => self.start_write(
-                    "promote",
-                    Split::FULL,
-                    origin,
-                    None,
-                    false,
-                    Vec::new(),
-                    reply,
-                ),
-                Err(why) => self.answer(reply, Err(why)),
-            },
+            } => {
+                // Raising green's traffic passes the same gate as an
+                // advance (force passes its soft reasons); lowering never
+                // waits.
+                let target = self.ready_for_write().and_then(|from| {
+                    let to = self.moves(from, split)?;
+                    self.raise_check(from, to, force).map(|forced| (to, forced))
+                });
+                self.write_or_refuse(Action::Set, target, origin, reason, reply);
+            }
+            Command::Promote => {
+                let target = self
+                    .ready_for_write()
+                    .and_then(|from| self.moves(from, Split::FULL))
+                    .and_then(|to| self.promote_allowed().map(|_| (to, false)));
+                self.write_or_refuse(Action::Promote, target, origin, None, reply);
+            }
         }
         false
+    }
+
+    fn write_or_refuse(
+        &mut self,
+        action: Action,
+        target: Result<(Split, bool), String>,
+        origin: Origin,
+        reason: Option<String>,
+        reply: Option<oneshot::Sender<Reply>>,
+    ) {
+        match target {
+            Ok((to, forced)) => {
+                let mut order = WriteOrder::new(action, to, origin);
+                order.reason = reason;
+                order.forced = forced;
+                order.reply = reply;
+                self.start_write(order);
+            }
+            Err(why) => self.answer(reply, Err(why)),
+        }
     }
 
     /// The split we can move from, or why no write can start now.
@@ -166,13 +187,21 @@ impl Engine {
             .ok_or_else(|| "split unknown: the router has not answered yet".to_string())
     }
 
-    /// `to`, unless it is where the router already is (no write for nothing).
+    /// `to`, unless it is where the router already is (no write for
+    /// nothing) or a split the router cannot set (refused before any write).
     pub(super) fn moves(&self, from: Split, to: Split) -> Result<Split, String> {
         if from == to {
-            Err(format!("already at {to}"))
-        } else {
-            Ok(to)
+            return Err(format!("already at {to}"));
         }
+        let caps = self.router.capabilities();
+        if !caps.can_set(to) {
+            return Err(format!(
+                "the {} router cannot set {to}: it can set {}",
+                self.router.kind(),
+                caps.describe()
+            ));
+        }
+        Ok(to)
     }
 
     /// The next step, if the gate (or `force`) lets us go there.
@@ -182,6 +211,7 @@ impl Engine {
             .plan
             .next_target(from)
             .ok_or_else(|| "already at 100 %: nothing to advance".to_string())?;
+        let to = self.moves(from, to)?;
         self.raise_check(from, to, force).map(|forced| (to, forced))
     }
 
@@ -189,7 +219,7 @@ impl Engine {
         if self.inflight.is_some() {
             return Err("a traffic change is in flight; pause once it lands".into());
         }
-        let now = Instant::now();
+        let now = now();
         let last = self.plan.steps.len() - 1;
         let (action, msg) = match self.state.phase.clone() {
             Phase::Canary { step } => {

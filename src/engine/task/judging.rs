@@ -37,6 +37,29 @@ impl Engine {
         self.maybe_auto_rollback();
     }
 
+    /// History from before the engine started: into the charts only,
+    /// never judged, never counted toward a streak or a gate.
+    pub(super) fn on_backfill(&mut self, past: Vec<Snapshot>) {
+        let n = past.len();
+        for snap in past {
+            for color in Color::BOTH {
+                for metric in Metric::ALL {
+                    let value = snap.color(color).get(metric).value();
+                    self.state
+                        .history
+                        .push(color, metric, HistoryPoint { at: snap.at, value });
+                }
+            }
+        }
+        self.event(
+            EventLevel::Info,
+            format!(
+                "charts filled with {n} earlier poll(s) from the {}",
+                self.state.source_kind
+            ),
+        );
+    }
+
     pub(super) fn maybe_auto_rollback(&mut self) {
         let st = &self.state;
         if !st.armed || st.breach_streak < st.breach_needed || st.split == Some(Split::ZERO) {
@@ -45,7 +68,8 @@ impl Engine {
         if self
             .inflight
             .as_ref()
-            .is_some_and(|f| f.change.action == "rollback")
+            .is_some_and(|f| f.change.action == Action::Rollback)
+            || self.queued_rollback.is_some()
         {
             return;
         }

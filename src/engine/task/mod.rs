@@ -23,19 +23,23 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::metrics::MetricSource;
 use crate::model::{Color, Metric, NoData, Snapshot, Split, Verdict};
-use crate::router::{Applied, RouterError, TrafficRouter};
+use crate::router::{Applied, Readiness, Revision, RouterError, RouterRead, TrafficRouter};
 
 use super::EngineHandle;
+use super::action::{Action, WriteOutcome};
+use super::clock::{WallClock, now};
 use super::command::{Command, Origin, Reply, Request};
 use super::guardrail::{self, Judgement};
 use super::journal::{Journal, ReadingRecord, Record, RecordKind, Recovery};
 use super::plan::{GateCheck, GateInput, Plan, check_gate};
 use super::state::{
     EventLevel, Gate, HistoryPoint, LastValue, Outcome, PendingChange, Phase, PlanView, State,
+    Verified,
 };
 use crate::format::countdown;
 
@@ -47,6 +51,10 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const TICK: Duration = Duration::from_millis(250);
 /// How long shutdown waits for a write in flight to finish and be journaled.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a rollback waits for a cancelled write to reach a safe point.
+/// After that the write is abandoned (journaled) and the rollback goes
+/// ahead: 0 % is the safe direction whatever the write left behind.
+pub const PREEMPT_DEADLINE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
@@ -56,18 +64,28 @@ pub struct EngineOptions {
     /// Move no traffic at all: refuse traffic commands and keep
     /// auto-rollback off (a second cockpit watching someone else's cutover).
     pub readonly: bool,
+    /// Why read-only, when it was not asked for (another process holds the
+    /// journal): said as an event on start.
+    pub readonly_reason: Option<String>,
+    /// Set when this process writes although another holds the journal
+    /// (`rollback --force`): the holder, as said; every write is journaled
+    /// as forced.
+    pub forced_past: Option<String>,
+    /// Stamps events and journal lines; the system clock by default.
+    pub wall: WallClock,
 }
 
 /// Starts the engine and its metric poller. The returned task ends after
-/// [`Command::Shutdown`] or when every handle is dropped.
+/// [`Command::Shutdown`] or when every handle is dropped. Fails when the
+/// plan cannot be run.
 pub fn spawn(
     config: &Config,
     router: Arc<dyn TrafficRouter>,
     source: Box<dyn MetricSource>,
     journal: Journal,
     options: EngineOptions,
-) -> (EngineHandle, JoinHandle<()>) {
-    let plan = Plan::from_config(&config.plan);
+) -> Result<(EngineHandle, JoinHandle<()>), String> {
+    let plan = Plan::from_config(&config.plan)?;
     let mut state = State::new(
         config.service.name.clone(),
         router.kind(),
@@ -83,11 +101,14 @@ pub fn spawn(
     );
     state.autopilot = options.autopilot;
     state.readonly = options.readonly;
-    let (state_tx, state_rx) = watch::channel(state.clone());
+    let (state_tx, state_rx) = watch::channel(Arc::new(state.clone()));
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let (rollback_tx, rollback_rx) = mpsc::unbounded_channel();
     let (snap_tx, snap_rx) = mpsc::channel(2);
     let (read_tx, read_rx) = mpsc::channel(4);
-    let poller = spawn_poller(source, config.source.interval, snap_tx);
+    // The charts' span: the history holds this many polls.
+    let span = config.source.interval * super::state::History::CAPACITY as u32;
+    let poller = spawn_poller(source, config.source.interval, span, snap_tx);
     let recovery = Journal::recover(journal.path()).unwrap_or_else(|e| {
         tracing::warn!("journal unreadable: {e}");
         Recovery {
@@ -95,7 +116,7 @@ pub fn spawn(
             ..Recovery::default()
         }
     });
-    let now = Instant::now();
+    let t = now();
     let mut engine = Engine {
         config: config.clone(),
         plan,
@@ -105,13 +126,15 @@ pub fn spawn(
         tx: state_tx,
         options,
         inflight: None,
+        queued_rollback: None,
         read_tx,
         read_in_flight: false,
         last_read: None,
+        revision: None,
         write_gen: 0,
         reconcile: false,
-        step_entered: now,
-        split_since: now,
+        step_entered: t,
+        split_since: t,
         autopilot_after: None,
         prev_verdicts: HashMap::new(),
         prev_warnings: Vec::new(),
@@ -123,26 +146,39 @@ pub fn spawn(
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
-        engine.run(cmd_rx, snap_rx, read_rx).await;
+        engine.run(cmd_rx, rollback_rx, snap_rx, read_rx).await;
         poller.abort();
     });
-    (EngineHandle::new(cmd_tx, state_rx), task)
+    Ok((EngineHandle::new(cmd_tx, rollback_tx, state_rx), task))
 }
 
-/// Polls the source once per interval, one poll in flight at a time. A
-/// stall is skipped, not replayed as a burst.
+/// What the poller hands the engine.
+enum Polled {
+    /// History from before we started, for the charts only.
+    Backfill(Vec<Snapshot>),
+    Live(Box<Snapshot>),
+}
+
+/// Asks the source once for history over the charts' span, then polls it
+/// once per interval, one poll in flight at a time. A stall is skipped,
+/// not replayed as a burst.
 fn spawn_poller(
     mut source: Box<dyn MetricSource>,
     interval: Duration,
-    tx: mpsc::Sender<Snapshot>,
+    span: Duration,
+    tx: mpsc::Sender<Polled>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let past = source.backfill(span, interval).await;
+        if !past.is_empty() && tx.send(Polled::Backfill(past)).await.is_err() {
+            return;
+        }
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             ticker.tick().await;
             let snap = source.poll().await;
-            if tx.send(snap).await.is_err() {
+            if tx.send(Polled::Live(Box::new(snap))).await.is_err() {
                 break;
             }
         }
@@ -157,11 +193,22 @@ struct WriteFailure {
     maybe_applied: bool,
 }
 
-type WriteResult = Result<Applied, WriteFailure>;
+/// What the write task reports.
+#[derive(Debug)]
+struct WriteDone {
+    result: Result<Applied, WriteFailure>,
+    /// The data plane as `verify` saw it after the write.
+    verification: Option<crate::router::Verification>,
+    /// A rollback that met a conflict re-read and wrote again: what it found.
+    retried: Option<String>,
+}
 
 /// A router write in flight.
 struct InFlight {
-    task: JoinHandle<WriteResult>,
+    task: JoinHandle<WriteDone>,
+    /// Cancelled when a rollback preempts this write; the router stops at
+    /// its next safe point.
+    cancel: CancellationToken,
     change: PendingChange,
     origin: Origin,
     reason: Option<String>,
@@ -171,13 +218,59 @@ struct InFlight {
     replies: Vec<oneshot::Sender<Reply>>,
 }
 
-/// A router read, tagged with the write generation it started in.
-type ReadResult = (u64, Result<Split, RouterError>);
+/// A rollback waiting for the write it preempted to reach a safe point.
+struct QueuedRollback {
+    order: WriteOrder,
+    /// Callers of later rollbacks that joined this one.
+    joined: Vec<oneshot::Sender<Reply>>,
+    /// When it was asked for: its measured time starts here, wait included.
+    asked: Instant,
+    /// When the write in flight is abandoned if it has not stopped.
+    deadline: Instant,
+}
+
+/// What `start_write` is asked to do.
+pub(super) struct WriteOrder {
+    pub action: Action,
+    pub to: Split,
+    pub origin: Origin,
+    pub reason: Option<String>,
+    pub forced: bool,
+    /// The readings behind an automatic decision.
+    pub readings: Vec<ReadingRecord>,
+    /// The wall time of the data behind an automatic decision.
+    pub data_wall: Option<SystemTime>,
+    pub reply: Option<oneshot::Sender<Reply>>,
+}
+
+impl WriteOrder {
+    pub(super) fn new(action: Action, to: Split, origin: Origin) -> WriteOrder {
+        WriteOrder {
+            action,
+            to,
+            origin,
+            reason: None,
+            forced: false,
+            readings: Vec::new(),
+            data_wall: None,
+            reply: None,
+        }
+    }
+}
+
+/// A router read, tagged with the write generation it started in: the
+/// split and revision, and the replicas read alongside.
+type ReadResult = (
+    u64,
+    Result<RouterRead, RouterError>,
+    Result<Readiness, RouterError>,
+);
 
 enum Wake {
     Request(Option<Request>),
-    Snapshot(Box<Snapshot>),
-    Written(Result<WriteResult, tokio::task::JoinError>),
+    Snapshot(Polled),
+    Written(Result<WriteDone, tokio::task::JoinError>),
+    PreemptDeadline,
     Read(ReadResult),
     Tick,
 }
@@ -188,12 +281,16 @@ struct Engine {
     router: Arc<dyn TrafficRouter>,
     journal: Journal,
     state: State,
-    tx: watch::Sender<State>,
+    tx: watch::Sender<Arc<State>>,
     options: EngineOptions,
     inflight: Option<InFlight>,
+    queued_rollback: Option<QueuedRollback>,
     read_tx: mpsc::Sender<ReadResult>,
     read_in_flight: bool,
     last_read: Option<Instant>,
+    /// The router's revision as last read or written: every write expects
+    /// it, so a change made by someone else is never overwritten blindly.
+    revision: Option<Revision>,
     /// Bumped when a write starts and ends: a read that started in an older
     /// generation may predate the write and is thrown away.
     write_gen: u64,
@@ -220,9 +317,17 @@ struct Engine {
 }
 
 /// Waits for the write in flight, or forever when there is none.
-async fn written(inflight: &mut Option<InFlight>) -> Result<WriteResult, tokio::task::JoinError> {
+async fn written(inflight: &mut Option<InFlight>) -> Result<WriteDone, tokio::task::JoinError> {
     match inflight {
         Some(f) => (&mut f.task).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits until a queued rollback stops waiting for the write it preempted.
+async fn preempt_deadline(q: &Option<QueuedRollback>) {
+    match q {
+        Some(q) => tokio::time::sleep_until(q.deadline.into()).await,
         None => std::future::pending().await,
     }
 }
@@ -231,7 +336,8 @@ impl Engine {
     async fn run(
         mut self,
         mut commands: mpsc::Receiver<Request>,
-        mut snapshots: mpsc::Receiver<Snapshot>,
+        mut rollbacks: mpsc::UnboundedReceiver<Request>,
+        mut snapshots: mpsc::Receiver<Polled>,
         mut reads: mpsc::Receiver<ReadResult>,
     ) {
         self.journal_start();
@@ -240,13 +346,16 @@ impl Engine {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             let wake = tokio::select! {
-                // Commands first: a rollback must not wait behind a burst of
-                // snapshots or ticks.
+                // Rollbacks first, on a lane of their own that nothing else
+                // can fill; then other commands: neither waits behind a
+                // burst of snapshots or ticks.
                 biased;
+                Some(r) = rollbacks.recv() => Wake::Request(Some(r)),
                 r = commands.recv() => Wake::Request(r),
+                _ = preempt_deadline(&self.queued_rollback) => Wake::PreemptDeadline,
                 r = written(&mut self.inflight) => Wake::Written(r),
                 Some(r) = reads.recv() => Wake::Read(r),
-                Some(s) = snapshots.recv() => Wake::Snapshot(Box::new(s)),
+                Some(s) = snapshots.recv() => Wake::Snapshot(s),
                 _ = ticker.tick() => Wake::Tick,
             };
             // Anything but a quiet tick changes what is shown.
@@ -259,42 +368,53 @@ impl Engine {
                     }
                 }
                 Wake::Written(r) => self.on_written(r),
+                Wake::PreemptDeadline => self.abandon_preempted(),
                 Wake::Read(r) => self.on_read(r),
-                Wake::Snapshot(s) => self.on_snapshot(*s),
+                Wake::Snapshot(Polled::Live(s)) => self.on_snapshot(*s),
+                Wake::Snapshot(Polled::Backfill(past)) => self.on_backfill(past),
                 Wake::Tick => changed = self.on_tick(),
             }
             changed |= self.refresh_gate();
             changed |= self.autopilot();
             if changed {
-                // Publishing clones the state; only do it when it differs.
-                self.tx.send_replace(self.state.clone());
+                self.publish();
             }
             self.flush_answers();
         }
         self.shutdown().await;
-        self.tx.send_replace(self.state.clone());
+        self.publish();
         self.flush_answers();
     }
 
+    /// Publishes a copy of the state. History and events are persistent
+    /// vectors, so the copy shares them instead of cloning them.
+    fn publish(&self) {
+        self.tx.send_replace(Arc::new(self.state.clone()));
+    }
+
     /// Quitting never moves traffic; a write already in flight is allowed to
-    /// finish so that its outcome is journaled.
+    /// finish so that its outcome is journaled (and a rollback waiting on it
+    /// then goes ahead).
     async fn shutdown(&mut self) {
-        if let Some(f) = &self.inflight {
+        while let Some(f) = &self.inflight {
             // A rollback is given every chance to land.
-            let grace = if f.change.action == "rollback" {
+            let grace = if f.change.action == Action::Rollback {
                 WRITE_TIMEOUT
+            } else if self.queued_rollback.is_some() {
+                PREEMPT_DEADLINE
             } else {
                 SHUTDOWN_GRACE
             };
             match tokio::time::timeout(grace, written(&mut self.inflight)).await {
                 Ok(r) => self.on_written(r),
+                Err(_) if self.queued_rollback.is_some() => self.abandon_preempted(),
                 Err(_) => {
                     let f = self.inflight.take().expect("checked above");
                     f.task.abort();
                     // A journal failure is already an event; nothing else to do.
                     let _ = self.journal_outcome(
                         &f,
-                        "abandoned",
+                        WriteOutcome::Abandoned,
                         None,
                         Some("engine stopped while the write was in flight"),
                     );
@@ -306,7 +426,13 @@ impl Engine {
     // ----- journal and events --------------------------------------------
 
     fn record(&self, kind: RecordKind, origin: Origin, action: &str) -> Record {
-        let mut rec = Record::new(kind, &self.config.service.name, origin.name(), action);
+        let mut rec = Record::at(
+            self.options.wall.now(),
+            kind,
+            &self.config.service.name,
+            origin.name(),
+            action,
+        );
         // Every record names the green it concerns, so a rollback is
         // remembered against that green and no other.
         rec.green_version = self.config.service.green_version.clone();
@@ -325,25 +451,40 @@ impl Engine {
     fn journal_outcome(
         &mut self,
         f: &InFlight,
-        outcome: &str,
+        outcome: WriteOutcome,
         detail: Option<&str>,
         error: Option<&str>,
     ) -> Result<(), String> {
-        let mut rec = self.record(RecordKind::Outcome, f.origin, &f.change.action);
+        let mut rec = self.record(RecordKind::Outcome, f.origin, f.change.action.name());
         rec.from = f.change.from.map(Split::green);
         rec.to = Some(f.change.to.green());
         rec.reason = f.reason.clone();
         rec.forced = f.forced;
-        rec.outcome = Some(outcome.to_string());
+        rec.outcome = Some(outcome);
         rec.detail = detail.or(error).map(str::to_string);
-        rec.duration_ms = Some(f.change.started.elapsed().as_millis() as u64);
+        rec.duration_ms = Some(
+            now()
+                .saturating_duration_since(f.change.started)
+                .as_millis() as u64,
+        );
         self.append(&rec)
     }
 
     fn journal_start(&mut self) {
+        if let Some(why) = self.options.readonly_reason.clone() {
+            self.event(EventLevel::Warn, format!("read-only: {why}"));
+        }
+        // A watcher is not the writer: the journal is someone else's.
+        if !self.options.readonly {
+            self.journal_start_record();
+        }
+        self.start_events();
+    }
+
+    fn journal_start_record(&mut self) {
         let mut rec = self.record(RecordKind::Start, Origin::Cli, "start");
         rec.detail = Some(format!(
-            "router {}, source {}{}{}",
+            "router {}, source {}{}",
             self.state.router_kind,
             self.state.source_kind,
             if self.options.autopilot {
@@ -351,19 +492,30 @@ impl Engine {
             } else {
                 ""
             },
-            if self.options.readonly {
-                ", read-only"
-            } else {
-                ""
-            },
         ));
         let _ = self.append(&rec);
+    }
+
+    fn start_events(&mut self) {
         if self.recovery.bad_lines > 0 {
             self.event(
                 EventLevel::Warn,
                 format!(
                     "journal: {} unreadable line(s) skipped",
                     self.recovery.bad_lines
+                ),
+            );
+        }
+        let unsettable = self.plan.unsettable_steps(&self.router.capabilities());
+        if !unsettable.is_empty() {
+            let steps: Vec<String> = unsettable.iter().map(|s| format!("{s}%")).collect();
+            self.event(
+                EventLevel::Error,
+                format!(
+                    "plan steps {} cannot be set: the {} router can set {}",
+                    steps.join(", "),
+                    self.router.kind(),
+                    self.router.capabilities().describe()
                 ),
             );
         }
@@ -382,7 +534,8 @@ impl Engine {
             EventLevel::Warn => tracing::warn!("{text}"),
             _ => tracing::info!("{text}"),
         }
-        self.state.push_event(level, text);
+        let wall = self.options.wall.now();
+        self.state.push_event(wall, level, text);
     }
 }
 

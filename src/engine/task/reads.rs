@@ -9,26 +9,58 @@ impl Engine {
             return;
         }
         self.read_in_flight = true;
-        self.last_read = Some(Instant::now());
+        self.last_read = Some(now());
         let router = self.router.clone();
         let tx = self.read_tx.clone();
         let generation = self.write_gen;
         tokio::spawn(async move {
-            let r = tokio::time::timeout(READ_TIMEOUT, async {
-                router.get_split().await.map(|r| r.split)
-            })
-            .await
-            .unwrap_or_else(|_| {
-                Err(RouterError::Unavailable(format!(
-                    "no answer in {}s",
-                    READ_TIMEOUT.as_secs()
-                )))
-            });
-            let _ = tx.send((generation, r)).await;
+            let timed_out =
+                || RouterError::Unavailable(format!("no answer in {}s", READ_TIMEOUT.as_secs()));
+            let r = tokio::time::timeout(READ_TIMEOUT, router.get_split())
+                .await
+                .unwrap_or_else(|_| Err(timed_out()));
+            // Replicas ride along with the periodic read: they feed the gate.
+            let ready = tokio::time::timeout(READ_TIMEOUT, router.readiness())
+                .await
+                .unwrap_or_else(|_| Err(timed_out()));
+            let _ = tx.send((generation, r, ready)).await;
         });
     }
 
-    pub(super) fn on_read(&mut self, (generation, r): ReadResult) {
+    /// Keeps the replicas the router reported; says when green has none
+    /// ready (the gate closes) or blue has none (rollback still allowed,
+    /// but it would land on nothing).
+    fn on_readiness(&mut self, ready: Result<Readiness, RouterError>) {
+        let ready = match ready {
+            Ok(r) => Some(r),
+            Err(e) => {
+                if self.state.readiness.is_some() {
+                    self.event(EventLevel::Warn, format!("replicas unreadable: {e}"));
+                }
+                None
+            }
+        };
+        let before = self.state.readiness;
+        self.state.readiness = ready;
+        let zero =
+            |r: Option<Readiness>, c: Color| r.and_then(|r| r.get(c)).is_some_and(|x| x.ready == 0);
+        for c in Color::BOTH {
+            if zero(ready, c) && !zero(before, c) {
+                let desired = ready.and_then(|r| r.get(c)).map_or(0, |x| x.desired);
+                let text = match c {
+                    Color::Green => {
+                        format!("green has 0 of {desired} replicas ready: the gate stays closed")
+                    }
+                    Color::Blue => format!(
+                        "blue has 0 of {desired} replicas ready: a rollback would send traffic to no one"
+                    ),
+                };
+                self.event(EventLevel::Warn, text);
+            }
+        }
+    }
+
+    pub(super) fn on_read(&mut self, (generation, r, ready): ReadResult) {
         self.read_in_flight = false;
         if self.inflight.is_some() {
             // The write's own read-back is the word that counts.
@@ -39,7 +71,8 @@ impl Engine {
             self.start_read();
             return;
         }
-        let now = Instant::now();
+        self.on_readiness(ready);
+        let now = now();
         match r {
             Err(e) => {
                 let text = e.to_string();
@@ -48,7 +81,8 @@ impl Engine {
                 }
                 self.state.router_error = Some(text);
             }
-            Ok(split) => {
+            Ok(RouterRead { split, revision }) => {
+                self.revision = revision;
                 self.state.router_error = None;
                 self.state.split_read_at = Some(now);
                 let reconcile = std::mem::take(&mut self.reconcile);

@@ -86,9 +86,9 @@ impl Engine {
     /// A write landed at `split`: a rollback is remembered; traffic raised
     /// on green again (only ever by force) ends the memory.
     pub(super) fn update_rollback_memory(&mut self, f: &InFlight, split: Split) {
-        if f.change.action == "rollback" {
+        if f.change.action == Action::Rollback {
             self.state.rolled_back = Some(RolledBackMemory {
-                at: SystemTime::now(),
+                at: self.options.wall.now(),
                 reason: f.reason.clone().unwrap_or_else(|| "rollback".into()),
                 green_version: self.config.service.green_version.clone(),
             });

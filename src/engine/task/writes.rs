@@ -1,110 +1,141 @@
-//! Router writes: journaled intent, the write on a task of its own,
-//! preemption by a rollback, the outcome, and the phase it leads to.
+//! Router writes: journaled intent, the write on a task of its own
+//! (conditional on the revision last read, cancellable at the router's safe
+//! points), preemption by a rollback, the outcome, and the phase it leads to.
 
 use super::*;
 
 impl Engine {
-    /// Journals the intent, then hands the write to a task of its own. A
-    /// rollback preempts any write in flight; nothing else starts while one
-    /// is in flight.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn start_write(
-        &mut self,
-        action: &str,
-        to: Split,
-        origin: Origin,
-        reason: Option<String>,
-        forced: bool,
-        readings: Vec<ReadingRecord>,
-        reply: Option<oneshot::Sender<Reply>>,
-    ) {
-        let rollback = action == "rollback";
-        if let Some(f) = self.inflight.take() {
+    /// Journals the intent, then hands the write to a task of its own.
+    /// Nothing else starts while a write is in flight; a rollback cancels
+    /// the write in flight and goes ahead once that write has stopped at a
+    /// safe point (or after [`PREEMPT_DEADLINE`]).
+    pub(super) fn start_write(&mut self, order: WriteOrder) {
+        let rollback = order.action == Action::Rollback;
+        if let Some(f) = &mut self.inflight {
             if !rollback {
                 // Callers check `ready_for_write` first; keep the write.
-                self.inflight = Some(f);
-                if let Some(tx) = reply {
-                    self.answer(Some(tx), Err("busy: a traffic change is in flight".into()));
-                }
+                let reply = order.reply;
+                self.answer(reply, Err("busy: a traffic change is in flight".into()));
                 return;
             }
-            // The router contract makes an abandoned write land on the old or
-            // the new split; the rollback below settles it at 0 either way.
+            if let Some(q) = &mut self.queued_rollback {
+                // Already waiting to roll back: wait with it.
+                q.joined.extend(order.reply);
+                return;
+            }
+            f.cancel.cancel();
+            let text = format!(
+                "{} {} → {} cancelled by rollback; waiting up to {}s for it to stop safely",
+                f.change.action,
+                show(f.change.from),
+                f.change.to,
+                PREEMPT_DEADLINE.as_secs()
+            );
+            self.event(EventLevel::Warn, text);
+            let asked = now();
+            self.queued_rollback = Some(QueuedRollback {
+                order,
+                joined: Vec::new(),
+                asked,
+                deadline: asked + PREEMPT_DEADLINE,
+            });
+            return;
+        }
+        self.begin_write(order, now(), Vec::new());
+    }
+
+    /// The write in flight did not reach a safe point in time: abandon it
+    /// (journaled) and roll back anyway.
+    pub(super) fn abandon_preempted(&mut self) {
+        if let Some(f) = self.inflight.take() {
             f.task.abort();
-            let _ = self.journal_outcome(&f, "preempted", None, Some("preempted by rollback"));
+            self.write_gen += 1;
+            self.state.pending = None;
+            let why = format!(
+                "abandoned: no safe point within {}s of the rollback",
+                PREEMPT_DEADLINE.as_secs()
+            );
+            let _ = self.journal_outcome(&f, WriteOutcome::Abandoned, None, Some(&why));
             self.event(
-                EventLevel::Warn,
+                EventLevel::Error,
                 format!(
-                    "{} {} → {} preempted by rollback",
+                    "{} {} → {} {why}; rolling back anyway",
                     f.change.action,
                     show(f.change.from),
                     f.change.to
                 ),
             );
+            // The abandoned write may have changed the revision.
+            self.revision = None;
             for tx in f.replies {
                 self.answer(Some(tx), Err("preempted by rollback".into()));
             }
         }
+        self.run_queued_rollback();
+    }
+
+    fn run_queued_rollback(&mut self) {
+        if let Some(q) = self.queued_rollback.take() {
+            self.begin_write(q.order, q.asked, q.joined);
+        }
+    }
+
+    fn begin_write(
+        &mut self,
+        order: WriteOrder,
+        started: Instant,
+        joined: Vec<oneshot::Sender<Reply>>,
+    ) {
+        let WriteOrder {
+            action,
+            to,
+            origin,
+            reason,
+            forced,
+            readings,
+            data_wall,
+            reply,
+        } = order;
+        let rollback = action == Action::Rollback;
         let from = self.state.split;
-        let mut rec = self.record(RecordKind::Intent, origin, action);
+        // Writing past another process's lock is always a forced act.
+        let forced = forced || self.options.forced_past.is_some();
+        let reason = match (&self.options.forced_past, reason) {
+            (Some(held), Some(r)) => Some(format!("{r} (forced: {held})")),
+            (Some(held), None) => Some(format!("forced: {held}")),
+            (None, r) => r,
+        };
+        let mut rec = self.record(RecordKind::Intent, origin, action.name());
         rec.from = from.map(Split::green);
         rec.to = Some(to.green());
         rec.reason = reason.clone();
         rec.forced = forced;
         rec.readings = readings;
+        rec.detail =
+            data_wall.map(|w| format!("data measured at {}", humantime::format_rfc3339_millis(w)));
         if let Err(e) = self.append(&rec) {
             if !rollback {
-                if let Some(tx) = reply {
-                    self.answer(Some(tx), Err(format!("{e}; traffic not moved")));
-                }
+                self.answer(reply, Err(format!("{e}; traffic not moved")));
                 return;
             }
             // A rollback is never blocked, not even by the journal.
             self.event(EventLevel::Error, format!("{e}; rolling back anyway"));
         }
-        let router = self.router.clone();
-        let task = tokio::spawn(async move {
-            let write = async {
-                // By the router's contract a refused write left the old split.
-                let applied = router
-                    .set_split(crate::router::WriteRequest::to(to))
-                    .await
-                    .map_err(|error| WriteFailure {
-                        error,
-                        maybe_applied: false,
-                    })?;
-                // From here on the router took the write: a failure to confirm
-                // it means traffic may have moved.
-                let unverified = |error| WriteFailure {
-                    error,
-                    maybe_applied: true,
-                };
-                let verified = router.verify(to).await.map_err(unverified)?;
-                if applied.split != to || !verified.ok {
-                    return Err(unverified(RouterError::Rejected(format!(
-                        "router reports {} after setting {to}",
-                        applied.split
-                    ))));
-                }
-                Ok(applied)
-            };
-            tokio::time::timeout(WRITE_TIMEOUT, write)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(WriteFailure {
-                        error: RouterError::Unavailable(format!(
-                            "no answer in {}s",
-                            WRITE_TIMEOUT.as_secs()
-                        )),
-                        maybe_applied: true,
-                    })
-                })
-        });
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(write_task(
+            self.router.clone(),
+            crate::router::WriteRequest {
+                split: to,
+                expected: self.revision.clone(),
+                cancel: cancel.clone(),
+            },
+            rollback,
+        ));
         let change = PendingChange {
             from,
             to,
-            started: Instant::now(),
-            action: action.to_string(),
+            started,
+            action,
         };
         let verb = if forced {
             format!("{action} (forced)")
@@ -126,55 +157,119 @@ impl Engine {
         self.write_gen += 1;
         self.inflight = Some(InFlight {
             task,
+            cancel,
             change,
             origin,
             reason,
             forced,
-            replies: reply.into_iter().collect(),
+            replies: reply.into_iter().chain(joined).collect(),
         });
     }
 
-    pub(super) fn on_written(&mut self, result: Result<WriteResult, tokio::task::JoinError>) {
+    pub(super) fn on_written(&mut self, result: Result<WriteDone, tokio::task::JoinError>) {
         let Some(f) = self.inflight.take() else {
             return;
         };
         self.write_gen += 1;
         self.state.pending = None;
-        let ms = f.change.started.elapsed().as_millis();
-        let result = result.unwrap_or_else(|e| {
-            Err(WriteFailure {
+        let ms = now()
+            .saturating_duration_since(f.change.started)
+            .as_millis();
+        let done = result.unwrap_or_else(|e| WriteDone {
+            result: Err(WriteFailure {
                 error: RouterError::Unavailable(format!("router task failed: {e}")),
                 maybe_applied: true,
-            })
+            }),
+            verification: None,
+            retried: None,
         });
-        let (msg, reply): (String, fn(String) -> Reply) = match result {
+        if let Some(v) = &done.verification
+            && let Some(served) = v.served
+        {
+            self.state.verified = Some(Verified {
+                served,
+                at: now(),
+                detail: v.detail.clone(),
+            });
+        }
+        let preempted = self.queued_rollback.is_some();
+        let (msg, reply): (String, fn(String) -> Reply) = match done.result {
             Ok(applied) => {
-                let journaled = self.journal_outcome(&f, "ok", Some(&applied.detail), None);
+                self.revision = applied.revision.clone();
+                let mut detail = applied.detail.clone();
+                if let Some(v) = &done.verification {
+                    detail = join_detail(&detail, &format!("verify: {}", v.detail));
+                }
+                if let Some(r) = &done.retried {
+                    detail = join_detail(&format!("retried after a conflict: {r}"), &detail);
+                }
+                // A write that was past its point of no return when the
+                // rollback came finished: it landed, and the rollback
+                // follows it.
+                let journaled = self.journal_outcome(&f, WriteOutcome::Ok, Some(&detail), None);
                 self.applied(&f, applied.split);
                 let mut msg = format!(
-                    "{} {} → {} applied in {ms} ms ({})",
+                    "{} {} → {} applied in {ms} ms ({detail})",
                     f.change.action,
                     show(f.change.from),
                     applied.split,
-                    applied.detail
                 );
                 if let Err(e) = journaled {
                     msg.push_str(&format!("; NOT JOURNALED: {e}"));
                 }
                 self.event(EventLevel::Traffic, msg.clone());
-                (msg, Ok)
+                if preempted {
+                    (format!("{msg}; preempted by rollback"), Err)
+                } else {
+                    (msg, Ok)
+                }
+            }
+            Err(WriteFailure {
+                error: RouterError::Cancelled,
+                ..
+            }) if preempted => {
+                let _ = self.journal_outcome(
+                    &f,
+                    WriteOutcome::Preempted,
+                    None,
+                    Some("cancelled by rollback at a safe point; nothing changed"),
+                );
+                let msg = format!(
+                    "{} {} → {} preempted by rollback after {ms} ms; nothing changed",
+                    f.change.action,
+                    show(f.change.from),
+                    f.change.to
+                );
+                self.event(EventLevel::Warn, msg.clone());
+                ("preempted by rollback".to_string(), Err)
+            }
+            Err(WriteFailure {
+                error: RouterError::Conflict(who),
+                maybe_applied: false,
+            }) => {
+                let _ = self.journal_outcome(&f, WriteOutcome::Conflict, None, Some(&who));
+                let msg = format!(
+                    "{} {} → {} not made: the router changed since it was read ({who}); re-reading, not retrying",
+                    f.change.action,
+                    show(f.change.from),
+                    f.change.to
+                );
+                self.event(EventLevel::Error, msg.clone());
+                self.revision = None;
+                self.after_failure(&f);
+                (msg, Err)
             }
             Err(WriteFailure {
                 error,
                 maybe_applied,
             }) => {
                 let outcome = if maybe_applied {
-                    "unverified"
+                    WriteOutcome::Unverified
                 } else {
-                    "failed"
+                    WriteOutcome::Failed
                 };
                 let _ = self.journal_outcome(&f, outcome, None, Some(&error.to_string()));
-                let loud = match (f.change.action == "rollback", maybe_applied) {
+                let loud = match (f.change.action == Action::Rollback, maybe_applied) {
                     (true, _) => "ROLLBACK FAILED",
                     (false, true) => "UNVERIFIED (traffic may have moved)",
                     (false, false) => "failed, previous split still in force",
@@ -186,18 +281,27 @@ impl Engine {
                     f.change.to
                 );
                 self.event(EventLevel::Error, msg.clone());
-                if f.origin == Origin::Autopilot {
-                    self.autopilot_after = Some(Instant::now() + self.retry_after());
+                if maybe_applied {
+                    self.revision = None;
                 }
-                // Learn what is really in force rather than assume.
-                self.reconcile = true;
-                self.start_read();
+                self.after_failure(&f);
                 (msg, Err)
             }
         };
         for tx in f.replies {
             self.answer(Some(tx), reply(msg.clone()));
         }
+        self.run_queued_rollback();
+    }
+
+    /// After a write that did not land as asked: learn what is really in
+    /// force rather than assume, and keep the autopilot from retrying at once.
+    fn after_failure(&mut self, f: &InFlight) {
+        if f.origin == Origin::Autopilot {
+            self.autopilot_after = Some(now() + self.retry_after());
+        }
+        self.reconcile = true;
+        self.start_read();
     }
 
     /// How long the autopilot waits after a failed write.
@@ -207,12 +311,12 @@ impl Engine {
 
     /// The router confirmed `split`: move the phase and its clocks.
     pub(super) fn applied(&mut self, f: &InFlight, split: Split) {
-        let now = Instant::now();
-        self.state.split_read_at = Some(now);
+        let t = now();
+        self.state.split_read_at = Some(t);
         self.state.router_error = None;
-        self.enter_split(split, now);
+        self.enter_split(split, t);
         self.update_rollback_memory(f, split);
-        if f.change.action == "rollback" {
+        if f.change.action == Action::Rollback {
             let reason = f.reason.clone().unwrap_or_else(|| "rollback".into());
             self.state.phase = Phase::RolledBack {
                 reason: reason.clone(),
@@ -233,14 +337,90 @@ impl Engine {
         readings: Vec<ReadingRecord>,
     ) {
         self.event(EventLevel::Error, reason.clone());
-        self.start_write(
-            "rollback",
-            Split::ZERO,
-            origin,
-            Some(reason),
-            false,
-            readings,
+        let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
+        order.reason = Some(reason);
+        order.readings = readings;
+        order.data_wall = self.state.snapshot.as_ref().map(|s| s.wall);
+        self.start_write(order);
+    }
+}
+
+fn join_detail(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}; {b}"),
+    }
+}
+
+/// The write itself, on a task of its own. A rollback that meets a
+/// conflict re-reads once and writes again: 0 % is the safe direction
+/// whoever changed the router. Any other write stops at a conflict.
+async fn write_task(
+    router: Arc<dyn TrafficRouter>,
+    mut req: crate::router::WriteRequest,
+    rollback: bool,
+) -> WriteDone {
+    let to = req.split;
+    let mut retried = None;
+    let refused = |error| {
+        (
+            WriteFailure {
+                error,
+                maybe_applied: false,
+            },
             None,
-        );
+        )
+    };
+    let write = async {
+        let applied = match router.set_split(req.clone()).await {
+            Err(RouterError::Conflict(who)) if rollback => {
+                let read = router.get_split().await.map_err(refused)?;
+                retried = Some(format!("{who}; re-read {}", read.split));
+                req.expected = read.revision;
+                router.set_split(req).await
+            }
+            r => r,
+        }
+        // By the router's contract a refused write left the old split.
+        .map_err(refused)?;
+        // From here on the router took the write: a failure to confirm it
+        // means traffic may have moved.
+        let unverified = |error| WriteFailure {
+            error,
+            maybe_applied: true,
+        };
+        let verified = router.verify(to).await.map_err(|e| (unverified(e), None))?;
+        if applied.split != to || !verified.ok {
+            let detail = verified.detail.clone();
+            return Err((
+                unverified(RouterError::Rejected(format!(
+                    "router reports {} after setting {to} ({detail})",
+                    applied.split
+                ))),
+                Some(verified),
+            ));
+        }
+        Ok((applied, verified))
+    };
+    let out = tokio::time::timeout(WRITE_TIMEOUT, write).await;
+    let (result, verification) = match out {
+        Ok(Ok((applied, v))) => (Ok(applied), Some(v)),
+        Ok(Err((failure, v))) => (Err(failure), v),
+        Err(_) => (
+            Err(WriteFailure {
+                error: RouterError::Unavailable(format!(
+                    "no answer in {}s",
+                    WRITE_TIMEOUT.as_secs()
+                )),
+                maybe_applied: true,
+            }),
+            None,
+        ),
+    };
+    WriteDone {
+        result,
+        verification,
+        retried,
     }
 }

@@ -261,7 +261,29 @@ async fn fetch(client: &reqwest::Client, url: &str) -> TargetResult {
             status.as_u16()
         )));
     }
-    resp.text().await.map_err(|e| classify(url, &e))
+    read_capped(resp, url).await
+}
+
+/// The largest body read from a target. A metrics page of a few services
+/// is well under 1 MB; a target sending more is misconfigured (or
+/// hostile), and reading it whole would cost the poll its time and memory.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Reads the body chunk by chunk, stopping as soon as it passes
+/// [`MAX_BODY`]: *no data (body over N MB)*, never a truncated parse.
+async fn read_capped(mut resp: reqwest::Response, url: &str) -> TargetResult {
+    let too_big = || NoData::Other(format!("{url}: body over {} MB", MAX_BODY / (1024 * 1024)));
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| classify(url, &e))? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Names a failed request the way an on-call engineer wants to read it:

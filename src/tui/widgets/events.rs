@@ -3,8 +3,6 @@
 //! so a held key or a stuck gate does not push everything else out. The
 //! log scrolls (PgUp/PgDn), and `:events` shows it on the full screen.
 
-use std::collections::VecDeque;
-
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -24,7 +22,7 @@ pub struct Collapsed<'a> {
 
 /// Folds runs of events with the same level and text into one, keeping
 /// the time of the latest. Oldest first, like the log.
-pub fn collapse(events: &VecDeque<Event>) -> Vec<Collapsed<'_>> {
+pub fn collapse(events: &imbl::Vector<Event>) -> Vec<Collapsed<'_>> {
     let mut out: Vec<Collapsed> = Vec::new();
     for e in events {
         match out.last_mut() {
@@ -105,7 +103,7 @@ mod tests {
 
     #[test]
     fn runs_of_the_same_event_fold_into_one_with_a_count() {
-        let events: VecDeque<Event> = [
+        let events: imbl::Vector<Event> = [
             ev(1, EventLevel::Warn, "refused: gate closed"),
             ev(2, EventLevel::Warn, "refused: gate closed"),
             ev(3, EventLevel::Warn, "refused: gate closed"),
