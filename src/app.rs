@@ -70,6 +70,7 @@ pub fn demo_config(
                 scenario: scenario.name().to_string(),
                 ..DemoConfig::default()
             },
+            kubernetes: None,
         },
         plan: crate::config::PlanConfig {
             dwell,
@@ -121,6 +122,26 @@ async fn assemble(config: &Config) -> anyhow::Result<Parts> {
             let source =
                 ScrapeSource::new(&scrape, s.timeout, s.window)?.with_min_requests(s.min_requests);
             Ok((router, Box::new(source), Some(fleet)))
+        }
+        RouterKind::Kubernetes => {
+            let k = config
+                .router
+                .kubernetes
+                .as_ref()
+                .context("[router.kubernetes] is missing")?;
+            let router = crate::router::kubernetes::KubernetesRouter::connect(k)
+                .await
+                .context("cannot connect to the Kubernetes cluster")?;
+            tracing::info!("kubernetes router: {}", router.describe());
+            let scrape = match s.kind {
+                SourceKind::Scrape => s.scrape.clone().context("[source.scrape] is missing")?,
+                SourceKind::Demo => {
+                    anyhow::bail!("source.kind = \"demo\" needs router.kind = \"demo\"")
+                }
+            };
+            let source =
+                ScrapeSource::new(&scrape, s.timeout, s.window)?.with_min_requests(s.min_requests);
+            Ok((Arc::new(router), Box::new(source), None))
         }
     }
 }

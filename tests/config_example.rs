@@ -78,3 +78,32 @@ fn every_option_is_in_the_example() {
         }
     }
 }
+
+#[test]
+fn the_commented_kubernetes_block_is_valid() {
+    let mut in_block = false;
+    let text = EXAMPLE
+        .replacen("\nkind = \"demo\"\n", "\nkind = \"scrape\"\n", 1)
+        .replacen("[router]\n", "[router]\nkind = \"kubernetes\"\n", 1)
+        .lines()
+        .filter(|l| !(l.starts_with("kind = \"demo\"")))
+        .map(|l| {
+            if l == "# [router.kubernetes]" {
+                in_block = true;
+            } else if !l.starts_with('#') {
+                in_block = false;
+            }
+            match l.strip_prefix("# ") {
+                Some(r) if in_block && !r.starts_with('#') => r,
+                Some(r) if is_scrape_line(r) => r,
+                _ => l,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let c = load_str(&text, "kubernetes").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let k = c.router.kubernetes.expect("the block loads");
+    assert_eq!(k.mode, cutover::config::KubernetesMode::GatewayApi);
+    assert_eq!(k.httproute.as_deref(), Some("chat-model"));
+    assert!(!k.scale_down_green_on_rollback);
+}

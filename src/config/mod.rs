@@ -3,6 +3,7 @@
 //! the types and their defaults live here.
 
 mod duration;
+mod kubernetes;
 mod load;
 mod validate;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use duration::parse as parse_duration;
+pub use kubernetes::{KubernetesConfig, KubernetesMode};
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
 pub use validate::DEMO_SCENARIOS;
 
@@ -125,13 +127,17 @@ pub enum LatencyUnit {
 pub enum RouterKind {
     /// The in-process router of the embedded simulated fleet.
     Demo,
+    /// A Service selector, ingress-nginx canary or Gateway API HTTPRoute.
+    Kubernetes,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouterConfig {
     pub kind: RouterKind,
+    #[serde(default)]
     pub demo: DemoConfig,
+    pub kubernetes: Option<KubernetesConfig>,
 }
 
 impl Default for RouterConfig {
@@ -139,6 +145,7 @@ impl Default for RouterConfig {
         RouterConfig {
             kind: RouterKind::Demo,
             demo: DemoConfig::default(),
+            kubernetes: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Config, Levels, RouterKind, SourceKind};
+use super::{Config, KubernetesMode, Levels, RouterKind, SourceKind};
 use crate::model::Metric;
 
 /// The demo scenarios, as named in config and on the command line.
@@ -78,6 +78,9 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     }
     if c.router.demo.rps == 0 {
         return err("router.demo.rps", "must be at least 1");
+    }
+    if c.router.kind == RouterKind::Kubernetes {
+        validate_kubernetes(c)?;
     }
     Ok(())
 }
@@ -236,6 +239,29 @@ fn levels(key: &str, m: Metric, l: Levels, relative: bool) -> Result<(), Invalid
                 l.warn,
                 l.breach,
                 m.label()
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn validate_kubernetes(c: &Config) -> Result<(), Invalid> {
+    let Some(k) = &c.router.kubernetes else {
+        return err(
+            "router.kubernetes",
+            "`kind = \"kubernetes\"` needs a [router.kubernetes] table with `mode`",
+        );
+    };
+    k.validate()?;
+    // A selector is either blue's or green's: a plan with intermediate steps
+    // would stop at its first step, so it is refused before anything runs.
+    if k.mode == KubernetesMode::ServiceSelector && c.plan.steps != [100] {
+        return err(
+            "plan.steps",
+            format!(
+                "`mode = \"service-selector\"` can only flip 0% <-> 100%: use `steps = [100]`, \
+                 or a mode that can weight traffic ({})",
+                KubernetesMode::WEIGHTING
             ),
         );
     }

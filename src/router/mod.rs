@@ -6,6 +6,7 @@
 //! default, so an adapter implements only what it can really do.
 
 pub mod demo;
+pub mod kubernetes;
 
 use std::fmt;
 
