@@ -86,16 +86,8 @@ impl KubernetesConfig {
                 need(self.service.is_some(), "service")?;
                 need(self.blue_selector.is_some(), "blue_selector")?;
                 need(self.green_selector.is_some(), "green_selector")?;
-                let (b, g) = (
-                    self.blue_selector
-                        .as_ref()
-                        .unwrap_or(&BTreeMap::new())
-                        .clone(),
-                    self.green_selector
-                        .as_ref()
-                        .unwrap_or(&BTreeMap::new())
-                        .clone(),
-                );
+                let b = self.blue_selector.clone().unwrap_or_default();
+                let g = self.green_selector.clone().unwrap_or_default();
                 if b.is_empty() || g.is_empty() {
                     let key = if b.is_empty() {
                         "blue_selector"
@@ -128,5 +120,44 @@ impl KubernetesConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> KubernetesConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn each_mode_names_the_key_it_misses() {
+        let base = "blue_deployment = \"b\"\ngreen_deployment = \"g\"\n";
+        let gw = parse(&format!(
+            "mode = \"gateway-api\"\n{base}httproute = \"r\"\n"
+        ));
+        assert_eq!(
+            gw.validate().unwrap_err().0,
+            "router.kubernetes.blue_backend"
+        );
+        let ing = parse(&format!("mode = \"ingress-nginx\"\n{base}"));
+        assert_eq!(
+            ing.validate().unwrap_err().0,
+            "router.kubernetes.canary_ingress"
+        );
+        let sel = parse(&format!(
+            "mode = \"service-selector\"\n{base}service = \"s\"\n\
+             blue_selector = {{ app = \"a\" }}\ngreen_selector = {{ app = \"a\" }}\n"
+        ));
+        let (key, msg) = sel.validate().unwrap_err();
+        assert_eq!(key, "router.kubernetes.green_selector");
+        assert!(msg.contains("same"), "{msg}");
+        let ok = parse(&format!(
+            "mode = \"ingress-nginx\"\n{base}canary_ingress = \"c\"\n"
+        ));
+        assert_eq!(ok.validate(), Ok(()));
+        assert!(!ok.scale_down_green_on_rollback);
+        assert!(toml::from_str::<KubernetesConfig>("mode = \"istio\"").is_err());
     }
 }
