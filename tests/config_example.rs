@@ -152,3 +152,21 @@ fn the_commented_prometheus_block_is_valid_and_is_the_default() {
     assert_eq!(p.headers["X-Scope-OrgID"], "team-ml");
     assert_eq!(p.queries, cutover::config::PromQueries::default());
 }
+
+#[test]
+fn the_commented_kubernetes_block_is_valid() {
+    let text = uncomment(
+        &EXAMPLE
+            .replacen("\nkind = \"demo\"\n", "\nkind = \"scrape\"\n", 1)
+            .replacen("\nkind = \"demo\"\n", "\nkind = \"kubernetes\"\n", 1),
+        "[source.scrape]",
+    );
+    let text = comment_out(&uncomment(&text, "[router.kubernetes]"), "[router.demo]");
+    let c = load_str(&text, "kubernetes").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let cutover::config::RouterConfig::Kubernetes(k) = c.router else {
+        panic!("not kubernetes: {:?}", c.router)
+    };
+    assert_eq!(k.mode, cutover::config::KubernetesMode::GatewayApi);
+    assert_eq!(k.httproute.as_deref(), Some("chat-model"));
+    assert!(!k.scale_down_green_on_rollback);
+}

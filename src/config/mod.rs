@@ -4,6 +4,7 @@
 //! `source.rs`; the other types and their defaults live here.
 
 mod duration;
+mod kubernetes;
 mod load;
 pub mod nginx;
 mod prometheus;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use duration::parse as parse_duration;
+pub use kubernetes::{KubernetesConfig, KubernetesMode};
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
 pub use nginx::{NginxConfig, NginxMode};
 pub use prometheus::{BasicAuth, ColorLabels, PromQueries, PrometheusConfig, default_queries};

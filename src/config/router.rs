@@ -19,6 +19,7 @@ pub const ROUTER: Section = Section {
     kinds: &[
         ("demo", TableRule::Optional),
         ("nginx", TableRule::Required),
+        ("kubernetes", TableRule::Required),
     ],
 };
 
@@ -30,6 +31,9 @@ pub enum RouterConfig {
     Demo(DemoConfig),
     /// `kind = "nginx"`: an include file of a real nginx, `[router.nginx]`.
     Nginx(super::NginxConfig),
+    /// `kind = "kubernetes"`: a Service selector, an ingress-nginx canary
+    /// or a Gateway API HTTPRoute, `[router.kubernetes]`.
+    Kubernetes(super::KubernetesConfig),
 }
 
 impl Default for RouterConfig {
@@ -44,6 +48,7 @@ impl RouterConfig {
         match self {
             RouterConfig::Demo(_) => "demo",
             RouterConfig::Nginx(_) => "nginx",
+            RouterConfig::Kubernetes(_) => "kubernetes",
         }
     }
 
@@ -53,7 +58,7 @@ impl RouterConfig {
     pub fn lives_in_process(&self) -> bool {
         match self {
             RouterConfig::Demo(_) => true,
-            RouterConfig::Nginx(_) => false,
+            RouterConfig::Nginx(_) | RouterConfig::Kubernetes(_) => false,
         }
     }
 }
@@ -95,14 +100,25 @@ pub struct RawRouter {
     demo: Option<DemoConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nginx: Option<super::NginxConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kubernetes: Option<super::KubernetesConfig>,
 }
 
 impl TryFrom<RawRouter> for RouterConfig {
     type Error = String;
 
     fn try_from(raw: RawRouter) -> Result<Self, String> {
-        let RawRouter { kind, demo, nginx } = raw;
-        let tables: Vec<&str> = [("demo", demo.is_some()), ("nginx", nginx.is_some())]
+        let RawRouter {
+            kind,
+            demo,
+            nginx,
+            kubernetes,
+        } = raw;
+        let tables: Vec<&str> = [
+            ("demo", demo.is_some()),
+            ("nginx", nginx.is_some()),
+            ("kubernetes", kubernetes.is_some()),
+        ]
             .into_iter()
             .filter_map(|(name, written)| written.then_some(name))
             .collect();
@@ -114,6 +130,9 @@ impl TryFrom<RawRouter> for RouterConfig {
             "nginx" => nginx
                 .map(RouterConfig::Nginx)
                 .ok_or_else(|| "`kind = \"nginx\"` needs a [router.nginx] table".to_string()),
+            "kubernetes" => kubernetes.map(RouterConfig::Kubernetes).ok_or_else(|| {
+                "`kind = \"kubernetes\"` needs a [router.kubernetes] table with `mode`".to_string()
+            }),
             other => Err(format!("`{other}` is not a router kind")),
         }
     }
@@ -127,11 +146,19 @@ impl From<RouterConfig> for RawRouter {
                 kind,
                 demo: Some(d),
                 nginx: None,
+                kubernetes: None,
             },
             RouterConfig::Nginx(n) => RawRouter {
                 kind,
                 demo: None,
                 nginx: Some(n),
+                kubernetes: None,
+            },
+            RouterConfig::Kubernetes(k) => RawRouter {
+                kind,
+                demo: None,
+                nginx: None,
+                kubernetes: Some(k),
             },
         }
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Config, Levels, RouterConfig, SourceKind};
+use super::{Config, KubernetesMode, Levels, RouterConfig, SourceKind};
 use crate::model::Metric;
 
 /// The demo scenarios, as named in config and on the command line.
@@ -63,11 +63,11 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     if c.auto_rollback.consecutive == 0 {
         return err("auto_rollback.consecutive", "must be at least 1");
     }
-    validate_router(&c.router)?;
+    validate_router(&c.router, &c.plan.steps)?;
     Ok(())
 }
 
-fn validate_router(r: &RouterConfig) -> Result<(), Invalid> {
+fn validate_router(r: &RouterConfig, plan_steps: &[u8]) -> Result<(), Invalid> {
     match r {
         RouterConfig::Demo(demo) => {
             if !DEMO_SCENARIOS.contains(&demo.scenario.as_str()) {
@@ -88,6 +88,7 @@ fn validate_router(r: &RouterConfig) -> Result<(), Invalid> {
             }
         }
         RouterConfig::Nginx(n) => n.validate()?,
+        RouterConfig::Kubernetes(k) => validate_kubernetes(k, plan_steps)?,
     }
     Ok(())
 }
@@ -346,6 +347,23 @@ fn levels(key: &str, m: Metric, l: Levels, relative: bool) -> Result<(), Invalid
                 l.warn,
                 l.breach,
                 m.label()
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn validate_kubernetes(k: &super::KubernetesConfig, plan_steps: &[u8]) -> Result<(), Invalid> {
+    k.validate()?;
+    // A selector is either blue's or green's: a plan with intermediate steps
+    // would stop at its first step, so it is refused before anything runs.
+    if k.mode == KubernetesMode::ServiceSelector && plan_steps != [100] {
+        return err(
+            "plan.steps",
+            format!(
+                "`mode = \"service-selector\"` can only flip 0% <-> 100%: use `steps = [100]`, \
+                 or a mode that can weight traffic ({})",
+                KubernetesMode::WEIGHTING
             ),
         );
     }

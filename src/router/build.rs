@@ -45,6 +45,16 @@ pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
                 fleet: Some(fleet),
             })
         }
+        RouterConfig::Kubernetes(k) => {
+            let router = super::kubernetes::KubernetesRouter::connect(k)
+                .await
+                .context("cannot connect to the Kubernetes cluster")?;
+            tracing::info!("kubernetes router: {}", router.describe());
+            Ok(Built {
+                router: Arc::new(router),
+                fleet: None,
+            })
+        }
         RouterConfig::Nginx(nginx) => Ok(Built {
             router: Arc::new(super::nginx::NginxRouter::new(nginx.clone())?),
             fleet: None,

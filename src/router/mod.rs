@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod demo;
+pub mod kubernetes;
 pub mod nginx;
 
 pub use build::build;
