@@ -7,7 +7,9 @@
 //! router: lock, backup, fsync, rename, `nginx -t`, reload, read-back) and
 //! (b) by a minimal rewrite of the same include plus `nginx -s reload`.
 //! Measured from the command: the first window of 10 consecutive blue-only
-//! responses, and the point after which every response is blue.
+//! responses, and the point after which every response is blue. The
+//! cockpit's write is broken down: the engine up to the router, each step
+//! of the router's write (from its detail), and verification.
 //!
 //!     cargo run --release --example bench_nginx_rollback
 
@@ -24,8 +26,12 @@ use cutover::engine::journal::Journal;
 use cutover::engine::{Command, EngineOptions, Origin};
 use cutover::metrics::MetricSource;
 use cutover::model::{ColorReadings, NoData, Snapshot, Split};
-use cutover::router::TrafficRouter;
+use cutover::router::nginx::timing::{STEPS, Steps};
 use cutover::router::nginx::{NginxRouter, include};
+use cutover::router::{
+    Applied, Capabilities, Readiness, RouterError, RouterRead, TrafficRouter, Verification,
+    WriteRequest,
+};
 
 use nginx::{Mode, TestNginx};
 
@@ -49,6 +55,53 @@ impl MetricSource for Quiet {
             blue: ColorReadings::all_no_data(NoData::Baseline),
             green: ColorReadings::all_no_data(NoData::Baseline),
         }
+    }
+}
+
+/// When the engine handed the write to the router, when the router
+/// returned, what it said, and when verification ended.
+#[derive(Default, Clone)]
+struct Marks {
+    write_in: Option<Instant>,
+    write_out: Option<Instant>,
+    detail: String,
+    verified: Option<Instant>,
+}
+
+/// The nginx router, with the moments of its last write noted.
+struct Timed {
+    inner: NginxRouter,
+    marks: Arc<Mutex<Marks>>,
+}
+
+#[async_trait]
+impl TrafficRouter for Timed {
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+    async fn get_split(&self) -> Result<RouterRead, RouterError> {
+        self.inner.get_split().await
+    }
+    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
+        self.marks.lock().unwrap().write_in = Some(Instant::now());
+        let r = self.inner.set_split(req).await;
+        let mut m = self.marks.lock().unwrap();
+        m.write_out = Some(Instant::now());
+        if let Ok(a) = &r {
+            m.detail = a.detail.clone();
+        }
+        r
+    }
+    async fn verify(&self, split: Split) -> Result<Verification, RouterError> {
+        let r = self.inner.verify(split).await;
+        self.marks.lock().unwrap().verified = Some(Instant::now());
+        r
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn readiness(&self) -> Result<Readiness, RouterError> {
+        self.inner.readiness().await
     }
 }
 
@@ -148,7 +201,9 @@ async fn main() {
 
     let mut engine = (Vec::new(), Vec::new(), Vec::new());
     let mut floor = (Vec::new(), Vec::new(), Vec::new());
-    let (mut test_ms, mut reload_ms) = (Vec::new(), Vec::new());
+    // Per step of the router's write, and around it.
+    let mut steps: Vec<Vec<Duration>> = vec![Vec::new(); STEPS.len()];
+    let (mut to_router, mut in_router, mut verifying) = (Vec::new(), Vec::new(), Vec::new());
     let half = Split::new(50).unwrap();
     for round in 0..ROUNDS {
         // The cockpit: a fresh engine that finds the cutover at 50 %.
@@ -156,7 +211,11 @@ async fn main() {
         minimal(&n, &ncfg, half);
         n.settle(&before);
         let journal = Journal::open(&n.path(&format!("journal-{round}.jsonl"))).unwrap();
-        let router: Arc<dyn TrafficRouter> = Arc::new(NginxRouter::new(ncfg.clone()).unwrap());
+        let marks = Arc::new(Mutex::new(Marks::default()));
+        let router: Arc<dyn TrafficRouter> = Arc::new(Timed {
+            inner: NginxRouter::new(ncfg.clone()).unwrap(),
+            marks: marks.clone(),
+        });
         let (handle, task) = cutover::engine::spawn(
             &config,
             router,
@@ -182,22 +241,17 @@ async fn main() {
             .await
             .unwrap();
         let applied = t0.elapsed();
-        // The router's own account: `nginx test ok in X ms, reload in Y ms`.
-        let detail = rx
-            .borrow()
-            .events
-            .iter()
-            .rev()
-            .find_map(|e| e.text.split("nginx test ok in ").nth(1).map(str::to_string))
-            .unwrap_or_default();
-        let nums: Vec<f64> = detail
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|x| !x.is_empty())
-            .filter_map(|x| x.parse().ok())
-            .collect();
-        if let [t, r, ..] = nums[..] {
-            test_ms.push(Duration::from_millis(t as u64));
-            reload_ms.push(Duration::from_millis(r as u64));
+        let m = marks.lock().unwrap().clone();
+        if let (Some(i), Some(o), Some(v)) = (m.write_in, m.write_out, m.verified) {
+            to_router.push(i - t0);
+            in_router.push(o - i);
+            verifying.push(v - o);
+        }
+        let parsed = Steps::parse(&m.detail).expect("the write's steps in its detail");
+        for (i, name) in STEPS.iter().enumerate() {
+            if let Some(d) = parsed.get(name) {
+                steps[i].push(d);
+            }
         }
         n.settle(&before);
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -244,12 +298,20 @@ async fn main() {
     println!("cockpit  first blue window  {ew:8.1} ms {ewmax:8.1} ms");
     println!("cockpit  100 % blue         {eb:8.1} ms {ebmax:8.1} ms");
     println!("cockpit  applied (engine)   {ea:8.1} ms {eamax:8.1} ms");
-    if !test_ms.is_empty() {
-        let (t, tmax) = stats(&test_ms);
-        let (r, rmax) = stats(&reload_ms);
-        println!("cockpit  of which nginx -t  {t:8.1} ms {tmax:8.1} ms");
-        println!("cockpit  of which reload    {r:8.1} ms {rmax:8.1} ms");
+    let (tr, trmax) = stats(&to_router);
+    println!("  engine to router         {tr:8.1} ms {trmax:8.1} ms");
+    let (ir, irmax) = stats(&in_router);
+    println!("  router write             {ir:8.1} ms {irmax:8.1} ms");
+    for (name, took) in STEPS.iter().zip(&steps) {
+        if took.is_empty() {
+            println!("    {name:<22}        -  (skipped)");
+        } else {
+            let (m, mx) = stats(took);
+            println!("    {name:<22} {m:8.1} ms {mx:8.1} ms");
+        }
     }
+    let (v, vmax) = stats(&verifying);
+    println!("  verify (probe)           {v:8.1} ms {vmax:8.1} ms");
     println!("floor    first blue window  {fw:8.1} ms {fwmax:8.1} ms");
     println!("floor    100 % blue         {fb:8.1} ms {fbmax:8.1} ms");
     println!("floor    write + reload     {fr:8.1} ms {frmax:8.1} ms");

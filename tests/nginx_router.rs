@@ -151,6 +151,19 @@ fn a_failing_test_leaves_the_file_and_the_traffic() {
     let (_, green, failed) = n.count(2000);
     assert_eq!(failed, 0);
     assert!(within(green, 2000, 25), "traffic unchanged: {green}/2000");
+    // A rollback skips the separate test: the reload refuses the config
+    // itself, in nginx's words, and the file is put back the same way.
+    let (code, out, err) = cutover(&n, &cfg, &["rollback", "--reason", "test"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("no_such_directive"), "nginx's message: {err}");
+    assert!(
+        err.contains("-s reload") && err.contains("restored"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&n.include).unwrap(), before, "byte for byte");
+    let (_, green, failed) = n.count(2000);
+    assert_eq!(failed, 0);
+    assert!(within(green, 2000, 25), "traffic unchanged: {green}/2000");
     // A reload that fails is reported and restored too.
     std::fs::remove_file(n.path("extra.conf")).unwrap();
     let cfg = n

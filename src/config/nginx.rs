@@ -38,6 +38,12 @@ pub struct NginxConfig {
     /// Checks the whole config after the include is replaced.
     #[serde(default = "default_test_command")]
     pub test_command: Vec<String>,
+    /// Runs `test_command` before a write that puts all traffic on blue (a
+    /// rollback) too. Off by default: the reload parses the whole config
+    /// itself and refuses a bad one without signalling, so for a rollback
+    /// the reload is the test and traffic moves one nginx start-up sooner.
+    #[serde(default)]
+    pub test_before_rollback: bool,
     /// Makes nginx load the new config.
     #[serde(default = "default_reload_command")]
     pub reload_command: Vec<String>,
@@ -175,6 +181,7 @@ mod tests {
         };
         assert_eq!(n.test_command, ["nginx", "-t", "-q"]);
         assert_eq!(n.reload_command, ["nginx", "-s", "reload"]);
+        assert!(!n.test_before_rollback);
         assert_eq!(n.mode, super::NginxMode::Weighted);
     }
 

@@ -19,13 +19,38 @@ pub struct Ran {
     pub took: Duration,
 }
 
-/// Runs `cmd` (program and arguments). `Err` when it could not run at all
-/// or did not finish in time.
-pub fn run(cmd: &[String], timeout: Duration) -> Result<Ran, String> {
+/// A command that did not run to its end.
+#[derive(Debug)]
+pub struct RunError {
+    pub message: String,
+    /// It started, so it may have done its work (a reload may have
+    /// signalled nginx) before it was killed or lost.
+    pub started: bool,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<RunError> for String {
+    fn from(e: RunError) -> String {
+        e.message
+    }
+}
+
+/// Runs `cmd` (program and arguments) directly, without a shell. `Err`
+/// when it could not run at all or did not finish in time.
+pub fn run(cmd: &[String], timeout: Duration) -> Result<Ran, RunError> {
+    let not_run = |message| RunError {
+        message,
+        started: false,
+    };
     let shown = cmd.join(" ");
     let (program, args) = cmd
         .split_first()
-        .ok_or_else(|| "empty command".to_string())?;
+        .ok_or_else(|| not_run("empty command".to_string()))?;
     let started = Instant::now();
     let child = Command::new(program)
         .args(args)
@@ -33,13 +58,13 @@ pub fn run(cmd: &[String], timeout: Duration) -> Result<Ran, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| match e.kind() {
+        .map_err(|e| not_run(match e.kind() {
             ErrorKind::NotFound => format!(
                 "`{shown}`: program `{program}` not found (is nginx installed? Debian puts it in /usr/sbin, which may not be on PATH)"
             ),
             ErrorKind::PermissionDenied => format!("`{shown}`: permission denied running `{program}`"),
             _ => format!("`{shown}` could not start: {e}"),
-        })?;
+        }))?;
     let pid = child.id();
     // wait_with_output drains both pipes; the thread lets us time it out.
     let (tx, rx) = mpsc::channel();
@@ -62,17 +87,23 @@ pub fn run(cmd: &[String], timeout: Duration) -> Result<Ran, String> {
                 took: started.elapsed(),
             })
         }
-        Ok(Err(e)) => Err(format!("`{shown}` failed to run: {e}")),
+        Ok(Err(e)) => Err(RunError {
+            message: format!("`{shown}` failed to run: {e}"),
+            started: true,
+        }),
         Err(_) => {
             // SAFETY: signals the child we started; its pid is not reaped yet
             // (the waiting thread still owns it), so it cannot be reused.
             unsafe {
                 libc::kill(pid as libc::pid_t, libc::SIGKILL);
             }
-            Err(format!(
-                "`{shown}` did not finish within {}s and was killed",
-                timeout.as_secs()
-            ))
+            Err(RunError {
+                message: format!(
+                    "`{shown}` did not finish within {}s and was killed",
+                    timeout.as_secs()
+                ),
+                started: true,
+            })
         }
     }
 }
@@ -92,8 +123,8 @@ mod tests {
         assert_eq!(r.said, "oops");
         assert!(run(&v(&["true"]), COMMAND_TIMEOUT).unwrap().ok);
         let e = run(&v(&["no-such-nginx-here"]), COMMAND_TIMEOUT).unwrap_err();
-        assert!(e.contains("not found"), "{e}");
+        assert!(e.message.contains("not found") && !e.started, "{e}");
         let e = run(&v(&["sleep", "5"]), Duration::from_millis(100)).unwrap_err();
-        assert!(e.contains("did not finish"), "{e}");
+        assert!(e.message.contains("did not finish") && e.started, "{e}");
     }
 }

@@ -549,6 +549,7 @@ mod tests {
             mode,
             sticky_key: (mode == NginxMode::Sticky).then(|| "$cookie_user".into()),
             test_command: crate::config::nginx::default_test_command(),
+            test_before_rollback: false,
             reload_command: crate::config::nginx::default_reload_command(),
             probe_url: None,
             probe_requests: 200,

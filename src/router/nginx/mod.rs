@@ -1,12 +1,13 @@
 //! The nginx router: the cockpit owns one include file holding the upstream
 //! (weighted mode) or the `split_clients` block and its two upstreams
-//! (sticky mode); every change is a safe rewrite of that file, `nginx -t`,
-//! and a reload. See docs/nginx.md for wiring it into a config.
+//! (sticky mode); every change is a safe rewrite of that file, `nginx -t`
+//! (a rollback lets the reload be the test), and a reload. See
+//! docs/nginx.md for wiring it into a config.
 //!
 //! Files: `syntax` (nginx's grammar), `include` (what the file means and
 //! how it is rewritten), `lock` (one writer), `command` (test and reload),
-//! `write` (the safe write), `probe` (counting colours through nginx),
-//! `check` (`cutover check`).
+//! `write` (the safe write), `timing` (where a write's time goes), `probe`
+//! (counting colours through nginx), `check` (`cutover check`).
 
 pub mod check;
 pub mod command;
@@ -14,6 +15,7 @@ pub mod include;
 pub mod lock;
 pub mod probe;
 pub mod syntax;
+pub mod timing;
 pub mod write;
 
 use std::sync::Arc;
@@ -180,7 +182,7 @@ impl TrafficRouter for NginxRouter {
         let mut attempts = 0;
         let c = loop {
             attempts += 1;
-            let c = probe::count(url, self.cfg.probe_requests, vary)
+            let c = probe::count(url, self.cfg.probe_requests, vary, split)
                 .await
                 .map_err(RouterError::Unavailable)?;
             if probe::agrees(split, &c) || Instant::now() >= deadline {

@@ -98,9 +98,21 @@ pub fn colour_of(header: Option<&str>, body: &str) -> Option<bool> {
     header.and_then(pick).or_else(|| pick(body))
 }
 
-/// Sends `n` requests to `url`, each on a new connection (as new users
-/// arrive), and counts the colours.
-pub async fn count(url: &str, n: u32, vary: &KeyVariation) -> Result<Count, String> {
+/// Whether `count` can no longer agree with `split` however the rest of a
+/// round goes: at 0 % and 100 % one answer from the wrong colour settles it.
+pub fn cannot_agree(split: Split, count: &Count) -> bool {
+    match split.green() {
+        0 => count.green > 0,
+        100 => count.blue > 0,
+        _ => false,
+    }
+}
+
+/// Sends up to `n` requests to `url`, each on a new connection (as new
+/// users arrive), and counts the colours. Stops early once the count
+/// cannot agree with `split`: right after a reload old workers answer for
+/// about 100 ms, and the caller asks again rather than finish a lost round.
+pub async fn count(url: &str, n: u32, vary: &KeyVariation, split: Split) -> Result<Count, String> {
     // reqwest is built without a default TLS provider; the scrape source
     // installs the same one, whichever runs first.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -136,6 +148,9 @@ pub async fn count(url: &str, n: u32, vary: &KeyVariation) -> Result<Count, Stri
             }
             _ => c.failed += 1,
         }
+        if cannot_agree(split, &c) {
+            break;
+        }
     }
     Ok(c)
 }
@@ -164,6 +179,9 @@ mod tests {
         assert!(!agrees(s(100), &c(1, 199)));
         assert!(!agrees(s(50), &c(0, 0)));
         assert_eq!(c(150, 50).green_pct(), Some(25));
+        assert!(cannot_agree(Split::ZERO, &c(3, 1)));
+        assert!(cannot_agree(s(100), &c(1, 3)));
+        assert!(!cannot_agree(s(50), &c(0, 3)));
     }
 
     #[test]

@@ -1,17 +1,25 @@
 //! The safe write: under the lock, check the revision, write a temp file in
 //! the include's directory, fsync it, keep a backup, rename it into place
-//! (the point of no return), run the test command, and either reload or
+//! (the point of no return), test, reload, and either report it done or
 //! restore the old bytes. Nothing is ever left half-applied.
+//!
+//! A rollback (a write to 0 % green) skips the separate test unless
+//! `test_before_rollback` is set: the reload command parses the whole
+//! config itself and exits non-zero without signalling nginx on a bad one,
+//! so it is the test, and a refused reload restores the file just as a
+//! failed test does. Other writes keep the test: they are not racing harm,
+//! and `nginx -t` also opens the log files and zones that a reload only
+//! opens in the master, after the signal.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
 use super::command::{self, COMMAND_TIMEOUT};
+use super::timing::Stopwatch;
 use super::{include, lock, revision_of};
 use crate::config::NginxConfig;
 use crate::model::Split;
@@ -43,8 +51,8 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> RouterError {
     RouterError::Rejected(format!("cannot {what} {}: {e}{hint}", path.display()))
 }
 
-/// Writes `bytes` to `path` by temp file, fsync and rename, keeping `mode`.
-fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), RouterError> {
+/// Writes `bytes` to a temp file next to `path`, fsynced, keeping `mode`.
+fn write_temp(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<PathBuf, RouterError> {
     let tmp = sibling(path, &format!(".cutover-{}.tmp", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = OpenOptions::new()
@@ -55,23 +63,42 @@ fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), RouterErr
             .open(&tmp)?;
         f.write_all(bytes)?;
         if let Some(m) = mode {
+            // The umask may have narrowed the mode given to open.
             use std::os::unix::fs::PermissionsExt;
             f.set_permissions(fs::Permissions::from_mode(m))?;
         }
+        // Before the rename: after a crash the include is old or new, never
+        // empty.
         f.sync_all()
     };
     if let Err(e) = write() {
         let _ = fs::remove_file(&tmp);
         return Err(io_err("write the temp file", &tmp, e));
     }
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
+    Ok(tmp)
+}
+
+fn rename_into_place(tmp: &Path, path: &Path) -> Result<(), RouterError> {
+    fs::rename(tmp, path).map_err(|e| {
+        let _ = fs::remove_file(tmp);
         io_err("rename the temp file onto", path, e)
-    })?;
-    // The rename itself is durable only once the directory is synced.
+    })
+}
+
+/// Makes renames in `path`'s directory durable. nginx sees a rename at
+/// once; this only matters after a power cut, so a write does it after the
+/// reload, off the path of the traffic, but before reporting done.
+fn sync_dir(path: &Path) {
     if let Ok(d) = File::open(dir_of(path)) {
         let _ = d.sync_all();
     }
+}
+
+/// Writes `bytes` to `path` by temp file, fsync and rename, keeping `mode`.
+fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), RouterError> {
+    let tmp = write_temp(path, bytes, mode)?;
+    rename_into_place(&tmp, path)?;
+    sync_dir(path);
     Ok(())
 }
 
@@ -95,6 +122,21 @@ fn restore(path: &Path, old: &Option<Vec<u8>>, mode: Option<u32>) -> Result<(), 
     }
 }
 
+/// Whether a write to `split` runs the test command before the reload.
+pub fn tests_first(cfg: &NginxConfig, split: Split) -> bool {
+    split != Split::ZERO || cfg.test_before_rollback
+}
+
+/// What went wrong running a command: nginx's own words, and whether it
+/// may have done its work anyway (it started and was lost or killed).
+fn failure(cmd: &[String], r: Result<command::Ran, command::RunError>) -> Option<(String, bool)> {
+    match r {
+        Ok(r) if r.ok => None,
+        Ok(r) => Some((format!("`{}` failed: {}", cmd.join(" "), r.said), false)),
+        Err(e) => Some((e.message, e.started)),
+    }
+}
+
 /// Sets `split` in the include and has nginx load it. Blocking.
 pub fn apply(
     cfg: &NginxConfig,
@@ -106,7 +148,9 @@ pub fn apply(
     if cancel.is_cancelled() {
         return Err(RouterError::Cancelled);
     }
+    let mut clock = Stopwatch::start();
     let _lock = lock::try_lock(path).map_err(RouterError::Rejected)?;
+    clock.done("lock");
     let old = read_include(path)?;
     let now = revision_of(old.as_deref());
     if let Some(want) = expected
@@ -117,27 +161,45 @@ pub fn apply(
             path.display()
         )));
     }
-    let text = match &old {
-        Some(b) => String::from_utf8(b.clone()).map_err(|_| {
-            RouterError::Unreadable(format!("{} is not UTF-8 text", path.display()))
-        })?,
-        None => String::new(),
+    let new = match &old {
+        None => include::render(cfg, split),
+        Some(b) => {
+            let text = std::str::from_utf8(b).map_err(|_| {
+                RouterError::Unreadable(format!("{} is not UTF-8 text", path.display()))
+            })?;
+            let inc = include::read(text, cfg).map_err(|r| {
+                RouterError::Unreadable(format!(
+                    "{} {r}; refusing to write, the file is left as it is",
+                    path.display()
+                ))
+            })?;
+            inc.rewrite(text, cfg, split)
+        }
     };
-    let new = if old.is_none() {
-        include::render(cfg, split)
-    } else {
-        let inc = include::read(&text, cfg).map_err(|r| {
-            RouterError::Unreadable(format!(
-                "{} {r}; refusing to write, the file is left as it is",
+    // What is about to be written must read as the split asked for; checked
+    // before anything changes, so the read-back after the reload can be a
+    // comparison of bytes.
+    match include::read(&new, cfg) {
+        Ok(inc) if inc.split == split => {}
+        Ok(inc) => {
+            return Err(RouterError::Rejected(format!(
+                "the rewritten {} would read {} instead of {split}; nothing was written",
+                path.display(),
+                inc.split
+            )));
+        }
+        Err(r) => {
+            return Err(RouterError::Rejected(format!(
+                "the rewritten {} would not read back ({r}); nothing was written",
                 path.display()
-            ))
-        })?;
-        inc.rewrite(&text, cfg, split)
-    };
+            )));
+        }
+    }
     let mode = fs::metadata(path).ok().map(|m| {
         use std::os::unix::fs::PermissionsExt;
         m.permissions().mode() & 0o7777
     });
+    clock.done("read");
     if let Some(b) = &old {
         // The backup is the old file itself: a hard link costs no copy and
         // no fsync (its data is already on disk); the rename below then
@@ -148,75 +210,86 @@ pub fn apply(
             replace(&bak, b, mode)?;
         }
     }
+    clock.done("backup");
+    let tmp = write_temp(path, new.as_bytes(), mode)?;
+    clock.done("temp+fsync");
     // Last safe point: after the rename the write finishes or is restored.
     if cancel.is_cancelled() {
+        let _ = fs::remove_file(&tmp);
         return Err(RouterError::Cancelled);
     }
-    replace(path, new.as_bytes(), mode)?;
+    rename_into_place(&tmp, path)?;
+    clock.done("rename");
 
-    let started = Instant::now();
-    let test = command::run(&cfg.test_command, COMMAND_TIMEOUT);
-    let test_ms = started.elapsed().as_millis();
-    let failed = match test {
-        Ok(r) if r.ok => None,
-        Ok(r) => Some(format!(
-            "`{}` failed: {}",
-            cfg.test_command.join(" "),
-            r.said
-        )),
-        Err(e) => Some(e),
-    };
-    if let Some(why) = failed {
-        let restored = match restore(path, &old, mode) {
-            Ok(()) => "the include is restored and nginx was not reloaded".to_string(),
-            Err(e) => format!(
-                "RESTORING THE INCLUDE FAILED ({e}); nginx was not reloaded; the old file is in {}",
-                backup_path(path).display()
-            ),
-        };
-        return Err(RouterError::Rejected(format!("{why}; {restored}")));
+    let tested = tests_first(cfg, split);
+    if tested {
+        let test = command::run(&cfg.test_command, COMMAND_TIMEOUT);
+        clock.done("test");
+        if let Some((why, _)) = failure(&cfg.test_command, test) {
+            let restored = match restore(path, &old, mode) {
+                Ok(()) => "the include is restored and nginx was not reloaded".to_string(),
+                Err(e) => format!(
+                    "RESTORING THE INCLUDE FAILED ({e}); nginx was not reloaded; the old file is in {}",
+                    backup_path(path).display()
+                ),
+            };
+            return Err(RouterError::Rejected(format!("{why}; {restored}")));
+        }
     }
 
-    let reloaded_at = Instant::now();
     let reload = command::run(&cfg.reload_command, COMMAND_TIMEOUT);
-    let reload_ms = reloaded_at.elapsed().as_millis();
-    let failed = match reload {
-        Ok(r) if r.ok => None,
-        Ok(r) => Some(format!(
-            "`{}` failed: {}",
-            cfg.reload_command.join(" "),
-            r.said
-        )),
-        Err(e) => Some(e),
-    };
-    if let Some(why) = failed {
-        // nginx kept running the old config: put the file back to match it.
+    clock.done("reload");
+    if let Some((why, maybe_signalled)) = failure(&cfg.reload_command, reload) {
+        // A reload that ran to its end and failed did not signal nginx (it
+        // parses the config first and exits 1 on a bad one): nginx still
+        // runs the old config, so the old file goes back to match it.
         let restored = match restore(path, &old, mode) {
-            Ok(()) => "the include is restored to what nginx still runs".to_string(),
             Err(e) => format!(
                 "RESTORING THE INCLUDE FAILED ({e}); the old file is in {}",
                 backup_path(path).display()
             ),
+            Ok(()) if !maybe_signalled => {
+                "the include is restored to what nginx still runs".to_string()
+            }
+            // It may have signalled before it was lost: reload once more so
+            // that nginx runs what the file says, whichever it ran.
+            Ok(()) => match failure(
+                &cfg.reload_command,
+                command::run(&cfg.reload_command, COMMAND_TIMEOUT),
+            ) {
+                None => "the include is restored and nginx reloaded with it".to_string(),
+                Some((again, _)) => format!(
+                    "the include is restored, but reloading it failed too ({again}): nginx may run either version"
+                ),
+            },
         };
         return Err(RouterError::Rejected(format!("{why}; {restored}")));
     }
 
     // Read back what is on disk now, not what was meant to be.
     let after = read_include(path)?.unwrap_or_default();
-    let after_text = String::from_utf8_lossy(&after);
-    let read = include::read(&after_text, cfg)
-        .map_err(|r| RouterError::Unreadable(format!("{} after the write: {r}", path.display())))?;
-    if read.split != split {
+    clock.done("read-back");
+    if after != new.as_bytes() {
+        let text = String::from_utf8_lossy(&after);
+        let now = include::read(&text, cfg)
+            .map(|i| i.split.to_string())
+            .unwrap_or_else(|r| format!("something unreadable ({r})"));
         return Err(RouterError::Rejected(format!(
-            "{} reads back {} after writing {split}",
-            path.display(),
-            read.split
+            "{} was changed under the lock after writing {split}: it now reads {now}",
+            path.display()
         )));
     }
+    sync_dir(path);
+    clock.done("dir-fsync");
+    let how = if tested {
+        "nginx test and reload ok"
+    } else {
+        "reload ok (it tested the config)"
+    };
     Ok(Applied {
-        split: read.split,
+        split,
         revision: Some(revision_of(Some(&after))),
-        detail: format!("nginx test ok in {test_ms} ms, reload in {reload_ms} ms"),
+        detail: format!("{how}; {}", clock.steps),
     })
 }
 
@@ -234,6 +307,7 @@ mod tests {
             mode: NginxMode::Weighted,
             sticky_key: None,
             test_command: test.iter().map(|s| s.to_string()).collect(),
+            test_before_rollback: false,
             reload_command: vec!["true".into()],
             probe_url: None,
             probe_requests: 10,
@@ -251,7 +325,13 @@ mod tests {
         let none = CancellationToken::new();
         let a = apply(&c, s(25), None, &none).unwrap();
         assert_eq!(a.split, s(25));
-        assert!(a.detail.starts_with("nginx test ok in "), "{}", a.detail);
+        assert!(
+            a.detail.starts_with("nginx test and reload ok"),
+            "{}",
+            a.detail
+        );
+        let steps = super::super::timing::Steps::parse(&a.detail).unwrap();
+        assert!(steps.get("test").is_some() && steps.get("reload").is_some());
         let first = fs::read(&c.include).unwrap();
         assert_eq!(a.revision, Some(revision_of(Some(&first))));
         let b = apply(&c, s(100), a.revision.as_ref(), &none).unwrap();
@@ -307,5 +387,47 @@ mod tests {
             .filter(|n| n.ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_rollback_lets_the_reload_test_unless_told_otherwise() {
+        let d = tempfile::tempdir().unwrap();
+        let none = CancellationToken::new();
+        apply(&cfg(d.path(), &["true"]), s(50), None, &none).unwrap();
+        // A test that would refuse anything: a rollback does not run it.
+        let mut c = cfg(d.path(), &["false"]);
+        let a = apply(&c, Split::ZERO, None, &none).unwrap();
+        assert!(a.detail.starts_with("reload ok (it tested"), "{}", a.detail);
+        let steps = super::super::timing::Steps::parse(&a.detail).unwrap();
+        assert_eq!(steps.get("test"), None);
+        // Forward writes, and rollbacks with test_before_rollback, do.
+        let before = fs::read(&c.include).unwrap();
+        assert!(apply(&c, s(10), None, &none).is_err());
+        c.test_before_rollback = true;
+        assert!(apply(&c, Split::ZERO, None, &none).is_err());
+        assert_eq!(fs::read(&c.include).unwrap(), before);
+    }
+
+    #[test]
+    fn a_refused_reload_puts_the_bytes_back() {
+        let d = tempfile::tempdir().unwrap();
+        let none = CancellationToken::new();
+        apply(&cfg(d.path(), &["true"]), s(50), None, &none).unwrap();
+        let before = fs::read(&cfg(d.path(), &["true"]).include).unwrap();
+        let mut c = cfg(d.path(), &["true"]);
+        c.reload_command = vec![
+            "sh".into(),
+            "-c".into(),
+            "echo 'nginx: [emerg] unknown directive' >&2; exit 1".into(),
+        ];
+        match apply(&c, Split::ZERO, None, &none) {
+            Err(RouterError::Rejected(why)) => assert!(
+                why.contains("[emerg] unknown directive")
+                    && why.contains("restored to what nginx still runs"),
+                "{why}"
+            ),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        assert_eq!(fs::read(&c.include).unwrap(), before);
     }
 }
