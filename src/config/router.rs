@@ -119,9 +119,9 @@ impl TryFrom<RawRouter> for RouterConfig {
             ("nginx", nginx.is_some()),
             ("kubernetes", kubernetes.is_some()),
         ]
-            .into_iter()
-            .filter_map(|(name, written)| written.then_some(name))
-            .collect();
+        .into_iter()
+        .filter_map(|(name, written)| written.then_some(name))
+        .collect();
         ROUTER
             .check(Some(&kind), &tables)
             .map_err(|(key, m)| format!("{key}: {m}"))?;
