@@ -46,6 +46,9 @@ pub struct SourceConfig {
     pub observed_split_margin: f64,
 }
 
+// The Prometheus settings are the largest variant; a config is built once
+// per process, so the size difference costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
     /// `kind = "scrape"`: Prometheus text from each pod's `/metrics`.
