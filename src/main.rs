@@ -58,7 +58,21 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             dwell,
             journal,
             readonly,
+            stack,
+            rps,
         } => {
+            if *stack {
+                anyhow::ensure!(!*readonly, "--readonly does not apply to --stack");
+                return cutover::demo::stack::run(cutover::demo::stack::StackOptions {
+                    scenario: *scenario,
+                    headless: *headless,
+                    dwell: *dwell,
+                    journal: journal.clone(),
+                    rps: *rps,
+                    quiet: false,
+                })
+                .await;
+            }
             let config = app::demo_config(*scenario, *dwell, journal.clone());
             if *headless {
                 say(format!(
@@ -159,6 +173,7 @@ async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
         TuiOptions {
             readonly,
             poll_interval: config.source.interval,
+            data_plane: None,
         },
     )
     .await;

@@ -58,6 +58,14 @@ pub enum Cmd {
         /// Watch only, as for `tui`.
         #[arg(long)]
         readonly: bool,
+        /// The whole stack on this machine: pods that serve requests, nginx
+        /// in front of them, Prometheus scraping them and a load generator
+        /// (needs the nginx and prometheus Debian packages).
+        #[arg(long)]
+        stack: bool,
+        /// With --stack: requests per second the load generator sends.
+        #[arg(long, default_value_t = crate::demo::loadgen::DEFAULT_RPS, requires = "stack")]
+        rps: u32,
     },
     /// Print the split, the phase, the gate and every reading.
     Status {

@@ -7,4 +7,4 @@ mod output;
 
 pub use args::{Cli, Cmd};
 pub use headless::{exit_code_for, follow_events, one_shot, run_autopilot, status};
-pub use output::say;
+pub use output::{event_line, say};

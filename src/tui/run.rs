@@ -23,6 +23,8 @@ pub struct TuiOptions {
     pub readonly: bool,
     /// The metric poll interval: data older than three of these is STALE.
     pub poll_interval: Duration,
+    /// The data plane's observed split for the header (`demo --stack`).
+    pub data_plane: Option<super::DataPlane>,
 }
 
 /// Owns the terminal; restores it when dropped, on every path out of `run`
@@ -66,6 +68,7 @@ fn no_color_env() -> bool {
 pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit> {
     let mut app = App::new(opts.readonly, no_color_env());
     app.set_poll_interval(opts.poll_interval);
+    app.set_data_plane(opts.data_plane);
     let mut state_rx = handle.state();
     let mut sigterm = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;

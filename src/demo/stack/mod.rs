@@ -1,0 +1,314 @@
+//! `cutover demo --stack`: the whole stack on one machine. Real requests
+//! from a load generator go through a real nginx, which the cockpit
+//! rewrites, to a fleet of pods that serve them; a real Prometheus scrapes
+//! the pods. Three views of the truth side by side: the router's split,
+//! the metrics, and what the data plane (the load generator) saw.
+
+mod child;
+pub mod interim_router;
+pub mod lab;
+pub mod marks;
+mod template;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::app::Running;
+use crate::cli::{event_line, exit_code_for, follow_events, say};
+use crate::config::Config;
+use crate::engine::journal::Journal;
+use crate::engine::{EngineOptions, Outcome};
+use crate::metrics::MetricSource;
+use crate::metrics::scrape::ScrapeSource;
+use crate::router::TrafficRouter;
+use crate::tui::{self, TuiOptions};
+
+pub use lab::{Binaries, Lab, Plan, StackPorts, find_binaries, stack_config};
+pub use marks::Marks;
+
+use super::Scenario;
+use super::loadgen::summary_lines;
+
+/// The data plane's observed split in the header covers this much.
+pub const OBSERVED_WINDOW: Duration = Duration::from_secs(3);
+/// After the outcome, answers still in flight are awaited this long.
+const SETTLE: Duration = Duration::from_secs(4);
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    pub scenario: Scenario,
+    pub headless: bool,
+    pub dwell: Duration,
+    /// Keep the journal here; by default it lives (and goes) with the prefix.
+    pub journal: Option<PathBuf>,
+    pub rps: u32,
+    /// Print nothing but the report (for the benchmark).
+    pub quiet: bool,
+}
+
+/// What one headless run found.
+#[derive(Debug, Clone)]
+pub struct StackReport {
+    pub code: u8,
+    pub marks: Marks,
+    /// Green's share of the answers in the last [`OBSERVED_WINDOW`].
+    pub final_green_pct: Option<f64>,
+    /// Requests that failed for a reason other than the model's answer.
+    pub failed: u64,
+    /// Green's share that the include file gives at the end.
+    pub include_green: Option<u8>,
+}
+
+/// The router and source the stack's cockpit runs on.
+///
+/// Until the nginx router and the Prometheus source are part of the build,
+/// the router is [`interim_router::IncludeRouter`] (the same include file,
+/// written and reloaded the same way) and the source reads the pods'
+/// `/metrics` directly (`[source.scrape]` of `cutover.toml`). With them,
+/// this becomes `crate::app::start(config, ..)` over the `kind =
+/// "prometheus"` / `kind = "nginx"` sections written in `cutover.toml`.
+fn stack_parts(
+    config: &Config,
+    lab: &Lab,
+) -> anyhow::Result<(Arc<dyn TrafficRouter>, Box<dyn MetricSource>)> {
+    let ports = &lab.ports;
+    let router = interim_router::IncludeRouter::new(
+        ports.include(),
+        lab::UPSTREAM.into(),
+        ports.blue.clone(),
+        ports.green.clone(),
+        ports.nginx_flags(&lab.bins.nginx),
+    );
+    let s = &config.source;
+    let scrape = s
+        .scrape
+        .as_ref()
+        .context("cutover.toml has no [source.scrape]")?;
+    let source = ScrapeSource::new(scrape, s.timeout, s.window)?.with_min_requests(s.min_requests);
+    Ok((Arc::new(router), Box::new(source)))
+}
+
+async fn start_engine(
+    config: &Config,
+    lab: &Lab,
+    options: EngineOptions,
+) -> anyhow::Result<Running> {
+    let journal_path = config.journal_path();
+    let journal = Journal::open(&journal_path)
+        .with_context(|| format!("cannot open the journal {}", journal_path.display()))?;
+    let (router, source) = stack_parts(config, lab)?;
+    let (handle, task) = crate::engine::spawn(config, router, source, journal, options);
+    Ok(Running {
+        handle,
+        task,
+        journal: journal_path,
+        fleet: None,
+    })
+}
+
+async fn signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = term.recv() => "terminated",
+        _ = hup.recv() => "hung up",
+    }
+}
+
+/// Exit status for a signal, as a shell reports it (128 + number).
+fn signal_code(name: &str) -> u8 {
+    match name {
+        "terminated" => 143,
+        "hung up" => 129,
+        _ => 130,
+    }
+}
+
+/// `cutover demo --stack`: starts everything, runs the cockpit (or the
+/// autopilot), stops everything. Returns the exit status.
+pub async fn run(opts: StackOptions) -> anyhow::Result<u8> {
+    let bins = find_binaries()?;
+    // Listening from the start: a signal during start-up must reach the
+    // teardown below, not kill the process with its children running.
+    let sig = signal();
+    tokio::pin!(sig);
+    let report = tokio::select! {
+        r = run_inner(&opts, bins) => r?,
+        name = &mut sig => {
+            say(format!("stack: {name} during start-up; stopped everything"));
+            return Ok(signal_code(name));
+        }
+    };
+    Ok(report.code)
+}
+
+async fn run_inner(opts: &StackOptions, bins: Binaries) -> anyhow::Result<StackReport> {
+    let quiet = opts.quiet;
+    let note = |s: String| {
+        if !quiet {
+            say(s)
+        }
+    };
+    let plan = Plan {
+        scenario: opts.scenario,
+        dwell: opts.dwell,
+        journal: opts.journal.clone(),
+    };
+    let lab = Lab::start(&plan, opts.rps, bins).await?;
+    let config = crate::config::load(&lab.config_path)?;
+    let (nginx_pid, prom_pid) = lab.pids();
+    note(format!("stack: prefix {}", lab.prefix.path().display()));
+    note(format!(
+        "stack: scenario {} ({}), dwell {}",
+        opts.scenario.name(),
+        opts.scenario.describe(),
+        crate::format::span(opts.dwell)
+    ));
+    note(format!(
+        "stack: nginx (pid {}) at {}; prometheus (pid {}) at http://127.0.0.1:{}; {} pods per colour; load {} rps",
+        nginx_pid.unwrap_or(0),
+        lab.ports.front_url(),
+        prom_pid.unwrap_or(0),
+        lab.ports.prometheus,
+        lab::PODS,
+        opts.rps
+    ));
+    note(format!(
+        "stack: cockpit config {}",
+        lab.config_path.display()
+    ));
+
+    let code = if opts.headless {
+        let running = start_engine(
+            &config,
+            &lab,
+            EngineOptions {
+                autopilot: true,
+                readonly: false,
+            },
+        )
+        .await?;
+        let handle = running.handle.clone();
+        let follow = follow_events(
+            &handle,
+            |e| {
+                if !quiet {
+                    say(event_line(e))
+                }
+            },
+            |s| s.outcome.is_some(),
+        );
+        let code = tokio::select! {
+            s = follow => {
+                let outcome = s?.outcome.expect("stop condition");
+                match &outcome {
+                    Outcome::Promoted => note("outcome: promoted".into()),
+                    Outcome::RolledBack { reason } => note(format!("outcome: rolled back: {reason}")),
+                }
+                exit_code_for(&outcome) as u8
+            }
+            name = signal() => {
+                say(format!("stack: {name}; stopping everything (traffic left as it is)"));
+                running.stop().await;
+                return Ok(StackReport { code: signal_code(name), marks: Marks::default(), final_green_pct: None, failed: 0, include_green: None });
+            }
+        };
+        running.stop().await;
+        code
+    } else {
+        let running = start_engine(&config, &lab, EngineOptions::default()).await?;
+        let result = tui::run(
+            running.handle.clone(),
+            TuiOptions {
+                readonly: false,
+                poll_interval: config.source.interval,
+                data_plane: Some(lab.loadgen.observer(OBSERVED_WINDOW)),
+            },
+        )
+        .await;
+        running.stop().await;
+        match result? {
+            tui::Exit::Quit => 0,
+            tui::Exit::Signal(_, code) => code as u8,
+            tui::Exit::EngineStopped => 1,
+        }
+    };
+    // Answers sent before the last switch may still be in flight.
+    tokio::time::sleep(SETTLE).await;
+    let report = report(&lab, &config, code)?;
+    if !quiet {
+        for line in summary_lines(&lab.loadgen.tally()) {
+            say(line);
+        }
+    }
+    for line in report.lines(&lab) {
+        say(line);
+    }
+    Ok(report)
+}
+
+fn report(lab: &Lab, config: &Config, code: u8) -> anyhow::Result<StackReport> {
+    let tally = lab.loadgen.tally();
+    let journal = Journal::read_all(&config.journal_path()).unwrap_or_default();
+    let marks = Marks {
+        failing: lab.fleet.failing_since(),
+        decided: marks::auto_rollback_at(&journal),
+        last_green: tally.last_green,
+    };
+    let include = std::fs::read_to_string(lab.ports.include()).unwrap_or_default();
+    Ok(StackReport {
+        code,
+        marks,
+        final_green_pct: lab.loadgen.observed(OBSERVED_WINDOW).map(|o| o.green_pct),
+        failed: tally.total().failed(),
+        include_green: interim_router::parse_include(&include, &lab.ports.green)
+            .ok()
+            .map(|s| s.green()),
+    })
+}
+
+impl StackReport {
+    fn lines(&self, lab: &Lab) -> Vec<String> {
+        let t = lab.loadgen.tally().total();
+        let pct = |v: Option<f64>| v.map(|g| format!("{g:.1}%")).unwrap_or_else(|| "-".into());
+        let mut out = vec![
+            format!(
+                "data plane: {} answers (blue {}, green {}), 5xx {}, failed {} (connect {}, read {}, from the proxy {})",
+                t.blue + t.green + t.unmarked,
+                t.blue,
+                t.green,
+                t.status
+                    .iter()
+                    .filter(|(k, _)| **k >= 500)
+                    .map(|(_, v)| v)
+                    .sum::<u64>(),
+                t.failed(),
+                t.connect_failures,
+                t.read_failures,
+                t.unmarked
+            ),
+            format!(
+                "data plane: green share over the last {}s: {}",
+                OBSERVED_WINDOW.as_secs(),
+                pct(self.final_green_pct)
+            ),
+            format!(
+                "router: include sends {} to green",
+                self.include_green
+                    .map(|g| format!("{g}%"))
+                    .unwrap_or_else(|| "?".into())
+            ),
+        ];
+        out.extend(self.marks.lines());
+        out
+    }
+}
