@@ -323,7 +323,7 @@ pub fn summary_lines(tally: &Tally) -> Vec<String> {
                 .map(|(_, v)| v)
                 .sum();
             format!(
-                "data plane: t+{i:>3}s green {share} of {:>4} answers, {errors} 5xx, {} failed",
+                "data plane t+{i:>3}s: green {share} of {:>4} answers, {errors} 5xx, {} failed",
                 s.blue + s.green,
                 s.failed()
             )

@@ -282,7 +282,7 @@ impl StackReport {
         let pct = |v: Option<f64>| v.map(|g| format!("{g:.1}%")).unwrap_or_else(|| "-".into());
         let mut out = vec![
             format!(
-                "data plane: {} answers (blue {}, green {}), 5xx {}, failed {} (connect {}, read {}, from the proxy {})",
+                "data plane total: {} answers (blue {}, green {}), 5xx {}, failed {} (connect {}, read {}, from the proxy {})",
                 t.blue + t.green + t.unmarked,
                 t.blue,
                 t.green,
@@ -297,7 +297,7 @@ impl StackReport {
                 t.unmarked
             ),
             format!(
-                "data plane: green share over the last {}s: {}",
+                "data plane now: green share over the last {}s: {}",
                 OBSERVED_WINDOW.as_secs(),
                 pct(self.final_green_pct)
             ),
