@@ -224,7 +224,7 @@ impl Loadgen {
                 tokio::select! {
                     _ = tick.tick() => {
                         n += 1;
-                        let fresh = n % u64::from(config.new_connection_every.max(1)) == 0;
+                        let fresh = n.is_multiple_of(u64::from(config.new_connection_every.max(1)));
                         let c = clients[usize::from(fresh)].clone();
                         let (url, t) = (config.url.clone(), t.clone());
                         inflight.spawn(async move {

@@ -3,7 +3,7 @@
 //! journal), and the last request the proxy sent to green (the load
 //! generator).
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::demo::loadgen::GreenMark;
 use crate::engine::journal::{Record, RecordKind};
@@ -90,12 +90,10 @@ pub fn median_max(values: &[f64]) -> Option<(f64, f64)> {
     Some((median, v[n - 1]))
 }
 
-/// How long the stack waits past a mark: used by tests to state a bound.
-pub const SWITCH_BOUND: Duration = Duration::from_secs(2);
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn intervals_and_stats() {

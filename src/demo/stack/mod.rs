@@ -136,22 +136,36 @@ fn signal_code(name: &str) -> u8 {
 /// `cutover demo --stack`: starts everything, runs the cockpit (or the
 /// autopilot), stops everything. Returns the exit status.
 pub async fn run(opts: StackOptions) -> anyhow::Result<u8> {
-    let bins = find_binaries()?;
-    // Listening from the start: a signal during start-up must reach the
-    // teardown below, not kill the process with its children running.
-    let sig = signal();
-    tokio::pin!(sig);
-    let report = tokio::select! {
-        r = run_inner(&opts, bins) => r?,
-        name = &mut sig => {
-            say(format!("stack: {name} during start-up; stopped everything"));
-            return Ok(signal_code(name));
-        }
-    };
-    Ok(report.code)
+    Ok(run_report(opts).await?.code)
 }
 
-async fn run_inner(opts: &StackOptions, bins: Binaries) -> anyhow::Result<StackReport> {
+/// As [`run`], returning what the run found (for the benchmark).
+pub async fn run_report(opts: StackOptions) -> anyhow::Result<StackReport> {
+    let bins = find_binaries()?;
+    // Listening from the start: a signal during start-up must reach the
+    // teardown, not kill the process with its children running.
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let listener = tokio::spawn(async move {
+        let _ = tx.send(Some(signal().await));
+    });
+    let r = run_inner(&opts, bins, rx).await;
+    listener.abort();
+    r
+}
+
+/// Resolves with the first signal's name.
+async fn signalled(mut rx: tokio::sync::watch::Receiver<Option<&'static str>>) -> &'static str {
+    match rx.wait_for(Option::is_some).await {
+        Ok(name) => name.unwrap_or("interrupted"),
+        Err(_) => std::future::pending().await,
+    }
+}
+
+async fn run_inner(
+    opts: &StackOptions,
+    bins: Binaries,
+    sig: tokio::sync::watch::Receiver<Option<&'static str>>,
+) -> anyhow::Result<StackReport> {
     let quiet = opts.quiet;
     let note = |s: String| {
         if !quiet {
@@ -163,7 +177,13 @@ async fn run_inner(opts: &StackOptions, bins: Binaries) -> anyhow::Result<StackR
         dwell: opts.dwell,
         journal: opts.journal.clone(),
     };
-    let lab = Lab::start(&plan, opts.rps, bins).await?;
+    let lab = tokio::select! {
+        lab = Lab::start(&plan, opts.rps, bins) => lab?,
+        name = signalled(sig.clone()) => {
+            say(format!("stack: {name} during start-up; stopped everything"));
+            return Ok(StackReport::signalled(name));
+        }
+    };
     let config = crate::config::load(&lab.config_path)?;
     let (nginx_pid, prom_pid) = lab.pids();
     note(format!("stack: prefix {}", lab.prefix.path().display()));
@@ -216,10 +236,10 @@ async fn run_inner(opts: &StackOptions, bins: Binaries) -> anyhow::Result<StackR
                 }
                 exit_code_for(&outcome) as u8
             }
-            name = signal() => {
+            name = signalled(sig.clone()) => {
                 say(format!("stack: {name}; stopping everything (traffic left as it is)"));
                 running.stop().await;
-                return Ok(StackReport { code: signal_code(name), marks: Marks::default(), final_green_pct: None, failed: 0, include_green: None });
+                return Ok(StackReport::signalled(name));
             }
         };
         running.stop().await;
@@ -238,7 +258,7 @@ async fn run_inner(opts: &StackOptions, bins: Binaries) -> anyhow::Result<StackR
         running.stop().await;
         match result? {
             tui::Exit::Quit => 0,
-            tui::Exit::Signal(_, code) => code as u8,
+            tui::Exit::Signal(_, code) => code,
             tui::Exit::EngineStopped => 1,
         }
     };
@@ -250,8 +270,10 @@ async fn run_inner(opts: &StackOptions, bins: Binaries) -> anyhow::Result<StackR
             say(line);
         }
     }
-    for line in report.lines(&lab) {
-        say(line);
+    if !quiet {
+        for line in report.lines(&lab) {
+            say(line);
+        }
     }
     Ok(report)
 }
@@ -277,6 +299,16 @@ fn report(lab: &Lab, config: &Config, code: u8) -> anyhow::Result<StackReport> {
 }
 
 impl StackReport {
+    fn signalled(name: &str) -> StackReport {
+        StackReport {
+            code: signal_code(name),
+            marks: Marks::default(),
+            final_green_pct: None,
+            failed: 0,
+            include_green: None,
+        }
+    }
+
     fn lines(&self, lab: &Lab) -> Vec<String> {
         let t = lab.loadgen.tally().total();
         let pct = |v: Option<f64>| v.map(|g| format!("{g:.1}%")).unwrap_or_else(|| "-".into());
