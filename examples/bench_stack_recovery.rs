@@ -33,7 +33,7 @@ async fn main() -> anyhow::Result<()> {
         lab::PODS
     );
     let (mut detect, mut switch, mut recover) = (Vec::new(), Vec::new(), Vec::new());
-    let mut failed = 0;
+    let (mut failed, mut retried) = (0, 0);
     for i in 1..=runs {
         let report = stack::run_report(StackOptions {
             scenario: Scenario::Degrading,
@@ -50,17 +50,22 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|| "     -   ".into())
         };
         println!(
-            "run {i:2}: exit {}, failing->decision {}, decision->last green {}, failing->last green {}, failed requests {}",
+            "run {i:2}: exit {}, failing->decision {}, decision->last green {}, failing->last green {}, failed requests {}, resent {}",
             report.code,
             ms(m.detection()),
             ms(m.switch()),
             ms(m.recovery()),
-            report.failed
+            report.failed,
+            report.retried
         );
+        if m.detection().is_none() {
+            println!("        no auto-rollback: {}", report.outcome);
+        }
         detect.extend(m.detection());
         switch.extend(m.switch());
         recover.extend(m.recovery());
         failed += report.failed;
+        retried += report.retried;
     }
     for (name, v) in [
         ("green failing -> auto-rollback decision", &detect),
@@ -77,6 +82,8 @@ async fn main() -> anyhow::Result<()> {
             None => println!("{name:46}: no run had both marks"),
         }
     }
-    println!("failed requests (connect, read, or answered by the proxy) over all runs: {failed}");
+    println!(
+        "failed requests (connect, read, or answered by the proxy) over all runs: {failed}; GETs resent after a kept-alive connection closed under them: {retried}"
+    );
     Ok(())
 }

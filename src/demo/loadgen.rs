@@ -50,6 +50,10 @@ pub struct Second {
     pub status: BTreeMap<u16, u64>,
     pub connect_failures: u64,
     pub read_failures: u64,
+    /// Requests sent again after a kept-alive connection closed under them
+    /// before any answer (nginx retires idle connections on a reload); a
+    /// GET is idempotent, so a client may, and browsers do.
+    pub retried: u64,
 }
 
 impl Second {
@@ -104,7 +108,11 @@ pub struct Tally {
 }
 
 enum Answer {
-    Served { color: Option<Color>, status: u16 },
+    Served {
+        color: Option<Color>,
+        status: u16,
+        retried: bool,
+    },
     ConnectFailed,
     ReadFailed,
 }
@@ -120,7 +128,12 @@ impl Tally {
     fn record(&mut self, second: usize, sent: SystemTime, answer: Answer) {
         let s = self.second(second);
         match answer {
-            Answer::Served { color, status } => {
+            Answer::Served {
+                color,
+                status,
+                retried,
+            } => {
+                s.retried += u64::from(retried);
                 *s.status.entry(status).or_default() += 1;
                 match color {
                     Some(Color::Blue) => s.blue += 1,
@@ -174,6 +187,7 @@ impl Tally {
             t.unmarked += s.unmarked;
             t.connect_failures += s.connect_failures;
             t.read_failures += s.read_failures;
+            t.retried += s.retried;
             for (k, v) in &s.status {
                 *t.status.entry(*k).or_default() += v;
             }
@@ -230,7 +244,7 @@ impl Loadgen {
                         inflight.spawn(async move {
                             let second = start.elapsed().as_secs() as usize;
                             let sent = SystemTime::now();
-                            let answer = send(&c, &url).await;
+                            let answer = send(&c, &url, !fresh).await;
                             t.lock().unwrap_or_else(|e| e.into_inner()).record(second, sent, answer);
                         });
                     }
@@ -281,16 +295,25 @@ impl Drop for Loadgen {
     }
 }
 
-async fn send(client: &reqwest::Client, url: &str) -> Answer {
-    let resp = match client
-        .post(url)
-        .body("{\"prompt\":\"hello\",\"max_tokens\":8}")
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) if e.is_connect() => return Answer::ConnectFailed,
-        Err(_) => return Answer::ReadFailed,
+/// One request: a POST on a new connection; a GET on a kept-alive one, sent
+/// once more if that connection closed before anything was answered.
+async fn send(client: &reqwest::Client, url: &str, reused: bool) -> Answer {
+    let mut retried = false;
+    let resp = loop {
+        let req = if reused {
+            client.get(url)
+        } else {
+            client
+                .post(url)
+                .body("{\"prompt\":\"hello\",\"max_tokens\":8}")
+        };
+        match req.send().await {
+            Ok(r) => break r,
+            Err(e) if e.is_connect() => return Answer::ConnectFailed,
+            // Closed under us without an answer (not a timeout): once.
+            Err(e) if reused && !retried && !e.is_timeout() && e.is_request() => retried = true,
+            Err(_) => return Answer::ReadFailed,
+        }
     };
     let status = resp.status().as_u16();
     let color = match resp.headers().get(SERVED_BY).map(|v| v.as_bytes()) {
@@ -300,7 +323,11 @@ async fn send(client: &reqwest::Client, url: &str) -> Answer {
     };
     // An answer counts once it has been read whole.
     match resp.bytes().await {
-        Ok(_) => Answer::Served { color, status },
+        Ok(_) => Answer::Served {
+            color,
+            status,
+            retried,
+        },
         Err(_) => Answer::ReadFailed,
     }
 }
@@ -339,7 +366,11 @@ mod tests {
     fn tally_counts_by_second_and_colour() {
         let mut t = Tally::default();
         let now = SystemTime::now();
-        let served = |color, status| Answer::Served { color, status };
+        let served = |color, status| Answer::Served {
+            color,
+            status,
+            retried: status == 502,
+        };
         t.record(0, now, served(Some(Color::Blue), 200));
         t.record(0, now, served(Some(Color::Green), 503));
         t.record(1, now, served(Some(Color::Blue), 200));
@@ -351,6 +382,7 @@ mod tests {
         assert_eq!(t.seconds[2].green_share(), None);
         let total = t.total();
         assert_eq!((total.blue, total.green, total.failed()), (2, 1, 3));
+        assert_eq!(total.retried, 1);
         assert_eq!(total.status.get(&503), Some(&1));
         assert_eq!(t.last_green.map(|m| m.sent), Some(now));
         let o = t.observed(Duration::from_secs(5)).unwrap();

@@ -58,6 +58,11 @@ pub struct StackReport {
     pub final_green_pct: Option<f64>,
     /// Requests that failed for a reason other than the model's answer.
     pub failed: u64,
+    /// Of those answered, how many were sent again after a kept-alive
+    /// connection closed under them.
+    pub retried: u64,
+    /// How the cutover ended, in the engine's words.
+    pub outcome: String,
     /// Green's share that the include file gives at the end.
     pub include_green: Option<u8>,
 }
@@ -207,7 +212,7 @@ async fn run_inner(
         lab.config_path.display()
     ));
 
-    let code = if opts.headless {
+    let (code, outcome) = if opts.headless {
         let running = start_engine(
             &config,
             &lab,
@@ -227,14 +232,15 @@ async fn run_inner(
             },
             |s| s.outcome.is_some(),
         );
-        let code = tokio::select! {
+        let done = tokio::select! {
             s = follow => {
                 let outcome = s?.outcome.expect("stop condition");
-                match &outcome {
-                    Outcome::Promoted => note("outcome: promoted".into()),
-                    Outcome::RolledBack { reason } => note(format!("outcome: rolled back: {reason}")),
-                }
-                exit_code_for(&outcome) as u8
+                let said = match &outcome {
+                    Outcome::Promoted => "promoted".to_string(),
+                    Outcome::RolledBack { reason } => format!("rolled back: {reason}"),
+                };
+                note(format!("outcome: {said}"));
+                (exit_code_for(&outcome) as u8, said)
             }
             name = signalled(sig.clone()) => {
                 say(format!("stack: {name}; stopping everything (traffic left as it is)"));
@@ -243,7 +249,7 @@ async fn run_inner(
             }
         };
         running.stop().await;
-        code
+        done
     } else {
         let running = start_engine(&config, &lab, EngineOptions::default()).await?;
         let result = tui::run(
@@ -257,20 +263,24 @@ async fn run_inner(
         .await;
         running.stop().await;
         match result? {
-            tui::Exit::Quit => 0,
-            tui::Exit::Signal(_, code) => code,
-            tui::Exit::EngineStopped => 1,
+            tui::Exit::Quit => (0, "quit".to_string()),
+            tui::Exit::Signal(name, code) => (code, format!("stopped by {name}")),
+            tui::Exit::EngineStopped => (1, "the engine stopped".to_string()),
         }
     };
-    // Answers sent before the last switch may still be in flight.
-    tokio::time::sleep(SETTLE).await;
-    let report = report(&lab, &config, code)?;
-    if !quiet {
-        for line in summary_lines(&lab.loadgen.tally()) {
-            say(line);
-        }
+    // Answers sent before the last switch may still be in flight (after
+    // the cockpit, the person at it has already watched them land).
+    if opts.headless {
+        tokio::time::sleep(SETTLE).await;
     }
+    let report = report(&lab, &config, code, &outcome)?;
     if !quiet {
+        // Second by second only where nobody watched it live.
+        if opts.headless {
+            for line in summary_lines(&lab.loadgen.tally()) {
+                say(line);
+            }
+        }
         for line in report.lines(&lab) {
             say(line);
         }
@@ -278,7 +288,7 @@ async fn run_inner(
     Ok(report)
 }
 
-fn report(lab: &Lab, config: &Config, code: u8) -> anyhow::Result<StackReport> {
+fn report(lab: &Lab, config: &Config, code: u8, outcome: &str) -> anyhow::Result<StackReport> {
     let tally = lab.loadgen.tally();
     let journal = Journal::read_all(&config.journal_path()).unwrap_or_default();
     let marks = Marks {
@@ -292,6 +302,8 @@ fn report(lab: &Lab, config: &Config, code: u8) -> anyhow::Result<StackReport> {
         marks,
         final_green_pct: lab.loadgen.observed(OBSERVED_WINDOW).map(|o| o.green_pct),
         failed: tally.total().failed(),
+        retried: tally.total().retried,
+        outcome: outcome.to_string(),
         include_green: interim_router::parse_include(&include, &lab.ports.green)
             .ok()
             .map(|s| s.green()),
@@ -305,6 +317,8 @@ impl StackReport {
             marks: Marks::default(),
             final_green_pct: None,
             failed: 0,
+            retried: 0,
+            outcome: name.to_string(),
             include_green: None,
         }
     }
@@ -314,7 +328,7 @@ impl StackReport {
         let pct = |v: Option<f64>| v.map(|g| format!("{g:.1}%")).unwrap_or_else(|| "-".into());
         let mut out = vec![
             format!(
-                "data plane total: {} answers (blue {}, green {}), 5xx {}, failed {} (connect {}, read {}, from the proxy {})",
+                "data plane total: {} answers (blue {}, green {}), 5xx {}, failed {} (connect {}, read {}, from the proxy {}), resent after a closed keep-alive {}",
                 t.blue + t.green + t.unmarked,
                 t.blue,
                 t.green,
@@ -326,7 +340,8 @@ impl StackReport {
                 t.failed(),
                 t.connect_failures,
                 t.read_failures,
-                t.unmarked
+                t.unmarked,
+                t.retried
             ),
             format!(
                 "data plane now: green share over the last {}s: {}",
