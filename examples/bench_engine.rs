@@ -48,7 +48,9 @@ fn readings(err: f64) -> ColorReadings {
         ],
         rps: Some(200.0),
         up: true,
+        pods_up: None,
         warnings: vec![],
+        span: Duration::from_secs(5),
     }
 }
 
@@ -101,6 +103,7 @@ async fn main() {
     let mut config = Config {
         service: ServiceConfig {
             name: "bench".into(),
+            green_version: None,
         },
         source: Default::default(),
         router: Default::default(),
@@ -165,6 +168,7 @@ async fn main() {
                 Command::SetSplit {
                     split: Split::new(25).unwrap(),
                     reason: None,
+                    force: true,
                 },
             )
             .await

@@ -1,28 +1,18 @@
 //! Assembly: turns a [`Config`] into a running engine with its router and
 //! metric source (and, for the demo, the simulated fleet behind them).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    Config, DemoConfig, JournalConfig, RouterConfig, RouterKind, ScrapeConfig, ServiceConfig,
-    SourceConfig, SourceKind, defaults,
+    Config, DemoConfig, JournalConfig, PromQueries, PrometheusConfig, RouterConfig, ServiceConfig,
+    SourceConfig, SourceKind,
 };
 use crate::demo::{Fleet, Scenario};
 use crate::engine::journal::Journal;
 use crate::engine::{EngineHandle, EngineOptions};
-use crate::metrics::MetricSource;
-use crate::metrics::scrape::ScrapeSource;
-use crate::model::{Color, Split};
-use crate::router::TrafficRouter;
-use crate::router::demo::{DemoRouter, SharedSplit};
-
-/// Pods simulated per colour in the demo: their counters are summed, as
-/// for a real service.
-const DEMO_PODS: usize = 2;
 
 /// A running engine and what it needs to stay alive.
 pub struct Running {
@@ -55,6 +45,7 @@ pub fn demo_config(
     Config {
         service: ServiceConfig {
             name: format!("demo-chat-model ({})", scenario.name()),
+            green_version: None,
         },
         source: SourceConfig {
             kind: SourceKind::Demo,
@@ -62,15 +53,12 @@ pub fn demo_config(
             timeout: Duration::from_millis(500),
             window: Duration::from_secs(5),
             min_requests: crate::config::defaults::min_requests(),
-            scrape: None,
+            observed_split_margin: crate::config::defaults::observed_split_margin(),
         },
-        router: RouterConfig {
-            kind: RouterKind::Demo,
-            demo: DemoConfig {
-                scenario: scenario.name().to_string(),
-                ..DemoConfig::default()
-            },
-        },
+        router: RouterConfig::Demo(DemoConfig {
+            scenario: scenario.name().to_string(),
+            ..DemoConfig::default()
+        }),
         plan: crate::config::PlanConfig {
             dwell,
             bake: dwell * 3,
@@ -85,56 +73,60 @@ pub fn demo_config(
     }
 }
 
-/// Builds the router and the metric source the config names, and starts
-/// the engine over them.
+/// The first port of the demo fleet's `/metrics` servers for
+/// `demo --prometheus` and `demo --exporter-only` (9100 is node_exporter's).
+pub const DEMO_METRICS_PORT: u16 = 9101;
+
+/// `cutover demo --prometheus URL`: the demo, its fleet on fixed ports from
+/// `metrics_port`, its numbers read back through that Prometheus (which
+/// scrapes the fleet with `assets/prometheus/prometheus.yml`).
+pub fn demo_prometheus_config(
+    scenario: Scenario,
+    dwell: Duration,
+    journal: Option<std::path::PathBuf>,
+    url: &str,
+    metrics_port: u16,
+) -> Config {
+    let mut c = demo_config(scenario, dwell, journal);
+    c.service.name = format!("demo-chat-model ({}, via Prometheus)", scenario.name());
+    if let RouterConfig::Demo(d) = &mut c.router {
+        d.metrics_port = Some(metrics_port);
+    }
+    c.source.kind = SourceKind::Prometheus(demo_prometheus(url));
+    // Prometheus' rate() needs a few scrapes in its window; a 1 s scrape
+    // and a 10 s window answer quickly and smoothly.
+    c.source.window = Duration::from_secs(10);
+    c
+}
+
+/// Queries for the demo fleet's series names, with the `track` label the
+/// shipped scrape config gives each pod.
+pub fn demo_prometheus(url: &str) -> PrometheusConfig {
+    let mut p = PrometheusConfig::new(url);
+    p.queries = PromQueries {
+        p99_ms: Some("1000 * histogram_quantile(0.99, sum by (le) (rate(request_duration_seconds_bucket{track=\"$color\"}[$window])))".into()),
+        error_rate: Some("100 * sum(rate(requests_total{track=\"$color\",code=~\"5..\"}[$window])) / sum(rate(requests_total{track=\"$color\"}[$window]))".into()),
+        quality: Some("avg(model_quality_score{track=\"$color\"})".into()),
+        rps: Some("sum(rate(requests_total{track=\"$color\"}[$window]))".into()),
+        up: Some("up{track=\"$color\"}".into()),
+        data_time: Some("max(timestamp(up{track=\"$color\"}))".into()),
+    };
+    p
+}
+
+/// Builds the router and the metric source the config names, each by its
+/// own factory, and starts the engine over them.
 pub async fn start(config: &Config, options: EngineOptions) -> anyhow::Result<Running> {
     let journal_path = config.journal_path();
     let journal = Journal::open(&journal_path)
         .with_context(|| format!("cannot open the journal {}", journal_path.display()))?;
-    let (router, source, fleet) = assemble(config).await?;
-    let (handle, task) = crate::engine::spawn(config, router, source, journal, options);
+    let built = crate::router::build(&config.router).await?;
+    let source = crate::metrics::build(&config.source, built.fleet.as_ref())?;
+    let (handle, task) = crate::engine::spawn(config, built.router, source, journal, options);
     Ok(Running {
         handle,
         task,
         journal: journal_path,
-        fleet,
+        fleet: built.fleet,
     })
-}
-
-type Parts = (Arc<dyn TrafficRouter>, Box<dyn MetricSource>, Option<Fleet>);
-
-async fn assemble(config: &Config) -> anyhow::Result<Parts> {
-    let s = &config.source;
-    match config.router.kind {
-        RouterKind::Demo => {
-            let demo = &config.router.demo;
-            let scenario: Scenario = demo.scenario.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let split = SharedSplit::new(Split::ZERO);
-            let fleet = Fleet::start(scenario, demo.rps, DEMO_PODS, split.clone())
-                .await
-                .context("cannot start the demo fleet")?;
-            let router = Arc::new(DemoRouter::new(split, demo.apply_delay));
-            let scrape = match s.kind {
-                SourceKind::Demo => fleet_scrape_config(&fleet),
-                SourceKind::Scrape => s.scrape.clone().context("[source.scrape] is missing")?,
-            };
-            let source =
-                ScrapeSource::new(&scrape, s.timeout, s.window)?.with_min_requests(s.min_requests);
-            Ok((router, Box::new(source), Some(fleet)))
-        }
-    }
-}
-
-/// The scrape settings that read the embedded fleet (default series names).
-fn fleet_scrape_config(fleet: &Fleet) -> ScrapeConfig {
-    ScrapeConfig {
-        blue: fleet.urls(Color::Blue),
-        green: fleet.urls(Color::Green),
-        latency_histogram: defaults::latency_histogram(),
-        latency_unit: Default::default(),
-        requests_counter: defaults::requests_counter(),
-        status_label: defaults::status_label(),
-        error_status_prefixes: defaults::error_status_prefixes(),
-        quality_gauge: defaults::quality_gauge(),
-    }
 }

@@ -58,6 +58,36 @@ pub fn split_unknown(router_error: Option<&str>) -> String {
     )
 }
 
+/// Text from outside (a service name, a server's error, a label) made safe
+/// to print: control characters (C0, DEL, C1) and the bidirectional
+/// overrides are written as visible escapes (`\x1b`, `\u{202e}`), so no
+/// config or server can retitle, clear or reorder the user's terminal.
+/// `keep_newlines` keeps `\n` (and `\t`) for multi-line output that cutover
+/// itself lays out; single fields pass `false` so they cannot forge lines.
+pub fn sanitize(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        if keep_newlines && (c == '\n' || c == '\t') {
+            return false;
+        }
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !unsafe_char(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +109,19 @@ mod tests {
             clock_utc(UNIX_EPOCH + Duration::from_secs(86_400 * 3 + 3723)),
             "01:02:03"
         );
+    }
+
+    #[test]
+    fn sanitize_escapes_terminal_controls() {
+        let evil = "svc\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}1m\u{202e}x\ny";
+        let one = sanitize(evil, false);
+        assert_eq!(one, "svc\\x1b]0;owned\\x07\\x1b[2J\\x9b1m\\u{202e}x\\x0ay");
+        assert!(!one.chars().any(|c| c.is_control()));
+        assert_eq!(sanitize("a\n\tb", true), "a\n\tb");
+        assert_eq!(sanitize("a\n\u{1b}b", true), "a\n\\x1bb");
+        assert!(matches!(
+            sanitize("plain", false),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

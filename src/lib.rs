@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod format;
+pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod model;

@@ -27,11 +27,16 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The message may quote a config line or a server's answer.
+            cli::warn(format!("error: {e:#}"));
             ExitCode::from(1)
         }
     }
 }
+
+/// Exit status of a command that refuses to act (see `one_shot`); clap's
+/// usage errors exit 2 as well: the command was not carried out as asked.
+const REFUSED: u8 = 2;
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let path = config::resolve_path(cli.config.as_deref())
@@ -60,9 +65,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             readonly,
             stack,
             rps,
+            prometheus,
+            exporter_only,
+            metrics_port,
+            split,
         } => {
             if *stack {
-                anyhow::ensure!(!*readonly, "--readonly does not apply to --stack");
                 return cutover::demo::stack::run(cutover::demo::stack::StackOptions {
                     scenario: *scenario,
                     headless: *headless,
@@ -73,7 +81,21 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 })
                 .await;
             }
-            let config = app::demo_config(*scenario, *dwell, journal.clone());
+            if *exporter_only {
+                let split = Split::new(*split).context("--split is a percentage")?;
+                let rps = config::DemoConfig::default().rps;
+                return cli::exporter::run(*scenario, *metrics_port, split, rps).await;
+            }
+            let config = match prometheus {
+                Some(url) => app::demo_prometheus_config(
+                    *scenario,
+                    *dwell,
+                    journal.clone(),
+                    url,
+                    *metrics_port,
+                ),
+                None => app::demo_config(*scenario, *dwell, journal.clone()),
+            };
             if *headless {
                 say(format!(
                     "demo: scenario {} ({}), dwell {}",
@@ -95,22 +117,48 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             ));
             say(format!("# journal: {}", config.journal_path().display()));
             say(toml::to_string_pretty(&config)?.trim_end());
+            let mut ok = true;
+            if let config::RouterConfig::Nginx(nginx) = &config.router {
+                let report = cutover::router::nginx::check::check(nginx);
+                for line in &report.lines {
+                    say(format!("# nginx: {line}"));
+                }
+                ok &= report.ok;
+            }
+            if let config::SourceKind::Prometheus(p) = &config.source.kind {
+                use cutover::metrics::prometheus::{PrometheusSource, check};
+                let source = PrometheusSource::new(p, &config.source)?;
+                let lines = check::run(&source).await;
+                say(check::render(source.client().url(), &lines).trim_end());
+                ok &= !lines.iter().any(check::Line::failed);
+            }
+            if !ok {
+                return Ok(1);
+            }
             Ok(0)
         }
         Cmd::Status { json } => {
             let config = load_config(&cli)?;
+            if config.router.lives_in_process() {
+                cli::warn(format!(
+                    "note: router kind \"{}\" lives inside one process: this reports a fleet of \
+                     its own, not the one a running `cutover demo` moves",
+                    config.router.kind()
+                ));
+            }
             let running = app::start(&config, watch_only()).await?;
-            cli::status(running, *json, config.source.interval).await?;
-            Ok(0)
+            cli::status(running, *json, config.source.timeout).await
         }
-        Cmd::Set { pct, reason } => {
+        Cmd::Set { pct, reason, force } => {
             let split = Split::new(*pct)
                 .with_context(|| format!("{pct} is not a percentage (0 to 100)"))?;
             one_shot(
                 &cli,
+                "set",
                 Command::SetSplit {
                     split,
                     reason: reason.clone(),
+                    force: *force,
                 },
             )
             .await
@@ -118,13 +166,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Rollback { reason } => {
             one_shot(
                 &cli,
+                "rollback",
                 Command::Rollback {
                     reason: reason.clone(),
                 },
             )
             .await
         }
-        Cmd::Promote => one_shot(&cli, Command::Promote).await,
+        Cmd::Promote => one_shot(&cli, "promote", Command::Promote).await,
         Cmd::Run => {
             let config = load_config(&cli)?;
             autopilot(&config).await
@@ -150,8 +199,20 @@ fn watch_only() -> EngineOptions {
     }
 }
 
-async fn one_shot(cli: &Cli, command: Command) -> anyhow::Result<u8> {
+async fn one_shot(cli: &Cli, name: &str, command: Command) -> anyhow::Result<u8> {
     let mut config = load_config(cli)?;
+    if config.router.lives_in_process() {
+        // This process would build a private fleet, move it, journal `ok`
+        // and exit: a change that happened nowhere anyone can see.
+        cli::warn(format!(
+            "cutover {name}: refused: router kind \"{}\" moves traffic that exists only inside the \
+             process running it, so this command would change a private copy and report a change \
+             that did not happen. Use `cutover demo` (keys n, r, P or the : command line) to move \
+             demo traffic.",
+            config.router.kind()
+        ));
+        return Ok(REFUSED);
+    }
     // A one-shot command does what it was told and nothing on its own.
     config.auto_rollback.enabled = false;
     let running = app::start(&config, EngineOptions::default()).await?;

@@ -245,9 +245,16 @@ pub struct ColorReadings {
     pub rps: Option<f64>,
     /// True when every target of this colour answered the poll.
     pub up: bool,
+    /// Targets of this colour up, of all its targets (`pods 3/4 up`), where
+    /// the source knows them (Prometheus' `up` query).
+    pub pods_up: Option<(u32, u32)>,
     /// Warnings that do not make a reading invalid (e.g. samples that the
     /// parser dropped), shown in the event log.
     pub warnings: Vec<String>,
+    /// The span of time this colour's rates and quantiles cover: zero for
+    /// a baseline or a failed poll, short right after its history
+    /// restarted. The gate judges each colour on its own span.
+    pub span: Duration,
 }
 
 impl ColorReadings {
@@ -261,7 +268,9 @@ impl ColorReadings {
             ],
             rps: None,
             up: false,
+            pods_up: None,
             warnings: Vec::new(),
+            span: Duration::ZERO,
         }
     }
 

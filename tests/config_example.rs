@@ -8,7 +8,11 @@ const EXAMPLE: &str = include_str!("../config.example.toml");
 #[test]
 fn the_example_loads_and_matches_the_defaults() {
     let c = load_str(EXAMPLE, "config.example.toml").unwrap();
-    let defaults: Config = load_str("[service]\nname = \"chat-model\"\n", "defaults").unwrap();
+    let defaults: Config = load_str(
+        "[service]\nname = \"chat-model\"\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n",
+        "defaults",
+    )
+    .unwrap();
     assert_eq!(c.plan, defaults.plan);
     assert_eq!(c.guardrails, defaults.guardrails);
     assert_eq!(c.auto_rollback, defaults.auto_rollback);
@@ -18,37 +22,79 @@ fn the_example_loads_and_matches_the_defaults() {
 
 #[test]
 fn the_commented_scrape_block_is_valid() {
-    let text = EXAMPLE
-        .replacen("\nkind = \"demo\"\n", "\nkind = \"scrape\"\n", 1)
-        .lines()
-        .map(|l| {
-            l.strip_prefix("# ")
-                .filter(|r| is_scrape_line(r))
-                .unwrap_or(l)
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let text = uncomment(
+        &EXAMPLE.replacen("\nkind = \"demo\"\n", "\nkind = \"scrape\"\n", 1),
+        "[source.scrape]",
+    );
     let c = load_str(&text, "scrape").unwrap_or_else(|e| panic!("{e}\n{text}"));
-    assert_eq!(c.source.kind, SourceKind::Scrape);
-    let s = c.source.scrape.unwrap();
+    let SourceKind::Scrape(s) = c.source.kind else {
+        panic!("not scrape: {:?}", c.source.kind)
+    };
     assert_eq!(s.blue.len(), 2);
     assert_eq!(s.quality_gauge.as_deref(), Some("model_quality_score"));
 }
 
-fn is_scrape_line(l: &str) -> bool {
-    l.starts_with("[source.scrape]")
-        || [
-            "blue =",
-            "green =",
-            "latency_histogram",
-            "latency_unit",
-            "requests_counter",
-            "status_label",
-            "error_status_prefixes",
-            "quality_gauge",
-        ]
-        .iter()
-        .any(|k| l.starts_with(k))
+/// Uncomments the commented `section` table: its header and the `key =`
+/// lines up to the next table.
+fn uncomment(text: &str, section: &str) -> String {
+    let mut inside = false;
+    text.lines()
+        .map(|l| {
+            let r = l.strip_prefix("# ");
+            if let Some(r) = r.filter(|r| r.starts_with('[')) {
+                inside = r == section;
+            } else if l.starts_with('[') {
+                inside = false;
+            }
+            match r {
+                Some(r) if inside && (r.starts_with('[') || is_key_line(r)) => r,
+                _ => l,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Comments out the written `section` table (only the chosen kind's table
+/// may be written): its header and every line up to the next table.
+fn comment_out(text: &str, section: &str) -> String {
+    let mut inside = false;
+    text.lines()
+        .map(|l| {
+            if l.starts_with('[') {
+                inside = l == section;
+            }
+            if inside {
+                format!("# {l}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn is_key_line(l: &str) -> bool {
+    l.split_once(" = ")
+        .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+}
+
+#[test]
+fn the_commented_nginx_block_is_valid() {
+    let text = uncomment(
+        &EXAMPLE
+            .replacen("\nkind = \"demo\"\n", "\nkind = \"scrape\"\n", 1)
+            .replacen("\nkind = \"demo\"\n", "\nkind = \"nginx\"\n", 1),
+        "[source.scrape]",
+    );
+    let text = comment_out(&uncomment(&text, "[router.nginx]"), "[router.demo]");
+    let c = load_str(&text, "nginx").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let cutover::config::RouterConfig::Nginx(n) = c.router else {
+        panic!("not nginx: {:?}", c.router)
+    };
+    assert_eq!(n.blue.len(), 2);
+    assert_eq!(n.sticky_key, None, "weighted mode takes no key");
+    assert_eq!(n.probe_requests, 200);
 }
 
 #[test]
@@ -77,4 +123,32 @@ fn every_option_is_in_the_example() {
             }
         }
     }
+}
+
+#[test]
+fn the_commented_prometheus_block_is_valid_and_is_the_default() {
+    let mut on = false;
+    let text = EXAMPLE
+        .replacen("\nkind = \"demo\"\n", "\nkind = \"prometheus\"\n", 1)
+        .lines()
+        .map(|l| {
+            if l.starts_with("# [source.prometheus]") {
+                on = true;
+            } else if l.starts_with("[router]") {
+                on = false;
+            }
+            match l.strip_prefix("# ") {
+                Some(r) if on && !r.starts_with('#') => r.to_string(),
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let c = load_str(&text, "prometheus").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let SourceKind::Prometheus(p) = c.source.kind else {
+        panic!("not prometheus: {:?}", c.source.kind)
+    };
+    assert_eq!(p.colors.green, "canary");
+    assert_eq!(p.headers["X-Scope-OrgID"], "team-ml");
+    assert_eq!(p.queries, cutover::config::PromQueries::default());
 }

@@ -69,7 +69,9 @@ fn readings(err: f64, up: bool) -> ColorReadings {
         ],
         rps: Some(100.0),
         up: true,
+        pods_up: None,
         warnings: vec![],
+        span: Duration::from_millis(100),
     }
 }
 
@@ -102,6 +104,7 @@ fn config(dwell_ms: u64) -> Config {
     let mut c = Config {
         service: ServiceConfig {
             name: "test-svc".into(),
+            green_version: None,
         },
         source: SourceConfig::default(),
         router: Default::default(),
@@ -112,6 +115,8 @@ fn config(dwell_ms: u64) -> Config {
     };
     c.source.interval = Duration::from_millis(100);
     c.source.timeout = Duration::from_millis(100);
+    // The scripted source reports 100 ms spans: that is a full window.
+    c.source.window = Duration::from_millis(100);
     c.plan.dwell = Duration::from_millis(dwell_ms);
     c.plan.bake = Duration::from_millis(300);
     c
@@ -175,6 +180,11 @@ async fn advance_is_journaled_before_and_after() {
     assert_eq!(s.split, Split::new(1));
     assert_eq!(s.phase, Phase::Canary { step: 0 });
     assert!(s.dwell_until.is_some());
+    // Front ends mark windows that still hold the old split from here.
+    assert!(
+        s.split_changed_at
+            .is_some_and(|t| t <= std::time::Instant::now())
+    );
 
     let recs = records(&r.journal);
     let intent = recs.iter().find(|r| r.kind == RecordKind::Intent).unwrap();
@@ -523,6 +533,7 @@ async fn a_refused_command_from_the_tui_is_shown_as_an_event() {
             Command::SetSplit {
                 split: Split::new(5).unwrap(),
                 reason: None,
+                force: false,
             },
         )
         .await

@@ -387,7 +387,13 @@ async fn missing_histogram_and_counter_are_named() {
         &Reading::NoData(NoData::Missing("requests_total".into()))
     );
     assert!(close(value(snap.blue.get(Metric::Quality)), 0.9));
-    assert!(snap.green.up);
+    // A 200 that holds none of the watched series is not up.
+    assert!(!snap.green.up);
+    assert!(
+        matches!(snap.green.get(Metric::P99Ms), Reading::NoData(NoData::Missing(m)) if m.contains("answered without")),
+        "{:?}",
+        snap.green.get(Metric::P99Ms)
+    );
 }
 
 #[tokio::test]

@@ -33,7 +33,9 @@ fn readings(p99: Reading, err: Reading, q: Reading, rps: f64) -> ColorReadings {
         metrics: [p99, err, q],
         rps: Some(rps),
         up: true,
+        pods_up: None,
         warnings: vec![],
+        span: Duration::from_secs(5),
     }
 }
 
@@ -418,4 +420,216 @@ fn print_mid_cutover_frame() {
     println!("{}", text(&render(&state, &app, now, W, H)));
     let small = render(&state, &app, now, 80, 24);
     println!("{}", text(&small));
+}
+
+/// At 60×15 the panels have two rows: green's error rate in BREACH keeps
+/// its row, and an OK row is what goes.
+#[test]
+fn breach_row_survives_a_small_terminal() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let app = App::new(false, false);
+    let buf = render(&state, &app, now, 60, 15);
+    let all = text(&buf);
+    let Some((_, y)) = find(&buf, "BREACH", 30..60, 3..8) else {
+        panic!("no BREACH row in green\n{all}");
+    };
+    assert!(
+        row(&buf, y, 30..60).contains("error rate 7.90 % ✗ BREACH"),
+        "{all}"
+    );
+    // The header's items wrap whole: auto-rollback is not cut off.
+    assert!(all.contains("auto-rollback ARMED 1/2"), "{all}");
+    // Every size from there down to the compact view keeps it too.
+    for h in 14..=24 {
+        let all = text(&render(&state, &app, now, 60, h));
+        assert!(
+            all.contains("error rate 7.90 % ✗ BREACH") || all.contains("terminal too small"),
+            "{h}\n{all}"
+        );
+    }
+}
+
+/// Below the smallest useful size: one compact view with the split, the
+/// worst verdict and the rollback hint; `r` still rolls back.
+#[test]
+fn too_small_terminal_says_so_and_keeps_what_matters() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    let all = text(&render(&state, &app, now, 40, 10));
+    assert!(all.contains("terminal too small (40x10)"), "{all}");
+    assert!(all.contains("green 25% · blue 75%"), "{all}");
+    assert!(all.contains("worst ✗ BREACH green error rate"), "{all}");
+    assert!(all.contains("r = ROLLBACK now"), "{all}");
+    assert!(matches!(
+        app.on_key(key('r'), &state),
+        cutover::tui::Action::Send(cutover::engine::Command::Rollback { .. })
+    ));
+    let all = text(&render(&state, &app, now, 40, 10));
+    assert!(all.contains("asked: ROLLBACK"), "{all}");
+}
+
+/// The header keeps the whole rollback reason, wrapped.
+#[test]
+fn rollback_reason_wraps_instead_of_being_cut() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    state.split = Some(Split::ZERO);
+    state.phase = Phase::RolledBack {
+        reason: "auto-rollback: green error rate 7.90 % BREACH (≤ 5.00 %) for 2 polls in a row"
+            .into(),
+    };
+    let all = text(&render(&state, &App::new(false, false), now, 60, 24));
+    let header: String = all
+        .lines()
+        .take_while(|l| !l.starts_with('─'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words: String = header.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(
+            "why: auto-rollback: green error rate 7.90 % BREACH (≤ 5.00 %) for 2 polls in a row"
+        ),
+        "{all}"
+    );
+    assert!(words.contains("green 0% · blue 100%"), "{all}");
+}
+
+/// Repeats of one event show once with a count, and the log scrolls.
+#[test]
+fn repeated_events_collapse_and_the_log_scrolls() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_750_000_600);
+    for k in 0..6 {
+        state.events.push_back(Event {
+            wall: t0 + Duration::from_secs(k),
+            level: EventLevel::Warn,
+            text: "refused: gate closed".into(),
+        });
+    }
+    let mut app = App::new(false, false);
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(all.contains("refused: gate closed ×6"), "{all}");
+    assert_eq!(all.matches("refused: gate closed").count(), 1, "{all}");
+    // PgUp shows older lines; the title says newer ones are below.
+    app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE), &state);
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(all.contains("router nginx read: green 0%"), "{all}");
+    assert!(!all.contains("refused: gate closed ×6"), "{all}");
+    assert!(all.contains("newer below"), "{all}");
+    // `:events` shows the whole log on the full screen.
+    let mut app = App::new(false, false);
+    for c in ":events".chars() {
+        app.on_key(key(c), &state);
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), &state);
+    let all = text(&render(&state, &app, now, W, 20));
+    assert!(!all.contains("GREEN"), "panels under the full log\n{all}");
+    for needle in [
+        "router nginx read: green 0%",
+        "advance 5% → 25% (tui) ok in 0.13s",
+        "refused: gate closed ×6",
+        "Esc closes",
+    ] {
+        assert!(all.contains(needle), "{needle}\n{all}");
+    }
+}
+
+/// Read-only lists no key it would refuse.
+#[test]
+fn readonly_key_bar_lists_no_traffic_keys() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    for w in [W, 80] {
+        let buf = render(&state, &App::new(true, false), now, w, H);
+        let bar = row(&buf, H - 2, 0..w);
+        for gone in ["advance", "back", "ROLLBACK", "promote", "force"] {
+            assert!(!bar.contains(gone), "{w}: {gone} in {bar}");
+        }
+        assert!(bar.contains("pause") && bar.contains("quit"), "{bar}");
+        let buf = render(&state, &App::new(false, false), now, w, H);
+        let bar = row(&buf, H - 2, 0..w);
+        assert!(bar.contains("ROLLBACK") && bar.contains("promote"), "{bar}");
+    }
+}
+
+/// `a` while armed opens a dialog with No focused.
+#[test]
+fn disarm_dialog_focuses_no() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    assert_eq!(app.on_key(key('a'), &state), cutover::tui::Action::None);
+    let buf = render(&state, &app, now, W, H);
+    let all = text(&buf);
+    assert!(all.contains("Disarm auto-rollback?"), "{all}");
+    let (x, y) = find(&buf, "[ No ]", 0..W, 0..H).expect("No button");
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+    let (x, y) = find(&buf, "[ Yes ]", 0..W, 0..H).expect("Yes button");
+    assert!(!buf[(x, y)].modifier.contains(Modifier::REVERSED));
+}
+
+/// Right after a split change, both windows still hold the old split: the
+/// panels say "settling" instead of a rate for a share they no longer have.
+#[test]
+fn settling_after_a_split_change() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    // The window is 30 s; the split changed 10 s before the snapshot.
+    let snap_at = state.snapshot.as_ref().unwrap().at;
+    state.split_changed_at = Some(snap_at - Duration::from_secs(10));
+    let all = text(&render(&state, &App::new(false, false), now, W, H));
+    assert_eq!(all.matches("settling").count(), 2, "{all}");
+    assert!(!all.contains("32.1 rps"), "{all}");
+    // A window that starts after the change is judged as usual.
+    state.split_changed_at = Some(snap_at - Duration::from_secs(31));
+    let all = text(&render(&state, &App::new(false, false), now, W, H));
+    assert!(!all.contains("settling"), "{all}");
+    assert!(all.contains("32.1 rps"), "{all}");
+}
+
+/// The y axis fits the data, not a far-off threshold, and the x axis has
+/// time labels.
+#[test]
+fn charts_fit_the_data_and_label_time() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let all = text(&render(&state, &App::new(false, false), now, W, H));
+    // Blue's p99 wobbles 395..425 ms; its levels (612 ms warn, 1412 ms
+    // breach against blue, 5000 ms absolute) stay off the axis.
+    let labels: Vec<f64> = all
+        .lines()
+        .filter_map(|l| l.split('│').nth(1))
+        .filter_map(|cell| cell.trim().strip_suffix(" ms"))
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(labels.len() >= 2, "{all}");
+    assert!(
+        labels.iter().all(|&v| (380.0..480.0).contains(&v)),
+        "{labels:?}\n{all}"
+    );
+    assert!(all.contains("now"), "{all}");
+    assert!(all.contains("-4m57s"), "{all}");
+}
+
+/// On a short terminal the help scrolls to its last line instead of
+/// cutting it off.
+#[test]
+fn help_scrolls_on_a_short_terminal() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    app.on_key(key('?'), &state);
+    let all = text(&render(&state, &app, now, 80, 24));
+    assert!(all.contains("↑/↓ more"), "{all}");
+    assert!(!all.contains("help | q"), "{all}");
+    for _ in 0..10 {
+        app.on_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE), &state);
+    }
+    let all = text(&render(&state, &app, now, 80, 24));
+    assert!(all.contains("help | q"), "{all}");
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(!all.contains("↑/↓ more") && all.contains(" keys"), "{all}");
 }

@@ -119,7 +119,13 @@ fn start_demo(socket: String, args: &str, journal: &Path, log: &Path, size: (u16
 /// The header's split as the router reports it, e.g. `green 1% · blue 99%`
 /// (a write in flight shows as `applying 0% → 1%` beside it).
 fn shows_split(screen: &str, green: u8) -> bool {
-    let header: String = screen.lines().take(2).collect::<Vec<_>>().join("\n");
+    // The header ends at its bottom rule (a rollback reason may add lines).
+    let header: String = screen
+        .lines()
+        .take_while(|l| !l.starts_with('─'))
+        .take(8)
+        .collect::<Vec<_>>()
+        .join("\n");
     header.contains(&format!("green {green}% · blue {}%", 100 - green))
 }
 
@@ -192,7 +198,12 @@ fn signals_and_ctrl_c_restore_the_terminal() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for (how, expect) in [("C-c", "EXIT=0"), ("TERM", "EXIT=143"), ("HUP", "EXIT=129")] {
+    for (how, expect) in [
+        ("C-c", "EXIT=0"),
+        ("TERM", "EXIT=143"),
+        ("HUP", "EXIT=129"),
+        ("INT", "EXIT=130"),
+    ] {
         let t = start_demo(
             format!("cutover-sig-{}-{how}", std::process::id()),
             "",
@@ -228,7 +239,12 @@ fn signals_and_ctrl_c_restore_the_terminal() {
                 .unwrap();
             assert!(status.success(), "pkill -{how}");
         }
-        let screen_has = |s: &str| s.contains(expect) && s.contains("quitting never moves traffic");
+        // The exit line says where traffic was left.
+        let screen_has = |s: &str| {
+            s.contains(expect)
+                && s.contains("quitting never moves traffic")
+                && s.contains("traffic left at 0% green")
+        };
         t.wait(
             &format!("exit after {how}"),
             Duration::from_secs(10),
@@ -236,4 +252,267 @@ fn signals_and_ctrl_c_restore_the_terminal() {
         );
         assert_eq!(alt(&t), "0", "{how}: still on the alternate screen");
     }
+}
+
+fn journal_outcomes(journal: &Path) -> Vec<(String, Option<u8>, String)> {
+    cutover::engine::journal::Journal::read_all(journal)
+        .unwrap()
+        .iter()
+        .filter(|r| r.kind == cutover::engine::journal::RecordKind::Outcome)
+        .map(|r| (r.action.clone(), r.to, r.origin.clone()))
+        .collect()
+}
+
+/// Waits for the gate, advances to 1 % with `n`, and waits for the split.
+fn advance_to_one_percent(t: &Tmux) {
+    t.wait("the gate to open", Duration::from_secs(20), |s| {
+        s.contains("gate OPEN")
+    });
+    t.keys("n");
+    t.wait("split at 1%", Duration::from_secs(10), |s| {
+        shows_split(s, 1)
+    });
+}
+
+/// At 1 % green: sends `burst` literal `a` keys (in chunks, as a paste
+/// without brackets or a held key would arrive), then `r`. Returns the
+/// time from `r` until the header shows green 0 %.
+fn rollback_after_burst(name: &str, burst: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let t = start_demo(
+        format!("cutover-{name}-{}", std::process::id()),
+        "--dwell 600s",
+        &journal,
+        &dir.path().join("log"),
+        (120, 40),
+    );
+    advance_to_one_percent(&t);
+    let chunk = "a".repeat(500);
+    for _ in 0..burst / 500 {
+        t.cmd(&["send-keys", "-t", &t.session, "-l", &chunk]);
+    }
+    t.cmd(&[
+        "send-keys",
+        "-t",
+        &t.session,
+        "-l",
+        &"a".repeat(burst % 500),
+    ]);
+    t.keys("r");
+    let took = t.wait("green back at 0%", Duration::from_secs(3), |s| {
+        shows_split(s, 0)
+    });
+    // The journal holds the rollback, from the cockpit.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let outcomes = journal_outcomes(&journal);
+        if outcomes.contains(&("rollback".into(), Some(0), "tui".into())) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no rollback journaled: {outcomes:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t.keys("q");
+    took
+}
+
+/// A burst of 5,000 `a` does not delay `r`: the header shows green 0 %
+/// within 3 s, and the rollback is journaled. Prints the rollback time at
+/// rest and under the burst, measured the same way.
+#[test]
+fn rollback_is_as_fast_under_a_key_burst_as_at_rest() {
+    if skip_without_tmux("rollback_is_as_fast_under_a_key_burst_as_at_rest") {
+        return;
+    }
+    let at_rest = rollback_after_burst("rest", 0);
+    let burst = rollback_after_burst("burst", 5000);
+    eprintln!("rollback on screen: at rest {at_rest:?}, after 5,000 keys of a {burst:?}");
+}
+
+fn pane_pid(t: &Tmux) -> String {
+    String::from_utf8_lossy(
+        &t.cmd(&["display-message", "-p", "-t", &t.session, "#{pane_pid}"])
+            .stdout,
+    )
+    .trim()
+    .to_string()
+}
+
+fn alternate_on(t: &Tmux) -> String {
+    String::from_utf8_lossy(
+        &t.cmd(&["display-message", "-p", "-t", &t.session, "#{alternate_on}"])
+            .stdout,
+    )
+    .trim()
+    .to_string()
+}
+
+/// The cockpit as a job of an interactive bash: stopped with SIGTSTP it
+/// gives the terminal back and says guardrails are not running; after
+/// `fg` it is back in raw mode, so `r` alone (no Enter) rolls back, and a
+/// note says how long nothing watched. Ctrl-Z does the same.
+#[test]
+fn stop_and_fg_leave_a_cockpit_that_still_rolls_back() {
+    if skip_without_tmux("stop_and_fg_leave_a_cockpit_that_still_rolls_back") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let t = Tmux {
+        socket: format!("cutover-tstp-{}", std::process::id()),
+        session: "shell".into(),
+    };
+    let out = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "shell",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "env PS1='$ ' bash --norc --noprofile -i",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.wait("the shell prompt", Duration::from_secs(10), |s| {
+        s.contains('$')
+    });
+    let command = format!(
+        "{} demo --dwell 600s --journal {} --log {}",
+        env!("CARGO_BIN_EXE_cutover"),
+        journal.display(),
+        dir.path().join("log").display()
+    );
+    t.cmd(&["send-keys", "-t", "shell", "-l", &command]);
+    t.keys("Enter");
+    t.wait("the cockpit", Duration::from_secs(10), |s| {
+        s.contains("GREEN")
+    });
+    advance_to_one_percent(&t);
+
+    let shell = pane_pid(&t);
+    let pid = String::from_utf8_lossy(
+        &Command::new("pgrep")
+            .args(["-P", &shell, "-x", "cutover"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    assert!(!pid.is_empty(), "no cutover under the shell {shell}");
+    let status = Command::new("kill").args(["-TSTP", &pid]).status().unwrap();
+    assert!(status.success());
+    t.wait("the stop notice", Duration::from_secs(5), |s| {
+        s.contains("guardrails are not running while stopped")
+            && s.contains("traffic is at 1% green")
+    });
+    assert_eq!(
+        alternate_on(&t),
+        "0",
+        "stopped, yet on the alternate screen"
+    );
+    std::thread::sleep(Duration::from_millis(1200));
+
+    t.cmd(&["send-keys", "-t", "shell", "-l", "fg"]);
+    t.keys("Enter");
+    t.keys("r");
+    let took = t.wait("green back at 0% after fg", Duration::from_secs(3), |s| {
+        shows_split(s, 0)
+    });
+    eprintln!("after kill -TSTP, fg and r: green at 0% on screen after {took:?}");
+    assert_eq!(
+        alternate_on(&t),
+        "1",
+        "resumed without the alternate screen"
+    );
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let records = cutover::engine::journal::Journal::read_all(&journal).unwrap();
+        let rolled_back = records.iter().any(|r| {
+            r.kind == cutover::engine::journal::RecordKind::Outcome
+                && r.action == "rollback"
+                && r.origin == "tui"
+        });
+        let noted = records.iter().any(|r| {
+            serde_json::to_string(r)
+                .unwrap()
+                .contains("guardrails were not watching")
+        });
+        if rolled_back && noted {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "journal lacks the rollback or the resume note: {records:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Ctrl-Z as a key: the same stop, the same return.
+    t.keys("C-z");
+    t.wait(
+        "the stop notice after Ctrl-Z",
+        Duration::from_secs(5),
+        |s| s.contains("traffic is at 0% green"),
+    );
+    t.cmd(&["send-keys", "-t", "shell", "-l", "fg"]);
+    t.keys("Enter");
+    t.wait("the cockpit after fg", Duration::from_secs(5), |s| {
+        s.contains("GREEN") && s.contains("resumed: the cockpit was suspended")
+    });
+    t.keys("q");
+    t.wait("the shell again", Duration::from_secs(10), |s| {
+        s.contains("quitting never moves traffic")
+    });
+}
+
+/// Bracketed paste is on: a paste of `n` and `r` outside the `:` line is
+/// one event that only says so; inside the `:` line it is text.
+#[test]
+fn a_paste_is_one_event_not_keys() {
+    if skip_without_tmux("a_paste_is_one_event_not_keys") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let t = start_demo(
+        format!("cutover-paste-{}", std::process::id()),
+        "--dwell 600s",
+        &journal,
+        &dir.path().join("log"),
+        (120, 40),
+    );
+    t.wait("the gate to open", Duration::from_secs(20), |s| {
+        s.contains("gate OPEN")
+    });
+    t.cmd(&["set-buffer", "-b", "p", "nnnnPrrrr"]);
+    t.cmd(&["paste-buffer", "-p", "-b", "p", "-t", &t.session]);
+    t.wait("the paste notice", Duration::from_secs(5), |s| {
+        s.contains("paste ignored (9 characters)")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let s = t.screen();
+    assert!(shows_split(&s, 0) && !s.contains("Promote:"), "{s}");
+    assert!(journal_outcomes(&journal).is_empty());
+
+    t.keys(":");
+    t.cmd(&["set-buffer", "-b", "p", "note pasted text"]);
+    t.cmd(&["paste-buffer", "-p", "-b", "p", "-t", &t.session]);
+    t.wait("the pasted line", Duration::from_secs(5), |s| {
+        s.contains(":note pasted text")
+    });
+    t.keys("Enter");
+    t.wait("the note in the log", Duration::from_secs(5), |s| {
+        s.contains("note: pasted text")
+    });
+    t.keys("q");
 }

@@ -14,7 +14,15 @@ use crate::demo::Scenario;
     about = "A terminal cockpit for blue-green and canary cutovers of model-serving services",
     long_about = "A terminal cockpit for blue-green and canary cutovers of model-serving services.\n\n\
         Watch blue (live) and green (candidate) side by side and move traffic with single keys.\n\
-        New here? Try `cutover demo`: the whole cockpit on a simulated fleet, no servers needed."
+        New here? Try `cutover demo`: the whole cockpit on a simulated fleet, no servers needed.",
+    after_help = "Exit codes:\n  \
+        0    done (run, demo --headless: promoted; status: everything was read)\n  \
+        1    error (config, journal, router)\n  \
+        2    usage error, or a command refused (set, rollback and promote refuse the\n       \
+        in-process demo router: use `cutover demo`)\n  \
+        3    run, demo --headless: rolled back\n  \
+        4    status: the split or a colour's data could not be read (the report says which);\n       run: the journal says green was rolled back, so nothing moved\n  \
+        129, 130, 143  stopped by SIGHUP, SIGINT or SIGTERM; traffic is left where it is"
 )]
 pub struct Cli {
     /// Config file. Default: $CUTOVER_CONFIG, else cutover/config.toml in
@@ -61,34 +69,60 @@ pub enum Cmd {
         /// The whole stack on this machine: pods that serve requests, nginx
         /// in front of them, Prometheus scraping them and a load generator
         /// (needs the nginx and prometheus Debian packages).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["prometheus", "exporter_only", "readonly"])]
         stack: bool,
         /// With --stack: requests per second the load generator sends.
         #[arg(long, default_value_t = crate::demo::loadgen::DEFAULT_RPS, requires = "stack")]
         rps: u32,
+        /// Read the fleet's numbers through this Prometheus, which scrapes
+        /// the fleet on --metrics-port (assets/prometheus/prometheus.yml).
+        #[arg(long, value_name = "URL", conflicts_with = "exporter_only")]
+        prometheus: Option<String>,
+        /// Serve only the fleet's /metrics endpoints and print them with a
+        /// ready-made scrape config; runs until Ctrl-C or SIGTERM.
+        #[arg(long)]
+        exporter_only: bool,
+        /// First port of the fleet's /metrics servers (blue's pods, then
+        /// green's), for --prometheus and --exporter-only.
+        #[arg(long, default_value_t = crate::app::DEMO_METRICS_PORT)]
+        metrics_port: u16,
+        /// With --exporter-only: green's share of the simulated traffic.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=100), requires = "exporter_only")]
+        split: u8,
     },
-    /// Print the split, the phase, the gate and every reading.
+    /// Print the split, the phase, the gate and every reading, after one
+    /// router read and one poll (within the source timeout plus a second).
+    /// Exits 4 when the split or a colour's data could not be read.
     Status {
         /// As JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
-    /// Set green's share of traffic, in percent (not gated: an explicit act).
+    /// Set green's share of traffic, in percent. Raising it passes the
+    /// same gate as an advance; lowering it never waits. Refused (exit 2)
+    /// with the in-process demo router.
     Set {
         pct: u8,
         /// Written to the journal.
         #[arg(long)]
         reason: Option<String>,
+        /// Pass a closed gate (also needed after a rollback); journaled as
+        /// forced.
+        #[arg(long)]
+        force: bool,
     },
-    /// Send all traffic to blue now.
+    /// Send all traffic to blue now. Refused (exit 2) with the in-process
+    /// demo router.
     Rollback {
         #[arg(long, default_value = "operator rollback (cli)")]
         reason: String,
     },
-    /// Flip all traffic to green now, skipping the remaining steps.
+    /// Flip all traffic to green now, skipping the remaining steps. Refused
+    /// (exit 2) with the in-process demo router.
     Promote,
     /// The autopilot: advance whenever the gate opens, roll back on breach.
-    /// Exits 0 when promoted, 3 when rolled back, 1 on error.
+    /// Exits 0 when promoted, 3 when rolled back, 4 when the journal says
+    /// green was rolled back (nothing moved), 1 on error.
     Run,
     /// Validate the config and print it resolved, defaults included.
     Check,

@@ -1,5 +1,5 @@
-//! Commands that run without the TUI: `status`, `set`, `rollback`,
-//! `promote` and the autopilot (`run`, `demo --headless`).
+//! Commands that run without the TUI: `set`, `rollback`, `promote` and the
+//! autopilot (`run`, `demo --headless`). `status` is in `status.rs`.
 
 use std::time::Duration;
 
@@ -8,13 +8,15 @@ use anyhow::{Context, bail};
 use crate::app::Running;
 use crate::engine::{Command, EngineHandle, Event, Origin, Outcome, State};
 
-use super::output::{event_line, say, status_json, status_text};
+use super::output::{event_line, say};
 
-/// Exit status of the autopilot: 0 promoted, 3 rolled back.
+/// Exit status of the autopilot: 0 promoted, 3 rolled back, 4 held
+/// because the journal says green was rolled back (nothing was moved).
 pub fn exit_code_for(outcome: &Outcome) -> i32 {
     match outcome {
         Outcome::Promoted => 0,
         Outcome::RolledBack { .. } => 3,
+        Outcome::HeldAfterRollback { .. } => 4,
     }
 }
 
@@ -56,6 +58,9 @@ pub async fn run_autopilot(running: Running) -> anyhow::Result<i32> {
             match &outcome {
                 Outcome::Promoted => say("outcome: promoted"),
                 Outcome::RolledBack { reason } => say(format!("outcome: rolled back: {reason}")),
+                Outcome::HeldAfterRollback { reason } => {
+                    say(format!("outcome: held, nothing moved: {reason}"))
+                }
             }
             exit_code_for(&outcome)
         }
@@ -116,6 +121,16 @@ pub async fn one_shot(running: Running, command: Command) -> anyhow::Result<Stri
     if !matches!(command, Command::Rollback { .. }) {
         split_known(&running.handle, Duration::from_secs(15)).await?;
     }
+    // Raising green passes the advance gate, which judges data: give the
+    // first poll a chance to arrive (the gate says so if it did not).
+    if matches!(command, Command::SetSplit { .. }) {
+        let mut rx = running.handle.state();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            rx.wait_for(|s| s.snapshot.is_some()),
+        )
+        .await;
+    }
     let r = running.handle.call(Origin::Cli, command).await;
     let journal = running.journal.clone();
     running.stop().await;
@@ -123,30 +138,4 @@ pub async fn one_shot(running: Running, command: Command) -> anyhow::Result<Stri
         Ok(msg) => Ok(format!("{msg}\njournal: {}", journal.display())),
         Err(e) => bail!("{e}\njournal: {}", journal.display()),
     }
-}
-
-/// `status`: reads the split, polls until rates can be computed, prints.
-pub async fn status(running: Running, json: bool, interval: Duration) -> anyhow::Result<()> {
-    split_known(&running.handle, Duration::from_secs(15))
-        .await
-        .ok();
-    let mut rx = running.handle.state();
-    // The first poll only sets the baseline for rates; wait for the second.
-    let enough = interval * 2 + Duration::from_secs(2);
-    let _ = tokio::time::timeout(
-        enough,
-        rx.wait_for(|s| s.snapshot.as_ref().is_some_and(|x| !x.window.is_zero())),
-    )
-    .await;
-    let s = rx.borrow().clone();
-    if json {
-        say(serde_json::to_string_pretty(&status_json(
-            &s,
-            &running.journal,
-        ))?);
-    } else {
-        say(status_text(&s, &running.journal).trim_end());
-    }
-    running.stop().await;
-    Ok(())
 }

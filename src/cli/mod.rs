@@ -2,9 +2,12 @@
 //! terminal UI.
 
 mod args;
+pub mod exporter;
 mod headless;
 mod output;
+mod status;
 
 pub use args::{Cli, Cmd};
-pub use headless::{exit_code_for, follow_events, one_shot, run_autopilot, status};
-pub use output::{event_line, say};
+pub use headless::{exit_code_for, follow_events, one_shot, run_autopilot};
+pub use output::{event_line, say, warn};
+pub use status::{STATUS_INCOMPLETE, status};

@@ -6,15 +6,32 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::engine::{Event, EventLevel, State};
-use crate::format::{clock_utc, split_unknown};
+use crate::format::{clock_utc, sanitize, split_unknown};
 use crate::model::{Color, Metric};
 
 /// Prints a line to stdout. A closed stdout (`cutover run | head`) is not
 /// worth dying for: the autopilot must go on whether anyone reads it or not.
+/// Control characters are escaped: what is printed may hold text from a
+/// config or a server, and must not drive the user's terminal.
 pub fn say(text: impl std::fmt::Display) {
     use std::io::Write;
+    let text = text.to_string();
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
+    let _ = writeln!(out, "{}", sanitize(&text, true)).and_then(|_| out.flush());
+}
+
+/// The same for stderr (errors quote config lines and server answers).
+pub fn warn(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let text = text.to_string();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", sanitize(&text, true));
+}
+
+/// One field of untrusted text on one line: newlines are escaped too, so a
+/// value cannot forge a line of the report.
+fn field(text: &str) -> std::borrow::Cow<'_, str> {
+    sanitize(text, false)
 }
 
 pub fn event_line(e: &Event) -> String {
@@ -24,7 +41,7 @@ pub fn event_line(e: &Event) -> String {
         EventLevel::Warn => "warn ",
         EventLevel::Error => "ERROR",
     };
-    format!("{} {level} {}", clock_utc(e.wall), e.text)
+    format!("{} {level} {}", clock_utc(e.wall), field(&e.text))
 }
 
 pub fn status_text(s: &State, journal: &std::path::Path) -> String {
@@ -33,11 +50,11 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
     let split = s
         .split
         .map(|x| format!("split {}% green / {}% blue", x.green(), x.blue()))
-        .unwrap_or_else(|| split_unknown(s.router_error.as_deref()));
-    out.push_str(&format!("service   {}\n", s.service));
+        .unwrap_or_else(|| field(&split_unknown(s.router_error.as_deref())).into_owned());
+    out.push_str(&format!("service   {}\n", field(&s.service)));
     out.push_str(&format!("router    {}   {split}\n", s.router_kind));
     let phase = match &s.phase {
-        crate::engine::Phase::RolledBack { reason } => format!("ROLLED BACK ({reason})"),
+        crate::engine::Phase::RolledBack { reason } => format!("ROLLED BACK ({})", field(reason)),
         p => p.name().to_string(),
     };
     out.push_str(&format!("phase     {phase}\n"));
@@ -46,7 +63,7 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
         if s.gate.open {
             "open".to_string()
         } else {
-            format!("closed: {}", s.gate.reasons.join("; "))
+            format!("closed: {}", field(&s.gate.reasons.join("; ")))
         }
     ));
     match s.data_age(now) {
@@ -65,10 +82,12 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
                     Some(v) => format!("{} {}", metric.format(v), j.verdict.word()),
                     None => format!(
                         "no data ({})",
-                        j.no_data
-                            .as_ref()
-                            .map(|n| n.to_string())
-                            .unwrap_or_default()
+                        field(
+                            &j.no_data
+                                .as_ref()
+                                .map(|n| n.to_string())
+                                .unwrap_or_default()
+                        )
                     ),
                 },
                 None => "not measured".into(),

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 use toml::de::{DeTable, DeValue};
 
-use super::Config;
+use super::router::ROUTER;
+use super::source::SOURCE;
 use super::validate::validate;
+use super::{Config, MAX_CONFIG_BYTES};
 
 /// A config that cannot be used, with where and why.
 #[derive(Debug)]
@@ -54,15 +56,63 @@ pub fn resolve_path(explicit: Option<&Path>) -> Option<PathBuf> {
     explicit.map(Path::to_path_buf).or_else(default_path)
 }
 
+/// Reads the config from `path`: a regular file of at most
+/// [`MAX_CONFIG_BYTES`]. A device, a pipe or a directory is refused before
+/// a byte is read, so `--config /dev/zero` fails at once.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        origin: path.display().to_string(),
+    let origin = path.display().to_string();
+    let text = read_bounded(path).map_err(|message| ConfigError {
+        origin: origin.clone(),
         key: None,
         line: None,
-        message: format!("cannot read the file: {e}"),
+        message,
         excerpt: None,
     })?;
-    load_str(&text, &path.display().to_string())
+    load_str(&text, &origin)
+}
+
+fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a device, pipe or socket)"
+        };
+        return Err(format!(
+            "cannot read the config: it is {what}; a config is read only from a regular file"
+        ));
+    }
+    let too_big = || {
+        format!(
+            "the file is larger than {} KiB; a config is a page of text, is this the right file?",
+            MAX_CONFIG_BYTES / 1024
+        )
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    // Checked again on the open file: the path may have been swapped since.
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err("cannot read the config: it is not a regular file".into());
+    }
+    // The file may grow between the check and the read: read one byte past
+    // the limit to notice.
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "the file is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// Parses and validates `text`; `origin` names it in errors.
@@ -79,22 +129,87 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
                 .map(|s| s.trim_end().to_string()),
         }
     };
+    let doc = DeTable::parse(text).ok();
+    if let Some(doc) = &doc {
+        sections(doc.get_ref()).map_err(|(key, message)| {
+            let span = span_of(doc.get_ref(), &key);
+            // A missing table has no line: it is nowhere in the file.
+            located(Some(key), span, message)
+        })?;
+    }
     let config: Config = toml::from_str(text).map_err(|e| {
         let span = e.span();
-        let key = span.as_ref().and_then(|s| {
-            DeTable::parse(text)
-                .ok()
-                .and_then(|t| key_at(t.get_ref(), s.start))
-        });
-        located(key, span, e.message().trim().to_string())
+        let key = span
+            .as_ref()
+            .and_then(|s| doc.as_ref().and_then(|t| key_at(t.get_ref(), s.start)));
+        let message = super::words::plain(e.message().trim());
+        match missing_field(&message) {
+            // serde points a missing key at its table (or at the whole
+            // file, for a top-level table): name the key instead.
+            Some(field) => {
+                let full = match &key {
+                    Some(k) => format!("{k}.{field}"),
+                    None => field.to_string(),
+                };
+                let span = doc.as_ref().and_then(|t| span_of(t.get_ref(), &full));
+                located(Some(full.clone()), span, format!("`{full}` is missing"))
+            }
+            None => located(key, span, message),
+        }
     })?;
     validate(&config).map_err(|(key, message)| {
-        let span = DeTable::parse(text)
-            .ok()
-            .and_then(|t| span_of(t.get_ref(), &key));
+        let span = doc.as_ref().and_then(|t| span_of(t.get_ref(), &key));
         located(Some(key), span, message)
     })?;
     Ok(config)
+}
+
+/// `missing field `x`` → `x`.
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+}
+
+/// The tables every config needs, and the `kind` of the tagged ones,
+/// checked on the parsed document so errors point at their line (serde's
+/// view of a tagged section has no line, and a missing table has none).
+fn sections(doc: &DeTable<'_>) -> Result<(), (String, String)> {
+    let hints = [
+        ("service", "add it with `name = \"...\"`".to_string()),
+        (
+            "router",
+            format!("add it with `kind = ...`, one of {}", ROUTER.kind_names()),
+        ),
+        (
+            "source",
+            format!("add it with `kind = ...`, one of {}", SOURCE.kind_names()),
+        ),
+    ];
+    for (name, hint) in hints {
+        if doc.get(name).is_none() {
+            return Err((name.to_string(), format!("[{name}] is missing: {hint}")));
+        }
+    }
+    for section in [&ROUTER, &SOURCE] {
+        // Not a table at all: serde says so, with the line.
+        let Some(DeValue::Table(t)) = doc.get(section.name).map(|v| v.get_ref()) else {
+            continue;
+        };
+        let kind = match t.get("kind").map(|v| v.get_ref()) {
+            None => None,
+            Some(DeValue::String(s)) => Some(s.as_ref()),
+            // Wrong type: serde says so, with the line.
+            Some(_) => continue,
+        };
+        let tables: Vec<&str> = t
+            .iter()
+            .filter(|(_, v)| matches!(v.get_ref(), DeValue::Table(_)))
+            .map(|(k, _)| k.get_ref().as_ref())
+            .collect();
+        section.check(kind, &tables)?;
+    }
+    Ok(())
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -142,8 +257,14 @@ fn span_of(table: &DeTable<'_>, dotted: &str) -> Option<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{RouterConfig, SourceKind};
 
-    const MINIMAL: &str = "[service]\nname = \"chat\"\n";
+    /// Service and router (3 lines); every test adds its own [source].
+    const HEAD: &str = "[service]\nname = \"chat\"\n[router]\nkind = \"demo\"\n";
+    /// A whole minimal config: 6 lines.
+    const MINIMAL: &str =
+        "[service]\nname = \"chat\"\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n";
+    const SCRAPE: &str = "[source]\nkind = \"scrape\"\n[source.scrape]\nblue = [\"http://127.0.0.1:1/metrics\"]\ngreen = [\"http://127.0.0.1:2/metrics\"]\n";
 
     #[test]
     fn minimal_config_takes_the_defaults() {
@@ -153,6 +274,9 @@ mod tests {
         assert_eq!(c.plan.dwell.as_secs(), 300);
         assert_eq!(c.plan.standby.as_secs(), 48 * 3600);
         assert_eq!(c.auto_rollback.consecutive, 2);
+        assert_eq!(c.router, RouterConfig::default());
+        assert_eq!(c.source.kind, SourceKind::Demo);
+        assert_eq!(c.source.interval.as_secs(), 5);
     }
 
     #[test]
@@ -169,10 +293,10 @@ mod tests {
     #[test]
     fn unknown_key_names_key_and_line() {
         let e = load_str(&format!("{MINIMAL}[plan]\ndwel = \"30s\"\n"), "t.toml").unwrap_err();
-        assert_eq!(e.line, Some(4), "{e}");
+        assert_eq!(e.line, Some(8), "{e}");
         assert!(e.message.contains("dwel"), "{e}");
         assert_eq!(e.key.as_deref(), Some("plan.dwel"), "{e}");
-        assert!(e.to_string().contains("line 4"), "{e}");
+        assert!(e.to_string().contains("line 8"), "{e}");
     }
 
     #[test]
@@ -182,20 +306,61 @@ mod tests {
             "t.toml",
         )
         .unwrap_err();
-        assert_eq!(e.line, Some(5), "{e}");
+        assert_eq!(e.line, Some(9), "{e}");
         assert_eq!(e.key.as_deref(), Some("plan.dwell"));
         assert!(e.message.contains("not a duration"), "{e}");
     }
 
     #[test]
-    fn wrong_type_names_key_and_line() {
+    fn a_bare_number_is_not_a_duration() {
+        let e = load_str(&format!("{MINIMAL}[plan]\ndwell = 300\n"), "t.toml").unwrap_err();
+        assert_eq!(e.line, Some(8), "{e}");
+        assert_eq!(e.key.as_deref(), Some("plan.dwell"), "{e}");
+        assert!(e.message.contains("\"5m\""), "{e}");
+        assert!(e.message.contains("300 has no unit"), "{e}");
+        let e = load_str(
+            &format!("{HEAD}[source]\nkind = \"demo\"\ninterval = 1.5\n"),
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("source.interval"), "{e}");
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(e.message.contains("has no unit"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_line_in_plain_words() {
         let e = load_str(
             &format!("{MINIMAL}[auto_rollback]\nconsecutive = \"two\"\n"),
             "t.toml",
         )
         .unwrap_err();
-        assert_eq!(e.line, Some(4), "{e}");
+        assert_eq!(e.line, Some(8), "{e}");
         assert_eq!(e.key.as_deref(), Some("auto_rollback.consecutive"));
+        assert!(e.message.contains("expected a whole number"), "{e}");
+        assert!(!e.message.contains("u32"), "{e}");
+
+        let e = load_str(
+            &format!("{MINIMAL}[guardrails.p99_ms]\nabsolute = {{ warn = \"x\", breach = 5 }}\n"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(e.message.contains("expected a number"), "{e}");
+        assert!(!e.message.contains("f64"), "{e}");
+
+        let e = load_str(&format!("{MINIMAL}[plan]\nsteps = [1, 300]\n"), "t").unwrap_err();
+        assert!(e.message.contains("from 0 to 255"), "{e}");
+        assert!(!e.message.contains("u8"), "{e}");
+
+        let e = load_str(
+            &format!("{MINIMAL}[guardrails.p99_ms]\nabsolute = \"high\"\n"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("expected a table"), "{e}");
+        assert!(!e.message.contains("struct"), "{e}");
+        assert!(!e.message.contains("sequence"), "{e}");
     }
 
     #[test]
@@ -205,9 +370,136 @@ mod tests {
     }
 
     #[test]
-    fn missing_service_is_named() {
-        let e = load_str("[plan]\nsteps = [1, 100]\n", "t.toml").unwrap_err();
-        assert!(e.message.contains("service"), "{e}");
+    fn a_missing_table_is_named_without_a_line() {
+        let e = load_str(
+            "# my config\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("service"), "{e}");
+        assert_eq!(e.line, None, "{e}");
+        assert!(e.message.starts_with("[service] is missing"), "{e}");
+        assert!(!e.to_string().contains("line"), "{e}");
+
+        let e = load_str("[service]\nname = \"x\"\n[source]\nkind = \"demo\"\n", "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("router"), "{e}");
+        assert!(e.message.starts_with("[router] is missing"), "{e}");
+        assert!(e.message.contains("\"demo\""), "{e}");
+        assert!(!e.to_string().contains("router.demo"), "{e}");
+
+        let e = load_str(HEAD, "t").unwrap_err();
+        assert!(e.message.starts_with("[source] is missing"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_key_is_named_with_its_table() {
+        let e = load_str(
+            "[service]\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("service.name"), "{e}");
+        assert_eq!(e.message, "`service.name` is missing", "{e}");
+        assert_eq!(e.line, Some(1), "{e}");
+
+        let e = load_str(
+            &format!("{MINIMAL}[guardrails.p99_ms]\nabsolute = {{ warn = 1 }}\n"),
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.key.as_deref(),
+            Some("guardrails.p99_ms.absolute.breach"),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(8), "{e}");
+    }
+
+    #[test]
+    fn router_demo_table_is_optional_and_kind_is_checked() {
+        let c = load_str(
+            &format!("{MINIMAL}[router.demo]\nscenario = \"degrading\"\n"),
+            "t",
+        );
+        // [router.demo] after [source] is still the router's table.
+        let RouterConfig::Demo(d) = c.unwrap().router else {
+            panic!("not the demo router")
+        };
+        assert_eq!(d.scenario, "degrading");
+
+        let e = load_str(
+            "[service]\nname = \"x\"\n[router]\n[source]\nkind = \"demo\"\n",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("router"), "{e}");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("needs `kind`"), "{e}");
+
+        let e = load_str(
+            "[service]\nname = \"x\"\n[router]\nkind = \"nginx-ish\"\n[source]\nkind = \"demo\"\n",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("router.kind"), "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(
+            e.message.contains("`nginx-ish` is not a router kind"),
+            "{e}"
+        );
+
+        let e = load_str(
+            &format!("{HEAD}[router.other]\nx = 1\n[source]\nkind = \"demo\"\n"),
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("router.other"), "{e}");
+        assert_eq!(e.line, Some(5), "{e}");
+    }
+
+    #[test]
+    fn a_section_written_as_a_value_is_a_table_in_plain_words() {
+        let e = load_str(
+            "[service]\nname = \"x\"\nrouter = \"demo\"\n[source]\nkind = \"demo\"\n",
+            "t",
+        )
+        .unwrap_err();
+        // Written under [service], it is not the [router] section at all.
+        assert!(e.message.starts_with("[router] is missing"), "{e}");
+        let e = load_str(
+            "router = \"demo\"\n[service]\nname = \"x\"\n[source]\nkind = \"demo\"\n",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+        assert!(e.message.contains("expected a table"), "{e}");
+        assert!(!e.message.contains("Raw"), "{e}");
+    }
+
+    #[test]
+    fn a_source_table_must_match_its_kind() {
+        let text = format!("{HEAD}{SCRAPE}");
+        let c = load_str(&text, "t").unwrap();
+        assert!(matches!(c.source.kind, SourceKind::Scrape(_)));
+
+        let text = text.replacen("kind = \"scrape\"", "kind = \"demo\"", 1);
+        let e = load_str(&text, "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("source.scrape"), "{e}");
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(
+            e.message.contains("does not belong with `kind = \"demo\"`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn config_serializes_back_to_the_same_shape() {
+        let c = load_str(&format!("{HEAD}{SCRAPE}"), "t").unwrap();
+        let text = toml::to_string(&c).unwrap();
+        assert!(text.contains("[router]\nkind = \"demo\""), "{text}");
+        assert!(text.contains("[router.demo]"), "{text}");
+        assert!(text.contains("[source.scrape]"), "{text}");
+        assert_eq!(load_str(&text, "t").unwrap(), c);
     }
 
     #[test]
@@ -215,7 +507,7 @@ mod tests {
         let text = format!("{MINIMAL}[plan]\nsteps = [1, 5, 5, 100]\n");
         let e = load_str(&text, "t.toml").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("plan.steps"));
-        assert_eq!(e.line, Some(4), "{e}");
+        assert_eq!(e.line, Some(8), "{e}");
         assert!(e.message.contains("increasing"), "{e}");
 
         let text = format!("{MINIMAL}[plan]\nsteps = [1, 5, 50]\n");
@@ -226,7 +518,7 @@ mod tests {
             format!("{MINIMAL}\n[guardrails.quality]\nabsolute = {{ warn = 0.6, breach = 0.7 }}\n");
         let e = load_str(&text, "t.toml").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("guardrails.quality.absolute"));
-        assert_eq!(e.line, Some(5), "{e}");
+        assert_eq!(e.line, Some(9), "{e}");
     }
 
     #[test]
@@ -247,7 +539,7 @@ mod tests {
     #[test]
     fn a_pod_belongs_to_one_colour_and_prefixes_are_not_empty() {
         let base = format!(
-            "{MINIMAL}[source]\nkind = \"scrape\"\ninterval = \"5s\"\ntimeout = \"2s\"\nwindow = \"30s\"\n[source.scrape]\nblue = [\"http://127.0.0.1:1/metrics\"]\n"
+            "{HEAD}[source]\nkind = \"scrape\"\ninterval = \"5s\"\ntimeout = \"2s\"\nwindow = \"30s\"\n[source.scrape]\nblue = [\"http://127.0.0.1:1/metrics\"]\n"
         );
         let e = load_str(
             &format!("{base}green = [\"http://127.0.0.1:1/metrics\"]\n"),
@@ -268,15 +560,32 @@ mod tests {
     #[test]
     fn scrape_needs_its_targets() {
         let text = format!(
-            "{MINIMAL}[source]\nkind = \"scrape\"\ninterval = \"5s\"\ntimeout = \"2s\"\nwindow = \"30s\"\n"
+            "{HEAD}[source]\nkind = \"scrape\"\ninterval = \"5s\"\ntimeout = \"2s\"\nwindow = \"30s\"\n"
         );
         let e = load_str(&text, "t.toml").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("source.scrape"), "{e}");
+        assert!(e.message.contains("[source.scrape]"), "{e}");
         let text = format!(
             "{text}[source.scrape]\nblue = [\"http://127.0.0.1:1/metrics\"]\ngreen = [\"not a url\"]\n"
         );
         let e = load_str(&text, "t.toml").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("source.scrape.green"), "{e}");
-        assert_eq!(e.line, Some(10), "{e}");
+        assert_eq!(e.line, Some(12), "{e}");
+    }
+
+    #[test]
+    fn only_a_small_regular_file_is_read() {
+        let e = load(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let e = load(dir.path()).unwrap_err();
+        assert!(e.message.contains("directory"), "{e}");
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, vec![b'#'; MAX_CONFIG_BYTES as usize + 1]).unwrap();
+        let e = load(&big).unwrap_err();
+        assert!(e.message.contains("larger than 1024 KiB"), "{e}");
+        let ok = dir.path().join("ok.toml");
+        std::fs::write(&ok, MINIMAL).unwrap();
+        assert!(load(&ok).is_ok());
     }
 }

@@ -1,10 +1,17 @@
 //! Typed configuration: TOML with serde, unknown keys rejected, durations
 //! written as `30s`, `5m`, `48h`. Loading and validation live in `load.rs`;
-//! the types and their defaults live here.
+//! the tagged `[router]` and `[source]` sections in `router.rs` and
+//! `source.rs`; the other types and their defaults live here.
 
 mod duration;
 mod load;
+pub mod nginx;
+mod prometheus;
+mod router;
+mod source;
+mod tagged;
 mod validate;
+mod words;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,15 +20,25 @@ use serde::{Deserialize, Serialize};
 
 pub use duration::parse as parse_duration;
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
+pub use nginx::{NginxConfig, NginxMode};
+pub use prometheus::{BasicAuth, ColorLabels, PromQueries, PrometheusConfig, default_queries};
+pub use router::{DemoConfig, RouterConfig};
+pub use source::{LatencyUnit, ScrapeConfig, SourceConfig, SourceKind};
 pub use validate::DEMO_SCENARIOS;
+
+/// The largest config file read. A config is a page of text; anything far
+/// bigger is a mistake (or `/dev/zero`), and reading it would only eat
+/// memory before failing.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub service: ServiceConfig,
-    #[serde(default)]
+    /// Required: which system the numbers come from is never guessed.
     pub source: SourceConfig,
-    #[serde(default)]
+    /// Required: a default router would move a make-believe fleet while
+    /// the real one stays put.
     pub router: RouterConfig,
     #[serde(default)]
     pub plan: PlanConfig,
@@ -38,131 +55,10 @@ pub struct Config {
 pub struct ServiceConfig {
     /// Shown in the header and written to every journal record.
     pub name: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    /// Scrape Prometheus text from each pod's `/metrics`.
-    Scrape,
-    /// The embedded simulated fleet (what `cutover demo` uses).
-    Demo,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceConfig {
-    pub kind: SourceKind,
-    /// How often both colours are polled.
-    #[serde(with = "duration")]
-    pub interval: Duration,
-    /// How long one HTTP request may take before it is *no data (timeout)*.
-    #[serde(with = "duration")]
-    pub timeout: Duration,
-    /// Rates and quantiles are computed over this much history (at least one
-    /// interval: the delta between consecutive polls).
-    #[serde(with = "duration")]
-    pub window: Duration,
-    /// p99 and error rate from fewer requests than this in the window are
-    /// *no data*, not a verdict (one error in three requests is noise).
-    #[serde(default = "defaults::min_requests")]
-    pub min_requests: u64,
-    pub scrape: Option<ScrapeConfig>,
-}
-
-impl Default for SourceConfig {
-    fn default() -> Self {
-        SourceConfig {
-            kind: SourceKind::Demo,
-            interval: Duration::from_secs(5),
-            timeout: Duration::from_secs(2),
-            window: Duration::from_secs(30),
-            min_requests: defaults::min_requests(),
-            scrape: None,
-        }
-    }
-}
-
-/// Where the scrape source finds each colour and what its series are called.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScrapeConfig {
-    /// `/metrics` URLs of blue's pods; their counters are summed.
-    pub blue: Vec<String>,
-    /// `/metrics` URLs of green's pods; their counters are summed.
-    pub green: Vec<String>,
-    /// Histogram of request latency (its `_bucket` series with `le`).
-    #[serde(default = "defaults::latency_histogram")]
-    pub latency_histogram: String,
-    /// Unit of the histogram's `le` bounds.
-    #[serde(default)]
-    pub latency_unit: LatencyUnit,
-    /// Counter of requests, labelled by status.
-    #[serde(default = "defaults::requests_counter")]
-    pub requests_counter: String,
-    /// The label on the request counter that carries the status code.
-    #[serde(default = "defaults::status_label")]
-    pub status_label: String,
-    /// A request is an error when its status label starts with one of these.
-    #[serde(default = "defaults::error_status_prefixes")]
-    pub error_status_prefixes: Vec<String>,
-    /// Gauge of model quality; pods' values are averaged, weighted by their
-    /// request counts. Leave out to not measure quality.
-    #[serde(default = "defaults::quality_gauge")]
-    pub quality_gauge: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LatencyUnit {
-    #[default]
-    Seconds,
-    Milliseconds,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RouterKind {
-    /// The in-process router of the embedded simulated fleet.
-    Demo,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouterConfig {
-    pub kind: RouterKind,
-    pub demo: DemoConfig,
-}
-
-impl Default for RouterConfig {
-    fn default() -> Self {
-        RouterConfig {
-            kind: RouterKind::Demo,
-            demo: DemoConfig::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DemoConfig {
-    /// `healthy`, `degrading` or `slow-quality`.
-    pub scenario: String,
-    /// Simulated time a traffic change takes to apply, like a reload.
-    #[serde(with = "duration")]
-    pub apply_delay: Duration,
-    /// Simulated requests per second across both colours.
-    pub rps: u32,
-}
-
-impl Default for DemoConfig {
-    fn default() -> Self {
-        DemoConfig {
-            scenario: "healthy".into(),
-            apply_delay: Duration::from_millis(150),
-            rps: 1000,
-        }
-    }
+    /// Green's identity (its image tag or model version). After a rollback,
+    /// raising green's traffic needs force until this changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub green_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,8 +211,22 @@ pub struct JournalConfig {
 }
 
 pub mod defaults {
+    use std::time::Duration;
+
+    pub fn interval() -> Duration {
+        Duration::from_secs(5)
+    }
+    pub fn timeout() -> Duration {
+        Duration::from_secs(2)
+    }
+    pub fn window() -> Duration {
+        Duration::from_secs(30)
+    }
     pub fn min_requests() -> u64 {
         20
+    }
+    pub fn observed_split_margin() -> f64 {
+        5.0
     }
     pub fn latency_histogram() -> String {
         "request_duration_seconds".into()

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use super::{Config, Levels, RouterKind, SourceKind};
+use super::{Config, Levels, RouterConfig, SourceKind};
 use crate::model::Metric;
 
 /// The demo scenarios, as named in config and on the command line.
 pub const DEMO_SCENARIOS: [&str; 3] = ["healthy", "degrading", "slow-quality"];
 
-type Invalid = (String, String);
+pub type Invalid = (String, String);
 
 fn err<T>(key: &str, message: impl Into<String>) -> Result<T, Invalid> {
     Err((key.to_string(), message.into()))
@@ -31,7 +31,6 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
         ("plan.bake", c.plan.bake),
         ("plan.standby", c.plan.standby),
         ("plan.progress_deadline", c.plan.progress_deadline),
-        ("router.demo.apply_delay", c.router.demo.apply_delay),
     ] {
         if d > LONGEST {
             return err(
@@ -64,20 +63,31 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     if c.auto_rollback.consecutive == 0 {
         return err("auto_rollback.consecutive", "must be at least 1");
     }
-    if c.router.kind == RouterKind::Demo
-        && !DEMO_SCENARIOS.contains(&c.router.demo.scenario.as_str())
-    {
-        return err(
-            "router.demo.scenario",
-            format!(
-                "`{}` is not a scenario; choose one of {}",
-                c.router.demo.scenario,
-                DEMO_SCENARIOS.join(", ")
-            ),
-        );
-    }
-    if c.router.demo.rps == 0 {
-        return err("router.demo.rps", "must be at least 1");
+    validate_router(&c.router)?;
+    Ok(())
+}
+
+fn validate_router(r: &RouterConfig) -> Result<(), Invalid> {
+    match r {
+        RouterConfig::Demo(demo) => {
+            if !DEMO_SCENARIOS.contains(&demo.scenario.as_str()) {
+                return err(
+                    "router.demo.scenario",
+                    format!(
+                        "`{}` is not a scenario; choose one of {}",
+                        demo.scenario,
+                        DEMO_SCENARIOS.join(", ")
+                    ),
+                );
+            }
+            if demo.rps == 0 {
+                return err("router.demo.rps", "must be at least 1");
+            }
+            if demo.apply_delay > LONGEST {
+                return err("router.demo.apply_delay", "is longer than a year");
+            }
+        }
+        RouterConfig::Nginx(n) => n.validate()?,
     }
     Ok(())
 }
@@ -96,22 +106,28 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
     if s.window < s.interval {
         return err("source.window", "must be at least `source.interval`");
     }
-    match s.kind {
+    if !(0.0..=100.0).contains(&s.observed_split_margin) {
+        return err(
+            "source.observed_split_margin",
+            "must be between 0 and 100 (percentage points)",
+        );
+    }
+    match &s.kind {
         SourceKind::Demo => {
-            if c.router.kind != RouterKind::Demo {
+            // The demo source reads the simulated fleet, and only the demo
+            // router runs one: with any other router it would measure
+            // pods that serve none of the traffic being moved.
+            if c.router.kind() != "demo" {
                 return err(
                     "source.kind",
-                    "`demo` measures the embedded fleet and needs `router.kind = \"demo\"`",
+                    format!(
+                        "`demo` measures the embedded simulated fleet, which only `router.kind = \"demo\"` runs; with `kind = \"{}\"` use a source that reads your service, such as \"scrape\"",
+                        c.router.kind()
+                    ),
                 );
             }
         }
-        SourceKind::Scrape => {
-            let Some(scrape) = &s.scrape else {
-                return err(
-                    "source.scrape",
-                    "`kind = \"scrape\"` needs a [source.scrape] table with `blue` and `green` URLs",
-                );
-            };
+        SourceKind::Scrape(scrape) => {
             for (key, urls) in [("blue", &scrape.blue), ("green", &scrape.green)] {
                 let key = format!("source.scrape.{key}");
                 if urls.is_empty() {
@@ -158,6 +174,100 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
                 );
             }
         }
+        SourceKind::Prometheus(p) => validate_prometheus(p)?,
+    }
+    Ok(())
+}
+
+fn validate_prometheus(p: &super::PrometheusConfig) -> Result<(), Invalid> {
+    match reqwest::Url::parse(&p.url) {
+        Ok(url) if url.password().is_some() => {
+            // `check` prints the URL: a password there would be shown.
+            return err(
+                "source.prometheus.url",
+                "holds a password; put it in basic_auth (password_file or password_env)",
+            );
+        }
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+        Ok(url) => {
+            return err(
+                "source.prometheus.url",
+                format!("scheme `{}` is not http or https", url.scheme()),
+            );
+        }
+        Err(e) => {
+            return err(
+                "source.prometheus.url",
+                format!("`{}` is not a URL: {e}", p.url),
+            );
+        }
+    }
+    if p.colors.blue.is_empty() || p.colors.green.is_empty() {
+        return err(
+            "source.prometheus.colors",
+            "needs a non-empty `blue` and `green`",
+        );
+    }
+    if p.colors.blue == p.colors.green {
+        return err("source.prometheus.colors", "blue and green must differ");
+    }
+    if p.bearer_token_file.is_some() && p.bearer_token_env.is_some() {
+        return err(
+            "source.prometheus.bearer_token_file",
+            "set bearer_token_file or bearer_token_env, not both",
+        );
+    }
+    if (p.bearer_token_file.is_some() || p.bearer_token_env.is_some()) && p.basic_auth.is_some() {
+        return err(
+            "source.prometheus.basic_auth",
+            "a bearer token and basic auth cannot both be set",
+        );
+    }
+    if let Some(b) = &p.basic_auth {
+        let n = [
+            b.password.is_some(),
+            b.password_file.is_some(),
+            b.password_env.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        if n != 1 {
+            return err(
+                "source.prometheus.basic_auth",
+                "set exactly one of password, password_file, password_env",
+            );
+        }
+    }
+    if p.client_cert_file.is_some() != p.client_key_file.is_some() {
+        return err(
+            "source.prometheus.client_cert_file",
+            "client_cert_file and client_key_file go together",
+        );
+    }
+    let q = &p.queries;
+    for (key, v) in [
+        ("p99_ms", &q.p99_ms),
+        ("error_rate", &q.error_rate),
+        ("quality", &q.quality),
+        ("rps", &q.rps),
+        ("up", &q.up),
+        ("data_time", &q.data_time),
+    ] {
+        if let Some(v) = v
+            && v.trim().is_empty()
+        {
+            return err(
+                &format!("source.prometheus.queries.{key}"),
+                "is empty; leave the key out to not query it",
+            );
+        }
+    }
+    if q.p99_ms.is_none() && q.error_rate.is_none() && q.quality.is_none() {
+        return err(
+            "source.prometheus.queries",
+            "needs at least one of p99_ms, error_rate, quality",
+        );
     }
     Ok(())
 }

@@ -44,7 +44,21 @@ impl Fleet {
         pods: usize,
         split: SharedSplit,
     ) -> anyhow::Result<Fleet> {
+        Self::start_on(scenario, rps, pods, split, None).await
+    }
+
+    /// As [`Fleet::start`], with the pods on consecutive ports from
+    /// `base_port` (blue's first, then green's) so that a Prometheus scrape
+    /// config can name them; `None` takes any free ports.
+    pub async fn start_on(
+        scenario: Scenario,
+        rps: u32,
+        pods: usize,
+        split: SharedSplit,
+        base_port: Option<u16>,
+    ) -> anyhow::Result<Fleet> {
         anyhow::ensure!(pods > 0, "a demo fleet needs at least one pod per colour");
+        let mut next_port = base_port;
         let mut fleet = Fleet {
             scenario,
             urls: [Vec::new(), Vec::new()],
@@ -54,7 +68,11 @@ impl Fleet {
         for color in Color::BOTH {
             for _ in 0..pods {
                 let pod = Arc::new(Mutex::new(PodStats::default()));
-                let (addr, task) = server::serve(pod.clone()).await?;
+                let port = next_port.unwrap_or(0);
+                next_port = next_port.map(|p| p.saturating_add(1));
+                let (addr, task) = server::serve_on(pod.clone(), port)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
                 fleet.tasks.push(task);
                 fleet.urls[idx(color)].push(format!("http://{addr}/metrics"));
                 stats[idx(color)].push(pod);

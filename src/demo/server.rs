@@ -22,7 +22,16 @@ const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Binds `127.0.0.1:0` and serves `stats` on `GET /metrics` until the
 /// returned task is aborted (which also ends its open connections).
 pub async fn serve(stats: Arc<Mutex<PodStats>>) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    serve_on(stats, 0).await
+}
+
+/// As [`serve`], on `127.0.0.1:port` (0: any free port). A fixed port lets
+/// a Prometheus scrape config name the pod in advance.
+pub async fn serve_on(
+    stats: Arc<Mutex<PodStats>>,
+    port: u16,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         // Dropped with this task when it is aborted: aborts every connection.

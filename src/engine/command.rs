@@ -11,10 +11,13 @@ pub enum Command {
     Advance { force: bool },
     /// Move to the previous plan step (0 % before the first).
     StepBack,
-    /// Set an arbitrary split (`:set 30`).
+    /// Set an arbitrary split (`:set 30`). Raising green's traffic passes
+    /// the same gate as an advance; `force` passes a closed gate (journaled
+    /// as forced). Lowering it is never gated.
     SetSplit {
         split: Split,
         reason: Option<String>,
+        force: bool,
     },
     /// Set 0 % now, preempting any write in flight. Never gated.
     Rollback { reason: String },

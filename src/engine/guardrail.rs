@@ -272,7 +272,9 @@ mod tests {
             metrics: [r(p99), r(err), r(q)],
             rps: Some(10.0),
             up: true,
+            pods_up: None,
             warnings: vec![],
+            span: Duration::from_secs(5),
         }
     }
 

@@ -3,11 +3,14 @@
 //! each line is fsynced before the command is reported done.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
+
+use super::journal_lines::{Line, Lines, MAX_LINE, check_parents, not_regular, open_regular};
+use super::memory::RolledBackMemory;
 
 /// What a line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +73,10 @@ pub struct Record {
     /// The readings behind an automatic decision.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub readings: Vec<ReadingRecord>,
+    /// `[service] green_version` when the record was written: a rollback
+    /// is remembered against the green it rolled back.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub green_version: Option<String>,
 }
 
 impl Record {
@@ -89,6 +96,7 @@ impl Record {
             detail: None,
             duration_ms: None,
             readings: Vec::new(),
+            green_version: None,
         }
     }
 }
@@ -114,6 +122,11 @@ pub struct Recovery {
     pub failed_rollback: Option<Record>,
     /// Lines that could not be parsed.
     pub bad_lines: usize,
+    /// The last rollback that landed, unless traffic was sent to green
+    /// since or a start record names a different green.
+    pub rolled_back: Option<RolledBackMemory>,
+    /// The journal could not be read at all: nothing is remembered.
+    pub unreadable: Option<String>,
 }
 
 pub struct Journal {
@@ -124,10 +137,17 @@ pub struct Journal {
 impl Journal {
     /// Opens (creating it and its directory if needed) for appending.
     pub fn open(path: &Path) -> std::io::Result<Journal> {
+        check_parents(path)?;
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir)?;
+        }
+        // Appending to a device or a FIFO "works" until it fills the disk
+        // or blocks; only a regular file is a journal.
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() => return Err(not_regular(path, &m)),
+            _ => {}
         }
         let mut file = OpenOptions::new()
             .create(true)
@@ -166,18 +186,21 @@ impl Journal {
         self.file.sync_data()
     }
 
-    /// Reads the journal at `path` (a missing file is an empty past).
+    /// Reads the journal at `path` (a missing file is an empty past),
+    /// streaming it line by line: memory stays bounded whatever its size.
     pub fn recover(path: &Path) -> std::io::Result<Recovery> {
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovery::default()),
-            Err(e) => return Err(e),
+        let Some(file) = open_regular(path)? else {
+            return Ok(Recovery::default());
         };
         let mut r = Recovery::default();
         // Bytes, not lines of UTF-8: a torn write must cost one record, not
         // the whole past.
-        for line in BufReader::new(file).split(b'\n') {
-            let line = String::from_utf8_lossy(&line?).into_owned();
+        for line in Lines::new(file, MAX_LINE) {
+            let Line::Text(bytes) = line? else {
+                r.bad_lines += 1;
+                continue;
+            };
+            let line = String::from_utf8_lossy(&bytes);
             if line.trim().is_empty() {
                 continue;
             }
@@ -185,6 +208,7 @@ impl Journal {
                 r.bad_lines += 1;
                 continue;
             };
+            remember(&mut r, &rec);
             match rec.kind {
                 RecordKind::Intent => {
                     r.unfinished = Some(rec.clone());
@@ -212,11 +236,48 @@ impl Journal {
 
     /// Reads every record (for tests and `status`).
     pub fn read_all(path: &Path) -> std::io::Result<Vec<Record>> {
-        let text = std::fs::read_to_string(path)?;
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
+        let file = open_regular(path)?.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{}: no such file", path.display()),
+            )
+        })?;
+        let mut out = Vec::new();
+        for line in Lines::new(file, MAX_LINE) {
+            if let Line::Text(bytes) = line?
+                && let Ok(rec) = serde_json::from_slice(&bytes)
+            {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Keeps [`Recovery::rolled_back`] up to date with one more record: a
+/// rollback that landed is remembered; traffic sent to green since (a
+/// forced raise that landed) or a start with another green forgets it.
+fn remember(r: &mut Recovery, rec: &Record) {
+    match rec.kind {
+        RecordKind::Outcome if rec.outcome.as_deref() == Some("ok") => {
+            if rec.action == "rollback" {
+                r.rolled_back = Some(RolledBackMemory {
+                    at: humantime::parse_rfc3339(&rec.time).unwrap_or(SystemTime::UNIX_EPOCH),
+                    reason: rec.reason.clone().unwrap_or_else(|| "rollback".into()),
+                    green_version: rec.green_version.clone(),
+                });
+            } else if rec.to.is_some_and(|to| to > 0) {
+                r.rolled_back = None;
+            }
+        }
+        RecordKind::Start
+            if r.rolled_back
+                .as_ref()
+                .is_some_and(|m| m.superseded_by(rec.green_version.as_deref())) =>
+        {
+            r.rolled_back = None;
+        }
+        _ => {}
     }
 }
 

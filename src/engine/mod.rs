@@ -4,6 +4,9 @@
 pub mod command;
 pub mod guardrail;
 pub mod journal;
+mod journal_lines;
+pub mod memory;
+pub mod observed;
 pub mod plan;
 pub mod state;
 pub mod task;
@@ -11,6 +14,7 @@ pub mod task;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use command::{Command, Origin, Reply, Request};
+pub use memory::RolledBackMemory;
 pub use state::{Event, EventLevel, Gate, Outcome, PendingChange, Phase, PlanView, State};
 pub use task::{EngineOptions, spawn};
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::model::{Color, Metric, Snapshot, Split, Verdict};
 
 use super::guardrail::Judgement;
+use super::memory::RolledBackMemory;
 
 /// Where the cutover stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +131,14 @@ pub struct LastValue {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Promoted,
-    RolledBack { reason: String },
+    RolledBack {
+        reason: String,
+    },
+    /// Nothing was done: the journal says green was rolled back, and the
+    /// autopilot never sends traffic to a green that failed.
+    HeldAfterRollback {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +152,10 @@ pub struct State {
     pub split: Option<Split>,
     /// When the router last answered, and its error if the last read failed.
     pub split_read_at: Option<Instant>,
+    /// When the engine last entered a new split (our write or an outside
+    /// change), so a front end can tell a metric window that still holds
+    /// the old split. `None` until the split first changes.
+    pub split_changed_at: Option<Instant>,
     pub router_error: Option<String>,
     /// A write in flight.
     pub pending: Option<PendingChange>,
@@ -174,6 +186,9 @@ pub struct State {
     /// How many events were ever pushed (so a reader can tell which are new).
     pub event_seq: u64,
     pub outcome: Option<Outcome>,
+    /// Green was rolled back (in this run or, per the journal, an earlier
+    /// one): raising its traffic needs force until green's version changes.
+    pub rolled_back: Option<RolledBackMemory>,
 }
 
 impl State {
@@ -246,6 +261,7 @@ impl State {
             phase: Phase::Ready,
             split: None,
             split_read_at: None,
+            split_changed_at: None,
             router_error: None,
             pending: None,
             dwell_until: None,
@@ -265,6 +281,7 @@ impl State {
             events: VecDeque::new(),
             event_seq: 0,
             outcome: None,
+            rolled_back: None,
         }
     }
 }

@@ -1,6 +1,10 @@
 //! Metric sources: where the numbers on the screen come from.
 
+pub mod build;
+pub mod prometheus;
 pub mod scrape;
+
+pub use build::build;
 
 use std::time::Duration;
 

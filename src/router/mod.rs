@@ -5,7 +5,11 @@
 //! split, set a split, verify that it took effect. Everything else has a
 //! default, so an adapter implements only what it can really do.
 
+pub mod build;
 pub mod demo;
+pub mod nginx;
+
+pub use build::build;
 
 use std::fmt;
 

@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use crossterm::event::{Event as CtEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
+use tui_input::{Input, InputRequest};
 
 use crate::engine::{Command, State};
+use crate::model::Split;
 
 use super::command_line::{LineCommand, parse_line};
+use super::keymap::{KeyAction, lookup};
 use super::theme::Theme;
 
 /// What the event loop should do after a key.
@@ -16,6 +18,8 @@ use super::theme::Theme;
 pub enum Action {
     None,
     Send(Command),
+    /// Ctrl-Z: leave the terminal and stop, as for SIGTSTP.
+    Suspend,
     Quit,
 }
 
@@ -26,6 +30,10 @@ pub enum ConfirmKind {
     Promote,
     /// `f`: advance past a closed gate.
     ForceAdvance,
+    /// `a` while armed: turn auto-rollback off.
+    Disarm,
+    /// `:set N` raising green's traffic past a closed gate.
+    ForceSet(Split),
 }
 
 impl ConfirmKind {
@@ -33,6 +41,12 @@ impl ConfirmKind {
         match self {
             ConfirmKind::Promote => Command::Promote,
             ConfirmKind::ForceAdvance => Command::Advance { force: true },
+            ConfirmKind::Disarm => Command::SetArmed(false),
+            ConfirmKind::ForceSet(split) => Command::SetSplit {
+                split,
+                reason: None,
+                force: true,
+            },
         }
     }
 
@@ -40,6 +54,8 @@ impl ConfirmKind {
         match self {
             ConfirmKind::Promote => "promote",
             ConfirmKind::ForceAdvance => "force advance",
+            ConfirmKind::Disarm => "disarm",
+            ConfirmKind::ForceSet(_) => "forced set",
         }
     }
 }
@@ -56,6 +72,8 @@ pub enum Mode {
     },
     /// The `:` line.
     CommandLine,
+    /// The whole event log on the full screen (`:events`).
+    Events,
 }
 
 /// Severity of the status line.
@@ -64,6 +82,9 @@ pub enum StatusLevel {
     Info,
     Error,
 }
+
+/// Event log lines one PgUp or PgDn moves.
+const SCROLL_PAGE: usize = 5;
 
 /// UI-only state: mode, the command line, the status message, theme and
 /// read-only flag. Everything about the cutover itself lives in `State`.
@@ -78,6 +99,19 @@ pub struct App {
     /// What the data plane itself saw (the stack's load generator), shown
     /// in the header beside the router's split and the metrics.
     data_plane: Option<DataPlane>,
+    /// How many (collapsed) events the log is scrolled back; 0 follows
+    /// the newest.
+    events_scroll: usize,
+    /// Within one batch of input: the armed state asked for so far, and
+    /// whether pause was toggled an odd number of times. Sent once at the
+    /// end of the batch, so a burst costs one command and one journal write.
+    batch_armed: Option<bool>,
+    batch_pause: bool,
+    /// The armed state last sent, until the published state shows it: the
+    /// next `a` toggles from what was asked, not from a stale state.
+    sent_armed: Option<bool>,
+    /// Lines the help overlay is scrolled down on a short terminal.
+    help_scroll: usize,
 }
 
 /// Called on every frame for a short text: the data plane's observed split.
@@ -104,6 +138,11 @@ impl App {
             readonly,
             poll_interval: Duration::from_secs(5),
             data_plane: None,
+            events_scroll: 0,
+            batch_armed: None,
+            batch_pause: false,
+            sent_armed: None,
+            help_scroll: 0,
         }
     }
 
@@ -141,6 +180,14 @@ impl App {
         &self.input
     }
 
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+
+    pub fn events_scroll(&self) -> usize {
+        self.events_scroll
+    }
+
     pub fn status(&self) -> Option<(StatusLevel, &str)> {
         self.status.as_ref().map(|(l, s)| (*l, s.as_str()))
     }
@@ -155,7 +202,86 @@ impl App {
 
     /// Opens the help overlay (also `?` and `:help`).
     pub fn show_help(&mut self) {
+        self.help_scroll = 0;
         self.mode = Mode::Help;
+    }
+
+    /// Handles every terminal event that is waiting, as one batch. Traffic
+    /// commands (above all a rollback) come out in the order they were
+    /// typed; arm/disarm and pause are folded into at most one command
+    /// each, sent last and only if they change something. Processing stops
+    /// at a quit.
+    pub fn on_events(
+        &mut self,
+        events: impl IntoIterator<Item = CtEvent>,
+        state: &State,
+    ) -> Vec<Action> {
+        if self.sent_armed == Some(state.armed) {
+            self.sent_armed = None;
+        }
+        self.batch_armed = None;
+        self.batch_pause = false;
+        let mut out = Vec::new();
+        for ev in events {
+            let action = match ev {
+                CtEvent::Key(key) => self.on_key(key, state),
+                CtEvent::Paste(text) => {
+                    self.on_paste(&text);
+                    Action::None
+                }
+                _ => Action::None,
+            };
+            match action {
+                Action::None => {}
+                Action::Send(Command::SetArmed(v)) => self.batch_armed = Some(v),
+                Action::Send(Command::TogglePause) => self.batch_pause = !self.batch_pause,
+                Action::Quit => {
+                    out.push(Action::Quit);
+                    break;
+                }
+                other => out.push(other),
+            }
+        }
+        if let Some(v) = self.batch_armed.take()
+            && v != self.sent_armed.unwrap_or(state.armed)
+        {
+            self.sent_armed = Some(v);
+            out.push(Action::Send(Command::SetArmed(v)));
+        }
+        if std::mem::take(&mut self.batch_pause) {
+            out.push(Action::Send(Command::TogglePause));
+        }
+        out
+    }
+
+    /// Armed as the operator last asked for it: within a batch, or sent
+    /// and not yet in the published state.
+    fn armed_intent(&self, state: &State) -> bool {
+        self.batch_armed.or(self.sent_armed).unwrap_or(state.armed)
+    }
+
+    /// A bracketed paste is one event: text for the `:` line, and nothing
+    /// at all elsewhere (a pasted `r` or `n` is not a keypress).
+    pub fn on_paste(&mut self, text: &str) {
+        if self.mode == Mode::CommandLine {
+            for c in text.chars() {
+                // The line is one line: breaks become spaces, and other
+                // control characters are dropped rather than shown.
+                let c = if matches!(c, '\n' | '\r' | '\t') {
+                    ' '
+                } else {
+                    c
+                };
+                if !c.is_control() {
+                    self.input.handle(InputRequest::InsertChar(c));
+                }
+            }
+            return;
+        }
+        self.set_error(format!(
+            "paste ignored ({} characters): keys are commands here; paste after :",
+            text.chars().count()
+        ));
     }
 
     /// Handles one key. Only presses count; repeats and releases are ignored.
@@ -163,47 +289,88 @@ impl App {
         if key.kind != KeyEventKind::Press {
             return Action::None;
         }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return Action::Quit;
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            match lookup(&key) {
+                Some(KeyAction::Quit) => return Action::Quit,
+                Some(KeyAction::Suspend) => return Action::Suspend,
+                _ => {}
+            }
         }
         match self.mode.clone() {
             Mode::Normal => self.normal_key(key, state),
             Mode::Help => self.help_key(key),
             Mode::Confirm { kind, yes_focused } => self.confirm_key(key, kind, yes_focused),
-            Mode::CommandLine => self.line_key(key),
+            Mode::CommandLine => self.line_key(key, state),
+            Mode::Events => self.events_key(key, state),
         }
     }
 
     fn normal_key(&mut self, key: KeyEvent, state: &State) -> Action {
-        match key.code {
-            KeyCode::Char('q') => Action::Quit,
-            KeyCode::Char('n') | KeyCode::Right => {
-                self.emit(Command::Advance { force: false }, "n")
-            }
-            KeyCode::Char('b') | KeyCode::Left => self.emit(Command::StepBack, "b"),
-            KeyCode::Char('r') => self.rollback(),
-            KeyCode::Char('P') => self.open_confirm(ConfirmKind::Promote, "P"),
-            KeyCode::Char('f') => self.open_confirm(ConfirmKind::ForceAdvance, "f"),
-            KeyCode::Char(' ') => self.emit(Command::TogglePause, "space"),
-            KeyCode::Char('a') => self.emit(Command::SetArmed(!state.armed), "a"),
-            KeyCode::Char(':') => {
+        if key.code == KeyCode::Esc {
+            self.status = None;
+            return Action::None;
+        }
+        let Some(action) = lookup(&key) else {
+            self.set_error("unknown key, ? for help");
+            return Action::None;
+        };
+        match action {
+            KeyAction::Quit => Action::Quit,
+            KeyAction::Suspend => Action::Suspend,
+            KeyAction::Advance => self.emit(Command::Advance { force: false }, "n"),
+            KeyAction::Back => self.emit(Command::StepBack, "b"),
+            KeyAction::Rollback => self.rollback(),
+            KeyAction::Promote => self.open_confirm(ConfirmKind::Promote, "P"),
+            KeyAction::ForceAdvance => self.open_confirm(ConfirmKind::ForceAdvance, "f"),
+            KeyAction::TogglePause => self.emit(Command::TogglePause, "space"),
+            KeyAction::ToggleArmed => self.ask_armed(!self.armed_intent(state)),
+            KeyAction::CommandLine => {
                 self.input.reset();
                 self.mode = Mode::CommandLine;
                 Action::None
             }
-            KeyCode::Char('?') => {
-                self.mode = Mode::Help;
+            KeyAction::Help => {
+                self.show_help();
                 Action::None
             }
-            KeyCode::Esc => {
-                self.status = None;
+            KeyAction::EventsOlder => {
+                self.scroll_events(state, SCROLL_PAGE as isize);
                 Action::None
             }
-            _ => Action::None,
+            KeyAction::EventsNewer => {
+                self.scroll_events(state, -(SCROLL_PAGE as isize));
+                Action::None
+            }
         }
     }
 
-    /// Rollback is never blocked by a dialog or the help overlay.
+    /// Arming goes straight out; disarming takes away the safety net, so
+    /// it asks first (No focused), like promote.
+    fn ask_armed(&mut self, armed: bool) -> Action {
+        if armed {
+            if self.readonly {
+                self.set_error("read-only: auto-rollback cannot be armed here");
+                return Action::None;
+            }
+            return self.emit(Command::SetArmed(true), "arm");
+        }
+        self.mode = Mode::Confirm {
+            kind: ConfirmKind::Disarm,
+            yes_focused: false,
+        };
+        Action::None
+    }
+
+    /// Moves the event log `by` collapsed lines back (negative: forward),
+    /// never past the oldest.
+    fn scroll_events(&mut self, state: &State, by: isize) {
+        let max = super::widgets::events::collapse(&state.events)
+            .len()
+            .saturating_sub(1);
+        self.events_scroll = self.events_scroll.saturating_add_signed(by).min(max);
+    }
+
+    /// Rollback is never blocked by a dialog, the help or the event view.
     fn rollback(&mut self) -> Action {
         self.mode = Mode::Normal;
         self.emit(
@@ -218,6 +385,42 @@ impl App {
         match key.code {
             KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => {
                 self.mode = Mode::Normal;
+                Action::None
+            }
+            KeyCode::Down | KeyCode::PageDown => {
+                // Clamped where it is drawn, which knows the height.
+                self.help_scroll = (self.help_scroll + 1).min(64);
+                Action::None
+            }
+            KeyCode::Up | KeyCode::PageUp => {
+                self.help_scroll = self.help_scroll.saturating_sub(1);
+                Action::None
+            }
+            KeyCode::Char('r') => self.rollback(),
+            _ => Action::None,
+        }
+    }
+
+    fn events_key(&mut self, key: KeyEvent, state: &State) -> Action {
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => {
+                self.mode = Mode::Normal;
+                Action::None
+            }
+            KeyCode::PageUp => {
+                self.scroll_events(state, SCROLL_PAGE as isize * 2);
+                Action::None
+            }
+            KeyCode::PageDown => {
+                self.scroll_events(state, -(SCROLL_PAGE as isize) * 2);
+                Action::None
+            }
+            KeyCode::Up => {
+                self.scroll_events(state, 1);
+                Action::None
+            }
+            KeyCode::Down => {
+                self.scroll_events(state, -1);
                 Action::None
             }
             KeyCode::Char('r') => self.rollback(),
@@ -263,7 +466,7 @@ impl App {
         self.emit(kind.command(), kind.name())
     }
 
-    fn line_key(&mut self, key: KeyEvent) -> Action {
+    fn line_key(&mut self, key: KeyEvent, state: &State) -> Action {
         match key.code {
             KeyCode::Esc => {
                 self.input.reset();
@@ -274,12 +477,25 @@ impl App {
                 let line = self.input.value_and_reset();
                 self.mode = Mode::Normal;
                 match parse_line(&line) {
+                    Ok(LineCommand::Send(Command::SetArmed(armed))) => self.ask_armed(armed),
+                    // Raising green's traffic past a closed gate (or after a
+                    // rollback) needs force: the same dialog as `f`.
+                    Ok(LineCommand::Send(Command::SetSplit { split, .. }))
+                        if !state.gate.open
+                            && state.split.is_some_and(|s| split.green() > s.green()) =>
+                    {
+                        self.open_confirm(ConfirmKind::ForceSet(split), ":set")
+                    }
                     Ok(LineCommand::Send(cmd)) => {
                         let word = line.split_whitespace().next().unwrap_or("").to_string();
                         self.emit(cmd, &format!(":{word}"))
                     }
                     Ok(LineCommand::Help) => {
-                        self.mode = Mode::Help;
+                        self.show_help();
+                        Action::None
+                    }
+                    Ok(LineCommand::Events) => {
+                        self.mode = Mode::Events;
                         Action::None
                     }
                     Ok(LineCommand::Quit) => Action::Quit,
@@ -388,11 +604,6 @@ mod tests {
             })
         );
         assert_eq!(app.on_key(ch(' '), &s), Action::Send(Command::TogglePause));
-        // armed in the state, so `a` disarms
-        assert_eq!(
-            app.on_key(ch('a'), &s),
-            Action::Send(Command::SetArmed(false))
-        );
         let mut disarmed = state();
         disarmed.armed = false;
         assert_eq!(
@@ -535,7 +746,8 @@ mod tests {
             typed(&mut app, &s, "set 30"),
             Action::Send(Command::SetSplit {
                 split: Split::new(30).unwrap(),
-                reason: None
+                reason: None,
+                force: false,
             })
         );
         assert_eq!(app.mode(), &Mode::Normal);
@@ -567,6 +779,143 @@ mod tests {
         // Reopening starts empty.
         app.on_key(ch(':'), &s);
         assert_eq!(app.input().value(), "");
+    }
+
+    #[test]
+    fn disarming_asks_first_and_arming_does_not() {
+        let s = state();
+        let mut app = App::new(false, false);
+        // Armed: `a` opens the dialog with No focused; Enter keeps it armed.
+        assert_eq!(app.on_key(ch('a'), &s), Action::None);
+        assert_eq!(
+            app.mode(),
+            &Mode::Confirm {
+                kind: ConfirmKind::Disarm,
+                yes_focused: false
+            }
+        );
+        assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
+        assert_eq!(app.mode(), &Mode::Normal);
+        app.on_key(ch('a'), &s);
+        assert_eq!(
+            app.on_key(ch('y'), &s),
+            Action::Send(Command::SetArmed(false))
+        );
+        // `:disarm` asks too.
+        assert_eq!(typed(&mut app, &s, "disarm"), Action::None);
+        assert!(matches!(app.mode(), Mode::Confirm { .. }));
+        app.on_key(key(KeyCode::Esc), &s);
+        // Disarmed: `a` arms at once.
+        let mut off = state();
+        off.armed = false;
+        assert_eq!(
+            app.on_key(ch('a'), &off),
+            Action::Send(Command::SetArmed(true))
+        );
+    }
+
+    #[test]
+    fn a_burst_of_a_ends_in_one_state_sent_once() {
+        let mut off = state();
+        off.armed = false;
+        let mut app = App::new(false, false);
+        // Disarmed: the first `a` arms, the second opens the disarm
+        // dialog, the rest do nothing there; one SetArmed(true) goes out.
+        let burst = std::iter::repeat_n(CtEvent::Key(ch('a')), 5000);
+        assert_eq!(
+            app.on_events(burst, &off),
+            vec![Action::Send(Command::SetArmed(true))]
+        );
+        // The engine has not caught up: the next batch toggles from what
+        // was asked, so Yes in the dialog disarms.
+        let got = app.on_events([CtEvent::Key(ch('y'))], &off);
+        assert_eq!(got, vec![Action::Send(Command::SetArmed(false))]);
+        // Arm and disarm in one batch come to nothing at all.
+        let mut app = App::new(false, false);
+        let evs = [ch('a'), ch('a'), ch('y')].map(CtEvent::Key);
+        assert_eq!(app.on_events(evs, &off), vec![]);
+        // Pause toggled an even number of times: nothing; odd: once.
+        let s = state();
+        let spaces = |n| std::iter::repeat_n(CtEvent::Key(ch(' ')), n);
+        assert_eq!(app.on_events(spaces(6), &s), vec![]);
+        assert_eq!(
+            app.on_events(spaces(7), &s),
+            vec![Action::Send(Command::TogglePause)]
+        );
+    }
+
+    #[test]
+    fn rollback_behind_a_burst_goes_out_in_the_same_batch() {
+        let s = state();
+        let mut app = App::new(false, false);
+        let mut evs: Vec<CtEvent> = std::iter::repeat_n(CtEvent::Key(ch('a')), 5000).collect();
+        evs.push(CtEvent::Key(ch('r')));
+        evs.extend(std::iter::repeat_n(CtEvent::Key(ch('x')), 100));
+        assert_eq!(
+            app.on_events(evs, &s),
+            vec![Action::Send(Command::Rollback {
+                reason: "operator rollback".into()
+            })]
+        );
+    }
+
+    #[test]
+    fn a_paste_does_nothing_outside_the_line_and_is_text_inside() {
+        let s = state();
+        let mut app = App::new(false, false);
+        let paste = CtEvent::Paste("rrrnnnP\nq".into());
+        assert_eq!(app.on_events([paste], &s), vec![]);
+        assert_eq!(app.mode(), &Mode::Normal);
+        let (level, msg) = app.status().unwrap();
+        assert_eq!(level, StatusLevel::Error);
+        assert!(msg.contains("paste ignored (9 characters)"), "{msg}");
+        app.on_key(ch(':'), &s);
+        let paste = CtEvent::Paste("note a\nb\u{1b}[2J".into());
+        assert_eq!(app.on_events([paste], &s), vec![]);
+        assert_eq!(app.input().value(), "note a b[2J");
+        assert_eq!(
+            app.on_key(key(KeyCode::Enter), &s),
+            Action::Send(Command::Note("a b[2J".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_keys_say_so_and_ctrl_z_suspends() {
+        let s = state();
+        let mut app = App::new(false, false);
+        assert_eq!(app.on_key(ch('x'), &s), Action::None);
+        assert_eq!(
+            app.status(),
+            Some((StatusLevel::Error, "unknown key, ? for help"))
+        );
+        let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(app.on_key(ctrl_z, &s), Action::Suspend);
+        app.on_key(ch('?'), &s);
+        assert_eq!(app.on_key(ctrl_z, &s), Action::Suspend);
+    }
+
+    #[test]
+    fn event_view_opens_scrolls_and_still_rolls_back() {
+        let mut s = state();
+        for i in 0..30 {
+            s.push_event(crate::engine::EventLevel::Info, format!("event {i}"));
+        }
+        let mut app = App::new(false, false);
+        app.on_key(key(KeyCode::PageUp), &s);
+        assert_eq!(app.events_scroll(), 5);
+        app.on_key(key(KeyCode::PageDown), &s);
+        assert_eq!(app.events_scroll(), 0);
+        assert_eq!(typed(&mut app, &s, "events"), Action::None);
+        assert_eq!(app.mode(), &Mode::Events);
+        for _ in 0..10 {
+            app.on_key(key(KeyCode::PageUp), &s);
+        }
+        assert_eq!(app.events_scroll(), 29, "never past the oldest");
+        assert!(matches!(
+            app.on_key(ch('r'), &s),
+            Action::Send(Command::Rollback { .. })
+        ));
+        assert_eq!(app.mode(), &Mode::Normal);
     }
 
     #[test]

@@ -8,6 +8,8 @@ use crate::model::Split;
 pub enum LineCommand {
     Send(Command),
     Help,
+    /// The full-screen event log.
+    Events,
     Quit,
 }
 
@@ -20,6 +22,7 @@ pub const LINE_HELP: &[(&str, &str)] = &[
     ("pause", "hold or resume the plan"),
     ("arm | disarm", "auto-rollback on / off"),
     ("note <text...>", "write a note to the journal"),
+    ("events", "the whole event log (PgUp/PgDn, Esc)"),
     ("help | q", "this help / quit"),
 ];
 
@@ -45,6 +48,7 @@ pub fn parse_line(line: &str) -> Result<LineCommand, String> {
             LineCommand::Send(Command::SetSplit {
                 split,
                 reason: None,
+                force: false,
             })
         }),
         "rollback" | "rb" => Ok(LineCommand::Send(Command::Rollback {
@@ -68,6 +72,7 @@ pub fn parse_line(line: &str) -> Result<LineCommand, String> {
         "arm" => no_args(LineCommand::Send(Command::SetArmed(true))),
         "disarm" => no_args(LineCommand::Send(Command::SetArmed(false))),
         "help" | "h" | "?" => no_args(LineCommand::Help),
+        "events" | "log" => no_args(LineCommand::Events),
         "q" | "quit" => no_args(LineCommand::Quit),
         other => Err(format!("unknown command \"{other}\" (try :help)")),
     }
@@ -104,21 +109,24 @@ mod tests {
             send("set 30"),
             Command::SetSplit {
                 split: Split::new(30).unwrap(),
-                reason: None
+                reason: None,
+                force: false,
             }
         );
         assert_eq!(
             send("  :set 0%  "),
             Command::SetSplit {
                 split: Split::ZERO,
-                reason: None
+                reason: None,
+                force: false,
             }
         );
         assert_eq!(
             send("set 100"),
             Command::SetSplit {
                 split: Split::FULL,
-                reason: None
+                reason: None,
+                force: false,
             }
         );
     }
@@ -166,6 +174,7 @@ mod tests {
         assert_eq!(send("disarm"), Command::SetArmed(false));
         assert_eq!(parse_line("help"), Ok(LineCommand::Help));
         assert_eq!(parse_line("q"), Ok(LineCommand::Quit));
+        assert_eq!(parse_line("events"), Ok(LineCommand::Events));
         assert!(
             parse_line("promote now")
                 .unwrap_err()

@@ -8,6 +8,8 @@
 
 mod app;
 mod command_line;
+mod input;
+mod keymap;
 mod run;
 mod theme;
 mod view;
@@ -15,6 +17,7 @@ mod widgets;
 
 pub use app::{Action, App, ConfirmKind, DataPlane, Mode, StatusLevel};
 pub use command_line::{LineCommand, parse_line};
+pub use keymap::{Binding, Footer, KEYMAP, KeyAction};
 pub use run::{Exit, TuiOptions, run};
 pub use theme::Theme;
 pub use view::draw;

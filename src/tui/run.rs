@@ -1,19 +1,29 @@
 //! The terminal and the event loop. Keys, state changes, a 1 s tick for the
-//! countdowns, resizes and SIGTERM/SIGHUP; a frame is drawn only after one of
-//! them. Commands go out with `EngineHandle::send`, which never blocks.
+//! countdowns, resizes and signals; a frame is drawn only after one of them.
+//! Commands go out with `EngineHandle::send`, which never blocks.
+//!
+//! Input is read on its own thread and handled in batches: everything that
+//! is waiting is taken at once, so a paste or a held key costs one frame
+//! and at most one arm/disarm command, and an `r` behind it is reached in
+//! the same pass instead of queueing behind thousands of redraws.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use crossterm::event::{Event as CtEvent, EventStream};
-use futures_util::StreamExt;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::execute;
+use crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
 use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::MissedTickBehavior;
 
-use crate::engine::{EngineHandle, Origin};
+use crate::engine::{Command, EngineHandle, Origin};
+use crate::format::age;
+use crate::model::Split;
 
 use super::app::{Action, App};
+use super::input::InputThread;
 use super::view::draw;
 
 /// How the cockpit runs.
@@ -34,16 +44,37 @@ struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    fn new() -> TerminalGuard {
-        TerminalGuard {
-            terminal: ratatui::init(),
-        }
+    fn new() -> anyhow::Result<TerminalGuard> {
+        let terminal = ratatui::init();
+        // A paste arrives as one event, not as keys that each do something.
+        execute!(std::io::stdout(), EnableBracketedPaste).context("enabling bracketed paste")?;
+        Ok(TerminalGuard { terminal })
+    }
+
+    /// Hands the terminal back to the shell (before a stop).
+    fn leave(&mut self) {
+        let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+        ratatui::restore();
+    }
+
+    /// Takes the terminal again after a stop: the shell may have reset it
+    /// to cooked mode, where keys would wait for Enter.
+    fn enter(&mut self) -> anyhow::Result<()> {
+        enable_raw_mode().context("re-entering raw mode")?;
+        execute!(
+            std::io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste
+        )
+        .context("re-entering the alternate screen")?;
+        self.terminal.clear().context("clearing the screen")?;
+        Ok(())
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        ratatui::restore();
+        self.leave();
     }
 }
 
@@ -52,7 +83,8 @@ impl Drop for TerminalGuard {
 pub enum Exit {
     /// `q`, Ctrl-C or `:q`.
     Quit,
-    /// SIGTERM or SIGHUP, with its name and the conventional exit status.
+    /// SIGTERM, SIGINT or SIGHUP, with its name and the conventional exit
+    /// status.
     Signal(&'static str, u8),
     /// The engine stopped under us.
     EngineStopped,
@@ -63,6 +95,10 @@ fn no_color_env() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
+/// A stop longer than this, seen only as a gap in our own wake-ups (a
+/// SIGSTOP from outside), is reported.
+const UNSEEN_STOP: Duration = Duration::from_secs(2);
+
 /// Runs the cockpit until the user quits, a signal arrives or the engine
 /// stops. Restores the terminal on every path. Quitting never moves traffic.
 pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit> {
@@ -72,57 +108,123 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     let mut state_rx = handle.state();
     let mut sigterm = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
+    let mut sigtstp = signal(SignalKind::from_raw(signal_hook::consts::SIGTSTP))
+        .context("installing SIGTSTP handler")?;
+    let mut sigcont = signal(SignalKind::from_raw(signal_hook::consts::SIGCONT))
+        .context("installing SIGCONT handler")?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
-    let mut guard = TerminalGuard::new();
-    let mut keys = EventStream::new();
-    let mut dirty = true;
-    let exit = loop {
-        if dirty {
+    let mut guard = TerminalGuard::new()?;
+    let mut input = InputThread::spawn();
+    // Every wake-up below is a reason to draw (a key, a new state, the
+    // tick, a resume), so each pass starts with a frame.
+    let exit = 'run: loop {
+        {
             let state = state_rx.borrow();
             guard
                 .terminal
                 .draw(|f| draw(f, &state, &app, Instant::now()))
                 .context("drawing the screen")?;
-            drop(state);
-            dirty = false;
         }
+        let woke = Instant::now();
         tokio::select! {
-            ev = keys.next() => match ev {
-                Some(Ok(CtEvent::Key(key))) => {
-                    let action = {
-                        let state = state_rx.borrow();
-                        app.on_key(key, &state)
-                    };
+            first = input.recv() => {
+                let Some(first) = first else { break Exit::Quit };
+                let mut events = vec![first.context("reading terminal events")?];
+                for ev in input.drain() {
+                    events.push(ev.context("reading terminal events")?);
+                }
+                let actions = {
+                    let state = state_rx.borrow();
+                    app.on_events(events, &state)
+                };
+                for action in actions {
                     match action {
                         Action::None => {}
-                        Action::Quit => break Exit::Quit,
-                        Action::Send(cmd) => {
-                            if let Err(e) = handle.send(Origin::Tui, cmd) {
-                                app.set_error(format!("not sent: {e}"));
-                            }
+                        Action::Quit => break 'run Exit::Quit,
+                        Action::Send(cmd) => send(&handle, &mut app, cmd),
+                        Action::Suspend => {
+                            let split = state_rx.borrow().split;
+                            suspend(&mut guard, &handle, &mut app, split)?;
                         }
                     }
-                    dirty = true;
                 }
-                Some(Ok(CtEvent::Resize(..))) => dirty = true,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e).context("reading terminal events"),
-                None => break Exit::Quit,
-            },
+            }
             changed = state_rx.changed() => {
                 if changed.is_err() {
                     // The engine is gone; nothing left to show or steer.
                     break Exit::EngineStopped;
                 }
-                dirty = true;
             }
-            _ = tick.tick() => dirty = true,
+            _ = tick.tick() => {}
             _ = sigterm.recv() => break Exit::Signal("SIGTERM", 143),
             _ = sighup.recv() => break Exit::Signal("SIGHUP", 129),
+            _ = sigint.recv() => break Exit::Signal("SIGINT", 130),
+            _ = sigtstp.recv() => {
+                let split = state_rx.borrow().split;
+                suspend(&mut guard, &handle, &mut app, split)?;
+            }
+            _ = sigcont.recv() => {
+                // After our own stop this is a repeat (harmless); after a
+                // SIGSTOP from outside it is the only sign, and the shell
+                // may have put the terminal back in cooked mode.
+                guard.enter()?;
+                let away = woke.elapsed();
+                if away > UNSEEN_STOP {
+                    note_resumed(&handle, &mut app, away, "stopped from outside");
+                }
+            }
         }
     };
+    drop(input);
     drop(guard);
     Ok(exit)
+}
+
+fn send(handle: &EngineHandle, app: &mut App, cmd: Command) {
+    if let Err(e) = handle.send(Origin::Tui, cmd) {
+        app.set_error(format!("not sent: {e}"));
+    }
+}
+
+/// SIGTSTP or Ctrl-Z: give the terminal back, say that nothing watches
+/// green while stopped, stop, and on `fg` take the terminal again and log
+/// how long the guardrails were away.
+fn suspend(
+    guard: &mut TerminalGuard,
+    handle: &EngineHandle,
+    app: &mut App,
+    split: Option<Split>,
+) -> anyhow::Result<()> {
+    guard.leave();
+    let at = split
+        .map(|s| format!("{}% green", s.green()))
+        .unwrap_or_else(|| "an unknown split".into());
+    let mut out = std::io::stdout();
+    let _ = writeln!(
+        out,
+        "cutover: stopped; guardrails are not running while stopped (no polls, no \
+         auto-rollback). traffic is at {at}. `fg` resumes."
+    );
+    let _ = out.flush();
+    let stopped = Instant::now();
+    // The default action of SIGTSTP (stop), which our handler replaced;
+    // returns once SIGCONT arrives.
+    signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGTSTP)
+        .context("stopping the process")?;
+    guard.enter()?;
+    note_resumed(handle, app, stopped.elapsed(), "suspended");
+    Ok(())
+}
+
+/// Journals (through the engine) that the guardrails were away for `away`.
+fn note_resumed(handle: &EngineHandle, app: &mut App, away: Duration, how: &str) {
+    let text = format!(
+        "resumed: the cockpit was {how} for {}; guardrails were not watching",
+        age(away)
+    );
+    app.set_status(text.clone());
+    send(handle, app, Command::Note(text));
 }

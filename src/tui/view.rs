@@ -1,5 +1,7 @@
 //! One frame: header, BLUE | GREEN panels, split bar, event log, footer,
-//! and the help or confirm overlay on top.
+//! and the help or confirm overlay on top. Below the smallest useful size,
+//! one compact view that still says the split, the worst verdict and how
+//! to roll back.
 
 use std::time::Instant;
 
@@ -10,11 +12,26 @@ use crate::engine::State;
 use crate::model::Color;
 
 use super::app::{App, Mode};
-use super::widgets::{confirm, events, footer, header, help, panel, split_bar};
+use super::widgets::{confirm, events, footer, header, help, panel, split_bar, too_small};
+
+/// The smallest terminal the full cockpit is drawn in; below it, the
+/// compact view.
+pub const MIN_WIDTH: u16 = 50;
+pub const MIN_HEIGHT: u16 = 14;
 
 /// Draws one frame of `state` as `app` sees it at `now`.
 pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
     let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small::render(frame, area, state, app);
+        return;
+    }
+    if *app.mode() == Mode::Events {
+        let [log, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(area);
+        events::render_full(frame, log, state, app);
+        footer::render(frame, foot, app);
+        return;
+    }
     // The event log shrinks first on short terminals; the panels keep the rest.
     let events_rows = match area.height {
         h if h >= 36 => 7,
@@ -22,7 +39,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
         _ => 2,
     };
     let [head, panels, split, log, foot] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(header::height(state, app, now, area.width)),
         Constraint::Min(3),
         Constraint::Length(4),
         Constraint::Length(events_rows),
@@ -44,6 +61,6 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
         Mode::Confirm { kind, yes_focused } => {
             confirm::render(frame, area, state, app, *kind, *yes_focused)
         }
-        Mode::Normal | Mode::CommandLine => {}
+        Mode::Normal | Mode::CommandLine | Mode::Events => {}
     }
 }

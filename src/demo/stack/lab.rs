@@ -14,6 +14,7 @@ use super::template;
 use crate::demo::Scenario;
 use crate::demo::loadgen::{Loadgen, LoadgenConfig};
 use crate::demo::serve::ServingFleet;
+use crate::config::{Config, NginxConfig, RouterConfig};
 use crate::model::{Color, Split};
 
 /// The upstream the include defines and nginx proxies to.
@@ -25,6 +26,8 @@ pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
 /// The cockpit's poll interval and rate window.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 pub const WINDOW: Duration = Duration::from_secs(5);
+/// Requests one verification sends through nginx, one after another.
+pub const PROBE_REQUESTS: u32 = 40;
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The two programs the stack runs, found before anything starts.
@@ -183,12 +186,8 @@ pub fn stack_config(ports: &StackPorts, bins: &Binaries, plan: &Plan) -> anyhow:
             ("poll_timeout", "500ms".into()),
             ("window", span(WINDOW)),
             (
-                "blue_metrics",
-                quoted(ports.blue.iter().map(|a| format!("http://{a}/metrics"))),
-            ),
-            (
-                "green_metrics",
-                quoted(ports.green.iter().map(|a| format!("http://{a}/metrics"))),
+                "window_scrapes",
+                (WINDOW.as_millis() / SCRAPE_INTERVAL.as_millis()).to_string(),
             ),
             ("include", ports.include().display().to_string()),
             ("upstream", UPSTREAM.into()),
@@ -196,12 +195,31 @@ pub fn stack_config(ports: &StackPorts, bins: &Binaries, plan: &Plan) -> anyhow:
             ("green_servers", quoted(&ports.green)),
             ("nginx", bins.nginx.display().to_string()),
             ("prefix", ports.prefix.display().to_string()),
+            ("nginx_conf", ports.nginx_conf().display().to_string()),
             ("front_port", ports.front.to_string()),
+            ("probe_requests", PROBE_REQUESTS.to_string()),
             ("dwell", span(plan.dwell)),
             ("bake", span(plan.dwell * 3)),
             ("journal", journal.display().to_string()),
         ],
     )
+}
+
+fn nginx_section(config: &Config) -> anyhow::Result<&NginxConfig> {
+    match &config.router {
+        RouterConfig::Nginx(n) => Ok(n),
+        other => anyhow::bail!(
+            "cutover.toml.tmpl: [router] kind must be \"nginx\", not {other:?}"
+        ),
+    }
+}
+
+/// The include before the first change: every request to blue.
+fn initial_include(config: &Config) -> anyhow::Result<String> {
+    Ok(crate::router::nginx::include::render(
+        nginx_section(config)?,
+        Split::ZERO,
+    ))
 }
 
 fn nginx_conf(ports: &StackPorts) -> anyhow::Result<String> {
@@ -253,6 +271,8 @@ pub struct Lab {
     pub fleet: ServingFleet,
     pub ports: StackPorts,
     pub bins: Binaries,
+    /// The cockpit's config, as loaded from `config_path`.
+    pub config: Config,
     pub config_path: PathBuf,
     pub prefix: Prefix,
 }
@@ -271,14 +291,14 @@ impl Lab {
             green: fleet.addrs(Color::Green).to_vec(),
         };
         let p = prefix.path();
-        // All traffic to blue until the cockpit moves it.
-        let include =
-            super::interim_router::render_include(UPSTREAM, &ports.blue, &ports.green, Split::ZERO);
-        std::fs::write(ports.include(), include)?;
-        std::fs::write(ports.nginx_conf(), nginx_conf(&ports)?)?;
-        std::fs::write(p.join("prometheus.yml"), prometheus_yml(&ports)?)?;
         let config_path = p.join("cutover.toml");
         std::fs::write(&config_path, stack_config(&ports, &bins, plan)?)?;
+        let config = crate::config::load(&config_path)?;
+        // All traffic to blue until the cockpit moves it, written as the
+        // cockpit's nginx router writes it.
+        std::fs::write(ports.include(), initial_include(&config)?)?;
+        std::fs::write(ports.nginx_conf(), nginx_conf(&ports)?)?;
+        std::fs::write(p.join("prometheus.yml"), prometheus_yml(&ports)?)?;
 
         let flags = ports.nginx_flags(&bins.nginx);
         let mut nginx = ChildGuard::spawn("nginx", &bins.nginx, &flags[1..], &p.join("nginx.out"))?;
@@ -320,9 +340,15 @@ impl Lab {
             fleet,
             ports,
             bins,
+            config,
             config_path,
             prefix,
         })
+    }
+
+    /// The `[router.nginx]` section the cockpit runs on.
+    pub fn nginx(&self) -> anyhow::Result<&NginxConfig> {
+        nginx_section(&self.config)
     }
 
     /// The pids of the children, for the record.

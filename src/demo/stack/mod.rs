@@ -5,25 +5,17 @@
 //! the metrics, and what the data plane (the load generator) saw.
 
 mod child;
-pub mod interim_router;
 pub mod lab;
 pub mod marks;
 mod template;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-
-use crate::app::Running;
 use crate::cli::{event_line, exit_code_for, follow_events, say};
 use crate::config::Config;
 use crate::engine::journal::Journal;
 use crate::engine::{EngineOptions, Outcome};
-use crate::metrics::MetricSource;
-use crate::metrics::scrape::ScrapeSource;
-use crate::router::TrafficRouter;
 use crate::tui::{self, TuiOptions};
 
 pub use lab::{Binaries, Lab, Plan, StackPorts, find_binaries, stack_config};
@@ -65,53 +57,6 @@ pub struct StackReport {
     pub outcome: String,
     /// Green's share that the include file gives at the end.
     pub include_green: Option<u8>,
-}
-
-/// The router and source the stack's cockpit runs on.
-///
-/// Until the nginx router and the Prometheus source are part of the build,
-/// the router is [`interim_router::IncludeRouter`] (the same include file,
-/// written and reloaded the same way) and the source reads the pods'
-/// `/metrics` directly (`[source.scrape]` of `cutover.toml`). With them,
-/// this becomes `crate::app::start(config, ..)` over the `kind =
-/// "prometheus"` / `kind = "nginx"` sections written in `cutover.toml`.
-fn stack_parts(
-    config: &Config,
-    lab: &Lab,
-) -> anyhow::Result<(Arc<dyn TrafficRouter>, Box<dyn MetricSource>)> {
-    let ports = &lab.ports;
-    let router = interim_router::IncludeRouter::new(
-        ports.include(),
-        lab::UPSTREAM.into(),
-        ports.blue.clone(),
-        ports.green.clone(),
-        ports.nginx_flags(&lab.bins.nginx),
-    );
-    let s = &config.source;
-    let scrape = s
-        .scrape
-        .as_ref()
-        .context("cutover.toml has no [source.scrape]")?;
-    let source = ScrapeSource::new(scrape, s.timeout, s.window)?.with_min_requests(s.min_requests);
-    Ok((Arc::new(router), Box::new(source)))
-}
-
-async fn start_engine(
-    config: &Config,
-    lab: &Lab,
-    options: EngineOptions,
-) -> anyhow::Result<Running> {
-    let journal_path = config.journal_path();
-    let journal = Journal::open(&journal_path)
-        .with_context(|| format!("cannot open the journal {}", journal_path.display()))?;
-    let (router, source) = stack_parts(config, lab)?;
-    let (handle, task) = crate::engine::spawn(config, router, source, journal, options);
-    Ok(Running {
-        handle,
-        task,
-        journal: journal_path,
-        fleet: None,
-    })
 }
 
 async fn signal() -> &'static str {
@@ -189,7 +134,7 @@ async fn run_inner(
             return Ok(StackReport::signalled(name));
         }
     };
-    let config = crate::config::load(&lab.config_path)?;
+    let config = lab.config.clone();
     let (nginx_pid, prom_pid) = lab.pids();
     note(format!("stack: prefix {}", lab.prefix.path().display()));
     note(format!(
@@ -213,9 +158,8 @@ async fn run_inner(
     ));
 
     let (code, outcome) = if opts.headless {
-        let running = start_engine(
+        let running = crate::app::start(
             &config,
-            &lab,
             EngineOptions {
                 autopilot: true,
                 readonly: false,
@@ -238,6 +182,9 @@ async fn run_inner(
                 let said = match &outcome {
                     Outcome::Promoted => "promoted".to_string(),
                     Outcome::RolledBack { reason } => format!("rolled back: {reason}"),
+                    Outcome::HeldAfterRollback { reason } => {
+                        format!("held, nothing moved: {reason}")
+                    }
                 };
                 note(format!("outcome: {said}"));
                 (exit_code_for(&outcome) as u8, said)
@@ -251,7 +198,7 @@ async fn run_inner(
         running.stop().await;
         done
     } else {
-        let running = start_engine(&config, &lab, EngineOptions::default()).await?;
+        let running = crate::app::start(&config, EngineOptions::default()).await?;
         let result = tui::run(
             running.handle.clone(),
             TuiOptions {
@@ -297,6 +244,11 @@ fn report(lab: &Lab, config: &Config, code: u8, outcome: &str) -> anyhow::Result
         last_green: tally.last_green,
     };
     let include = std::fs::read_to_string(lab.ports.include()).unwrap_or_default();
+    let include_green = lab
+        .nginx()
+        .ok()
+        .and_then(|n| crate::router::nginx::include::read(&include, n).ok())
+        .map(|i| i.split.green());
     Ok(StackReport {
         code,
         marks,
@@ -304,9 +256,7 @@ fn report(lab: &Lab, config: &Config, code: u8, outcome: &str) -> anyhow::Result
         failed: tally.total().failed(),
         retried: tally.total().retried,
         outcome: outcome.to_string(),
-        include_green: interim_router::parse_include(&include, &lab.ports.green)
-            .ok()
-            .map(|s| s.green()),
+        include_green,
     })
 }
 

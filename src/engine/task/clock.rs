@@ -105,16 +105,21 @@ impl Engine {
             guardrail_reasons: guardrail::gate_reasons(&self.state.judgements),
             router_error: self.state.router_error.as_deref(),
             data_predates_split: !self.data_covers_split(),
-            rolled_back: matches!(self.state.phase, Phase::RolledBack { .. }),
+            rolled_back: matches!(self.state.phase, Phase::RolledBack { .. })
+                || self.state.rolled_back.is_some(),
         })
     }
 
-    /// True when the latest snapshot's window lies wholly after the split
-    /// last changed, so it measures this split and no other.
+    /// True when each colour with traffic has a full window of its own
+    /// data, taken wholly after the split last changed, so it measures this
+    /// split and no other (see `color_covers_split`).
     pub(super) fn data_covers_split(&self) -> bool {
+        let split = self.state.split;
         self.state.snapshot.as_ref().is_some_and(|s| {
-            s.at.checked_sub(s.window)
-                .is_some_and(|start| start >= self.split_since)
+            Color::BOTH.iter().all(|&c| {
+                // A colour with no traffic has nothing to measure.
+                split.is_some_and(|x| x.share(c) == 0) || self.color_covers_split(s, c)
+            })
         })
     }
 

@@ -118,16 +118,23 @@ impl Engine {
                 Ok(to) => self.start_write("step back", to, origin, None, false, Vec::new(), reply),
                 Err(why) => self.answer(reply, Err(why)),
             },
-            Command::SetSplit { split, reason } => match self
-                .ready_for_write()
-                .and_then(|from| self.moves(from, split))
-            {
-                Ok(_) => self.start_write("set", split, origin, reason, false, Vec::new(), reply),
+            Command::SetSplit {
+                split,
+                reason,
+                force,
+            } => match self.ready_for_write().and_then(|from| {
+                self.moves(from, split)?;
+                self.raise_check(from, split, force)
+            }) {
+                Ok(forced) => {
+                    self.start_write("set", split, origin, reason, forced, Vec::new(), reply)
+                }
                 Err(why) => self.answer(reply, Err(why)),
             },
             Command::Promote => match self
                 .ready_for_write()
                 .and_then(|from| self.moves(from, Split::FULL))
+                .and_then(|to| self.promote_allowed().map(|_| to))
             {
                 Ok(_) => self.start_write(
                     "promote",
@@ -175,20 +182,7 @@ impl Engine {
             .plan
             .next_target(from)
             .ok_or_else(|| "already at 100 %: nothing to advance".to_string())?;
-        let gate = self.gate_check();
-        if !gate.hard.is_empty() {
-            return Err(gate.hard.join("; "));
-        }
-        if gate.soft.is_empty() {
-            return Ok((to, false));
-        }
-        if force {
-            return Ok((to, true));
-        }
-        Err(format!(
-            "gate closed: {} (force to override)",
-            gate.soft.join("; ")
-        ))
+        self.raise_check(from, to, force).map(|forced| (to, forced))
     }
 
     pub(super) fn toggle_pause(&mut self, origin: Origin) -> Reply {

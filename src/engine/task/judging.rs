@@ -33,6 +33,7 @@ impl Engine {
         };
         self.state.judgements = judgements;
         self.state.snapshot = Some(snap);
+        self.restart_dwell_on_bad_green();
         self.maybe_auto_rollback();
     }
 

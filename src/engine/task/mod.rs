@@ -10,8 +10,10 @@
 
 mod clock;
 mod commands;
+mod gate_paths;
 mod judging;
 mod reads;
+mod rollback_memory;
 mod writes;
 
 use std::collections::HashMap;
@@ -88,10 +90,13 @@ pub fn spawn(
     let poller = spawn_poller(source, config.source.interval, snap_tx);
     let recovery = Journal::recover(journal.path()).unwrap_or_else(|e| {
         tracing::warn!("journal unreadable: {e}");
-        Recovery::default()
+        Recovery {
+            unreadable: Some(e.to_string()),
+            ..Recovery::default()
+        }
     });
     let now = Instant::now();
-    let engine = Engine {
+    let mut engine = Engine {
         config: config.clone(),
         plan,
         router,
@@ -114,7 +119,9 @@ pub fn spawn(
         standby_end_reported: false,
         recovery,
         outbox: Vec::new(),
+        dwell_restart_reported: false,
     };
+    engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
         engine.run(cmd_rx, snap_rx, read_rx).await;
         poller.abort();
@@ -208,6 +215,8 @@ struct Engine {
     recovery: Recovery,
     /// Answers waiting for the state they describe to be published.
     outbox: Vec<(oneshot::Sender<Reply>, Reply)>,
+    /// The current run of bad green polls has been said to restart the dwell.
+    dwell_restart_reported: bool,
 }
 
 /// Waits for the write in flight, or forever when there is none.
@@ -297,7 +306,11 @@ impl Engine {
     // ----- journal and events --------------------------------------------
 
     fn record(&self, kind: RecordKind, origin: Origin, action: &str) -> Record {
-        Record::new(kind, &self.config.service.name, origin.name(), action)
+        let mut rec = Record::new(kind, &self.config.service.name, origin.name(), action);
+        // Every record names the green it concerns, so a rollback is
+        // remembered against that green and no other.
+        rec.green_version = self.config.service.green_version.clone();
+        rec
     }
 
     /// Appends and fsyncs; a failure is an event and an error for the caller.

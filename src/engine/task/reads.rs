@@ -78,6 +78,10 @@ impl Engine {
     /// Every change of split goes through here (our writes, outside
     /// changes, the first read), so all per-step state is reset in one place.
     pub(super) fn enter_split(&mut self, split: Split, now: Instant) {
+        // The first read is no change: the metric window already holds it.
+        if self.state.split.is_some_and(|s| s != split) {
+            self.state.split_changed_at = Some(now);
+        }
         self.state.split = Some(split);
         self.state.phase = self.plan.phase_for(split);
         self.state.dwell_until = None;
@@ -123,6 +127,9 @@ impl Engine {
         }
         // Ready, a canary step or baking, with their clocks starting now.
         self.enter_split(split, now);
+        if self.first_read_after_rollback(split) {
+            return;
+        }
         match split.green() {
             0 => self.event(EventLevel::Info, "router reports 0 %: ready to start"),
             100 => match self.recovery.promoted_at {

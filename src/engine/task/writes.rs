@@ -211,6 +211,7 @@ impl Engine {
         self.state.split_read_at = Some(now);
         self.state.router_error = None;
         self.enter_split(split, now);
+        self.update_rollback_memory(f, split);
         if f.change.action == "rollback" {
             let reason = f.reason.clone().unwrap_or_else(|| "rollback".into());
             self.state.phase = Phase::RolledBack {

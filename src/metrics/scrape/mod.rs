@@ -133,7 +133,8 @@ impl ScrapeSource {
             wall: std::time::SystemTime::now(),
             // The colours share one window unless one's history restarted
             // (failure, reset); then the longer span is what the rates shown
-            // cover.
+            // cover. Each colour's own span is in its readings: the gate
+            // judges each colour on its own.
             window: blue_span.max(green_span),
             blue,
             green,
@@ -164,7 +165,8 @@ impl ScrapeSource {
             let outcome = result
                 .as_ref()
                 .map_err(Clone::clone)
-                .and_then(|body| exposition::read(url, body, &self.series).map_err(NoData::Parse));
+                .and_then(|body| exposition::read(url, body, &self.series).map_err(NoData::Parse))
+                .and_then(|p| watched(url, p, &self.series));
             match outcome {
                 Ok(p) => {
                     warnings.extend(p.warnings);
@@ -198,6 +200,29 @@ impl ScrapeSource {
         r.warnings = warnings;
         (r, span)
     }
+}
+
+/// A pod that answers 200 but holds none of the series we watch (an empty
+/// body, a proxy's placeholder page, the wrong port) is not up: counting it
+/// would let the first step open on a green that serves no metrics.
+fn watched(
+    url: &str,
+    p: exposition::PodScrape,
+    series: &Series,
+) -> Result<exposition::PodScrape, NoData> {
+    let t = &p.totals;
+    if t.buckets.is_some() || t.requests.is_some() || t.quality.is_some() {
+        return Ok(p);
+    }
+    let mut names = vec![
+        format!("{}_bucket", series.histogram),
+        series.requests.clone(),
+    ];
+    names.extend(series.quality.clone());
+    Err(NoData::Missing(format!(
+        "{url} answered without any of {}",
+        names.join(", ")
+    )))
 }
 
 #[async_trait]

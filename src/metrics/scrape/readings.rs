@@ -46,7 +46,12 @@ pub fn color_readings(
             _ => None,
         },
         up: true,
+        pods_up: None,
         warnings: Vec::new(),
+        span: match progress {
+            Progress::Delta(d) => d.span,
+            _ => std::time::Duration::ZERO,
+        },
     }
 }
 

@@ -1,4 +1,5 @@
-//! Yes/no dialogs for promote and a forced advance. No is focused first.
+//! Yes/no dialogs for promote, a forced advance and disarming
+//! auto-rollback. No is focused first.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -34,11 +35,12 @@ pub fn render(
             )));
             " promote "
         }
-        ConfirmKind::ForceAdvance => {
-            lines.push(Line::from(Span::styled(
-                "Force advance past the gate?",
-                t.label,
-            )));
+        ConfirmKind::ForceAdvance | ConfirmKind::ForceSet(_) => {
+            let ask = match kind {
+                ConfirmKind::ForceSet(s) => format!("Force green to {s} past the gate?"),
+                _ => "Force advance past the gate?".to_string(),
+            };
+            lines.push(Line::from(Span::styled(ask, t.label)));
             if state.gate.reasons.is_empty() {
                 lines.push(Line::from(Span::styled("(the gate is open)", t.dim)));
             } else {
@@ -59,7 +61,18 @@ pub fn render(
                     )));
                 }
             }
-            " force advance "
+            match kind {
+                ConfirmKind::ForceSet(_) => " forced set ",
+                _ => " force advance ",
+            }
+        }
+        ConfirmKind::Disarm => {
+            lines.push(Line::from(Span::styled("Disarm auto-rollback?", t.label)));
+            lines.push(Line::from(Span::styled(
+                "A breach will then only be shown: nothing rolls green back but r.",
+                t.dim,
+            )));
+            " disarm "
         }
     };
     lines.push(Line::raw(""));

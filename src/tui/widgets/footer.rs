@@ -6,51 +6,44 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::super::app::{App, Mode, StatusLevel};
+use super::super::keymap::{Binding, Footer, KEYMAP, footer_keys};
 
-/// (keys, what, moves traffic, kept on narrow screens)
-const HINTS: &[(&str, &str, bool, bool)] = &[
-    ("n/→", "advance", true, true),
-    ("b/←", "back", true, true),
-    ("r", "ROLLBACK", true, true),
-    ("P", "promote", true, true),
-    ("f", "force", true, false),
-    ("space", "pause", false, true),
-    ("a", "arm", false, false),
-    (":", "command", false, true),
-    ("?", "help", false, true),
-    ("q", "quit", false, true),
-];
+/// The footer's bindings: the key map less what read-only refuses (a lock
+/// on a key the operator cannot use is noise) and the help-only keys.
+fn hints(readonly: bool) -> impl Iterator<Item = &'static Binding> {
+    KEYMAP
+        .iter()
+        .filter(move |b| b.footer != Footer::HelpOnly && !(readonly && b.moves_traffic))
+}
 
 /// Width of the full hint line.
-fn full_width() -> usize {
-    1 + HINTS
-        .iter()
-        .map(|(k, w, _, _)| k.chars().count() + w.chars().count() + 4)
+fn full_width(readonly: bool) -> usize {
+    1 + hints(readonly)
+        .map(|b| footer_keys(b).chars().count() + b.hint.chars().count() + 4)
         .sum::<usize>()
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme();
-    let [hints, status] =
+    let [hints_area, status] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     // On narrow screens keep the essential hints, tighter; `?` lists all.
-    let narrow = full_width() > area.width as usize;
+    let narrow = full_width(app.readonly()) > area.width as usize;
     let mut spans = vec![Span::raw(" ")];
-    for (keys, what, moves, essential) in HINTS {
-        if narrow && !essential {
+    for b in hints(app.readonly()) {
+        if narrow && b.footer != Footer::Always {
             continue;
         }
-        let off = app.readonly() && *moves;
-        let key_style = if off { t.dim } else { t.highlight };
+        let keys = footer_keys(b);
         if narrow {
-            spans.push(Span::styled(*keys, key_style));
-            spans.push(Span::styled(format!(" {what} "), t.dim));
+            spans.push(Span::styled(keys, t.highlight));
+            spans.push(Span::styled(format!(" {} ", b.hint), t.dim));
         } else {
-            spans.push(Span::styled(format!(" {keys} "), key_style));
-            spans.push(Span::styled(format!(" {what} "), t.dim));
+            spans.push(Span::styled(format!(" {keys} "), t.highlight));
+            spans.push(Span::styled(format!(" {} ", b.hint), t.dim));
         }
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), hints);
+    frame.render_widget(Paragraph::new(Line::from(spans)), hints_area);
 
     if *app.mode() == Mode::CommandLine {
         let input = app.input();

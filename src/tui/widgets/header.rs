@@ -12,14 +12,50 @@ use crate::engine::{Phase, State};
 
 use super::super::app::App;
 use super::super::theme::Theme;
+use super::wrap_words;
 use crate::format::{age, countdown, split_unknown};
+
+/// Rows of the rollback reason at most; the event log has it whole.
+const MAX_REASON_ROWS: usize = 4;
+
+/// The rollback reason as it wraps in a header `width` wide: it names the
+/// metric that caused the rollback, so it is wrapped, never cut.
+/// A rollback remembered across restarts says when and what it takes
+/// ("force needed") before the reason, so a cut never hides the warning.
+fn reason_lines(state: &State, width: u16) -> Vec<String> {
+    let text = match (&state.rolled_back, &state.phase) {
+        (Some(m), _) => {
+            let ago = SystemTime::now().duration_since(m.at).unwrap_or_default();
+            format!(
+                "green rolled back {} ago — force needed: {}",
+                age(ago),
+                m.reason
+            )
+        }
+        (None, Phase::RolledBack { reason }) => format!("why: {reason}"),
+        _ => return Vec::new(),
+    };
+    let mut lines = wrap_words(&text, width.saturating_sub(2) as usize);
+    lines.truncate(MAX_REASON_ROWS);
+    lines
+}
+
+/// Rows the header needs at `width`, its bottom border included.
+pub fn height(state: &State, app: &App, now: Instant, width: u16) -> u16 {
+    let t = app.theme();
+    let status = join(second_line(state, t, now), t, width).len();
+    2 + reason_lines(state, width).len() as u16 + status as u16
+}
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Instant) {
     let t = app.theme();
-    let lines = vec![
-        first_line(state, app, now),
-        join(second_line(state, t, now), t),
-    ];
+    let mut lines = vec![first_line(state, app, now)];
+    for l in reason_lines(state, area.width) {
+        lines.push(Line::from(vec![Span::raw(" "), Span::styled(l, t.breach)]));
+    }
+    // The status items wrap as whole items, so none (auto-rollback last)
+    // is cut off on a narrow terminal.
+    lines.extend(join(second_line(state, t, now), t, area.width));
     let block = Block::new().borders(Borders::BOTTOM).border_style(t.dim);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -57,12 +93,6 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
     if app.readonly() {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(" ⊘ READ-ONLY ", t.highlight));
-    }
-    // Last, so a long reason is what a narrow screen cuts, not the service
-    // or the data age (the event log has it whole).
-    if let Phase::RolledBack { reason } = &state.phase {
-        spans.push(Span::styled(" │ ", t.dim));
-        spans.push(Span::styled(format!("why: {reason}"), t.breach));
     }
     Line::from(spans)
 }
@@ -170,13 +200,29 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
     items
 }
 
-fn join<'a>(items: Vec<Vec<Span<'a>>>, t: &Theme) -> Line<'a> {
+/// The items joined with separators into as few lines of `width` as they
+/// fit, breaking only between items.
+fn join<'a>(items: Vec<Vec<Span<'a>>>, t: &Theme, width: u16) -> Vec<Line<'a>> {
+    let width = width as usize;
+    let mut lines = Vec::new();
     let mut spans = vec![Span::raw(" ")];
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
+    let mut used = 1usize;
+    for item in items {
+        let w: usize = item.iter().map(|s| s.content.chars().count()).sum();
+        if used > 1 && used + 3 + w > width {
+            lines.push(Line::from(std::mem::replace(
+                &mut spans,
+                vec![Span::raw(" ")],
+            )));
+            used = 1;
+        }
+        if used > 1 {
             spans.push(Span::styled(" │ ", t.dim));
+            used += 3;
         }
         spans.extend(item);
+        used += w;
     }
-    Line::from(spans)
+    lines.push(Line::from(spans));
+    lines
 }

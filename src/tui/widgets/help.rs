@@ -6,28 +6,17 @@ use ratatui::text::{Line, Span};
 
 use super::super::app::App;
 use super::super::command_line::LINE_HELP;
+use super::super::keymap::{Binding, KEYMAP};
 use super::popup;
-
-pub const KEYS: &[(&str, &str)] = &[
-    ("n  →", "advance to the next step (gated)"),
-    ("b  ←", "step back"),
-    ("r", "ROLLBACK to 0% now, no confirmation"),
-    ("P", "promote: flip 100% to green (asks)"),
-    ("f", "force advance past a closed gate (asks)"),
-    ("space", "pause / resume the plan"),
-    ("a", "arm / disarm auto-rollback"),
-    (":", "command line (Enter runs, Esc cancels)"),
-    ("?  Esc", "open / close this help"),
-    ("q  Ctrl-C", "quit (traffic stays as it is)"),
-];
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme();
     let mut lines = vec![Line::from(Span::styled(" keys", t.label))];
-    for (k, what) in KEYS {
+    for b in KEYMAP {
+        let k = help_keys(b);
         lines.push(Line::from(vec![
             Span::styled(format!("  {k:<10}"), t.label),
-            Span::raw(*what),
+            Span::raw(b.help),
         ]));
     }
     lines.push(Line::from(Span::styled(" commands after :", t.label)));
@@ -43,12 +32,27 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             t.warn,
         )));
     }
+    // On a short terminal the help scrolls rather than losing its end.
+    let visible = (area.height as usize).saturating_sub(2).max(1);
+    let title = if lines.len() > visible {
+        let skip = app.help_scroll().min(lines.len() - visible);
+        lines.drain(..skip);
+        lines.truncate(visible);
+        " help · ↑/↓ more · Esc or ? closes "
+    } else {
+        " help · Esc or ? closes "
+    };
     popup(
         frame,
         area,
         68,
         lines,
-        Span::styled(" help · Esc or ? closes ", t.label),
+        Span::styled(title, t.label),
         t.label,
     );
+}
+
+/// The help's name for a binding's keys: alternatives side by side.
+fn help_keys(b: &Binding) -> String {
+    b.keys.replace('/', "  ")
 }

@@ -1,7 +1,8 @@
-//! A metric's recent history as a line chart, x = seconds before now, with
-//! the breach and warn levels drawn as horizontal lines.
+//! A metric's recent history as a line chart, x = time before now with
+//! time labels, y fitted to the data, and the breach and warn levels drawn
+//! as horizontal lines when they fall on the axis.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -14,6 +15,7 @@ use crate::engine::guardrail::CheckKind;
 use crate::model::{Color, Metric};
 
 use super::super::theme::Theme;
+use crate::format::age;
 
 /// The shortest time span drawn, so a young history is not stretched.
 const MIN_SPAN_SECS: f64 = 60.0;
@@ -49,11 +51,14 @@ pub fn render(
     }
     runs.retain(|r| !r.is_empty());
 
-    let (warn, breach) = levels(state, color, metric);
-    let mut ys: Vec<f64> = runs.iter().flatten().map(|p| p.1).collect();
-    ys.extend(warn);
-    ys.extend(breach);
+    // The axis fits the data; a warn or breach level far from it is left
+    // off (its bound is written beside the value) rather than squashing
+    // the data into a flat line at one edge.
+    let ys: Vec<f64> = runs.iter().flatten().map(|p| p.1).collect();
     let (lo, hi) = y_bounds(&ys, metric);
+    let on_axis = |y: f64| (lo..=hi).contains(&y);
+    let (warn, breach) = levels(state, color, metric);
+    let (warn, breach) = (warn.filter(|y| on_axis(*y)), breach.filter(|y| on_axis(*y)));
 
     let line = |y: f64| vec![(-span, y), (0.0, y)];
     let warn_line = warn.map(line);
@@ -95,7 +100,12 @@ pub fn render(
     }
 
     let chart = Chart::new(datasets)
-        .x_axis(Axis::default().bounds([-span, 0.0]))
+        .x_axis(
+            Axis::default()
+                .bounds([-span, 0.0])
+                .style(t.dim)
+                .labels(x_labels(span)),
+        )
         .y_axis(
             Axis::default()
                 .bounds([lo, hi])
@@ -103,6 +113,16 @@ pub fn render(
                 .labels([Span::raw(metric.format(lo)), Span::raw(metric.format(hi))]),
         );
     frame.render_widget(chart, area);
+}
+
+/// Time labels for an x axis `span_secs` long, ending now.
+fn x_labels(span_secs: f64) -> [Span<'static>; 3] {
+    let ago = |secs: f64| format!("-{}", age(Duration::from_secs_f64(secs)));
+    [
+        Span::raw(ago(span_secs)),
+        Span::raw(ago(span_secs / 2.0)),
+        Span::raw("now"),
+    ]
 }
 
 /// The tightest warn and breach levels for this colour's metric: absolute
@@ -146,4 +166,24 @@ fn y_bounds(ys: &[f64], metric: Metric) -> (f64, f64) {
         lo = lo.max(0.0);
     }
     (lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_axis_fits_the_data_not_the_thresholds() {
+        let (lo, hi) = y_bounds(&[410.0, 430.0, 450.0], Metric::P99Ms);
+        assert!(lo > 390.0 && hi < 470.0, "{lo}..{hi}");
+        assert_eq!(y_bounds(&[], Metric::P99Ms), (0.0, 1.0));
+    }
+
+    #[test]
+    fn x_labels_say_how_long_ago() {
+        let l = x_labels(120.0);
+        assert_eq!(l[0].content, "-2m00s");
+        assert_eq!(l[1].content, "-1m00s");
+        assert_eq!(l[2].content, "now");
+    }
 }

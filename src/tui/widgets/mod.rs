@@ -8,6 +8,7 @@ pub mod help;
 pub mod history_chart;
 pub mod panel;
 pub mod split_bar;
+pub mod too_small;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -45,4 +46,55 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
         Constraint::Length(w.min(area.width)),
         Constraint::Length(h.min(area.height)),
     )
+}
+
+/// Greedy word wrap of `text` into lines of at most `width` characters; a
+/// word longer than a line is cut across lines, so nothing is lost.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0usize;
+    for word in text.split_whitespace() {
+        let mut chars: Vec<char> = word.chars().collect();
+        let wlen = chars.len();
+        if len > 0 && len + 1 + wlen <= width {
+            line.push(' ');
+            line.extend(&chars);
+            len += 1 + wlen;
+            continue;
+        }
+        if len > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        while chars.len() > width {
+            let rest = chars.split_off(width);
+            lines.push(chars.into_iter().collect());
+            chars = rest;
+        }
+        len = chars.len();
+        line = chars.into_iter().collect();
+    }
+    if len > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_words;
+
+    #[test]
+    fn wraps_at_words_and_cuts_only_overlong_words() {
+        assert_eq!(
+            wrap_words("green error rate 7.90 % BREACH", 12),
+            vec!["green error", "rate 7.90 %", "BREACH"]
+        );
+        assert_eq!(
+            wrap_words("abcdefghij kl", 4),
+            vec!["abcd", "efgh", "ij", "kl"]
+        );
+        assert_eq!(wrap_words("", 5), vec![""]);
+    }
 }

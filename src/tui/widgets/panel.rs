@@ -19,25 +19,102 @@ use super::history_chart;
 use crate::format::age;
 
 /// Rows a chart needs to be worth drawing.
-const MIN_CHART_ROWS: u16 = 3;
+const MIN_CHART_ROWS: u16 = 4;
 const MIN_CHART_COLS: u16 = 30;
 const LABEL_WIDTH: usize = 12;
+/// Below this inner width, labels and values are not padded into columns,
+/// so the verdict word still fits.
+const COMPACT_BELOW: u16 = 36;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Color, now: Instant) {
     let t = app.theme();
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(t.accent(color))
-        .title(title(state, t, color));
+        .title(title(state, t, color, now));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let rows = Layout::vertical([Constraint::Fill(1); 3]).split(inner);
-    for (metric, rect) in Metric::ALL.into_iter().zip(rows.iter()) {
-        render_metric(frame, *rect, state, app, color, metric, now);
+    let compact = inner.width < COMPACT_BELOW;
+    let texts = Metric::ALL.map(|m| metric_lines(state, t, color, m, now, compact));
+    let needs = [0, 1, 2].map(|i| texts[i].len() as u16);
+    let ranks = Metric::ALL.map(|m| rank(state, color, m));
+    let rows = allocate_rows(inner.height, needs, ranks);
+    let rects = Layout::vertical(rows.map(Constraint::Length)).split(inner);
+    for (((metric, rect), n), lines) in Metric::ALL
+        .into_iter()
+        .zip(rects.iter())
+        .zip(rows)
+        .zip(texts)
+    {
+        if n > 0 {
+            render_metric(
+                frame,
+                *rect,
+                state,
+                app,
+                color,
+                now,
+                MetricRow { metric, lines },
+            );
+        }
     }
 }
 
-fn title<'a>(state: &State, t: &Theme, color: Color) -> Line<'a> {
+/// How much a metric's row matters: a breach most, then warn, no data,
+/// OK, and a metric that is not measured least.
+fn rank(state: &State, color: Color, metric: Metric) -> u8 {
+    match lines_kind(state, color, metric) {
+        Kind::NotMeasured => 0,
+        Kind::Judged(j) => 1 + j.verdict.severity(),
+        Kind::Unjudged(_) => 1 + Verdict::NoData.severity(),
+    }
+}
+
+/// Rows per metric (in `Metric::ALL` order) out of `height`. When rows are
+/// short, the rows that matter go first, so an OK row is dropped before a
+/// WARN or BREACH row: first one row each by rank, then the rest of each
+/// metric's text by rank, then what is left evenly for the charts.
+pub fn allocate_rows(height: u16, needs: [u16; 3], ranks: [u8; 3]) -> [u16; 3] {
+    let mut order = [0usize, 1, 2];
+    // Stable: equal ranks keep the usual order.
+    order.sort_by_key(|&i| std::cmp::Reverse(ranks[i]));
+    let mut rows = [0u16; 3];
+    let mut left = height;
+    for &i in &order {
+        if left > 0 && needs[i] > 0 {
+            rows[i] = 1;
+            left -= 1;
+        }
+    }
+    for &i in &order {
+        let more = needs[i].saturating_sub(rows[i]).min(left);
+        rows[i] += more;
+        left -= more;
+    }
+    // Charts: the rest, shared by the measured metrics on screen.
+    let charted: Vec<usize> = (0..3).filter(|&i| rows[i] > 0 && ranks[i] > 0).collect();
+    if !charted.is_empty() {
+        let share = left / charted.len() as u16;
+        let mut extra = left % charted.len() as u16;
+        for &i in &charted {
+            rows[i] += share + u16::from(extra > 0);
+            extra = extra.saturating_sub(1);
+        }
+    }
+    rows
+}
+
+/// Time left until the latest window holds only the current split, when it
+/// still holds some of the old one (`Some(0)`: the window has passed but no
+/// newer snapshot has come yet).
+fn settling(state: &State, now: Instant) -> Option<std::time::Duration> {
+    let changed = state.split_changed_at?;
+    let snap = state.snapshot.as_ref()?;
+    let clean_from = changed + snap.window;
+    (snap.at < clean_from).then(|| clean_from.saturating_duration_since(now))
+}
+
+fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
     let share = state
         .split
         .map(|s| format!("{}%", s.share(color)))
@@ -46,9 +123,21 @@ fn title<'a>(state: &State, t: &Theme, color: Color) -> Line<'a> {
         Span::styled(format!(" {} ", color.upper()), t.accent(color)),
         Span::raw(format!("{share} of traffic")),
     ];
+    if let Some(left) = settling(state, now) {
+        // The window still holds traffic from before the split change:
+        // its rate and verdicts are about a share this colour no longer has.
+        let text = if left.is_zero() {
+            " · settling".to_string()
+        } else {
+            format!(" · settling {}", age(left))
+        };
+        spans.push(Span::styled(text, t.warn));
+    }
     if let Some(snap) = &state.snapshot {
         let r = snap.color(color);
-        if let Some(rps) = r.rps {
+        if let Some(rps) = r.rps
+            && settling(state, now).is_none()
+        {
             // The rate is an average over the window, so it lags a split
             // change; say over what it was measured.
             spans.push(Span::raw(format!(
@@ -65,17 +154,23 @@ fn title<'a>(state: &State, t: &Theme, color: Color) -> Line<'a> {
     Line::from(spans)
 }
 
+/// One metric's text lines, ready to draw above its chart.
+struct MetricRow<'a> {
+    metric: Metric,
+    lines: Vec<Line<'a>>,
+}
+
 fn render_metric(
     frame: &mut Frame,
     area: Rect,
     state: &State,
     app: &App,
     color: Color,
-    metric: Metric,
     now: Instant,
+    row: MetricRow<'_>,
 ) {
     let t = app.theme();
-    let lines = metric_lines(state, t, color, metric, now);
+    let MetricRow { metric, lines } = row;
     let text_rows = (lines.len() as u16).min(area.height);
     let chart_rows = area.height - text_rows;
     let measured = !matches!(lines_kind(state, color, metric), Kind::NotMeasured);
@@ -114,11 +209,22 @@ fn lines_kind(state: &State, color: Color, metric: Metric) -> Kind<'_> {
     }
 }
 
-fn label(metric: Metric, t: &Theme) -> Span<'static> {
-    Span::styled(
-        format!(" {:<width$}", metric.label(), width = LABEL_WIDTH),
-        t.label,
-    )
+fn label(metric: Metric, t: &Theme, compact: bool) -> Span<'static> {
+    let text = if compact {
+        format!(" {} ", metric.label())
+    } else {
+        format!(" {:<width$}", metric.label(), width = LABEL_WIDTH)
+    };
+    Span::styled(text, t.label)
+}
+
+/// A value, padded into its column unless the panel is compact.
+fn value_text(metric: Metric, v: f64, compact: bool) -> String {
+    if compact {
+        metric.format(v)
+    } else {
+        format!("{:<9}", metric.format(v))
+    }
 }
 
 fn verdict_span(v: Verdict, t: &Theme) -> Span<'static> {
@@ -131,11 +237,16 @@ fn metric_lines<'a>(
     color: Color,
     metric: Metric,
     now: Instant,
+    compact: bool,
 ) -> Vec<Line<'a>> {
-    let pad = " ".repeat(LABEL_WIDTH + 1);
+    let pad = if compact {
+        "  ".to_string()
+    } else {
+        " ".repeat(LABEL_WIDTH + 1)
+    };
     match lines_kind(state, color, metric) {
         Kind::NotMeasured => vec![Line::from(vec![
-            label(metric, t),
+            label(metric, t, compact),
             Span::styled("not measured", t.dim),
         ])],
         Kind::Judged(j) => {
@@ -143,8 +254,8 @@ fn metric_lines<'a>(
             match j.value {
                 Some(v) => {
                     let mut spans = vec![
-                        label(metric, t),
-                        Span::styled(format!("{:<9}", metric.format(v)), t.label),
+                        label(metric, t, compact),
+                        Span::styled(value_text(metric, v, compact), t.label),
                         Span::raw(" "),
                         verdict_span(j.verdict, t),
                     ];
@@ -156,7 +267,7 @@ fn metric_lines<'a>(
                     lines.push(Line::from(spans));
                 }
                 None => {
-                    lines.push(no_data_line(metric, t, j.no_data.as_ref()));
+                    lines.push(no_data_line(metric, t, compact, j.no_data.as_ref()));
                     lines.push(last_value_line(state, t, color, metric, now, &pad));
                 }
             }
@@ -175,15 +286,15 @@ fn metric_lines<'a>(
         Kind::Unjudged(reading) => {
             let first = match reading {
                 None => Line::from(vec![
-                    label(metric, t),
+                    label(metric, t, compact),
                     verdict_span(Verdict::NoData, t),
                     Span::styled("  no data yet", t.no_data),
                 ]),
-                Some(Reading::NoData(why)) => no_data_line(metric, t, Some(why)),
+                Some(Reading::NoData(why)) => no_data_line(metric, t, compact, Some(why)),
                 Some(r @ Reading::Value(_)) => match r.value() {
                     Some(v) => Line::from(vec![
-                        label(metric, t),
-                        Span::styled(format!("{:<9}", metric.format(v)), t.label),
+                        label(metric, t, compact),
+                        Span::styled(value_text(metric, v, compact), t.label),
                         Span::raw(" "),
                         verdict_span(Verdict::NoData, t),
                         Span::styled("  not judged", t.no_data),
@@ -191,6 +302,7 @@ fn metric_lines<'a>(
                     None => no_data_line(
                         metric,
                         t,
+                        compact,
                         Some(&NoData::Other("value is NaN or infinite".into())),
                     ),
                 },
@@ -200,12 +312,12 @@ fn metric_lines<'a>(
     }
 }
 
-fn no_data_line<'a>(metric: Metric, t: &Theme, why: Option<&NoData>) -> Line<'a> {
+fn no_data_line<'a>(metric: Metric, t: &Theme, compact: bool, why: Option<&NoData>) -> Line<'a> {
     let why = why
         .map(|w| w.to_string())
         .unwrap_or_else(|| "no value".into());
     Line::from(vec![
-        label(metric, t),
+        label(metric, t, compact),
         verdict_span(Verdict::NoData, t),
         Span::styled(format!("  {why}"), t.no_data),
     ])
@@ -237,4 +349,24 @@ fn last_value_line<'a>(
 fn delta(state: &State, metric: Metric, green: f64) -> Option<String> {
     let blue = state.judgement(Color::Blue, metric)?.value?;
     Some(metric.format_delta(green - blue))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allocate_rows;
+
+    #[test]
+    fn short_panels_drop_ok_rows_before_breach_rows() {
+        // p99 OK (rank 1), error rate BREACH (rank 4), quality OK.
+        assert_eq!(allocate_rows(2, [2, 2, 2], [1, 4, 1]), [1, 1, 0]);
+        assert_eq!(allocate_rows(1, [2, 2, 2], [1, 4, 1]), [0, 1, 0]);
+        assert_eq!(allocate_rows(3, [2, 2, 2], [1, 4, 1]), [1, 1, 1]);
+        assert_eq!(allocate_rows(4, [2, 2, 2], [1, 4, 1]), [1, 2, 1]);
+        // Enough for all text: the rest is shared for charts.
+        assert_eq!(allocate_rows(12, [2, 2, 2], [1, 4, 1]), [4, 4, 4]);
+        // Not measured comes last and gets no chart rows.
+        assert_eq!(allocate_rows(2, [2, 2, 1], [1, 1, 0]), [1, 1, 0]);
+        assert_eq!(allocate_rows(9, [2, 2, 1], [1, 1, 0]), [4, 4, 1]);
+        assert_eq!(allocate_rows(0, [2, 2, 2], [1, 1, 1]), [0, 0, 0]);
+    }
 }

@@ -1,0 +1,78 @@
+//! `cutover status`: one read of the router and one poll of the source,
+//! bounded by the source timeout plus a second, then the report and an
+//! exit code that says whether everything could be read.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::app::Running;
+use crate::engine::State;
+use crate::model::Color;
+
+use super::output::{say, status_json, status_text, warn};
+
+/// Exit status of `status` when the split or a colour's data could not be
+/// read: the report is printed, but a script must not take it as healthy.
+pub const STATUS_INCOMPLETE: u8 = 4;
+
+/// Beyond the source's own timeout: time to start the engine, read the
+/// router and publish the snapshot.
+const SLACK: Duration = Duration::from_secs(1);
+
+/// What could not be read, in words; empty when everything was.
+pub fn unreadable(s: &State) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.split.is_none() {
+        out.push("the split (the router did not answer)".to_string());
+    }
+    for color in Color::BOTH {
+        match &s.snapshot {
+            None => out.push(format!(
+                "{}'s data (no poll finished in time)",
+                color.name()
+            )),
+            Some(snap) if !snap.color(color).up => out.push(format!(
+                "{}'s data (not every target answered)",
+                color.name()
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// Waits for the first router read and the first poll, at most `timeout`
+/// (the source's) plus a second, prints the report and returns the exit
+/// code: 0 when everything was read, [`STATUS_INCOMPLETE`] otherwise. One
+/// poll means rates that need two (a scrape's p99 and error rate) show as
+/// *no data (first poll)*: the report never waits a window for them.
+pub async fn status(running: Running, json: bool, timeout: Duration) -> anyhow::Result<u8> {
+    let deadline = Instant::now() + timeout + SLACK;
+    let mut rx = running.handle.state();
+    let _ = tokio::time::timeout_at(
+        deadline,
+        rx.wait_for(|s| s.snapshot.is_some() && (s.split.is_some() || s.router_error.is_some())),
+    )
+    .await;
+    let s = rx.borrow().clone();
+    let missing = unreadable(&s);
+    if json {
+        let mut v = status_json(&s, &running.journal);
+        v["complete"] = serde_json::json!(missing.is_empty());
+        v["unreadable"] = serde_json::json!(missing);
+        say(serde_json::to_string_pretty(&v)?);
+    } else {
+        say(status_text(&s, &running.journal).trim_end());
+    }
+    running.stop().await;
+    if missing.is_empty() {
+        Ok(0)
+    } else {
+        warn(format!(
+            "cutover status: incomplete, could not read {} (exit {STATUS_INCOMPLETE})",
+            missing.join(", ")
+        ));
+        Ok(STATUS_INCOMPLETE)
+    }
+}

@@ -1,0 +1,180 @@
+//! `[source.prometheus]`: where the Prometheus HTTP API is (or Thanos,
+//! Mimir, Cortex, VictoriaMetrics behind the same API), how to reach it,
+//! and one PromQL expression per metric with `$color` and `$window`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::{HttpOptions, Secret, TokenSource};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    /// Base URL of the HTTP API; a path prefix (`/prometheus`) is kept.
+    pub url: String,
+    /// What `$color` stands for in the queries, per colour.
+    #[serde(default)]
+    pub colors: ColorLabels,
+    /// File holding a bearer token, re-read when it changes.
+    pub bearer_token_file: Option<PathBuf>,
+    /// Environment variable holding a bearer token.
+    pub bearer_token_env: Option<String>,
+    /// Basic auth.
+    pub basic_auth: Option<BasicAuth>,
+    /// Extra headers on every request, e.g. `X-Scope-OrgID`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// PEM bundle of the CAs to trust instead of the system's.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and key, for mutual TLS.
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+    /// Accept any server certificate (shown in the header when on).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    #[serde(default)]
+    pub queries: PromQueries,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColorLabels {
+    pub blue: String,
+    pub green: String,
+}
+
+impl Default for ColorLabels {
+    fn default() -> Self {
+        ColorLabels {
+            blue: "blue".into(),
+            green: "green".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: String,
+    /// The password itself (prefer a file or an env var).
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+}
+
+/// One PromQL expression per metric. Each must reduce to one value per
+/// colour. `$color` and `$window` are replaced before sending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromQueries {
+    pub p99_ms: Option<String>,
+    pub error_rate: Option<String>,
+    pub quality: Option<String>,
+    /// Requests per second: the observed split and "no traffic".
+    pub rps: Option<String>,
+    /// Share of targets up (0..1), shown as `pods 3/4 up`; holds the gate
+    /// when below 1. Its series count gives the pod count.
+    pub up: Option<String>,
+    /// Unix time of the newest sample behind this colour's readings, so a
+    /// Prometheus that stopped scraping a colour does not look fresh.
+    pub data_time: Option<String>,
+}
+
+pub mod default_queries {
+    pub const P99_MS: &str = "1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{track=\"$color\"}[$window])))";
+    pub const ERROR_RATE: &str = "100 * sum(rate(http_requests_total{track=\"$color\",code=~\"5..\"}[$window])) / sum(rate(http_requests_total{track=\"$color\"}[$window]))";
+    pub const QUALITY: &str = "avg(model_quality_score{track=\"$color\"})";
+    pub const RPS: &str = "sum(rate(http_requests_total{track=\"$color\"}[$window]))";
+    /// One series per target: counted as `pods 3/4 up`.
+    pub const UP: &str = "up{track=\"$color\"}";
+    pub const DATA_TIME: &str = "max(timestamp(up{track=\"$color\"}))";
+}
+
+impl Default for PromQueries {
+    fn default() -> Self {
+        use default_queries::*;
+        PromQueries {
+            p99_ms: Some(P99_MS.into()),
+            error_rate: Some(ERROR_RATE.into()),
+            quality: Some(QUALITY.into()),
+            rps: Some(RPS.into()),
+            up: Some(UP.into()),
+            data_time: Some(DATA_TIME.into()),
+        }
+    }
+}
+
+impl PrometheusConfig {
+    /// A config with the default queries (the common conventions).
+    pub fn new(url: impl Into<String>) -> Self {
+        PrometheusConfig {
+            url: url.into(),
+            colors: ColorLabels::default(),
+            bearer_token_file: None,
+            bearer_token_env: None,
+            basic_auth: None,
+            headers: BTreeMap::new(),
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
+            insecure_skip_verify: false,
+            queries: PromQueries::default(),
+        }
+    }
+
+    /// The HTTP client options; reads a basic-auth password from its file
+    /// or variable. Errors name the key.
+    pub fn http_options(&self, timeout: std::time::Duration) -> anyhow::Result<HttpOptions> {
+        use anyhow::{Context, bail};
+        let bearer = match (&self.bearer_token_file, &self.bearer_token_env) {
+            (Some(_), Some(_)) => {
+                bail!("source.prometheus: set bearer_token_file or bearer_token_env, not both")
+            }
+            (Some(f), None) => Some(TokenSource::File(f.clone())),
+            (None, Some(v)) => Some(TokenSource::Env(v.clone())),
+            (None, None) => None,
+        };
+        let basic = match &self.basic_auth {
+            None => None,
+            Some(b) => {
+                let password = match (&b.password, &b.password_file, &b.password_env) {
+                    (Some(p), None, None) => p.clone(),
+                    (None, Some(f), None) => Secret::new(
+                        std::fs::read_to_string(f)
+                            .with_context(|| {
+                                format!(
+                                    "source.prometheus.basic_auth.password_file {}",
+                                    f.display()
+                                )
+                            })?
+                            .trim_end_matches(['\r', '\n'])
+                            .to_string(),
+                    ),
+                    (None, None, Some(v)) => Secret::new(std::env::var(v).with_context(|| {
+                        format!("source.prometheus.basic_auth.password_env: ${v} is not set")
+                    })?),
+                    _ => bail!(
+                        "source.prometheus.basic_auth: set exactly one of password, password_file, password_env"
+                    ),
+                };
+                Some((b.username.clone(), password))
+            }
+        };
+        Ok(HttpOptions {
+            timeout,
+            ca_file: self.ca_file.clone(),
+            client_cert_file: self.client_cert_file.clone(),
+            client_key_file: self.client_key_file.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+            bearer,
+            basic,
+            headers: self
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! `[router]`: what moves traffic. `kind` picks the variant; its settings
+//! live in `[router.<kind>]`.
+//!
+//! To add a router: a variant of [`RouterConfig`] holding its config struct
+//! (in its own file, `src/config/<name>.rs`), a line in [`ROUTER`], and an
+//! `Option` field of the same name in [`RawRouter`]. The compiler then
+//! points at every match that needs an arm (the conversions below and
+//! `router::build`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::tagged::{Section, TableRule};
+
+/// The router kinds of this version and whether each needs its table.
+pub const ROUTER: Section = Section {
+    name: "router",
+    kinds: &[
+        ("demo", TableRule::Optional),
+        ("nginx", TableRule::Required),
+    ],
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawRouter", into = "RawRouter")]
+pub enum RouterConfig {
+    /// `kind = "demo"`: the in-process router of the embedded simulated
+    /// fleet; `[router.demo]` is optional.
+    Demo(DemoConfig),
+    /// `kind = "nginx"`: an include file of a real nginx, `[router.nginx]`.
+    Nginx(super::NginxConfig),
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig::Demo(DemoConfig::default())
+    }
+}
+
+impl RouterConfig {
+    /// The `kind` as written in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RouterConfig::Demo(_) => "demo",
+            RouterConfig::Nginx(_) => "nginx",
+        }
+    }
+
+    /// True when the traffic this router moves exists only inside the
+    /// process that built it. A headless `set` would move a private copy
+    /// and report a change that no one else sees, so those commands refuse.
+    pub fn lives_in_process(&self) -> bool {
+        match self {
+            RouterConfig::Demo(_) => true,
+            RouterConfig::Nginx(_) => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// `healthy`, `degrading` or `slow-quality`.
+    pub scenario: String,
+    /// Simulated time a traffic change takes to apply, like a reload.
+    #[serde(with = "super::duration")]
+    pub apply_delay: Duration,
+    /// Simulated requests per second across both colours.
+    pub rps: u32,
+    /// First port of the fleet's `/metrics` servers on 127.0.0.1 (blue's
+    /// pods, then green's), so a Prometheus can scrape them; unset: any
+    /// free ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_port: Option<u16>,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            scenario: "healthy".into(),
+            apply_delay: Duration::from_millis(150),
+            rps: 1000,
+            metrics_port: None,
+        }
+    }
+}
+
+/// `[router]` as written: the kind and every variant's optional table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouter {
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    demo: Option<DemoConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nginx: Option<super::NginxConfig>,
+}
+
+impl TryFrom<RawRouter> for RouterConfig {
+    type Error = String;
+
+    fn try_from(raw: RawRouter) -> Result<Self, String> {
+        let RawRouter { kind, demo, nginx } = raw;
+        let tables: Vec<&str> = [("demo", demo.is_some()), ("nginx", nginx.is_some())]
+            .into_iter()
+            .filter_map(|(name, written)| written.then_some(name))
+            .collect();
+        ROUTER
+            .check(Some(&kind), &tables)
+            .map_err(|(key, m)| format!("{key}: {m}"))?;
+        match kind.as_str() {
+            "demo" => Ok(RouterConfig::Demo(demo.unwrap_or_default())),
+            "nginx" => nginx
+                .map(RouterConfig::Nginx)
+                .ok_or_else(|| "`kind = \"nginx\"` needs a [router.nginx] table".to_string()),
+            other => Err(format!("`{other}` is not a router kind")),
+        }
+    }
+}
+
+impl From<RouterConfig> for RawRouter {
+    fn from(c: RouterConfig) -> Self {
+        let kind = c.kind().to_string();
+        match c {
+            RouterConfig::Demo(d) => RawRouter {
+                kind,
+                demo: Some(d),
+                nginx: None,
+            },
+            RouterConfig::Nginx(n) => RawRouter {
+                kind,
+                demo: None,
+                nginx: Some(n),
+            },
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! One gate for every path that raises green's traffic (`n`, `:set N`,
+//! `cutover set N`, the autopilot), and what the gate counts as green's
+//! data: green's own span, and a dwell that restarts on any poll where
+//! green breaches or has no data.
+
+use super::*;
+
+impl Engine {
+    /// Whether a move from `from` to `to` may go ahead: lowering green's
+    /// traffic is never gated; raising it passes the advance gate, or
+    /// `force` passes its soft reasons. Ok(true) means it goes as forced.
+    pub(super) fn raise_check(&self, from: Split, to: Split, force: bool) -> Result<bool, String> {
+        if to.green() <= from.green() {
+            return Ok(false);
+        }
+        let gate = self.gate_check();
+        if !gate.hard.is_empty() {
+            return Err(gate.hard.join("; "));
+        }
+        if gate.soft.is_empty() {
+            return Ok(false);
+        }
+        if force {
+            return Ok(true);
+        }
+        Err(format!(
+            "gate closed: {} (force to override)",
+            gate.soft.join("; ")
+        ))
+    }
+
+    /// True when `color`'s own data in `snap` is a full window taken
+    /// wholly after the split last changed. A colour whose history just
+    /// restarted (a failed scrape) has a short span and does not count.
+    pub(super) fn color_covers_split(&self, snap: &Snapshot, color: Color) -> bool {
+        let span = snap.color(color).span;
+        // A source's span falls short of the window by up to an interval
+        // (its oldest kept poll is the first inside the window), and polls
+        // jitter: half an interval more slack keeps a steady colour full.
+        let slack = self.config.source.interval + self.config.source.interval / 2;
+        let full = span + slack >= self.config.source.window;
+        !span.is_zero()
+            && full
+            && snap
+                .at
+                .checked_sub(span)
+                .is_some_and(|start| start >= self.split_since)
+    }
+
+    /// After judging a snapshot: any breach or no-data poll of green
+    /// restarts the dwell, so the gate opens only on a whole dwell of
+    /// clean green data, not on one good poll at its end.
+    pub(super) fn restart_dwell_on_bad_green(&mut self) {
+        let Phase::Canary { .. } = self.state.phase else {
+            return;
+        };
+        if self.state.dwell_until.is_none() || self.state.split.is_none_or(|s| s.green() == 0) {
+            return;
+        }
+        let bad: Vec<String> = self
+            .state
+            .judgements
+            .iter()
+            .filter(|j| {
+                j.color == Color::Green && matches!(j.verdict, Verdict::Breach | Verdict::NoData)
+            })
+            .map(Judgement::summary)
+            .collect();
+        if bad.is_empty() {
+            self.dwell_restart_reported = false;
+            return;
+        }
+        let now = Instant::now();
+        self.state.dwell_until = Some(now + self.plan.dwell);
+        if !self.dwell_restart_reported {
+            // Once per run of bad polls: a flapping target would flood the log.
+            self.dwell_restart_reported = true;
+            self.event(
+                EventLevel::Warn,
+                format!(
+                    "dwell restarted ({} from now): {}",
+                    countdown(self.plan.dwell),
+                    bad.join("; ")
+                ),
+            );
+        }
+    }
+}
+
+impl Engine {
+    /// Promote skips the dwell by design (it is confirmed, and journaled as
+    /// a promote), but it has no force of its own: after a rollback it is
+    /// refused, and a forced set to 100 % is the way to send traffic back.
+    pub(super) fn promote_allowed(&self) -> Result<(), String> {
+        match &self.state.rolled_back {
+            Some(m) => Err(format!(
+                "{} was rolled back ({}): promoting it needs force: `:set 100` and confirm, or `cutover set 100 --force`",
+                m.describe_green(),
+                m.reason
+            )),
+            None => Ok(()),
+        }
+    }
+}

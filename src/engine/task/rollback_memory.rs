@@ -1,0 +1,108 @@
+//! The rollback remembered: set when a rollback lands, restored from the
+//! journal on start, forgotten when traffic is forced back to green or
+//! green's configured version changes. While it holds, raising green's
+//! traffic needs force (see `gate_check`) and the autopilot does nothing.
+
+use super::*;
+use crate::engine::memory::RolledBackMemory;
+use crate::format::{age, clock_utc};
+
+/// `4m10s ago (12:03:55 UTC)`.
+fn when(at: SystemTime) -> String {
+    let ago = SystemTime::now().duration_since(at).unwrap_or_default();
+    format!("{} ago ({})", age(ago), clock_utc(at))
+}
+
+impl Engine {
+    /// On spawn: takes over what the journal remembers, unless the green
+    /// now configured is not the one that was rolled back.
+    pub(super) fn restore_rollback_memory(&mut self) {
+        if let Some(e) = self.recovery.unreadable.clone() {
+            self.event(
+                EventLevel::Error,
+                format!("journal unreadable: {e}; an earlier rollback would not be known"),
+            );
+        }
+        let Some(m) = self.recovery.rolled_back.clone() else {
+            return;
+        };
+        let configured = self.config.service.green_version.clone();
+        if m.superseded_by(configured.as_deref()) {
+            self.event(
+                EventLevel::Info,
+                format!(
+                    "green_version is now {}: the rollback of {} {} ({}) no longer holds",
+                    configured.unwrap_or_default(),
+                    m.describe_green(),
+                    when(m.at),
+                    m.reason
+                ),
+            );
+            return;
+        }
+        self.state.phase = Phase::RolledBack {
+            reason: m.reason.clone(),
+        };
+        self.state.rolled_back = Some(m);
+    }
+
+    /// The first read, when a rollback is remembered. Returns true when it
+    /// has said all there is to say (0 %: the phase stays rolled back).
+    pub(super) fn first_read_after_rollback(&mut self, split: Split) -> bool {
+        let Some(m) = self.state.rolled_back.clone() else {
+            return false;
+        };
+        let what = format!(
+            "{} was rolled back {}: {}",
+            m.describe_green(),
+            when(m.at),
+            m.reason
+        );
+        if self.options.autopilot {
+            // The autopilot never sends traffic back to a green that failed.
+            self.state.outcome = Some(Outcome::HeldAfterRollback {
+                reason: format!(
+                    "{what}. Not advancing: deploy a new green and change [service] green_version, or move traffic by hand with `cutover set N --force`"
+                ),
+            });
+        }
+        if split.green() == 0 {
+            self.state.phase = Phase::RolledBack {
+                reason: m.reason.clone(),
+            };
+            self.event(
+                EventLevel::Warn,
+                format!("router reports 0 %: {what}; raising green's traffic needs force"),
+            );
+            return true;
+        }
+        self.event(
+            EventLevel::Warn,
+            format!("router reports {split}, yet {what}; raising green's traffic needs force"),
+        );
+        false
+    }
+
+    /// A write landed at `split`: a rollback is remembered; traffic raised
+    /// on green again (only ever by force) ends the memory.
+    pub(super) fn update_rollback_memory(&mut self, f: &InFlight, split: Split) {
+        if f.change.action == "rollback" {
+            self.state.rolled_back = Some(RolledBackMemory {
+                at: SystemTime::now(),
+                reason: f.reason.clone().unwrap_or_else(|| "rollback".into()),
+                green_version: self.config.service.green_version.clone(),
+            });
+            return;
+        }
+        let raised = f
+            .change
+            .from
+            .is_none_or(|from| split.green() > from.green());
+        if raised && self.state.rolled_back.take().is_some() {
+            self.event(
+                EventLevel::Info,
+                "green has traffic again (forced): the earlier rollback no longer holds",
+            );
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The `prometheus` metric source: one PromQL expression per metric,
+//! expanded for blue and green, sent to the Prometheus HTTP API (or
+//! Thanos, Mimir, Cortex, VictoriaMetrics behind the same API).
+//!
+//! - `query`: `$color` / `$window` expansion;
+//! - `client`: the API over the project's HTTP client, failures → *no data*;
+//! - `readings`: one answer → one value or the reason there is none;
+//! - `combine`: one colour's answers → its readings and the data's time;
+//! - `backfill`: `query_range` history for the charts;
+//! - `check`: `cutover check`'s report, one line per query.
+
+pub mod backfill;
+pub mod check;
+pub mod client;
+pub mod combine;
+pub mod query;
+pub mod readings;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use futures_util::future::join_all;
+
+use crate::config::{PrometheusConfig, SourceConfig};
+use crate::model::{Color, Snapshot};
+
+use super::MetricSource;
+use client::PromClient;
+use combine::Limits;
+use query::Query;
+
+pub struct PrometheusSource {
+    client: PromClient,
+    queries: Vec<Query>,
+    limits: Limits,
+}
+
+impl PrometheusSource {
+    pub fn new(cfg: &PrometheusConfig, source: &SourceConfig) -> anyhow::Result<Self> {
+        Ok(PrometheusSource {
+            client: PromClient::new(cfg, source.timeout)?,
+            queries: query::expand_all(cfg, source.window),
+            limits: Limits {
+                window: source.window,
+                min_requests: source.min_requests,
+                // A scrape interval or two of lag is normal; a whole window
+                // means the rates shown cover nothing new.
+                stale_after: source.window.max(source.interval * 3),
+            },
+        })
+    }
+
+    pub fn queries(&self) -> &[Query] {
+        &self.queries
+    }
+
+    pub fn client(&self) -> &PromClient {
+        &self.client
+    }
+
+    /// Turns answers into a snapshot; `now` is the local wall clock at the
+    /// end of the poll and `at` the matching instant.
+    fn snapshot(
+        &self,
+        answers: &[Result<prometheus_http_query::response::Data, crate::model::NoData>],
+        now: SystemTime,
+        at: Instant,
+    ) -> Snapshot {
+        let blue = combine::color(Color::Blue, &self.queries, answers, self.limits);
+        let green = combine::color(Color::Green, &self.queries, answers, self.limits);
+        // The snapshot is as old as its older colour's data: a number is
+        // never shown younger than what it was computed from.
+        let data = match (blue.data_time, green.data_time) {
+            (Some(b), Some(g)) => Some(b.min(g)),
+            (b, g) => b.or(g),
+        };
+        let wall = data
+            .and_then(|t| UNIX_EPOCH.checked_add(Duration::from_secs_f64(t.max(0.0))))
+            .map_or(now, |w| w.min(now));
+        let age = now.duration_since(wall).unwrap_or_default();
+        Snapshot {
+            at: at.checked_sub(age).unwrap_or(at),
+            wall,
+            window: self.limits.window,
+            blue: blue.readings,
+            green: green.readings,
+        }
+    }
+}
+
+#[async_trait]
+impl MetricSource for PrometheusSource {
+    fn kind(&self) -> &'static str {
+        if self.client.insecure() {
+            "prometheus (TLS NOT VERIFIED: insecure_skip_verify)"
+        } else {
+            "prometheus"
+        }
+    }
+
+    async fn poll(&mut self) -> Snapshot {
+        // Every query at once, each bounded by the source timeout: one slow
+        // query delays no other reading.
+        let client = &self.client;
+        let answers = join_all(self.queries.iter().map(|q| client.instant(&q.promql))).await;
+        self.snapshot(&answers, SystemTime::now(), Instant::now())
+    }
+
+    async fn backfill(&mut self, span: Duration, step: Duration) -> Vec<Snapshot> {
+        backfill::history(&self.client, &self.queries, span, step).await
+    }
+}

@@ -1,0 +1,53 @@
+//! The router factory: `[router]` in, a running [`TrafficRouter`] out.
+//! A new router kind adds one arm here (the match is exhaustive, so the
+//! compiler asks for it).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::RouterConfig;
+use crate::demo::{Fleet, Scenario};
+use crate::model::Split;
+
+use super::TrafficRouter;
+use super::demo::{DemoRouter, SharedSplit};
+
+/// Pods simulated per colour in the demo: their counters are summed, as
+/// for a real service.
+pub const DEMO_PODS: usize = 2;
+
+/// A router and what it needs to stay alive.
+pub struct Built {
+    pub router: Arc<dyn TrafficRouter>,
+    /// The simulated fleet, when the router is the demo's: it is the
+    /// traffic the demo router moves, and the demo source reads it. Keep it
+    /// until the engine has stopped.
+    pub fleet: Option<Fleet>,
+}
+
+pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
+    match config {
+        RouterConfig::Demo(demo) => {
+            let scenario: Scenario = demo.scenario.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let split = SharedSplit::new(Split::ZERO);
+            let fleet = Fleet::start_on(
+                scenario,
+                demo.rps,
+                DEMO_PODS,
+                split.clone(),
+                demo.metrics_port,
+            )
+            .await
+            .context("cannot start the demo fleet")?;
+            Ok(Built {
+                router: Arc::new(DemoRouter::new(split, demo.apply_delay)),
+                fleet: Some(fleet),
+            })
+        }
+        RouterConfig::Nginx(nginx) => Ok(Built {
+            router: Arc::new(super::nginx::NginxRouter::new(nginx.clone())?),
+            fleet: None,
+        }),
+    }
+}
