@@ -46,6 +46,8 @@ pub struct SourceConfig {
     pub observed_split_margin: f64,
 }
 
+// One value per loaded config, never in a hot path: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
     /// `kind = "scrape"`: Prometheus text from each pod's `/metrics`.

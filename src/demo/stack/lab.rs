@@ -11,10 +11,10 @@ use anyhow::Context;
 
 use super::child::ChildGuard;
 use super::template;
+use crate::config::{Config, NginxConfig, RouterConfig};
 use crate::demo::Scenario;
 use crate::demo::loadgen::{Loadgen, LoadgenConfig};
 use crate::demo::serve::ServingFleet;
-use crate::config::{Config, NginxConfig, RouterConfig};
 use crate::model::{Color, Split};
 
 /// The upstream the include defines and nginx proxies to.
@@ -27,7 +27,7 @@ pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 pub const WINDOW: Duration = Duration::from_secs(5);
 /// Requests one verification sends through nginx, one after another.
-pub const PROBE_REQUESTS: u32 = 40;
+pub const PROBE_REQUESTS: u32 = 20;
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The two programs the stack runs, found before anything starts.
@@ -208,9 +208,7 @@ pub fn stack_config(ports: &StackPorts, bins: &Binaries, plan: &Plan) -> anyhow:
 fn nginx_section(config: &Config) -> anyhow::Result<&NginxConfig> {
     match &config.router {
         RouterConfig::Nginx(n) => Ok(n),
-        other => anyhow::bail!(
-            "cutover.toml.tmpl: [router] kind must be \"nginx\", not {other:?}"
-        ),
+        other => anyhow::bail!("cutover.toml.tmpl: [router] kind must be \"nginx\", not {other:?}"),
     }
 }
 
