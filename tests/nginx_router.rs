@@ -33,6 +33,11 @@ fn cutover(n: &TestNginx, config: &Path, args: &[&str]) -> (i32, String, String)
         .arg("--log")
         .arg(n.path("cutover.log"))
         .args(args);
+    // These tests drive the router, not the gate: their pods serve no
+    // metrics, so raising green's share passes the gate only by force.
+    if args.first() == Some(&"set") {
+        c.arg("--force");
+    }
     support::nginx::run(&mut c, support::nginx::CHILD_TIMEOUT)
 }
 
@@ -86,7 +91,9 @@ fn weighted_shares_promote_and_rollback_through_the_cli() {
         (500, 0, 0),
         "a rollback sends every new request to blue"
     );
-    ok(&n, &cfg, &["promote"]);
+    // After a rollback only a forced raise sends traffic to green again
+    // (promote is refused); the helper forces `set`.
+    ok(&n, &cfg, &["set", "100"]);
     assert_eq!(n.count(300), (0, 300, 0));
     assert!(
         std::fs::read_to_string(&n.include)
@@ -207,8 +214,13 @@ fn two_writers_cannot_interleave() {
         }
         let (code, out, err) = cutover(&n, &cfg, &["set", "50"]);
         assert_ne!(code, 0, "{out}");
-        assert!(err.contains("is locked by pid"), "{err}");
-        assert!(err.contains("set 25"), "names the holder: {err}");
+        // The journal's writer lock (one writer per service) usually
+        // answers first; the include's own lock names the command too.
+        assert!(
+            err.contains("is held by process")
+                || (err.contains("is locked by pid") && err.contains("set 25")),
+            "names the holder: {err}"
+        );
         first.join().unwrap()
     });
     assert_eq!(first.0, 0, "{}\n{}", first.1, first.2);
