@@ -54,8 +54,10 @@ fn the_header_says_green_was_rolled_back_when_why_and_force_needed() {
     let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
     term.draw(|f| draw(f, &s, &app, Instant::now())).unwrap();
     let buf = term.backend().buffer().clone();
-    let top: String = (0..buf.area.width)
-        .map(|x| buf[(x, 0)].symbol().to_string())
+    // The memory is written on the header's reason rows, under the first.
+    let top: String = (0..3)
+        .flat_map(|y| (0..buf.area.width).map(move |x| (x, y)))
+        .map(|(x, y)| buf[(x, y)].symbol().to_string())
         .collect();
     assert!(
         top.contains("green rolled back 4m10s ago — force needed: auto-rollback: green error"),
