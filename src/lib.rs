@@ -11,6 +11,7 @@ pub mod demo;
 pub mod engine;
 pub mod format;
 pub mod http;
+pub mod lockfile;
 pub mod logging;
 pub mod metrics;
 pub mod model;

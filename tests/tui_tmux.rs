@@ -50,7 +50,20 @@ impl Tmux {
 }
 
 impl Drop for Tmux {
+    /// Kills every pane's process group before the server: `kill-server`
+    /// only sends SIGHUP, which a cockpit stopped by SIGTSTP never acts on,
+    /// so it would outlive the test.
     fn drop(&mut self) {
+        let panes = self.cmd(&["list-panes", "-a", "-F", "#{pane_pid}"]);
+        for pid in String::from_utf8_lossy(&panes.stdout).split_whitespace() {
+            if let Ok(pid) = pid.parse::<i32>() {
+                // SAFETY: plain signals to a process group this test started.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
         let _ = self.cmd(&["kill-server"]);
     }
 }

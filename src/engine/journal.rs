@@ -3,7 +3,7 @@
 //! each line is fsynced before the command is reported done.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -179,25 +179,19 @@ fn acquire(journal: &Path) -> Result<File, OpenError> {
         .read(true)
         .write(true)
         .open(&path)?;
-    match fs4::FileExt::try_lock(&file) {
-        Ok(()) => {
+    let me = std::process::id().to_string();
+    match crate::lockfile::try_exclusive(&mut file, |holder| holder == me)? {
+        None => {
             file.set_len(0)?;
-            file.write_all(format!("{}\n", std::process::id()).as_bytes())?;
+            file.seek(std::io::SeekFrom::Start(0))?;
+            file.write_all(format!("{me}\n").as_bytes())?;
             file.sync_data()?;
             Ok(file)
         }
-        Err(fs4::TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            {
-                use std::io::Read;
-                let _ = file.read_to_string(&mut text);
-            }
-            Err(OpenError::Locked {
-                path: journal.to_path_buf(),
-                pid: text.trim().parse().ok(),
-            })
-        }
-        Err(fs4::TryLockError::Error(e)) => Err(OpenError::Io(e)),
+        Some(holder) => Err(OpenError::Locked {
+            path: journal.to_path_buf(),
+            pid: holder.parse().ok(),
+        }),
     }
 }
 

@@ -1,12 +1,12 @@
-//! One writer at a time: an advisory `flock` on `<include>.lock`. The lock
+//! One writer at a time: an advisory `flock` on `<include>.lock` (taken
+//! through [`crate::lockfile`]). The lock
 //! sits on a file of its own because the include itself is replaced by a
 //! rename on every write, and a lock on a replaced inode guards nothing. The
 //! holder writes its pid and command line into the lock file, so a second
 //! writer is told who holds it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Held while it lives; closing the file releases the `flock`.
@@ -37,30 +37,24 @@ pub fn try_lock(include: &Path) -> Result<WriteLock, String> {
         .truncate(false)
         .open(&path)
         .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
-    // SAFETY: flock on a descriptor this function owns; no memory involved.
-    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if r != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
-            let holder = if holder.is_empty() {
-                "another process (it has not written its pid yet)"
-            } else {
-                holder
-            };
-            return Err(format!(
-                "{} is locked by {holder}: another cockpit or `cutover set` is writing it",
-                include.display()
-            ));
-        }
-        return Err(format!("cannot lock {}: {err}", path.display()));
+    let me = me();
+    let held = crate::lockfile::try_exclusive(&mut file, |holder| holder == me)
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    if let Some(holder) = held {
+        let holder = if holder.is_empty() {
+            "another process (it has not written its pid yet)"
+        } else {
+            &holder
+        };
+        return Err(format!(
+            "{} is locked by {holder}: another cockpit or `cutover set` is writing it",
+            include.display()
+        ));
     }
     // Who holds it, for the next writer's error message.
     let _ = file.set_len(0);
     let _ = file.seek(SeekFrom::Start(0));
-    let _ = writeln!(file, "{}", me());
+    let _ = writeln!(file, "{me}");
     let _ = file.flush();
     Ok(WriteLock { _file: file })
 }

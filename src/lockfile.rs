@@ -1,0 +1,86 @@
+//! Exclusive advisory locks (`flock`, crate `fs4`) on sidecar files, shared
+//! by the journal's writer lock and the nginx include's write lock.
+//!
+//! A `flock` belongs to the open file description, and a child that any
+//! thread of this process is starting holds a copy of every descriptor from
+//! `fork` until `exec` closes it (`O_CLOEXEC`). For that moment a lock this
+//! process has just released still looks held, by itself. So when the lock
+//! file names this very process, the attempt is repeated for a short while
+//! instead of refusing a writer over a lock nobody holds.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::time::{Duration, Instant};
+
+/// How long a lock that names this process is retried: far longer than a
+/// fork-to-exec window, short enough not to delay a rollback noticeably.
+const OWN_PID_GRACE: Duration = Duration::from_millis(500);
+
+/// Takes the exclusive lock on `file` without blocking. `Ok(None)` when
+/// taken; `Ok(Some(text))` when held, with what the lock file says (the
+/// holder writes its name there). `names_me` tells whether that text names
+/// this process.
+pub fn try_exclusive(
+    file: &mut File,
+    names_me: impl Fn(&str) -> bool,
+) -> io::Result<Option<String>> {
+    let start = Instant::now();
+    loop {
+        match fs4::FileExt::try_lock(&*file) {
+            Ok(()) => return Ok(None),
+            Err(fs4::TryLockError::Error(e)) => return Err(e),
+            Err(fs4::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                file.seek(SeekFrom::Start(0))?;
+                let _ = file.read_to_string(&mut text);
+                if names_me(text.trim()) && start.elapsed() < OWN_PID_GRACE {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                return Ok(Some(text.trim().to_string()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::OpenOptions;
+
+    fn open(p: &std::path::Path) -> File {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(p)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_lock_held_by_this_process_is_retried_then_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.lock");
+        let mut held = open(&p);
+        assert_eq!(try_exclusive(&mut held, |_| false).unwrap(), None);
+        std::fs::write(&p, "me\n").unwrap();
+        let mut other = open(&p);
+        let t = Instant::now();
+        assert_eq!(
+            try_exclusive(&mut other, |s| s == "me").unwrap().as_deref(),
+            Some("me")
+        );
+        assert!(t.elapsed() >= OWN_PID_GRACE);
+        // A holder that is not this process is refused at once.
+        let t = Instant::now();
+        assert_eq!(
+            try_exclusive(&mut other, |_| false).unwrap().as_deref(),
+            Some("me")
+        );
+        assert!(t.elapsed() < OWN_PID_GRACE);
+        // A copy of the descriptor that goes away (a child's exec) frees it.
+        drop(held);
+        assert_eq!(try_exclusive(&mut other, |s| s == "me").unwrap(), None);
+    }
+}
