@@ -1149,3 +1149,117 @@ async fn rollbacks_that_join_a_waiting_rollback_all_get_the_answer() {
         .count();
     assert_eq!(rollbacks, 1);
 }
+
+/// Both colours' request rates, set by the test: the split the traffic shows.
+#[derive(Clone)]
+struct Rates(Arc<Mutex<(f64, f64)>>);
+
+struct RatesSource(Rates);
+
+#[async_trait]
+impl MetricSource for RatesSource {
+    fn kind(&self) -> &'static str {
+        "rates"
+    }
+    async fn poll(&mut self) -> Snapshot {
+        let (blue, green) = *self.0.0.lock().unwrap();
+        let with = |rps| ColorReadings {
+            rps: Some(rps),
+            ..readings(0.1, true)
+        };
+        Snapshot {
+            at: Instant::now().into_std(),
+            wall: std::time::SystemTime::now(),
+            window: Duration::from_millis(100),
+            blue: with(blue),
+            green: with(green),
+        }
+    }
+}
+
+fn disagreements(s: &State) -> Vec<(cutover::engine::EventLevel, String)> {
+    s.events
+        .iter()
+        .filter(|e| e.text.starts_with("traffic "))
+        .map(|e| (e.level, e.text.clone()))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn traffic_that_disagrees_with_the_router_for_a_window_is_an_event() {
+    use cutover::engine::EventLevel;
+    let dir = tempfile::tempdir().unwrap();
+    let router = FakeRouter::default();
+    router.0.lock().unwrap().split = 25;
+    let rates = Rates(Arc::new(Mutex::new((75.0, 25.0))));
+    let mut c = config(60_000);
+    // Three polls make a window; 5 points of margin (the default).
+    c.source.window = Duration::from_millis(300);
+    let (h, _task) = cutover::engine::spawn(
+        &c,
+        Arc::new(router.clone()),
+        Box::new(RatesSource(rates.clone())),
+        Journal::open(&dir.path().join("journal.jsonl")).unwrap(),
+        EngineOptions::default(),
+    )
+    .unwrap();
+    let s = wait_for(&h, "the observed split", |s| {
+        s.split.is_some() && s.observed.is_some()
+    })
+    .await;
+    assert_eq!(s.observed.unwrap().green, 25.0);
+    assert!(!s.observed_disagrees);
+
+    // Within the margin: nothing, however long.
+    *rates.0.lock().unwrap() = (71.0, 29.0);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let s = (**h.state().borrow()).clone();
+    assert_eq!(s.observed.unwrap().green, 29.0);
+    assert!(!s.observed_disagrees);
+    assert!(disagreements(&s).is_empty(), "{:?}", disagreements(&s));
+
+    // Beyond it: marked after a whole window, not before, and said once.
+    *rates.0.lock().unwrap() = (60.0, 40.0);
+    let started = Instant::now();
+    let s = wait_for(&h, "drifting", |s| {
+        s.observed.is_some_and(|o| o.green == 40.0)
+    })
+    .await;
+    assert!(!s.observed_disagrees);
+    let s = wait_for(&h, "the disagreement", |s| s.observed_disagrees).await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(started.elapsed() <= Duration::from_millis(500));
+    assert_eq!(
+        disagreements(&s),
+        vec![(
+            EventLevel::Warn,
+            "traffic shows green at 40.0 % while the router says 25 % for a whole window (300ms)"
+                .to_string()
+        )]
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let s = (**h.state().borrow()).clone();
+    assert!(s.observed_disagrees);
+    assert_eq!(disagreements(&s).len(), 1, "{:?}", disagreements(&s));
+
+    // Back within the margin: unmarked, and said.
+    *rates.0.lock().unwrap() = (75.0, 25.0);
+    let s = wait_for(&h, "agreement", |s| !s.observed_disagrees).await;
+    let said = disagreements(&s);
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert_eq!(
+        said[1],
+        (
+            EventLevel::Info,
+            "traffic agrees with the router again: green at 25.0 %".to_string()
+        )
+    );
+
+    // No rates: no split is made up; the last one keeps its time.
+    *rates.0.lock().unwrap() = (0.0, 0.0);
+    let before = s.observed.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let s = (**h.state().borrow()).clone();
+    assert_eq!(s.observed, Some(before));
+    assert!(!s.observed_disagrees);
+}

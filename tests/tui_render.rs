@@ -633,3 +633,114 @@ fn help_scrolls_on_a_short_terminal() {
     let all = text(&render(&state, &app, now, W, H));
     assert!(!all.contains("↑/↓ more") && all.contains(" keys"), "{all}");
 }
+
+#[test]
+fn three_views_of_the_split_each_with_its_age() {
+    use cutover::engine::{Observed, Verified};
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    state.observed = Some(Observed {
+        green: 24.6,
+        at: now - Duration::from_secs(3),
+    });
+    state.verified = Some(Verified {
+        served: Split::new(25).unwrap(),
+        at: now - Duration::from_secs(12),
+        detail: "served 25%".into(),
+    });
+    let app = App::new(false, false);
+    let theme = Theme::color();
+    let buf = render(&state, &app, now, W, H);
+    let all = text(&buf);
+    // The router's split with the age of its answer, then the other two.
+    assert!(all.contains("green 25% · blue 75% (1s)"), "{all}");
+    let (x, y) = find(&buf, "metrics 24.6% (3s)", 0..W, 0..4).expect("metrics split");
+    assert_ne!(buf[(x, y)].fg, theme.warn.fg.unwrap(), "{all}");
+    assert!(row(&buf, y, 0..W).contains("data plane 25% (12s)"), "{all}");
+    assert!(!all.contains('≠'), "{all}");
+
+    // The traffic disagrees for a whole window: marked, in the warn colour.
+    state.observed = Some(Observed {
+        green: 40.0,
+        at: now - Duration::from_secs(3),
+    });
+    state.observed_disagrees = true;
+    let buf = render(&state, &app, now, W, H);
+    let all = text(&buf);
+    let (x, y) = find(&buf, "≠ metrics 40.0% (3s)", 0..W, 0..4).expect("marked split");
+    assert_eq!(buf[(x, y)].fg, Tc::Yellow);
+    assert_eq!(buf[(x + 2, y)].fg, theme.warn.fg.unwrap());
+    assert!(!all.contains("≠ data plane"), "{all}");
+
+    // A data plane that serves another split than the router says.
+    state.verified.as_mut().unwrap().served = Split::new(5).unwrap();
+    let buf = render(&state, &app, now, W, H);
+    let (x, y) = find(&buf, "≠ data plane 5% (12s)", 0..W, 0..4).expect("data plane");
+    assert_eq!(buf[(x, y)].fg, Tc::Yellow);
+
+    // Nothing observed or verified yet: nothing made up.
+    state.observed = None;
+    state.verified = None;
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(
+        !all.contains("metrics 4") && !all.contains("data plane"),
+        "{all}"
+    );
+}
+
+#[test]
+fn panel_titles_show_readiness_and_pods_up() {
+    use cutover::router::{Readiness, Replicas};
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    state.readiness = Some(Readiness {
+        blue: Some(Replicas {
+            ready: 3,
+            desired: 3,
+        }),
+        green: Some(Replicas {
+            ready: 0,
+            desired: 3,
+        }),
+    });
+    state.snapshot.as_mut().unwrap().green.pods_up = Some((3, 4));
+    let buf = render(&state, &App::new(false, false), now, 160, H);
+    let all = text(&buf);
+    let (x, y) = find(&buf, "3/3 ready", 0..80, PANEL_ROWS).expect("blue readiness");
+    assert!(![Tc::Red, Tc::Yellow].contains(&buf[(x, y)].fg), "{all}");
+    // Green is sent traffic with none ready: the breach colour.
+    let (x, gy) = find(&buf, "0/3 ready", 80..160, PANEL_ROWS).expect("green readiness");
+    assert_eq!(gy, y, "{all}");
+    assert_eq!(buf[(x, y)].fg, Tc::Red);
+    let (x, py) = find(&buf, "pods 3/4 up", 80..160, PANEL_ROWS).expect("pods up");
+    assert_eq!(py, y);
+    assert_eq!(buf[(x, y)].fg, Tc::Yellow);
+    assert!(find(&buf, "pods", 0..80, PANEL_ROWS).is_none(), "{all}");
+
+    // Green idle: none ready is a warning, not a breach.
+    state.split = Some(Split::ZERO);
+    let buf = render(&state, &App::new(false, false), now, 160, H);
+    let (x, y) = find(&buf, "0/3 ready", 80..160, PANEL_ROWS).expect("green readiness");
+    assert_eq!(buf[(x, y)].fg, Tc::Yellow);
+}
+
+#[test]
+fn an_unverified_tls_source_is_said_in_the_warn_colour() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    state.source_kind = "prometheus (TLS NOT VERIFIED: insecure_skip_verify)".into();
+    // Narrow: the warning wraps with the status items, never cut off.
+    for w in [W, 80] {
+        let buf = render(&state, &App::new(false, false), now, w, H);
+        let all = text(&buf);
+        assert!(row(&buf, 0, 0..w).contains("metrics prometheus"), "{all}");
+        let (x, y) = find(
+            &buf,
+            "metrics TLS NOT VERIFIED: insecure_skip_verify",
+            0..w,
+            0..6,
+        )
+        .expect("the TLS warning");
+        assert_eq!(buf[(x, y)].fg, Tc::Yellow, "{all}");
+    }
+}

@@ -22,7 +22,7 @@ pub use clock::WallClock;
 pub use command::{Command, Origin, Reply, Request};
 pub use memory::RolledBackMemory;
 pub use state::{
-    Event, EventLevel, Gate, Outcome, PendingChange, Phase, PlanView, State, Verified,
+    Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, State, Verified,
 };
 pub use task::{EngineOptions, spawn};
 

@@ -69,6 +69,15 @@ pub struct Verified {
     pub detail: String,
 }
 
+/// The split the metrics show: green's share of the requests both colours
+/// served over the window, and when that window ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observed {
+    /// Percent of the requests on green, 0..=100.
+    pub green: f64,
+    pub at: Instant,
+}
+
 /// Whether an advance is allowed now, and if not, every reason why.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Gate {
@@ -179,6 +188,12 @@ pub struct State {
     /// What the data plane was last seen to serve (a router's `verify`),
     /// and when: the data-plane split beside the router's word.
     pub verified: Option<Verified>,
+    /// The split the traffic shows (from the rates), kept with its time
+    /// when a later poll has no rates, so its age says how old it is.
+    pub observed: Option<Observed>,
+    /// The observed split has differed from the router's by more than the
+    /// margin for a whole window.
+    pub observed_disagrees: bool,
     /// When the current step's dwell ends (`None` outside a canary step or
     /// when paused; see `dwell_left` then).
     pub dwell_until: Option<Instant>,
@@ -291,6 +306,8 @@ impl State {
             pending: None,
             readiness: None,
             verified: None,
+            observed: None,
+            observed_disagrees: false,
             dwell_until: None,
             dwell_left: None,
             bake_until: None,

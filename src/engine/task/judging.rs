@@ -9,6 +9,7 @@ impl Engine {
         let judgements = guardrail::evaluate(&snap, split, &self.config.guardrails);
         self.report_transitions(&judgements, split);
         self.report_warnings(&snap);
+        self.track_observed(&snap);
         for color in Color::BOTH {
             for metric in Metric::ALL {
                 let value = snap.color(color).get(metric).value();

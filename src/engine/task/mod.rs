@@ -12,6 +12,7 @@ mod clock;
 mod commands;
 mod gate_paths;
 mod judging;
+mod observed_split;
 mod reads;
 mod rollback_memory;
 mod writes;
@@ -143,6 +144,10 @@ pub fn spawn(
         recovery,
         outbox: Vec::new(),
         dwell_restart_reported: false,
+        disagreement: super::observed::DisagreementTracker::new(
+            config.source.observed_split_margin,
+            config.source.window,
+        ),
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
@@ -314,6 +319,8 @@ struct Engine {
     outbox: Vec<(oneshot::Sender<Reply>, Reply)>,
     /// The current run of bad green polls has been said to restart the dwell.
     dwell_restart_reported: bool,
+    /// The router's split against the one the traffic shows.
+    disagreement: super::observed::DisagreementTracker,
 }
 
 /// Waits for the write in flight, or forever when there is none.

@@ -1,5 +1,6 @@
-//! Top lines: phase, service, split as the router reports it, pending write,
-//! step, countdowns, auto-rollback, data age, lock and autopilot.
+//! Top lines: phase, service, split as the router reports it beside the
+//! splits the metrics and the data plane show, pending write, step,
+//! countdowns, auto-rollback, data age, lock and autopilot.
 
 use std::time::{Instant, SystemTime};
 
@@ -12,7 +13,7 @@ use crate::engine::{Phase, State};
 
 use super::super::app::App;
 use super::super::theme::Theme;
-use super::wrap_words;
+use super::{truth, wrap_words};
 use crate::format::{age, countdown, split_unknown};
 
 /// Rows of the rollback reason at most; the event log has it whole.
@@ -73,11 +74,11 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
     let mut spans = vec![Span::styled(phase, phase_style)];
     spans.push(Span::styled(" │ ", t.dim));
     spans.push(Span::styled(state.service.as_str(), t.label));
+    // The TLS warning of the source's kind is an item of its own on the
+    // second line, in the warn style, where it wraps instead of being cut.
+    let (source, _) = truth::source_kind(&state.source_kind);
     spans.push(Span::styled(
-        format!(
-            " · router {} · metrics {}",
-            state.router_kind, state.source_kind
-        ),
+        format!(" · router {} · metrics {source}", state.router_kind),
         t.dim,
     ));
     spans.push(Span::styled(" │ ", t.dim));
@@ -113,6 +114,7 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
                 Span::styled(format!("green {}%", s.green()), t.green),
                 Span::styled(format!(" · blue {}%", s.blue()), t.blue),
             ];
+            it.extend(truth::router_age(state, t, now));
             if let Some(e) = &state.router_error {
                 it.push(Span::styled(format!("  router error: {e}"), t.warn));
             }
@@ -122,6 +124,11 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
             split_unknown(state.router_error.as_deref()),
             t.breach,
         )]),
+    }
+    items.extend(truth::metrics_view(state, t, now));
+    items.extend(truth::data_plane_view(state, t, now));
+    if let (_, Some(warning)) = truth::source_kind(&state.source_kind) {
+        items.push(vec![Span::styled(format!("metrics {warning}"), t.warn)]);
     }
     if let Some(p) = &state.pending {
         let from = p

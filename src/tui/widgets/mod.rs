@@ -9,6 +9,7 @@ pub mod history_chart;
 pub mod panel;
 pub mod split_bar;
 pub mod too_small;
+pub mod truth;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};

@@ -1,4 +1,4 @@
-//! One colour's panel: traffic share, rps, and per metric the value, its
+//! One colour's panel: traffic share, ready replicas and pods up, rps, and per metric the value, its
 //! bounds, the verdict (colour + word + symbol), green's delta vs blue, the
 //! no-data reason with the last good value, and a history chart.
 
@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
@@ -123,6 +124,22 @@ fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
         Span::styled(format!(" {} ", color.upper()), t.accent(color)),
         Span::raw(format!("{share} of traffic")),
     ];
+    // Before the rate: a title too long for the panel loses its end, and
+    // replicas that are not ready matter more than the rate.
+    if let Some(r) = state.readiness.and_then(|r| r.get(color)) {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("{}/{} ready", r.ready, r.desired),
+            count_style(state, t, color, r.ready, r.desired),
+        ));
+    }
+    if let Some((up, all)) = state.snapshot.as_ref().and_then(|s| s.color(color).pods_up) {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("pods {up}/{all} up"),
+            count_style(state, t, color, up, all),
+        ));
+    }
     if let Some(left) = settling(state, now) {
         // The window still holds traffic from before the split change:
         // its rate and verdicts are about a share this colour no longer has.
@@ -152,6 +169,19 @@ fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
     }
     spans.push(Span::raw(" "));
     Line::from(spans)
+}
+
+/// None of a colour's replicas or pods: a breach when the colour is sent
+/// traffic (or the split is unknown), a warning when it is idle; some
+/// missing: a warning.
+fn count_style(state: &State, t: &Theme, color: Color, n: u32, of: u32) -> Style {
+    let serves = state.split.is_none_or(|s| s.share(color) > 0);
+    match n {
+        0 if serves => t.breach,
+        0 => t.warn,
+        _ if n < of => t.warn,
+        _ => Style::default(),
+    }
 }
 
 /// One metric's text lines, ready to draw above its chart.

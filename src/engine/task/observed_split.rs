@@ -1,0 +1,41 @@
+//! The split the traffic shows, beside the router's: kept in the state
+//! with its time, and a disagreement that lasts a whole window is an event,
+//! never silence.
+
+use super::*;
+use crate::engine::observed::{self, Agreement};
+use crate::engine::state::Observed;
+use crate::format::span;
+
+impl Engine {
+    pub(super) fn track_observed(&mut self, snap: &Snapshot) {
+        let seen = observed::of_snapshot(snap);
+        if let Some(green) = seen {
+            self.state.observed = Some(Observed { green, at: snap.at });
+        }
+        let router = self.state.split;
+        let marked = self.disagreement.update(snap.at, router, seen);
+        let was = self.state.observed_disagrees;
+        let agreement = self.disagreement.state();
+        self.state.observed_disagrees = matches!(agreement, Agreement::Disagree { .. });
+        if marked && let (Some(r), Some(o)) = (router, seen) {
+            self.event(
+                EventLevel::Warn,
+                format!(
+                    "traffic shows green at {o:.1} % while the router says {} % for a whole window ({})",
+                    r.green(),
+                    span(self.config.source.window)
+                ),
+            );
+        } else if was
+            && agreement == Agreement::Agree
+            && let Some(o) = seen
+        {
+            // The end of a reported disagreement is news too.
+            self.event(
+                EventLevel::Info,
+                format!("traffic agrees with the router again: green at {o:.1} %"),
+            );
+        }
+    }
+}
