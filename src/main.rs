@@ -63,11 +63,24 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             dwell,
             journal,
             readonly,
+            stack,
+            rps,
             prometheus,
             exporter_only,
             metrics_port,
             split,
         } => {
+            if *stack {
+                return cutover::demo::stack::run(cutover::demo::stack::StackOptions {
+                    scenario: *scenario,
+                    headless: *headless,
+                    dwell: *dwell,
+                    journal: journal.clone(),
+                    rps: *rps,
+                    quiet: false,
+                })
+                .await;
+            }
             if *exporter_only {
                 let split = Split::new(*split).context("--split is a percentage")?;
                 let rps = config::DemoConfig::default().rps;
@@ -239,6 +252,7 @@ async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
             // Read-only too when another process holds the journal.
             readonly: readonly || running.handle.current().readonly,
             poll_interval: config.source.interval,
+            data_plane: None,
         },
     )
     .await;

@@ -66,6 +66,14 @@ pub enum Cmd {
         /// Watch only, as for `tui`.
         #[arg(long)]
         readonly: bool,
+        /// The whole stack on this machine: pods that serve requests, nginx
+        /// in front of them, Prometheus scraping them and a load generator
+        /// (needs the nginx and prometheus Debian packages).
+        #[arg(long, conflicts_with_all = ["prometheus", "exporter_only", "readonly"])]
+        stack: bool,
+        /// With --stack: requests per second the load generator sends.
+        #[arg(long, default_value_t = crate::demo::loadgen::DEFAULT_RPS, requires = "stack")]
+        rps: u32,
         /// Read the fleet's numbers through this Prometheus, which scrapes
         /// the fleet on --metrics-port (assets/prometheus/prometheus.yml).
         #[arg(long, value_name = "URL", conflicts_with = "exporter_only")]

@@ -9,5 +9,5 @@ mod status;
 
 pub use args::{Cli, Cmd};
 pub use headless::{Printer, exit_code_for, follow_events, one_shot, run_autopilot};
-pub use output::{say, warn};
+pub use output::{event_line, say, warn};
 pub use status::{STATUS_INCOMPLETE, status};

@@ -96,6 +96,9 @@ pub struct App {
     theme: Theme,
     readonly: bool,
     poll_interval: Duration,
+    /// What the data plane itself saw (the stack's load generator), shown
+    /// in the header beside the router's split and the metrics.
+    data_plane: Option<DataPlane>,
     /// How many (collapsed) events the log is scrolled back; 0 follows
     /// the newest.
     events_scroll: usize,
@@ -111,6 +114,16 @@ pub struct App {
     help_scroll: usize,
 }
 
+/// Called on every frame for a short text: the data plane's observed split.
+#[derive(Clone)]
+pub struct DataPlane(pub std::sync::Arc<dyn Fn() -> Option<String> + Send + Sync>);
+
+impl std::fmt::Debug for DataPlane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataPlane(..)")
+    }
+}
+
 impl App {
     pub fn new(readonly: bool, no_color: bool) -> App {
         App {
@@ -124,12 +137,22 @@ impl App {
             },
             readonly,
             poll_interval: Duration::from_secs(5),
+            data_plane: None,
             events_scroll: 0,
             batch_armed: None,
             batch_pause: false,
             sent_armed: None,
             help_scroll: 0,
         }
+    }
+
+    pub fn set_data_plane(&mut self, f: Option<DataPlane>) {
+        self.data_plane = f;
+    }
+
+    /// The data plane's observed split, when something measures it.
+    pub fn data_plane(&self) -> Option<String> {
+        self.data_plane.as_ref().and_then(|f| (f.0)())
     }
 
     /// The metric poll interval; data older than three of these is STALE.

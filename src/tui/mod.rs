@@ -15,7 +15,7 @@ mod theme;
 mod view;
 mod widgets;
 
-pub use app::{Action, App, ConfirmKind, Mode, StatusLevel};
+pub use app::{Action, App, ConfirmKind, DataPlane, Mode, StatusLevel};
 pub use command_line::{LineCommand, parse_line};
 pub use keymap::{Binding, Footer, KEYMAP, KeyAction};
 pub use run::{Exit, TuiOptions, run};

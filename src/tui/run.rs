@@ -33,6 +33,8 @@ pub struct TuiOptions {
     pub readonly: bool,
     /// The metric poll interval: data older than three of these is STALE.
     pub poll_interval: Duration,
+    /// The data plane's observed split for the header (`demo --stack`).
+    pub data_plane: Option<super::DataPlane>,
 }
 
 /// Owns the terminal; restores it when dropped, on every path out of `run`
@@ -102,6 +104,7 @@ const UNSEEN_STOP: Duration = Duration::from_secs(2);
 pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit> {
     let mut app = App::new(opts.readonly, no_color_env());
     app.set_poll_interval(opts.poll_interval);
+    app.set_data_plane(opts.data_plane);
     let mut state_rx = handle.state();
     let mut sigterm = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;

@@ -83,6 +83,10 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
     ));
     spans.push(Span::styled(" │ ", t.dim));
     spans.push(data_age(state, app, now));
+    if let Some(seen) = app.data_plane() {
+        spans.push(Span::styled(" │ ", t.dim));
+        spans.push(Span::styled(format!("load generator {seen}"), t.label));
+    }
     if state.autopilot {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(" AUTOPILOT ", t.highlight));
