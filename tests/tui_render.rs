@@ -625,7 +625,8 @@ fn help_scrolls_on_a_short_terminal() {
     let all = text(&render(&state, &app, now, 80, 24));
     assert!(all.contains("↑/↓ more"), "{all}");
     assert!(!all.contains("help | q"), "{all}");
-    for _ in 0..10 {
+    // More presses than the help has lines below the fold.
+    for _ in 0..40 {
         app.on_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE), &state);
     }
     let all = text(&render(&state, &app, now, 80, 24));

@@ -30,12 +30,16 @@ pub enum Command {
     SetArmed(bool),
     /// Write a free-form note to the journal.
     Note(String),
+    /// Retire blue (scale it to 0): only when promoted and the standby
+    /// window is over, on routers that can scale. Moves no traffic.
+    DecommissionBlue,
     /// Stop the engine. Never moves traffic.
     Shutdown,
 }
 
 impl Command {
-    /// True for commands that can move traffic (refused in read-only mode).
+    /// True for commands that can move traffic, or change what serves it
+    /// (refused in read-only mode).
     pub fn moves_traffic(&self) -> bool {
         matches!(
             self,
@@ -44,6 +48,7 @@ impl Command {
                 | Command::SetSplit { .. }
                 | Command::Rollback { .. }
                 | Command::Promote
+                | Command::DecommissionBlue
         )
     }
 }

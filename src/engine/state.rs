@@ -203,6 +203,8 @@ pub struct State {
     pub bake_until: Option<Instant>,
     /// When blue stops being kept as a standby (wall clock: it outlives us).
     pub standby_until: Option<SystemTime>,
+    /// Blue was scaled to 0 by `decommission blue` in this run.
+    pub blue_decommissioned: bool,
     pub armed: bool,
     /// Consecutive polls in which green breached, and how many roll back.
     pub breach_streak: u32,
@@ -312,6 +314,7 @@ impl State {
             dwell_left: None,
             bake_until: None,
             standby_until: None,
+            blue_decommissioned: false,
             armed,
             breach_streak: 0,
             breach_needed,

@@ -213,4 +213,28 @@ pub trait TrafficRouter: Send + Sync {
     async fn readiness(&self) -> Result<Readiness, RouterError> {
         Ok(Readiness::default())
     }
+
+    /// Run by the engine after a rollback has landed, on a task of its own
+    /// (it never delays the rollback): what the router does to green beyond
+    /// its traffic, such as scaling its Deployment to 0 where configured.
+    /// `Ok(None)`: nothing to do. The text is journaled.
+    async fn after_rollback(&self) -> Result<Option<String>, RouterError> {
+        Ok(None)
+    }
+
+    /// Whether this router can retire blue (scale it to 0) once green has
+    /// all the traffic and the standby window is over.
+    fn can_decommission_blue(&self) -> bool {
+        false
+    }
+
+    /// Retires blue: scales it to 0. Refused unless green has all traffic.
+    /// The engine checks the phase and the standby window first; the text
+    /// is journaled.
+    async fn decommission_blue(&self) -> Result<String, RouterError> {
+        Err(RouterError::Unsupported(format!(
+            "the {} router cannot scale blue: retire it by hand",
+            self.kind()
+        )))
+    }
 }

@@ -34,6 +34,8 @@ pub enum ConfirmKind {
     Disarm,
     /// `:set N` raising green's traffic past a closed gate.
     ForceSet(Split),
+    /// `D` or `:decommission`: scale blue to 0 after the standby window.
+    Decommission,
 }
 
 impl ConfirmKind {
@@ -42,6 +44,7 @@ impl ConfirmKind {
             ConfirmKind::Promote => Command::Promote,
             ConfirmKind::ForceAdvance => Command::Advance { force: true },
             ConfirmKind::Disarm => Command::SetArmed(false),
+            ConfirmKind::Decommission => Command::DecommissionBlue,
             ConfirmKind::ForceSet(split) => Command::SetSplit {
                 split,
                 reason: None,
@@ -56,6 +59,7 @@ impl ConfirmKind {
             ConfirmKind::ForceAdvance => "force advance",
             ConfirmKind::Disarm => "disarm",
             ConfirmKind::ForceSet(_) => "forced set",
+            ConfirmKind::Decommission => "decommission blue",
         }
     }
 }
@@ -323,6 +327,7 @@ impl App {
             KeyAction::Promote => self.open_confirm(ConfirmKind::Promote, "P"),
             KeyAction::ForceAdvance => self.open_confirm(ConfirmKind::ForceAdvance, "f"),
             KeyAction::TogglePause => self.emit(Command::TogglePause, "space"),
+            KeyAction::Decommission => self.open_confirm(ConfirmKind::Decommission, "D"),
             KeyAction::ToggleArmed => self.ask_armed(!self.armed_intent(state)),
             KeyAction::CommandLine => {
                 self.input.reset();
@@ -486,6 +491,9 @@ impl App {
                     {
                         self.open_confirm(ConfirmKind::ForceSet(split), ":set")
                     }
+                    Ok(LineCommand::Send(Command::DecommissionBlue)) => {
+                        self.open_confirm(ConfirmKind::Decommission, ":decommission")
+                    }
                     Ok(LineCommand::Send(cmd)) => {
                         let word = line.split_whitespace().next().unwrap_or("").to_string();
                         self.emit(cmd, &format!(":{word}"))
@@ -542,6 +550,7 @@ fn describe(cmd: &Command) -> String {
         Command::SetArmed(true) => "arm auto-rollback".into(),
         Command::SetArmed(false) => "disarm auto-rollback".into(),
         Command::Note(_) => "note".into(),
+        Command::DecommissionBlue => "decommission blue".into(),
         Command::Shutdown => "shutdown".into(),
     }
 }
@@ -668,6 +677,37 @@ mod tests {
         assert_eq!(app.on_key(ch('n'), &s), Action::None);
         app.on_key(ch('P'), &s);
         assert_eq!(app.on_key(ch('y'), &s), Action::Send(Command::Promote));
+    }
+
+    #[test]
+    fn decommission_asks_first_by_key_and_by_line() {
+        let s = state();
+        let mut app = App::new(false, false);
+        app.on_key(ch('D'), &s);
+        assert_eq!(
+            app.mode(),
+            &Mode::Confirm {
+                kind: ConfirmKind::Decommission,
+                yes_focused: false
+            }
+        );
+        assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
+        app.on_key(ch(':'), &s);
+        for c in "decommission".chars() {
+            app.on_key(ch(c), &s);
+        }
+        assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
+        assert!(matches!(
+            app.mode(),
+            Mode::Confirm {
+                kind: ConfirmKind::Decommission,
+                ..
+            }
+        ));
+        assert_eq!(
+            app.on_key(ch('y'), &s),
+            Action::Send(Command::DecommissionBlue)
+        );
     }
 
     #[test]

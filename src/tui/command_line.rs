@@ -20,6 +20,7 @@ pub const LINE_HELP: &[(&str, &str)] = &[
     ("promote", "flip 100% to green now"),
     ("advance | back", "next / previous plan step"),
     ("pause", "hold or resume the plan"),
+    ("decommission", "scale blue to 0 after standby (asks)"),
     ("arm | disarm", "auto-rollback on / off"),
     ("note <text...>", "write a note to the journal"),
     ("events", "the whole event log (PgUp/PgDn, Esc)"),
@@ -66,6 +67,7 @@ pub fn parse_line(line: &str) -> Result<LineCommand, String> {
             }
         }
         "promote" => no_args(LineCommand::Send(Command::Promote)),
+        "decommission" => no_args(LineCommand::Send(Command::DecommissionBlue)),
         "advance" | "next" => no_args(LineCommand::Send(Command::Advance { force: false })),
         "back" => no_args(LineCommand::Send(Command::StepBack)),
         "pause" | "resume" => no_args(LineCommand::Send(Command::TogglePause)),

@@ -81,6 +81,7 @@ impl Engine {
                 self.event(EventLevel::Warn, msg);
                 self.answer(reply, Ok(msg.into()));
             }
+            Command::DecommissionBlue => self.decommission_blue(origin, reply),
             Command::TogglePause => {
                 let r = self.toggle_pause(origin);
                 self.answer(reply, r);

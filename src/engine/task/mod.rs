@@ -8,6 +8,7 @@
 //! file of its own: `commands`, `writes` (router writes), `reads` (router
 //! reads), `judging` (snapshots) and `clock` (timers, gate, autopilot).
 
+mod chores;
 mod clock;
 mod commands;
 mod gate_paths;
@@ -107,6 +108,7 @@ pub fn spawn(
     let (rollback_tx, rollback_rx) = mpsc::unbounded_channel();
     let (snap_tx, snap_rx) = mpsc::channel(2);
     let (read_tx, read_rx) = mpsc::channel(4);
+    let (chore_tx, chore_rx) = mpsc::unbounded_channel();
     // The charts' span: the history holds this many polls.
     let span = config.source.interval * super::state::History::CAPACITY as u32;
     let poller = spawn_poller(source, config.source.interval, span, snap_tx);
@@ -129,6 +131,8 @@ pub fn spawn(
         inflight: None,
         queued_rollback: None,
         read_tx,
+        chore_tx,
+        chores_running: 0,
         read_in_flight: false,
         last_read: None,
         revision: None,
@@ -151,7 +155,9 @@ pub fn spawn(
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
-        engine.run(cmd_rx, rollback_rx, snap_rx, read_rx).await;
+        engine
+            .run(cmd_rx, rollback_rx, snap_rx, read_rx, chore_rx)
+            .await;
         poller.abort();
     });
     Ok((EngineHandle::new(cmd_tx, rollback_tx, state_rx), task))
@@ -277,6 +283,7 @@ enum Wake {
     Written(Result<WriteDone, tokio::task::JoinError>),
     PreemptDeadline,
     Read(ReadResult),
+    Chore(chores::ChoreDone),
     Tick,
 }
 
@@ -291,6 +298,9 @@ struct Engine {
     inflight: Option<InFlight>,
     queued_rollback: Option<QueuedRollback>,
     read_tx: mpsc::Sender<ReadResult>,
+    /// Where chores (scaling) report; see `chores`.
+    chore_tx: mpsc::UnboundedSender<chores::ChoreDone>,
+    chores_running: usize,
     read_in_flight: bool,
     last_read: Option<Instant>,
     /// The router's revision as last read or written: every write expects
@@ -346,6 +356,7 @@ impl Engine {
         mut rollbacks: mpsc::UnboundedReceiver<Request>,
         mut snapshots: mpsc::Receiver<Polled>,
         mut reads: mpsc::Receiver<ReadResult>,
+        mut chores: mpsc::UnboundedReceiver<chores::ChoreDone>,
     ) {
         self.journal_start();
         self.start_read();
@@ -362,6 +373,7 @@ impl Engine {
                 _ = preempt_deadline(&self.queued_rollback) => Wake::PreemptDeadline,
                 r = written(&mut self.inflight) => Wake::Written(r),
                 Some(r) = reads.recv() => Wake::Read(r),
+                Some(c) = chores.recv() => Wake::Chore(c),
                 Some(s) = snapshots.recv() => Wake::Snapshot(s),
                 _ = ticker.tick() => Wake::Tick,
             };
@@ -377,6 +389,7 @@ impl Engine {
                 Wake::Written(r) => self.on_written(r),
                 Wake::PreemptDeadline => self.abandon_preempted(),
                 Wake::Read(r) => self.on_read(r),
+                Wake::Chore(c) => self.on_chore(c),
                 Wake::Snapshot(Polled::Live(s)) => self.on_snapshot(*s),
                 Wake::Snapshot(Polled::Backfill(past)) => self.on_backfill(past),
                 Wake::Tick => changed = self.on_tick(),

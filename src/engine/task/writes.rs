@@ -208,6 +208,11 @@ impl Engine {
                 // follows it.
                 let journaled = self.journal_outcome(&f, WriteOutcome::Ok, Some(&detail), None);
                 self.applied(&f, applied.split);
+                if f.change.action == Action::Rollback && applied.split == Split::ZERO {
+                    // Scaling green down (where configured) follows the
+                    // rollback on a task of its own: never before it.
+                    self.start_chore(super::chores::Chore::AfterRollback, f.origin, None);
+                }
                 let mut msg = format!(
                     "{} {} → {} applied in {ms} ms ({detail})",
                     f.change.action,

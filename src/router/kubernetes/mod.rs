@@ -431,4 +431,20 @@ impl TrafficRouter for KubernetesRouter {
             green: Some(green),
         })
     }
+
+    async fn after_rollback(&self) -> Result<Option<String>, RouterError> {
+        Ok(KubernetesRouter::after_rollback(self)
+            .await?
+            .map(|scaled| scaled.to_string()))
+    }
+
+    fn can_decommission_blue(&self) -> bool {
+        true
+    }
+
+    async fn decommission_blue(&self) -> Result<String, RouterError> {
+        KubernetesRouter::decommission_blue(self)
+            .await
+            .map(|scaled| scaled.to_string())
+    }
 }

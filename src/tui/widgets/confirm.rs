@@ -1,5 +1,5 @@
-//! Yes/no dialogs for promote, a forced advance and disarming
-//! auto-rollback. No is focused first.
+//! Yes/no dialogs for promote, a forced advance, disarming auto-rollback
+//! and decommissioning blue. No is focused first.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -65,6 +65,17 @@ pub fn render(
                 ConfirmKind::ForceSet(_) => " forced set ",
                 _ => " force advance ",
             }
+        }
+        ConfirmKind::Decommission => {
+            lines.push(Line::from(Span::styled(
+                "Decommission blue: scale its Deployment to 0?",
+                t.label,
+            )));
+            lines.push(Line::from(Span::styled(
+                "Green has all traffic; after this, a rollback has no warm blue to go to.",
+                t.dim,
+            )));
+            " decommission blue "
         }
         ConfirmKind::Disarm => {
             lines.push(Line::from(Span::styled("Disarm auto-rollback?", t.label)));

@@ -1,0 +1,160 @@
+//! Router chores that move no traffic: scaling green down after a rollback
+//! (where the router is configured to) and retiring blue after the standby
+//! window. Each runs on a task of its own, so it never delays a traffic
+//! change, and each result is journaled as a `control` record and said as
+//! an event.
+
+use super::*;
+
+/// Which chore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Chore {
+    /// After a rollback landed: `TrafficRouter::after_rollback`.
+    AfterRollback,
+    /// The confirmed `decommission blue` action.
+    DecommissionBlue,
+}
+
+impl Chore {
+    /// The journal's `action`.
+    fn action(self) -> &'static str {
+        match self {
+            Chore::AfterRollback => "scale_down_green",
+            Chore::DecommissionBlue => "decommission_blue",
+        }
+    }
+}
+
+/// What a chore's task reports.
+#[derive(Debug)]
+pub(super) struct ChoreDone {
+    chore: Chore,
+    origin: Origin,
+    /// `Ok(None)`: the router had nothing to do.
+    result: Result<Option<String>, RouterError>,
+    reply: Option<oneshot::Sender<Reply>>,
+}
+
+impl Engine {
+    pub(super) fn start_chore(
+        &mut self,
+        chore: Chore,
+        origin: Origin,
+        reply: Option<oneshot::Sender<Reply>>,
+    ) {
+        let router = self.router.clone();
+        let tx = self.chore_tx.clone();
+        self.chores_running += 1;
+        tokio::spawn(async move {
+            let work = async {
+                match chore {
+                    Chore::AfterRollback => router.after_rollback().await,
+                    Chore::DecommissionBlue => router.decommission_blue().await.map(Some),
+                }
+            };
+            let result = match tokio::time::timeout(WRITE_TIMEOUT, work).await {
+                Ok(r) => r,
+                Err(_) => Err(RouterError::Unavailable(format!(
+                    "no answer within {}",
+                    crate::format::span(WRITE_TIMEOUT)
+                ))),
+            };
+            let _ = tx.send(ChoreDone {
+                chore,
+                origin,
+                result,
+                reply,
+            });
+        });
+    }
+
+    pub(super) fn on_chore(&mut self, done: ChoreDone) {
+        self.chores_running = self.chores_running.saturating_sub(1);
+        let ChoreDone {
+            chore,
+            origin,
+            result,
+            reply,
+        } = done;
+        let (level, text, r) = match (chore, result) {
+            (_, Ok(None)) => return self.answer(reply, Ok("nothing to do".into())),
+            (Chore::AfterRollback, Ok(Some(what))) => (
+                EventLevel::Info,
+                format!("after the rollback: {what}"),
+                Ok(what),
+            ),
+            (Chore::DecommissionBlue, Ok(Some(what))) => {
+                self.state.blue_decommissioned = true;
+                (
+                    EventLevel::Info,
+                    format!("blue decommissioned: {what}"),
+                    Ok(what),
+                )
+            }
+            (Chore::AfterRollback, Err(e)) => (
+                EventLevel::Error,
+                format!("after the rollback, scaling green down FAILED: {e} (traffic is on blue)"),
+                Err(e.to_string()),
+            ),
+            (Chore::DecommissionBlue, Err(e)) => (
+                EventLevel::Error,
+                format!("decommission blue FAILED: {e}"),
+                Err(e.to_string()),
+            ),
+        };
+        let mut rec = self.record(RecordKind::Control, origin, chore.action());
+        rec.outcome = Some(if r.is_ok() {
+            WriteOutcome::Ok
+        } else {
+            WriteOutcome::Failed
+        });
+        rec.detail = Some(match &r {
+            Ok(what) | Err(what) => what.clone(),
+        });
+        let journaled = self.append(&rec);
+        let text = match journaled {
+            Ok(()) => text,
+            Err(e) => format!("{text}; NOT JOURNALED: {e}"),
+        };
+        self.event(level, text);
+        self.answer(reply, r);
+    }
+
+    /// `decommission blue`: refused unless green has had all traffic since
+    /// a promotion whose standby window is over, on a router that scales.
+    pub(super) fn decommission_blue(
+        &mut self,
+        origin: Origin,
+        reply: Option<oneshot::Sender<Reply>>,
+    ) {
+        let refuse = if !self.router.can_decommission_blue() {
+            Some(format!(
+                "the {} router cannot scale blue: retire it by hand",
+                self.router.kind()
+            ))
+        } else if self.state.phase != Phase::Promoted || self.state.split != Some(Split::FULL) {
+            Some("decommission blue only after a promotion, with all traffic on green".into())
+        } else if self.inflight.is_some() || self.chores_running > 0 {
+            Some("busy: a change is in flight".into())
+        } else if self.state.blue_decommissioned {
+            Some("blue is already decommissioned".into())
+        } else {
+            match self.state.standby_until {
+                Some(until) if until > self.options.wall.now() => Some(format!(
+                    "blue is the standby for {} more: decommission after the standby window",
+                    crate::format::span(
+                        until
+                            .duration_since(self.options.wall.now())
+                            .unwrap_or_default()
+                    )
+                )),
+                _ => None,
+            }
+        };
+        if let Some(why) = refuse {
+            return self.answer(reply, Err(why));
+        }
+        self.event(EventLevel::Info, "decommission blue: scaling blue to 0");
+        self.start_chore(Chore::DecommissionBlue, origin, reply);
+    }
+}
