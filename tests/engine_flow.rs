@@ -8,17 +8,22 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use async_trait::async_trait;
-use cutover::config::{Config, ServiceConfig, SourceConfig};
+use cutover::config::Config;
 use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
     Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State, WriteOutcome,
 };
 use cutover::metrics::MetricSource;
-use cutover::model::{ColorReadings, NoData, Reading, Snapshot, Split};
+use cutover::model::{ColorReadings, NoData, Snapshot, Split};
 use cutover::router::{
     Applied, Capabilities, Readiness, Replicas, Revision, RouterError, RouterRead, TrafficRouter,
     WriteRequest,
 };
+
+#[path = "support/engine.rs"]
+mod engine_rig;
+
+use engine_rig::{records, wait_for};
 
 #[derive(Default)]
 struct RouterInner {
@@ -113,18 +118,7 @@ fn readings(err: f64, up: bool) -> ColorReadings {
     if !up {
         return ColorReadings::all_no_data(NoData::Unreachable("127.0.0.1:1: refused".into()));
     }
-    ColorReadings {
-        metrics: [
-            Reading::Value(400.0),
-            Reading::Value(err),
-            Reading::Value(0.87),
-        ],
-        rps: Some(100.0),
-        up: true,
-        pods_up: None,
-        warnings: vec![],
-        span: Duration::from_millis(100),
-    }
+    engine_rig::readings(err)
 }
 
 #[async_trait]
@@ -153,22 +147,7 @@ struct Rig {
 }
 
 fn config(dwell_ms: u64) -> Config {
-    let mut c = Config {
-        service: ServiceConfig {
-            name: "test-svc".into(),
-            green_version: None,
-        },
-        source: SourceConfig::default(),
-        router: Default::default(),
-        plan: Default::default(),
-        guardrails: Default::default(),
-        auto_rollback: Default::default(),
-        journal: Default::default(),
-    };
-    c.source.interval = Duration::from_millis(100);
-    c.source.timeout = Duration::from_millis(100);
-    // The scripted source reports 100 ms spans: that is a full window.
-    c.source.window = Duration::from_millis(100);
+    let mut c = engine_rig::config("test-svc");
     c.plan.dwell = Duration::from_millis(dwell_ms);
     c.plan.bake = Duration::from_millis(300);
     c
@@ -196,24 +175,6 @@ fn rig(initial: u8, c: Config, options: EngineOptions) -> Rig {
         journal: path,
         _dir: dir,
     }
-}
-
-async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) -> State {
-    let mut rx = h.state();
-    let r = tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| f(s)))
-        .await
-        .map(|r| r.map(|s| (**s).clone()));
-    match r {
-        Ok(Ok(s)) => s,
-        _ => panic!(
-            "timed out waiting for {what}: {:#?}",
-            h.state().borrow().events
-        ),
-    }
-}
-
-fn records(path: &std::path::Path) -> Vec<Record> {
-    Journal::read_all(path).unwrap()
 }
 
 #[tokio::test(start_paused = true)]

@@ -4,40 +4,21 @@
 //! scrape source's maths (`ingest`) fed with scripted bodies, under the
 //! real engine and its autopilot.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use cutover::config::{Config, LatencyUnit, ScrapeConfig, ServiceConfig, SourceConfig};
+use cutover::config::{Config, LatencyUnit, ScrapeConfig};
 use cutover::engine::journal::Journal;
 use cutover::engine::{EngineHandle, EngineOptions, State};
 use cutover::metrics::MetricSource;
 use cutover::metrics::scrape::ScrapeSource;
-use cutover::model::{NoData, Reading, Snapshot, Split};
-use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
+use cutover::model::{NoData, Reading, Snapshot};
 
-#[derive(Clone)]
-struct Router(Arc<Mutex<u8>>);
+#[path = "support/engine.rs"]
+mod engine_rig;
 
-#[async_trait]
-impl TrafficRouter for Router {
-    fn kind(&self) -> &'static str {
-        "memory"
-    }
-    async fn get_split(&self) -> Result<RouterRead, RouterError> {
-        Ok(RouterRead::unversioned(
-            Split::new(*self.0.lock().unwrap()).unwrap(),
-        ))
-    }
-    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
-        *self.0.lock().unwrap() = req.split.green();
-        Ok(Applied {
-            split: req.split,
-            revision: None,
-            detail: "memory".into(),
-        })
-    }
-}
+use engine_rig::MemoryRouter;
 
 fn scrape_config() -> ScrapeConfig {
     ScrapeConfig {
@@ -91,19 +72,7 @@ impl MetricSource for Scripted {
 }
 
 fn config() -> Config {
-    let mut c = Config {
-        service: ServiceConfig {
-            name: "svc".into(),
-            green_version: None,
-        },
-        source: SourceConfig::default(),
-        router: Default::default(),
-        plan: Default::default(),
-        guardrails: Default::default(),
-        auto_rollback: Default::default(),
-        journal: Default::default(),
-    };
-    c.source.interval = Duration::from_millis(100);
+    let mut c = engine_rig::config("svc");
     c.source.window = Duration::from_millis(400);
     c.source.min_requests = 0;
     c.plan.dwell = Duration::from_millis(400);
@@ -118,7 +87,7 @@ fn config() -> Config {
 async fn autopilot(fails: fn(u64) -> bool, run: Duration) -> (u8, State) {
     let dir = tempfile::tempdir().unwrap();
     let c = config();
-    let router = Router(Arc::new(Mutex::new(1)));
+    let router = MemoryRouter::at(1);
     let source = ScrapeSource::new(&scrape_config(), c.source.timeout, c.source.window).unwrap();
     let (handle, _task): (EngineHandle, _) = cutover::engine::spawn(
         &c,
@@ -138,7 +107,7 @@ async fn autopilot(fails: fn(u64) -> bool, run: Duration) -> (u8, State) {
     let mut highest = 1;
     let end = Instant::now() + run;
     while Instant::now() < end {
-        highest = highest.max(*router.0.lock().unwrap());
+        highest = highest.max(router.split());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let s = (**handle.state().borrow()).clone();
@@ -225,7 +194,7 @@ impl MetricSource for ShortGreen {
 #[tokio::test]
 async fn green_is_judged_on_its_own_span_not_blues() {
     let dir = tempfile::tempdir().unwrap();
-    let router = Router(Arc::new(Mutex::new(1)));
+    let router = MemoryRouter::at(1);
     let (handle, _task) = cutover::engine::spawn(
         &config(),
         Arc::new(router.clone()),
@@ -239,7 +208,7 @@ async fn green_is_judged_on_its_own_span_not_blues() {
     .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let s = (**handle.state().borrow()).clone();
-    assert_eq!(*router.0.lock().unwrap(), 1, "{:#?}", s.events);
+    assert_eq!(router.split(), 1, "{:#?}", s.events);
     assert!(
         s.gate.reasons.iter().any(|r| r.contains("full window")),
         "{:?}",

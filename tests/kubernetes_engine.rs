@@ -9,12 +9,10 @@ mod kube_apiserver;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use cutover::config::{Config, KubernetesConfig, ServiceConfig, SourceConfig};
+use cutover::config::{Config, KubernetesConfig};
 use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{Command, EngineHandle, EngineOptions, Origin, Phase, State, WriteOutcome};
-use cutover::metrics::MetricSource;
-use cutover::model::{ColorReadings, Reading, Snapshot, Split};
+use cutover::model::Split;
 use cutover::router::kubernetes::KubernetesRouter;
 use kube_apiserver::ApiServer;
 use serde_json::{Value, json};
@@ -41,56 +39,13 @@ fn canary_ingress() -> Value {
     })
 }
 
-/// Healthy readings for both colours, always.
-struct Healthy;
+#[path = "support/engine.rs"]
+mod engine_rig;
 
-fn healthy() -> ColorReadings {
-    ColorReadings {
-        metrics: [
-            Reading::Value(400.0),
-            Reading::Value(0.1),
-            Reading::Value(0.87),
-        ],
-        rps: Some(100.0),
-        up: true,
-        pods_up: None,
-        warnings: vec![],
-        span: Duration::from_millis(100),
-    }
-}
-
-#[async_trait]
-impl MetricSource for Healthy {
-    fn kind(&self) -> &'static str {
-        "healthy"
-    }
-    async fn poll(&mut self) -> Snapshot {
-        Snapshot {
-            at: std::time::Instant::now(),
-            wall: std::time::SystemTime::now(),
-            window: Duration::from_millis(100),
-            blue: healthy(),
-            green: healthy(),
-        }
-    }
-}
+use engine_rig::{Healthy, wait_within};
 
 fn config() -> Config {
-    let mut c = Config {
-        service: ServiceConfig {
-            name: "chat-model".into(),
-            green_version: None,
-        },
-        source: SourceConfig::default(),
-        router: Default::default(),
-        plan: Default::default(),
-        guardrails: Default::default(),
-        auto_rollback: Default::default(),
-        journal: Default::default(),
-    };
-    c.source.interval = Duration::from_millis(100);
-    c.source.timeout = Duration::from_millis(100);
-    c.source.window = Duration::from_millis(100);
+    let mut c = engine_rig::config("chat-model");
     c.plan.dwell = Duration::from_millis(100);
     c.plan.bake = Duration::from_millis(300);
     c.plan.standby = Duration::ZERO;
@@ -143,17 +98,8 @@ async fn rig(extra: &str, standby: Duration) -> Rig {
 }
 
 async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) -> State {
-    let mut rx = h.state();
-    let r = tokio::time::timeout(Duration::from_secs(20), rx.wait_for(|s| f(s)))
-        .await
-        .map(|r| r.map(|s| (**s).clone()));
-    match r {
-        Ok(Ok(s)) => s,
-        _ => panic!(
-            "timed out waiting for {what}: {:#?}",
-            h.state().borrow().events
-        ),
-    }
+    // Real time against a real (stand-in) server: more room than paused time.
+    wait_within(h, Duration::from_secs(20), what, f).await
 }
 
 fn control(journal: &std::path::Path, action: &str) -> Option<Record> {

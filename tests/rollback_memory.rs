@@ -4,101 +4,22 @@
 //! the same journal.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use async_trait::async_trait;
-use cutover::config::{Config, ServiceConfig, SourceConfig};
+use cutover::config::Config;
 use cutover::engine::journal::{Journal, RecordKind};
 use cutover::engine::{Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State};
-use cutover::metrics::MetricSource;
-use cutover::model::{ColorReadings, Reading, Snapshot, Split};
-use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
+use cutover::model::Split;
 
-#[derive(Clone, Default)]
-struct Router(Arc<Mutex<(u8, u32)>>);
+#[path = "support/engine.rs"]
+mod engine_rig;
 
-impl Router {
-    fn at(split: u8) -> Router {
-        Router(Arc::new(Mutex::new((split, 0))))
-    }
-    fn writes(&self) -> u32 {
-        self.0.lock().unwrap().1
-    }
-}
-
-#[async_trait]
-impl TrafficRouter for Router {
-    fn kind(&self) -> &'static str {
-        "memory"
-    }
-    async fn get_split(&self) -> Result<RouterRead, RouterError> {
-        Ok(RouterRead::unversioned(
-            Split::new(self.0.lock().unwrap().0).unwrap(),
-        ))
-    }
-    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
-        let mut r = self.0.lock().unwrap();
-        r.0 = req.split.green();
-        r.1 += 1;
-        Ok(Applied {
-            split: req.split,
-            revision: None,
-            detail: "memory".into(),
-        })
-    }
-}
-
-/// Both colours healthy, every poll a full 100 ms window.
-struct Healthy;
-
-fn readings() -> ColorReadings {
-    ColorReadings {
-        metrics: [
-            Reading::Value(400.0),
-            Reading::Value(0.1),
-            Reading::Value(0.87),
-        ],
-        rps: Some(100.0),
-        up: true,
-        pods_up: None,
-        warnings: vec![],
-        span: Duration::from_millis(100),
-    }
-}
-
-#[async_trait]
-impl MetricSource for Healthy {
-    fn kind(&self) -> &'static str {
-        "healthy"
-    }
-    async fn poll(&mut self) -> Snapshot {
-        Snapshot {
-            at: Instant::now(),
-            wall: std::time::SystemTime::now(),
-            window: Duration::from_millis(100),
-            blue: readings(),
-            green: readings(),
-        }
-    }
-}
+use engine_rig::{Healthy, MemoryRouter as Router, wait_for};
 
 fn config(green_version: Option<&str>, dwell: Duration) -> Config {
-    let mut c = Config {
-        service: ServiceConfig {
-            name: "svc".into(),
-            green_version: green_version.map(str::to_string),
-        },
-        source: SourceConfig::default(),
-        router: Default::default(),
-        plan: Default::default(),
-        guardrails: Default::default(),
-        auto_rollback: Default::default(),
-        journal: Default::default(),
-    };
-    c.source.interval = Duration::from_millis(100);
-    c.source.timeout = Duration::from_millis(100);
-    c.source.window = Duration::from_millis(100);
+    let mut c = engine_rig::config("svc");
+    c.service.green_version = green_version.map(str::to_string);
     c.plan.dwell = dwell;
     c.plan.progress_deadline = Duration::from_secs(2);
     c
@@ -114,17 +35,6 @@ fn start(c: &Config, router: &Router, journal: &Path, options: EngineOptions) ->
     )
     .unwrap();
     handle
-}
-
-async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) -> State {
-    let mut rx = h.state();
-    match tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| f(s))).await {
-        Ok(Ok(s)) => (**s).clone(),
-        _ => panic!(
-            "timed out waiting for {what}: {:#?}",
-            h.state().borrow().events
-        ),
-    }
 }
 
 async fn ready(h: &EngineHandle) -> State {
