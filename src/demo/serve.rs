@@ -14,12 +14,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::scenario::Scenario;
@@ -209,28 +205,7 @@ fn refresh_quality(pods: &[Arc<Pod>]) {
 
 /// Binds `127.0.0.1:0` and serves the pod until the task is aborted.
 async fn serve(pod: Arc<Pod>) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        // Dropped with this task when it is aborted: aborts every connection.
-        let mut conns = JoinSet::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let pod = pod.clone();
-                    conns.spawn(async move {
-                        let svc = service_fn(move |req| respond(req, pod.clone()));
-                        let _ = http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
-                    });
-                }
-                Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            }
-        }
-    });
-    Ok((addr, task))
+    super::server::serve_http(0, move |req| respond(req, pod.clone())).await
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {

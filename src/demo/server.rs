@@ -31,6 +31,20 @@ pub async fn serve_on(
     stats: Arc<Mutex<PodStats>>,
     port: u16,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    serve_http(port, move |req| respond(req, stats.clone())).await
+}
+
+/// Binds `127.0.0.1:port` (0: any free port) and answers every request on
+/// every connection with `handler`, until the returned task is aborted.
+/// Shared by the `/metrics` pods here and the serving pods of the stack.
+pub async fn serve_http<F, Fut>(
+    port: u16,
+    handler: F,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)>
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -40,11 +54,10 @@ pub async fn serve_on(
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
-                    let stats = stats.clone();
+                    let handler = handler.clone();
                     conns.spawn(async move {
-                        let svc = service_fn(move |req| respond(req, stats.clone()));
                         let _ = http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
+                            .serve_connection(TokioIo::new(stream), service_fn(handler))
                             .await;
                     });
                 }
