@@ -48,22 +48,10 @@ pub fn free_ports(n: u16) -> u16 {
     panic!("no {n} consecutive free ports on 127.0.0.1");
 }
 
-/// The scrape config: each colour's `host:port` targets labelled `track`.
+/// The scrape config: each colour's `host:port` targets labelled `track`,
+/// scraped every second (the one `demo --exporter-only` prints).
 pub fn config(blue: &[String], green: &[String]) -> String {
-    let list = |t: &[String]| {
-        t.iter()
-            .map(|a| format!("\"{a}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-         scrape_configs:\n  - job_name: fleet\n    static_configs:\n\
-         \x20     - targets: [{}]\n        labels:\n          track: blue\n\
-         \x20     - targets: [{}]\n        labels:\n          track: green\n",
-        list(blue),
-        list(green)
-    )
+    cutover::cli::exporter::scrape_config(blue, green)
 }
 
 pub struct Prometheus {
