@@ -20,12 +20,7 @@ const W: u16 = 120;
 const H: u16 = 40;
 
 fn plan() -> PlanView {
-    PlanView {
-        steps: vec![1, 5, 25, 50, 100],
-        dwell: Duration::from_secs(300),
-        bake: Duration::from_secs(1800),
-        standby: Duration::from_secs(48 * 3600),
-    }
+    PlanView::default()
 }
 
 fn readings(p99: Reading, err: Reading, q: Reading, rps: f64) -> ColorReadings {

@@ -13,19 +13,7 @@ use cutover::model::Split;
 use cutover::tui::{Action, App, ConfirmKind, Mode, draw};
 
 fn rolled_back_state() -> State {
-    let mut s = State::new(
-        "llm-gateway",
-        "demo",
-        "demo",
-        PlanView {
-            steps: vec![1, 5, 25, 50, 100],
-            dwell: Duration::from_secs(300),
-            bake: Duration::from_secs(1800),
-            standby: Duration::from_secs(48 * 3600),
-        },
-        true,
-        2,
-    );
+    let mut s = State::new("llm-gateway", "demo", "demo", PlanView::default(), true, 2);
     s.split = Some(Split::ZERO);
     let reason = "auto-rollback: green error rate 7.90 % BREACH".to_string();
     s.phase = Phase::RolledBack {

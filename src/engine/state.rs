@@ -52,6 +52,19 @@ pub struct PlanView {
     pub standby: Duration,
 }
 
+/// The default plan's view (what front-end tests draw).
+impl Default for PlanView {
+    fn default() -> Self {
+        let p = crate::config::PlanConfig::default();
+        PlanView {
+            steps: p.steps,
+            dwell: p.dwell,
+            bake: p.bake,
+            standby: p.standby,
+        }
+    }
+}
+
 /// A router write that has been journaled as intent and not yet finished.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingChange {

@@ -562,19 +562,7 @@ mod tests {
     use crate::model::Split;
 
     fn state() -> State {
-        State::new(
-            "llm-gateway",
-            "demo",
-            "demo",
-            PlanView {
-                steps: vec![1, 5, 25, 50, 100],
-                dwell: Duration::from_secs(300),
-                bake: Duration::from_secs(1800),
-                standby: Duration::from_secs(48 * 3600),
-            },
-            true,
-            2,
-        )
+        State::new("llm-gateway", "demo", "demo", PlanView::default(), true, 2)
     }
 
     fn key(code: KeyCode) -> KeyEvent {
