@@ -163,6 +163,7 @@ fn config(dwell_ms: u64) -> Config {
         plan: Default::default(),
         guardrails: Default::default(),
         auto_rollback: Default::default(),
+        gates: Default::default(),
         journal: Default::default(),
     };
     c.source.interval = Duration::from_millis(100);

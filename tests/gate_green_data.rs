@@ -101,6 +101,7 @@ fn config() -> Config {
         plan: Default::default(),
         guardrails: Default::default(),
         auto_rollback: Default::default(),
+        gates: Default::default(),
         journal: Default::default(),
     };
     c.source.interval = Duration::from_millis(100);

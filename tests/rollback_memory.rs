@@ -94,6 +94,7 @@ fn config(green_version: Option<&str>, dwell: Duration) -> Config {
         plan: Default::default(),
         guardrails: Default::default(),
         auto_rollback: Default::default(),
+        gates: Default::default(),
         journal: Default::default(),
     };
     c.source.interval = Duration::from_millis(100);

@@ -30,6 +30,9 @@ pub enum Command {
     SetArmed(bool),
     /// Write a free-form note to the journal.
     Note(String),
+    /// Run the smoke checks (green at 0 %) and the command gates still
+    /// ahead of the current split, now (`s`, `:smoke`).
+    RunChecks,
     /// Stop the engine. Never moves traffic.
     Shutdown,
 }

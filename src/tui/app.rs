@@ -74,6 +74,8 @@ pub enum Mode {
     CommandLine,
     /// The whole event log on the full screen (`:events`).
     Events,
+    /// The eval gates' last lines of output (`o`).
+    Output,
 }
 
 /// Severity of the status line.
@@ -279,6 +281,7 @@ impl App {
             Mode::Confirm { kind, yes_focused } => self.confirm_key(key, kind, yes_focused),
             Mode::CommandLine => self.line_key(key, state),
             Mode::Events => self.events_key(key, state),
+            Mode::Output => self.output_key(key),
         }
     }
 
@@ -301,6 +304,15 @@ impl App {
             KeyAction::ForceAdvance => self.open_confirm(ConfirmKind::ForceAdvance, "f"),
             KeyAction::TogglePause => self.emit(Command::TogglePause, "space"),
             KeyAction::ToggleArmed => self.ask_armed(!self.armed_intent(state)),
+            KeyAction::RunChecks => self.emit(Command::RunChecks, "s"),
+            KeyAction::ShowOutput => {
+                if state.checks.commands.is_empty() {
+                    self.set_error("no eval gates configured ([[gates.command]])");
+                } else {
+                    self.mode = Mode::Output;
+                }
+                Action::None
+            }
             KeyAction::CommandLine => {
                 self.input.reset();
                 self.mode = Mode::CommandLine;
@@ -371,6 +383,18 @@ impl App {
             }
             KeyCode::Up | KeyCode::PageUp => {
                 self.help_scroll = self.help_scroll.saturating_sub(1);
+                Action::None
+            }
+            KeyCode::Char('r') => self.rollback(),
+            _ => Action::None,
+        }
+    }
+
+    /// The output popup closes on Esc, q or o; r still rolls back.
+    fn output_key(&mut self, key: KeyEvent) -> Action {
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('o') => {
+                self.mode = Mode::Normal;
                 Action::None
             }
             KeyCode::Char('r') => self.rollback(),
@@ -519,6 +543,7 @@ fn describe(cmd: &Command) -> String {
         Command::SetArmed(true) => "arm auto-rollback".into(),
         Command::SetArmed(false) => "disarm auto-rollback".into(),
         Command::Note(_) => "note".into(),
+        Command::RunChecks => "run the checks".into(),
         Command::Shutdown => "shutdown".into(),
     }
 }

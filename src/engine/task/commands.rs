@@ -81,6 +81,10 @@ impl Engine {
                 self.event(EventLevel::Warn, msg);
                 self.answer(reply, Ok(msg.into()));
             }
+            Command::RunChecks => {
+                let r = self.run_checks_now(origin);
+                self.answer(reply, r);
+            }
             Command::TogglePause => {
                 let r = self.toggle_pause(origin);
                 self.answer(reply, r);

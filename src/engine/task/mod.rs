@@ -8,6 +8,7 @@
 //! file of its own: `commands`, `writes` (router writes), `reads` (router
 //! reads), `judging` (snapshots) and `clock` (timers, gate, autopilot).
 
+mod checks;
 mod clock;
 mod commands;
 mod gate_paths;
@@ -102,6 +103,9 @@ pub fn spawn(
     );
     state.autopilot = options.autopilot;
     state.readonly = options.readonly;
+    let (checks_tx, checks_rx) = mpsc::unbounded_channel();
+    let (checks, check_states) = checks::CheckRunners::new(config, checks_tx)?;
+    state.checks = check_states;
     let (state_tx, state_rx) = watch::channel(Arc::new(state.clone()));
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (rollback_tx, rollback_rx) = mpsc::unbounded_channel();
@@ -148,10 +152,11 @@ pub fn spawn(
             config.source.observed_split_margin,
             config.source.window,
         ),
+        checks,
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
-        engine.run(cmd_rx, rollback_rx, snap_rx, read_rx).await;
+        engine.run(cmd_rx, rollback_rx, snap_rx, read_rx, checks_rx).await;
         poller.abort();
     });
     Ok((EngineHandle::new(cmd_tx, rollback_tx, state_rx), task))
@@ -277,6 +282,7 @@ enum Wake {
     Written(Result<WriteDone, tokio::task::JoinError>),
     PreemptDeadline,
     Read(ReadResult),
+    Check(checks::CheckDone),
     Tick,
 }
 
@@ -321,6 +327,8 @@ struct Engine {
     dwell_restart_reported: bool,
     /// The router's split against the one the traffic shows.
     disagreement: super::observed::DisagreementTracker,
+    /// Smoke checks and command gates: runners and runs in flight.
+    checks: checks::CheckRunners,
 }
 
 /// Waits for the write in flight, or forever when there is none.
@@ -346,6 +354,7 @@ impl Engine {
         mut rollbacks: mpsc::UnboundedReceiver<Request>,
         mut snapshots: mpsc::Receiver<Polled>,
         mut reads: mpsc::Receiver<ReadResult>,
+        mut checks: mpsc::UnboundedReceiver<checks::CheckDone>,
     ) {
         self.journal_start();
         self.start_read();
@@ -362,6 +371,7 @@ impl Engine {
                 _ = preempt_deadline(&self.queued_rollback) => Wake::PreemptDeadline,
                 r = written(&mut self.inflight) => Wake::Written(r),
                 Some(r) = reads.recv() => Wake::Read(r),
+                Some(c) = checks.recv() => Wake::Check(c),
                 Some(s) = snapshots.recv() => Wake::Snapshot(s),
                 _ = ticker.tick() => Wake::Tick,
             };
@@ -377,10 +387,12 @@ impl Engine {
                 Wake::Written(r) => self.on_written(r),
                 Wake::PreemptDeadline => self.abandon_preempted(),
                 Wake::Read(r) => self.on_read(r),
+                Wake::Check(c) => self.on_check(c),
                 Wake::Snapshot(Polled::Live(s)) => self.on_snapshot(*s),
                 Wake::Snapshot(Polled::Backfill(past)) => self.on_backfill(past),
                 Wake::Tick => changed = self.on_tick(),
             }
+            changed |= self.start_due_checks();
             changed |= self.refresh_gate();
             changed |= self.autopilot();
             if changed {
@@ -403,6 +415,9 @@ impl Engine {
     /// finish so that its outcome is journaled (and a rollback waiting on it
     /// then goes ahead).
     async fn shutdown(&mut self) {
+        // A command gate dies with the cockpit: nothing it started outlives us.
+        let killed = self.kill_commands();
+        self.report_killed(killed, "killed: the cockpit stopped");
         while let Some(f) = &self.inflight {
             // A rollback is given every chance to land.
             let grace = if f.change.action == Action::Rollback {
