@@ -189,8 +189,14 @@ fn the_commented_gates_are_valid() {
     // Every key written in the example is a key of the config.
     let resolved = toml::to_string(&c).unwrap();
     for key in [
-        "method", "headers", "body", "expect_status", "expect_body", "argv", "before",
+        "method",
+        "headers",
+        "body",
+        "expect_status",
+        "expect_body",
+        "argv",
+        "before",
     ] {
-        assert!(resolved.contains(&format!("{key} =")), "{key}: {resolved}");
+        assert!(resolved.contains(key), "{key}: {resolved}");
     }
 }

@@ -34,11 +34,20 @@ fn finished(s: &cutover::engine::State) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_passing_eval_opens_the_first_step_and_its_output_is_journaled() {
     let script = "echo starting; echo 'to stderr' >&2; sleep 0.3; for i in $(seq 1 40); do echo case $i ok; done; exit 0";
-    let r = rig(0, config(gate("eval", script, vec![1, 100], Duration::from_secs(30))));
+    let r = rig(
+        0,
+        config(gate("eval", script, vec![1, 100], Duration::from_secs(30))),
+    );
     // It starts on its own: the next advance reaches 1 %.
-    let s = wait_for(&r.handle, "eval running", |s| s.checks.commands[0].running.is_some()).await;
+    let s = wait_for(&r.handle, "eval running", |s| {
+        s.checks.commands[0].running.is_some()
+    })
+    .await;
     assert!(
-        s.gate.reasons.iter().any(|r| r.starts_with("running eval ")),
+        s.gate
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("running eval ")),
         "{:?}",
         s.gate.reasons
     );
@@ -81,7 +90,10 @@ async fn a_failing_eval_holds_the_step_until_forced() {
             Duration::from_secs(30),
         )),
     );
-    let s = wait_for(&r.handle, "eval done", |s| finished(s) && s.snapshot.is_some()).await;
+    let s = wait_for(&r.handle, "eval done", |s| {
+        finished(s) && s.snapshot.is_some()
+    })
+    .await;
     let run = s.checks.commands[0].last.clone().unwrap();
     assert!(!run.passed);
     assert_eq!(run.reason, "exit 3");
@@ -161,7 +173,10 @@ async fn a_rollback_during_a_running_eval_is_not_delayed_and_kills_it() {
             pidfile.display()
         );
         // At 50 %, the flip to 100 % needs the eval: it starts on its own.
-        let r = rig(50, config(gate("eval", &script, vec![100], Duration::from_secs(600))));
+        let r = rig(
+            50,
+            config(gate("eval", &script, vec![100], Duration::from_secs(600))),
+        );
         wait_for(&r.handle, "eval running", |s| {
             s.checks.commands[0].running.is_some()
         })
@@ -184,7 +199,10 @@ async fn a_rollback_during_a_running_eval_is_not_delayed_and_kills_it() {
             .iter()
             .position(|r| r.kind == RecordKind::Intent && r.action == "rollback")
             .unwrap();
-        let check = recs.iter().position(|r| r.kind == RecordKind::Check).unwrap();
+        let check = recs
+            .iter()
+            .position(|r| r.kind == RecordKind::Check)
+            .unwrap();
         assert!(intent < check, "{recs:#?}");
         r.handle.call(Origin::Cli, Command::Shutdown).await.unwrap();
     }
@@ -212,7 +230,10 @@ async fn quitting_kills_a_running_eval() {
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("pid");
     let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
-    let r = rig(0, config(gate("eval", &script, vec![1], Duration::from_secs(600))));
+    let r = rig(
+        0,
+        config(gate("eval", &script, vec![1], Duration::from_secs(600))),
+    );
     wait_for(&r.handle, "eval running", |s| {
         s.checks.commands[0].running.is_some()
     })
@@ -259,12 +280,21 @@ async fn wait_for_file(path: &std::path::Path) {
 /// reaped by whoever adopted it).
 async fn assert_dead(path: &std::path::Path) {
     wait_for_file(path).await;
-    let pid: i32 = std::fs::read_to_string(path).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(path)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     for _ in 0..200 {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return,
             Ok(stat) => {
-                let state = stat.rsplit(')').next().unwrap_or("").split_whitespace().next();
+                let state = stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .next();
                 if state == Some("Z") {
                     return;
                 }

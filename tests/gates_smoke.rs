@@ -141,7 +141,10 @@ async fn each_failure_shows_its_reason_and_the_first_step_waits_for_all() {
     let r = rig(0, config(four_checks(&server)));
     // They run on start, with green at 0 %.
     let s = wait_for(&r.handle, "smoke results", all_done).await;
-    assert_eq!(reason(&s, "pass"), (true, "status 200, body matches".into()));
+    assert_eq!(
+        reason(&s, "pass"),
+        (true, "status 200, body matches".into())
+    );
     assert_eq!(reason(&s, "status"), (false, "status 503, want 2xx".into()));
     let (ok, why) = reason(&s, "body");
     assert!(!ok);
@@ -203,7 +206,10 @@ async fn each_failure_shows_its_reason_and_the_first_step_waits_for_all() {
 
     // Every result is journaled.
     let recs = records(&r.journal);
-    let checks: Vec<_> = recs.iter().filter(|r| r.kind == RecordKind::Check).collect();
+    let checks: Vec<_> = recs
+        .iter()
+        .filter(|r| r.kind == RecordKind::Check)
+        .collect();
     assert_eq!(checks.len(), 4, "{checks:?}");
     let slow = checks
         .iter()
@@ -220,8 +226,12 @@ async fn each_failure_shows_its_reason_and_the_first_step_waits_for_all() {
         .await
         .unwrap();
     assert!(msg.contains("4 smoke check(s)"), "{msg}");
-    let s = wait_for(&r.handle, "all smoke checks pass", |s| {
-        all_done(s) && s.checks.smoke.iter().all(|c| c.last.as_ref().unwrap().passed)
+    wait_for(&r.handle, "all smoke checks pass", |s| {
+        all_done(s)
+            && s.checks
+                .smoke
+                .iter()
+                .all(|c| c.last.as_ref().unwrap().passed)
     })
     .await;
     let s = wait_for(&r.handle, "gate open", |st| st.gate.open).await;

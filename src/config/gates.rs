@@ -148,7 +148,10 @@ pub fn validate(g: &GatesConfig, steps: &[u8], longest: Duration) -> Result<(), 
             );
         }
         if s.timeout.is_zero() || s.timeout > longest {
-            return err(at("timeout"), "must be above zero and at most a year".into());
+            return err(
+                at("timeout"),
+                "must be above zero and at most a year".into(),
+            );
         }
     }
     let mut names = Vec::new();
@@ -185,7 +188,10 @@ pub fn validate(g: &GatesConfig, steps: &[u8], longest: Duration) -> Result<(), 
             );
         }
         if c.timeout.is_zero() || c.timeout > longest {
-            return err(at("timeout"), "must be above zero and at most a year".into());
+            return err(
+                at("timeout"),
+                "must be above zero and at most a year".into(),
+            );
         }
     }
     Ok(())

@@ -120,9 +120,16 @@ impl Checks {
                 ));
                 continue;
             }
-            match c.last.as_ref().filter(|_| self.has_current_run(i, from, since)) {
+            match c
+                .last
+                .as_ref()
+                .filter(|_| self.has_current_run(i, from, since))
+            {
                 Some(r) if r.passed => {}
-                Some(r) => out.push(format!("{} failed: {} (o shows its output)", c.name, r.reason)),
+                Some(r) => out.push(format!(
+                    "{} failed: {} (o shows its output)",
+                    c.name, r.reason
+                )),
                 None => out.push(format!("{}: not run yet at {from} % (s runs it)", c.name)),
             }
         }
@@ -261,6 +268,9 @@ mod tests {
     #[test]
     fn long_runs_read_as_minutes() {
         assert_eq!(secs(Duration::from_secs(12)), "12s");
-        assert_eq!(secs(Duration::from_secs(185)), countdown(Duration::from_secs(185)));
+        assert_eq!(
+            secs(Duration::from_secs(185)),
+            countdown(Duration::from_secs(185))
+        );
     }
 }

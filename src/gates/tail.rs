@@ -85,7 +85,13 @@ fn clean(line: &[u8]) -> String {
     let text = String::from_utf8_lossy(line);
     text.trim_end_matches('\r')
         .chars()
-        .map(|c| if c.is_control() && c != '\t' { '�' } else { c })
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '�'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 

@@ -588,6 +588,41 @@ mod tests {
     }
 
     #[test]
+    fn gates_keys_run_the_checks_and_show_the_output() {
+        let mut s = state();
+        let mut app = App::new(false, false);
+        assert_eq!(app.on_key(ch('s'), &s), Action::Send(Command::RunChecks));
+        assert_eq!(
+            typed(&mut app, &s, "smoke"),
+            Action::Send(Command::RunChecks)
+        );
+        // No eval gate: nothing to show, and it says so.
+        assert_eq!(app.on_key(ch('o'), &s), Action::None);
+        assert_eq!(app.mode(), &Mode::Normal);
+        assert!(
+            app.status()
+                .is_some_and(|(_, m)| m.contains("no eval gates"))
+        );
+        s.checks.commands.push(crate::gates::CommandStatus {
+            name: "eval".into(),
+            before: vec![1],
+            running: None,
+            last: None,
+        });
+        app.on_key(ch('o'), &s);
+        assert_eq!(app.mode(), &Mode::Output);
+        // A rollback goes straight through the popup.
+        assert!(matches!(
+            app.on_key(ch('r'), &s),
+            Action::Send(Command::Rollback { .. })
+        ));
+        assert_eq!(app.mode(), &Mode::Normal);
+        app.on_key(ch('o'), &s);
+        app.on_key(key(KeyCode::Esc), &s);
+        assert_eq!(app.mode(), &Mode::Normal);
+    }
+
+    #[test]
     fn single_keys_send_commands() {
         let s = state();
         let mut app = App::new(false, false);

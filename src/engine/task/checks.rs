@@ -14,8 +14,15 @@ use super::*;
 /// What a check's task reports.
 #[derive(Debug)]
 pub(super) enum CheckDone {
-    Smoke { run: u64, verdicts: Vec<Verdict> },
-    Command { index: usize, run: u64, finished: Finished },
+    Smoke {
+        run: u64,
+        verdicts: Vec<Verdict>,
+    },
+    Command {
+        index: usize,
+        run: u64,
+        finished: Finished,
+    },
 }
 
 /// The checks' runners and what is in flight (the results live in
@@ -31,6 +38,9 @@ pub(super) struct CheckRunners {
     pub running: Vec<Option<(command::Running, u64, Origin)>>,
     pub command_run: u64,
     pub tx: mpsc::UnboundedSender<CheckDone>,
+    /// Records of runs killed by a rollback, written once no traffic change
+    /// is in flight: the rollback's answer never waits for their fsync.
+    pub unjournaled: Vec<Record>,
 }
 
 impl CheckRunners {
@@ -72,6 +82,7 @@ impl CheckRunners {
                 running: config.gates.command.iter().map(|_| None).collect(),
                 command_run: 0,
                 tx,
+                unjournaled: Vec::new(),
             },
             checks,
         ))
@@ -205,7 +216,11 @@ impl Engine {
                 self.state.checks.commands[i].running = Some((t, split.green()));
                 self.event(
                     EventLevel::Info,
-                    format!("{} started at {split} (timeout {})", gate.name, crate::format::span(gate.timeout)),
+                    format!(
+                        "{} started at {split} (timeout {})",
+                        gate.name,
+                        crate::format::span(gate.timeout)
+                    ),
                 );
                 true
             }
@@ -299,15 +314,24 @@ impl Engine {
     }
 
     fn finish_command(&mut self, i: usize, result: CommandRun, origin: Origin) {
-        let name = self.state.checks.commands[i].name.clone();
+        let rec = self.command_record(i, &result, origin);
+        let _ = self.append(&rec);
+        self.show_command(i, result);
+    }
+
+    fn command_record(&self, i: usize, result: &CommandRun, origin: Origin) -> Record {
         let mut rec = self.record(RecordKind::Check, origin, "command");
-        rec.check = Some(name.clone());
+        rec.check = Some(self.state.checks.commands[i].name.clone());
         rec.passed = Some(result.passed);
         rec.from = Some(result.split);
         rec.detail = Some(result.reason.clone());
         rec.duration_ms = Some(result.elapsed.as_millis() as u64);
         rec.output = result.output.clone();
-        let _ = self.append(&rec);
+        rec
+    }
+
+    fn show_command(&mut self, i: usize, result: CommandRun) {
+        let name = self.state.checks.commands[i].name.clone();
         let (level, word) = if result.passed {
             (EventLevel::Info, "passed")
         } else {
@@ -353,11 +377,27 @@ impl Engine {
         killed
     }
 
-    /// Journals and shows commands killed by `why`.
+    /// Shows commands killed by `why` now; their journal records wait in
+    /// `unjournaled` until the traffic change is over.
     pub(super) fn report_killed(&mut self, killed: Vec<(usize, CommandRun, Origin)>, why: &str) {
         for (i, mut run, origin) in killed {
             run.reason = why.to_string();
-            self.finish_command(i, run, origin);
+            let rec = self.command_record(i, &run, origin);
+            self.checks.unjournaled.push(rec);
+            self.show_command(i, run);
+        }
+    }
+
+    /// Writes the deferred records once no traffic change is in flight
+    /// (or at shutdown, `force`).
+    pub(super) fn journal_deferred_checks(&mut self, force: bool) {
+        if self.checks.unjournaled.is_empty()
+            || (!force && (self.inflight.is_some() || self.queued_rollback.is_some()))
+        {
+            return;
+        }
+        for rec in std::mem::take(&mut self.checks.unjournaled) {
+            let _ = self.append(&rec);
         }
     }
 

@@ -156,7 +156,9 @@ pub fn spawn(
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
-        engine.run(cmd_rx, rollback_rx, snap_rx, read_rx, checks_rx).await;
+        engine
+            .run(cmd_rx, rollback_rx, snap_rx, read_rx, checks_rx)
+            .await;
         poller.abort();
     });
     Ok((EngineHandle::new(cmd_tx, rollback_tx, state_rx), task))
@@ -390,7 +392,10 @@ impl Engine {
                 Wake::Check(c) => self.on_check(c),
                 Wake::Snapshot(Polled::Live(s)) => self.on_snapshot(*s),
                 Wake::Snapshot(Polled::Backfill(past)) => self.on_backfill(past),
-                Wake::Tick => changed = self.on_tick(),
+                Wake::Tick => {
+                    changed = self.on_tick();
+                    self.journal_deferred_checks(false);
+                }
             }
             changed |= self.start_due_checks();
             changed |= self.refresh_gate();
@@ -418,6 +423,7 @@ impl Engine {
         // A command gate dies with the cockpit: nothing it started outlives us.
         let killed = self.kill_commands();
         self.report_killed(killed, "killed: the cockpit stopped");
+        self.journal_deferred_checks(true);
         while let Some(f) = &self.inflight {
             // A rollback is given every chance to land.
             let grace = if f.change.action == Action::Rollback {

@@ -90,7 +90,10 @@ pub fn line(state: &State, t: &Theme, now: Instant) -> Option<Line<'static>> {
                     ("✗ FAIL ", t.breach)
                 };
                 spans.push(Span::styled(mark, style));
-                spans.push(Span::raw(format!("{}: {} at {}% ", cmd.name, r.reason, r.split)));
+                spans.push(Span::raw(format!(
+                    "{}: {} at {}% ",
+                    cmd.name, r.reason, r.split
+                )));
                 spans.push(Span::styled(
                     format!(
                         "{}, {} ago",
@@ -153,4 +156,101 @@ pub fn render_output(frame: &mut Frame, area: Rect, state: &State, app: &App, no
         Span::styled(" eval output ", t.label),
         t.dim,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::PlanView;
+    use crate::gates::{CommandRun, CommandStatus, SmokeResult, SmokeStatus};
+
+    fn state() -> State {
+        State::new(
+            "svc",
+            "demo",
+            "demo",
+            PlanView {
+                steps: vec![1, 100],
+                dwell: Duration::from_secs(60),
+                bake: Duration::from_secs(60),
+                standby: Duration::from_secs(60),
+            },
+            true,
+            2,
+        )
+    }
+
+    fn text(l: &Line<'_>) -> String {
+        l.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn no_checks_no_line() {
+        assert!(line(&state(), &Theme::color(), Instant::now()).is_none());
+    }
+
+    #[test]
+    fn each_check_shows_result_reason_latency_and_age_or_running_time() {
+        let t0 = Instant::now();
+        let now = t0 + Duration::from_secs(7);
+        let mut s = state();
+        s.checks.smoke = vec![
+            SmokeStatus {
+                name: "completion".into(),
+                running_since: None,
+                last: Some(SmokeResult {
+                    passed: true,
+                    reason: "status 200, body matches".into(),
+                    latency: Duration::from_millis(42),
+                    at: t0,
+                }),
+            },
+            SmokeStatus {
+                name: "health".into(),
+                running_since: None,
+                last: Some(SmokeResult {
+                    passed: false,
+                    reason: "status 503, want 2xx".into(),
+                    latency: Duration::from_millis(3),
+                    at: t0 + Duration::from_secs(2),
+                }),
+            },
+        ];
+        s.checks.commands = vec![CommandStatus {
+            name: "eval suite".into(),
+            before: vec![1, 100],
+            running: Some((t0 + Duration::from_secs(5), 0)),
+            last: None,
+        }];
+        let t = Theme::color();
+        let l = line(&s, &t, now).unwrap();
+        assert_eq!(
+            text(&l),
+            " checks ✓ PASS smoke completion: status 200, body matches 42 ms, 7s ago · \
+             ✗ FAIL smoke health: status 503, want 2xx 3 ms, 5s ago · … running eval suite 2s"
+        );
+        let fail = l
+            .spans
+            .iter()
+            .find(|sp| sp.content.contains("FAIL"))
+            .unwrap();
+        assert_eq!(fail.style, t.breach);
+
+        s.checks.commands[0].running = None;
+        s.checks.commands[0].last = Some(CommandRun {
+            passed: false,
+            reason: "exit 3".into(),
+            split: 0,
+            started: t0,
+            elapsed: Duration::from_secs(4),
+            output: vec!["accuracy 0.61".into()],
+        });
+        let l = text(&line(&s, &t, now).unwrap());
+        assert!(
+            l.ends_with("✗ FAIL eval suite: exit 3 at 0% 4s, 3s ago"),
+            "{l}"
+        );
+    }
 }
