@@ -188,7 +188,16 @@ async fn a_rollback_during_a_running_eval_is_not_delayed_and_kills_it() {
         assert_eq!(run.reason, "killed by rollback");
         assert!(matches!(s.phase, Phase::RolledBack { .. }));
         assert_dead(&pidfile).await;
-        let recs = records(&r.journal);
+        // Journaled once the rollback has landed (its answer never waits
+        // for this fsync): within a tick.
+        let mut recs = records(&r.journal);
+        for _ in 0..100 {
+            if recs.iter().any(|r| r.kind == RecordKind::Check) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            recs = records(&r.journal);
+        }
         let killed = recs
             .iter()
             .find(|r| r.kind == RecordKind::Check)
