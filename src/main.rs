@@ -219,7 +219,11 @@ async fn one_shot_with(
     }
     // A one-shot command does what it was told and nothing on its own.
     config.auto_rollback.enabled = false;
-    let running = app::start_with(&config, EngineOptions::default(), when_held).await?;
+    let options = EngineOptions {
+        no_auto_checks: true,
+        ..Default::default()
+    };
+    let running = app::start_with(&config, options, when_held).await?;
     say(cli::one_shot(running, command).await?);
     Ok(0)
 }

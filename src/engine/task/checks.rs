@@ -97,6 +97,7 @@ impl Engine {
     /// started.
     pub(super) fn start_due_checks(&mut self) -> bool {
         if self.options.readonly
+            || self.options.no_auto_checks
             || self.inflight.is_some()
             || self.queued_rollback.is_some()
             || self.state.checks.is_empty()

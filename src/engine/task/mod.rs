@@ -73,6 +73,10 @@ pub struct EngineOptions {
     /// (`rollback --force`): the holder, as said; every write is journaled
     /// as forced.
     pub forced_past: Option<String>,
+    /// Start no smoke check or command gate on its own (a one-shot
+    /// `cutover set` would only kill an eval suite as it exits); their
+    /// gates stay closed until run or forced.
+    pub no_auto_checks: bool,
     /// Stamps events and journal lines; the system clock by default.
     pub wall: WallClock,
 }

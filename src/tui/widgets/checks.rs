@@ -1,6 +1,6 @@
-//! The checks under the gate line: each smoke check with pass or fail, its
-//! reason, latency and age; each eval gate running (with its elapsed time)
-//! or its last result. And the `o` popup with the eval gates' last output.
+//! The checks under the gate line: each eval gate running (with its
+//! elapsed time) or its last result, first because it changes; then each
+//! smoke check with pass or fail, its reason, latency and age. And the `o` popup with the eval gates' last output.
 
 use std::time::Instant;
 
@@ -23,45 +23,8 @@ pub fn line(state: &State, t: &Theme, now: Instant) -> Option<Line<'static>> {
     }
     let mut spans = vec![Span::styled(" checks", t.label)];
     let sep = |spans: &mut Vec<Span<'static>>| spans.push(Span::styled(" ·", t.dim));
-    for (i, s) in c.smoke.iter().enumerate() {
-        if i > 0 {
-            sep(&mut spans);
-        }
-        spans.push(Span::raw(" "));
-        match (&s.running_since, &s.last) {
-            (Some(since), _) => {
-                spans.push(Span::styled("… ", t.no_data));
-                spans.push(Span::raw(format!(
-                    "smoke {} running {}",
-                    s.name,
-                    secs(now.saturating_duration_since(*since))
-                )));
-            }
-            (None, None) => {
-                spans.push(Span::styled("? ", t.no_data));
-                spans.push(Span::raw(format!("smoke {} not run", s.name)));
-            }
-            (None, Some(r)) => {
-                let (mark, style) = if r.passed {
-                    ("✓ PASS ", t.ok)
-                } else {
-                    ("✗ FAIL ", t.breach)
-                };
-                spans.push(Span::styled(mark, style));
-                spans.push(Span::raw(format!("smoke {}: {} ", s.name, r.reason)));
-                spans.push(Span::styled(
-                    format!(
-                        "{} ms, {} ago",
-                        r.latency.as_millis(),
-                        secs(now.saturating_duration_since(r.at))
-                    ),
-                    t.dim,
-                ));
-            }
-        }
-    }
     for (i, cmd) in c.commands.iter().enumerate() {
-        if i > 0 || !c.smoke.is_empty() {
+        if i > 0 {
             sep(&mut spans);
         }
         spans.push(Span::raw(" "));
@@ -99,6 +62,43 @@ pub fn line(state: &State, t: &Theme, now: Instant) -> Option<Line<'static>> {
                         "{}, {} ago",
                         secs(r.elapsed),
                         secs(now.saturating_duration_since(r.started + r.elapsed))
+                    ),
+                    t.dim,
+                ));
+            }
+        }
+    }
+    for (i, s) in c.smoke.iter().enumerate() {
+        if i > 0 || !c.commands.is_empty() {
+            sep(&mut spans);
+        }
+        spans.push(Span::raw(" "));
+        match (&s.running_since, &s.last) {
+            (Some(since), _) => {
+                spans.push(Span::styled("… ", t.no_data));
+                spans.push(Span::raw(format!(
+                    "smoke {} running {}",
+                    s.name,
+                    secs(now.saturating_duration_since(*since))
+                )));
+            }
+            (None, None) => {
+                spans.push(Span::styled("? ", t.no_data));
+                spans.push(Span::raw(format!("smoke {} not run", s.name)));
+            }
+            (None, Some(r)) => {
+                let (mark, style) = if r.passed {
+                    ("✓ PASS ", t.ok)
+                } else {
+                    ("✗ FAIL ", t.breach)
+                };
+                spans.push(Span::styled(mark, style));
+                spans.push(Span::raw(format!("smoke {}: {} ", s.name, r.reason)));
+                spans.push(Span::styled(
+                    format!(
+                        "{} ms, {} ago",
+                        r.latency.as_millis(),
+                        secs(now.saturating_duration_since(r.at))
                     ),
                     t.dim,
                 ));
@@ -228,8 +228,8 @@ mod tests {
         let l = line(&s, &t, now).unwrap();
         assert_eq!(
             text(&l),
-            " checks ✓ PASS smoke completion: status 200, body matches 42 ms, 7s ago · \
-             ✗ FAIL smoke health: status 503, want 2xx 3 ms, 5s ago · … running eval suite 2s"
+            " checks … running eval suite 2s · ✓ PASS smoke completion: status 200, body matches \
+             42 ms, 7s ago · ✗ FAIL smoke health: status 503, want 2xx 3 ms, 5s ago"
         );
         let fail = l
             .spans
@@ -249,7 +249,7 @@ mod tests {
         });
         let l = text(&line(&s, &t, now).unwrap());
         assert!(
-            l.ends_with("✗ FAIL eval suite: exit 3 at 0% 4s, 3s ago"),
+            l.starts_with(" checks ✗ FAIL eval suite: exit 3 at 0% 4s, 3s ago · "),
             "{l}"
         );
     }
