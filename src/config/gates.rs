@@ -34,7 +34,13 @@ pub struct SmokeCheck {
     pub url: String,
     #[serde(default = "default_method")]
     pub method: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Sent as written; values of credential headers print as `***`
+    /// (`cutover check` prints the resolved config).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "masked_headers"
+    )]
     pub headers: BTreeMap<String, String>,
     /// Sent as is (e.g. a JSON inference request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,6 +67,33 @@ pub struct CommandGate {
     pub before: Vec<u8>,
     #[serde(with = "duration", default = "default_command_timeout")]
     pub timeout: Duration,
+}
+
+/// True for a header that carries a credential.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie"
+    ) || ["token", "key", "secret", "password", "auth"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+fn masked_headers<S: serde::Serializer>(
+    h: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(h.len()))?;
+    for (k, v) in h {
+        if is_secret_header(k) {
+            m.serialize_entry(k, "***")?;
+        } else {
+            m.serialize_entry(k, v)?;
+        }
+    }
+    m.end()
 }
 
 fn default_method() -> String {
@@ -271,6 +304,21 @@ mod tests {
         let e = load_str(&smoke("colour = \"green\"\n"), "t").unwrap_err();
         assert!(e.message.contains("colour"), "{e}");
         assert_eq!(e.line, Some(13), "{e}");
+    }
+
+    #[test]
+    fn credential_headers_never_print() {
+        let text = smoke(
+            "headers = { Authorization = \"Bearer s3cr3t\", \"X-Api-Key\" = \"k3y\", Accept = \"application/json\" }\n",
+        );
+        let c = load_str(&text, "t").unwrap();
+        assert_eq!(c.gates.smoke[1].headers["Authorization"], "Bearer s3cr3t");
+        let shown = toml::to_string(&c).unwrap();
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("k3y"),
+            "{shown}"
+        );
+        assert!(shown.contains("application/json"), "{shown}");
     }
 
     #[test]
