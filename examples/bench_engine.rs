@@ -110,6 +110,7 @@ async fn main() {
         plan: Default::default(),
         guardrails: Default::default(),
         auto_rollback: Default::default(),
+        gates: Default::default(),
         journal: Default::default(),
     };
     config.source.interval = Duration::from_millis(100);

@@ -67,6 +67,7 @@ pub fn demo_config(
         },
         guardrails: Default::default(),
         auto_rollback: Default::default(),
+        gates: Default::default(),
         journal: JournalConfig {
             path: Some(journal.unwrap_or_else(|| crate::config::data_dir().join("demo.jsonl"))),
         },

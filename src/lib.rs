@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod format;
+pub mod gates;
 pub mod http;
 pub mod lockfile;
 pub mod logging;

@@ -133,6 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 say(check::render(source.client().url(), &lines).trim_end());
                 ok &= !lines.iter().any(check::Line::failed);
             }
+            ok &= check_gates(&config).await?;
             if !ok {
                 return Ok(1);
             }
@@ -231,7 +232,11 @@ async fn one_shot_with(
     }
     // A one-shot command does what it was told and nothing on its own.
     config.auto_rollback.enabled = false;
-    let running = app::start_with(&config, EngineOptions::default(), when_held).await?;
+    let options = EngineOptions {
+        no_auto_checks: true,
+        ..Default::default()
+    };
+    let running = app::start_with(&config, options, when_held).await?;
     say(cli::one_shot(running, command).await?);
     Ok(0)
 }
@@ -272,4 +277,31 @@ async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
         journal.display()
     ));
     Ok(code)
+}
+
+/// `check`: runs every smoke check once and prints each result; lists the
+/// command gates (an eval suite is not run by `check`). True when all
+/// smoke checks passed.
+async fn check_gates(config: &config::Config) -> anyhow::Result<bool> {
+    use cutover::gates::smoke;
+    let prepared = smoke::prepare(&config.gates.smoke).map_err(anyhow::Error::msg)?;
+    let verdicts = smoke::run_all(&prepared).await;
+    for (p, v) in prepared.iter().zip(&verdicts) {
+        say(format!(
+            "# smoke {}: {} {} ({} ms)",
+            p.name,
+            if v.passed { "PASS" } else { "FAIL" },
+            v.reason,
+            v.latency.as_millis()
+        ));
+    }
+    for g in &config.gates.command {
+        let before: Vec<String> = g.before.iter().map(|p| format!("{p}%")).collect();
+        say(format!(
+            "# command gate {}: runs before {} in the cockpit (not run by check)",
+            g.name,
+            before.join(", ")
+        ));
+    }
+    Ok(verdicts.iter().all(|v| v.passed))
 }

@@ -170,3 +170,33 @@ fn the_commented_kubernetes_block_is_valid() {
     assert_eq!(k.httproute.as_deref(), Some("chat-model"));
     assert!(!k.scale_down_green_on_rollback);
 }
+
+#[test]
+fn the_commented_gates_are_valid() {
+    let text = uncomment(&uncomment(EXAMPLE, "[[gates.smoke]]"), "[[gates.command]]");
+    let c = load_str(&text, "gates").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let s = &c.gates.smoke[0];
+    assert_eq!(s.name, "completion answers");
+    assert_eq!(s.method, "POST");
+    assert_eq!(s.headers["Content-Type"], "application/json");
+    assert_eq!(s.expect_status, Some(200));
+    assert_eq!(s.expect_body.as_deref(), Some("\"choices\""));
+    assert_eq!(s.timeout.as_secs(), 5);
+    let g = &c.gates.command[0];
+    assert_eq!(g.argv, vec!["./eval.sh", "--model", "green"]);
+    assert_eq!(g.before, vec![1, 100]);
+    assert_eq!(g.timeout.as_secs(), 600);
+    // Every key written in the example is a key of the config.
+    let resolved = toml::to_string(&c).unwrap();
+    for key in [
+        "method",
+        "headers",
+        "body",
+        "expect_status",
+        "expect_body",
+        "argv",
+        "before",
+    ] {
+        assert!(resolved.contains(key), "{key}: {resolved}");
+    }
+}

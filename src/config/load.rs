@@ -245,11 +245,22 @@ fn span_of(table: &DeTable<'_>, dotted: &str) -> Option<Range<usize>> {
         Some((h, r)) => (h, Some(r)),
         None => (dotted, None),
     };
-    // Array elements are written `steps[2]`: point at the array.
-    let head = head.split('[').next().unwrap_or(head);
+    // Array elements are written `steps[2]`: point at the array, or, in an
+    // array of tables (`gates.smoke[1].url`), at the key in that entry.
+    let (head, index) = match head.split_once('[') {
+        Some((h, i)) => (h, i.trim_end_matches(']').parse::<usize>().ok()),
+        None => (head, None),
+    };
     let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == head)?;
     match (rest, v.get_ref()) {
         (Some(rest), DeValue::Table(t)) => span_of(t, rest).or(Some(k.span())),
+        (Some(rest), DeValue::Array(a)) => match index.and_then(|i| a.get(i)) {
+            Some(item) => match item.get_ref() {
+                DeValue::Table(t) => span_of(t, rest).or(Some(item.span())),
+                _ => Some(item.span()),
+            },
+            None => Some(k.span()),
+        },
         _ => Some(k.span()),
     }
 }

@@ -4,6 +4,7 @@
 //! `source.rs`; the other types and their defaults live here.
 
 mod duration;
+mod gates;
 mod kubernetes;
 mod load;
 pub mod nginx;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use duration::parse as parse_duration;
+pub use gates::{CommandGate, GatesConfig, SmokeCheck};
 pub use kubernetes::{KubernetesConfig, KubernetesMode};
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
 pub use nginx::{NginxConfig, NginxMode};
@@ -50,6 +52,9 @@ pub struct Config {
     pub auto_rollback: AutoRollbackConfig,
     #[serde(default)]
     pub journal: JournalConfig,
+    /// Smoke checks and command gates green must pass before traffic moves.
+    #[serde(default, skip_serializing_if = "GatesConfig::is_empty")]
+    pub gates: GatesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

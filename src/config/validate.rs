@@ -64,6 +64,7 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
         return err("auto_rollback.consecutive", "must be at least 1");
     }
     validate_router(&c.router, &c.plan.steps)?;
+    super::gates::validate(&c.gates, &c.plan.steps, LONGEST)?;
     Ok(())
 }
 

@@ -33,6 +33,9 @@ pub enum Command {
     /// Retire blue (scale it to 0): only when promoted and the standby
     /// window is over, on routers that can scale. Moves no traffic.
     DecommissionBlue,
+    /// Run the smoke checks (green at 0 %) and the command gates still
+    /// ahead of the current split, now (`s`, `:smoke`).
+    RunChecks,
     /// Stop the engine. Never moves traffic.
     Shutdown,
 }

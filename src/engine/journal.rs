@@ -29,6 +29,8 @@ pub enum RecordKind {
     Note,
     /// The cockpit started and read the split.
     Start,
+    /// A smoke check or command gate finished (`action` says which).
+    Check,
 }
 
 /// One reading as it stood when a decision was made.
@@ -78,6 +80,15 @@ pub struct Record {
     /// is remembered against the green it rolled back.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub green_version: Option<String>,
+    /// A check's name (`check` records).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub check: Option<String>,
+    /// Whether the check passed (`check` records).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub passed: Option<bool>,
+    /// The last lines a command gate printed, bounded.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub output: Vec<String>,
 }
 
 impl Record {
@@ -109,6 +120,9 @@ impl Record {
             duration_ms: None,
             readings: Vec::new(),
             green_version: None,
+            check: None,
+            passed: None,
+            output: Vec::new(),
         }
     }
 }

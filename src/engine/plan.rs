@@ -130,6 +130,9 @@ pub struct GateInput<'a> {
     pub rolled_back: bool,
     /// Green's replicas as the router reports them, where it can tell.
     pub green_replicas: Option<Replicas>,
+    /// Smoke checks and command gates not yet passed for this move (see
+    /// `gates::Checks::reasons`).
+    pub check_reasons: Vec<String>,
 }
 
 /// Why an advance may not go ahead. `hard` reasons cannot be forced past;
@@ -191,6 +194,8 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
         c.soft
             .push("rolled back: sending traffic to green again needs force".into());
     }
+    // Checks gate the first step too: they are what green at 0 % can show.
+    c.soft.extend(g.check_reasons.iter().cloned());
     if split.green() == 0 {
         // Green has no traffic yet, so its metrics cannot be judged: the
         // first step only needs green to be up.
@@ -294,6 +299,7 @@ mod tests {
             data_predates_split: false,
             rolled_back: false,
             green_replicas: None,
+            check_reasons: vec![],
         }
     }
 
@@ -344,6 +350,18 @@ mod tests {
             desired: 3,
         });
         assert!(check_gate(&g).open());
+    }
+
+    #[test]
+    fn unpassed_checks_hold_the_gate_and_can_be_forced() {
+        let now = Instant::now();
+        let phase = Phase::Ready;
+        let mut g = input(now, &phase);
+        g.split = Some(s(0));
+        g.check_reasons = vec!["smoke health failed: status 503, want 2xx".into()];
+        let c = check_gate(&g);
+        assert!(c.hard.is_empty());
+        assert_eq!(c.soft, g.check_reasons);
     }
 
     #[test]

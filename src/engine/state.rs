@@ -239,6 +239,8 @@ pub struct State {
     /// Green was rolled back (in this run or, per the journal, an earlier
     /// one): raising its traffic needs force until green's version changes.
     pub rolled_back: Option<RolledBackMemory>,
+    /// Smoke checks and command gates, with their latest results.
+    pub checks: crate::gates::Checks,
 }
 
 impl State {
@@ -342,6 +344,7 @@ impl State {
             event_seq: 0,
             outcome: None,
             rolled_back: None,
+            checks: crate::gates::Checks::default(),
         }
     }
 }

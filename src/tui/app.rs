@@ -78,6 +78,8 @@ pub enum Mode {
     CommandLine,
     /// The whole event log on the full screen (`:events`).
     Events,
+    /// The eval gates' last lines of output (`o`).
+    Output,
 }
 
 /// Severity of the status line.
@@ -306,6 +308,7 @@ impl App {
             Mode::Confirm { kind, yes_focused } => self.confirm_key(key, kind, yes_focused),
             Mode::CommandLine => self.line_key(key, state),
             Mode::Events => self.events_key(key, state),
+            Mode::Output => self.output_key(key),
         }
     }
 
@@ -329,6 +332,15 @@ impl App {
             KeyAction::TogglePause => self.emit(Command::TogglePause, "space"),
             KeyAction::Decommission => self.open_confirm(ConfirmKind::Decommission, "D"),
             KeyAction::ToggleArmed => self.ask_armed(!self.armed_intent(state)),
+            KeyAction::RunChecks => self.emit(Command::RunChecks, "s"),
+            KeyAction::ShowOutput => {
+                if state.checks.commands.is_empty() {
+                    self.set_error("no eval gates configured ([[gates.command]])");
+                } else {
+                    self.mode = Mode::Output;
+                }
+                Action::None
+            }
             KeyAction::CommandLine => {
                 self.input.reset();
                 self.mode = Mode::CommandLine;
@@ -399,6 +411,18 @@ impl App {
             }
             KeyCode::Up | KeyCode::PageUp => {
                 self.help_scroll = self.help_scroll.saturating_sub(1);
+                Action::None
+            }
+            KeyCode::Char('r') => self.rollback(),
+            _ => Action::None,
+        }
+    }
+
+    /// The output popup closes on Esc, q or o; r still rolls back.
+    fn output_key(&mut self, key: KeyEvent) -> Action {
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('o') => {
+                self.mode = Mode::Normal;
                 Action::None
             }
             KeyCode::Char('r') => self.rollback(),
@@ -551,6 +575,7 @@ fn describe(cmd: &Command) -> String {
         Command::SetArmed(false) => "disarm auto-rollback".into(),
         Command::Note(_) => "note".into(),
         Command::DecommissionBlue => "decommission blue".into(),
+        Command::RunChecks => "run the checks".into(),
         Command::Shutdown => "shutdown".into(),
     }
 }
@@ -580,6 +605,41 @@ mod tests {
             assert_eq!(app.on_key(ch(c), s), Action::None);
         }
         app.on_key(key(KeyCode::Enter), s)
+    }
+
+    #[test]
+    fn gates_keys_run_the_checks_and_show_the_output() {
+        let mut s = state();
+        let mut app = App::new(false, false);
+        assert_eq!(app.on_key(ch('s'), &s), Action::Send(Command::RunChecks));
+        assert_eq!(
+            typed(&mut app, &s, "smoke"),
+            Action::Send(Command::RunChecks)
+        );
+        // No eval gate: nothing to show, and it says so.
+        assert_eq!(app.on_key(ch('o'), &s), Action::None);
+        assert_eq!(app.mode(), &Mode::Normal);
+        assert!(
+            app.status()
+                .is_some_and(|(_, m)| m.contains("no eval gates"))
+        );
+        s.checks.commands.push(crate::gates::CommandStatus {
+            name: "eval".into(),
+            before: vec![1],
+            running: None,
+            last: None,
+        });
+        app.on_key(ch('o'), &s);
+        assert_eq!(app.mode(), &Mode::Output);
+        // A rollback goes straight through the popup.
+        assert!(matches!(
+            app.on_key(ch('r'), &s),
+            Action::Send(Command::Rollback { .. })
+        ));
+        assert_eq!(app.mode(), &Mode::Normal);
+        app.on_key(ch('o'), &s);
+        app.on_key(key(KeyCode::Esc), &s);
+        assert_eq!(app.mode(), &Mode::Normal);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub const LINE_HELP: &[(&str, &str)] = &[
     ("decommission", "scale blue to 0 after standby (asks)"),
     ("arm | disarm", "auto-rollback on / off"),
     ("note <text...>", "write a note to the journal"),
+    ("smoke | checks", "run the smoke checks and eval gates now"),
     ("events", "the whole event log (PgUp/PgDn, Esc)"),
     ("help | q", "this help / quit"),
 ];
@@ -68,6 +69,7 @@ pub fn parse_line(line: &str) -> Result<LineCommand, String> {
         }
         "promote" => no_args(LineCommand::Send(Command::Promote)),
         "decommission" => no_args(LineCommand::Send(Command::DecommissionBlue)),
+        "smoke" | "checks" => no_args(LineCommand::Send(Command::RunChecks)),
         "advance" | "next" => no_args(LineCommand::Send(Command::Advance { force: false })),
         "back" => no_args(LineCommand::Send(Command::StepBack)),
         "pause" | "resume" => no_args(LineCommand::Send(Command::TogglePause)),

@@ -12,7 +12,7 @@ use crate::engine::State;
 use crate::model::Color;
 
 use super::app::{App, Mode};
-use super::widgets::{confirm, events, footer, header, help, panel, split_bar, too_small};
+use super::widgets::{checks, confirm, events, footer, header, help, panel, split_bar, too_small};
 
 /// The smallest terminal the full cockpit is drawn in; below it, the
 /// compact view.
@@ -41,7 +41,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
     let [head, panels, split, log, foot] = Layout::vertical([
         Constraint::Length(header::height(state, app, now, area.width)),
         Constraint::Min(3),
-        Constraint::Length(4),
+        Constraint::Length(split_bar::height(state)),
         Constraint::Length(events_rows),
         Constraint::Length(2),
     ])
@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panels);
     panel::render(frame, blue, state, app, Color::Blue, now);
     panel::render(frame, green, state, app, Color::Green, now);
-    split_bar::render(frame, split, state, app);
+    split_bar::render(frame, split, state, app, now);
     events::render(frame, log, state, app);
     footer::render(frame, foot, app);
 
@@ -61,6 +61,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
         Mode::Confirm { kind, yes_focused } => {
             confirm::render(frame, area, state, app, *kind, *yes_focused)
         }
+        Mode::Output => checks::render_output(frame, area, state, app, now),
         Mode::Normal | Mode::CommandLine | Mode::Events => {}
     }
 }

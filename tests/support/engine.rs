@@ -100,6 +100,7 @@ pub fn config(service: &str) -> Config {
         plan: Default::default(),
         guardrails: Default::default(),
         auto_rollback: Default::default(),
+        gates: Default::default(),
         journal: Default::default(),
     };
     c.source.interval = Duration::from_millis(100);

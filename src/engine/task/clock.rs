@@ -90,7 +90,13 @@ impl Engine {
         self.config.source.interval * 3
     }
 
+    /// The gate for the next plan step.
     pub(super) fn gate_check(&self) -> GateCheck {
+        self.gate_check_to(self.state.split.and_then(|s| self.plan.next_target(s)))
+    }
+
+    /// The gate for a move to `to` (the checks due depend on how far).
+    pub(super) fn gate_check_to(&self, to: Option<Split>) -> GateCheck {
         let now = now();
         let green_up = self.state.snapshot.as_ref().is_some_and(|s| s.green.up);
         check_gate(&GateInput {
@@ -108,6 +114,7 @@ impl Engine {
             rolled_back: matches!(self.state.phase, Phase::RolledBack { .. })
                 || self.state.rolled_back.is_some(),
             green_replicas: self.state.readiness.and_then(|r| r.green),
+            check_reasons: self.check_reasons(to),
         })
     }
 

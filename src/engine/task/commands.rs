@@ -82,6 +82,10 @@ impl Engine {
                 self.answer(reply, Ok(msg.into()));
             }
             Command::DecommissionBlue => self.decommission_blue(origin, reply),
+            Command::RunChecks => {
+                let r = self.run_checks_now(origin);
+                self.answer(reply, r);
+            }
             Command::TogglePause => {
                 let r = self.toggle_pause(origin);
                 self.answer(reply, r);

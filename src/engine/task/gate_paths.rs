@@ -13,7 +13,7 @@ impl Engine {
         if to.green() <= from.green() {
             return Ok(false);
         }
-        let gate = self.gate_check();
+        let gate = self.gate_check_to(Some(to));
         if !gate.hard.is_empty() {
             return Err(gate.hard.join("; "));
         }
@@ -92,13 +92,21 @@ impl Engine {
     /// a promote), but it has no force of its own: after a rollback it is
     /// refused, and a forced set to 100 % is the way to send traffic back.
     pub(super) fn promote_allowed(&self) -> Result<(), String> {
-        match &self.state.rolled_back {
-            Some(m) => Err(format!(
+        if let Some(m) = &self.state.rolled_back {
+            return Err(format!(
                 "{} was rolled back ({}): promoting it needs force: `:set 100` and confirm, or `cutover set 100 --force`",
                 m.describe_green(),
                 m.reason
-            )),
-            None => Ok(()),
+            ));
         }
+        // The flip skips the dwell, not the checks configured before it.
+        let waiting = self.check_reasons(Some(Split::FULL));
+        if !waiting.is_empty() {
+            return Err(format!(
+                "promote waits for the gates: {}; force: `:set 100` and confirm, or `cutover set 100 --force`",
+                waiting.join("; ")
+            ));
+        }
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@
 //! file of its own: `commands`, `writes` (router writes), `reads` (router
 //! reads), `judging` (snapshots) and `clock` (timers, gate, autopilot).
 
+mod checks;
 mod chores;
 mod clock;
 mod commands;
@@ -73,6 +74,10 @@ pub struct EngineOptions {
     /// (`rollback --force`): the holder, as said; every write is journaled
     /// as forced.
     pub forced_past: Option<String>,
+    /// Start no smoke check or command gate on its own (a one-shot
+    /// `cutover set` would only kill an eval suite as it exits); their
+    /// gates stay closed until run or forced.
+    pub no_auto_checks: bool,
     /// Stamps events and journal lines; the system clock by default.
     pub wall: WallClock,
 }
@@ -103,6 +108,9 @@ pub fn spawn(
     );
     state.autopilot = options.autopilot;
     state.readonly = options.readonly;
+    let (checks_tx, checks_rx) = mpsc::unbounded_channel();
+    let (checks, check_states) = checks::CheckRunners::new(config, checks_tx)?;
+    state.checks = check_states;
     let (state_tx, state_rx) = watch::channel(Arc::new(state.clone()));
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (rollback_tx, rollback_rx) = mpsc::unbounded_channel();
@@ -152,11 +160,12 @@ pub fn spawn(
             config.source.observed_split_margin,
             config.source.window,
         ),
+        checks,
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
         engine
-            .run(cmd_rx, rollback_rx, snap_rx, read_rx, chore_rx)
+            .run(cmd_rx, rollback_rx, snap_rx, read_rx, chore_rx, checks_rx)
             .await;
         poller.abort();
     });
@@ -284,6 +293,7 @@ enum Wake {
     PreemptDeadline,
     Read(ReadResult),
     Chore(chores::ChoreDone),
+    Check(checks::CheckDone),
     Tick,
 }
 
@@ -331,6 +341,8 @@ struct Engine {
     dwell_restart_reported: bool,
     /// The router's split against the one the traffic shows.
     disagreement: super::observed::DisagreementTracker,
+    /// Smoke checks and command gates: runners and runs in flight.
+    checks: checks::CheckRunners,
 }
 
 /// Waits for the write in flight, or forever when there is none.
@@ -357,6 +369,7 @@ impl Engine {
         mut snapshots: mpsc::Receiver<Polled>,
         mut reads: mpsc::Receiver<ReadResult>,
         mut chores: mpsc::UnboundedReceiver<chores::ChoreDone>,
+        mut checks: mpsc::UnboundedReceiver<checks::CheckDone>,
     ) {
         self.journal_start();
         self.start_read();
@@ -374,6 +387,7 @@ impl Engine {
                 r = written(&mut self.inflight) => Wake::Written(r),
                 Some(r) = reads.recv() => Wake::Read(r),
                 Some(c) = chores.recv() => Wake::Chore(c),
+                Some(c) = checks.recv() => Wake::Check(c),
                 Some(s) = snapshots.recv() => Wake::Snapshot(s),
                 _ = ticker.tick() => Wake::Tick,
             };
@@ -390,10 +404,15 @@ impl Engine {
                 Wake::PreemptDeadline => self.abandon_preempted(),
                 Wake::Read(r) => self.on_read(r),
                 Wake::Chore(c) => self.on_chore(c),
+                Wake::Check(c) => self.on_check(c),
                 Wake::Snapshot(Polled::Live(s)) => self.on_snapshot(*s),
                 Wake::Snapshot(Polled::Backfill(past)) => self.on_backfill(past),
-                Wake::Tick => changed = self.on_tick(),
+                Wake::Tick => {
+                    changed = self.on_tick();
+                    self.journal_deferred_checks(false);
+                }
             }
+            changed |= self.start_due_checks();
             changed |= self.refresh_gate();
             changed |= self.autopilot();
             if changed {
@@ -416,6 +435,10 @@ impl Engine {
     /// finish so that its outcome is journaled (and a rollback waiting on it
     /// then goes ahead).
     async fn shutdown(&mut self) {
+        // A command gate dies with the cockpit: nothing it started outlives us.
+        let killed = self.kill_commands();
+        self.report_killed(killed, "killed: the cockpit stopped");
+        self.journal_deferred_checks(true);
         while let Some(f) = &self.inflight {
             // A rollback is given every chance to land.
             let grace = if f.change.action == Action::Rollback {

@@ -11,6 +11,19 @@ impl Engine {
     /// safe point (or after [`PREEMPT_DEADLINE`]).
     pub(super) fn start_write(&mut self, order: WriteOrder) {
         let rollback = order.action == Action::Rollback;
+        // A rollback kills any command gate first (a signal, no waiting) and
+        // journals it only once the rollback is on its way.
+        let killed = if rollback {
+            self.kill_commands()
+        } else {
+            Vec::new()
+        };
+        self.start_write_order(order);
+        self.report_killed(killed, "killed by rollback");
+    }
+
+    fn start_write_order(&mut self, order: WriteOrder) {
+        let rollback = order.action == Action::Rollback;
         if let Some(f) = &mut self.inflight {
             if !rollback {
                 // Callers check `ready_for_write` first; keep the write.

@@ -1,5 +1,6 @@
 //! The pieces of the screen, one file each.
 
+pub mod checks;
 pub mod confirm;
 pub mod events;
 pub mod footer;

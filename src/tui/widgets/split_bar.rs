@@ -1,6 +1,8 @@
 //! Green's share of 100 as a bar, the plan's steps marked under it with the
 //! current one highlighted, and the advance gate.
 
+use std::time::Instant;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -13,7 +15,12 @@ use super::super::app::App;
 const PREFIX: usize = 12; // " green  25% "
 const SUFFIX: usize = 11; // " 75% blue  "
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App) {
+/// Rows the traffic block needs: a line more when checks are configured.
+pub fn height(state: &State) -> u16 {
+    if state.checks.is_empty() { 4 } else { 5 }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Instant) {
     let t = app.theme();
     let block = Block::new()
         .borders(Borders::TOP)
@@ -96,7 +103,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App) {
         Line::from(s)
     };
 
-    frame.render_widget(Paragraph::new(vec![bar, Line::from(ticks), gate]), inner);
+    let mut lines = vec![bar, Line::from(ticks), gate];
+    lines.extend(super::checks::line(state, t, now));
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The bar column of a percentage.
