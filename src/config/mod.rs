@@ -3,6 +3,7 @@
 //! the tagged `[router]` and `[source]` sections in `router.rs` and
 //! `source.rs`; the other types and their defaults live here.
 
+mod alerts;
 mod duration;
 mod kubernetes;
 mod load;
@@ -19,6 +20,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use alerts::{
+    AlertConfig, AlertEvent, DEFAULT_TEMPLATE as DEFAULT_ALERT_TEMPLATE, WebhookUrl, redact,
+};
 pub use duration::parse as parse_duration;
 pub use kubernetes::{KubernetesConfig, KubernetesMode};
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
@@ -50,6 +54,9 @@ pub struct Config {
     pub auto_rollback: AutoRollbackConfig,
     #[serde(default)]
     pub journal: JournalConfig,
+    /// `[[alerts]]`: webhooks told of rollbacks, promotes and breaches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -30,6 +30,9 @@ pub enum Command {
     SetArmed(bool),
     /// Write a free-form note to the journal.
     Note(String),
+    /// How an alert went (sent by the alert task): an event, and a journal
+    /// line of kind `alert`. `text` never holds the webhook's secret parts.
+    AlertResult { delivered: bool, text: String },
     /// Stop the engine. Never moves traffic.
     Shutdown,
 }
@@ -55,6 +58,8 @@ pub enum Origin {
     Cli,
     Autopilot,
     AutoRollback,
+    /// The alert task reporting how a webhook call went.
+    Alerts,
 }
 
 impl Origin {
@@ -64,6 +69,7 @@ impl Origin {
             Origin::Cli => "cli",
             Origin::Autopilot => "autopilot",
             Origin::AutoRollback => "auto-rollback",
+            Origin::Alerts => "alerts",
         }
     }
 }

@@ -29,6 +29,9 @@ pub enum RecordKind {
     Note,
     /// The cockpit started and read the split.
     Start,
+    /// An alert webhook was called: `action` is `alert sent` or
+    /// `alert failed`, `detail` says which event, where (host only) and why.
+    Alert,
 }
 
 /// One reading as it stood when a decision was made.

@@ -519,6 +519,7 @@ fn describe(cmd: &Command) -> String {
         Command::SetArmed(true) => "arm auto-rollback".into(),
         Command::SetArmed(false) => "disarm auto-rollback".into(),
         Command::Note(_) => "note".into(),
+        Command::AlertResult { .. } => "alert result".into(),
         Command::Shutdown => "shutdown".into(),
     }
 }

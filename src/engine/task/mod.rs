@@ -12,6 +12,7 @@ mod clock;
 mod commands;
 mod gate_paths;
 mod judging;
+mod notices;
 mod observed_split;
 mod reads;
 mod rollback_memory;
@@ -74,6 +75,9 @@ pub struct EngineOptions {
     pub forced_past: Option<String>,
     /// Stamps events and journal lines; the system clock by default.
     pub wall: WallClock,
+    /// Told of rollbacks, promotes and first breaches once journaled (the
+    /// alert task); `None`: nobody listens.
+    pub notices: Option<super::notice::NoticeSender>,
 }
 
 /// Starts the engine and its metric poller. The returned task ends after
@@ -218,6 +222,8 @@ struct InFlight {
     origin: Origin,
     reason: Option<String>,
     forced: bool,
+    /// Green's readings when the write was decided, for the alert.
+    readings: Vec<String>,
     /// Everyone waiting for this write (a second `r` joins the rollback in
     /// flight rather than restarting it).
     replies: Vec<oneshot::Sender<Reply>>,

@@ -155,6 +155,7 @@ impl Engine {
         );
         self.state.pending = Some(change.clone());
         self.write_gen += 1;
+        let readings = self.green_readings();
         self.inflight = Some(InFlight {
             task,
             cancel,
@@ -162,6 +163,7 @@ impl Engine {
             origin,
             reason,
             forced,
+            readings,
             replies: reply.into_iter().chain(joined).collect(),
         });
     }
@@ -208,6 +210,7 @@ impl Engine {
                 // follows it.
                 let journaled = self.journal_outcome(&f, WriteOutcome::Ok, Some(&detail), None);
                 self.applied(&f, applied.split);
+                self.notice_written(&f, Ok(applied.split));
                 let mut msg = format!(
                     "{} {} → {} applied in {ms} ms ({detail})",
                     f.change.action,
@@ -255,6 +258,10 @@ impl Engine {
                     f.change.to
                 );
                 self.event(EventLevel::Error, msg.clone());
+                self.notice_written(
+                    &f,
+                    Err(format!("the router changed since it was read ({who})")),
+                );
                 self.revision = None;
                 self.after_failure(&f);
                 (msg, Err)
@@ -281,6 +288,7 @@ impl Engine {
                     f.change.to
                 );
                 self.event(EventLevel::Error, msg.clone());
+                self.notice_written(&f, Err(error.to_string()));
                 if maybe_applied {
                     self.revision = None;
                 }
