@@ -164,6 +164,7 @@ fn config(dwell_ms: u64) -> Config {
         guardrails: Default::default(),
         auto_rollback: Default::default(),
         journal: Default::default(),
+        alerts: Vec::new(),
     };
     c.source.interval = Duration::from_millis(100);
     c.source.timeout = Duration::from_millis(100);

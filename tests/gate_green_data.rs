@@ -102,6 +102,7 @@ fn config() -> Config {
         guardrails: Default::default(),
         auto_rollback: Default::default(),
         journal: Default::default(),
+        alerts: Vec::new(),
     };
     c.source.interval = Duration::from_millis(100);
     c.source.window = Duration::from_millis(400);

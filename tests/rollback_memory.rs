@@ -95,6 +95,7 @@ fn config(green_version: Option<&str>, dwell: Duration) -> Config {
         guardrails: Default::default(),
         auto_rollback: Default::default(),
         journal: Default::default(),
+        alerts: Vec::new(),
     };
     c.source.interval = Duration::from_millis(100);
     c.source.timeout = Duration::from_millis(100);

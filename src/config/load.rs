@@ -274,7 +274,7 @@ fn key_at(table: &DeTable<'_>, offset: usize) -> Option<String> {
                 {
                     return Some(format!("{here}[{i}].{d}"));
                 }
-                if inside(item.span()) {
+                if matches!(item.get_ref(), DeValue::Table(_)) && inside(item.span()) {
                     return Some(format!("{here}[{i}]"));
                 }
             }
