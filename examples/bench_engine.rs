@@ -111,6 +111,7 @@ async fn main() {
         guardrails: Default::default(),
         auto_rollback: Default::default(),
         journal: Default::default(),
+        alerts: Vec::new(),
     };
     config.source.interval = Duration::from_millis(100);
     config.source.timeout = Duration::from_millis(100);

@@ -534,3 +534,45 @@ on = ["rollback", "promote", "breach"]
     assert!(!log_text.is_empty(), "the log was written");
     assert_no_secret("the log", &log_text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn green_reaching_100_sends_a_promote_alert_with_a_custom_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(true);
+    let mut h = hook(
+        format!("http://127.0.0.1:{}/hook", receiver.port),
+        &[AlertEvent::Promote],
+    );
+    h.template = Some(
+        r#"{"event": "{{event}}", "service": "{{service}}", "from": "{{from}}", "to": "{{split}}", "by": "{{origin}}"}"#
+            .into(),
+    );
+    let running = at_25(dir.path(), vec![h], Policy::default()).await;
+    running
+        .handle
+        .call(
+            Origin::Cli,
+            Command::SetSplit {
+                split: Split::FULL,
+                reason: None,
+                force: true,
+            },
+        )
+        .await
+        .expect("set 100 %");
+    until(&running, Duration::from_secs(10), |s| {
+        s.events
+            .iter()
+            .any(|e| e.text.starts_with("alert sent: promote"))
+    })
+    .await;
+    running.stop().await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 1, "only promote was asked for: {got:?}");
+    let v: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(v["event"], "promote");
+    assert_eq!(v["service"], "demo-chat-model (healthy)");
+    assert_eq!(v["from"], "25%");
+    assert_eq!(v["to"], "100%");
+    assert_eq!(v["by"], "cli");
+}
