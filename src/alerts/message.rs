@@ -55,7 +55,11 @@ pub fn summary(n: &Notice) -> String {
         s.push_str(&format!(" Reason: {r}."));
     }
     if !n.readings.is_empty() {
-        s.push_str(&format!(" Green at the decision: {}.", readings(n)));
+        let when = match n.event {
+            Breach => "Green's readings",
+            _ => "Green at the decision",
+        };
+        s.push_str(&format!(" {when}: {}.", readings(n)));
     }
     s
 }
