@@ -112,6 +112,7 @@ async fn main() {
         auto_rollback: Default::default(),
         gates: Default::default(),
         journal: Default::default(),
+        alerts: Vec::new(),
     };
     config.source.interval = Duration::from_millis(100);
     config.source.timeout = Duration::from_millis(100);

@@ -21,17 +21,39 @@ pub struct Running {
     pub journal: std::path::PathBuf,
     /// The simulated fleet, when the router is the demo's; dropped last.
     pub fleet: Option<Fleet>,
+    /// The alert task, when `[[alerts]]` are configured and this process
+    /// moves traffic.
+    pub alerts: Option<crate::alerts::Alerts>,
 }
 
 impl Running {
-    /// Stops the engine (never moving traffic) and waits for it.
-    pub async fn stop(self) {
+    /// Lets alerts on their way finish (bounded), then stops the engine
+    /// (never moving traffic) and waits for it.
+    pub async fn stop(mut self) {
+        self.finish_alerts().await;
         let _ = self
             .handle
             .call(crate::engine::Origin::Cli, crate::engine::Command::Shutdown)
             .await;
         let _ = self.task.await;
         drop(self.fleet);
+    }
+}
+
+impl Running {
+    /// Lets the alerts on their way finish (up to their drain time), each
+    /// result journaled; later notices are not sent. Done by `stop`.
+    pub async fn finish_alerts(&mut self) {
+        if let Some(a) = self.alerts.take() {
+            let n = a.in_flight();
+            if n > 0 {
+                crate::cli::warn(format!(
+                    "cutover: waiting up to {} for {n} alert(s) still being sent",
+                    crate::format::span(a.drain())
+                ));
+            }
+            a.finish().await;
+        }
     }
 }
 
@@ -71,6 +93,7 @@ pub fn demo_config(
         journal: JournalConfig {
             path: Some(journal.unwrap_or_else(|| crate::config::data_dir().join("demo.jsonl"))),
         },
+        alerts: Vec::new(),
     }
 }
 
@@ -136,8 +159,18 @@ pub async fn start(config: &Config, options: EngineOptions) -> anyhow::Result<Ru
 /// As [`start`], with a choice of what to do when the journal is held.
 pub async fn start_with(
     config: &Config,
+    options: EngineOptions,
+    when_held: WhenHeld,
+) -> anyhow::Result<Running> {
+    start_with_alerts(config, options, when_held, crate::alerts::Policy::default()).await
+}
+
+/// As [`start_with`], with how hard alerts are tried (tests shorten it).
+pub async fn start_with_alerts(
+    config: &Config,
     mut options: EngineOptions,
     when_held: WhenHeld,
+    policy: crate::alerts::Policy,
 ) -> anyhow::Result<Running> {
     use crate::engine::journal::OpenError;
     let journal_path = config.journal_path();
@@ -166,12 +199,25 @@ pub async fn start_with(
     };
     let built = crate::router::build(&config.router).await?;
     let source = crate::metrics::build(&config.source, built.fleet.as_ref())?;
+    // A watcher moves no traffic and so reports none: only the writer
+    // alerts, once per change.
+    let notices = if config.alerts.is_empty() || options.readonly {
+        None
+    } else {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        options.notices = Some(tx);
+        Some(rx)
+    };
     let (handle, task) = crate::engine::spawn(config, built.router, source, journal, options)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let alerts = notices
+        .map(|rx| crate::alerts::spawn(&config.alerts, rx, handle.clone(), policy))
+        .transpose()?;
     Ok(Running {
         handle,
         task,
         journal: journal_path,
         fleet: built.fleet,
+        alerts,
     })
 }

@@ -4,6 +4,7 @@
 //! The engine owns the cutover and knows nothing of terminals; the TUI and
 //! the headless CLI are two front ends over it.
 
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -200,3 +200,25 @@ fn the_commented_gates_are_valid() {
         assert!(resolved.contains(key), "{key}: {resolved}");
     }
 }
+
+#[test]
+fn the_commented_alerts_block_is_valid_and_hides_its_url() {
+    let text = uncomment(EXAMPLE, "[[alerts]]");
+    let c = load_str(&text, "alerts").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(c.alerts.len(), 1);
+    let a = &c.alerts[0];
+    assert_eq!(
+        a.on,
+        [
+            cutover::config::AlertEvent::Rollback,
+            cutover::config::AlertEvent::Promote
+        ]
+    );
+    assert_eq!(a.template(), cutover::config::DEFAULT_ALERT_TEMPLATE);
+    let shown = toml::to_string(&c).unwrap();
+    assert!(
+        shown.contains("url = \"https://hooks.slack.com/***\""),
+        "{shown}"
+    );
+    assert!(!shown.contains("XXXXXXXX"), "{shown}");
+}

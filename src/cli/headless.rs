@@ -126,7 +126,7 @@ pub async fn follow_events(
 /// The autopilot until promoted or rolled back, printing one line per
 /// event through `out` (never blocking). A signal stops it without moving
 /// traffic.
-pub async fn run_autopilot(running: Running, out: Printer) -> anyhow::Result<i32> {
+pub async fn run_autopilot(mut running: Running, out: Printer) -> anyhow::Result<i32> {
     let handle = running.handle.clone();
     let follow = follow_events(
         &handle,
@@ -155,6 +155,14 @@ pub async fn run_autopilot(running: Running, out: Printer) -> anyhow::Result<i32
             130
         }
     };
+    // How the alerts of the outcome went, before the engine stops.
+    let seen = handle.current().event_seq;
+    running.finish_alerts().await;
+    let s = handle.current();
+    let new = s.event_seq.saturating_sub(seen) as usize;
+    for e in s.events.iter().skip(s.events.len().saturating_sub(new)) {
+        out.line(event_line(e));
+    }
     out.line(format!("journal: {}", running.journal.display()));
     running.stop().await;
     tokio::task::spawn_blocking(move || out.finish(PRINTER_DRAIN))

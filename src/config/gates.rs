@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(c.gates.command[0].timeout.as_secs(), 600);
 
         let e = load_str(&gate(""), "t").unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("gates.command.before"), "{e}");
+        assert_eq!(e.key.as_deref(), Some("gates.command[0].before"), "{e}");
         assert!(e.message.contains("is missing"), "{e}");
 
         let e = load_str(&gate("before = [30]\n"), "t").unwrap_err();

@@ -124,9 +124,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
             key,
             line,
             message,
-            excerpt: line
-                .and_then(|l| text.lines().nth(l - 1))
-                .map(|s| s.trim_end().to_string()),
+            excerpt: line.and_then(|l| excerpt(text, l)),
         }
     };
     let doc = DeTable::parse(text).ok();
@@ -212,6 +210,43 @@ fn sections(doc: &DeTable<'_>) -> Result<(), (String, String)> {
     Ok(())
 }
 
+/// Line `line` of `text`, to quote in an error, with the URLs of an
+/// `[[alerts]]` entry cut to their host: a webhook URL is a credential.
+fn excerpt(text: &str, line: usize) -> Option<String> {
+    let here = text.lines().nth(line - 1)?.trim_end();
+    let section = text
+        .lines()
+        .take(line)
+        .filter(|l| l.trim_start().starts_with('['))
+        .last()
+        .map(str::trim);
+    if section != Some("[[alerts]]") && !here.contains("alerts") {
+        return Some(here.to_string());
+    }
+    // Every quoted string holding `://` (closed or not) is shown redacted.
+    let mut out = String::new();
+    let mut rest = here;
+    while let Some(q) = rest.find(['"', '\'']) {
+        let quote = &rest[q..q + 1];
+        out.push_str(&rest[..=q]);
+        let body = &rest[q + 1..];
+        let end = body.find(quote).unwrap_or(body.len());
+        let value = &body[..end];
+        if value.contains("://") {
+            out.push_str(&super::alerts::redact(value));
+        } else {
+            out.push_str(value);
+        }
+        rest = &body[end..];
+        if let Some(r) = rest.strip_prefix(quote) {
+            out.push_str(quote);
+            rest = r;
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
@@ -231,6 +266,19 @@ fn key_at(table: &DeTable<'_>, offset: usize) -> Option<String> {
         {
             return Some(format!("{here}.{d}"));
         }
+        // An array of tables (`[[alerts]]`): name the entry, `alerts[1].url`.
+        if let DeValue::Array(a) = v.get_ref() {
+            for (i, item) in a.iter().enumerate() {
+                if let DeValue::Table(t) = item.get_ref()
+                    && let Some(d) = key_at(t, offset)
+                {
+                    return Some(format!("{here}[{i}].{d}"));
+                }
+                if matches!(item.get_ref(), DeValue::Table(_)) && inside(item.span()) {
+                    return Some(format!("{here}[{i}]"));
+                }
+            }
+        }
         if inside(k.span()) || inside(v.span()) {
             return Some(here);
         }
@@ -246,20 +294,18 @@ fn span_of(table: &DeTable<'_>, dotted: &str) -> Option<Range<usize>> {
         None => (dotted, None),
     };
     // Array elements are written `steps[2]`: point at the array, or, in an
-    // array of tables (`gates.smoke[1].url`), at the key in that entry.
+    // array of tables (`gates.smoke[1].url`, `alerts[1].url`), at the key in that entry.
     let (head, index) = match head.split_once('[') {
         Some((h, i)) => (h, i.trim_end_matches(']').parse::<usize>().ok()),
         None => (head, None),
     };
     let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == head)?;
-    match (rest, v.get_ref()) {
-        (Some(rest), DeValue::Table(t)) => span_of(t, rest).or(Some(k.span())),
-        (Some(rest), DeValue::Array(a)) => match index.and_then(|i| a.get(i)) {
-            Some(item) => match item.get_ref() {
-                DeValue::Table(t) => span_of(t, rest).or(Some(item.span())),
-                _ => Some(item.span()),
-            },
-            None => Some(k.span()),
+    match (rest, v.get_ref(), index) {
+        (Some(rest), DeValue::Table(t), _) => span_of(t, rest).or(Some(k.span())),
+        (rest, DeValue::Array(a), Some(i)) => match (rest, a.get(i).map(|e| e.get_ref())) {
+            (Some(rest), Some(DeValue::Table(t))) => span_of(t, rest).or(Some(a[i].span())),
+            (_, Some(_)) => Some(a[i].span()),
+            _ => Some(k.span()),
         },
         _ => Some(k.span()),
     }
@@ -582,6 +628,57 @@ mod tests {
         let e = load_str(&text, "t.toml").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("source.scrape.green"), "{e}");
         assert_eq!(e.line, Some(12), "{e}");
+    }
+
+    #[test]
+    fn alerts_errors_name_the_entry_and_line_and_never_the_url() {
+        let ok = format!(
+            "{MINIMAL}[[alerts]]\nurl = \"https://hooks.slack.com/services/T0/B0/s3cr3t\"\n"
+        );
+        let c = load_str(&ok, "t").unwrap();
+        assert_eq!(c.alerts.len(), 1);
+        assert_eq!(c.alerts[0].on.len(), 2, "default: rollback and promote");
+        let shown = toml::to_string(&c).unwrap();
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("https://hooks.slack.com/***"), "{shown}");
+
+        // Line 10 is the second entry's url.
+        let text = format!(
+            "{MINIMAL}[[alerts]]\nurl = \"http://127.0.0.1:1/a\"\n[[alerts]]\nurl = \"ftp://h.test/s3cr3t\"\n"
+        );
+        let e = load_str(&text, "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("alerts[1].url"), "{e}");
+        assert_eq!(e.line, Some(10), "{e}");
+        assert!(e.message.contains("not http or https"), "{e}");
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+
+        let text = format!(
+            "{MINIMAL}[[alerts]]\nurl = \"http://127.0.0.1:1/s3cr3t\"\non = [\"rollback\", \"flip\"]\n"
+        );
+        let e = load_str(&text, "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("alerts[0].on"), "{e}");
+        assert_eq!(e.line, Some(9), "{e}");
+        assert!(e.message.contains("flip"), "{e}");
+
+        let text = format!(
+            "{MINIMAL}[[alerts]]\nurl = \"http://127.0.0.1:1/s3cr3t\"\ntemplate = '{{\"text\": \"{{{{summry}}}}\"}}'\n"
+        );
+        let e = load_str(&text, "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("alerts[0].template"), "{e}");
+        assert_eq!(e.line, Some(9), "{e}");
+        assert!(e.message.contains("{{summry}}"), "{e}");
+
+        let text = format!("{MINIMAL}[[alerts]]\non = [\"breach\"]\n");
+        let e = load_str(&text, "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("alerts[0].url"), "{e}");
+        assert!(e.message.contains("missing"), "{e}");
+
+        // A syntax error on the url line quotes the line, host only.
+        let text = format!("{MINIMAL}[[alerts]]\nurl = \"https://h.test/T0/s3cr3t\n");
+        let e = load_str(&text, "t").unwrap_err();
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+        assert!(e.to_string().contains("https://h.test/***"), "{e}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the tagged `[router]` and `[source]` sections in `router.rs` and
 //! `source.rs`; the other types and their defaults live here.
 
+mod alerts;
 mod duration;
 mod gates;
 mod kubernetes;
@@ -20,6 +21,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use alerts::{
+    AlertConfig, AlertEvent, DEFAULT_TEMPLATE as DEFAULT_ALERT_TEMPLATE, WebhookUrl, redact,
+};
 pub use duration::parse as parse_duration;
 pub use gates::{CommandGate, GatesConfig, SmokeCheck};
 pub use kubernetes::{KubernetesConfig, KubernetesMode};
@@ -55,6 +59,9 @@ pub struct Config {
     /// Smoke checks and command gates green must pass before traffic moves.
     #[serde(default, skip_serializing_if = "GatesConfig::is_empty")]
     pub gates: GatesConfig,
+    /// `[[alerts]]`: webhooks told of rollbacks, promotes and breaches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

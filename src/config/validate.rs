@@ -65,6 +65,35 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     }
     validate_router(&c.router, &c.plan.steps)?;
     super::gates::validate(&c.gates, &c.plan.steps, LONGEST)?;
+    validate_alerts(&c.alerts)?;
+    Ok(())
+}
+
+/// Errors name the entry (`alerts[0].url`) but never quote a URL: it is
+/// a credential.
+fn validate_alerts(alerts: &[super::AlertConfig]) -> Result<(), Invalid> {
+    for (i, a) in alerts.iter().enumerate() {
+        let key = |k: &str| format!("alerts[{i}].{k}");
+        match reqwest::Url::parse(a.url.expose()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+            Ok(u) => {
+                return err(
+                    &key("url"),
+                    format!("scheme `{}` is not http or https", u.scheme()),
+                );
+            }
+            Err(e) => return err(&key("url"), format!("not a URL ({e})")),
+        }
+        if a.on.is_empty() {
+            return err(
+                &key("on"),
+                "names no event; use some of \"rollback\", \"promote\", \"breach\", or remove the entry",
+            );
+        }
+        if let Some(t) = &a.template {
+            crate::alerts::template::check(t).map_err(|m| (key("template"), m))?;
+        }
+    }
     Ok(())
 }
 

@@ -36,6 +36,9 @@ pub enum Command {
     /// Run the smoke checks (green at 0 %) and the command gates still
     /// ahead of the current split, now (`s`, `:smoke`).
     RunChecks,
+    /// How an alert went (sent by the alert task): an event, and a journal
+    /// line of kind `alert`. `text` never holds the webhook's secret parts.
+    AlertResult { delivered: bool, text: String },
     /// Stop the engine. Never moves traffic.
     Shutdown,
 }
@@ -63,6 +66,8 @@ pub enum Origin {
     Cli,
     Autopilot,
     AutoRollback,
+    /// The alert task reporting how a webhook call went.
+    Alerts,
 }
 
 impl Origin {
@@ -72,6 +77,7 @@ impl Origin {
             Origin::Cli => "cli",
             Origin::Autopilot => "autopilot",
             Origin::AutoRollback => "auto-rollback",
+            Origin::Alerts => "alerts",
         }
     }
 }

@@ -31,6 +31,9 @@ pub enum RecordKind {
     Start,
     /// A smoke check or command gate finished (`action` says which).
     Check,
+    /// An alert webhook was called: `action` is `alert sent` or
+    /// `alert failed`, `detail` says which event, where (host only) and why.
+    Alert,
 }
 
 /// One reading as it stood when a decision was made.

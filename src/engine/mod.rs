@@ -8,6 +8,7 @@ pub mod guardrail;
 pub mod journal;
 mod journal_lines;
 pub mod memory;
+pub mod notice;
 pub mod observed;
 pub mod plan;
 pub mod state;
@@ -21,6 +22,7 @@ pub use action::{Action, WriteOutcome};
 pub use clock::WallClock;
 pub use command::{Command, Origin, Reply, Request};
 pub use memory::RolledBackMemory;
+pub use notice::{Notice, NoticeReceiver, NoticeSender};
 pub use state::{
     Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, State, Verified,
 };

@@ -576,6 +576,7 @@ fn describe(cmd: &Command) -> String {
         Command::Note(_) => "note".into(),
         Command::DecommissionBlue => "decommission blue".into(),
         Command::RunChecks => "run the checks".into(),
+        Command::AlertResult { .. } => "alert result".into(),
         Command::Shutdown => "shutdown".into(),
     }
 }

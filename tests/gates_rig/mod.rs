@@ -91,6 +91,7 @@ pub fn config(gates: GatesConfig) -> Config {
         guardrails: Default::default(),
         auto_rollback: Default::default(),
         journal: Default::default(),
+        alerts: Vec::new(),
         gates,
     };
     c.source.interval = Duration::from_millis(100);

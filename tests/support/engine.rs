@@ -102,6 +102,7 @@ pub fn config(service: &str) -> Config {
         auto_rollback: Default::default(),
         gates: Default::default(),
         journal: Default::default(),
+        alerts: Vec::new(),
     };
     c.source.interval = Duration::from_millis(100);
     c.source.timeout = Duration::from_millis(100);

@@ -52,6 +52,23 @@ impl Engine {
                 }
                 self.answer(reply, r);
             }
+            Command::AlertResult { delivered, text } => {
+                let action = if delivered {
+                    "alert sent"
+                } else {
+                    "alert failed"
+                };
+                let mut rec = self.record(RecordKind::Alert, origin, action);
+                rec.detail = Some(text.clone());
+                let r = self.append(&rec).map(|_| text.clone());
+                let level = if delivered {
+                    EventLevel::Info
+                } else {
+                    EventLevel::Error
+                };
+                self.event(level, text);
+                self.answer(reply, r);
+            }
             Command::SetArmed(armed) => {
                 if self.options.readonly && armed {
                     self.answer(reply, Err("read-only: auto-rollback stays off".into()));

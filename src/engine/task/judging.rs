@@ -23,6 +23,7 @@ impl Engine {
             }
         }
         let green_serves = split.is_none_or(|s| s.green() > 0);
+        let streak_before = self.state.breach_streak;
         self.state.breach_streak = if green_serves {
             guardrail::next_streak(
                 self.state.breach_streak,
@@ -34,6 +35,9 @@ impl Engine {
         };
         self.state.judgements = judgements;
         self.state.snapshot = Some(snap);
+        if streak_before == 0 && self.state.breach_streak > 0 {
+            self.notice_first_breach();
+        }
         self.restart_dwell_on_bad_green();
         self.maybe_auto_rollback();
     }

@@ -14,6 +14,7 @@ mod clock;
 mod commands;
 mod gate_paths;
 mod judging;
+mod notices;
 mod observed_split;
 mod reads;
 mod rollback_memory;
@@ -80,6 +81,9 @@ pub struct EngineOptions {
     pub no_auto_checks: bool,
     /// Stamps events and journal lines; the system clock by default.
     pub wall: WallClock,
+    /// Told of rollbacks, promotes and first breaches once journaled (the
+    /// alert task); `None`: nobody listens.
+    pub notices: Option<super::notice::NoticeSender>,
 }
 
 /// Starts the engine and its metric poller. The returned task ends after
@@ -233,6 +237,8 @@ struct InFlight {
     origin: Origin,
     reason: Option<String>,
     forced: bool,
+    /// Green's readings when the write was decided, for the alert.
+    readings: Vec<String>,
     /// Everyone waiting for this write (a second `r` joins the rollback in
     /// flight rather than restarting it).
     replies: Vec<oneshot::Sender<Reply>>,

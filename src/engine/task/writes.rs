@@ -168,6 +168,7 @@ impl Engine {
         );
         self.state.pending = Some(change.clone());
         self.write_gen += 1;
+        let readings = self.green_readings();
         self.inflight = Some(InFlight {
             task,
             cancel,
@@ -175,6 +176,7 @@ impl Engine {
             origin,
             reason,
             forced,
+            readings,
             replies: reply.into_iter().chain(joined).collect(),
         });
     }
@@ -226,6 +228,7 @@ impl Engine {
                     // rollback on a task of its own: never before it.
                     self.start_chore(super::chores::Chore::AfterRollback, f.origin, None);
                 }
+                self.notice_written(&f, Ok(applied.split));
                 let mut msg = format!(
                     "{} {} → {} applied in {ms} ms ({detail})",
                     f.change.action,
@@ -273,6 +276,10 @@ impl Engine {
                     f.change.to
                 );
                 self.event(EventLevel::Error, msg.clone());
+                self.notice_written(
+                    &f,
+                    Err(format!("the router changed since it was read ({who})")),
+                );
                 self.revision = None;
                 self.after_failure(&f);
                 (msg, Err)
@@ -299,6 +306,7 @@ impl Engine {
                     f.change.to
                 );
                 self.event(EventLevel::Error, msg.clone());
+                self.notice_written(&f, Err(error.to_string()));
                 if maybe_applied {
                     self.revision = None;
                 }

@@ -1,0 +1,94 @@
+//! Notices for the alert task: sent after the journal line they describe,
+//! with a `send` that never waits. Nothing here can delay the engine.
+
+use super::*;
+use crate::config::AlertEvent;
+use crate::engine::notice::Notice;
+
+impl Engine {
+    fn notify(&self, notice: Notice) {
+        if let Some(tx) = &self.options.notices {
+            // A listener that went away only means nobody is told.
+            let _ = tx.send(notice);
+        }
+    }
+
+    fn notice(&self, event: AlertEvent, origin: Origin) -> Notice {
+        Notice {
+            event,
+            wall: self.options.wall.now(),
+            service: self.config.service.name.clone(),
+            green_version: self.config.service.green_version.clone(),
+            origin,
+            from: None,
+            split: self.state.split,
+            reason: None,
+            readings: Vec::new(),
+            failed: None,
+            took: None,
+        }
+    }
+
+    /// Green's readings now, breaches first, one summary each.
+    pub(super) fn green_readings(&self) -> Vec<String> {
+        let mut green: Vec<&Judgement> = self
+            .state
+            .judgements
+            .iter()
+            .filter(|j| j.color == Color::Green)
+            .collect();
+        green.sort_by_key(|j| j.verdict != Verdict::Breach);
+        green.iter().map(|j| j.summary()).collect()
+    }
+
+    /// A write ended (journaled just before): a rollback, landed or not,
+    /// and any write that put green at 100 % are news.
+    pub(super) fn notice_written(&self, f: &InFlight, landed: Result<Split, String>) {
+        let rollback = f.change.action == Action::Rollback;
+        let event = match &landed {
+            _ if rollback => AlertEvent::Rollback,
+            Ok(s) if *s == Split::FULL && f.change.from != Some(Split::FULL) => AlertEvent::Promote,
+            _ => return,
+        };
+        let mut n = self.notice(event, f.origin);
+        n.from = f.change.from;
+        n.reason = f.reason.clone();
+        n.readings = f.readings.clone();
+        n.took = Some(now().saturating_duration_since(f.change.started));
+        match landed {
+            Ok(split) => n.split = Some(split),
+            Err(why) => {
+                n.split = Some(f.change.to);
+                n.failed = Some(why);
+            }
+        }
+        self.notify(n);
+    }
+
+    /// The breach streak just started: the first poll of a run of bad ones.
+    pub(super) fn notice_first_breach(&self) {
+        let breaches: Vec<String> = guardrail::green_breaches(&self.state.judgements)
+            .iter()
+            .map(|j| j.summary())
+            .collect();
+        let what = if breaches.is_empty() {
+            // Only `auto_rollback.no_data = "breach"` starts a streak so.
+            "green has no data, which counts as a breach".to_string()
+        } else {
+            breaches.join("; ")
+        };
+        let st = &self.state;
+        let then = if st.armed {
+            format!(
+                "auto-rollback after {} consecutive poll(s)",
+                st.breach_needed
+            )
+        } else {
+            "auto-rollback is DISARMED".to_string()
+        };
+        let mut n = self.notice(AlertEvent::Breach, Origin::AutoRollback);
+        n.reason = Some(format!("{what}; {then}"));
+        n.readings = self.green_readings();
+        self.notify(n);
+    }
+}

@@ -1,0 +1,583 @@
+//! `[[alerts]]` end to end: the real engine on the embedded demo fleet, a
+//! hand-rolled HTTP receiver on 127.0.0.1, receivers that refuse or never
+//! answer, and `cutover run` itself on the degrading scenario.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cutover::alerts::Policy;
+use cutover::app::{self, WhenHeld};
+use cutover::config::{AlertConfig, AlertEvent, WebhookUrl};
+use cutover::demo::Scenario;
+use cutover::engine::journal::{Journal, RecordKind};
+use cutover::engine::{Command, EngineOptions, EventLevel, Origin, State};
+use cutover::model::Split;
+
+/// Secret parts every webhook URL below carries; none may ever be shown.
+const SECRETS: [&str; 3] = ["s3cr3tKEY", "qq-token", "pw-hunter2"];
+
+fn secret_url(port: u16) -> String {
+    format!("http://bob:pw-hunter2@127.0.0.1:{port}/services/T000/B000/s3cr3tKEY?token=qq-token")
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for s in SECRETS {
+        assert!(!text.contains(s), "{what} shows `{s}`:\n{text}");
+    }
+}
+
+/// One request as the receiver got it.
+#[derive(Debug, Clone)]
+struct Got {
+    path: String,
+    body: String,
+}
+
+/// A minimal HTTP/1.1 server: records each request and answers 200.
+/// With `answer = false` it accepts and never answers (holding every
+/// connection open). Stopped on drop.
+struct Receiver {
+    port: u16,
+    got: Arc<Mutex<Vec<Got>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Receiver {
+    fn start(answer: bool) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (g, s) = (got.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut conn) = conn else { continue };
+                if !answer {
+                    held.push(conn);
+                    continue;
+                }
+                conn.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                if let Some(r) = read_request(&mut conn) {
+                    g.lock().unwrap().push(r);
+                    let _ = conn.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    );
+                }
+            }
+        });
+        Receiver {
+            port,
+            got,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn got(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn read_request(conn: &mut TcpStream) -> Option<Got> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = conn.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = conn.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buf[head_end..]).into_owned();
+    Some(Got { path, body })
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn hook(url: String, on: &[AlertEvent]) -> AlertConfig {
+    AlertConfig {
+        url: WebhookUrl::new(url),
+        on: on.to_vec(),
+        template: None,
+    }
+}
+
+fn events(s: &State) -> String {
+    s.events
+        .iter()
+        .map(|e| format!("{:?} {}", e.level, e.text))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Starts the healthy demo with `alerts`, moves green to 25 % by force and
+/// returns the running engine.
+async fn at_25(
+    dir: &std::path::Path,
+    alerts: Vec<AlertConfig>,
+    policy: Policy,
+) -> cutover::app::Running {
+    let mut config = app::demo_config(
+        Scenario::Healthy,
+        Duration::from_secs(600),
+        Some(dir.join("journal.jsonl")),
+    );
+    config.auto_rollback.enabled = false;
+    config.alerts = alerts;
+    let running = app::start_with_alerts(&config, EngineOptions::default(), WhenHeld::Fail, policy)
+        .await
+        .unwrap();
+    let mut rx = running.handle.state();
+    tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| s.split.is_some()))
+        .await
+        .expect("the demo router answers")
+        .unwrap();
+    running
+        .handle
+        .call(
+            Origin::Cli,
+            Command::SetSplit {
+                split: Split::new(25).unwrap(),
+                reason: Some("test".into()),
+                force: true,
+            },
+        )
+        .await
+        .expect("set 25 %");
+    // A poll judged at 25 %: the readings an alert carries.
+    until(&running, Duration::from_secs(10), |s| {
+        s.judgements
+            .iter()
+            .any(|j| j.color == cutover::model::Color::Green)
+    })
+    .await;
+    running
+}
+
+/// Waits until `pred` holds for the published state.
+async fn until(running: &cutover::app::Running, within: Duration, pred: impl Fn(&State) -> bool) {
+    let mut rx = running.handle.state();
+    let r = tokio::time::timeout(within, rx.wait_for(|s| pred(s))).await;
+    if r.is_err() {
+        panic!(
+            "not within {within:?}; events:\n{}",
+            events(&running.handle.current())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_alert_reaches_the_receiver_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(true);
+    let running = at_25(
+        dir.path(),
+        vec![hook(
+            secret_url(receiver.port),
+            &[AlertEvent::Rollback, AlertEvent::Promote],
+        )],
+        Policy::default(),
+    )
+    .await;
+    let asked = Instant::now();
+    running
+        .handle
+        .call(
+            Origin::Cli,
+            Command::Rollback {
+                reason: "p99 \"spikes\" seen on the gateway".into(),
+            },
+        )
+        .await
+        .expect("rollback");
+    let took = asked.elapsed();
+    until(&running, Duration::from_secs(10), |s| {
+        s.events.iter().any(|e| e.text.starts_with("alert sent"))
+    })
+    .await;
+    let state = running.handle.current();
+    let journal = running.journal.clone();
+    running.stop().await;
+
+    let got = receiver.got();
+    eprintln!("rollback took {took:?}; the receiver got: {got:#?}");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        got[0].path, "/services/T000/B000/s3cr3tKEY?token=qq-token",
+        "the path and query go on the wire as configured"
+    );
+    let body: serde_json::Value = serde_json::from_str(&got[0].body).expect("JSON");
+    let text = body["text"].as_str().expect("Slack's {\"text\": ...}");
+    assert!(text.contains("ROLLED BACK"), "{text}");
+    assert!(text.contains("25% → 0%"), "{text}");
+    assert!(text.contains("by cli"), "{text}");
+    assert!(
+        text.contains("Reason: p99 \"spikes\" seen on the gateway"),
+        "{text}"
+    );
+    assert!(text.contains("green error rate"), "readings: {text}");
+
+    let shown = events(&state);
+    assert!(
+        shown.contains(&format!(
+            "alert sent: rollback to alerts[0] http://127.0.0.1:{}/***",
+            receiver.port
+        )),
+        "{shown}"
+    );
+    assert_no_secret("the events", &shown);
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert_no_secret("the journal", &lines);
+    let records = Journal::read_all(&journal).unwrap();
+    let alert = records
+        .iter()
+        .find(|r| r.kind == RecordKind::Alert)
+        .expect("an alert record");
+    assert_eq!(alert.action, "alert sent");
+    assert_eq!(alert.origin, "alerts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_receivers_do_not_delay_the_rollback_and_fail_as_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let hung = Receiver::start(false);
+    let closed = closed_port();
+    // Each attempt may hang 3 s: far longer than a rollback may take.
+    let policy = Policy {
+        attempts: 2,
+        timeout: Duration::from_secs(3),
+        backoff: Duration::from_millis(200),
+        drain: Duration::from_secs(20),
+    };
+    let running = at_25(
+        dir.path(),
+        vec![
+            hook(secret_url(closed), &[AlertEvent::Rollback]),
+            hook(secret_url(hung.port), &[AlertEvent::Rollback]),
+        ],
+        policy,
+    )
+    .await;
+    let asked = Instant::now();
+    let reply = running
+        .handle
+        .call(
+            Origin::Cli,
+            Command::Rollback {
+                reason: "drill".into(),
+            },
+        )
+        .await
+        .expect("rollback");
+    let took = asked.elapsed();
+    eprintln!("rollback with both receivers unreachable: {took:?} ({reply})");
+    // The demo router applies in 150 ms; a rollback that waited for either
+    // alert would take at least 3 s.
+    assert!(took < Duration::from_millis(1500), "rollback took {took:?}");
+    assert_eq!(running.handle.current().split, Split::new(0));
+
+    // Both failures become error events, the refused one first.
+    let failed = |s: &State| {
+        s.events
+            .iter()
+            .filter(|e| e.level == EventLevel::Error && e.text.starts_with("ALERT NOT SENT"))
+            .count()
+    };
+    let waited = Instant::now();
+    until(&running, Duration::from_secs(15), |s| failed(s) >= 1).await;
+    eprintln!("refused receiver reported after {:?}", waited.elapsed());
+    until(&running, Duration::from_secs(15), |s| failed(s) >= 2).await;
+    eprintln!("hung receiver reported after {:?}", waited.elapsed());
+    let state = running.handle.current();
+    let journal = running.journal.clone();
+    running.stop().await;
+
+    let shown = events(&state);
+    eprintln!("{shown}");
+    assert!(
+        shown.contains(&format!("alerts[0] http://127.0.0.1:{closed}/***")),
+        "{shown}"
+    );
+    assert!(shown.contains("cannot connect"), "{shown}");
+    assert!(shown.contains("no answer within 3s"), "{shown}");
+    assert_no_secret("the events", &shown);
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert_no_secret("the journal", &lines);
+    let failures = Journal::read_all(&journal)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == RecordKind::Alert && r.action == "alert failed")
+        .count();
+    assert_eq!(failures, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_still_on_its_way_at_stop_is_given_up_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let hung = Receiver::start(false);
+    let policy = Policy {
+        attempts: 3,
+        timeout: Duration::from_secs(10),
+        backoff: Duration::from_millis(100),
+        drain: Duration::from_millis(500),
+    };
+    let running = at_25(
+        dir.path(),
+        vec![hook(secret_url(hung.port), &[AlertEvent::Rollback])],
+        policy,
+    )
+    .await;
+    running
+        .handle
+        .call(
+            Origin::Cli,
+            Command::Rollback {
+                reason: "drill".into(),
+            },
+        )
+        .await
+        .expect("rollback");
+    let journal = running.journal.clone();
+    let stopping = Instant::now();
+    running.stop().await;
+    let took = stopping.elapsed();
+    eprintln!("stop with a hung alert took {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let given_up = Journal::read_all(&journal)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == RecordKind::Alert && r.action == "alert failed")
+        .filter_map(|r| r.detail)
+        .collect::<Vec<_>>();
+    assert_eq!(given_up.len(), 1, "{given_up:?}");
+    assert!(given_up[0].contains("given up"), "{given_up:?}");
+}
+
+/// Runs the binary with a timeout; kills it when the timeout passes.
+fn run_with_timeout(cmd: &mut std::process::Command, limit: Duration) -> (i32, String, String) {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the binary");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let o = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let e = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code().unwrap_or(-1);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "killed after {limit:?}:\n{}\n{}",
+                o.join().unwrap(),
+                e.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    (code, o.join().unwrap(), e.join().unwrap())
+}
+
+/// The must-show: `cutover run --config C` on the degrading demo fleet
+/// rolls back on its own, and the receiver gets an alert naming the
+/// breaching metric, its value and the threshold.
+#[test]
+fn cutover_run_on_the_degrading_demo_alerts_the_rollback_naming_the_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(true);
+    let config = dir.path().join("cutover.toml");
+    let journal = dir.path().join("journal.jsonl");
+    let log = dir.path().join("cutover.log");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[service]
+name = "chat-model"
+
+[source]
+kind = "demo"
+interval = "1s"
+timeout = "500ms"
+window = "5s"
+
+[router]
+kind = "demo"
+
+[router.demo]
+scenario = "degrading"
+
+[plan]
+dwell = "2s"
+bake = "6s"
+progress_deadline = "60s"
+
+[journal]
+path = "{}"
+
+[[alerts]]
+url = "{}"
+on = ["rollback", "promote", "breach"]
+"#,
+            journal.display(),
+            secret_url(receiver.port)
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (code, stdout, stderr) = run_with_timeout(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .arg("--log")
+            .arg(&log)
+            // Every crate's most talkative level: no secret in it either.
+            .env("CUTOVER_LOG", "trace"),
+        Duration::from_secs(120),
+    );
+    eprintln!(
+        "--- cutover run ({:?}), exit {code} ---\n{stdout}{stderr}",
+        started.elapsed()
+    );
+    assert_eq!(code, 3, "rolled back");
+    let got = receiver.got();
+    let texts: Vec<String> = got
+        .iter()
+        .map(|g| {
+            let v: serde_json::Value = serde_json::from_str(&g.body).expect("JSON body");
+            v["text"].as_str().expect("text").to_string()
+        })
+        .collect();
+    eprintln!("the receiver got {} alert(s):", texts.len());
+    for t in &texts {
+        eprintln!("  {t}");
+    }
+    let rollback = texts
+        .iter()
+        .find(|t| t.contains("ROLLED BACK"))
+        .expect("a rollback alert");
+    assert!(rollback.contains("by auto-rollback"), "{rollback}");
+    assert!(
+        rollback.contains("BREACH (") && rollback.contains("consecutive polls"),
+        "names the breaching metric, value and threshold: {rollback}"
+    );
+    assert!(
+        rollback.contains("error rate") || rollback.contains("p99"),
+        "{rollback}"
+    );
+    // Two polls in breach roll back: one alert for the first, not one a poll.
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("BREACHES its guardrails"))
+            .count(),
+        1,
+        "the first breach only: {texts:?}"
+    );
+    assert!(stdout.contains("alert sent: rollback"), "{stdout}");
+    assert_no_secret("stdout", &stdout);
+    assert_no_secret("stderr", &stderr);
+    assert_no_secret("the journal", &std::fs::read_to_string(&journal).unwrap());
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!log_text.is_empty(), "the log was written");
+    assert_no_secret("the log", &log_text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn green_reaching_100_sends_a_promote_alert_with_a_custom_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(true);
+    let mut h = hook(
+        format!("http://127.0.0.1:{}/hook", receiver.port),
+        &[AlertEvent::Promote],
+    );
+    h.template = Some(
+        r#"{"event": "{{event}}", "service": "{{service}}", "from": "{{from}}", "to": "{{split}}", "by": "{{origin}}"}"#
+            .into(),
+    );
+    let running = at_25(dir.path(), vec![h], Policy::default()).await;
+    running
+        .handle
+        .call(
+            Origin::Cli,
+            Command::SetSplit {
+                split: Split::FULL,
+                reason: None,
+                force: true,
+            },
+        )
+        .await
+        .expect("set 100 %");
+    until(&running, Duration::from_secs(10), |s| {
+        s.events
+            .iter()
+            .any(|e| e.text.starts_with("alert sent: promote"))
+    })
+    .await;
+    running.stop().await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 1, "only promote was asked for: {got:?}");
+    let v: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(v["event"], "promote");
+    assert_eq!(v["service"], "demo-chat-model (healthy)");
+    assert_eq!(v["from"], "25%");
+    assert_eq!(v["to"], "100%");
+    assert_eq!(v["by"], "cli");
+}
