@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::action::{Action, WriteOutcome};
 use super::journal_lines::{Line, Lines, MAX_LINE, check_parents, not_regular, open_regular};
 use super::memory::RolledBackMemory;
+use super::sampling::Sample;
 
 /// What a line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +30,13 @@ pub enum RecordKind {
     Note,
     /// The cockpit started and read the split.
     Start,
+    /// A guardrail verdict went into breach (`breach`) or out of it
+    /// (`cleared`), with the reading.
+    Breach,
+    /// Both colours' numbers and the split at one poll, for the report's
+    /// charts: compact, and thinned over a long cutover (see
+    /// [`super::sampling`]). Carries no decision: readers of the past skip it.
+    Sample,
 }
 
 /// One reading as it stood when a decision was made.
@@ -49,12 +57,17 @@ pub struct Record {
     /// RFC 3339, UTC, milliseconds.
     pub time: String,
     pub kind: RecordKind,
+    // Empty only on samples, which leave them out to stay small.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub service: String,
     /// `$USER` of the process.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub user: String,
-    /// `tui`, `cli`, `autopilot`, `auto-rollback`.
+    /// `tui`, `cli`, `autopilot`, `auto-rollback`, `guardrail`.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub origin: String,
     /// `advance`, `step_back`, `set`, `rollback`, `promote`, `pause`, ...
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub from: Option<u8>,
@@ -78,6 +91,9 @@ pub struct Record {
     /// is remembered against the green it rolled back.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub green_version: Option<String>,
+    /// The numbers of a [`RecordKind::Sample`].
+    #[serde(rename = "s", skip_serializing_if = "Option::is_none", default)]
+    pub sample: Option<Sample>,
 }
 
 impl Record {
@@ -109,6 +125,16 @@ impl Record {
             duration_ms: None,
             readings: Vec::new(),
             green_version: None,
+            sample: None,
+        }
+    }
+
+    /// A sample line: time, kind and numbers only (about 130 bytes).
+    pub fn sample(wall: SystemTime, sample: Sample) -> Record {
+        Record {
+            user: String::new(),
+            sample: Some(sample),
+            ..Record::at(wall, RecordKind::Sample, "", "", "")
         }
     }
 }
@@ -320,6 +346,11 @@ impl Journal {
                 r.bad_lines += 1;
                 continue;
             };
+            // Samples and breaches record numbers, not decisions: they
+            // neither finish a change nor stand for the last record.
+            if matches!(rec.kind, RecordKind::Sample | RecordKind::Breach) {
+                continue;
+            }
             remember(&mut r, &rec);
             match rec.kind {
                 RecordKind::Intent => {

@@ -10,6 +10,7 @@ mod journal_lines;
 pub mod memory;
 pub mod observed;
 pub mod plan;
+pub mod sampling;
 pub mod state;
 pub mod task;
 

@@ -34,6 +34,7 @@ impl Engine {
         };
         self.state.judgements = judgements;
         self.state.snapshot = Some(snap);
+        self.maybe_sample();
         self.restart_dwell_on_bad_green();
         self.maybe_auto_rollback();
     }
@@ -119,6 +120,11 @@ impl Engine {
             };
             if let Some(level) = level {
                 self.event(level, j.summary());
+            }
+            // Into or out of breach on a colour with traffic: the report's
+            // "every breach" (one line per change, never one per poll).
+            if !idle && (j.verdict == Verdict::Breach || prev == Verdict::Breach) {
+                self.journal_breach(j);
             }
             self.prev_verdicts.insert(key, (j.verdict, level.is_some()));
         }

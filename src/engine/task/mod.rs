@@ -15,6 +15,7 @@ mod judging;
 mod observed_split;
 mod reads;
 mod rollback_memory;
+mod samples;
 mod writes;
 
 use std::collections::HashMap;
@@ -148,6 +149,8 @@ pub fn spawn(
             config.source.observed_split_margin,
             config.source.window,
         ),
+        sampler: super::sampling::Sampler::new(config.journal.sample_every),
+        sample_failure_reported: false,
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
@@ -321,6 +324,10 @@ struct Engine {
     dwell_restart_reported: bool,
     /// The router's split against the one the traffic shows.
     disagreement: super::observed::DisagreementTracker,
+    /// Which polls are journaled as samples for the report's charts.
+    sampler: super::sampling::Sampler,
+    /// A sample could not be written, and that was said once.
+    sample_failure_reported: bool,
 }
 
 /// Waits for the write in flight, or forever when there is none.
