@@ -129,7 +129,7 @@ impl Record {
         }
     }
 
-    /// A sample line: time, kind and numbers only (about 130 bytes).
+    /// A sample line: time, kind and numbers only (about 135 bytes).
     pub fn sample(wall: SystemTime, sample: Sample) -> Record {
         Record {
             user: String::new(),

@@ -5,8 +5,8 @@
 //! The size stays bounded however long a cutover lasts: at most one sample
 //! per interval, and the interval doubles after every [`PER_LEVEL`]
 //! samples (up to [`MAX_LEVEL`] doublings). With `sample_every = "15s"` a
-//! sample line is about 130 bytes: the first hour takes 240 lines (about
-//! 31 KB), a whole day about 1,200 (about 150 KB); past ten days one line
+//! sample line is about 135 bytes: the first hour takes 240 lines (about
+//! 32 KB), a whole day about 1,100 (about 150 KB); past ten days one line
 //! an hour. Outside a cutover (green at 0 %) nothing is sampled but a
 //! short tail after green leaves, which shows the drain of a rollback.
 

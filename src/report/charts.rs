@@ -175,7 +175,8 @@ fn draw(
             .map_err(|x| e(&x))?;
         chart
             .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(240, 240, 240))
             .x_desc("seconds from the first step")
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_label_formatter(&|v| ylabel(*v))
