@@ -9,7 +9,7 @@ impl Engine {
     /// failure is said once, not at every sample: the journal's decisions
     /// are reported by their own writes.
     pub(super) fn maybe_sample(&mut self) {
-        if self.options.readonly {
+        if !self.writes_numbers() {
             return;
         }
         let green = self.state.split.map(Split::green);
@@ -36,7 +36,7 @@ impl Engine {
 
     /// One line when a reading goes into breach or out of it.
     pub(super) fn journal_breach(&mut self, j: &Judgement) {
-        if self.options.readonly {
+        if !self.writes_numbers() {
             return;
         }
         let action = if j.verdict == Verdict::Breach {
@@ -57,5 +57,12 @@ impl Engine {
         rec.reason = Some(j.summary());
         rec.readings = vec![reading_record(j)];
         let _ = self.append(&rec);
+    }
+
+    /// Samples and breaches are written by the journal's one writer only:
+    /// not by a watcher, nor by a forced rollback past another's lock
+    /// (whose cockpit keeps writing its own).
+    fn writes_numbers(&self) -> bool {
+        !self.options.readonly && self.options.forced_past.is_none()
     }
 }
