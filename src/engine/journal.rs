@@ -502,6 +502,41 @@ mod tests {
     }
 
     #[test]
+    fn samples_and_breaches_are_not_decisions_to_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::open(&path).unwrap();
+        let mut intent = Record::new(RecordKind::Intent, "svc", "auto-rollback", "rollback");
+        intent.to = Some(0);
+        j.append(&intent).unwrap();
+        let mut outcome = Record::new(RecordKind::Outcome, "svc", "auto-rollback", "rollback");
+        outcome.to = Some(0);
+        outcome.outcome = Some(WriteOutcome::Ok);
+        j.append(&outcome).unwrap();
+        j.append(&Record::new(
+            RecordKind::Breach,
+            "svc",
+            "guardrail",
+            "cleared",
+        ))
+        .unwrap();
+        let sample = crate::engine::sampling::Sample {
+            green_pct: Some(0),
+            blue: [Some(1.0), None, None],
+            green: [None, None, None],
+            rps: [None, None],
+        };
+        j.append(&Record::sample(SystemTime::now(), sample))
+            .unwrap();
+        let r = Journal::recover(&path).unwrap();
+        assert_eq!(r.bad_lines, 0);
+        assert_eq!(r.last.unwrap().kind, RecordKind::Outcome);
+        assert!(r.rolled_back.is_some());
+        assert!(r.unfinished.is_none() && r.failed_rollback.is_none());
+        assert_eq!(Journal::read_all(&path).unwrap().len(), 4);
+    }
+
+    #[test]
     fn a_missing_journal_is_an_empty_past() {
         let r = Journal::recover(Path::new("/nonexistent/cutover.jsonl")).unwrap();
         assert_eq!(r, Recovery::default());
