@@ -67,18 +67,23 @@ fn last_split(c: &Cutover) -> Option<u8> {
         .next_back()
 }
 
+fn service<'a>(c: &Cutover<'a>) -> &'a str {
+    c.shown_entries()
+        .iter()
+        .find_map(|e| e.str("service").filter(|s| !s.is_empty()))
+        .unwrap_or("(unnamed service)")
+}
+
+/// `Cutover report: chat-model, rolled back`.
+pub fn title(c: &Cutover) -> String {
+    format!("Cutover report: {}, {}", service(c), outcome(c))
+}
+
 pub fn blocks(c: &Cutover, charts: Vec<String>) -> Vec<Block> {
     let mut b = Vec::new();
     let first = &c.entries[c.span.first];
-    let service = c
-        .shown_entries()
-        .iter()
-        .find_map(|e| e.str("service").filter(|s| !s.is_empty()))
-        .unwrap_or("(unnamed service)");
-    b.push(Block::Heading(
-        1,
-        format!("Cutover report: {service}, {}", outcome(c)),
-    ));
+    let service = service(c);
+    b.push(Block::Heading(1, title(c)));
     b.push(Block::Para(format!(
         "Cutover {} of {} in the journal {} (lines {}–{}). Times are UTC; +m:ss counts from the first step.",
         c.number,

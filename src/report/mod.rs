@@ -69,8 +69,10 @@ pub fn markdown(c: &Cutover) -> String {
 /// The report as one self-contained HTML page with its charts.
 pub fn html(c: &Cutover) -> Result<String, String> {
     let charts = charts::charts(c)?;
-    let title = format!("Cutover report: {}", content::outcome(c));
-    Ok(page::page(&title, &doc::html(&content::blocks(c, charts))))
+    Ok(page::page(
+        &content::title(c),
+        &doc::html(&content::blocks(c, charts)),
+    ))
 }
 
 #[cfg(test)]
