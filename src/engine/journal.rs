@@ -351,6 +351,11 @@ impl Journal {
             if matches!(rec.kind, RecordKind::Sample | RecordKind::Breach) {
                 continue;
             }
+            // Only samples may leave out who did what.
+            if rec.action.is_empty() {
+                r.bad_lines += 1;
+                continue;
+            }
             remember(&mut r, &rec);
             match rec.kind {
                 RecordKind::Intent => {
@@ -531,9 +536,18 @@ mod tests {
         let r = Journal::recover(&path).unwrap();
         assert_eq!(r.bad_lines, 0);
         assert_eq!(r.last.unwrap().kind, RecordKind::Outcome);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"time\":\"2026-01-01T00:00:00Z\",\"kind\":\"intent\"}\n")
+            .unwrap();
+        let r = Journal::recover(&path).unwrap();
+        assert_eq!(r.bad_lines, 1, "an intent that names no action");
+        assert!(r.unfinished.is_none());
         assert!(r.rolled_back.is_some());
         assert!(r.unfinished.is_none() && r.failed_rollback.is_none());
-        assert_eq!(Journal::read_all(&path).unwrap().len(), 4);
+        assert_eq!(Journal::read_all(&path).unwrap().len(), 5);
     }
 
     #[test]
