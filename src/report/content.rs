@@ -182,7 +182,7 @@ fn summary(c: &Cutover, service: &str, first: &Entry) -> Block {
     let samples = shown.iter().filter(|e| e.is_sample()).count();
     rows.push(row("Samples", &samples.to_string()));
     Block::Table {
-        head: vec!["".into(), "".into()],
+        head: vec!["Cutover".into(), "".into()],
         rows,
     }
 }
@@ -482,7 +482,7 @@ fn rollback(c: &Cutover) -> Vec<Block> {
             ));
         }
         out.push(Block::Table {
-            head: vec!["".into(), "".into()],
+            head: vec!["Rollback".into(), "".into()],
             rows,
         });
     }
