@@ -92,6 +92,8 @@ pub fn demo_config(
         gates: Default::default(),
         journal: JournalConfig {
             path: Some(journal.unwrap_or_else(|| crate::config::data_dir().join("demo.jsonl"))),
+            // A demo cutover lasts seconds: every poll is worth a point.
+            sample_every: Duration::from_secs(1),
         },
         alerts: Vec::new(),
     }

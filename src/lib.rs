@@ -17,5 +17,6 @@ pub mod lockfile;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod router;
 pub mod tui;

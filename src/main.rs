@@ -186,6 +186,17 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let config = load_config(&cli)?;
             autopilot(&config, cli::Printer::stdout()).await
         }
+        Cmd::Report {
+            journal,
+            html,
+            index,
+        } => {
+            let journal = match journal {
+                Some(j) => j.clone(),
+                None => load_config(&cli)?.journal_path(),
+            };
+            cli::report::run(&journal, html.as_deref(), *index)
+        }
     }
 }
 

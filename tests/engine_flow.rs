@@ -1224,3 +1224,37 @@ async fn traffic_that_disagrees_with_the_router_for_a_window_is_an_event() {
     assert_eq!(s.observed, Some(before));
     assert!(!s.observed_disagrees);
 }
+
+#[tokio::test(start_paused = true)]
+async fn samples_are_journaled_at_most_once_per_interval_by_the_writer_only() {
+    let mut c = config(60_000);
+    c.journal.sample_every = Duration::from_millis(500);
+    let writer = rig(25, c.clone(), EngineOptions::default());
+    let watcher = rig(
+        25,
+        c,
+        EngineOptions {
+            readonly: true,
+            ..Default::default()
+        },
+    );
+    for r in [&writer, &watcher] {
+        wait_for(&r.handle, "first snapshot", |s| s.snapshot.is_some()).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let samples: Vec<Record> = records(&writer.journal)
+        .into_iter()
+        .filter(|r| r.kind == RecordKind::Sample)
+        .collect();
+    // 5 s at one per 500 ms (polls every 100 ms).
+    assert!((9..=12).contains(&samples.len()), "{}", samples.len());
+    let s = samples[0].sample.as_ref().unwrap();
+    assert_eq!(s.green_pct, Some(25));
+    assert!(s.green[cutover::model::Metric::ErrorRate.index()].is_some());
+    assert!(
+        records(&watcher.journal)
+            .iter()
+            .all(|r| r.kind != RecordKind::Sample),
+        "a watcher writes no samples"
+    );
+}

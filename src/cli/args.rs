@@ -130,6 +130,21 @@ pub enum Cmd {
     Run,
     /// Validate the config and print it resolved, defaults included.
     Check,
+    /// A post-incident record of one cutover from the journal, as
+    /// Markdown on stdout: timeline, readings at each decision, breaches,
+    /// the rollback and its measured times, and blank review sections.
+    Report {
+        /// Journal to read. Default: the configured one (--config).
+        #[arg(long, value_name = "PATH")]
+        journal: Option<PathBuf>,
+        /// Also write one self-contained HTML page with charts of the split
+        /// and of each metric for both colours (no network needed to open it).
+        #[arg(long, value_name = "OUT")]
+        html: Option<PathBuf>,
+        /// Which cutover of the journal, counted from 1. Default: the last.
+        #[arg(long, value_name = "N")]
+        index: Option<usize>,
+    },
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -5,6 +5,7 @@ mod args;
 pub mod exporter;
 mod headless;
 mod output;
+pub mod report;
 mod status;
 
 pub use args::{Cli, Cmd};

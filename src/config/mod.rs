@@ -216,12 +216,26 @@ impl Default for AutoRollbackConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JournalConfig {
     /// JSONL audit log. Default: `cutover/<service>.jsonl` in the user's
     /// data directory.
     pub path: Option<PathBuf>,
+    /// How often both colours' numbers are sampled into the journal during
+    /// a cutover, for `cutover report`'s charts; thinned over a long one
+    /// (see `engine::sampling`). `0s` samples nothing.
+    #[serde(with = "duration")]
+    pub sample_every: Duration,
+}
+
+impl Default for JournalConfig {
+    fn default() -> JournalConfig {
+        JournalConfig {
+            path: None,
+            sample_every: Duration::from_secs(15),
+        }
+    }
 }
 
 pub mod defaults {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::action::{Action, WriteOutcome};
 use super::journal_lines::{Line, Lines, MAX_LINE, check_parents, not_regular, open_regular};
 use super::memory::RolledBackMemory;
+use super::sampling::Sample;
 
 /// What a line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +35,13 @@ pub enum RecordKind {
     /// An alert webhook was called: `action` is `alert sent` or
     /// `alert failed`, `detail` says which event, where (host only) and why.
     Alert,
+    /// A guardrail verdict went into breach (`breach`) or out of it
+    /// (`cleared`), with the reading.
+    Breach,
+    /// Both colours' numbers and the split at one poll, for the report's
+    /// charts: compact, and thinned over a long cutover (see
+    /// [`super::sampling`]). Carries no decision: readers of the past skip it.
+    Sample,
 }
 
 /// One reading as it stood when a decision was made.
@@ -54,12 +62,17 @@ pub struct Record {
     /// RFC 3339, UTC, milliseconds.
     pub time: String,
     pub kind: RecordKind,
+    // Empty only on samples, which leave them out to stay small.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub service: String,
     /// `$USER` of the process.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub user: String,
-    /// `tui`, `cli`, `autopilot`, `auto-rollback`.
+    /// `tui`, `cli`, `autopilot`, `auto-rollback`, `guardrail`.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub origin: String,
     /// `advance`, `step_back`, `set`, `rollback`, `promote`, `pause`, ...
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub from: Option<u8>,
@@ -92,6 +105,9 @@ pub struct Record {
     /// The last lines a command gate printed, bounded.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub output: Vec<String>,
+    /// The numbers of a [`RecordKind::Sample`].
+    #[serde(rename = "s", skip_serializing_if = "Option::is_none", default)]
+    pub sample: Option<Sample>,
 }
 
 impl Record {
@@ -126,6 +142,16 @@ impl Record {
             check: None,
             passed: None,
             output: Vec::new(),
+            sample: None,
+        }
+    }
+
+    /// A sample line: time, kind and numbers only (about 135 bytes).
+    pub fn sample(wall: SystemTime, sample: Sample) -> Record {
+        Record {
+            user: String::new(),
+            sample: Some(sample),
+            ..Record::at(wall, RecordKind::Sample, "", "", "")
         }
     }
 }
@@ -337,6 +363,16 @@ impl Journal {
                 r.bad_lines += 1;
                 continue;
             };
+            // Samples and breaches record numbers, not decisions: they
+            // neither finish a change nor stand for the last record.
+            if matches!(rec.kind, RecordKind::Sample | RecordKind::Breach) {
+                continue;
+            }
+            // Only samples may leave out who did what.
+            if rec.action.is_empty() {
+                r.bad_lines += 1;
+                continue;
+            }
             remember(&mut r, &rec);
             match rec.kind {
                 RecordKind::Intent => {
@@ -485,6 +521,50 @@ mod tests {
         assert!(e.to_string().contains("held by process 42"), "{e}");
         drop(first);
         assert!(Journal::open(&path).is_ok());
+    }
+
+    #[test]
+    fn samples_and_breaches_are_not_decisions_to_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::open(&path).unwrap();
+        let mut intent = Record::new(RecordKind::Intent, "svc", "auto-rollback", "rollback");
+        intent.to = Some(0);
+        j.append(&intent).unwrap();
+        let mut outcome = Record::new(RecordKind::Outcome, "svc", "auto-rollback", "rollback");
+        outcome.to = Some(0);
+        outcome.outcome = Some(WriteOutcome::Ok);
+        j.append(&outcome).unwrap();
+        j.append(&Record::new(
+            RecordKind::Breach,
+            "svc",
+            "guardrail",
+            "cleared",
+        ))
+        .unwrap();
+        let sample = crate::engine::sampling::Sample {
+            green_pct: Some(0),
+            blue: [Some(1.0), None, None],
+            green: [None, None, None],
+            rps: [None, None],
+        };
+        j.append(&Record::sample(SystemTime::now(), sample))
+            .unwrap();
+        let r = Journal::recover(&path).unwrap();
+        assert_eq!(r.bad_lines, 0);
+        assert_eq!(r.last.unwrap().kind, RecordKind::Outcome);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"time\":\"2026-01-01T00:00:00Z\",\"kind\":\"intent\"}\n")
+            .unwrap();
+        let r = Journal::recover(&path).unwrap();
+        assert_eq!(r.bad_lines, 1, "an intent that names no action");
+        assert!(r.unfinished.is_none());
+        assert!(r.rolled_back.is_some());
+        assert!(r.unfinished.is_none() && r.failed_rollback.is_none());
+        assert_eq!(Journal::read_all(&path).unwrap().len(), 5);
     }
 
     #[test]

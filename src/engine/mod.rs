@@ -11,6 +11,7 @@ pub mod memory;
 pub mod notice;
 pub mod observed;
 pub mod plan;
+pub mod sampling;
 pub mod state;
 pub mod task;
 

@@ -38,6 +38,7 @@ impl Engine {
         if streak_before == 0 && self.state.breach_streak > 0 {
             self.notice_first_breach();
         }
+        self.maybe_sample();
         self.restart_dwell_on_bad_green();
         self.maybe_auto_rollback();
     }
@@ -123,6 +124,11 @@ impl Engine {
             };
             if let Some(level) = level {
                 self.event(level, j.summary());
+            }
+            // Into or out of breach on a colour with traffic: the report's
+            // "every breach" (one line per change, never one per poll).
+            if !idle && (j.verdict == Verdict::Breach || prev == Verdict::Breach) {
+                self.journal_breach(j);
             }
             self.prev_verdicts.insert(key, (j.verdict, level.is_some()));
         }

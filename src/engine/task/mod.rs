@@ -18,6 +18,7 @@ mod notices;
 mod observed_split;
 mod reads;
 mod rollback_memory;
+mod samples;
 mod writes;
 
 use std::collections::HashMap;
@@ -165,6 +166,8 @@ pub fn spawn(
             config.source.window,
         ),
         checks,
+        sampler: super::sampling::Sampler::new(config.journal.sample_every),
+        sample_failure_reported: false,
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
@@ -349,6 +352,10 @@ struct Engine {
     disagreement: super::observed::DisagreementTracker,
     /// Smoke checks and command gates: runners and runs in flight.
     checks: checks::CheckRunners,
+    /// Which polls are journaled as samples for the report's charts.
+    sampler: super::sampling::Sampler,
+    /// A sample could not be written, and that was said once.
+    sample_failure_reported: bool,
 }
 
 /// Waits for the write in flight, or forever when there is none.

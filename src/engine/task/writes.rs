@@ -123,7 +123,13 @@ impl Engine {
         rec.to = Some(to.green());
         rec.reason = reason.clone();
         rec.forced = forced;
-        rec.readings = readings;
+        // Every decision keeps the readings it was taken on, for the
+        // report; an automatic one brings those that triggered it.
+        rec.readings = if readings.is_empty() {
+            self.state.judgements.iter().map(reading_record).collect()
+        } else {
+            readings
+        };
         rec.detail =
             data_wall.map(|w| format!("data measured at {}", humantime::format_rfc3339_millis(w)));
         if let Err(e) = self.append(&rec) {

@@ -1,0 +1,225 @@
+//! The journal's samples: both colours' numbers and the split, written now
+//! and then during a cutover so that `cutover report` can chart it. Pure:
+//! the engine asks [`Sampler::take`] at each poll and writes the line.
+//!
+//! The size stays bounded however long a cutover lasts: at most one sample
+//! per interval, and the interval doubles after every [`PER_LEVEL`]
+//! samples (up to [`MAX_LEVEL`] doublings). With `sample_every = "15s"` a
+//! sample line is about 135 bytes: the first hour takes 240 lines (about
+//! 32 KB), a whole day about 1,100 (about 150 KB); past ten days one line
+//! an hour. Outside a cutover (green at 0 %) nothing is sampled but a
+//! short tail after green leaves, which shows the drain of a rollback.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Color, Metric, Snapshot};
+
+/// Samples taken at one interval before it doubles.
+pub const PER_LEVEL: u32 = 240;
+/// The interval doubles at most this many times (15 s grows to 64 min).
+pub const MAX_LEVEL: u32 = 8;
+/// Samples taken after green's share returns to 0 %.
+pub const TAIL: u32 = 4;
+
+/// One sample's numbers, with short keys: a long cutover writes many.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Green's share of traffic, percent, as the router last said.
+    #[serde(rename = "pct", skip_serializing_if = "Option::is_none", default)]
+    pub green_pct: Option<u8>,
+    /// Blue's readings in [`Metric::ALL`] order (`p99_ms`, `error_rate`,
+    /// `quality`); `null` where there was no data.
+    #[serde(rename = "b")]
+    pub blue: [Option<f64>; 3],
+    /// Green's readings, in the same order.
+    #[serde(rename = "g")]
+    pub green: [Option<f64>; 3],
+    /// Requests per second, blue then green, where counted.
+    #[serde(rename = "rps", skip_serializing_if = "no_rps", default)]
+    pub rps: [Option<f64>; 2],
+}
+
+fn no_rps(r: &[Option<f64>; 2]) -> bool {
+    r.iter().all(Option::is_none)
+}
+
+impl Sample {
+    pub fn of(snap: &Snapshot, green_pct: Option<u8>) -> Sample {
+        let values = |c: Color| Metric::ALL.map(|m| snap.color(c).get(m).value().map(round));
+        Sample {
+            green_pct,
+            blue: values(Color::Blue),
+            green: values(Color::Green),
+            rps: [
+                snap.color(Color::Blue).rps.map(round),
+                snap.color(Color::Green).rps.map(round),
+            ],
+        }
+    }
+
+    /// The reading of `metric` for `color`.
+    pub fn get(&self, color: Color, metric: Metric) -> Option<f64> {
+        match color {
+            Color::Blue => self.blue[metric.index()],
+            Color::Green => self.green[metric.index()],
+        }
+    }
+}
+
+/// Four significant digits: more than a chart or a reviewer can use, and
+/// `0.012345678901` would cost ten bytes more a value.
+pub fn round(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let digits = 3 - v.abs().log10().floor() as i32;
+    let scale = 10f64.powi(digits);
+    (v * scale).round() / scale
+}
+
+/// Decides which polls become samples.
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    every: Duration,
+    last: Option<Instant>,
+    /// Samples taken in the current cutover.
+    taken: u32,
+    in_cutover: bool,
+    /// Samples still to take after green left (the tail).
+    tail_left: u32,
+}
+
+impl Sampler {
+    /// `every` zero turns sampling off.
+    pub fn new(every: Duration) -> Sampler {
+        Sampler {
+            every,
+            last: None,
+            taken: 0,
+            in_cutover: false,
+            tail_left: 0,
+        }
+    }
+
+    /// The interval between samples now.
+    pub fn interval(&self) -> Duration {
+        self.every * 2u32.pow((self.taken / PER_LEVEL).min(MAX_LEVEL))
+    }
+
+    /// True when a poll at `now`, with green at `green_pct`, is to be
+    /// written as a sample (and counts it).
+    pub fn take(&mut self, now: Instant, green_pct: Option<u8>) -> bool {
+        if self.every.is_zero() {
+            return false;
+        }
+        match green_pct {
+            // The router could not be read: the split is unknown.
+            None => return false,
+            Some(0) => {
+                if self.in_cutover {
+                    // Green just left: its drain is sampled at once.
+                    self.in_cutover = false;
+                    self.tail_left = TAIL;
+                    self.last = None;
+                }
+                if self.tail_left == 0 {
+                    return false;
+                }
+            }
+            Some(_) => {
+                if !self.in_cutover {
+                    // A new cutover: it gets the finest interval again.
+                    self.taken = 0;
+                    self.last = None;
+                }
+                self.in_cutover = true;
+                self.tail_left = 0;
+            }
+        }
+        if self
+            .last
+            .is_some_and(|l| now.duration_since(l) < self.interval())
+        {
+            return false;
+        }
+        self.last = Some(now);
+        self.taken += 1;
+        if !self.in_cutover {
+            self.tail_left -= 1;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_one_sample_per_interval_and_only_in_a_cutover() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut sm = Sampler::new(s(15));
+        assert!(!sm.take(t0, Some(0)), "no cutover yet");
+        assert!(!sm.take(t0, None));
+        assert!(sm.take(t0 + s(1), Some(5)));
+        assert!(!sm.take(t0 + s(6), Some(5)));
+        assert!(!sm.take(t0 + s(15), Some(5)));
+        assert!(sm.take(t0 + s(16), Some(5)));
+        // Rollback: the drain is sampled at once, then TAIL in all.
+        let mut n = 0;
+        for i in 0..100 {
+            n += sm.take(t0 + s(17 + i * 15), Some(0)) as u32;
+        }
+        assert_eq!(n, TAIL);
+        assert!(!sm.take(t0 + s(5000), Some(0)));
+    }
+
+    #[test]
+    fn the_interval_doubles_so_a_long_cutover_stays_small() {
+        let t0 = Instant::now();
+        let mut sm = Sampler::new(Duration::from_secs(15));
+        let day = 24 * 3600;
+        let mut n = 0;
+        for i in 0..(day / 5) {
+            n += sm.take(t0 + Duration::from_secs(i * 5), Some(50)) as u32;
+        }
+        // 240 at 15 s (1 h), 240 at 30 s (2 h), ... : 1,200 by 31 h.
+        assert!((1000..1300).contains(&n), "{n} samples in a day");
+        assert!(sm.interval() > Duration::from_secs(15));
+        // A new cutover starts fine again.
+        sm.take(t0 + Duration::from_secs(day), Some(0));
+        for i in 0..TAIL as u64 {
+            sm.take(t0 + Duration::from_secs(day + 1 + i * 600), Some(0));
+        }
+        assert!(sm.take(t0 + Duration::from_secs(day + 9000), Some(1)));
+        assert_eq!(sm.interval(), Duration::from_secs(15));
+    }
+
+    #[test]
+    fn off_when_zero_and_values_are_rounded() {
+        let mut sm = Sampler::new(Duration::ZERO);
+        assert!(!sm.take(Instant::now(), Some(50)));
+        assert_eq!(round(0.0123456789), 0.01235);
+        assert_eq!(round(1234.5678), 1235.0);
+        assert_eq!(round(0.0), 0.0);
+    }
+
+    #[test]
+    fn a_sample_line_is_compact() {
+        let s = Sample {
+            green_pct: Some(25),
+            blue: [Some(412.3), Some(0.5123), Some(0.9312)],
+            green: [Some(398.1), None, Some(0.9287)],
+            rps: [Some(75.2), Some(25.1)],
+        };
+        let rec = crate::engine::journal::Record::sample(std::time::SystemTime::UNIX_EPOCH, s);
+        let line = serde_json::to_string(&rec).unwrap();
+        assert!(line.len() < 140, "{} bytes: {line}", line.len());
+        assert!(!line.contains("user"), "{line}");
+        let back: crate::engine::journal::Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, rec);
+    }
+}

@@ -1,0 +1,68 @@
+//! Journal lines for the report: samples of both colours' numbers, and
+//! guardrail breaches as they start and end.
+
+use super::*;
+use crate::engine::sampling::Sample;
+
+impl Engine {
+    /// Journals the latest poll as a sample when the sampler says so. A
+    /// failure is said once, not at every sample: the journal's decisions
+    /// are reported by their own writes.
+    pub(super) fn maybe_sample(&mut self) {
+        if !self.writes_numbers() {
+            return;
+        }
+        let green = self.state.split.map(Split::green);
+        if !self.sampler.take(now(), green) {
+            return;
+        }
+        let Some(snap) = &self.state.snapshot else {
+            return;
+        };
+        let rec = Record::sample(snap.wall, Sample::of(snap, green));
+        match self.journal.append(&rec) {
+            Ok(()) => self.sample_failure_reported = false,
+            Err(e) if !self.sample_failure_reported => {
+                self.sample_failure_reported = true;
+                let msg = format!(
+                    "journal {}: sample not written: {e}",
+                    self.journal.path().display()
+                );
+                self.event(EventLevel::Warn, msg);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// One line when a reading goes into breach or out of it.
+    pub(super) fn journal_breach(&mut self, j: &Judgement) {
+        if !self.writes_numbers() {
+            return;
+        }
+        let action = if j.verdict == Verdict::Breach {
+            "breach"
+        } else {
+            "cleared"
+        };
+        // The guardrails are not a command origin: nobody asked for this.
+        let mut rec = Record::at(
+            self.options.wall.now(),
+            RecordKind::Breach,
+            &self.config.service.name,
+            "guardrail",
+            action,
+        );
+        rec.green_version = self.config.service.green_version.clone();
+        rec.to = self.state.split.map(Split::green);
+        rec.reason = Some(j.summary());
+        rec.readings = vec![reading_record(j)];
+        let _ = self.append(&rec);
+    }
+
+    /// Samples and breaches are written by the journal's one writer only:
+    /// not by a watcher, nor by a forced rollback past another's lock
+    /// (whose cockpit keeps writing its own).
+    fn writes_numbers(&self) -> bool {
+        !self.options.readonly && self.options.forced_past.is_none()
+    }
+}

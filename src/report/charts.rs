@@ -1,0 +1,257 @@
+//! The HTML report's charts, drawn by `plotters` into SVG text: green's
+//! share of traffic, then one chart per metric with both colours. Points
+//! come from the journal's samples and the readings at each decision; the
+//! time axis counts seconds from the first step.
+
+use plotters::prelude::*;
+use plotters::style::Color as _;
+
+use super::Cutover;
+use super::entry::Entry;
+use crate::engine::journal::RecordKind;
+use crate::model::{Color, Metric};
+
+const SIZE: (u32, u32) = (760, 240);
+const BLUE_LINE: RGBColor = RGBColor(31, 100, 200);
+const GREEN_LINE: RGBColor = RGBColor(30, 150, 60);
+const ROLLBACK: RGBColor = RGBColor(210, 40, 40);
+
+/// A point in time (seconds from the first step) and a value, or a gap.
+type Series = Vec<(f64, Option<f64>)>;
+
+/// One SVG per chart: the split first, then each metric.
+pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
+    let shown = c.shown_entries();
+    let x = |e: &Entry| -> Option<f64> {
+        let t0 = c.entries[c.span.first].wall?;
+        let t = e.wall?;
+        Some(match t.duration_since(t0) {
+            Ok(d) => d.as_secs_f64(),
+            Err(e) => -e.duration().as_secs_f64(),
+        })
+    };
+    let xs: Vec<f64> = shown.iter().filter_map(x).collect();
+    let x0 = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let x1 = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !x0.is_finite() {
+        return Ok(Vec::new());
+    }
+    // A little room after the last line, so a rollback at the very end
+    // is not drawn on the frame.
+    let x1 = if x1 > x0 {
+        x1 + (x1 - x0) * 0.03
+    } else {
+        x0 + 1.0
+    };
+    let range = (x0, x1);
+    let rollbacks: Vec<f64> = shown
+        .iter()
+        .filter(|e| e.is(RecordKind::Intent) && e.action() == "rollback" && !e.is_drill())
+        .filter_map(x)
+        .collect();
+
+    // The split: every change that landed, and the samples between.
+    let mut split: Series = Vec::new();
+    for e in shown.iter().filter(|e| !e.is_drill()) {
+        let pct = if e.landed() {
+            e.to()
+        } else if let Some(s) = e.record.as_ref().and_then(|r| r.sample.as_ref()) {
+            s.green_pct
+        } else if e.is(RecordKind::Intent) && split.is_empty() {
+            // Where green stood before the first step.
+            e.from()
+        } else {
+            None
+        };
+        if let (Some(t), Some(p)) = (x(e), pct) {
+            split.push((t, Some(f64::from(p))));
+        }
+    }
+    let mut out = vec![draw(
+        "green's share of traffic (%)",
+        range,
+        &[("green %", GREEN_LINE, steps(&split))],
+        &rollbacks,
+        |v| format!("{v:.0}"),
+    )?];
+    for metric in Metric::ALL {
+        let series = |color: Color| -> Series {
+            let mut s: Series = Vec::new();
+            for e in shown.iter().filter(|e| !e.is_drill()) {
+                let (Some(t), Some(r)) = (x(e), &e.record) else {
+                    continue;
+                };
+                if let Some(sample) = &r.sample {
+                    s.push((t, sample.get(color, metric)));
+                } else if let Some(rd) = r
+                    .readings
+                    .iter()
+                    .find(|rd| rd.color == color.name() && rd.metric == metric.key())
+                    && rd.value.is_some()
+                {
+                    s.push((t, rd.value));
+                }
+            }
+            s.sort_by(|a, b| a.0.total_cmp(&b.0));
+            s
+        };
+        out.push(draw(
+            &format!("{} ({})", metric.label(), metric.key()),
+            range,
+            &[
+                ("blue", BLUE_LINE, series(Color::Blue)),
+                ("green", GREEN_LINE, series(Color::Green)),
+            ],
+            &rollbacks,
+            move |v| metric.format(v),
+        )?);
+    }
+    Ok(out)
+}
+
+/// A step line: the split holds until the next change.
+fn steps(points: &Series) -> Series {
+    let mut out: Series = Vec::new();
+    for &(t, v) in points {
+        if let Some(&(_, prev)) = out.last() {
+            out.push((t, prev));
+        }
+        out.push((t, v));
+    }
+    out
+}
+
+/// Runs of points without a gap: a missing reading breaks the line.
+fn runs(series: &Series) -> Vec<Vec<(f64, f64)>> {
+    let mut out = vec![Vec::new()];
+    for &(t, v) in series {
+        match v {
+            Some(v) if v.is_finite() => out.last_mut().expect("one run").push((t, v)),
+            _ => {
+                if !out.last().expect("one run").is_empty() {
+                    out.push(Vec::new());
+                }
+            }
+        }
+    }
+    out.retain(|r| !r.is_empty());
+    out
+}
+
+fn draw(
+    title: &str,
+    (x0, x1): (f64, f64),
+    lines: &[(&str, RGBColor, Series)],
+    rollbacks: &[f64],
+    ylabel: impl Fn(f64) -> String,
+) -> Result<String, String> {
+    let values: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.2.iter().filter_map(|p| p.1))
+        .filter(|v| v.is_finite())
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (y0, y1) = if !lo.is_finite() {
+        (0.0, 1.0)
+    } else {
+        // From zero when the values are not negative: a rate or a share
+        // read from a baseline of zero is not exaggerated.
+        let y0 = if lo >= 0.0 { 0.0 } else { lo };
+        let pad = ((hi - y0).abs() * 0.1).max(hi.abs() * 0.05).max(1e-3);
+        (y0, hi + pad)
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let e = |e: &dyn std::fmt::Display| format!("chart {title}: {e}");
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(34)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .max_light_lines(1)
+            .light_line_style(RGBColor(240, 240, 240))
+            .x_desc("seconds from the first step")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| ylabel(*v))
+            .draw()
+            .map_err(|x| e(&x))?;
+        for &(name, color, ref series) in lines {
+            let mut labelled = false;
+            for run in runs(series) {
+                let drawn = chart
+                    .draw_series(LineSeries::new(run, color.stroke_width(2)))
+                    .map_err(|x| e(&x))?;
+                if !labelled {
+                    drawn.label(name).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                    });
+                    labelled = true;
+                }
+            }
+        }
+        for &t in rollbacks {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(t, y0), (t, y1)],
+                    ROLLBACK.stroke_width(1),
+                ))
+                .map_err(|x| e(&x))?
+                .label("rollback")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ROLLBACK));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()
+            .map_err(|x| e(&x))?;
+        root.present().map_err(|x| e(&x))?;
+    }
+    // Inline in HTML an SVG needs no namespace; dropping it leaves the page
+    // without a single URL.
+    Ok(svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_hold_until_the_next_change_and_gaps_break_lines() {
+        let s = steps(&vec![(0.0, Some(0.0)), (5.0, Some(10.0))]);
+        assert_eq!(
+            s,
+            vec![(0.0, Some(0.0)), (5.0, Some(0.0)), (5.0, Some(10.0))]
+        );
+        let r = runs(&vec![
+            (0.0, Some(1.0)),
+            (1.0, None),
+            (2.0, Some(2.0)),
+            (3.0, Some(3.0)),
+        ]);
+        assert_eq!(r, vec![vec![(0.0, 1.0)], vec![(2.0, 2.0), (3.0, 3.0)]]);
+    }
+
+    #[test]
+    fn a_chart_is_svg_without_urls() {
+        let svg = draw(
+            "p99",
+            (0.0, 10.0),
+            &[("blue", BLUE_LINE, vec![(0.0, Some(1.0)), (10.0, Some(2.0))])],
+            &[5.0],
+            |v| format!("{v}"),
+        )
+        .unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
+        assert!(!svg.contains("http"), "{svg}");
+        assert!(svg.contains("rollback"));
+    }
+}

@@ -1,0 +1,79 @@
+//! The whole report from a small journal written by hand.
+
+use super::*;
+
+const JOURNAL: &str = r#"{"time":"2026-03-01T10:00:00.000Z","kind":"outcome","service":"chat","user":"ops","origin":"drill","action":"drill","outcome":"ok","decision_to_router_ms":41,"detail":"median 41 ms, max 55 ms of 3"}
+{"time":"2026-03-01T10:00:00.000Z","kind":"start","service":"chat","user":"ana","origin":"cli","action":"start","detail":"router nginx, source prometheus","green_version":"v2"}
+{"time":"2026-03-01T10:00:01.000Z","kind":"smoke_gate","service":"chat","origin":"gate","action":"pass","name":"completion answers","latency_ms":12}
+{"time":"2026-03-01T10:00:02.000Z","kind":"intent","service":"chat","user":"ana","origin":"tui","action":"advance","from":0,"to":5,"forced":true,"reason":"smoke skipped","readings":[{"color":"blue","metric":"error_rate","value":0.5,"verdict":"OK","bounds":["≤ 5.00 %"]},{"color":"green","metric":"error_rate","value":null,"verdict":"NO DATA","bounds":[],"no_data":"no traffic"}],"green_version":"v2"}
+{"time":"2026-03-01T10:00:02.050Z","kind":"outcome","service":"chat","user":"ana","origin":"tui","action":"advance","from":0,"to":5,"outcome":"ok","duration_ms":50,"green_version":"v2"}
+{"time":"2026-03-01T10:00:10.000Z","kind":"sample","s":{"pct":5,"b":[400,0.5,0.93],"g":[410,0.6,0.92],"rps":[95,5]}}
+{"time":"2026-03-01T10:00:20.000Z","kind":"sample","s":{"pct":5,"b":[401,0.5,0.93],"g":[900,7.2,0.91]}}
+{"time":"2026-03-01T10:00:20.000Z","kind":"breach","service":"chat","user":"ana","origin":"guardrail","action":"breach","to":5,"reason":"green error rate 7.20 % BREACH (≤ 5.00 %)","readings":[{"color":"green","metric":"error_rate","value":7.2,"verdict":"BREACH","bounds":["≤ 5.00 %"]}]}
+{"time":"2026-03-01T10:00:30.000Z","kind":"intent","service":"chat","user":"ana","origin":"auto-rollback","action":"rollback","from":5,"to":0,"reason":"auto-rollback after 3 consecutive polls with green in breach: green error rate 7.20 %","readings":[{"color":"green","metric":"error_rate","value":7.2,"verdict":"BREACH","bounds":["≤ 5.00 %"]},{"color":"green","metric":"p99_ms","value":900,"verdict":"OK","bounds":[]}]}
+{"time":"2026-03-01T10:00:30.080Z","kind":"outcome","service":"chat","user":"ana","origin":"auto-rollback","action":"rollback","from":5,"to":0,"outcome":"ok","duration_ms":80,"decision_to_router_ms":80}
+{"time":"2026-03-01T10:00:33.000Z","kind":"outcome","service":"chat","user":"ana","origin":"auto-rollback","action":"rollback_traffic_zero","decision_to_zero_ms":3000}
+{"time":"2026-03-01T10:00:34.000Z","kind":"sample","s":{"pct":0,"b":[400,0.5,0.93],"g":[null,null,null]}}
+"#;
+
+fn with<T>(f: impl FnOnce(&Cutover) -> T) -> T {
+    let (entries, bad) = parse(JOURNAL);
+    assert_eq!(bad, 0);
+    let c = Cutover::select(&entries, None, "j.jsonl").unwrap();
+    f(&c)
+}
+
+#[test]
+fn the_markdown_names_the_breach_the_rollback_and_its_times() {
+    let md = with(markdown);
+    assert!(
+        md.starts_with("# Cutover report: chat, rolled back\n"),
+        "{md}"
+    );
+    for want in [
+        "green v2",
+        "## Timeline",
+        "advance 0 % → 5 % asked (FORCED)",
+        "smoke\\_gate: pass",
+        "latency\\_ms: 12",
+        "## Readings at each decision",
+        "| error rate | 0.50 % OK (≤ 5.00 %) | no data (no traffic) NO DATA |",
+        "## Breaches",
+        "into breach at 5 % green: green error rate 7.20 % BREACH",
+        "| Reason | auto-rollback after 3 consecutive polls",
+        "| Decision to router confirmed | 80 ms |",
+        "| Decision to green's traffic at zero | 3000 ms |",
+        "median 41 ms, max 55 ms of 3",
+        "### What testing would have caught it",
+        "| Samples | 3 |",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
+    assert!(!md.contains("<svg"));
+}
+
+#[test]
+fn the_page_holds_one_chart_per_metric_and_the_split() {
+    let page = with(|c| html(c).unwrap());
+    assert_eq!(
+        page.matches("<svg").count(),
+        1 + crate::model::Metric::ALL.len()
+    );
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "a URL in the page"
+    );
+    assert!(!page.contains("<script"));
+    assert!(page.contains("<td class=\"breach\">"), "breaches stand out");
+    assert!(page.len() < 200_000, "{} bytes", page.len());
+}
+
+#[test]
+fn no_cutover_and_a_wrong_index_are_errors() {
+    let (entries, _) = parse(JOURNAL.lines().next().unwrap());
+    let e = Cutover::select(&entries, None, "j").unwrap_err();
+    assert!(e.contains("no cutover"), "{e}");
+    let (entries, _) = parse(JOURNAL);
+    let e = Cutover::select(&entries, Some(2), "j").unwrap_err();
+    assert!(e.contains("holds 1 cutover"), "{e}");
+}
