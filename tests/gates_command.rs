@@ -65,7 +65,7 @@ async fn a_passing_eval_opens_the_first_step_and_its_output_is_journaled() {
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap();
-    assert_eq!(*r.router.0.lock().unwrap(), 1);
+    assert_eq!(r.router.split(), 1);
 
     let recs = records(&r.journal);
     let rec = recs.iter().find(|r| r.kind == RecordKind::Check).unwrap();
@@ -255,7 +255,7 @@ async fn quitting_kills_a_running_eval() {
         .unwrap();
     assert_dead(&pidfile).await;
     // Quitting moved no traffic.
-    assert_eq!(*r.router.0.lock().unwrap(), 0);
+    assert_eq!(r.router.split(), 0);
     let recs = records(&r.journal);
     assert!(recs.iter().any(|r| r.kind == RecordKind::Check
         && r.detail.as_deref() == Some("killed: the cockpit stopped")));

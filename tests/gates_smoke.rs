@@ -202,7 +202,7 @@ async fn each_failure_shows_its_reason_and_the_first_step_waits_for_all() {
         .await
         .unwrap_err();
     assert!(err.contains("smoke"), "{err}");
-    assert_eq!(*r.router.0.lock().unwrap(), 0);
+    assert_eq!(r.router.split(), 0);
 
     // Every result is journaled.
     let recs = records(&r.journal);
@@ -240,7 +240,7 @@ async fn each_failure_shows_its_reason_and_the_first_step_waits_for_all() {
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap();
-    assert_eq!(*r.router.0.lock().unwrap(), 1);
+    assert_eq!(r.router.split(), 1);
     r.handle.call(Origin::Cli, Command::Shutdown).await.unwrap();
 }
 
@@ -256,7 +256,7 @@ async fn force_passes_a_failed_smoke_check_and_is_journaled_as_forced() {
         .call(Origin::Cli, Command::Advance { force: true })
         .await
         .unwrap();
-    assert_eq!(*r.router.0.lock().unwrap(), 1);
+    assert_eq!(r.router.split(), 1);
     let recs = records(&r.journal);
     let intent = recs
         .iter()

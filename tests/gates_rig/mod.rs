@@ -4,72 +4,17 @@
 
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use cutover::config::{Config, GatesConfig, ServiceConfig, SourceConfig};
-use cutover::engine::journal::{Journal, Record};
+use cutover::config::{Config, GatesConfig};
+use cutover::engine::journal::Journal;
 use cutover::engine::{EngineHandle, EngineOptions, State};
-use cutover::metrics::MetricSource;
-use cutover::model::{ColorReadings, Reading, Snapshot, Split};
-use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
 
-#[derive(Clone)]
-pub struct Router(pub Arc<Mutex<u8>>);
+#[path = "../support/engine.rs"]
+mod engine_rig;
 
-#[async_trait]
-impl TrafficRouter for Router {
-    fn kind(&self) -> &'static str {
-        "memory"
-    }
-    async fn get_split(&self) -> Result<RouterRead, RouterError> {
-        Ok(RouterRead::unversioned(
-            Split::new(*self.0.lock().unwrap()).unwrap(),
-        ))
-    }
-    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
-        *self.0.lock().unwrap() = req.split.green();
-        Ok(Applied {
-            split: req.split,
-            revision: None,
-            detail: "memory".into(),
-        })
-    }
-}
-
-struct Healthy;
-
-fn readings() -> ColorReadings {
-    ColorReadings {
-        metrics: [
-            Reading::Value(400.0),
-            Reading::Value(0.1),
-            Reading::Value(0.87),
-        ],
-        rps: Some(100.0),
-        up: true,
-        pods_up: None,
-        warnings: vec![],
-        span: Duration::from_millis(100),
-    }
-}
-
-#[async_trait]
-impl MetricSource for Healthy {
-    fn kind(&self) -> &'static str {
-        "healthy"
-    }
-    async fn poll(&mut self) -> Snapshot {
-        Snapshot {
-            at: tokio::time::Instant::now().into_std(),
-            wall: std::time::SystemTime::now(),
-            window: Duration::from_millis(100),
-            blue: readings(),
-            green: readings(),
-        }
-    }
-}
+pub use engine_rig::{Healthy, MemoryRouter as Router, records};
 
 pub struct Rig {
     pub handle: EngineHandle,
@@ -80,23 +25,8 @@ pub struct Rig {
 }
 
 pub fn config(gates: GatesConfig) -> Config {
-    let mut c = Config {
-        service: ServiceConfig {
-            name: "gates-test".into(),
-            green_version: None,
-        },
-        source: SourceConfig::default(),
-        router: Default::default(),
-        plan: Default::default(),
-        guardrails: Default::default(),
-        auto_rollback: Default::default(),
-        journal: Default::default(),
-        alerts: Vec::new(),
-        gates,
-    };
-    c.source.interval = Duration::from_millis(100);
-    c.source.timeout = Duration::from_millis(100);
-    c.source.window = Duration::from_millis(100);
+    let mut c = engine_rig::config("gates-test");
+    c.gates = gates;
     c.plan.steps = vec![1, 50, 100];
     c.plan.dwell = Duration::from_secs(600);
     c
@@ -105,7 +35,7 @@ pub fn config(gates: GatesConfig) -> Config {
 pub fn rig(initial: u8, c: Config) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
-    let router = Router(Arc::new(Mutex::new(initial)));
+    let router = Router::at(initial);
     let journal = Journal::open(&path).unwrap();
     let (handle, task) = cutover::engine::spawn(
         &c,
@@ -139,8 +69,4 @@ pub async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) 
             )
         }
     }
-}
-
-pub fn records(path: &std::path::Path) -> Vec<Record> {
-    Journal::read_all(path).unwrap()
 }
