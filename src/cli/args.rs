@@ -122,6 +122,23 @@ pub enum Cmd {
     Run,
     /// Validate the config and print it resolved, defaults included.
     Check,
+    /// Rehearse a rollback: set a small split, wait until the router (and,
+    /// where the source shows request rates, the traffic) confirms it, roll
+    /// back, and measure the time to rollback as a real one is measured.
+    /// Prints each run, the median and the maximum; journaled with origin
+    /// "drill". Without a config it drills the embedded demo fleet.
+    Drill {
+        /// How many runs.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        times: u32,
+        /// Green's share in each run, in percent. Default: the plan's
+        /// first step.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+        split: Option<u8>,
+        /// Drill even while green has traffic (a cutover may be in progress).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

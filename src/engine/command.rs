@@ -55,6 +55,10 @@ pub enum Origin {
     Cli,
     Autopilot,
     AutoRollback,
+    /// `cutover drill`: a rehearsal. Its raise skips the gate (it is the
+    /// point of the drill), and its rollback is measured like a real one
+    /// but never remembered as green having failed.
+    Drill,
 }
 
 impl Origin {
@@ -64,6 +68,7 @@ impl Origin {
             Origin::Cli => "cli",
             Origin::Autopilot => "autopilot",
             Origin::AutoRollback => "auto-rollback",
+            Origin::Drill => "drill",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod command;
 pub mod guardrail;
 pub mod journal;
 mod journal_lines;
+pub mod last_rollback;
 pub mod memory;
 pub mod observed;
 pub mod plan;
@@ -22,7 +23,9 @@ pub use clock::WallClock;
 pub use command::{Command, Origin, Reply, Request};
 pub use memory::RolledBackMemory;
 pub use state::{
-    Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, State, Verified,
+    Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, RollbackTimes, State,
+    rollback_figure,
+    Verified,
 };
 pub use task::{EngineOptions, spawn};
 

@@ -15,6 +15,7 @@ mod judging;
 mod observed_split;
 mod reads;
 mod rollback_memory;
+mod rollback_time;
 mod writes;
 
 use std::collections::HashMap;
@@ -148,6 +149,7 @@ pub fn spawn(
             config.source.observed_split_margin,
             config.source.window,
         ),
+        zero_watch: None,
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
@@ -321,6 +323,8 @@ struct Engine {
     dwell_restart_reported: bool,
     /// The router's split against the one the traffic shows.
     disagreement: super::observed::DisagreementTracker,
+    /// A rollback waiting for the traffic to show green at zero.
+    zero_watch: Option<rollback_time::ZeroWatch>,
 }
 
 /// Waits for the write in flight, or forever when there is none.
@@ -474,6 +478,9 @@ impl Engine {
                 .saturating_duration_since(f.change.started)
                 .as_millis() as u64,
         );
+        if f.change.action == Action::Rollback && outcome == WriteOutcome::Ok {
+            self.rollback_fields(f, &mut rec);
+        }
         self.append(&rec)
     }
 
