@@ -2,7 +2,8 @@
 //! config is given, and against a real nginx (a private prefix on
 //! loopback), where it also refuses to run while green has traffic.
 
-mod support;
+#[path = "support/nginx.rs"]
+mod nginx;
 
 use std::path::Path;
 use std::process::Command;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use cutover::engine::WriteOutcome;
 use cutover::engine::journal::{Journal, RecordKind};
-use support::nginx::{Mode, TestNginx, run, skip_without_nginx};
+use nginx::{Mode, TestNginx, run, skip_without_nginx};
 
 /// A drill of the demo takes a source window (5 s) per run to see the
 /// traffic at zero; this leaves room for a loaded machine.

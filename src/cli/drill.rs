@@ -83,9 +83,21 @@ async fn drill_on(handle: &EngineHandle, config: &Config, opts: DrillOptions) ->
             None => String::new(),
         }
     ));
+    // Rates need a poll or two: whether the source can show the split at
+    // all is known once they had time to arrive.
+    let settle = config.source.interval * 3 + config.source.timeout + Duration::from_secs(1);
+    let rates = tokio::time::timeout(settle, rx.wait_for(|s| s.observed.is_some()))
+        .await
+        .is_ok_and(|r| r.is_ok());
+    if !rates {
+        say(format!(
+            "drill: the {} source shows no request rates: the traffic at 0 % cannot be timed",
+            s.source_kind
+        ));
+    }
     let mut runs = Vec::new();
     for i in 1..=opts.times {
-        match one_run(handle, config, split, i, opts.times).await {
+        match one_run(handle, config, split, rates, i, opts.times).await {
             Ok(run) => runs.push(run),
             Err(e) => {
                 say(format!("drill {i}/{}: FAILED: {e}", opts.times));
@@ -107,6 +119,7 @@ async fn one_run(
     handle: &EngineHandle,
     config: &Config,
     split: Split,
+    rates: bool,
     i: u32,
     n: u32,
 ) -> Result<Run, String> {
@@ -128,15 +141,19 @@ async fn one_run(
     }
     let raised = Instant::now();
     let mut confirm = vec![format!(
-        "{split} confirmed by the router in {}",
+        "{}% green confirmed by the router in {}",
+        split.green(),
         figure(raised - t0)
     )];
     let s = handle.current();
     if let Some(v) = &s.verified {
         confirm.push(format!("verify: {}", v.detail));
     }
-    if let Some(took) = observed_at(handle, config, raised, split).await {
-        confirm.push(format!("observed after {}", figure(took)));
+    if rates {
+        match observed_at(handle, config, raised, split).await {
+            Some(took) => confirm.push(format!("by the traffic after {}", figure(took))),
+            None => confirm.push("not seen in the traffic".into()),
+        }
     }
     let previous = s.last_rollback.as_ref().map(|t| t.decided);
     handle
@@ -153,7 +170,7 @@ async fn one_run(
         Some(t) if Some(t.decided) != previous => t.clone(),
         _ => return Err("the rollback landed without a measured time".into()),
     };
-    let times = if landed.observed.is_some() && times.to_zero.is_none() {
+    let times = if rates && times.to_zero.is_none() {
         wait_for_zero(handle, config, times).await
     } else {
         times
@@ -171,17 +188,15 @@ async fn one_run(
     Ok(Run { times })
 }
 
-/// Waits for an observed split close to `split` from a window that ended
-/// after the router confirmed it; `None` when the source shows no rates.
+/// Waits for an observed split close to `split` (within the configured
+/// margin) from a window that ended after the router confirmed it; `None`
+/// when none came in two windows.
 async fn observed_at(
     handle: &EngineHandle,
     config: &Config,
     since: Instant,
     split: Split,
 ) -> Option<Duration> {
-    if handle.current().observed.is_none() {
-        return None;
-    }
     let margin = config.source.observed_split_margin;
     let want = f64::from(split.green());
     let limit = config.source.window * 2 + config.source.interval * 2;
