@@ -135,4 +135,14 @@ fn a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures() {
         .count();
     // The first run lowers 5 % to 1 %: three raises and three rollbacks.
     assert_eq!(drilled, 6, "{recs:#?}");
+
+    // `status --json` reports the last rollback, read from the journal.
+    let (_, out, err) = cutover(&n, &cfg, &["status", "--json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let last = &v["last_rollback"];
+    assert_eq!(last["drill"], true, "{v:#}");
+    assert_eq!(last["origin"], "drill", "{v:#}");
+    assert!(last["decision_to_router_ms"].as_u64().is_some(), "{v:#}");
+    assert!(last["decision_to_zero_ms"].is_null(), "{v:#}");
 }

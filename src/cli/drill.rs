@@ -170,13 +170,20 @@ async fn one_run(
         Some(t) if Some(t.decided) != previous => t.clone(),
         _ => return Err("the rollback landed without a measured time".into()),
     };
+    // What the router's verify saw at 0 %, when it observes the data plane.
+    let verified = landed
+        .verified
+        .as_ref()
+        .filter(|v| v.served == Split::ZERO && v.at >= times.decided)
+        .map(|v| format!(" (verify: {})", v.detail))
+        .unwrap_or_default();
     let times = if rates && times.to_zero.is_none() {
         wait_for_zero(handle, config, times).await
     } else {
         times
     };
     say(format!(
-        "{label}: {}; rollback: decision → router confirmed {}{}, → traffic at 0 % {}",
+        "{label}: {}; rollback: decision → router confirmed {}{}{verified}, → traffic at 0 % {}",
         confirm.join(", "),
         figure(times.to_router),
         sla_word(&times),
