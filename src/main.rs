@@ -200,8 +200,7 @@ async fn autopilot(config: &Config, out: cli::Printer) -> anyhow::Result<u8> {
 /// `drill`: the configured router, or the embedded demo fleet (in this
 /// process, with a journal of its own) when no config is given.
 async fn drill(cli: &Cli, opts: cli::drill::DrillOptions) -> anyhow::Result<u8> {
-    let configured = cli.config.is_some()
-        || config::resolve_path(None).is_some_and(|p| p.exists());
+    let configured = cli.config.is_some() || config::resolve_path(None).is_some_and(|p| p.exists());
     let mut config = if configured {
         load_config(cli)?
     } else {

@@ -138,7 +138,11 @@ fn records(path: &std::path::Path) -> Vec<Record> {
 
 #[tokio::test(start_paused = true)]
 async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
-    let r = rig(25, Duration::from_millis(300), Some(Duration::from_millis(200)));
+    let r = rig(
+        25,
+        Duration::from_millis(300),
+        Some(Duration::from_millis(200)),
+    );
     wait_for(&r.handle, "the observed split", |s| {
         s.split.is_some() && s.observed.is_some_and(|o| o.green == 25.0)
     })
@@ -166,7 +170,8 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
         .unwrap();
     assert_eq!(said.level, EventLevel::Warn);
     assert!(
-        said.text.contains("router confirmed 300 ms (OVER the 200 ms SLA)"),
+        said.text
+            .contains("router confirmed 300 ms (OVER the 200 ms SLA)"),
         "{}",
         said.text
     );
@@ -183,7 +188,9 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
     tokio::time::sleep(Duration::from_millis(450)).await;
     *r.rates.0.lock().unwrap() = (100.0, 0.0);
     let s = wait_for(&r.handle, "traffic at zero", |s| {
-        s.last_rollback.as_ref().is_some_and(|t| t.to_zero.is_some())
+        s.last_rollback
+            .as_ref()
+            .is_some_and(|t| t.to_zero.is_some())
     })
     .await;
     let zero = s.last_rollback.unwrap().to_zero.unwrap();

@@ -74,7 +74,10 @@ fn within_the_sla_is_ok_over_it_is_a_warning() {
     assert_eq!(colour, Some(Tc::Green));
 
     let (text, colour) = header(&state(3100, Some(2000)), "rolled back in");
-    assert!(text.contains("rolled back in 3100 ms OVER 2000 ms SLA"), "{text}");
+    assert!(
+        text.contains("rolled back in 3100 ms OVER 2000 ms SLA"),
+        "{text}"
+    );
     assert_eq!(colour, Some(Tc::Yellow));
 
     let (text, colour) = header(&state(412, None), "rolled back in");

@@ -29,6 +29,9 @@ pub struct DrillOptions {
 /// Exit status of a drill that refused to start (as for other refusals).
 pub const DRILL_REFUSED: u8 = 2;
 
+/// Exit status after Ctrl-C (128 + SIGINT), as for the other commands.
+const INTERRUPTED: u8 = 130;
+
 /// How long the first read of the router may take.
 const FIRST_READ: Duration = Duration::from_secs(15);
 
@@ -46,7 +49,11 @@ pub async fn drill(running: Running, config: &Config, opts: DrillOptions) -> any
     code
 }
 
-async fn drill_on(handle: &EngineHandle, config: &Config, opts: DrillOptions) -> anyhow::Result<u8> {
+async fn drill_on(
+    handle: &EngineHandle,
+    config: &Config,
+    opts: DrillOptions,
+) -> anyhow::Result<u8> {
     let mut rx = handle.state();
     // The borrow of the state ends with this statement.
     let _ = tokio::time::timeout(
@@ -97,7 +104,22 @@ async fn drill_on(handle: &EngineHandle, config: &Config, opts: DrillOptions) ->
     }
     let mut runs = Vec::new();
     for i in 1..=opts.times {
-        match one_run(handle, config, split, rates, i, opts.times).await {
+        let run = tokio::select! {
+            r = one_run(handle, config, split, rates, i, opts.times) => r,
+            _ = tokio::signal::ctrl_c() => {
+                // Stopped mid-run: green may have the drill's traffic. A
+                // drill never leaves it there.
+                let r = handle
+                    .call(Origin::Drill, Command::Rollback { reason: format!("drill {i}/{} interrupted", opts.times) })
+                    .await;
+                say(format!("drill {i}/{}: interrupted; rolled back: {}", opts.times, match r {
+                    Ok(m) | Err(m) => m,
+                }));
+                summary(handle, &runs, opts.times).await;
+                return Ok(INTERRUPTED);
+            }
+        };
+        match run {
             Ok(run) => runs.push(run),
             Err(e) => {
                 say(format!("drill {i}/{}: FAILED: {e}", opts.times));
@@ -229,7 +251,8 @@ async fn wait_for_zero(
     config: &Config,
     times: RollbackTimes,
 ) -> RollbackTimes {
-    let limit = (config.source.window * 3 + config.source.interval * 3).max(Duration::from_secs(31));
+    let limit =
+        (config.source.window * 3 + config.source.interval * 3).max(Duration::from_secs(31));
     let decided = times.decided;
     let mut rx = handle.state();
     let found = tokio::time::timeout(
@@ -264,10 +287,7 @@ async fn summary(handle: &EngineHandle, runs: &[Run], asked: u32) {
     );
     if let Some(sla) = runs[0].times.sla {
         let over = router.iter().filter(|d| **d > sla).count();
-        text.push_str(&format!(
-            " ({over} over the {} rollback_sla)",
-            figure(sla)
-        ));
+        text.push_str(&format!(" ({over} over the {} rollback_sla)", figure(sla)));
     }
     if zero.is_empty() {
         text.push_str("; traffic at 0 %: not observed (the source shows no request rates)");
@@ -319,7 +339,11 @@ mod tests {
 
     #[test]
     fn median_and_maximum() {
-        let ms = |v: &[u64]| v.iter().map(|m| Duration::from_millis(*m)).collect::<Vec<_>>();
+        let ms = |v: &[u64]| {
+            v.iter()
+                .map(|m| Duration::from_millis(*m))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             median_max(&ms(&[30, 10, 20])),
             (Duration::from_millis(20), Duration::from_millis(30))

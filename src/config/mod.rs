@@ -84,10 +84,7 @@ pub struct PlanConfig {
     /// The time a rollback should take, from the decision to the router's
     /// confirmation: the measured figure is shown against it (within it,
     /// or over it as a warning). `None`: the figure is shown uncoloured.
-    #[serde(
-        with = "duration::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "duration::optional", skip_serializing_if = "Option::is_none")]
     pub rollback_sla: Option<Duration>,
 }
 

@@ -23,9 +23,8 @@ pub use clock::WallClock;
 pub use command::{Command, Origin, Reply, Request};
 pub use memory::RolledBackMemory;
 pub use state::{
-    Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, RollbackTimes, State,
-    rollback_figure,
-    Verified,
+    Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, RollbackTimes,
+    State, Verified, rollback_figure,
 };
 pub use task::{EngineOptions, spawn};
 

@@ -27,10 +27,14 @@ fn ms(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
 
-
 impl Engine {
     /// A rollback's write begins: its clock started at `decided`.
-    pub(super) fn watch_rollback(&mut self, decided: Instant, origin: Origin, reason: Option<&str>) {
+    pub(super) fn watch_rollback(
+        &mut self,
+        decided: Instant,
+        origin: Origin,
+        reason: Option<&str>,
+    ) {
         self.zero_watch = Some(ZeroWatch {
             decided,
             origin,
@@ -88,10 +92,7 @@ impl Engine {
             sla_note(&times)
         );
         match times.to_zero {
-            Some(z) => text.push_str(&format!(
-                "; → traffic shows green at 0 % {}",
-                figure(z)
-            )),
+            Some(z) => text.push_str(&format!("; → traffic shows green at 0 % {}", figure(z))),
             None if self.state.observed.is_some() => {
                 text.push_str("; waiting for the traffic to show green at 0 %")
             }

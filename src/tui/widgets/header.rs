@@ -220,7 +220,11 @@ fn rollback_time<'a>(state: &State, t: &Theme) -> Option<Vec<Span<'a>>> {
         (Some(sla), _) => (t.ok, format!(" ≤ {} SLA", figure(sla))),
         _ => (Style::new(), String::new()),
     };
-    let what = if r.drill { "drill rollback" } else { "rolled back" };
+    let what = if r.drill {
+        "drill rollback"
+    } else {
+        "rolled back"
+    };
     let mut item = vec![Span::styled(
         format!("{what} in {}{sla}", figure(r.to_router)),
         style,
