@@ -162,6 +162,7 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
     let t = s.last_rollback.clone().expect("measured");
     assert_eq!(t.to_router, Duration::from_millis(300));
     assert_eq!(t.to_zero, None, "the traffic still shows green");
+    assert!(t.awaiting_zero);
     assert_eq!(t.over_sla(), Some(true));
     let said = s
         .events
@@ -193,7 +194,9 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
             .is_some_and(|t| t.to_zero.is_some())
     })
     .await;
-    let zero = s.last_rollback.unwrap().to_zero.unwrap();
+    let t = s.last_rollback.unwrap();
+    assert!(!t.awaiting_zero);
+    let zero = t.to_zero.unwrap();
     assert!(
         zero >= Duration::from_millis(750) && zero <= Duration::from_millis(900),
         "{zero:?}"
@@ -326,4 +329,43 @@ async fn a_drill_is_measured_but_never_remembered_as_a_rollback() {
             .iter()
             .any(|e| e.text.contains("earlier rollback"))
     );
+}
+
+/// `demo --headless` on a degrading green: the auto-rollback's outcome
+/// carries its time to the router, and the run waits for the traffic to
+/// show green at zero so that the journal holds that time too.
+#[test]
+fn a_headless_auto_rollback_journals_both_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args([
+            "demo",
+            "--headless",
+            "--scenario",
+            "degrading",
+            "--dwell",
+            "2s",
+        ])
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--log")
+        .arg(dir.path().join("log"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("time to rollback: decision → router confirmed"),
+        "{stdout}"
+    );
+    let recs = records(&journal);
+    let outcome = recs
+        .iter()
+        .find(|r| r.kind == RecordKind::Outcome && r.action == "rollback")
+        .unwrap_or_else(|| panic!("{recs:#?}"));
+    assert_eq!(outcome.origin, "auto-rollback");
+    assert!(outcome.decision_to_router_ms.is_some(), "{outcome:?}");
+    let last = cutover::engine::last_rollback::last_rollback(&journal).unwrap();
+    assert!(last.decision_to_zero_ms.is_some(), "{last:?}\n{stdout}");
 }

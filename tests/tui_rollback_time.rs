@@ -38,6 +38,7 @@ fn state(to_router_ms: u64, sla_ms: Option<u64>) -> State {
         sla: sla_ms.map(Duration::from_millis),
         drill: false,
         reason: "operator".into(),
+        awaiting_zero: false,
     });
     s
 }

@@ -19,7 +19,8 @@ use crate::demo::Scenario;
         0    done (run, demo --headless: promoted; status: everything was read)\n  \
         1    error (config, journal, router)\n  \
         2    usage error, or a command refused (set, rollback and promote refuse the\n       \
-        in-process demo router: use `cutover demo`)\n  \
+        in-process demo router: use `cutover demo`; drill refuses while green has\n       \
+        traffic, unless --force)\n  \
         3    run, demo --headless: rolled back\n  \
         4    status: the split or a colour's data could not be read (the report says which);\n       run: the journal says green was rolled back, so nothing moved\n  \
         129, 130, 143  stopped by SIGHUP, SIGINT or SIGTERM; traffic is left where it is"

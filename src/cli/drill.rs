@@ -251,8 +251,10 @@ async fn wait_for_zero(
     config: &Config,
     times: RollbackTimes,
 ) -> RollbackTimes {
+    // The engine gives up a few windows after the decision, saying so;
+    // this bound only guards against a source that stopped polling.
     let limit =
-        (config.source.window * 3 + config.source.interval * 3).max(Duration::from_secs(31));
+        (config.source.window * 4 + config.source.interval * 4).max(Duration::from_secs(40));
     let decided = times.decided;
     let mut rx = handle.state();
     let found = tokio::time::timeout(
@@ -260,7 +262,7 @@ async fn wait_for_zero(
         rx.wait_for(|s: &std::sync::Arc<State>| {
             s.last_rollback
                 .as_ref()
-                .is_some_and(|t| t.decided == decided && t.to_zero.is_some())
+                .is_none_or(|t| t.decided != decided || !t.awaiting_zero)
         }),
     )
     .await;

@@ -96,6 +96,9 @@ pub struct RollbackTimes {
     /// A rehearsal by `cutover drill`, not a rollback of a failed green.
     pub drill: bool,
     pub reason: String,
+    /// The engine still waits for the traffic to show green at zero (it
+    /// gives up, saying so, a few windows after the decision).
+    pub awaiting_zero: bool,
 }
 
 impl RollbackTimes {

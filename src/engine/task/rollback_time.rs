@@ -48,6 +48,13 @@ impl Engine {
     /// zero would measure nothing.
     pub(super) fn stop_watching_rollback(&mut self) {
         self.zero_watch = None;
+        self.not_awaiting_zero();
+    }
+
+    fn not_awaiting_zero(&mut self) {
+        if let Some(t) = &mut self.state.last_rollback {
+            t.awaiting_zero = false;
+        }
     }
 
     /// How long the traffic may take to show green at zero before that is
@@ -85,6 +92,7 @@ impl Engine {
             sla: self.config.plan.rollback_sla,
             drill: f.origin == Origin::Drill,
             reason: f.reason.clone().unwrap_or_else(|| "rollback".into()),
+            awaiting_zero: false,
         };
         let mut text = format!(
             "time to rollback: decision → router confirmed {}{}",
@@ -107,11 +115,15 @@ impl Engine {
             EventLevel::Traffic
         };
         self.event(level, text);
-        self.state.last_rollback = Some(times);
+        let mut times = times;
         match &mut self.zero_watch {
-            Some(w) if w.seen.is_none() => w.landed = true,
+            Some(w) if w.seen.is_none() => {
+                w.landed = true;
+                times.awaiting_zero = true;
+            }
             _ => self.zero_watch = None,
         }
+        self.state.last_rollback = Some(times);
     }
 
     /// One observed split (green's share of the requests over the window
@@ -138,6 +150,7 @@ impl Engine {
                     }
                 );
                 self.zero_watch = None;
+                self.not_awaiting_zero();
                 self.event(EventLevel::Warn, text);
                 return;
             }
@@ -162,6 +175,7 @@ impl Engine {
         {
             rec.decision_to_router_ms = Some(ms(t.to_router));
             t.to_zero = Some(to_zero);
+            t.awaiting_zero = false;
         }
         rec.detail = green.map(|g| format!("observed green {g:.2} % of requests"));
         let journaled = self.append(&rec);
