@@ -331,6 +331,37 @@ async fn a_drill_is_measured_but_never_remembered_as_a_rollback() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_source_without_rates_is_not_waited_for() {
+    let r = rig(25, Duration::from_millis(100), None);
+    // No request rates at all, from the first poll on.
+    *r.rates.0.lock().unwrap() = (0.0, 0.0);
+    wait_for(&r.handle, "first read and poll", |s| {
+        s.split.is_some() && s.snapshot.is_some()
+    })
+    .await;
+    r.handle
+        .call(
+            Origin::Cli,
+            Command::Rollback {
+                reason: "test".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let s = r.handle.current();
+    let t = s.last_rollback.clone().unwrap();
+    assert_eq!(t.to_router, Duration::from_millis(100));
+    assert!(!t.awaiting_zero);
+    assert!(
+        !s.events
+            .iter()
+            .any(|e| e.text.contains("waiting for the traffic")),
+        "{:#?}",
+        s.events
+    );
+}
+
 /// `demo --headless` on a degrading green: the auto-rollback's outcome
 /// carries its time to the router, and the run waits for the traffic to
 /// show green at zero so that the journal holds that time too.

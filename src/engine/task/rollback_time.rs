@@ -116,8 +116,11 @@ impl Engine {
         };
         self.event(level, text);
         let mut times = times;
+        // A source that never showed request rates cannot tell: nothing to
+        // wait for.
+        let rates = self.state.observed.is_some();
         match &mut self.zero_watch {
-            Some(w) if w.seen.is_none() => {
+            Some(w) if w.seen.is_none() && rates => {
                 w.landed = true;
                 times.awaiting_zero = true;
             }
