@@ -182,6 +182,18 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             .await
         }
         Cmd::Promote => one_shot(&cli, "promote", Command::Promote).await,
+        Cmd::Drill {
+            times,
+            split,
+            force,
+        } => {
+            let opts = cli::drill::DrillOptions {
+                times: *times,
+                split: *split,
+                force: *force,
+            };
+            drill(&cli, opts).await
+        }
         Cmd::Run => {
             let config = load_config(&cli)?;
             autopilot(&config, cli::Printer::stdout()).await
@@ -208,6 +220,28 @@ async fn autopilot(config: &Config, out: cli::Printer) -> anyhow::Result<u8> {
     };
     let running = app::start(config, options).await?;
     Ok(cli::run_autopilot(running, out).await? as u8)
+}
+
+/// `drill`: the configured router, or the embedded demo fleet (in this
+/// process, with a journal of its own) when no config is given.
+async fn drill(cli: &Cli, opts: cli::drill::DrillOptions) -> anyhow::Result<u8> {
+    let configured = cli.config.is_some() || config::resolve_path(None).is_some_and(|p| p.exists());
+    let mut config = if configured {
+        load_config(cli)?
+    } else {
+        let journal = config::data_dir().join("demo-drill.jsonl");
+        say("drill: no config: the embedded demo fleet and its router, in this process");
+        app::demo_config(
+            cutover::demo::Scenario::Healthy,
+            std::time::Duration::from_secs(10),
+            Some(journal),
+        )
+    };
+    // A drill does what it was told and nothing on its own.
+    config.auto_rollback.enabled = false;
+    let running = app::start(&config, EngineOptions::default()).await?;
+    say(format!("drill: journal {}", running.journal.display()));
+    cli::drill::drill(running, &config, opts).await
 }
 
 /// For `status`: observe without acting.

@@ -19,7 +19,8 @@ use crate::demo::Scenario;
         0    done (run, demo --headless: promoted; status: everything was read)\n  \
         1    error (config, journal, router)\n  \
         2    usage error, or a command refused (set, rollback and promote refuse the\n       \
-        in-process demo router: use `cutover demo`)\n  \
+        in-process demo router: use `cutover demo`; drill refuses while green has\n       \
+        traffic, unless --force)\n  \
         3    run, demo --headless: rolled back\n  \
         4    status: the split or a colour's data could not be read (the report says which);\n       run: the journal says green was rolled back, so nothing moved\n  \
         129, 130, 143  stopped by SIGHUP, SIGINT or SIGTERM; traffic is left where it is"
@@ -144,6 +145,23 @@ pub enum Cmd {
         /// Which cutover of the journal, counted from 1. Default: the last.
         #[arg(long, value_name = "N")]
         index: Option<usize>,
+    },
+    /// Rehearse a rollback: set a small split, wait until the router (and,
+    /// where the source shows request rates, the traffic) confirms it, roll
+    /// back, and measure the time to rollback as a real one is measured.
+    /// Prints each run, the median and the maximum; journaled with origin
+    /// "drill". Without a config it drills the embedded demo fleet.
+    Drill {
+        /// How many runs.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        times: u32,
+        /// Green's share in each run, in percent. Default: the plan's
+        /// first step.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+        split: Option<u8>,
+        /// Drill even while green has traffic (a cutover may be in progress).
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -128,10 +128,12 @@ pub async fn follow_events(
 /// traffic.
 pub async fn run_autopilot(mut running: Running, out: Printer) -> anyhow::Result<i32> {
     let handle = running.handle.clone();
+    // After a rollback, the traffic's own word on it (green at zero) is
+    // awaited too, so the journal holds its time; the engine bounds that.
     let follow = follow_events(
         &handle,
         |e| out.line(event_line(e)),
-        |s| s.outcome.is_some(),
+        |s| s.outcome.is_some() && !s.last_rollback.as_ref().is_some_and(|t| t.awaiting_zero),
     );
     let code = tokio::select! {
         r = follow => {

@@ -96,8 +96,50 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
         }
         out.push('\n');
     }
+    if let Some(t) = &s.last_rollback {
+        out.push_str(&format!("rollback  {}\n", field(&rollback_line(t))));
+    } else if let Some(l) = crate::engine::last_rollback::last_rollback(journal) {
+        out.push_str(&format!("rollback  {}\n", field(&l.describe())));
+    }
     out.push_str(&format!("journal   {}\n", journal.display()));
     out
+}
+
+/// `412 ms to router confirmed (within the 2s SLA), 5.3s to traffic at 0 %`.
+pub fn rollback_line(t: &crate::engine::RollbackTimes) -> String {
+    use crate::engine::rollback_figure as figure;
+    let mut line = format!(
+        "{}{} to router confirmed",
+        if t.drill { "drill: " } else { "" },
+        figure(t.to_router)
+    );
+    match (t.sla, t.over_sla()) {
+        (Some(sla), Some(true)) => line.push_str(&format!(" (OVER the {} SLA)", figure(sla))),
+        (Some(sla), _) => line.push_str(&format!(" (within the {} SLA)", figure(sla))),
+        _ => {}
+    }
+    if let Some(z) = t.to_zero {
+        line.push_str(&format!(", {} to traffic at 0 %", figure(z)));
+    }
+    line
+}
+
+/// The last rollback for `status --json`: its measured times, from the
+/// journal (the cockpit that made it may have exited) or from this run.
+pub fn last_rollback_json(s: &State, journal: &std::path::Path) -> Value {
+    if let Some(t) = &s.last_rollback {
+        return json!({
+            "time": humantime::format_rfc3339_millis(t.decided_wall).to_string(),
+            "reason": t.reason,
+            "drill": t.drill,
+            "decision_to_router_ms": t.to_router.as_millis() as u64,
+            "decision_to_zero_ms": t.to_zero.map(|z| z.as_millis() as u64),
+            "rollback_sla_ms": t.sla.map(|d| d.as_millis() as u64),
+        });
+    }
+    crate::engine::last_rollback::last_rollback(journal)
+        .map(|r| r.to_json())
+        .unwrap_or(Value::Null)
 }
 
 pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
@@ -136,5 +178,6 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
         "data_age_s": s.data_age(now).map(|d| d.as_secs_f64()),
         "metrics": colors,
         "journal": journal.display().to_string(),
+        "last_rollback": last_rollback_json(s, journal),
     })
 }

@@ -579,6 +579,26 @@ mod tests {
     }
 
     #[test]
+    fn rollback_sla_is_optional_and_read_strictly() {
+        assert_eq!(load_str(MINIMAL, "t.toml").unwrap().plan.rollback_sla, None);
+        let c = load_str(
+            &format!("{MINIMAL}[plan]\nrollback_sla = \"2s\"\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.plan.rollback_sla, Some(std::time::Duration::from_secs(2)));
+        for bad in ["2", "\"soon\"", "\"0s\""] {
+            let e = load_str(
+                &format!("{MINIMAL}[plan]\nrollback_sla = {bad}\n"),
+                "t.toml",
+            )
+            .unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("plan.rollback_sla"), "{bad}: {e}");
+            assert_eq!(e.line, Some(8), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn absurd_durations_and_empty_guardrails_are_refused() {
         let e = load_str(
             &format!("{MINIMAL}[plan]\nstandby = \"500years\"\n"),

@@ -93,6 +93,11 @@ pub struct PlanConfig {
     /// stayed closed this long at one step. `0s` waits forever.
     #[serde(with = "duration")]
     pub progress_deadline: Duration,
+    /// The time a rollback should take, from the decision to the router's
+    /// confirmation: the measured figure is shown against it (within it,
+    /// or over it as a warning). `None`: the figure is shown uncoloured.
+    #[serde(with = "duration::optional", skip_serializing_if = "Option::is_none")]
+    pub rollback_sla: Option<Duration>,
 }
 
 impl Default for PlanConfig {
@@ -103,6 +108,7 @@ impl Default for PlanConfig {
             bake: Duration::from_secs(30 * 60),
             standby: Duration::from_secs(48 * 3600),
             progress_deadline: Duration::from_secs(30 * 60),
+            rollback_sla: None,
         }
     }
 }

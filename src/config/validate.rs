@@ -31,6 +31,7 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
         ("plan.bake", c.plan.bake),
         ("plan.standby", c.plan.standby),
         ("plan.progress_deadline", c.plan.progress_deadline),
+        ("plan.rollback_sla", c.plan.rollback_sla.unwrap_or_default()),
     ] {
         if d > LONGEST {
             return err(
@@ -304,6 +305,12 @@ fn validate_prometheus(p: &super::PrometheusConfig) -> Result<(), Invalid> {
 }
 
 fn validate_plan(c: &Config) -> Result<(), Invalid> {
+    if c.plan.rollback_sla == Some(Duration::ZERO) {
+        return err(
+            "plan.rollback_sla",
+            "must be above 0 (leave it out to show the rollback time uncoloured)",
+        );
+    }
     let steps = &c.plan.steps;
     if steps.is_empty() {
         return err(

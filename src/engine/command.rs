@@ -68,6 +68,10 @@ pub enum Origin {
     AutoRollback,
     /// The alert task reporting how a webhook call went.
     Alerts,
+    /// `cutover drill`: a rehearsal. Its raise skips the gate (it is the
+    /// point of the drill), and its rollback is measured like a real one
+    /// but never remembered as green having failed.
+    Drill,
 }
 
 impl Origin {
@@ -78,6 +82,7 @@ impl Origin {
             Origin::Autopilot => "autopilot",
             Origin::AutoRollback => "auto-rollback",
             Origin::Alerts => "alerts",
+            Origin::Drill => "drill",
         }
     }
 }

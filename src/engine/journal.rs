@@ -68,7 +68,9 @@ pub struct Record {
     /// `$USER` of the process.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub user: String,
-    /// `tui`, `cli`, `autopilot`, `auto-rollback`, `guardrail`.
+    /// `tui`, `cli`, `autopilot`, `auto-rollback`, `guardrail`, `alerts`,
+    /// `drill` (a rehearsal by `cutover drill`: never remembered as a
+    /// rollback of green).
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub origin: String,
     /// `advance`, `step_back`, `set`, `rollback`, `promote`, `pause`, ...
@@ -108,7 +110,32 @@ pub struct Record {
     /// The numbers of a [`RecordKind::Sample`].
     #[serde(rename = "s", skip_serializing_if = "Option::is_none", default)]
     pub sample: Option<Sample>,
+    /// A rollback's measured time from the decision (the key, the command,
+    /// the breach) to the router's confirmation, on its `ok` outcome.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub decision_to_router_ms: Option<u64>,
+    /// From the same decision to the first observed split (green's share of
+    /// the requests over the source's window) below
+    /// [`ZERO_EPSILON`] %: on the outcome when seen before it was written,
+    /// else on a later `control` record with action
+    /// [`ROLLBACK_TRAFFIC_ZERO`].
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub decision_to_zero_ms: Option<u64>,
+    /// `[plan] rollback_sla` in ms, on records that carry a measured time.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rollback_sla_ms: Option<u64>,
 }
+
+/// The `action` of the `control` record that reports, after a rollback's
+/// outcome, when the traffic showed green at zero.
+pub const ROLLBACK_TRAFFIC_ZERO: &str = "rollback_traffic_zero";
+
+/// Green's observed share of the requests, in percent, below which the
+/// traffic counts as fully redirected to blue.
+pub const ZERO_EPSILON: f64 = 0.1;
+
+/// The origin of every record written by `cutover drill`.
+pub const DRILL_ORIGIN: &str = "drill";
 
 impl Record {
     pub fn new(kind: RecordKind, service: &str, origin: &str, action: &str) -> Record {
@@ -143,6 +170,9 @@ impl Record {
             passed: None,
             output: Vec::new(),
             sample: None,
+            decision_to_router_ms: None,
+            decision_to_zero_ms: None,
+            rollback_sla_ms: None,
         }
     }
 
@@ -423,6 +453,11 @@ impl Journal {
 /// rollback that landed is remembered; traffic sent to green since (a
 /// forced raise that landed) or a start with another green forgets it.
 fn remember(r: &mut Recovery, rec: &Record) {
+    // A drill rehearses a rollback of a green that did not fail, and its
+    // raise is no decision to send green traffic: neither is remembered.
+    if rec.origin == DRILL_ORIGIN {
+        return;
+    }
     match rec.kind {
         RecordKind::Outcome if rec.outcome == Some(WriteOutcome::Ok) => {
             if rec.action == Action::Rollback.name() {

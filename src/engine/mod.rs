@@ -7,6 +7,7 @@ pub mod command;
 pub mod guardrail;
 pub mod journal;
 mod journal_lines;
+pub mod last_rollback;
 pub mod memory;
 pub mod notice;
 pub mod observed;
@@ -25,7 +26,8 @@ pub use command::{Command, Origin, Reply, Request};
 pub use memory::RolledBackMemory;
 pub use notice::{Notice, NoticeReceiver, NoticeSender};
 pub use state::{
-    Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, State, Verified,
+    Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, RollbackTimes,
+    State, Verified, rollback_figure,
 };
 pub use task::{EngineOptions, spawn};
 

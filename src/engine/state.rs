@@ -91,6 +91,46 @@ pub struct Observed {
     pub at: Instant,
 }
 
+/// The measured time of the last rollback that landed (this run only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackTimes {
+    /// When it was decided (the key, the command, the breach): both
+    /// intervals start here.
+    pub decided: Instant,
+    /// The same moment on the wall clock, for reports.
+    pub decided_wall: SystemTime,
+    /// Decision to the router's confirmation (its write and verify).
+    pub to_router: Duration,
+    /// Decision to the first observed split showing green at zero; `None`
+    /// until seen, or when the source cannot tell (no request rates).
+    pub to_zero: Option<Duration>,
+    /// `[plan] rollback_sla`, if set.
+    pub sla: Option<Duration>,
+    /// A rehearsal by `cutover drill`, not a rollback of a failed green.
+    pub drill: bool,
+    pub reason: String,
+    /// The engine still waits for the traffic to show green at zero (it
+    /// gives up, saying so, a few windows after the decision).
+    pub awaiting_zero: bool,
+}
+
+impl RollbackTimes {
+    /// Over the SLA: shown as a warning. `None` without an SLA.
+    pub fn over_sla(&self) -> Option<bool> {
+        self.sla.map(|sla| self.to_router > sla)
+    }
+}
+
+/// A measured rollback time: `412 ms` below ten seconds, else a span
+/// (`12s`).
+pub fn rollback_figure(d: Duration) -> String {
+    if d < Duration::from_secs(10) {
+        format!("{} ms", d.as_millis())
+    } else {
+        crate::format::span(d)
+    }
+}
+
 /// Whether an advance is allowed now, and if not, every reason why.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Gate {
@@ -241,6 +281,8 @@ pub struct State {
     pub rolled_back: Option<RolledBackMemory>,
     /// Smoke checks and command gates, with their latest results.
     pub checks: crate::gates::Checks,
+    /// The last rollback's measured times (a drill's too).
+    pub last_rollback: Option<RollbackTimes>,
 }
 
 impl State {
@@ -345,6 +387,7 @@ impl State {
             outcome: None,
             rolled_back: None,
             checks: crate::gates::Checks::default(),
+            last_rollback: None,
         }
     }
 }

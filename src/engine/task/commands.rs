@@ -159,6 +159,11 @@ impl Engine {
                 // waits.
                 let target = self.ready_for_write().and_then(|from| {
                     let to = self.moves(from, split)?;
+                    if origin == Origin::Drill {
+                        // A drill's raise is the rehearsal itself: the
+                        // gate judges a cutover, not a drill.
+                        return Ok((to, false));
+                    }
                     self.raise_check(from, to, force).map(|forced| (to, forced))
                 });
                 self.write_or_refuse(Action::Set, target, origin, reason, reply);

@@ -18,6 +18,7 @@ mod notices;
 mod observed_split;
 mod reads;
 mod rollback_memory;
+mod rollback_time;
 mod samples;
 mod writes;
 
@@ -168,6 +169,7 @@ pub fn spawn(
         checks,
         sampler: super::sampling::Sampler::new(config.journal.sample_every),
         sample_failure_reported: false,
+        zero_watch: None,
     };
     engine.restore_rollback_memory();
     let task = tokio::spawn(async move {
@@ -356,6 +358,8 @@ struct Engine {
     sampler: super::sampling::Sampler,
     /// A sample could not be written, and that was said once.
     sample_failure_reported: bool,
+    /// A rollback waiting for the traffic to show green at zero.
+    zero_watch: Option<rollback_time::ZeroWatch>,
 }
 
 /// Waits for the write in flight, or forever when there is none.
@@ -523,6 +527,9 @@ impl Engine {
                 .saturating_duration_since(f.change.started)
                 .as_millis() as u64,
         );
+        if f.change.action == Action::Rollback && outcome == WriteOutcome::Ok {
+            self.rollback_fields(f, &mut rec);
+        }
         self.append(&rec)
     }
 

@@ -44,6 +44,10 @@ impl Engine {
     /// A write ended (journaled just before): a rollback, landed or not,
     /// and any write that put green at 100 % are news.
     pub(super) fn notice_written(&self, f: &InFlight, landed: Result<Split, String>) {
+        // A rehearsal pages nobody.
+        if f.origin == Origin::Drill {
+            return;
+        }
         let rollback = f.change.action == Action::Rollback;
         let event = match &landed {
             _ if rollback => AlertEvent::Rollback,

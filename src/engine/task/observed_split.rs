@@ -10,6 +10,7 @@ use crate::format::span;
 impl Engine {
     pub(super) fn track_observed(&mut self, snap: &Snapshot) {
         let seen = observed::of_snapshot(snap);
+        self.watch_zero(snap.at, seen);
         if let Some(green) = seen {
             self.state.observed = Some(Observed { green, at: snap.at });
         }

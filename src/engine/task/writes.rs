@@ -172,6 +172,11 @@ impl Engine {
                 None => format!("{verb} {} → {to} by {}", show(from), origin.name()),
             },
         );
+        if rollback {
+            self.watch_rollback(started, origin, reason.as_deref());
+        } else {
+            self.stop_watching_rollback();
+        }
         self.state.pending = Some(change.clone());
         self.write_gen += 1;
         let readings = self.green_readings();
@@ -229,9 +234,13 @@ impl Engine {
                 // follows it.
                 let journaled = self.journal_outcome(&f, WriteOutcome::Ok, Some(&detail), None);
                 self.applied(&f, applied.split);
-                if f.change.action == Action::Rollback && applied.split == Split::ZERO {
+                if f.change.action == Action::Rollback
+                    && applied.split == Split::ZERO
+                    && f.origin != Origin::Drill
+                {
                     // Scaling green down (where configured) follows the
-                    // rollback on a task of its own: never before it.
+                    // rollback on a task of its own: never before it. A
+                    // drill's rollback leaves green as it was.
                     self.start_chore(super::chores::Chore::AfterRollback, f.origin, None);
                 }
                 self.notice_written(&f, Ok(applied.split));
@@ -245,6 +254,9 @@ impl Engine {
                     msg.push_str(&format!("; NOT JOURNALED: {e}"));
                 }
                 self.event(EventLevel::Traffic, msg.clone());
+                if f.change.action == Action::Rollback {
+                    self.rollback_landed(&f);
+                }
                 if preempted {
                     (format!("{msg}; preempted by rollback"), Err)
                 } else {
@@ -320,6 +332,10 @@ impl Engine {
                 (msg, Err)
             }
         };
+        if f.change.action == Action::Rollback && self.state.split != Some(f.change.to) {
+            // The rollback did not land: no time to zero to measure.
+            self.stop_watching_rollback();
+        }
         for tx in f.replies {
             self.answer(Some(tx), reply(msg.clone()));
         }
@@ -347,6 +363,11 @@ impl Engine {
         self.state.split_read_at = Some(t);
         self.state.router_error = None;
         self.enter_split(split, t);
+        // A drill rehearses: green did not fail, and its raise is no
+        // decision to trust green again.
+        if f.origin == Origin::Drill {
+            return;
+        }
         self.update_rollback_memory(f, split);
         if f.change.action == Action::Rollback {
             let reason = f.reason.clone().unwrap_or_else(|| "rollback".into());

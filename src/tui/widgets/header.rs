@@ -6,6 +6,7 @@ use std::time::{Instant, SystemTime};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
@@ -145,6 +146,9 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
             t.warn,
         )]);
     }
+    if let Some(item) = rollback_time(state, t) {
+        items.push(item);
+    }
     let n = state.plan.steps.len();
     items.push(vec![Span::raw(match state.step_index() {
         Some(i) => format!(
@@ -205,6 +209,37 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
         ]
     });
     items
+}
+
+/// The last rollback's measured time while traffic stays at 0 %: in the
+/// ok style within `rollback_sla`, the warn style over it, plain without.
+fn rollback_time<'a>(state: &State, t: &Theme) -> Option<Vec<Span<'a>>> {
+    use crate::engine::rollback_figure as figure;
+    let r = state.last_rollback.as_ref()?;
+    if state.split.is_some_and(|s| s.green() > 0) {
+        return None;
+    }
+    let (style, sla) = match (r.sla, r.over_sla()) {
+        (Some(sla), Some(true)) => (t.warn, format!(" OVER {} SLA", figure(sla))),
+        (Some(sla), _) => (t.ok, format!(" ≤ {} SLA", figure(sla))),
+        _ => (Style::new(), String::new()),
+    };
+    let what = if r.drill {
+        "drill rollback"
+    } else {
+        "rolled back"
+    };
+    let mut item = vec![Span::styled(
+        format!("{what} in {}{sla}", figure(r.to_router)),
+        style,
+    )];
+    if let Some(z) = r.to_zero {
+        item.push(Span::styled(
+            format!(" · traffic 0 % in {}", figure(z)),
+            t.dim,
+        ));
+    }
+    Some(item)
 }
 
 /// The items joined with separators into as few lines of `width` as they

@@ -1,0 +1,142 @@
+//! The last rollback as the journal tells it, with its measured times:
+//! for `status --json` (the cockpit that rolled back may have exited) and
+//! anything else that reads the journal. Pure over records; one function
+//! reads the file.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::action::{Action, WriteOutcome};
+use super::journal::{DRILL_ORIGIN, Journal, ROLLBACK_TRAFFIC_ZERO, Record, RecordKind};
+
+/// A rollback that landed, and what was measured of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastRollback {
+    /// The outcome's time (RFC 3339).
+    pub time: String,
+    pub reason: Option<String>,
+    pub origin: String,
+    pub decision_to_router_ms: Option<u64>,
+    pub decision_to_zero_ms: Option<u64>,
+    pub rollback_sla_ms: Option<u64>,
+}
+
+impl LastRollback {
+    pub fn drill(&self) -> bool {
+        self.origin == DRILL_ORIGIN
+    }
+
+    /// `last at 2026-…Z: 412 ms to router confirmed, 5.2s to traffic at 0 %`.
+    pub fn describe(&self) -> String {
+        use super::state::rollback_figure as figure;
+        use std::time::Duration;
+        let ms = |v: u64| figure(Duration::from_millis(v));
+        let mut out = format!(
+            "last {}at {}",
+            if self.drill() { "drill " } else { "" },
+            self.time
+        );
+        match self.decision_to_router_ms {
+            Some(r) => out.push_str(&format!(": {} to router confirmed", ms(r))),
+            None => out.push_str(": time not measured"),
+        }
+        if let (Some(r), Some(sla)) = (self.decision_to_router_ms, self.rollback_sla_ms) {
+            let word = if r > sla { "OVER" } else { "within" };
+            out.push_str(&format!(" ({word} the {} SLA)", ms(sla)));
+        }
+        if let Some(z) = self.decision_to_zero_ms {
+            out.push_str(&format!(", {} to traffic at 0 %", ms(z)));
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "time": self.time,
+            "reason": self.reason,
+            "origin": self.origin,
+            "drill": self.drill(),
+            "decision_to_router_ms": self.decision_to_router_ms,
+            "decision_to_zero_ms": self.decision_to_zero_ms,
+            "rollback_sla_ms": self.rollback_sla_ms,
+        })
+    }
+}
+
+/// The last rollback among `records`: its `ok` outcome, completed by the
+/// `rollback_traffic_zero` record that may follow it.
+pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Option<LastRollback> {
+    let mut last: Option<LastRollback> = None;
+    for rec in records {
+        match rec.kind {
+            RecordKind::Outcome
+                if rec.outcome == Some(WriteOutcome::Ok)
+                    && rec.action == Action::Rollback.name() =>
+            {
+                last = Some(LastRollback {
+                    time: rec.time.clone(),
+                    reason: rec.reason.clone(),
+                    origin: rec.origin.clone(),
+                    decision_to_router_ms: rec.decision_to_router_ms.or(rec.duration_ms),
+                    decision_to_zero_ms: rec.decision_to_zero_ms,
+                    rollback_sla_ms: rec.rollback_sla_ms,
+                });
+            }
+            RecordKind::Control if rec.action == ROLLBACK_TRAFFIC_ZERO => {
+                if let Some(l) = &mut last
+                    && l.decision_to_zero_ms.is_none()
+                    && l.origin == rec.origin
+                {
+                    l.decision_to_zero_ms = rec.decision_to_zero_ms;
+                }
+            }
+            _ => {}
+        }
+    }
+    last
+}
+
+/// [`from_records`] of the journal at `path`; `None` when it holds no
+/// rollback or cannot be read.
+pub fn last_rollback(path: &Path) -> Option<LastRollback> {
+    let records = Journal::read_all(path).ok()?;
+    from_records(&records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(kind: RecordKind, origin: &str, action: &str) -> Record {
+        Record::new(kind, "svc", origin, action)
+    }
+
+    #[test]
+    fn the_outcome_completed_by_its_traffic_zero_record() {
+        let mut intent = rec(RecordKind::Intent, "tui", "rollback");
+        intent.to = Some(0);
+        let mut out = rec(RecordKind::Outcome, "tui", "rollback");
+        out.outcome = Some(WriteOutcome::Ok);
+        out.duration_ms = Some(130);
+        out.decision_to_router_ms = Some(130);
+        out.reason = Some("error rate".into());
+        let mut zero = rec(RecordKind::Control, "tui", ROLLBACK_TRAFFIC_ZERO);
+        zero.decision_to_zero_ms = Some(5200);
+        let l = from_records(&[intent, out.clone(), zero]).unwrap();
+        assert_eq!(l.decision_to_router_ms, Some(130));
+        assert_eq!(l.decision_to_zero_ms, Some(5200));
+        assert_eq!(l.reason.as_deref(), Some("error rate"));
+        assert!(!l.drill());
+        // A later rollback without a zero yet is the last one.
+        let mut drill = out;
+        drill.origin = DRILL_ORIGIN.into();
+        drill.decision_to_router_ms = Some(90);
+        let mut all = vec![drill];
+        all.insert(0, rec(RecordKind::Note, "cli", "note"));
+        let l = from_records(&all).unwrap();
+        assert!(l.drill());
+        assert_eq!(l.decision_to_zero_ms, None);
+        assert!(from_records(&[rec(RecordKind::Start, "cli", "start")]).is_none());
+    }
+}

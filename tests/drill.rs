@@ -1,0 +1,148 @@
+//! `cutover drill` through the real binary: on the embedded demo when no
+//! config is given, and against a real nginx (a private prefix on
+//! loopback), where it also refuses to run while green has traffic.
+
+#[path = "support/nginx.rs"]
+mod nginx;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use cutover::engine::WriteOutcome;
+use cutover::engine::journal::{Journal, RecordKind};
+use nginx::{Mode, TestNginx, run, skip_without_nginx};
+
+/// A drill of the demo takes a source window (5 s) per run to see the
+/// traffic at zero; this leaves room for a loaded machine.
+const DRILL_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `cutover drill` with no config at all: private config, data and state
+/// directories, so neither the user's config nor their journal is touched.
+fn drill_without_config(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    c.env_remove("CUTOVER_CONFIG")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .arg("--log")
+        .arg(home.join("cutover.log"))
+        .arg("drill")
+        .args(args);
+    run(&mut c, DRILL_TIMEOUT)
+}
+
+/// The number after `label` in `text`, e.g. `median 153 ms`.
+fn has_figure(text: &str, label: &str) -> bool {
+    text.split(label)
+        .nth(1)
+        .is_some_and(|rest| rest.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+}
+
+#[test]
+fn a_drill_of_the_demo_prints_its_median_and_maximum() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, out, err) = drill_without_config(home.path(), &["--times", "3"]);
+    eprintln!("{out}\n{err}");
+    assert_eq!(code, 0, "{out}\n{err}");
+    for i in 1..=3 {
+        assert!(out.contains(&format!("drill {i}/3: 1% green")), "{out}");
+    }
+    let summary = out
+        .lines()
+        .find(|l| l.starts_with("drill summary: 3 of 3 runs"))
+        .unwrap_or_else(|| panic!("no summary:\n{out}"));
+    assert!(has_figure(summary, "router confirmed: median"), "{summary}");
+    assert!(has_figure(summary, "maximum"), "{summary}");
+    // The demo's source shows request rates: the traffic at zero is timed.
+    assert!(summary.contains("traffic at 0 %"), "{summary}");
+    assert!(!summary.contains("not observed"), "{summary}");
+
+    let journal = home.path().join("data/cutover/demo-drill.jsonl");
+    let recs = Journal::read_all(&journal).unwrap();
+    let rollbacks: Vec<_> = recs
+        .iter()
+        .filter(|r| {
+            r.kind == RecordKind::Outcome
+                && r.action == "rollback"
+                && r.outcome == Some(WriteOutcome::Ok)
+        })
+        .collect();
+    assert_eq!(rollbacks.len(), 3, "{recs:#?}");
+    assert!(
+        rollbacks
+            .iter()
+            .all(|r| r.origin == "drill" && r.decision_to_router_ms.is_some())
+    );
+    assert!(
+        recs.iter()
+            .any(|r| r.kind == RecordKind::Note && r.origin == "drill"),
+        "the summary is journaled"
+    );
+    // A drill is not a rollback of green: nothing is held afterwards.
+    assert!(Journal::recover(&journal).unwrap().rolled_back.is_none());
+}
+
+/// `cutover --config cfg <args>`.
+fn cutover(n: &TestNginx, cfg: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    c.arg("--config")
+        .arg(cfg)
+        .arg("--log")
+        .arg(n.path("cutover.log"))
+        .args(args);
+    run(&mut c, DRILL_TIMEOUT)
+}
+
+#[test]
+fn a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures() {
+    if skip_without_nginx("a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures") {
+        return;
+    }
+    let n = TestNginx::start(Mode::Weighted, |blue, green| {
+        format!(
+            "upstream chat_model {{\n    server 127.0.0.1:{};\n    server 127.0.0.1:{};\n    server 127.0.0.1:{green} down;\n}}\n",
+            blue[0], blue[1]
+        )
+    });
+    let cfg = n.cutover_config("");
+    // A cutover in progress: the drill will not end it.
+    let (code, out, err) = cutover(&n, &cfg, &["set", "5", "--force"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = cutover(&n, &cfg, &["drill", "--times", "2"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(out.contains("refused") && out.contains("--force"), "{out}");
+    assert!(!out.contains("drill 1/"), "{out}");
+
+    // Forced: it drills, and leaves all traffic on blue.
+    let (code, out, err) = cutover(&n, &cfg, &["drill", "--times", "3", "--force"]);
+    eprintln!("{out}\n{err}");
+    assert_eq!(code, 0, "{out}\n{err}");
+    let summary = out
+        .lines()
+        .find(|l| l.starts_with("drill summary: 3 of 3 runs"))
+        .unwrap_or_else(|| panic!("no summary:\n{out}"));
+    assert!(has_figure(summary, "router confirmed: median"), "{summary}");
+    assert!(has_figure(summary, "maximum"), "{summary}");
+    assert!(out.contains("verify: "), "nginx's probe confirms: {out}");
+    let (blue, green, failed) = n.count(200);
+    assert_eq!((blue, green, failed), (200, 0, 0));
+    let recs = Journal::read_all(&n.path("journal.jsonl")).unwrap();
+    let drilled = recs
+        .iter()
+        .filter(|r| r.origin == "drill" && r.kind == RecordKind::Outcome)
+        .count();
+    // The first run lowers 5 % to 1 %: three raises and three rollbacks.
+    assert_eq!(drilled, 6, "{recs:#?}");
+
+    // `status --json` reports the last rollback, read from the journal.
+    let (_, out, err) = cutover(&n, &cfg, &["status", "--json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let last = &v["last_rollback"];
+    assert_eq!(last["drill"], true, "{v:#}");
+    assert_eq!(last["origin"], "drill", "{v:#}");
+    assert!(last["decision_to_router_ms"].as_u64().is_some(), "{v:#}");
+    assert!(last["decision_to_zero_ms"].is_null(), "{v:#}");
+}
