@@ -23,6 +23,8 @@ use cutover::router::{
 #[path = "support/engine.rs"]
 mod engine_rig;
 
+use engine_rig::{Rates, RatesSource};
+
 use engine_rig::{records, wait_for};
 
 #[derive(Default)]
@@ -1109,33 +1111,6 @@ async fn rollbacks_that_join_a_waiting_rollback_all_get_the_answer() {
         .filter(|x| x.kind == RecordKind::Intent && x.action == "rollback")
         .count();
     assert_eq!(rollbacks, 1);
-}
-
-/// Both colours' request rates, set by the test: the split the traffic shows.
-#[derive(Clone)]
-struct Rates(Arc<Mutex<(f64, f64)>>);
-
-struct RatesSource(Rates);
-
-#[async_trait]
-impl MetricSource for RatesSource {
-    fn kind(&self) -> &'static str {
-        "rates"
-    }
-    async fn poll(&mut self) -> Snapshot {
-        let (blue, green) = *self.0.0.lock().unwrap();
-        let with = |rps| ColorReadings {
-            rps: Some(rps),
-            ..readings(0.1, true)
-        };
-        Snapshot {
-            at: Instant::now().into_std(),
-            wall: std::time::SystemTime::now(),
-            window: Duration::from_millis(100),
-            blue: with(blue),
-            green: with(green),
-        }
-    }
 }
 
 fn disagreements(s: &State) -> Vec<(cutover::engine::EventLevel, String)> {

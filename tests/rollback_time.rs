@@ -14,13 +14,14 @@ use cutover::engine::journal::{Journal, ROLLBACK_TRAFFIC_ZERO, RecordKind};
 use cutover::engine::{
     Command, EngineHandle, EngineOptions, EventLevel, Origin, Phase, State, WriteOutcome,
 };
-use cutover::metrics::MetricSource;
-use cutover::model::{ColorReadings, Snapshot, Split};
+use cutover::model::Split;
 use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
 use engine_rig::records;
 
 #[path = "support/engine.rs"]
 mod engine_rig;
+
+use engine_rig::{Rates, RatesSource};
 
 /// A router that takes `delay` to apply a write.
 #[derive(Clone)]
@@ -45,33 +46,6 @@ impl TrafficRouter for SlowRouter {
             revision: None,
             detail: "slow".into(),
         })
-    }
-}
-
-/// Both colours' request rates, set by the test.
-#[derive(Clone)]
-struct Rates(Arc<Mutex<(f64, f64)>>);
-
-struct RatesSource(Rates);
-
-#[async_trait]
-impl MetricSource for RatesSource {
-    fn kind(&self) -> &'static str {
-        "rates"
-    }
-    async fn poll(&mut self) -> Snapshot {
-        let (blue, green) = *self.0.0.lock().unwrap();
-        let with = |rps| ColorReadings {
-            rps: Some(rps),
-            ..engine_rig::readings(0.1)
-        };
-        Snapshot {
-            at: Instant::now().into_std(),
-            wall: std::time::SystemTime::now(),
-            window: Duration::from_millis(100),
-            blue: with(blue),
-            green: with(green),
-        }
     }
 }
 

@@ -51,6 +51,35 @@ impl MetricSource for Healthy {
     }
 }
 
+/// Both colours' request rates, set by the test: the split the traffic
+/// shows.
+#[derive(Clone)]
+pub struct Rates(pub Arc<Mutex<(f64, f64)>>);
+
+/// Healthy readings with the request rates [`Rates`] holds.
+pub struct RatesSource(pub Rates);
+
+#[async_trait]
+impl MetricSource for RatesSource {
+    fn kind(&self) -> &'static str {
+        "rates"
+    }
+    async fn poll(&mut self) -> Snapshot {
+        let (blue, green) = *self.0.0.lock().unwrap();
+        let with = |rps| ColorReadings {
+            rps: Some(rps),
+            ..readings(0.1)
+        };
+        Snapshot {
+            at: tokio::time::Instant::now().into_std(),
+            wall: std::time::SystemTime::now(),
+            window: Duration::from_millis(100),
+            blue: with(blue),
+            green: with(green),
+        }
+    }
+}
+
 /// A router that keeps its split in memory and counts its writes.
 #[derive(Clone, Default)]
 pub struct MemoryRouter(Arc<Mutex<(u8, u32)>>);
