@@ -5,6 +5,8 @@
 
 #[path = "support/kube_apiserver.rs"]
 mod kube_apiserver;
+#[path = "support/kube_objects.rs"]
+mod kube_objects;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,29 +17,7 @@ use cutover::engine::{Command, EngineHandle, EngineOptions, Origin, Phase, State
 use cutover::model::Split;
 use cutover::router::kubernetes::KubernetesRouter;
 use kube_apiserver::ApiServer;
-use serde_json::{Value, json};
-
-const NS: &str = "ml";
-
-fn deployment(name: &str, replicas: u64, ready: u64) -> Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": { "name": name, "namespace": NS },
-        "spec": { "replicas": replicas, "selector": { "matchLabels": { "app": "chat-model" } } },
-        "status": { "replicas": replicas, "readyReplicas": ready },
-    })
-}
-
-fn canary_ingress() -> Value {
-    json!({
-        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-        "metadata": { "name": "chat-model-canary", "namespace": NS, "annotations": {
-            "nginx.ingress.kubernetes.io/canary": "true",
-            "nginx.ingress.kubernetes.io/canary-weight": "0",
-        } },
-        "spec": { "ingressClassName": "nginx" },
-    })
-}
+use kube_objects::{NS, canary_ingress, deployment};
 
 #[path = "support/engine.rs"]
 mod engine_rig;
@@ -115,16 +95,14 @@ fn replicas(server: &ApiServer, name: &str) -> u64 {
         .unwrap()
 }
 
-#[tokio::test]
-async fn green_is_scaled_down_after_the_rollback_and_it_is_journaled() {
-    let r = rig("scale_down_green_on_rollback = true", Duration::ZERO).await;
-    wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
+/// Green to the first step (forced: this is about what follows), then
+/// back to 0 %: the rollback's answer.
+async fn advance_then_roll_back(r: &Rig) -> String {
     r.handle
         .call(Origin::Cli, Command::Advance { force: true })
         .await
         .unwrap();
-    let msg = r
-        .handle
+    r.handle
         .call(
             Origin::Cli,
             Command::Rollback {
@@ -132,7 +110,18 @@ async fn green_is_scaled_down_after_the_rollback_and_it_is_journaled() {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn decommission(r: &Rig) -> Result<String, String> {
+    r.handle.call(Origin::Tui, Command::DecommissionBlue).await
+}
+
+#[tokio::test]
+async fn green_is_scaled_down_after_the_rollback_and_it_is_journaled() {
+    let r = rig("scale_down_green_on_rollback = true", Duration::ZERO).await;
+    wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
+    let msg = advance_then_roll_back(&r).await;
     // The rollback answers once traffic is on blue, before any scaling.
     assert!(msg.contains("→ 0%"), "{msg}");
     let s = wait_for(&r.handle, "green scaled down", |s| {
@@ -174,19 +163,7 @@ async fn green_is_scaled_down_after_the_rollback_and_it_is_journaled() {
 async fn without_the_setting_green_keeps_its_replicas() {
     let r = rig("", Duration::ZERO).await;
     wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
-    r.handle
-        .call(Origin::Cli, Command::Advance { force: true })
-        .await
-        .unwrap();
-    r.handle
-        .call(
-            Origin::Cli,
-            Command::Rollback {
-                reason: "test".into(),
-            },
-        )
-        .await
-        .unwrap();
+    advance_then_roll_back(&r).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(replicas(&r.server, "chat-model-green"), 2);
     assert!(control(&r.journal, "scale_down_green").is_none());
@@ -197,21 +174,13 @@ async fn blue_is_decommissioned_only_after_a_promotion_and_the_standby_window() 
     // Refused before a promotion, whatever the window.
     let r = rig("", Duration::ZERO).await;
     wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
-    let err = r
-        .handle
-        .call(Origin::Tui, Command::DecommissionBlue)
-        .await
-        .unwrap_err();
+    let err = decommission(&r).await.unwrap_err();
     assert!(err.contains("only after a promotion"), "{err}");
 
     // Promoted, standby window over (0 s): blue goes to 0, journaled.
     r.handle.call(Origin::Tui, Command::Promote).await.unwrap();
     wait_for(&r.handle, "promoted", |s| s.phase == Phase::Promoted).await;
-    let msg = r
-        .handle
-        .call(Origin::Tui, Command::DecommissionBlue)
-        .await
-        .unwrap();
+    let msg = decommission(&r).await.unwrap();
     assert!(msg.contains("chat-model-blue scaled 3 -> 0"), "{msg}");
     assert_eq!(replicas(&r.server, "chat-model-blue"), 0);
     let rec = control(&r.journal, "decommission_blue").expect("journaled");
@@ -221,11 +190,7 @@ async fn blue_is_decommissioned_only_after_a_promotion_and_the_standby_window() 
     );
     let s = wait_for(&r.handle, "decommissioned", |s| s.blue_decommissioned).await;
     assert_eq!(s.split, Some(Split::FULL));
-    let again = r
-        .handle
-        .call(Origin::Tui, Command::DecommissionBlue)
-        .await
-        .unwrap_err();
+    let again = decommission(&r).await.unwrap_err();
     assert!(again.contains("already"), "{again}");
 
     // Promoted, but blue is still the standby: refused, nothing scaled.
@@ -233,11 +198,7 @@ async fn blue_is_decommissioned_only_after_a_promotion_and_the_standby_window() 
     wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
     r.handle.call(Origin::Tui, Command::Promote).await.unwrap();
     wait_for(&r.handle, "promoted", |s| s.phase == Phase::Promoted).await;
-    let err = r
-        .handle
-        .call(Origin::Tui, Command::DecommissionBlue)
-        .await
-        .unwrap_err();
+    let err = decommission(&r).await.unwrap_err();
     assert!(err.contains("after the standby window"), "{err}");
     assert_eq!(replicas(&r.server, "chat-model-blue"), 3);
 }

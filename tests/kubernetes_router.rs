@@ -6,63 +6,17 @@
 
 #[path = "support/kube_apiserver.rs"]
 mod kube_apiserver;
+#[path = "support/kube_objects.rs"]
+mod kube_objects;
 
 use cutover::config::KubernetesConfig;
 use cutover::model::{Color, Split};
 use cutover::router::kubernetes::KubernetesRouter;
 use cutover::router::{Capabilities, Replicas, Revision, RouterError, TrafficRouter, WriteRequest};
 use kube_apiserver::ApiServer;
+use kube_objects::{NS, canary_ingress, deployment, httproute, service};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-
-const NS: &str = "ml";
-
-fn deployment(name: &str, replicas: u64, ready: u64) -> Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": { "name": name, "namespace": NS },
-        "spec": { "replicas": replicas, "selector": { "matchLabels": { "app": "chat-model" } } },
-        "status": { "replicas": replicas, "readyReplicas": ready },
-    })
-}
-
-fn service() -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": { "name": "chat-model", "namespace": NS },
-        "spec": { "selector": { "app": "chat-model", "track": "blue" }, "ports": [ { "port": 80 } ] },
-    })
-}
-
-fn canary_ingress() -> Value {
-    json!({
-        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-        "metadata": { "name": "chat-model-canary", "namespace": NS, "annotations": {
-            "nginx.ingress.kubernetes.io/canary": "true",
-            "nginx.ingress.kubernetes.io/canary-weight": "0",
-            "nginx.ingress.kubernetes.io/canary-weight-total": "1000",
-            "nginx.ingress.kubernetes.io/canary-by-header": "X-Canary",
-        } },
-        "spec": { "ingressClassName": "nginx" },
-    })
-}
-
-fn httproute() -> Value {
-    json!({
-        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-        "metadata": { "name": "chat-model", "namespace": NS },
-        "spec": {
-            "parentRefs": [ { "name": "web" } ],
-            "rules": [
-                { "matches": [ { "path": { "type": "PathPrefix", "value": "/admin" } } ],
-                  "backendRefs": [ { "name": "chat-model-admin", "port": 80 } ] },
-                { "backendRefs": [
-                    { "name": "chat-model-blue", "port": 8080, "weight": 100 },
-                    { "name": "chat-model-green", "port": 8080, "weight": 0 } ] },
-            ],
-        },
-    })
-}
 
 fn config_text(mode: &str, extra: &str) -> String {
     format!(
