@@ -202,6 +202,16 @@ pub trait TrafficRouter: Send + Sync {
         })
     }
 
+    /// Makes the data plane serve what the router's own configuration says,
+    /// where it may not: a write whose reload or API call never ran (the
+    /// process was killed midway). Called by the engine once on start,
+    /// before the first read is believed. `Ok(None)`: nothing was out of
+    /// step; `Ok(Some(text))`: what was done (journaled and shown), e.g.
+    /// "nginx reloaded: the include was newer than its workers".
+    async fn reconcile(&self) -> Result<Option<String>, RouterError> {
+        Ok(None)
+    }
+
     /// Which splits this router can set; the engine refuses others before
     /// any write.
     fn capabilities(&self) -> Capabilities {
