@@ -113,6 +113,7 @@ async fn main() {
         gates: Default::default(),
         journal: Default::default(),
         alerts: Vec::new(),
+        safety: Default::default(),
     };
     config.source.interval = Duration::from_millis(100);
     config.source.timeout = Duration::from_millis(100);

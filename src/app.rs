@@ -96,6 +96,7 @@ pub fn demo_config(
             sample_every: Duration::from_secs(1),
         },
         alerts: Vec::new(),
+        safety: Default::default(),
     }
 }
 

@@ -11,6 +11,7 @@ mod load;
 pub mod nginx;
 mod prometheus;
 mod router;
+mod safety;
 mod source;
 mod tagged;
 mod validate;
@@ -31,6 +32,7 @@ pub use load::{ConfigError, default_path, load, load_str, resolve_path};
 pub use nginx::{NginxConfig, NginxMode};
 pub use prometheus::{BasicAuth, ColorLabels, PromQueries, PrometheusConfig, default_queries};
 pub use router::{DemoConfig, RouterConfig};
+pub use safety::{SafetyConfig, TerminalLoss};
 pub use source::{LatencyUnit, ScrapeConfig, SourceConfig, SourceKind};
 pub use validate::DEMO_SCENARIOS;
 
@@ -62,6 +64,9 @@ pub struct Config {
     /// `[[alerts]]`: webhooks told of rollbacks, promotes and breaches.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertConfig>,
+    /// `[safety]`: a lost terminal, a rollback that cannot land at once.
+    #[serde(default)]
+    pub safety: SafetyConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

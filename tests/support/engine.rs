@@ -132,6 +132,7 @@ pub fn config(service: &str) -> Config {
         gates: Default::default(),
         journal: Default::default(),
         alerts: Vec::new(),
+        safety: Default::default(),
     };
     c.source.interval = Duration::from_millis(100);
     c.source.timeout = Duration::from_millis(100);
