@@ -131,6 +131,32 @@ impl TestNginx {
         n
     }
 
+    /// Stops the master (`nginx -s stop`) and waits until it is gone.
+    pub fn stop(&self) {
+        let master = self.master_pid();
+        let (code, out, err) = run(self.cmd(&["-s", "stop"]).as_mut(), CHILD_TIMEOUT);
+        assert_eq!(code, 0, "nginx -s stop: {out}{err}");
+        let t0 = Instant::now();
+        while master.is_some_and(alive) || TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(t0.elapsed() < Duration::from_secs(10), "nginx did not stop");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts the master again on the same prefix and config.
+    pub fn start_again(&self) {
+        let (code, out, err) = run(self.cmd(&[]).as_mut(), CHILD_TIMEOUT);
+        assert_eq!(code, 0, "nginx did not start: {out}{err}");
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "nginx not listening"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -364,20 +390,9 @@ impl Drop for TestNginx {
         }
         if let Some(pid) = master {
             let t0 = Instant::now();
-            // SAFETY: kill(pid, 0) only probes; SIGKILL ends our own nginx.
-            let alive = |pid: i32| {
-                // A zombie (no reaper in a container) counts as gone.
-                let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .map(|s| {
-                        s.rsplit_once(')')
-                            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-                    })
-                    .unwrap_or(true);
-                let running = unsafe { libc::kill(pid, 0) } == 0;
-                running && !zombie
-            };
             while alive(pid) {
                 if t0.elapsed() > Duration::from_secs(3) {
+                    // SAFETY: SIGKILL ends our own nginx.
                     unsafe { libc::kill(pid, libc::SIGKILL) };
                     break;
                 }
@@ -385,6 +400,19 @@ impl Drop for TestNginx {
             }
         }
     }
+}
+
+/// Whether `pid` runs; a zombie (no reaper in a container) counts as gone.
+pub fn alive(pid: i32) -> bool {
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true);
+    // SAFETY: kill(pid, 0) only probes.
+    let running = unsafe { libc::kill(pid, 0) } == 0;
+    running && !zombie
 }
 
 /// One request to 127.0.0.1:`port` on a new connection; the colour that

@@ -6,12 +6,13 @@
 //!
 //! Files: `syntax` (nginx's grammar), `include` (what the file means and
 //! how it is rewritten), `lock` (one writer), `command` (test and reload),
-//! `write` (the safe write), `timing` (where a write's time goes), `probe`
+//! `write` (the safe write), `loaded` (what nginx last loaded; reconcile), `timing` (where a write's time goes), `probe`
 //! (counting colours through nginx), `check` (`cutover check`).
 
 pub mod check;
 pub mod command;
 pub mod include;
+pub mod loaded;
 pub mod lock;
 pub mod probe;
 pub mod syntax;
@@ -163,6 +164,17 @@ impl TrafficRouter for NginxRouter {
                 )));
             }
             write::apply(&cfg, req.split, req.expected.as_ref(), &req.cancel)
+        })
+        .await
+    }
+
+    async fn reconcile(&self) -> Result<Option<String>, RouterError> {
+        // Behind this process's own writes, like a write.
+        let guard = self.writing.clone().lock_owned().await;
+        let cfg = self.cfg.clone();
+        blocking(move || {
+            let _guard = guard;
+            loaded::reconcile(&cfg)
         })
         .await
     }

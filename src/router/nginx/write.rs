@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::command::{self, COMMAND_TIMEOUT};
 use super::timing::Stopwatch;
-use super::{include, lock, revision_of};
+use super::{include, loaded, lock, revision_of};
 use crate::config::NginxConfig;
 use crate::model::Split;
 use crate::router::{Applied, Revision, RouterError};
@@ -127,6 +127,11 @@ pub fn tests_first(cfg: &NginxConfig, split: Split) -> bool {
     split != Split::ZERO || cfg.test_before_rollback
 }
 
+/// What a failed rollback leaves: its own content, never green's traffic
+/// back, so that whatever reloads or restarts nginx next lands on blue.
+pub const ROLLBACK_KEPT: &str =
+    "the include now says 0 % green; nginx still serves the old split until it reloads";
+
 /// What went wrong running a command: nginx's own words, and whether it
 /// may have done its work anyway (it started and was lost or killed).
 fn failure(cmd: &[String], r: Result<command::Ran, command::RunError>) -> Option<(String, bool)> {
@@ -134,6 +139,174 @@ fn failure(cmd: &[String], r: Result<command::Ran, command::RunError>) -> Option
         Ok(r) if r.ok => None,
         Ok(r) => Some((format!("`{}` failed: {}", cmd.join(" "), r.said), false)),
         Err(e) => Some((e.message, e.started)),
+    }
+}
+
+/// Takes the include's lock: an advance refuses at once when another
+/// writer holds it, a rollback waits for that writer (bounded).
+fn take_lock(
+    path: &Path,
+    split: Split,
+) -> Result<(lock::WriteLock, Option<lock::Waited>), RouterError> {
+    if split == Split::ZERO {
+        lock::lock_waiting(path, lock::ROLLBACK_LOCK_WAIT).map_err(RouterError::Rejected)
+    } else {
+        lock::try_lock(path)
+            .map(|l| (l, None))
+            .map_err(RouterError::Rejected)
+    }
+}
+
+/// The include's new text for `split`, checked to read back as `split`
+/// before anything changes, so the read-back after the reload can be a
+/// comparison of bytes.
+fn render_new(
+    cfg: &NginxConfig,
+    old: &Option<Vec<u8>>,
+    split: Split,
+) -> Result<String, RouterError> {
+    let path = cfg.include.as_path();
+    let new = match old {
+        None => include::render(cfg, split),
+        Some(b) => {
+            let text = std::str::from_utf8(b).map_err(|_| {
+                RouterError::Unreadable(format!("{} is not UTF-8 text", path.display()))
+            })?;
+            let inc = include::read(text, cfg).map_err(|r| {
+                RouterError::Unreadable(format!(
+                    "{} {r}; refusing to write, the file is left as it is",
+                    path.display()
+                ))
+            })?;
+            inc.rewrite(text, cfg, split)
+        }
+    };
+    match include::read(&new, cfg) {
+        Ok(inc) if inc.split == split => Ok(new),
+        Ok(inc) => Err(RouterError::Rejected(format!(
+            "the rewritten {} would read {} instead of {split}; nothing was written",
+            path.display(),
+            inc.split
+        ))),
+        Err(r) => Err(RouterError::Rejected(format!(
+            "the rewritten {} would not read back ({r}); nothing was written",
+            path.display()
+        ))),
+    }
+}
+
+/// Keeps a backup of the old bytes beside the include.
+fn back_up(path: &Path, old: &Option<Vec<u8>>, mode: Option<u32>) -> Result<(), RouterError> {
+    if let Some(b) = old {
+        // The backup is the old file itself: a hard link costs no copy and
+        // no fsync (its data is already on disk); the rename below then
+        // leaves it as the only name of the old bytes.
+        let bak = backup_path(path);
+        let _ = fs::remove_file(&bak);
+        if fs::hard_link(path, &bak).is_err() {
+            replace(&bak, b, mode)?;
+        }
+    }
+    Ok(())
+}
+
+/// The file as it was, for putting it back after an advance fails.
+struct Before<'a> {
+    bytes: &'a Option<Vec<u8>>,
+    mode: Option<u32>,
+}
+
+/// After the rename: test (unless a rollback lets the reload test) and
+/// reload. A failed advance restores the old file; a failed rollback keeps
+/// its own content ([`ROLLBACK_KEPT`]). `Ok` says how it went.
+fn load(
+    cfg: &NginxConfig,
+    split: Split,
+    before: Before,
+    clock: &mut Stopwatch,
+) -> Result<String, RouterError> {
+    let path = cfg.include.as_path();
+    let rollback = split == Split::ZERO;
+    let tested = tests_first(cfg, split);
+    if tested {
+        let test = command::run(&cfg.test_command, COMMAND_TIMEOUT);
+        clock.done("test");
+        if let Some((why, _)) = failure(&cfg.test_command, test) {
+            if rollback {
+                return Err(RouterError::Rejected(format!(
+                    "{why}; nginx was not reloaded; {ROLLBACK_KEPT}"
+                )));
+            }
+            let restored = match restore(path, before.bytes, before.mode) {
+                Ok(()) => "the include is restored and nginx was not reloaded".to_string(),
+                Err(e) => format!(
+                    "RESTORING THE INCLUDE FAILED ({e}); nginx was not reloaded; the old file is in {}",
+                    backup_path(path).display()
+                ),
+            };
+            return Err(RouterError::Rejected(format!("{why}; {restored}")));
+        }
+    }
+
+    let reload = command::run(&cfg.reload_command, COMMAND_TIMEOUT);
+    clock.done("reload");
+    let Some((why, maybe_signalled)) = failure(&cfg.reload_command, reload) else {
+        return Ok(if tested {
+            "nginx test and reload ok".into()
+        } else {
+            "reload ok (it tested the config)".into()
+        });
+    };
+    if rollback {
+        return reload_again_or_keep(cfg, why, maybe_signalled);
+    }
+    // A reload that ran to its end and failed did not signal nginx (it
+    // parses the config first and exits 1 on a bad one): nginx still runs
+    // the old config, so the old file goes back to match it.
+    let restored = match restore(path, before.bytes, before.mode) {
+        Err(e) => format!(
+            "RESTORING THE INCLUDE FAILED ({e}); the old file is in {}",
+            backup_path(path).display()
+        ),
+        Ok(()) if !maybe_signalled => {
+            "the include is restored to what nginx still runs".to_string()
+        }
+        // It may have signalled before it was lost: reload once more so
+        // that nginx runs what the file says, whichever it ran.
+        Ok(()) => match failure(
+            &cfg.reload_command,
+            command::run(&cfg.reload_command, COMMAND_TIMEOUT),
+        ) {
+            None => "the include is restored and nginx reloaded with it".to_string(),
+            Some((again, _)) => format!(
+                "the include is restored, but reloading it failed too ({again}): nginx may run either version"
+            ),
+        },
+    };
+    Err(RouterError::Rejected(format!("{why}; {restored}")))
+}
+
+/// A rollback's reload failed: its content stays. A reload that was lost
+/// midway (killed, timed out) may have signalled nginx, so it is run once
+/// more; one that ran to its end and failed did not, and nginx keeps the
+/// old split until something reloads it (the engine's retry, `reconcile`).
+fn reload_again_or_keep(
+    cfg: &NginxConfig,
+    why: String,
+    maybe_signalled: bool,
+) -> Result<String, RouterError> {
+    if !maybe_signalled {
+        return Err(RouterError::Rejected(format!("{why}; {ROLLBACK_KEPT}")));
+    }
+    match failure(
+        &cfg.reload_command,
+        command::run(&cfg.reload_command, COMMAND_TIMEOUT),
+    ) {
+        None => Ok(format!("reload ok on the second try (the first: {why})")),
+        Some((again, _)) => Err(RouterError::Rejected(format!(
+            "{why}; reloading again failed too ({again}); {ROLLBACK_KEPT} (unless the first \
+             reload reached it)"
+        ))),
     }
 }
 
@@ -149,67 +322,28 @@ pub fn apply(
         return Err(RouterError::Cancelled);
     }
     let mut clock = Stopwatch::start();
-    let _lock = lock::try_lock(path).map_err(RouterError::Rejected)?;
+    let (_lock, waited) = take_lock(path, split)?;
     clock.done("lock");
     let old = read_include(path)?;
     let now = revision_of(old.as_deref());
+    // A rollback that waited for another writer goes over whatever that
+    // writer left: the revision it read before is stale by design.
     if let Some(want) = expected
         && *want != now
+        && waited.is_none()
     {
         return Err(RouterError::Conflict(format!(
             "{} was changed by someone else since it was read (revision {want} → {now})",
             path.display()
         )));
     }
-    let new = match &old {
-        None => include::render(cfg, split),
-        Some(b) => {
-            let text = std::str::from_utf8(b).map_err(|_| {
-                RouterError::Unreadable(format!("{} is not UTF-8 text", path.display()))
-            })?;
-            let inc = include::read(text, cfg).map_err(|r| {
-                RouterError::Unreadable(format!(
-                    "{} {r}; refusing to write, the file is left as it is",
-                    path.display()
-                ))
-            })?;
-            inc.rewrite(text, cfg, split)
-        }
-    };
-    // What is about to be written must read as the split asked for; checked
-    // before anything changes, so the read-back after the reload can be a
-    // comparison of bytes.
-    match include::read(&new, cfg) {
-        Ok(inc) if inc.split == split => {}
-        Ok(inc) => {
-            return Err(RouterError::Rejected(format!(
-                "the rewritten {} would read {} instead of {split}; nothing was written",
-                path.display(),
-                inc.split
-            )));
-        }
-        Err(r) => {
-            return Err(RouterError::Rejected(format!(
-                "the rewritten {} would not read back ({r}); nothing was written",
-                path.display()
-            )));
-        }
-    }
+    let new = render_new(cfg, &old, split)?;
     let mode = fs::metadata(path).ok().map(|m| {
         use std::os::unix::fs::PermissionsExt;
         m.permissions().mode() & 0o7777
     });
     clock.done("read");
-    if let Some(b) = &old {
-        // The backup is the old file itself: a hard link costs no copy and
-        // no fsync (its data is already on disk); the rename below then
-        // leaves it as the only name of the old bytes.
-        let bak = backup_path(path);
-        let _ = fs::remove_file(&bak);
-        if fs::hard_link(path, &bak).is_err() {
-            replace(&bak, b, mode)?;
-        }
-    }
+    back_up(path, &old, mode)?;
     clock.done("backup");
     let tmp = write_temp(path, new.as_bytes(), mode)?;
     clock.done("temp+fsync");
@@ -220,51 +354,8 @@ pub fn apply(
     }
     rename_into_place(&tmp, path)?;
     clock.done("rename");
-
-    let tested = tests_first(cfg, split);
-    if tested {
-        let test = command::run(&cfg.test_command, COMMAND_TIMEOUT);
-        clock.done("test");
-        if let Some((why, _)) = failure(&cfg.test_command, test) {
-            let restored = match restore(path, &old, mode) {
-                Ok(()) => "the include is restored and nginx was not reloaded".to_string(),
-                Err(e) => format!(
-                    "RESTORING THE INCLUDE FAILED ({e}); nginx was not reloaded; the old file is in {}",
-                    backup_path(path).display()
-                ),
-            };
-            return Err(RouterError::Rejected(format!("{why}; {restored}")));
-        }
-    }
-
-    let reload = command::run(&cfg.reload_command, COMMAND_TIMEOUT);
-    clock.done("reload");
-    if let Some((why, maybe_signalled)) = failure(&cfg.reload_command, reload) {
-        // A reload that ran to its end and failed did not signal nginx (it
-        // parses the config first and exits 1 on a bad one): nginx still
-        // runs the old config, so the old file goes back to match it.
-        let restored = match restore(path, &old, mode) {
-            Err(e) => format!(
-                "RESTORING THE INCLUDE FAILED ({e}); the old file is in {}",
-                backup_path(path).display()
-            ),
-            Ok(()) if !maybe_signalled => {
-                "the include is restored to what nginx still runs".to_string()
-            }
-            // It may have signalled before it was lost: reload once more so
-            // that nginx runs what the file says, whichever it ran.
-            Ok(()) => match failure(
-                &cfg.reload_command,
-                command::run(&cfg.reload_command, COMMAND_TIMEOUT),
-            ) {
-                None => "the include is restored and nginx reloaded with it".to_string(),
-                Some((again, _)) => format!(
-                    "the include is restored, but reloading it failed too ({again}): nginx may run either version"
-                ),
-            },
-        };
-        return Err(RouterError::Rejected(format!("{why}; {restored}")));
-    }
+    let before = Before { bytes: &old, mode };
+    let how = load(cfg, split, before, &mut clock)?;
 
     // Read back what is on disk now, not what was meant to be.
     let after = read_include(path)?.unwrap_or_default();
@@ -279,17 +370,23 @@ pub fn apply(
             path.display()
         )));
     }
+    let revision = revision_of(Some(&after));
+    loaded::record(path, &revision);
     sync_dir(path);
     clock.done("dir-fsync");
-    let how = if tested {
-        "nginx test and reload ok"
-    } else {
-        "reload ok (it tested the config)"
-    };
+    let waited = waited
+        .map(|w| {
+            format!(
+                "; waited {:.1}s for the lock held by {}, then wrote over what it left",
+                w.took.as_secs_f64(),
+                w.holder
+            )
+        })
+        .unwrap_or_default();
     Ok(Applied {
         split,
-        revision: Some(revision_of(Some(&after))),
-        detail: format!("{how}; {}", clock.steps),
+        revision: Some(revision),
+        detail: format!("{how}; {}{waited}", clock.steps),
     })
 }
 
@@ -403,13 +500,13 @@ mod tests {
         // Forward writes, and rollbacks with test_before_rollback, do.
         let before = fs::read(&c.include).unwrap();
         assert!(apply(&c, s(10), None, &none).is_err());
+        assert_eq!(fs::read(&c.include).unwrap(), before);
         c.test_before_rollback = true;
         assert!(apply(&c, Split::ZERO, None, &none).is_err());
-        assert_eq!(fs::read(&c.include).unwrap(), before);
     }
 
     #[test]
-    fn a_refused_reload_puts_the_bytes_back() {
+    fn a_refused_reload_puts_an_advance_back_and_keeps_a_rollback() {
         let d = tempfile::tempdir().unwrap();
         let none = CancellationToken::new();
         apply(&cfg(d.path(), &["true"]), s(50), None, &none).unwrap();
@@ -420,7 +517,7 @@ mod tests {
             "-c".into(),
             "echo 'nginx: [emerg] unknown directive' >&2; exit 1".into(),
         ];
-        match apply(&c, Split::ZERO, None, &none) {
+        match apply(&c, s(25), None, &none) {
             Err(RouterError::Rejected(why)) => assert!(
                 why.contains("[emerg] unknown directive")
                     && why.contains("restored to what nginx still runs"),
@@ -429,5 +526,23 @@ mod tests {
             other => panic!("expected a rejection, got {other:?}"),
         }
         assert_eq!(fs::read(&c.include).unwrap(), before);
+        // A rollback never writes green back in: its content stays.
+        match apply(&c, Split::ZERO, None, &none) {
+            Err(RouterError::Rejected(why)) => assert!(
+                why.contains("[emerg] unknown directive") && why.contains(ROLLBACK_KEPT),
+                "{why}"
+            ),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        let text = fs::read_to_string(&c.include).unwrap();
+        assert_eq!(include::read(&text, &c).unwrap().split, Split::ZERO);
+        // So does one whose separate test fails.
+        apply(&cfg(d.path(), &["true"]), s(50), None, &none).unwrap();
+        let mut t = cfg(d.path(), &["false"]);
+        t.test_before_rollback = true;
+        let why = apply(&t, Split::ZERO, None, &none).unwrap_err().to_string();
+        assert!(why.contains(ROLLBACK_KEPT), "{why}");
+        let text = fs::read_to_string(&c.include).unwrap();
+        assert_eq!(include::read(&text, &c).unwrap().split, Split::ZERO);
     }
 }
