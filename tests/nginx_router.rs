@@ -286,3 +286,49 @@ fn a_hand_edited_include_is_refused_and_check_reports_wiring() {
     assert_ne!(code, 0);
     assert!(err.contains("does not include"), "{err}");
 }
+
+#[tokio::test]
+async fn the_probe_is_concurrent_bounded_and_judged_by_an_interval() {
+    if skip_without_nginx("the_probe_is_concurrent_bounded_and_judged_by_an_interval") {
+        return;
+    }
+    use cutover::router::{TrafficRouter, WriteRequest};
+    let n = TestNginx::start(Mode::Weighted, hand_written);
+    let cfg = n.cutover_config("");
+    let c: cutover::config::Config = cutover::config::load(&cfg).unwrap();
+    let cutover::config::RouterConfig::Nginx(ncfg) = c.router else {
+        panic!("not an nginx config")
+    };
+    let r = cutover::router::nginx::NginxRouter::new(ncfg).unwrap();
+    let s = |g| cutover::model::Split::new(g).unwrap();
+    for pct in [25u8, 5] {
+        let before = n.workers();
+        r.set_split(WriteRequest::to(s(pct))).await.unwrap();
+        n.settle(&before);
+        // 200 requests, concurrently: well within about a second.
+        let t0 = std::time::Instant::now();
+        let v = r.verify(s(pct)).await.unwrap();
+        let took = t0.elapsed();
+        eprintln!("verify at {pct}%: {} ({took:?})", v.detail);
+        assert!(v.ok, "{}", v.detail);
+        assert!(took < Duration::from_millis(1500), "{took:?}");
+        assert!(
+            v.detail.contains("fits") && v.detail.contains("interval"),
+            "{}",
+            v.detail
+        );
+        assert!(!v.detail.contains("does not"), "{}", v.detail);
+    }
+    // A split the data plane does not serve: said once, plainly, within
+    // the bounded verification time.
+    let t0 = std::time::Instant::now();
+    let v = r.verify(s(50)).await.unwrap();
+    assert!(!v.ok);
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    assert!(
+        v.detail.contains("does not serve 50%") && v.detail.contains("the include reads 5%"),
+        "{}",
+        v.detail
+    );
+    assert!(!v.detail.contains("fits"), "{}", v.detail);
+}

@@ -60,8 +60,10 @@ fn learn_wiring(cfg: &NginxConfig, wired: &AtomicU8) -> Option<bool> {
     r
 }
 
-/// How long verification keeps probing for the new split after a reload.
-const VERIFY_WITHIN: Duration = Duration::from_secs(10);
+/// How long verification keeps probing for the new split after a reload:
+/// old workers answer for about 100 ms after it, so a few rounds of at most
+/// a second each (`probe::ROUND_WITHIN`) are plenty.
+const VERIFY_WITHIN: Duration = Duration::from_secs(2);
 
 pub struct NginxRouter {
     cfg: Arc<NginxConfig>,
@@ -189,41 +191,73 @@ impl TrafficRouter for NginxRouter {
             });
         };
         // A reload returns once nginx is signalled; old workers may answer
-        // for a moment after. Ask again until the new ones do, or give up.
-        let deadline = Instant::now() + VERIFY_WITHIN;
-        let mut attempts = 0;
+        // for about 100 ms after. Ask again until the new ones do, or give up.
+        let started = Instant::now();
+        let deadline = started + VERIFY_WITHIN;
+        let mut rounds = 0;
         let c = loop {
-            attempts += 1;
-            let c = probe::count(url, self.cfg.probe_requests, vary, split)
-                .await
-                .map_err(RouterError::Unavailable)?;
+            rounds += 1;
+            let c = probe::count(
+                url,
+                self.cfg.probe_requests,
+                vary,
+                split,
+                probe::ROUND_WITHIN,
+            )
+            .await
+            .map_err(RouterError::Unavailable)?;
             if probe::agrees(split, &c) || Instant::now() >= deadline {
                 break c;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         };
         let served = c.green_pct().and_then(Split::new);
-        let ok = read.split == split && probe::agrees(split, &c);
-        let mut detail = format!(
-            "probe: {}/{} green ({}) for {split}",
-            c.green,
-            c.answered(),
-            served
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "none answered".into())
-        );
-        if c.failed + c.other > 0 {
-            detail.push_str(&format!(
-                ", {} failed, {} named no colour",
-                c.failed, c.other
-            ));
-        }
-        if !ok {
-            detail.push_str(&format!(
-                ", beyond the binomial tolerance after {attempts} tries over {}s",
-                VERIFY_WITHIN.as_secs()
-            ));
-        }
-        Ok(Verification { ok, served, detail })
+        let agrees = probe::agrees(split, &c);
+        Ok(Verification {
+            ok: read.split == split && agrees,
+            served,
+            detail: verify_detail(split, read.split, &c, agrees, rounds, started.elapsed()),
+        })
     }
+}
+
+/// What a verification says, in words that cannot contradict each other:
+/// what the probe counted, whether that fits `split` (with the interval),
+/// and what the include reads where that differs.
+fn verify_detail(
+    split: Split,
+    read: Split,
+    c: &probe::Count,
+    agrees: bool,
+    rounds: u32,
+    took: Duration,
+) -> String {
+    let share = c
+        .green_pct()
+        .map(|p| format!("{p}%"))
+        .unwrap_or_else(|| "none answered".into());
+    let mut detail = format!(
+        "probe: {}/{} green ({share}) in {} ms",
+        c.green,
+        c.answered(),
+        took.as_millis()
+    );
+    if c.failed + c.other > 0 {
+        detail.push_str(&format!(
+            ", {} failed, {} named no colour",
+            c.failed, c.other
+        ));
+    }
+    let range = probe::describe_interval(c);
+    if agrees {
+        detail.push_str(&format!("; fits {split} (99.9% interval {range})"));
+    } else {
+        detail.push_str(&format!(
+            "; the data plane does not serve {split} (99.9% interval {range}) after {rounds} rounds"
+        ));
+    }
+    if read != split {
+        detail.push_str(&format!("; the include reads {read}"));
+    }
+    detail
 }
