@@ -6,12 +6,13 @@
 //!
 //! Files: `syntax` (nginx's grammar), `include` (what the file means and
 //! how it is rewritten), `lock` (one writer), `command` (test and reload),
-//! `write` (the safe write), `loaded` (what nginx last loaded; reconcile), `timing` (where a write's time goes), `probe`
+//! `write` (the safe write), `load` (test and reload after it), `loaded` (what nginx last loaded; reconcile), `timing` (where a write's time goes), `probe`
 //! (counting colours through nginx), `check` (`cutover check`).
 
 pub mod check;
 pub mod command;
 pub mod include;
+mod load;
 pub mod loaded;
 pub mod lock;
 pub mod probe;
