@@ -482,3 +482,94 @@ async fn a_cancelled_write_sends_nothing() {
     assert_eq!(r.set_split(req).await.unwrap_err(), RouterError::Cancelled);
     assert!(rig.server.take_log().is_empty());
 }
+
+const WEIGHT: &str = "nginx.ingress.kubernetes.io/canary-weight";
+
+/// The ingress-nginx router at 25 %; its revision after the write.
+async fn at_25(rig: &Rig) -> (KubernetesRouter, Option<Revision>) {
+    let r = rig.router(&config("ingress-nginx", "")).await;
+    let read = r.get_split().await.unwrap();
+    let up = r.set_split(write(25, &read.revision)).await.unwrap();
+    rig.server.take_log();
+    (r, up.revision)
+}
+
+/// What a weights operator writes on every sync: its weight and a stamp.
+fn sync(o: &mut Value, n: u32) {
+    o["metadata"]["annotations"][WEIGHT] = json!("250");
+    o["metadata"]["annotations"]["weights-operator/synced"] = json!(n.to_string());
+}
+
+fn canary_weight(rig: &Rig) -> Value {
+    rig.server.get("ingresses", NS, "chat-model-canary")["metadata"]["annotations"][WEIGHT].clone()
+}
+
+#[tokio::test]
+async fn a_rollback_outlasts_a_controller_that_races_it_more_than_once() {
+    let rig = Rig::new().await;
+    let (r, rev) = at_25(&rig).await;
+    // A controller that syncs its weight (and its stamp) before the next
+    // two PATCHes, then goes quiet.
+    let syncs = std::sync::atomic::AtomicU32::new(0);
+    rig.server.controller(
+        "ingresses",
+        NS,
+        "chat-model-canary",
+        "weights-operator",
+        move |o| {
+            let n = syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < 2 {
+                sync(o, n);
+            }
+        },
+    );
+    let back = r.set_split(write(0, &rev)).await.unwrap();
+    assert_eq!(back.split, Split::ZERO);
+    assert!(back.detail.contains("re-read 2 times"), "{}", back.detail);
+    assert!(back.detail.contains("weights-operator"), "{}", back.detail);
+    assert_eq!(canary_weight(&rig), json!("0"));
+}
+
+#[tokio::test]
+async fn a_controller_that_rewrites_every_time_is_named_after_a_few_quick_tries() {
+    let rig = Rig::new().await;
+    let (r, rev) = at_25(&rig).await;
+    rig.server
+        .controller("ingresses", NS, "chat-model-canary", "weights-operator", {
+            let syncs = std::sync::atomic::AtomicU32::new(0);
+            move |o| sync(o, syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+        });
+    let t0 = std::time::Instant::now();
+    let err = r.set_split(write(0, &rev)).await.unwrap_err();
+    let RouterError::Conflict(msg) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(msg.contains("a controller keeps changing it"), "{msg}");
+    assert!(msg.contains("weights-operator"), "{msg}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(2), "quick");
+    let log = rig.server.take_log();
+    let patches = log.iter().filter(|l| l.starts_with("PATCH")).count();
+    let gets = log.iter().filter(|l| l.starts_with("GET")).count();
+    assert_eq!((patches, gets), (5, 5), "each try on a fresh read: {log:?}");
+    assert_eq!(canary_weight(&rig), json!("250"), "the controller's value");
+}
+
+#[tokio::test]
+async fn an_api_500_is_an_error_and_the_next_try_lands() {
+    let rig = Rig::new().await;
+    let (r, rev) = at_25(&rig).await;
+    rig.server.fail_next("patch", "ingresses", 500, 1);
+    let err = r.set_split(write(0, &rev)).await.unwrap_err();
+    let RouterError::Unavailable(msg) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        msg.contains("500") && msg.contains("chat-model-canary"),
+        "{msg}"
+    );
+    assert_eq!(canary_weight(&rig), json!("250"), "nothing changed");
+    // The engine's retry: the same request again.
+    let back = r.set_split(write(0, &rev)).await.unwrap();
+    assert_eq!(back.split, Split::ZERO);
+    assert_eq!(canary_weight(&rig), json!("0"));
+}

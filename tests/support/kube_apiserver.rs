@@ -14,11 +14,13 @@
 //! - 401 without the bearer token, 403 for a verb forbidden by the test,
 //!   404 for a missing object;
 //! - `deployments/{name}/scale` reads and patches an autoscaling/v1 Scale;
+//! - a test can inject a status (a 500) for the next N requests of a verb,
+//!   and a controller that rewrites an object before every PATCH of it;
 //! - each write records its field manager (`?fieldManager=`) in
 //!   `managedFields` with an increasing time.
 //!
 //! What it does not do: field-level ownership in `managedFields`, watches,
-//! lists, admission, server-side apply, controllers (a scale changes
+//! lists, admission, server-side apply, real controllers (a scale changes
 //! `status` at once). Every request is logged, so tests count round trips.
 
 #![allow(dead_code)]
@@ -39,11 +41,18 @@ pub const TOKEN: &str = "stand-in-token-7f3a";
 
 type Key = (String, String, String); // (resource, namespace, name)
 
+/// A controller's edit, made before every PATCH of its object.
+type Edit = Arc<dyn Fn(&mut Value) + Send + Sync>;
+
 #[derive(Default)]
 struct Store {
     objects: HashMap<Key, Value>,
     rv: u64,
     forbidden: HashSet<(String, String)>, // (verb, resource[/sub])
+    /// (verb, resource[/sub], status code, how many more times)
+    failing: Vec<(String, String, u16, u32)>,
+    /// Objects a controller rewrites before every PATCH: (manager, edit).
+    controllers: HashMap<Key, (String, Edit)>,
     log: Vec<String>,
 }
 
@@ -167,6 +176,33 @@ users:
             .unwrap()
             .forbidden
             .insert((verb.into(), resource.into()));
+    }
+
+    /// Makes the next `times` requests of `verb` on `resource` answer
+    /// `code` (e.g. 500) without touching anything.
+    pub fn fail_next(&self, verb: &str, resource: &str, code: u16, times: u32) {
+        self.store
+            .lock()
+            .unwrap()
+            .failing
+            .push((verb.into(), resource.into(), code, times));
+    }
+
+    /// A controller that rewrites the object as `manager` before every
+    /// PATCH of it (its own reconcile loop winning every race), so every
+    /// conditional write is stale by the time it arrives.
+    pub fn controller(
+        &self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+        manager: &str,
+        edit: impl Fn(&mut Value) + Send + Sync + 'static,
+    ) {
+        self.store.lock().unwrap().controllers.insert(
+            (resource.into(), ns.into(), name.into()),
+            (manager.into(), Arc::new(edit)),
+        );
     }
 
     /// The requests so far (`GET services/chat-model`), and clears the log.
@@ -326,7 +362,35 @@ async fn handle(store: &Mutex<Store>, req: Request<Incoming>) -> Response<Full<B
             ),
         );
     }
+    if let Some(f) = s
+        .failing
+        .iter_mut()
+        .find(|f| f.0 == verb && f.1 == full_res && f.3 > 0)
+    {
+        f.3 -= 1;
+        let code = StatusCode::from_u16(f.2).unwrap();
+        return status(
+            code,
+            "InternalError",
+            format!(
+                "an error on the server (\"injected {}\") has prevented the request from succeeding",
+                f.2
+            ),
+        );
+    }
     let key = (res.clone(), ns.clone(), name.clone());
+    let ctl = s.controllers.get(&key).cloned();
+    if verb == "patch"
+        && let Some((manager, edit)) = ctl
+        && let Some(before) = s.objects.get(&key).cloned()
+    {
+        // A controller with nothing to change writes nothing.
+        let mut object = before.clone();
+        edit(&mut object);
+        if object != before {
+            commit(&mut s, key.clone(), object, &manager);
+        }
+    }
     let Some(current) = s.objects.get(&key).cloned() else {
         return status(
             StatusCode::NOT_FOUND,

@@ -6,9 +6,11 @@
 //! (a merge patch carrying it, 409 if stale) or on JSON Patch `test` ops
 //! (422 if they fail). On a conflict the object is re-read and the error
 //! names the field manager that changed it and the split now in force. A
-//! write to 0 % (a rollback) re-reads once and retries, because a stale
-//! read must not block a rollback; the `Applied` detail says so, for the
-//! journal.
+//! write to 0 % (a rollback) re-reads and retries a few times, because a
+//! stale read must not block a rollback; the `Applied` detail says so, for
+//! the journal, and a controller that rewrites the object every time is
+//! named as such. Other API errors (a 500) are returned as they are: the
+//! engine retries.
 
 pub mod client;
 mod deployments;
@@ -36,6 +38,11 @@ use crate::router::{
     Applied, Capabilities, Readiness, Revision, RouterError, RouterRead, TrafficRouter,
     WriteRequest,
 };
+
+/// How many conditional writes a rollback makes, each on a fresh read,
+/// before it reports that something keeps changing the object: enough to
+/// outlast an edit that raced it, few enough to stay quick.
+const ROLLBACK_TRIES: u32 = 5;
 
 /// The field manager the cockpit writes as: what `managedFields` and
 /// another operator's conflict message will name.
@@ -267,6 +274,78 @@ impl KubernetesRouter {
         seen
     }
 
+    /// Writes `split` conditionally on `base`. A rollback that loses to a
+    /// concurrent change re-reads and tries again, up to
+    /// [`ROLLBACK_TRIES`] times in all, each on a fresh read; a controller
+    /// that rewrites the object every time still wins, and the error says
+    /// so. Anything else stops at the first conflict.
+    async fn write_on(
+        &self,
+        split: Split,
+        mut base: Seen,
+        mut retried: Option<String>,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<Applied, RouterError> {
+        let rollback = split == Split::ZERO;
+        let mut lost = 0;
+        loop {
+            // The last safe point: once the PATCH is sent it is finished.
+            if cancel.is_cancelled() {
+                return Err(RouterError::Cancelled);
+            }
+            match self.patch(split, &base).await {
+                Ok(now) => return Ok(self.applied(&base, now, lost, retried.as_deref())),
+                Err(Failure::Conflict(server)) => {
+                    let look = self.look().await?;
+                    let text = format!(
+                        "{} (server: {server})",
+                        self.conflict_text(&base.revision, &look)
+                    );
+                    lost += 1;
+                    if !rollback {
+                        return Err(RouterError::Conflict(text));
+                    }
+                    if lost >= ROLLBACK_TRIES {
+                        return Err(RouterError::Conflict(format!(
+                            "{text}; the rollback lost {lost} conditional writes in a row, each \
+                             on a fresh read: a controller keeps changing it (stop it, or \
+                             change its source of truth, so that the rollback can land)"
+                        )));
+                    }
+                    retried = Some(text);
+                    base = look.seen;
+                }
+                Err(Failure::Other(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// What a landed write reports: the PATCH, and the conflicts a
+    /// rollback went through on its way.
+    fn applied(&self, base: &Seen, now: Seen, lost: u32, retried: Option<&str>) -> Applied {
+        let mut detail = format!(
+            "PATCH {} as `{FIELD_MANAGER}` (resourceVersion {} -> {})",
+            self.what, base.revision, now.revision
+        );
+        if let Some(r) = retried {
+            let times = match lost {
+                0 | 1 => "once after a conflict".to_string(),
+                n => format!("{n} times after conflicts"),
+            };
+            detail.push_str(&format!("; rollback re-read {times} and retried: {r}"));
+        }
+        if let Layout::Ingress(c) = &now.layout
+            && let Some(n) = c.note()
+        {
+            detail.push_str(&format!("; {n}"));
+        }
+        Applied {
+            split: now.split,
+            revision: Some(Revision(now.revision)),
+            detail,
+        }
+    }
+
     /// Scales one colour's Deployment through `deployments/scale`. The
     /// caller journals the outcome.
     pub async fn scale(&self, color: Color, replicas: u32) -> Result<Scaled, RouterError> {
@@ -341,11 +420,11 @@ impl TrafficRouter for KubernetesRouter {
         if req.cancel.is_cancelled() {
             return Err(RouterError::Cancelled);
         }
-        // A rollback must not be blocked by a stale read: it re-reads once
-        // and retries. Anything else stops at the first conflict.
+        // A rollback must not be blocked by a stale read: it re-reads and
+        // retries (see `write_on`). Anything else stops at the first conflict.
         let rollback = split == Split::ZERO;
         let mut retried: Option<String> = None;
-        let mut base = match &req.expected {
+        let base = match &req.expected {
             Some(exp) => match (&self.mode, self.remembered(&exp.0)) {
                 (_, Some(seen)) => seen,
                 // A selector flip needs nothing from a read but the revision.
@@ -369,49 +448,7 @@ impl TrafficRouter for KubernetesRouter {
             // Unconditional in the request, conditional on the wire.
             None => self.look().await?.seen,
         };
-        loop {
-            // The last safe point: once the PATCH is sent it is finished.
-            if req.cancel.is_cancelled() {
-                return Err(RouterError::Cancelled);
-            }
-            match self.patch(split, &base).await {
-                Ok(now) => {
-                    let mut detail = format!(
-                        "PATCH {} as `{FIELD_MANAGER}` (resourceVersion {} -> {})",
-                        self.what, base.revision, now.revision
-                    );
-                    if let Some(r) = &retried {
-                        detail.push_str(&format!(
-                            "; rollback re-read once after a conflict and retried: {r}"
-                        ));
-                    }
-                    if let Layout::Ingress(c) = &now.layout
-                        && let Some(n) = c.note()
-                    {
-                        detail.push_str(&format!("; {n}"));
-                    }
-                    return Ok(Applied {
-                        split: now.split,
-                        revision: Some(Revision(now.revision)),
-                        detail,
-                    });
-                }
-                Err(Failure::Conflict(server)) => {
-                    let look = self.look().await?;
-                    let text = format!(
-                        "{} (server: {server})",
-                        self.conflict_text(&base.revision, &look)
-                    );
-                    if rollback && retried.is_none() {
-                        retried = Some(text);
-                        base = look.seen;
-                        continue;
-                    }
-                    return Err(RouterError::Conflict(text));
-                }
-                Err(Failure::Other(e)) => return Err(e),
-            }
-        }
+        self.write_on(split, base, retried, &req.cancel).await
     }
 
     fn capabilities(&self) -> Capabilities {
