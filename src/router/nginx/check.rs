@@ -91,13 +91,13 @@ pub fn check(cfg: &NginxConfig) -> CheckReport {
         .unwrap_or(Path::new("."));
     if writable_dir(dir) {
         lines.push(format!(
-            "ok: {} is writable (temp file, backup, lock)",
+            "ok: {} is writable (temp file, backup, lock, reload record)",
             dir.display()
         ));
     } else {
         ok = false;
         lines.push(format!(
-            "FAIL: cannot create files in {}: cutover writes a temp file, a backup and a lock there",
+            "FAIL: cannot create files in {}: cutover writes a temp file, a backup, a lock and a reload record there",
             dir.display()
         ));
     }

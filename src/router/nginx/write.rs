@@ -47,7 +47,7 @@ fn dir_of(path: &Path) -> &Path {
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> RouterError {
     let hint = if e.kind() == ErrorKind::PermissionDenied {
-        " (cutover needs to write the include, and to create files in its directory: temp file, backup, lock)"
+        " (cutover needs to write the include, and to create files in its directory: temp file, backup, lock, reload record)"
     } else {
         ""
     };
