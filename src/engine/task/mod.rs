@@ -18,8 +18,10 @@ mod notices;
 mod observed_split;
 mod reads;
 mod rollback_memory;
+mod rollback_retry;
 mod rollback_time;
 mod samples;
+mod verify;
 mod writes;
 
 use std::collections::HashMap;
@@ -122,6 +124,7 @@ pub fn spawn(
     let (rollback_tx, rollback_rx) = mpsc::unbounded_channel();
     let (snap_tx, snap_rx) = mpsc::channel(2);
     let (read_tx, read_rx) = mpsc::channel(4);
+    let (verify_tx, verify_rx) = mpsc::unbounded_channel();
     let (chore_tx, chore_rx) = mpsc::unbounded_channel();
     // The charts' span: the history holds this many polls.
     let span = config.source.interval * super::state::History::CAPACITY as u32;
@@ -145,6 +148,11 @@ pub fn spawn(
         inflight: None,
         queued_rollback: None,
         read_tx,
+        verify_tx,
+        verify_rx: Some(verify_rx),
+        verify_seq: 0,
+        reconciled: false,
+        retry: None,
         chore_tx,
         chores_running: 0,
         read_in_flight: false,
@@ -220,6 +228,26 @@ fn spawn_poller(
 struct WriteFailure {
     error: RouterError,
     maybe_applied: bool,
+    /// Said instead of the router's error when the write was taken but the
+    /// check afterwards disagreed: the router's "rejected, previous split
+    /// still in force" would contradict what happened.
+    unconfirmed: Option<String>,
+}
+
+impl WriteFailure {
+    fn refused(error: RouterError) -> WriteFailure {
+        WriteFailure {
+            error,
+            maybe_applied: false,
+            unconfirmed: None,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.unconfirmed
+            .clone()
+            .unwrap_or_else(|| self.error.to_string())
+    }
 }
 
 /// What the write task reports.
@@ -247,6 +275,9 @@ struct InFlight {
     /// Everyone waiting for this write (a second `r` joins the rollback in
     /// flight rather than restarting it).
     replies: Vec<oneshot::Sender<Reply>>,
+    /// A retry of a rollback that did not land: it has no intent line of
+    /// its own, and its failure is journaled only when the reason changes.
+    retry: bool,
 }
 
 /// A rollback waiting for the write it preempted to reach a safe point.
@@ -290,12 +321,16 @@ impl WriteOrder {
 }
 
 /// A router read, tagged with the write generation it started in: the
-/// split and revision, and the replicas read alongside.
-type ReadResult = (
-    u64,
-    Result<RouterRead, RouterError>,
-    Result<Readiness, RouterError>,
-);
+/// split and revision, and the replicas read alongside. The first read of
+/// a run also brings what reconciling with the data plane did, and what
+/// the data plane serves.
+struct ReadResult {
+    generation: u64,
+    split: Result<RouterRead, RouterError>,
+    ready: Result<Readiness, RouterError>,
+    reconciled: Option<Result<Option<String>, RouterError>>,
+    served: Option<Result<crate::router::Verification, RouterError>>,
+}
 
 enum Wake {
     Request(Option<Request>),
@@ -303,6 +338,7 @@ enum Wake {
     Written(Result<WriteDone, tokio::task::JoinError>),
     PreemptDeadline,
     Read(ReadResult),
+    Verified(verify::VerifyDone),
     Chore(chores::ChoreDone),
     Check(checks::CheckDone),
     Tick,
@@ -319,6 +355,17 @@ struct Engine {
     inflight: Option<InFlight>,
     queued_rollback: Option<QueuedRollback>,
     read_tx: mpsc::Sender<ReadResult>,
+    /// Where the check of the data plane after a rollback reports.
+    verify_tx: mpsc::UnboundedSender<verify::VerifyDone>,
+    /// Taken by `run`.
+    verify_rx: Option<mpsc::UnboundedReceiver<verify::VerifyDone>>,
+    /// Numbers those checks: only the latest one's answer counts.
+    verify_seq: u64,
+    /// The router was asked once, on start, to bring the data plane in
+    /// line with its configuration (see `TrafficRouter::reconcile`).
+    reconciled: bool,
+    /// A rollback that did not land, retried until it does.
+    retry: Option<rollback_retry::Retry>,
     /// Where chores (scaling) report; see `chores`.
     chore_tx: mpsc::UnboundedSender<chores::ChoreDone>,
     chores_running: usize,
@@ -388,6 +435,7 @@ impl Engine {
         mut chores: mpsc::UnboundedReceiver<chores::ChoreDone>,
         mut checks: mpsc::UnboundedReceiver<checks::CheckDone>,
     ) {
+        let mut verified = self.verify_rx.take().expect("the engine runs once");
         self.journal_start();
         self.start_read();
         let mut ticker = tokio::time::interval(TICK);
@@ -403,6 +451,7 @@ impl Engine {
                 _ = preempt_deadline(&self.queued_rollback) => Wake::PreemptDeadline,
                 r = written(&mut self.inflight) => Wake::Written(r),
                 Some(r) = reads.recv() => Wake::Read(r),
+                Some(v) = verified.recv() => Wake::Verified(v),
                 Some(c) = chores.recv() => Wake::Chore(c),
                 Some(c) = checks.recv() => Wake::Check(c),
                 Some(s) = snapshots.recv() => Wake::Snapshot(s),
@@ -420,12 +469,14 @@ impl Engine {
                 Wake::Written(r) => self.on_written(r),
                 Wake::PreemptDeadline => self.abandon_preempted(),
                 Wake::Read(r) => self.on_read(r),
+                Wake::Verified(v) => self.on_verified(v),
                 Wake::Chore(c) => self.on_chore(c),
                 Wake::Check(c) => self.on_check(c),
                 Wake::Snapshot(Polled::Live(s)) => self.on_snapshot(*s),
                 Wake::Snapshot(Polled::Backfill(past)) => self.on_backfill(past),
                 Wake::Tick => {
                     changed = self.on_tick();
+                    changed |= self.retry_if_due();
                     self.journal_deferred_checks(false);
                 }
             }
@@ -481,6 +532,7 @@ impl Engine {
                 }
             }
         }
+        self.stop_retrying();
     }
 
     // ----- journal and events --------------------------------------------
