@@ -322,14 +322,14 @@ impl WriteOrder {
 
 /// A router read, tagged with the write generation it started in: the
 /// split and revision, and the replicas read alongside. The first read of
-/// a run also brings what reconciling with the data plane did, and what
-/// the data plane serves.
+/// a run also brings what reconciling with the data plane did.
 struct ReadResult {
     generation: u64,
     split: Result<RouterRead, RouterError>,
     ready: Result<Readiness, RouterError>,
     reconciled: Option<Result<Option<String>, RouterError>>,
-    served: Option<Result<crate::router::Verification, RouterError>>,
+    /// The run's first read: the data plane is checked once after it.
+    first: bool,
 }
 
 enum Wake {

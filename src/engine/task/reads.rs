@@ -34,36 +34,21 @@ impl Engine {
             let ready = tokio::time::timeout(READ_TIMEOUT, router.readiness())
                 .await
                 .unwrap_or_else(|_| Err(timed_out()));
-            // What the data plane serves, once, so the split is shown beside
-            // its age from the start.
-            let served = match (&split, first) {
-                (Ok(read), true) => Some(
-                    tokio::time::timeout(READ_TIMEOUT, router.verify(read.split))
-                        .await
-                        .unwrap_or_else(|_| Err(timed_out())),
-                ),
-                _ => None,
-            };
             let _ = tx
                 .send(ReadResult {
                     generation,
                     split,
                     ready,
                     reconciled,
-                    served,
+                    first,
                 })
                 .await;
         });
     }
 
     /// What the first read brought besides the split: the router's word on
-    /// reconciling with the data plane (journaled when it did something)
-    /// and what the data plane serves.
-    fn on_first_read_extras(
-        &mut self,
-        reconciled: Option<Result<Option<String>, RouterError>>,
-        served: Option<Result<crate::router::Verification, RouterError>>,
-    ) {
+    /// reconciling with the data plane (journaled when it did something).
+    fn on_reconciled(&mut self, reconciled: Option<Result<Option<String>, RouterError>>) {
         match reconciled {
             Some(Ok(Some(text))) => {
                 let mut rec = self.record(RecordKind::Control, Origin::Cli, "reconcile");
@@ -81,15 +66,6 @@ impl Engine {
                 format!("could not bring the data plane in line with the router: {e}"),
             ),
             _ => {}
-        }
-        if let Some(Ok(v)) = served
-            && let Some(split) = v.served
-        {
-            self.state.verified = Some(Verified {
-                served: split,
-                at: now(),
-                detail: v.detail,
-            });
         }
     }
 
@@ -132,11 +108,14 @@ impl Engine {
             split: r,
             ready,
             reconciled,
-            served,
+            first,
         } = read;
         self.read_in_flight = false;
-        if reconciled.is_some() || served.is_some() {
-            self.on_first_read_extras(reconciled, served);
+        self.on_reconciled(reconciled);
+        // What the data plane serves, once, so the split is shown beside
+        // its age from the start; on a task of its own, as a probe may be slow.
+        if first && let Ok(read) = &r {
+            self.check_data_plane(read.split);
         }
         if self.inflight.is_some() {
             // The write's own read-back is the word that counts.

@@ -12,17 +12,30 @@ pub(super) struct VerifyDone {
     seq: u64,
     split: Split,
     result: Result<Verification, RouterError>,
+    /// Checks a rollback the router took (else: the check on start).
+    rollback: bool,
 }
 
 impl Engine {
-    /// Checks on a task of its own that the data plane serves `split`.
+    /// Checks on a task of its own that the data plane serves `split`,
+    /// the rollback the router has just taken.
     pub(super) fn start_verify(&mut self, split: Split) {
-        self.verify_seq += 1;
-        let seq = self.verify_seq;
         self.state.verifying = Some(Verifying {
             split,
             since: now(),
         });
+        self.spawn_verify(split, true);
+    }
+
+    /// What the data plane serves while the router reads `split` (on
+    /// start): shown beside the router's word, with its age.
+    pub(super) fn check_data_plane(&mut self, split: Split) {
+        self.spawn_verify(split, false);
+    }
+
+    fn spawn_verify(&mut self, split: Split, rollback: bool) {
+        self.verify_seq += 1;
+        let seq = self.verify_seq;
         let router = self.router.clone();
         let tx = self.verify_tx.clone();
         tokio::spawn(async move {
@@ -34,7 +47,12 @@ impl Engine {
                         READ_TIMEOUT.as_secs()
                     )))
                 });
-            let _ = tx.send(VerifyDone { seq, split, result });
+            let _ = tx.send(VerifyDone {
+                seq,
+                split,
+                result,
+                rollback,
+            });
         });
     }
 
@@ -59,6 +77,16 @@ impl Engine {
                         detail: v.detail.clone(),
                     });
                 }
+                if !done.rollback {
+                    if !v.ok {
+                        let text = format!(
+                            "the router reads {} but the data plane serves otherwise: {}",
+                            done.split, v.detail
+                        );
+                        self.event(EventLevel::Warn, text);
+                    }
+                    return;
+                }
                 if v.ok {
                     self.event(
                         EventLevel::Info,
@@ -72,12 +100,16 @@ impl Engine {
             // The router took the rollback; that the data plane could not
             // be asked is no sign that it did not (and retrying would not
             // make it answer).
-            Err(e) => self.event(
+            Err(e) if done.rollback => self.event(
                 EventLevel::Warn,
                 format!(
                     "{} taken by the router; the data plane could not be checked: {e}",
                     done.split
                 ),
+            ),
+            Err(e) => self.event(
+                EventLevel::Warn,
+                format!("the data plane could not be checked: {e}"),
             ),
         }
     }
