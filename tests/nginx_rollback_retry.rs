@@ -330,3 +330,94 @@ fn a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed() {
         s.contains("EXIT=0")
     });
 }
+
+/// Points 4 and 5: a rollback's process killed with `kill -9` (with its
+/// reload command) while the reload waits: the include says 0 %, nginx
+/// still serves 25 %. A restarted `cutover rollback`, and a cockpit that
+/// is only started, each have nginx serving no request to green within
+/// 5 s, and green needs force afterwards.
+#[test]
+fn a_rollback_killed_mid_reload_is_finished_by_the_next_process() {
+    if skip_without_nginx("a_rollback_killed_mid_reload_is_finished_by_the_next_process") {
+        return;
+    }
+    for restart in ["rollback", "tui"] {
+        let (n, cfg) = at(25);
+        kill_mid_reload(&n);
+        let t0 = Instant::now();
+        let _tmux = match restart {
+            "rollback" => {
+                let (code, out, err) = cutover(&n, &cfg, &["rollback", "--reason", "again"]);
+                assert_eq!(code, 0, "{out}\n{err}");
+                None
+            }
+            _ => Some(cockpit_in_tmux(&n, &cfg, "killed")),
+        };
+        let zero = wait_green_zero(&n, Duration::from_secs(5));
+        eprintln!(
+            "killed mid reload, then `cutover {restart}`: green at 0 % after {} ms",
+            zero.duration_since(t0).as_millis()
+        );
+        let (_, green, failed) = n.count(200);
+        assert_eq!((green, failed), (0, 0));
+        drop(_tmux);
+        let (code, _, err) = cutover(&n, &cfg, &["set", "5"]);
+        assert_ne!(code, 0, "green needs force after the rollback");
+        assert!(err.contains("needs force"), "{err}");
+    }
+}
+
+/// Starts `cutover rollback` with a reload command that waits 5 s, and
+/// kills its whole process group once the include says 0 %: nginx still
+/// serves 25 %.
+fn kill_mid_reload(n: &TestNginx) {
+    use std::os::unix::process::CommandExt;
+    let reload = n.reload_command().join(" ");
+    let slow = n.cutover_config(&format!(
+        "reload_command = [\"sh\", \"-c\", \"sleep 5; exec {reload}\"]\n"
+    ));
+    let mut c = cutover_cmd(n, &slow, &["rollback", "--reason", "killed"]);
+    c.process_group(0);
+    let child = c.spawn().unwrap();
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&n.include)
+        .unwrap()
+        .contains(&format!("127.0.0.1:{} down", n.green))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "include not written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: SIGKILL to the process group this test started.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = finish(child, Duration::from_secs(5));
+    let (_, green, _) = n.count(200);
+    assert!(green > 0, "nginx still serves green before the restart");
+}
+
+/// `cutover tui` in a private tmux server, no key pressed.
+fn cockpit_in_tmux(n: &TestNginx, cfg: &Path, name: &str) -> Tmux {
+    let t = Tmux(format!("cutover-{name}-{}", std::process::id()));
+    let command = format!(
+        "{} --config {} --log {} tui; echo EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_cutover"),
+        cfg.display(),
+        n.path("tui.log").display()
+    );
+    let out = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "cockpit",
+        "-x",
+        "160",
+        "-y",
+        "50",
+        &command,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    t
+}
