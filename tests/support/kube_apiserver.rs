@@ -44,6 +44,7 @@ struct Store {
     objects: HashMap<Key, Value>,
     rv: u64,
     forbidden: HashSet<(String, String)>, // (verb, resource[/sub])
+    failing: HashMap<(String, String), u16>, // (verb, resource[/sub]) -> status
     log: Vec<String>,
 }
 
@@ -167,6 +168,18 @@ users:
             .unwrap()
             .forbidden
             .insert((verb.into(), resource.into()));
+    }
+
+    /// Makes `verb` on `resource` answer `code` (500: an API server in
+    /// trouble) until [`ApiServer::heal`].
+    pub fn fail(&self, verb: &str, resource: &str, code: u16) {
+        let mut s = self.store.lock().unwrap();
+        s.failing.insert((verb.into(), resource.into()), code);
+    }
+
+    pub fn heal(&self, verb: &str, resource: &str) {
+        let mut s = self.store.lock().unwrap();
+        s.failing.remove(&(verb.to_string(), resource.to_string()));
     }
 
     /// The requests so far (`GET services/chat-model`), and clears the log.
@@ -324,6 +337,13 @@ async fn handle(store: &Mutex<Store>, req: Request<Incoming>) -> Response<Full<B
                 "{res} \"{name}\" is forbidden: User \"system:serviceaccount:{ns}:cutover\" \
                  cannot {verb} resource \"{full_res}\" in API group \"\" in the namespace \"{ns}\""
             ),
+        );
+    }
+    if let Some(&code) = s.failing.get(&(verb.to_string(), full_res.clone())) {
+        return status(
+            StatusCode::from_u16(code).unwrap(),
+            "InternalError",
+            format!("Internal error occurred: injected by the test ({code})"),
         );
     }
     let key = (res.clone(), ns.clone(), name.clone());
