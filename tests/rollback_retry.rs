@@ -34,6 +34,9 @@ struct Inner {
     served: u8,
     /// Every write fails with this while set.
     fail: Option<String>,
+    /// Every write meets a conflict while set (a controller that rewrites
+    /// the weight each time).
+    fighting: bool,
     writes: u32,
     /// Writes the data plane does not take (a reload that never happened).
     stuck: u32,
@@ -81,6 +84,11 @@ impl TrafficRouter for Faulty {
         i.writes += 1;
         if let Some(why) = &i.fail {
             return Err(RouterError::Unavailable(why.clone()));
+        }
+        if i.fighting {
+            return Err(RouterError::Conflict(
+                "the weight was rewritten by flagger-controller".into(),
+            ));
         }
         i.split = req.split.green();
         if i.stuck > 0 {
@@ -564,4 +572,24 @@ async fn a_rollback_from_another_process_needs_force_in_a_live_cockpit() {
         .await
         .unwrap_err();
     assert!(e.contains("needs force"), "{e}");
+}
+
+/// Point 1: a controller that answers every write with a conflict does not
+/// win: the rollback keeps trying (not "re-reading, not retrying") and
+/// lands once the controller stops.
+#[tokio::test(start_paused = true)]
+async fn a_rollback_meeting_a_conflict_every_time_keeps_trying() {
+    let r = rig(5);
+    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    r.router.set(|i| i.fighting = true);
+    r.handle.send(Origin::Tui, rollback("r")).unwrap();
+    let s = wait_for(&r.handle, "failing", |s| tries(s) >= 3).await;
+    let reason = &s.rollback_failed.as_ref().unwrap().reason;
+    assert!(reason.contains("flagger-controller"), "{reason}");
+    assert!(!s.events.iter().any(|e| e.text.contains("not retrying")));
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(r.handle.current().rollback_failed.is_some());
+    r.router.set(|i| i.fighting = false);
+    wait_for(&r.handle, "landed", |s| s.rollback_failed.is_none()).await;
+    assert_eq!(r.router.get(|i| i.split), 0);
 }
