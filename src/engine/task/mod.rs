@@ -22,6 +22,7 @@ mod rollback_retry;
 mod rollback_time;
 mod samples;
 mod verify;
+mod write_task;
 mod writes;
 
 use std::collections::HashMap;
@@ -50,6 +51,7 @@ use super::state::{
     Verified,
 };
 use crate::format::countdown;
+use write_task::{WriteDone, WriteFailure};
 
 /// How long a router write may take before it is given up as failed.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -220,44 +222,6 @@ fn spawn_poller(
             }
         }
     })
-}
-
-/// Why a write did not succeed, and whether traffic may have moved anyway
-/// (the router took the write but did not confirm it).
-#[derive(Debug)]
-struct WriteFailure {
-    error: RouterError,
-    maybe_applied: bool,
-    /// Said instead of the router's error when the write was taken but the
-    /// check afterwards disagreed: the router's "rejected, previous split
-    /// still in force" would contradict what happened.
-    unconfirmed: Option<String>,
-}
-
-impl WriteFailure {
-    fn refused(error: RouterError) -> WriteFailure {
-        WriteFailure {
-            error,
-            maybe_applied: false,
-            unconfirmed: None,
-        }
-    }
-
-    fn text(&self) -> String {
-        self.unconfirmed
-            .clone()
-            .unwrap_or_else(|| self.error.to_string())
-    }
-}
-
-/// What the write task reports.
-#[derive(Debug)]
-struct WriteDone {
-    result: Result<Applied, WriteFailure>,
-    /// The data plane as `verify` saw it after the write.
-    verification: Option<crate::router::Verification>,
-    /// A rollback that met a conflict re-read and wrote again: what it found.
-    retried: Option<String>,
 }
 
 /// A router write in flight.

@@ -164,7 +164,7 @@ impl Engine {
             r.decided,
         );
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(super::writes::write_task(
+        let task = tokio::spawn(super::write_task::write_task(
             self.router.clone(),
             crate::router::WriteRequest {
                 split: Split::ZERO,

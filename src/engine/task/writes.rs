@@ -156,7 +156,7 @@ impl Engine {
             self.event(EventLevel::Error, format!("{e}; rolling back anyway"));
         }
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(write_task(
+        let task = tokio::spawn(super::write_task::write_task(
             self.router.clone(),
             crate::router::WriteRequest {
                 split: to,
@@ -439,83 +439,5 @@ fn join_detail(a: &str, b: &str) -> String {
         (true, _) => b.to_string(),
         (_, true) => a.to_string(),
         _ => format!("{a}; {b}"),
-    }
-}
-
-/// The write itself, on a task of its own. A rollback that meets a
-/// conflict re-reads once and writes again: 0 % is the safe direction
-/// whoever changed the router. Any other write stops at a conflict.
-pub(super) async fn write_task(
-    router: Arc<dyn TrafficRouter>,
-    mut req: crate::router::WriteRequest,
-    rollback: bool,
-) -> WriteDone {
-    let to = req.split;
-    let mut retried = None;
-    let refused = |error| (WriteFailure::refused(error), None);
-    let write = async {
-        let applied = match router.set_split(req.clone()).await {
-            Err(RouterError::Conflict(who)) if rollback => {
-                let read = router.get_split().await.map_err(refused)?;
-                retried = Some(format!("{who}; re-read {}", read.split));
-                req.expected = read.revision;
-                router.set_split(req).await
-            }
-            r => r,
-        }
-        // By the router's contract a refused write left the old split.
-        .map_err(refused)?;
-        // From here on the router took the write: a failure to confirm it
-        // means traffic may have moved.
-        let unconfirmed = |error: RouterError, said: String| WriteFailure {
-            error,
-            maybe_applied: true,
-            unconfirmed: Some(said),
-        };
-        if applied.split != to {
-            let said = format!(
-                "not confirmed: the router reports {} after setting {to}",
-                applied.split
-            );
-            return Err((unconfirmed(RouterError::Rejected(said.clone()), said), None));
-        }
-        // A rollback is reported as soon as the router has taken it; the
-        // engine checks the data plane afterwards (`verify.rs`).
-        if rollback {
-            return Ok((applied, None));
-        }
-        let verified = router.verify(to).await.map_err(|e| {
-            let said = format!("not confirmed: {e}");
-            (unconfirmed(e, said), None)
-        })?;
-        if !verified.ok {
-            let said = format!("not confirmed after setting {to}: {}", verified.detail);
-            return Err((
-                unconfirmed(RouterError::Unreadable(said.clone()), said),
-                Some(verified),
-            ));
-        }
-        Ok((applied, Some(verified)))
-    };
-    let out = tokio::time::timeout(WRITE_TIMEOUT, write).await;
-    let (result, verification) = match out {
-        Ok(Ok((applied, v))) => (Ok(applied), v),
-        Ok(Err((failure, v))) => (Err(failure), v),
-        Err(_) => (
-            Err(WriteFailure {
-                error: RouterError::Unavailable(format!(
-                    "no answer in {}s",
-                    WRITE_TIMEOUT.as_secs()
-                )),
-                maybe_applied: true,
-                unconfirmed: None,
-            }),
-            None,
-        ),
-    };
-    WriteDone {
-        result,
-        verification,
-        retried,
     }
 }
