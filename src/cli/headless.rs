@@ -236,9 +236,7 @@ pub async fn one_shot(
     }
     let call = running.handle.call(Origin::Cli, command);
     let r = if rollback {
-        tokio::time::timeout(retry_for, call)
-            .await
-            .unwrap_or_else(|_| Err(not_landed(&running.handle.current(), retry_for)))
+        rollback_landed(&running.handle, call, retry_for).await
     } else {
         call.await
     };
@@ -247,6 +245,29 @@ pub async fn one_shot(
     match r {
         Ok(msg) => Ok(format!("{msg}\njournal: {}", journal.display())),
         Err(e) => bail!("{e}\njournal: {}", journal.display()),
+    }
+}
+
+/// Waits up to `retry_for` for the rollback to land: the router's word
+/// (the engine retries a failing rollback meanwhile), then the data plane's
+/// check, which may make it a failing rollback again.
+async fn rollback_landed(
+    handle: &EngineHandle,
+    call: impl std::future::Future<Output = crate::engine::Reply>,
+    retry_for: Duration,
+) -> crate::engine::Reply {
+    let deadline = tokio::time::Instant::now() + retry_for;
+    let late = || Err(not_landed(&handle.current(), retry_for));
+    let Ok(reply) = tokio::time::timeout_at(deadline, call).await else {
+        return late();
+    };
+    let msg = reply?;
+    let mut rx = handle.state();
+    let checked = rx.wait_for(|s| s.verifying.is_none() && s.rollback_failed.is_none());
+    match tokio::time::timeout_at(deadline, checked).await {
+        Ok(Ok(_)) => Ok(msg),
+        Ok(Err(_)) => Err("the engine stopped before the rollback was checked".into()),
+        Err(_) => late(),
     }
 }
 

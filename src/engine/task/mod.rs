@@ -452,7 +452,7 @@ impl Engine {
             }
             self.flush_answers();
         }
-        self.shutdown().await;
+        self.shutdown(&mut verified).await;
         self.publish();
         self.flush_answers();
     }
@@ -466,7 +466,7 @@ impl Engine {
     /// Quitting never moves traffic; a write already in flight is allowed to
     /// finish so that its outcome is journaled (and a rollback waiting on it
     /// then goes ahead).
-    async fn shutdown(&mut self) {
+    async fn shutdown(&mut self, verified: &mut mpsc::UnboundedReceiver<verify::VerifyDone>) {
         // A command gate dies with the cockpit: nothing it started outlives us.
         let killed = self.kill_commands();
         self.report_killed(killed, "killed: the cockpit stopped");
@@ -495,6 +495,14 @@ impl Engine {
                     );
                 }
             }
+        }
+        // A rollback's check of the data plane is waited for (bounded), so
+        // a one-shot command or a drill exits once the traffic has moved,
+        // not merely once the router took it.
+        if self.state.verifying.is_some()
+            && let Ok(Some(v)) = tokio::time::timeout(READ_TIMEOUT, verified.recv()).await
+        {
+            self.on_verified(v);
         }
         self.stop_retrying();
     }
