@@ -593,3 +593,22 @@ async fn a_rollback_meeting_a_conflict_every_time_keeps_trying() {
     wait_for(&r.handle, "landed", |s| s.rollback_failed.is_none()).await;
     assert_eq!(r.router.get(|i| i.split), 0);
 }
+
+/// Point 4: a watcher (`--readonly`, `status`) never reconciles: that
+/// could reload the data plane, and a watcher moves nothing.
+#[tokio::test(start_paused = true)]
+async fn a_watcher_does_not_reconcile() {
+    let router = Faulty::at(5);
+    router.set(|i| i.reconcile = Some("reloaded".into()));
+    let r = rig_with(
+        router,
+        &config(),
+        EngineOptions {
+            readonly: true,
+            ..Default::default()
+        },
+        vec![],
+    );
+    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    assert!(!r.router.get(|i| i.calls.contains(&"reconcile")));
+}

@@ -16,10 +16,12 @@ impl Engine {
         // The first read of a run believes nothing the data plane has not
         // been brought in line with (a reload a killed process never made).
         let first = !std::mem::replace(&mut self.reconciled, true);
+        // A watcher moves nothing, not even by reconciling.
+        let reconcile = first && !self.options.readonly;
         tokio::spawn(async move {
             let timed_out =
                 || RouterError::Unavailable(format!("no answer in {}s", READ_TIMEOUT.as_secs()));
-            let reconciled = match first {
+            let reconciled = match reconcile {
                 true => Some(
                     tokio::time::timeout(READ_TIMEOUT, router.reconcile())
                         .await
