@@ -282,7 +282,8 @@ async fn one_shot_with(
         ..Default::default()
     };
     let running = app::start_with(&config, options, when_held).await?;
-    say(cli::one_shot(running, command).await?);
+    let retry_for = config.safety.rollback_retry_for;
+    say(cli::one_shot(running, command, retry_for).await?);
     Ok(0)
 }
 

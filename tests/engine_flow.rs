@@ -587,7 +587,7 @@ fn journal_with_unfinished_rollback(path: &std::path::Path) {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_unfinished_rollback_stops_the_cockpit_on_start() {
+async fn an_unfinished_rollback_is_finished_on_start() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     journal_with_unfinished_rollback(&path);
@@ -602,19 +602,22 @@ async fn an_unfinished_rollback_stops_the_cockpit_on_start() {
         EngineOptions::default(),
     )
     .unwrap();
-    let s = wait_for(&handle, "read back", |s| s.split.is_some()).await;
-    assert!(matches!(s.phase, Phase::Paused { .. }), "{:?}", s.phase);
-    assert!(s.events.iter().any(|e| e.text.contains("did not complete")));
-    assert_eq!(
-        router.0.lock().unwrap().writes,
-        0,
-        "an operator's cockpit moves nothing by itself"
-    );
-    // It holds the journal (the one writer) until it stops.
+    // An operator's cockpit finishes it too, with no key pressed: 0 % is
+    // the safe direction, and the journal says it was decided.
+    let s = wait_for(&handle, "rolled back", |s| {
+        matches!(s.phase, Phase::RolledBack { .. })
+    })
+    .await;
+    assert!(s.events.iter().any(|e| e.text.contains("did not land")));
+    assert_eq!(router.0.lock().unwrap().split, 0);
+    assert_eq!(router.0.lock().unwrap().writes, 1);
+    assert!(s.rolled_back.is_some(), "green needs force from now on");
     handle.call(Origin::Cli, Command::Shutdown).await.unwrap();
     task.await.unwrap();
+    router.0.lock().unwrap().split = 25;
+    journal_with_unfinished_rollback(&path);
 
-    // The autopilot finishes the rollback instead.
+    // The autopilot finishes it as well, and reports it rolled back.
     let (handle, _task) = cutover::engine::spawn(
         &config(0),
         Arc::new(router.clone()),

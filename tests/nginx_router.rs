@@ -146,6 +146,13 @@ fn a_failing_test_leaves_the_file_and_the_traffic() {
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);
     let cfg = n.cutover_config("");
+    // The rollback below retries until it lands: give up after a second.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("{text}\n[safety]\nrollback_retry_for = \"1s\"\n"),
+    )
+    .unwrap();
     ok(&n, &cfg, &["set", "25"]);
     let before = std::fs::read(&n.include).unwrap();
     // nginx itself now refuses the config: its own message must come back.
@@ -171,8 +178,12 @@ fn a_failing_test_leaves_the_file_and_the_traffic() {
     let (_, green, failed) = n.count(2000);
     assert_eq!(failed, 0);
     assert!(within(green, 2000, 25), "traffic unchanged: {green}/2000");
-    // A forward write's failed reload is reported and restored.
+    // A forward write's failed reload is reported and restored. (The
+    // rollback above never landed: a process on that journal would finish
+    // it before anything else; this part is about an advance, on a fresh
+    // journal.)
     std::fs::remove_file(n.path("extra.conf")).unwrap();
+    std::fs::remove_file(n.path("journal.jsonl")).unwrap();
     let before = std::fs::read(&n.include).unwrap();
     let cfg = n
         .cutover_config("reload_command = [\"sh\", \"-c\", \"echo reload refused >&2; exit 1\"]\n");

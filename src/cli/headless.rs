@@ -210,8 +210,16 @@ async fn split_known(handle: &EngineHandle, within: Duration) -> anyhow::Result<
 }
 
 /// `set`, `rollback`, `promote`: one command, applied and journaled, then
-/// the engine stops. Returns the engine's answer.
-pub async fn one_shot(running: Running, command: Command) -> anyhow::Result<String> {
+/// the engine stops. Returns the engine's answer. A rollback that fails is
+/// retried by the engine for up to `retry_for` (`[safety]
+/// rollback_retry_for`); after that this fails, saying where the router
+/// was left.
+pub async fn one_shot(
+    running: Running,
+    command: Command,
+    retry_for: Duration,
+) -> anyhow::Result<String> {
+    let rollback = matches!(command, Command::Rollback { .. });
     // A rollback never waits for anything, not even the first read.
     if !matches!(command, Command::Rollback { .. }) {
         split_known(&running.handle, Duration::from_secs(15)).await?;
@@ -226,11 +234,64 @@ pub async fn one_shot(running: Running, command: Command) -> anyhow::Result<Stri
         )
         .await;
     }
-    let r = running.handle.call(Origin::Cli, command).await;
+    let call = running.handle.call(Origin::Cli, command);
+    let r = if rollback {
+        rollback_landed(&running.handle, call, retry_for).await
+    } else {
+        call.await
+    };
     let journal = running.journal.clone();
     running.stop().await;
     match r {
         Ok(msg) => Ok(format!("{msg}\njournal: {}", journal.display())),
         Err(e) => bail!("{e}\njournal: {}", journal.display()),
     }
+}
+
+/// Waits up to `retry_for` for the rollback to land: the router's word
+/// (the engine retries a failing rollback meanwhile), then the data plane's
+/// check, which may make it a failing rollback again.
+async fn rollback_landed(
+    handle: &EngineHandle,
+    call: impl std::future::Future<Output = crate::engine::Reply>,
+    retry_for: Duration,
+) -> crate::engine::Reply {
+    let deadline = tokio::time::Instant::now() + retry_for;
+    let late = || Err(not_landed(&handle.current(), retry_for));
+    let Ok(reply) = tokio::time::timeout_at(deadline, call).await else {
+        return late();
+    };
+    let msg = reply?;
+    let mut rx = handle.state();
+    let checked = rx.wait_for(|s| s.verifying.is_none() && s.rollback_failed.is_none());
+    match tokio::time::timeout_at(deadline, checked).await {
+        Ok(Ok(_)) => Ok(msg),
+        Ok(Err(_)) => Err("the engine stopped before the rollback was checked".into()),
+        Err(_) => late(),
+    }
+}
+
+/// What a one-shot rollback that did not land in time says: the tries,
+/// the last reason, and the state the router is left in.
+fn not_landed(s: &State, retry_for: Duration) -> String {
+    let (tries, why) = s
+        .rollback_failed
+        .as_ref()
+        .map(|r| (r.tries, r.reason.clone()))
+        .unwrap_or((0, "no answer from the router".into()));
+    let router = match (s.split, &s.router_error) {
+        (_, Some(e)) => format!("the router cannot be read ({e})"),
+        (Some(split), None) => format!("the router reads {split}"),
+        (None, None) => "the router was never read".into(),
+    };
+    let served = s
+        .verified
+        .as_ref()
+        .map(|v| format!("; the data plane was last seen serving {}", v.served))
+        .unwrap_or_default();
+    format!(
+        "ROLLBACK NOT LANDED: still failing after {} ({tries} tries): {why}. Left as is: {router}{served}. \
+         The journal holds the rollback as not landed: the next cutover started on this config finishes it.",
+        crate::format::span(retry_for)
+    )
 }

@@ -450,7 +450,7 @@ impl Journal {
 }
 
 /// Keeps [`Recovery::rolled_back`] up to date with one more record: a
-/// rollback that landed is remembered; traffic sent to green since (a
+/// rollback asked for is remembered, however it ended; traffic sent to green since (a
 /// forced raise that landed) or a start with another green forgets it.
 fn remember(r: &mut Recovery, rec: &Record) {
     // A drill rehearses a rollback of a green that did not fail, and its
@@ -459,6 +459,14 @@ fn remember(r: &mut Recovery, rec: &Record) {
         return;
     }
     match rec.kind {
+        // Asked for is enough: a rollback interrupted or failing counts.
+        RecordKind::Intent if rec.action == Action::Rollback.name() => {
+            r.rolled_back = Some(RolledBackMemory {
+                at: humantime::parse_rfc3339(&rec.time).unwrap_or(SystemTime::UNIX_EPOCH),
+                reason: rec.reason.clone().unwrap_or_else(|| "rollback".into()),
+                green_version: rec.green_version.clone(),
+            });
+        }
         RecordKind::Outcome if rec.outcome == Some(WriteOutcome::Ok) => {
             if rec.action == Action::Rollback.name() {
                 r.rolled_back = Some(RolledBackMemory {

@@ -26,8 +26,8 @@ pub use command::{Command, Origin, Reply, Request};
 pub use memory::RolledBackMemory;
 pub use notice::{Notice, NoticeReceiver, NoticeSender};
 pub use state::{
-    Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, RollbackTimes,
-    State, Verified, rollback_figure,
+    Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, RollbackRetry,
+    RollbackTimes, State, Verified, Verifying, rollback_figure,
 };
 pub use task::{EngineOptions, spawn};
 

@@ -82,6 +82,28 @@ pub struct Verified {
     pub detail: String,
 }
 
+/// A rollback that has not landed: the engine retries it with backoff for
+/// as long as it runs, and nothing raises green's traffic meanwhile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackRetry {
+    /// When the rollback was decided (the key, the command, the breach).
+    pub decided: Instant,
+    /// Tries so far, the first included.
+    pub tries: u32,
+    /// Why the last try did not land.
+    pub reason: String,
+    /// When the next try starts; `None` while one is in flight.
+    pub next_at: Option<Instant>,
+}
+
+/// A split the router has taken whose effect on the data plane is being
+/// checked (shown as *verifying* until the check returns).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Verifying {
+    pub split: Split,
+    pub since: Instant,
+}
+
 /// The split the metrics show: green's share of the requests both colours
 /// served over the window, and when that window ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -283,6 +305,10 @@ pub struct State {
     pub checks: crate::gates::Checks,
     /// The last rollback's measured times (a drill's too).
     pub last_rollback: Option<RollbackTimes>,
+    /// A rollback that failed and is being retried until it lands.
+    pub rollback_failed: Option<RollbackRetry>,
+    /// The router took a split; the data plane's check has not returned.
+    pub verifying: Option<Verifying>,
 }
 
 impl State {
@@ -388,6 +414,8 @@ impl State {
             rolled_back: None,
             checks: crate::gates::Checks::default(),
             last_rollback: None,
+            rollback_failed: None,
+            verifying: None,
         }
     }
 }

@@ -188,6 +188,21 @@ users:
             .push((verb.into(), resource.into(), code, times));
     }
 
+    /// Makes `verb` on `resource` answer `code` (500: an API server in
+    /// trouble) until [`ApiServer::heal`].
+    pub fn fail(&self, verb: &str, resource: &str, code: u16) {
+        self.fail_next(verb, resource, code, u32::MAX);
+    }
+
+    /// Ends every failure injected for `verb` on `resource`.
+    pub fn heal(&self, verb: &str, resource: &str) {
+        self.store
+            .lock()
+            .unwrap()
+            .failing
+            .retain(|f| !(f.0 == verb && f.1 == resource));
+    }
+
     /// A controller that rewrites the object as `manager` before every
     /// PATCH of it (its own reconcile loop winning every race), so every
     /// conditional write is stale by the time it arrives.

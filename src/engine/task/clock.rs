@@ -151,6 +151,7 @@ impl Engine {
             || self.options.readonly
             || self.inflight.is_some()
             || self.queued_rollback.is_some()
+            || self.retry.is_some()
             || self.state.outcome.is_some()
         {
             return false;

@@ -38,6 +38,13 @@ impl Engine {
             );
             return false;
         }
+        if command.moves_traffic()
+            && !matches!(command, Command::Rollback { .. })
+            && let Some(why) = self.retry_refusal()
+        {
+            self.answer(reply, Err(why));
+            return false;
+        }
         match command {
             Command::Shutdown => {
                 self.answer(reply, Ok("stopping".into()));
@@ -108,10 +115,15 @@ impl Engine {
                 self.answer(reply, r);
             }
             Command::Rollback { reason } => {
-                if self.inflight.is_none()
-                    && self.state.split == Some(Split::ZERO)
-                    && self.state.router_error.is_none()
-                {
+                // A rollback that has not landed: this one tries it again
+                // at once (or waits with the try in flight).
+                if self.retry.is_some() {
+                    let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
+                    order.reply = reply;
+                    self.start_write(order);
+                    return false;
+                }
+                if self.inflight.is_none() && self.nothing_to_roll_back() {
                     let msg = "already at 0 %: all traffic is on blue".to_string();
                     self.event(EventLevel::Info, format!("rollback: {msg}"));
                     self.answer(reply, Ok(msg));
@@ -177,6 +189,20 @@ impl Engine {
             }
         }
         false
+    }
+
+    /// At 0 % by the router's word, with nothing to doubt it: no router
+    /// error, no check of the data plane pending, and the data plane not
+    /// last seen serving green (then 0 % is written again).
+    fn nothing_to_roll_back(&self) -> bool {
+        self.state.split == Some(Split::ZERO)
+            && self.state.router_error.is_none()
+            && self.state.verifying.is_none()
+            && self
+                .state
+                .verified
+                .as_ref()
+                .is_none_or(|v| v.served.green() == 0)
     }
 
     fn write_or_refuse(

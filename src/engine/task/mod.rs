@@ -18,8 +18,11 @@ mod notices;
 mod observed_split;
 mod reads;
 mod rollback_memory;
+mod rollback_retry;
 mod rollback_time;
 mod samples;
+mod verify;
+mod write_task;
 mod writes;
 
 use std::collections::HashMap;
@@ -48,6 +51,7 @@ use super::state::{
     Verified,
 };
 use crate::format::countdown;
+use write_task::{WriteDone, WriteFailure};
 
 /// How long a router write may take before it is given up as failed.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -122,6 +126,7 @@ pub fn spawn(
     let (rollback_tx, rollback_rx) = mpsc::unbounded_channel();
     let (snap_tx, snap_rx) = mpsc::channel(2);
     let (read_tx, read_rx) = mpsc::channel(4);
+    let (verify_tx, verify_rx) = mpsc::unbounded_channel();
     let (chore_tx, chore_rx) = mpsc::unbounded_channel();
     // The charts' span: the history holds this many polls.
     let span = config.source.interval * super::state::History::CAPACITY as u32;
@@ -145,6 +150,11 @@ pub fn spawn(
         inflight: None,
         queued_rollback: None,
         read_tx,
+        verify_tx,
+        verify_rx: Some(verify_rx),
+        verify_seq: 0,
+        reconciled: false,
+        retry: None,
         chore_tx,
         chores_running: 0,
         read_in_flight: false,
@@ -214,24 +224,6 @@ fn spawn_poller(
     })
 }
 
-/// Why a write did not succeed, and whether traffic may have moved anyway
-/// (the router took the write but did not confirm it).
-#[derive(Debug)]
-struct WriteFailure {
-    error: RouterError,
-    maybe_applied: bool,
-}
-
-/// What the write task reports.
-#[derive(Debug)]
-struct WriteDone {
-    result: Result<Applied, WriteFailure>,
-    /// The data plane as `verify` saw it after the write.
-    verification: Option<crate::router::Verification>,
-    /// A rollback that met a conflict re-read and wrote again: what it found.
-    retried: Option<String>,
-}
-
 /// A router write in flight.
 struct InFlight {
     task: JoinHandle<WriteDone>,
@@ -247,6 +239,9 @@ struct InFlight {
     /// Everyone waiting for this write (a second `r` joins the rollback in
     /// flight rather than restarting it).
     replies: Vec<oneshot::Sender<Reply>>,
+    /// A retry of a rollback that did not land: it has no intent line of
+    /// its own, and its failure is journaled only when the reason changes.
+    retry: bool,
 }
 
 /// A rollback waiting for the write it preempted to reach a safe point.
@@ -290,12 +285,16 @@ impl WriteOrder {
 }
 
 /// A router read, tagged with the write generation it started in: the
-/// split and revision, and the replicas read alongside.
-type ReadResult = (
-    u64,
-    Result<RouterRead, RouterError>,
-    Result<Readiness, RouterError>,
-);
+/// split and revision, and the replicas read alongside. The first read of
+/// a run also brings what reconciling with the data plane did.
+struct ReadResult {
+    generation: u64,
+    split: Result<RouterRead, RouterError>,
+    ready: Result<Readiness, RouterError>,
+    reconciled: Option<Result<Option<String>, RouterError>>,
+    /// The run's first read: the data plane is checked once after it.
+    first: bool,
+}
 
 enum Wake {
     Request(Option<Request>),
@@ -303,6 +302,7 @@ enum Wake {
     Written(Result<WriteDone, tokio::task::JoinError>),
     PreemptDeadline,
     Read(ReadResult),
+    Verified(verify::VerifyDone),
     Chore(chores::ChoreDone),
     Check(checks::CheckDone),
     Tick,
@@ -319,6 +319,17 @@ struct Engine {
     inflight: Option<InFlight>,
     queued_rollback: Option<QueuedRollback>,
     read_tx: mpsc::Sender<ReadResult>,
+    /// Where the check of the data plane after a rollback reports.
+    verify_tx: mpsc::UnboundedSender<verify::VerifyDone>,
+    /// Taken by `run`.
+    verify_rx: Option<mpsc::UnboundedReceiver<verify::VerifyDone>>,
+    /// Numbers those checks: only the latest one's answer counts.
+    verify_seq: u64,
+    /// The router was asked once, on start, to bring the data plane in
+    /// line with its configuration (see `TrafficRouter::reconcile`).
+    reconciled: bool,
+    /// A rollback that did not land, retried until it does.
+    retry: Option<rollback_retry::Retry>,
     /// Where chores (scaling) report; see `chores`.
     chore_tx: mpsc::UnboundedSender<chores::ChoreDone>,
     chores_running: usize,
@@ -388,6 +399,7 @@ impl Engine {
         mut chores: mpsc::UnboundedReceiver<chores::ChoreDone>,
         mut checks: mpsc::UnboundedReceiver<checks::CheckDone>,
     ) {
+        let mut verified = self.verify_rx.take().expect("the engine runs once");
         self.journal_start();
         self.start_read();
         let mut ticker = tokio::time::interval(TICK);
@@ -403,6 +415,7 @@ impl Engine {
                 _ = preempt_deadline(&self.queued_rollback) => Wake::PreemptDeadline,
                 r = written(&mut self.inflight) => Wake::Written(r),
                 Some(r) = reads.recv() => Wake::Read(r),
+                Some(v) = verified.recv() => Wake::Verified(v),
                 Some(c) = chores.recv() => Wake::Chore(c),
                 Some(c) = checks.recv() => Wake::Check(c),
                 Some(s) = snapshots.recv() => Wake::Snapshot(s),
@@ -420,12 +433,14 @@ impl Engine {
                 Wake::Written(r) => self.on_written(r),
                 Wake::PreemptDeadline => self.abandon_preempted(),
                 Wake::Read(r) => self.on_read(r),
+                Wake::Verified(v) => self.on_verified(v),
                 Wake::Chore(c) => self.on_chore(c),
                 Wake::Check(c) => self.on_check(c),
                 Wake::Snapshot(Polled::Live(s)) => self.on_snapshot(*s),
                 Wake::Snapshot(Polled::Backfill(past)) => self.on_backfill(past),
                 Wake::Tick => {
                     changed = self.on_tick();
+                    changed |= self.retry_if_due();
                     self.journal_deferred_checks(false);
                 }
             }
@@ -437,7 +452,7 @@ impl Engine {
             }
             self.flush_answers();
         }
-        self.shutdown().await;
+        self.shutdown(&mut verified).await;
         self.publish();
         self.flush_answers();
     }
@@ -451,7 +466,7 @@ impl Engine {
     /// Quitting never moves traffic; a write already in flight is allowed to
     /// finish so that its outcome is journaled (and a rollback waiting on it
     /// then goes ahead).
-    async fn shutdown(&mut self) {
+    async fn shutdown(&mut self, verified: &mut mpsc::UnboundedReceiver<verify::VerifyDone>) {
         // A command gate dies with the cockpit: nothing it started outlives us.
         let killed = self.kill_commands();
         self.report_killed(killed, "killed: the cockpit stopped");
@@ -481,6 +496,15 @@ impl Engine {
                 }
             }
         }
+        // A rollback's check of the data plane is waited for (bounded), so
+        // a one-shot command or a drill exits once the traffic has moved,
+        // not merely once the router took it.
+        if self.state.verifying.is_some()
+            && let Ok(Some(v)) = tokio::time::timeout(READ_TIMEOUT, verified.recv()).await
+        {
+            self.on_verified(v);
+        }
+        self.stop_retrying();
     }
 
     // ----- journal and events --------------------------------------------

@@ -13,18 +13,62 @@ impl Engine {
         let router = self.router.clone();
         let tx = self.read_tx.clone();
         let generation = self.write_gen;
+        // The first read of a run believes nothing the data plane has not
+        // been brought in line with (a reload a killed process never made).
+        let first = !std::mem::replace(&mut self.reconciled, true);
+        // A watcher moves nothing, not even by reconciling.
+        let reconcile = first && !self.options.readonly;
         tokio::spawn(async move {
             let timed_out =
                 || RouterError::Unavailable(format!("no answer in {}s", READ_TIMEOUT.as_secs()));
-            let r = tokio::time::timeout(READ_TIMEOUT, router.get_split())
+            let reconciled = match reconcile {
+                true => Some(
+                    tokio::time::timeout(READ_TIMEOUT, router.reconcile())
+                        .await
+                        .unwrap_or_else(|_| Err(timed_out())),
+                ),
+                false => None,
+            };
+            let split = tokio::time::timeout(READ_TIMEOUT, router.get_split())
                 .await
                 .unwrap_or_else(|_| Err(timed_out()));
             // Replicas ride along with the periodic read: they feed the gate.
             let ready = tokio::time::timeout(READ_TIMEOUT, router.readiness())
                 .await
                 .unwrap_or_else(|_| Err(timed_out()));
-            let _ = tx.send((generation, r, ready)).await;
+            let _ = tx
+                .send(ReadResult {
+                    generation,
+                    split,
+                    ready,
+                    reconciled,
+                    first,
+                })
+                .await;
         });
+    }
+
+    /// What the first read brought besides the split: the router's word on
+    /// reconciling with the data plane (journaled when it did something).
+    fn on_reconciled(&mut self, reconciled: Option<Result<Option<String>, RouterError>>) {
+        match reconciled {
+            Some(Ok(Some(text))) => {
+                let mut rec = self.record(RecordKind::Control, Origin::Cli, "reconcile");
+                rec.detail = Some(text.clone());
+                if !self.options.readonly {
+                    let _ = self.append(&rec);
+                }
+                self.event(
+                    EventLevel::Warn,
+                    format!("reconciled with the data plane: {text}"),
+                );
+            }
+            Some(Err(e)) => self.event(
+                EventLevel::Error,
+                format!("could not bring the data plane in line with the router: {e}"),
+            ),
+            _ => {}
+        }
     }
 
     /// Keeps the replicas the router reported; says when green has none
@@ -60,8 +104,21 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_read(&mut self, (generation, r, ready): ReadResult) {
+    pub(super) fn on_read(&mut self, read: ReadResult) {
+        let ReadResult {
+            generation,
+            split: r,
+            ready,
+            reconciled,
+            first,
+        } = read;
         self.read_in_flight = false;
+        self.on_reconciled(reconciled);
+        // What the data plane serves, once, so the split is shown beside
+        // its age from the start; on a task of its own, as a probe may be slow.
+        if first && let Ok(read) = &r {
+            self.check_data_plane(read.split);
+        }
         if self.inflight.is_some() {
             // The write's own read-back is the word that counts.
             return;
@@ -100,6 +157,9 @@ impl Engine {
                         };
                         self.event(EventLevel::Warn, text);
                         self.enter_split(split, now);
+                        if !reconcile && split == Split::ZERO {
+                            self.learn_outside_rollback();
+                        }
                     }
                     Some(_) => {}
                 }
@@ -153,9 +213,7 @@ impl Engine {
         }
         self.step_entered = now;
         self.split_since = now;
-        if split.green() > 0
-            && let Some(rb) = self.recovery.failed_rollback.clone()
-        {
+        if let Some(rb) = self.recovery.failed_rollback.clone() {
             self.resume_failed_rollback(split, rb);
             return;
         }
@@ -196,23 +254,30 @@ impl Engine {
         }
     }
 
-    /// The journal says a rollback was asked for and never confirmed, and
-    /// the router still sends traffic to green. The autopilot finishes the
-    /// rollback (the safe direction); an operator is stopped and told.
+    /// The journal says a rollback was asked for and never landed
+    /// (interrupted or failing). Whatever the router reads (its file may
+    /// say 0 % while the data plane never took it), the rollback's split is
+    /// written again at once: 0 % is the safe direction. A watcher only
+    /// says so.
     pub(super) fn resume_failed_rollback(&mut self, split: Split, rb: Record) {
         let why = rb.reason.unwrap_or_else(|| "rollback".into());
         let step = self.plan.nearest_step(split).unwrap_or(0);
-        if self.options.autopilot && !self.options.readonly {
-            self.state.phase = Phase::Paused { step };
-            let reason = format!("finishing the rollback that did not complete: {why}");
-            self.roll_back_automatically(Origin::Autopilot, reason, Vec::new());
+        self.state.phase = Phase::Paused { step };
+        if !self.options.readonly {
+            let origin = if self.options.autopilot {
+                Origin::Autopilot
+            } else {
+                Origin::AutoRollback
+            };
+            let reason =
+                format!("finishing the rollback that did not land (router reads {split}): {why}");
+            self.roll_back_automatically(origin, reason, Vec::new());
             return;
         }
-        self.state.phase = Phase::Paused { step };
         self.state.dwell_left = Some(self.plan.dwell);
         self.event(
             EventLevel::Error,
-            format!("the last rollback ({why}) did not complete and the router still says {split}: paused; press r to finish it"),
+            format!("the last rollback ({why}) did not land and the router says {split}: only the cockpit that writes can finish it"),
         );
     }
 }

@@ -83,6 +83,59 @@ impl Engine {
         false
     }
 
+    /// A rollback was decided (its intent journaled): remembered from now
+    /// on, whether it lands, fails or is interrupted.
+    pub(super) fn remember_rollback(&mut self, reason: Option<&str>) {
+        self.state.rolled_back = Some(RolledBackMemory {
+            at: self.options.wall.now(),
+            reason: reason.unwrap_or("rollback").to_string(),
+            green_version: self.config.service.green_version.clone(),
+        });
+    }
+
+    /// The router went to 0 % behind our back: when the journal says that
+    /// was a rollback (another process's `cutover rollback`, forced or
+    /// not), it is remembered as ours would be, and the autopilot stops
+    /// with the rolled-back outcome instead of advancing again.
+    pub(super) fn learn_outside_rollback(&mut self) {
+        let recovery = match Journal::recover(self.journal.path()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.event(
+                    EventLevel::Error,
+                    format!("journal unreadable ({e}): cannot tell whether that was a rollback; nothing advances on its own"),
+                );
+                self.autopilot_after = Some(now() + Duration::from_secs(3600));
+                return;
+            }
+        };
+        let Some(m) = recovery.rolled_back else {
+            return;
+        };
+        if m.superseded_by(self.config.service.green_version.as_deref()) {
+            return;
+        }
+        let what = format!(
+            "the journal says {} was rolled back {}: {}",
+            m.describe_green(),
+            when(m.at),
+            m.reason
+        );
+        self.event(
+            EventLevel::Error,
+            format!("{what}; raising green's traffic needs force, and nothing advances on its own"),
+        );
+        self.state.phase = Phase::RolledBack {
+            reason: m.reason.clone(),
+        };
+        if self.options.autopilot {
+            self.state.outcome = Some(Outcome::RolledBack {
+                reason: format!("rolled back outside this process: {}", m.reason),
+            });
+        }
+        self.state.rolled_back = Some(m);
+    }
+
     /// A write landed at `split`: a rollback is remembered; traffic raised
     /// on green again (only ever by force) ends the memory.
     pub(super) fn update_rollback_memory(&mut self, f: &InFlight, split: Split) {

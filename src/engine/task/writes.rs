@@ -11,6 +11,21 @@ impl Engine {
     /// safe point (or after [`PREEMPT_DEADLINE`]).
     pub(super) fn start_write(&mut self, order: WriteOrder) {
         let rollback = order.action == Action::Rollback;
+        // A rollback already failing is the same rollback: try it again
+        // now rather than decide (and journal) a second one.
+        if rollback && self.retry.is_some() {
+            match self
+                .inflight
+                .as_mut()
+                .filter(|f| f.change.action == Action::Rollback)
+            {
+                Some(f) => f.replies.extend(order.reply),
+                None => {
+                    self.retry_now(order.reply);
+                }
+            }
+            return;
+        }
         // A rollback kills any command gate first (a signal, no waiting) and
         // journals it only once the rollback is on its way.
         let killed = if rollback {
@@ -141,7 +156,7 @@ impl Engine {
             self.event(EventLevel::Error, format!("{e}; rolling back anyway"));
         }
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(write_task(
+        let task = tokio::spawn(super::write_task::write_task(
             self.router.clone(),
             crate::router::WriteRequest {
                 split: to,
@@ -174,6 +189,11 @@ impl Engine {
         );
         if rollback {
             self.watch_rollback(started, origin, reason.as_deref());
+            // Asked for is enough to remember: a rollback interrupted or
+            // failing still means green failed (see `remember_rollback`).
+            if origin != Origin::Drill {
+                self.remember_rollback(reason.as_deref());
+            }
         } else {
             self.stop_watching_rollback();
         }
@@ -189,11 +209,12 @@ impl Engine {
             forced,
             readings,
             replies: reply.into_iter().chain(joined).collect(),
+            retry: false,
         });
     }
 
     pub(super) fn on_written(&mut self, result: Result<WriteDone, tokio::task::JoinError>) {
-        let Some(f) = self.inflight.take() else {
+        let Some(mut f) = self.inflight.take() else {
             return;
         };
         self.write_gen += 1;
@@ -205,6 +226,7 @@ impl Engine {
             result: Err(WriteFailure {
                 error: RouterError::Unavailable(format!("router task failed: {e}")),
                 maybe_applied: true,
+                unconfirmed: None,
             }),
             verification: None,
             retried: None,
@@ -219,7 +241,16 @@ impl Engine {
             });
         }
         let preempted = self.queued_rollback.is_some();
-        let (msg, reply): (String, fn(String) -> Reply) = match done.result {
+        let result = match done.result {
+            // A rollback that did not land is retried until it does: its
+            // callers wait for the landing.
+            Err(failure) if f.change.action == Action::Rollback => {
+                self.rollback_try_failed(f, failure.text(), failure.maybe_applied);
+                return;
+            }
+            r => r,
+        };
+        let (msg, reply): (String, fn(String) -> Reply) = match result {
             Ok(applied) => {
                 self.revision = applied.revision.clone();
                 let mut detail = applied.detail.clone();
@@ -232,6 +263,12 @@ impl Engine {
                 // A write that was past its point of no return when the
                 // rollback came finished: it landed, and the rollback
                 // follows it.
+                if f.change.action == Action::Rollback
+                    && let Some((tries, waiting)) = self.retry_landed()
+                {
+                    detail = join_detail(&detail, &tries);
+                    f.replies.extend(waiting);
+                }
                 let journaled = self.journal_outcome(&f, WriteOutcome::Ok, Some(&detail), None);
                 self.applied(&f, applied.split);
                 if f.change.action == Action::Rollback
@@ -256,6 +293,9 @@ impl Engine {
                 self.event(EventLevel::Traffic, msg.clone());
                 if f.change.action == Action::Rollback {
                     self.rollback_landed(&f);
+                    // Taken by the router: reported now; what the data
+                    // plane serves is checked on a task of its own.
+                    self.start_verify(applied.split);
                 }
                 if preempted {
                     (format!("{msg}; preempted by rollback"), Err)
@@ -285,6 +325,7 @@ impl Engine {
             Err(WriteFailure {
                 error: RouterError::Conflict(who),
                 maybe_applied: false,
+                ..
             }) => {
                 let _ = self.journal_outcome(&f, WriteOutcome::Conflict, None, Some(&who));
                 let msg = format!(
@@ -302,20 +343,19 @@ impl Engine {
                 self.after_failure(&f);
                 (msg, Err)
             }
-            Err(WriteFailure {
-                error,
-                maybe_applied,
-            }) => {
+            Err(failure) => {
+                let maybe_applied = failure.maybe_applied;
+                let error = failure.text();
                 let outcome = if maybe_applied {
                     WriteOutcome::Unverified
                 } else {
                     WriteOutcome::Failed
                 };
-                let _ = self.journal_outcome(&f, outcome, None, Some(&error.to_string()));
-                let loud = match (f.change.action == Action::Rollback, maybe_applied) {
-                    (true, _) => "ROLLBACK FAILED",
-                    (false, true) => "UNVERIFIED (traffic may have moved)",
-                    (false, false) => "failed, previous split still in force",
+                let _ = self.journal_outcome(&f, outcome, None, Some(&error));
+                let loud = if maybe_applied {
+                    "UNVERIFIED (traffic may have moved)"
+                } else {
+                    "failed, previous split still in force"
                 };
                 let msg = format!(
                     "{} {} → {} {loud} after {ms} ms: {error}",
@@ -324,7 +364,7 @@ impl Engine {
                     f.change.to
                 );
                 self.event(EventLevel::Error, msg.clone());
-                self.notice_written(&f, Err(error.to_string()));
+                self.notice_written(&f, Err(error));
                 if maybe_applied {
                     self.revision = None;
                 }
@@ -332,10 +372,6 @@ impl Engine {
                 (msg, Err)
             }
         };
-        if f.change.action == Action::Rollback && self.state.split != Some(f.change.to) {
-            // The rollback did not land: no time to zero to measure.
-            self.stop_watching_rollback();
-        }
         for tx in f.replies {
             self.answer(Some(tx), reply(msg.clone()));
         }
@@ -344,7 +380,7 @@ impl Engine {
 
     /// After a write that did not land as asked: learn what is really in
     /// force rather than assume, and keep the autopilot from retrying at once.
-    fn after_failure(&mut self, f: &InFlight) {
+    pub(super) fn after_failure(&mut self, f: &InFlight) {
         if f.origin == Origin::Autopilot {
             self.autopilot_after = Some(now() + self.retry_after());
         }
@@ -403,77 +439,5 @@ fn join_detail(a: &str, b: &str) -> String {
         (true, _) => b.to_string(),
         (_, true) => a.to_string(),
         _ => format!("{a}; {b}"),
-    }
-}
-
-/// The write itself, on a task of its own. A rollback that meets a
-/// conflict re-reads once and writes again: 0 % is the safe direction
-/// whoever changed the router. Any other write stops at a conflict.
-async fn write_task(
-    router: Arc<dyn TrafficRouter>,
-    mut req: crate::router::WriteRequest,
-    rollback: bool,
-) -> WriteDone {
-    let to = req.split;
-    let mut retried = None;
-    let refused = |error| {
-        (
-            WriteFailure {
-                error,
-                maybe_applied: false,
-            },
-            None,
-        )
-    };
-    let write = async {
-        let applied = match router.set_split(req.clone()).await {
-            Err(RouterError::Conflict(who)) if rollback => {
-                let read = router.get_split().await.map_err(refused)?;
-                retried = Some(format!("{who}; re-read {}", read.split));
-                req.expected = read.revision;
-                router.set_split(req).await
-            }
-            r => r,
-        }
-        // By the router's contract a refused write left the old split.
-        .map_err(refused)?;
-        // From here on the router took the write: a failure to confirm it
-        // means traffic may have moved.
-        let unverified = |error| WriteFailure {
-            error,
-            maybe_applied: true,
-        };
-        let verified = router.verify(to).await.map_err(|e| (unverified(e), None))?;
-        if applied.split != to || !verified.ok {
-            let detail = verified.detail.clone();
-            return Err((
-                unverified(RouterError::Rejected(format!(
-                    "router reports {} after setting {to} ({detail})",
-                    applied.split
-                ))),
-                Some(verified),
-            ));
-        }
-        Ok((applied, verified))
-    };
-    let out = tokio::time::timeout(WRITE_TIMEOUT, write).await;
-    let (result, verification) = match out {
-        Ok(Ok((applied, v))) => (Ok(applied), Some(v)),
-        Ok(Err((failure, v))) => (Err(failure), v),
-        Err(_) => (
-            Err(WriteFailure {
-                error: RouterError::Unavailable(format!(
-                    "no answer in {}s",
-                    WRITE_TIMEOUT.as_secs()
-                )),
-                maybe_applied: true,
-            }),
-            None,
-        ),
-    };
-    WriteDone {
-        result,
-        verification,
-        retried,
     }
 }

@@ -26,6 +26,17 @@ const MAX_REASON_ROWS: usize = 4;
 /// ("force needed") before the reason, so a cut never hides the warning.
 fn reason_lines(state: &State, width: u16) -> Vec<String> {
     let text = match (&state.rolled_back, &state.phase) {
+        // A rollback that has not landed says why first: the rest can wait.
+        _ if state.rollback_failed.is_some() => {
+            let r = state.rollback_failed.as_ref().expect("checked");
+            let since = Instant::now().saturating_duration_since(r.decided);
+            format!(
+                "{} {} since the decision: {}",
+                tries(r.tries),
+                age(since),
+                r.reason
+            )
+        }
         (Some(m), _) => {
             let ago = SystemTime::now().duration_since(m.at).unwrap_or_default();
             format!(
@@ -40,6 +51,15 @@ fn reason_lines(state: &State, width: u16) -> Vec<String> {
     let mut lines = wrap_words(&text, width.saturating_sub(2) as usize);
     lines.truncate(MAX_REASON_ROWS);
     lines
+}
+
+/// `1 try`, `3 tries`.
+fn tries(n: u32) -> String {
+    if n == 1 {
+        "1 try,".into()
+    } else {
+        format!("{n} tries,")
+    }
 }
 
 /// Rows the header needs at `width`, its bottom border included.
@@ -71,7 +91,10 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
         Phase::Canary { .. } => t.traffic,
         Phase::Ready => t.label,
     };
-    let phase = format!(" {} ", state.phase.name());
+    let (phase, phase_style) = match &state.rollback_failed {
+        Some(_) => (" ROLLBACK FAILED — retrying ".to_string(), t.breach),
+        None => (format!(" {} ", state.phase.name()), phase_style),
+    };
     let mut spans = vec![Span::styled(phase, phase_style)];
     spans.push(Span::styled(" │ ", t.dim));
     spans.push(Span::styled(state.service.as_str(), t.label));
@@ -120,6 +143,11 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
                 Span::styled(format!(" · blue {}%", s.blue()), t.blue),
             ];
             it.extend(truth::router_age(state, t, now));
+            // Taken by the router, not yet seen served by the data plane.
+            if let Some(v) = state.verifying.filter(|v| v.split == s) {
+                let secs = now.saturating_duration_since(v.since).as_secs_f64();
+                it.push(Span::styled(format!(" verifying {secs:.1}s"), t.warn));
+            }
             if let Some(e) = &state.router_error {
                 it.push(Span::styled(format!("  router error: {e}"), t.warn));
             }

@@ -1,0 +1,261 @@
+//! A rollback that did not land is a state, not an event: it is retried
+//! with backoff for as long as the engine runs, shown as ROLLBACK FAILED,
+//! and nothing raises green's traffic meanwhile. The journal and the alerts
+//! hear of it three times at most per reason: when it starts failing, when
+//! the reason changes, and when it lands.
+
+use super::*;
+use crate::engine::state::RollbackRetry;
+
+/// The wait before the first retry; it doubles after each failure.
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+/// The longest wait between two tries.
+const MAX_RETRY: Duration = Duration::from_secs(4);
+
+/// The `control` record written when a failing rollback's reason changes.
+pub const ROLLBACK_RETRYING: &str = "rollback_retrying";
+/// The `control` record written when the engine stops with the rollback
+/// still not landed.
+pub const ROLLBACK_NOT_LANDED: &str = "rollback_not_landed";
+
+/// How long to wait after the `failures`-th failed try.
+pub(super) fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(8);
+    FIRST_RETRY.saturating_mul(1 << doublings).min(MAX_RETRY)
+}
+
+/// The engine's side of a failing rollback (the state shows the rest).
+pub(super) struct Retry {
+    origin: Origin,
+    reason: Option<String>,
+    forced: bool,
+    readings: Vec<String>,
+    decided: Instant,
+    tries: u32,
+    last_error: String,
+    next_at: Option<Instant>,
+    /// Callers waiting for the rollback to land.
+    replies: Vec<oneshot::Sender<Reply>>,
+}
+
+impl Engine {
+    /// A try of a rollback ended without landing, because of `why`.
+    pub(super) fn rollback_try_failed(&mut self, f: InFlight, why: String, maybe_applied: bool) {
+        let first = self.retry.is_none();
+        let changed = self.retry.as_ref().is_some_and(|r| r.last_error != why);
+        let tries = self.retry.as_ref().map_or(0, |r| r.tries) + 1;
+        let wait = backoff(tries);
+        if !f.retry {
+            // The try that journaled an intent gets its outcome.
+            let outcome = if maybe_applied {
+                WriteOutcome::Unverified
+            } else {
+                WriteOutcome::Failed
+            };
+            let _ = self.journal_outcome(&f, outcome, None, Some(&why));
+        } else if first || changed {
+            self.journal_retrying(&f, tries, &why);
+        }
+        if first || changed {
+            self.notice_written(&f, Err(why.clone()));
+            let since = now().saturating_duration_since(f.change.started);
+            let text = if first {
+                format!(
+                    "ROLLBACK FAILED — retrying every few seconds until it lands ({} → 0 %, try {tries}, {} since the decision): {why}",
+                    show(f.change.from),
+                    crate::format::age(since)
+                )
+            } else {
+                format!("ROLLBACK FAILED — retrying (try {tries}); the reason is now: {why}")
+            };
+            self.event(EventLevel::Error, text);
+        }
+        let retry = self.retry.get_or_insert_with(|| Retry {
+            origin: f.origin,
+            reason: f.reason.clone(),
+            forced: f.forced,
+            readings: f.readings.clone(),
+            decided: f.change.started,
+            tries: 0,
+            last_error: String::new(),
+            next_at: None,
+            replies: Vec::new(),
+        });
+        retry.tries = tries;
+        retry.last_error = why;
+        retry.next_at = Some(now() + wait);
+        self.after_failure(&f);
+        self.revision = None;
+        if let Some(r) = &mut self.retry {
+            r.replies.extend(f.replies);
+        }
+        self.show_retry();
+    }
+
+    fn journal_retrying(&mut self, f: &InFlight, tries: u32, why: &str) {
+        let mut rec = self.record(RecordKind::Control, f.origin, ROLLBACK_RETRYING);
+        rec.from = f.change.from.map(Split::green);
+        rec.to = Some(0);
+        rec.reason = f.reason.clone();
+        rec.detail = Some(format!("try {tries}: {why}"));
+        rec.duration_ms = Some(
+            now()
+                .saturating_duration_since(f.change.started)
+                .as_millis() as u64,
+        );
+        let _ = self.append(&rec);
+    }
+
+    /// Mirrors the retry into the published state.
+    fn show_retry(&mut self) {
+        self.state.rollback_failed = self.retry.as_ref().map(|r| RollbackRetry {
+            decided: r.decided,
+            tries: r.tries,
+            reason: r.last_error.clone(),
+            next_at: r.next_at,
+        });
+    }
+
+    /// Starts the next try when its time has come. True when it started one.
+    pub(super) fn retry_if_due(&mut self) -> bool {
+        let due = self
+            .retry
+            .as_ref()
+            .and_then(|r| r.next_at)
+            .is_some_and(|t| now() >= t);
+        if due && self.inflight.is_none() && self.queued_rollback.is_none() {
+            self.start_retry();
+            return true;
+        }
+        false
+    }
+
+    /// A new rollback while one is failing: try again at once, and answer
+    /// `reply` when it lands. True when a retry is pending (it took over).
+    pub(super) fn retry_now(&mut self, reply: Option<oneshot::Sender<Reply>>) -> bool {
+        let Some(r) = &mut self.retry else {
+            return false;
+        };
+        r.replies.extend(reply);
+        if r.next_at.is_some() && self.inflight.is_none() {
+            let tries = r.tries;
+            self.event(
+                EventLevel::Warn,
+                format!("rollback: trying again now (after {tries} failed tries)"),
+            );
+            self.start_retry();
+        }
+        true
+    }
+
+    /// Writes 0 % again, unconditionally: whoever changed the router since,
+    /// 0 % is the safe direction. No intent line: the decision was
+    /// journaled when it was made.
+    fn start_retry(&mut self) {
+        let Some(r) = &mut self.retry else {
+            return;
+        };
+        r.next_at = None;
+        let (origin, reason, forced, readings, decided) = (
+            r.origin,
+            r.reason.clone(),
+            r.forced,
+            r.readings.clone(),
+            r.decided,
+        );
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(super::write_task::write_task(
+            self.router.clone(),
+            crate::router::WriteRequest {
+                split: Split::ZERO,
+                expected: None,
+                cancel: cancel.clone(),
+            },
+            true,
+        ));
+        let change = PendingChange {
+            from: self.state.split,
+            to: Split::ZERO,
+            started: decided,
+            action: Action::Rollback,
+        };
+        self.state.pending = Some(change.clone());
+        self.write_gen += 1;
+        self.inflight = Some(InFlight {
+            task,
+            cancel,
+            change,
+            origin,
+            reason,
+            forced,
+            readings,
+            replies: Vec::new(),
+            retry: true,
+        });
+        self.show_retry();
+    }
+
+    /// The rollback landed: the retry ends. Returns what the outcome's
+    /// detail adds (`landed on try 4, 9s after the decision`) if it had
+    /// failed before, with the callers who waited for it.
+    pub(super) fn retry_landed(&mut self) -> Option<(String, Vec<oneshot::Sender<Reply>>)> {
+        let r = self.retry.take()?;
+        self.state.rollback_failed = None;
+        let total = now().saturating_duration_since(r.decided);
+        let text = format!(
+            "landed on try {}, {} after the decision (it had failed: {})",
+            r.tries + 1,
+            crate::format::age(total),
+            r.last_error
+        );
+        Some((text, r.replies))
+    }
+
+    /// True while a rollback is failing: nothing that raises green's
+    /// traffic (or moves it anywhere but 0 %) is accepted.
+    pub(super) fn retry_refusal(&self) -> Option<String> {
+        let r = self.retry.as_ref()?;
+        Some(format!(
+            "the rollback has not landed yet (ROLLBACK FAILED — retrying, {} tries: {}); only a rollback is accepted until it lands",
+            r.tries, r.last_error
+        ))
+    }
+
+    /// The engine stops with the rollback not landed: said, journaled, and
+    /// its callers told what the router was last seen at.
+    pub(super) fn stop_retrying(&mut self) {
+        let Some(r) = self.retry.take() else {
+            return;
+        };
+        let left = show(self.state.split);
+        let text = format!(
+            "stopped with the rollback NOT landed after {} tries over {}: {}; the router last read {left}",
+            r.tries,
+            crate::format::span(now().saturating_duration_since(r.decided)),
+            r.last_error
+        );
+        let mut rec = self.record(RecordKind::Control, r.origin, ROLLBACK_NOT_LANDED);
+        rec.reason = r.reason.clone();
+        rec.to = Some(0);
+        rec.detail = Some(text.clone());
+        let _ = self.append(&rec);
+        self.event(EventLevel::Error, text.clone());
+        for tx in r.replies {
+            self.outbox.push((tx, Err(text.clone())));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_retry_is_within_a_second_and_the_wait_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert_eq!(backoff(2), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(2));
+        assert_eq!(backoff(4), Duration::from_secs(4));
+        assert_eq!(backoff(40), MAX_RETRY);
+    }
+}
