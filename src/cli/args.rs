@@ -36,6 +36,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub log: Option<PathBuf>,
 
+    /// Take over the journal from a cockpit that lost its terminal and now
+    /// guards the cutover headless: it hands over (journaled) and this
+    /// command starts in its place. For the commands that take the journal
+    /// (tui, demo, run, set, rollback, promote, drill); refused when the
+    /// holder still has its terminal.
+    #[arg(long, global = true)]
+    pub take_over: bool,
+
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }

@@ -23,7 +23,8 @@ use crate::format::age;
 use crate::model::Split;
 
 use super::app::{Action, App};
-use super::input::InputThread;
+use super::input::{Input, InputThread};
+use super::stopwatch::StopWatch;
 use super::view::draw;
 
 /// How the cockpit runs.
@@ -40,7 +41,10 @@ pub struct TuiOptions {
 /// Owns the terminal; restores it when dropped, on every path out of `run`
 /// (`ratatui::init` also installs a panic hook that restores it).
 struct TerminalGuard {
-    terminal: DefaultTerminal,
+    /// Never dropped: ratatui's `Drop` shows the cursor and reports a
+    /// failure with `eprintln!`, which panics when stderr is a terminal
+    /// that has gone away. `leave` shows the cursor instead.
+    terminal: std::mem::ManuallyDrop<DefaultTerminal>,
 }
 
 impl TerminalGuard {
@@ -48,13 +52,18 @@ impl TerminalGuard {
         let terminal = ratatui::init();
         // A paste arrives as one event, not as keys that each do something.
         execute!(std::io::stdout(), EnableBracketedPaste).context("enabling bracketed paste")?;
-        Ok(TerminalGuard { terminal })
+        Ok(TerminalGuard {
+            terminal: std::mem::ManuallyDrop::new(terminal),
+        })
     }
 
     /// Hands the terminal back to the shell (before a stop).
     fn leave(&mut self) {
         let _ = execute!(std::io::stdout(), DisableBracketedPaste);
-        ratatui::restore();
+        // Not `ratatui::restore`: it reports a failure with `eprintln!`,
+        // which panics when stderr is a terminal that has gone away.
+        let _ = ratatui::try_restore();
+        let _ = execute!(std::io::stdout(), crossterm::cursor::Show);
     }
 
     /// Takes the terminal again after a stop: the shell may have reset it
@@ -79,13 +88,15 @@ impl Drop for TerminalGuard {
 }
 
 /// Why the cockpit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exit {
     /// `q`, Ctrl-C or `:q`.
     Quit,
-    /// SIGTERM, SIGINT or SIGHUP, with its name and the conventional exit
-    /// status.
+    /// SIGTERM or SIGINT, with its name and the conventional exit status.
     Signal(&'static str, u8),
+    /// The terminal is gone: end of input, a read error (EIO) or SIGHUP.
+    /// What follows is `[safety] on_terminal_loss`.
+    TerminalLost(String),
     /// The engine stopped under us.
     EngineStopped,
 }
@@ -94,10 +105,6 @@ pub enum Exit {
 fn no_color_env() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
-
-/// A stop longer than this, seen only as a gap in our own wake-ups (a
-/// SIGSTOP from outside), is reported.
-const UNSEEN_STOP: Duration = Duration::from_secs(2);
 
 /// Runs the cockpit until the user quits, a signal arrives or the engine
 /// stops. Restores the terminal on every path. Quitting never moves traffic.
@@ -113,6 +120,10 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
         .context("installing SIGTSTP handler")?;
     let mut sigcont = signal(SignalKind::from_raw(signal_hook::consts::SIGCONT))
         .context("installing SIGCONT handler")?;
+    // Our own reader yields no resize events: a resize just redraws.
+    let mut sigwinch =
+        signal(SignalKind::window_change()).context("installing SIGWINCH handler")?;
+    let mut stops = StopWatch::new(Instant::now());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
@@ -126,18 +137,27 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
             // terminal is written to, so a stalled terminal never stalls
             // the engine.
             let state = state_rx.borrow().clone();
-            guard
+            let drawn = guard
                 .terminal
-                .draw(|f| draw(f, &state, &app, Instant::now()))
-                .context("drawing the screen")?;
+                .draw(|f| draw(f, &state, &app, Instant::now()));
+            if let Err(e) = drawn {
+                // A terminal that cannot be written to (EIO after a hang-up)
+                // is as lost as one that cannot be read.
+                break Exit::TerminalLost(format!("writing the terminal: {e}"));
+            }
         }
-        let woke = Instant::now();
         tokio::select! {
             first = input.recv() => {
-                let Some(first) = first else { break Exit::Quit };
-                let mut events = vec![first.context("reading terminal events")?];
-                for ev in input.drain() {
-                    events.push(ev.context("reading terminal events")?);
+                let Some(first) = first else {
+                    break Exit::TerminalLost("the input reader ended".into());
+                };
+                let mut events = Vec::new();
+                for msg in std::iter::once(first).chain(input.drain()) {
+                    match msg {
+                        Input::Events(evs) => events.extend(evs),
+                        Input::Notice(text) => app.set_error(text),
+                        Input::Lost(why) => break 'run Exit::TerminalLost(why),
+                    }
                 }
                 let state = state_rx.borrow().clone();
                 let actions = app.on_events(events, &state);
@@ -149,6 +169,7 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
                         Action::Suspend => {
                             let split = state_rx.borrow().split;
                             suspend(&mut guard, &handle, &mut app, split)?;
+                            stops.reset(Instant::now());
                         }
                     }
                 }
@@ -159,26 +180,32 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
                     break Exit::EngineStopped;
                 }
             }
-            _ = tick.tick() => {}
+            _ = tick.tick() => {
+                if let Some(away) = stops.tick(Instant::now()) {
+                    note_resumed(&handle, &mut app, away, "stopped from outside");
+                }
+            }
+            _ = sigwinch.recv() => {}
             _ = sigterm.recv() => break Exit::Signal("SIGTERM", 143),
-            _ = sighup.recv() => break Exit::Signal("SIGHUP", 129),
+            _ = sighup.recv() => break Exit::TerminalLost("SIGHUP".into()),
             _ = sigint.recv() => break Exit::Signal("SIGINT", 130),
             _ = sigtstp.recv() => {
                 let split = state_rx.borrow().split;
                 suspend(&mut guard, &handle, &mut app, split)?;
+                stops.reset(Instant::now());
             }
             _ = sigcont.recv() => {
                 // After our own stop this is a repeat (harmless); after a
                 // SIGSTOP from outside it is the only sign, and the shell
                 // may have put the terminal back in cooked mode.
                 guard.enter()?;
-                let away = woke.elapsed();
-                if away > UNSEEN_STOP {
+                if let Some(away) = stops.continued(Instant::now()) {
                     note_resumed(&handle, &mut app, away, "stopped from outside");
                 }
             }
         }
     };
+    // Never joined: the reader may be stuck in a read of a dead terminal.
     drop(input);
     drop(guard);
     Ok(exit)
