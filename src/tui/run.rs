@@ -76,7 +76,17 @@ impl TerminalGuard {
             EnableBracketedPaste
         )
         .context("re-entering the alternate screen")?;
-        self.terminal.clear().context("clearing the screen")?;
+        // Not `Terminal::clear`: it asks the terminal where the cursor is
+        // and reads the answer through crossterm's reader, while our own
+        // reader owns the input (the answer would never reach it). Clear
+        // the screen, then draw an empty frame so ratatui's idea of the
+        // screen is blank too and the next frame is drawn whole.
+        execute!(
+            std::io::stdout(),
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+        )
+        .context("clearing the screen")?;
+        self.terminal.draw(|_| {}).context("clearing the screen")?;
         Ok(())
     }
 }
