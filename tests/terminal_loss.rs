@@ -283,3 +283,36 @@ fn with_on_terminal_loss_rollback_green_is_rolled_back_then_the_process_exits() 
     assert!(rolled_back, "{}", journal_text(&journal));
     cutover::engine::journal::Journal::open(&journal).expect("the journal lock is free");
 }
+
+/// The guardian keeps auto-rollback as it was armed: on the degrading
+/// scenario green breaches, is rolled back by the guardian, and with green
+/// at 0 % there is nothing left to guard, so it exits.
+#[test]
+fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
+    if skip_without_tmux("a_guardian_rolls_back_on_a_breach_and_then_exits") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let t = start_cutover(
+        format!("cutover-guard-breach-{}", std::process::id()),
+        "demo --scenario degrading --dwell 600s",
+        &journal,
+        &dir.path().join("log"),
+    );
+    advance_to_one_percent(&t);
+    let pid = t.cockpit_pid();
+    assert!(t.cmd(&["kill-session", "-t", "cockpit"]).status.success());
+    wait_journal(&journal, "terminal lost at 1 %", Duration::from_secs(2));
+    wait_gone(pid, Duration::from_secs(90));
+    let records = cutover::engine::journal::Journal::read_all(&journal).unwrap();
+    let auto = records.iter().any(|r| {
+        r.kind == cutover::engine::journal::RecordKind::Outcome
+            && r.action == "rollback"
+            && r.origin == "auto-rollback"
+            && r.to == Some(0)
+    });
+    let text = journal_text(&journal);
+    assert!(auto, "{text}");
+    assert!(text.contains("guardian stopped: green is at 0 %"), "{text}");
+}
