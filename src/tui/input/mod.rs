@@ -37,7 +37,8 @@ const MAX_PASS: usize = 256 * 1024;
 pub enum Input {
     /// Every event of one drained read, in order.
     Events(Vec<Event>),
-    /// Something the operator should be told (a discarded paste).
+    /// Something the operator should be told (a discarded paste, a stray
+    /// paste marker).
     Notice(String),
     /// The terminal is gone (end of input, or a read error such as EIO);
     /// the reader has ended.
@@ -190,7 +191,7 @@ fn messages(pieces: Vec<Piece>, parser: &mut KeyParser) -> Vec<Input> {
         match piece {
             Piece::Keys(bytes) => parser.parse(&bytes, &mut events),
             Piece::Paste(text) => events.push(Event::Paste(text)),
-            Piece::Discarded(why) => {
+            Piece::Notice(why) => {
                 if !events.is_empty() {
                     out.push(Input::Events(std::mem::take(&mut events)));
                 }

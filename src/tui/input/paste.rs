@@ -4,10 +4,11 @@
 //! A parser that waits for the end marker without a limit goes deaf when
 //! it never comes (a dropped marker, a stray start sequence): every later
 //! key, `r` included, is taken as pasted text. Here a paste is bounded in
-//! time and size. A paste that does not close is discarded; the bytes that
-//! reached us only after the input had gone quiet once (the keys typed
-//! after a stray marker) are handed on as keys, so no paste can swallow
-//! the keys after it.
+//! time and size. When no end marker has come within `PASTE_TIMEOUT`, the
+//! start marker is taken as stray and what followed it is read as keys, so
+//! no paste can swallow the keys after it; only when more followed than a
+//! typist could have typed meanwhile (`STRAY_KEYS`) was it a paste that lost
+//! its end, and it is discarded. Either way the operator is told.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,10 @@ pub const END: &[u8] = b"\x1b[201~";
 pub const PASTE_TIMEOUT: Duration = Duration::from_millis(300);
 /// The most a paste may hold before it is discarded.
 pub const PASTE_LIMIT: usize = 1 << 20;
+/// The most bytes after a stray start marker that are read as keys: more
+/// than anyone types in `PASTE_TIMEOUT` (a held key repeats about 30 times
+/// a second), far less than a paste.
+pub const STRAY_KEYS: usize = 64;
 /// How long the start of a marker at the end of a read waits for the rest.
 const PARTIAL_WAIT: Duration = Duration::from_millis(50);
 
@@ -29,23 +34,15 @@ pub enum Piece {
     Keys(Vec<u8>),
     /// A complete bracketed paste.
     Paste(String),
-    /// A paste that was discarded, and why (for the status line).
-    Discarded(String),
+    /// What the operator is told: a paste discarded, a stray marker.
+    Notice(String),
 }
 
 #[derive(Debug)]
 struct Open {
     started: Instant,
-    /// What came in the same read as the start marker: the paste itself.
-    first: Vec<u8>,
-    /// What came in later reads, after the input had gone quiet once.
-    later: Vec<u8>,
-}
-
-impl Open {
-    fn len(&self) -> usize {
-        self.first.len() + self.later.len()
-    }
+    /// Everything after the start marker so far.
+    text: Vec<u8>,
 }
 
 /// Splits the input into keys and pastes; see the module's text.
@@ -66,34 +63,25 @@ impl PasteSplitter {
         self.partial_since = None;
         data.extend_from_slice(bytes);
         let mut rest: &[u8] = &data;
-        let mut first_read = false;
         loop {
             if let Some(open) = &mut self.open {
-                // The end marker may straddle what is held and what came.
-                let held = open.len();
-                if first_read {
-                    open.first.extend_from_slice(rest);
-                } else {
-                    open.later.extend_from_slice(rest);
-                }
-                let mut all = open.first.clone();
-                all.extend_from_slice(&open.later);
-                let from = held.saturating_sub(END.len());
-                if let Some(i) = find(&all[from..], END) {
+                // The end marker may straddle what was held and what came.
+                let from = open.text.len().saturating_sub(END.len());
+                open.text.extend_from_slice(rest);
+                if let Some(i) = find(&open.text[from..], END) {
                     let end = from + i;
+                    let all = std::mem::take(&mut open.text);
                     out.push(Piece::Paste(
                         String::from_utf8_lossy(&all[..end]).into_owned(),
                     ));
-                    let after = all[end + END.len()..].to_vec();
                     self.open = None;
-                    data = after;
+                    data = all[end + END.len()..].to_vec();
                     rest = &data;
-                    first_read = false;
                     continue;
                 }
-                if all.len() > PASTE_LIMIT {
+                if open.text.len() > PASTE_LIMIT {
                     self.open = None;
-                    out.push(Piece::Discarded(format!(
+                    out.push(Piece::Notice(format!(
                         "paste discarded: over {} KiB without its end marker",
                         PASTE_LIMIT / 1024
                     )));
@@ -107,11 +95,9 @@ impl PasteSplitter {
                     }
                     self.open = Some(Open {
                         started: now,
-                        first: Vec::new(),
-                        later: Vec::new(),
+                        text: Vec::new(),
                     });
                     rest = &rest[i + START.len()..];
-                    first_read = true;
                 }
                 None => {
                     let keep = partial_marker(rest);
@@ -138,23 +124,30 @@ impl PasteSplitter {
         }
     }
 
-    /// Ends what has waited too long: an open paste is discarded (the keys
-    /// that came after it are handed on), a held partial marker becomes
-    /// keys.
+    /// Ends what has waited too long: a paste without its end (the marker
+    /// was stray: what followed is keys; or, when long, a paste that lost
+    /// its end: discarded), and a held partial marker (keys).
     pub fn expire(&mut self, now: Instant) -> Vec<Piece> {
         let mut out = Vec::new();
         if let Some(open) = &self.open
             && now >= open.started + PASTE_TIMEOUT
         {
             let open = self.open.take().expect("checked above");
-            out.push(Piece::Discarded(format!(
-                "paste discarded: no end marker within {} ms ({} bytes)",
-                PASTE_TIMEOUT.as_millis(),
-                open.first.len()
-            )));
-            // The keys typed after the stray marker may themselves start
-            // a paste: split them like any input.
-            out.extend(self.feed(&open.later, now));
+            let ms = PASTE_TIMEOUT.as_millis();
+            if open.text.len() > STRAY_KEYS {
+                out.push(Piece::Notice(format!(
+                    "paste discarded: no end marker within {ms} ms ({} bytes)",
+                    open.text.len()
+                )));
+            } else {
+                out.push(Piece::Notice(format!(
+                    "stray paste start marker (no end within {ms} ms) ignored; the {} \
+                     byte(s) after it were read as keys",
+                    open.text.len()
+                )));
+                // They may start a paste of their own: split them again.
+                out.extend(self.feed(&open.text, now));
+            }
         }
         if self.open.is_none()
             && let Some(since) = self.partial_since
@@ -218,32 +211,41 @@ mod tests {
         assert_eq!(p.expire(t + PARTIAL_WAIT), vec![keys("\x1b")]);
     }
 
-    /// A stray start marker, then `r` in a later read: after the timeout
-    /// the paste is discarded with a notice and the `r` is a key again.
+    /// A stray start marker, then `r` (in the same read or a later one):
+    /// after the timeout the marker is ignored with a notice and the `r`
+    /// is a key.
     #[test]
-    fn an_unterminated_paste_ends_and_hands_on_the_keys_after_it() {
-        let mut p = PasteSplitter::default();
-        let t = Instant::now();
-        assert_eq!(p.feed(b"\x1b[200~", t), vec![]);
-        assert_eq!(p.feed(b"r", t + Duration::from_millis(5)), vec![]);
-        assert_eq!(p.deadline(), Some(t + PASTE_TIMEOUT));
-        assert_eq!(p.expire(t + Duration::from_millis(100)), vec![]);
-        let got = p.expire(t + PASTE_TIMEOUT);
-        assert!(matches!(&got[0], Piece::Discarded(m) if m.contains("no end marker")));
-        assert_eq!(&got[1..], &[keys("r")]);
-        // Keys work at once afterwards.
-        assert_eq!(p.feed(b"q", t + PASTE_TIMEOUT), vec![keys("q")]);
+    fn a_stray_start_marker_hands_on_the_keys_after_it() {
+        for reads in [&[&b"\x1b[200~"[..], b"r"][..], &[b"\x1b[200~r"]] {
+            let mut p = PasteSplitter::default();
+            let t = Instant::now();
+            for r in reads {
+                assert_eq!(p.feed(r, t), vec![]);
+            }
+            assert_eq!(p.deadline(), Some(t + PASTE_TIMEOUT));
+            assert_eq!(p.expire(t + Duration::from_millis(100)), vec![]);
+            let got = p.expire(t + PASTE_TIMEOUT);
+            assert!(
+                matches!(&got[0], Piece::Notice(m) if m.contains("stray paste start marker")),
+                "{got:?}"
+            );
+            assert_eq!(&got[1..], &[keys("r")]);
+            // Keys work at once afterwards.
+            assert_eq!(p.feed(b"q", t + PASTE_TIMEOUT), vec![keys("q")]);
+        }
     }
 
-    /// What came with the marker is the paste and is not read as keys.
+    /// More than a typist could have typed: a paste that lost its end,
+    /// discarded, never read as keys.
     #[test]
-    fn the_text_that_came_with_the_marker_is_discarded() {
+    fn a_long_paste_without_its_end_is_discarded() {
         let mut p = PasteSplitter::default();
         let t = Instant::now();
-        assert_eq!(p.feed(b"\x1b[200~nnnnP", t), vec![]);
+        let text = "nnnnP".repeat(20);
+        assert_eq!(p.feed(format!("\x1b[200~{text}").as_bytes(), t), vec![]);
         let got = p.expire(t + PASTE_TIMEOUT);
         assert_eq!(got.len(), 1, "{got:?}");
-        assert!(matches!(&got[0], Piece::Discarded(m) if m.contains("(5 bytes)")));
+        assert!(matches!(&got[0], Piece::Notice(m) if m.contains("(100 bytes)")));
     }
 
     #[test]
@@ -253,7 +255,7 @@ mod tests {
         let big = vec![b'x'; PASTE_LIMIT + 1];
         assert_eq!(p.feed(START, t), vec![]);
         let got = p.feed(&big, t);
-        assert!(matches!(&got[..], [Piece::Discarded(m)] if m.contains("KiB")));
+        assert!(matches!(&got[..], [Piece::Notice(m)] if m.contains("KiB")));
         assert_eq!(p.feed(b"r", t), vec![keys("r")]);
     }
 }
