@@ -284,7 +284,7 @@ fn with_on_terminal_loss_rollback_green_is_rolled_back_then_the_process_exits() 
     cutover::engine::journal::Journal::open(&journal).expect("the journal lock is free");
 }
 
-/// The guardian keeps auto-rollback as it was armed: on the degrading
+/// The guardian keeps auto-rollback as it was armed: on the slow-quality
 /// scenario green breaches, is rolled back by the guardian, and with green
 /// at 0 % there is nothing left to guard, so it exits.
 #[test]
@@ -296,7 +296,7 @@ fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
     let journal = dir.path().join("journal.jsonl");
     let t = start_cutover(
         format!("cutover-guard-breach-{}", std::process::id()),
-        "demo --scenario degrading --dwell 600s",
+        "demo --scenario slow-quality --dwell 600s",
         &journal,
         &dir.path().join("log"),
     );
@@ -304,7 +304,7 @@ fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
     let pid = t.cockpit_pid();
     assert!(t.cmd(&["kill-session", "-t", "cockpit"]).status.success());
     wait_journal(&journal, "terminal lost at 1 %", Duration::from_secs(2));
-    wait_gone(pid, Duration::from_secs(90));
+    wait_gone(pid, Duration::from_secs(60));
     let records = cutover::engine::journal::Journal::read_all(&journal).unwrap();
     let auto = records.iter().any(|r| {
         r.kind == cutover::engine::journal::RecordKind::Outcome

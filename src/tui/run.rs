@@ -178,7 +178,9 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
                         Action::Send(cmd) => send(&handle, &mut app, cmd),
                         Action::Suspend => {
                             let split = state_rx.borrow().split;
-                            suspend(&mut guard, &handle, &mut app, split)?;
+                            if let Err(e) = suspend(&mut guard, &handle, &mut app, split) {
+                                break 'run lost(e);
+                            }
                             stops.reset(Instant::now());
                         }
                     }
@@ -201,14 +203,20 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
             _ = sigint.recv() => break Exit::Signal("SIGINT", 130),
             _ = sigtstp.recv() => {
                 let split = state_rx.borrow().split;
-                suspend(&mut guard, &handle, &mut app, split)?;
+                if let Err(e) = suspend(&mut guard, &handle, &mut app, split) {
+                    break lost(e);
+                }
                 stops.reset(Instant::now());
             }
             _ = sigcont.recv() => {
                 // After our own stop this is a repeat (harmless); after a
                 // SIGSTOP from outside it is the only sign, and the shell
                 // may have put the terminal back in cooked mode.
-                guard.enter()?;
+                // A hang-up sends SIGCONT too: a terminal that cannot be
+                // taken again is lost, not an error.
+                if let Err(e) = guard.enter() {
+                    break lost(e);
+                }
                 if let Some(away) = stops.continued(Instant::now()) {
                     note_resumed(&handle, &mut app, away, "stopped from outside");
                 }
@@ -219,6 +227,12 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     drop(input);
     drop(guard);
     Ok(exit)
+}
+
+/// Taking the terminal back failed (after a stop, or on the SIGCONT that
+/// comes with a hang-up): it is gone.
+fn lost(e: anyhow::Error) -> Exit {
+    Exit::TerminalLost(format!("{e:#}"))
 }
 
 fn send(handle: &EngineHandle, app: &mut App, cmd: Command) {
