@@ -15,10 +15,10 @@ use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
 use ratatui::DefaultTerminal;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::time::MissedTickBehavior;
 
-use crate::engine::{Command, EngineHandle, Origin};
+use crate::engine::{Command, EngineHandle, Origin, State};
 use crate::format::age;
 use crate::model::Split;
 
@@ -123,16 +123,7 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     app.set_poll_interval(opts.poll_interval);
     app.set_data_plane(opts.data_plane);
     let mut state_rx = handle.state();
-    let mut sigterm = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
-    let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
-    let mut sigtstp = signal(SignalKind::from_raw(signal_hook::consts::SIGTSTP))
-        .context("installing SIGTSTP handler")?;
-    let mut sigcont = signal(SignalKind::from_raw(signal_hook::consts::SIGCONT))
-        .context("installing SIGCONT handler")?;
-    // Our own reader yields no resize events: a resize just redraws.
-    let mut sigwinch =
-        signal(SignalKind::window_change()).context("installing SIGWINCH handler")?;
+    let mut sig = Signals::install()?;
     let mut stops = StopWatch::new(Instant::now());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -141,7 +132,7 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     let mut input = InputThread::spawn();
     // Every wake-up below is a reason to draw (a key, a new state, the
     // tick, a resume), so each pass starts with a frame.
-    let exit = 'run: loop {
+    let exit = loop {
         {
             // Clone the Arc out: no borrow of the channel is held while the
             // terminal is written to, so a stalled terminal never stalls
@@ -161,29 +152,11 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
                 let Some(first) = first else {
                     break Exit::TerminalLost("the input reader ended".into());
                 };
-                let mut events = Vec::new();
-                for msg in std::iter::once(first).chain(input.drain()) {
-                    match msg {
-                        Input::Events(evs) => events.extend(evs),
-                        Input::Notice(text) => app.set_error(text),
-                        Input::Lost(why) => break 'run Exit::TerminalLost(why),
-                    }
-                }
+                let msgs: Vec<Input> = std::iter::once(first).chain(input.drain()).collect();
                 let state = state_rx.borrow().clone();
-                let actions = app.on_events(events, &state);
-                for action in actions {
-                    match action {
-                        Action::None => {}
-                        Action::Quit => break 'run Exit::Quit,
-                        Action::Send(cmd) => send(&handle, &mut app, cmd),
-                        Action::Suspend => {
-                            let split = state_rx.borrow().split;
-                            if let Err(e) = suspend(&mut guard, &handle, &mut app, split) {
-                                break 'run lost(e);
-                            }
-                            stops.reset(Instant::now());
-                        }
-                    }
+                let mut ui = Ui { app: &mut app, guard: &mut guard, stops: &mut stops };
+                if let Some(exit) = ui.on_input(msgs, &handle, &state) {
+                    break exit;
                 }
             }
             changed = state_rx.changed() => {
@@ -197,18 +170,18 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
                     note_resumed(&handle, &mut app, away, "stopped from outside");
                 }
             }
-            _ = sigwinch.recv() => {}
-            _ = sigterm.recv() => break Exit::Signal("SIGTERM", 143),
-            _ = sighup.recv() => break Exit::TerminalLost("SIGHUP".into()),
-            _ = sigint.recv() => break Exit::Signal("SIGINT", 130),
-            _ = sigtstp.recv() => {
+            _ = sig.winch.recv() => {}
+            _ = sig.term.recv() => break Exit::Signal("SIGTERM", 143),
+            _ = sig.hup.recv() => break Exit::TerminalLost("SIGHUP".into()),
+            _ = sig.int.recv() => break Exit::Signal("SIGINT", 130),
+            _ = sig.tstp.recv() => {
                 let split = state_rx.borrow().split;
                 if let Err(e) = suspend(&mut guard, &handle, &mut app, split) {
                     break lost(e);
                 }
                 stops.reset(Instant::now());
             }
-            _ = sigcont.recv() => {
+            _ = sig.cont.recv() => {
                 // After our own stop this is a repeat (harmless); after a
                 // SIGSTOP from outside it is the only sign, and the shell
                 // may have put the terminal back in cooked mode.
@@ -227,6 +200,75 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     drop(input);
     drop(guard);
     Ok(exit)
+}
+
+/// The signals the cockpit answers.
+struct Signals {
+    term: Signal,
+    hup: Signal,
+    int: Signal,
+    tstp: Signal,
+    cont: Signal,
+    /// Our own reader yields no resize events: a resize just redraws.
+    winch: Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        let on = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("installing the {name} handler"))
+        };
+        Ok(Signals {
+            term: on(SignalKind::terminate(), "SIGTERM")?,
+            hup: on(SignalKind::hangup(), "SIGHUP")?,
+            int: on(SignalKind::interrupt(), "SIGINT")?,
+            tstp: on(
+                SignalKind::from_raw(signal_hook::consts::SIGTSTP),
+                "SIGTSTP",
+            )?,
+            cont: on(
+                SignalKind::from_raw(signal_hook::consts::SIGCONT),
+                "SIGCONT",
+            )?,
+            winch: on(SignalKind::window_change(), "SIGWINCH")?,
+        })
+    }
+}
+
+/// What acting on input touches.
+struct Ui<'a> {
+    app: &'a mut App,
+    guard: &'a mut TerminalGuard,
+    stops: &'a mut StopWatch,
+}
+
+impl Ui<'_> {
+    /// Every message waiting, handled as one batch of events. `Some` when
+    /// the cockpit ends (a quit, a lost terminal).
+    fn on_input(&mut self, msgs: Vec<Input>, handle: &EngineHandle, state: &State) -> Option<Exit> {
+        let mut events = Vec::new();
+        for msg in msgs {
+            match msg {
+                Input::Events(evs) => events.extend(evs),
+                Input::Notice(text) => self.app.set_error(text),
+                Input::Lost(why) => return Some(Exit::TerminalLost(why)),
+            }
+        }
+        for action in self.app.on_events(events, state) {
+            match action {
+                Action::None => {}
+                Action::Quit => return Some(Exit::Quit),
+                Action::Send(cmd) => send(handle, self.app, cmd),
+                Action::Suspend => {
+                    if let Err(e) = suspend(self.guard, handle, self.app, state.split) {
+                        return Some(lost(e));
+                    }
+                    self.stops.reset(Instant::now());
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Taking the terminal back failed (after a stop, or on the SIGCONT that
