@@ -316,3 +316,42 @@ fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
     assert!(auto, "{text}");
     assert!(text.contains("guardian stopped: green is at 0 %"), "{text}");
 }
+
+/// `--take-over` takes over only a cockpit that lost its terminal: one in
+/// use keeps the journal, and the new command says why it refused.
+#[test]
+fn take_over_refuses_a_cockpit_that_still_has_its_terminal() {
+    if skip_without_tmux("take_over_refuses_a_cockpit_that_still_has_its_terminal") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let t = start_cutover(
+        format!("cutover-live-{}", std::process::id()),
+        "demo --dwell 600s",
+        &journal,
+        &dir.path().join("log"),
+    );
+    t.wait("the cockpit", Duration::from_secs(10), |s| {
+        s.contains("GREEN")
+    });
+    let pid = t.cockpit_pid();
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["demo", "--headless", "--take-over", "--journal"])
+        .arg(&journal)
+        .arg("--log")
+        .arg(dir.path().join("log2"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "held by process {pid}, which has not lost its terminal"
+        )),
+        "{err}"
+    );
+    assert!(alive(pid));
+    t.keys("q");
+}
