@@ -178,6 +178,11 @@ pub async fn start_with_alerts(
     use crate::engine::journal::OpenError;
     let journal_path = config.journal_path();
     let cannot = || format!("cannot open the journal {}", journal_path.display());
+    // A holder that lost its terminal is named, with how to take over.
+    let held = |e: &OpenError| match crate::guardian::mark::held_note(&journal_path) {
+        Some(note) => format!("{e}: {note}"),
+        None => e.to_string(),
+    };
     let journal = if options.readonly {
         // A watcher never takes the writer's lock.
         let why = "read-only: this process does not write the journal";
@@ -186,16 +191,17 @@ pub async fn start_with_alerts(
         match (Journal::open(&journal_path), when_held) {
             (Ok(j), _) => j,
             (Err(e @ OpenError::Locked { .. }), WhenHeld::ReadOnly) => {
+                let e = held(&e);
                 options.readonly = true;
                 options.readonly_reason = Some(format!("{e}; this cockpit moves no traffic"));
-                Journal::open_readonly(&journal_path, e.to_string()).with_context(cannot)?
+                Journal::open_readonly(&journal_path, e).with_context(cannot)?
             }
             (Err(e @ OpenError::Locked { .. }), WhenHeld::Force) => {
-                options.forced_past = Some(e.to_string());
+                options.forced_past = Some(held(&e));
                 Journal::open_unlocked(&journal_path).with_context(cannot)?
             }
             (Err(e @ OpenError::Locked { .. }), WhenHeld::Fail) => {
-                anyhow::bail!("{e}; nothing was changed")
+                anyhow::bail!("{}; nothing was changed", held(&e))
             }
             (Err(e), _) => return Err(e).with_context(cannot),
         }

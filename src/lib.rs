@@ -12,6 +12,7 @@ pub mod demo;
 pub mod engine;
 pub mod format;
 pub mod gates;
+pub mod guardian;
 pub mod http;
 pub mod lockfile;
 pub mod logging;

@@ -104,11 +104,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                     scenario.describe(),
                     cutover::format::span(*dwell)
                 ));
-                return autopilot(&config, out).await;
+                return autopilot(&config, out, cli.take_over).await;
             }
-            cockpit(&config, *readonly).await
+            cockpit(&config, *readonly, cli.take_over).await
         }
-        Cmd::Tui { readonly } => cockpit(&load_config(&cli)?, *readonly).await,
+        Cmd::Tui { readonly } => cockpit(&load_config(&cli)?, *readonly, cli.take_over).await,
         Cmd::Check => {
             let path = config::resolve_path(cli.config.as_deref());
             let config = load_config(&cli)?;
@@ -196,7 +196,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Cmd::Run => {
             let config = load_config(&cli)?;
-            autopilot(&config, cli::Printer::stdout()).await
+            autopilot(&config, cli::Printer::stdout(), cli.take_over).await
         }
         Cmd::Report {
             journal,
@@ -213,12 +213,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// `run` and `demo --headless`: the autopilot until promoted or rolled back.
-async fn autopilot(config: &Config, out: cli::Printer) -> anyhow::Result<u8> {
+async fn autopilot(config: &Config, out: cli::Printer, take_over: bool) -> anyhow::Result<u8> {
     let options = EngineOptions {
         autopilot: true,
         ..Default::default()
     };
+    let took = take_over_guardian(take_over, config).await?;
     let running = app::start(config, options).await?;
+    note_take_over(&running, took);
     Ok(cli::run_autopilot(running, out).await? as u8)
 }
 
@@ -239,7 +241,9 @@ async fn drill(cli: &Cli, opts: cli::drill::DrillOptions) -> anyhow::Result<u8> 
     };
     // A drill does what it was told and nothing on its own.
     config.auto_rollback.enabled = false;
+    let took = take_over_guardian(cli.take_over, &config).await?;
     let running = app::start(&config, EngineOptions::default()).await?;
+    note_take_over(&running, took);
     say(format!("drill: journal {}", running.journal.display()));
     cli::drill::drill(running, &config, opts).await
 }
@@ -281,13 +285,63 @@ async fn one_shot_with(
         no_auto_checks: true,
         ..Default::default()
     };
+    let took = take_over_guardian(cli.take_over, &config).await?;
     let running = app::start_with(&config, options, when_held).await?;
+    note_take_over(&running, took);
     let retry_for = config.safety.rollback_retry_for;
     say(cli::one_shot(running, command, retry_for).await?);
     Ok(0)
 }
 
-async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
+/// `--take-over`: the guardian holding the journal (a cockpit that lost its
+/// terminal) hands over before this process takes the journal. Returns
+/// the line to journal once the engine runs.
+async fn take_over_guardian(asked: bool, config: &Config) -> anyhow::Result<Option<String>> {
+    if !asked {
+        return Ok(None);
+    }
+    let journal = config.journal_path();
+    match cutover::guardian::mark::take_over(&journal).await? {
+        Some(mark) => {
+            let line = format!(
+                "took over from the guardian: {}",
+                mark.describe(std::time::SystemTime::now())
+            );
+            say(format!("cutover: {line}"));
+            Ok(Some(line))
+        }
+        None => {
+            say("cutover: --take-over: nobody holds the journal; starting as usual");
+            Ok(None)
+        }
+    }
+}
+
+fn note_take_over(running: &app::Running, took: Option<String>) {
+    if let Some(line) = took {
+        let _ = running
+            .handle
+            .send(cutover::engine::Origin::Cli, Command::Note(line));
+    }
+}
+
+/// The cockpit reads keys from standard input: without a terminal there,
+/// say what works without one instead of failing inside the terminal code.
+fn need_terminal() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the cockpit needs a terminal, and standard input is not one.\n\
+         Without a terminal: `cutover run` runs the cutover under the autopilot \
+         (`cutover demo --headless` for the demo), and `cutover status` shows where it stands."
+    )
+}
+
+async fn cockpit(config: &Config, readonly: bool, take_over: bool) -> anyhow::Result<u8> {
+    need_terminal()?;
+    let took = take_over_guardian(take_over, config).await?;
     let running = app::start_with(
         config,
         EngineOptions {
@@ -297,6 +351,7 @@ async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
         app::WhenHeld::ReadOnly,
     )
     .await?;
+    note_take_over(&running, took);
     let result = tui::run(
         running.handle.clone(),
         TuiOptions {
@@ -309,15 +364,23 @@ async fn cockpit(config: &Config, readonly: bool) -> anyhow::Result<u8> {
     .await;
     let split = running.handle.current().split;
     let journal = running.journal.clone();
-    running.stop().await;
     let left = split
         .map(|s| format!("{}% green", s.green()))
         .unwrap_or_else(|| "an unknown split".into());
     let (how, code) = match result? {
+        tui::Exit::TerminalLost(why) => {
+            say(format!(
+                "cutover: terminal lost ({why}); traffic left at {left} (quitting never moves \
+                 traffic). journal: {}",
+                journal.display()
+            ));
+            return Ok(cutover::guardian::on_terminal_lost(running, config, &why).await);
+        }
         tui::Exit::Quit => ("quit".to_string(), 0),
         tui::Exit::Signal(name, code) => (format!("stopped by {name}"), code),
         tui::Exit::EngineStopped => ("the engine stopped".to_string(), 1),
     };
+    running.stop().await;
     say(format!(
         "cutover: {how}; traffic left at {left} (quitting never moves traffic). journal: {}",
         journal.display()

@@ -581,3 +581,35 @@ async fn green_reaching_100_sends_a_promote_alert_with_a_custom_template() {
     assert_eq!(v["to"], "100%");
     assert_eq!(v["by"], "cli");
 }
+
+/// A cockpit whose terminal is lost (here with `on_terminal_loss = "exit"`)
+/// alerts every webhook, even one whose `on` does not list it, saying the
+/// split it leaves; the journal says `terminal lost at 25 %`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_terminal_alerts_every_webhook_with_the_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(true);
+    let alerts = vec![hook(secret_url(receiver.port), &[AlertEvent::Rollback])];
+    let running = at_25(dir.path(), alerts.clone(), Policy::default()).await;
+    let journal = running.journal.clone();
+    let mut config = app::demo_config(Scenario::Healthy, Duration::from_secs(600), None);
+    config.alerts = alerts;
+    config.safety.on_terminal_loss = cutover::config::TerminalLoss::Exit;
+    let started = Instant::now();
+    let code = cutover::guardian::on_terminal_lost(running, &config, "end of input").await;
+    let took = started.elapsed();
+    assert_eq!(code, 129);
+    assert!(took < Duration::from_secs(1), "exit took {took:?}");
+    let got = receiver.got();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let body: serde_json::Value = serde_json::from_str(&got[0].body).expect("JSON");
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("LOST ITS TERMINAL") && text.contains("green at 25%"),
+        "{text}"
+    );
+    assert!(text.contains("Now: exiting"), "{text}");
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert!(lines.contains("terminal lost at 25 %; exiting"), "{lines}");
+    assert!(lines.contains("\"action\":\"alert sent\""), "{lines}");
+}

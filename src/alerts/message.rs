@@ -45,14 +45,21 @@ pub fn summary(n: &Notice) -> String {
             show(n.split),
             n.origin.name()
         ),
+        (TerminalLost, _) => format!(
+            "{}: the cockpit LOST ITS TERMINAL{version} with green at {}.",
+            n.service,
+            show(n.split)
+        ),
         (Breach, _) => format!(
             "{}: green BREACHES its guardrails{version} at {}.",
             n.service,
             show(n.split)
         ),
     };
-    if let Some(r) = &n.reason {
-        s.push_str(&format!(" Reason: {r}."));
+    match (&n.reason, n.event) {
+        (Some(r), TerminalLost) => s.push_str(&format!(" Now: {r}.")),
+        (Some(r), _) => s.push_str(&format!(" Reason: {r}.")),
+        (None, _) => {}
     }
     if !n.readings.is_empty() {
         let when = match n.event {

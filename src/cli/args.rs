@@ -23,7 +23,8 @@ use crate::demo::Scenario;
         traffic, unless --force)\n  \
         3    run, demo --headless: rolled back\n  \
         4    status: the split or a colour's data could not be read (the report says which);\n       run: the journal says green was rolled back, so nothing moved\n  \
-        129, 130, 143  stopped by SIGHUP, SIGINT or SIGTERM; traffic is left where it is"
+        129, 130, 143  stopped by SIGHUP, SIGINT or SIGTERM; traffic is left where it is\n       \
+        (129 also ends a cockpit whose terminal was lost)"
 )]
 pub struct Cli {
     /// Config file. Default: $CUTOVER_CONFIG, else cutover/config.toml in
@@ -35,6 +36,14 @@ pub struct Cli {
     /// cutover/cutover.log in the user's state or data directory.
     #[arg(long, global = true, value_name = "PATH")]
     pub log: Option<PathBuf>,
+
+    /// Take over the journal from a cockpit that lost its terminal and now
+    /// guards the cutover headless: it hands over (journaled) and this
+    /// command starts in its place. For the commands that take the journal
+    /// (tui, demo, run, set, rollback, promote, drill); refused when the
+    /// holder still has its terminal.
+    #[arg(long, global = true)]
+    pub take_over: bool,
 
     #[command(subcommand)]
     pub command: Option<Cmd>,

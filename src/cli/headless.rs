@@ -148,13 +148,13 @@ pub async fn run_autopilot(mut running: Running, out: Printer) -> anyhow::Result
             }
             exit_code_for(&outcome)
         }
-        sig = signal() => {
+        (sig, status) = signal() => {
             let split = handle.current().split;
             out.line(format!(
                 "{sig}: stopping; traffic left at {} (stopping never moves traffic)",
                 split.map(|s| s.to_string()).unwrap_or_else(|| "an unknown split".into())
             ));
-            130
+            status
         }
     };
     // How the alerts of the outcome went, before the engine stops.
@@ -173,7 +173,9 @@ pub async fn run_autopilot(mut running: Running, out: Printer) -> anyhow::Result
     Ok(code)
 }
 
-async fn signal() -> &'static str {
+/// The first of SIGINT, SIGTERM and SIGHUP: its word and the conventional
+/// exit status (128 + the signal's number), as `--help` documents.
+async fn signal() -> (&'static str, i32) {
     use tokio::signal::unix::{Signal, SignalKind, signal};
     async fn recv(s: &mut Option<Signal>) {
         match s {
@@ -186,9 +188,9 @@ async fn signal() -> &'static str {
     let mut term = signal(SignalKind::terminate()).ok();
     let mut hup = signal(SignalKind::hangup()).ok();
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => "interrupted",
-        _ = recv(&mut term) => "terminated",
-        _ = recv(&mut hup) => "hung up",
+        _ = tokio::signal::ctrl_c() => ("interrupted", 130),
+        _ = recv(&mut term) => ("terminated", 143),
+        _ = recv(&mut hup) => ("hung up", 129),
     }
 }
 

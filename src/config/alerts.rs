@@ -19,6 +19,10 @@ pub enum AlertEvent {
     Promote,
     /// The first poll of a run of polls in which green breaches.
     Breach,
+    /// The cockpit lost its terminal (sent to every alert, whatever its
+    /// `on`: nobody is watching the screen any more).
+    #[serde(rename = "terminal_lost")]
+    TerminalLost,
 }
 
 impl AlertEvent {
@@ -27,6 +31,7 @@ impl AlertEvent {
             AlertEvent::Rollback => "rollback",
             AlertEvent::Promote => "promote",
             AlertEvent::Breach => "breach",
+            AlertEvent::TerminalLost => "terminal_lost",
         }
     }
 }
@@ -65,7 +70,7 @@ impl AlertConfig {
     }
 
     pub fn wants(&self, e: AlertEvent) -> bool {
-        self.on.contains(&e)
+        e == AlertEvent::TerminalLost || self.on.contains(&e)
     }
 }
 

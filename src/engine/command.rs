@@ -39,6 +39,9 @@ pub enum Command {
     /// How an alert went (sent by the alert task): an event, and a journal
     /// line of kind `alert`. `text` never holds the webhook's secret parts.
     AlertResult { delivered: bool, text: String },
+    /// The cockpit lost its terminal: journal `terminal lost at N %`
+    /// followed by `then` (what the process does next), and alert.
+    TerminalLost { then: String },
     /// Stop the engine. Never moves traffic.
     Shutdown,
 }

@@ -577,6 +577,7 @@ fn describe(cmd: &Command) -> String {
         Command::DecommissionBlue => "decommission blue".into(),
         Command::RunChecks => "run the checks".into(),
         Command::AlertResult { .. } => "alert result".into(),
+        Command::TerminalLost { .. } => "terminal lost".into(),
         Command::Shutdown => "shutdown".into(),
     }
 }

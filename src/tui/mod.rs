@@ -11,6 +11,7 @@ mod command_line;
 mod input;
 mod keymap;
 mod run;
+mod stopwatch;
 mod theme;
 mod view;
 mod widgets;

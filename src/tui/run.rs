@@ -15,15 +15,16 @@ use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
 use ratatui::DefaultTerminal;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::time::MissedTickBehavior;
 
-use crate::engine::{Command, EngineHandle, Origin};
+use crate::engine::{Command, EngineHandle, Origin, State};
 use crate::format::age;
 use crate::model::Split;
 
 use super::app::{Action, App};
-use super::input::InputThread;
+use super::input::{Input, InputThread};
+use super::stopwatch::StopWatch;
 use super::view::draw;
 
 /// How the cockpit runs.
@@ -40,7 +41,10 @@ pub struct TuiOptions {
 /// Owns the terminal; restores it when dropped, on every path out of `run`
 /// (`ratatui::init` also installs a panic hook that restores it).
 struct TerminalGuard {
-    terminal: DefaultTerminal,
+    /// Never dropped: ratatui's `Drop` shows the cursor and reports a
+    /// failure with `eprintln!`, which panics when stderr is a terminal
+    /// that has gone away. `leave` shows the cursor instead.
+    terminal: std::mem::ManuallyDrop<DefaultTerminal>,
 }
 
 impl TerminalGuard {
@@ -48,13 +52,18 @@ impl TerminalGuard {
         let terminal = ratatui::init();
         // A paste arrives as one event, not as keys that each do something.
         execute!(std::io::stdout(), EnableBracketedPaste).context("enabling bracketed paste")?;
-        Ok(TerminalGuard { terminal })
+        Ok(TerminalGuard {
+            terminal: std::mem::ManuallyDrop::new(terminal),
+        })
     }
 
     /// Hands the terminal back to the shell (before a stop).
     fn leave(&mut self) {
         let _ = execute!(std::io::stdout(), DisableBracketedPaste);
-        ratatui::restore();
+        // Not `ratatui::restore`: it reports a failure with `eprintln!`,
+        // which panics when stderr is a terminal that has gone away.
+        let _ = ratatui::try_restore();
+        let _ = execute!(std::io::stdout(), crossterm::cursor::Show);
     }
 
     /// Takes the terminal again after a stop: the shell may have reset it
@@ -67,7 +76,17 @@ impl TerminalGuard {
             EnableBracketedPaste
         )
         .context("re-entering the alternate screen")?;
-        self.terminal.clear().context("clearing the screen")?;
+        // Not `Terminal::clear`: it asks the terminal where the cursor is
+        // and reads the answer through crossterm's reader, while our own
+        // reader owns the input (the answer would never reach it). Clear
+        // the screen, then draw an empty frame so ratatui's idea of the
+        // screen is blank too and the next frame is drawn whole.
+        execute!(
+            std::io::stdout(),
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+        )
+        .context("clearing the screen")?;
+        self.terminal.draw(|_| {}).context("clearing the screen")?;
         Ok(())
     }
 }
@@ -79,13 +98,15 @@ impl Drop for TerminalGuard {
 }
 
 /// Why the cockpit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exit {
     /// `q`, Ctrl-C or `:q`.
     Quit,
-    /// SIGTERM, SIGINT or SIGHUP, with its name and the conventional exit
-    /// status.
+    /// SIGTERM or SIGINT, with its name and the conventional exit status.
     Signal(&'static str, u8),
+    /// The terminal is gone: end of input, a read error (EIO) or SIGHUP.
+    /// What follows is `[safety] on_terminal_loss`.
+    TerminalLost(String),
     /// The engine stopped under us.
     EngineStopped,
 }
@@ -95,10 +116,6 @@ fn no_color_env() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
-/// A stop longer than this, seen only as a gap in our own wake-ups (a
-/// SIGSTOP from outside), is reported.
-const UNSEEN_STOP: Duration = Duration::from_secs(2);
-
 /// Runs the cockpit until the user quits, a signal arrives or the engine
 /// stops. Restores the terminal on every path. Quitting never moves traffic.
 pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit> {
@@ -106,13 +123,8 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     app.set_poll_interval(opts.poll_interval);
     app.set_data_plane(opts.data_plane);
     let mut state_rx = handle.state();
-    let mut sigterm = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
-    let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
-    let mut sigtstp = signal(SignalKind::from_raw(signal_hook::consts::SIGTSTP))
-        .context("installing SIGTSTP handler")?;
-    let mut sigcont = signal(SignalKind::from_raw(signal_hook::consts::SIGCONT))
-        .context("installing SIGCONT handler")?;
+    let mut sig = Signals::install()?;
+    let mut stops = StopWatch::new(Instant::now());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
@@ -120,37 +132,31 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     let mut input = InputThread::spawn();
     // Every wake-up below is a reason to draw (a key, a new state, the
     // tick, a resume), so each pass starts with a frame.
-    let exit = 'run: loop {
+    let exit = loop {
         {
             // Clone the Arc out: no borrow of the channel is held while the
             // terminal is written to, so a stalled terminal never stalls
             // the engine.
             let state = state_rx.borrow().clone();
-            guard
+            let drawn = guard
                 .terminal
-                .draw(|f| draw(f, &state, &app, Instant::now()))
-                .context("drawing the screen")?;
+                .draw(|f| draw(f, &state, &app, Instant::now()));
+            if let Err(e) = drawn {
+                // A terminal that cannot be written to (EIO after a hang-up)
+                // is as lost as one that cannot be read.
+                break Exit::TerminalLost(format!("writing the terminal: {e}"));
+            }
         }
-        let woke = Instant::now();
         tokio::select! {
             first = input.recv() => {
-                let Some(first) = first else { break Exit::Quit };
-                let mut events = vec![first.context("reading terminal events")?];
-                for ev in input.drain() {
-                    events.push(ev.context("reading terminal events")?);
-                }
+                let Some(first) = first else {
+                    break Exit::TerminalLost("the input reader ended".into());
+                };
+                let msgs: Vec<Input> = std::iter::once(first).chain(input.drain()).collect();
                 let state = state_rx.borrow().clone();
-                let actions = app.on_events(events, &state);
-                for action in actions {
-                    match action {
-                        Action::None => {}
-                        Action::Quit => break 'run Exit::Quit,
-                        Action::Send(cmd) => send(&handle, &mut app, cmd),
-                        Action::Suspend => {
-                            let split = state_rx.borrow().split;
-                            suspend(&mut guard, &handle, &mut app, split)?;
-                        }
-                    }
+                let mut ui = Ui { app: &mut app, guard: &mut guard, stops: &mut stops };
+                if let Some(exit) = ui.on_input(msgs, &handle, &state) {
+                    break exit;
                 }
             }
             changed = state_rx.changed() => {
@@ -159,29 +165,116 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
                     break Exit::EngineStopped;
                 }
             }
-            _ = tick.tick() => {}
-            _ = sigterm.recv() => break Exit::Signal("SIGTERM", 143),
-            _ = sighup.recv() => break Exit::Signal("SIGHUP", 129),
-            _ = sigint.recv() => break Exit::Signal("SIGINT", 130),
-            _ = sigtstp.recv() => {
-                let split = state_rx.borrow().split;
-                suspend(&mut guard, &handle, &mut app, split)?;
+            _ = tick.tick() => {
+                if let Some(away) = stops.tick(Instant::now()) {
+                    note_resumed(&handle, &mut app, away, "stopped from outside");
+                }
             }
-            _ = sigcont.recv() => {
+            _ = sig.winch.recv() => {}
+            _ = sig.term.recv() => break Exit::Signal("SIGTERM", 143),
+            _ = sig.hup.recv() => break Exit::TerminalLost("SIGHUP".into()),
+            _ = sig.int.recv() => break Exit::Signal("SIGINT", 130),
+            _ = sig.tstp.recv() => {
+                let split = state_rx.borrow().split;
+                if let Err(e) = suspend(&mut guard, &handle, &mut app, split) {
+                    break lost(e);
+                }
+                stops.reset(Instant::now());
+            }
+            _ = sig.cont.recv() => {
                 // After our own stop this is a repeat (harmless); after a
                 // SIGSTOP from outside it is the only sign, and the shell
                 // may have put the terminal back in cooked mode.
-                guard.enter()?;
-                let away = woke.elapsed();
-                if away > UNSEEN_STOP {
+                // A hang-up sends SIGCONT too: a terminal that cannot be
+                // taken again is lost, not an error.
+                if let Err(e) = guard.enter() {
+                    break lost(e);
+                }
+                if let Some(away) = stops.continued(Instant::now()) {
                     note_resumed(&handle, &mut app, away, "stopped from outside");
                 }
             }
         }
     };
+    // Never joined: the reader may be stuck in a read of a dead terminal.
     drop(input);
     drop(guard);
     Ok(exit)
+}
+
+/// The signals the cockpit answers.
+struct Signals {
+    term: Signal,
+    hup: Signal,
+    int: Signal,
+    tstp: Signal,
+    cont: Signal,
+    /// Our own reader yields no resize events: a resize just redraws.
+    winch: Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        let on = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("installing the {name} handler"))
+        };
+        Ok(Signals {
+            term: on(SignalKind::terminate(), "SIGTERM")?,
+            hup: on(SignalKind::hangup(), "SIGHUP")?,
+            int: on(SignalKind::interrupt(), "SIGINT")?,
+            tstp: on(
+                SignalKind::from_raw(signal_hook::consts::SIGTSTP),
+                "SIGTSTP",
+            )?,
+            cont: on(
+                SignalKind::from_raw(signal_hook::consts::SIGCONT),
+                "SIGCONT",
+            )?,
+            winch: on(SignalKind::window_change(), "SIGWINCH")?,
+        })
+    }
+}
+
+/// What acting on input touches.
+struct Ui<'a> {
+    app: &'a mut App,
+    guard: &'a mut TerminalGuard,
+    stops: &'a mut StopWatch,
+}
+
+impl Ui<'_> {
+    /// Every message waiting, handled as one batch of events. `Some` when
+    /// the cockpit ends (a quit, a lost terminal).
+    fn on_input(&mut self, msgs: Vec<Input>, handle: &EngineHandle, state: &State) -> Option<Exit> {
+        let mut events = Vec::new();
+        for msg in msgs {
+            match msg {
+                Input::Events(evs) => events.extend(evs),
+                Input::Notice(text) => self.app.set_error(text),
+                Input::Lost(why) => return Some(Exit::TerminalLost(why)),
+            }
+        }
+        for action in self.app.on_events(events, state) {
+            match action {
+                Action::None => {}
+                Action::Quit => return Some(Exit::Quit),
+                Action::Send(cmd) => send(handle, self.app, cmd),
+                Action::Suspend => {
+                    if let Err(e) = suspend(self.guard, handle, self.app, state.split) {
+                        return Some(lost(e));
+                    }
+                    self.stops.reset(Instant::now());
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Taking the terminal back failed (after a stop, or on the SIGCONT that
+/// comes with a hang-up): it is gone.
+fn lost(e: anyhow::Error) -> Exit {
+    Exit::TerminalLost(format!("{e:#}"))
 }
 
 fn send(handle: &EngineHandle, app: &mut App, cmd: Command) {

@@ -213,6 +213,9 @@ async fn run_inner(
             tui::Exit::Quit => (0, "quit".to_string()),
             tui::Exit::Signal(name, code) => (code, format!("stopped by {name}")),
             tui::Exit::EngineStopped => (1, "the engine stopped".to_string()),
+            // The lab lives in this process and dies with it: nothing to
+            // guard, so a lost terminal ends it (traffic left as it is).
+            tui::Exit::TerminalLost(why) => (129, format!("terminal lost ({why})")),
         }
     };
     // Answers sent before the last switch may still be in flight (after

@@ -59,6 +59,10 @@ impl Engine {
                 }
                 self.answer(reply, r);
             }
+            Command::TerminalLost { then } => {
+                let r = self.terminal_lost(origin, &then);
+                self.answer(reply, r);
+            }
             Command::AlertResult { delivered, text } => {
                 let action = if delivered {
                     "alert sent"

@@ -69,6 +69,24 @@ impl Engine {
         self.notify(n);
     }
 
+    /// The cockpit lost its terminal: journaled as a control line, shown
+    /// as an event, and sent to every alert (nobody is watching now).
+    pub(super) fn terminal_lost(&mut self, origin: Origin, then: &str) -> Result<String, String> {
+        let at = self.state.split.map_or_else(
+            || "an unknown split".to_string(),
+            |s| format!("{} %", s.green()),
+        );
+        let text = format!("terminal lost at {at}; {then}");
+        let mut rec = self.record(RecordKind::Control, origin, "terminal lost");
+        rec.reason = Some(text.clone());
+        let r = self.append(&rec).map(|_| text.clone());
+        self.event(EventLevel::Warn, text.clone());
+        let mut n = self.notice(AlertEvent::TerminalLost, origin);
+        n.reason = Some(then.to_string());
+        self.notify(n);
+        r
+    }
+
     /// The breach streak just started: the first poll of a run of bad ones.
     pub(super) fn notice_first_breach(&self) {
         let breaches: Vec<String> = guardrail::green_breaches(&self.state.judgements)

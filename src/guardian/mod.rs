@@ -1,0 +1,203 @@
+//! What a cockpit does when its terminal is lost (`[safety]
+//! on_terminal_loss`): guard the cutover headless, exit, or roll back and
+//! exit. A lost terminal never leaves an orphan: every path here answers
+//! SIGTERM, SIGHUP and SIGINT within a second and ends by itself.
+//!
+//! The guardian is the same process and the same engine the cockpit ran:
+//! auto-rollback stays as it was armed, nothing advances (the cockpit's
+//! engine has no autopilot), and the journal stays locked, so no second
+//! writer can appear. It waits on signals, the engine's state and one
+//! timer, and so costs no CPU to speak of.
+
+pub mod mark;
+
+use std::time::Duration;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use crate::app::Running;
+use crate::cli::say;
+use crate::config::{Config, TerminalLoss};
+use crate::engine::{Command, EngineHandle, Origin, Phase, State};
+
+/// The exit status after a lost terminal: as for SIGHUP, a hang-up.
+pub const LOST: u8 = 129;
+/// A SIGHUP this soon after the loss is the hang-up of the lost terminal
+/// itself (it comes with the end of input, in either order), not a request
+/// to stop guarding.
+const HANGUP_ECHO: Duration = Duration::from_secs(1);
+/// How long alerts on their way may delay an exit (the exit itself is
+/// promised within a second).
+const ALERT_WAIT: Duration = Duration::from_millis(600);
+
+/// Runs the `on_terminal_loss` policy for a cockpit whose terminal went
+/// away (`why`: end of input, EIO, SIGHUP). Returns the exit status.
+pub async fn on_terminal_lost(running: Running, config: &Config, why: &str) -> u8 {
+    let handle = running.handle.clone();
+    if handle.current().readonly {
+        // A watcher guards nothing and journals nothing.
+        say(format!(
+            "cutover: terminal lost ({why}); read-only, exiting"
+        ));
+        stop(running).await;
+        return LOST;
+    }
+    match config.safety.on_terminal_loss {
+        TerminalLoss::Exit => {
+            journal_loss(
+                &handle,
+                why,
+                "exiting (on_terminal_loss = \"exit\"); traffic left as it is",
+            )
+            .await;
+            stop(running).await;
+            LOST
+        }
+        TerminalLoss::Rollback => {
+            journal_loss(
+                &handle,
+                why,
+                "rolling back, then exiting (on_terminal_loss = \"rollback\")",
+            )
+            .await;
+            let asked = Command::Rollback {
+                reason: format!("terminal lost ({why})"),
+            };
+            let said = match handle.call(Origin::Tui, asked).await {
+                Ok(msg) => msg,
+                Err(e) => format!("rollback failed: {e}"),
+            };
+            say(format!("cutover: terminal lost ({why}): {said}"));
+            stop(running).await;
+            LOST
+        }
+        TerminalLoss::Guard => guard(running, config, why).await,
+    }
+}
+
+async fn journal_loss(handle: &EngineHandle, why: &str, then: &str) {
+    let then = format!("{then} ({why})");
+    if let Err(e) = handle
+        .call(Origin::Tui, Command::TerminalLost { then })
+        .await
+    {
+        tracing::warn!("journaling the lost terminal: {e}");
+    }
+}
+
+/// Stops the engine, letting alerts on their way go for a moment only.
+async fn stop(mut running: Running) {
+    let _ = tokio::time::timeout(ALERT_WAIT, running.finish_alerts()).await;
+    running.stop().await;
+}
+
+/// Why the guard ended, and the exit status.
+struct End {
+    why: String,
+    code: u8,
+}
+
+fn listen(kind: SignalKind) -> Option<Signal> {
+    signal(kind).ok()
+}
+
+async fn recv(s: &mut Option<Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Nothing left to guard: green has no traffic, or it is promoted and the
+/// bake has passed.
+fn done(s: &State) -> Option<&'static str> {
+    if s.split.is_some_and(|x| x.green() == 0) {
+        Some("green is at 0 %")
+    } else if s.phase == Phase::Promoted {
+        Some("green is promoted and baked")
+    } else {
+        None
+    }
+}
+
+async fn guard(running: Running, config: &Config, why: &str) -> u8 {
+    let handle = running.handle.clone();
+    let journal = running.journal.clone();
+    // Listening before the mark is written: the mark offers a take-over
+    // by SIGUSR1, whose default action would kill the process.
+    let mut term = listen(SignalKind::terminate());
+    let mut hup = listen(SignalKind::hangup());
+    let mut int = listen(SignalKind::interrupt());
+    let mut usr1 = listen(SignalKind::user_defined1());
+    let lost_at = std::time::Instant::now();
+    let s = handle.current();
+    let mut mark = mark::Mark::new(s.split.map(|x| x.green()), s.armed);
+    let guard_for = config.safety.guard_for;
+    let then = format!(
+        "guarding: auto-rollback {}, nothing advances; ends at 0 % green, once promoted and \
+         baked, after {}, or on SIGTERM/SIGHUP/SIGINT; `--take-over` takes over",
+        if s.armed { "armed" } else { "DISARMED" },
+        crate::format::span(guard_for)
+    );
+    journal_loss(&handle, why, &then).await;
+    if let Err(e) = mark::write(&journal, &mark) {
+        tracing::warn!("writing the guardian's mark: {e}");
+    }
+    say(format!("cutover: terminal lost ({why}); {then}"));
+    let mut rx = handle.state();
+    let deadline = tokio::time::sleep(guard_for);
+    tokio::pin!(deadline);
+    let end = loop {
+        if let Some(why) = done(&rx.borrow_and_update()) {
+            break End {
+                why: why.into(),
+                code: LOST,
+            };
+        }
+        tokio::select! {
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    break End { why: "the engine stopped".into(), code: 1 };
+                }
+                let s = rx.borrow().clone();
+                let split = s.split.map(|x| x.green());
+                if split != mark.split || s.armed != mark.armed {
+                    mark.split = split;
+                    mark.armed = s.armed;
+                    let _ = mark::write(&journal, &mark);
+                }
+            }
+            _ = &mut deadline => break End {
+                why: format!("guarded for {}", crate::format::span(guard_for)),
+                code: LOST,
+            },
+            _ = recv(&mut term) => break End { why: "SIGTERM".into(), code: 143 },
+            _ = recv(&mut hup) => {
+                if lost_at.elapsed() < HANGUP_ECHO {
+                    continue;
+                }
+                break End { why: "SIGHUP".into(), code: 129 };
+            }
+            _ = recv(&mut int) => break End { why: "SIGINT".into(), code: 130 },
+            _ = recv(&mut usr1) => break End {
+                why: "handed over to a new cockpit (--take-over)".into(),
+                code: LOST,
+            },
+        }
+    };
+    mark::remove(&journal);
+    let left = handle
+        .current()
+        .split
+        .map_or_else(|| "an unknown split".into(), |s| format!("{} %", s.green()));
+    let line = format!(
+        "guardian stopped: {}; traffic left at {left} green (stopping never moves traffic)",
+        end.why
+    );
+    let _ = handle.call(Origin::Tui, Command::Note(line.clone())).await;
+    say(format!("cutover: {line}"));
+    stop(running).await;
+    end.code
+}

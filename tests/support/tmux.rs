@@ -1,0 +1,198 @@
+//! A private tmux server running the real binary, for the terminal tests:
+//! send-keys, paste-buffer and kill-session, read back with capture-pane.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Tmux {
+    pub socket: String,
+    pub session: String,
+}
+
+impl Tmux {
+    pub fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .cmd(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
+    }
+
+    pub fn keys(&self, keys: &str) {
+        self.cmd(&["send-keys", "-t", &self.session, keys]);
+    }
+
+    /// Waits until the screen satisfies `f`; returns the time it took.
+    pub fn wait(&self, what: &str, within: Duration, f: impl Fn(&str) -> bool) -> Duration {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if f(&s) {
+                return start.elapsed();
+            }
+            if start.elapsed() > within {
+                panic!("timed out after {within:?} waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pane_pid(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .cmd(&["display-message", "-p", "-t", &self.session, "#{pane_pid}"])
+                .stdout,
+        )
+        .trim()
+        .to_string()
+    }
+
+    /// The cutover process under the pane's shell.
+    pub fn cockpit_pid(&self) -> i32 {
+        let shell = self.pane_pid();
+        let out = Command::new("pgrep")
+            .args(["-P", &shell, "-x", "cutover"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("no cutover under the shell {shell}"))
+    }
+
+    /// Starts `command` (a shell line) in a new session of this server.
+    pub fn start(&self, command: &str, size: (u16, u16)) {
+        let (w, h) = (size.0.to_string(), size.1.to_string());
+        let out = self.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            &self.session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            command,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Tmux {
+    /// Kills every pane's process group before the server (`kill-server`
+    /// only sends SIGHUP).
+    fn drop(&mut self) {
+        let panes = self.cmd(&["list-panes", "-a", "-F", "#{pane_pid}"]);
+        for pid in String::from_utf8_lossy(&panes.stdout).split_whitespace() {
+            if let Ok(pid) = pid.parse::<i32>() {
+                // SAFETY: plain signals to a process group this test started.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+/// True (after saying so) when the test must be skipped: tmux is missing
+/// and the run does not require it.
+pub fn skip_without_tmux(test: &str) -> bool {
+    let there = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if there {
+        return false;
+    }
+    assert!(
+        std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
+        "tmux is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: tmux not installed (apt-get install tmux)"
+    );
+    true
+}
+
+/// `cutover <args> --journal J --log L` in a fresh server named `socket`,
+/// under a shell that shows the exit status and keeps the pane.
+pub fn start_cutover(socket: String, args: &str, journal: &Path, log: &Path) -> Tmux {
+    let t = Tmux {
+        socket,
+        session: "cockpit".into(),
+    };
+    t.start(
+        &format!(
+            "{} {args} --journal {} --log {}; echo EXIT=$?; sleep 60",
+            env!("CARGO_BIN_EXE_cutover"),
+            journal.display(),
+            log.display()
+        ),
+        (120, 40),
+    );
+    t
+}
+
+/// The header's split as the router reports it (`green 1% · blue 99%`).
+pub fn shows_split(screen: &str, green: u8) -> bool {
+    let header: String = screen
+        .lines()
+        .take_while(|l| !l.starts_with('─'))
+        .take(8)
+        .collect::<Vec<_>>()
+        .join("\n");
+    header.contains(&format!("green {green}% · blue {}%", 100 - green))
+}
+
+/// Waits for the gate, advances to 1 % with `n`, and waits for the split.
+pub fn advance_to_one_percent(t: &Tmux) {
+    t.wait("the gate to open", Duration::from_secs(20), |s| {
+        s.contains("gate OPEN")
+    });
+    t.keys("n");
+    t.wait("split at 1%", Duration::from_secs(10), |s| {
+        shows_split(s, 1)
+    });
+}
+
+/// The journal's lines as text (each a JSON object).
+pub fn journal_text(journal: &Path) -> String {
+    std::fs::read_to_string(journal).unwrap_or_default()
+}
+
+/// Waits until the journal holds a line with `needle`.
+pub fn wait_journal(journal: &Path, needle: &str, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        if journal_text(journal).contains(needle) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < within,
+            "no journal line with {needle:?} within {within:?}:\n{}",
+            journal_text(journal)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
