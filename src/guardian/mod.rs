@@ -113,7 +113,12 @@ async fn recv(s: &mut Option<Signal>) {
 /// Nothing left to guard: green has no traffic, or it is promoted and the
 /// bake has passed.
 fn done(s: &State) -> Option<&'static str> {
-    if s.split.is_some_and(|x| x.green() == 0) {
+    // A rollback still failing, a write in flight or a check not yet back
+    // means 0 % is what was asked, not yet what is served: keep guarding.
+    let settled = s.rollback_failed.is_none() && s.pending.is_none() && s.verifying.is_none();
+    if !settled {
+        None
+    } else if s.split.is_some_and(|x| x.green() == 0) {
         Some("green is at 0 %")
     } else if s.phase == Phase::Promoted {
         Some("green is promoted and baked")
