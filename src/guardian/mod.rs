@@ -63,13 +63,23 @@ pub async fn on_terminal_lost(running: Running, config: &Config, why: &str) -> u
             let asked = Command::Rollback {
                 reason: format!("terminal lost ({why})"),
             };
-            let said = match handle.call(Origin::Tui, asked).await {
-                Ok(msg) => msg,
-                Err(e) => format!("rollback failed: {e}"),
-            };
-            say(format!("cutover: terminal lost ({why}): {said}"));
-            stop(running).await;
-            LOST
+            match handle.call(Origin::Tui, asked).await {
+                Ok(msg) => {
+                    say(format!("cutover: terminal lost ({why}): {msg}"));
+                    stop(running).await;
+                    LOST
+                }
+                // The engine keeps retrying a rollback that failed; leaving
+                // now would end those retries with green still served. Guard
+                // instead: the guard ends once 0 % has landed.
+                Err(e) => {
+                    say(format!(
+                        "cutover: terminal lost ({why}): the rollback has not landed ({e}); \
+                         guarding until it does"
+                    ));
+                    guard(running, config, why).await
+                }
+            }
         }
         TerminalLoss::Guard => guard(running, config, why).await,
     }
