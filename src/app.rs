@@ -27,32 +27,48 @@ pub struct Running {
 }
 
 impl Running {
-    /// Lets alerts on their way finish (bounded), then stops the engine
-    /// (never moving traffic) and waits for it.
+    /// Stops the engine (never moving traffic), which releases the
+    /// journal's lock, and only then waits for alerts still on their way:
+    /// a hung receiver never keeps a new cockpit from taking over. The wait
+    /// is said, bounded by the alerts' drain time, and ends at Ctrl-C
+    /// (SIGINT), SIGTERM or SIGHUP.
     pub async fn stop(mut self) {
-        self.finish_alerts().await;
+        let alerts = self.alerts.take();
+        let service = self.handle.current().service.clone();
         let _ = self
             .handle
             .call(crate::engine::Origin::Cli, crate::engine::Command::Shutdown)
             .await;
         let _ = self.task.await;
         drop(self.fleet);
+        if let Some(a) = alerts {
+            let after = crate::alerts::AfterEngine {
+                journal: self.journal.clone(),
+                service,
+            };
+            wait_for_alerts(a, after).await;
+        }
     }
 }
 
-impl Running {
-    /// Lets the alerts on their way finish (up to their drain time), each
-    /// result journaled; later notices are not sent. Done by `stop`.
-    pub async fn finish_alerts(&mut self) {
-        if let Some(a) = self.alerts.take() {
-            let n = a.in_flight();
-            if n > 0 {
-                crate::cli::warn(format!(
-                    "cutover: waiting up to {} for {n} alert(s) still being sent",
-                    crate::format::span(a.drain())
-                ));
-            }
-            a.finish().await;
+/// The alerts' last stretch, with the journal already released.
+async fn wait_for_alerts(a: crate::alerts::Alerts, after: crate::alerts::AfterEngine) {
+    let n = a.in_flight();
+    if n > 0 {
+        crate::cli::warn(format!(
+            "cutover: journal released; waiting up to {} for {n} alert(s) still being sent (Ctrl-C stops waiting)",
+            crate::format::span(a.drain())
+        ));
+    }
+    let left = a.in_flight_counter();
+    tokio::select! {
+        _ = a.finish(after.clone()) => {}
+        sig = crate::signals::any_stop() => {
+            let n = left.load(std::sync::atomic::Ordering::Relaxed).max(1);
+            after.report(
+                false,
+                &format!("ALERT NOT SENT: {n} alert(s) abandoned at exit ({sig}) before their receivers answered"),
+            );
         }
     }
 }
