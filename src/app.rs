@@ -34,7 +34,13 @@ impl Running {
     /// (SIGINT), SIGTERM or SIGHUP.
     pub async fn stop(mut self) {
         let alerts = self.alerts.take();
-        let service = self.handle.current().service.clone();
+        let after = crate::alerts::AfterEngine {
+            journal: self.journal.clone(),
+            service: self.handle.current().service.clone(),
+        };
+        if let Some(a) = &alerts {
+            a.after_engine(after.clone());
+        }
         let _ = self
             .handle
             .call(crate::engine::Origin::Cli, crate::engine::Command::Shutdown)
@@ -42,34 +48,44 @@ impl Running {
         let _ = self.task.await;
         drop(self.fleet);
         if let Some(a) = alerts {
-            let after = crate::alerts::AfterEngine {
-                journal: self.journal.clone(),
-                service,
-            };
             wait_for_alerts(a, after).await;
         }
     }
 }
 
-/// The alerts' last stretch, with the journal already released.
+/// The alerts' last stretch, with the journal already released. Most
+/// are answered within moments and nothing is said; a longer wait is said,
+/// with how to end it.
 async fn wait_for_alerts(a: crate::alerts::Alerts, after: crate::alerts::AfterEngine) {
-    let n = a.in_flight();
-    if n > 0 {
-        crate::cli::warn(format!(
-            "cutover: journal released; waiting up to {} for {n} alert(s) still being sent (Ctrl-C stops waiting)",
-            crate::format::span(a.drain())
-        ));
-    }
+    const QUIET: Duration = Duration::from_millis(300);
     let left = a.in_flight_counter();
+    let drain = a.drain();
+    let finish = a.finish();
+    tokio::pin!(finish);
+    let stop = crate::signals::any_stop();
+    tokio::pin!(stop);
+    let abandon = |sig: crate::signals::Stop| {
+        let n = left.load(std::sync::atomic::Ordering::Relaxed).max(1);
+        after.report(
+            false,
+            &format!(
+                "ALERT NOT SENT: {n} alert(s) abandoned at exit ({sig}) before their receivers answered"
+            ),
+        );
+    };
     tokio::select! {
-        _ = a.finish(after.clone()) => {}
-        sig = crate::signals::any_stop() => {
-            let n = left.load(std::sync::atomic::Ordering::Relaxed).max(1);
-            after.report(
-                false,
-                &format!("ALERT NOT SENT: {n} alert(s) abandoned at exit ({sig}) before their receivers answered"),
-            );
-        }
+        _ = &mut finish => return,
+        sig = &mut stop => return abandon(sig),
+        _ = tokio::time::sleep(QUIET) => {}
+    }
+    crate::cli::warn(format!(
+        "cutover: journal released; waiting up to {} for {} alert(s) still being sent (Ctrl-C stops waiting)",
+        crate::format::span(drain),
+        left.load(std::sync::atomic::Ordering::Relaxed).max(1)
+    ));
+    tokio::select! {
+        _ = &mut finish => {}
+        sig = &mut stop => abandon(sig),
     }
 }
 

@@ -700,14 +700,13 @@ async fn a_flapping_breach_is_alerted_once_per_interval() {
         cutover::alerts::spawn(&config.alerts, rx, handle.clone(), Policy::default()).unwrap();
     // 100 ms polls: about ten runs of breaches in three seconds.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    alerts.after_engine(cutover::alerts::AfterEngine {
+        journal: path.clone(),
+        service: "flapping".into(),
+    });
     let _ = handle.call(Origin::Cli, Command::Shutdown).await;
     let _ = task.await;
-    alerts
-        .finish(cutover::alerts::AfterEngine {
-            journal: path.clone(),
-            service: "flapping".into(),
-        })
-        .await;
+    alerts.finish().await;
     let runs = Journal::read_all(&path)
         .unwrap()
         .into_iter()

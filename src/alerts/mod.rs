@@ -95,11 +95,17 @@ impl Alerts {
         self.policy.drain
     }
 
+    /// Where results go once the engine is gone; set before stopping it,
+    /// so a result that arrives in between is not lost.
+    pub fn after_engine(&self, after: AfterEngine) {
+        let _ = self.after.set(after);
+    }
+
     /// Lets the alerts on their way finish (up to the policy's `drain`),
     /// reports each that did not, and ends the task. Called once the
-    /// engine has stopped: results then go to `after`.
-    pub async fn finish(mut self, after: AfterEngine) {
-        let _ = self.after.set(after);
+    /// engine has stopped: results then go where [`Alerts::after_engine`]
+    /// said.
+    pub async fn finish(mut self) {
         self.stop.cancel();
         if let Some(t) = self.task.take() {
             let _ = t.await;
