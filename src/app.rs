@@ -27,33 +27,65 @@ pub struct Running {
 }
 
 impl Running {
-    /// Lets alerts on their way finish (bounded), then stops the engine
-    /// (never moving traffic) and waits for it.
+    /// Stops the engine (never moving traffic), which releases the
+    /// journal's lock, and only then waits for alerts still on their way:
+    /// a hung receiver never keeps a new cockpit from taking over. The wait
+    /// is said, bounded by the alerts' drain time, and ends at Ctrl-C
+    /// (SIGINT), SIGTERM or SIGHUP.
     pub async fn stop(mut self) {
-        self.finish_alerts().await;
+        let alerts = self.alerts.take();
+        let after = crate::alerts::AfterEngine {
+            journal: self.journal.clone(),
+            service: self.handle.current().service.clone(),
+        };
+        if let Some(a) = &alerts {
+            a.after_engine(after.clone());
+        }
         let _ = self
             .handle
             .call(crate::engine::Origin::Cli, crate::engine::Command::Shutdown)
             .await;
         let _ = self.task.await;
         drop(self.fleet);
+        if let Some(a) = alerts {
+            wait_for_alerts(a, after).await;
+        }
     }
 }
 
-impl Running {
-    /// Lets the alerts on their way finish (up to their drain time), each
-    /// result journaled; later notices are not sent. Done by `stop`.
-    pub async fn finish_alerts(&mut self) {
-        if let Some(a) = self.alerts.take() {
-            let n = a.in_flight();
-            if n > 0 {
-                crate::cli::warn(format!(
-                    "cutover: waiting up to {} for {n} alert(s) still being sent",
-                    crate::format::span(a.drain())
-                ));
-            }
-            a.finish().await;
-        }
+/// The alerts' last stretch, with the journal already released. Most
+/// are answered within moments and nothing is said; a longer wait is said,
+/// with how to end it.
+async fn wait_for_alerts(a: crate::alerts::Alerts, after: crate::alerts::AfterEngine) {
+    const QUIET: Duration = Duration::from_millis(300);
+    let left = a.in_flight_counter();
+    let drain = a.drain();
+    let finish = a.finish();
+    tokio::pin!(finish);
+    let stop = crate::signals::any_stop();
+    tokio::pin!(stop);
+    let abandon = |sig: crate::signals::Stop| {
+        let n = left.load(std::sync::atomic::Ordering::Relaxed).max(1);
+        after.report(
+            false,
+            &format!(
+                "ALERT NOT SENT: {n} alert(s) abandoned at exit ({sig}) before their receivers answered"
+            ),
+        );
+    };
+    tokio::select! {
+        _ = &mut finish => return,
+        sig = &mut stop => return abandon(sig),
+        _ = tokio::time::sleep(QUIET) => {}
+    }
+    crate::cli::warn(format!(
+        "cutover: journal released; waiting up to {} for {} alert(s) still being sent (Ctrl-C stops waiting)",
+        crate::format::span(drain),
+        left.load(std::sync::atomic::Ordering::Relaxed).max(1)
+    ));
+    tokio::select! {
+        _ = &mut finish => {}
+        sig = &mut stop => abandon(sig),
     }
 }
 

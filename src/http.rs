@@ -84,6 +84,9 @@ pub struct HttpOptions {
     pub basic: Option<(String, Secret)>,
     /// Extra headers on every request, e.g. `X-Scope-OrgID`.
     pub headers: Vec<(String, String)>,
+    /// Answer a 3xx as it is instead of following it (webhooks: a
+    /// followed 302 turns the POST into a bodiless GET that "succeeds").
+    pub no_redirects: bool,
 }
 
 /// A built client and the headers every request must carry.
@@ -166,6 +169,9 @@ impl HttpClient {
         }
         if o.insecure_skip_verify {
             b = b.tls_danger_accept_invalid_certs(true);
+        }
+        if o.no_redirects {
+            b = b.redirect(reqwest::redirect::Policy::none());
         }
         let client = b.build().context("building the HTTP client")?;
 

@@ -20,4 +20,5 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod router;
+pub mod signals;
 pub mod tui;

@@ -2,6 +2,9 @@
 //! hand-rolled HTTP receiver on 127.0.0.1, receivers that refuse or never
 //! answer, and `cutover run` itself on the degrading scenario.
 
+#[path = "support/engine.rs"]
+mod engine_rig;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,8 +35,19 @@ fn assert_no_secret(what: &str, text: &str) {
 /// One request as the receiver got it.
 #[derive(Debug, Clone)]
 struct Got {
+    method: String,
     path: String,
     body: String,
+}
+
+/// How the receiver answers.
+#[derive(Debug, Clone, Copy)]
+enum Reply {
+    Ok,
+    /// Accepts and never answers.
+    Hold,
+    /// `302 Found` to this path on the receiver itself.
+    Redirect(&'static str),
 }
 
 /// A minimal HTTP/1.1 server: records each request and answers 200.
@@ -48,6 +62,10 @@ struct Receiver {
 
 impl Receiver {
     fn start(answer: bool) -> Receiver {
+        Receiver::replying(if answer { Reply::Ok } else { Reply::Hold })
+    }
+
+    fn replying(reply: Reply) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -60,16 +78,21 @@ impl Receiver {
                     break;
                 }
                 let Ok(mut conn) = conn else { continue };
-                if !answer {
+                if let Reply::Hold = reply {
                     held.push(conn);
                     continue;
                 }
                 conn.set_read_timeout(Some(Duration::from_secs(5))).ok();
                 if let Some(r) = read_request(&mut conn) {
                     g.lock().unwrap().push(r);
-                    let _ = conn.write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                    );
+                    let answer = match reply {
+                        Reply::Redirect(to) => format!(
+                            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}{to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        ),
+                        _ => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                            .to_string(),
+                    };
+                    let _ = conn.write_all(answer.as_bytes());
                 }
             }
         });
@@ -111,6 +134,7 @@ fn read_request(conn: &mut TcpStream) -> Option<Got> {
         }
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let method = head.split_whitespace().next().unwrap_or("").to_string();
     let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
     let len: usize = head
         .lines()
@@ -128,7 +152,7 @@ fn read_request(conn: &mut TcpStream) -> Option<Got> {
         buf.extend_from_slice(&chunk[..n]);
     }
     let body = String::from_utf8_lossy(&buf[head_end..]).into_owned();
-    Some(Got { path, body })
+    Some(Got { method, path, body })
 }
 
 /// A port nothing listens on.
@@ -142,6 +166,7 @@ fn hook(url: String, on: &[AlertEvent]) -> AlertConfig {
         url: WebhookUrl::new(url),
         on: on.to_vec(),
         template: None,
+        interval: cutover::config::default_alert_interval(),
     }
 }
 
@@ -612,4 +637,234 @@ async fn a_lost_terminal_alerts_every_webhook_with_the_split() {
     let lines = std::fs::read_to_string(&journal).unwrap();
     assert!(lines.contains("terminal lost at 25 %; exiting"), "{lines}");
     assert!(lines.contains("\"action\":\"alert sent\""), "{lines}");
+}
+
+/// Issue 16, point 8: a receiver answering 302 got the alert re-sent as a
+/// GET without its body, and the cockpit said "alert sent (HTTP 200)".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_a_failure_that_names_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::replying(Reply::Redirect("/moved-here"));
+    let running = at_25(
+        dir.path(),
+        vec![hook(secret_url(receiver.port), &[AlertEvent::Rollback])],
+        Policy::default(),
+    )
+    .await;
+    running
+        .handle
+        .call(
+            Origin::Cli,
+            Command::Rollback {
+                reason: "test".into(),
+            },
+        )
+        .await
+        .expect("rollback");
+    until(&running, Duration::from_secs(10), |s| {
+        s.events.iter().any(|e| e.text.contains("ALERT NOT SENT"))
+    })
+    .await;
+    let shown = events(&running.handle.current());
+    running.stop().await;
+    let got = receiver.got();
+    eprintln!("{shown}\nthe receiver got: {got:#?}");
+    assert_eq!(got.len(), 1, "the POST only, never followed: {got:?}");
+    assert_eq!(got[0].method, "POST");
+    let want = format!(
+        "HTTP 302 Found redirects to http://127.0.0.1:{}/moved-here",
+        receiver.port
+    );
+    assert!(shown.contains(&want), "{shown}");
+    assert!(!shown.contains("alert sent"), "{shown}");
+    assert_no_secret("the events", &shown);
+}
+
+/// A green error rate that breaches one poll in three: a new run of
+/// breaches every third poll.
+struct Flapping(u32);
+
+#[async_trait::async_trait]
+impl cutover::metrics::MetricSource for Flapping {
+    fn kind(&self) -> &'static str {
+        "flapping"
+    }
+    async fn poll(&mut self) -> cutover::model::Snapshot {
+        self.0 += 1;
+        let green = if self.0.is_multiple_of(3) { 20.0 } else { 0.1 };
+        cutover::model::Snapshot {
+            at: tokio::time::Instant::now().into_std(),
+            wall: std::time::SystemTime::now(),
+            window: Duration::from_millis(100),
+            blue: engine_rig::readings(0.1),
+            green: engine_rig::readings(green),
+        }
+    }
+}
+
+/// Issue 16, point 8: a metric breaching one poll in three sent 20 breach
+/// alerts a minute; now one per metric per `interval` (default 5 min).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flapping_breach_is_alerted_once_per_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let receiver = Receiver::start(true);
+    let mut config = engine_rig::config("flapping");
+    config.auto_rollback.enabled = false;
+    config.alerts = vec![hook(
+        format!("http://127.0.0.1:{}/hook", receiver.port),
+        &[AlertEvent::Breach],
+    )];
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = EngineOptions {
+        notices: Some(tx),
+        ..Default::default()
+    };
+    let (handle, task) = cutover::engine::spawn(
+        &config,
+        std::sync::Arc::new(engine_rig::MemoryRouter::at(25)),
+        Box::new(Flapping(0)),
+        Journal::open(&path).unwrap(),
+        options,
+    )
+    .unwrap();
+    let alerts =
+        cutover::alerts::spawn(&config.alerts, rx, handle.clone(), Policy::default()).unwrap();
+    // 100 ms polls: about ten runs of breaches in three seconds.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    alerts.after_engine(cutover::alerts::AfterEngine {
+        journal: path.clone(),
+        service: "flapping".into(),
+    });
+    let _ = handle.call(Origin::Cli, Command::Shutdown).await;
+    let _ = task.await;
+    alerts.finish().await;
+    let runs = Journal::read_all(&path)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == RecordKind::Breach && r.action == "breach")
+        .count();
+    let got = receiver.got();
+    eprintln!(
+        "{runs} runs of breaches; the receiver got {} alert(s)",
+        got.len()
+    );
+    assert!(runs >= 5, "the source flapped: {runs} runs");
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].body.contains("BREACHES"), "{got:?}");
+}
+
+/// Issue 16, point 8: `q` with a hanging receiver waited 23 s, ignored
+/// Ctrl-C and kept the journal's lock, so a cockpit started meanwhile came
+/// up read-only. Now the engine stops first: the lock is free at once, the
+/// wait is said, and SIGINT ends it.
+#[test]
+fn quitting_with_a_hung_receiver_releases_the_journal_and_ctrl_c_ends_the_wait() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let hung = Receiver::start(false);
+    let config = dir.path().join("cutover.toml");
+    let journal = dir.path().join("journal.jsonl");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[service]
+name = "chat-model"
+
+[source]
+kind = "demo"
+interval = "1s"
+timeout = "500ms"
+window = "5s"
+
+[router]
+kind = "demo"
+
+[router.demo]
+scenario = "degrading"
+
+[plan]
+dwell = "2s"
+progress_deadline = "60s"
+
+[journal]
+path = "{}"
+
+[[alerts]]
+url = "{}"
+on = ["rollback"]
+"#,
+            journal.display(),
+            secret_url(hung.port)
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let pid = child.id() as i32;
+    let kill = |sig: &str| {
+        let _ = std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string())
+            .status();
+    };
+    // The degrading demo rolls back on its own; the alert then hangs.
+    let mut stderr = Vec::new();
+    let waiting = loop {
+        match rx.recv_timeout(Duration::from_secs(90)) {
+            Ok(line) => {
+                let found = line.contains("waiting up to");
+                stderr.push(line);
+                if found {
+                    break Instant::now();
+                }
+            }
+            Err(_) => {
+                kill("KILL");
+                panic!("never waited for the alert:\n{}", stderr.join("\n"));
+            }
+        }
+    };
+    // A new cockpit takes the journal while the old one still waits.
+    let taken = Journal::open(&journal);
+    let still_running = child.try_wait().unwrap().is_none();
+    let lock = taken.map(|_| ()).map_err(|e| e.to_string());
+    kill("INT");
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if waiting.elapsed() > Duration::from_secs(10) {
+            kill("KILL");
+            panic!("Ctrl-C did not end the wait:\n{}", stderr.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let ended = waiting.elapsed();
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        stderr.push(line);
+    }
+    let stderr = stderr.join("\n");
+    eprintln!("{stderr}\nexit {code:?} {ended:?} after the wait began");
+    assert!(still_running, "the wait was over before the lock was tried");
+    assert_eq!(lock, Ok(()), "the journal's lock is free during the wait");
+    assert!(stderr.contains("journal released"), "{stderr}");
+    assert!(stderr.contains("Ctrl-C stops waiting"), "{stderr}");
+    assert!(stderr.contains("abandoned at exit"), "{stderr}");
+    assert_eq!(code, Some(3), "rolled back");
+    assert_no_secret("stderr", &stderr);
 }

@@ -146,3 +146,109 @@ fn a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures() {
     assert!(last["decision_to_router_ms"].as_u64().is_some(), "{v:#}");
     assert!(last["decision_to_zero_ms"].is_null(), "{v:#}");
 }
+
+/// Issue 16, point 9: a drill sent real traffic to a green the journal
+/// says was rolled back. Now it refuses unless forced, touching nothing.
+#[test]
+fn a_drill_refuses_a_green_that_was_rolled_back_unless_forced() {
+    if skip_without_nginx("a_drill_refuses_a_green_that_was_rolled_back_unless_forced") {
+        return;
+    }
+    let n = TestNginx::start(Mode::Weighted, |blue, green| {
+        format!(
+            "upstream chat_model {{\n    server 127.0.0.1:{};\n    server 127.0.0.1:{};\n    server 127.0.0.1:{green} down;\n}}\n",
+            blue[0], blue[1]
+        )
+    });
+    let cfg = n.cutover_config("");
+    let (code, out, err) = cutover(&n, &cfg, &["set", "5", "--force"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = cutover(&n, &cfg, &["rollback", "--reason", "error rate"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let include = std::fs::read(&n.include).ok();
+
+    let (code, out, err) = cutover(&n, &cfg, &["drill", "--times", "1", "--split", "50"]);
+    eprintln!("{out}\n{err}");
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("refused") && out.contains("rolled back") && out.contains("error rate"),
+        "{out}"
+    );
+    assert!(out.contains("--force"), "{out}");
+    assert!(!out.contains("drill 1/"), "{out}");
+    assert_eq!(std::fs::read(&n.include).ok(), include);
+    let recs = Journal::read_all(&n.path("journal.jsonl")).unwrap();
+    assert!(
+        !recs
+            .iter()
+            .any(|r| r.origin == "drill" && r.kind == RecordKind::Intent),
+        "no drill raised green: {recs:#?}"
+    );
+
+    let (code, out, err) = cutover(&n, &cfg, &["drill", "--times", "1", "--force"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("drilling anyway (--force)"), "{out}");
+    assert_eq!(n.count(200), (200, 0, 0));
+}
+
+/// Sends `signal` to a drill while green has the drill's traffic, then
+/// checks it rolled back before exiting with `code`.
+fn drill_stopped_by(signal: &str, code: i32) {
+    use std::process::Stdio;
+    let n = TestNginx::start(Mode::Weighted, |blue, green| {
+        format!(
+            "upstream chat_model {{\n    server 127.0.0.1:{};\n    server 127.0.0.1:{};\n    server 127.0.0.1:{green} down;\n}}\n",
+            blue[0], blue[1]
+        )
+    });
+    let cfg = n.cutover_config("");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--log")
+        .arg(n.path("cutover.log"))
+        .args(["drill", "--times", "20", "--split", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Green serves the drill's half of the traffic: stop it now.
+    let started = std::time::Instant::now();
+    loop {
+        if n.count(10).1 > 0 {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("the drill never sent traffic to green");
+        }
+    }
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(code), "{stdout}");
+    assert!(stdout.contains("rolled back"), "{stdout}");
+    assert_eq!(n.count(200), (200, 0, 0), "green keeps no traffic");
+}
+
+/// Issue 16, point 9: SIGTERM and SIGHUP left green at the drill's split
+/// (only SIGINT rolled back).
+#[test]
+fn a_drill_stopped_by_sigterm_rolls_back_and_exits_143() {
+    if skip_without_nginx("a_drill_stopped_by_sigterm_rolls_back_and_exits_143") {
+        return;
+    }
+    drill_stopped_by("TERM", 143);
+}
+
+#[test]
+fn a_drill_stopped_by_sighup_rolls_back_and_exits_129() {
+    if skip_without_nginx("a_drill_stopped_by_sighup_rolls_back_and_exits_129") {
+        return;
+    }
+    drill_stopped_by("HUP", 129);
+}

@@ -107,6 +107,7 @@ mod tests {
             split: Split::new(0),
             reason: Some("auto-rollback after 2 consecutive polls with green in breach: green error rate 12.0 % BREACH (> 5.00 %)".into()),
             readings: vec!["green error rate 12.0 % BREACH (> 5.00 %)".into()],
+            metrics: Vec::new(),
             failed: None,
             took: Some(Duration::from_millis(152)),
         }

@@ -14,19 +14,23 @@
 //! says neither that a rollback *failed* nor the readings it was decided
 //! on; a notice carries exactly what was journaled.
 
+pub mod limit;
 pub mod message;
 pub mod send;
 pub mod template;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AlertConfig;
+use crate::engine::journal::{Journal, Record, RecordKind};
 use crate::engine::{Command, EngineHandle, Notice, NoticeReceiver, Origin};
 use crate::http::{HttpClient, HttpOptions};
+use limit::BreachLimit;
 
 pub use send::{Delivery, Policy};
 
@@ -40,6 +44,39 @@ pub struct Alerts {
     task: Option<JoinHandle<()>>,
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
     policy: Policy,
+    after: Arc<OnceLock<AfterEngine>>,
+}
+
+/// Where results go once the engine has stopped (and released the
+/// journal): printed, and journaled only if this process can take the
+/// journal's lock again (a new cockpit may hold it by then).
+#[derive(Debug, Clone)]
+pub struct AfterEngine {
+    pub journal: PathBuf,
+    pub service: String,
+}
+
+impl AfterEngine {
+    /// Says a result the engine can no longer journal.
+    pub fn report(&self, delivered: bool, text: &str) {
+        crate::cli::warn(format!("cutover: {text}"));
+        let action = if delivered {
+            "alert sent"
+        } else {
+            "alert failed"
+        };
+        let mut rec = Record::new(RecordKind::Alert, &self.service, "alerts", action);
+        rec.detail = Some(text.to_string());
+        match Journal::open(&self.journal) {
+            Ok(mut j) => {
+                if let Err(e) = j.append(&rec) {
+                    tracing::warn!("{text} (not journaled: {e})");
+                }
+            }
+            // Held by the cockpit that took over: its journal, not ours.
+            Err(e) => tracing::warn!("{text} (not journaled: {e})"),
+        }
+    }
 }
 
 impl Alerts {
@@ -48,14 +85,26 @@ impl Alerts {
         self.in_flight.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The live count of alerts on their way, for whoever stops waiting.
+    pub fn in_flight_counter(&self) -> Arc<std::sync::atomic::AtomicUsize> {
+        self.in_flight.clone()
+    }
+
     /// The longest [`Alerts::finish`] waits.
     pub fn drain(&self) -> std::time::Duration {
         self.policy.drain
     }
 
+    /// Where results go once the engine is gone; set before stopping it,
+    /// so a result that arrives in between is not lost.
+    pub fn after_engine(&self, after: AfterEngine) {
+        let _ = self.after.set(after);
+    }
+
     /// Lets the alerts on their way finish (up to the policy's `drain`),
-    /// reports each that did not, and ends the task. Call before the
-    /// engine stops, so every result is journaled.
+    /// reports each that did not, and ends the task. Called once the
+    /// engine has stopped: results then go where [`Alerts::after_engine`]
+    /// said.
     pub async fn finish(mut self) {
         self.stop.cancel();
         if let Some(t) = self.task.take() {
@@ -91,6 +140,8 @@ pub fn spawn(
 ) -> anyhow::Result<Alerts> {
     let client = HttpClient::build(&HttpOptions {
         timeout: policy.timeout,
+        // A redirect is not a delivery: see `send::deliver`.
+        no_redirects: true,
         ..Default::default()
     })?
     .client()
@@ -107,11 +158,16 @@ pub fn spawn(
         .collect();
     let stop = CancellationToken::new();
     let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let after = Arc::new(OnceLock::new());
+    let to = Reporter {
+        engine,
+        after: after.clone(),
+    };
     let task = tokio::spawn(run(
         hooks,
         client,
         notices,
-        engine,
+        to,
         policy,
         stop.clone(),
         in_flight.clone(),
@@ -121,7 +177,40 @@ pub fn spawn(
         task: Some(task),
         in_flight,
         policy,
+        after,
     })
+}
+
+/// `notice` as `hook` sends it, or `None` when a breach alert is held
+/// back (see [`limit`]); a sent breach says how many were held back.
+fn rate_limited(notice: &Notice, hook: &Hook, limit: &mut BreachLimit) -> Option<Notice> {
+    let mut n = notice.clone();
+    if n.event != crate::config::AlertEvent::Breach {
+        return Some(n);
+    }
+    match limit.admit(&n.metrics, tokio::time::Instant::now().into_std()) {
+        None => {
+            tracing::debug!(
+                "breach alert to {} held back: {} alerted within {}",
+                hook.label,
+                n.metrics.join(", "),
+                crate::format::span(hook.config.interval)
+            );
+            None
+        }
+        Some(0) => Some(n),
+        Some(held) => {
+            let note = format!(
+                "{held} more breach run(s) since the last alert were not sent (at most one per metric every {})",
+                crate::format::span(hook.config.interval)
+            );
+            n.reason = Some(match n.reason.take() {
+                Some(r) => format!("{r}; {note}"),
+                None => note,
+            });
+            Some(n)
+        }
+    }
 }
 
 /// What a finished call reports.
@@ -145,15 +234,25 @@ fn text(d: &Done) -> String {
     }
 }
 
-async fn report(engine: &EngineHandle, done: Done) {
+/// Where a result goes: the engine (an event and a journal line) while it
+/// runs, then [`AfterEngine`].
+struct Reporter {
+    engine: EngineHandle,
+    after: Arc<OnceLock<AfterEngine>>,
+}
+
+async fn report(to: &Reporter, done: Done) {
     let text = text(&done);
     let command = Command::AlertResult {
         delivered: done.delivery.ok,
         text: text.clone(),
     };
-    if let Err(e) = engine.call(Origin::Alerts, command).await {
-        // The engine is gone: the log is all that is left.
-        tracing::warn!("{text} (not journaled: {e})");
+    if let Err(e) = to.engine.call(Origin::Alerts, command).await {
+        match to.after.get() {
+            Some(after) => after.report(done.delivery.ok, &text),
+            // The engine is gone unasked: the log is all that is left.
+            None => tracing::warn!("{text} (not journaled: {e})"),
+        }
     }
 }
 
@@ -161,7 +260,7 @@ async fn run(
     hooks: Vec<Arc<Hook>>,
     client: reqwest::Client,
     mut notices: NoticeReceiver,
-    engine: EngineHandle,
+    engine: Reporter,
     policy: Policy,
     stop: CancellationToken,
     count: Arc<std::sync::atomic::AtomicUsize>,
@@ -172,11 +271,21 @@ async fn run(
         count.store(calls.len(), std::sync::atomic::Ordering::Relaxed);
     };
     let mut dropped: Vec<Done> = Vec::new();
-    let dispatch = |n: Notice,
-                    calls: &mut JoinSet<Done>,
-                    labels: &mut HashMap<_, _>,
-                    dropped: &mut Vec<Done>| {
-        for hook in hooks.iter().filter(|h| h.config.wants(n.event)) {
+    let mut limits: Vec<BreachLimit> = hooks
+        .iter()
+        .map(|h| BreachLimit::new(h.config.interval))
+        .collect();
+    let mut dispatch = |n: Notice,
+                        calls: &mut JoinSet<Done>,
+                        labels: &mut HashMap<_, _>,
+                        dropped: &mut Vec<Done>| {
+        for (hook, limit) in hooks.iter().zip(limits.iter_mut()) {
+            if !hook.config.wants(n.event) {
+                continue;
+            }
+            let Some(n) = rate_limited(&n, hook, limit) else {
+                continue;
+            };
             let event = n.event.name();
             if calls.len() >= MAX_IN_FLIGHT {
                 dropped.push(Done {

@@ -88,6 +88,24 @@ pub async fn deliver(
                     detail: format!("HTTP {} after {tries}", r.status().as_u16()),
                 };
             }
+            // Never followed (the client is built without redirects): a
+            // POST that is followed becomes a GET without the body, and
+            // its 200 would say an alert arrived that nobody received.
+            Ok(r) if r.status().is_redirection() => {
+                let to = r
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+                    .unwrap_or_else(|| "no Location given".into());
+                let to = crate::format::sanitize(&scrub(&to, url), false).into_owned();
+                return Delivery {
+                    ok: false,
+                    detail: format!(
+                        "refused after {tries}: HTTP {} redirects to {to}; a webhook is not followed through redirects (configure the final URL)",
+                        status_text(r.status())
+                    ),
+                };
+            }
             Ok(r) => {
                 let status = r.status();
                 // The body is not quoted: a receiver's error page may echo

@@ -20,11 +20,12 @@ use crate::demo::Scenario;
         1    error (config, journal, router)\n  \
         2    usage error, or a command refused (set, rollback and promote refuse the\n       \
         in-process demo router: use `cutover demo`; drill refuses while green has\n       \
-        traffic, unless --force)\n  \
+        traffic or was rolled back, unless --force)\n  \
         3    run, demo --headless: rolled back\n  \
         4    status: the split or a colour's data could not be read (the report says which);\n       run: the journal says green was rolled back, so nothing moved\n  \
         129, 130, 143  stopped by SIGHUP, SIGINT or SIGTERM; traffic is left where it is\n       \
-        (129 also ends a cockpit whose terminal was lost)"
+        (129 also ends a cockpit whose terminal was lost; a drill rolls its own\n       \
+        traffic back first)"
 )]
 pub struct Cli {
     /// Config file. Default: $CUTOVER_CONFIG, else cutover/config.toml in
@@ -168,7 +169,8 @@ pub enum Cmd {
         /// first step.
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
         split: Option<u8>,
-        /// Drill even while green has traffic (a cutover may be in progress).
+        /// Drill even while green has traffic (a cutover may be in progress)
+        /// or the journal says it was rolled back.
         #[arg(long)]
         force: bool,
     },

@@ -22,15 +22,13 @@ pub struct DrillOptions {
     pub times: u32,
     /// Green's share during each run; default: the plan's first step.
     pub split: Option<u8>,
-    /// Run even while green has traffic (a cutover may be in progress).
+    /// Run even while green has traffic (a cutover may be in progress) or
+    /// was rolled back.
     pub force: bool,
 }
 
 /// Exit status of a drill that refused to start (as for other refusals).
 pub const DRILL_REFUSED: u8 = 2;
-
-/// Exit status after Ctrl-C (128 + SIGINT), as for the other commands.
-const INTERRUPTED: u8 = 130;
 
 /// How long the first read of the router may take.
 const FIRST_READ: Duration = Duration::from_secs(15);
@@ -78,6 +76,10 @@ async fn drill_on(
         ));
         return Ok(DRILL_REFUSED);
     }
+    if let Some(why) = rolled_back(&s, opts.force) {
+        say(why);
+        return Ok(DRILL_REFUSED);
+    }
     let pct = opts.split.unwrap_or(config.plan.steps[0]);
     let split = Split::new(pct).ok_or_else(|| anyhow::anyhow!("--split {pct} is not 1 to 100"))?;
     say(format!(
@@ -103,20 +105,25 @@ async fn drill_on(
         ));
     }
     let mut runs = Vec::new();
+    // Listening from the first run to the last, so a signal between two
+    // runs is not lost: SIGINT, SIGTERM (a supervisor) and SIGHUP (a
+    // closed terminal) all stop a drill the same way.
+    let stop = crate::signals::any_stop();
+    tokio::pin!(stop);
     for i in 1..=opts.times {
         let run = tokio::select! {
             r = one_run(handle, config, split, rates, i, opts.times) => r,
-            _ = tokio::signal::ctrl_c() => {
+            sig = &mut stop => {
                 // Stopped mid-run: green may have the drill's traffic. A
                 // drill never leaves it there.
                 let r = handle
-                    .call(Origin::Drill, Command::Rollback { reason: format!("drill {i}/{} interrupted", opts.times) })
+                    .call(Origin::Drill, Command::Rollback { reason: format!("drill {i}/{} {sig}", opts.times) })
                     .await;
-                say(format!("drill {i}/{}: interrupted; rolled back: {}", opts.times, match r {
+                say(format!("drill {i}/{}: {sig}; rolled back: {}", opts.times, match r {
                     Ok(m) | Err(m) => m,
                 }));
                 summary(handle, &runs, opts.times).await;
-                return Ok(INTERRUPTED);
+                return Ok(sig.code);
             }
         };
         match run {
@@ -134,6 +141,26 @@ async fn drill_on(
     }
     summary(handle, &runs, opts.times).await;
     Ok(0)
+}
+
+/// Why a drill must not raise green: the journal says it was rolled back
+/// (a drill would send real traffic to it), unless forced.
+fn rolled_back(s: &State, force: bool) -> Option<String> {
+    let m = s.rolled_back.as_ref()?;
+    if force {
+        say(format!(
+            "drill: {} was rolled back ({}); drilling anyway (--force)",
+            m.describe_green(),
+            m.reason
+        ));
+        return None;
+    }
+    Some(format!(
+        "cutover drill: refused: {} was rolled back ({}), and a drill sends it real traffic. \
+         Pass --force to drill anyway, or deploy a new green (its green_version ends the rollback).",
+        m.describe_green(),
+        m.reason
+    ))
 }
 
 /// Raise, confirm, roll back, measure.

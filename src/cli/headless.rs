@@ -126,7 +126,7 @@ pub async fn follow_events(
 /// The autopilot until promoted or rolled back, printing one line per
 /// event through `out` (never blocking). A signal stops it without moving
 /// traffic.
-pub async fn run_autopilot(mut running: Running, out: Printer) -> anyhow::Result<i32> {
+pub async fn run_autopilot(running: Running, out: Printer) -> anyhow::Result<i32> {
     let handle = running.handle.clone();
     // After a rollback, the traffic's own word on it (green at zero) is
     // awaited too, so the journal holds its time; the engine bounds that.
@@ -148,50 +148,23 @@ pub async fn run_autopilot(mut running: Running, out: Printer) -> anyhow::Result
             }
             exit_code_for(&outcome)
         }
-        (sig, status) = signal() => {
+        sig = crate::signals::any_stop() => {
             let split = handle.current().split;
             out.line(format!(
                 "{sig}: stopping; traffic left at {} (stopping never moves traffic)",
                 split.map(|s| s.to_string()).unwrap_or_else(|| "an unknown split".into())
             ));
-            status
+            i32::from(sig.code)
         }
     };
-    // How the alerts of the outcome went, before the engine stops.
-    let seen = handle.current().event_seq;
-    running.finish_alerts().await;
-    let s = handle.current();
-    let new = s.event_seq.saturating_sub(seen) as usize;
-    for e in s.events.iter().skip(s.events.len().saturating_sub(new)) {
-        out.line(event_line(e));
-    }
+    // Alerts still on their way are waited for after the engine stops
+    // (and the journal is released): `stop` says so, and prints them.
     out.line(format!("journal: {}", running.journal.display()));
     running.stop().await;
     tokio::task::spawn_blocking(move || out.finish(PRINTER_DRAIN))
         .await
         .context("the output thread")?;
     Ok(code)
-}
-
-/// The first of SIGINT, SIGTERM and SIGHUP: its word and the conventional
-/// exit status (128 + the signal's number), as `--help` documents.
-async fn signal() -> (&'static str, i32) {
-    use tokio::signal::unix::{Signal, SignalKind, signal};
-    async fn recv(s: &mut Option<Signal>) {
-        match s {
-            Some(s) => {
-                s.recv().await;
-            }
-            None => std::future::pending().await,
-        }
-    }
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut hup = signal(SignalKind::hangup()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => ("interrupted", 130),
-        _ = recv(&mut term) => ("terminated", 143),
-        _ = recv(&mut hup) => ("hung up", 129),
-    }
 }
 
 /// Waits until the router has told us the split (or failed to).

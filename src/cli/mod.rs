@@ -7,6 +7,7 @@ pub mod exporter;
 mod headless;
 mod output;
 pub mod report;
+pub mod report_read;
 mod status;
 
 pub use args::{Cli, Cmd};

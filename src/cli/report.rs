@@ -21,19 +21,23 @@ pub fn run(journal: &Path, html: Option<&Path>, index: Option<usize>) -> anyhow:
             journal.display()
         );
     }
-    let bytes = std::fs::read(journal)
-        .with_context(|| format!("cannot read the journal {}", journal.display()))?;
-    // A torn write costs a line, not the report.
-    let text = String::from_utf8_lossy(&bytes);
-    let (entries, bad) = report::parse(&text);
-    if bad > 0 {
+    // Streamed: a journal of a million samples costs the cutover reported.
+    let source = journal.display().to_string();
+    let read = super::report_read::read(journal, index, &source)?;
+    if read.bad > 0 {
         warn(format!(
-            "note: {}: {bad} unreadable line(s) skipped",
-            journal.display()
+            "note: {}: {} unreadable line(s) skipped",
+            journal.display(),
+            read.bad
         ));
     }
-    let source = journal.display().to_string();
-    let cutover = Cutover::select(&entries, index, &source).map_err(anyhow::Error::msg)?;
+    let cutover = Cutover::kept(
+        &read.entries,
+        read.span.clone(),
+        read.number,
+        read.of,
+        &source,
+    );
     if let Some(out) = html {
         let page = report::html(&cutover).map_err(anyhow::Error::msg)?;
         std::fs::write(out, page)

@@ -4,6 +4,7 @@
 //! scheme and host are ever shown.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -58,10 +59,20 @@ pub struct AlertConfig {
     /// A JSON body with `{{placeholders}}`; see `alerts::template`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Breach alerts: at most one per metric in this time (and one per
+    /// run of breaches), so a metric that flaps pages once, not every
+    /// third poll. `0s` sends one per run.
+    #[serde(with = "super::duration", default = "default_interval")]
+    pub interval: Duration,
 }
 
 fn default_on() -> Vec<AlertEvent> {
     vec![AlertEvent::Rollback, AlertEvent::Promote]
+}
+
+/// Default [`AlertConfig::interval`]: five minutes.
+pub fn default_interval() -> Duration {
+    Duration::from_secs(5 * 60)
 }
 
 impl AlertConfig {

@@ -23,7 +23,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use alerts::{
-    AlertConfig, AlertEvent, DEFAULT_TEMPLATE as DEFAULT_ALERT_TEMPLATE, WebhookUrl, redact,
+    AlertConfig, AlertEvent, DEFAULT_TEMPLATE as DEFAULT_ALERT_TEMPLATE, WebhookUrl,
+    default_interval as default_alert_interval, redact,
 };
 pub use duration::parse as parse_duration;
 pub use gates::{CommandGate, GatesConfig, SmokeCheck};

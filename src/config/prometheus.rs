@@ -175,6 +175,7 @@ impl PrometheusConfig {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            no_redirects: false,
         })
     }
 }

@@ -276,6 +276,9 @@ pub struct Journal {
     _lock: Option<File>,
     /// Read-only: why appends are refused (naming the holder, if known).
     refuse: Option<String>,
+    /// A failed append may have left a partial line that could not be cut
+    /// off: the next append begins with a newline.
+    torn: bool,
 }
 
 impl Journal {
@@ -308,6 +311,7 @@ impl Journal {
             file,
             _lock: None,
             refuse: Some(why.into()),
+            torn: false,
         })
     }
 
@@ -351,6 +355,7 @@ impl Journal {
             file,
             _lock: None,
             refuse: None,
+            torn: false,
         })
     }
 
@@ -358,17 +363,59 @@ impl Journal {
         &self.path
     }
 
-    /// Appends one line and waits until it is on disk.
+    /// Appends one line and waits until it is on disk. A failed append
+    /// (a full disk, an I/O error) takes its partial line back, so the next
+    /// record is never glued onto a torn one.
     pub fn append(&mut self, record: &Record) -> std::io::Result<()> {
         if let Some(why) = &self.refuse {
             return Err(std::io::Error::other(why.clone()));
         }
-        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        let mut line = Vec::with_capacity(512);
+        // The last append failed and its partial line could not be taken
+        // back: this record starts on a line of its own.
+        if self.torn {
+            line.push(b'\n');
+        }
+        serde_json::to_writer(&mut line, record).map_err(std::io::Error::other)?;
         line.push(b'\n');
+        let before = self.file.metadata()?.len();
         // One write per line: with O_APPEND, lines from two processes never
         // interleave.
-        self.file.write_all(&line)?;
-        self.file.sync_data()
+        let written = self
+            .file
+            .write_all(&line)
+            .and_then(|_| self.file.sync_data());
+        match written {
+            Ok(()) => {
+                self.torn = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.take_back(before);
+                Err(e)
+            }
+        }
+    }
+
+    /// After a failed append: cuts the file back to `before` (its length
+    /// when the append began, which ended on a full line), or, when that
+    /// fails, makes the next append start on a fresh line.
+    fn take_back(&mut self, before: u64) {
+        let cut = self.file.metadata().and_then(|m| {
+            if m.len() > before {
+                self.file.set_len(before)?;
+                self.file.sync_data()?;
+            }
+            Ok(())
+        });
+        // Cut back to a file that already ended torn, it still does.
+        self.torn = cut.is_err() || self.torn;
+        if let Err(e) = cut {
+            tracing::warn!(
+                "journal {}: a failed append could not be taken back ({e}); the next record starts on a fresh line",
+                self.path.display()
+            );
+        }
     }
 
     /// Reads the journal at `path` (a missing file is an empty past),
@@ -385,6 +432,10 @@ impl Journal {
                 r.bad_lines += 1;
                 continue;
             };
+            // Most of a long journal: skipped without building it.
+            if super::journal_read::numbers_only(&bytes) {
+                continue;
+            }
             let line = String::from_utf8_lossy(&bytes);
             if line.trim().is_empty() {
                 continue;

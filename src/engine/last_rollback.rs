@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::action::{Action, WriteOutcome};
-use super::journal::{DRILL_ORIGIN, Journal, ROLLBACK_TRAFFIC_ZERO, Record, RecordKind};
+use super::journal::{DRILL_ORIGIN, ROLLBACK_TRAFFIC_ZERO, Record, RecordKind};
 
 /// A rollback that landed, and what was measured of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +100,13 @@ pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Option
 /// [`from_records`] of the journal at `path`; `None` when it holds no
 /// rollback or cannot be read.
 pub fn last_rollback(path: &Path) -> Option<LastRollback> {
-    let records = Journal::read_all(path).ok()?;
+    // Streamed, keeping only the kinds that can say: a journal of a
+    // million samples costs its rollbacks, not its size.
+    let keep = |k| matches!(k, RecordKind::Outcome | RecordKind::Control);
+    let records: Vec<Record> = super::journal_read::records_where(path, keep)
+        .ok()?
+        .filter(|r| r.action == Action::Rollback.name() || r.action == ROLLBACK_TRAFFIC_ZERO)
+        .collect();
     from_records(&records)
 }
 

@@ -30,6 +30,10 @@ pub struct Notice {
     pub reason: Option<String>,
     /// Green's readings at the decision, one `Judgement::summary` each.
     pub readings: Vec<String>,
+    /// For a breach: the keys of the metrics in breach (`error_rate`), or
+    /// `no data` when missing data counts as one; alerts are rate-limited
+    /// per metric.
+    pub metrics: Vec<String>,
     /// The change did not land: the router's error.
     pub failed: Option<String>,
     /// How long the change took, from the decision to the router's word.

@@ -19,6 +19,10 @@ const ROLLBACK: RGBColor = RGBColor(210, 40, 40);
 /// A point in time (seconds from the first step) and a value, or a gap.
 type Series = Vec<(f64, Option<f64>)>;
 
+/// Points per line at most: more than a 760-pixel chart can show, and a
+/// long cutover's samples would otherwise make the page megabytes.
+pub const MAX_POINTS: usize = 2000;
+
 /// One SVG per chart: the split first, then each metric.
 pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
     let shown = c.shown_entries();
@@ -70,7 +74,11 @@ pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
     let mut out = vec![draw(
         "green's share of traffic (%)",
         range,
-        &[("green %", GREEN_LINE, steps(&split))],
+        &[(
+            "green %",
+            GREEN_LINE,
+            steps(&downsample(&split, MAX_POINTS / 2)),
+        )],
         &rollbacks,
         |v| format!("{v:.0}"),
     )?];
@@ -93,7 +101,7 @@ pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
                 }
             }
             s.sort_by(|a, b| a.0.total_cmp(&b.0));
-            s
+            downsample(&s, MAX_POINTS)
         };
         out.push(draw(
             &format!("{} ({})", metric.label(), metric.key()),
@@ -117,6 +125,34 @@ fn steps(points: &Series) -> Series {
             out.push((t, prev));
         }
         out.push((t, v));
+    }
+    out
+}
+
+/// At most `max` points: the series cut into `max / 3` runs of points,
+/// each kept as its lowest and highest value in time order, and one gap
+/// when it had one. A spike or a dip survives; only the dense middle goes.
+pub fn downsample(series: &Series, max: usize) -> Series {
+    if series.len() <= max || max < 3 {
+        return series.clone();
+    }
+    let size = series.len().div_ceil(max / 3);
+    let mut out = Series::with_capacity(max);
+    for chunk in series.chunks(size) {
+        let values = || {
+            chunk
+                .iter()
+                .filter(|p| p.1.is_some_and(f64::is_finite))
+                .copied()
+        };
+        let lo = values().min_by(|a, b| a.1.unwrap().total_cmp(&b.1.unwrap()));
+        let hi = values().max_by(|a, b| a.1.unwrap().total_cmp(&b.1.unwrap()));
+        let gap = chunk.iter().find(|p| !p.1.is_some_and(f64::is_finite));
+        let mut keep: Vec<(f64, Option<f64>)> =
+            lo.into_iter().chain(hi).chain(gap.copied()).collect();
+        keep.sort_by(|a, b| a.0.total_cmp(&b.0));
+        keep.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        out.extend(keep);
     }
     out
 }
@@ -238,6 +274,19 @@ mod tests {
             (3.0, Some(3.0)),
         ]);
         assert_eq!(r, vec![vec![(0.0, 1.0)], vec![(2.0, 2.0), (3.0, 3.0)]]);
+    }
+
+    #[test]
+    fn long_series_are_cut_to_what_a_chart_shows_keeping_spikes_and_gaps() {
+        let mut s: Series = (0..100_000).map(|i| (i as f64, Some(1.0))).collect();
+        s[50_000].1 = Some(99.0);
+        s[70_000].1 = None;
+        let d = downsample(&s, MAX_POINTS);
+        assert!(d.len() <= MAX_POINTS, "{}", d.len());
+        assert!(d.iter().any(|p| p.1 == Some(99.0)), "the spike");
+        assert!(d.iter().any(|p| p.1.is_none()), "the gap");
+        assert!(d.windows(2).all(|w| w[0].0 <= w[1].0), "in time order");
+        assert_eq!(downsample(&s[..10].to_vec(), MAX_POINTS), s[..10].to_vec());
     }
 
     #[test]

@@ -407,13 +407,33 @@ fn breaches(c: &Cutover) -> Vec<Block> {
         }
     }
     if items.is_empty() {
-        vec![Block::Para(
+        return vec![Block::Para(
             "No guardrail breach was journaled in this cutover.".into(),
-        )]
-    } else {
-        vec![Block::List(items)]
+        )];
     }
+    let total = items.len();
+    if total <= 2 * BREACHES_LISTED {
+        return vec![Block::List(items)];
+    }
+    // A metric that flapped for days journals thousands: the first and the
+    // last tell the story, the count the rest.
+    let last = items.split_off(total - BREACHES_LISTED);
+    items.truncate(BREACHES_LISTED);
+    items.push(format!(
+        "… {} more not listed …",
+        total - 2 * BREACHES_LISTED
+    ));
+    items.extend(last);
+    vec![
+        Block::Para(format!(
+            "{total} breach lines; the first and the last {BREACHES_LISTED} are listed."
+        )),
+        Block::List(items),
+    ]
 }
+
+/// Breach lines listed from each end of a long list.
+pub const BREACHES_LISTED: usize = 25;
 
 fn rollback(c: &Cutover) -> Vec<Block> {
     let mut out = Vec::new();

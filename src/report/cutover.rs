@@ -24,62 +24,153 @@ pub struct Span {
     pub end: Option<usize>,
 }
 
-/// Every cutover in the journal, oldest first.
-pub fn find(entries: &[Entry]) -> Vec<Span> {
-    let mut cores: Vec<(usize, Option<usize>)> = Vec::new();
-    let mut open: Option<(usize, Option<String>)> = None;
-    for (i, e) in entries.iter().enumerate() {
-        if e.is_drill() || e.is_sample() {
-            continue;
+/// What finding cutovers needs of one entry: a few fields, so a long
+/// journal can be scanned without keeping (or even building) its entries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Marks {
+    /// The kind, when this version knows it.
+    pub kind: Option<RecordKind>,
+    /// A rehearsal (`cutover drill`).
+    pub drill: bool,
+    /// Green's share after this line.
+    pub to: Option<u8>,
+    /// An outcome that landed.
+    pub landed: bool,
+    pub green_version: Option<String>,
+}
+
+impl Marks {
+    pub fn of(e: &Entry) -> Marks {
+        Marks {
+            kind: e.record.as_ref().map(|r| r.kind),
+            drill: e.is_drill(),
+            to: e.to(),
+            landed: e.landed(),
+            green_version: e.str("green_version").map(str::to_string),
         }
-        let green_version = e.str("green_version").map(str::to_string);
-        match &open {
-            None if e.is(RecordKind::Intent) && e.to().is_some_and(|t| t > 0) => {
-                open = Some((i, green_version));
+    }
+
+    fn is(&self, kind: RecordKind) -> bool {
+        self.kind == Some(kind)
+    }
+}
+
+/// Finds the cutovers one entry at a time, in order, keeping only their
+/// spans: the same rules as [`find`], for a journal read as a stream.
+#[derive(Debug, Default)]
+pub struct Finder {
+    spans: Vec<Span>,
+    /// The cutover open now: its first change, green's version then, and
+    /// where its lead-in starts.
+    open: Option<(usize, Option<String>, usize)>,
+    /// A cutover that ended and whose tail runs until the next start or
+    /// change (an index into `spans`).
+    tail: Option<usize>,
+    /// Nothing before this belongs to the next cutover.
+    floor: usize,
+    /// The last start at or after `floor`: the next lead-in begins there.
+    last_start: Option<usize>,
+    /// The drills seen so far, the last [`DRILLS_KEPT`] (see
+    /// [`Finder::drills_before`]).
+    drills: std::collections::VecDeque<usize>,
+    /// Per span: the last drills before its lead-in.
+    drills_before: Vec<Vec<usize>>,
+    /// The entry pushed before this one.
+    prev: usize,
+    seen: usize,
+}
+
+/// How many drills before a cutover the report lists.
+pub const DRILLS_KEPT: usize = 10;
+
+impl Finder {
+    /// Entry `i`. Indices grow with each push but need not be contiguous
+    /// (a streamed read uses line numbers).
+    pub fn push(&mut self, i: usize, e: &Marks) {
+        let prev = std::mem::replace(&mut self.prev, i);
+        self.seen = i + 1;
+        let start = e.is(RecordKind::Start);
+        if start || e.is(RecordKind::Intent) {
+            self.end_tail(i);
+        }
+        if start {
+            self.last_start = Some(i);
+        }
+        if e.drill {
+            if self.drills.len() == DRILLS_KEPT {
+                self.drills.pop_front();
             }
-            Some((first, _)) if e.landed() && e.to() == Some(0) => {
-                cores.push((*first, Some(i)));
-                open = None;
+            self.drills.push_back(i);
+        }
+        if e.drill || e.is(RecordKind::Sample) {
+            return;
+        }
+        match &self.open {
+            None if e.is(RecordKind::Intent) && e.to.is_some_and(|t| t > 0) => {
+                let lead = self.last_start.unwrap_or(self.floor);
+                let before: Vec<usize> =
+                    self.drills.iter().copied().filter(|&d| d < lead).collect();
+                self.drills_before.push(before);
+                self.open = Some((i, e.green_version.clone(), lead));
             }
-            Some((first, version))
-                if e.is(RecordKind::Start)
-                    && green_version.is_some()
-                    && green_version != *version =>
+            Some(_) if e.landed && e.to == Some(0) => self.close(i, i),
+            Some((_, version, _))
+                if start && e.green_version.is_some() && e.green_version != *version =>
             {
-                cores.push((*first, Some(i - 1)));
-                open = None;
+                // The start is the next release's: the tail ends at once.
+                self.close(prev, i);
+                self.end_tail(i);
+                self.last_start = Some(i);
             }
             _ => {}
         }
     }
-    if let Some((first, _)) = open {
-        cores.push((first, None));
-    }
-    let mut spans = Vec::with_capacity(cores.len());
-    let mut floor = 0;
-    for (n, &(first, end)) in cores.iter().enumerate() {
-        let next_first = cores.get(n + 1).map_or(entries.len(), |c| c.0);
-        // The lead-in: from the last start before the first step (not
-        // before the previous cutover's tail).
-        let lead = (floor..first)
-            .rev()
-            .find(|&i| entries[i].is(RecordKind::Start))
-            .unwrap_or(floor);
-        // The tail: up to the next start or change.
-        let stop = match end {
-            None => next_first,
-            Some(end) => (end + 1..next_first)
-                .find(|&i| entries[i].is(RecordKind::Start) || entries[i].is(RecordKind::Intent))
-                .unwrap_or(next_first),
+
+    fn close(&mut self, end: usize, i: usize) {
+        let Some((first, _, lead)) = self.open.take() else {
+            return;
         };
-        spans.push(Span {
-            shown: lead..stop,
+        self.spans.push(Span {
+            shown: lead..i + 1,
             first,
-            end,
+            end: Some(end),
         });
-        floor = stop;
+        self.tail = Some(self.spans.len() - 1);
     }
-    spans
+
+    /// A start or a change at `i` ends the tail of the cutover before.
+    fn end_tail(&mut self, i: usize) {
+        if let Some(t) = self.tail.take() {
+            self.spans[t].shown.end = i;
+            self.floor = i;
+            self.last_start = None;
+        }
+    }
+
+    /// The spans, the last ending with the journal.
+    pub fn finish(mut self) -> (Vec<Span>, Vec<Vec<usize>>) {
+        let len = self.seen;
+        if let Some((first, _, lead)) = self.open.take() {
+            self.spans.push(Span {
+                shown: lead..len,
+                first,
+                end: None,
+            });
+        }
+        if let Some(t) = self.tail.take() {
+            self.spans[t].shown.end = len;
+        }
+        (self.spans, self.drills_before)
+    }
+}
+
+/// Every cutover in the journal, oldest first.
+pub fn find(entries: &[Entry]) -> Vec<Span> {
+    let mut f = Finder::default();
+    for (i, e) in entries.iter().enumerate() {
+        f.push(i, &Marks::of(e));
+    }
+    f.finish().0
 }
 
 #[cfg(test)]

@@ -28,26 +28,34 @@ pub fn parse(text: &str) -> (Vec<Entry>, usize) {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Value>(line) {
-            Ok(value @ Value::Object(_)) => {
-                let record = serde_json::from_value::<Record>(value.clone()).ok();
-                let wall = value["time"]
-                    .as_str()
-                    .and_then(|t| humantime::parse_rfc3339(t).ok());
-                out.push(Entry {
-                    line: i + 1,
-                    value,
-                    record,
-                    wall,
-                });
-            }
-            _ => bad += 1,
+        match Entry::parse_line(i + 1, line.as_bytes()) {
+            Some(e) => out.push(e),
+            None => bad += 1,
         }
     }
     (out, bad)
 }
 
 impl Entry {
+    /// Line `line` of a journal (1-based); `None` when it is not a JSON
+    /// object (a torn write).
+    pub fn parse_line(line: usize, bytes: &[u8]) -> Option<Entry> {
+        let value = match serde_json::from_slice::<Value>(bytes) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return None,
+        };
+        let record = serde_json::from_value::<Record>(value.clone()).ok();
+        let wall = value["time"]
+            .as_str()
+            .and_then(|t| humantime::parse_rfc3339(t).ok());
+        Some(Entry {
+            line,
+            value,
+            record,
+            wall,
+        })
+    }
+
     /// The raw `kind` (`intent`, `sample`, or one this version does not
     /// know).
     pub fn kind(&self) -> &str {

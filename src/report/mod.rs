@@ -11,13 +11,14 @@ mod entry;
 mod page;
 
 pub use content::{TO_ROUTER, TO_ZERO};
-pub use cutover::{Span, find};
+pub use cutover::{DRILLS_KEPT, Finder, Marks, Span, find};
 pub use entry::{Entry, parse};
 
 /// One cutover of a journal, ready to be rendered.
 #[derive(Debug, Clone)]
 pub struct Cutover<'a> {
-    /// Every entry of the journal (drills before the cutover are shown).
+    /// Every entry of the journal, or (read as a stream) only the shown
+    /// ones with the drills before them: `span` indexes into it.
     pub entries: &'a [Entry],
     pub span: Span,
     /// Its place among the journal's cutovers, from 1.
@@ -36,17 +37,7 @@ impl<'a> Cutover<'a> {
     ) -> Result<Cutover<'a>, String> {
         let spans = find(entries);
         let of = spans.len();
-        if of == 0 {
-            return Err(format!(
-                "{source}: no cutover in this journal (no change ever gave green traffic)"
-            ));
-        }
-        let number = index.unwrap_or(of);
-        if number == 0 || number > of {
-            return Err(format!(
-                "--index {number}: the journal {source} holds {of} cutover(s), numbered 1 to {of}"
-            ));
-        }
+        let number = pick(of, index, source)?;
         Ok(Cutover {
             entries,
             span: spans[number - 1].clone(),
@@ -56,9 +47,44 @@ impl<'a> Cutover<'a> {
         })
     }
 
+    /// Cutover `number` of `of`, from the entries a streamed read kept
+    /// (the shown ones and the drills before them), `span` indexing them.
+    pub fn kept(
+        entries: &'a [Entry],
+        span: Span,
+        number: usize,
+        of: usize,
+        source: &str,
+    ) -> Cutover<'a> {
+        Cutover {
+            entries,
+            span,
+            number,
+            of,
+            source: source.to_string(),
+        }
+    }
+
     pub fn shown_entries(&self) -> &'a [Entry] {
         &self.entries[self.span.shown.clone()]
     }
+}
+
+/// Which of `of` cutovers `index` names (from 1; the last when `None`),
+/// or why none.
+pub fn pick(of: usize, index: Option<usize>, source: &str) -> Result<usize, String> {
+    if of == 0 {
+        return Err(format!(
+            "{source}: no cutover in this journal (no change ever gave green traffic)"
+        ));
+    }
+    let number = index.unwrap_or(of);
+    if number == 0 || number > of {
+        return Err(format!(
+            "--index {number}: the journal {source} holds {of} cutover(s), numbered 1 to {of}"
+        ));
+    }
+    Ok(number)
 }
 
 /// The report as Markdown.

@@ -77,3 +77,39 @@ fn no_cutover_and_a_wrong_index_are_errors() {
     let e = Cutover::select(&entries, Some(2), "j").unwrap_err();
     assert!(e.contains("holds 1 cutover"), "{e}");
 }
+
+#[test]
+fn a_long_run_of_breaches_lists_the_first_and_last_with_a_count() {
+    let mut text = String::from(
+        "{\"time\":\"2026-03-01T10:00:00.000Z\",\"kind\":\"intent\",\"service\":\"chat\",\"origin\":\"tui\",\"action\":\"advance\",\"from\":0,\"to\":5}\n",
+    );
+    for i in 0..200 {
+        text.push_str(&format!(
+            "{{\"time\":\"2026-03-01T10:{:02}:{:02}.000Z\",\"kind\":\"breach\",\"service\":\"chat\",\"origin\":\"guardrail\",\"action\":\"breach\",\"to\":5,\"reason\":\"breach number {i}\"}}\n",
+            i / 60,
+            i % 60
+        ));
+    }
+    let (entries, _) = parse(&text);
+    let c = Cutover::select(&entries, None, "j.jsonl").unwrap();
+    let md = markdown(&c);
+    let breaches = md.split("## Breaches").nth(1).unwrap();
+    let breaches = breaches.split("## Rollback").next().unwrap();
+    assert!(
+        breaches.contains("200 breach lines; the first and the last 25 are listed."),
+        "{breaches}"
+    );
+    assert!(breaches.contains("… 150 more not listed …"), "{breaches}");
+    for shown in [
+        "breach number 0",
+        "breach number 24",
+        "breach number 175",
+        "breach number 199",
+    ] {
+        assert!(
+            breaches.contains(&format!("{shown}\n")),
+            "{shown}: {breaches}"
+        );
+    }
+    assert!(!breaches.contains("breach number 100\n"), "{breaches}");
+}

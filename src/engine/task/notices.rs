@@ -24,6 +24,7 @@ impl Engine {
             split: self.state.split,
             reason: None,
             readings: Vec::new(),
+            metrics: Vec::new(),
             failed: None,
             took: None,
         }
@@ -89,10 +90,15 @@ impl Engine {
 
     /// The breach streak just started: the first poll of a run of bad ones.
     pub(super) fn notice_first_breach(&self) {
-        let breaches: Vec<String> = guardrail::green_breaches(&self.state.judgements)
+        let breaching = guardrail::green_breaches(&self.state.judgements);
+        let breaches: Vec<String> = breaching.iter().map(|j| j.summary()).collect();
+        let mut metrics: Vec<String> = breaching
             .iter()
-            .map(|j| j.summary())
+            .map(|j| j.metric.key().to_string())
             .collect();
+        if metrics.is_empty() {
+            metrics.push("no data".into());
+        }
         let what = if breaches.is_empty() {
             // Only `auto_rollback.no_data = "breach"` starts a streak so.
             "green has no data, which counts as a breach".to_string()
@@ -111,6 +117,7 @@ impl Engine {
         let mut n = self.notice(AlertEvent::Breach, Origin::AutoRollback);
         n.reason = Some(format!("{what}; {then}"));
         n.readings = self.green_readings();
+        n.metrics = metrics;
         self.notify(n);
     }
 }

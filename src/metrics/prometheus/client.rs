@@ -9,6 +9,7 @@ use anyhow::Context;
 use prometheus_http_query::response::Data;
 use prometheus_http_query::{Client, Error};
 
+use super::body::Answer;
 use crate::config::PrometheusConfig;
 use crate::http::HttpClient;
 use crate::model::NoData;
@@ -58,7 +59,7 @@ impl PromClient {
         for (k, v) in headers.iter() {
             q = q.header(k.clone(), v.clone());
         }
-        self.bounded(q.get()).await
+        self.bounded(q.get_raw()).await
     }
 
     /// A range query over `[start, end]` (unix seconds) every `step`.
@@ -77,7 +78,7 @@ impl PromClient {
         for (k, v) in headers.iter() {
             q = q.header(k.clone(), v.clone());
         }
-        self.bounded(q.get()).await
+        self.bounded(q.get_raw()).await
     }
 
     fn headers(&self) -> Result<reqwest::header::HeaderMap, NoData> {
@@ -86,17 +87,24 @@ impl PromClient {
             .map_err(|e| NoData::Other(format!("credentials: {e:#}")))
     }
 
+    /// The request and the reading of its answer, together within the
+    /// timeout; the answer is read with a cap (see [`super::body`]).
     async fn bounded(
         &self,
-        f: impl Future<Output = Result<prometheus_http_query::response::PromqlResult, Error>>,
+        f: impl Future<Output = Result<reqwest::Response, Error>>,
     ) -> Result<Data, NoData> {
-        match tokio::time::timeout(self.timeout, f).await {
+        let answer = async {
+            let resp = f.await.map_err(|e| failure(&e))?;
+            super::body::read(resp, &self.url).await
+        };
+        match tokio::time::timeout(self.timeout, answer).await {
             Err(_) => Err(NoData::Timeout(format!(
                 "no answer from Prometheus within {}",
                 crate::format::span(self.timeout)
             ))),
-            Ok(Ok(r)) => Ok(r.into_inner().0),
-            Ok(Err(e)) => Err(failure(&e)),
+            Ok(Ok(Answer::Result(r))) => Ok(r.into_inner().0),
+            Ok(Ok(Answer::Refused(e))) => Err(failure(&Error::Prometheus(e))),
+            Ok(Err(no_data)) => Err(no_data),
         }
     }
 }

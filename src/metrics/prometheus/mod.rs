@@ -10,6 +10,7 @@
 //! - `check`: `cutover check`'s report, one line per query.
 
 pub mod backfill;
+pub mod body;
 pub mod check;
 pub mod client;
 pub mod combine;
