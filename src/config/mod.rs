@@ -13,6 +13,7 @@ mod prometheus;
 mod router;
 mod safety;
 mod source;
+mod suggest;
 mod tagged;
 mod validate;
 mod words;
