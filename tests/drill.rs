@@ -59,7 +59,7 @@ fn a_drill_of_the_demo_prints_its_median_and_maximum() {
     assert!(summary.contains("traffic at 0 %"), "{summary}");
     assert!(!summary.contains("not observed"), "{summary}");
 
-    let journal = home.path().join("data/cutover/demo-drill.jsonl");
+    let journal = home.path().join("data/cutover/demo/drill.jsonl");
     let recs = Journal::read_all(&journal).unwrap();
     let rollbacks: Vec<_> = recs
         .iter()
