@@ -140,3 +140,27 @@ fn a_demo_routers_journal_is_kept_apart_from_a_real_services() {
         home.path().join("cutover/chat-model.jsonl")
     );
 }
+
+/// Issue 15, point 7: `cutover report` right after a demo, with no config,
+/// says which journal to pass: the demo's, by its path.
+#[test]
+fn report_without_a_config_names_the_demos_journal() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .env_remove("CUTOVER_CONFIG")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .arg("report")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no config at"), "{err}");
+    let demo = home.path().join("data/cutover/demo/demo.jsonl");
+    assert!(
+        err.contains(&format!("cutover report --journal {}", demo.display())),
+        "{err}"
+    );
+}
