@@ -50,7 +50,8 @@ pub struct Binding {
     /// The help's line.
     pub help: &'static str,
     pub action: KeyAction,
-    /// Refused (and not listed in the footer) in read-only mode.
+    /// Moves traffic. Refused (and not listed in the footer) in read-only
+    /// mode, as is everything else that writes (see [`Binding::refused_readonly`]).
     pub moves_traffic: bool,
     pub footer: Footer,
 }
@@ -74,7 +75,7 @@ pub const KEYMAP: &[Binding] = &[
         help: "step back",
         action: KeyAction::Back,
         moves_traffic: true,
-        footer: Footer::Always,
+        footer: Footer::Wide,
     },
     Binding {
         codes: &[KeyCode::Char('r')],
@@ -104,7 +105,7 @@ pub const KEYMAP: &[Binding] = &[
         help: "force advance past a closed gate (asks)",
         action: KeyAction::ForceAdvance,
         moves_traffic: true,
-        footer: Footer::Wide,
+        footer: Footer::Always,
     },
     Binding {
         codes: &[KeyCode::Char(' ')],
@@ -124,7 +125,7 @@ pub const KEYMAP: &[Binding] = &[
         help: "arm / disarm auto-rollback (disarm asks)",
         action: KeyAction::ToggleArmed,
         moves_traffic: false,
-        footer: Footer::Wide,
+        footer: Footer::Always,
     },
     Binding {
         codes: &[KeyCode::Char('D')],
@@ -207,6 +208,14 @@ pub const KEYMAP: &[Binding] = &[
         footer: Footer::Always,
     },
 ];
+
+impl Binding {
+    /// Refused in read-only mode: what moves traffic, and pause and arm,
+    /// which write the journal a watcher does not hold.
+    pub fn refused_readonly(&self) -> bool {
+        self.moves_traffic || matches!(self.action, KeyAction::TogglePause | KeyAction::ToggleArmed)
+    }
+}
 
 /// The footer's name for a binding's keys: the help's, without the
 /// alternatives the footer has no room for.
