@@ -884,3 +884,44 @@ fn the_asked_status_fades_once_the_log_has_the_outcome() {
     assert!(all.contains("asked: advance with force"), "{all}");
     assert!(!all.contains("forced"), "{all}");
 }
+
+/// Issue 15, point 7: the gate line shows the worst reason first (green's
+/// breach, not its missing p99 or the dwell), and `g` / `:gate` lists all.
+#[test]
+fn the_gate_line_shows_the_worst_reason_and_g_shows_them_all() {
+    let now = now();
+    let state = mid_cutover(now, Reading::NoData(NoData::NoRequests));
+    let all = text(&render(&state, &App::new(false, false), now, W, H));
+    let line = all
+        .lines()
+        .find(|l| l.contains("gate CLOSED"))
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(
+        line.contains("gate CLOSED: green error rate 7.90 % BREACH"),
+        "{line}"
+    );
+    assert!(line.contains("more: g)"), "{line}");
+    for open in [
+        &[key('g')][..],
+        &[
+            key(':'),
+            key('g'),
+            key('a'),
+            key('t'),
+            key('e'),
+            KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+        ][..],
+    ] {
+        let mut app = App::new(false, false);
+        for k in open {
+            app.on_key(*k, &state);
+        }
+        assert_eq!(*app.mode(), cutover::tui::Mode::Gate);
+        let all = text(&render(&state, &app, now, W, H));
+        assert!(all.contains("gate, worst first"), "{all}");
+        assert!(all.contains("• green error rate 7.90 % BREACH"), "{all}");
+        assert!(all.contains("• green p99 latency"), "{all}");
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), &state);
+        assert_eq!(*app.mode(), cutover::tui::Mode::Normal);
+    }
+}

@@ -80,6 +80,8 @@ pub enum Mode {
     Events,
     /// The eval gates' last lines of output (`o`).
     Output,
+    /// Every reason the gate is closed (`g`, `:gate`).
+    Gate,
 }
 
 /// Severity of the status line.
@@ -325,7 +327,7 @@ impl App {
             Mode::Confirm { kind, yes_focused } => self.confirm_key(key, kind, yes_focused),
             Mode::CommandLine => self.line_key(key, state),
             Mode::Events => self.events_key(key, state),
-            Mode::Output => self.output_key(key),
+            Mode::Output | Mode::Gate => self.output_key(key),
         };
         if std::mem::take(&mut self.asked) {
             self.asked_at = Some(state.event_seq);
@@ -360,6 +362,10 @@ impl App {
                 } else {
                     self.mode = Mode::Output;
                 }
+                Action::None
+            }
+            KeyAction::ShowGate => {
+                self.mode = Mode::Gate;
                 Action::None
             }
             KeyAction::CommandLine => {
@@ -439,10 +445,10 @@ impl App {
         }
     }
 
-    /// The output popup closes on Esc, q or o; r still rolls back.
+    /// The output and gate popups close on Esc, q, o or g; r still rolls back.
     fn output_key(&mut self, key: KeyEvent) -> Action {
         match key.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('o') => {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('o') | KeyCode::Char('g') => {
                 self.mode = Mode::Normal;
                 Action::None
             }
@@ -561,6 +567,10 @@ impl App {
                     }
                     Ok(LineCommand::Events) => {
                         self.mode = Mode::Events;
+                        Action::None
+                    }
+                    Ok(LineCommand::Gate) => {
+                        self.mode = Mode::Gate;
                         Action::None
                     }
                     Ok(LineCommand::Quit) => Action::Quit,

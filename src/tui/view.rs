@@ -63,6 +63,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
             confirm::render(frame, area, state, app, *kind, *yes_focused)
         }
         Mode::Output => checks::render_output(frame, area, state, app, now),
+        Mode::Gate => split_bar::render_gate(frame, area, state, app),
         Mode::Normal | Mode::CommandLine | Mode::Events => {}
     }
 }
