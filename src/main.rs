@@ -127,6 +127,19 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
                 ok &= report.ok;
             }
+            if let config::SourceKind::Scrape(s) = &config.source.kind {
+                // Each target once: an answer without the configured series
+                // fails here, not as "no data" in the cockpit.
+                let source = cutover::metrics::scrape::ScrapeSource::new(
+                    s,
+                    config.source.timeout,
+                    config.source.window,
+                )?;
+                for target in source.check().await {
+                    say(format!("# {}", target.line()));
+                    ok &= !target.failed();
+                }
+            }
             if let config::SourceKind::Prometheus(p) = &config.source.kind {
                 use cutover::metrics::prometheus::{PrometheusSource, check};
                 let source = PrometheusSource::new(p, &config.source)?;
