@@ -925,3 +925,29 @@ fn the_gate_line_shows_the_worst_reason_and_g_shows_them_all() {
         assert_eq!(*app.mode(), cutover::tui::Mode::Normal);
     }
 }
+
+/// Issue 15, point 7: a Prometheus that does not answer is said, with how
+/// long, and the pods are not shown DOWN in both panels.
+#[test]
+fn a_silent_prometheus_is_said_and_the_pods_are_not_called_down() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    let timeout = || Reading::NoData(NoData::Timeout("http://prom:9090: 2s".into()));
+    let snap = state.snapshot.as_mut().unwrap();
+    for r in [&mut snap.blue, &mut snap.green] {
+        r.metrics = [timeout(), timeout(), timeout()];
+        r.up = false;
+        r.rps = None;
+    }
+    snap.at = now - Duration::from_secs(1);
+    // The last answered poll, 18 s ago.
+    for v in state.last_values.iter_mut().flatten() {
+        *v = Some(LastValue {
+            value: 1.0,
+            at: now - Duration::from_secs(18),
+        });
+    }
+    let all = text(&render(&state, &App::new(false, false), now, W, H));
+    assert!(all.contains("prometheus NOT ANSWERING for 18s"), "{all}");
+    assert!(!all.contains("DOWN"), "{all}");
+}
