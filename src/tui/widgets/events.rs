@@ -73,17 +73,19 @@ fn render_log(frame: &mut Frame, area: Rect, state: &State, app: &App, title: &s
     let end = lines.len() - scroll;
     // Newest at the bottom: wrap events from the newest back until the
     // rows are full, so a long reason is read whole, not cut mid-word.
+    // Only whole events: an event cut at its top would lose its time.
     let mut shown: Vec<Line> = Vec::new();
     for c in lines[..end].iter().rev() {
         let mut wrapped = wrap_event(c, inner.width as usize, t);
-        wrapped.append(&mut shown);
-        shown = wrapped;
-        if shown.len() >= rows {
+        if !shown.is_empty() && shown.len() + wrapped.len() > rows {
             break;
         }
+        wrapped.append(&mut shown);
+        shown = wrapped;
     }
-    let skip = shown.len().saturating_sub(rows);
-    frame.render_widget(Paragraph::new(shown.split_off(skip)), inner);
+    // The newest alone may be longer than the pane: its beginning shows.
+    shown.truncate(rows);
+    frame.render_widget(Paragraph::new(shown), inner);
 }
 
 /// Width of ` HH:MM:SS `, the indent of an event's continuation lines.
