@@ -123,7 +123,7 @@ pub fn demo_config(
         auto_rollback: Default::default(),
         gates: Default::default(),
         journal: JournalConfig {
-            path: Some(journal.unwrap_or_else(|| crate::config::data_dir().join("demo.jsonl"))),
+            path: Some(journal.unwrap_or_else(crate::demo::journal::default_path)),
             // A demo cutover lasts seconds: every poll is worth a point.
             sample_every: Duration::from_secs(1),
         },

@@ -26,6 +26,13 @@ pub fn age(d: Duration) -> String {
     }
 }
 
+/// A measured time in whole milliseconds with a space before the unit:
+/// `155 ms`, `4997 ms`, `24843 ms`. One format for every time to rollback,
+/// however long, so figures compare at a glance.
+pub fn millis(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
 /// `HH:MM:SS` in UTC.
 pub fn clock_utc(t: SystemTime) -> String {
     let s = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() % 86_400;
@@ -90,6 +97,14 @@ pub fn sanitize(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn millis_have_one_format_at_every_length() {
+        use std::time::Duration;
+        assert_eq!(super::millis(Duration::from_millis(155)), "155 ms");
+        assert_eq!(super::millis(Duration::from_millis(4_997)), "4997 ms");
+        assert_eq!(super::millis(Duration::from_millis(24_843)), "24843 ms");
+    }
+
     use super::*;
 
     #[test]

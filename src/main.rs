@@ -86,15 +86,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 let rps = config::DemoConfig::default().rps;
                 return cli::exporter::run(*scenario, *metrics_port, split, rps).await;
             }
+            // Without --journal, each run begins afresh (see demo::journal).
+            let journal = match journal {
+                Some(j) => Some(j.clone()),
+                None => Some(cutover::demo::journal::fresh()?),
+            };
             let config = match prometheus {
-                Some(url) => app::demo_prometheus_config(
-                    *scenario,
-                    *dwell,
-                    journal.clone(),
-                    url,
-                    *metrics_port,
-                ),
-                None => app::demo_config(*scenario, *dwell, journal.clone()),
+                Some(url) => {
+                    app::demo_prometheus_config(*scenario, *dwell, journal, url, *metrics_port)
+                }
+                None => app::demo_config(*scenario, *dwell, journal),
             };
             if *headless {
                 let out = cli::Printer::stdout();
@@ -125,6 +126,19 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                     say(format!("# nginx: {line}"));
                 }
                 ok &= report.ok;
+            }
+            if let config::SourceKind::Scrape(s) = &config.source.kind {
+                // Each target once: an answer without the configured series
+                // fails here, not as "no data" in the cockpit.
+                let source = cutover::metrics::scrape::ScrapeSource::new(
+                    s,
+                    config.source.timeout,
+                    config.source.window,
+                )?;
+                for target in source.check().await {
+                    say(format!("# {}", target.line()));
+                    ok &= !target.failed();
+                }
             }
             if let config::SourceKind::Prometheus(p) = &config.source.kind {
                 use cutover::metrics::prometheus::{PrometheusSource, check};
@@ -205,6 +219,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let journal = match journal {
                 Some(j) => j.clone(),
+                None if !configured(&cli) => anyhow::bail!(report_needs_journal(&cli)),
                 None => load_config(&cli)?.journal_path(),
             };
             cli::report::run(&journal, html.as_deref(), *index)
@@ -224,14 +239,32 @@ async fn autopilot(config: &Config, out: cli::Printer, take_over: bool) -> anyho
     Ok(cli::run_autopilot(running, out).await? as u8)
 }
 
+/// True when a config is given or exists at the default path.
+fn configured(cli: &Cli) -> bool {
+    cli.config.is_some() || config::resolve_path(None).is_some_and(|p| p.exists())
+}
+
+/// `report` with neither a config nor `--journal`: most often run right
+/// after a demo, whose journal is not a service's, so name it.
+fn report_needs_journal(cli: &Cli) -> String {
+    let at = config::resolve_path(cli.config.as_deref())
+        .map(|p| format!(" at {}", p.display()))
+        .unwrap_or_default();
+    format!(
+        "no config{at}, so no service's journal to read. For the last `cutover demo`, pass its \
+         journal: cutover report --journal {} (a drill without a config: {})",
+        cutover::demo::journal::default_path().display(),
+        cutover::demo::journal::drill_path().display()
+    )
+}
+
 /// `drill`: the configured router, or the embedded demo fleet (in this
 /// process, with a journal of its own) when no config is given.
 async fn drill(cli: &Cli, opts: cli::drill::DrillOptions) -> anyhow::Result<u8> {
-    let configured = cli.config.is_some() || config::resolve_path(None).is_some_and(|p| p.exists());
-    let mut config = if configured {
+    let mut config = if configured(cli) {
         load_config(cli)?
     } else {
-        let journal = config::data_dir().join("demo-drill.jsonl");
+        let journal = cutover::demo::journal::drill_path();
         say("drill: no config: the embedded demo fleet and its router, in this process");
         app::demo_config(
             cutover::demo::Scenario::Healthy,

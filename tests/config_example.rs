@@ -222,3 +222,72 @@ fn the_commented_alerts_block_is_valid_and_hides_its_url() {
     );
     assert!(!shown.contains("XXXXXXXX"), "{shown}");
 }
+
+/// Issue 15, point 7: every commented block loads when a user uncomments
+/// it the plain way (one `# ` off every line of the block, prose and all),
+/// with the kind it belongs to chosen and the table it replaces commented
+/// out. A block runs from its `# [table]` line to the first blank line,
+/// bare `#` line or written line.
+#[test]
+fn every_commented_block_loads_when_uncommented() {
+    let headers: Vec<&str> = EXAMPLE
+        .lines()
+        .filter_map(|l| l.strip_prefix("# ["))
+        .map(|rest| rest.trim_start_matches('[').trim_end_matches(']'))
+        .collect();
+    assert!(headers.len() >= 8, "{headers:?}");
+    for table in headers {
+        let mut text = EXAMPLE.to_string();
+        let mut blocks = vec![table];
+        if let Some(kind) = table.strip_prefix("router.") {
+            // Another router's table: the demo source needs the demo
+            // router, so read the numbers by scraping.
+            text = text
+                .replacen("\nkind = \"demo\"\n", "\nkind = \"scrape\"\n", 1)
+                .replacen("\nkind = \"demo\"\n", &format!("\nkind = \"{kind}\"\n"), 1);
+            blocks.push("source.scrape");
+        } else if let Some(kind) = table.strip_prefix("source.") {
+            let kind = kind.split('.').next().unwrap();
+            text = text.replacen("\nkind = \"demo\"\n", &format!("\nkind = \"{kind}\"\n"), 1);
+            blocks.push(if kind == "prometheus" {
+                "source.prometheus"
+            } else {
+                table
+            });
+        }
+        blocks.dedup();
+        for b in &blocks {
+            text = uncomment_block(&text, b);
+        }
+        if table.starts_with("router.") {
+            // After uncommenting: the demo table ends at the next header.
+            text = comment_out(&text, "[router.demo]");
+        }
+        if let Err(e) = load_str(&text, table) {
+            panic!("[{table}] uncommented does not load: {e}\n{text}");
+        }
+    }
+}
+
+/// One `# ` off every line of the commented block headed `[table]` (or
+/// `[[table]]`), as an editor's "uncomment" does.
+fn uncomment_block(text: &str, table: &str) -> String {
+    let mut inside = false;
+    text.lines()
+        .map(|l| {
+            let header = l
+                .strip_prefix("# [")
+                .map(|r| r.trim_start_matches('[').trim_end_matches(']'));
+            if header.is_some() {
+                inside = header == Some(table);
+            } else if l.trim().is_empty() || l.trim() == "#" || !l.starts_with('#') {
+                inside = false;
+            }
+            match l.strip_prefix("# ") {
+                Some(r) if inside => r.to_string(),
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -58,3 +58,109 @@ fn a_second_run_on_a_rolled_back_journal_holds_with_exit_4() {
         &after[before..]
     );
 }
+
+/// `cutover demo --headless ARGS` with no `--journal`, in a private home:
+/// the default demo journal, and nothing of the user's touched.
+fn demo_without_journal(home: &Path, args: &[&str], within: Duration) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .env_remove("CUTOVER_CONFIG")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .args(["demo", "--headless"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + within;
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+/// Issue 15, point 4: the README's demo commands in any order, any number
+/// of times, each behave as documented: without `--journal` a run does not
+/// inherit the last run's rollback.
+#[test]
+fn without_a_journal_each_demo_run_starts_fresh() {
+    let home = tempfile::tempdir().unwrap();
+    let degrading = ["--scenario", "degrading", "--dwell", "2s"];
+    for run in 1..=2 {
+        let (code, text) = demo_without_journal(home.path(), &degrading, Duration::from_secs(90));
+        eprintln!("degrading, run {run}:\n{text}");
+        assert_eq!(code, Some(3), "degrading, run {run}:\n{text}");
+    }
+    let (code, text) =
+        demo_without_journal(home.path(), &["--dwell", "2s"], Duration::from_secs(120));
+    eprintln!("healthy:\n{text}");
+    assert_eq!(code, Some(0), "healthy after two degrading runs:\n{text}");
+    assert!(text.contains("outcome: promoted"), "{text}");
+    // The demo's journals live apart from real services' journals.
+    let demo_dir = home.path().join("data/cutover/demo");
+    assert!(demo_dir.join("demo.jsonl").is_file());
+    assert!(demo_dir.join("demo.previous.jsonl").is_file());
+}
+
+/// Issue 15, point 7: a config on the demo router (the example config is
+/// one, named `chat-model`) journals under `demo/`, so a real service named
+/// `chat-model` never inherits the demo's drills or remembered rollback.
+#[test]
+fn a_demo_routers_journal_is_kept_apart_from_a_real_services() {
+    use cutover::config::load_str;
+    let home = tempfile::tempdir().unwrap();
+    // SAFETY: set before any thread of this test reads the environment;
+    // this test binary's other tests pass the home to child processes only.
+    unsafe { std::env::set_var("XDG_DATA_HOME", home.path()) };
+    let demo = load_str(
+        "[service]\nname = \"chat-model\"\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n",
+        "t",
+    )
+    .unwrap();
+    let demo_journal = demo.journal_path();
+    assert_eq!(
+        demo_journal,
+        home.path().join("cutover/demo/chat-model.jsonl")
+    );
+    let mut real_service = demo.clone();
+    real_service.router = cutover::config::RouterConfig::Nginx(
+        toml::from_str("include = \"/tmp/x.conf\"\nupstream = \"u\"\nblue = [\"127.0.0.1:1\"]\ngreen = [\"127.0.0.1:2\"]\n").unwrap(),
+    );
+    assert_eq!(
+        real_service.journal_path(),
+        home.path().join("cutover/chat-model.jsonl")
+    );
+}
+
+/// Issue 15, point 7: `cutover report` right after a demo, with no config,
+/// says which journal to pass: the demo's, by its path.
+#[test]
+fn report_without_a_config_names_the_demos_journal() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .env_remove("CUTOVER_CONFIG")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .arg("report")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no config at"), "{err}");
+    let demo = home.path().join("data/cutover/demo/demo.jsonl");
+    assert!(
+        err.contains(&format!("cutover report --journal {}", demo.display())),
+        "{err}"
+    );
+}

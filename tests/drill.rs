@@ -58,8 +58,23 @@ fn a_drill_of_the_demo_prints_its_median_and_maximum() {
     // The demo's source shows request rates: the traffic at zero is timed.
     assert!(summary.contains("traffic at 0 %"), "{summary}");
     assert!(!summary.contains("not observed"), "{summary}");
+    // Issue 15, point 7: the window bounds what the traffic can show, and
+    // every time is written one way (`155 ms`, never `24843ms`).
+    assert!(
+        out.contains("it cannot resolve a time to traffic at 0 % shorter than that"),
+        "{out}"
+    );
+    assert!(
+        summary.contains("metrics window, which the observed split cannot resolve below"),
+        "{summary}"
+    );
+    let glued = regex::Regex::new(r"\dms\b").unwrap();
+    for line in out.lines().filter(|l| l.starts_with("drill")) {
+        let times = line.replace("rollback_sla", "");
+        assert!(!glued.is_match(&times), "a time without its space: {line}");
+    }
 
-    let journal = home.path().join("data/cutover/demo-drill.jsonl");
+    let journal = home.path().join("data/cutover/demo/drill.jsonl");
     let recs = Journal::read_all(&journal).unwrap();
     let rollbacks: Vec<_> = recs
         .iter()

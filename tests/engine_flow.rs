@@ -386,6 +386,45 @@ async fn readonly_moves_nothing() {
     assert_eq!(r.router.0.lock().unwrap().writes, 0);
 }
 
+/// Issue 15, point 7: a read-only cockpit (the journal held elsewhere) is
+/// sent a note on every `fg` ("resumed: ..."): it is shown, never a red
+/// "journal unwritable".
+#[tokio::test(start_paused = true)]
+async fn a_readonly_cockpits_note_is_shown_not_an_unwritable_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let journal = Journal::open_readonly(&path, "held by process 1").unwrap();
+    let options = EngineOptions {
+        readonly: true,
+        ..Default::default()
+    };
+    let (handle, _task) = cutover::engine::spawn(
+        &config(0),
+        Arc::new(FakeRouter::default()),
+        Box::new(FakeSource(Script(Arc::new(Mutex::new((0.1, true)))))),
+        journal,
+        options,
+    )
+    .unwrap();
+    wait_for(&handle, "read back", |s| s.split.is_some()).await;
+    let said = handle
+        .call(
+            Origin::Tui,
+            Command::Note("resumed: the cockpit was suspended for 3s".into()),
+        )
+        .await
+        .unwrap();
+    assert!(said.contains("not journaled"), "{said}");
+    let s = (**handle.state().borrow()).clone();
+    assert!(
+        !s.events
+            .iter()
+            .any(|e| e.level == cutover::engine::EventLevel::Error),
+        "{:?}",
+        s.events
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn pause_stops_the_dwell_and_resume_restarts_it() {
     let r = rig(5, config(60_000), EngineOptions::default());

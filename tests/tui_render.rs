@@ -543,7 +543,11 @@ fn readonly_key_bar_lists_no_traffic_keys() {
         for gone in ["advance", "back", "ROLLBACK", "promote", "force"] {
             assert!(!bar.contains(gone), "{w}: {gone} in {bar}");
         }
-        assert!(bar.contains("pause") && bar.contains("quit"), "{bar}");
+        // Pause and arm write the journal: refused read-only, so not listed.
+        for gone in ["pause", " arm", "disarm"] {
+            assert!(!bar.contains(gone), "{w}: {gone} in {bar}");
+        }
+        assert!(bar.contains("quit"), "{bar}");
         let buf = render(&state, &App::new(false, false), now, w, H);
         let bar = row(&buf, H - 2, 0..w);
         assert!(bar.contains("ROLLBACK") && bar.contains("promote"), "{bar}");
@@ -739,4 +743,211 @@ fn an_unverified_tls_source_is_said_in_the_warn_colour() {
         .expect("the TLS warning");
         assert_eq!(buf[(x, y)].fg, Tc::Yellow, "{all}");
     }
+}
+
+/// The text of every row of `buf`, trimmed, joined by spaces: a wrapped
+/// line reads whole again.
+fn flowing(buf: &Buffer) -> String {
+    let a = buf.area;
+    (0..a.height)
+        .map(|y| row(buf, y, 0..a.width).trim().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Issue 15, point 7: `D` at 0 % and `P` after a rollback say up front why
+/// not, instead of a dialog whose Yes is then refused.
+#[test]
+fn dialogs_open_only_when_the_engine_would_accept() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    state.split = Some(Split::ZERO);
+    state.phase = Phase::Ready;
+    let mut app = App::new(false, false);
+    app.on_key(
+        KeyEvent::new(KeyCode::Char('D'), KeyModifiers::SHIFT),
+        &state,
+    );
+    assert_eq!(*app.mode(), cutover::tui::Mode::Normal);
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(!all.contains("Green has all traffic"), "{all}");
+    assert!(
+        all.contains("D: not now: decommission blue only after a promotion"),
+        "{all}"
+    );
+
+    state.phase = Phase::RolledBack {
+        reason: "auto-rollback".into(),
+    };
+    state.rolled_back = Some(cutover::engine::RolledBackMemory {
+        at: SystemTime::now(),
+        reason: "green error rate 7.90 % BREACH".into(),
+        green_version: None,
+    });
+    app.on_key(
+        KeyEvent::new(KeyCode::Char('P'), KeyModifiers::SHIFT),
+        &state,
+    );
+    assert_eq!(*app.mode(), cutover::tui::Mode::Normal);
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(!all.contains("flip 100% to green now?"), "{all}");
+    assert!(all.contains("P: not now: green was rolled back"), "{all}");
+}
+
+/// Issue 15, point 7: a key typed into an open dialog is named, not
+/// swallowed without a word.
+#[test]
+fn keys_typed_into_a_dialog_are_not_swallowed_silently() {
+    let now = now();
+    let state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    app.on_key(
+        KeyEvent::new(KeyCode::Char('P'), KeyModifiers::SHIFT),
+        &state,
+    );
+    assert!(matches!(app.mode(), cutover::tui::Mode::Confirm { .. }));
+    assert_eq!(app.on_key(key('x'), &state), cutover::tui::Action::None);
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(all.contains("promote dialog open: `x` ignored"), "{all}");
+    assert!(matches!(app.mode(), cutover::tui::Mode::Confirm { .. }));
+}
+
+/// Issue 15, point 7: at 80×24 the key bar keeps `f` and `a`, and `a` says
+/// what it would do.
+#[test]
+fn the_key_bar_at_80_columns_keeps_force_and_arm_and_says_disarm() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    for (armed, word) in [(true, "a disarm"), (false, "a arm")] {
+        state.armed = armed;
+        let buf = render(&state, &App::new(false, false), now, 80, 24);
+        let bar = row(&buf, 22, 0..80);
+        for needle in ["r ROLLBACK", "f force", word, "? help", "q quit"] {
+            assert!(bar.contains(needle), "armed {armed}: {needle} not in {bar}");
+        }
+    }
+}
+
+/// Issue 15, point 7: event lines wrap, in the pane and in `:events`; at
+/// 80×24 the pane keeps four rows.
+#[test]
+fn event_lines_wrap_and_the_pane_keeps_four_rows_at_80x24() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    let long = "auto-rollback after 2 consecutive polls with green in breach: green error rate 7.90 % BREACH (≤ 5.00 %); green p99 latency 5210 ms BREACH (≤ 5000 ms)";
+    state.events.push_back(Event {
+        wall: UNIX_EPOCH + Duration::from_secs(1_750_000_900),
+        level: EventLevel::Traffic,
+        text: long.into(),
+    });
+    let buf = render(&state, &App::new(false, false), now, 80, 24);
+    assert!(flowing(&buf).contains(long), "{}", text(&buf));
+    let (_, title) = find(&buf, "events (UTC)", 0..80, 0..24).expect("the log");
+    assert!(
+        22 - (title + 1) >= 4,
+        "log rows at 80×24: {}\n{}",
+        22 - (title + 1),
+        text(&buf)
+    );
+
+    let mut app = App::new(false, false);
+    for c in ":events".chars() {
+        app.on_key(key(c), &state);
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), &state);
+    let buf = render(&state, &app, now, 80, 24);
+    assert!(flowing(&buf).contains(long), "{}", text(&buf));
+}
+
+/// Issue 15, point 7: "asked: advance" fades once the log has the answer.
+#[test]
+fn the_asked_status_fades_once_the_log_has_the_outcome() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    app.on_key(key('n'), &state);
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(all.contains("asked: advance"), "{all}");
+    state.events.push_back(Event {
+        wall: SystemTime::now(),
+        level: EventLevel::Warn,
+        text: "refused: gate closed".into(),
+    });
+    state.event_seq += 1;
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(!all.contains("asked: advance"), "{all}");
+    // Force is asked for, not claimed: the journal says "forced" only when
+    // the gate was closed, and the log says so then.
+    app.on_key(key('f'), &state);
+    app.on_key(key('y'), &state);
+    let all = text(&render(&state, &app, now, W, H));
+    assert!(all.contains("asked: advance with force"), "{all}");
+    assert!(!all.contains("forced"), "{all}");
+}
+
+/// Issue 15, point 7: the gate line shows the worst reason first (green's
+/// breach, not its missing p99 or the dwell), and `g` / `:gate` lists all.
+#[test]
+fn the_gate_line_shows_the_worst_reason_and_g_shows_them_all() {
+    let now = now();
+    let state = mid_cutover(now, Reading::NoData(NoData::NoRequests));
+    let all = text(&render(&state, &App::new(false, false), now, W, H));
+    let line = all
+        .lines()
+        .find(|l| l.contains("gate CLOSED"))
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(
+        line.contains("gate CLOSED: green error rate 7.90 % BREACH"),
+        "{line}"
+    );
+    assert!(line.contains("more: g)"), "{line}");
+    for open in [
+        &[key('g')][..],
+        &[
+            key(':'),
+            key('g'),
+            key('a'),
+            key('t'),
+            key('e'),
+            KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+        ][..],
+    ] {
+        let mut app = App::new(false, false);
+        for k in open {
+            app.on_key(*k, &state);
+        }
+        assert_eq!(*app.mode(), cutover::tui::Mode::Gate);
+        let all = text(&render(&state, &app, now, W, H));
+        assert!(all.contains("gate, worst first"), "{all}");
+        assert!(all.contains("• green error rate 7.90 % BREACH"), "{all}");
+        assert!(all.contains("• green p99 latency"), "{all}");
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), &state);
+        assert_eq!(*app.mode(), cutover::tui::Mode::Normal);
+    }
+}
+
+/// Issue 15, point 7: a Prometheus that does not answer is said, with how
+/// long, and the pods are not shown DOWN in both panels.
+#[test]
+fn a_silent_prometheus_is_said_and_the_pods_are_not_called_down() {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    let timeout = || Reading::NoData(NoData::Timeout("http://prom:9090: 2s".into()));
+    let snap = state.snapshot.as_mut().unwrap();
+    for r in [&mut snap.blue, &mut snap.green] {
+        r.metrics = [timeout(), timeout(), timeout()];
+        r.up = false;
+        r.rps = None;
+    }
+    snap.at = now - Duration::from_secs(1);
+    // The last answered poll, 18 s ago.
+    for v in state.last_values.iter_mut().flatten() {
+        *v = Some(LastValue {
+            value: 1.0,
+            at: now - Duration::from_secs(18),
+        });
+    }
+    let all = text(&render(&state, &App::new(false, false), now, W, H));
+    assert!(all.contains("prometheus NOT ANSWERING for 18s"), "{all}");
+    assert!(!all.contains("DOWN"), "{all}");
 }

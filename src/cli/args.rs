@@ -71,7 +71,9 @@ pub enum Cmd {
         /// Dwell at each step (the bake is three dwells).
         #[arg(long, value_parser = parse_duration, default_value = "10s")]
         dwell: Duration,
-        /// Journal file. Default: cutover/demo.jsonl in the user's data directory.
+        /// Journal file, kept from run to run (a rollback stays remembered).
+        /// Default: cutover/demo/demo.jsonl in the user's data directory,
+        /// begun afresh on every run (the last run's kept as demo.previous.jsonl).
         #[arg(long, value_name = "PATH")]
         journal: Option<PathBuf>,
         /// Watch only, as for `tui`.

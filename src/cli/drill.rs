@@ -103,6 +103,8 @@ async fn drill_on(
             "drill: the {} source shows no request rates: the traffic at 0 % cannot be timed",
             s.source_kind
         ));
+    } else {
+        say(resolution(config.source.window));
     }
     let mut runs = Vec::new();
     // Listening from the first run to the last, so a signal between two
@@ -122,7 +124,7 @@ async fn drill_on(
                 say(format!("drill {i}/{}: {sig}; rolled back: {}", opts.times, match r {
                     Ok(m) | Err(m) => m,
                 }));
-                summary(handle, &runs, opts.times).await;
+                summary(handle, &runs, opts.times, config.source.window).await;
                 return Ok(sig.code);
             }
         };
@@ -130,7 +132,7 @@ async fn drill_on(
             Ok(run) => runs.push(run),
             Err(e) => {
                 say(format!("drill {i}/{}: FAILED: {e}", opts.times));
-                summary(handle, &runs, opts.times).await;
+                summary(handle, &runs, opts.times, config.source.window).await;
                 return Ok(if runs.is_empty() && e.starts_with("refused") {
                     DRILL_REFUSED
                 } else {
@@ -139,7 +141,7 @@ async fn drill_on(
             }
         }
     }
-    summary(handle, &runs, opts.times).await;
+    summary(handle, &runs, opts.times, config.source.window).await;
     Ok(0)
 }
 
@@ -301,7 +303,7 @@ async fn wait_for_zero(
 
 /// The figures over all runs, printed and journaled (a note with origin
 /// `drill`).
-async fn summary(handle: &EngineHandle, runs: &[Run], asked: u32) {
+async fn summary(handle: &EngineHandle, runs: &[Run], asked: u32, window: Duration) {
     if runs.is_empty() {
         return;
     }
@@ -329,6 +331,12 @@ async fn summary(handle: &EngineHandle, runs: &[Run], asked: u32) {
             zero.len(),
             runs.len()
         ));
+        if zmed <= window + window / 2 {
+            text.push_str(&format!(
+                "; about the {} metrics window, which the observed split cannot resolve below",
+                crate::format::span(window)
+            ));
+        }
     }
     say(&text);
     if let Err(e) = handle.call(Origin::Drill, Command::Note(text)).await {
@@ -348,6 +356,17 @@ fn median_max(values: &[Duration]) -> (Duration, Duration) {
         (v[n / 2 - 1] + v[n / 2]) / 2
     };
     (med, v[n - 1])
+}
+
+/// The observed split is green's request rate over both colours' across
+/// the source's window: green reads 0 % only once the whole window is
+/// after the rollback, so that time is never shorter than the window.
+fn resolution(window: Duration) -> String {
+    format!(
+        "drill: the observed split is a rate over the {} metrics window, so it cannot resolve a \
+         time to traffic at 0 % shorter than that; the router's confirmation is the finer figure",
+        crate::format::span(window)
+    )
 }
 
 fn figure(d: Duration) -> String {

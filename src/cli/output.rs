@@ -44,6 +44,16 @@ pub fn event_line(e: &Event) -> String {
     format!("{} {level} {}", clock_utc(e.wall), field(&e.text))
 }
 
+/// What `status` says of a colour with no share of the traffic: as the
+/// cockpit shows it, no data, never a verdict (one poll of a gauge can
+/// carry a value, but it is not about any traffic).
+const IDLE: &str = "no traffic at 0 %";
+
+/// The colour has no share of the split: its readings judge nothing.
+fn idle(s: &State, color: Color) -> bool {
+    s.split.is_some_and(|x| x.share(color) == 0)
+}
+
 pub fn status_text(s: &State, journal: &std::path::Path) -> String {
     let now = Instant::now();
     let mut out = String::new();
@@ -78,6 +88,7 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
         out.push_str(&format!("{:<5}", color.upper()));
         for metric in Metric::ALL {
             let text = match s.judgement(color, metric) {
+                Some(_) if idle(s, color) => format!("no data ({IDLE})"),
                 Some(j) => match j.value {
                     Some(v) => format!("{} {}", metric.format(v), j.verdict.word()),
                     None => format!(
@@ -149,6 +160,12 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
         let mut metrics = serde_json::Map::new();
         for metric in Metric::ALL {
             let v = match s.judgement(color, metric) {
+                Some(_) if idle(s, color) => json!({
+                    "value": null,
+                    "verdict": crate::model::Verdict::NoData,
+                    "bounds": [],
+                    "no_data": IDLE,
+                }),
                 Some(j) => json!({
                     "value": j.value,
                     "verdict": j.verdict,

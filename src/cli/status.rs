@@ -39,6 +39,17 @@ pub fn unreadable(s: &State) -> Vec<String> {
             Some(_) => {}
         }
     }
+    // A judged metric whose series does not exist is never judged: a
+    // script must not read that as healthy.
+    for j in &s.judgements {
+        if let Some(crate::model::NoData::Missing(series)) = &j.no_data {
+            out.push(format!(
+                "{}'s {} (missing series: {series})",
+                j.color.name(),
+                j.metric.label()
+            ));
+        }
+    }
     out
 }
 

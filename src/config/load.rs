@@ -9,6 +9,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::router::ROUTER;
 use super::source::SOURCE;
+use super::suggest;
 use super::validate::validate;
 use super::{Config, MAX_CONFIG_BYTES};
 
@@ -152,7 +153,19 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
                 let span = doc.as_ref().and_then(|t| span_of(t.get_ref(), &full));
                 located(Some(full.clone()), span, format!("`{full}` is missing"))
             }
-            None => located(key, span, message),
+            None => match suggest::parse_unknown_field(&message) {
+                Some((name, known)) => {
+                    let path = key
+                        .filter(|k| k == name || k.ends_with(&format!(".{name}")))
+                        .unwrap_or_else(|| name.to_string());
+                    let value = doc
+                        .as_ref()
+                        .and_then(|t| suggest::value_at(t.get_ref(), &path));
+                    let message = suggest::unknown(&path, &known, value);
+                    located(Some(path), span, message)
+                }
+                None => located(key, span, message),
+            },
         }
     })?;
     validate(&config).map_err(|(key, message)| {
@@ -173,6 +186,10 @@ fn missing_field(message: &str) -> Option<&str> {
 /// checked on the parsed document so errors point at their line (serde's
 /// view of a tagged section has no line, and a missing table has none).
 fn sections(doc: &DeTable<'_>) -> Result<(), (String, String)> {
+    // A misspelt table first: else `[servce]` reads as "[service] is missing".
+    if let Some(unknown) = suggest::unknown_table(doc) {
+        return Err(unknown);
+    }
     let hints = [
         ("service", "add it with `name = \"...\"`".to_string()),
         (
@@ -195,7 +212,18 @@ fn sections(doc: &DeTable<'_>) -> Result<(), (String, String)> {
             continue;
         };
         let kind = match t.get("kind").map(|v| v.get_ref()) {
-            None => None,
+            // `knd = "demo"`: name the misspelling, not the missing `kind`.
+            None => match t.iter().find(|(k, v)| {
+                !matches!(v.get_ref(), DeValue::Table(_))
+                    && suggest::closest(k.get_ref(), ["kind"]).is_some()
+            }) {
+                Some((k, v)) => {
+                    let path = format!("{}.{}", section.name, k.get_ref());
+                    let message = suggest::unknown(&path, &["kind"], Some(v.get_ref()));
+                    return Err((path, message));
+                }
+                None => None,
+            },
             Some(DeValue::String(s)) => Some(s.as_ref()),
             // Wrong type: serde says so, with the line.
             Some(_) => continue,

@@ -13,6 +13,7 @@ mod prometheus;
 mod router;
 mod safety;
 mod source;
+mod suggest;
 mod tagged;
 mod validate;
 mod words;
@@ -287,7 +288,9 @@ pub mod defaults {
 
 impl Config {
     /// The journal file: `[journal] path` (with `~/` expanded), else
-    /// `<service>.jsonl` in the data directory.
+    /// `<service>.jsonl` in the data directory; with the demo router, in
+    /// its `demo/` directory, so a real service of the same name never
+    /// inherits a demo's drills or remembered rollback.
     pub fn journal_path(&self) -> PathBuf {
         match &self.journal.path {
             Some(p) => expand_home(p),
@@ -304,7 +307,11 @@ impl Config {
                         }
                     })
                     .collect();
-                data_dir().join(format!("{safe}.jsonl"))
+                let dir = match self.router {
+                    RouterConfig::Demo(_) => data_dir().join("demo"),
+                    _ => data_dir(),
+                };
+                dir.join(format!("{safe}.jsonl"))
             }
         }
     }

@@ -49,17 +49,27 @@ impl Section {
                 ),
             ));
         };
+        let names = || self.kinds.iter().map(|(k, _)| *k);
         let Some((_, rule)) = self.kinds.iter().find(|(k, _)| *k == kind) else {
+            let hint = super::suggest::closest(kind, names())
+                .map(|near| format!("did you mean \"{near}\"? "))
+                .unwrap_or_default();
             return Err((
                 format!("{s}.kind"),
                 format!(
-                    "`{kind}` is not a {s} kind in this version; choose one of {}",
+                    "`{kind}` is not a {s} kind in this version; {hint}choose one of {}",
                     self.kind_names()
                 ),
             ));
         };
         if let Some(stray) = tables.iter().find(|t| **t != kind) {
             let known = self.kinds.iter().any(|(k, _)| k == stray);
+            if !known && let Some(near) = super::suggest::closest(stray, names()) {
+                return Err((
+                    format!("{s}.{stray}"),
+                    format!("`[{s}.{stray}]` is unknown; did you mean `[{s}.{near}]`?"),
+                ));
+            }
             let why = if known {
                 format!("it is only read with `kind = \"{stray}\"`")
             } else {

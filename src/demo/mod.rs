@@ -3,6 +3,7 @@
 //! whole stack (`demo --stack`): pods that serve real requests through nginx.
 
 pub mod fleet;
+pub mod journal;
 pub mod loadgen;
 pub mod scenario;
 pub mod serve;

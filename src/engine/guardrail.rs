@@ -243,13 +243,28 @@ pub fn green_breaches(judgements: &[Judgement]) -> Vec<&Judgement> {
 }
 
 /// Reasons green does not pass the advance gate: any check short of OK,
-/// including no data, holds it.
+/// including no data, holds it. Worst first: breaches, then no data, then
+/// warnings, so the line that shows one reason shows the one that matters.
 pub fn gate_reasons(judgements: &[Judgement]) -> Vec<String> {
-    judgements
+    let rank = |v: Verdict| match v {
+        Verdict::Breach => 0,
+        Verdict::NoData => 1,
+        _ => 2,
+    };
+    let mut bad: Vec<&Judgement> = judgements
         .iter()
         .filter(|j| j.color == Color::Green && j.verdict != Verdict::Ok)
-        .map(Judgement::summary)
-        .collect()
+        .collect();
+    bad.sort_by_key(|j| rank(j.verdict));
+    bad.into_iter().map(Judgement::summary).collect()
+}
+
+/// Green is in breach or without data: the dwell restarts on every such
+/// poll (see the engine's `restart_dwell_on_bad_green`).
+pub fn holds_dwell(judgements: &[Judgement]) -> bool {
+    judgements
+        .iter()
+        .any(|j| j.color == Color::Green && matches!(j.verdict, Verdict::Breach | Verdict::NoData))
 }
 
 /// Is `v` past `level` for `metric`? Exposed for drawing thresholds.

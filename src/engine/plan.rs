@@ -121,6 +121,9 @@ pub struct GateInput<'a> {
     pub green_up: bool,
     /// Green's guardrail findings short of OK (see `guardrail::gate_reasons`).
     pub guardrail_reasons: Vec<String>,
+    /// Green is in breach or without data, so the dwell restarts on every
+    /// poll (see `guardrail::holds_dwell`).
+    pub green_holds_dwell: bool,
     /// The router's last read failed with this.
     pub router_error: Option<&'a str>,
     /// The latest snapshot's window starts before the split last changed,
@@ -190,6 +193,10 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
         }
         Some(_) => {}
     }
+    // Worst first: green's findings (breaches first) before the clocks.
+    if split.green() > 0 {
+        c.soft.extend(g.guardrail_reasons.iter().cloned());
+    }
     if g.rolled_back {
         c.soft
             .push("rolled back: sending traffic to green again needs force".into());
@@ -213,9 +220,16 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
         && g.now < until
     {
         let left = until - g.now;
-        c.soft.push(format!("dwell: {} left", countdown(left)));
+        if g.green_holds_dwell {
+            // Else it reads as a countdown stuck at one poll from the end.
+            c.soft.push(format!(
+                "dwell: restarts on every poll while green breaches or has no data ({} once clean)",
+                countdown(left)
+            ));
+        } else {
+            c.soft.push(format!("dwell: {} left", countdown(left)));
+        }
     }
-    c.soft.extend(g.guardrail_reasons.iter().cloned());
     c
 }
 
@@ -295,6 +309,7 @@ mod tests {
             stale_after: Duration::from_secs(15),
             green_up: true,
             guardrail_reasons: vec![],
+            green_holds_dwell: false,
             router_error: None,
             data_predates_split: false,
             rolled_back: false,
@@ -318,6 +333,24 @@ mod tests {
         let mut g = input(now, &phase);
         g.guardrail_reasons = vec!["green p99 latency 900 ms WARN".into()];
         assert!(!check_gate(&g).open());
+    }
+
+    /// Issue 15, point 7: a breach shows before the dwell, and a dwell held
+    /// by a breaching green says so instead of sitting at 00:03.
+    #[test]
+    fn the_worst_reason_comes_first_and_a_held_dwell_says_why() {
+        let now = Instant::now();
+        let phase = Phase::Canary { step: 1 };
+        let mut g = input(now, &phase);
+        g.dwell_until = Some(now + Duration::from_secs(3));
+        g.guardrail_reasons = vec!["green error rate 7.90 % BREACH (≤ 5.00 %)".into()];
+        g.green_holds_dwell = true;
+        let c = check_gate(&g);
+        assert!(c.soft[0].contains("BREACH"), "{:?}", c.soft);
+        assert_eq!(
+            c.soft[1],
+            "dwell: restarts on every poll while green breaches or has no data (00:03 once clean)"
+        );
     }
 
     #[test]

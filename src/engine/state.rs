@@ -146,11 +146,7 @@ impl RollbackTimes {
 /// A measured rollback time: `412 ms` below ten seconds, else a span
 /// (`12s`).
 pub fn rollback_figure(d: Duration) -> String {
-    if d < Duration::from_secs(10) {
-        format!("{} ms", d.as_millis())
-    } else {
-        crate::format::span(d)
-    }
+    crate::format::millis(d)
 }
 
 /// Whether an advance is allowed now, and if not, every reason why.

@@ -80,6 +80,8 @@ pub enum Mode {
     Events,
     /// The eval gates' last lines of output (`o`).
     Output,
+    /// Every reason the gate is closed (`g`, `:gate`).
+    Gate,
 }
 
 /// Severity of the status line.
@@ -118,6 +120,10 @@ pub struct App {
     sent_armed: Option<bool>,
     /// Lines the help overlay is scrolled down on a short terminal.
     help_scroll: usize,
+    /// The status says what was asked; set by `emit`, then stamped with
+    /// the state's event count so it fades once the engine has answered.
+    asked: bool,
+    asked_at: Option<u64>,
 }
 
 /// Called on every frame for a short text: the data plane's observed split.
@@ -149,6 +155,8 @@ impl App {
             batch_pause: false,
             sent_armed: None,
             help_scroll: 0,
+            asked: false,
+            asked_at: None,
         }
     }
 
@@ -198,11 +206,22 @@ impl App {
         self.status.as_ref().map(|(l, s)| (*l, s.as_str()))
     }
 
+    /// The status as the footer shows it: "asked: …" fades once the event
+    /// log has something newer than the ask (the engine's answer).
+    pub fn status_now(&self, state: &State) -> Option<(StatusLevel, &str)> {
+        match self.asked_at {
+            Some(seq) if state.event_seq > seq => None,
+            _ => self.status(),
+        }
+    }
+
     pub fn set_status(&mut self, msg: impl Into<String>) {
+        self.asked_at = None;
         self.status = Some((StatusLevel::Info, msg.into()));
     }
 
     pub fn set_error(&mut self, msg: impl Into<String>) {
+        self.asked_at = None;
         self.status = Some((StatusLevel::Error, msg.into()));
     }
 
@@ -262,7 +281,7 @@ impl App {
 
     /// Armed as the operator last asked for it: within a batch, or sent
     /// and not yet in the published state.
-    fn armed_intent(&self, state: &State) -> bool {
+    pub fn armed_intent(&self, state: &State) -> bool {
         self.batch_armed.or(self.sent_armed).unwrap_or(state.armed)
     }
 
@@ -302,14 +321,18 @@ impl App {
                 _ => {}
             }
         }
-        match self.mode.clone() {
+        let action = match self.mode.clone() {
             Mode::Normal => self.normal_key(key, state),
             Mode::Help => self.help_key(key),
             Mode::Confirm { kind, yes_focused } => self.confirm_key(key, kind, yes_focused),
             Mode::CommandLine => self.line_key(key, state),
             Mode::Events => self.events_key(key, state),
-            Mode::Output => self.output_key(key),
+            Mode::Output | Mode::Gate => self.output_key(key),
+        };
+        if std::mem::take(&mut self.asked) {
+            self.asked_at = Some(state.event_seq);
         }
+        action
     }
 
     fn normal_key(&mut self, key: KeyEvent, state: &State) -> Action {
@@ -327,10 +350,10 @@ impl App {
             KeyAction::Advance => self.emit(Command::Advance { force: false }, "n"),
             KeyAction::Back => self.emit(Command::StepBack, "b"),
             KeyAction::Rollback => self.rollback(),
-            KeyAction::Promote => self.open_confirm(ConfirmKind::Promote, "P"),
-            KeyAction::ForceAdvance => self.open_confirm(ConfirmKind::ForceAdvance, "f"),
+            KeyAction::Promote => self.open_confirm(ConfirmKind::Promote, "P", state),
+            KeyAction::ForceAdvance => self.open_confirm(ConfirmKind::ForceAdvance, "f", state),
             KeyAction::TogglePause => self.emit(Command::TogglePause, "space"),
-            KeyAction::Decommission => self.open_confirm(ConfirmKind::Decommission, "D"),
+            KeyAction::Decommission => self.open_confirm(ConfirmKind::Decommission, "D", state),
             KeyAction::ToggleArmed => self.ask_armed(!self.armed_intent(state)),
             KeyAction::RunChecks => self.emit(Command::RunChecks, "s"),
             KeyAction::ShowOutput => {
@@ -339,6 +362,10 @@ impl App {
                 } else {
                     self.mode = Mode::Output;
                 }
+                Action::None
+            }
+            KeyAction::ShowGate => {
+                self.mode = Mode::Gate;
                 Action::None
             }
             KeyAction::CommandLine => {
@@ -364,11 +391,11 @@ impl App {
     /// Arming goes straight out; disarming takes away the safety net, so
     /// it asks first (No focused), like promote.
     fn ask_armed(&mut self, armed: bool) -> Action {
+        if self.readonly {
+            self.set_error("read-only: auto-rollback cannot be armed or disarmed here");
+            return Action::None;
+        }
         if armed {
-            if self.readonly {
-                self.set_error("read-only: auto-rollback cannot be armed here");
-                return Action::None;
-            }
             return self.emit(Command::SetArmed(true), "arm");
         }
         self.mode = Mode::Confirm {
@@ -418,10 +445,10 @@ impl App {
         }
     }
 
-    /// The output popup closes on Esc, q or o; r still rolls back.
+    /// The output and gate popups close on Esc, q, o or g; r still rolls back.
     fn output_key(&mut self, key: KeyEvent) -> Action {
         match key.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('o') => {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('o') | KeyCode::Char('g') => {
                 self.mode = Mode::Normal;
                 Action::None
             }
@@ -457,9 +484,13 @@ impl App {
         }
     }
 
-    fn open_confirm(&mut self, kind: ConfirmKind, key: &str) -> Action {
+    fn open_confirm(&mut self, kind: ConfirmKind, key: &str, state: &State) -> Action {
         if self.readonly {
             self.set_error(format!("read-only: {key} disabled"));
+            return Action::None;
+        }
+        if let Some(why) = super::preflight::refusal(kind, state) {
+            self.set_error(format!("{key}: not now: {why}"));
             return Action::None;
         }
         self.mode = Mode::Confirm {
@@ -486,7 +517,15 @@ impl App {
                 Action::None
             }
             KeyCode::Char('r') => self.rollback(),
-            _ => Action::None,
+            // Never swallowed without a word.
+            code => {
+                self.set_error(format!(
+                    "{} dialog open: `{}` ignored; y confirms, n or Esc cancels, r rolls back",
+                    kind.name(),
+                    key_name(code)
+                ));
+                Action::None
+            }
         }
     }
 
@@ -513,10 +552,10 @@ impl App {
                         if !state.gate.open
                             && state.split.is_some_and(|s| split.green() > s.green()) =>
                     {
-                        self.open_confirm(ConfirmKind::ForceSet(split), ":set")
+                        self.open_confirm(ConfirmKind::ForceSet(split), ":set", state)
                     }
                     Ok(LineCommand::Send(Command::DecommissionBlue)) => {
-                        self.open_confirm(ConfirmKind::Decommission, ":decommission")
+                        self.open_confirm(ConfirmKind::Decommission, ":decommission", state)
                     }
                     Ok(LineCommand::Send(cmd)) => {
                         let word = line.split_whitespace().next().unwrap_or("").to_string();
@@ -528,6 +567,10 @@ impl App {
                     }
                     Ok(LineCommand::Events) => {
                         self.mode = Mode::Events;
+                        Action::None
+                    }
+                    Ok(LineCommand::Gate) => {
+                        self.mode = Mode::Gate;
                         Action::None
                     }
                     Ok(LineCommand::Quit) => Action::Quit,
@@ -547,7 +590,9 @@ impl App {
     /// Sends `cmd` unless read-only refuses it; `what` names the key or
     /// command in the status message.
     fn emit(&mut self, cmd: Command, what: &str) -> Action {
-        if self.readonly && cmd.moves_traffic() {
+        // Pause and arm write the journal, which a watcher does not hold.
+        let writes = matches!(cmd, Command::TogglePause | Command::SetArmed(_));
+        if self.readonly && (cmd.moves_traffic() || writes) {
             self.set_error(format!("read-only: {what} disabled"));
             return Action::None;
         }
@@ -557,7 +602,17 @@ impl App {
             "asked: {} (the event log says how it went)",
             describe(&cmd)
         ));
+        self.asked = true;
         Action::Send(cmd)
+    }
+}
+
+/// A key as the status line names it.
+fn key_name(code: KeyCode) -> String {
+    match code {
+        KeyCode::Char(' ') => "space".into(),
+        KeyCode::Char(c) => c.to_string(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -565,7 +620,9 @@ impl App {
 fn describe(cmd: &Command) -> String {
     match cmd {
         Command::Advance { force: false } => "advance".into(),
-        Command::Advance { force: true } => "forced advance".into(),
+        // Journaled as forced only when the gate was closed: the event
+        // log says "(forced)" when it was.
+        Command::Advance { force: true } => "advance with force".into(),
         Command::StepBack => "step back".into(),
         Command::SetSplit { split, .. } => format!("set green {split}"),
         Command::Rollback { reason } => format!("ROLLBACK ({reason})"),
@@ -590,6 +647,14 @@ mod tests {
 
     fn state() -> State {
         State::new("llm-gateway", "demo", "demo", PlanView::default(), true, 2)
+    }
+
+    /// At 25 %, where promote and a forced advance would be accepted.
+    fn canary() -> State {
+        let mut s = state();
+        s.split = Split::new(25);
+        s.phase = crate::engine::Phase::Canary { step: 2 };
+        s
     }
 
     fn key(code: KeyCode) -> KeyEvent {
@@ -690,7 +755,7 @@ mod tests {
 
     #[test]
     fn promote_asks_first_and_defaults_to_no() {
-        let s = state();
+        let s = canary();
         let mut app = App::new(false, false);
         assert_eq!(app.on_key(ch('P'), &s), Action::None);
         assert_eq!(
@@ -731,7 +796,9 @@ mod tests {
 
     #[test]
     fn decommission_asks_first_by_key_and_by_line() {
-        let s = state();
+        let mut s = state();
+        s.split = Some(Split::FULL);
+        s.phase = crate::engine::Phase::Promoted;
         let mut app = App::new(false, false);
         app.on_key(ch('D'), &s);
         assert_eq!(
@@ -762,7 +829,7 @@ mod tests {
 
     #[test]
     fn force_advance_asks_first() {
-        let s = state();
+        let s = canary();
         let mut app = App::new(false, false);
         app.on_key(ch('f'), &s);
         assert_eq!(
@@ -819,8 +886,16 @@ mod tests {
             app.status(),
             Some((StatusLevel::Error, "read-only: :set disabled"))
         );
-        // Commands that move no traffic still go out; quitting still works.
-        assert_eq!(app.on_key(ch(' '), &s), Action::Send(Command::TogglePause));
+        // Pause and arm write the journal a watcher does not hold.
+        assert_eq!(app.on_key(ch(' '), &s), Action::None);
+        assert_eq!(
+            app.status(),
+            Some((StatusLevel::Error, "read-only: space disabled"))
+        );
+        assert_eq!(app.on_key(ch('a'), &s), Action::None);
+        assert_eq!(app.mode(), &Mode::Normal);
+        // A note still goes out (the engine says it is not journaled);
+        // quitting still works.
         assert_eq!(
             typed(&mut app, &s, "note watching"),
             Action::Send(Command::Note("watching".into()))

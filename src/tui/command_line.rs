@@ -10,6 +10,8 @@ pub enum LineCommand {
     Help,
     /// The full-screen event log.
     Events,
+    /// Every reason the gate is closed.
+    Gate,
     Quit,
 }
 
@@ -24,7 +26,7 @@ pub const LINE_HELP: &[(&str, &str)] = &[
     ("arm | disarm", "auto-rollback on / off"),
     ("note <text...>", "write a note to the journal"),
     ("smoke | checks", "run the smoke checks and eval gates now"),
-    ("events", "the whole event log (PgUp/PgDn, Esc)"),
+    ("events | gate", "the event log / the gate's reasons (Esc)"),
     ("help | q", "this help / quit"),
 ];
 
@@ -77,6 +79,7 @@ pub fn parse_line(line: &str) -> Result<LineCommand, String> {
         "disarm" => no_args(LineCommand::Send(Command::SetArmed(false))),
         "help" | "h" | "?" => no_args(LineCommand::Help),
         "events" | "log" => no_args(LineCommand::Events),
+        "gate" => no_args(LineCommand::Gate),
         "q" | "quit" => no_args(LineCommand::Quit),
         other => Err(format!("unknown command \"{other}\" (try :help)")),
     }

@@ -16,6 +16,7 @@ pub enum KeyAction {
     Decommission,
     RunChecks,
     ShowOutput,
+    ShowGate,
     CommandLine,
     Help,
     EventsOlder,
@@ -50,7 +51,8 @@ pub struct Binding {
     /// The help's line.
     pub help: &'static str,
     pub action: KeyAction,
-    /// Refused (and not listed in the footer) in read-only mode.
+    /// Moves traffic. Refused (and not listed in the footer) in read-only
+    /// mode, as is everything else that writes (see [`Binding::refused_readonly`]).
     pub moves_traffic: bool,
     pub footer: Footer,
 }
@@ -74,7 +76,7 @@ pub const KEYMAP: &[Binding] = &[
         help: "step back",
         action: KeyAction::Back,
         moves_traffic: true,
-        footer: Footer::Always,
+        footer: Footer::Wide,
     },
     Binding {
         codes: &[KeyCode::Char('r')],
@@ -104,7 +106,7 @@ pub const KEYMAP: &[Binding] = &[
         help: "force advance past a closed gate (asks)",
         action: KeyAction::ForceAdvance,
         moves_traffic: true,
-        footer: Footer::Wide,
+        footer: Footer::Always,
     },
     Binding {
         codes: &[KeyCode::Char(' ')],
@@ -124,7 +126,7 @@ pub const KEYMAP: &[Binding] = &[
         help: "arm / disarm auto-rollback (disarm asks)",
         action: KeyAction::ToggleArmed,
         moves_traffic: false,
-        footer: Footer::Wide,
+        footer: Footer::Always,
     },
     Binding {
         codes: &[KeyCode::Char('D')],
@@ -153,6 +155,16 @@ pub const KEYMAP: &[Binding] = &[
         hint: "output",
         help: "show the eval gates' last output (Esc closes)",
         action: KeyAction::ShowOutput,
+        moves_traffic: false,
+        footer: Footer::HelpOnly,
+    },
+    Binding {
+        codes: &[KeyCode::Char('g')],
+        ctrl: &[],
+        keys: "g",
+        hint: "gate",
+        help: "why the gate is closed: every reason, worst first",
+        action: KeyAction::ShowGate,
         moves_traffic: false,
         footer: Footer::HelpOnly,
     },
@@ -207,6 +219,14 @@ pub const KEYMAP: &[Binding] = &[
         footer: Footer::Always,
     },
 ];
+
+impl Binding {
+    /// Refused in read-only mode: what moves traffic, and pause and arm,
+    /// which write the journal a watcher does not hold.
+    pub fn refused_readonly(&self) -> bool {
+        self.moves_traffic || matches!(self.action, KeyAction::TogglePause | KeyAction::ToggleArmed)
+    }
+}
 
 /// The footer's name for a binding's keys: the help's, without the
 /// alternatives the footer has no room for.

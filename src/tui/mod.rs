@@ -10,6 +10,7 @@ mod app;
 mod command_line;
 mod input;
 mod keymap;
+mod preflight;
 mod run;
 mod stopwatch;
 mod theme;

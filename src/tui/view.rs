@@ -29,14 +29,15 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
     if *app.mode() == Mode::Events {
         let [log, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(area);
         events::render_full(frame, log, state, app);
-        footer::render(frame, foot, app);
+        footer::render(frame, foot, app, state);
         return;
     }
     // The event log shrinks first on short terminals; the panels keep the rest.
+    // At 80×24 the log keeps four rows (its border takes one).
     let events_rows = match area.height {
         h if h >= 36 => 7,
-        h if h >= 22 => 3,
-        _ => 2,
+        h if h >= 22 => 5,
+        _ => 3,
     };
     let [head, panels, split, log, foot] = Layout::vertical([
         Constraint::Length(header::height(state, app, now, area.width)),
@@ -54,7 +55,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
     panel::render(frame, green, state, app, Color::Green, now);
     split_bar::render(frame, split, state, app, now);
     events::render(frame, log, state, app);
-    footer::render(frame, foot, app);
+    footer::render(frame, foot, app, state);
 
     match app.mode() {
         Mode::Help => help::render(frame, area, app),
@@ -62,6 +63,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
             confirm::render(frame, area, state, app, *kind, *yes_focused)
         }
         Mode::Output => checks::render_output(frame, area, state, app, now),
+        Mode::Gate => split_bar::render_gate(frame, area, state, app),
         Mode::Normal | Mode::CommandLine | Mode::Events => {}
     }
 }

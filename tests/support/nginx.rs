@@ -201,7 +201,7 @@ impl TestNginx {
              {include}\n    include {d}/extra.conf*;\n\
              map $upstream_addr $served_by {{\n        default \"\";\n{map}    }}\n\
              server {{\n        listen 127.0.0.1:{port};\n\
-                 location = /metrics {{ return 200 \"requests_total{{code=\\\"200\\\"}} 1\\n\"; }}\n\
+                 location = /metrics {{ return 200 \"requests_total{{code=\\\"200\\\"}} 1\\nrequest_duration_seconds_bucket{{le=\\\"+Inf\\\"}} 1\\nmodel_quality_score 0.9\\n\"; }}\n\
                  location / {{ proxy_pass {target}; add_header X-Served-By $served_by always; }}\n    }}\n\
              {backends}}}\n",
             port = self.port

@@ -109,6 +109,7 @@ impl Engine {
             stale_after: self.stale_after(),
             green_up,
             guardrail_reasons: guardrail::gate_reasons(&self.state.judgements),
+            green_holds_dwell: guardrail::holds_dwell(&self.state.judgements),
             router_error: self.state.router_error.as_deref(),
             data_predates_split: !self.data_covers_split(),
             rolled_back: matches!(self.state.phase, Phase::RolledBack { .. })

@@ -50,6 +50,13 @@ impl Engine {
                 self.answer(reply, Ok("stopping".into()));
                 return true;
             }
+            Command::Note(text) if self.options.readonly => {
+                // A watcher does not hold the journal: a note (such as the
+                // cockpit's own "resumed" after `fg`) is shown, not an error.
+                let msg = format!("note (read-only, not journaled): {text}");
+                self.event(EventLevel::Info, msg.clone());
+                self.answer(reply, Ok(msg));
+            }
             Command::Note(text) => {
                 let mut rec = self.record(RecordKind::Note, origin, "note");
                 rec.reason = Some(text.clone());

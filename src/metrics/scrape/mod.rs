@@ -9,6 +9,7 @@
 //! - `histogram`: bucket maths and the `histogram_quantile` estimate;
 //! - `readings`: deltas → readings.
 
+pub mod check;
 mod exposition;
 mod histogram;
 mod readings;

@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use crate::engine::{Event, State};
 
 use super::super::app::App;
+use super::super::theme::Theme;
 use crate::format::clock_utc;
 
 /// One line of the log: the latest of `count` identical events in a row.
@@ -70,21 +71,46 @@ fn render_log(frame: &mut Frame, area: Rect, state: &State, app: &App, title: &s
     frame.render_widget(block, area);
     let rows = inner.height as usize;
     let end = lines.len() - scroll;
-    let start = end.saturating_sub(rows);
-    let shown: Vec<Line> = lines[start..end]
-        .iter()
-        .map(|c| {
-            let mut spans = vec![
-                Span::styled(format!(" {} ", clock_utc(c.event.wall)), t.dim),
-                Span::styled(c.event.text.as_str(), t.event(c.event.level)),
-            ];
-            if c.count > 1 {
-                spans.push(Span::styled(format!(" ×{}", c.count), t.label));
-            }
-            Line::from(spans)
-        })
-        .collect();
+    // Newest at the bottom: wrap events from the newest back until the
+    // rows are full, so a long reason is read whole, not cut mid-word.
+    // Only whole events: an event cut at its top would lose its time.
+    let mut shown: Vec<Line> = Vec::new();
+    for c in lines[..end].iter().rev() {
+        let mut wrapped = wrap_event(c, inner.width as usize, t);
+        if !shown.is_empty() && shown.len() + wrapped.len() > rows {
+            break;
+        }
+        wrapped.append(&mut shown);
+        shown = wrapped;
+    }
+    // The newest alone may be longer than the pane: its beginning shows.
+    shown.truncate(rows);
     frame.render_widget(Paragraph::new(shown), inner);
+}
+
+/// Width of ` HH:MM:SS `, the indent of an event's continuation lines.
+const CLOCK: usize = 10;
+
+/// One event as lines of at most `width` columns: the time, then the text
+/// wrapped at words with its continuation lines indented under it.
+fn wrap_event<'a>(c: &Collapsed<'a>, width: usize, t: &Theme) -> Vec<Line<'a>> {
+    let mut text = c.event.text.clone();
+    if c.count > 1 {
+        text.push_str(&format!(" ×{}", c.count));
+    }
+    let style = t.event(c.event.level);
+    super::wrap_words(&text, width.saturating_sub(CLOCK).max(10))
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let lead = if i == 0 {
+                Span::styled(format!(" {} ", clock_utc(c.event.wall)), t.dim)
+            } else {
+                Span::raw(" ".repeat(CLOCK))
+            };
+            Line::from(vec![lead, Span::styled(part, style)])
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,41 +6,63 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::super::app::{App, Mode, StatusLevel};
-use super::super::keymap::{Binding, Footer, KEYMAP, footer_keys};
+use super::super::keymap::{Binding, Footer, KEYMAP, KeyAction, footer_keys};
+use crate::engine::State;
 
-/// The footer's bindings: the key map less what read-only refuses (a lock
-/// on a key the operator cannot use is noise) and the help-only keys.
+/// The footer's bindings: the key map less what read-only refuses (a key
+/// the operator cannot use is noise) and the help-only keys.
 fn hints(readonly: bool) -> impl Iterator<Item = &'static Binding> {
     KEYMAP
         .iter()
-        .filter(move |b| b.footer != Footer::HelpOnly && !(readonly && b.moves_traffic))
+        .filter(move |b| b.footer != Footer::HelpOnly && !(readonly && b.refused_readonly()))
+}
+
+/// What the binding does now: `a` says `disarm` while armed.
+fn hint(b: &Binding, armed: bool, narrow: bool) -> &'static str {
+    match b.action {
+        KeyAction::ToggleArmed if armed => "disarm",
+        KeyAction::CommandLine if narrow => "cmd",
+        _ => b.hint,
+    }
+}
+
+/// The keys as shown: on a narrow line only the first of the alternatives.
+fn keys(b: &Binding, narrow: bool) -> &'static str {
+    let keys = footer_keys(b);
+    if narrow {
+        keys.split('/').next().unwrap_or(keys)
+    } else {
+        keys
+    }
 }
 
 /// Width of the full hint line.
-fn full_width(readonly: bool) -> usize {
+fn full_width(readonly: bool, armed: bool) -> usize {
     1 + hints(readonly)
-        .map(|b| footer_keys(b).chars().count() + b.hint.chars().count() + 4)
+        .map(|b| keys(b, false).chars().count() + hint(b, armed, false).chars().count() + 4)
         .sum::<usize>()
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &State) {
     let t = app.theme();
     let [hints_area, status] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
-    // On narrow screens keep the essential hints, tighter; `?` lists all.
-    let narrow = full_width(app.readonly()) > area.width as usize;
+    let armed = app.armed_intent(state);
+    // On narrow screens keep the essential hints, tighter (at 80 columns
+    // every Always key fits: f and a included); `?` lists all.
+    let narrow = full_width(app.readonly(), armed) > area.width as usize;
     let mut spans = vec![Span::raw(" ")];
     for b in hints(app.readonly()) {
         if narrow && b.footer != Footer::Always {
             continue;
         }
-        let keys = footer_keys(b);
+        let (keys, hint) = (keys(b, narrow), hint(b, armed, narrow));
         if narrow {
             spans.push(Span::styled(keys, t.highlight));
-            spans.push(Span::styled(format!(" {} ", b.hint), t.dim));
+            spans.push(Span::styled(format!(" {hint} "), t.dim));
         } else {
             spans.push(Span::styled(format!(" {keys} "), t.highlight));
-            spans.push(Span::styled(format!(" {} ", b.hint), t.dim));
+            spans.push(Span::styled(format!(" {hint} "), t.dim));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), hints_area);
@@ -64,7 +86,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ));
         return;
     }
-    let line = match app.status() {
+    let line = match app.status_now(state) {
         Some((StatusLevel::Error, msg)) => {
             Line::from(vec![Span::raw(" "), Span::styled(msg.to_string(), t.warn)])
         }

@@ -162,13 +162,60 @@ fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
                 crate::format::age(snap.window)
             )));
         }
-        if !r.up {
+        if let Some(silent) = source_silent(state, now) {
+            // The query source did not answer: that says nothing of the
+            // pods, so neither panel claims they are DOWN.
+            spans.push(Span::raw(" · "));
+            spans.push(Span::styled(
+                format!("{} NOT ANSWERING {silent}", state.source_kind),
+                t.warn,
+            ));
+            spans.push(Span::styled(" (pods unknown, not down)", t.dim));
+        } else if !r.up {
             spans.push(Span::raw(" · "));
             spans.push(Span::styled("DOWN", t.breach));
         }
     }
     spans.push(Span::raw(" "));
     Line::from(spans)
+}
+
+/// How long a query source (Prometheus) has not answered, when its latest
+/// poll got no answer at all for either colour (a timeout or a refused
+/// connection on every query): since its last answered value. A scrape
+/// target that does not answer is a pod that is down; a Prometheus that
+/// does not answer is not.
+fn source_silent(state: &State, now: Instant) -> Option<String> {
+    if state.source_kind != "prometheus" {
+        return None;
+    }
+    let snap = state.snapshot.as_ref()?;
+    let unanswered = |c: Color| {
+        let r = snap.color(c);
+        !r.up
+            && r.metrics.iter().all(|m| {
+                matches!(
+                    m,
+                    Reading::NoData(
+                        NoData::Timeout(_) | NoData::Unreachable(_) | NoData::NotConfigured
+                    )
+                )
+            })
+    };
+    if !Color::BOTH.iter().all(|&c| unanswered(c)) {
+        return None;
+    }
+    let last = state
+        .last_values
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|v| v.at)
+        .max();
+    Some(match last {
+        Some(at) => format!("for {}", age(now.saturating_duration_since(at))),
+        None => "since the start".into(),
+    })
 }
 
 /// None of a colour's replicas or pods: a breach when the colour is sent

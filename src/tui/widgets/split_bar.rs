@@ -95,7 +95,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Inst
             s.push(Span::raw(format!(": {first}")));
             if state.gate.reasons.len() > 1 {
                 s.push(Span::styled(
-                    format!(" (+{} more)", state.gate.reasons.len() - 1),
+                    format!(" (+{} more: g)", state.gate.reasons.len() - 1),
                     t.dim,
                 ));
             }
@@ -106,6 +106,38 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Inst
     let mut lines = vec![bar, Line::from(ticks), gate];
     lines.extend(super::checks::line(state, t, now));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `g` / `:gate`: every reason the gate is closed, worst first.
+pub fn render_gate(frame: &mut Frame, area: Rect, state: &State, app: &App) {
+    let t = app.theme();
+    let mut lines: Vec<Line> = if state.gate.open {
+        vec![Line::from(Span::styled(
+            "gate OPEN: nothing holds the next step",
+            t.ok,
+        ))]
+    } else {
+        state
+            .gate
+            .reasons
+            .iter()
+            .map(|r| Line::raw(format!("• {r}")))
+            .collect()
+    };
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        "Esc / g closes · r rolls back",
+        t.dim,
+    )));
+    let width = area.width.saturating_sub(4).min(100);
+    super::popup(
+        frame,
+        area,
+        width,
+        lines,
+        Span::styled(" gate, worst first ", t.label),
+        t.dim,
+    );
 }
 
 /// The bar column of a percentage.
