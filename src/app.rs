@@ -32,7 +32,17 @@ impl Running {
     /// a hung receiver never keeps a new cockpit from taking over. The wait
     /// is said, bounded by the alerts' drain time, and ends at Ctrl-C
     /// (SIGINT), SIGTERM or SIGHUP.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_waiting(None).await;
+    }
+
+    /// As [`Running::stop`], but waits at most `alert_wait` for alerts still
+    /// on their way (a lost terminal's exit is promised within a second).
+    pub async fn stop_within(self, alert_wait: Duration) {
+        self.stop_waiting(Some(alert_wait)).await;
+    }
+
+    async fn stop_waiting(mut self, alert_wait: Option<Duration>) {
         let alerts = self.alerts.take();
         let after = crate::alerts::AfterEngine {
             journal: self.journal.clone(),
@@ -48,7 +58,12 @@ impl Running {
         let _ = self.task.await;
         drop(self.fleet);
         if let Some(a) = alerts {
-            wait_for_alerts(a, after).await;
+            match alert_wait {
+                None => wait_for_alerts(a, after).await,
+                Some(d) => {
+                    let _ = tokio::time::timeout(d, a.finish()).await;
+                }
+            }
         }
     }
 }

@@ -96,9 +96,8 @@ async fn journal_loss(handle: &EngineHandle, why: &str, then: &str) {
 }
 
 /// Stops the engine, letting alerts on their way go for a moment only.
-async fn stop(mut running: Running) {
-    let _ = tokio::time::timeout(ALERT_WAIT, running.finish_alerts()).await;
-    running.stop().await;
+async fn stop(running: Running) {
+    running.stop_within(ALERT_WAIT).await;
 }
 
 /// Why the guard ended, and the exit status.
