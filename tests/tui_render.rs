@@ -950,4 +950,8 @@ fn a_silent_prometheus_is_said_and_the_pods_are_not_called_down() {
     let all = text(&render(&state, &App::new(false, false), now, W, H));
     assert!(all.contains("prometheus NOT ANSWERING for 18s"), "{all}");
     assert!(!all.contains("DOWN"), "{all}");
+    // The header says it too, instead of the empty poll's fresh age.
+    let header: String = all.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(header.contains("NOT ANSWERING for 18s"), "{header}");
+    assert!(!header.contains("data 1s"), "{header}");
 }

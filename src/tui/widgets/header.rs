@@ -124,6 +124,14 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
 
 fn data_age<'a>(state: &State, app: &App, now: Instant) -> Span<'a> {
     let t = app.theme();
+    // A poll that got no answer at all is fresh but empty: its age would
+    // say `data 1s` while nothing has been heard for much longer.
+    if let Some(silent) = super::panel::source_silent(state, now) {
+        return Span::styled(
+            format!("{} NOT ANSWERING {silent}", state.source_kind),
+            t.warn,
+        );
+    }
     match state.data_age(now) {
         None => Span::styled("no data yet", t.no_data),
         Some(a) if a > app.poll_interval() * 3 => {

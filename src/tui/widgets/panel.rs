@@ -185,7 +185,7 @@ fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
 /// connection on every query): since its last answered value. A scrape
 /// target that does not answer is a pod that is down; a Prometheus that
 /// does not answer is not.
-fn source_silent(state: &State, now: Instant) -> Option<String> {
+pub(super) fn source_silent(state: &State, now: Instant) -> Option<String> {
     if state.source_kind != "prometheus" {
         return None;
     }
