@@ -138,18 +138,15 @@ async fn wait(
             _ = &mut deadline => break None,
         }
     };
-    let status = match status {
-        Some(s) => s,
-        None => {
-            kill_group(child.id().map(|p| p as i32).unwrap_or(0));
-            let _ = child.wait().await;
-            return Finished {
-                passed: false,
-                reason: format!("timed out after {}", crate::format::span(timeout)),
-                elapsed: started.elapsed(),
-                output: lines(),
-            };
-        }
+    let Some(status) = status else {
+        kill_group(child.id().map(|p| p as i32).unwrap_or(0));
+        let _ = child.wait().await;
+        return Finished {
+            passed: false,
+            reason: format!("timed out after {}", crate::format::span(timeout)),
+            elapsed: started.elapsed(),
+            output: lines(),
+        };
     };
     // What it printed just before it exited; something it started may hold
     // the pipes open, so only briefly.
