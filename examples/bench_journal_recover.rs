@@ -74,9 +74,9 @@ fn main() {
     println!(
         "recover: {n} records + one 8 MiB line, {:.1} MiB in {:.0} ms ({:.0} MiB/s); \
          bad lines {}; rollback remembered: {}",
-        bytes as f64 / (1 << 20) as f64,
+        bytes as f64 / f64::from(1 << 20),
         took.as_secs_f64() * 1000.0,
-        bytes as f64 / (1 << 20) as f64 / took.as_secs_f64(),
+        bytes as f64 / f64::from(1 << 20) / took.as_secs_f64(),
         r.bad_lines,
         r.rolled_back.is_some()
     );

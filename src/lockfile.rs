@@ -1,5 +1,6 @@
-//! Exclusive advisory locks (`flock`, crate `fs4`) on sidecar files, shared
-//! by the journal's writer lock and the nginx include's write lock.
+//! Exclusive advisory locks (`flock` through std's `File::try_lock`) on
+//! sidecar files, shared by the journal's writer lock and the nginx
+//! include's write lock.
 //!
 //! A `flock` belongs to the open file description, and a child that any
 //! thread of this process is starting holds a copy of every descriptor from
@@ -8,7 +9,7 @@
 //! file names this very process, the attempt is repeated for a short while
 //! instead of refusing a writer over a lock nobody holds.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::time::{Duration, Instant};
 
@@ -26,10 +27,10 @@ pub fn try_exclusive(
 ) -> io::Result<Option<String>> {
     let start = Instant::now();
     loop {
-        match fs4::FileExt::try_lock(&*file) {
+        match file.try_lock() {
             Ok(()) => return Ok(None),
-            Err(fs4::TryLockError::Error(e)) => return Err(e),
-            Err(fs4::TryLockError::WouldBlock) => {
+            Err(TryLockError::Error(e)) => return Err(e),
+            Err(TryLockError::WouldBlock) => {
                 let mut text = String::new();
                 file.seek(SeekFrom::Start(0))?;
                 let _ = file.read_to_string(&mut text);

@@ -18,6 +18,15 @@ pub enum Color {
 impl Color {
     pub const BOTH: [Color; 2] = [Color::Blue, Color::Green];
 
+    /// The colour's place in per-colour arrays (`[blue, green]`), the
+    /// order of [`Color::BOTH`].
+    pub fn index(self) -> usize {
+        match self {
+            Color::Blue => 0,
+            Color::Green => 1,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Color::Blue => "blue",
@@ -365,6 +374,13 @@ impl fmt::Display for Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_colours_index_is_its_place_in_both() {
+        for (i, c) in Color::BOTH.into_iter().enumerate() {
+            assert_eq!(c.index(), i);
+        }
+    }
 
     #[test]
     fn split_bounds_and_shares() {

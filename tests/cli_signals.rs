@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use rustix::process::{Pid, Signal};
+
 use tmux::{skip_without_tmux, start_cutover, wait_journal};
 
 /// Starts `cutover <args>`, waits for its second line of output (the
@@ -39,8 +41,9 @@ fn status_after_signal(args: &[&str], dir: &Path, sig: i32) -> Option<i32> {
         }
     }
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: a plain signal to the child this test started.
-    unsafe { libc::kill(child.id() as i32, sig) };
+    // A plain signal to the child this test started.
+    let sig = Signal::from_named_raw(sig).expect("a signal");
+    rustix::process::kill_process(Pid::from_child(&child), sig).unwrap();
     for _ in 0..500 {
         if let Some(s) = child.try_wait().unwrap() {
             return s.code();
@@ -66,9 +69,9 @@ fn demo_config(dir: &Path) -> std::path::PathBuf {
 #[test]
 fn run_and_headless_demo_exit_143_on_sigterm_and_129_on_sighup() {
     for (sig, code) in [
-        (libc::SIGTERM, 143),
-        (libc::SIGHUP, 129),
-        (libc::SIGINT, 130),
+        (Signal::TERM.as_raw(), 143),
+        (Signal::HUP.as_raw(), 129),
+        (Signal::INT.as_raw(), 130),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let journal = dir.path().join("demo.jsonl");
@@ -142,10 +145,11 @@ fn a_stop_and_continue_from_outside_is_noted() {
         s.contains("GREEN")
     });
     let pid = t.cockpit_pid();
-    // SAFETY: plain signals to the process this test started.
-    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    // Plain signals to the process this test started.
+    let pid = Pid::from_raw(pid).expect("a pid");
+    rustix::process::kill_process(pid, Signal::STOP).unwrap();
     std::thread::sleep(Duration::from_secs(3));
-    unsafe { libc::kill(pid, libc::SIGCONT) };
+    rustix::process::kill_process(pid, Signal::CONT).unwrap();
     wait_journal(
         &journal,
         "resumed: the cockpit was stopped from outside for 3s",

@@ -129,7 +129,8 @@ impl Drop for Cockpit {
     fn drop(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
             // SIGTERM first, so the stack tears its children down.
-            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+            let pid = rustix::process::Pid::from_child(&self.child);
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
             let deadline = Instant::now() + Duration::from_secs(10);
             while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
@@ -275,7 +276,8 @@ fn sigterm_mid_run_leaves_nothing_behind() {
         !group_members(nginx).is_empty(),
         "nginx runs before the signal"
     );
-    unsafe { libc::kill(c.child.id() as i32, libc::SIGTERM) };
+    let pid = rustix::process::Pid::from_child(&c.child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let (code, out) = c.finish(Duration::from_secs(30));
     assert_eq!(code, 143, "exit status of SIGTERM:\n{out}");
     assert!(out.contains("stack: terminated"), "{out}");

@@ -4,7 +4,7 @@
 //! rollback in about the same time as with a reader.
 
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,29 +27,21 @@ impl Drop for Guard {
 
 /// A pipe whose write end is already full: (read end, write end).
 fn full_pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: plain libc calls on descriptors this function owns.
-    unsafe {
-        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
-        let (r, w) = (fds[0], fds[1]);
-        assert!(libc::fcntl(w, libc::F_SETPIPE_SZ, 4096) >= 4096);
-        let flags = libc::fcntl(w, libc::F_GETFL);
-        libc::fcntl(w, libc::F_SETFL, flags | libc::O_NONBLOCK);
-        let buf = [b'x'; 512];
-        loop {
-            let n = libc::write(w, buf.as_ptr().cast(), buf.len());
-            if n < 0 {
-                assert_eq!(
-                    std::io::Error::last_os_error().raw_os_error(),
-                    Some(libc::EAGAIN)
-                );
-                break;
-            }
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    let (r, w) = rustix::pipe::pipe().unwrap();
+    assert!(rustix::pipe::fcntl_setpipe_size(&w, 4096).unwrap() >= 4096);
+    let flags = fcntl_getfl(&w).unwrap();
+    fcntl_setfl(&w, flags | OFlags::NONBLOCK).unwrap();
+    let buf = [b'x'; 512];
+    loop {
+        if let Err(e) = rustix::io::write(&w, &buf) {
+            assert_eq!(e, rustix::io::Errno::AGAIN);
+            break;
         }
-        // The child gets an ordinary blocking pipe that happens to be full.
-        libc::fcntl(w, libc::F_SETFL, flags);
-        (OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w))
     }
+    // The child gets an ordinary blocking pipe that happens to be full.
+    fcntl_setfl(&w, flags).unwrap();
+    (r, w)
 }
 
 fn demo(dir: &Path, journal: &Path, stdout: Stdio) -> Guard {

@@ -265,8 +265,9 @@ async fn reconcile_reloads_an_include_left_unloaded_by_a_killed_rollback() {
         || include_says(&n, &cfg) == Split::ZERO,
     );
     std::thread::sleep(Duration::from_millis(200));
-    // SAFETY: kills the process group this test started.
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    // Kills the process group this test started.
+    let group = rustix::process::Pid::from_child(&child);
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
     child.wait().unwrap();
     assert!(greens(&n, 400) > 0, "nginx still serves 25 %");
     // A new router (a restarted cockpit) reconciles before anything else.

@@ -99,8 +99,8 @@ fn stop_nginx(n: &TestNginx) {
     );
     assert_eq!(code, 0, "{out}{err}");
     let t0 = Instant::now();
-    // SAFETY: kill(pid, 0) only probes.
-    while unsafe { libc::kill(master, 0) } == 0 && n.path("nginx.pid").exists() {
+    let probe = rustix::process::Pid::from_raw(master).expect("a pid");
+    while rustix::process::test_kill_process(probe).is_ok() && n.path("nginx.pid").exists() {
         assert!(t0.elapsed() < Duration::from_secs(10), "nginx did not stop");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -253,10 +253,10 @@ impl Drop for Tmux {
         let panes = self.cmd(&["list-panes", "-a", "-F", "#{pane_pid}"]);
         for pid in String::from_utf8_lossy(&panes.stdout).split_whitespace() {
             if let Ok(pid) = pid.parse::<i32>() {
-                // SAFETY: signals to the process group this test started.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                    libc::kill(pid, libc::SIGKILL);
+                // Plain signals to a process group this test started.
+                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
                 }
             }
         }
@@ -397,8 +397,9 @@ fn kill_mid_reload(n: &TestNginx) {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    // SAFETY: SIGKILL to the process group this test started.
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    // SIGKILL to the process group this test started.
+    let group = rustix::process::Pid::from_child(&child);
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
     let _ = finish(child, Duration::from_secs(5));
     let (_, green, _) = n.count(200);
     assert!(green > 0, "nginx still serves green before the restart");

@@ -104,8 +104,7 @@ fn a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces() {
         "the guardian is gone:\n{}",
         journal_text(&journal)
     );
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let hz = rustix::param::clock_ticks_per_second() as f64;
     let window = Duration::from_secs(5);
     let before = cpu_ticks(pid);
     std::thread::sleep(window);
@@ -187,9 +186,9 @@ fn a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint() {
         return;
     }
     for (sig, name) in [
-        (libc::SIGTERM, "SIGTERM"),
-        (libc::SIGHUP, "SIGHUP"),
-        (libc::SIGINT, "SIGINT"),
+        (rustix::process::Signal::TERM, "SIGTERM"),
+        (rustix::process::Signal::HUP, "SIGHUP"),
+        (rustix::process::Signal::INT, "SIGINT"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let journal = dir.path().join("journal.jsonl");
@@ -206,8 +205,9 @@ fn a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint() {
         // Past the hang-up that came with the lost terminal.
         std::thread::sleep(Duration::from_millis(1500));
         assert!(alive(pid));
-        // SAFETY: a plain signal to the process this test started.
-        unsafe { libc::kill(pid, sig) };
+        // A plain signal to the process this test started.
+        let target = rustix::process::Pid::from_raw(pid).expect("a pid");
+        rustix::process::kill_process(target, sig).unwrap();
         let gone = wait_gone(pid, Duration::from_secs(1));
         eprintln!("{name}: the guardian exited {gone:?} later");
         let text = journal_text(&journal);

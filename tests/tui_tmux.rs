@@ -57,10 +57,10 @@ impl Drop for Tmux {
         let panes = self.cmd(&["list-panes", "-a", "-F", "#{pane_pid}"]);
         for pid in String::from_utf8_lossy(&panes.stdout).split_whitespace() {
             if let Ok(pid) = pid.parse::<i32>() {
-                // SAFETY: plain signals to a process group this test started.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                    libc::kill(pid, libc::SIGKILL);
+                // Plain signals to a process group this test started.
+                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
                 }
             }
         }

@@ -287,7 +287,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// A table's own span covers only its header, so every table is searched.
 fn key_at(table: &DeTable<'_>, offset: usize) -> Option<String> {
     let inside = |r: Range<usize>| r.start <= offset && offset < r.end.max(r.start + 1);
-    for (k, v) in table.iter() {
+    for (k, v) in table {
         let here = k.get_ref().to_string();
         if let DeValue::Table(t) = v.get_ref()
             && let Some(d) = key_at(t, offset)

@@ -28,13 +28,6 @@ pub struct Fleet {
     tasks: Vec<JoinHandle<()>>,
 }
 
-fn idx(color: Color) -> usize {
-    match color {
-        Color::Blue => 0,
-        Color::Green => 1,
-    }
-}
-
 impl Fleet {
     /// Starts `pods` simulated pods per colour and a traffic generator of `rps` requests/s
     /// split by `split` (read on every tick, so traffic follows the router at once).
@@ -74,8 +67,8 @@ impl Fleet {
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
                 fleet.tasks.push(task);
-                fleet.urls[idx(color)].push(format!("http://{addr}/metrics"));
-                stats[idx(color)].push(pod);
+                fleet.urls[color.index()].push(format!("http://{addr}/metrics"));
+                stats[color.index()].push(pod);
             }
         }
         let mut generator = Generator::new(scenario, rps, stats, 0x5EED_0000 + scenario as u64);
@@ -96,7 +89,7 @@ impl Fleet {
 
     /// The `/metrics` URLs of a colour's pods, e.g. `http://127.0.0.1:PORT/metrics`.
     pub fn urls(&self, color: Color) -> Vec<String> {
-        self.urls[idx(color)].clone()
+        self.urls[color.index()].clone()
     }
 
     pub fn scenario(&self) -> Scenario {
@@ -155,7 +148,7 @@ impl Generator {
         self.green_owed %= 100;
         for (color, count) in [(Color::Blue, total - green), (Color::Green, green)] {
             let behaviour = Behaviour::of(self.scenario, color, &self.history);
-            let c = idx(color);
+            let c = color.index();
             let pods = &self.pods[c];
             let k = pods.len();
             let start = self.next_pod[c];
@@ -188,7 +181,7 @@ mod tests {
     }
 
     fn counts(g: &Generator, color: Color) -> Vec<u64> {
-        g.pods[idx(color)]
+        g.pods[color.index()]
             .iter()
             .map(|p| p.lock().unwrap().count)
             .collect()

@@ -85,13 +85,6 @@ impl Shared {
     }
 }
 
-fn idx(color: Color) -> usize {
-    match color {
-        Color::Blue => 0,
-        Color::Green => 1,
-    }
-}
-
 struct Pod {
     color: Color,
     stats: Mutex<PodStats>,
@@ -135,7 +128,7 @@ impl ServingFleet {
                 });
                 let (addr, task) = serve(pod.clone()).await?;
                 fleet.tasks.push(task);
-                fleet.addrs[idx(color)].push(addr);
+                fleet.addrs[color.index()].push(addr);
                 all.push(pod);
             }
         }
@@ -160,7 +153,7 @@ impl ServingFleet {
 
     /// `host:port` of a colour's pods.
     pub fn addrs(&self, color: Color) -> &[SocketAddr] {
-        &self.addrs[idx(color)]
+        &self.addrs[color.index()]
     }
 
     /// The `/metrics` URLs of a colour's pods.
@@ -242,7 +235,7 @@ async fn respond(
 async fn complete(pod: &Pod) -> Response<Full<Bytes>> {
     let sample = {
         let mut shared = lock(&pod.shared);
-        shared.received[idx(pod.color)] += 1;
+        shared.received[pod.color.index()] += 1;
         let b = shared.behaviour(pod.color);
         b.sample(&mut shared.rng)
     };

@@ -242,7 +242,7 @@ pub fn lock_path(journal: &Path) -> PathBuf {
 }
 
 /// Takes the writer's lock of `journal`, or says who holds it. The lock is
-/// an advisory `flock` (crate `fs4`): the kernel drops it when the process
+/// an advisory `flock` (std's `File::try_lock`): the kernel drops it when the process
 /// ends, however it ends, so a crash never leaves a stale lock.
 fn acquire(journal: &Path) -> Result<File, OpenError> {
     let path = lock_path(journal);

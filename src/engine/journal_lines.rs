@@ -68,10 +68,7 @@ pub fn check_parents(path: &Path) -> std::io::Result<()> {
                 if matches!(
                     e.kind(),
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                continue;
-            }
+                ) => {}
             Err(e) => return Err(e),
         }
     }

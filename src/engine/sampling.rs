@@ -171,7 +171,7 @@ mod tests {
         // Rollback: the drain is sampled at once, then TAIL in all.
         let mut n = 0;
         for i in 0..100 {
-            n += sm.take(t0 + s(17 + i * 15), Some(0)) as u32;
+            n += u32::from(sm.take(t0 + s(17 + i * 15), Some(0)));
         }
         assert_eq!(n, TAIL);
         assert!(!sm.take(t0 + s(5000), Some(0)));
@@ -184,14 +184,14 @@ mod tests {
         let day = 24 * 3600;
         let mut n = 0;
         for i in 0..(day / 5) {
-            n += sm.take(t0 + Duration::from_secs(i * 5), Some(50)) as u32;
+            n += u32::from(sm.take(t0 + Duration::from_secs(i * 5), Some(50)));
         }
         // 240 at 15 s (1 h), 240 at 30 s (2 h), ... : 1,200 by 31 h.
         assert!((1000..1300).contains(&n), "{n} samples in a day");
         assert!(sm.interval() > Duration::from_secs(15));
         // A new cutover starts fine again.
         sm.take(t0 + Duration::from_secs(day), Some(0));
-        for i in 0..TAIL as u64 {
+        for i in 0..u64::from(TAIL) {
             sm.take(t0 + Duration::from_secs(day + 1 + i * 600), Some(0));
         }
         assert!(sm.take(t0 + Duration::from_secs(day + 9000), Some(1)));

@@ -194,7 +194,7 @@ impl History {
     pub const CAPACITY: usize = 360;
 
     pub fn push(&mut self, color: Color, metric: Metric, point: HistoryPoint) {
-        let s = &mut self.series[color_index(color)][metric.index()];
+        let s = &mut self.series[color.index()][metric.index()];
         if s.len() == Self::CAPACITY {
             s.pop_front();
         }
@@ -202,14 +202,7 @@ impl History {
     }
 
     pub fn series(&self, color: Color, metric: Metric) -> &Vector<HistoryPoint> {
-        &self.series[color_index(color)][metric.index()]
-    }
-}
-
-fn color_index(c: Color) -> usize {
-    match c {
-        Color::Blue => 0,
-        Color::Green => 1,
+        &self.series[color.index()][metric.index()]
     }
 }
 
@@ -332,7 +325,7 @@ impl State {
     }
 
     pub fn last_value(&self, color: Color, metric: Metric) -> Option<LastValue> {
-        self.last_values[color_index(color)][metric.index()]
+        self.last_values[color.index()][metric.index()]
     }
 
     /// Age of the latest snapshot at `now`.
@@ -343,7 +336,7 @@ impl State {
     }
 
     pub(crate) fn set_last_value(&mut self, color: Color, metric: Metric, v: LastValue) {
-        self.last_values[color_index(color)][metric.index()] = Some(v);
+        self.last_values[color.index()][metric.index()] = Some(v);
     }
 
     pub(crate) fn push_event(

@@ -7,6 +7,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rustix::process::{self, Pid, Signal};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
@@ -55,11 +56,9 @@ impl Drop for Running {
 
 /// Kills a process group; a group that is already gone is no error.
 fn kill_group(pgid: i32) {
-    if pgid > 0 {
-        // SAFETY: killpg has no memory effects; a stale id fails with ESRCH.
-        unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
-        }
+    // A stale id fails with ESRCH, which is the goal anyway.
+    if let Some(pgid) = Pid::from_raw(pgid.max(0)) {
+        let _ = process::kill_process_group(pgid, Signal::KILL);
     }
 }
 
@@ -139,18 +138,15 @@ async fn wait(
             _ = &mut deadline => break None,
         }
     };
-    let status = match status {
-        Some(s) => s,
-        None => {
-            kill_group(child.id().map(|p| p as i32).unwrap_or(0));
-            let _ = child.wait().await;
-            return Finished {
-                passed: false,
-                reason: format!("timed out after {}", crate::format::span(timeout)),
-                elapsed: started.elapsed(),
-                output: lines(),
-            };
-        }
+    let Some(status) = status else {
+        kill_group(child.id().map(|p| p as i32).unwrap_or(0));
+        let _ = child.wait().await;
+        return Finished {
+            passed: false,
+            reason: format!("timed out after {}", crate::format::span(timeout)),
+            elapsed: started.elapsed(),
+            output: lines(),
+        };
     };
     // What it printed just before it exited; something it started may hold
     // the pipes open, so only briefly.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use rustix::process::{self, Pid, Signal};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::journal::lock_path;
@@ -127,9 +128,13 @@ pub async fn take_over(journal: &Path) -> anyhow::Result<Option<Mark>> {
             journal.display()
         );
     };
-    // SAFETY: a plain signal to the process the lock and the mark both name.
-    if unsafe { libc::kill(pid as i32, libc::SIGUSR1) } != 0 {
-        let e = std::io::Error::last_os_error();
+    // A pid of 0 (or past i32) would address a process group: refuse it.
+    let target = i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .with_context(|| format!("--take-over: {pid} is not a process id"))?;
+    if let Err(e) = process::kill_process(target, Signal::USR1) {
+        let e = std::io::Error::from(e);
         return Err(e).with_context(|| format!("--take-over: signalling process {pid}"));
     }
     let start = std::time::Instant::now();

@@ -278,7 +278,7 @@ mod tests {
 
     #[test]
     fn long_series_are_cut_to_what_a_chart_shows_keeping_spikes_and_gaps() {
-        let mut s: Series = (0..100_000).map(|i| (i as f64, Some(1.0))).collect();
+        let mut s: Series = (0..100_000).map(|i| (f64::from(i), Some(1.0))).collect();
         s[50_000].1 = Some(99.0);
         s[70_000].1 = None;
         let d = downsample(&s, MAX_POINTS);

@@ -182,7 +182,7 @@ fn summary(c: &Cutover, service: &str, first: &Entry) -> Block {
     let samples = shown.iter().filter(|e| e.is_sample()).count();
     rows.push(row("Samples", &samples.to_string()));
     Block::Table {
-        head: vec!["Cutover".into(), "".into()],
+        head: vec!["Cutover".into(), String::new()],
         rows,
     }
 }
@@ -502,7 +502,7 @@ fn rollback(c: &Cutover) -> Vec<Block> {
             ));
         }
         out.push(Block::Table {
-            head: vec!["Rollback".into(), "".into()],
+            head: vec!["Rollback".into(), String::new()],
             rows,
         });
     }

@@ -40,9 +40,8 @@ impl Entry {
     /// Line `line` of a journal (1-based); `None` when it is not a JSON
     /// object (a torn write).
     pub fn parse_line(line: usize, bytes: &[u8]) -> Option<Entry> {
-        let value = match serde_json::from_slice::<Value>(bytes) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => return None,
+        let Ok(value @ Value::Object(_)) = serde_json::from_slice::<Value>(bytes) else {
+            return None;
         };
         let record = serde_json::from_value::<Record>(value.clone()).ok();
         let wall = value["time"]

@@ -10,7 +10,7 @@ use crate::engine::{Command, State};
 use crate::model::Split;
 
 use super::command_line::{LineCommand, parse_line};
-use super::keymap::{KeyAction, lookup};
+use super::keymap::{KeyAction, View, ViewAction, lookup, scrolls_back, view_lookup};
 use super::theme::Theme;
 
 /// What the event loop should do after a key.
@@ -327,7 +327,8 @@ impl App {
             Mode::Confirm { kind, yes_focused } => self.confirm_key(key, kind, yes_focused),
             Mode::CommandLine => self.line_key(key, state),
             Mode::Events => self.events_key(key, state),
-            Mode::Output | Mode::Gate => self.output_key(key),
+            Mode::Output => self.output_key(key, View::Output),
+            Mode::Gate => self.output_key(key, View::Gate),
         };
         if std::mem::take(&mut self.asked) {
             self.asked_at = Some(state.event_seq);
@@ -426,60 +427,53 @@ impl App {
     }
 
     fn help_key(&mut self, key: KeyEvent) -> Action {
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => {
+        match view_lookup(View::Help, key.code) {
+            Some(ViewAction::Close) => {
                 self.mode = Mode::Normal;
                 Action::None
             }
-            KeyCode::Down | KeyCode::PageDown => {
+            Some(ViewAction::ScrollLine) if scrolls_back(key.code) => {
+                self.help_scroll = self.help_scroll.saturating_sub(1);
+                Action::None
+            }
+            Some(ViewAction::ScrollLine) => {
                 // Clamped where it is drawn, which knows the height.
                 self.help_scroll = (self.help_scroll + 1).min(64);
                 Action::None
             }
-            KeyCode::Up | KeyCode::PageUp => {
-                self.help_scroll = self.help_scroll.saturating_sub(1);
-                Action::None
-            }
-            KeyCode::Char('r') => self.rollback(),
+            Some(ViewAction::Rollback) => self.rollback(),
             _ => Action::None,
         }
     }
 
     /// The output and gate popups close on Esc, q, o or g; r still rolls back.
-    fn output_key(&mut self, key: KeyEvent) -> Action {
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('o') | KeyCode::Char('g') => {
+    fn output_key(&mut self, key: KeyEvent, view: View) -> Action {
+        match view_lookup(view, key.code) {
+            Some(ViewAction::Close) => {
                 self.mode = Mode::Normal;
                 Action::None
             }
-            KeyCode::Char('r') => self.rollback(),
+            Some(ViewAction::Rollback) => self.rollback(),
             _ => Action::None,
         }
     }
 
     fn events_key(&mut self, key: KeyEvent, state: &State) -> Action {
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => {
+        let back = if scrolls_back(key.code) { 1 } else { -1 };
+        match view_lookup(View::Events, key.code) {
+            Some(ViewAction::Close) => {
                 self.mode = Mode::Normal;
                 Action::None
             }
-            KeyCode::PageUp => {
-                self.scroll_events(state, SCROLL_PAGE as isize * 2);
+            Some(ViewAction::ScrollPage) => {
+                self.scroll_events(state, back * SCROLL_PAGE as isize * 2);
                 Action::None
             }
-            KeyCode::PageDown => {
-                self.scroll_events(state, -(SCROLL_PAGE as isize) * 2);
+            Some(ViewAction::ScrollLine) => {
+                self.scroll_events(state, back);
                 Action::None
             }
-            KeyCode::Up => {
-                self.scroll_events(state, 1);
-                Action::None
-            }
-            KeyCode::Down => {
-                self.scroll_events(state, -1);
-                Action::None
-            }
-            KeyCode::Char('r') => self.rollback(),
+            Some(ViewAction::Rollback) => self.rollback(),
             _ => Action::None,
         }
     }
@@ -501,28 +495,28 @@ impl App {
     }
 
     fn confirm_key(&mut self, key: KeyEvent, kind: ConfirmKind, yes_focused: bool) -> Action {
-        match key.code {
-            KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab => {
+        match view_lookup(View::Confirm, key.code) {
+            Some(ViewAction::MoveFocus) => {
                 self.mode = Mode::Confirm {
                     kind,
                     yes_focused: !yes_focused,
                 };
                 Action::None
             }
-            KeyCode::Enter if yes_focused => self.confirmed(kind),
-            KeyCode::Char('y') | KeyCode::Char('Y') => self.confirmed(kind),
-            KeyCode::Enter | KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') => {
+            Some(ViewAction::Choose) if yes_focused => self.confirmed(kind),
+            Some(ViewAction::Yes) => self.confirmed(kind),
+            Some(ViewAction::Choose | ViewAction::Close) => {
                 self.mode = Mode::Normal;
                 self.set_status(format!("{} cancelled", kind.name()));
                 Action::None
             }
-            KeyCode::Char('r') => self.rollback(),
+            Some(ViewAction::Rollback) => self.rollback(),
             // Never swallowed without a word.
-            code => {
+            _ => {
                 self.set_error(format!(
                     "{} dialog open: `{}` ignored; y confirms, n or Esc cancels, r rolls back",
                     kind.name(),
-                    key_name(code)
+                    key_name(key.code)
                 ));
                 Action::None
             }
@@ -535,13 +529,13 @@ impl App {
     }
 
     fn line_key(&mut self, key: KeyEvent, state: &State) -> Action {
-        match key.code {
-            KeyCode::Esc => {
+        match view_lookup(View::Line, key.code) {
+            Some(ViewAction::Close) => {
                 self.input.reset();
                 self.mode = Mode::Normal;
                 Action::None
             }
-            KeyCode::Enter => {
+            Some(ViewAction::Run) => {
                 let line = self.input.value_and_reset();
                 self.mode = Mode::Normal;
                 match parse_line(&line) {

@@ -3,6 +3,8 @@
 use crate::engine::Command;
 use crate::model::Split;
 
+use super::keymap::{Verb, line_verb};
+
 /// What a command line asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LineCommand {
@@ -14,21 +16,6 @@ pub enum LineCommand {
     Gate,
     Quit,
 }
-
-/// The commands the line understands, for the help overlay.
-pub const LINE_HELP: &[(&str, &str)] = &[
-    ("set <pct>", "set green's share to pct (0-100)"),
-    ("rollback [reason...]", "0% on green now"),
-    ("promote", "flip 100% to green now"),
-    ("advance | back", "next / previous plan step"),
-    ("pause", "hold or resume the plan"),
-    ("decommission", "scale blue to 0 after standby (asks)"),
-    ("arm | disarm", "auto-rollback on / off"),
-    ("note <text...>", "write a note to the journal"),
-    ("smoke | checks", "run the smoke checks and eval gates now"),
-    ("events | gate", "the event log / the gate's reasons (Esc)"),
-    ("help | q", "this help / quit"),
-];
 
 /// Parses one command line (without the leading `:`). The error names the
 /// problem in words fit for the status line.
@@ -46,42 +33,48 @@ pub fn parse_line(line: &str) -> Result<LineCommand, String> {
             Err(format!("{word}: takes no arguments (got \"{rest}\")"))
         }
     };
-    match word {
-        "" => Err("empty command (try :help)".into()),
-        "set" => parse_set(rest).map(|split| {
+    if word.is_empty() {
+        return Err("empty command (try :help)".into());
+    }
+    // Only words in the key table's `:` list are commands, so the help
+    // lists every one.
+    let Some(verb) = line_verb(word) else {
+        return Err(format!("unknown command \"{word}\" (try :help)"));
+    };
+    match verb {
+        Verb::Set => parse_set(rest).map(|split| {
             LineCommand::Send(Command::SetSplit {
                 split,
                 reason: None,
                 force: false,
             })
         }),
-        "rollback" | "rb" => Ok(LineCommand::Send(Command::Rollback {
+        Verb::Rollback => Ok(LineCommand::Send(Command::Rollback {
             reason: if rest.is_empty() {
                 "operator rollback".into()
             } else {
                 rest.to_string()
             },
         })),
-        "note" => {
+        Verb::Note => {
             if rest.is_empty() {
                 Err("note: needs text, e.g. :note paged the model team".into())
             } else {
                 Ok(LineCommand::Send(Command::Note(rest.to_string())))
             }
         }
-        "promote" => no_args(LineCommand::Send(Command::Promote)),
-        "decommission" => no_args(LineCommand::Send(Command::DecommissionBlue)),
-        "smoke" | "checks" => no_args(LineCommand::Send(Command::RunChecks)),
-        "advance" | "next" => no_args(LineCommand::Send(Command::Advance { force: false })),
-        "back" => no_args(LineCommand::Send(Command::StepBack)),
-        "pause" | "resume" => no_args(LineCommand::Send(Command::TogglePause)),
-        "arm" => no_args(LineCommand::Send(Command::SetArmed(true))),
-        "disarm" => no_args(LineCommand::Send(Command::SetArmed(false))),
-        "help" | "h" | "?" => no_args(LineCommand::Help),
-        "events" | "log" => no_args(LineCommand::Events),
-        "gate" => no_args(LineCommand::Gate),
-        "q" | "quit" => no_args(LineCommand::Quit),
-        other => Err(format!("unknown command \"{other}\" (try :help)")),
+        Verb::Promote => no_args(LineCommand::Send(Command::Promote)),
+        Verb::Decommission => no_args(LineCommand::Send(Command::DecommissionBlue)),
+        Verb::Checks => no_args(LineCommand::Send(Command::RunChecks)),
+        Verb::Advance => no_args(LineCommand::Send(Command::Advance { force: false })),
+        Verb::Back => no_args(LineCommand::Send(Command::StepBack)),
+        Verb::Pause => no_args(LineCommand::Send(Command::TogglePause)),
+        Verb::Arm => no_args(LineCommand::Send(Command::SetArmed(true))),
+        Verb::Disarm => no_args(LineCommand::Send(Command::SetArmed(false))),
+        Verb::Help => no_args(LineCommand::Help),
+        Verb::Events => no_args(LineCommand::Events),
+        Verb::Gate => no_args(LineCommand::Gate),
+        Verb::Quit => no_args(LineCommand::Quit),
     }
 }
 
@@ -193,5 +186,97 @@ mod tests {
                 .contains("unknown command")
         );
         assert!(parse_line("   ").unwrap_err().contains("empty"));
+    }
+
+    /// Whether the parser takes `word` as a command (its arguments may
+    /// still be wrong).
+    fn accepted(word: &str) -> bool {
+        match parse_line(word) {
+            Ok(_) => true,
+            Err(e) => !e.starts_with("unknown command") && !e.starts_with("empty command"),
+        }
+    }
+
+    /// Every word the parser accepts is in the key table (so the help,
+    /// generated from it, lists it), and every word there is accepted:
+    /// tried over every one- and two-letter word, the words the help
+    /// shows, and every word the parser has ever known.
+    #[test]
+    fn every_word_the_parser_accepts_is_in_the_key_table() {
+        use super::super::keymap::LINE_WORDS;
+        let letters: Vec<char> = ('a'..='z').chain(['?', '!', '%']).collect();
+        let mut words: Vec<String> = letters.iter().map(|c| c.to_string()).collect();
+        for a in &letters {
+            for b in &letters {
+                words.push(format!("{a}{b}"));
+            }
+        }
+        for l in LINE_WORDS {
+            words.extend(
+                l.usage
+                    .split(|c: char| c == '|' || c.is_whitespace())
+                    .map(String::from),
+            );
+        }
+        let known = [
+            "set",
+            "rollback",
+            "rb",
+            "note",
+            "promote",
+            "decommission",
+            "smoke",
+            "checks",
+            "advance",
+            "next",
+            "back",
+            "pause",
+            "resume",
+            "arm",
+            "disarm",
+            "help",
+            "h",
+            "?",
+            "events",
+            "log",
+            "gate",
+            "q",
+            "quit",
+            "stop",
+            "abort",
+            "undo",
+            "exit",
+            "status",
+        ];
+        words.extend(known.iter().map(|w| w.to_string()));
+        for w in words.iter().filter(|w| !w.is_empty()) {
+            let in_table = line_verb(w).is_some();
+            assert_eq!(accepted(w), in_table, ":{w}: accepted vs in the table");
+        }
+        // Every verb has a word, so no command is reachable only by code.
+        for verb in [
+            Verb::Set,
+            Verb::Rollback,
+            Verb::Promote,
+            Verb::Advance,
+            Verb::Back,
+            Verb::Pause,
+            Verb::Decommission,
+            Verb::Arm,
+            Verb::Disarm,
+            Verb::Note,
+            Verb::Checks,
+            Verb::Events,
+            Verb::Gate,
+            Verb::Help,
+            Verb::Quit,
+        ] {
+            let shown = LINE_WORDS.iter().any(|l| {
+                l.words
+                    .iter()
+                    .any(|(w, v)| *v == verb && l.usage.contains(w))
+            });
+            assert!(shown, "{verb:?} has no word the help shows");
+        }
     }
 }

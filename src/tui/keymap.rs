@@ -1,7 +1,15 @@
-//! The one key map: dispatch, the `?` help and the footer all read this
-//! table, so a key cannot be bound in one place and described in another.
+//! The one key map: dispatch, the `?` help and the footer all read these
+//! tables (the normal view's keys, the keys of each view drawn over it,
+//! and the `:` words), so a key or word cannot be bound in one place and
+//! described in another.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+mod views;
+mod words;
+
+pub use views::{VIEW_KEYS, View, ViewAction, ViewKeys, scrolls_back, view_lookup};
+pub use words::{LINE_WORDS, Verb, line_verb};
 
 /// What a key does in the normal view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

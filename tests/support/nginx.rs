@@ -72,8 +72,10 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> (i32, String, String) {
         ),
         Ok(Err(e)) => panic!("{cmd:?}: {e}"),
         Err(_) => {
-            // SAFETY: the child is not reaped yet (its thread still waits).
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            // The child is not reaped yet (its thread still waits).
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
             panic!("{cmd:?} did not finish within {timeout:?}");
         }
     }
@@ -164,8 +166,7 @@ impl TestNginx {
     /// The main config; `wired` false leaves the include out.
     pub fn main_config(&self, wired: bool) -> String {
         let d = self.dir.path().display();
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = rustix::process::geteuid().is_root();
         let user = if root { "user root;\n" } else { "" };
         let include = if wired {
             format!("include {};", self.include.display())
@@ -392,8 +393,10 @@ impl Drop for TestNginx {
             let t0 = Instant::now();
             while alive(pid) {
                 if t0.elapsed() > Duration::from_secs(3) {
-                    // SAFETY: SIGKILL ends our own nginx.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    // SIGKILL ends our own nginx.
+                    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                    }
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(10));
@@ -410,8 +413,9 @@ pub fn alive(pid: i32) -> bool {
                 .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
         })
         .unwrap_or(true);
-    // SAFETY: kill(pid, 0) only probes.
-    let running = unsafe { libc::kill(pid, 0) } == 0;
+    // kill(pid, 0) only probes.
+    let running = rustix::process::Pid::from_raw(pid)
+        .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
     running && !zombie
 }
 

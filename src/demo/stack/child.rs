@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use rustix::process::{self, Pid, Signal};
 
 /// How long a child gets to exit after SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(3);
@@ -60,10 +61,10 @@ impl ChildGuard {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let pgid = child.id() as libc::pid_t;
-        // SAFETY: killpg only sends a signal; the group is the child's own
-        // (process_group(0) made the child its leader).
-        unsafe { libc::killpg(pgid, libc::SIGTERM) };
+        // The group is the child's own (process_group(0) made the child its
+        // leader), so its id is the child's pid.
+        let pgid = Pid::from_child(&child);
+        let _ = process::kill_process_group(pgid, Signal::TERM);
         let deadline = Instant::now() + GRACE;
         loop {
             match child.try_wait() {
@@ -78,8 +79,7 @@ impl ChildGuard {
             }
         }
         // Workers of a stopped master (the group outlives its leader).
-        // SAFETY: as above.
-        unsafe { libc::killpg(pgid, libc::SIGKILL) };
+        let _ = process::kill_process_group(pgid, Signal::KILL);
     }
 }
 

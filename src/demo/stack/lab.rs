@@ -223,8 +223,7 @@ fn initial_include(config: &Config) -> anyhow::Result<String> {
 fn nginx_conf(ports: &StackPorts) -> anyhow::Result<String> {
     // Started by root, workers would run as `nobody` and could not read the
     // 0700 prefix.
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = rustix::process::geteuid().is_root();
     template::render(
         "nginx.conf.tmpl",
         template::NGINX_CONF,

@@ -56,7 +56,7 @@ impl PromClient {
             .query(promql)
             // Prometheus stops evaluating when we stop waiting.
             .timeout(self.timeout.as_millis() as i64);
-        for (k, v) in headers.iter() {
+        for (k, v) in &headers {
             q = q.header(k.clone(), v.clone());
         }
         self.bounded(q.get_raw()).await
@@ -75,7 +75,7 @@ impl PromClient {
             .api
             .query_range(promql, start, end, step)
             .timeout(self.timeout.as_millis() as i64);
-        for (k, v) in headers.iter() {
+        for (k, v) in &headers {
             q = q.header(k.clone(), v.clone());
         }
         self.bounded(q.get_raw()).await

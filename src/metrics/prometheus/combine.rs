@@ -133,7 +133,7 @@ pub fn color(
                 "stale: newest sample {} old",
                 crate::format::span(Duration::from_secs_f64(lag))
             ));
-            for r in metrics.iter_mut() {
+            for r in &mut metrics {
                 if let Reading::Value(_) = r {
                     *r = Reading::NoData(reason.clone());
                 }

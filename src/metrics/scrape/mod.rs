@@ -58,13 +58,6 @@ pub struct ScrapeSource {
     windows: [Window; 2],
 }
 
-fn slot(c: Color) -> usize {
-    match c {
-        Color::Blue => 0,
-        Color::Green => 1,
-    }
-}
-
 impl ScrapeSource {
     /// `timeout` per HTTP request; `window`: rates/quantiles over this much
     /// history (at least the previous poll).
@@ -115,7 +108,7 @@ impl ScrapeSource {
     }
 
     pub fn targets(&self, c: Color) -> &[String] {
-        &self.targets[slot(c)]
+        &self.targets[c.index()]
     }
 
     /// Turns fetched bodies (one per target, in [`Self::targets`] order)
@@ -148,7 +141,7 @@ impl ScrapeSource {
         results: &[TargetResult],
         at: Instant,
     ) -> (ColorReadings, Duration) {
-        let i = slot(c);
+        let i = c.index();
         let window = &mut self.windows[i];
         let targets = &self.targets[i];
         if results.len() != targets.len() {

@@ -6,6 +6,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use rustix::process::{self, Pid, Signal};
+
 /// How long a test or reload command may run.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -92,10 +94,10 @@ pub fn run(cmd: &[String], timeout: Duration) -> Result<Ran, RunError> {
             started: true,
         }),
         Err(_) => {
-            // SAFETY: signals the child we started; its pid is not reaped yet
-            // (the waiting thread still owns it), so it cannot be reused.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            // The child we started; its pid is not reaped yet (the waiting
+            // thread still owns it), so it cannot be reused.
+            if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+                let _ = process::kill_process(pid, Signal::KILL);
             }
             Err(RunError {
                 message: format!(

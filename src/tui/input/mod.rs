@@ -16,11 +16,14 @@
 mod keys;
 mod paste;
 
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossterm::event::Event;
+use rustix::event::{self, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
 use tokio::sync::mpsc;
 
 use keys::KeyParser;
@@ -60,7 +63,7 @@ impl InputThread {
         let flag = stop.clone();
         let spawned = std::thread::Builder::new()
             .name("cutover-input".into())
-            .spawn(move || read_loop(libc::STDIN_FILENO, &tx, &flag));
+            .spawn(move || read_loop(rustix::stdio::stdin(), &tx, &flag));
         if let Err(e) = spawned {
             // No reader means no keys: say so as a lost terminal would.
             let (tx, rx2) = mpsc::unbounded_channel();
@@ -94,47 +97,34 @@ enum Wait {
     Failed(std::io::Error),
 }
 
-fn wait(fd: i32, timeout: Duration) -> Wait {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd, for the duration of the call.
-    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-    match n {
-        0 => Wait::Timeout,
-        n if n > 0 => Wait::Ready,
-        _ => {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                Wait::Timeout
-            } else {
-                Wait::Failed(e)
-            }
-        }
+fn wait(fd: BorrowedFd<'_>, timeout: Duration) -> Wait {
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    // A timeout too long for a timespec cannot occur (at most `POLL`);
+    // waiting without one would still be correct.
+    let ts = Timespec::try_from(timeout).ok();
+    match event::poll(&mut fds, ts.as_ref()) {
+        Ok(0) => Wait::Timeout,
+        Ok(_) => Wait::Ready,
+        Err(Errno::INTR) => Wait::Timeout,
+        Err(e) => Wait::Failed(e.into()),
     }
 }
 
 /// Reads until nothing more is waiting (or `MAX_PASS`). `Err` when the
 /// terminal is gone, with what was read before that.
-fn drain(fd: i32, buf: &mut [u8], got: &mut Vec<u8>) -> Result<(), String> {
+fn drain(fd: BorrowedFd<'_>, buf: &mut [u8], got: &mut Vec<u8>) -> Result<(), String> {
     loop {
-        // SAFETY: `buf` is valid for writes of its length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n == 0 {
-            return Err("end of input".into());
-        }
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            match e.kind() {
-                std::io::ErrorKind::Interrupted => continue,
-                std::io::ErrorKind::WouldBlock => return Ok(()),
-                _ => return Err(format!("reading the terminal: {e}")),
+        let n = match rustix::io::read(fd, &mut *buf) {
+            Ok(0) => return Err("end of input".into()),
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => return Ok(()),
+            Err(e) => {
+                let e = std::io::Error::from(e);
+                return Err(format!("reading the terminal: {e}"));
             }
-        }
-        got.extend_from_slice(&buf[..n as usize]);
+        };
+        got.extend_from_slice(&buf[..n]);
         // A blocking read returns what is there; poll (level-triggered)
         // says whether more is, so the tty needs no O_NONBLOCK (which it
         // would share with the shell).
@@ -144,7 +134,7 @@ fn drain(fd: i32, buf: &mut [u8], got: &mut Vec<u8>) -> Result<(), String> {
     }
 }
 
-fn read_loop(fd: i32, tx: &mpsc::UnboundedSender<Input>, stop: &AtomicBool) {
+fn read_loop(fd: BorrowedFd<'_>, tx: &mpsc::UnboundedSender<Input>, stop: &AtomicBool) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut splitter = PasteSplitter::default();
     let mut parser = KeyParser::default();
@@ -208,25 +198,21 @@ fn messages(pieces: Vec<Piece>, parser: &mut KeyParser) -> Vec<Input> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
 
     /// A pipe stands in for the tty: one write far over crossterm's 1 KiB
     /// read is read whole at once, and closing the write end is a lost
     /// terminal, reported once, after which the thread ends.
     #[test]
     fn one_large_write_is_read_whole_and_end_of_input_is_lost() {
-        let mut fds = [0i32; 2];
-        // SAFETY: a fresh pipe; both ends are closed below.
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-        let (r, w) = (fds[0], fds[1]);
+        let (r, w) = rustix::pipe::pipe().unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let reader = std::thread::spawn(move || read_loop(r, &tx, &flag));
+        let reader = std::thread::spawn(move || read_loop(r.as_fd(), &tx, &flag));
         let mut burst = vec![b'a'; 5000];
         burst.push(b'r');
-        // SAFETY: writing a valid buffer to our pipe.
-        let n = unsafe { libc::write(w, burst.as_ptr().cast(), burst.len()) };
-        assert_eq!(n, 5001);
+        assert_eq!(rustix::io::write(&w, &burst).unwrap(), 5001);
         let mut keys = 0;
         while keys < 5001 {
             match rx.blocking_recv() {
@@ -234,11 +220,9 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
-        // SAFETY: closing our own descriptors.
-        unsafe { libc::close(w) };
+        drop(w);
         assert!(matches!(rx.blocking_recv(), Some(Input::Lost(why)) if why == "end of input"));
         reader.join().unwrap();
         assert!(rx.blocking_recv().is_none());
-        unsafe { libc::close(r) };
     }
 }

@@ -38,7 +38,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Inst
             let g = split.green() as usize;
             let filled = (g * width + 50) / 100;
             let marks: Vec<usize> = state.plan.steps.iter().map(|&p| column(p, width)).collect();
-            let mut spans = vec![Span::styled(format!(" green {:>3}% ", g), t.green)];
+            let mut spans = vec![Span::styled(format!(" green {g:>3}% "), t.green)];
             for col in 0..width {
                 let on_green = col < filled;
                 let ch = if marks.contains(&col) {
