@@ -446,7 +446,8 @@ impl App {
         }
     }
 
-    /// The output and gate popups close on Esc, q, o or g; r still rolls back.
+    /// The output and gate popups close on Esc, q, o or g; r still rolls back;
+    /// `s` in the output popup runs the checks again, as its footer says.
     fn output_key(&mut self, key: KeyEvent, view: View) -> Action {
         match view_lookup(view, key.code) {
             Some(ViewAction::Close) => {
@@ -454,6 +455,7 @@ impl App {
                 Action::None
             }
             Some(ViewAction::Rollback) => self.rollback(),
+            Some(ViewAction::RunChecks) => self.emit(Command::RunChecks, "s"),
             _ => Action::None,
         }
     }
@@ -698,7 +700,10 @@ mod tests {
             Action::Send(Command::Rollback { .. })
         ));
         assert_eq!(app.mode(), &Mode::Normal);
+        // `s` in the popup runs the checks again, as its footer says.
         app.on_key(ch('o'), &s);
+        assert_eq!(app.on_key(ch('s'), &s), Action::Send(Command::RunChecks));
+        assert_eq!(app.mode(), &Mode::Output);
         app.on_key(key(KeyCode::Esc), &s);
         assert_eq!(app.mode(), &Mode::Normal);
     }

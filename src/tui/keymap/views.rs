@@ -40,6 +40,8 @@ pub enum ViewAction {
     Rollback,
     /// The `:` line's Enter.
     Run,
+    /// Runs the smoke checks and eval gates again (the output popup's `s`).
+    RunChecks,
 }
 
 /// One key of a view: the keys, how the help names them, and what they do.
@@ -164,6 +166,12 @@ pub const VIEW_KEYS: &[ViewKeys] = &[
         name: "output",
         keys: &[
             vk(POPUP_CLOSE, "Esc/q/o/g", "close", ViewAction::Close),
+            vk(
+                &[KeyCode::Char('s')],
+                "s",
+                "checks again",
+                ViewAction::RunChecks,
+            ),
             ROLLBACK,
         ],
     },
