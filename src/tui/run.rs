@@ -247,11 +247,14 @@ impl Ui<'_> {
     /// the cockpit ends (a quit, a lost terminal).
     fn on_input(&mut self, msgs: Vec<Input>, handle: &EngineHandle, state: &State) -> Option<Exit> {
         let mut events = Vec::new();
+        let mut gone = None;
         for msg in msgs {
             match msg {
                 Input::Events(evs) => events.extend(evs),
                 Input::Notice(text) => self.app.set_error(text),
-                Input::Lost(why) => return Some(Exit::TerminalLost(why)),
+                // The keys read before the end still count (an `r` typed
+                // just before an SSH drop): act on them first.
+                Input::Lost(why) => gone = Some(why),
             }
         }
         for action in self.app.on_events(events, state) {
@@ -259,6 +262,8 @@ impl Ui<'_> {
                 Action::None => {}
                 Action::Quit => return Some(Exit::Quit),
                 Action::Send(cmd) => send(handle, self.app, cmd),
+                // No terminal to give back or take again.
+                Action::Suspend if gone.is_some() => {}
                 Action::Suspend => {
                     if let Err(e) = suspend(self.guard, handle, self.app, state.split) {
                         return Some(lost(e));
@@ -267,7 +272,7 @@ impl Ui<'_> {
                 }
             }
         }
-        None
+        gone.map(Exit::TerminalLost)
     }
 }
 
