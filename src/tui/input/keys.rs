@@ -21,11 +21,37 @@ impl KeyParser {
     pub fn parse(&mut self, bytes: &[u8], out: &mut Vec<CtEvent>) {
         self.parser.parse(bytes, false);
         while let Some(ev) = self.parser.pop() {
-            if let Some(ev) = translate(ev) {
+            if let Some(c) = alt_char(&ev) {
+                // The cockpit binds no Alt key: `ESC` and a letter in one
+                // read (a quick Esc then `r`, keys an SSH link delivers
+                // together) are the two keys that were typed, so the `r`
+                // is never lost as an unbound Alt-r.
+                out.push(press(CtCode::Esc));
+                out.push(press(CtCode::Char(c)));
+            } else if let Some(ev) = translate(ev) {
                 out.push(ev);
             }
         }
     }
+}
+
+/// `c` when `ev` is Alt with a character and no other modifier.
+fn alt_char(ev: &termina::Event) -> Option<char> {
+    match ev {
+        termina::Event::Key(k)
+            if k.modifiers == Modifiers::ALT && matches!(k.kind, KeyEventKind::Press) =>
+        {
+            match k.code {
+                KeyCode::Char(c) => Some(c),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn press(code: CtCode) -> CtEvent {
+    CtEvent::Key(CtKey::new_with_kind(code, CtMods::NONE, CtKind::Press))
 }
 
 /// The crossterm event for a termina one; `None` for what the cockpit
@@ -110,6 +136,17 @@ mod tests {
         );
         let upper = parse(b"P");
         assert!(matches!(&upper[..], [CtEvent::Key(k)] if k.code == CtCode::Char('P')));
+    }
+
+    #[test]
+    fn escape_and_a_letter_in_one_read_are_two_keys() {
+        assert_eq!(
+            parse(b"\x1br"),
+            vec![
+                press(CtCode::Esc, CtMods::NONE),
+                press(CtCode::Char('r'), CtMods::NONE)
+            ]
+        );
     }
 
     #[test]
