@@ -24,7 +24,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A blocking call stuck in a hung reload or a dead disk must not hold
+    // the exit (a signal is answered within a second): every path above
+    // has already stopped the engine or given up on it, and the journal
+    // and the routers are built to survive a process that ends mid-write.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(300));
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // The message may quote a config line or a server's answer.

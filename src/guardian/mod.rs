@@ -26,6 +26,11 @@ pub const LOST: u8 = 129;
 /// itself (it comes with the end of input, in either order), not a request
 /// to stop guarding.
 const HANGUP_ECHO: Duration = Duration::from_secs(1);
+/// How long the guardian's exit waits for the engine to stop.
+const STOP_WAIT: Duration = Duration::from_millis(900);
+/// How long a rollback on terminal loss is waited for before the process
+/// guards instead (a landing rollback answers in well under this).
+const ROLLBACK_ANSWER: Duration = Duration::from_secs(1);
 /// How long alerts on their way may delay an exit (the exit itself is
 /// promised within a second).
 const ALERT_WAIT: Duration = Duration::from_millis(600);
@@ -63,7 +68,15 @@ pub async fn on_terminal_lost(running: Running, config: &Config, why: &str) -> u
             let asked = Command::Rollback {
                 reason: format!("terminal lost ({why})"),
             };
-            match handle.call(Origin::Tui, asked).await {
+            // A rollback that fails is answered only once it lands (the
+            // engine retries it): wait a moment for the usual quick answer,
+            // then guard, which answers signals and ends once 0 % landed.
+            let answer = tokio::time::timeout(ROLLBACK_ANSWER, handle.call(Origin::Tui, asked));
+            let answer = match answer.await {
+                Ok(a) => a,
+                Err(_) => Err("no answer yet: the engine keeps retrying it".into()),
+            };
+            match answer {
                 Ok(msg) => {
                     say(format!("cutover: terminal lost ({why}): {msg}"));
                     stop(running).await;
@@ -97,7 +110,17 @@ async fn journal_loss(handle: &EngineHandle, why: &str, then: &str) {
 
 /// Stops the engine, letting alerts on their way go for a moment only.
 async fn stop(running: Running) {
-    running.stop_within(ALERT_WAIT).await;
+    // A rollback try in flight (a hung reload, an API that does not
+    // answer) would hold the engine's shutdown for its whole timeout; the
+    // exit is promised within a second. Cut short, the try stays in the
+    // journal as an intent without an outcome, which the next process on
+    // this journal (a take-over) finishes at once.
+    if tokio::time::timeout(STOP_WAIT, running.stop_within(ALERT_WAIT))
+        .await
+        .is_err()
+    {
+        tracing::warn!("the engine did not stop within {STOP_WAIT:?}: exiting anyway");
+    }
 }
 
 /// Why the guard ended, and the exit status.
