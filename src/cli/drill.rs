@@ -118,12 +118,23 @@ async fn drill_on(
             sig = &mut stop => {
                 // Stopped mid-run: green may have the drill's traffic. A
                 // drill never leaves it there.
-                let r = handle
-                    .call(Origin::Drill, Command::Rollback { reason: format!("drill {i}/{} {sig}", opts.times) })
-                    .await;
-                say(format!("drill {i}/{}: {sig}; rolled back: {}", opts.times, match r {
-                    Ok(m) | Err(m) => m,
-                }));
+                let asked = handle
+                    .call(Origin::Drill, Command::Rollback { reason: format!("drill {i}/{} {sig}", opts.times) });
+                // A failing rollback is answered only once it lands: wait
+                // as a one-shot rollback does, and a second signal ends it.
+                let said = tokio::select! {
+                    r = tokio::time::timeout(config.safety.rollback_retry_for, asked) => match r {
+                        Ok(Ok(m) | Err(m)) => format!("rolled back: {m}"),
+                        Err(_) => format!(
+                            "ROLLBACK NOT LANDED after {}: green may still have the drill's traffic",
+                            crate::format::span(config.safety.rollback_retry_for)
+                        ),
+                    },
+                    again = crate::signals::any_stop() => format!(
+                        "ROLLBACK NOT LANDED: {again} while it was retried; green may still have the drill's traffic"
+                    ),
+                };
+                say(format!("drill {i}/{}: {sig}; {said}", opts.times));
                 summary(handle, &runs, opts.times, config.source.window).await;
                 return Ok(sig.code);
             }
