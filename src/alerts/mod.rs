@@ -67,13 +67,15 @@ impl AfterEngine {
         };
         let mut rec = Record::new(RecordKind::Alert, &self.service, "alerts", action);
         rec.detail = Some(text.to_string());
-        match Journal::open(&self.journal) {
+        // Without the writer's lock: taking it, even for a moment, could
+        // make a cockpit starting now (a take-over) come up read-only. One
+        // O_APPEND write per line never interleaves with its records.
+        match Journal::open_unlocked(&self.journal) {
             Ok(mut j) => {
                 if let Err(e) = j.append(&rec) {
                     tracing::warn!("{text} (not journaled: {e})");
                 }
             }
-            // Held by the cockpit that took over: its journal, not ours.
             Err(e) => tracing::warn!("{text} (not journaled: {e})"),
         }
     }

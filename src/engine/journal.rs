@@ -401,6 +401,14 @@ impl Journal {
     /// when the append began, which ended on a full line), or, when that
     /// fails, makes the next append start on a fresh line.
     fn take_back(&mut self, before: u64) {
+        // Only the lock holder may cut: without the lock another process
+        // (a `rollback --force`) may have appended a whole record after
+        // `before`, and cutting would erase it. Then the next append starts
+        // on a fresh line instead.
+        if self._lock.is_none() {
+            self.torn = true;
+            return;
+        }
         let cut = self.file.metadata().and_then(|m| {
             if m.len() > before {
                 self.file.set_len(before)?;
