@@ -145,6 +145,11 @@ impl Engine {
                 let reconcile = std::mem::take(&mut self.reconcile);
                 match self.state.split {
                     None => self.first_read(split, now),
+                    // A failing rollback leaves its 0 % written (nginx's
+                    // include) while the data plane still serves the old
+                    // split: the router's word is not yet the truth, so the
+                    // split shown stays what is served until the rollback lands.
+                    Some(_) if self.retry.is_some() && split == Split::ZERO => {}
                     Some(known) if known != split => {
                         let text = if reconcile {
                             format!(
