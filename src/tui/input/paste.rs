@@ -26,6 +26,10 @@ pub const PASTE_LIMIT: usize = 1 << 20;
 pub const STRAY_KEYS: usize = 64;
 /// How long the start of a marker at the end of a read waits for the rest.
 const PARTIAL_WAIT: Duration = Duration::from_millis(50);
+/// After a paste is discarded, the rest of it may still be arriving: its
+/// bytes are dropped until its end marker or until the input has been
+/// quiet this long, so pasted text never becomes keys (`n` advances).
+pub const DISCARD_QUIET: Duration = Duration::from_millis(100);
 
 /// What the input holds, in the order it came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +45,8 @@ pub enum Piece {
 #[derive(Debug)]
 struct Open {
     started: Instant,
+    /// When its last bytes came.
+    last: Instant,
     /// Everything after the start marker so far.
     text: Vec<u8>,
 }
@@ -52,6 +58,8 @@ pub struct PasteSplitter {
     /// The start of a marker that ended a read, held for the rest.
     partial: Vec<u8>,
     partial_since: Option<Instant>,
+    /// A discarded paste's tail is being dropped; when its last bytes came.
+    discarding: Option<Instant>,
 }
 
 impl PasteSplitter {
@@ -63,8 +71,21 @@ impl PasteSplitter {
         self.partial_since = None;
         data.extend_from_slice(bytes);
         let mut rest: &[u8] = &data;
+        if self.discarding.is_some() {
+            match find(rest, END) {
+                Some(i) => {
+                    self.discarding = None;
+                    rest = &rest[i + END.len()..];
+                }
+                None => {
+                    self.discarding = Some(now);
+                    return out;
+                }
+            }
+        }
         loop {
             if let Some(open) = &mut self.open {
+                open.last = now;
                 // The end marker may straddle what was held and what came.
                 let from = open.text.len().saturating_sub(END.len());
                 open.text.extend_from_slice(rest);
@@ -81,6 +102,7 @@ impl PasteSplitter {
                 }
                 if open.text.len() > PASTE_LIMIT {
                     self.open = None;
+                    self.discarding = Some(now);
                     out.push(Piece::Notice(format!(
                         "paste discarded: over {} KiB without its end marker",
                         PASTE_LIMIT / 1024
@@ -95,6 +117,7 @@ impl PasteSplitter {
                     }
                     self.open = Some(Open {
                         started: now,
+                        last: now,
                         text: Vec::new(),
                     });
                     rest = &rest[i + START.len()..];
@@ -117,10 +140,11 @@ impl PasteSplitter {
 
     /// When [`PasteSplitter::expire`] has something to do, if ever.
     pub fn deadline(&self) -> Option<Instant> {
-        match (&self.open, self.partial_since) {
-            (Some(open), _) => Some(open.started + PASTE_TIMEOUT),
-            (None, Some(since)) => Some(since + PARTIAL_WAIT),
-            (None, None) => None,
+        match (&self.open, self.partial_since, self.discarding) {
+            (Some(open), _, _) => Some(open.started + PASTE_TIMEOUT),
+            (None, Some(since), _) => Some(since + PARTIAL_WAIT),
+            (None, None, Some(last)) => Some(last + DISCARD_QUIET),
+            (None, None, None) => None,
         }
     }
 
@@ -139,6 +163,10 @@ impl PasteSplitter {
                     "paste discarded: no end marker within {ms} ms ({} bytes)",
                     open.text.len()
                 )));
+                // Its rest may still be on its way.
+                if now < open.last + DISCARD_QUIET {
+                    self.discarding = Some(open.last);
+                }
             } else {
                 out.push(Piece::Notice(format!(
                     "stray paste start marker (no end within {ms} ms) ignored; the {} \
@@ -148,6 +176,11 @@ impl PasteSplitter {
                 // They may start a paste of their own: split them again.
                 out.extend(self.feed(&open.text, now));
             }
+        }
+        if let Some(last) = self.discarding
+            && now >= last + DISCARD_QUIET
+        {
+            self.discarding = None;
         }
         if self.open.is_none()
             && let Some(since) = self.partial_since
@@ -256,6 +289,34 @@ mod tests {
         assert_eq!(p.feed(START, t), vec![]);
         let got = p.feed(&big, t);
         assert!(matches!(&got[..], [Piece::Notice(m)] if m.contains("KiB")));
-        assert_eq!(p.feed(b"r", t), vec![keys("r")]);
+        // The rest of that paste, still arriving, is never read as keys.
+        let soon = t + Duration::from_millis(10);
+        assert_eq!(p.feed(b"nnn", soon), vec![]);
+        assert_eq!(p.deadline(), Some(soon + DISCARD_QUIET));
+        // Once the input is quiet, keys work again.
+        assert_eq!(p.expire(soon + DISCARD_QUIET), vec![]);
+        assert_eq!(p.feed(b"r", soon + DISCARD_QUIET), vec![keys("r")]);
+    }
+
+    /// A discarded paste's end marker ends the discarding at once: what
+    /// follows it is keys.
+    #[test]
+    fn a_discarded_pastes_end_marker_hands_back_the_keys() {
+        let mut p = PasteSplitter::default();
+        let t = Instant::now();
+        let text = "n".repeat(100);
+        assert_eq!(p.feed(format!("\x1b[200~{text}").as_bytes(), t), vec![]);
+        let late = t + PASTE_TIMEOUT;
+        let got = p.expire(late);
+        assert!(matches!(&got[..], [Piece::Notice(_)]), "{got:?}");
+        // It had gone quiet long before: nothing more is dropped.
+        assert_eq!(p.feed(b"r", late), vec![keys("r")]);
+        // A paste still streaming when discarded: its tail is dropped up
+        // to its end marker, and the key after it counts.
+        let mut p = PasteSplitter::default();
+        let big = vec![b'x'; PASTE_LIMIT + 1];
+        p.feed(START, t);
+        p.feed(&big, t);
+        assert_eq!(p.feed(b"nn\x1b[201~r", t), vec![keys("r")]);
     }
 }
