@@ -481,6 +481,17 @@ impl Journal {
                 RecordKind::Promoted => {
                     r.promoted_at = humantime::parse_rfc3339(&rec.time).ok();
                 }
+                // A rollback the data plane disproved after its `ok`
+                // outcome, or one a one-shot gave up on, has not landed:
+                // the next process finishes it.
+                RecordKind::Control
+                    if matches!(
+                        rec.action.as_str(),
+                        "rollback_retrying" | "rollback_not_landed"
+                    ) =>
+                {
+                    r.failed_rollback = Some(rec.clone());
+                }
                 _ => {}
             }
             r.last = Some(rec);
@@ -551,6 +562,37 @@ fn remember(r: &mut Recovery, rec: &Record) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A rollback whose `ok` outcome the data plane disproved afterwards
+    /// (a `rollback_retrying` line follows it) has not landed: recovery
+    /// hands it to the next process to finish.
+    #[test]
+    fn a_rollback_retried_after_its_outcome_is_still_to_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::open(&path).unwrap();
+        let mut intent = Record::new(RecordKind::Intent, "svc", "tui", "rollback");
+        intent.to = Some(0);
+        j.append(&intent).unwrap();
+        let mut outcome = Record::new(RecordKind::Outcome, "svc", "tui", "rollback");
+        outcome.outcome = Some(WriteOutcome::Ok);
+        j.append(&outcome).unwrap();
+        assert!(Journal::recover(&path).unwrap().failed_rollback.is_none());
+        let mut retrying = Record::new(
+            RecordKind::Control,
+            "svc",
+            "auto-rollback",
+            "rollback_retrying",
+        );
+        retrying.to = Some(0);
+        retrying.reason = Some("error rate".into());
+        j.append(&retrying).unwrap();
+        let r = Journal::recover(&path).unwrap();
+        assert_eq!(
+            r.failed_rollback.and_then(|f| f.reason).as_deref(),
+            Some("error rate")
+        );
+    }
 
     #[test]
     fn append_and_recover() {
