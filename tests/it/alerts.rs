@@ -2,8 +2,7 @@
 //! hand-rolled HTTP receiver on 127.0.0.1, receivers that refuse or never
 //! answer, and `cutover run` itself on the degrading scenario.
 
-#[path = "support/engine.rs"]
-mod engine_rig;
+use crate::support::engine as engine_rig;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

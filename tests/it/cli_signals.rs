@@ -2,15 +2,16 @@
 //! exit 143 on SIGTERM and 129 on SIGHUP; the cockpit without a terminal
 //! says what to use instead; a stop and continue from outside is noted.
 
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support::skip::{Server, skip_without};
+use crate::support::tmux;
+use crate::support::unique;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use tmux::{skip_without_tmux, start_cutover, wait_journal};
+use tmux::{start_cutover, wait_journal};
 
 /// Starts `cutover <args>`, waits for its second line of output (the
 /// engine is running and its signal handlers are in place), sends `sig`
@@ -127,13 +128,13 @@ fn the_cockpit_without_a_terminal_says_what_to_use() {
 /// the guardrails were away, as it does after Ctrl-Z.
 #[test]
 fn a_stop_and_continue_from_outside_is_noted() {
-    if skip_without_tmux("a_stop_and_continue_from_outside_is_noted") {
+    if skip_without(Server::Tmux, "a_stop_and_continue_from_outside_is_noted") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let t = start_cutover(
-        format!("cutover-stopcont-{}", std::process::id()),
+        unique("cutover-stopcont"),
         "demo --dwell 600s",
         &journal,
         &dir.path().join("log"),

@@ -3,7 +3,7 @@
 
 use cutover::config::{Config, SourceKind, load_str};
 
-const EXAMPLE: &str = include_str!("../config.example.toml");
+const EXAMPLE: &str = include_str!("../../config.example.toml");
 
 #[test]
 fn the_example_loads_and_matches_the_defaults() {

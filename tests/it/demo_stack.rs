@@ -3,6 +3,7 @@
 //! Without nginx or prometheus these skip visibly; under
 //! CUTOVER_REQUIRE_SERVERS=1 they fail instead.
 
+use crate::support::skip::{Server, skip_without};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,32 +20,6 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(150);
 /// The stated bound: the proxy sends no request to green later than this
 /// after the auto-rollback record.
 const SWITCH_BOUND_MS: f64 = 2000.0;
-
-fn binaries_present() -> bool {
-    Path::new("/usr/sbin/nginx").exists() || which("nginx")
-}
-
-fn which(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-}
-
-fn skip_without_servers(test: &str) -> bool {
-    let prometheus = Path::new("/usr/bin/prometheus").exists() || which("prometheus");
-    if binaries_present() && prometheus {
-        return false;
-    }
-    assert!(
-        std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
-        "nginx and prometheus are required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
-    );
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: nginx or prometheus not installed (apt-get install nginx prometheus)"
-    );
-    true
-}
 
 /// The cockpit as a child, killed if the test ends first.
 struct Cockpit {
@@ -163,7 +138,13 @@ fn prefix_of(out: &str) -> PathBuf {
 
 #[test]
 fn degrading_rolls_back_and_the_data_plane_follows() {
-    if skip_without_servers("degrading_rolls_back_and_the_data_plane_follows") {
+    if skip_without(
+        Server::Nginx,
+        "degrading_rolls_back_and_the_data_plane_follows",
+    ) || skip_without(
+        Server::Prometheus,
+        "degrading_rolls_back_and_the_data_plane_follows",
+    ) {
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -196,7 +177,12 @@ fn degrading_rolls_back_and_the_data_plane_follows() {
 
 #[test]
 fn healthy_promotes_with_all_traffic_on_green() {
-    if skip_without_servers("healthy_promotes_with_all_traffic_on_green") {
+    if skip_without(Server::Nginx, "healthy_promotes_with_all_traffic_on_green")
+        || skip_without(
+            Server::Prometheus,
+            "healthy_promotes_with_all_traffic_on_green",
+        )
+    {
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -249,7 +235,9 @@ fn group_members(pgid: u32) -> Vec<u32> {
 
 #[test]
 fn sigterm_mid_run_leaves_nothing_behind() {
-    if skip_without_servers("sigterm_mid_run_leaves_nothing_behind") {
+    if skip_without(Server::Nginx, "sigterm_mid_run_leaves_nothing_behind")
+        || skip_without(Server::Prometheus, "sigterm_mid_run_leaves_nothing_behind")
+    {
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

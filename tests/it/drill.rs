@@ -2,8 +2,8 @@
 //! config is given, and against a real nginx (a private prefix on
 //! loopback), where it also refuses to run while green has traffic.
 
-#[path = "support/nginx.rs"]
-mod nginx;
+use crate::support::nginx;
+use crate::support::skip::{Server, skip_without};
 
 use std::path::Path;
 use std::process::Command;
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use cutover::engine::WriteOutcome;
 use cutover::engine::journal::{Journal, RecordKind};
-use nginx::{Mode, TestNginx, run, skip_without_nginx};
+use nginx::{Mode, TestNginx, run};
 
 /// A drill of the demo takes a source window (5 s) per run to see the
 /// traffic at zero; this leaves room for a loaded machine.
@@ -112,7 +112,10 @@ fn cutover(n: &TestNginx, cfg: &Path, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures() {
-    if skip_without_nginx("a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures") {
+    if skip_without(
+        Server::Nginx,
+        "a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures",
+    ) {
         return;
     }
     let n = TestNginx::start(Mode::Weighted, |blue, green| {
@@ -166,7 +169,10 @@ fn a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures() {
 /// says was rolled back. Now it refuses unless forced, touching nothing.
 #[test]
 fn a_drill_refuses_a_green_that_was_rolled_back_unless_forced() {
-    if skip_without_nginx("a_drill_refuses_a_green_that_was_rolled_back_unless_forced") {
+    if skip_without(
+        Server::Nginx,
+        "a_drill_refuses_a_green_that_was_rolled_back_unless_forced",
+    ) {
         return;
     }
     let n = TestNginx::start(Mode::Weighted, |blue, green| {
@@ -254,7 +260,10 @@ fn drill_stopped_by(signal: &str, code: i32) {
 /// (only SIGINT rolled back).
 #[test]
 fn a_drill_stopped_by_sigterm_rolls_back_and_exits_143() {
-    if skip_without_nginx("a_drill_stopped_by_sigterm_rolls_back_and_exits_143") {
+    if skip_without(
+        Server::Nginx,
+        "a_drill_stopped_by_sigterm_rolls_back_and_exits_143",
+    ) {
         return;
     }
     drill_stopped_by("TERM", 143);
@@ -262,7 +271,10 @@ fn a_drill_stopped_by_sigterm_rolls_back_and_exits_143() {
 
 #[test]
 fn a_drill_stopped_by_sighup_rolls_back_and_exits_129() {
-    if skip_without_nginx("a_drill_stopped_by_sighup_rolls_back_and_exits_129") {
+    if skip_without(
+        Server::Nginx,
+        "a_drill_stopped_by_sighup_rolls_back_and_exits_129",
+    ) {
         return;
     }
     drill_stopped_by("HUP", 129);

@@ -20,8 +20,7 @@ use cutover::router::{
     WriteRequest,
 };
 
-#[path = "support/engine.rs"]
-mod engine_rig;
+use crate::support::engine as engine_rig;
 
 use engine_rig::{Rates, RatesSource};
 

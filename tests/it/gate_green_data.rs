@@ -15,8 +15,7 @@ use cutover::metrics::MetricSource;
 use cutover::metrics::scrape::ScrapeSource;
 use cutover::model::{NoData, Reading, Snapshot};
 
-#[path = "support/engine.rs"]
-mod engine_rig;
+use crate::support::engine as engine_rig;
 
 use engine_rig::MemoryRouter;
 

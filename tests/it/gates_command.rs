@@ -4,7 +4,7 @@
 //! against a rollback at rest) and kills everything the command started;
 //! quitting kills it too.
 
-mod gates_rig;
+use crate::support::gates_rig;
 
 use std::time::{Duration, Instant};
 

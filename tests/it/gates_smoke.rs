@@ -3,7 +3,7 @@
 //! the first step stays closed until all pass; force passes, journaled as
 //! forced.
 
-mod gates_rig;
+use crate::support::gates_rig;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -3,10 +3,8 @@
 //! blue decommissioned after the standby window, each on a task of its
 //! own and journaled. Against the stand-in API server, on real time.
 
-#[path = "support/kube_apiserver.rs"]
-mod kube_apiserver;
-#[path = "support/kube_objects.rs"]
-mod kube_objects;
+use crate::support::kube_apiserver;
+use crate::support::kube_objects;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +17,7 @@ use cutover::router::kubernetes::KubernetesRouter;
 use kube_apiserver::ApiServer;
 use kube_objects::{NS, canary_ingress, deployment};
 
-#[path = "support/engine.rs"]
-mod engine_rig;
+use crate::support::engine as engine_rig;
 
 use engine_rig::{Healthy, wait_within};
 

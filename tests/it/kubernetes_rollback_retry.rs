@@ -2,10 +2,8 @@
 //! until the API heals, then landed with no key pressed (issue 16, point
 //! 1). Prints the time from healing to green at 0 % (`--nocapture`).
 
-#[path = "support/kube_apiserver.rs"]
-mod kube_apiserver;
-#[path = "support/kube_objects.rs"]
-mod kube_objects;
+use crate::support::kube_apiserver;
+use crate::support::kube_objects;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,8 +16,7 @@ use cutover::router::kubernetes::KubernetesRouter;
 use kube_apiserver::ApiServer;
 use kube_objects::{NS, canary_ingress, deployment};
 
-#[path = "support/engine.rs"]
-mod engine_rig;
+use crate::support::engine as engine_rig;
 
 use engine_rig::{Healthy, wait_within};
 

@@ -4,10 +4,8 @@
 //! The stand-in logs every request, so the tests pin the round trips of an
 //! advance and of a rollback in each mode.
 
-#[path = "support/kube_apiserver.rs"]
-mod kube_apiserver;
-#[path = "support/kube_objects.rs"]
-mod kube_objects;
+use crate::support::kube_apiserver;
+use crate::support::kube_objects;
 
 use cutover::config::KubernetesConfig;
 use cutover::model::{Color, Split};

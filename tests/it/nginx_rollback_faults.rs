@@ -4,7 +4,8 @@
 //! case the rollback's content stays written (never green's traffic back)
 //! and nginx serves no request to green once the fault is gone.
 
-mod support;
+use crate::support;
+use crate::support::skip::{Server, skip_without};
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use cutover::config::{NginxConfig, RouterConfig};
 use cutover::model::Split;
 use cutover::router::nginx::{NginxRouter, include, write::ROLLBACK_KEPT};
 use cutover::router::{RouterError, TrafficRouter, WriteRequest};
-use support::nginx::{Mode, TestNginx, skip_without_nginx};
+use support::nginx::{Mode, TestNginx};
 
 fn hand_written(blue: &[u16], green: u16) -> String {
     format!(
@@ -75,7 +76,10 @@ fn until_no_green(n: &TestNginx, within: Duration) -> Duration {
 
 #[tokio::test]
 async fn a_rollback_against_a_stopped_nginx_stays_written_and_lands_on_restart() {
-    if skip_without_nginx("a_rollback_against_a_stopped_nginx_stays_written_and_lands_on_restart") {
+    if skip_without(
+        Server::Nginx,
+        "a_rollback_against_a_stopped_nginx_stays_written_and_lands_on_restart",
+    ) {
         return;
     }
     for pct in [25u8, 5] {
@@ -110,7 +114,10 @@ async fn a_rollback_against_a_stopped_nginx_stays_written_and_lands_on_restart()
 
 #[tokio::test]
 async fn a_rollback_refused_by_an_unrelated_broken_file_stays_written() {
-    if skip_without_nginx("a_rollback_refused_by_an_unrelated_broken_file_stays_written") {
+    if skip_without(
+        Server::Nginx,
+        "a_rollback_refused_by_an_unrelated_broken_file_stays_written",
+    ) {
         return;
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);
@@ -183,7 +190,10 @@ fn wait_for(what: &str, within: Duration, done: impl Fn() -> bool) {
 
 #[tokio::test]
 async fn a_rollback_waits_for_a_writer_holding_the_lock_through_a_slow_reload() {
-    if skip_without_nginx("a_rollback_waits_for_a_writer_holding_the_lock_through_a_slow_reload") {
+    if skip_without(
+        Server::Nginx,
+        "a_rollback_waits_for_a_writer_holding_the_lock_through_a_slow_reload",
+    ) {
         return;
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);
@@ -244,7 +254,10 @@ async fn a_rollback_waits_for_a_writer_holding_the_lock_through_a_slow_reload() 
 
 #[tokio::test]
 async fn reconcile_reloads_an_include_left_unloaded_by_a_killed_rollback() {
-    if skip_without_nginx("reconcile_reloads_an_include_left_unloaded_by_a_killed_rollback") {
+    if skip_without(
+        Server::Nginx,
+        "reconcile_reloads_an_include_left_unloaded_by_a_killed_rollback",
+    ) {
         return;
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);

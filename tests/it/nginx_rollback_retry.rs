@@ -3,15 +3,17 @@
 //! second shell while the autopilot runs. Each prints the time from fixing
 //! the fault to green at 0 % (run with `--nocapture` to see the figures).
 
-#[allow(dead_code)] // the nginx lock helper is for other files
-mod support;
+use crate::support;
+use crate::support::skip::{Server, skip_without};
+use crate::support::tmux::Tmux;
+use crate::support::unique;
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::nginx::{Mode, TestNginx, skip_without_nginx};
+use support::nginx::{Mode, TestNginx};
 
 fn weighted(blue: &[u16], green: u16) -> String {
     format!(
@@ -133,7 +135,10 @@ fn wait_green_zero(n: &TestNginx, within: Duration) -> Instant {
 /// request to green.
 #[test]
 fn a_rollback_with_nginx_stopped_lands_once_it_is_started() {
-    if skip_without_nginx("a_rollback_with_nginx_stopped_lands_once_it_is_started") {
+    if skip_without(
+        Server::Nginx,
+        "a_rollback_with_nginx_stopped_lands_once_it_is_started",
+    ) {
         return;
     }
     let (n, cfg) = at(25);
@@ -159,7 +164,10 @@ fn a_rollback_with_nginx_stopped_lands_once_it_is_started() {
 /// rollback_retry_for`, exits non-zero and says what the router is left at.
 #[test]
 fn a_rollback_that_cannot_land_gives_up_after_rollback_retry_for() {
-    if skip_without_nginx("a_rollback_that_cannot_land_gives_up_after_rollback_retry_for") {
+    if skip_without(
+        Server::Nginx,
+        "a_rollback_that_cannot_land_gives_up_after_rollback_retry_for",
+    ) {
         return;
     }
     let (n, cfg) = at(25);
@@ -185,7 +193,10 @@ fn a_rollback_that_cannot_land_gives_up_after_rollback_retry_for() {
 /// rolled-back code (3).
 #[test]
 fn a_forced_rollback_from_a_second_shell_ends_the_autopilot() {
-    if skip_without_nginx("a_forced_rollback_from_a_second_shell_ends_the_autopilot") {
+    if skip_without(
+        Server::Nginx,
+        "a_forced_rollback_from_a_second_shell_ends_the_autopilot",
+    ) {
         return;
     }
     let (n, cfg) = at(25);
@@ -218,86 +229,36 @@ fn a_forced_rollback_from_a_second_shell_ends_the_autopilot() {
 
 // ----- the cockpit in tmux -----------------------------------------------
 
-struct Tmux(String);
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.0)
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn screen(&self) -> String {
-        let out = self.cmd(&["capture-pane", "-p", "-t", "cockpit"]).stdout;
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn wait(&self, what: &str, within: Duration, f: impl Fn(&str) -> bool) -> Instant {
-        let t0 = Instant::now();
-        loop {
-            let s = self.screen();
-            if f(&s) {
-                return Instant::now();
-            }
-            assert!(t0.elapsed() < within, "timed out waiting for {what}:\n{s}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let panes = self.cmd(&["list-panes", "-a", "-F", "#{pane_pid}"]);
-        for pid in String::from_utf8_lossy(&panes.stdout).split_whitespace() {
-            if let Ok(pid) = pid.parse::<i32>() {
-                // SAFETY: signals to the process group this test started.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-        }
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
 /// Point 1 in a real terminal: at 5 % with an unrelated included file
 /// broken, `r` shows ROLLBACK FAILED — retrying, still there 10 s later;
 /// once the file is fixed the rollback lands with no key pressed.
 #[test]
 fn a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed() {
-    if skip_without_nginx("a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed") {
+    if skip_without(
+        Server::Nginx,
+        "a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed",
+    ) {
         return;
     }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none());
-        eprintln!("SKIPPED: tmux not installed");
+    if skip_without(
+        Server::Tmux,
+        "a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed",
+    ) {
         return;
     }
     let (n, cfg) = at(5);
     std::fs::write(n.path("extra.conf"), "no_such_directive on;\n").unwrap();
-    let t = Tmux(format!("cutover-retry-{}", std::process::id()));
+    let t = Tmux {
+        socket: unique("cutover-retry"),
+        session: "cockpit".into(),
+    };
     let command = format!(
         "{} --config {} --log {} tui; echo EXIT=$?; sleep 60",
         env!("CARGO_BIN_EXE_cutover"),
         cfg.display(),
         n.path("tui.log").display()
     );
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "cockpit",
-        "-x",
-        "160",
-        "-y",
-        "50",
-        &command,
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    t.start(&command, (160, 50));
     t.wait("the cockpit at 5 %", Duration::from_secs(15), |s| {
         s.contains("green 5%")
     });
@@ -317,9 +278,10 @@ fn a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed() {
     std::fs::remove_file(n.path("extra.conf")).unwrap();
     let fixed = Instant::now();
     let zero = wait_green_zero(&n, Duration::from_secs(15));
-    let landed = t.wait("the rollback landed", Duration::from_secs(15), |s| {
+    t.wait("the rollback landed", Duration::from_secs(15), |s| {
         header(s).contains("ROLLED BACK")
     });
+    let landed = Instant::now();
     eprintln!(
         "broken file fixed: green at 0 % after {} ms, shown landed after {} ms",
         zero.duration_since(fixed).as_millis(),
@@ -338,7 +300,10 @@ fn a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed() {
 /// 5 s, and green needs force afterwards.
 #[test]
 fn a_rollback_killed_mid_reload_is_finished_by_the_next_process() {
-    if skip_without_nginx("a_rollback_killed_mid_reload_is_finished_by_the_next_process") {
+    if skip_without(
+        Server::Nginx,
+        "a_rollback_killed_mid_reload_is_finished_by_the_next_process",
+    ) {
         return;
     }
     for restart in ["rollback", "tui"] {
@@ -406,24 +371,16 @@ fn kill_mid_reload(n: &TestNginx) {
 
 /// `cutover tui` in a private tmux server, no key pressed.
 fn cockpit_in_tmux(n: &TestNginx, cfg: &Path, name: &str) -> Tmux {
-    let t = Tmux(format!("cutover-{name}-{}", std::process::id()));
+    let t = Tmux {
+        socket: unique(&format!("cutover-{name}")),
+        session: "cockpit".into(),
+    };
     let command = format!(
         "{} --config {} --log {} tui; echo EXIT=$?; sleep 60",
         env!("CARGO_BIN_EXE_cutover"),
         cfg.display(),
         n.path("tui.log").display()
     );
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "cockpit",
-        "-x",
-        "160",
-        "-y",
-        "50",
-        &command,
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    t.start(&command, (160, 50));
     t
 }

@@ -1,13 +1,14 @@
 //! The nginx router against a real nginx (a private prefix on loopback),
 //! driven through the headless commands of the real binary.
 
-mod support;
+use crate::support;
+use crate::support::skip::{Server, skip_without};
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::nginx::{Mode, TestNginx, skip_without_nginx};
+use support::nginx::{Mode, TestNginx};
 
 /// The include as a user would have written it before adopting cutover:
 /// all traffic on blue, with options and unmanaged directives of their own.
@@ -59,7 +60,10 @@ fn ok(n: &TestNginx, cfg: &Path, args: &[&str]) -> String {
 
 #[test]
 fn weighted_shares_promote_and_rollback_through_the_cli() {
-    if skip_without_nginx("weighted_shares_promote_and_rollback_through_the_cli") {
+    if skip_without(
+        Server::Nginx,
+        "weighted_shares_promote_and_rollback_through_the_cli",
+    ) {
         return;
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);
@@ -107,7 +111,7 @@ fn weighted_shares_promote_and_rollback_through_the_cli() {
 
 #[test]
 fn sticky_keeps_each_key_on_its_colour() {
-    if skip_without_nginx("sticky_keeps_each_key_on_its_colour") {
+    if skip_without(Server::Nginx, "sticky_keeps_each_key_on_its_colour") {
         return;
     }
     let n = TestNginx::start(Mode::Sticky, sticky_include);
@@ -141,7 +145,10 @@ fn sticky_keeps_each_key_on_its_colour() {
 
 #[test]
 fn a_failing_test_leaves_the_file_and_the_traffic() {
-    if skip_without_nginx("a_failing_test_leaves_the_file_and_the_traffic") {
+    if skip_without(
+        Server::Nginx,
+        "a_failing_test_leaves_the_file_and_the_traffic",
+    ) {
         return;
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);
@@ -198,7 +205,7 @@ fn a_failing_test_leaves_the_file_and_the_traffic() {
 
 #[test]
 fn two_writers_cannot_interleave() {
-    if skip_without_nginx("two_writers_cannot_interleave") {
+    if skip_without(Server::Nginx, "two_writers_cannot_interleave") {
         return;
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);
@@ -251,7 +258,10 @@ fn two_writers_cannot_interleave() {
 
 #[test]
 fn a_hand_edited_include_is_refused_and_check_reports_wiring() {
-    if skip_without_nginx("a_hand_edited_include_is_refused_and_check_reports_wiring") {
+    if skip_without(
+        Server::Nginx,
+        "a_hand_edited_include_is_refused_and_check_reports_wiring",
+    ) {
         return;
     }
     let n = TestNginx::start(Mode::Weighted, hand_written);
@@ -300,7 +310,10 @@ fn a_hand_edited_include_is_refused_and_check_reports_wiring() {
 
 #[tokio::test]
 async fn the_probe_is_concurrent_bounded_and_judged_by_an_interval() {
-    if skip_without_nginx("the_probe_is_concurrent_bounded_and_judged_by_an_interval") {
+    if skip_without(
+        Server::Nginx,
+        "the_probe_is_concurrent_bounded_and_judged_by_an_interval",
+    ) {
         return;
     }
     use cutover::router::{TrafficRouter, WriteRequest};

@@ -6,10 +6,9 @@
 //! Without the binary this skips with a visible message; with
 //! CUTOVER_REQUIRE_SERVERS=1 (CI) it fails instead.
 
-#[path = "support/prometheus.rs"]
-mod prom;
-#[path = "support/proxy.rs"]
-mod proxy;
+use crate::support::prometheus as prom;
+use crate::support::proxy;
+use crate::support::skip::{Server, skip_without};
 
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
@@ -22,22 +21,6 @@ use cutover::metrics::MetricSource;
 use cutover::metrics::prometheus::{PrometheusSource, check};
 use cutover::metrics::scrape::ScrapeSource;
 use cutover::model::{Color, Metric, NoData, Reading, Snapshot, Split};
-
-fn skip(test: &str) -> bool {
-    if prom::available() {
-        return false;
-    }
-    assert!(
-        std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
-        "prometheus is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
-    );
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: prometheus not installed (apt-get install prometheus)"
-    );
-    true
-}
 
 fn host_ports(urls: &[String]) -> Vec<String> {
     cutover::cli::exporter::targets(urls)
@@ -71,7 +54,10 @@ async fn poll_until_values(src: &mut PrometheusSource, within: Duration) -> Snap
 
 #[test]
 fn prometheus_source_against_a_real_prometheus() {
-    if skip("prometheus_source_against_a_real_prometheus") {
+    if skip_without(
+        Server::Prometheus,
+        "prometheus_source_against_a_real_prometheus",
+    ) {
         return;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

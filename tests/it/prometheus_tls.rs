@@ -4,6 +4,7 @@
 //! source's kind (the header). The server is a loopback stand-in that
 //! answers the query API; certificates come from the `openssl` tool.
 
+use crate::support::skip::{Server, skip_without};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -39,22 +40,6 @@ fn openssl(dir: &Path, args: &[&str]) {
         "openssl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn skip() -> bool {
-    if Command::new("openssl").arg("version").output().is_ok() {
-        return false;
-    }
-    assert!(
-        std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
-        "openssl is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
-    );
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED prometheus_tls: openssl not installed (apt-get install openssl)"
-    );
-    true
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate.
@@ -199,7 +184,7 @@ fn source_cfg() -> SourceConfig {
 
 #[tokio::test]
 async fn ca_bundle_and_client_certificate() {
-    if skip() {
+    if skip_without(Server::Openssl, "prometheus_tls") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

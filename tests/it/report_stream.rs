@@ -2,8 +2,7 @@
 //! of many cutovers it keeps the entries of the one reported (and the
 //! drills before it), and says exactly what reading it whole said.
 
-#[path = "support/journal_gen.rs"]
-mod journal_gen;
+use crate::support::journal_gen;
 
 use cutover::cli::report_read;
 use cutover::report::{self, Cutover};

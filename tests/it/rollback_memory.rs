@@ -12,8 +12,7 @@ use cutover::engine::journal::{Journal, RecordKind};
 use cutover::engine::{Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State};
 use cutover::model::Split;
 
-#[path = "support/engine.rs"]
-mod engine_rig;
+use crate::support::engine as engine_rig;
 
 use engine_rig::{Healthy, MemoryRouter as Router, wait_for};
 

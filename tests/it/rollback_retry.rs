@@ -21,8 +21,7 @@ use cutover::router::{
 };
 use tokio::sync::mpsc;
 
-#[path = "support/engine.rs"]
-mod engine_rig;
+use crate::support::engine as engine_rig;
 
 use engine_rig::{Healthy, records, wait_for, wait_within};
 

@@ -18,8 +18,7 @@ use cutover::model::Split;
 use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
 use engine_rig::records;
 
-#[path = "support/engine.rs"]
-mod engine_rig;
+use crate::support::engine as engine_rig;
 
 use engine_rig::{Rates, RatesSource};
 

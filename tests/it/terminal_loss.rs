@@ -3,16 +3,15 @@
 //! becomes a quiet guardian that a new `cutover --take-over` replaces;
 //! `[safety] on_terminal_loss` = "exit" or "rollback" end it instead.
 
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support::skip::{Server, skip_without};
+use crate::support::tmux;
+use crate::support::unique;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tmux::{
-    Tmux, advance_to_one_percent, journal_text, skip_without_tmux, start_cutover, wait_journal,
-};
+use tmux::{Tmux, advance_to_one_percent, journal_text, start_cutover, wait_journal};
 
 /// utime + stime of `pid`, in clock ticks.
 fn cpu_ticks(pid: i32) -> u64 {
@@ -62,7 +61,7 @@ fn demo_config(dir: &Path, journal: &Path, safety: &str) -> std::path::PathBuf {
 /// `cutover --config C tui` in a fresh tmux server.
 fn start_tui(socket: &str, config: &Path, log: &Path) -> Tmux {
     let t = Tmux {
-        socket: format!("{socket}-{}", std::process::id()),
+        socket: unique(socket),
         session: "cockpit".into(),
     };
     t.start(
@@ -79,13 +78,16 @@ fn start_tui(socket: &str, config: &Path, log: &Path) -> Tmux {
 
 #[test]
 fn a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces() {
-    if skip_without_tmux("a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces") {
+    if skip_without(
+        Server::Tmux,
+        "a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let t = start_cutover(
-        format!("cutover-lost-{}", std::process::id()),
+        unique("cutover-lost"),
         "demo --dwell 600s",
         &journal,
         &dir.path().join("log"),
@@ -140,7 +142,7 @@ fn a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces() {
 
     // `--take-over` replaces it within 2 s.
     let t2 = start_cutover(
-        format!("cutover-takeover-{}", std::process::id()),
+        unique("cutover-takeover"),
         "demo --take-over",
         &journal,
         &dir.path().join("log3"),
@@ -183,7 +185,10 @@ fn a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces() {
 
 #[test]
 fn a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint() {
-    if skip_without_tmux("a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint") {
+    if skip_without(
+        Server::Tmux,
+        "a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint",
+    ) {
         return;
     }
     for (sig, name) in [
@@ -194,7 +199,7 @@ fn a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint() {
         let dir = tempfile::tempdir().unwrap();
         let journal = dir.path().join("journal.jsonl");
         let t = start_cutover(
-            format!("cutover-guard-{name}-{}", std::process::id()),
+            unique(&format!("cutover-guard-{name}")),
             "demo --dwell 600s",
             &journal,
             &dir.path().join("log"),
@@ -222,7 +227,7 @@ fn a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint() {
 
 #[test]
 fn a_guardian_ends_after_guard_for() {
-    if skip_without_tmux("a_guardian_ends_after_guard_for") {
+    if skip_without(Server::Tmux, "a_guardian_ends_after_guard_for") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +245,10 @@ fn a_guardian_ends_after_guard_for() {
 
 #[test]
 fn with_on_terminal_loss_exit_the_process_is_gone_within_2s_and_the_lock_free() {
-    if skip_without_tmux("with_on_terminal_loss_exit_the_process_is_gone_within_2s") {
+    if skip_without(
+        Server::Tmux,
+        "with_on_terminal_loss_exit_the_process_is_gone_within_2s",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -263,7 +271,7 @@ fn with_on_terminal_loss_exit_the_process_is_gone_within_2s_and_the_lock_free() 
 
 #[test]
 fn with_on_terminal_loss_rollback_green_is_rolled_back_then_the_process_exits() {
-    if skip_without_tmux("with_on_terminal_loss_rollback") {
+    if skip_without(Server::Tmux, "with_on_terminal_loss_rollback") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -289,13 +297,16 @@ fn with_on_terminal_loss_rollback_green_is_rolled_back_then_the_process_exits() 
 /// at 0 % there is nothing left to guard, so it exits.
 #[test]
 fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
-    if skip_without_tmux("a_guardian_rolls_back_on_a_breach_and_then_exits") {
+    if skip_without(
+        Server::Tmux,
+        "a_guardian_rolls_back_on_a_breach_and_then_exits",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let t = start_cutover(
-        format!("cutover-guard-breach-{}", std::process::id()),
+        unique("cutover-guard-breach"),
         "demo --scenario slow-quality --dwell 600s",
         &journal,
         &dir.path().join("log"),
@@ -321,13 +332,16 @@ fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
 /// use keeps the journal, and the new command says why it refused.
 #[test]
 fn take_over_refuses_a_cockpit_that_still_has_its_terminal() {
-    if skip_without_tmux("take_over_refuses_a_cockpit_that_still_has_its_terminal") {
+    if skip_without(
+        Server::Tmux,
+        "take_over_refuses_a_cockpit_that_still_has_its_terminal",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let t = start_cutover(
-        format!("cutover-live-{}", std::process::id()),
+        unique("cutover-live"),
         "demo --dwell 600s",
         &journal,
         &dir.path().join("log"),

@@ -3,14 +3,13 @@
 //! stray bracketed-paste start marker. After each, `r` puts green at 0 %
 //! on screen within 3 s. Each test prints the time from `r` to the screen.
 
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support::skip::{Server, skip_without};
+use crate::support::tmux;
+use crate::support::unique;
 
 use std::time::Duration;
 
-use tmux::{
-    Tmux, advance_to_one_percent, shows_split, skip_without_tmux, start_cutover, wait_journal,
-};
+use tmux::{Tmux, advance_to_one_percent, shows_split, start_cutover, wait_journal};
 
 /// At 1 % green: `before` writes to the terminal, then `r`. Returns the
 /// time from `r` until the header shows green at 0 %.
@@ -18,7 +17,7 @@ fn rollback_after(name: &str, before: impl Fn(&Tmux)) -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let t = start_cutover(
-        format!("cutover-input-{name}-{}", std::process::id()),
+        unique(&format!("cutover-input-{name}")),
         "demo --dwell 600s",
         &journal,
         &dir.path().join("log"),
@@ -37,7 +36,7 @@ fn rollback_after(name: &str, before: impl Fn(&Tmux)) -> Duration {
 
 #[test]
 fn r_at_rest_rolls_back_within_3s() {
-    if skip_without_tmux("r_at_rest_rolls_back_within_3s") {
+    if skip_without(Server::Tmux, "r_at_rest_rolls_back_within_3s") {
         return;
     }
     rollback_after("rest", |_| {});
@@ -47,7 +46,10 @@ fn r_at_rest_rolls_back_within_3s() {
 /// at once, far more than one 1 KiB read.
 #[test]
 fn one_write_of_5000_keys_then_r_rolls_back_within_3s() {
-    if skip_without_tmux("one_write_of_5000_keys_then_r_rolls_back_within_3s") {
+    if skip_without(
+        Server::Tmux,
+        "one_write_of_5000_keys_then_r_rolls_back_within_3s",
+    ) {
         return;
     }
     rollback_after("burst", |t| {
@@ -60,7 +62,10 @@ fn one_write_of_5000_keys_then_r_rolls_back_within_3s() {
 /// `paste-buffer` without `-p`: 100 KB of `x` as typed input, no markers.
 #[test]
 fn a_100kb_paste_buffer_then_r_rolls_back_within_3s() {
-    if skip_without_tmux("a_100kb_paste_buffer_then_r_rolls_back_within_3s") {
+    if skip_without(
+        Server::Tmux,
+        "a_100kb_paste_buffer_then_r_rolls_back_within_3s",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -78,7 +83,10 @@ fn a_100kb_paste_buffer_then_r_rolls_back_within_3s() {
 /// with a notice and the `r` still rolls back.
 #[test]
 fn a_stray_paste_marker_then_r_rolls_back_within_3s() {
-    if skip_without_tmux("a_stray_paste_marker_then_r_rolls_back_within_3s") {
+    if skip_without(
+        Server::Tmux,
+        "a_stray_paste_marker_then_r_rolls_back_within_3s",
+    ) {
         return;
     }
     rollback_after("marker", |t| {

@@ -1,99 +1,12 @@
 //! The real binary in a real terminal: `cutover demo` under tmux, driven
 //! with send-keys and read with capture-pane.
 
+use crate::support::skip::{Server, skip_without};
+use crate::support::tmux::{Tmux, advance_to_one_percent, shows_split};
+use crate::support::unique;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(
-            &self
-                .cmd(&["capture-pane", "-p", "-t", &self.session])
-                .stdout,
-        )
-        .into_owned()
-    }
-
-    fn keys(&self, keys: &str) {
-        self.cmd(&["send-keys", "-t", &self.session, keys]);
-    }
-
-    /// Waits until the screen satisfies `f`; returns the time it took.
-    fn wait(&self, what: &str, within: Duration, f: impl Fn(&str) -> bool) -> Duration {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if f(&s) {
-                return start.elapsed();
-            }
-            if start.elapsed() > within {
-                panic!("timed out after {within:?} waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    /// Kills every pane's process group before the server: `kill-server`
-    /// only sends SIGHUP, which a cockpit stopped by SIGTSTP never acts on,
-    /// so it would outlive the test.
-    fn drop(&mut self) {
-        let panes = self.cmd(&["list-panes", "-a", "-F", "#{pane_pid}"]);
-        for pid in String::from_utf8_lossy(&panes.stdout).split_whitespace() {
-            if let Ok(pid) = pid.parse::<i32>() {
-                // SAFETY: plain signals to a process group this test started.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-        }
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// True (after saying so) when the test must be skipped: tmux is missing
-/// and the run does not require it.
-fn skip_without_tmux(test: &str) -> bool {
-    if tmux_available() {
-        return false;
-    }
-    assert!(
-        std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
-        "tmux is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
-    );
-    // Straight to stderr: the test harness captures eprintln! from passing
-    // tests, and a skip must be seen.
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: tmux not installed (apt-get install tmux)"
-    );
-    true
-}
 
 /// Starts `cutover demo <args>` in a fresh tmux server named `socket`. A
 /// shell around the cockpit keeps the pane (and what the cockpit prints on
@@ -109,48 +22,19 @@ fn start_demo(socket: String, args: &str, journal: &Path, log: &Path, size: (u16
         journal.display(),
         log.display()
     );
-    let (w, h) = (size.0.to_string(), size.1.to_string());
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "cockpit",
-        "-x",
-        &w,
-        "-y",
-        &h,
-        &command,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    t.start(&command, size);
     t
-}
-
-/// The header's split as the router reports it, e.g. `green 1% · blue 99%`
-/// (a write in flight shows as `applying 0% → 1%` beside it).
-fn shows_split(screen: &str, green: u8) -> bool {
-    // The header ends at its bottom rule (a rollback reason may add lines).
-    let header: String = screen
-        .lines()
-        .take_while(|l| !l.starts_with('─'))
-        .take(8)
-        .collect::<Vec<_>>()
-        .join("\n");
-    header.contains(&format!("green {green}% · blue {}%", 100 - green))
 }
 
 #[test]
 fn demo_in_tmux_advances_and_rolls_back() {
-    if skip_without_tmux("demo_in_tmux_advances_and_rolls_back") {
+    if skip_without(Server::Tmux, "demo_in_tmux_advances_and_rolls_back") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let t = start_demo(
-        format!("cutover-test-{}", std::process::id()),
+        unique("cutover-test"),
         "--dwell 60s",
         &journal,
         &dir.path().join("log"),
@@ -207,7 +91,7 @@ fn demo_in_tmux_advances_and_rolls_back() {
 /// restored: off the alternate screen, with the parting line printed.
 #[test]
 fn signals_and_ctrl_c_restore_the_terminal() {
-    if skip_without_tmux("signals_and_ctrl_c_restore_the_terminal") {
+    if skip_without(Server::Tmux, "signals_and_ctrl_c_restore_the_terminal") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -218,7 +102,7 @@ fn signals_and_ctrl_c_restore_the_terminal() {
         ("INT", "EXIT=130"),
     ] {
         let t = start_demo(
-            format!("cutover-sig-{}-{how}", std::process::id()),
+            unique(&format!("cutover-sig-{how}")),
             "",
             &dir.path().join(format!("{how}.jsonl")),
             &dir.path().join("log"),
@@ -276,17 +160,6 @@ fn journal_outcomes(journal: &Path) -> Vec<(String, Option<u8>, String)> {
         .collect()
 }
 
-/// Waits for the gate, advances to 1 % with `n`, and waits for the split.
-fn advance_to_one_percent(t: &Tmux) {
-    t.wait("the gate to open", Duration::from_secs(20), |s| {
-        s.contains("gate OPEN")
-    });
-    t.keys("n");
-    t.wait("split at 1%", Duration::from_secs(10), |s| {
-        shows_split(s, 1)
-    });
-}
-
 /// At 1 % green: sends `burst` literal `a` keys in one `send-keys` call
 /// (one write to the pty, as a paste without brackets arrives), then `r`.
 /// Returns the time from `r` until the header shows green 0 %.
@@ -294,7 +167,7 @@ fn rollback_after_burst(name: &str, burst: usize) -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let t = start_demo(
-        format!("cutover-{name}-{}", std::process::id()),
+        unique(&format!("cutover-{name}")),
         "--dwell 600s",
         &journal,
         &dir.path().join("log"),
@@ -330,21 +203,15 @@ fn rollback_after_burst(name: &str, burst: usize) -> Duration {
 /// rest and under the burst, measured the same way.
 #[test]
 fn rollback_is_as_fast_under_a_key_burst_as_at_rest() {
-    if skip_without_tmux("rollback_is_as_fast_under_a_key_burst_as_at_rest") {
+    if skip_without(
+        Server::Tmux,
+        "rollback_is_as_fast_under_a_key_burst_as_at_rest",
+    ) {
         return;
     }
     let at_rest = rollback_after_burst("rest", 0);
     let burst = rollback_after_burst("burst", 5000);
     eprintln!("rollback on screen: at rest {at_rest:?}, after 5,000 keys of a {burst:?}");
-}
-
-fn pane_pid(t: &Tmux) -> String {
-    String::from_utf8_lossy(
-        &t.cmd(&["display-message", "-p", "-t", &t.session, "#{pane_pid}"])
-            .stdout,
-    )
-    .trim()
-    .to_string()
 }
 
 fn alternate_on(t: &Tmux) -> String {
@@ -362,13 +229,16 @@ fn alternate_on(t: &Tmux) -> String {
 /// note says how long nothing watched. Ctrl-Z does the same.
 #[test]
 fn stop_and_fg_leave_a_cockpit_that_still_rolls_back() {
-    if skip_without_tmux("stop_and_fg_leave_a_cockpit_that_still_rolls_back") {
+    if skip_without(
+        Server::Tmux,
+        "stop_and_fg_leave_a_cockpit_that_still_rolls_back",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let t = Tmux {
-        socket: format!("cutover-tstp-{}", std::process::id()),
+        socket: unique("cutover-tstp"),
         session: "shell".into(),
     };
     let out = t.cmd(&[
@@ -403,7 +273,7 @@ fn stop_and_fg_leave_a_cockpit_that_still_rolls_back() {
     });
     advance_to_one_percent(&t);
 
-    let shell = pane_pid(&t);
+    let shell = t.pane_pid();
     let pid = String::from_utf8_lossy(
         &Command::new("pgrep")
             .args(["-P", &shell, "-x", "cutover"])
@@ -484,13 +354,13 @@ fn stop_and_fg_leave_a_cockpit_that_still_rolls_back() {
 /// one event that only says so; inside the `:` line it is text.
 #[test]
 fn a_paste_is_one_event_not_keys() {
-    if skip_without_tmux("a_paste_is_one_event_not_keys") {
+    if skip_without(Server::Tmux, "a_paste_is_one_event_not_keys") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let t = start_demo(
-        format!("cutover-paste-{}", std::process::id()),
+        unique("cutover-paste"),
         "--dwell 600s",
         &journal,
         &dir.path().join("log"),

@@ -1,7 +1,7 @@
 //! What the engine tests share: readings and a source that is always
 //! healthy, a router that keeps its split in memory, a config with 100 ms
-//! polls, and a wait on the published state. Included with
-//! `#[path = "support/engine.rs"] mod engine_rig;`.
+//! polls, and a wait on the published state. Used as
+//! `use crate::support::engine as engine_rig;`.
 #![allow(dead_code)] // each test file uses its own part
 
 use std::sync::{Arc, Mutex};

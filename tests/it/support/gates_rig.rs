@@ -11,8 +11,7 @@ use cutover::config::{Config, GatesConfig};
 use cutover::engine::journal::Journal;
 use cutover::engine::{EngineHandle, EngineOptions, State};
 
-#[path = "../support/engine.rs"]
-mod engine_rig;
+use super::engine as engine_rig;
 
 pub use engine_rig::{Healthy, MemoryRouter as Router, records};
 

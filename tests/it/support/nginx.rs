@@ -25,24 +25,6 @@ pub fn nginx_bin() -> Option<PathBuf> {
     })
 }
 
-/// True (after saying so) when the test must be skipped: nginx is missing
-/// and the run does not require it.
-pub fn skip_without_nginx(test: &str) -> bool {
-    if nginx_bin().is_some() {
-        return false;
-    }
-    assert!(
-        std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
-        "nginx is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
-    );
-    // Straight to stderr: the harness captures eprintln! of passing tests.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: nginx not installed (apt-get install nginx)"
-    );
-    true
-}
-
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -38,10 +38,17 @@ impl Tmux {
     /// Waits until the screen satisfies `f`; returns the time it took.
     pub fn wait(&self, what: &str, within: Duration, f: impl Fn(&str) -> bool) -> Duration {
         let start = Instant::now();
+        self.wait_screen(what, within, f);
+        start.elapsed()
+    }
+
+    /// Waits until the screen satisfies `f`; returns that screen.
+    pub fn wait_screen(&self, what: &str, within: Duration, f: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
         loop {
             let s = self.screen();
             if f(&s) {
-                return start.elapsed();
+                return s;
             }
             if start.elapsed() > within {
                 panic!("timed out after {within:?} waiting for {what}; screen:\n{s}");
@@ -93,6 +100,14 @@ impl Tmux {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+
+    /// Runs `command` at the prompt of an interactive shell, as a user
+    /// does: Ctrl-C then reaches the command's process group only.
+    pub fn start_in_shell(&self, command: &str, size: (u16, u16)) {
+        self.start("bash --norc --noprofile -i", size);
+        self.cmd(&["send-keys", "-t", &self.session, "-l", command]);
+        self.keys("Enter");
+    }
 }
 
 impl Drop for Tmux {
@@ -111,28 +126,6 @@ impl Drop for Tmux {
         }
         let _ = self.cmd(&["kill-server"]);
     }
-}
-
-/// True (after saying so) when the test must be skipped: tmux is missing
-/// and the run does not require it.
-pub fn skip_without_tmux(test: &str) -> bool {
-    let there = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if there {
-        return false;
-    }
-    assert!(
-        std::env::var_os("CUTOVER_REQUIRE_SERVERS").is_none(),
-        "tmux is required (CUTOVER_REQUIRE_SERVERS is set) but not installed"
-    );
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: tmux not installed (apt-get install tmux)"
-    );
-    true
 }
 
 /// `cutover <args> --journal J --log L` in a fresh server named `socket`,
