@@ -117,28 +117,21 @@ fn without_a_journal_each_demo_run_starts_fresh() {
 #[test]
 fn a_demo_routers_journal_is_kept_apart_from_a_real_services() {
     use cutover::config::load_str;
-    let home = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test reads the environment;
-    // this test binary's other tests pass the home to child processes only.
-    unsafe { std::env::set_var("XDG_DATA_HOME", home.path()) };
+    // The user's own data directory, read, never set: every test is a
+    // thread of one process, and the environment is the process's.
+    let data = cutover::config::data_dir();
     let demo = load_str(
         "[service]\nname = \"chat-model\"\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n",
         "t",
     )
     .unwrap();
     let demo_journal = demo.journal_path();
-    assert_eq!(
-        demo_journal,
-        home.path().join("cutover/demo/chat-model.jsonl")
-    );
+    assert_eq!(demo_journal, data.join("demo/chat-model.jsonl"));
     let mut real_service = demo.clone();
     real_service.router = cutover::config::RouterConfig::Nginx(
         toml::from_str("include = \"/tmp/x.conf\"\nupstream = \"u\"\nblue = [\"127.0.0.1:1\"]\ngreen = [\"127.0.0.1:2\"]\n").unwrap(),
     );
-    assert_eq!(
-        real_service.journal_path(),
-        home.path().join("cutover/chat-model.jsonl")
-    );
+    assert_eq!(real_service.journal_path(), data.join("chat-model.jsonl"));
 }
 
 /// Issue 15, point 7: `cutover report` right after a demo, with no config,
