@@ -681,24 +681,11 @@ async fn a_redirect_is_a_failure_that_names_its_location() {
 
 /// A green error rate that breaches one poll in three: a new run of
 /// breaches every third poll.
-struct Flapping(u32);
-
-#[async_trait::async_trait]
-impl cutover::metrics::MetricSource for Flapping {
-    fn kind(&self) -> &'static str {
-        "flapping"
-    }
-    async fn poll(&mut self) -> cutover::model::Snapshot {
-        self.0 += 1;
-        let green = if self.0.is_multiple_of(3) { 20.0 } else { 0.1 };
-        cutover::model::Snapshot {
-            at: tokio::time::Instant::now().into_std(),
-            wall: std::time::SystemTime::now(),
-            window: Duration::from_millis(100),
-            blue: engine_rig::readings(0.1),
-            green: engine_rig::readings(green),
-        }
-    }
+fn flapping() -> engine_rig::Scripted {
+    engine_rig::Scripted::new("flapping", Duration::from_millis(100), |n| {
+        let green = if n.is_multiple_of(3) { 20.0 } else { 0.1 };
+        (engine_rig::readings(0.1), engine_rig::readings(green))
+    })
 }
 
 /// Issue 16, point 8: a metric breaching one poll in three sent 20 breach
@@ -721,8 +708,8 @@ async fn a_flapping_breach_is_alerted_once_per_interval() {
     };
     let (handle, task) = cutover::engine::spawn(
         &config,
-        std::sync::Arc::new(engine_rig::MemoryRouter::at(25)),
-        Box::new(Flapping(0)),
+        std::sync::Arc::new(engine_rig::FakeRouter::at(25)),
+        Box::new(flapping()),
         Journal::open(&path).unwrap(),
         options,
     )

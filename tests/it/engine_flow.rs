@@ -13,107 +13,20 @@ use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
     Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State, WriteOutcome,
 };
-use cutover::metrics::MetricSource;
-use cutover::model::{ColorReadings, NoData, Snapshot, Split};
+use cutover::model::{ColorReadings, NoData, Split};
 use cutover::router::{
-    Applied, Capabilities, Readiness, Replicas, Revision, RouterError, RouterRead, TrafficRouter,
-    WriteRequest,
+    Applied, Readiness, Replicas, RouterError, RouterRead, TrafficRouter, WriteRequest,
 };
 
 use crate::support::engine as engine_rig;
 
-use engine_rig::{Rates, RatesSource};
+use engine_rig::{FakeRouter, Rates, Scripted};
 
 use engine_rig::{records, wait_for};
-
-#[derive(Default)]
-struct RouterInner {
-    split: u8,
-    delay: Duration,
-    fail: Option<String>,
-    writes: u32,
-    /// Bumped on every change, ours or "someone else's" (`poke`).
-    revision: u64,
-    /// Only these splits can be set, when `Some`.
-    only: Option<Vec<u8>>,
-    readiness: Readiness,
-    /// Conflicts to answer before writing, whatever the revision.
-    conflicts: u32,
-}
-
-#[derive(Clone, Default)]
-struct FakeRouter(Arc<Mutex<RouterInner>>);
-
-#[async_trait]
-impl TrafficRouter for FakeRouter {
-    fn kind(&self) -> &'static str {
-        "fake"
-    }
-    async fn get_split(&self) -> Result<RouterRead, RouterError> {
-        let r = self.0.lock().unwrap();
-        Ok(RouterRead {
-            split: Split::new(r.split).unwrap(),
-            revision: Some(Revision(r.revision.to_string())),
-        })
-    }
-    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
-        let split = req.split;
-        let delay = self.0.lock().unwrap().delay;
-        // The whole delay is before the point of no return: a safe point.
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = req.cancel.cancelled() => return Err(RouterError::Cancelled),
-        }
-        let mut r = self.0.lock().unwrap();
-        r.writes += 1;
-        if r.conflicts > 0 {
-            r.conflicts -= 1;
-            return Err(RouterError::Conflict("edited by the test".into()));
-        }
-        if let Some(want) = &req.expected
-            && want.0 != r.revision.to_string()
-        {
-            return Err(RouterError::Conflict(format!(
-                "revision {} is now {} (edited by the test)",
-                want, r.revision
-            )));
-        }
-        if let Some(why) = r.fail.take() {
-            return Err(RouterError::Rejected(why));
-        }
-        r.split = split.green();
-        r.revision += 1;
-        Ok(Applied {
-            split,
-            revision: Some(Revision(r.revision.to_string())),
-            detail: "fake".into(),
-        })
-    }
-    fn capabilities(&self) -> Capabilities {
-        match &self.0.lock().unwrap().only {
-            Some(v) => Capabilities::Only(v.clone()),
-            None => Capabilities::AnySplit,
-        }
-    }
-    async fn readiness(&self) -> Result<Readiness, RouterError> {
-        Ok(self.0.lock().unwrap().readiness)
-    }
-}
-
-impl FakeRouter {
-    /// Someone else changes the router behind the engine's back.
-    fn poke(&self, split: u8) {
-        let mut r = self.0.lock().unwrap();
-        r.split = split;
-        r.revision += 1;
-    }
-}
 
 /// Green's error rate and whether green answers, set by the test.
 #[derive(Clone)]
 struct Script(Arc<Mutex<(f64, bool)>>);
-
-struct FakeSource(Script);
 
 fn readings(err: f64, up: bool) -> ColorReadings {
     if !up {
@@ -122,21 +35,18 @@ fn readings(err: f64, up: bool) -> ColorReadings {
     engine_rig::readings(err)
 }
 
-#[async_trait]
-impl MetricSource for FakeSource {
-    fn kind(&self) -> &'static str {
-        "script"
-    }
-    async fn poll(&mut self) -> Snapshot {
-        let (err, up) = *self.0.0.lock().unwrap();
-        Snapshot {
-            at: Instant::now().into_std(),
-            wall: std::time::SystemTime::now(),
-            window: Duration::from_millis(100),
-            blue: readings(0.2, true),
-            green: readings(err, up),
-        }
-    }
+/// The kit's scripted source: blue healthy, green as `script` says.
+fn scripted(script: Script) -> Scripted {
+    Scripted::new("script", Duration::from_millis(100), move |_| {
+        let (err, up) = *script.0.lock().unwrap();
+        (readings(0.2, true), readings(err, up))
+    })
+}
+
+/// The kit's fake router with revisions, as a router that can see a
+/// change made behind the engine's back.
+fn versioned() -> FakeRouter {
+    FakeRouter::default().with(|p| p.versioned = true)
 }
 
 struct Rig {
@@ -157,14 +67,14 @@ fn config(dwell_ms: u64) -> Config {
 fn rig(initial: u8, c: Config, options: EngineOptions) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
-    let router = FakeRouter::default();
+    let router = versioned();
     router.0.lock().unwrap().split = initial;
     let script = Script(Arc::new(Mutex::new((0.1, true))));
     let journal = Journal::open(&path).unwrap();
     let (handle, _task) = cutover::engine::spawn(
         &c,
         Arc::new(router.clone()),
-        Box::new(FakeSource(script.clone())),
+        Box::new(scripted(script.clone())),
         journal,
         options,
     )
@@ -325,7 +235,7 @@ async fn disarmed_does_not_roll_back_and_no_data_is_not_health() {
 async fn a_failed_write_leaves_the_split_and_says_why() {
     let r = rig(5, config(0), EngineOptions::default());
     wait_for(&r.handle, "gate open", |s| s.gate.open).await;
-    r.router.0.lock().unwrap().fail = Some("nginx -t: syntax error".into());
+    r.router.0.lock().unwrap().reject_once = Some("nginx -t: syntax error".into());
     let err = r
         .handle
         .call(Origin::Cli, Command::Advance { force: false })
@@ -399,8 +309,8 @@ async fn a_readonly_cockpits_note_is_shown_not_an_unwritable_journal() {
     };
     let (handle, _task) = cutover::engine::spawn(
         &config(0),
-        Arc::new(FakeRouter::default()),
-        Box::new(FakeSource(Script(Arc::new(Mutex::new((0.1, true)))))),
+        Arc::new(versioned()),
+        Box::new(scripted(Script(Arc::new(Mutex::new((0.1, true)))))),
         journal,
         options,
     )
@@ -629,13 +539,13 @@ async fn an_unfinished_rollback_is_finished_on_start() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     journal_with_unfinished_rollback(&path);
-    let router = FakeRouter::default();
+    let router = versioned();
     router.0.lock().unwrap().split = 25;
     let script = Script(Arc::new(Mutex::new((0.1, true))));
     let (handle, task) = cutover::engine::spawn(
         &config(0),
         Arc::new(router.clone()),
-        Box::new(FakeSource(script)),
+        Box::new(scripted(script)),
         Journal::open(&path).unwrap(),
         EngineOptions::default(),
     )
@@ -659,7 +569,7 @@ async fn an_unfinished_rollback_is_finished_on_start() {
     let (handle, _task) = cutover::engine::spawn(
         &config(0),
         Arc::new(router.clone()),
-        Box::new(FakeSource(Script(Arc::new(Mutex::new((0.1, true)))))),
+        Box::new(scripted(Script(Arc::new(Mutex::new((0.1, true)))))),
         Journal::open(&path).unwrap(),
         EngineOptions {
             autopilot: true,
@@ -791,7 +701,7 @@ async fn stepped_rig(deaf: bool) -> SteppedRig {
     let (handle, _task) = cutover::engine::spawn(
         &config(0),
         Arc::new(router.clone()),
-        Box::new(FakeSource(Script(Arc::new(Mutex::new((0.1, true)))))),
+        Box::new(scripted(Script(Arc::new(Mutex::new((0.1, true)))))),
         Journal::open(&path).unwrap(),
         EngineOptions::default(),
     )
@@ -1033,12 +943,12 @@ async fn a_rollback_that_meets_a_conflict_rereads_once_and_retries() {
 #[tokio::test(start_paused = true)]
 async fn splits_the_router_cannot_set_are_refused_before_any_write() {
     let dir = tempfile::tempdir().unwrap();
-    let router = FakeRouter::default();
+    let router = versioned();
     router.0.lock().unwrap().only = Some(vec![0, 100]);
     let (handle, _task) = cutover::engine::spawn(
         &config(0),
         Arc::new(router.clone()),
-        Box::new(FakeSource(Script(Arc::new(Mutex::new((0.1, true)))))),
+        Box::new(scripted(Script(Arc::new(Mutex::new((0.1, true)))))),
         Journal::open(&dir.path().join("j.jsonl")).unwrap(),
         EngineOptions::default(),
     )
@@ -1166,7 +1076,7 @@ fn disagreements(s: &State) -> Vec<(cutover::engine::EventLevel, String)> {
 async fn traffic_that_disagrees_with_the_router_for_a_window_is_an_event() {
     use cutover::engine::EventLevel;
     let dir = tempfile::tempdir().unwrap();
-    let router = FakeRouter::default();
+    let router = versioned();
     router.0.lock().unwrap().split = 25;
     let rates = Rates(Arc::new(Mutex::new((75.0, 25.0))));
     let mut c = config(60_000);
@@ -1175,7 +1085,7 @@ async fn traffic_that_disagrees_with_the_router_for_a_window_is_an_event() {
     let (h, _task) = cutover::engine::spawn(
         &c,
         Arc::new(router.clone()),
-        Box::new(RatesSource(rates.clone())),
+        Box::new(Scripted::rates(rates.clone())),
         Journal::open(&dir.path().join("journal.jsonl")).unwrap(),
         EngineOptions::default(),
     )

@@ -17,7 +17,7 @@ use cutover::model::{NoData, Reading, Snapshot};
 
 use crate::support::engine as engine_rig;
 
-use engine_rig::MemoryRouter;
+use engine_rig::{FakeRouter, Scripted};
 
 fn scrape_config() -> ScrapeConfig {
     ScrapeConfig {
@@ -47,14 +47,14 @@ fn body(n: u64) -> String {
 
 /// The scrape source's maths over scripted pods: both colours serve 100
 /// requests per poll; green's target fails the polls `fails` says.
-struct Scripted {
+struct ScriptedPods {
     source: ScrapeSource,
     polls: u64,
     fails: fn(u64) -> bool,
 }
 
 #[async_trait]
-impl MetricSource for Scripted {
+impl MetricSource for ScriptedPods {
     fn kind(&self) -> &'static str {
         "scripted scrape"
     }
@@ -86,12 +86,12 @@ fn config() -> Config {
 async fn autopilot(fails: fn(u64) -> bool, run: Duration) -> (u8, State) {
     let dir = tempfile::tempdir().unwrap();
     let c = config();
-    let router = MemoryRouter::at(1);
+    let router = FakeRouter::at(1);
     let source = ScrapeSource::new(&scrape_config(), c.source.timeout, c.source.window).unwrap();
     let (handle, _task): (EngineHandle, _) = cutover::engine::spawn(
         &c,
         Arc::new(router.clone()),
-        Box::new(Scripted {
+        Box::new(ScriptedPods {
             source,
             polls: 0,
             fails,
@@ -160,44 +160,32 @@ fn a_200_without_metrics_is_not_up() {
 
 /// Good numbers from both colours, but green's span is always one interval
 /// against blue's full window.
-struct ShortGreen;
-
-#[async_trait]
-impl MetricSource for ShortGreen {
-    fn kind(&self) -> &'static str {
-        "short green"
-    }
-    async fn poll(&mut self) -> Snapshot {
-        let good = |span_ms| cutover::model::ColorReadings {
-            metrics: [
-                Reading::Value(50.0),
-                Reading::Value(0.0),
-                Reading::Value(0.9),
-            ],
-            rps: Some(1000.0),
-            up: true,
-            pods_up: None,
-            warnings: vec![],
-            span: Duration::from_millis(span_ms),
-        };
-        Snapshot {
-            at: Instant::now(),
-            wall: std::time::SystemTime::now(),
-            window: Duration::from_millis(400),
-            blue: good(400),
-            green: good(100),
-        }
-    }
+fn short_green() -> Scripted {
+    let good = |span_ms| cutover::model::ColorReadings {
+        metrics: [
+            Reading::Value(50.0),
+            Reading::Value(0.0),
+            Reading::Value(0.9),
+        ],
+        rps: Some(1000.0),
+        up: true,
+        pods_up: None,
+        warnings: vec![],
+        span: Duration::from_millis(span_ms),
+    };
+    Scripted::new("short green", Duration::from_millis(400), move |_| {
+        (good(400), good(100))
+    })
 }
 
 #[tokio::test]
 async fn green_is_judged_on_its_own_span_not_blues() {
     let dir = tempfile::tempdir().unwrap();
-    let router = MemoryRouter::at(1);
+    let router = FakeRouter::at(1);
     let (handle, _task) = cutover::engine::spawn(
         &config(),
         Arc::new(router.clone()),
-        Box::new(ShortGreen),
+        Box::new(short_green()),
         Journal::open(&dir.path().join("j.jsonl")).unwrap(),
         EngineOptions {
             autopilot: true,

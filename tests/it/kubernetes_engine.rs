@@ -19,7 +19,7 @@ use kube_objects::{NS, canary_ingress, deployment};
 
 use crate::support::engine as engine_rig;
 
-use engine_rig::{Healthy, wait_within};
+use engine_rig::{Scripted, wait_within};
 
 fn config() -> Config {
     let mut c = engine_rig::config("chat-model");
@@ -61,7 +61,7 @@ async fn rig(extra: &str, standby: Duration) -> Rig {
     let (handle, _task) = cutover::engine::spawn(
         &c,
         Arc::new(router),
-        Box::new(Healthy),
+        Box::new(Scripted::healthy()),
         Journal::open(&journal).unwrap(),
         EngineOptions::default(),
     )

@@ -18,7 +18,7 @@ use kube_objects::{NS, canary_ingress, deployment};
 
 use crate::support::engine as engine_rig;
 
-use engine_rig::{Healthy, wait_within};
+use engine_rig::{Scripted, wait_within};
 
 #[tokio::test]
 async fn a_rollback_meeting_api_500s_lands_once_the_api_heals() {
@@ -46,7 +46,7 @@ async fn a_rollback_meeting_api_500s_lands_once_the_api_heals() {
     let (h, _task) = cutover::engine::spawn(
         &c,
         Arc::new(router),
-        Box::new(Healthy),
+        Box::new(Scripted::healthy()),
         Journal::open(&journal).unwrap(),
         EngineOptions::default(),
     )

@@ -14,7 +14,7 @@ use cutover::model::Split;
 
 use crate::support::engine as engine_rig;
 
-use engine_rig::{Healthy, MemoryRouter as Router, wait_for};
+use engine_rig::{FakeRouter as Router, Scripted, wait_for};
 
 fn config(green_version: Option<&str>, dwell: Duration) -> Config {
     let mut c = engine_rig::config("svc");
@@ -28,7 +28,7 @@ fn start(c: &Config, router: &Router, journal: &Path, options: EngineOptions) ->
     let (handle, _task) = cutover::engine::spawn(
         c,
         Arc::new(router.clone()),
-        Box::new(Healthy),
+        Box::new(Scripted::healthy()),
         Journal::open(journal).unwrap(),
         options,
     )

@@ -9,118 +9,31 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use cutover::config::{AlertEvent, Config};
 use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
     Command, EngineHandle, EngineOptions, Notice, Origin, Outcome, Phase, State, WriteOutcome,
 };
 use cutover::model::Split;
-use cutover::router::{
-    Applied, RouterError, RouterRead, TrafficRouter, Verification, WriteRequest,
-};
 use tokio::sync::mpsc;
 
 use crate::support::engine as engine_rig;
 
-use engine_rig::{Healthy, records, wait_for, wait_within};
+use engine_rig::{FakeRouter, Scripted, records, wait_for, wait_within};
 
-#[derive(Default)]
-struct Inner {
-    /// What the router's configuration says (read back).
-    split: u8,
-    /// What the data plane serves (`verify`).
-    served: u8,
-    /// Every write fails with this while set.
-    fail: Option<String>,
-    /// Every write meets a conflict while set (a controller that rewrites
-    /// the weight each time).
-    fighting: bool,
-    writes: u32,
-    /// Writes the data plane does not take (a reload that never happened).
-    stuck: u32,
-    /// How long `verify` takes.
-    verify_delay: Duration,
-    /// What `reconcile` reports; the calls in order.
-    reconcile: Option<String>,
-    calls: Vec<&'static str>,
-}
-
-/// A router whose writes fail while the test says so, with a data plane
-/// of its own that a write moves only when it lands.
-#[derive(Clone, Default)]
-struct Faulty(Arc<Mutex<Inner>>);
-
-impl Faulty {
-    fn at(split: u8) -> Faulty {
-        let f = Faulty::default();
-        f.set(|i| {
-            i.split = split;
-            i.served = split;
-        });
-        f
-    }
-    fn set(&self, f: impl FnOnce(&mut Inner)) {
-        f(&mut self.0.lock().unwrap())
-    }
-    fn get<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
-        f(&self.0.lock().unwrap())
-    }
-}
-
-#[async_trait]
-impl TrafficRouter for Faulty {
-    fn kind(&self) -> &'static str {
-        "faulty"
-    }
-    async fn get_split(&self) -> Result<RouterRead, RouterError> {
-        let mut i = self.0.lock().unwrap();
-        i.calls.push("read");
-        Ok(RouterRead::unversioned(Split::new(i.split).unwrap()))
-    }
-    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
-        let mut i = self.0.lock().unwrap();
-        i.writes += 1;
-        if let Some(why) = &i.fail {
-            return Err(RouterError::Unavailable(why.clone()));
-        }
-        if i.fighting {
-            return Err(RouterError::Conflict(
-                "the weight was rewritten by flagger-controller".into(),
-            ));
-        }
-        i.split = req.split.green();
-        if i.stuck > 0 {
-            i.stuck -= 1;
-        } else {
-            i.served = req.split.green();
-        }
-        Ok(Applied {
-            split: req.split,
-            revision: None,
-            detail: "faulty".into(),
-        })
-    }
-    async fn verify(&self, split: Split) -> Result<Verification, RouterError> {
-        let delay = self.get(|i| i.verify_delay);
-        tokio::time::sleep(delay).await;
-        let served = Split::new(self.get(|i| i.served)).unwrap();
-        Ok(Verification {
-            ok: served == split,
-            served: Some(served),
-            detail: format!("probe: {served} served"),
-        })
-    }
-    async fn reconcile(&self) -> Result<Option<String>, RouterError> {
-        let mut i = self.0.lock().unwrap();
-        i.calls.push("reconcile");
-        Ok(i.reconcile.clone())
-    }
+/// The kit's fake router whose writes fail while the test says so, with a
+/// data plane of its own that a write moves only when it lands (`verify`
+/// probes it).
+fn faulty(split: u8) -> FakeRouter {
+    FakeRouter::at(split).with(|p| {
+        p.kind = "faulty";
+        p.probe = true;
+    })
 }
 
 struct Rig {
     handle: EngineHandle,
-    router: Faulty,
+    router: FakeRouter,
     journal: std::path::PathBuf,
     notices: mpsc::UnboundedReceiver<Notice>,
     _dir: tempfile::TempDir,
@@ -132,7 +45,7 @@ fn config() -> Config {
     c
 }
 
-fn rig_with(router: Faulty, c: &Config, options: EngineOptions, journal: Vec<Record>) -> Rig {
+fn rig_with(router: FakeRouter, c: &Config, options: EngineOptions, journal: Vec<Record>) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
     {
@@ -149,7 +62,7 @@ fn rig_with(router: Faulty, c: &Config, options: EngineOptions, journal: Vec<Rec
     let (handle, _task) = cutover::engine::spawn(
         c,
         Arc::new(router.clone()),
-        Box::new(Healthy),
+        Box::new(Scripted::healthy()),
         Journal::open(&path).unwrap(),
         options,
     )
@@ -164,12 +77,7 @@ fn rig_with(router: Faulty, c: &Config, options: EngineOptions, journal: Vec<Rec
 }
 
 fn rig(split: u8) -> Rig {
-    rig_with(
-        Faulty::at(split),
-        &config(),
-        EngineOptions::default(),
-        vec![],
-    )
+    rig_with(faulty(split), &config(), EngineOptions::default(), vec![])
 }
 
 fn rollback(reason: &str) -> Command {
@@ -207,7 +115,7 @@ async fn a_failed_rollback_is_retried_until_it_lands() {
     let mut r = rig(5);
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
     r.router
-        .set(|i| i.fail = Some("nginx.pid: no such file (nginx is not running)".into()));
+        .set(|i| i.unavailable = Some("nginx.pid: no such file (nginx is not running)".into()));
     r.handle.send(Origin::Tui, rollback("r pressed")).unwrap();
     let s = wait_for(&r.handle, "failing", |s| s.rollback_failed.is_some()).await;
     assert_eq!(tries(&s), 1);
@@ -247,7 +155,7 @@ async fn a_failed_rollback_is_retried_until_it_lands() {
     assert_eq!(lines[1].outcome, Some(WriteOutcome::Failed));
     // The reason changes: one line and one alert more.
     r.router
-        .set(|i| i.fail = Some("nginx -t: unknown directive".into()));
+        .set(|i| i.unavailable = Some("nginx -t: unknown directive".into()));
     wait_for(&r.handle, "new reason", |s| {
         s.rollback_failed
             .as_ref()
@@ -259,7 +167,7 @@ async fn a_failed_rollback_is_retried_until_it_lands() {
     assert_eq!(lines.len(), 3, "{lines:#?}");
     assert_eq!(lines[2].action, "rollback_retrying");
     // Healed: it lands with no key pressed, and says how long it took.
-    r.router.set(|i| i.fail = None);
+    r.router.set(|i| i.unavailable = None);
     let s = wait_for(&r.handle, "landed", |s| s.rollback_failed.is_none()).await;
     assert_eq!(r.router.get(|i| i.split), 0);
     let landed = wait_for(&r.handle, "rolled back", |s| {
@@ -293,13 +201,13 @@ async fn a_failed_rollback_is_retried_until_it_lands() {
 async fn an_automatic_rollback_retries_without_a_line_per_poll() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
-    let router = Faulty::at(25);
-    router.set(|i| i.fail = Some("API 500".into()));
+    let router = faulty(25);
+    router.set(|i| i.unavailable = Some("API 500".into()));
     let (tx, mut notices) = mpsc::unbounded_channel();
     let (h, _task) = cutover::engine::spawn(
         &config(),
         Arc::new(router.clone()),
-        Box::new(engine_rig::RatesSource(engine_rig::Rates(Arc::new(
+        Box::new(engine_rig::Scripted::rates(engine_rig::Rates(Arc::new(
             Mutex::new((100.0, 100.0)),
         )))),
         Journal::open(&path).unwrap(),
@@ -325,7 +233,7 @@ async fn an_automatic_rollback_retries_without_a_line_per_poll() {
     assert_eq!(rollback_lines(&path).len(), 2);
     assert_eq!(rollback_alerts(&mut notices).len(), 1);
     assert!(h.current().outcome.is_none(), "the autopilot waits for it");
-    router.set(|i| i.fail = None);
+    router.set(|i| i.unavailable = None);
     let s = wait_for(&h, "outcome", |s| s.outcome.is_some()).await;
     assert!(matches!(s.outcome, Some(Outcome::RolledBack { .. })));
 }
@@ -335,12 +243,12 @@ async fn an_automatic_rollback_retries_without_a_line_per_poll() {
 async fn a_new_rollback_retries_at_once() {
     let r = rig(5);
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
-    r.router.set(|i| i.fail = Some("down".into()));
+    r.router.set(|i| i.unavailable = Some("down".into()));
     r.handle.send(Origin::Tui, rollback("r")).unwrap();
     // Let the backoff grow to its cap.
     wait_for(&r.handle, "four tries", |s| tries(s) >= 4).await;
     let before = r.router.get(|i| i.writes);
-    r.router.set(|i| i.fail = None);
+    r.router.set(|i| i.unavailable = None);
     let t0 = tokio::time::Instant::now();
     let msg = r
         .handle
@@ -432,7 +340,7 @@ async fn an_unconfirmed_change_does_not_contradict_itself() {
 /// plane's split is shown with its age.
 #[tokio::test(start_paused = true)]
 async fn the_router_is_reconciled_before_the_first_read() {
-    let router = Faulty::at(0);
+    let router = faulty(0);
     router.set(|i| {
         i.served = 25;
         i.reconcile = Some("reloaded: the include is newer than the running workers".into());
@@ -478,7 +386,7 @@ fn intent(action: &str, from: u8, to: u8, reason: &str) -> Record {
 /// and green needs force afterwards.
 #[tokio::test(start_paused = true)]
 async fn an_interrupted_rollback_is_finished_and_remembered() {
-    let router = Faulty::at(0);
+    let router = faulty(0);
     router.set(|i| i.served = 25);
     let r = rig_with(
         router,
@@ -524,7 +432,7 @@ async fn a_rollback_from_another_process_stops_the_autopilot() {
     // At 0 % (Ready) the gate to the first step opens at once: an
     // autopilot that did not learn of the rollback would go to 1 %.
     let r = rig_with(
-        Faulty::at(25),
+        faulty(25),
         &config(),
         EngineOptions {
             autopilot: true,
@@ -597,7 +505,7 @@ async fn a_rollback_meeting_a_conflict_every_time_keeps_trying() {
 /// could reload the data plane, and a watcher moves nothing.
 #[tokio::test(start_paused = true)]
 async fn a_watcher_does_not_reconcile() {
-    let router = Faulty::at(5);
+    let router = faulty(5);
     router.set(|i| i.reconcile = Some("reloaded".into()));
     let r = rig_with(
         router,

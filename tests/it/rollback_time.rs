@@ -7,7 +7,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use tokio::time::Instant;
 
 use cutover::engine::journal::{Journal, ROLLBACK_TRAFFIC_ZERO, RecordKind};
@@ -15,37 +14,20 @@ use cutover::engine::{
     Command, EngineHandle, EngineOptions, EventLevel, Origin, Phase, State, WriteOutcome,
 };
 use cutover::model::Split;
-use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
 use engine_rig::records;
 
 use crate::support::engine as engine_rig;
 
-use engine_rig::{Rates, RatesSource};
+use engine_rig::{FakeRouter, Rates, Scripted};
 
-/// A router that takes `delay` to apply a write.
-#[derive(Clone)]
-struct SlowRouter(Arc<Mutex<(u8, Duration)>>);
-
-#[async_trait]
-impl TrafficRouter for SlowRouter {
-    fn kind(&self) -> &'static str {
-        "slow"
-    }
-    async fn get_split(&self) -> Result<RouterRead, RouterError> {
-        Ok(RouterRead::unversioned(
-            Split::new(self.0.lock().unwrap().0).unwrap(),
-        ))
-    }
-    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
-        let delay = self.0.lock().unwrap().1;
-        tokio::time::sleep(delay).await;
-        self.0.lock().unwrap().0 = req.split.green();
-        Ok(Applied {
-            split: req.split,
-            revision: None,
-            detail: "slow".into(),
-        })
-    }
+/// The kit's fake router taking `delay` to apply a write, all of it past
+/// the point of no return (a cancel does not shorten it).
+fn slow_router(initial: u8, delay: Duration) -> FakeRouter {
+    FakeRouter::at(initial).with(|p| {
+        p.kind = "slow";
+        p.delay = delay;
+        p.delay_cancellable = false;
+    })
 }
 
 struct Rig {
@@ -64,8 +46,8 @@ fn rig(initial: u8, delay: Duration, sla: Option<Duration>) -> Rig {
     let rates = Rates(Arc::new(Mutex::new((100.0 - g, g))));
     let (handle, _task) = cutover::engine::spawn(
         &c,
-        Arc::new(SlowRouter(Arc::new(Mutex::new((initial, delay))))),
-        Box::new(RatesSource(rates.clone())),
+        Arc::new(slow_router(initial, delay)),
+        Box::new(Scripted::rates(rates.clone())),
         Journal::open(&journal).unwrap(),
         EngineOptions::default(),
     )

@@ -406,15 +406,27 @@ fn small_terminals_do_not_panic() {
     }
 }
 
-/// Prints a 120×40 frame of a mid-cutover state (`--nocapture` to see it).
+/// Prints a 120×40 and an 80×24 frame of a mid-cutover state
+/// (`--nocapture` to see them); both show the service, the split, both
+/// panels and green's breach.
 #[test]
 fn print_mid_cutover_frame() {
     let now = now();
     let state = mid_cutover(now, Reading::Value(436.0));
     let app = App::new(false, false);
-    println!("{}", text(&render(&state, &app, now, W, H)));
-    let small = render(&state, &app, now, 80, 24);
-    println!("{}", text(&small));
+    for (w, h) in [(W, H), (80, 24)] {
+        let frame = text(&render(&state, &app, now, w, h));
+        println!("{frame}");
+        for want in [
+            "llm-gateway",
+            "green 25% · blue 75%",
+            "BLUE",
+            "GREEN",
+            "✗ BREACH",
+        ] {
+            assert!(frame.contains(want), "{w}×{h} lacks {want:?}:\n{frame}");
+        }
+    }
 }
 
 /// At 60×15 the panels have two rows: green's error rate in BREACH keeps

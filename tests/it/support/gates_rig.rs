@@ -13,7 +13,7 @@ use cutover::engine::{EngineHandle, EngineOptions, State};
 
 use super::engine as engine_rig;
 
-pub use engine_rig::{Healthy, MemoryRouter as Router, records};
+pub use engine_rig::{FakeRouter as Router, Scripted, records};
 
 pub struct Rig {
     pub handle: EngineHandle,
@@ -39,7 +39,7 @@ pub fn rig(initial: u8, c: Config) -> Rig {
     let (handle, task) = cutover::engine::spawn(
         &c,
         Arc::new(router.clone()),
-        Box::new(Healthy),
+        Box::new(Scripted::healthy()),
         journal,
         EngineOptions::default(),
     )

@@ -1,6 +1,7 @@
 //! The test kit: everything the integration tests share, in one place.
 
 pub mod engine;
+pub mod fake_router;
 pub mod gates_rig;
 pub mod journal_gen;
 pub mod kube_apiserver;
@@ -9,6 +10,7 @@ pub mod nginx;
 pub mod prometheus;
 pub mod proxy;
 pub mod skip;
+pub mod source;
 pub mod tmux;
 
 /// Where the router writes its lock (and the holder's pid).
