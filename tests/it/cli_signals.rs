@@ -2,6 +2,7 @@
 //! exit 143 on SIGTERM and 129 on SIGHUP; the cockpit without a terminal
 //! says what to use instead; a stop and continue from outside is noted.
 
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux;
 use crate::support::unique;
@@ -66,6 +67,7 @@ fn demo_config(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn run_and_headless_demo_exit_143_on_sigterm_and_129_on_sighup() {
+    let _turn = serial::timed();
     for (sig, code) in [
         (libc::SIGTERM, 143),
         (libc::SIGHUP, 129),
@@ -92,6 +94,7 @@ fn run_and_headless_demo_exit_143_on_sigterm_and_129_on_sighup() {
 
 #[test]
 fn the_cockpit_without_a_terminal_says_what_to_use() {
+    let _turn = serial::timed();
     let dir = tempfile::tempdir().unwrap();
     let config = demo_config(dir.path());
     let journal = dir.path().join("demo.jsonl");
@@ -128,6 +131,7 @@ fn the_cockpit_without_a_terminal_says_what_to_use() {
 /// the guardrails were away, as it does after Ctrl-Z.
 #[test]
 fn a_stop_and_continue_from_outside_is_noted() {
+    let _turn = serial::timed();
     if skip_without(Server::Tmux, "a_stop_and_continue_from_outside_is_noted") {
         return;
     }

@@ -1,6 +1,7 @@
 //! `cutover demo --headless` through each scenario: the real binary, the
 //! real engine, the simulated fleet over loopback HTTP, and the journal.
 
+use crate::support::serial;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,7 @@ fn demo(scenario: &str) -> Run {
 
 #[test]
 fn healthy_is_promoted() {
+    let _turn = serial::heavy();
     let r = demo("healthy");
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("outcome: promoted"));
@@ -69,6 +71,7 @@ fn healthy_is_promoted() {
 
 #[test]
 fn degrading_rolls_back_on_its_own_with_the_readings() {
+    let _turn = serial::heavy();
     let r = demo("degrading");
     assert_eq!(r.code, 3, "{}", r.stdout);
     assert!(r.elapsed < Duration::from_secs(60), "took {:?}", r.elapsed);
@@ -102,6 +105,7 @@ fn degrading_rolls_back_on_its_own_with_the_readings() {
 
 #[test]
 fn slow_quality_is_caught_against_blue() {
+    let _turn = serial::heavy();
     let r = demo("slow-quality");
     assert_eq!(r.code, 3, "{}", r.stdout);
     let intent = r

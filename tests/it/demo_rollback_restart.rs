@@ -2,6 +2,7 @@
 //! on the same journal. It must not send traffic back to the green that
 //! failed (issue 7, point 3): it exits 4 and says why.
 
+use crate::support::serial;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ fn demo(journal: &Path, log: &Path, extra: &[&str], within: Duration) -> Output 
 
 #[test]
 fn a_second_run_on_a_rolled_back_journal_holds_with_exit_4() {
+    let _turn = serial::heavy();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
     let log = dir.path().join("log");
@@ -93,6 +95,7 @@ fn demo_without_journal(home: &Path, args: &[&str], within: Duration) -> (Option
 /// inherit the last run's rollback.
 #[test]
 fn without_a_journal_each_demo_run_starts_fresh() {
+    let _turn = serial::heavy();
     let home = tempfile::tempdir().unwrap();
     let degrading = ["--scenario", "degrading", "--dwell", "2s"];
     for run in 1..=2 {
@@ -116,6 +119,7 @@ fn without_a_journal_each_demo_run_starts_fresh() {
 /// `chat-model` never inherits the demo's drills or remembered rollback.
 #[test]
 fn a_demo_routers_journal_is_kept_apart_from_a_real_services() {
+    let _turn = serial::heavy();
     use cutover::config::load_str;
     // The user's own data directory, read, never set: every test is a
     // thread of one process, and the environment is the process's.
@@ -138,6 +142,7 @@ fn a_demo_routers_journal_is_kept_apart_from_a_real_services() {
 /// says which journal to pass: the demo's, by its path.
 #[test]
 fn report_without_a_config_names_the_demos_journal() {
+    let _turn = serial::heavy();
     let home = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .env_remove("CUTOVER_CONFIG")

@@ -3,6 +3,7 @@
 //! Without nginx or prometheus these skip visibly; under
 //! CUTOVER_REQUIRE_SERVERS=1 they fail instead.
 
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -138,6 +139,7 @@ fn prefix_of(out: &str) -> PathBuf {
 
 #[test]
 fn degrading_rolls_back_and_the_data_plane_follows() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Nginx,
         "degrading_rolls_back_and_the_data_plane_follows",
@@ -177,6 +179,7 @@ fn degrading_rolls_back_and_the_data_plane_follows() {
 
 #[test]
 fn healthy_promotes_with_all_traffic_on_green() {
+    let _turn = serial::heavy();
     if skip_without(Server::Nginx, "healthy_promotes_with_all_traffic_on_green")
         || skip_without(
             Server::Prometheus,
@@ -235,6 +238,7 @@ fn group_members(pgid: u32) -> Vec<u32> {
 
 #[test]
 fn sigterm_mid_run_leaves_nothing_behind() {
+    let _turn = serial::heavy();
     if skip_without(Server::Nginx, "sigterm_mid_run_leaves_nothing_behind")
         || skip_without(Server::Prometheus, "sigterm_mid_run_leaves_nothing_behind")
     {

@@ -3,6 +3,7 @@
 //! loopback), where it also refuses to run while green has traffic.
 
 use crate::support::nginx;
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 
 use std::path::Path;
@@ -42,6 +43,7 @@ fn has_figure(text: &str, label: &str) -> bool {
 
 #[test]
 fn a_drill_of_the_demo_prints_its_median_and_maximum() {
+    let _turn = serial::heavy();
     let home = tempfile::tempdir().unwrap();
     let (code, out, err) = drill_without_config(home.path(), &["--times", "3"]);
     eprintln!("{out}\n{err}");
@@ -112,6 +114,7 @@ fn cutover(n: &TestNginx, cfg: &Path, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Nginx,
         "a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures",
@@ -144,6 +147,8 @@ fn a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures() {
     assert!(has_figure(summary, "router confirmed: median"), "{summary}");
     assert!(has_figure(summary, "maximum"), "{summary}");
     assert!(out.contains("verify: "), "nginx's probe confirms: {out}");
+    // Counted once the last rollback's reload has finished.
+    n.quiesce();
     let (blue, green, failed) = n.count(200);
     assert_eq!((blue, green, failed), (200, 0, 0));
     let recs = Journal::read_all(&n.path("journal.jsonl")).unwrap();
@@ -169,6 +174,7 @@ fn a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures() {
 /// says was rolled back. Now it refuses unless forced, touching nothing.
 #[test]
 fn a_drill_refuses_a_green_that_was_rolled_back_unless_forced() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Nginx,
         "a_drill_refuses_a_green_that_was_rolled_back_unless_forced",
@@ -209,6 +215,7 @@ fn a_drill_refuses_a_green_that_was_rolled_back_unless_forced() {
     let (code, out, err) = cutover(&n, &cfg, &["drill", "--times", "1", "--force"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("drilling anyway (--force)"), "{out}");
+    n.quiesce();
     assert_eq!(n.count(200), (200, 0, 0));
 }
 
@@ -253,6 +260,7 @@ fn drill_stopped_by(signal: &str, code: i32) {
     eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(code), "{stdout}");
     assert!(stdout.contains("rolled back"), "{stdout}");
+    n.quiesce();
     assert_eq!(n.count(200), (200, 0, 0), "green keeps no traffic");
 }
 
@@ -260,6 +268,7 @@ fn drill_stopped_by(signal: &str, code: i32) {
 /// (only SIGINT rolled back).
 #[test]
 fn a_drill_stopped_by_sigterm_rolls_back_and_exits_143() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Nginx,
         "a_drill_stopped_by_sigterm_rolls_back_and_exits_143",
@@ -271,6 +280,7 @@ fn a_drill_stopped_by_sigterm_rolls_back_and_exits_143() {
 
 #[test]
 fn a_drill_stopped_by_sighup_rolls_back_and_exits_129() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Nginx,
         "a_drill_stopped_by_sighup_rolls_back_and_exits_129",

@@ -3,6 +3,7 @@
 //! the autopilot must not wait for it. The journal records the automatic
 //! rollback in about the same time as with a reader.
 
+use crate::support::serial;
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -103,6 +104,7 @@ fn journal_in(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_full_unread_stdout_never_delays_the_auto_rollback() {
+    let _turn = serial::timed();
     // With a reader.
     let dir = tempfile::tempdir().unwrap();
     let journal = journal_in(dir.path());

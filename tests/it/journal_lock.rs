@@ -2,6 +2,7 @@
 //! --headless` moves traffic, a second on the same journal moves nothing
 //! and names the process that holds the service.
 
+use crate::support::serial;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,6 +40,7 @@ fn traffic_records(journal: &Path) -> usize {
 
 #[test]
 fn a_second_cockpit_on_a_held_journal_moves_nothing_and_names_the_holder() {
+    let _turn = serial::heavy();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("J");
     // A long dwell: the first cockpit takes its first step and stays there.

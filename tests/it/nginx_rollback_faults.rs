@@ -5,6 +5,7 @@
 //! and nginx serves no request to green once the fault is gone.
 
 use crate::support;
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 
 use std::os::unix::process::CommandExt as _;
@@ -76,6 +77,7 @@ fn until_no_green(n: &TestNginx, within: Duration) -> Duration {
 
 #[tokio::test]
 async fn a_rollback_against_a_stopped_nginx_stays_written_and_lands_on_restart() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Nginx,
         "a_rollback_against_a_stopped_nginx_stays_written_and_lands_on_restart",
@@ -114,6 +116,7 @@ async fn a_rollback_against_a_stopped_nginx_stays_written_and_lands_on_restart()
 
 #[tokio::test]
 async fn a_rollback_refused_by_an_unrelated_broken_file_stays_written() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Nginx,
         "a_rollback_refused_by_an_unrelated_broken_file_stays_written",
@@ -190,6 +193,7 @@ fn wait_for(what: &str, within: Duration, done: impl Fn() -> bool) {
 
 #[tokio::test]
 async fn a_rollback_waits_for_a_writer_holding_the_lock_through_a_slow_reload() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Nginx,
         "a_rollback_waits_for_a_writer_holding_the_lock_through_a_slow_reload",
@@ -254,6 +258,7 @@ async fn a_rollback_waits_for_a_writer_holding_the_lock_through_a_slow_reload() 
 
 #[tokio::test]
 async fn reconcile_reloads_an_include_left_unloaded_by_a_killed_rollback() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Nginx,
         "reconcile_reloads_an_include_left_unloaded_by_a_killed_rollback",

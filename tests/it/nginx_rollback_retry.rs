@@ -4,6 +4,7 @@
 //! the fault to green at 0 % (run with `--nocapture` to see the figures).
 
 use crate::support;
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux::Tmux;
 use crate::support::unique;
@@ -135,6 +136,7 @@ fn wait_green_zero(n: &TestNginx, within: Duration) -> Instant {
 /// request to green.
 #[test]
 fn a_rollback_with_nginx_stopped_lands_once_it_is_started() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Nginx,
         "a_rollback_with_nginx_stopped_lands_once_it_is_started",
@@ -164,6 +166,7 @@ fn a_rollback_with_nginx_stopped_lands_once_it_is_started() {
 /// rollback_retry_for`, exits non-zero and says what the router is left at.
 #[test]
 fn a_rollback_that_cannot_land_gives_up_after_rollback_retry_for() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Nginx,
         "a_rollback_that_cannot_land_gives_up_after_rollback_retry_for",
@@ -193,6 +196,7 @@ fn a_rollback_that_cannot_land_gives_up_after_rollback_retry_for() {
 /// rolled-back code (3).
 #[test]
 fn a_forced_rollback_from_a_second_shell_ends_the_autopilot() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Nginx,
         "a_forced_rollback_from_a_second_shell_ends_the_autopilot",
@@ -234,6 +238,7 @@ fn a_forced_rollback_from_a_second_shell_ends_the_autopilot() {
 /// once the file is fixed the rollback lands with no key pressed.
 #[test]
 fn a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Nginx,
         "a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed",
@@ -300,6 +305,7 @@ fn a_broken_unrelated_file_keeps_the_rollback_failing_until_fixed() {
 /// 5 s, and green needs force afterwards.
 #[test]
 fn a_rollback_killed_mid_reload_is_finished_by_the_next_process() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Nginx,
         "a_rollback_killed_mid_reload_is_finished_by_the_next_process",

@@ -2,6 +2,7 @@
 //! driven through the headless commands of the real binary.
 
 use crate::support;
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 
 use std::path::Path;
@@ -60,6 +61,7 @@ fn ok(n: &TestNginx, cfg: &Path, args: &[&str]) -> String {
 
 #[test]
 fn weighted_shares_promote_and_rollback_through_the_cli() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Nginx,
         "weighted_shares_promote_and_rollback_through_the_cli",
@@ -111,6 +113,7 @@ fn weighted_shares_promote_and_rollback_through_the_cli() {
 
 #[test]
 fn sticky_keeps_each_key_on_its_colour() {
+    let _turn = serial::heavy();
     if skip_without(Server::Nginx, "sticky_keeps_each_key_on_its_colour") {
         return;
     }
@@ -145,6 +148,7 @@ fn sticky_keeps_each_key_on_its_colour() {
 
 #[test]
 fn a_failing_test_leaves_the_file_and_the_traffic() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Nginx,
         "a_failing_test_leaves_the_file_and_the_traffic",
@@ -205,6 +209,7 @@ fn a_failing_test_leaves_the_file_and_the_traffic() {
 
 #[test]
 fn two_writers_cannot_interleave() {
+    let _turn = serial::heavy();
     if skip_without(Server::Nginx, "two_writers_cannot_interleave") {
         return;
     }
@@ -258,6 +263,7 @@ fn two_writers_cannot_interleave() {
 
 #[test]
 fn a_hand_edited_include_is_refused_and_check_reports_wiring() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Nginx,
         "a_hand_edited_include_is_refused_and_check_reports_wiring",
@@ -310,6 +316,7 @@ fn a_hand_edited_include_is_refused_and_check_reports_wiring() {
 
 #[tokio::test]
 async fn the_probe_is_concurrent_bounded_and_judged_by_an_interval() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Nginx,
         "the_probe_is_concurrent_bounded_and_judged_by_an_interval",

@@ -8,6 +8,7 @@
 
 use crate::support::prometheus as prom;
 use crate::support::proxy;
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 
 use std::process::Command as Process;
@@ -54,6 +55,7 @@ async fn poll_until_values(src: &mut PrometheusSource, within: Duration) -> Snap
 
 #[test]
 fn prometheus_source_against_a_real_prometheus() {
+    let _turn = serial::heavy();
     if skip_without(
         Server::Prometheus,
         "prometheus_source_against_a_real_prometheus",

@@ -2,6 +2,7 @@
 //! binary, the real engine and the simulated fleet, then the report of
 //! what the journal kept.
 
+use crate::support::serial;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -38,6 +39,7 @@ fn cutover(args: &[&str], extra: &[&Path], limit: Duration) -> Output {
 
 #[test]
 fn the_report_of_a_degrading_demo_names_the_breach_the_rollback_and_its_times() {
+    let _turn = serial::heavy();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
     let log = dir.path().join("log");
@@ -152,6 +154,7 @@ fn the_report_of_a_degrading_demo_names_the_breach_the_rollback_and_its_times() 
 
 #[test]
 fn a_journal_without_a_cutover_is_a_clear_error() {
+    let _turn = serial::heavy();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
     std::fs::write(

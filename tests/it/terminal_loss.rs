@@ -3,6 +3,7 @@
 //! becomes a quiet guardian that a new `cutover --take-over` replaces;
 //! `[safety] on_terminal_loss` = "exit" or "rollback" end it instead.
 
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux;
 use crate::support::unique;
@@ -78,6 +79,7 @@ fn start_tui(socket: &str, config: &Path, log: &Path) -> Tmux {
 
 #[test]
 fn a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces",
@@ -185,6 +187,7 @@ fn a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces() {
 
 #[test]
 fn a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint",
@@ -227,6 +230,7 @@ fn a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint() {
 
 #[test]
 fn a_guardian_ends_after_guard_for() {
+    let _turn = serial::timed();
     if skip_without(Server::Tmux, "a_guardian_ends_after_guard_for") {
         return;
     }
@@ -245,6 +249,7 @@ fn a_guardian_ends_after_guard_for() {
 
 #[test]
 fn with_on_terminal_loss_exit_the_process_is_gone_within_2s_and_the_lock_free() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "with_on_terminal_loss_exit_the_process_is_gone_within_2s",
@@ -271,6 +276,7 @@ fn with_on_terminal_loss_exit_the_process_is_gone_within_2s_and_the_lock_free() 
 
 #[test]
 fn with_on_terminal_loss_rollback_green_is_rolled_back_then_the_process_exits() {
+    let _turn = serial::timed();
     if skip_without(Server::Tmux, "with_on_terminal_loss_rollback") {
         return;
     }
@@ -297,6 +303,7 @@ fn with_on_terminal_loss_rollback_green_is_rolled_back_then_the_process_exits() 
 /// at 0 % there is nothing left to guard, so it exits.
 #[test]
 fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "a_guardian_rolls_back_on_a_breach_and_then_exits",
@@ -332,6 +339,7 @@ fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
 /// use keeps the journal, and the new command says why it refused.
 #[test]
 fn take_over_refuses_a_cockpit_that_still_has_its_terminal() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "take_over_refuses_a_cockpit_that_still_has_its_terminal",

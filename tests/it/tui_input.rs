@@ -3,6 +3,7 @@
 //! stray bracketed-paste start marker. After each, `r` puts green at 0 %
 //! on screen within 3 s. Each test prints the time from `r` to the screen.
 
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux;
 use crate::support::unique;
@@ -36,6 +37,7 @@ fn rollback_after(name: &str, before: impl Fn(&Tmux)) -> Duration {
 
 #[test]
 fn r_at_rest_rolls_back_within_3s() {
+    let _turn = serial::timed();
     if skip_without(Server::Tmux, "r_at_rest_rolls_back_within_3s") {
         return;
     }
@@ -46,6 +48,7 @@ fn r_at_rest_rolls_back_within_3s() {
 /// at once, far more than one 1 KiB read.
 #[test]
 fn one_write_of_5000_keys_then_r_rolls_back_within_3s() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "one_write_of_5000_keys_then_r_rolls_back_within_3s",
@@ -62,6 +65,7 @@ fn one_write_of_5000_keys_then_r_rolls_back_within_3s() {
 /// `paste-buffer` without `-p`: 100 KB of `x` as typed input, no markers.
 #[test]
 fn a_100kb_paste_buffer_then_r_rolls_back_within_3s() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "a_100kb_paste_buffer_then_r_rolls_back_within_3s",
@@ -83,6 +87,7 @@ fn a_100kb_paste_buffer_then_r_rolls_back_within_3s() {
 /// with a notice and the `r` still rolls back.
 #[test]
 fn a_stray_paste_marker_then_r_rolls_back_within_3s() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "a_stray_paste_marker_then_r_rolls_back_within_3s",

@@ -4,6 +4,7 @@
 //! the lock is released first, the wait is said, and Ctrl-C ends it. The
 //! real binary in tmux (a private socket), a receiver that never answers.
 
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux::Tmux;
 use crate::support::unique;
@@ -57,6 +58,7 @@ on = ["rollback"]
 
 #[test]
 fn q_with_a_hung_receiver_releases_the_journal_and_ctrl_c_ends_the_wait() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "q_with_a_hung_receiver_releases_the_journal_and_ctrl_c_ends_the_wait",

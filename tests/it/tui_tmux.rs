@@ -1,6 +1,7 @@
 //! The real binary in a real terminal: `cutover demo` under tmux, driven
 //! with send-keys and read with capture-pane.
 
+use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux::{Tmux, advance_to_one_percent, shows_split};
 use crate::support::unique;
@@ -28,6 +29,7 @@ fn start_demo(socket: String, args: &str, journal: &Path, log: &Path, size: (u16
 
 #[test]
 fn demo_in_tmux_advances_and_rolls_back() {
+    let _turn = serial::timed();
     if skip_without(Server::Tmux, "demo_in_tmux_advances_and_rolls_back") {
         return;
     }
@@ -91,6 +93,7 @@ fn demo_in_tmux_advances_and_rolls_back() {
 /// restored: off the alternate screen, with the parting line printed.
 #[test]
 fn signals_and_ctrl_c_restore_the_terminal() {
+    let _turn = serial::timed();
     if skip_without(Server::Tmux, "signals_and_ctrl_c_restore_the_terminal") {
         return;
     }
@@ -203,6 +206,7 @@ fn rollback_after_burst(name: &str, burst: usize) -> Duration {
 /// rest and under the burst, measured the same way.
 #[test]
 fn rollback_is_as_fast_under_a_key_burst_as_at_rest() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "rollback_is_as_fast_under_a_key_burst_as_at_rest",
@@ -229,6 +233,7 @@ fn alternate_on(t: &Tmux) -> String {
 /// note says how long nothing watched. Ctrl-Z does the same.
 #[test]
 fn stop_and_fg_leave_a_cockpit_that_still_rolls_back() {
+    let _turn = serial::timed();
     if skip_without(
         Server::Tmux,
         "stop_and_fg_leave_a_cockpit_that_still_rolls_back",
@@ -354,6 +359,7 @@ fn stop_and_fg_leave_a_cockpit_that_still_rolls_back() {
 /// one event that only says so; inside the `:` line it is text.
 #[test]
 fn a_paste_is_one_event_not_keys() {
+    let _turn = serial::timed();
     if skip_without(Server::Tmux, "a_paste_is_one_event_not_keys") {
         return;
     }

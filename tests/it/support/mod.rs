@@ -9,6 +9,7 @@ pub mod kube_objects;
 pub mod nginx;
 pub mod prometheus;
 pub mod proxy;
+pub mod serial;
 pub mod skip;
 pub mod source;
 pub mod tmux;

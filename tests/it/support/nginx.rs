@@ -333,6 +333,24 @@ impl TestNginx {
         out
     }
 
+    /// Waits until no worker of an earlier reload is still shutting down
+    /// (for about 100 ms after a reload, longer on a busy machine, the old
+    /// workers still answer beside the new ones).
+    pub fn quiesce(&self) {
+        let t0 = Instant::now();
+        let shutting_down = |pid: &i32| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("shutting down"))
+        };
+        while self.workers().iter().any(shutting_down) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "old nginx workers still running"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits until none of `before` (workers before a reload) is left.
     pub fn settle(&self, before: &[i32]) {
         let t0 = Instant::now();

@@ -115,6 +115,11 @@ impl Drop for Tmux {
     /// only sends SIGHUP).
     fn drop(&mut self) {
         let panes = self.cmd(&["list-panes", "-a", "-F", "#{pane_pid}"]);
+        let killed: Vec<i32> = String::from_utf8_lossy(&panes.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .flat_map(group_members)
+            .collect();
         for pid in String::from_utf8_lossy(&panes.stdout).split_whitespace() {
             if let Ok(pid) = pid.parse::<i32>() {
                 // SAFETY: plain signals to a process group this test started.
@@ -125,7 +130,40 @@ impl Drop for Tmux {
             }
         }
         let _ = self.cmd(&["kill-server"]);
+        // A kill is delivered, not awaited: wait (a bounded moment) until
+        // the killed processes are gone, so that what they held (a
+        // journal's lock) is free when the test goes on.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while killed.iter().any(|&p| !gone(p)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
+}
+
+/// A process's state and process group, from `/proc/<pid>/stat`.
+fn stat(pid: i32) -> Option<(char, i32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the parenthesised name: state, ppid, pgrp, ...
+    let mut rest = text.rsplit_once(')')?.1.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let pgrp = rest.nth(1)?.parse().ok()?;
+    Some((state, pgrp))
+}
+
+/// The processes of process group `pgrp` now.
+fn group_members(pgrp: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| stat(pid).is_some_and(|(_, g)| g == pgrp))
+        .collect()
+}
+
+/// Exited: no such process, or a zombie (its files are closed).
+fn gone(pid: i32) -> bool {
+    stat(pid).is_none_or(|(state, _)| state == 'Z')
 }
 
 /// `cutover <args> --journal J --log L` in a fresh server named `socket`,
