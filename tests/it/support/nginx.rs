@@ -333,19 +333,31 @@ impl TestNginx {
         out
     }
 
-    /// Waits until no worker of an earlier reload is still shutting down
-    /// (for about 100 ms after a reload, longer on a busy machine, the old
-    /// workers still answer beside the new ones).
+    /// Waits until nginx serves the include as it is now: every worker
+    /// started after the include's last write (a reload is a signal the
+    /// master handles a moment later) and none of an earlier reload is
+    /// still shutting down (those answer beside the new ones for about
+    /// 100 ms, longer on a busy machine).
     pub fn quiesce(&self) {
         let t0 = Instant::now();
-        let shutting_down = |pid: &i32| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("shutting down"))
+        let written = std::fs::metadata(&self.include)
+            .and_then(|m| m.modified())
+            .expect("the include's mtime");
+        let current = |pid: &i32| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let started = started_at(*pid);
+            !String::from_utf8_lossy(&cmdline).contains("shutting down")
+                // Start times are good to a clock tick (10 ms) each way.
+                && started.is_some_and(|t| t + Duration::from_millis(20) >= written)
         };
-        while self.workers().iter().any(shutting_down) {
+        loop {
+            let workers = self.workers();
+            if !workers.is_empty() && workers.iter().all(current) {
+                return;
+            }
             assert!(
                 t0.elapsed() < Duration::from_secs(10),
-                "old nginx workers still running"
+                "nginx still serves an earlier include"
             );
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -443,4 +455,29 @@ pub fn request(port: u16, user: Option<&str>) -> Option<&'static str> {
         "green" => Some("green"),
         _ => None,
     }
+}
+
+/// When process `pid` started: its start time in clock ticks since boot
+/// (`/proc/<pid>/stat`) after the boot, which is now less the uptime
+/// (`/proc/uptime`, to 10 ms; `btime` in `/proc/stat` is whole seconds).
+fn started_at(pid: i32) -> Option<std::time::SystemTime> {
+    // USER_HZ is 100 on every Linux this runs on.
+    const TICKS_PER_SECOND: u64 = 100;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // starttime is the 22nd field; the 20th after the parenthesised name.
+    let ticks: u64 = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let boot = std::time::SystemTime::now() - Duration::from_secs_f64(uptime);
+    Some(boot + Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
 }
