@@ -1,5 +1,5 @@
 //! The Kubernetes router through the real `kube` client, against a
-//! stand-in API server (tests/support/kube_apiserver.rs) loaded from a real
+//! stand-in API server (support/kube_apiserver.rs) loaded from a real
 //! kubeconfig file: no kube-apiserver can be installed on these machines.
 //! The stand-in logs every request, so the tests pin the round trips of an
 //! advance and of a rollback in each mode.

@@ -1,7 +1,7 @@
 //! A long journal for the streaming reports: many cutovers of `per` sample
 //! lines each (start, advance to 5 %, the samples, a breach, a rollback
 //! with its readings, its traffic-at-zero record, a drill now and then),
-//! then a short last cutover. Shared by tests/report_stream.rs and
+//! then a short last cutover. Shared by tests/it/report_stream.rs and
 //! examples/gen_journal.rs (which makes the million-line one).
 #![allow(dead_code)]
 
