@@ -1,8 +1,7 @@
 //! `cutover demo --headless` through each scenario: the real binary, the
 //! real engine, the simulated fleet over loopback HTTP, and the journal.
 
-use crate::support::serial;
-use std::process::Command;
+use crate::support::{demo, serial};
 use std::time::{Duration, Instant};
 
 use cutover::engine::WriteOutcome;
@@ -19,21 +18,9 @@ fn demo(scenario: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args([
-            "demo",
-            "--headless",
-            "--scenario",
-            scenario,
-            "--dwell",
-            "2s",
-            "--journal",
-        ])
-        .arg(&journal)
-        .arg("--log")
-        .arg(dir.path().join("log"))
-        .output()
-        .expect("run the binary");
+    let mut cmd = demo::headless(scenario, &journal, &dir.path().join("log"));
+    cmd.args(["--dwell", "2s"]);
+    let out = demo::run_within(cmd, Duration::from_secs(120));
     let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     eprintln!(

@@ -2,38 +2,18 @@
 //! on the same journal. It must not send traffic back to the green that
 //! failed (issue 7, point 3): it exits 4 and says why.
 
-use crate::support::serial;
+use crate::support::{demo, serial};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use cutover::engine::journal::{Journal, RecordKind};
 
-/// Runs `cutover demo --headless ...` with a hard timeout.
+/// `cutover demo --headless --scenario degrading ...` with a hard timeout.
 fn demo(journal: &Path, log: &Path, extra: &[&str], within: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(["demo", "--headless", "--scenario", "degrading", "--journal"])
-        .arg(journal)
-        .arg("--log")
-        .arg(log)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + within;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "no exit within {within:?}:\n{}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.wait_with_output().unwrap()
+    let mut cmd = demo::headless("degrading", journal, log);
+    cmd.args(extra);
+    demo::run_within(cmd, within)
 }
 
 #[test]

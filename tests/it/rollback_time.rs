@@ -17,6 +17,7 @@ use cutover::model::Split;
 use engine_rig::records;
 
 use crate::support::engine as engine_rig;
+use crate::support::{demo, serial};
 
 use engine_rig::{FakeRouter, Rates, Scripted};
 
@@ -296,23 +297,12 @@ async fn a_source_without_rates_is_not_waited_for() {
 /// show green at zero so that the journal holds that time too.
 #[test]
 fn a_headless_auto_rollback_journals_both_times() {
+    let _turn = serial::heavy();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args([
-            "demo",
-            "--headless",
-            "--scenario",
-            "degrading",
-            "--dwell",
-            "2s",
-        ])
-        .arg("--journal")
-        .arg(&journal)
-        .arg("--log")
-        .arg(dir.path().join("log"))
-        .output()
-        .unwrap();
+    let mut cmd = demo::headless("degrading", &journal, &dir.path().join("log"));
+    cmd.args(["--dwell", "2s"]);
+    let out = demo::run_within(cmd, Duration::from_secs(120));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(

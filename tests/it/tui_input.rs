@@ -6,34 +6,8 @@
 use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux;
-use crate::support::unique;
 
-use std::time::Duration;
-
-use tmux::{Tmux, advance_to_one_percent, shows_split, start_cutover, wait_journal};
-
-/// At 1 % green: `before` writes to the terminal, then `r`. Returns the
-/// time from `r` until the header shows green at 0 %.
-fn rollback_after(name: &str, before: impl Fn(&Tmux)) -> Duration {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("journal.jsonl");
-    let t = start_cutover(
-        unique(&format!("cutover-input-{name}")),
-        "demo --dwell 600s",
-        &journal,
-        &dir.path().join("log"),
-    );
-    advance_to_one_percent(&t);
-    before(&t);
-    t.keys("r");
-    let took = t.wait("green back at 0%", Duration::from_secs(3), |s| {
-        shows_split(s, 0)
-    });
-    wait_journal(&journal, "\"action\":\"rollback\"", Duration::from_secs(3));
-    eprintln!("{name}: r → green 0% on screen in {took:?}");
-    t.keys("q");
-    took
-}
+use tmux::timed_rollback;
 
 #[test]
 fn r_at_rest_rolls_back_within_3s() {
@@ -41,7 +15,7 @@ fn r_at_rest_rolls_back_within_3s() {
     if skip_without(Server::Tmux, "r_at_rest_rolls_back_within_3s") {
         return;
     }
-    rollback_after("rest", |_| {});
+    timed_rollback("rest", |_| {});
 }
 
 /// One `send-keys -l` call: tmux writes the 5,000 characters to the pty
@@ -55,7 +29,7 @@ fn one_write_of_5000_keys_then_r_rolls_back_within_3s() {
     ) {
         return;
     }
-    rollback_after("burst", |t| {
+    timed_rollback("burst", |t| {
         let burst = "a".repeat(5000);
         let out = t.cmd(&["send-keys", "-t", &t.session, "-l", &burst]);
         assert!(out.status.success());
@@ -75,7 +49,7 @@ fn a_100kb_paste_buffer_then_r_rolls_back_within_3s() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("paste.txt");
     std::fs::write(&file, "x".repeat(100 * 1024)).unwrap();
-    rollback_after("paste", |t| {
+    timed_rollback("paste", |t| {
         let f = file.to_str().unwrap();
         assert!(t.cmd(&["load-buffer", "-b", "big", f]).status.success());
         let out = t.cmd(&["paste-buffer", "-b", "big", "-t", &t.session]);
@@ -94,7 +68,7 @@ fn a_stray_paste_marker_then_r_rolls_back_within_3s() {
     ) {
         return;
     }
-    rollback_after("marker", |t| {
+    timed_rollback("marker", |t| {
         let out = t.cmd(&[
             "send-keys",
             "-t",

@@ -3,7 +3,7 @@
 
 use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
-use crate::support::tmux::{Tmux, advance_to_one_percent, shows_split};
+use crate::support::tmux::{self, Tmux, advance_to_one_percent, shows_split, timed_rollback};
 use crate::support::unique;
 use std::path::Path;
 use std::process::Command;
@@ -154,53 +154,6 @@ fn signals_and_ctrl_c_restore_the_terminal() {
     }
 }
 
-fn journal_outcomes(journal: &Path) -> Vec<(String, Option<u8>, String)> {
-    cutover::engine::journal::Journal::read_all(journal)
-        .unwrap()
-        .iter()
-        .filter(|r| r.kind == cutover::engine::journal::RecordKind::Outcome)
-        .map(|r| (r.action.clone(), r.to, r.origin.clone()))
-        .collect()
-}
-
-/// At 1 % green: sends `burst` literal `a` keys in one `send-keys` call
-/// (one write to the pty, as a paste without brackets arrives), then `r`.
-/// Returns the time from `r` until the header shows green 0 %.
-fn rollback_after_burst(name: &str, burst: usize) -> Duration {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("journal.jsonl");
-    let t = start_demo(
-        unique(&format!("cutover-{name}")),
-        "--dwell 600s",
-        &journal,
-        &dir.path().join("log"),
-        (120, 40),
-    );
-    advance_to_one_percent(&t);
-    if burst > 0 {
-        t.cmd(&["send-keys", "-t", &t.session, "-l", &"a".repeat(burst)]);
-    }
-    t.keys("r");
-    let took = t.wait("green back at 0%", Duration::from_secs(3), |s| {
-        shows_split(s, 0)
-    });
-    // The journal holds the rollback, from the cockpit.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let outcomes = journal_outcomes(&journal);
-        if outcomes.contains(&("rollback".into(), Some(0), "tui".into())) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no rollback journaled: {outcomes:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    t.keys("q");
-    took
-}
-
 /// A burst of 5,000 `a` does not delay `r`: the header shows green 0 %
 /// within 3 s, and the rollback is journaled. Prints the rollback time at
 /// rest and under the burst, measured the same way.
@@ -213,8 +166,12 @@ fn rollback_is_as_fast_under_a_key_burst_as_at_rest() {
     ) {
         return;
     }
-    let at_rest = rollback_after_burst("rest", 0);
-    let burst = rollback_after_burst("burst", 5000);
+    let at_rest = timed_rollback("rest", |_| {});
+    let burst = timed_rollback("burst", |t| {
+        // One `send-keys -l` call: one write to the pty, as a paste
+        // without brackets arrives.
+        t.cmd(&["send-keys", "-t", &t.session, "-l", &"a".repeat(5000)]);
+    });
     eprintln!("rollback on screen: at rest {at_rest:?}, after 5,000 keys of a {burst:?}");
 }
 
@@ -383,7 +340,7 @@ fn a_paste_is_one_event_not_keys() {
     std::thread::sleep(Duration::from_millis(500));
     let s = t.screen();
     assert!(shows_split(&s, 0) && !s.contains("Promote:"), "{s}");
-    assert!(journal_outcomes(&journal).is_empty());
+    assert!(tmux::journal_outcomes(&journal).is_empty());
 
     t.keys(":");
     t.cmd(&["set-buffer", "-b", "p", "note pasted text"]);

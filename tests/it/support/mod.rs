@@ -1,5 +1,6 @@
 //! The test kit: everything the integration tests share, in one place.
 
+pub mod demo;
 pub mod engine;
 pub mod fake_router;
 pub mod gates_rig;

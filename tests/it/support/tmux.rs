@@ -207,6 +207,53 @@ pub fn advance_to_one_percent(t: &Tmux) {
     });
 }
 
+/// The journal's outcomes: action, split and origin.
+pub fn journal_outcomes(journal: &Path) -> Vec<(String, Option<u8>, String)> {
+    cutover::engine::journal::Journal::read_all(journal)
+        .unwrap()
+        .iter()
+        .filter(|r| r.kind == cutover::engine::journal::RecordKind::Outcome)
+        .map(|r| (r.action.clone(), r.to, r.origin.clone()))
+        .collect()
+}
+
+/// A timed rollback in a real terminal: `cutover demo` under tmux at 1 %
+/// green, `before` writes to the terminal, then `r`. Returns the time from
+/// `r` until the header shows green at 0 % (at most 3 s), once the journal
+/// holds the cockpit's rollback to 0 %.
+pub fn timed_rollback(name: &str, before: impl Fn(&Tmux)) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let t = start_cutover(
+        super::unique(&format!("cutover-rollback-{name}")),
+        "demo --dwell 600s",
+        &journal,
+        &dir.path().join("log"),
+    );
+    advance_to_one_percent(&t);
+    before(&t);
+    t.keys("r");
+    let took = t.wait("green back at 0%", Duration::from_secs(3), |s| {
+        shows_split(s, 0)
+    });
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let rolled_back = ("rollback".to_string(), Some(0), "tui".to_string());
+    loop {
+        let outcomes = journal_outcomes(&journal);
+        if outcomes.contains(&rolled_back) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no rollback journaled: {outcomes:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("{name}: r → green 0% on screen in {took:?}");
+    t.keys("q");
+    took
+}
+
 /// The journal's lines as text (each a JSON object).
 pub fn journal_text(journal: &Path) -> String {
     std::fs::read_to_string(journal).unwrap_or_default()
