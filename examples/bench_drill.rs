@@ -8,7 +8,7 @@
 //!
 //!     cargo run --release --example bench_drill [-- --times N]
 
-#[path = "../tests/support/nginx.rs"]
+#[path = "../tests/it/support/nginx.rs"]
 mod nginx;
 
 use std::time::Duration;

@@ -13,7 +13,7 @@
 //!
 //!     cargo run --release --example bench_nginx_rollback
 
-#[path = "../tests/support/nginx.rs"]
+#[path = "../tests/it/support/nginx.rs"]
 mod nginx;
 
 use std::sync::{Arc, Mutex};

@@ -10,7 +10,7 @@
 //!
 //! `cargo run --release --example bench_prometheus`
 
-#[path = "../tests/support/prometheus.rs"]
+#[path = "../tests/it/support/prometheus.rs"]
 mod prom;
 
 use std::time::{Duration, Instant};

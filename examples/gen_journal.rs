@@ -6,7 +6,7 @@
 //! cargo run --release --example gen_journal -- OUT [SAMPLES] [PER]
 //! /usr/bin/time -v target/release/cutover report --journal OUT
 
-#[path = "../tests/support/journal_gen.rs"]
+#[path = "../tests/it/support/journal_gen.rs"]
 mod journal_gen;
 
 fn main() {

@@ -1,0 +1,64 @@
+//! What the engine tests share: the kit's fake router and scripted source,
+//! a config with 100 ms polls, and a wait on the published state. Used as
+//! `use crate::support::engine as engine_rig;`.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::time::Duration;
+
+use cutover::config::{Config, ServiceConfig, SourceConfig};
+use cutover::engine::journal::{Journal, Record};
+use cutover::engine::{EngineHandle, State};
+
+pub use super::fake_router::FakeRouter;
+pub use super::source::{Rates, Scripted, readings};
+
+/// A config with defaults but for 100 ms polls over a 100 ms window (the
+/// readings above cover a whole window each).
+pub fn config(service: &str) -> Config {
+    let mut c = Config {
+        service: ServiceConfig {
+            name: service.into(),
+            green_version: None,
+        },
+        source: SourceConfig::default(),
+        router: Default::default(),
+        plan: Default::default(),
+        guardrails: Default::default(),
+        auto_rollback: Default::default(),
+        gates: Default::default(),
+        journal: Default::default(),
+        alerts: Vec::new(),
+        safety: Default::default(),
+    };
+    c.source.interval = Duration::from_millis(100);
+    c.source.timeout = Duration::from_millis(100);
+    c.source.window = Duration::from_millis(100);
+    c
+}
+
+/// Waits up to `within` for a published state that satisfies `f`; on a
+/// timeout, fails naming `what` and showing the events.
+pub async fn wait_within(
+    h: &EngineHandle,
+    within: Duration,
+    what: &str,
+    f: impl Fn(&State) -> bool,
+) -> State {
+    let mut rx = h.state();
+    match tokio::time::timeout(within, rx.wait_for(|s| f(s))).await {
+        Ok(Ok(s)) => (**s).clone(),
+        _ => panic!(
+            "timed out waiting for {what}: {:#?}",
+            h.state().borrow().events
+        ),
+    }
+}
+
+/// [`wait_within`] ten seconds.
+pub async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) -> State {
+    wait_within(h, Duration::from_secs(10), what, f).await
+}
+
+pub fn records(path: &std::path::Path) -> Vec<Record> {
+    Journal::read_all(path).unwrap()
+}
