@@ -5,7 +5,6 @@
 use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux;
-use crate::support::unique;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -14,7 +13,7 @@ use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
 
-use tmux::{start_cutover, wait_journal};
+use tmux::{cockpit_in, wait_journal};
 
 /// Starts `cutover <args>`, waits for its second line of output (the
 /// engine is running and its signal handlers are in place), sends `sig`
@@ -139,13 +138,7 @@ fn a_stop_and_continue_from_outside_is_noted() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("journal.jsonl");
-    let t = start_cutover(
-        unique("cutover-stopcont"),
-        "demo --dwell 600s",
-        &journal,
-        &dir.path().join("log"),
-    );
+    let (journal, t) = cockpit_in(dir.path(), "cutover-stopcont", "demo --dwell 600s");
     t.wait("the cockpit", Duration::from_secs(10), |s| {
         s.contains("GREEN")
     });

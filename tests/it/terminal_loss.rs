@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tmux::{Tmux, advance_to_one_percent, journal_text, start_cutover, wait_journal};
+use tmux::{Tmux, advance_to_one_percent, cockpit_in, journal_text, start_cutover, wait_journal};
 
 /// utime + stime of `pid`, in clock ticks.
 fn cpu_ticks(pid: i32) -> u64 {
@@ -87,13 +87,7 @@ fn a_killed_session_leaves_a_quiet_guardian_that_take_over_replaces() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("journal.jsonl");
-    let t = start_cutover(
-        unique("cutover-lost"),
-        "demo --dwell 600s",
-        &journal,
-        &dir.path().join("log"),
-    );
+    let (journal, t) = cockpit_in(dir.path(), "cutover-lost", "demo --dwell 600s");
     advance_to_one_percent(&t);
     let pid = t.cockpit_pid();
     let killed = Instant::now();
@@ -199,12 +193,10 @@ fn a_guardian_stops_within_a_second_on_sigterm_sighup_and_sigint() {
         (rustix::process::Signal::INT, "SIGINT"),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let journal = dir.path().join("journal.jsonl");
-        let t = start_cutover(
-            unique(&format!("cutover-guard-{name}")),
+        let (journal, t) = cockpit_in(
+            dir.path(),
+            &format!("cutover-guard-{name}"),
             "demo --dwell 600s",
-            &journal,
-            &dir.path().join("log"),
         );
         advance_to_one_percent(&t);
         let pid = t.cockpit_pid();
@@ -311,12 +303,10 @@ fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("journal.jsonl");
-    let t = start_cutover(
-        unique("cutover-guard-breach"),
+    let (journal, t) = cockpit_in(
+        dir.path(),
+        "cutover-guard-breach",
         "demo --scenario slow-quality --dwell 600s",
-        &journal,
-        &dir.path().join("log"),
     );
     advance_to_one_percent(&t);
     let pid = t.cockpit_pid();
@@ -347,13 +337,7 @@ fn take_over_refuses_a_cockpit_that_still_has_its_terminal() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("journal.jsonl");
-    let t = start_cutover(
-        unique("cutover-live"),
-        "demo --dwell 600s",
-        &journal,
-        &dir.path().join("log"),
-    );
+    let (journal, t) = cockpit_in(dir.path(), "cutover-live", "demo --dwell 600s");
     t.wait("the cockpit", Duration::from_secs(10), |s| {
         s.contains("GREEN")
     });

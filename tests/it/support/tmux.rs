@@ -185,6 +185,14 @@ pub fn start_cutover(socket: String, args: &str, journal: &Path, log: &Path) -> 
     t
 }
 
+/// `cutover <args>` in tmux (a server named after `name`) on
+/// `dir/journal.jsonl`, its log beside it: the journal's path and the server.
+pub fn cockpit_in(dir: &Path, name: &str, args: &str) -> (std::path::PathBuf, Tmux) {
+    let journal = dir.join("journal.jsonl");
+    let t = start_cutover(super::unique(name), args, &journal, &dir.join("log"));
+    (journal, t)
+}
+
 /// The header's split as the router reports it (`green 1% · blue 99%`).
 pub fn shows_split(screen: &str, green: u8) -> bool {
     let header: String = screen
