@@ -9,7 +9,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
@@ -108,9 +108,16 @@ enum Bearer {
     },
 }
 
-/// Installs rustls' ring provider once (reqwest is built without one).
-fn ensure_tls_provider() {
-    crate::metrics::scrape::ensure_tls_provider();
+/// Installs rustls' ring provider as the process default, once. reqwest is
+/// built without a default provider (ring builds with a C compiler alone),
+/// so a client cannot be built before this has run.
+pub fn ensure_tls_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another part of the program installed one first; that
+        // one serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 fn read_file(path: &PathBuf, what: &str) -> anyhow::Result<Vec<u8>> {

@@ -3,6 +3,7 @@
 //! the tagged `[router]` and `[source]` sections in `router.rs` and
 //! `source.rs`; the other types and their defaults live here.
 
+pub mod alert_template;
 mod alerts;
 mod duration;
 mod gates;

@@ -92,7 +92,7 @@ fn validate_alerts(alerts: &[super::AlertConfig]) -> Result<(), Invalid> {
             );
         }
         if let Some(t) = &a.template {
-            crate::alerts::template::check(t).map_err(|m| (key("template"), m))?;
+            super::alert_template::check(t).map_err(|m| (key("template"), m))?;
         }
     }
     Ok(())

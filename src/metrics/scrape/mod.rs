@@ -15,7 +15,6 @@ mod histogram;
 mod readings;
 mod window;
 
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -33,18 +32,6 @@ pub use histogram::{Bucket, Quantile, quantile};
 
 /// What fetching one target gave: its body, or why there is none.
 pub type TargetResult = Result<String, NoData>;
-
-/// Installs rustls' ring provider as the process default, once. reqwest is
-/// built without a default provider (ring builds with a C compiler alone),
-/// so a client cannot be built before this has run.
-pub fn ensure_tls_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Err means another part of the program installed one first; that
-        // one serves as well.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
 
 /// Scrapes every pod of both colours on each poll.
 pub struct ScrapeSource {
@@ -70,7 +57,7 @@ impl ScrapeSource {
                 reqwest::Url::parse(u).with_context(|| format!("scrape: bad {color} URL {u:?}"))?;
             }
         }
-        ensure_tls_provider();
+        crate::http::ensure_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             // Pods are scraped on their own addresses; a proxy set in the

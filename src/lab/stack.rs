@@ -356,7 +356,7 @@ impl Lab {
 
 /// The status of `GET url`, `None` when nothing answered.
 async fn get(url: &str) -> Option<u16> {
-    crate::metrics::scrape::ensure_tls_provider();
+    crate::http::ensure_tls_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(1))
         .no_proxy()
