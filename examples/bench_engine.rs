@@ -20,6 +20,8 @@ use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequ
 
 struct InstantRouter(Mutex<Split>);
 
+impl cutover::router::Workload for InstantRouter {}
+
 #[async_trait]
 impl TrafficRouter for InstantRouter {
     fn kind(&self) -> &'static str {

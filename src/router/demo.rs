@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use super::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
+use super::{Applied, RouterError, RouterRead, TrafficRouter, Workload, WriteRequest};
 
 /// The demo router writes the split the simulated fleet serves.
 pub use crate::demo::SharedSplit;
@@ -47,6 +47,9 @@ impl DemoRouter {
         &self.split
     }
 }
+
+/// The simulated pods are always all ready and are never scaled.
+impl Workload for DemoRouter {}
 
 #[async_trait]
 impl TrafficRouter for DemoRouter {

@@ -36,6 +36,7 @@ mod report_stream;
 mod rollback_memory;
 mod rollback_retry;
 mod rollback_time;
+mod router_workload;
 mod scrape_source;
 mod terminal_loss;
 mod tui_input;
