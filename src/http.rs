@@ -87,6 +87,10 @@ pub struct HttpOptions {
     /// Answer a 3xx as it is instead of following it (webhooks: a
     /// followed 302 turns the POST into a bodiless GET that "succeeds").
     pub no_redirects: bool,
+    /// Keep no idle connection: every request opens its own (the nginx
+    /// probe must reach the workers a reload started, not an old worker
+    /// through a kept-alive connection).
+    pub fresh_connections: bool,
 }
 
 /// A built client and the headers every request must carry.
@@ -179,6 +183,9 @@ impl HttpClient {
         }
         if o.no_redirects {
             b = b.redirect(reqwest::redirect::Policy::none());
+        }
+        if o.fresh_connections {
+            b = b.pool_max_idle_per_host(0);
         }
         let client = b.build().context("building the HTTP client")?;
 

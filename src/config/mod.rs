@@ -5,6 +5,7 @@
 
 pub mod alert_template;
 mod alerts;
+mod client_keys;
 mod duration;
 mod gates;
 mod kubernetes;

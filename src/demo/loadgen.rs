@@ -204,6 +204,9 @@ pub struct Loadgen {
     task: JoinHandle<()>,
 }
 
+/// The simulated users' clients, built apart from the cockpit's one
+/// client (`crate::http`): a user waits long for an answer but gives up
+/// quickly on a connection, and half of them never reuse one.
 fn client(reuse: bool, timeout: Duration) -> anyhow::Result<reqwest::Client> {
     crate::http::ensure_tls_provider();
     let mut b = reqwest::Client::builder()

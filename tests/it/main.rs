@@ -38,6 +38,7 @@ mod rollback_retry;
 mod rollback_time;
 mod router_workload;
 mod scrape_source;
+mod scrape_tls;
 mod terminal_loss;
 mod tui_input;
 mod tui_quit_alerts;

@@ -43,7 +43,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate.
-fn certificates(dir: &Path) {
+pub(crate) fn certificates(dir: &Path) {
     let ec = [
         "-newkey",
         "ec",
