@@ -27,48 +27,36 @@ pub struct ClientKeys<'a> {
     pub insecure_skip_verify: bool,
 }
 
-impl PrometheusConfig {
-    pub fn client_keys(&self) -> ClientKeys<'_> {
-        ClientKeys {
-            section: "source.prometheus",
-            bearer_token_file: &self.bearer_token_file,
-            bearer_token_env: &self.bearer_token_env,
-            basic_auth: &self.basic_auth,
-            headers: &self.headers,
-            ca_file: &self.ca_file,
-            client_cert_file: &self.client_cert_file,
-            client_key_file: &self.client_key_file,
-            insecure_skip_verify: self.insecure_skip_verify,
-        }
-    }
+/// `client_keys()` and `http_options()` for a section that has the client
+/// keys as fields of the same names.
+macro_rules! client_keys_of {
+    ($config:ty, $section:literal) => {
+        impl $config {
+            pub fn client_keys(&self) -> ClientKeys<'_> {
+                ClientKeys {
+                    section: $section,
+                    bearer_token_file: &self.bearer_token_file,
+                    bearer_token_env: &self.bearer_token_env,
+                    basic_auth: &self.basic_auth,
+                    headers: &self.headers,
+                    ca_file: &self.ca_file,
+                    client_cert_file: &self.client_cert_file,
+                    client_key_file: &self.client_key_file,
+                    insecure_skip_verify: self.insecure_skip_verify,
+                }
+            }
 
-    /// The HTTP client options; reads a basic-auth password from its file
-    /// or variable. Errors name the key.
-    pub fn http_options(&self, timeout: Duration) -> anyhow::Result<HttpOptions> {
-        self.client_keys().http_options(timeout)
-    }
+            /// The HTTP client options; reads a basic-auth password from
+            /// its file or variable. Errors name the key.
+            pub fn http_options(&self, timeout: Duration) -> anyhow::Result<HttpOptions> {
+                self.client_keys().http_options(timeout)
+            }
+        }
+    };
 }
 
-impl ScrapeConfig {
-    pub fn client_keys(&self) -> ClientKeys<'_> {
-        ClientKeys {
-            section: "source.scrape",
-            bearer_token_file: &self.bearer_token_file,
-            bearer_token_env: &self.bearer_token_env,
-            basic_auth: &self.basic_auth,
-            headers: &self.headers,
-            ca_file: &self.ca_file,
-            client_cert_file: &self.client_cert_file,
-            client_key_file: &self.client_key_file,
-            insecure_skip_verify: self.insecure_skip_verify,
-        }
-    }
-
-    /// As [`PrometheusConfig::http_options`], for every pod's `/metrics`.
-    pub fn http_options(&self, timeout: Duration) -> anyhow::Result<HttpOptions> {
-        self.client_keys().http_options(timeout)
-    }
-}
+client_keys_of!(PrometheusConfig, "source.prometheus");
+client_keys_of!(ScrapeConfig, "source.scrape");
 
 impl ClientKeys<'_> {
     /// The checks a config must pass on load, each naming its key.

@@ -7,26 +7,14 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
-
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use cutover::config::{BasicAuth, ScrapeConfig, SourceKind, load_str};
 use cutover::http::Secret;
 use cutover::metrics::MetricSource;
 use cutover::metrics::scrape::ScrapeSource;
 
-use crate::prometheus_tls::certificates;
+use crate::prometheus_tls::{certificates, tls_server};
 use crate::support::skip::{Server, skip_without};
 
 const BODY: &str = "request_duration_seconds_bucket{le=\"0.1\"} 10\n\
@@ -43,52 +31,14 @@ const BEARER: &str = "Bearer s3cr3t-token";
 /// Serves [`BODY`] over TLS to a request carrying `BASIC` or `BEARER`,
 /// and 401 to any other.
 async fn pod(dir: &Path) -> SocketAddr {
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-    let certs: Vec<_> = CertificateDer::pem_file_iter(dir.join("server.pem"))
-        .unwrap()
-        .map(|c| c.unwrap())
-        .collect();
-    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
-    let config = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let svc = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                    let auth = req
-                        .headers()
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok());
-                    let ok = matches!(auth, Some(BASIC | BEARER));
-                    let mut r = hyper::Response::new(Full::new(Bytes::from_static(if ok {
-                        BODY.as_bytes()
-                    } else {
-                        b"unauthorized"
-                    })));
-                    if !ok {
-                        *r.status_mut() = hyper::StatusCode::UNAUTHORIZED;
-                    }
-                    Ok::<_, std::convert::Infallible>(r)
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
+    tls_server(dir, false, |headers| {
+        let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+        match auth {
+            Some(BASIC | BEARER) => (200, "text/plain; version=0.0.4", BODY),
+            _ => (401, "text/plain", "unauthorized"),
         }
-    });
-    addr
+    })
+    .await
 }
 
 fn scrape(addr: SocketAddr) -> ScrapeConfig {
