@@ -21,4 +21,5 @@ pub mod model;
 pub mod report;
 pub mod router;
 pub mod signals;
+pub mod stats;
 pub mod tui;
