@@ -2,7 +2,7 @@
 //! today's threshold guardrails (config.example.toml's defaults), and
 //! Kayenta's Mann-Whitney judge on one-minute points.
 
-use cutover::stats::{Counts, EvidenceSet, Finding, Judged, MinEffect, Moments, TestConfig};
+use cutover::stats::{Counts, EvidenceSet, Judged, MinEffect, Moments, TestConfig};
 
 use crate::mann_whitney;
 use crate::sim::{BUCKETS, EDGES, Span, empty_span};
@@ -73,7 +73,7 @@ impl Evidence {
             .get_mut(METRICS[2])
             .unwrap()
             .observe_moments(quality(b), quality(g));
-        let worse = |i: usize| matches!(self.set.metrics()[i].finding(None), Finding::Worse { .. });
+        let worse = |i: usize| self.set.metrics()[i].is_worse();
         [worse(0), worse(1), worse(2)]
     }
 }

@@ -115,6 +115,11 @@ impl Judged {
         }
     }
 
+    /// Green found significantly worse (the evidence reached 1/level).
+    pub fn is_worse(&self) -> bool {
+        self.worse
+    }
+
     /// Green's share of the requests in the last increment.
     pub fn last_share(&self) -> Option<f64> {
         self.last_share
@@ -254,10 +259,7 @@ impl EvidenceSet {
     /// The metrics on which green is significantly worse: the reasons to
     /// roll back.
     pub fn worse(&self) -> Vec<&Judged> {
-        self.metrics
-            .iter()
-            .filter(|m| matches!(m.finding(None), Finding::Worse { .. }))
-            .collect()
+        self.metrics.iter().filter(|m| m.worse).collect()
     }
 
     /// The gate's `evidence = "no regression"`: the most green requests any
