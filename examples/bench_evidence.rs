@@ -20,7 +20,9 @@ mod mann_whitney;
 #[path = "bench_evidence/sim.rs"]
 mod sim;
 
+use cutover::stats::counts::CountTest;
 use cutover::stats::text::grouped;
+use cutover::stats::{Counts, MinEffect};
 use judges::{Evidence, KAYENTA_POINTS, Kayenta, METRICS, Thresholds};
 use sim::{SAME, Sampler, Span, Truth};
 
@@ -341,7 +343,40 @@ fn regression_tables(a: &Args) {
             );
         }
         println!();
+        if *metric == 0 {
+            countdown_line();
+        }
     }
+}
+
+/// What the gate's countdown would say before green's first request:
+/// the green requests (and time) until a +0.5 pt regression would be seen
+/// at each split, beside the medians measured above.
+fn countdown_line() {
+    let mut t = CountTest::new(MinEffect::Points(0.5));
+    // blue's rate known from its own history: 0.5 % of a million requests
+    t.update(
+        Counts {
+            requests: 1e6,
+            events: 5e3,
+        },
+        Counts::default(),
+    );
+    let said: Vec<String> = STEPS
+        .iter()
+        .map(|share| {
+            let n = t.needed(*share, ALPHA / 3.0).unwrap();
+            let time = n.time_at(RPS * share).unwrap();
+            format!(
+                "{:.0} %: {} green requests, {}",
+                share * 100.0,
+                grouped(n.green_requests),
+                cutover::format::age(time)
+            )
+        })
+        .collect();
+    println!("The countdown's estimate beforehand: {}.", said.join("; "));
+    println!();
 }
 
 fn main() {
