@@ -149,3 +149,38 @@ fn a_doubled_error_rate_is_caught_in_the_same_simulation() {
     let caught = (0..40).filter(|_| cutover(&mut s, 0.01, 0.010)).count();
     assert!(caught >= 38, "{caught} of 40");
 }
+
+/// Issue 19's acceptance scenario, on the statistics alone: green serves
+/// 25 % of 1,000 requests per second, blue 0.5 % errors, green `green_error`,
+/// `test = { alpha = 0.01, min_effect = "+0.25pt" }` on the error rate.
+/// Returns the seconds until green is found worse, within `secs`.
+fn found_within(s: &mut Sampler, green_error: f64, secs: u32) -> Option<u32> {
+    let cfg = TestConfig::new(0.01, MinEffect::parse("+0.25pt").unwrap()).unwrap();
+    let mut set = EvidenceSet::new(vec![Judged::counts("error rate", cfg)]);
+    let (mut cb, mut cg) = (Counts::default(), Counts::default());
+    for t in (0..=secs).step_by(5) {
+        let (nb, ng) = (s.poisson(3_750.0), s.poisson(1_250.0));
+        cb.requests += nb;
+        cb.events += s.poisson(nb * 0.005);
+        cg.requests += ng;
+        cg.events += s.poisson(ng * green_error);
+        set.get_mut("error rate")
+            .unwrap()
+            .observe_counts(Some(cb), Some(cg));
+        if !set.worse().is_empty() {
+            return Some(t);
+        }
+    }
+    None
+}
+
+#[test]
+fn the_issues_scenario_rolls_back_within_120_s_and_a_healthy_green_does_not() {
+    let mut s = Sampler(fastrand::Rng::with_seed(25));
+    let times: Vec<Option<u32>> = (0..100).map(|_| found_within(&mut s, 0.010, 120)).collect();
+    assert!(times.iter().all(Option::is_some), "{times:?}");
+    let healthy = (0..100)
+        .filter(|_| found_within(&mut s, 0.005, 120).is_some())
+        .count();
+    assert!(healthy <= 3, "{healthy} of 100 healthy greens found worse");
+}
