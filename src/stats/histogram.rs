@@ -2,6 +2,8 @@
 //! (a count, for "p99 regressed") and an estimate of the sum of squares
 //! (for the test of means where the server exports no such counter).
 
+use super::increments::Counts;
+
 /// One cumulative bucket: requests with a value at most `le`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bucket {
@@ -18,6 +20,16 @@ fn same_edge(a: f64, b: f64) -> bool {
 pub fn over_bound(buckets: &[Bucket], count: f64, bound: f64) -> Option<f64> {
     let b = buckets.iter().find(|b| same_edge(b.le, bound))?;
     Some((count - b.count).max(0.0))
+}
+
+/// Requests and requests over `bound` from cumulative buckets alone (the
+/// `+Inf` bucket is the count): the slow-request count test's counters.
+pub fn slow_counts(buckets: &[Bucket], bound: f64) -> Option<Counts> {
+    let total = buckets.iter().find(|b| b.le == f64::INFINITY)?.count;
+    Some(Counts {
+        requests: total,
+        events: over_bound(buckets, total, bound)?,
+    })
 }
 
 /// The bound for the slow-request count: the lowest finite edge holding at
@@ -75,6 +87,14 @@ mod tests {
         assert_eq!(over_bound(&hist(), 102.0, 500.0), Some(3.0));
         assert_eq!(over_bound(&hist(), 102.0, 1000.0), Some(2.0));
         assert_eq!(over_bound(&hist(), 102.0, 300.0), None);
+        assert_eq!(
+            slow_counts(&hist(), 500.0),
+            Some(Counts {
+                requests: 102.0,
+                events: 3.0
+            })
+        );
+        assert_eq!(slow_counts(&hist()[..4], 500.0), None);
     }
 
     #[test]
