@@ -23,4 +23,5 @@ pub mod model;
 pub mod report;
 pub mod router;
 pub mod signals;
+pub mod stats;
 pub mod tui;
