@@ -354,6 +354,33 @@ async fn pause_stops_the_dwell_and_resume_restarts_it() {
     assert!(s.dwell_until.is_some());
 }
 
+/// The dwell restarted by a bad green poll counts from the engine's clock
+/// (tokio's, paused here), not the system's: an hour of paused time later,
+/// the new dwell still lies a whole dwell ahead.
+#[tokio::test(start_paused = true)]
+async fn a_dwell_restarted_by_bad_green_counts_on_the_engines_clock() {
+    let r = rig(5, config(60_000), EngineOptions::default());
+    wait_for(&r.handle, "canary read back", |s| {
+        s.phase == Phase::Canary { step: 1 }
+    })
+    .await;
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    r.script.0.lock().unwrap().1 = false;
+    let s = wait_for(&r.handle, "dwell restarted", |s| {
+        s.events
+            .iter()
+            .any(|e| e.text.starts_with("dwell restarted"))
+    })
+    .await;
+    let until = s.dwell_until.expect("a canary step has a dwell");
+    let earliest = Instant::now().into_std() + Duration::from_secs(59);
+    assert!(
+        until >= earliest,
+        "the dwell ends {:?} before the engine's now + 59 s",
+        earliest.saturating_duration_since(until)
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn autopilot_promotes_a_healthy_cutover() {
     let r = rig(

@@ -70,8 +70,9 @@ impl Engine {
             self.dwell_restart_reported = false;
             return;
         }
-        let now = Instant::now();
-        self.state.dwell_until = Some(now + self.plan.dwell);
+        // The engine's clock (tokio's), as every other deadline: the std
+        // clock would not move with paused time in tests.
+        self.state.dwell_until = Some(now() + self.plan.dwell);
         if !self.dwell_restart_reported {
             // Once per run of bad polls: a flapping target would flood the log.
             self.dwell_restart_reported = true;

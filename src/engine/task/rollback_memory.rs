@@ -7,9 +7,9 @@ use super::*;
 use crate::engine::memory::RolledBackMemory;
 use crate::format::{age, clock_utc};
 
-/// `4m10s ago (12:03:55 UTC)`.
-fn when(at: SystemTime) -> String {
-    let ago = SystemTime::now().duration_since(at).unwrap_or_default();
+/// `4m10s ago (12:03:55 UTC)`, against the engine's wall clock `wall`.
+fn when(at: SystemTime, wall: SystemTime) -> String {
+    let ago = wall.duration_since(at).unwrap_or_default();
     format!("{} ago ({})", age(ago), clock_utc(at))
 }
 
@@ -34,7 +34,7 @@ impl Engine {
                     "green_version is now {}: the rollback of {} {} ({}) no longer holds",
                     configured.unwrap_or_default(),
                     m.describe_green(),
-                    when(m.at),
+                    when(m.at, self.options.wall.now()),
                     m.reason
                 ),
             );
@@ -55,7 +55,7 @@ impl Engine {
         let what = format!(
             "{} was rolled back {}: {}",
             m.describe_green(),
-            when(m.at),
+            when(m.at, self.options.wall.now()),
             m.reason
         );
         if self.options.autopilot {
@@ -118,7 +118,7 @@ impl Engine {
         let what = format!(
             "the journal says {} was rolled back {}: {}",
             m.describe_green(),
-            when(m.at),
+            when(m.at, self.options.wall.now()),
             m.reason
         );
         self.event(
