@@ -13,6 +13,7 @@ pub mod memory;
 pub mod notice;
 pub mod observed;
 pub mod plan;
+pub mod reply;
 pub mod sampling;
 pub mod state;
 pub mod task;
@@ -26,6 +27,7 @@ pub use clock::WallClock;
 pub use command::{Command, Origin, Reply, Request};
 pub use memory::RolledBackMemory;
 pub use notice::{Notice, NoticeReceiver, NoticeSender};
+pub use reply::{Change, Done, Landed, Refusal};
 pub use state::{
     Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, RollbackRetry,
     RollbackTimes, State, Verified, Verifying, rollback_figure,
@@ -107,9 +109,8 @@ impl EngineHandle {
             self.commands.send(req).await.is_ok()
         };
         if !sent {
-            return Err("engine stopped".to_string());
+            return Err(Refusal::EngineStopped);
         }
-        rx.await
-            .map_err(|_| "engine stopped before answering".to_string())?
+        rx.await.map_err(|_| Refusal::NoAnswer)?
     }
 }

@@ -141,12 +141,9 @@ impl Engine {
     /// gate still ahead of the current split, again.
     pub(super) fn run_checks_now(&mut self, origin: Origin) -> Reply {
         if self.options.readonly {
-            return Err("read-only: this cockpit runs no checks".into());
+            return Err(Refusal::ReadOnlyChecks);
         }
-        let from = self
-            .state
-            .split
-            .ok_or_else(|| "split unknown: the router has not answered yet".to_string())?;
+        let from = self.state.split.ok_or(Refusal::SplitUnknown)?;
         let mut names = Vec::new();
         if from.green() == 0 && !self.state.checks.smoke.is_empty() {
             if self.checks.smoke_task.is_some() {
@@ -164,16 +161,13 @@ impl Engine {
             }
         }
         if names.is_empty() {
-            let why = if self.state.checks.is_empty() {
-                "no checks are configured ([[gates.smoke]], [[gates.command]])".to_string()
+            return Err(if self.state.checks.is_empty() {
+                Refusal::NoChecks
             } else {
-                format!(
-                    "none due at {from}: smoke checks run at 0 %, and no command gate names a step above {from}"
-                )
-            };
-            return Err(why);
+                Refusal::NoChecksDue(from)
+            });
         }
-        Ok(format!("running {}", names.join(", ")))
+        Ok(Done::ChecksStarted(names))
     }
 
     fn start_smoke(&mut self, origin: Origin) -> bool {

@@ -77,7 +77,7 @@ impl Engine {
             reply,
         } = done;
         let (level, text, r) = match (chore, result) {
-            (_, Ok(None)) => return self.answer(reply, Ok("nothing to do".into())),
+            (_, Ok(None)) => return self.answer(reply, Ok(Done::NothingToDo)),
             (Chore::AfterRollback, Ok(Some(what))) => (
                 EventLevel::Info,
                 format!("after the rollback: {what}"),
@@ -117,7 +117,7 @@ impl Engine {
             Err(e) => format!("{text}; NOT JOURNALED: {e}"),
         };
         self.event(level, text);
-        self.answer(reply, r);
+        self.answer(reply, r.map(Done::Chore).map_err(Refusal::ChoreFailed));
     }
 
     /// `decommission blue`: refused unless green has had all traffic since
@@ -128,25 +128,18 @@ impl Engine {
         reply: Option<oneshot::Sender<Reply>>,
     ) {
         let refuse = if !self.router.can_decommission_blue() {
-            Some(format!(
-                "the {} router cannot scale blue: retire it by hand",
-                self.router.kind()
-            ))
+            Some(Refusal::CannotDecommission(self.router.kind().to_string()))
         } else if self.state.phase != Phase::Promoted || self.state.split != Some(Split::FULL) {
-            Some("decommission blue only after a promotion, with all traffic on green".into())
+            Some(Refusal::NotPromoted)
         } else if self.inflight.is_some() || self.chores_running > 0 {
-            Some("busy: a change is in flight".into())
+            Some(Refusal::ChangeInFlight)
         } else if self.state.blue_decommissioned {
-            Some("blue is already decommissioned".into())
+            Some(Refusal::AlreadyDecommissioned)
         } else {
+            let wall = self.options.wall.now();
             match self.state.standby_until {
-                Some(until) if until > self.options.wall.now() => Some(format!(
-                    "blue is the standby for {} more: decommission after the standby window",
-                    crate::format::span(
-                        until
-                            .duration_since(self.options.wall.now())
-                            .unwrap_or_default()
-                    )
+                Some(until) if until > wall => Some(Refusal::Standby(
+                    until.duration_since(wall).unwrap_or_default(),
                 )),
                 _ => None,
             }

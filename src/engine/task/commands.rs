@@ -32,10 +32,7 @@ impl Engine {
             reply,
         } = req;
         if self.options.readonly && command.moves_traffic() {
-            self.answer(
-                reply,
-                Err("read-only: this cockpit moves no traffic".into()),
-            );
+            self.answer(reply, Err(Refusal::ReadOnly));
             return false;
         }
         if command.moves_traffic()
@@ -47,20 +44,23 @@ impl Engine {
         }
         match command {
             Command::Shutdown => {
-                self.answer(reply, Ok("stopping".into()));
+                self.answer(reply, Ok(Done::Stopping));
                 return true;
             }
             Command::Note(text) if self.options.readonly => {
                 // A watcher does not hold the journal: a note (such as the
                 // cockpit's own "resumed" after `fg`) is shown, not an error.
-                let msg = format!("note (read-only, not journaled): {text}");
-                self.event(EventLevel::Info, msg.clone());
-                self.answer(reply, Ok(msg));
+                let done = Done::NoteShown(text);
+                self.event(EventLevel::Info, done.to_string());
+                self.answer(reply, Ok(done));
             }
             Command::Note(text) => {
                 let mut rec = self.record(RecordKind::Note, origin, "note");
                 rec.reason = Some(text.clone());
-                let r = self.append(&rec).map(|_| format!("noted: {text}"));
+                let r = self
+                    .append(&rec)
+                    .map(|_| Done::Noted(text.clone()))
+                    .map_err(Refusal::Journal);
                 if r.is_ok() {
                     self.event(EventLevel::Info, format!("note: {text}"));
                 }
@@ -78,7 +78,10 @@ impl Engine {
                 };
                 let mut rec = self.record(RecordKind::Alert, origin, action);
                 rec.detail = Some(text.clone());
-                let r = self.append(&rec).map(|_| text.clone());
+                let r = self
+                    .append(&rec)
+                    .map(|_| Done::Alert(text.clone()))
+                    .map_err(Refusal::Journal);
                 let level = if delivered {
                     EventLevel::Info
                 } else {
@@ -89,18 +92,17 @@ impl Engine {
             }
             Command::SetArmed(armed) => {
                 if self.options.readonly && armed {
-                    self.answer(reply, Err("read-only: auto-rollback stays off".into()));
+                    self.answer(reply, Err(Refusal::ReadOnlyArming));
                     return false;
                 }
                 if self.state.armed == armed {
                     // No change, no journal line: a burst of `a` costs one
                     // write per change of state, not one per key.
-                    let msg = if armed {
-                        "auto-rollback already armed"
-                    } else {
-                        "auto-rollback already disarmed"
+                    let done = Done::Armed {
+                        armed,
+                        changed: false,
                     };
-                    self.answer(reply, Ok(msg.into()));
+                    self.answer(reply, Ok(done));
                     return false;
                 }
                 self.state.armed = armed;
@@ -108,13 +110,12 @@ impl Engine {
                 let action = if armed { "arm" } else { "disarm" };
                 let rec = self.record(RecordKind::Control, origin, action);
                 let _ = self.append(&rec);
-                let msg = if armed {
-                    "auto-rollback armed"
-                } else {
-                    "auto-rollback DISARMED"
+                let done = Done::Armed {
+                    armed,
+                    changed: true,
                 };
-                self.event(EventLevel::Warn, msg);
-                self.answer(reply, Ok(msg.into()));
+                self.event(EventLevel::Warn, done.to_string());
+                self.answer(reply, Ok(done));
             }
             Command::DecommissionBlue => self.decommission_blue(origin, reply),
             Command::RunChecks => {
@@ -135,9 +136,11 @@ impl Engine {
                     return false;
                 }
                 if self.inflight.is_none() && self.nothing_to_roll_back() {
-                    let msg = "already at 0 %: all traffic is on blue".to_string();
-                    self.event(EventLevel::Info, format!("rollback: {msg}"));
-                    self.answer(reply, Ok(msg));
+                    self.event(
+                        EventLevel::Info,
+                        format!("rollback: {}", Done::AlreadyAtZero),
+                    );
+                    self.answer(reply, Ok(Done::AlreadyAtZero));
                     return false;
                 }
                 if let Some(f) = self
@@ -219,7 +222,7 @@ impl Engine {
     fn write_or_refuse(
         &mut self,
         action: Action,
-        target: Result<(Split, bool), String>,
+        target: Result<(Split, bool), Refusal>,
         origin: Origin,
         reason: Option<String>,
         reply: Option<oneshot::Sender<Reply>>,
@@ -237,55 +240,48 @@ impl Engine {
     }
 
     /// The split we can move from, or why no write can start now.
-    pub(super) fn ready_for_write(&self) -> Result<Split, String> {
+    pub(super) fn ready_for_write(&self) -> Result<Split, Refusal> {
         if let Some(f) = &self.inflight {
-            return Err(format!(
-                "busy: {} {} → {} is in flight; roll back to preempt it",
-                f.change.action,
-                show(f.change.from),
-                f.change.to
-            ));
+            return Err(Refusal::InFlight(f.change.change()));
         }
-        self.state
-            .split
-            .ok_or_else(|| "split unknown: the router has not answered yet".to_string())
+        self.state.split.ok_or(Refusal::SplitUnknown)
     }
 
     /// `to`, unless it is where the router already is (no write for
     /// nothing) or a split the router cannot set (refused before any write).
-    pub(super) fn moves(&self, from: Split, to: Split) -> Result<Split, String> {
+    pub(super) fn moves(&self, from: Split, to: Split) -> Result<Split, Refusal> {
         if from == to {
-            return Err(format!("already at {to}"));
+            return Err(Refusal::AlreadyAt(to));
         }
         let caps = self.router.capabilities();
         if !caps.can_set(to) {
-            return Err(format!(
-                "the {} router cannot set {to}: it can set {}",
-                self.router.kind(),
-                caps.describe()
-            ));
+            return Err(Refusal::CannotSet {
+                router: self.router.kind().to_string(),
+                to,
+                can: caps.describe(),
+            });
         }
         Ok(to)
     }
 
     /// The next step, if the gate (or `force`) lets us go there.
-    pub(super) fn advance_target(&self, force: bool) -> Result<(Split, bool), String> {
+    pub(super) fn advance_target(&self, force: bool) -> Result<(Split, bool), Refusal> {
         let from = self.ready_for_write()?;
         let to = self
             .plan
             .next_target(from)
-            .ok_or_else(|| "already at 100 %: nothing to advance".to_string())?;
+            .ok_or(Refusal::NothingToAdvance)?;
         let to = self.moves(from, to)?;
         self.raise_check(from, to, force).map(|forced| (to, forced))
     }
 
     pub(super) fn toggle_pause(&mut self, origin: Origin) -> Reply {
         if self.inflight.is_some() {
-            return Err("a traffic change is in flight; pause once it lands".into());
+            return Err(Refusal::PauseInFlight);
         }
         let now = now();
         let last = self.plan.steps.len() - 1;
-        let (action, msg) = match self.state.phase.clone() {
+        let (action, done) = match self.state.phase.clone() {
             Phase::Canary { step } => {
                 self.state.dwell_left = self
                     .state
@@ -293,7 +289,7 @@ impl Engine {
                     .take()
                     .map(|u| u.saturating_duration_since(now));
                 self.state.phase = Phase::Paused { step };
-                ("pause", "paused: dwell clock and autopilot stopped")
+                ("pause", Done::Paused { bake: false })
             }
             Phase::Baking => {
                 self.state.dwell_left = self
@@ -302,7 +298,7 @@ impl Engine {
                     .take()
                     .map(|u| u.saturating_duration_since(now));
                 self.state.phase = Phase::Paused { step: last };
-                ("pause", "paused: bake clock stopped")
+                ("pause", Done::Paused { bake: true })
             }
             Phase::Paused { step } => {
                 let left = self.state.dwell_left.take().unwrap_or_default();
@@ -321,13 +317,13 @@ impl Engine {
                     self.state.dwell_until = Some(now + left);
                     self.state.phase = Phase::Canary { step };
                 }
-                ("resume", "resumed")
+                ("resume", Done::Resumed)
             }
-            other => return Err(format!("nothing to pause while {}", other.name())),
+            other => return Err(Refusal::NothingToPause(other.name())),
         };
         let rec = self.record(RecordKind::Control, origin, action);
         let _ = self.append(&rec);
-        self.event(EventLevel::Info, msg);
-        Ok(msg.into())
+        self.event(EventLevel::Info, done.to_string());
+        Ok(done)
     }
 }

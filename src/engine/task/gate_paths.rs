@@ -9,13 +9,13 @@ impl Engine {
     /// Whether a move from `from` to `to` may go ahead: lowering green's
     /// traffic is never gated; raising it passes the advance gate, or
     /// `force` passes its soft reasons. Ok(true) means it goes as forced.
-    pub(super) fn raise_check(&self, from: Split, to: Split, force: bool) -> Result<bool, String> {
+    pub(super) fn raise_check(&self, from: Split, to: Split, force: bool) -> Result<bool, Refusal> {
         if to.green() <= from.green() {
             return Ok(false);
         }
         let gate = self.gate_check_to(Some(to));
         if !gate.hard.is_empty() {
-            return Err(gate.hard.join("; "));
+            return Err(Refusal::GateHard(gate.hard));
         }
         if gate.soft.is_empty() {
             return Ok(false);
@@ -23,10 +23,7 @@ impl Engine {
         if force {
             return Ok(true);
         }
-        Err(format!(
-            "gate closed: {} (force to override)",
-            gate.soft.join("; ")
-        ))
+        Err(Refusal::GateClosed(gate.soft))
     }
 
     /// True when `color`'s own data in `snap` is a full window taken
@@ -92,21 +89,17 @@ impl Engine {
     /// Promote skips the dwell by design (it is confirmed, and journaled as
     /// a promote), but it has no force of its own: after a rollback it is
     /// refused, and a forced set to 100 % is the way to send traffic back.
-    pub(super) fn promote_allowed(&self) -> Result<(), String> {
+    pub(super) fn promote_allowed(&self) -> Result<(), Refusal> {
         if let Some(m) = &self.state.rolled_back {
-            return Err(format!(
-                "{} was rolled back ({}): promoting it needs force: `:set 100` and confirm, or `cutover set 100 --force`",
-                m.describe_green(),
-                m.reason
-            ));
+            return Err(Refusal::PromoteRolledBack {
+                green: m.describe_green(),
+                reason: m.reason.clone(),
+            });
         }
         // The flip skips the dwell, not the checks configured before it.
         let waiting = self.check_reasons(Some(Split::FULL));
         if !waiting.is_empty() {
-            return Err(format!(
-                "promote waits for the gates: {}; force: `:set 100` and confirm, or `cutover set 100 --force`",
-                waiting.join("; ")
-            ));
+            return Err(Refusal::PromoteWaits(waiting));
         }
         Ok(())
     }

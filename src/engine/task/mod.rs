@@ -46,6 +46,7 @@ use super::command::{Command, Origin, Reply, Request};
 use super::guardrail::{self, Judgement};
 use super::journal::{Journal, ReadingRecord, Record, RecordKind, Recovery};
 use super::plan::{GateCheck, GateInput, Plan, check_gate};
+use super::reply::{Change, Done, Landed, Refusal, show};
 use super::state::{
     EventLevel, Gate, HistoryPoint, LastValue, Outcome, PendingChange, Phase, PlanView, State,
     Verified,
@@ -624,10 +625,6 @@ impl Engine {
         let wall = self.options.wall.now();
         self.state.push_event(wall, level, text);
     }
-}
-
-fn show(s: Option<Split>) -> String {
-    s.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
 }
 
 fn reading_record(j: &Judgement) -> ReadingRecord {

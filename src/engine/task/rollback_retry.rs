@@ -213,12 +213,12 @@ impl Engine {
 
     /// True while a rollback is failing: nothing that raises green's
     /// traffic (or moves it anywhere but 0 %) is accepted.
-    pub(super) fn retry_refusal(&self) -> Option<String> {
+    pub(super) fn retry_refusal(&self) -> Option<Refusal> {
         let r = self.retry.as_ref()?;
-        Some(format!(
-            "the rollback has not landed yet (ROLLBACK FAILED — retrying, {} tries: {}); only a rollback is accepted until it lands",
-            r.tries, r.last_error
-        ))
+        Some(Refusal::RollbackFailing {
+            tries: r.tries,
+            error: r.last_error.clone(),
+        })
     }
 
     /// The engine stops with the rollback not landed: said, journaled, and
@@ -241,7 +241,8 @@ impl Engine {
         let _ = self.append(&rec);
         self.event(EventLevel::Error, text.clone());
         for tx in r.replies {
-            self.outbox.push((tx, Err(text.clone())));
+            self.outbox
+                .push((tx, Err(Refusal::NotLanded(text.clone()))));
         }
     }
 }

@@ -3,6 +3,7 @@
 //! points), preemption by a rollback, the outcome, and the phase it leads to.
 
 use super::*;
+use crate::router::Verification;
 
 impl Engine {
     /// Journals the intent, then hands the write to a task of its own.
@@ -43,7 +44,7 @@ impl Engine {
             if !rollback {
                 // Callers check `ready_for_write` first; keep the write.
                 let reply = order.reply;
-                self.answer(reply, Err("busy: a traffic change is in flight".into()));
+                self.answer(reply, Err(Refusal::Busy));
                 return;
             }
             if let Some(q) = &mut self.queued_rollback {
@@ -96,7 +97,7 @@ impl Engine {
             // The abandoned write may have changed the revision.
             self.revision = None;
             for tx in f.replies {
-                self.answer(Some(tx), Err("preempted by rollback".into()));
+                self.answer(Some(tx), Err(Refusal::Preempted));
             }
         }
         self.run_queued_rollback();
@@ -149,7 +150,7 @@ impl Engine {
             data_wall.map(|w| format!("data measured at {}", humantime::format_rfc3339_millis(w)));
         if let Err(e) = self.append(&rec) {
             if !rollback {
-                self.answer(reply, Err(format!("{e}; traffic not moved")));
+                self.answer(reply, Err(Refusal::JournalNotMoved(e)));
                 return;
             }
             // A rollback is never blocked, not even by the journal.
@@ -231,7 +232,12 @@ impl Engine {
             verification: None,
             retried: None,
         });
-        if let Some(v) = &done.verification
+        let WriteDone {
+            result,
+            verification,
+            retried,
+        } = done;
+        if let Some(v) = &verification
             && let Some(served) = v.served
         {
             self.state.verified = Some(Verified {
@@ -241,66 +247,19 @@ impl Engine {
             });
         }
         let preempted = self.queued_rollback.is_some();
-        let result = match done.result {
+        let reply = match result {
             // A rollback that did not land is retried until it does: its
             // callers wait for the landing.
             Err(failure) if f.change.action == Action::Rollback => {
                 self.rollback_try_failed(f, failure.text(), failure.maybe_applied);
                 return;
             }
-            r => r,
-        };
-        let (msg, reply): (String, fn(String) -> Reply) = match result {
             Ok(applied) => {
-                self.revision = applied.revision.clone();
-                let mut detail = applied.detail.clone();
-                if let Some(v) = &done.verification {
-                    detail = join_detail(&detail, &format!("verify: {}", v.detail));
-                }
-                if let Some(r) = &done.retried {
-                    detail = join_detail(&format!("retried after a conflict: {r}"), &detail);
-                }
-                // A write that was past its point of no return when the
-                // rollback came finished: it landed, and the rollback
-                // follows it.
-                if f.change.action == Action::Rollback
-                    && let Some((tries, waiting)) = self.retry_landed()
-                {
-                    detail = join_detail(&detail, &tries);
-                    f.replies.extend(waiting);
-                }
-                let journaled = self.journal_outcome(&f, WriteOutcome::Ok, Some(&detail), None);
-                self.applied(&f, applied.split);
-                if f.change.action == Action::Rollback
-                    && applied.split == Split::ZERO
-                    && f.origin != Origin::Drill
-                {
-                    // Scaling green down (where configured) follows the
-                    // rollback on a task of its own: never before it. A
-                    // drill's rollback leaves green as it was.
-                    self.start_chore(super::chores::Chore::AfterRollback, f.origin, None);
-                }
-                self.notice_written(&f, Ok(applied.split));
-                let mut msg = format!(
-                    "{} {} → {} applied in {ms} ms ({detail})",
-                    f.change.action,
-                    show(f.change.from),
-                    applied.split,
-                );
-                if let Err(e) = journaled {
-                    msg.push_str(&format!("; NOT JOURNALED: {e}"));
-                }
-                self.event(EventLevel::Traffic, msg.clone());
-                if f.change.action == Action::Rollback {
-                    self.rollback_landed(&f);
-                    // Taken by the router: reported now; what the data
-                    // plane serves is checked on a task of its own.
-                    self.start_verify(applied.split);
-                }
+                let landed = self.write_landed(&mut f, applied, verification, retried, ms);
                 if preempted {
-                    (format!("{msg}; preempted by rollback"), Err)
+                    Err(Refusal::LandedThenPreempted(landed))
                 } else {
-                    (msg, Ok)
+                    Ok(Done::Landed(landed))
                 }
             }
             Err(WriteFailure {
@@ -314,68 +273,121 @@ impl Engine {
                     Some("cancelled by rollback at a safe point; nothing changed"),
                 );
                 let msg = format!(
-                    "{} {} → {} preempted by rollback after {ms} ms; nothing changed",
-                    f.change.action,
-                    show(f.change.from),
-                    f.change.to
+                    "{} preempted by rollback after {ms} ms; nothing changed",
+                    f.change.change()
                 );
-                self.event(EventLevel::Warn, msg.clone());
-                ("preempted by rollback".to_string(), Err)
+                self.event(EventLevel::Warn, msg);
+                Err(Refusal::Preempted)
             }
-            Err(WriteFailure {
+            Err(failure) => Err(self.write_failed(&f, failure, ms)),
+        };
+        for tx in f.replies {
+            self.answer(Some(tx), reply.clone());
+        }
+        self.run_queued_rollback();
+    }
+
+    /// The router confirmed the write: journaled, applied, said, and (for
+    /// a rollback) checked against the data plane on a task of its own.
+    fn write_landed(
+        &mut self,
+        f: &mut InFlight,
+        applied: Applied,
+        verification: Option<Verification>,
+        retried: Option<String>,
+        ms: u128,
+    ) -> Landed {
+        self.revision = applied.revision.clone();
+        let mut detail = applied.detail.clone();
+        if let Some(v) = &verification {
+            detail = join_detail(&detail, &format!("verify: {}", v.detail));
+        }
+        if let Some(r) = &retried {
+            detail = join_detail(&format!("retried after a conflict: {r}"), &detail);
+        }
+        // A write that was past its point of no return when the
+        // rollback came finished: it landed, and the rollback
+        // follows it.
+        if f.change.action == Action::Rollback
+            && let Some((tries, waiting)) = self.retry_landed()
+        {
+            detail = join_detail(&detail, &tries);
+            f.replies.extend(waiting);
+        }
+        let journaled = self.journal_outcome(f, WriteOutcome::Ok, Some(&detail), None);
+        self.applied(f, applied.split);
+        if f.change.action == Action::Rollback
+            && applied.split == Split::ZERO
+            && f.origin != Origin::Drill
+        {
+            // Scaling green down (where configured) follows the
+            // rollback on a task of its own: never before it. A
+            // drill's rollback leaves green as it was.
+            self.start_chore(super::chores::Chore::AfterRollback, f.origin, None);
+        }
+        self.notice_written(f, Ok(applied.split));
+        let landed = Landed {
+            change: Change {
+                to: applied.split,
+                ..f.change.change()
+            },
+            ms,
+            detail,
+            unjournaled: journaled.err(),
+        };
+        self.event(EventLevel::Traffic, landed.to_string());
+        if f.change.action == Action::Rollback {
+            self.rollback_landed(f);
+            // Taken by the router: reported now; what the data
+            // plane serves is checked on a task of its own.
+            self.start_verify(applied.split);
+        }
+        landed
+    }
+
+    /// The write did not land: journaled, said, and the router re-read.
+    fn write_failed(&mut self, f: &InFlight, failure: WriteFailure, ms: u128) -> Refusal {
+        let change = f.change.change();
+        let (refusal, outcome, error) = match failure {
+            WriteFailure {
                 error: RouterError::Conflict(who),
                 maybe_applied: false,
                 ..
-            }) => {
-                let _ = self.journal_outcome(&f, WriteOutcome::Conflict, None, Some(&who));
-                let msg = format!(
-                    "{} {} → {} not made: the router changed since it was read ({who}); re-reading, not retrying",
-                    f.change.action,
-                    show(f.change.from),
-                    f.change.to
-                );
-                self.event(EventLevel::Error, msg.clone());
-                self.notice_written(
-                    &f,
-                    Err(format!("the router changed since it was read ({who})")),
-                );
-                self.revision = None;
-                self.after_failure(&f);
-                (msg, Err)
+            } => {
+                let error = format!("the router changed since it was read ({who})");
+                let _ = self.journal_outcome(f, WriteOutcome::Conflict, None, Some(&who));
+                (
+                    Refusal::Conflict { change, who },
+                    WriteOutcome::Conflict,
+                    error,
+                )
             }
-            Err(failure) => {
-                let maybe_applied = failure.maybe_applied;
+            failure => {
+                let unverified = failure.maybe_applied;
                 let error = failure.text();
-                let outcome = if maybe_applied {
+                let outcome = if unverified {
                     WriteOutcome::Unverified
                 } else {
                     WriteOutcome::Failed
                 };
-                let _ = self.journal_outcome(&f, outcome, None, Some(&error));
-                let loud = if maybe_applied {
-                    "UNVERIFIED (traffic may have moved)"
-                } else {
-                    "failed, previous split still in force"
+                let _ = self.journal_outcome(f, outcome, None, Some(&error));
+                let refusal = Refusal::Failed {
+                    change,
+                    unverified,
+                    ms,
+                    error: error.clone(),
                 };
-                let msg = format!(
-                    "{} {} → {} {loud} after {ms} ms: {error}",
-                    f.change.action,
-                    show(f.change.from),
-                    f.change.to
-                );
-                self.event(EventLevel::Error, msg.clone());
-                self.notice_written(&f, Err(error));
-                if maybe_applied {
-                    self.revision = None;
-                }
-                self.after_failure(&f);
-                (msg, Err)
+                (refusal, outcome, error)
             }
         };
-        for tx in f.replies {
-            self.answer(Some(tx), reply(msg.clone()));
+        self.event(EventLevel::Error, refusal.to_string());
+        self.notice_written(f, Err(error));
+        if outcome != WriteOutcome::Failed {
+            // A conflict or an unconfirmed write: the revision is not ours.
+            self.revision = None;
         }
-        self.run_queued_rollback();
+        self.after_failure(f);
+        refusal
     }
 
     /// After a write that did not land as asked: learn what is really in
