@@ -45,6 +45,7 @@ use super::clock::{WallClock, now};
 use super::command::{Command, Origin, Reply, Request};
 use super::guardrail::{self, Judgement};
 use super::journal::{Journal, ReadingRecord, Record, RecordKind, Recovery};
+use super::journal_writer::JournalWriter;
 use super::plan::{GateCheck, GateInput, Plan, check_gate};
 use super::reply::{Change, Done, Landed, Refusal, show};
 use super::state::{
@@ -139,6 +140,8 @@ pub fn spawn(
             ..Recovery::default()
         }
     });
+    // Lines are written and fsynced on a thread of their own.
+    let journal = JournalWriter::spawn(journal).map_err(|e| format!("journal thread: {e}"))?;
     let t = now();
     let mut engine = Engine {
         config: config.clone(),
@@ -313,7 +316,7 @@ struct Engine {
     config: Config,
     plan: Plan,
     router: Arc<dyn TrafficRouter>,
-    journal: Journal,
+    journal: JournalWriter,
     state: State,
     tx: watch::Sender<Arc<State>>,
     options: EngineOptions,
