@@ -4,7 +4,17 @@
 //! change, and each result is journaled as a `control` record and said as
 //! an event.
 
-use super::*;
+use tokio::sync::oneshot;
+
+use super::{Engine, WRITE_TIMEOUT};
+
+use crate::engine::action::WriteOutcome;
+use crate::engine::command::{Origin, Reply};
+use crate::engine::journal::RecordKind;
+use crate::engine::reply::{Done, Refusal};
+use crate::engine::state::{EventLevel, Phase};
+use crate::model::Split;
+use crate::router::RouterError;
 
 /// Which chore.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +53,8 @@ impl Engine {
         reply: Option<oneshot::Sender<Reply>>,
     ) {
         let router = self.router.clone();
-        let tx = self.chore_tx.clone();
-        self.chores_running += 1;
-        tokio::spawn(async move {
+        // Every chore's answer counts: each is journaled.
+        self.jobs.chores.add(async move {
             let work = async {
                 match chore {
                     Chore::AfterRollback => router.after_rollback().await,
@@ -59,17 +68,16 @@ impl Engine {
                     crate::format::span(WRITE_TIMEOUT)
                 ))),
             };
-            let _ = tx.send(ChoreDone {
+            ChoreDone {
                 chore,
                 origin,
                 result,
                 reply,
-            });
+            }
         });
     }
 
     pub(super) fn on_chore(&mut self, done: ChoreDone) {
-        self.chores_running = self.chores_running.saturating_sub(1);
         let ChoreDone {
             chore,
             origin,
@@ -131,7 +139,7 @@ impl Engine {
             Some(Refusal::CannotDecommission(self.router.kind().to_string()))
         } else if self.state.phase != Phase::Promoted || self.state.split != Some(Split::FULL) {
             Some(Refusal::NotPromoted)
-        } else if self.inflight.is_some() || self.chores_running > 0 {
+        } else if self.lane.writing() || self.jobs.chores.pending() {
             Some(Refusal::ChangeInFlight)
         } else if self.state.blue_decommissioned {
             Some(Refusal::AlreadyDecommissioned)

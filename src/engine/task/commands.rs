@@ -1,7 +1,18 @@
 //! Commands from the front ends: what each does, what is refused and why,
 //! and the answers (sent only once the state they describe is published).
 
-use super::*;
+use tokio::sync::oneshot;
+
+use super::Engine;
+use super::lane::WriteOrder;
+
+use crate::engine::action::Action;
+use crate::engine::clock::now;
+use crate::engine::command::{Command, Origin, Reply, Request};
+use crate::engine::journal::RecordKind;
+use crate::engine::reply::{Done, Refusal};
+use crate::engine::state::{EventLevel, Phase};
+use crate::model::Split;
 
 impl Engine {
     /// Queues an answer. Answers go out only after the state they describe
@@ -12,14 +23,14 @@ impl Engine {
     /// on) still learns of a refusal: it becomes an event.
     pub(super) fn answer(&mut self, reply: Option<oneshot::Sender<Reply>>, r: Reply) {
         match (reply, r) {
-            (Some(tx), r) => self.outbox.push((tx, r)),
+            (Some(tx), r) => self.out.answers.push((tx, r)),
             (None, Err(why)) => self.event(EventLevel::Warn, format!("refused: {why}")),
             (None, Ok(_)) => {}
         }
     }
 
     pub(super) fn flush_answers(&mut self) {
-        for (tx, r) in self.outbox.drain(..) {
+        for (tx, r) in self.out.answers.drain(..) {
             let _ = tx.send(r);
         }
     }
@@ -129,13 +140,13 @@ impl Engine {
             Command::Rollback { reason } => {
                 // A rollback that has not landed: this one tries it again
                 // at once (or waits with the try in flight).
-                if self.retry.is_some() {
+                if self.lane.retry().is_some() {
                     let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
                     order.reply = reply;
                     self.start_write(order);
                     return false;
                 }
-                if self.inflight.is_none() && self.nothing_to_roll_back() {
+                if !self.lane.writing() && self.nothing_to_roll_back() {
                     self.event(
                         EventLevel::Info,
                         format!("rollback: {}", Done::AlreadyAtZero),
@@ -143,11 +154,7 @@ impl Engine {
                     self.answer(reply, Ok(Done::AlreadyAtZero));
                     return false;
                 }
-                if let Some(f) = self
-                    .inflight
-                    .as_mut()
-                    .filter(|f| f.change.action == Action::Rollback)
-                {
+                if let Some(f) = self.lane.rollback_in_flight() {
                     // Restarting it would only push 0 % again; wait with it.
                     if let Some(tx) = reply {
                         f.replies.push(tx);
@@ -241,7 +248,7 @@ impl Engine {
 
     /// The split we can move from, or why no write can start now.
     pub(super) fn ready_for_write(&self) -> Result<Split, Refusal> {
-        if let Some(f) = &self.inflight {
+        if let Some(f) = self.lane.in_flight() {
             return Err(Refusal::InFlight(f.change.change()));
         }
         self.state.split.ok_or(Refusal::SplitUnknown)
@@ -276,7 +283,7 @@ impl Engine {
     }
 
     pub(super) fn toggle_pause(&mut self, origin: Origin) -> Reply {
-        if self.inflight.is_some() {
+        if self.lane.writing() {
             return Err(Refusal::PauseInFlight);
         }
         let now = now();
@@ -309,7 +316,7 @@ impl Engine {
                 } else {
                     self.plan.dwell
                 };
-                self.step_entered = now.checked_sub(waited.saturating_sub(left)).unwrap_or(now);
+                self.clock.resume(now, waited, left);
                 if step == last && self.state.split == Some(Split::FULL) {
                     self.state.bake_until = Some(now + left);
                     self.state.phase = Phase::Baking;

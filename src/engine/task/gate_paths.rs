@@ -3,7 +3,15 @@
 //! data: green's own span, and a dwell that restarts on any poll where
 //! green breaches or has no data.
 
-use super::*;
+use super::Engine;
+use super::said_once::first;
+
+use crate::engine::clock::now;
+use crate::engine::guardrail::Judgement;
+use crate::engine::reply::Refusal;
+use crate::engine::state::{EventLevel, Phase};
+use crate::format::countdown;
+use crate::model::{Color, Snapshot, Split, Verdict};
 
 impl Engine {
     /// Whether a move from `from` to `to` may go ahead: lowering green's
@@ -41,7 +49,7 @@ impl Engine {
             && snap
                 .at
                 .checked_sub(span)
-                .is_some_and(|start| start >= self.split_since)
+                .is_some_and(|start| start >= self.clock.split_since())
     }
 
     /// After judging a snapshot: any breach or no-data poll of green
@@ -64,15 +72,14 @@ impl Engine {
             .map(Judgement::summary)
             .collect();
         if bad.is_empty() {
-            self.dwell_restart_reported = false;
+            self.said.dwell_restart = false;
             return;
         }
         // The engine's clock (tokio's), as every other deadline: the std
         // clock would not move with paused time in tests.
         self.state.dwell_until = Some(now() + self.plan.dwell);
-        if !self.dwell_restart_reported {
-            // Once per run of bad polls: a flapping target would flood the log.
-            self.dwell_restart_reported = true;
+        // Once per run of bad polls: a flapping target would flood the log.
+        if first(&mut self.said.dwell_restart) {
             self.event(
                 EventLevel::Warn,
                 format!(

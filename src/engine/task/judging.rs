@@ -1,7 +1,12 @@
 //! Snapshots: guardrail verdicts, history, the breach streak and the
 //! auto-rollback it can trigger.
 
-use super::*;
+use super::{Engine, reading_record};
+
+use crate::engine::command::Origin;
+use crate::engine::guardrail::{self, Judgement};
+use crate::engine::state::{EventLevel, HistoryPoint, LastValue};
+use crate::model::{Color, Metric, NoData, Snapshot, Split, Verdict};
 
 impl Engine {
     pub(super) fn on_snapshot(&mut self, snap: Snapshot) {
@@ -71,12 +76,7 @@ impl Engine {
         if !st.armed || st.breach_streak < st.breach_needed || st.split == Some(Split::ZERO) {
             return;
         }
-        if self
-            .inflight
-            .as_ref()
-            .is_some_and(|f| f.change.action == Action::Rollback)
-            || self.queued_rollback.is_some()
-        {
+        if self.lane.rolling_back() {
             return;
         }
         let breaches = guardrail::green_breaches(&st.judgements);
@@ -102,11 +102,7 @@ impl Engine {
     pub(super) fn report_transitions(&mut self, judgements: &[Judgement], split: Option<Split>) {
         for j in judgements {
             let key = (j.color, j.metric);
-            let (prev, prev_reported) = self
-                .prev_verdicts
-                .get(&key)
-                .copied()
-                .unwrap_or((Verdict::NoData, false));
+            let (prev, prev_reported) = self.said.verdict(key);
             if prev == j.verdict {
                 continue;
             }
@@ -130,7 +126,7 @@ impl Engine {
             if !idle && (j.verdict == Verdict::Breach || prev == Verdict::Breach) {
                 self.journal_breach(j);
             }
-            self.prev_verdicts.insert(key, (j.verdict, level.is_some()));
+            self.said.set_verdict(key, j.verdict, level.is_some());
         }
     }
 
@@ -144,16 +140,8 @@ impl Engine {
                     .map(move |w| format!("{c}: {w}"))
             })
             .collect();
-        if warnings != self.prev_warnings {
-            let new: Vec<String> = warnings
-                .iter()
-                .filter(|w| !self.prev_warnings.contains(w))
-                .cloned()
-                .collect();
-            for w in new {
-                self.event(EventLevel::Warn, w);
-            }
-            self.prev_warnings = warnings;
+        for w in self.said.new_warnings(warnings) {
+            self.event(EventLevel::Warn, w);
         }
     }
 }

@@ -1,9 +1,19 @@
 //! Notices for the alert task: sent after the journal line they describe,
 //! with a `send` that never waits. Nothing here can delay the engine.
 
-use super::*;
+use super::Engine;
+use super::lane::InFlight;
+
 use crate::config::AlertEvent;
+use crate::engine::action::Action;
+use crate::engine::clock::now;
+use crate::engine::command::{Origin, Reply};
+use crate::engine::guardrail::{self, Judgement};
+use crate::engine::journal::RecordKind;
 use crate::engine::notice::Notice;
+use crate::engine::reply::{Done, Refusal};
+use crate::engine::state::EventLevel;
+use crate::model::{Color, Split, Verdict};
 
 impl Engine {
     fn notify(&self, notice: Notice) {

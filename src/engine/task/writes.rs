@@ -2,8 +2,23 @@
 //! (conditional on the revision last read, cancellable at the router's safe
 //! points), preemption by a rollback, the outcome, and the phase it leads to.
 
-use super::*;
-use crate::router::Verification;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use super::chores::Chore;
+use super::lane::{Admit, InFlight, WriteOrder};
+use super::write_task::{WriteDone, WriteFailure, write_task};
+use super::{Engine, PREEMPT_DEADLINE, reading_record};
+use crate::engine::action::{Action, WriteOutcome};
+use crate::engine::clock::now;
+use crate::engine::command::{Origin, Reply};
+use crate::engine::journal::{ReadingRecord, RecordKind};
+use crate::engine::reply::{Change, Done, Landed, Refusal, show};
+use crate::engine::state::{EventLevel, Outcome, PendingChange, Phase, Verified};
+use crate::model::Split;
+use crate::router::{Applied, RouterError, Verification, WriteRequest};
 
 impl Engine {
     /// Journals the intent, then hands the write to a task of its own.
@@ -14,12 +29,8 @@ impl Engine {
         let rollback = order.action == Action::Rollback;
         // A rollback already failing is the same rollback: try it again
         // now rather than decide (and journal) a second one.
-        if rollback && self.retry.is_some() {
-            match self
-                .inflight
-                .as_mut()
-                .filter(|f| f.change.action == Action::Rollback)
-            {
+        if rollback && self.lane.retry().is_some() {
+            match self.lane.rollback_in_flight() {
                 Some(f) => f.replies.extend(order.reply),
                 None => {
                     self.retry_now(order.reply);
@@ -34,51 +45,27 @@ impl Engine {
         } else {
             Vec::new()
         };
-        self.start_write_order(order);
-        self.report_killed(killed, "killed by rollback");
-    }
-
-    fn start_write_order(&mut self, order: WriteOrder) {
-        let rollback = order.action == Action::Rollback;
-        if let Some(f) = &mut self.inflight {
-            if !rollback {
-                // Callers check `ready_for_write` first; keep the write.
-                let reply = order.reply;
-                self.answer(reply, Err(Refusal::Busy));
-                return;
+        match self.lane.admit(order, now()) {
+            Admit::Begin(order) => self.begin_write(order, now(), Vec::new()),
+            // Callers check `ready_for_write` first; keep the write.
+            Admit::Refused(order) => self.answer(order.reply, Err(Refusal::Busy)),
+            // Already waiting to roll back: it waits with it.
+            Admit::Joined => {}
+            Admit::Preempting(change) => {
+                let text = format!(
+                    "{change} cancelled by rollback; waiting up to {}s for it to stop safely",
+                    PREEMPT_DEADLINE.as_secs()
+                );
+                self.event(EventLevel::Warn, text);
             }
-            if let Some(q) = &mut self.queued_rollback {
-                // Already waiting to roll back: wait with it.
-                q.joined.extend(order.reply);
-                return;
-            }
-            f.cancel.cancel();
-            let text = format!(
-                "{} {} → {} cancelled by rollback; waiting up to {}s for it to stop safely",
-                f.change.action,
-                show(f.change.from),
-                f.change.to,
-                PREEMPT_DEADLINE.as_secs()
-            );
-            self.event(EventLevel::Warn, text);
-            let asked = now();
-            self.queued_rollback = Some(QueuedRollback {
-                order,
-                joined: Vec::new(),
-                asked,
-                deadline: asked + PREEMPT_DEADLINE,
-            });
-            return;
         }
-        self.begin_write(order, now(), Vec::new());
+        self.report_killed(killed, "killed by rollback");
     }
 
     /// The write in flight did not reach a safe point in time: abandon it
     /// (journaled) and roll back anyway.
     pub(super) fn abandon_preempted(&mut self) {
-        if let Some(f) = self.inflight.take() {
-            f.task.abort();
-            self.write_gen += 1;
+        if let Some(f) = self.lane.abandon() {
             self.state.pending = None;
             let why = format!(
                 "abandoned: no safe point within {}s of the rollback",
@@ -87,15 +74,8 @@ impl Engine {
             let _ = self.journal_outcome(&f, WriteOutcome::Abandoned, None, Some(&why));
             self.event(
                 EventLevel::Error,
-                format!(
-                    "{} {} → {} {why}; rolling back anyway",
-                    f.change.action,
-                    show(f.change.from),
-                    f.change.to
-                ),
+                format!("{} {why}; rolling back anyway", f.change.change()),
             );
-            // The abandoned write may have changed the revision.
-            self.revision = None;
             for tx in f.replies {
                 self.answer(Some(tx), Err(Refusal::Preempted));
             }
@@ -104,90 +84,52 @@ impl Engine {
     }
 
     fn run_queued_rollback(&mut self) {
-        if let Some(q) = self.queued_rollback.take() {
+        if let Some(q) = self.lane.take_queued() {
             self.begin_write(q.order, q.asked, q.joined);
         }
     }
 
     fn begin_write(
         &mut self,
-        order: WriteOrder,
+        mut order: WriteOrder,
         started: Instant,
         joined: Vec<oneshot::Sender<Reply>>,
     ) {
+        let rollback = order.action == Action::Rollback;
+        let from = self.state.split;
+        // Writing past another process's lock is always a forced act.
+        if let Some(held) = &self.options.forced_past {
+            order.forced = true;
+            order.reason = Some(match order.reason.take() {
+                Some(r) => format!("{r} (forced: {held})"),
+                None => format!("forced: {held}"),
+            });
+        }
+        if let Err(e) = self.journal_intent(&mut order, from) {
+            if !rollback {
+                self.answer(order.reply, Err(Refusal::JournalNotMoved(e)));
+                return;
+            }
+            // A rollback is never blocked, not even by the journal.
+            self.event(EventLevel::Error, format!("{e}; rolling back anyway"));
+        }
+        let (task, cancel) = self.spawn_write(order.to, self.lane.revision(), rollback);
         let WriteOrder {
             action,
             to,
             origin,
             reason,
             forced,
-            readings,
-            data_wall,
             reply,
+            ..
         } = order;
-        let rollback = action == Action::Rollback;
-        let from = self.state.split;
-        // Writing past another process's lock is always a forced act.
-        let forced = forced || self.options.forced_past.is_some();
-        let reason = match (&self.options.forced_past, reason) {
-            (Some(held), Some(r)) => Some(format!("{r} (forced: {held})")),
-            (Some(held), None) => Some(format!("forced: {held}")),
-            (None, r) => r,
-        };
-        let mut rec = self.record(RecordKind::Intent, origin, action.name());
-        rec.from = from.map(Split::green);
-        rec.to = Some(to.green());
-        rec.reason = reason.clone();
-        rec.forced = forced;
-        // Every decision keeps the readings it was taken on, for the
-        // report; an automatic one brings those that triggered it.
-        rec.readings = if readings.is_empty() {
-            self.state.judgements.iter().map(reading_record).collect()
-        } else {
-            readings
-        };
-        rec.detail =
-            data_wall.map(|w| format!("data measured at {}", humantime::format_rfc3339_millis(w)));
-        if let Err(e) = self.append(&rec) {
-            if !rollback {
-                self.answer(reply, Err(Refusal::JournalNotMoved(e)));
-                return;
-            }
-            // A rollback is never blocked, not even by the journal.
-            self.event(EventLevel::Error, format!("{e}; rolling back anyway"));
-        }
-        let cancel = CancellationToken::new();
-        let task = tokio::spawn(super::write_task::write_task(
-            self.router.clone(),
-            crate::router::WriteRequest {
-                split: to,
-                expected: self.revision.clone(),
-                cancel: cancel.clone(),
-            },
-            rollback,
-        ));
         let change = PendingChange {
             from,
             to,
             started,
             action,
         };
-        let verb = if forced {
-            format!("{action} (forced)")
-        } else {
-            action.to_string()
-        };
-        self.event(
-            EventLevel::Traffic,
-            match reason.as_deref() {
-                // An auto-rollback's reason already says who.
-                Some(r) if r.starts_with(origin.name()) => {
-                    format!("{verb} {} → {to}: {r}", show(from))
-                }
-                Some(r) => format!("{verb} {} → {to} by {}: {r}", show(from), origin.name()),
-                None => format!("{verb} {} → {to} by {}", show(from), origin.name()),
-            },
-        );
+        self.say_write(&change, origin, reason.as_deref(), forced);
         if rollback {
             self.watch_rollback(started, origin, reason.as_deref());
             // Asked for is enough to remember: a rollback interrupted or
@@ -199,9 +141,8 @@ impl Engine {
             self.stop_watching_rollback();
         }
         self.state.pending = Some(change.clone());
-        self.write_gen += 1;
         let readings = self.green_readings();
-        self.inflight = Some(InFlight {
+        self.lane.begin(InFlight {
             task,
             cancel,
             change,
@@ -214,11 +155,77 @@ impl Engine {
         });
     }
 
+    /// The intent line, before the router is touched. Every decision keeps
+    /// the readings it was taken on, for the report; an automatic one
+    /// brings those that triggered it.
+    fn journal_intent(
+        &mut self,
+        order: &mut WriteOrder,
+        from: Option<Split>,
+    ) -> Result<(), String> {
+        let mut rec = self.record(RecordKind::Intent, order.origin, order.action.name());
+        rec.from = from.map(Split::green);
+        rec.to = Some(order.to.green());
+        rec.reason = order.reason.clone();
+        rec.forced = order.forced;
+        let readings = std::mem::take(&mut order.readings);
+        rec.readings = if readings.is_empty() {
+            self.state.judgements.iter().map(reading_record).collect()
+        } else {
+            readings
+        };
+        rec.detail = order
+            .data_wall
+            .map(|w| format!("data measured at {}", humantime::format_rfc3339_millis(w)));
+        self.append(&rec)
+    }
+
+    /// Hands a write of `to` to a task of its own; the token cancels it.
+    pub(super) fn spawn_write(
+        &self,
+        to: Split,
+        expected: Option<crate::router::Revision>,
+        rollback: bool,
+    ) -> (tokio::task::JoinHandle<WriteDone>, CancellationToken) {
+        let cancel = CancellationToken::new();
+        let request = WriteRequest {
+            split: to,
+            expected,
+            cancel: cancel.clone(),
+        };
+        let task = tokio::spawn(write_task(self.router.clone(), request, rollback));
+        (task, cancel)
+    }
+
+    /// The change as an event: who asked, and why.
+    fn say_write(
+        &mut self,
+        change: &PendingChange,
+        origin: Origin,
+        reason: Option<&str>,
+        forced: bool,
+    ) {
+        let verb = if forced {
+            format!("{} (forced)", change.action)
+        } else {
+            change.action.to_string()
+        };
+        let (from, to) = (show(change.from), change.to);
+        self.event(
+            EventLevel::Traffic,
+            match reason {
+                // An auto-rollback's reason already says who.
+                Some(r) if r.starts_with(origin.name()) => format!("{verb} {from} → {to}: {r}"),
+                Some(r) => format!("{verb} {from} → {to} by {}: {r}", origin.name()),
+                None => format!("{verb} {from} → {to} by {}", origin.name()),
+            },
+        );
+    }
+
     pub(super) fn on_written(&mut self, result: Result<WriteDone, tokio::task::JoinError>) {
-        let Some(mut f) = self.inflight.take() else {
+        let Some(mut f) = self.lane.finish() else {
             return;
         };
-        self.write_gen += 1;
         self.state.pending = None;
         let ms = now()
             .saturating_duration_since(f.change.started)
@@ -246,7 +253,7 @@ impl Engine {
                 detail: v.detail.clone(),
             });
         }
-        let preempted = self.queued_rollback.is_some();
+        let preempted = self.lane.preempting();
         let reply = match result {
             // A rollback that did not land is retried until it does: its
             // callers wait for the landing.
@@ -297,7 +304,7 @@ impl Engine {
         retried: Option<String>,
         ms: u128,
     ) -> Landed {
-        self.revision = applied.revision.clone();
+        self.lane.set_revision(applied.revision.clone());
         let mut detail = applied.detail.clone();
         if let Some(v) = &verification {
             detail = join_detail(&detail, &format!("verify: {}", v.detail));
@@ -323,7 +330,7 @@ impl Engine {
             // Scaling green down (where configured) follows the
             // rollback on a task of its own: never before it. A
             // drill's rollback leaves green as it was.
-            self.start_chore(super::chores::Chore::AfterRollback, f.origin, None);
+            self.start_chore(Chore::AfterRollback, f.origin, None);
         }
         self.notice_written(f, Ok(applied.split));
         let landed = Landed {
@@ -384,7 +391,7 @@ impl Engine {
         self.notice_written(f, Err(error));
         if outcome != WriteOutcome::Failed {
             // A conflict or an unconfirmed write: the revision is not ours.
-            self.revision = None;
+            self.lane.set_revision(None);
         }
         self.after_failure(f);
         refusal
@@ -394,9 +401,9 @@ impl Engine {
     /// force rather than assume, and keep the autopilot from retrying at once.
     pub(super) fn after_failure(&mut self, f: &InFlight) {
         if f.origin == Origin::Autopilot {
-            self.autopilot_after = Some(now() + self.retry_after());
+            self.clock.hold_autopilot(now() + self.retry_after());
         }
-        self.reconcile = true;
+        self.lane.reconcile_next_read();
         self.start_read();
     }
 
