@@ -6,6 +6,7 @@ pub mod clock;
 pub mod command;
 pub mod guardrail;
 pub mod journal;
+pub mod journal_file;
 pub mod journal_lines;
 pub mod journal_read;
 pub mod journal_writer;

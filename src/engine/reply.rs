@@ -248,28 +248,6 @@ impl fmt::Display for Refusal {
                 "promote waits for the gates: {}; force: `:set 100` and confirm, or `cutover set 100 --force`",
                 reasons.join("; ")
             ),
-            Refusal::NoChecks => {
-                f.write_str("no checks are configured ([[gates.smoke]], [[gates.command]])")
-            }
-            Refusal::NoChecksDue(from) => write!(
-                f,
-                "none due at {from}: smoke checks run at 0 %, and no command gate names a step above {from}"
-            ),
-            Refusal::CannotDecommission(router) => {
-                write!(
-                    f,
-                    "the {router} router cannot scale blue: retire it by hand"
-                )
-            }
-            Refusal::NotPromoted => {
-                f.write_str("decommission blue only after a promotion, with all traffic on green")
-            }
-            Refusal::AlreadyDecommissioned => f.write_str("blue is already decommissioned"),
-            Refusal::Standby(left) => write!(
-                f,
-                "blue is the standby for {} more: decommission after the standby window",
-                crate::format::span(*left)
-            ),
             Refusal::Journal(e) | Refusal::NotLanded(e) | Refusal::ChoreFailed(e) => f.write_str(e),
             Refusal::JournalNotMoved(e) => write!(f, "{e}; traffic not moved"),
             Refusal::Preempted => f.write_str("preempted by rollback"),
@@ -293,6 +271,44 @@ impl fmt::Display for Refusal {
             }
             Refusal::EngineStopped => f.write_str("engine stopped"),
             Refusal::NoAnswer => f.write_str("engine stopped before answering"),
+            Refusal::NoChecks
+            | Refusal::NoChecksDue(_)
+            | Refusal::CannotDecommission(_)
+            | Refusal::NotPromoted
+            | Refusal::AlreadyDecommissioned
+            | Refusal::Standby(_) => self.fmt_chores(f),
+        }
+    }
+}
+
+impl Refusal {
+    /// The words of the refusals of `s` and of decommissioning.
+    fn fmt_chores(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NoChecks => {
+                f.write_str("no checks are configured ([[gates.smoke]], [[gates.command]])")
+            }
+            Refusal::NoChecksDue(from) => write!(
+                f,
+                "none due at {from}: smoke checks run at 0 %, and no command gate names a step above {from}"
+            ),
+            Refusal::CannotDecommission(router) => {
+                write!(
+                    f,
+                    "the {router} router cannot scale blue: retire it by hand"
+                )
+            }
+            Refusal::NotPromoted => {
+                f.write_str("decommission blue only after a promotion, with all traffic on green")
+            }
+            Refusal::AlreadyDecommissioned => f.write_str("blue is already decommissioned"),
+            Refusal::Standby(left) => write!(
+                f,
+                "blue is the standby for {} more: decommission after the standby window",
+                crate::format::span(*left)
+            ),
+            // Worded by `Display` itself.
+            other => write!(f, "{other:?}"),
         }
     }
 }

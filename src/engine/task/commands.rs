@@ -42,174 +42,195 @@ impl Engine {
             origin,
             reply,
         } = req;
-        if self.options.readonly && command.moves_traffic() {
-            self.answer(reply, Err(Refusal::ReadOnly));
-            return false;
-        }
-        if command.moves_traffic()
-            && !matches!(command, Command::Rollback { .. })
-            && let Some(why) = self.retry_refusal()
-        {
+        if let Some(why) = self.refusal(&command) {
             self.answer(reply, Err(why));
             return false;
         }
-        match command {
+        let r = match command {
             Command::Shutdown => {
                 self.answer(reply, Ok(Done::Stopping));
                 return true;
             }
-            Command::Note(text) if self.options.readonly => {
-                // A watcher does not hold the journal: a note (such as the
-                // cockpit's own "resumed" after `fg`) is shown, not an error.
-                let done = Done::NoteShown(text);
-                self.event(EventLevel::Info, done.to_string());
-                self.answer(reply, Ok(done));
+            Command::Note(text) => self.note(origin, text),
+            Command::TerminalLost { then } => self.terminal_lost(origin, &then),
+            Command::AlertResult { delivered, text } => self.alert_result(origin, delivered, text),
+            Command::SetArmed(armed) => self.set_armed(origin, armed),
+            Command::RunChecks => self.run_checks_now(origin),
+            Command::TogglePause => self.toggle_pause(origin),
+            // The rest answer when their work is done.
+            traffic => {
+                self.on_traffic(traffic, origin, reply);
+                return false;
             }
-            Command::Note(text) => {
-                let mut rec = self.record(RecordKind::Note, origin, "note");
-                rec.reason = Some(text.clone());
-                let r = self
-                    .append(&rec)
-                    .map(|_| Done::Noted(text.clone()))
-                    .map_err(Refusal::Journal);
-                if r.is_ok() {
-                    self.event(EventLevel::Info, format!("note: {text}"));
-                }
-                self.answer(reply, r);
-            }
-            Command::TerminalLost { then } => {
-                let r = self.terminal_lost(origin, &then);
-                self.answer(reply, r);
-            }
-            Command::AlertResult { delivered, text } => {
-                let action = if delivered {
-                    "alert sent"
-                } else {
-                    "alert failed"
-                };
-                let mut rec = self.record(RecordKind::Alert, origin, action);
-                rec.detail = Some(text.clone());
-                let r = self
-                    .append(&rec)
-                    .map(|_| Done::Alert(text.clone()))
-                    .map_err(Refusal::Journal);
-                let level = if delivered {
-                    EventLevel::Info
-                } else {
-                    EventLevel::Error
-                };
-                self.event(level, text);
-                self.answer(reply, r);
-            }
-            Command::SetArmed(armed) => {
-                if self.options.readonly && armed {
-                    self.answer(reply, Err(Refusal::ReadOnlyArming));
-                    return false;
-                }
-                if self.state.armed == armed {
-                    // No change, no journal line: a burst of `a` costs one
-                    // write per change of state, not one per key.
-                    let done = Done::Armed {
-                        armed,
-                        changed: false,
-                    };
-                    self.answer(reply, Ok(done));
-                    return false;
-                }
-                self.state.armed = armed;
-                self.state.breach_streak = 0;
-                let action = if armed { "arm" } else { "disarm" };
-                let rec = self.record(RecordKind::Control, origin, action);
-                let _ = self.append(&rec);
-                let done = Done::Armed {
-                    armed,
-                    changed: true,
-                };
-                self.event(EventLevel::Warn, done.to_string());
-                self.answer(reply, Ok(done));
-            }
-            Command::DecommissionBlue => self.decommission_blue(origin, reply),
-            Command::RunChecks => {
-                let r = self.run_checks_now(origin);
-                self.answer(reply, r);
-            }
-            Command::TogglePause => {
-                let r = self.toggle_pause(origin);
-                self.answer(reply, r);
-            }
-            Command::Rollback { reason } => {
-                // A rollback that has not landed: this one tries it again
-                // at once (or waits with the try in flight).
-                if self.lane.retry().is_some() {
-                    let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
-                    order.reply = reply;
-                    self.start_write(order);
-                    return false;
-                }
-                if !self.lane.writing() && self.nothing_to_roll_back() {
-                    self.event(
-                        EventLevel::Info,
-                        format!("rollback: {}", Done::AlreadyAtZero),
-                    );
-                    self.answer(reply, Ok(Done::AlreadyAtZero));
-                    return false;
-                }
-                if let Some(f) = self.lane.rollback_in_flight() {
-                    // Restarting it would only push 0 % again; wait with it.
-                    if let Some(tx) = reply {
-                        f.replies.push(tx);
-                    }
-                    return false;
-                }
-                let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
-                order.reason = Some(reason);
-                order.reply = reply;
-                self.start_write(order);
-            }
-            Command::Advance { force } => match self.advance_target(force) {
-                Ok((to, forced)) => {
-                    let mut order = WriteOrder::new(Action::Advance, to, origin);
-                    order.forced = forced;
-                    order.reply = reply;
-                    self.start_write(order);
-                }
-                Err(why) => self.answer(reply, Err(why)),
-            },
+        };
+        self.answer(reply, r);
+        false
+    }
+
+    /// Commands that move traffic (and decommissioning, which changes
+    /// what serves it): answered once the change is done or refused.
+    fn on_traffic(
+        &mut self,
+        command: Command,
+        origin: Origin,
+        reply: Option<oneshot::Sender<Reply>>,
+    ) {
+        let (action, target, reason) = match command {
+            Command::Rollback { reason } => return self.rollback(origin, reason, reply),
+            Command::DecommissionBlue => return self.decommission_blue(origin, reply),
+            Command::Advance { force } => (Action::Advance, self.advance_target(force), None),
             Command::StepBack => {
                 let target = self
                     .ready_for_write()
                     .and_then(|from| self.moves(from, self.plan.prev_target(from)))
                     .map(|to| (to, false));
-                self.write_or_refuse(Action::StepBack, target, origin, None, reply);
+                (Action::StepBack, target, None)
             }
             Command::SetSplit {
                 split,
                 reason,
                 force,
-            } => {
-                // Raising green's traffic passes the same gate as an
-                // advance (force passes its soft reasons); lowering never
-                // waits.
-                let target = self.ready_for_write().and_then(|from| {
-                    let to = self.moves(from, split)?;
-                    if origin == Origin::Drill {
-                        // A drill's raise is the rehearsal itself: the
-                        // gate judges a cutover, not a drill.
-                        return Ok((to, false));
-                    }
-                    self.raise_check(from, to, force).map(|forced| (to, forced))
-                });
-                self.write_or_refuse(Action::Set, target, origin, reason, reply);
-            }
+            } => (Action::Set, self.set_target(origin, split, force), reason),
             Command::Promote => {
                 let target = self
                     .ready_for_write()
                     .and_then(|from| self.moves(from, Split::FULL))
                     .and_then(|to| self.promote_allowed().map(|_| (to, false)));
-                self.write_or_refuse(Action::Promote, target, origin, None, reply);
+                (Action::Promote, target, None)
             }
+            // Answered by `on_request` itself.
+            Command::Shutdown
+            | Command::Note(_)
+            | Command::TerminalLost { .. }
+            | Command::AlertResult { .. }
+            | Command::SetArmed(_)
+            | Command::RunChecks
+            | Command::TogglePause => return,
+        };
+        self.write_or_refuse(action, target, origin, reason, reply);
+    }
+
+    /// Why `command` is refused before anything else is looked at: a
+    /// read-only cockpit moves no traffic, and while a rollback is failing
+    /// only a rollback is accepted.
+    fn refusal(&self, command: &Command) -> Option<Refusal> {
+        if !command.moves_traffic() {
+            return None;
         }
-        false
+        if self.options.readonly {
+            return Some(Refusal::ReadOnly);
+        }
+        if matches!(command, Command::Rollback { .. }) {
+            return None;
+        }
+        self.retry_refusal()
+    }
+
+    fn note(&mut self, origin: Origin, text: String) -> Reply {
+        if self.options.readonly {
+            // A watcher does not hold the journal: a note (such as the
+            // cockpit's own "resumed" after `fg`) is shown, not an error.
+            let done = Done::NoteShown(text);
+            self.event(EventLevel::Info, done.to_string());
+            return Ok(done);
+        }
+        let mut rec = self.record(RecordKind::Note, origin, "note");
+        rec.reason = Some(text.clone());
+        self.append(&rec).map_err(Refusal::Journal)?;
+        self.event(EventLevel::Info, format!("note: {text}"));
+        Ok(Done::Noted(text))
+    }
+
+    fn alert_result(&mut self, origin: Origin, delivered: bool, text: String) -> Reply {
+        let action = if delivered {
+            "alert sent"
+        } else {
+            "alert failed"
+        };
+        let mut rec = self.record(RecordKind::Alert, origin, action);
+        rec.detail = Some(text.clone());
+        let r = self
+            .append(&rec)
+            .map(|_| Done::Alert(text.clone()))
+            .map_err(Refusal::Journal);
+        let level = if delivered {
+            EventLevel::Info
+        } else {
+            EventLevel::Error
+        };
+        self.event(level, text);
+        r
+    }
+
+    fn set_armed(&mut self, origin: Origin, armed: bool) -> Reply {
+        if self.options.readonly && armed {
+            return Err(Refusal::ReadOnlyArming);
+        }
+        if self.state.armed == armed {
+            // No change, no journal line: a burst of `a` costs one
+            // write per change of state, not one per key.
+            return Ok(Done::Armed {
+                armed,
+                changed: false,
+            });
+        }
+        self.state.armed = armed;
+        self.state.breach_streak = 0;
+        let action = if armed { "arm" } else { "disarm" };
+        let rec = self.record(RecordKind::Control, origin, action);
+        let _ = self.append(&rec);
+        let done = Done::Armed {
+            armed,
+            changed: true,
+        };
+        self.event(EventLevel::Warn, done.to_string());
+        Ok(done)
+    }
+
+    fn rollback(&mut self, origin: Origin, reason: String, reply: Option<oneshot::Sender<Reply>>) {
+        // A rollback that has not landed: this one tries it again
+        // at once (or waits with the try in flight).
+        if self.lane.retry().is_some() {
+            let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
+            order.reply = reply;
+            self.start_write(order);
+            return;
+        }
+        if !self.lane.writing() && self.nothing_to_roll_back() {
+            self.event(
+                EventLevel::Info,
+                format!("rollback: {}", Done::AlreadyAtZero),
+            );
+            self.answer(reply, Ok(Done::AlreadyAtZero));
+            return;
+        }
+        if let Some(f) = self.lane.rollback_in_flight() {
+            // Restarting it would only push 0 % again; wait with it.
+            f.replies.extend(reply);
+            return;
+        }
+        let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
+        order.reason = Some(reason);
+        order.reply = reply;
+        self.start_write(order);
+    }
+
+    /// Raising green's traffic passes the same gate as an advance (force
+    /// passes its soft reasons); lowering never waits.
+    fn set_target(
+        &self,
+        origin: Origin,
+        split: Split,
+        force: bool,
+    ) -> Result<(Split, bool), Refusal> {
+        let from = self.ready_for_write()?;
+        let to = self.moves(from, split)?;
+        if origin == Origin::Drill {
+            // A drill's raise is the rehearsal itself: the gate judges a
+            // cutover, not a drill.
+            return Ok((to, false));
+        }
+        self.raise_check(from, to, force).map(|forced| (to, forced))
     }
 
     /// At 0 % by the router's word, with nothing to doubt it: no router

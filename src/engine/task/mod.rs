@@ -18,6 +18,7 @@ mod judging;
 mod lane;
 mod notices;
 mod observed_split;
+mod parts;
 mod poller;
 mod reads;
 mod rollback_memory;
@@ -25,22 +26,23 @@ mod rollback_retry;
 mod rollback_time;
 mod said_once;
 mod samples;
+mod start;
 mod step_clock;
 mod verify;
 mod write_task;
 mod writes;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::EngineHandle;
 use super::action::{Action, WriteOutcome};
 use super::clock::{WallClock, now};
-use super::command::{Origin, Reply, Request};
+use super::command::{Origin, Request};
 use super::guardrail::Judgement;
 use super::journal::{Journal, ReadingRecord, Record, RecordKind, Recovery};
 use super::journal_writer::JournalWriter;
@@ -54,6 +56,7 @@ use crate::model::Split;
 use crate::router::{Readiness, RouterError, RouterRead, TrafficRouter};
 use job::{Finished, Job};
 use lane::{InFlight, LaneWake, WriteLane};
+use parts::{Answers, Books, Inbox, Jobs, Out, TrafficWatch};
 use poller::{Polled, spawn_poller};
 use said_once::SaidOnce;
 use step_clock::StepClock;
@@ -203,23 +206,6 @@ fn initial_state(
     state
 }
 
-/// What wakes the engine besides its jobs: the front ends, the poller and
-/// the command gates.
-struct Inbox {
-    commands: mpsc::Receiver<Request>,
-    rollbacks: mpsc::UnboundedReceiver<Request>,
-    snapshots: mpsc::Receiver<Polled>,
-    checks: mpsc::UnboundedReceiver<checks::CheckDone>,
-}
-
-/// Where the jobs' answers arrive.
-struct Answers {
-    read: mpsc::UnboundedReceiver<Finished<ReadResult>>,
-    verify: mpsc::UnboundedReceiver<Finished<verify::VerifyDone>>,
-    chores: mpsc::UnboundedReceiver<Finished<chores::ChoreDone>>,
-    smoke: mpsc::UnboundedReceiver<Finished<checks::SmokeDone>>,
-}
-
 /// A router read, tagged with the write generation it started in: the
 /// split and revision, and the replicas read alongside. The first read of
 /// a run also brings what reconciling with the data plane did.
@@ -243,56 +229,6 @@ enum Wake {
     Smoke(Finished<checks::SmokeDone>),
     Check(checks::CheckDone),
     Tick,
-}
-
-/// The engine's work on tasks of its own, one [`Job`] per kind.
-struct Jobs {
-    read: Job<ReadResult>,
-    /// When the last read started.
-    last_read: Option<Instant>,
-    /// The router was asked once, on start, to bring the data plane in
-    /// line with its configuration (see `TrafficRouter::reconcile`).
-    reconciled: bool,
-    /// The data plane's check after a rollback (and on start): only the
-    /// latest one's answer counts.
-    verify: Job<verify::VerifyDone>,
-    /// Scaling after a rollback, retiring blue: every one is journaled.
-    chores: Job<chores::ChoreDone>,
-    /// Smoke checks and command gates: runners and runs in flight.
-    checks: checks::CheckRunners,
-}
-
-/// What leaves the engine: the state it publishes, and the answers that
-/// wait for the state they describe to be published.
-struct Out {
-    tx: watch::Sender<Arc<State>>,
-    answers: Vec<(oneshot::Sender<Reply>, Reply)>,
-}
-
-/// The journal: its writer, what it said on start, and which polls it
-/// keeps as samples for the report's charts.
-struct Books {
-    writer: JournalWriter,
-    recovery: Recovery,
-    sampler: Sampler,
-}
-
-impl Books {
-    fn append(&self, rec: &Record) -> std::io::Result<()> {
-        self.writer.append(rec)
-    }
-
-    fn path(&self) -> &std::path::Path {
-        self.writer.path()
-    }
-}
-
-/// The split the traffic shows, watched beside the router's.
-struct TrafficWatch {
-    /// The router's split against the one the traffic shows.
-    disagreement: DisagreementTracker,
-    /// A rollback waiting for the traffic to show green at zero.
-    zero_watch: Option<rollback_time::ZeroWatch>,
 }
 
 /// The engine: the cutover's one owner. Each part owns its state; this
@@ -507,63 +443,6 @@ impl Engine {
             self.rollback_fields(f, &mut rec);
         }
         self.append(&rec)
-    }
-
-    fn journal_start(&mut self) {
-        if let Some(why) = self.options.readonly_reason.clone() {
-            self.event(EventLevel::Warn, format!("read-only: {why}"));
-        }
-        // A watcher is not the writer: the journal is someone else's.
-        if !self.options.readonly {
-            self.journal_start_record();
-        }
-        self.start_events();
-    }
-
-    fn journal_start_record(&mut self) {
-        let mut rec = self.record(RecordKind::Start, Origin::Cli, "start");
-        rec.detail = Some(format!(
-            "router {}, source {}{}",
-            self.state.router_kind,
-            self.state.source_kind,
-            if self.options.autopilot {
-                ", autopilot"
-            } else {
-                ""
-            },
-        ));
-        let _ = self.append(&rec);
-    }
-
-    fn start_events(&mut self) {
-        if self.journal.recovery.bad_lines > 0 {
-            self.event(
-                EventLevel::Warn,
-                format!(
-                    "journal: {} unreadable line(s) skipped",
-                    self.journal.recovery.bad_lines
-                ),
-            );
-        }
-        let unsettable = self.plan.unsettable_steps(&self.router.capabilities());
-        if !unsettable.is_empty() {
-            let steps: Vec<String> = unsettable.iter().map(|s| format!("{s}%")).collect();
-            self.event(
-                EventLevel::Error,
-                format!(
-                    "plan steps {} cannot be set: the {} router can set {}",
-                    steps.join(", "),
-                    self.router.kind(),
-                    self.router.capabilities().describe()
-                ),
-            );
-        }
-        if self.options.readonly {
-            self.event(
-                EventLevel::Info,
-                "read-only: this cockpit moves no traffic; auto-rollback is off here",
-            );
-        }
     }
 
     fn event(&mut self, level: EventLevel, text: impl Into<String>) {
