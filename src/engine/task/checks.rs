@@ -261,11 +261,7 @@ impl Engine {
             rec.detail = Some(v.reason.clone());
             rec.duration_ms = Some(v.latency.as_millis() as u64);
             let _ = self.append(&rec);
-            let (level, word) = if v.passed {
-                (EventLevel::Info, "passed")
-            } else {
-                (EventLevel::Warn, "FAILED")
-            };
+            let (level, word) = said(v.passed);
             self.event(
                 level,
                 format!(
@@ -328,11 +324,7 @@ impl Engine {
 
     fn show_command(&mut self, i: usize, result: CommandRun) {
         let name = self.state.checks.commands[i].name.clone();
-        let (level, word) = if result.passed {
-            (EventLevel::Info, "passed")
-        } else {
-            (EventLevel::Warn, "FAILED")
-        };
+        let (level, word) = said(result.passed);
         self.event(
             level,
             format!(
@@ -405,5 +397,14 @@ impl Engine {
             }
             _ => Vec::new(),
         }
+    }
+}
+
+/// How a check's result is said: passed as news, a failure as a warning.
+fn said(passed: bool) -> (EventLevel, &'static str) {
+    if passed {
+        (EventLevel::Info, "passed")
+    } else {
+        (EventLevel::Warn, "FAILED")
     }
 }

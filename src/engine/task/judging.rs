@@ -15,18 +15,7 @@ impl Engine {
         self.report_transitions(&judgements, split);
         self.report_warnings(&snap);
         self.track_observed(&snap);
-        for color in Color::BOTH {
-            for metric in Metric::ALL {
-                let value = snap.color(color).get(metric).value();
-                self.state
-                    .history
-                    .push(color, metric, HistoryPoint { at: snap.at, value });
-                if let Some(value) = value {
-                    self.state
-                        .set_last_value(color, metric, LastValue { value, at: snap.at });
-                }
-            }
-        }
+        self.chart(&snap, true);
         let green_serves = split.is_none_or(|s| s.green() > 0);
         let streak_before = self.state.breach_streak;
         self.state.breach_streak = if green_serves {
@@ -52,15 +41,8 @@ impl Engine {
     /// never judged, never counted toward a streak or a gate.
     pub(super) fn on_backfill(&mut self, past: Vec<Snapshot>) {
         let n = past.len();
-        for snap in past {
-            for color in Color::BOTH {
-                for metric in Metric::ALL {
-                    let value = snap.color(color).get(metric).value();
-                    self.state
-                        .history
-                        .push(color, metric, HistoryPoint { at: snap.at, value });
-                }
-            }
+        for snap in &past {
+            self.chart(snap, false);
         }
         self.event(
             EventLevel::Info,
@@ -69,6 +51,23 @@ impl Engine {
                 self.state.source_kind
             ),
         );
+    }
+
+    /// Every number of `snap` into the charts' history; with `last`, also
+    /// as the last value seen (kept with its time when a poll has none).
+    fn chart(&mut self, snap: &Snapshot, last: bool) {
+        for color in Color::BOTH {
+            for metric in Metric::ALL {
+                let value = snap.color(color).get(metric).value();
+                self.state
+                    .history
+                    .push(color, metric, HistoryPoint { at: snap.at, value });
+                if let Some(value) = value.filter(|_| last) {
+                    self.state
+                        .set_last_value(color, metric, LastValue { value, at: snap.at });
+                }
+            }
+        }
     }
 
     pub(super) fn maybe_auto_rollback(&mut self) {

@@ -41,6 +41,29 @@ pub(super) struct InFlight {
     pub(super) retry: bool,
 }
 
+impl InFlight {
+    /// A write just handed to its task: nobody waiting yet, no reason,
+    /// not forced.
+    pub(super) fn new(
+        task: JoinHandle<WriteDone>,
+        cancel: CancellationToken,
+        change: PendingChange,
+        origin: Origin,
+    ) -> InFlight {
+        InFlight {
+            task,
+            cancel,
+            change,
+            origin,
+            reason: None,
+            forced: false,
+            readings: Vec::new(),
+            replies: Vec::new(),
+            retry: false,
+        }
+    }
+}
+
 /// A rollback waiting for the write it preempted to reach a safe point.
 pub(super) struct QueuedRollback {
     pub(super) order: WriteOrder,
@@ -271,22 +294,14 @@ mod tests {
     use crate::engine::clock::now;
 
     fn in_flight(action: Action) -> InFlight {
-        InFlight {
-            task: tokio::spawn(std::future::pending()),
-            cancel: CancellationToken::new(),
-            change: PendingChange {
-                from: Some(Split::ZERO),
-                to: Split::new(5).unwrap(),
-                started: now(),
-                action,
-            },
-            origin: Origin::Tui,
-            reason: None,
-            forced: false,
-            readings: Vec::new(),
-            replies: Vec::new(),
-            retry: false,
-        }
+        let change = PendingChange {
+            from: Some(Split::ZERO),
+            to: Split::new(5).unwrap(),
+            started: now(),
+            action,
+        };
+        let task = tokio::spawn(std::future::pending());
+        InFlight::new(task, CancellationToken::new(), change, Origin::Tui)
     }
 
     #[tokio::test]

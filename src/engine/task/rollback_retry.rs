@@ -182,18 +182,14 @@ impl Engine {
             started: decided,
             action: Action::Rollback,
         };
-        self.state.pending = Some(change.clone());
-        self.lane.begin(InFlight {
-            task,
-            cancel,
-            change,
-            origin,
+        let f = InFlight {
             reason,
             forced,
             readings,
-            replies: Vec::new(),
             retry: true,
-        });
+            ..InFlight::new(task, cancel, change, origin)
+        };
+        self.track_write(f);
         self.show_retry();
     }
 

@@ -140,19 +140,20 @@ impl Engine {
         } else {
             self.stop_watching_rollback();
         }
-        self.state.pending = Some(change.clone());
-        let readings = self.green_readings();
-        self.lane.begin(InFlight {
-            task,
-            cancel,
-            change,
-            origin,
+        let f = InFlight {
             reason,
             forced,
-            readings,
+            readings: self.green_readings(),
             replies: reply.into_iter().chain(joined).collect(),
-            retry: false,
-        });
+            ..InFlight::new(task, cancel, change, origin)
+        };
+        self.track_write(f);
+    }
+
+    /// The write is on its way: shown as pending, and in the lane.
+    pub(super) fn track_write(&mut self, f: InFlight) {
+        self.state.pending = Some(f.change.clone());
+        self.lane.begin(f);
     }
 
     /// The intent line, before the router is touched. Every decision keeps
