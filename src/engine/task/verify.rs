@@ -128,28 +128,25 @@ impl Engine {
             .as_ref()
             .map(|m| m.reason.clone())
             .unwrap_or(times.reason);
+        // No write is in flight: the retry starts from a finished one.
+        let done = tokio::spawn(async {
+            WriteDone {
+                result: Err(WriteFailure::refused(RouterError::Cancelled)),
+                verification: None,
+                retried: None,
+            }
+        });
+        let change = PendingChange {
+            from: Some(Split::ZERO),
+            to: Split::ZERO,
+            started: times.decided,
+            action: Action::Rollback,
+        };
         let f = InFlight {
-            task: tokio::spawn(async {
-                WriteDone {
-                    result: Err(WriteFailure::refused(RouterError::Cancelled)),
-                    verification: None,
-                    retried: None,
-                }
-            }),
-            cancel: CancellationToken::new(),
-            change: PendingChange {
-                from: Some(Split::ZERO),
-                to: Split::ZERO,
-                started: times.decided,
-                action: Action::Rollback,
-            },
-            origin: Origin::AutoRollback,
             reason: Some(reason),
-            forced: false,
-            readings: Vec::new(),
-            replies: Vec::new(),
             // Its outcome was journaled as taken: this is a retry's news.
             retry: true,
+            ..InFlight::new(done, CancellationToken::new(), change, Origin::AutoRollback)
         };
         self.rollback_try_failed(f, why, true);
     }
