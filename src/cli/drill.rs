@@ -124,7 +124,8 @@ async fn drill_on(
                 // as a one-shot rollback does, and a second signal ends it.
                 let said = tokio::select! {
                     r = tokio::time::timeout(config.safety.rollback_retry_for, asked) => match r {
-                        Ok(Ok(m) | Err(m)) => format!("rolled back: {m}"),
+                        Ok(Ok(m)) => format!("rolled back: {m}"),
+                        Ok(Err(m)) => format!("rolled back: {m}"),
                         Err(_) => format!(
                             "ROLLBACK NOT LANDED after {}: green may still have the drill's traffic",
                             crate::format::span(config.safety.rollback_retry_for)

@@ -213,7 +213,7 @@ pub async fn one_shot(
     let r = if rollback {
         rollback_landed(&running.handle, call, retry_for).await
     } else {
-        call.await
+        call.await.map_err(|e| e.to_string())
     };
     let journal = running.journal.clone();
     running.stop().await;
@@ -230,13 +230,13 @@ async fn rollback_landed(
     handle: &EngineHandle,
     call: impl std::future::Future<Output = crate::engine::Reply>,
     retry_for: Duration,
-) -> crate::engine::Reply {
+) -> Result<crate::engine::Done, String> {
     let deadline = tokio::time::Instant::now() + retry_for;
     let late = || Err(not_landed(&handle.current(), retry_for));
     let Ok(reply) = tokio::time::timeout_at(deadline, call).await else {
         return late();
     };
-    let msg = reply?;
+    let msg = reply.map_err(|e| e.to_string())?;
     let mut rx = handle.state();
     let checked = rx.wait_for(|s| s.verifying.is_none() && s.rollback_failed.is_none());
     match tokio::time::timeout_at(deadline, checked).await {

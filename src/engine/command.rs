@@ -90,9 +90,7 @@ impl Origin {
     }
 }
 
-/// The engine's answer: `Ok(message)` once the change is applied and
-/// journaled, `Err(why)` when it was refused or failed.
-pub type Reply = Result<String, String>;
+pub use super::reply::Reply;
 
 #[derive(Debug)]
 pub struct Request {

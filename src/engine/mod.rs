@@ -6,13 +6,16 @@ pub mod clock;
 pub mod command;
 pub mod guardrail;
 pub mod journal;
+pub mod journal_file;
 pub mod journal_lines;
 pub mod journal_read;
+pub mod journal_writer;
 pub mod last_rollback;
 pub mod memory;
 pub mod notice;
 pub mod observed;
 pub mod plan;
+pub mod reply;
 pub mod sampling;
 pub mod state;
 pub mod task;
@@ -26,6 +29,7 @@ pub use clock::WallClock;
 pub use command::{Command, Origin, Reply, Request};
 pub use memory::RolledBackMemory;
 pub use notice::{Notice, NoticeReceiver, NoticeSender};
+pub use reply::{Change, Done, Landed, Refusal};
 pub use state::{
     Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, RollbackRetry,
     RollbackTimes, State, Verified, Verifying, rollback_figure,
@@ -107,9 +111,8 @@ impl EngineHandle {
             self.commands.send(req).await.is_ok()
         };
         if !sent {
-            return Err("engine stopped".to_string());
+            return Err(Refusal::EngineStopped);
         }
-        rx.await
-            .map_err(|_| "engine stopped before answering".to_string())?
+        rx.await.map_err(|_| Refusal::NoAnswer)?
     }
 }

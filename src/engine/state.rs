@@ -74,6 +74,17 @@ pub struct PendingChange {
     pub action: Action,
 }
 
+impl PendingChange {
+    /// The change, as messages name it.
+    pub fn change(&self) -> super::reply::Change {
+        super::reply::Change {
+            action: self.action,
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
 /// The split a router's verification saw the data plane serve.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verified {

@@ -75,7 +75,7 @@ pub async fn on_terminal_lost(running: Running, config: &Config, why: &str) -> u
             // then guard, which answers signals and ends once 0 % landed.
             let answer = tokio::time::timeout(ROLLBACK_ANSWER, handle.call(Origin::Tui, asked));
             let answer = match answer.await {
-                Ok(a) => a,
+                Ok(a) => a.map_err(|e| e.to_string()),
                 Err(_) => Err("no answer yet: the engine keeps retrying it".into()),
             };
             match answer {

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use cutover::config::Config;
 use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
-    Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State, WriteOutcome,
+    Change, Command, Done, EngineHandle, EngineOptions, Origin, Outcome, Phase, Refusal, State,
+    WriteOutcome,
 };
 use cutover::model::{ColorReadings, NoData, Split};
 use cutover::router::{
@@ -22,7 +23,7 @@ use crate::support::engine as engine_rig;
 
 use engine_rig::{FakeRouter, Rates, Scripted};
 
-use engine_rig::{records, wait_for};
+use engine_rig::{gate_closed, gate_hard, records, wait_for};
 
 /// Green's error rate and whether green answers, set by the test.
 #[derive(Clone)]
@@ -100,7 +101,13 @@ async fn advance_is_journaled_before_and_after() {
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap();
-    assert!(msg.contains("0% → 1%"), "{msg}");
+    let Done::Landed(landed) = msg else {
+        panic!("not landed: {msg:?}")
+    };
+    assert_eq!(
+        (landed.change.from, Some(landed.change.to)),
+        (Split::new(0), Split::new(1))
+    );
     let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.split, Split::new(1));
     assert_eq!(s.phase, Phase::Canary { step: 0 });
@@ -125,7 +132,7 @@ async fn advance_is_journaled_before_and_after() {
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap_err();
-    assert!(err.contains("dwell"), "{err}");
+    assert!(gate_closed(&err, "dwell"), "{err:?}");
     r.handle
         .call(Origin::Cli, Command::Advance { force: true })
         .await
@@ -241,7 +248,10 @@ async fn a_failed_write_leaves_the_split_and_says_why() {
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap_err();
-    assert!(err.contains("syntax error"), "{err}");
+    assert!(
+        matches!(&err, Refusal::Failed { unverified: false, error, .. } if error.contains("syntax error")),
+        "{err:?}"
+    );
     let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.split, Split::new(5));
     assert!(s.pending.is_none());
@@ -288,7 +298,7 @@ async fn readonly_moves_nothing() {
         Command::Promote,
     ] {
         let e = r.handle.call(Origin::Tui, cmd).await.unwrap_err();
-        assert!(e.contains("read-only"), "{e}");
+        assert_eq!(e, Refusal::ReadOnly);
     }
     r.script.0.lock().unwrap().0 = 50.0;
     wait_for(&r.handle, "streak", |s| s.breach_streak >= 3).await;
@@ -323,7 +333,7 @@ async fn a_readonly_cockpits_note_is_shown_not_an_unwritable_journal() {
         )
         .await
         .unwrap();
-    assert!(said.contains("not journaled"), "{said}");
+    assert!(matches!(said, Done::NoteShown(_)), "{said:?}");
     let s = (**handle.state().borrow()).clone();
     assert!(
         !s.events
@@ -352,6 +362,33 @@ async fn pause_stops_the_dwell_and_resume_restarts_it() {
     let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.phase, Phase::Canary { step: 1 });
     assert!(s.dwell_until.is_some());
+}
+
+/// The dwell restarted by a bad green poll counts from the engine's clock
+/// (tokio's, paused here), not the system's: an hour of paused time later,
+/// the new dwell still lies a whole dwell ahead.
+#[tokio::test(start_paused = true)]
+async fn a_dwell_restarted_by_bad_green_counts_on_the_engines_clock() {
+    let r = rig(5, config(60_000), EngineOptions::default());
+    wait_for(&r.handle, "canary read back", |s| {
+        s.phase == Phase::Canary { step: 1 }
+    })
+    .await;
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    r.script.0.lock().unwrap().1 = false;
+    let s = wait_for(&r.handle, "dwell restarted", |s| {
+        s.events
+            .iter()
+            .any(|e| e.text.starts_with("dwell restarted"))
+    })
+    .await;
+    let until = s.dwell_until.expect("a canary step has a dwell");
+    let earliest = Instant::now().into_std() + Duration::from_secs(59);
+    assert!(
+        until >= earliest,
+        "the dwell ends {:?} before the engine's now + 59 s",
+        earliest.saturating_duration_since(until)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -441,7 +478,7 @@ async fn a_second_rollback_joins_the_one_in_flight() {
         )
         .await
         .unwrap();
-    assert!(again.contains("already at 0 %"), "{again}");
+    assert_eq!(again, Done::AlreadyAtZero);
     assert_eq!(r.router.0.lock().unwrap().writes, 1);
 }
 
@@ -469,7 +506,7 @@ async fn after_a_rollback_going_again_needs_force() {
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap_err();
-    assert!(e.contains("needs force"), "{e}");
+    assert!(gate_closed(&e, "needs force"), "{e:?}");
     r.handle
         .call(Origin::Cli, Command::Advance { force: true })
         .await
@@ -503,7 +540,7 @@ async fn a_refused_command_from_the_tui_is_shown_as_an_event() {
         )
         .await
         .unwrap_err();
-    assert!(e.contains("already at 5%"), "{e}");
+    assert_eq!(e, Refusal::AlreadyAt(Split::new(5).unwrap()));
 }
 
 #[tokio::test(start_paused = true)]
@@ -894,8 +931,11 @@ async fn a_change_behind_our_back_is_a_conflict_not_overwritten() {
         .call(Origin::Cli, Command::Advance { force: true })
         .await
         .unwrap_err();
-    assert!(err.contains("changed since it was read"), "{err}");
-    assert!(err.contains("edited by the test"), "{err}");
+    assert!(
+        matches!(&err, Refusal::Conflict { change: Change { to, .. }, who }
+            if *to == Split::new(25).unwrap() && who.contains("edited by the test")),
+        "{err:?}"
+    );
     assert_eq!(r.router.0.lock().unwrap().split, 10, "nothing overwritten");
     let conflict = records(&r.journal)
         .into_iter()
@@ -975,7 +1015,11 @@ async fn splits_the_router_cannot_set_are_refused_before_any_write() {
         .unwrap_err();
     assert_eq!(
         err,
-        "the fake router cannot set 25%: it can set only 0% and 100%"
+        Refusal::CannotSet {
+            router: "fake".into(),
+            to: Split::new(25).unwrap(),
+            can: "only 0% and 100%".into()
+        }
     );
     assert_eq!(router.0.lock().unwrap().writes, 0);
 }
@@ -1006,7 +1050,7 @@ async fn green_with_no_ready_replica_closes_the_gate_but_not_rollback() {
         .call(Origin::Cli, Command::Advance { force: true })
         .await
         .unwrap_err();
-    assert!(err.contains("0 of 3 replicas ready"), "{err}");
+    assert!(gate_hard(&err, "0 of 3 replicas ready"), "{err:?}");
     r.handle
         .call(
             Origin::Cli,

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use cutover::config::{Config, KubernetesConfig};
 use cutover::engine::journal::{Journal, Record, RecordKind};
-use cutover::engine::{Command, EngineHandle, EngineOptions, Origin, Phase, State, WriteOutcome};
+use cutover::engine::{
+    Command, Done, EngineHandle, EngineOptions, Origin, Phase, Refusal, Reply, State, WriteOutcome,
+};
 use cutover::model::Split;
 use cutover::router::kubernetes::KubernetesRouter;
 use kube_apiserver::ApiServer;
@@ -94,7 +96,7 @@ fn replicas(server: &ApiServer, name: &str) -> u64 {
 
 /// Green to the first step (forced: this is about what follows), then
 /// back to 0 %: the rollback's answer.
-async fn advance_then_roll_back(r: &Rig) -> String {
+async fn advance_then_roll_back(r: &Rig) -> Done {
     r.handle
         .call(Origin::Cli, Command::Advance { force: true })
         .await
@@ -110,7 +112,7 @@ async fn advance_then_roll_back(r: &Rig) -> String {
         .unwrap()
 }
 
-async fn decommission(r: &Rig) -> Result<String, String> {
+async fn decommission(r: &Rig) -> Reply {
     r.handle.call(Origin::Tui, Command::DecommissionBlue).await
 }
 
@@ -120,7 +122,10 @@ async fn green_is_scaled_down_after_the_rollback_and_it_is_journaled() {
     wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
     let msg = advance_then_roll_back(&r).await;
     // The rollback answers once traffic is on blue, before any scaling.
-    assert!(msg.contains("→ 0%"), "{msg}");
+    assert!(
+        matches!(&msg, Done::Landed(l) if l.change.to == Split::ZERO),
+        "{msg:?}"
+    );
     let s = wait_for(&r.handle, "green scaled down", |s| {
         s.events
             .iter()
@@ -172,13 +177,16 @@ async fn blue_is_decommissioned_only_after_a_promotion_and_the_standby_window() 
     let r = rig("", Duration::ZERO).await;
     wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
     let err = decommission(&r).await.unwrap_err();
-    assert!(err.contains("only after a promotion"), "{err}");
+    assert_eq!(err, Refusal::NotPromoted);
 
     // Promoted, standby window over (0 s): blue goes to 0, journaled.
     r.handle.call(Origin::Tui, Command::Promote).await.unwrap();
     wait_for(&r.handle, "promoted", |s| s.phase == Phase::Promoted).await;
     let msg = decommission(&r).await.unwrap();
-    assert!(msg.contains("chat-model-blue scaled 3 -> 0"), "{msg}");
+    assert!(
+        matches!(&msg, Done::Chore(what) if what.contains("chat-model-blue scaled 3 -> 0")),
+        "{msg:?}"
+    );
     assert_eq!(replicas(&r.server, "chat-model-blue"), 0);
     let rec = control(&r.journal, "decommission_blue").expect("journaled");
     assert_eq!(
@@ -188,7 +196,7 @@ async fn blue_is_decommissioned_only_after_a_promotion_and_the_standby_window() 
     let s = wait_for(&r.handle, "decommissioned", |s| s.blue_decommissioned).await;
     assert_eq!(s.split, Some(Split::FULL));
     let again = decommission(&r).await.unwrap_err();
-    assert!(again.contains("already"), "{again}");
+    assert_eq!(again, Refusal::AlreadyDecommissioned);
 
     // Promoted, but blue is still the standby: refused, nothing scaled.
     let r = rig("", Duration::from_secs(3600)).await;
@@ -196,6 +204,6 @@ async fn blue_is_decommissioned_only_after_a_promotion_and_the_standby_window() 
     r.handle.call(Origin::Tui, Command::Promote).await.unwrap();
     wait_for(&r.handle, "promoted", |s| s.phase == Phase::Promoted).await;
     let err = decommission(&r).await.unwrap_err();
-    assert!(err.contains("after the standby window"), "{err}");
+    assert!(matches!(err, Refusal::Standby(_)), "{err:?}");
     assert_eq!(replicas(&r.server, "chat-model-blue"), 3);
 }

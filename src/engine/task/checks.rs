@@ -9,29 +9,39 @@ use crate::gates::command::{self, Finished};
 use crate::gates::smoke::{self, Verdict};
 use crate::gates::{Checks, CommandRun, SmokeResult};
 
-use super::*;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// What a check's task reports.
+use tokio::sync::mpsc;
+
+use super::Engine;
+use super::job::Job;
+
+use crate::config::Config;
+use crate::engine::clock::now;
+use crate::engine::command::{Origin, Reply};
+use crate::engine::journal::{Record, RecordKind};
+use crate::engine::reply::{Done, Refusal};
+use crate::engine::state::{EventLevel, Phase};
+use crate::model::Split;
+
+/// What a smoke run reports: a verdict per check, in order.
+pub(super) type SmokeDone = Vec<Verdict>;
+
+/// What a command gate's run reports.
 #[derive(Debug)]
-pub(super) enum CheckDone {
-    Smoke {
-        run: u64,
-        verdicts: Vec<Verdict>,
-    },
-    Command {
-        index: usize,
-        run: u64,
-        finished: Finished,
-    },
+pub(super) struct CheckDone {
+    index: usize,
+    run: u64,
+    finished: Finished,
 }
 
 /// The checks' runners and what is in flight (the results live in
 /// `State::checks`).
 pub(super) struct CheckRunners {
-    pub smoke: Arc<Vec<smoke::Prepared>>,
-    pub smoke_task: Option<JoinHandle<()>>,
-    /// Bumped per smoke run: a result of an older run is dropped.
-    pub smoke_run: u64,
+    pub smoke_checks: Arc<Vec<smoke::Prepared>>,
+    /// The smoke run: a result of an older run is dropped.
+    pub smoke: Job<SmokeDone>,
     pub smoke_origin: Origin,
     pub commands: Vec<crate::config::CommandGate>,
     /// The run in flight per command, with its id and who started it.
@@ -74,9 +84,8 @@ impl CheckRunners {
         };
         Ok((
             CheckRunners {
-                smoke: Arc::new(prepared),
-                smoke_task: None,
-                smoke_run: 0,
+                smoke_checks: Arc::new(prepared),
+                smoke: Job::new(),
                 smoke_origin: Origin::Autopilot,
                 commands: config.gates.command.clone(),
                 running: config.gates.command.iter().map(|_| None).collect(),
@@ -98,8 +107,7 @@ impl Engine {
     pub(super) fn start_due_checks(&mut self) -> bool {
         if self.options.readonly
             || self.options.no_auto_checks
-            || self.inflight.is_some()
-            || self.queued_rollback.is_some()
+            || self.lane.busy()
             || self.state.checks.is_empty()
         {
             return false;
@@ -108,9 +116,9 @@ impl Engine {
             return false;
         };
         let mut started = false;
-        let since = self.split_since;
+        let since = self.clock.split_since();
         if from.green() == 0
-            && self.checks.smoke_task.is_none()
+            && !self.jobs.checks.smoke.pending()
             && self
                 .state
                 .checks
@@ -128,7 +136,7 @@ impl Engine {
             return started;
         };
         for i in self.state.checks.due(from.green(), next.green()) {
-            if self.checks.running[i].is_none()
+            if self.jobs.checks.running[i].is_none()
                 && !self.state.checks.has_current_run(i, from.green(), since)
             {
                 started |= self.start_command(i, Origin::Autopilot);
@@ -141,15 +149,12 @@ impl Engine {
     /// gate still ahead of the current split, again.
     pub(super) fn run_checks_now(&mut self, origin: Origin) -> Reply {
         if self.options.readonly {
-            return Err("read-only: this cockpit runs no checks".into());
+            return Err(Refusal::ReadOnlyChecks);
         }
-        let from = self
-            .state
-            .split
-            .ok_or_else(|| "split unknown: the router has not answered yet".to_string())?;
+        let from = self.state.split.ok_or(Refusal::SplitUnknown)?;
         let mut names = Vec::new();
         if from.green() == 0 && !self.state.checks.smoke.is_empty() {
-            if self.checks.smoke_task.is_some() {
+            if self.jobs.checks.smoke.pending() {
                 names.push("smoke checks (already running)".to_string());
             } else if self.start_smoke(origin) {
                 names.push(format!("{} smoke check(s)", self.state.checks.smoke.len()));
@@ -157,42 +162,36 @@ impl Engine {
         }
         for i in self.state.checks.due(from.green(), 100) {
             let name = self.state.checks.commands[i].name.clone();
-            if self.checks.running[i].is_some() {
+            if self.jobs.checks.running[i].is_some() {
                 names.push(format!("{name} (already running)"));
             } else if self.start_command(i, origin) {
                 names.push(name);
             }
         }
         if names.is_empty() {
-            let why = if self.state.checks.is_empty() {
-                "no checks are configured ([[gates.smoke]], [[gates.command]])".to_string()
+            return Err(if self.state.checks.is_empty() {
+                Refusal::NoChecks
             } else {
-                format!(
-                    "none due at {from}: smoke checks run at 0 %, and no command gate names a step above {from}"
-                )
-            };
-            return Err(why);
+                Refusal::NoChecksDue(from)
+            });
         }
-        Ok(format!("running {}", names.join(", ")))
+        Ok(Done::ChecksStarted(names))
     }
 
     fn start_smoke(&mut self, origin: Origin) -> bool {
-        if self.checks.smoke.is_empty() {
+        if self.jobs.checks.smoke_checks.is_empty() {
             return false;
         }
         let t = now();
         for s in &mut self.state.checks.smoke {
             s.running_since = Some(t);
         }
-        self.checks.smoke_run += 1;
-        self.checks.smoke_origin = origin;
-        let run = self.checks.smoke_run;
-        let prepared = self.checks.smoke.clone();
-        let tx = self.checks.tx.clone();
-        self.checks.smoke_task = Some(tokio::spawn(async move {
-            let verdicts = smoke::run_all(&prepared).await;
-            let _ = tx.send(CheckDone::Smoke { run, verdicts });
-        }));
+        self.jobs.checks.smoke_origin = origin;
+        let prepared = self.jobs.checks.smoke_checks.clone();
+        self.jobs
+            .checks
+            .smoke
+            .start(async move { smoke::run_all(&prepared).await });
         true
     }
 
@@ -200,20 +199,20 @@ impl Engine {
         let Some(split) = self.state.split else {
             return false;
         };
-        let gate = self.checks.commands[i].clone();
-        self.checks.command_run += 1;
-        let run = self.checks.command_run;
-        let tx = self.checks.tx.clone();
+        let gate = self.jobs.checks.commands[i].clone();
+        self.jobs.checks.command_run += 1;
+        let run = self.jobs.checks.command_run;
+        let tx = self.jobs.checks.tx.clone();
         let t = now();
         match command::spawn(&gate.argv, gate.timeout, move |finished| {
-            let _ = tx.send(CheckDone::Command {
+            let _ = tx.send(CheckDone {
                 index: i,
                 run,
                 finished,
             });
         }) {
             Ok(running) => {
-                self.checks.running[i] = Some((running, run, origin));
+                self.jobs.checks.running[i] = Some((running, run, origin));
                 self.state.checks.commands[i].running = Some((t, split.green()));
                 self.event(
                     EventLevel::Info,
@@ -240,78 +239,70 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_check(&mut self, done: CheckDone) {
-        match done {
-            CheckDone::Smoke { run, verdicts } => {
-                if run != self.checks.smoke_run {
-                    return;
-                }
-                self.checks.smoke_task = None;
-                let origin = self.checks.smoke_origin;
-                let t = now();
-                for (i, v) in verdicts.into_iter().enumerate() {
-                    let Some(s) = self.state.checks.smoke.get_mut(i) else {
-                        continue;
-                    };
-                    s.running_since = None;
-                    s.last = Some(SmokeResult {
-                        passed: v.passed,
-                        reason: v.reason.clone(),
-                        latency: v.latency,
-                        at: t,
-                    });
-                    let name = s.name.clone();
-                    let mut rec = self.record(RecordKind::Check, origin, "smoke");
-                    rec.check = Some(name.clone());
-                    rec.passed = Some(v.passed);
-                    rec.detail = Some(v.reason.clone());
-                    rec.duration_ms = Some(v.latency.as_millis() as u64);
-                    let _ = self.append(&rec);
-                    let (level, word) = if v.passed {
-                        (EventLevel::Info, "passed")
-                    } else {
-                        (EventLevel::Warn, "FAILED")
-                    };
-                    self.event(
-                        level,
-                        format!(
-                            "smoke {name} {word}: {} ({} ms)",
-                            v.reason,
-                            v.latency.as_millis()
-                        ),
-                    );
-                }
-            }
-            CheckDone::Command {
-                index,
-                run,
-                finished,
-            } => {
-                let Some((_, id, origin)) = self.checks.running.get(index).and_then(|r| r.as_ref())
-                else {
-                    return;
-                };
-                if *id != run {
-                    return;
-                }
-                let origin = *origin;
-                // The task has ended: dropping the handle kills nothing alive.
-                self.checks.running[index] = None;
-                let (started, split) = self.state.checks.commands[index]
-                    .running
-                    .take()
-                    .unwrap_or((now(), self.state.split.map_or(0, Split::green)));
-                let result = CommandRun {
-                    passed: finished.passed,
-                    reason: finished.reason,
-                    split,
-                    started,
-                    elapsed: finished.elapsed,
-                    output: finished.output,
-                };
-                self.finish_command(index, result, origin);
-            }
+    /// A smoke run ended: each verdict shown, and journaled.
+    pub(super) fn on_smoke(&mut self, verdicts: SmokeDone) {
+        let origin = self.jobs.checks.smoke_origin;
+        let t = now();
+        for (i, v) in verdicts.into_iter().enumerate() {
+            let Some(s) = self.state.checks.smoke.get_mut(i) else {
+                continue;
+            };
+            s.running_since = None;
+            s.last = Some(SmokeResult {
+                passed: v.passed,
+                reason: v.reason.clone(),
+                latency: v.latency,
+                at: t,
+            });
+            let name = s.name.clone();
+            let mut rec = self.record(RecordKind::Check, origin, "smoke");
+            rec.check = Some(name.clone());
+            rec.passed = Some(v.passed);
+            rec.detail = Some(v.reason.clone());
+            rec.duration_ms = Some(v.latency.as_millis() as u64);
+            let _ = self.append(&rec);
+            let (level, word) = said(v.passed);
+            self.event(
+                level,
+                format!(
+                    "smoke {name} {word}: {} ({} ms)",
+                    v.reason,
+                    v.latency.as_millis()
+                ),
+            );
         }
+    }
+
+    /// A command gate's run ended (unless a newer run took its place).
+    pub(super) fn on_check(&mut self, done: CheckDone) {
+        let CheckDone {
+            index,
+            run,
+            finished,
+        } = done;
+        let Some((_, id, origin)) = self.jobs.checks.running.get(index).and_then(|r| r.as_ref())
+        else {
+            return;
+        };
+        if *id != run {
+            return;
+        }
+        let origin = *origin;
+        // The task has ended: dropping the handle kills nothing alive.
+        self.jobs.checks.running[index] = None;
+        let (started, split) = self.state.checks.commands[index]
+            .running
+            .take()
+            .unwrap_or((now(), self.state.split.map_or(0, Split::green)));
+        let result = CommandRun {
+            passed: finished.passed,
+            reason: finished.reason,
+            split,
+            started,
+            elapsed: finished.elapsed,
+            output: finished.output,
+        };
+        self.finish_command(index, result, origin);
     }
 
     fn finish_command(&mut self, i: usize, result: CommandRun, origin: Origin) {
@@ -333,11 +324,7 @@ impl Engine {
 
     fn show_command(&mut self, i: usize, result: CommandRun) {
         let name = self.state.checks.commands[i].name.clone();
-        let (level, word) = if result.passed {
-            (EventLevel::Info, "passed")
-        } else {
-            (EventLevel::Warn, "FAILED")
-        };
+        let (level, word) = said(result.passed);
         self.event(
             level,
             format!(
@@ -354,8 +341,8 @@ impl Engine {
     /// returns what to journal once the rollback is on its way.
     pub(super) fn kill_commands(&mut self) -> Vec<(usize, CommandRun, Origin)> {
         let mut killed = Vec::new();
-        for i in 0..self.checks.running.len() {
-            if let Some((running, _, origin)) = self.checks.running[i].take() {
+        for i in 0..self.jobs.checks.running.len() {
+            if let Some((running, _, origin)) = self.jobs.checks.running[i].take() {
                 running.kill();
                 let (started, split) = self.state.checks.commands[i]
                     .running
@@ -384,7 +371,7 @@ impl Engine {
         for (i, mut run, origin) in killed {
             run.reason = why.to_string();
             let rec = self.command_record(i, &run, origin);
-            self.checks.unjournaled.push(rec);
+            self.jobs.checks.unjournaled.push(rec);
             self.show_command(i, run);
         }
     }
@@ -392,12 +379,10 @@ impl Engine {
     /// Writes the deferred records once no traffic change is in flight
     /// (or at shutdown, `force`).
     pub(super) fn journal_deferred_checks(&mut self, force: bool) {
-        if self.checks.unjournaled.is_empty()
-            || (!force && (self.inflight.is_some() || self.queued_rollback.is_some()))
-        {
+        if self.jobs.checks.unjournaled.is_empty() || (!force && self.lane.busy()) {
             return;
         }
-        for rec in std::mem::take(&mut self.checks.unjournaled) {
+        for rec in std::mem::take(&mut self.jobs.checks.unjournaled) {
             let _ = self.append(&rec);
         }
     }
@@ -408,9 +393,18 @@ impl Engine {
             (Some(from), Some(to)) => {
                 self.state
                     .checks
-                    .reasons(from.green(), to.green(), self.split_since, now())
+                    .reasons(from.green(), to.green(), self.clock.split_since(), now())
             }
             _ => Vec::new(),
         }
+    }
+}
+
+/// How a check's result is said: passed as news, a failure as a warning.
+fn said(passed: bool) -> (EventLevel, &'static str) {
+    if passed {
+        (EventLevel::Info, "passed")
+    } else {
+        (EventLevel::Warn, "FAILED")
     }
 }

@@ -4,7 +4,17 @@
 //! change, and each result is journaled as a `control` record and said as
 //! an event.
 
-use super::*;
+use tokio::sync::oneshot;
+
+use super::{Engine, WRITE_TIMEOUT};
+
+use crate::engine::action::WriteOutcome;
+use crate::engine::command::{Origin, Reply};
+use crate::engine::journal::RecordKind;
+use crate::engine::reply::{Done, Refusal};
+use crate::engine::state::{EventLevel, Phase};
+use crate::model::Split;
+use crate::router::RouterError;
 
 /// Which chore.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +52,9 @@ impl Engine {
         origin: Origin,
         reply: Option<oneshot::Sender<Reply>>,
     ) {
-        let workload = self.workload.clone();
-        let tx = self.chore_tx.clone();
-        self.chores_running += 1;
-        tokio::spawn(async move {
+        let workload = self.jobs.workload.clone();
+        // Every chore's answer counts: each is journaled.
+        self.jobs.chores.add(async move {
             let work = async {
                 match chore {
                     Chore::AfterRollback => workload.after_rollback().await,
@@ -59,17 +68,16 @@ impl Engine {
                     crate::format::span(WRITE_TIMEOUT)
                 ))),
             };
-            let _ = tx.send(ChoreDone {
+            ChoreDone {
                 chore,
                 origin,
                 result,
                 reply,
-            });
+            }
         });
     }
 
     pub(super) fn on_chore(&mut self, done: ChoreDone) {
-        self.chores_running = self.chores_running.saturating_sub(1);
         let ChoreDone {
             chore,
             origin,
@@ -77,7 +85,7 @@ impl Engine {
             reply,
         } = done;
         let (level, text, r) = match (chore, result) {
-            (_, Ok(None)) => return self.answer(reply, Ok("nothing to do".into())),
+            (_, Ok(None)) => return self.answer(reply, Ok(Done::NothingToDo)),
             (Chore::AfterRollback, Ok(Some(what))) => (
                 EventLevel::Info,
                 format!("after the rollback: {what}"),
@@ -117,7 +125,7 @@ impl Engine {
             Err(e) => format!("{text}; NOT JOURNALED: {e}"),
         };
         self.event(level, text);
-        self.answer(reply, r);
+        self.answer(reply, r.map(Done::Chore).map_err(Refusal::ChoreFailed));
     }
 
     /// `decommission blue`: refused unless green has had all traffic since
@@ -127,26 +135,19 @@ impl Engine {
         origin: Origin,
         reply: Option<oneshot::Sender<Reply>>,
     ) {
-        let refuse = if !self.workload.can_decommission_blue() {
-            Some(format!(
-                "the {} router cannot scale blue: retire it by hand",
-                self.router.kind()
-            ))
+        let refuse = if !self.jobs.workload.can_decommission_blue() {
+            Some(Refusal::CannotDecommission(self.router.kind().to_string()))
         } else if self.state.phase != Phase::Promoted || self.state.split != Some(Split::FULL) {
-            Some("decommission blue only after a promotion, with all traffic on green".into())
-        } else if self.inflight.is_some() || self.chores_running > 0 {
-            Some("busy: a change is in flight".into())
+            Some(Refusal::NotPromoted)
+        } else if self.lane.writing() || self.jobs.chores.pending() {
+            Some(Refusal::ChangeInFlight)
         } else if self.state.blue_decommissioned {
-            Some("blue is already decommissioned".into())
+            Some(Refusal::AlreadyDecommissioned)
         } else {
+            let wall = self.options.wall.now();
             match self.state.standby_until {
-                Some(until) if until > self.options.wall.now() => Some(format!(
-                    "blue is the standby for {} more: decommission after the standby window",
-                    crate::format::span(
-                        until
-                            .duration_since(self.options.wall.now())
-                            .unwrap_or_default()
-                    )
+                Some(until) if until > wall => Some(Refusal::Standby(
+                    until.duration_since(wall).unwrap_or_default(),
                 )),
                 _ => None,
             }

@@ -1,6 +1,20 @@
 //! The clock: dwell, bake and standby, the advance gate, and the autopilot.
 
-use super::*;
+use std::time::{Duration, Instant};
+
+use super::lane::WriteOrder;
+use super::said_once::first;
+use super::{Engine, reading_record};
+
+use crate::engine::action::Action;
+use crate::engine::clock::now;
+use crate::engine::command::Origin;
+use crate::engine::guardrail::{self, Judgement};
+use crate::engine::journal::RecordKind;
+use crate::engine::plan::{GateCheck, GateInput, check_gate};
+use crate::engine::state::{EventLevel, Gate, Outcome, Phase};
+use crate::format::countdown;
+use crate::model::{Color, Split, Verdict};
 
 impl Engine {
     /// Returns true when something shown changed.
@@ -8,8 +22,9 @@ impl Engine {
         let now = now();
         let before = (self.state.phase.clone(), self.state.event_seq);
         let reread = self.config.source.interval.max(Duration::from_secs(2));
-        if self.inflight.is_none()
+        if !self.lane.writing()
             && self
+                .jobs
                 .last_read
                 .is_none_or(|t| now.duration_since(t) >= reread)
         {
@@ -22,13 +37,12 @@ impl Engine {
             self.finish_bake(now);
         }
         if self.state.phase == Phase::Promoted
-            && !self.standby_end_reported
             && self
                 .state
                 .standby_until
                 .is_some_and(|u| self.options.wall.now() >= u)
+            && first(&mut self.said.standby_end)
         {
-            self.standby_end_reported = true;
             self.event(EventLevel::Info, "standby window over: blue may be retired");
         }
         before != (self.state.phase.clone(), self.state.event_seq)
@@ -49,8 +63,7 @@ impl Engine {
             .collect();
         let clean = fresh && !green.is_empty() && green.iter().all(|j| j.verdict == Verdict::Ok);
         if !clean {
-            if !self.bake_hold_reported {
-                self.bake_hold_reported = true;
+            if first(&mut self.said.bake_hold) {
                 let why = if fresh {
                     guardrail::gate_reasons(&self.state.judgements).join("; ")
                 } else {
@@ -103,7 +116,7 @@ impl Engine {
             now,
             split: self.state.split,
             phase: &self.state.phase,
-            write_in_flight: self.inflight.is_some(),
+            write_in_flight: self.lane.writing(),
             dwell_until: self.state.dwell_until,
             data_age: self.state.data_age(now),
             stale_after: self.stale_after(),
@@ -150,9 +163,8 @@ impl Engine {
     pub(super) fn autopilot(&mut self) -> bool {
         if !self.options.autopilot
             || self.options.readonly
-            || self.inflight.is_some()
-            || self.queued_rollback.is_some()
-            || self.retry.is_some()
+            || self.lane.busy()
+            || self.lane.retry().is_some()
             || self.state.outcome.is_some()
         {
             return false;
@@ -164,7 +176,7 @@ impl Engine {
             Phase::Baking => (self.plan.bake, "the bake has not passed"),
             _ => return false,
         };
-        if !deadline.is_zero() && now.duration_since(self.step_entered) > waited_for + deadline {
+        if self.clock.past_deadline(now, waited_for, deadline) {
             let reason = format!(
                 "progress deadline: {what} for {} past the {}: {}",
                 countdown(deadline),
@@ -181,7 +193,7 @@ impl Engine {
         }
         if self.state.phase == Phase::Baking
             || !self.state.gate.open
-            || self.autopilot_after.is_some_and(|t| now < t)
+            || self.clock.autopilot_held(now)
         {
             return false;
         }

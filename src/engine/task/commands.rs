@@ -1,7 +1,18 @@
 //! Commands from the front ends: what each does, what is refused and why,
 //! and the answers (sent only once the state they describe is published).
 
-use super::*;
+use tokio::sync::oneshot;
+
+use super::Engine;
+use super::lane::WriteOrder;
+
+use crate::engine::action::Action;
+use crate::engine::clock::now;
+use crate::engine::command::{Command, Origin, Reply, Request};
+use crate::engine::journal::RecordKind;
+use crate::engine::reply::{Done, Refusal};
+use crate::engine::state::{EventLevel, Phase};
+use crate::model::Split;
 
 impl Engine {
     /// Queues an answer. Answers go out only after the state they describe
@@ -12,14 +23,14 @@ impl Engine {
     /// on) still learns of a refusal: it becomes an event.
     pub(super) fn answer(&mut self, reply: Option<oneshot::Sender<Reply>>, r: Reply) {
         match (reply, r) {
-            (Some(tx), r) => self.outbox.push((tx, r)),
+            (Some(tx), r) => self.out.answers.push((tx, r)),
             (None, Err(why)) => self.event(EventLevel::Warn, format!("refused: {why}")),
             (None, Ok(_)) => {}
         }
     }
 
     pub(super) fn flush_answers(&mut self) {
-        for (tx, r) in self.outbox.drain(..) {
+        for (tx, r) in self.out.answers.drain(..) {
             let _ = tx.send(r);
         }
     }
@@ -31,175 +42,195 @@ impl Engine {
             origin,
             reply,
         } = req;
-        if self.options.readonly && command.moves_traffic() {
-            self.answer(
-                reply,
-                Err("read-only: this cockpit moves no traffic".into()),
-            );
-            return false;
-        }
-        if command.moves_traffic()
-            && !matches!(command, Command::Rollback { .. })
-            && let Some(why) = self.retry_refusal()
-        {
+        if let Some(why) = self.refusal(&command) {
             self.answer(reply, Err(why));
             return false;
         }
-        match command {
+        let r = match command {
             Command::Shutdown => {
-                self.answer(reply, Ok("stopping".into()));
+                self.answer(reply, Ok(Done::Stopping));
                 return true;
             }
-            Command::Note(text) if self.options.readonly => {
-                // A watcher does not hold the journal: a note (such as the
-                // cockpit's own "resumed" after `fg`) is shown, not an error.
-                let msg = format!("note (read-only, not journaled): {text}");
-                self.event(EventLevel::Info, msg.clone());
-                self.answer(reply, Ok(msg));
+            Command::Note(text) => self.note(origin, text),
+            Command::TerminalLost { then } => self.terminal_lost(origin, &then),
+            Command::AlertResult { delivered, text } => self.alert_result(origin, delivered, text),
+            Command::SetArmed(armed) => self.set_armed(origin, armed),
+            Command::RunChecks => self.run_checks_now(origin),
+            Command::TogglePause => self.toggle_pause(origin),
+            // The rest answer when their work is done.
+            traffic => {
+                self.on_traffic(traffic, origin, reply);
+                return false;
             }
-            Command::Note(text) => {
-                let mut rec = self.record(RecordKind::Note, origin, "note");
-                rec.reason = Some(text.clone());
-                let r = self.append(&rec).map(|_| format!("noted: {text}"));
-                if r.is_ok() {
-                    self.event(EventLevel::Info, format!("note: {text}"));
-                }
-                self.answer(reply, r);
-            }
-            Command::TerminalLost { then } => {
-                let r = self.terminal_lost(origin, &then);
-                self.answer(reply, r);
-            }
-            Command::AlertResult { delivered, text } => {
-                let action = if delivered {
-                    "alert sent"
-                } else {
-                    "alert failed"
-                };
-                let mut rec = self.record(RecordKind::Alert, origin, action);
-                rec.detail = Some(text.clone());
-                let r = self.append(&rec).map(|_| text.clone());
-                let level = if delivered {
-                    EventLevel::Info
-                } else {
-                    EventLevel::Error
-                };
-                self.event(level, text);
-                self.answer(reply, r);
-            }
-            Command::SetArmed(armed) => {
-                if self.options.readonly && armed {
-                    self.answer(reply, Err("read-only: auto-rollback stays off".into()));
-                    return false;
-                }
-                if self.state.armed == armed {
-                    // No change, no journal line: a burst of `a` costs one
-                    // write per change of state, not one per key.
-                    let msg = if armed {
-                        "auto-rollback already armed"
-                    } else {
-                        "auto-rollback already disarmed"
-                    };
-                    self.answer(reply, Ok(msg.into()));
-                    return false;
-                }
-                self.state.armed = armed;
-                self.state.breach_streak = 0;
-                let action = if armed { "arm" } else { "disarm" };
-                let rec = self.record(RecordKind::Control, origin, action);
-                let _ = self.append(&rec);
-                let msg = if armed {
-                    "auto-rollback armed"
-                } else {
-                    "auto-rollback DISARMED"
-                };
-                self.event(EventLevel::Warn, msg);
-                self.answer(reply, Ok(msg.into()));
-            }
-            Command::DecommissionBlue => self.decommission_blue(origin, reply),
-            Command::RunChecks => {
-                let r = self.run_checks_now(origin);
-                self.answer(reply, r);
-            }
-            Command::TogglePause => {
-                let r = self.toggle_pause(origin);
-                self.answer(reply, r);
-            }
-            Command::Rollback { reason } => {
-                // A rollback that has not landed: this one tries it again
-                // at once (or waits with the try in flight).
-                if self.retry.is_some() {
-                    let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
-                    order.reply = reply;
-                    self.start_write(order);
-                    return false;
-                }
-                if self.inflight.is_none() && self.nothing_to_roll_back() {
-                    let msg = "already at 0 %: all traffic is on blue".to_string();
-                    self.event(EventLevel::Info, format!("rollback: {msg}"));
-                    self.answer(reply, Ok(msg));
-                    return false;
-                }
-                if let Some(f) = self
-                    .inflight
-                    .as_mut()
-                    .filter(|f| f.change.action == Action::Rollback)
-                {
-                    // Restarting it would only push 0 % again; wait with it.
-                    if let Some(tx) = reply {
-                        f.replies.push(tx);
-                    }
-                    return false;
-                }
-                let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
-                order.reason = Some(reason);
-                order.reply = reply;
-                self.start_write(order);
-            }
-            Command::Advance { force } => match self.advance_target(force) {
-                Ok((to, forced)) => {
-                    let mut order = WriteOrder::new(Action::Advance, to, origin);
-                    order.forced = forced;
-                    order.reply = reply;
-                    self.start_write(order);
-                }
-                Err(why) => self.answer(reply, Err(why)),
-            },
+        };
+        self.answer(reply, r);
+        false
+    }
+
+    /// Commands that move traffic (and decommissioning, which changes
+    /// what serves it): answered once the change is done or refused.
+    fn on_traffic(
+        &mut self,
+        command: Command,
+        origin: Origin,
+        reply: Option<oneshot::Sender<Reply>>,
+    ) {
+        let (action, target, reason) = match command {
+            Command::Rollback { reason } => return self.rollback(origin, reason, reply),
+            Command::DecommissionBlue => return self.decommission_blue(origin, reply),
+            Command::Advance { force } => (Action::Advance, self.advance_target(force), None),
             Command::StepBack => {
                 let target = self
                     .ready_for_write()
                     .and_then(|from| self.moves(from, self.plan.prev_target(from)))
                     .map(|to| (to, false));
-                self.write_or_refuse(Action::StepBack, target, origin, None, reply);
+                (Action::StepBack, target, None)
             }
             Command::SetSplit {
                 split,
                 reason,
                 force,
-            } => {
-                // Raising green's traffic passes the same gate as an
-                // advance (force passes its soft reasons); lowering never
-                // waits.
-                let target = self.ready_for_write().and_then(|from| {
-                    let to = self.moves(from, split)?;
-                    if origin == Origin::Drill {
-                        // A drill's raise is the rehearsal itself: the
-                        // gate judges a cutover, not a drill.
-                        return Ok((to, false));
-                    }
-                    self.raise_check(from, to, force).map(|forced| (to, forced))
-                });
-                self.write_or_refuse(Action::Set, target, origin, reason, reply);
-            }
+            } => (Action::Set, self.set_target(origin, split, force), reason),
             Command::Promote => {
                 let target = self
                     .ready_for_write()
                     .and_then(|from| self.moves(from, Split::FULL))
                     .and_then(|to| self.promote_allowed().map(|_| (to, false)));
-                self.write_or_refuse(Action::Promote, target, origin, None, reply);
+                (Action::Promote, target, None)
             }
+            // Answered by `on_request` itself.
+            Command::Shutdown
+            | Command::Note(_)
+            | Command::TerminalLost { .. }
+            | Command::AlertResult { .. }
+            | Command::SetArmed(_)
+            | Command::RunChecks
+            | Command::TogglePause => return,
+        };
+        self.write_or_refuse(action, target, origin, reason, reply);
+    }
+
+    /// Why `command` is refused before anything else is looked at: a
+    /// read-only cockpit moves no traffic, and while a rollback is failing
+    /// only a rollback is accepted.
+    fn refusal(&self, command: &Command) -> Option<Refusal> {
+        if !command.moves_traffic() {
+            return None;
         }
-        false
+        if self.options.readonly {
+            return Some(Refusal::ReadOnly);
+        }
+        if matches!(command, Command::Rollback { .. }) {
+            return None;
+        }
+        self.retry_refusal()
+    }
+
+    fn note(&mut self, origin: Origin, text: String) -> Reply {
+        if self.options.readonly {
+            // A watcher does not hold the journal: a note (such as the
+            // cockpit's own "resumed" after `fg`) is shown, not an error.
+            let done = Done::NoteShown(text);
+            self.event(EventLevel::Info, done.to_string());
+            return Ok(done);
+        }
+        let mut rec = self.record(RecordKind::Note, origin, "note");
+        rec.reason = Some(text.clone());
+        self.append(&rec).map_err(Refusal::Journal)?;
+        self.event(EventLevel::Info, format!("note: {text}"));
+        Ok(Done::Noted(text))
+    }
+
+    fn alert_result(&mut self, origin: Origin, delivered: bool, text: String) -> Reply {
+        let action = if delivered {
+            "alert sent"
+        } else {
+            "alert failed"
+        };
+        let mut rec = self.record(RecordKind::Alert, origin, action);
+        rec.detail = Some(text.clone());
+        let r = self
+            .append(&rec)
+            .map(|_| Done::Alert(text.clone()))
+            .map_err(Refusal::Journal);
+        let level = if delivered {
+            EventLevel::Info
+        } else {
+            EventLevel::Error
+        };
+        self.event(level, text);
+        r
+    }
+
+    fn set_armed(&mut self, origin: Origin, armed: bool) -> Reply {
+        if self.options.readonly && armed {
+            return Err(Refusal::ReadOnlyArming);
+        }
+        if self.state.armed == armed {
+            // No change, no journal line: a burst of `a` costs one
+            // write per change of state, not one per key.
+            return Ok(Done::Armed {
+                armed,
+                changed: false,
+            });
+        }
+        self.state.armed = armed;
+        self.state.breach_streak = 0;
+        let action = if armed { "arm" } else { "disarm" };
+        let rec = self.record(RecordKind::Control, origin, action);
+        let _ = self.append(&rec);
+        let done = Done::Armed {
+            armed,
+            changed: true,
+        };
+        self.event(EventLevel::Warn, done.to_string());
+        Ok(done)
+    }
+
+    fn rollback(&mut self, origin: Origin, reason: String, reply: Option<oneshot::Sender<Reply>>) {
+        // A rollback that has not landed: this one tries it again
+        // at once (or waits with the try in flight).
+        if self.lane.retry().is_some() {
+            let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
+            order.reply = reply;
+            self.start_write(order);
+            return;
+        }
+        if !self.lane.writing() && self.nothing_to_roll_back() {
+            self.event(
+                EventLevel::Info,
+                format!("rollback: {}", Done::AlreadyAtZero),
+            );
+            self.answer(reply, Ok(Done::AlreadyAtZero));
+            return;
+        }
+        if let Some(f) = self.lane.rollback_in_flight() {
+            // Restarting it would only push 0 % again; wait with it.
+            f.replies.extend(reply);
+            return;
+        }
+        let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
+        order.reason = Some(reason);
+        order.reply = reply;
+        self.start_write(order);
+    }
+
+    /// Raising green's traffic passes the same gate as an advance (force
+    /// passes its soft reasons); lowering never waits.
+    fn set_target(
+        &self,
+        origin: Origin,
+        split: Split,
+        force: bool,
+    ) -> Result<(Split, bool), Refusal> {
+        let from = self.ready_for_write()?;
+        let to = self.moves(from, split)?;
+        if origin == Origin::Drill {
+            // A drill's raise is the rehearsal itself: the gate judges a
+            // cutover, not a drill.
+            return Ok((to, false));
+        }
+        self.raise_check(from, to, force).map(|forced| (to, forced))
     }
 
     /// At 0 % by the router's word, with nothing to doubt it: no router
@@ -219,7 +250,7 @@ impl Engine {
     fn write_or_refuse(
         &mut self,
         action: Action,
-        target: Result<(Split, bool), String>,
+        target: Result<(Split, bool), Refusal>,
         origin: Origin,
         reason: Option<String>,
         reply: Option<oneshot::Sender<Reply>>,
@@ -237,55 +268,48 @@ impl Engine {
     }
 
     /// The split we can move from, or why no write can start now.
-    pub(super) fn ready_for_write(&self) -> Result<Split, String> {
-        if let Some(f) = &self.inflight {
-            return Err(format!(
-                "busy: {} {} → {} is in flight; roll back to preempt it",
-                f.change.action,
-                show(f.change.from),
-                f.change.to
-            ));
+    pub(super) fn ready_for_write(&self) -> Result<Split, Refusal> {
+        if let Some(f) = self.lane.in_flight() {
+            return Err(Refusal::InFlight(f.change.change()));
         }
-        self.state
-            .split
-            .ok_or_else(|| "split unknown: the router has not answered yet".to_string())
+        self.state.split.ok_or(Refusal::SplitUnknown)
     }
 
     /// `to`, unless it is where the router already is (no write for
     /// nothing) or a split the router cannot set (refused before any write).
-    pub(super) fn moves(&self, from: Split, to: Split) -> Result<Split, String> {
+    pub(super) fn moves(&self, from: Split, to: Split) -> Result<Split, Refusal> {
         if from == to {
-            return Err(format!("already at {to}"));
+            return Err(Refusal::AlreadyAt(to));
         }
         let caps = self.router.capabilities();
         if !caps.can_set(to) {
-            return Err(format!(
-                "the {} router cannot set {to}: it can set {}",
-                self.router.kind(),
-                caps.describe()
-            ));
+            return Err(Refusal::CannotSet {
+                router: self.router.kind().to_string(),
+                to,
+                can: caps.describe(),
+            });
         }
         Ok(to)
     }
 
     /// The next step, if the gate (or `force`) lets us go there.
-    pub(super) fn advance_target(&self, force: bool) -> Result<(Split, bool), String> {
+    pub(super) fn advance_target(&self, force: bool) -> Result<(Split, bool), Refusal> {
         let from = self.ready_for_write()?;
         let to = self
             .plan
             .next_target(from)
-            .ok_or_else(|| "already at 100 %: nothing to advance".to_string())?;
+            .ok_or(Refusal::NothingToAdvance)?;
         let to = self.moves(from, to)?;
         self.raise_check(from, to, force).map(|forced| (to, forced))
     }
 
     pub(super) fn toggle_pause(&mut self, origin: Origin) -> Reply {
-        if self.inflight.is_some() {
-            return Err("a traffic change is in flight; pause once it lands".into());
+        if self.lane.writing() {
+            return Err(Refusal::PauseInFlight);
         }
         let now = now();
         let last = self.plan.steps.len() - 1;
-        let (action, msg) = match self.state.phase.clone() {
+        let (action, done) = match self.state.phase.clone() {
             Phase::Canary { step } => {
                 self.state.dwell_left = self
                     .state
@@ -293,7 +317,7 @@ impl Engine {
                     .take()
                     .map(|u| u.saturating_duration_since(now));
                 self.state.phase = Phase::Paused { step };
-                ("pause", "paused: dwell clock and autopilot stopped")
+                ("pause", Done::Paused { bake: false })
             }
             Phase::Baking => {
                 self.state.dwell_left = self
@@ -302,7 +326,7 @@ impl Engine {
                     .take()
                     .map(|u| u.saturating_duration_since(now));
                 self.state.phase = Phase::Paused { step: last };
-                ("pause", "paused: bake clock stopped")
+                ("pause", Done::Paused { bake: true })
             }
             Phase::Paused { step } => {
                 let left = self.state.dwell_left.take().unwrap_or_default();
@@ -313,7 +337,7 @@ impl Engine {
                 } else {
                     self.plan.dwell
                 };
-                self.step_entered = now.checked_sub(waited.saturating_sub(left)).unwrap_or(now);
+                self.clock.resume(now, waited, left);
                 if step == last && self.state.split == Some(Split::FULL) {
                     self.state.bake_until = Some(now + left);
                     self.state.phase = Phase::Baking;
@@ -321,13 +345,13 @@ impl Engine {
                     self.state.dwell_until = Some(now + left);
                     self.state.phase = Phase::Canary { step };
                 }
-                ("resume", "resumed")
+                ("resume", Done::Resumed)
             }
-            other => return Err(format!("nothing to pause while {}", other.name())),
+            other => return Err(Refusal::NothingToPause(other.name())),
         };
         let rec = self.record(RecordKind::Control, origin, action);
         let _ = self.append(&rec);
-        self.event(EventLevel::Info, msg);
-        Ok(msg.into())
+        self.event(EventLevel::Info, done.to_string());
+        Ok(done)
     }
 }

@@ -3,19 +3,27 @@
 //! data: green's own span, and a dwell that restarts on any poll where
 //! green breaches or has no data.
 
-use super::*;
+use super::Engine;
+use super::said_once::first;
+
+use crate::engine::clock::now;
+use crate::engine::guardrail::Judgement;
+use crate::engine::reply::Refusal;
+use crate::engine::state::{EventLevel, Phase};
+use crate::format::countdown;
+use crate::model::{Color, Snapshot, Split, Verdict};
 
 impl Engine {
     /// Whether a move from `from` to `to` may go ahead: lowering green's
     /// traffic is never gated; raising it passes the advance gate, or
     /// `force` passes its soft reasons. Ok(true) means it goes as forced.
-    pub(super) fn raise_check(&self, from: Split, to: Split, force: bool) -> Result<bool, String> {
+    pub(super) fn raise_check(&self, from: Split, to: Split, force: bool) -> Result<bool, Refusal> {
         if to.green() <= from.green() {
             return Ok(false);
         }
         let gate = self.gate_check_to(Some(to));
         if !gate.hard.is_empty() {
-            return Err(gate.hard.join("; "));
+            return Err(Refusal::GateHard(gate.hard));
         }
         if gate.soft.is_empty() {
             return Ok(false);
@@ -23,10 +31,7 @@ impl Engine {
         if force {
             return Ok(true);
         }
-        Err(format!(
-            "gate closed: {} (force to override)",
-            gate.soft.join("; ")
-        ))
+        Err(Refusal::GateClosed(gate.soft))
     }
 
     /// True when `color`'s own data in `snap` is a full window taken
@@ -44,7 +49,7 @@ impl Engine {
             && snap
                 .at
                 .checked_sub(span)
-                .is_some_and(|start| start >= self.split_since)
+                .is_some_and(|start| start >= self.clock.split_since())
     }
 
     /// After judging a snapshot: any breach or no-data poll of green
@@ -67,14 +72,14 @@ impl Engine {
             .map(Judgement::summary)
             .collect();
         if bad.is_empty() {
-            self.dwell_restart_reported = false;
+            self.said.dwell_restart = false;
             return;
         }
-        let now = Instant::now();
-        self.state.dwell_until = Some(now + self.plan.dwell);
-        if !self.dwell_restart_reported {
-            // Once per run of bad polls: a flapping target would flood the log.
-            self.dwell_restart_reported = true;
+        // The engine's clock (tokio's), as every other deadline: the std
+        // clock would not move with paused time in tests.
+        self.state.dwell_until = Some(now() + self.plan.dwell);
+        // Once per run of bad polls: a flapping target would flood the log.
+        if first(&mut self.said.dwell_restart) {
             self.event(
                 EventLevel::Warn,
                 format!(
@@ -91,21 +96,17 @@ impl Engine {
     /// Promote skips the dwell by design (it is confirmed, and journaled as
     /// a promote), but it has no force of its own: after a rollback it is
     /// refused, and a forced set to 100 % is the way to send traffic back.
-    pub(super) fn promote_allowed(&self) -> Result<(), String> {
+    pub(super) fn promote_allowed(&self) -> Result<(), Refusal> {
         if let Some(m) = &self.state.rolled_back {
-            return Err(format!(
-                "{} was rolled back ({}): promoting it needs force: `:set 100` and confirm, or `cutover set 100 --force`",
-                m.describe_green(),
-                m.reason
-            ));
+            return Err(Refusal::PromoteRolledBack {
+                green: m.describe_green(),
+                reason: m.reason.clone(),
+            });
         }
         // The flip skips the dwell, not the checks configured before it.
         let waiting = self.check_reasons(Some(Split::FULL));
         if !waiting.is_empty() {
-            return Err(format!(
-                "promote waits for the gates: {}; force: `:set 100` and confirm, or `cutover set 100 --force`",
-                waiting.join("; ")
-            ));
+            return Err(Refusal::PromoteWaits(waiting));
         }
         Ok(())
     }

@@ -1,7 +1,12 @@
 //! Snapshots: guardrail verdicts, history, the breach streak and the
 //! auto-rollback it can trigger.
 
-use super::*;
+use super::{Engine, reading_record};
+
+use crate::engine::command::Origin;
+use crate::engine::guardrail::{self, Judgement};
+use crate::engine::state::{EventLevel, HistoryPoint, LastValue};
+use crate::model::{Color, Metric, NoData, Snapshot, Split, Verdict};
 
 impl Engine {
     pub(super) fn on_snapshot(&mut self, snap: Snapshot) {
@@ -10,18 +15,7 @@ impl Engine {
         self.report_transitions(&judgements, split);
         self.report_warnings(&snap);
         self.track_observed(&snap);
-        for color in Color::BOTH {
-            for metric in Metric::ALL {
-                let value = snap.color(color).get(metric).value();
-                self.state
-                    .history
-                    .push(color, metric, HistoryPoint { at: snap.at, value });
-                if let Some(value) = value {
-                    self.state
-                        .set_last_value(color, metric, LastValue { value, at: snap.at });
-                }
-            }
-        }
+        self.chart(&snap, true);
         let green_serves = split.is_none_or(|s| s.green() > 0);
         let streak_before = self.state.breach_streak;
         self.state.breach_streak = if green_serves {
@@ -47,15 +41,8 @@ impl Engine {
     /// never judged, never counted toward a streak or a gate.
     pub(super) fn on_backfill(&mut self, past: Vec<Snapshot>) {
         let n = past.len();
-        for snap in past {
-            for color in Color::BOTH {
-                for metric in Metric::ALL {
-                    let value = snap.color(color).get(metric).value();
-                    self.state
-                        .history
-                        .push(color, metric, HistoryPoint { at: snap.at, value });
-                }
-            }
+        for snap in &past {
+            self.chart(snap, false);
         }
         self.event(
             EventLevel::Info,
@@ -66,17 +53,29 @@ impl Engine {
         );
     }
 
+    /// Every number of `snap` into the charts' history; with `last`, also
+    /// as the last value seen (kept with its time when a poll has none).
+    fn chart(&mut self, snap: &Snapshot, last: bool) {
+        for color in Color::BOTH {
+            for metric in Metric::ALL {
+                let value = snap.color(color).get(metric).value();
+                self.state
+                    .history
+                    .push(color, metric, HistoryPoint { at: snap.at, value });
+                if let Some(value) = value.filter(|_| last) {
+                    self.state
+                        .set_last_value(color, metric, LastValue { value, at: snap.at });
+                }
+            }
+        }
+    }
+
     pub(super) fn maybe_auto_rollback(&mut self) {
         let st = &self.state;
         if !st.armed || st.breach_streak < st.breach_needed || st.split == Some(Split::ZERO) {
             return;
         }
-        if self
-            .inflight
-            .as_ref()
-            .is_some_and(|f| f.change.action == Action::Rollback)
-            || self.queued_rollback.is_some()
-        {
+        if self.lane.rolling_back() {
             return;
         }
         let breaches = guardrail::green_breaches(&st.judgements);
@@ -102,11 +101,7 @@ impl Engine {
     pub(super) fn report_transitions(&mut self, judgements: &[Judgement], split: Option<Split>) {
         for j in judgements {
             let key = (j.color, j.metric);
-            let (prev, prev_reported) = self
-                .prev_verdicts
-                .get(&key)
-                .copied()
-                .unwrap_or((Verdict::NoData, false));
+            let (prev, prev_reported) = self.said.verdict(key);
             if prev == j.verdict {
                 continue;
             }
@@ -130,7 +125,7 @@ impl Engine {
             if !idle && (j.verdict == Verdict::Breach || prev == Verdict::Breach) {
                 self.journal_breach(j);
             }
-            self.prev_verdicts.insert(key, (j.verdict, level.is_some()));
+            self.said.set_verdict(key, j.verdict, level.is_some());
         }
     }
 
@@ -144,16 +139,8 @@ impl Engine {
                     .map(move |w| format!("{c}: {w}"))
             })
             .collect();
-        if warnings != self.prev_warnings {
-            let new: Vec<String> = warnings
-                .iter()
-                .filter(|w| !self.prev_warnings.contains(w))
-                .cloned()
-                .collect();
-            for w in new {
-                self.event(EventLevel::Warn, w);
-            }
-            self.prev_warnings = warnings;
+        for w in self.said.new_warnings(warnings) {
+            self.event(EventLevel::Warn, w);
         }
     }
 }

@@ -1,9 +1,19 @@
 //! Notices for the alert task: sent after the journal line they describe,
 //! with a `send` that never waits. Nothing here can delay the engine.
 
-use super::*;
+use super::Engine;
+use super::lane::InFlight;
+
 use crate::config::AlertEvent;
+use crate::engine::action::Action;
+use crate::engine::clock::now;
+use crate::engine::command::{Origin, Reply};
+use crate::engine::guardrail::{self, Judgement};
+use crate::engine::journal::RecordKind;
 use crate::engine::notice::Notice;
+use crate::engine::reply::{Done, Refusal};
+use crate::engine::state::EventLevel;
+use crate::model::{Color, Split, Verdict};
 
 impl Engine {
     fn notify(&self, notice: Notice) {
@@ -72,7 +82,7 @@ impl Engine {
 
     /// The cockpit lost its terminal: journaled as a control line, shown
     /// as an event, and sent to every alert (nobody is watching now).
-    pub(super) fn terminal_lost(&mut self, origin: Origin, then: &str) -> Result<String, String> {
+    pub(super) fn terminal_lost(&mut self, origin: Origin, then: &str) -> Reply {
         let at = self.state.split.map_or_else(
             || "an unknown split".to_string(),
             |s| format!("{} %", s.green()),
@@ -80,7 +90,10 @@ impl Engine {
         let text = format!("terminal lost at {at}; {then}");
         let mut rec = self.record(RecordKind::Control, origin, "terminal lost");
         rec.reason = Some(text.clone());
-        let r = self.append(&rec).map(|_| text.clone());
+        let r = self
+            .append(&rec)
+            .map(|_| Done::TerminalLost(text.clone()))
+            .map_err(Refusal::Journal);
         self.event(EventLevel::Warn, text.clone());
         let mut n = self.notice(AlertEvent::TerminalLost, origin);
         n.reason = Some(then.to_string());

@@ -2,10 +2,13 @@
 //! with its time, and a disagreement that lasts a whole window is an event,
 //! never silence.
 
-use super::*;
+use super::Engine;
+
 use crate::engine::observed::{self, Agreement};
+use crate::engine::state::EventLevel;
 use crate::engine::state::Observed;
 use crate::format::span;
+use crate::model::Snapshot;
 
 impl Engine {
     pub(super) fn track_observed(&mut self, snap: &Snapshot) {
@@ -15,9 +18,9 @@ impl Engine {
             self.state.observed = Some(Observed { green, at: snap.at });
         }
         let router = self.state.split;
-        let marked = self.disagreement.update(snap.at, router, seen);
+        let marked = self.traffic.disagreement.update(snap.at, router, seen);
         let was = self.state.observed_disagrees;
-        let agreement = self.disagreement.state();
+        let agreement = self.traffic.disagreement.state();
         self.state.observed_disagrees = matches!(agreement, Agreement::Disagree { .. });
         if marked && let (Some(r), Some(o)) = (router, seen) {
             self.event(

@@ -1,51 +1,47 @@
 //! Router reads: the split as the router reports it, on start and every
 //! few seconds after, and what the journal says happened before us.
 
-use super::*;
+use std::time::Instant;
+
+use super::job::within;
+use super::{Engine, READ_TIMEOUT, ReadResult};
+
+use crate::engine::clock::now;
+use crate::engine::command::Origin;
+use crate::engine::journal::{Record, RecordKind};
+use crate::engine::state::{EventLevel, Phase};
+use crate::model::{Color, Split};
+use crate::router::{Readiness, RouterError, RouterRead};
 
 impl Engine {
     pub(super) fn start_read(&mut self) {
-        if self.read_in_flight {
+        if self.jobs.read.pending() {
             return;
         }
-        self.read_in_flight = true;
-        self.last_read = Some(now());
+        self.jobs.last_read = Some(now());
         let router = self.router.clone();
-        let workload = self.workload.clone();
-        let tx = self.read_tx.clone();
-        let generation = self.write_gen;
+        let workload = self.jobs.workload.clone();
+        let generation = self.lane.generation();
         // The first read of a run believes nothing the data plane has not
         // been brought in line with (a reload a killed process never made).
-        let first = !std::mem::replace(&mut self.reconciled, true);
+        let first = !std::mem::replace(&mut self.jobs.reconciled, true);
         // A watcher moves nothing, not even by reconciling.
         let reconcile = first && !self.options.readonly;
-        tokio::spawn(async move {
-            let timed_out =
-                || RouterError::Unavailable(format!("no answer in {}s", READ_TIMEOUT.as_secs()));
+        self.jobs.read.start(async move {
             let reconciled = match reconcile {
-                true => Some(
-                    tokio::time::timeout(READ_TIMEOUT, router.reconcile())
-                        .await
-                        .unwrap_or_else(|_| Err(timed_out())),
-                ),
+                true => Some(within(READ_TIMEOUT, router.reconcile()).await),
                 false => None,
             };
-            let split = tokio::time::timeout(READ_TIMEOUT, router.get_split())
-                .await
-                .unwrap_or_else(|_| Err(timed_out()));
+            let split = within(READ_TIMEOUT, router.get_split()).await;
             // Replicas ride along with the periodic read: they feed the gate.
-            let ready = tokio::time::timeout(READ_TIMEOUT, workload.readiness())
-                .await
-                .unwrap_or_else(|_| Err(timed_out()));
-            let _ = tx
-                .send(ReadResult {
-                    generation,
-                    split,
-                    ready,
-                    reconciled,
-                    first,
-                })
-                .await;
+            let ready = within(READ_TIMEOUT, workload.readiness()).await;
+            ReadResult {
+                generation,
+                split,
+                ready,
+                reconciled,
+                first,
+            }
         });
     }
 
@@ -113,18 +109,17 @@ impl Engine {
             reconciled,
             first,
         } = read;
-        self.read_in_flight = false;
         self.on_reconciled(reconciled);
         // What the data plane serves, once, so the split is shown beside
         // its age from the start; on a task of its own, as a probe may be slow.
         if first && let Ok(read) = &r {
             self.check_data_plane(read.split);
         }
-        if self.inflight.is_some() {
+        if self.lane.writing() {
             // The write's own read-back is the word that counts.
             return;
         }
-        if generation != self.write_gen {
+        if generation != self.lane.generation() {
             // Started before a write that has landed since: stale. Ask again.
             self.start_read();
             return;
@@ -140,17 +135,17 @@ impl Engine {
                 self.state.router_error = Some(text);
             }
             Ok(RouterRead { split, revision }) => {
-                self.revision = revision;
+                self.lane.set_revision(revision);
                 self.state.router_error = None;
                 self.state.split_read_at = Some(now);
-                let reconcile = std::mem::take(&mut self.reconcile);
+                let reconcile = self.lane.take_reconcile();
                 match self.state.split {
                     None => self.first_read(split, now),
                     // A failing rollback leaves its 0 % written (nginx's
                     // include) while the data plane still serves the old
                     // split: the router's word is not yet the truth, so the
                     // split shown stays what is served until the rollback lands.
-                    Some(_) if self.retry.is_some() && split == Split::ZERO => {}
+                    Some(_) if self.lane.retry().is_some() && split == Split::ZERO => {}
                     Some(known) if known != split => {
                         let text = if reconcile {
                             format!(
@@ -189,10 +184,8 @@ impl Engine {
         self.state.bake_until = None;
         self.state.standby_until = None;
         self.state.breach_streak = 0;
-        self.step_entered = now;
-        self.split_since = now;
-        self.autopilot_after = None;
-        self.bake_hold_reported = false;
+        self.clock.enter(now);
+        self.said.bake_hold = false;
         match self.state.phase {
             Phase::Canary { .. } => self.state.dwell_until = Some(now + self.plan.dwell),
             Phase::Baking => self.state.bake_until = Some(now + self.plan.bake),
@@ -204,7 +197,7 @@ impl Engine {
     /// progress at the nearest step.
     pub(super) fn first_read(&mut self, split: Split, now: Instant) {
         self.state.split = Some(split);
-        if let Some(u) = &self.recovery.unfinished {
+        if let Some(u) = &self.journal.recovery.unfinished {
             self.event(
                 EventLevel::Warn,
                 format!(
@@ -217,9 +210,8 @@ impl Engine {
                 ),
             );
         }
-        self.step_entered = now;
-        self.split_since = now;
-        if let Some(rb) = self.recovery.failed_rollback.clone() {
+        self.clock.first_read(now);
+        if let Some(rb) = self.journal.recovery.failed_rollback.clone() {
             self.resume_failed_rollback(split, rb);
             return;
         }
@@ -230,7 +222,7 @@ impl Engine {
         }
         match split.green() {
             0 => self.event(EventLevel::Info, "router reports 0 %: ready to start"),
-            100 => match self.recovery.promoted_at {
+            100 => match self.journal.recovery.promoted_at {
                 Some(at) => {
                     self.state.phase = Phase::Promoted;
                     self.state.bake_until = None;

@@ -3,13 +3,22 @@
 //! green's configured version changes. While it holds, raising green's
 //! traffic needs force (see `gate_check`) and the autopilot does nothing.
 
-use super::*;
-use crate::engine::memory::RolledBackMemory;
-use crate::format::{age, clock_utc};
+use std::time::{Duration, SystemTime};
 
-/// `4m10s ago (12:03:55 UTC)`.
-fn when(at: SystemTime) -> String {
-    let ago = SystemTime::now().duration_since(at).unwrap_or_default();
+use super::Engine;
+use super::lane::InFlight;
+
+use crate::engine::action::Action;
+use crate::engine::clock::now;
+use crate::engine::journal::Journal;
+use crate::engine::memory::RolledBackMemory;
+use crate::engine::state::{EventLevel, Outcome, Phase};
+use crate::format::{age, clock_utc};
+use crate::model::Split;
+
+/// `4m10s ago (12:03:55 UTC)`, against the engine's wall clock `wall`.
+fn when(at: SystemTime, wall: SystemTime) -> String {
+    let ago = wall.duration_since(at).unwrap_or_default();
     format!("{} ago ({})", age(ago), clock_utc(at))
 }
 
@@ -17,13 +26,13 @@ impl Engine {
     /// On spawn: takes over what the journal remembers, unless the green
     /// now configured is not the one that was rolled back.
     pub(super) fn restore_rollback_memory(&mut self) {
-        if let Some(e) = self.recovery.unreadable.clone() {
+        if let Some(e) = self.journal.recovery.unreadable.clone() {
             self.event(
                 EventLevel::Error,
                 format!("journal unreadable: {e}; an earlier rollback would not be known"),
             );
         }
-        let Some(m) = self.recovery.rolled_back.clone() else {
+        let Some(m) = self.journal.recovery.rolled_back.clone() else {
             return;
         };
         let configured = self.config.service.green_version.clone();
@@ -34,7 +43,7 @@ impl Engine {
                     "green_version is now {}: the rollback of {} {} ({}) no longer holds",
                     configured.unwrap_or_default(),
                     m.describe_green(),
-                    when(m.at),
+                    when(m.at, self.options.wall.now()),
                     m.reason
                 ),
             );
@@ -55,7 +64,7 @@ impl Engine {
         let what = format!(
             "{} was rolled back {}: {}",
             m.describe_green(),
-            when(m.at),
+            when(m.at, self.options.wall.now()),
             m.reason
         );
         if self.options.autopilot {
@@ -105,7 +114,7 @@ impl Engine {
                     EventLevel::Error,
                     format!("journal unreadable ({e}): cannot tell whether that was a rollback; nothing advances on its own"),
                 );
-                self.autopilot_after = Some(now() + Duration::from_secs(3600));
+                self.clock.hold_autopilot(now() + Duration::from_secs(3600));
                 return;
             }
         };
@@ -118,7 +127,7 @@ impl Engine {
         let what = format!(
             "the journal says {} was rolled back {}: {}",
             m.describe_green(),
-            when(m.at),
+            when(m.at, self.options.wall.now()),
             m.reason
         );
         self.event(

@@ -4,8 +4,19 @@
 //! hear of it three times at most per reason: when it starts failing, when
 //! the reason changes, and when it lands.
 
-use super::*;
-use crate::engine::state::RollbackRetry;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use super::Engine;
+use super::lane::InFlight;
+use crate::engine::action::{Action, WriteOutcome};
+use crate::engine::clock::now;
+use crate::engine::command::{Origin, Reply};
+use crate::engine::journal::RecordKind;
+use crate::engine::reply::{Refusal, show};
+use crate::engine::state::{EventLevel, PendingChange, RollbackRetry};
+use crate::model::Split;
 
 /// The wait before the first retry; it doubles after each failure.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
@@ -41,9 +52,9 @@ pub(super) struct Retry {
 impl Engine {
     /// A try of a rollback ended without landing, because of `why`.
     pub(super) fn rollback_try_failed(&mut self, f: InFlight, why: String, maybe_applied: bool) {
-        let first = self.retry.is_none();
-        let changed = self.retry.as_ref().is_some_and(|r| r.last_error != why);
-        let tries = self.retry.as_ref().map_or(0, |r| r.tries) + 1;
+        let first = self.lane.retry().is_none();
+        let changed = self.lane.retry().is_some_and(|r| r.last_error != why);
+        let tries = self.lane.retry().map_or(0, |r| r.tries) + 1;
         let wait = backoff(tries);
         if !f.retry {
             // The try that journaled an intent gets its outcome.
@@ -70,7 +81,7 @@ impl Engine {
             };
             self.event(EventLevel::Error, text);
         }
-        let retry = self.retry.get_or_insert_with(|| Retry {
+        let retry = self.lane.retry_or(|| Retry {
             origin: f.origin,
             reason: f.reason.clone(),
             forced: f.forced,
@@ -85,8 +96,8 @@ impl Engine {
         retry.last_error = why;
         retry.next_at = Some(now() + wait);
         self.after_failure(&f);
-        self.revision = None;
-        if let Some(r) = &mut self.retry {
+        self.lane.set_revision(None);
+        if let Some(r) = self.lane.retry_mut() {
             r.replies.extend(f.replies);
         }
         self.show_retry();
@@ -108,7 +119,7 @@ impl Engine {
 
     /// Mirrors the retry into the published state.
     fn show_retry(&mut self) {
-        self.state.rollback_failed = self.retry.as_ref().map(|r| RollbackRetry {
+        self.state.rollback_failed = self.lane.retry().map(|r| RollbackRetry {
             decided: r.decided,
             tries: r.tries,
             reason: r.last_error.clone(),
@@ -119,11 +130,11 @@ impl Engine {
     /// Starts the next try when its time has come. True when it started one.
     pub(super) fn retry_if_due(&mut self) -> bool {
         let due = self
-            .retry
-            .as_ref()
+            .lane
+            .retry()
             .and_then(|r| r.next_at)
             .is_some_and(|t| now() >= t);
-        if due && self.inflight.is_none() && self.queued_rollback.is_none() {
+        if due && !self.lane.writing() && !self.lane.preempting() {
             self.start_retry();
             return true;
         }
@@ -133,11 +144,12 @@ impl Engine {
     /// A new rollback while one is failing: try again at once, and answer
     /// `reply` when it lands. True when a retry is pending (it took over).
     pub(super) fn retry_now(&mut self, reply: Option<oneshot::Sender<Reply>>) -> bool {
-        let Some(r) = &mut self.retry else {
+        let writing = self.lane.writing();
+        let Some(r) = self.lane.retry_mut() else {
             return false;
         };
         r.replies.extend(reply);
-        if r.next_at.is_some() && self.inflight.is_none() {
+        if r.next_at.is_some() && !writing {
             let tries = r.tries;
             self.event(
                 EventLevel::Warn,
@@ -152,7 +164,7 @@ impl Engine {
     /// 0 % is the safe direction. No intent line: the decision was
     /// journaled when it was made.
     fn start_retry(&mut self) {
-        let Some(r) = &mut self.retry else {
+        let Some(r) = self.lane.retry_mut() else {
             return;
         };
         r.next_at = None;
@@ -163,35 +175,21 @@ impl Engine {
             r.readings.clone(),
             r.decided,
         );
-        let cancel = CancellationToken::new();
-        let task = tokio::spawn(super::write_task::write_task(
-            self.router.clone(),
-            crate::router::WriteRequest {
-                split: Split::ZERO,
-                expected: None,
-                cancel: cancel.clone(),
-            },
-            true,
-        ));
+        let (task, cancel) = self.spawn_write(Split::ZERO, None, true);
         let change = PendingChange {
             from: self.state.split,
             to: Split::ZERO,
             started: decided,
             action: Action::Rollback,
         };
-        self.state.pending = Some(change.clone());
-        self.write_gen += 1;
-        self.inflight = Some(InFlight {
-            task,
-            cancel,
-            change,
-            origin,
+        let f = InFlight {
             reason,
             forced,
             readings,
-            replies: Vec::new(),
             retry: true,
-        });
+            ..InFlight::new(task, cancel, change, origin)
+        };
+        self.track_write(f);
         self.show_retry();
     }
 
@@ -199,7 +197,7 @@ impl Engine {
     /// detail adds (`landed on try 4, 9s after the decision`) if it had
     /// failed before, with the callers who waited for it.
     pub(super) fn retry_landed(&mut self) -> Option<(String, Vec<oneshot::Sender<Reply>>)> {
-        let r = self.retry.take()?;
+        let r = self.lane.take_retry()?;
         self.state.rollback_failed = None;
         let total = now().saturating_duration_since(r.decided);
         let text = format!(
@@ -213,18 +211,18 @@ impl Engine {
 
     /// True while a rollback is failing: nothing that raises green's
     /// traffic (or moves it anywhere but 0 %) is accepted.
-    pub(super) fn retry_refusal(&self) -> Option<String> {
-        let r = self.retry.as_ref()?;
-        Some(format!(
-            "the rollback has not landed yet (ROLLBACK FAILED — retrying, {} tries: {}); only a rollback is accepted until it lands",
-            r.tries, r.last_error
-        ))
+    pub(super) fn retry_refusal(&self) -> Option<Refusal> {
+        let r = self.lane.retry()?;
+        Some(Refusal::RollbackFailing {
+            tries: r.tries,
+            error: r.last_error.clone(),
+        })
     }
 
     /// The engine stops with the rollback not landed: said, journaled, and
     /// its callers told what the router was last seen at.
     pub(super) fn stop_retrying(&mut self) {
-        let Some(r) = self.retry.take() else {
+        let Some(r) = self.lane.take_retry() else {
             return;
         };
         let left = show(self.state.split);
@@ -241,7 +239,9 @@ impl Engine {
         let _ = self.append(&rec);
         self.event(EventLevel::Error, text.clone());
         for tx in r.replies {
-            self.outbox.push((tx, Err(text.clone())));
+            self.out
+                .answers
+                .push((tx, Err(Refusal::NotLanded(text.clone()))));
         }
     }
 }

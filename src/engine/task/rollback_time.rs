@@ -5,8 +5,16 @@
 //! second usually arrives after the outcome was written, on a record of its
 //! own.
 
-use super::*;
+use std::time::{Duration, Instant};
+
+use super::Engine;
+use super::lane::InFlight;
+
+use crate::engine::clock::now;
+use crate::engine::command::Origin;
 use crate::engine::journal::{ROLLBACK_TRAFFIC_ZERO, ZERO_EPSILON};
+use crate::engine::journal::{Record, RecordKind};
+use crate::engine::state::EventLevel;
 use crate::engine::state::{RollbackTimes, rollback_figure as figure};
 use crate::format::span;
 
@@ -35,7 +43,7 @@ impl Engine {
         origin: Origin,
         reason: Option<&str>,
     ) {
-        self.zero_watch = Some(ZeroWatch {
+        self.traffic.zero_watch = Some(ZeroWatch {
             decided,
             origin,
             reason: reason.map(str::to_string),
@@ -47,7 +55,7 @@ impl Engine {
     /// Another traffic change begins, or the rollback failed: a later
     /// zero would measure nothing.
     pub(super) fn stop_watching_rollback(&mut self) {
-        self.zero_watch = None;
+        self.traffic.zero_watch = None;
         self.not_awaiting_zero();
     }
 
@@ -69,6 +77,7 @@ impl Engine {
         let to_router = now().saturating_duration_since(f.change.started);
         rec.decision_to_router_ms = Some(ms(to_router));
         rec.decision_to_zero_ms = self
+            .traffic
             .zero_watch
             .as_ref()
             .and_then(|w| w.seen.map(|at| ms(at.saturating_duration_since(w.decided))));
@@ -79,7 +88,7 @@ impl Engine {
     /// figure, in the state and as an event.
     pub(super) fn rollback_landed(&mut self, f: &InFlight) {
         let to_router = now().saturating_duration_since(f.change.started);
-        let seen = self.zero_watch.as_ref().and_then(|w| w.seen);
+        let seen = self.traffic.zero_watch.as_ref().and_then(|w| w.seen);
         let ago = now().saturating_duration_since(f.change.started);
         let times = RollbackTimes {
             decided: f.change.started,
@@ -119,12 +128,12 @@ impl Engine {
         // A source that never showed request rates cannot tell: nothing to
         // wait for.
         let rates = self.state.observed.is_some();
-        match &mut self.zero_watch {
+        match &mut self.traffic.zero_watch {
             Some(w) if w.seen.is_none() && rates => {
                 w.landed = true;
                 times.awaiting_zero = true;
             }
-            _ => self.zero_watch = None,
+            _ => self.traffic.zero_watch = None,
         }
         self.state.last_rollback = Some(times);
     }
@@ -134,7 +143,7 @@ impl Engine {
     /// green below [`ZERO_EPSILON`] % is the time to zero.
     pub(super) fn watch_zero(&mut self, at: Instant, green: Option<f64>) {
         let deadline = self.zero_deadline();
-        let Some(w) = &mut self.zero_watch else {
+        let Some(w) = &mut self.traffic.zero_watch else {
             return;
         };
         if w.seen.is_some() || at <= w.decided {
@@ -152,7 +161,7 @@ impl Engine {
                         None => " (no request rates)".into(),
                     }
                 );
-                self.zero_watch = None;
+                self.traffic.zero_watch = None;
                 self.not_awaiting_zero();
                 self.event(EventLevel::Warn, text);
                 return;
@@ -164,7 +173,7 @@ impl Engine {
             // The outcome, when written, carries it.
             return;
         }
-        let Some(w) = self.zero_watch.take() else {
+        let Some(w) = self.traffic.zero_watch.take() else {
             return;
         };
         let to_zero = waited;

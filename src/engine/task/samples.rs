@@ -1,8 +1,15 @@
 //! Journal lines for the report: samples of both colours' numbers, and
 //! guardrail breaches as they start and end.
 
-use super::*;
+use super::said_once::first;
+use super::{Engine, reading_record};
+
+use crate::engine::clock::now;
+use crate::engine::guardrail::Judgement;
+use crate::engine::journal::{Record, RecordKind};
 use crate::engine::sampling::Sample;
+use crate::engine::state::EventLevel;
+use crate::model::{Split, Verdict};
 
 impl Engine {
     /// Journals the latest poll as a sample when the sampler says so. A
@@ -13,7 +20,7 @@ impl Engine {
             return;
         }
         let green = self.state.split.map(Split::green);
-        if !self.sampler.take(now(), green) {
+        if !self.journal.sampler.take(now(), green) {
             return;
         }
         let Some(snap) = &self.state.snapshot else {
@@ -21,9 +28,8 @@ impl Engine {
         };
         let rec = Record::sample(snap.wall, Sample::of(snap, green));
         match self.journal.append(&rec) {
-            Ok(()) => self.sample_failure_reported = false,
-            Err(e) if !self.sample_failure_reported => {
-                self.sample_failure_reported = true;
+            Ok(()) => self.said.sample_failure = false,
+            Err(e) if first(&mut self.said.sample_failure) => {
                 let msg = format!(
                     "journal {}: sample not written: {e}",
                     self.journal.path().display()

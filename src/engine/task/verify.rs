@@ -3,13 +3,24 @@
 //! split is shown as *verifying* until this check returns. A data plane
 //! seen still serving green makes the rollback a failing one (retried).
 
-use super::*;
+use tokio_util::sync::CancellationToken;
+
+use super::job::within;
+use super::lane::InFlight;
+use super::write_task::{WriteDone, WriteFailure};
+use super::{Engine, READ_TIMEOUT};
+
+use crate::engine::action::Action;
+use crate::engine::clock::now;
+use crate::engine::command::Origin;
 use crate::engine::state::Verifying;
+use crate::engine::state::{EventLevel, PendingChange, Verified};
+use crate::model::Split;
+use crate::router::RouterError;
 use crate::router::Verification;
 
-/// What the check found, numbered so that only the latest one counts.
+/// What the check found.
 pub(super) struct VerifyDone {
-    seq: u64,
     split: Split,
     result: Result<Verification, RouterError>,
     /// Checks a rollback the router took (else: the check on start).
@@ -34,32 +45,18 @@ impl Engine {
     }
 
     fn spawn_verify(&mut self, split: Split, rollback: bool) {
-        self.verify_seq += 1;
-        let seq = self.verify_seq;
         let router = self.router.clone();
-        let tx = self.verify_tx.clone();
-        tokio::spawn(async move {
-            let result = tokio::time::timeout(READ_TIMEOUT, router.verify(split))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(RouterError::Unavailable(format!(
-                        "no answer in {}s",
-                        READ_TIMEOUT.as_secs()
-                    )))
-                });
-            let _ = tx.send(VerifyDone {
-                seq,
+        // Only the latest check's answer counts.
+        self.jobs.verify.start(async move {
+            VerifyDone {
                 split,
-                result,
+                result: within(READ_TIMEOUT, router.verify(split)).await,
                 rollback,
-            });
+            }
         });
     }
 
     pub(super) fn on_verified(&mut self, done: VerifyDone) {
-        if done.seq != self.verify_seq {
-            return;
-        }
         let took = self
             .state
             .verifying
@@ -117,7 +114,7 @@ impl Engine {
     /// The rollback's check saw green still served: the rollback becomes a
     /// failing one and is retried (unless a newer change took its place).
     fn rollback_unconfirmed(&mut self, why: String) {
-        if self.inflight.is_some() || self.state.split != Some(Split::ZERO) {
+        if self.lane.writing() || self.state.split != Some(Split::ZERO) {
             self.event(EventLevel::Warn, why);
             return;
         }
@@ -131,28 +128,25 @@ impl Engine {
             .as_ref()
             .map(|m| m.reason.clone())
             .unwrap_or(times.reason);
+        // No write is in flight: the retry starts from a finished one.
+        let done = tokio::spawn(async {
+            WriteDone {
+                result: Err(WriteFailure::refused(RouterError::Cancelled)),
+                verification: None,
+                retried: None,
+            }
+        });
+        let change = PendingChange {
+            from: Some(Split::ZERO),
+            to: Split::ZERO,
+            started: times.decided,
+            action: Action::Rollback,
+        };
         let f = InFlight {
-            task: tokio::spawn(async {
-                WriteDone {
-                    result: Err(WriteFailure::refused(RouterError::Cancelled)),
-                    verification: None,
-                    retried: None,
-                }
-            }),
-            cancel: CancellationToken::new(),
-            change: PendingChange {
-                from: Some(Split::ZERO),
-                to: Split::ZERO,
-                started: times.decided,
-                action: Action::Rollback,
-            },
-            origin: Origin::AutoRollback,
             reason: Some(reason),
-            forced: false,
-            readings: Vec::new(),
-            replies: Vec::new(),
             // Its outcome was journaled as taken: this is a retry's news.
             retry: true,
+            ..InFlight::new(done, CancellationToken::new(), change, Origin::AutoRollback)
         };
         self.rollback_try_failed(f, why, true);
     }

@@ -2,7 +2,11 @@
 //! re-read after a conflict, and (for anything but a rollback) the check
 //! that the data plane took it; what it reports to the engine.
 
-use super::*;
+use std::sync::Arc;
+
+use super::WRITE_TIMEOUT;
+
+use crate::router::{Applied, RouterError, TrafficRouter};
 
 /// Why a write did not succeed, and whether traffic may have moved anyway
 /// (the router took the write but did not confirm it).

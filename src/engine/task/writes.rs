@@ -2,7 +2,23 @@
 //! (conditional on the revision last read, cancellable at the router's safe
 //! points), preemption by a rollback, the outcome, and the phase it leads to.
 
-use super::*;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use super::chores::Chore;
+use super::lane::{Admit, InFlight, WriteOrder};
+use super::write_task::{WriteDone, WriteFailure, write_task};
+use super::{Engine, PREEMPT_DEADLINE, reading_record};
+use crate::engine::action::{Action, WriteOutcome};
+use crate::engine::clock::now;
+use crate::engine::command::{Origin, Reply};
+use crate::engine::journal::{ReadingRecord, RecordKind};
+use crate::engine::reply::{Change, Done, Landed, Refusal, show};
+use crate::engine::state::{EventLevel, Outcome, PendingChange, Phase, Verified};
+use crate::model::Split;
+use crate::router::{Applied, RouterError, Verification, WriteRequest};
 
 impl Engine {
     /// Journals the intent, then hands the write to a task of its own.
@@ -13,12 +29,8 @@ impl Engine {
         let rollback = order.action == Action::Rollback;
         // A rollback already failing is the same rollback: try it again
         // now rather than decide (and journal) a second one.
-        if rollback && self.retry.is_some() {
-            match self
-                .inflight
-                .as_mut()
-                .filter(|f| f.change.action == Action::Rollback)
-            {
+        if rollback && self.lane.retry().is_some() {
+            match self.lane.rollback_in_flight() {
                 Some(f) => f.replies.extend(order.reply),
                 None => {
                     self.retry_now(order.reply);
@@ -33,51 +45,27 @@ impl Engine {
         } else {
             Vec::new()
         };
-        self.start_write_order(order);
-        self.report_killed(killed, "killed by rollback");
-    }
-
-    fn start_write_order(&mut self, order: WriteOrder) {
-        let rollback = order.action == Action::Rollback;
-        if let Some(f) = &mut self.inflight {
-            if !rollback {
-                // Callers check `ready_for_write` first; keep the write.
-                let reply = order.reply;
-                self.answer(reply, Err("busy: a traffic change is in flight".into()));
-                return;
+        match self.lane.admit(order, now()) {
+            Admit::Begin(order) => self.begin_write(order, now(), Vec::new()),
+            // Callers check `ready_for_write` first; keep the write.
+            Admit::Refused(order) => self.answer(order.reply, Err(Refusal::Busy)),
+            // Already waiting to roll back: it waits with it.
+            Admit::Joined => {}
+            Admit::Preempting(change) => {
+                let text = format!(
+                    "{change} cancelled by rollback; waiting up to {}s for it to stop safely",
+                    PREEMPT_DEADLINE.as_secs()
+                );
+                self.event(EventLevel::Warn, text);
             }
-            if let Some(q) = &mut self.queued_rollback {
-                // Already waiting to roll back: wait with it.
-                q.joined.extend(order.reply);
-                return;
-            }
-            f.cancel.cancel();
-            let text = format!(
-                "{} {} → {} cancelled by rollback; waiting up to {}s for it to stop safely",
-                f.change.action,
-                show(f.change.from),
-                f.change.to,
-                PREEMPT_DEADLINE.as_secs()
-            );
-            self.event(EventLevel::Warn, text);
-            let asked = now();
-            self.queued_rollback = Some(QueuedRollback {
-                order,
-                joined: Vec::new(),
-                asked,
-                deadline: asked + PREEMPT_DEADLINE,
-            });
-            return;
         }
-        self.begin_write(order, now(), Vec::new());
+        self.report_killed(killed, "killed by rollback");
     }
 
     /// The write in flight did not reach a safe point in time: abandon it
     /// (journaled) and roll back anyway.
     pub(super) fn abandon_preempted(&mut self) {
-        if let Some(f) = self.inflight.take() {
-            f.task.abort();
-            self.write_gen += 1;
+        if let Some(f) = self.lane.abandon() {
             self.state.pending = None;
             let why = format!(
                 "abandoned: no safe point within {}s of the rollback",
@@ -86,107 +74,62 @@ impl Engine {
             let _ = self.journal_outcome(&f, WriteOutcome::Abandoned, None, Some(&why));
             self.event(
                 EventLevel::Error,
-                format!(
-                    "{} {} → {} {why}; rolling back anyway",
-                    f.change.action,
-                    show(f.change.from),
-                    f.change.to
-                ),
+                format!("{} {why}; rolling back anyway", f.change.change()),
             );
-            // The abandoned write may have changed the revision.
-            self.revision = None;
             for tx in f.replies {
-                self.answer(Some(tx), Err("preempted by rollback".into()));
+                self.answer(Some(tx), Err(Refusal::Preempted));
             }
         }
         self.run_queued_rollback();
     }
 
     fn run_queued_rollback(&mut self) {
-        if let Some(q) = self.queued_rollback.take() {
+        if let Some(q) = self.lane.take_queued() {
             self.begin_write(q.order, q.asked, q.joined);
         }
     }
 
     fn begin_write(
         &mut self,
-        order: WriteOrder,
+        mut order: WriteOrder,
         started: Instant,
         joined: Vec<oneshot::Sender<Reply>>,
     ) {
+        let rollback = order.action == Action::Rollback;
+        let from = self.state.split;
+        // Writing past another process's lock is always a forced act.
+        if let Some(held) = &self.options.forced_past {
+            order.forced = true;
+            order.reason = Some(match order.reason.take() {
+                Some(r) => format!("{r} (forced: {held})"),
+                None => format!("forced: {held}"),
+            });
+        }
+        if let Err(e) = self.journal_intent(&mut order, from) {
+            if !rollback {
+                self.answer(order.reply, Err(Refusal::JournalNotMoved(e)));
+                return;
+            }
+            // A rollback is never blocked, not even by the journal.
+            self.event(EventLevel::Error, format!("{e}; rolling back anyway"));
+        }
+        let (task, cancel) = self.spawn_write(order.to, self.lane.revision(), rollback);
         let WriteOrder {
             action,
             to,
             origin,
             reason,
             forced,
-            readings,
-            data_wall,
             reply,
+            ..
         } = order;
-        let rollback = action == Action::Rollback;
-        let from = self.state.split;
-        // Writing past another process's lock is always a forced act.
-        let forced = forced || self.options.forced_past.is_some();
-        let reason = match (&self.options.forced_past, reason) {
-            (Some(held), Some(r)) => Some(format!("{r} (forced: {held})")),
-            (Some(held), None) => Some(format!("forced: {held}")),
-            (None, r) => r,
-        };
-        let mut rec = self.record(RecordKind::Intent, origin, action.name());
-        rec.from = from.map(Split::green);
-        rec.to = Some(to.green());
-        rec.reason = reason.clone();
-        rec.forced = forced;
-        // Every decision keeps the readings it was taken on, for the
-        // report; an automatic one brings those that triggered it.
-        rec.readings = if readings.is_empty() {
-            self.state.judgements.iter().map(reading_record).collect()
-        } else {
-            readings
-        };
-        rec.detail =
-            data_wall.map(|w| format!("data measured at {}", humantime::format_rfc3339_millis(w)));
-        if let Err(e) = self.append(&rec) {
-            if !rollback {
-                self.answer(reply, Err(format!("{e}; traffic not moved")));
-                return;
-            }
-            // A rollback is never blocked, not even by the journal.
-            self.event(EventLevel::Error, format!("{e}; rolling back anyway"));
-        }
-        let cancel = CancellationToken::new();
-        let task = tokio::spawn(super::write_task::write_task(
-            self.router.clone(),
-            crate::router::WriteRequest {
-                split: to,
-                expected: self.revision.clone(),
-                cancel: cancel.clone(),
-            },
-            rollback,
-        ));
         let change = PendingChange {
             from,
             to,
             started,
             action,
         };
-        let verb = if forced {
-            format!("{action} (forced)")
-        } else {
-            action.to_string()
-        };
-        self.event(
-            EventLevel::Traffic,
-            match reason.as_deref() {
-                // An auto-rollback's reason already says who.
-                Some(r) if r.starts_with(origin.name()) => {
-                    format!("{verb} {} → {to}: {r}", show(from))
-                }
-                Some(r) => format!("{verb} {} → {to} by {}: {r}", show(from), origin.name()),
-                None => format!("{verb} {} → {to} by {}", show(from), origin.name()),
-            },
-        );
+        self.say_write(&change, origin, reason.as_deref(), forced);
         if rollback {
             self.watch_rollback(started, origin, reason.as_deref());
             // Asked for is enough to remember: a rollback interrupted or
@@ -197,27 +140,93 @@ impl Engine {
         } else {
             self.stop_watching_rollback();
         }
-        self.state.pending = Some(change.clone());
-        self.write_gen += 1;
-        let readings = self.green_readings();
-        self.inflight = Some(InFlight {
-            task,
-            cancel,
-            change,
-            origin,
+        let f = InFlight {
             reason,
             forced,
-            readings,
+            readings: self.green_readings(),
             replies: reply.into_iter().chain(joined).collect(),
-            retry: false,
-        });
+            ..InFlight::new(task, cancel, change, origin)
+        };
+        self.track_write(f);
+    }
+
+    /// The write is on its way: shown as pending, and in the lane.
+    pub(super) fn track_write(&mut self, f: InFlight) {
+        self.state.pending = Some(f.change.clone());
+        self.lane.begin(f);
+    }
+
+    /// The intent line, before the router is touched. Every decision keeps
+    /// the readings it was taken on, for the report; an automatic one
+    /// brings those that triggered it.
+    fn journal_intent(
+        &mut self,
+        order: &mut WriteOrder,
+        from: Option<Split>,
+    ) -> Result<(), String> {
+        let mut rec = self.record(RecordKind::Intent, order.origin, order.action.name());
+        rec.from = from.map(Split::green);
+        rec.to = Some(order.to.green());
+        rec.reason = order.reason.clone();
+        rec.forced = order.forced;
+        let readings = std::mem::take(&mut order.readings);
+        rec.readings = if readings.is_empty() {
+            self.state.judgements.iter().map(reading_record).collect()
+        } else {
+            readings
+        };
+        rec.detail = order
+            .data_wall
+            .map(|w| format!("data measured at {}", humantime::format_rfc3339_millis(w)));
+        self.append(&rec)
+    }
+
+    /// Hands a write of `to` to a task of its own; the token cancels it.
+    pub(super) fn spawn_write(
+        &self,
+        to: Split,
+        expected: Option<crate::router::Revision>,
+        rollback: bool,
+    ) -> (tokio::task::JoinHandle<WriteDone>, CancellationToken) {
+        let cancel = CancellationToken::new();
+        let request = WriteRequest {
+            split: to,
+            expected,
+            cancel: cancel.clone(),
+        };
+        let task = tokio::spawn(write_task(self.router.clone(), request, rollback));
+        (task, cancel)
+    }
+
+    /// The change as an event: who asked, and why.
+    fn say_write(
+        &mut self,
+        change: &PendingChange,
+        origin: Origin,
+        reason: Option<&str>,
+        forced: bool,
+    ) {
+        let verb = if forced {
+            format!("{} (forced)", change.action)
+        } else {
+            change.action.to_string()
+        };
+        let (from, to) = (show(change.from), change.to);
+        self.event(
+            EventLevel::Traffic,
+            match reason {
+                // An auto-rollback's reason already says who.
+                Some(r) if r.starts_with(origin.name()) => format!("{verb} {from} → {to}: {r}"),
+                Some(r) => format!("{verb} {from} → {to} by {}: {r}", origin.name()),
+                None => format!("{verb} {from} → {to} by {}", origin.name()),
+            },
+        );
     }
 
     pub(super) fn on_written(&mut self, result: Result<WriteDone, tokio::task::JoinError>) {
-        let Some(mut f) = self.inflight.take() else {
+        let Some(mut f) = self.lane.finish() else {
             return;
         };
-        self.write_gen += 1;
         self.state.pending = None;
         let ms = now()
             .saturating_duration_since(f.change.started)
@@ -231,7 +240,12 @@ impl Engine {
             verification: None,
             retried: None,
         });
-        if let Some(v) = &done.verification
+        let WriteDone {
+            result,
+            verification,
+            retried,
+        } = done;
+        if let Some(v) = &verification
             && let Some(served) = v.served
         {
             self.state.verified = Some(Verified {
@@ -240,67 +254,20 @@ impl Engine {
                 detail: v.detail.clone(),
             });
         }
-        let preempted = self.queued_rollback.is_some();
-        let result = match done.result {
+        let preempted = self.lane.preempting();
+        let reply = match result {
             // A rollback that did not land is retried until it does: its
             // callers wait for the landing.
             Err(failure) if f.change.action == Action::Rollback => {
                 self.rollback_try_failed(f, failure.text(), failure.maybe_applied);
                 return;
             }
-            r => r,
-        };
-        let (msg, reply): (String, fn(String) -> Reply) = match result {
             Ok(applied) => {
-                self.revision = applied.revision.clone();
-                let mut detail = applied.detail.clone();
-                if let Some(v) = &done.verification {
-                    detail = join_detail(&detail, &format!("verify: {}", v.detail));
-                }
-                if let Some(r) = &done.retried {
-                    detail = join_detail(&format!("retried after a conflict: {r}"), &detail);
-                }
-                // A write that was past its point of no return when the
-                // rollback came finished: it landed, and the rollback
-                // follows it.
-                if f.change.action == Action::Rollback
-                    && let Some((tries, waiting)) = self.retry_landed()
-                {
-                    detail = join_detail(&detail, &tries);
-                    f.replies.extend(waiting);
-                }
-                let journaled = self.journal_outcome(&f, WriteOutcome::Ok, Some(&detail), None);
-                self.applied(&f, applied.split);
-                if f.change.action == Action::Rollback
-                    && applied.split == Split::ZERO
-                    && f.origin != Origin::Drill
-                {
-                    // Scaling green down (where configured) follows the
-                    // rollback on a task of its own: never before it. A
-                    // drill's rollback leaves green as it was.
-                    self.start_chore(super::chores::Chore::AfterRollback, f.origin, None);
-                }
-                self.notice_written(&f, Ok(applied.split));
-                let mut msg = format!(
-                    "{} {} → {} applied in {ms} ms ({detail})",
-                    f.change.action,
-                    show(f.change.from),
-                    applied.split,
-                );
-                if let Err(e) = journaled {
-                    msg.push_str(&format!("; NOT JOURNALED: {e}"));
-                }
-                self.event(EventLevel::Traffic, msg.clone());
-                if f.change.action == Action::Rollback {
-                    self.rollback_landed(&f);
-                    // Taken by the router: reported now; what the data
-                    // plane serves is checked on a task of its own.
-                    self.start_verify(applied.split);
-                }
+                let landed = self.write_landed(&mut f, applied, verification, retried, ms);
                 if preempted {
-                    (format!("{msg}; preempted by rollback"), Err)
+                    Err(Refusal::LandedThenPreempted(landed))
                 } else {
-                    (msg, Ok)
+                    Ok(Done::Landed(landed))
                 }
             }
             Err(WriteFailure {
@@ -314,77 +281,130 @@ impl Engine {
                     Some("cancelled by rollback at a safe point; nothing changed"),
                 );
                 let msg = format!(
-                    "{} {} → {} preempted by rollback after {ms} ms; nothing changed",
-                    f.change.action,
-                    show(f.change.from),
-                    f.change.to
+                    "{} preempted by rollback after {ms} ms; nothing changed",
+                    f.change.change()
                 );
-                self.event(EventLevel::Warn, msg.clone());
-                ("preempted by rollback".to_string(), Err)
+                self.event(EventLevel::Warn, msg);
+                Err(Refusal::Preempted)
             }
-            Err(WriteFailure {
+            Err(failure) => Err(self.write_failed(&f, failure, ms)),
+        };
+        for tx in f.replies {
+            self.answer(Some(tx), reply.clone());
+        }
+        self.run_queued_rollback();
+    }
+
+    /// The router confirmed the write: journaled, applied, said, and (for
+    /// a rollback) checked against the data plane on a task of its own.
+    fn write_landed(
+        &mut self,
+        f: &mut InFlight,
+        applied: Applied,
+        verification: Option<Verification>,
+        retried: Option<String>,
+        ms: u128,
+    ) -> Landed {
+        self.lane.set_revision(applied.revision.clone());
+        let mut detail = applied.detail.clone();
+        if let Some(v) = &verification {
+            detail = join_detail(&detail, &format!("verify: {}", v.detail));
+        }
+        if let Some(r) = &retried {
+            detail = join_detail(&format!("retried after a conflict: {r}"), &detail);
+        }
+        // A write that was past its point of no return when the
+        // rollback came finished: it landed, and the rollback
+        // follows it.
+        if f.change.action == Action::Rollback
+            && let Some((tries, waiting)) = self.retry_landed()
+        {
+            detail = join_detail(&detail, &tries);
+            f.replies.extend(waiting);
+        }
+        let journaled = self.journal_outcome(f, WriteOutcome::Ok, Some(&detail), None);
+        self.applied(f, applied.split);
+        if f.change.action == Action::Rollback
+            && applied.split == Split::ZERO
+            && f.origin != Origin::Drill
+        {
+            // Scaling green down (where configured) follows the
+            // rollback on a task of its own: never before it. A
+            // drill's rollback leaves green as it was.
+            self.start_chore(Chore::AfterRollback, f.origin, None);
+        }
+        self.notice_written(f, Ok(applied.split));
+        let landed = Landed {
+            change: Change {
+                to: applied.split,
+                ..f.change.change()
+            },
+            ms,
+            detail,
+            unjournaled: journaled.err(),
+        };
+        self.event(EventLevel::Traffic, landed.to_string());
+        if f.change.action == Action::Rollback {
+            self.rollback_landed(f);
+            // Taken by the router: reported now; what the data
+            // plane serves is checked on a task of its own.
+            self.start_verify(applied.split);
+        }
+        landed
+    }
+
+    /// The write did not land: journaled, said, and the router re-read.
+    fn write_failed(&mut self, f: &InFlight, failure: WriteFailure, ms: u128) -> Refusal {
+        let change = f.change.change();
+        let (refusal, outcome, error) = match failure {
+            WriteFailure {
                 error: RouterError::Conflict(who),
                 maybe_applied: false,
                 ..
-            }) => {
-                let _ = self.journal_outcome(&f, WriteOutcome::Conflict, None, Some(&who));
-                let msg = format!(
-                    "{} {} → {} not made: the router changed since it was read ({who}); re-reading, not retrying",
-                    f.change.action,
-                    show(f.change.from),
-                    f.change.to
-                );
-                self.event(EventLevel::Error, msg.clone());
-                self.notice_written(
-                    &f,
-                    Err(format!("the router changed since it was read ({who})")),
-                );
-                self.revision = None;
-                self.after_failure(&f);
-                (msg, Err)
+            } => {
+                let error = format!("the router changed since it was read ({who})");
+                let _ = self.journal_outcome(f, WriteOutcome::Conflict, None, Some(&who));
+                (
+                    Refusal::Conflict { change, who },
+                    WriteOutcome::Conflict,
+                    error,
+                )
             }
-            Err(failure) => {
-                let maybe_applied = failure.maybe_applied;
+            failure => {
+                let unverified = failure.maybe_applied;
                 let error = failure.text();
-                let outcome = if maybe_applied {
+                let outcome = if unverified {
                     WriteOutcome::Unverified
                 } else {
                     WriteOutcome::Failed
                 };
-                let _ = self.journal_outcome(&f, outcome, None, Some(&error));
-                let loud = if maybe_applied {
-                    "UNVERIFIED (traffic may have moved)"
-                } else {
-                    "failed, previous split still in force"
+                let _ = self.journal_outcome(f, outcome, None, Some(&error));
+                let refusal = Refusal::Failed {
+                    change,
+                    unverified,
+                    ms,
+                    error: error.clone(),
                 };
-                let msg = format!(
-                    "{} {} → {} {loud} after {ms} ms: {error}",
-                    f.change.action,
-                    show(f.change.from),
-                    f.change.to
-                );
-                self.event(EventLevel::Error, msg.clone());
-                self.notice_written(&f, Err(error));
-                if maybe_applied {
-                    self.revision = None;
-                }
-                self.after_failure(&f);
-                (msg, Err)
+                (refusal, outcome, error)
             }
         };
-        for tx in f.replies {
-            self.answer(Some(tx), reply(msg.clone()));
+        self.event(EventLevel::Error, refusal.to_string());
+        self.notice_written(f, Err(error));
+        if outcome != WriteOutcome::Failed {
+            // A conflict or an unconfirmed write: the revision is not ours.
+            self.lane.set_revision(None);
         }
-        self.run_queued_rollback();
+        self.after_failure(f);
+        refusal
     }
 
     /// After a write that did not land as asked: learn what is really in
     /// force rather than assume, and keep the autopilot from retrying at once.
     pub(super) fn after_failure(&mut self, f: &InFlight) {
         if f.origin == Origin::Autopilot {
-            self.autopilot_after = Some(now() + self.retry_after());
+            self.clock.hold_autopilot(now() + self.retry_after());
         }
-        self.reconcile = true;
+        self.lane.reconcile_next_read();
         self.start_read();
     }
 

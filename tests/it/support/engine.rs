@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cutover::config::{Config, ServiceConfig, SourceConfig};
 use cutover::engine::journal::{Journal, Record};
-use cutover::engine::{EngineHandle, State};
+use cutover::engine::{EngineHandle, Refusal, State};
 
 pub use super::fake_router::FakeRouter;
 pub use super::source::{Rates, Scripted, readings};
@@ -61,4 +61,16 @@ pub async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) 
 
 pub fn records(path: &std::path::Path) -> Vec<Record> {
     Journal::read_all(path).unwrap()
+}
+
+/// True when `e` is the gate, closed for a reason force passes, with one
+/// reason holding `word` (the gate's own reasons are its words).
+pub fn gate_closed(e: &Refusal, word: &str) -> bool {
+    matches!(e, Refusal::GateClosed(r) if r.iter().any(|g| g.contains(word)))
+}
+
+/// True when `e` is the gate, closed for a reason no force passes, with
+/// one reason holding `word`.
+pub fn gate_hard(e: &Refusal, word: &str) -> bool {
+    matches!(e, Refusal::GateHard(r) if r.iter().any(|g| g.contains(word)))
 }
