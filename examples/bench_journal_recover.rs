@@ -7,7 +7,9 @@
 use std::io::Write;
 use std::time::Instant;
 
-use cutover::engine::journal::{Journal, ReadingRecord, Record, RecordKind};
+use cutover::engine::journal::{
+    Journal, ReadingRecord, Record, RecordAction, RecordKind, RecordOrigin,
+};
 
 /// Peak resident set size of this process so far, from /proc.
 fn peak_rss_kib() -> Option<u64> {
@@ -43,10 +45,15 @@ fn main() {
         } else {
             RecordKind::Outcome
         };
-        let action = if i % 10 < 2 { "rollback" } else { "advance" };
-        let mut r = Record::new(kind, "bench", "autopilot", action);
+        let rollback = i % 10 < 2;
+        let action = if rollback {
+            RecordAction::Rollback
+        } else {
+            RecordAction::Advance
+        };
+        let mut r = Record::new(kind, "bench", RecordOrigin::Autopilot, action);
         r.from = Some(1);
-        r.to = Some(if action == "rollback" { 0 } else { 5 });
+        r.to = Some(if rollback { 0 } else { 5 });
         r.outcome = (kind == RecordKind::Outcome).then_some(cutover::engine::WriteOutcome::Ok);
         r.reason = Some("bench".into());
         r.readings = readings.clone();
@@ -54,7 +61,12 @@ fn main() {
         out.write_all(b"\n").expect("write");
     }
     // The last change a rollback that landed: recovery must remember it.
-    let mut rb = Record::new(RecordKind::Outcome, "bench", "tui", "rollback");
+    let mut rb = Record::new(
+        RecordKind::Outcome,
+        "bench",
+        RecordOrigin::Tui,
+        RecordAction::Rollback,
+    );
     rb.to = Some(0);
     rb.outcome = Some(cutover::engine::WriteOutcome::Ok);
     rb.reason = Some("bench rollback".into());

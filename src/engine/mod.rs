@@ -8,6 +8,7 @@ pub mod guardrail;
 pub mod journal;
 pub mod journal_lines;
 pub mod journal_read;
+pub mod journal_words;
 pub mod last_rollback;
 pub mod memory;
 pub mod notice;

@@ -9,6 +9,8 @@ use tokio::time::Instant;
 
 use async_trait::async_trait;
 use cutover::config::Config;
+use cutover::engine::journal::RecordAction;
+use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
     Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State, WriteOutcome,
@@ -114,7 +116,7 @@ async fn advance_is_journaled_before_and_after() {
     let recs = records(&r.journal);
     let intent = recs.iter().find(|r| r.kind == RecordKind::Intent).unwrap();
     assert_eq!((intent.from, intent.to), (Some(0), Some(1)));
-    assert_eq!(intent.origin, "cli");
+    assert_eq!(intent.origin, Some(RecordOrigin::Cli));
     let outcome = recs.iter().find(|r| r.kind == RecordKind::Outcome).unwrap();
     assert_eq!(outcome.outcome, Some(WriteOutcome::Ok));
     assert!(outcome.duration_ms.is_some());
@@ -167,13 +169,13 @@ async fn rollback_preempts_a_slow_write() {
     let outcomes: Vec<_> = records(&r.journal)
         .into_iter()
         .filter(|r| r.kind == RecordKind::Outcome)
-        .map(|r| (r.action, r.outcome.unwrap()))
+        .map(|r| (r.action.unwrap(), r.outcome.unwrap()))
         .collect();
     assert_eq!(
         outcomes,
         vec![
-            ("advance".to_string(), WriteOutcome::Preempted),
-            ("rollback".to_string(), WriteOutcome::Ok)
+            (RecordAction::Advance, WriteOutcome::Preempted),
+            (RecordAction::Rollback, WriteOutcome::Ok)
         ]
     );
 }
@@ -198,9 +200,9 @@ async fn auto_rollback_after_consecutive_breaches_with_readings() {
     let recs = records(&r.journal);
     let intent = recs
         .iter()
-        .find(|r| r.kind == RecordKind::Intent && r.action == "rollback")
+        .find(|r| r.kind == RecordKind::Intent && r.action == Some(RecordAction::Rollback))
         .unwrap();
-    assert_eq!(intent.origin, "auto-rollback");
+    assert_eq!(intent.origin, Some(RecordOrigin::AutoRollback));
     let err = intent
         .readings
         .iter()
@@ -371,7 +373,7 @@ async fn autopilot_promotes_a_healthy_cutover() {
     let recs = records(&r.journal);
     let advances: Vec<_> = recs
         .iter()
-        .filter(|r| r.kind == RecordKind::Outcome && r.action == "advance")
+        .filter(|r| r.kind == RecordKind::Outcome && r.action == Some(RecordAction::Advance))
         .map(|r| r.to.unwrap())
         .collect();
     assert_eq!(advances, vec![1, 5, 25, 50, 100]);
@@ -527,7 +529,12 @@ async fn data_from_before_a_step_cannot_open_the_gate() {
 
 fn journal_with_unfinished_rollback(path: &std::path::Path) {
     let mut j = Journal::open_unlocked(path).unwrap();
-    let mut intent = Record::new(RecordKind::Intent, "test-svc", "auto-rollback", "rollback");
+    let mut intent = Record::new(
+        RecordKind::Intent,
+        "test-svc",
+        RecordOrigin::AutoRollback,
+        RecordAction::Rollback,
+    );
     intent.from = Some(25);
     intent.to = Some(0);
     intent.reason = Some("green error rate BREACH".into());
@@ -749,12 +756,12 @@ async fn preempt_at(
     let recs = records(&r.journal);
     let advance = recs
         .iter()
-        .find(|x| x.kind == RecordKind::Outcome && x.action == "advance")
+        .find(|x| x.kind == RecordKind::Outcome && x.action == Some(RecordAction::Advance))
         .and_then(|x| x.outcome)
         .unwrap();
     let rb_ms = recs
         .iter()
-        .find(|x| x.kind == RecordKind::Outcome && x.action == "rollback")
+        .find(|x| x.kind == RecordKind::Outcome && x.action == Some(RecordAction::Rollback))
         .and_then(|x| x.duration_ms)
         .unwrap();
     (r, waited, advance, rb_ms)
@@ -848,7 +855,7 @@ async fn a_full_command_queue_never_refuses_a_rollback() {
     let recs = records(&r.journal);
     let rb = recs
         .iter()
-        .position(|x| x.kind == RecordKind::Intent && x.action == "rollback")
+        .position(|x| x.kind == RecordKind::Intent && x.action == Some(RecordAction::Rollback))
         .unwrap();
     let first_note = recs.iter().position(|x| x.kind == RecordKind::Note);
     assert!(first_note.is_none_or(|n| n > rb), "{recs:#?}");
@@ -871,12 +878,12 @@ async fn arming_twice_journals_once() {
         .call(Origin::Tui, Command::Note("done".into()))
         .await
         .unwrap();
-    let controls: Vec<String> = records(&r.journal)
+    let controls: Vec<_> = records(&r.journal)
         .into_iter()
         .filter(|x| x.kind == RecordKind::Control)
         .map(|x| x.action)
         .collect();
-    assert_eq!(controls, vec!["disarm".to_string()]);
+    assert_eq!(controls, vec![Some(RecordAction::Disarm)]);
 }
 
 // ----- revisions, capabilities, readiness, verification -------------------
@@ -1059,7 +1066,7 @@ async fn rollbacks_that_join_a_waiting_rollback_all_get_the_answer() {
     whole_at_zero(&r);
     let rollbacks = records(&r.journal)
         .into_iter()
-        .filter(|x| x.kind == RecordKind::Intent && x.action == "rollback")
+        .filter(|x| x.kind == RecordKind::Intent && x.action == Some(RecordAction::Rollback))
         .count();
     assert_eq!(rollbacks, 1);
 }

@@ -9,6 +9,7 @@ use crate::support::gates_rig;
 use std::time::{Duration, Instant};
 
 use cutover::config::{CommandGate, GatesConfig};
+use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::RecordKind;
 use cutover::engine::{Command, Origin, Phase};
 use cutover::model::Split;
@@ -69,7 +70,7 @@ async fn a_passing_eval_opens_the_first_step_and_its_output_is_journaled() {
 
     let recs = records(&r.journal);
     let rec = recs.iter().find(|r| r.kind == RecordKind::Check).unwrap();
-    assert_eq!(rec.action, "command");
+    assert_eq!(rec.action, Some(RecordAction::Command));
     assert_eq!(rec.check.as_deref(), Some("eval"));
     assert_eq!(rec.passed, Some(true));
     assert_eq!(rec.output.len(), 20);
@@ -206,7 +207,7 @@ async fn a_rollback_during_a_running_eval_is_not_delayed_and_kills_it() {
         // Journaled after the rollback's intent: the rollback went first.
         let intent = recs
             .iter()
-            .position(|r| r.kind == RecordKind::Intent && r.action == "rollback")
+            .position(|r| r.kind == RecordKind::Intent && r.action == Some(RecordAction::Rollback))
             .unwrap();
         let check = recs
             .iter()

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cutover::engine::journal::{Journal, ReadingRecord, Record, RecordKind};
+use cutover::engine::journal::{RecordAction, RecordOrigin};
 
 /// A tmpfs of `size` mounted on a fresh directory, unmounted on drop.
 struct SmallDisk {
@@ -61,8 +62,8 @@ fn intent(n: usize) -> Record {
     let mut r = Record::new(
         RecordKind::Intent,
         "chat-model",
-        "auto-rollback",
-        "rollback",
+        RecordOrigin::AutoRollback,
+        RecordAction::Rollback,
     );
     r.from = Some(25);
     r.to = Some(0);

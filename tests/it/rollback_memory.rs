@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cutover::config::Config;
+use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::{Journal, RecordKind};
 use cutover::engine::{Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State};
 use cutover::model::Split;
@@ -118,7 +119,7 @@ async fn a_restart_after_a_rollback_is_still_rolled_back_and_needs_force() {
     let forced = Journal::read_all(&journal)
         .unwrap()
         .into_iter()
-        .find(|r| r.kind == RecordKind::Intent && r.action == "set")
+        .find(|r| r.kind == RecordKind::Intent && r.action == Some(RecordAction::Set))
         .unwrap();
     assert!(forced.forced);
     h.call(Origin::Cli, Command::Shutdown).await.unwrap();
@@ -138,7 +139,7 @@ async fn a_new_green_version_clears_the_memory_and_the_same_one_keeps_it() {
     let rb = Journal::read_all(&journal)
         .unwrap()
         .into_iter()
-        .find(|r| r.kind == RecordKind::Outcome && r.action == "rollback")
+        .find(|r| r.kind == RecordKind::Outcome && r.action == Some(RecordAction::Rollback))
         .unwrap();
     assert_eq!(rb.green_version.as_deref(), Some("v1"));
 

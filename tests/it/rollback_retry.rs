@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cutover::config::{AlertEvent, Config};
+use cutover::engine::journal::RecordAction;
+use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
     Command, EngineHandle, EngineOptions, Notice, Origin, Outcome, Phase, State, WriteOutcome,
@@ -89,7 +91,17 @@ fn rollback(reason: &str) -> Command {
 fn rollback_lines(journal: &std::path::Path) -> Vec<Record> {
     records(journal)
         .into_iter()
-        .filter(|r| r.action.starts_with("rollback"))
+        .filter(|r| {
+            matches!(
+                r.action,
+                Some(
+                    RecordAction::Rollback
+                        | RecordAction::RollbackRetrying
+                        | RecordAction::RollbackNotLanded
+                        | RecordAction::RollbackTrafficZero
+                )
+            )
+        })
         .collect()
 }
 
@@ -165,7 +177,7 @@ async fn a_failed_rollback_is_retried_until_it_lands() {
     tokio::time::sleep(Duration::from_secs(20)).await;
     let lines = rollback_lines(&r.journal);
     assert_eq!(lines.len(), 3, "{lines:#?}");
-    assert_eq!(lines[2].action, "rollback_retrying");
+    assert_eq!(lines[2].action, Some(RecordAction::RollbackRetrying));
     // Healed: it lands with no key pressed, and says how long it took.
     r.router.set(|i| i.unavailable = None);
     let s = wait_for(&r.handle, "landed", |s| s.rollback_failed.is_none()).await;
@@ -365,7 +377,8 @@ async fn the_router_is_reconciled_before_the_first_read() {
     assert!(
         records(&r.journal)
             .iter()
-            .any(|l| l.action == "reconcile" && l.detail.as_deref().unwrap().contains("newer"))
+            .any(|l| l.action == Some(RecordAction::Reconcile)
+                && l.detail.as_deref().unwrap().contains("newer"))
     );
     // The router says 0 %, the data plane serves green: `r` acts.
     let msg = r.handle.call(Origin::Tui, rollback("r")).await.unwrap();
@@ -373,8 +386,8 @@ async fn the_router_is_reconciled_before_the_first_read() {
     assert_eq!(r.router.get(|i| (i.writes, i.served)), (1, 0));
 }
 
-fn intent(action: &str, from: u8, to: u8, reason: &str) -> Record {
-    let mut rec = Record::new(RecordKind::Intent, "retry-svc", "tui", action);
+fn intent(action: RecordAction, from: u8, to: u8, reason: &str) -> Record {
+    let mut rec = Record::new(RecordKind::Intent, "retry-svc", RecordOrigin::Tui, action);
     rec.from = Some(from);
     rec.to = Some(to);
     rec.reason = Some(reason.into());
@@ -392,7 +405,7 @@ async fn an_interrupted_rollback_is_finished_and_remembered() {
         router,
         &config(),
         EngineOptions::default(),
-        vec![intent("rollback", 25, 0, "killed mid reload")],
+        vec![intent(RecordAction::Rollback, 25, 0, "killed mid reload")],
     );
     let s = wait_for(&r.handle, "finished", |s| {
         matches!(s.phase, Phase::RolledBack { .. }) && s.pending.is_none()
@@ -415,10 +428,16 @@ fn a_rollback_is_remembered_however_it_ended() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     let mut j = Journal::open_unlocked(&path).unwrap();
-    j.append(&intent("rollback", 25, 0, "interrupted")).unwrap();
+    j.append(&intent(RecordAction::Rollback, 25, 0, "interrupted"))
+        .unwrap();
     let r = Journal::recover(&path).unwrap();
     assert_eq!(r.rolled_back.unwrap().reason, "interrupted");
-    let mut failed = Record::new(RecordKind::Outcome, "retry-svc", "tui", "rollback");
+    let mut failed = Record::new(
+        RecordKind::Outcome,
+        "retry-svc",
+        RecordOrigin::Tui,
+        RecordAction::Rollback,
+    );
     failed.outcome = Some(WriteOutcome::Failed);
     j.append(&failed).unwrap();
     assert!(Journal::recover(&path).unwrap().rolled_back.is_some());
@@ -443,8 +462,8 @@ async fn a_rollback_from_another_process_stops_the_autopilot() {
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
     // `cutover rollback --force` from a second shell: intent, then write.
     let mut other = Journal::open_unlocked(&r.journal).unwrap();
-    let mut rec = intent("rollback", 25, 0, "emergency");
-    rec.origin = "cli".into();
+    let mut rec = intent(RecordAction::Rollback, 25, 0, "emergency");
+    rec.origin = Some(RecordOrigin::Cli);
     rec.forced = true;
     other.append(&rec).unwrap();
     r.router.set(|i| {
@@ -468,7 +487,7 @@ async fn a_rollback_from_another_process_needs_force_in_a_live_cockpit() {
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
     let mut other = Journal::open_unlocked(&r.journal).unwrap();
     other
-        .append(&intent("rollback", 25, 0, "from shell 2"))
+        .append(&intent(RecordAction::Rollback, 25, 0, "from shell 2"))
         .unwrap();
     r.router.set(|i| i.split = 0);
     let s = wait_for(&r.handle, "learned", |s| s.rolled_back.is_some()).await;

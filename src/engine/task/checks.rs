@@ -261,7 +261,7 @@ impl Engine {
                         at: t,
                     });
                     let name = s.name.clone();
-                    let mut rec = self.record(RecordKind::Check, origin, "smoke");
+                    let mut rec = self.record(RecordKind::Check, origin, RecordAction::Smoke);
                     rec.check = Some(name.clone());
                     rec.passed = Some(v.passed);
                     rec.detail = Some(v.reason.clone());
@@ -321,7 +321,7 @@ impl Engine {
     }
 
     fn command_record(&self, i: usize, result: &CommandRun, origin: Origin) -> Record {
-        let mut rec = self.record(RecordKind::Check, origin, "command");
+        let mut rec = self.record(RecordKind::Check, origin, RecordAction::Command);
         rec.check = Some(self.state.checks.commands[i].name.clone());
         rec.passed = Some(result.passed);
         rec.from = Some(result.split);

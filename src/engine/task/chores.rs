@@ -17,10 +17,10 @@ pub(super) enum Chore {
 
 impl Chore {
     /// The journal's `action`.
-    fn action(self) -> &'static str {
+    fn action(self) -> RecordAction {
         match self {
-            Chore::AfterRollback => "scale_down_green",
-            Chore::DecommissionBlue => "decommission_blue",
+            Chore::AfterRollback => RecordAction::ScaleDownGreen,
+            Chore::DecommissionBlue => RecordAction::DecommissionBlue,
         }
     }
 }

@@ -66,7 +66,11 @@ impl Engine {
         self.state.phase = Phase::Promoted;
         self.state.bake_until = None;
         self.state.standby_until = Some(self.options.wall.now() + self.plan.standby);
-        let mut rec = self.record(RecordKind::Promoted, Origin::Autopilot, "promoted");
+        let mut rec = self.record(
+            RecordKind::Promoted,
+            Origin::Autopilot,
+            RecordAction::Promoted,
+        );
         rec.to = Some(100);
         rec.detail = Some(format!(
             "blue kept as standby for {}",

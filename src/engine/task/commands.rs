@@ -58,7 +58,7 @@ impl Engine {
                 self.answer(reply, Ok(msg));
             }
             Command::Note(text) => {
-                let mut rec = self.record(RecordKind::Note, origin, "note");
+                let mut rec = self.record(RecordKind::Note, origin, RecordAction::Note);
                 rec.reason = Some(text.clone());
                 let r = self.append(&rec).map(|_| format!("noted: {text}"));
                 if r.is_ok() {
@@ -72,9 +72,9 @@ impl Engine {
             }
             Command::AlertResult { delivered, text } => {
                 let action = if delivered {
-                    "alert sent"
+                    RecordAction::AlertSent
                 } else {
-                    "alert failed"
+                    RecordAction::AlertFailed
                 };
                 let mut rec = self.record(RecordKind::Alert, origin, action);
                 rec.detail = Some(text.clone());
@@ -105,7 +105,11 @@ impl Engine {
                 }
                 self.state.armed = armed;
                 self.state.breach_streak = 0;
-                let action = if armed { "arm" } else { "disarm" };
+                let action = if armed {
+                    RecordAction::Arm
+                } else {
+                    RecordAction::Disarm
+                };
                 let rec = self.record(RecordKind::Control, origin, action);
                 let _ = self.append(&rec);
                 let msg = if armed {
@@ -293,7 +297,10 @@ impl Engine {
                     .take()
                     .map(|u| u.saturating_duration_since(now));
                 self.state.phase = Phase::Paused { step };
-                ("pause", "paused: dwell clock and autopilot stopped")
+                (
+                    RecordAction::Pause,
+                    "paused: dwell clock and autopilot stopped",
+                )
             }
             Phase::Baking => {
                 self.state.dwell_left = self
@@ -302,7 +309,7 @@ impl Engine {
                     .take()
                     .map(|u| u.saturating_duration_since(now));
                 self.state.phase = Phase::Paused { step: last };
-                ("pause", "paused: bake clock stopped")
+                (RecordAction::Pause, "paused: bake clock stopped")
             }
             Phase::Paused { step } => {
                 let left = self.state.dwell_left.take().unwrap_or_default();
@@ -321,7 +328,7 @@ impl Engine {
                     self.state.dwell_until = Some(now + left);
                     self.state.phase = Phase::Canary { step };
                 }
-                ("resume", "resumed")
+                (RecordAction::Resume, "resumed")
             }
             other => return Err(format!("nothing to pause while {}", other.name())),
         };

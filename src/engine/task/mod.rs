@@ -44,7 +44,9 @@ use super::action::{Action, WriteOutcome};
 use super::clock::{WallClock, now};
 use super::command::{Command, Origin, Reply, Request};
 use super::guardrail::{self, Judgement};
-use super::journal::{Journal, ReadingRecord, Record, RecordKind, Recovery};
+use super::journal::{
+    Journal, ReadingRecord, Record, RecordAction, RecordKind, RecordOrigin, Recovery,
+};
 use super::plan::{GateCheck, GateInput, Plan, check_gate};
 use super::state::{
     EventLevel, Gate, HistoryPoint, LastValue, Outcome, PendingChange, Phase, PlanView, State,
@@ -509,12 +511,12 @@ impl Engine {
 
     // ----- journal and events --------------------------------------------
 
-    fn record(&self, kind: RecordKind, origin: Origin, action: &str) -> Record {
+    fn record(&self, kind: RecordKind, origin: Origin, action: impl Into<RecordAction>) -> Record {
         let mut rec = Record::at(
             self.options.wall.now(),
             kind,
             &self.config.service.name,
-            origin.name(),
+            origin,
             action,
         );
         // Every record names the green it concerns, so a rollback is
@@ -539,7 +541,7 @@ impl Engine {
         detail: Option<&str>,
         error: Option<&str>,
     ) -> Result<(), String> {
-        let mut rec = self.record(RecordKind::Outcome, f.origin, f.change.action.name());
+        let mut rec = self.record(RecordKind::Outcome, f.origin, f.change.action);
         rec.from = f.change.from.map(Split::green);
         rec.to = Some(f.change.to.green());
         rec.reason = f.reason.clone();
@@ -569,7 +571,7 @@ impl Engine {
     }
 
     fn journal_start_record(&mut self) {
-        let mut rec = self.record(RecordKind::Start, Origin::Cli, "start");
+        let mut rec = self.record(RecordKind::Start, Origin::Cli, RecordAction::Start);
         rec.detail = Some(format!(
             "router {}, source {}{}",
             self.state.router_kind,

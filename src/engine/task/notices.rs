@@ -78,7 +78,7 @@ impl Engine {
             |s| format!("{} %", s.green()),
         );
         let text = format!("terminal lost at {at}; {then}");
-        let mut rec = self.record(RecordKind::Control, origin, "terminal lost");
+        let mut rec = self.record(RecordKind::Control, origin, RecordAction::TerminalLost);
         rec.reason = Some(text.clone());
         let r = self.append(&rec).map(|_| text.clone());
         self.event(EventLevel::Warn, text.clone());

@@ -53,7 +53,8 @@ impl Engine {
     fn on_reconciled(&mut self, reconciled: Option<Result<Option<String>, RouterError>>) {
         match reconciled {
             Some(Ok(Some(text))) => {
-                let mut rec = self.record(RecordKind::Control, Origin::Cli, "reconcile");
+                let mut rec =
+                    self.record(RecordKind::Control, Origin::Cli, RecordAction::Reconcile);
                 rec.detail = Some(text.clone());
                 if !self.options.readonly {
                     let _ = self.append(&rec);
@@ -208,7 +209,7 @@ impl Engine {
                 EventLevel::Warn,
                 format!(
                     "the last run stopped during {} {} → {}%; the router now says {split}",
-                    u.action,
+                    u.action.as_ref().map_or("", RecordAction::word),
                     u.from
                         .map(|f| format!("{f}%"))
                         .unwrap_or_else(|| "?".into()),

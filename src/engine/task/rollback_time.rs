@@ -6,7 +6,7 @@
 //! own.
 
 use super::*;
-use crate::engine::journal::{ROLLBACK_TRAFFIC_ZERO, ZERO_EPSILON};
+use crate::engine::journal::ZERO_EPSILON;
 use crate::engine::state::{RollbackTimes, rollback_figure as figure};
 use crate::format::span;
 
@@ -168,7 +168,11 @@ impl Engine {
             return;
         };
         let to_zero = waited;
-        let mut rec = self.record(RecordKind::Control, w.origin, ROLLBACK_TRAFFIC_ZERO);
+        let mut rec = self.record(
+            RecordKind::Control,
+            w.origin,
+            RecordAction::RollbackTrafficZero,
+        );
         rec.reason = w.reason;
         rec.to = Some(0);
         rec.decision_to_zero_ms = Some(ms(to_zero));

@@ -40,16 +40,16 @@ impl Engine {
             return;
         }
         let action = if j.verdict == Verdict::Breach {
-            "breach"
+            RecordAction::Breach
         } else {
-            "cleared"
+            RecordAction::Cleared
         };
         // The guardrails are not a command origin: nobody asked for this.
         let mut rec = Record::at(
             self.options.wall.now(),
             RecordKind::Breach,
             &self.config.service.name,
-            "guardrail",
+            RecordOrigin::Guardrail,
             action,
         );
         rec.green_version = self.config.service.green_version.clone();

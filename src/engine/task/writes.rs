@@ -133,7 +133,7 @@ impl Engine {
             (Some(held), None) => Some(format!("forced: {held}")),
             (None, r) => r,
         };
-        let mut rec = self.record(RecordKind::Intent, origin, action.name());
+        let mut rec = self.record(RecordKind::Intent, origin, action);
         rec.from = from.map(Split::green);
         rec.to = Some(to.green());
         rec.reason = reason.clone();
