@@ -7,6 +7,8 @@
 use std::io::Write;
 use std::time::Instant;
 
+use cutover::model::{Color, Metric, Verdict};
+
 use cutover::engine::journal::{
     Journal, ReadingRecord, Record, RecordAction, RecordKind, RecordOrigin,
 };
@@ -28,13 +30,13 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("journal.jsonl");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
-    let readings: Vec<ReadingRecord> = ["p99_ms", "error_rate", "quality"]
-        .iter()
-        .map(|m| ReadingRecord {
-            color: "green".into(),
-            metric: m.to_string(),
+    let readings: Vec<ReadingRecord> = Metric::ALL
+        .into_iter()
+        .map(|metric| ReadingRecord {
+            color: Color::Green,
+            metric,
             value: Some(1.0),
-            verdict: "OK".into(),
+            verdict: Verdict::Ok,
             bounds: vec!["≤ 5.00 %".into()],
             no_data: None,
         })

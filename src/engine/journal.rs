@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use super::action::WriteOutcome;
 use super::journal_lines::{Line, Lines, MAX_LINE, check_parents, not_regular, open_regular};
-use super::journal_words::non_empty;
 pub use super::journal_words::{RecordAction, RecordOrigin};
+use super::journal_words::{known_readings, non_empty, verdict_word};
 use super::memory::RolledBackMemory;
 use super::sampling::Sample;
+use crate::model::{Color, Metric, Verdict};
 
 /// What a line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,13 +47,16 @@ pub enum RecordKind {
     Sample,
 }
 
-/// One reading as it stood when a decision was made.
+/// One reading as it stood when a decision was made. The colour and
+/// metric write their keys (`green`, `error_rate`), the verdict its word
+/// (`OK`, `WARN`, `BREACH`, `NO DATA`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReadingRecord {
-    pub color: String,
-    pub metric: String,
+    pub color: Color,
+    pub metric: Metric,
     pub value: Option<f64>,
-    pub verdict: String,
+    #[serde(with = "verdict_word")]
+    pub verdict: Verdict,
     /// The bounds it was judged against, e.g. `≤ 5.00 %`.
     pub bounds: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -100,7 +104,11 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duration_ms: Option<u64>,
     /// The readings behind an automatic decision.
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        default,
+        deserialize_with = "known_readings"
+    )]
     pub readings: Vec<ReadingRecord>,
     /// `[service] green_version` when the record was written: a rollback
     /// is remembered against the green it rolled back.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::action::Action;
 use super::command::Origin;
+use super::journal::ReadingRecord;
 
 /// Declares a journal vocabulary: the enum, its words both ways, and serde
 /// and `Display` through the words, so the word of each variant is written
@@ -173,6 +174,40 @@ where
 {
     let v = Option::<T>::deserialize(d)?;
     Ok(v.filter(|w| !w.to_string().is_empty()))
+}
+
+/// A reading's verdict as the journal words it: `OK`, `WARN`, `BREACH`,
+/// `NO DATA` (the screen's words, not the config's).
+pub(super) mod verdict_word {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::model::Verdict;
+
+    const ALL: [Verdict; 4] = [Verdict::Ok, Verdict::Warn, Verdict::Breach, Verdict::NoData];
+
+    pub fn serialize<S: Serializer>(v: &Verdict, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.word())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Verdict, D::Error> {
+        let word = std::borrow::Cow::<str>::deserialize(d)?;
+        ALL.into_iter()
+            .find(|v| v.word() == word)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{word}` is not a verdict word")))
+    }
+}
+
+/// A record's readings, leaving out any this version cannot read (a
+/// metric or colour of another version), so the record itself still loads.
+pub(super) fn known_readings<'de, D>(d: D) -> Result<Vec<ReadingRecord>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let raw = Vec::<serde_json::Value>::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
 }
 
 #[cfg(test)]

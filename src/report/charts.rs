@@ -96,7 +96,7 @@ pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
                 } else if let Some(rd) = r
                     .readings
                     .iter()
-                    .find(|rd| rd.color == color.name() && rd.metric == metric.key())
+                    .find(|rd| rd.color == color && rd.metric == metric)
                     && rd.value.is_some()
                 {
                     s.push((t, rd.value));

@@ -10,7 +10,7 @@ use super::Cutover;
 use super::doc::Block;
 use super::entry::Entry;
 use crate::engine::journal::{ReadingRecord, RecordAction, RecordKind};
-use crate::model::Metric;
+use crate::model::{Color, Metric, Verdict};
 
 /// Fields every line may carry, shown in their own words; any other field
 /// (a gate's result, an alert's target, a measured time) is listed as
@@ -329,13 +329,13 @@ fn decisions(c: &Cutover) -> Vec<Block> {
 }
 
 fn readings_table(readings: &[ReadingRecord]) -> Block {
-    let mut metrics: Vec<&str> = Vec::new();
+    let mut metrics: Vec<Metric> = Vec::new();
     for r in readings {
-        if !metrics.contains(&r.metric.as_str()) {
-            metrics.push(&r.metric);
+        if !metrics.contains(&r.metric) {
+            metrics.push(r.metric);
         }
     }
-    let cell = |color: &str, metric: &str| {
+    let cell = |color: Color, metric: Metric| {
         readings
             .iter()
             .find(|r| r.color == color && r.metric == metric)
@@ -345,7 +345,13 @@ fn readings_table(readings: &[ReadingRecord]) -> Block {
         head: ["Metric", "Blue", "Green"].map(String::from).to_vec(),
         rows: metrics
             .iter()
-            .map(|m| vec![metric_label(m), cell("blue", m), cell("green", m)])
+            .map(|&m| {
+                vec![
+                    m.label().to_string(),
+                    cell(Color::Blue, m),
+                    cell(Color::Green, m),
+                ]
+            })
             .collect(),
     }
 }
@@ -353,27 +359,16 @@ fn readings_table(readings: &[ReadingRecord]) -> Block {
 /// `7.20 % BREACH (≤ 5.00 %)`, `no data (first poll) NO DATA`.
 fn reading(r: &ReadingRecord) -> String {
     let value = match (r.value, &r.no_data) {
-        (Some(v), _) => format_value(&r.metric, v),
+        (Some(v), _) => r.metric.format(v),
         (None, Some(why)) => format!("no data ({why})"),
         (None, None) => "no data".into(),
     };
+    let verdict = r.verdict.word();
     if r.bounds.is_empty() {
-        format!("{value} {}", r.verdict)
+        format!("{value} {verdict}")
     } else {
-        format!("{value} {} ({})", r.verdict, r.bounds.join(", "))
+        format!("{value} {verdict} ({})", r.bounds.join(", "))
     }
-}
-
-fn metric_of(key: &str) -> Option<Metric> {
-    Metric::ALL.into_iter().find(|m| m.key() == key)
-}
-
-fn metric_label(key: &str) -> String {
-    metric_of(key).map_or(key.to_string(), |m| m.label().to_string())
-}
-
-fn format_value(key: &str, v: f64) -> String {
-    metric_of(key).map_or(format!("{v}"), |m| m.format(v))
 }
 
 fn breaches(c: &Cutover) -> Vec<Block> {
@@ -393,14 +388,14 @@ fn breaches(c: &Cutover) -> Vec<Block> {
                 e.str("reason").unwrap_or("")
             ));
         } else {
-            for rd in r.readings.iter().filter(|rd| rd.verdict == "BREACH") {
+            for rd in r.readings.iter().filter(|rd| rd.verdict == Verdict::Breach) {
                 items.push(format!(
                     "{} ({}) at the decision {}: {} {} {}",
                     clock(e.wall),
                     offset(c, e),
                     what(e),
                     rd.color,
-                    metric_label(&rd.metric),
+                    rd.metric.label(),
                     reading(rd)
                 ));
             }

@@ -8,6 +8,7 @@ use cutover::engine::WriteOutcome;
 use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, RecordKind};
+use cutover::model::{Color, Verdict};
 
 struct Run {
     code: i32,
@@ -75,7 +76,7 @@ fn degrading_rolls_back_on_its_own_with_the_readings() {
     let breaching: Vec<_> = intent
         .readings
         .iter()
-        .filter(|x| x.color == "green" && x.verdict == "BREACH")
+        .filter(|x| x.color == Color::Green && x.verdict == Verdict::Breach)
         .collect();
     assert!(!breaching.is_empty(), "{:?}", intent.readings);
     assert!(

@@ -15,7 +15,7 @@ use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
     Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, State, WriteOutcome,
 };
-use cutover::model::{ColorReadings, NoData, Split};
+use cutover::model::{Color, ColorReadings, Metric, NoData, Split, Verdict};
 use cutover::router::{
     Applied, Readiness, Replicas, RouterError, RouterRead, TrafficRouter, WriteRequest,
 };
@@ -206,10 +206,10 @@ async fn auto_rollback_after_consecutive_breaches_with_readings() {
     let err = intent
         .readings
         .iter()
-        .find(|x| x.color == "green" && x.metric == "error_rate")
+        .find(|x| x.color == Color::Green && x.metric == Metric::ErrorRate)
         .unwrap();
     assert_eq!(err.value, Some(9.5));
-    assert_eq!(err.verdict, "BREACH");
+    assert_eq!(err.verdict, Verdict::Breach);
 }
 
 #[tokio::test(start_paused = true)]

@@ -634,10 +634,10 @@ fn show(s: Option<Split>) -> String {
 
 fn reading_record(j: &Judgement) -> ReadingRecord {
     ReadingRecord {
-        color: j.color.to_string(),
-        metric: j.metric.key().to_string(),
+        color: j.color,
+        metric: j.metric,
         value: j.value,
-        verdict: j.verdict.word().to_string(),
+        verdict: j.verdict,
         bounds: j.checks.iter().map(|c| c.bound_text(j.metric)).collect(),
         no_data: j.no_data.as_ref().map(|n| n.to_string()),
     }

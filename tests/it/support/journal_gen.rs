@@ -13,6 +13,7 @@ use cutover::engine::WriteOutcome;
 use cutover::engine::journal::{ReadingRecord, Record, RecordKind};
 use cutover::engine::journal::{RecordAction, RecordOrigin};
 use cutover::engine::sampling::Sample;
+use cutover::model::{Color, Metric, Verdict};
 
 /// What was written.
 #[derive(Debug, Clone, Copy)]
@@ -30,21 +31,18 @@ fn line(out: &mut impl Write, r: &Record) {
 }
 
 fn readings(err: f64) -> Vec<ReadingRecord> {
-    ["p99_ms", "error_rate", "quality"]
-        .iter()
+    Metric::ALL
+        .into_iter()
         .flat_map(|m| {
-            ["blue", "green"].map(|c| ReadingRecord {
-                color: c.into(),
-                metric: m.to_string(),
-                value: Some(if *m == "error_rate" && c == "green" {
-                    err
+            let green_errors = move |c| m == Metric::ErrorRate && c == Color::Green;
+            Color::BOTH.map(|c| ReadingRecord {
+                color: c,
+                metric: m,
+                value: Some(if green_errors(c) { err } else { 1.0 }),
+                verdict: if err > 5.0 && green_errors(c) {
+                    Verdict::Breach
                 } else {
-                    1.0
-                }),
-                verdict: if err > 5.0 && *m == "error_rate" && c == "green" {
-                    "BREACH".into()
-                } else {
-                    "OK".into()
+                    Verdict::Ok
                 },
                 bounds: vec!["≤ 5.00 %".into()],
                 no_data: None,
