@@ -4,6 +4,7 @@
 pub mod action;
 pub mod clock;
 pub mod command;
+pub mod gate_reason;
 pub mod guardrail;
 pub mod journal;
 pub mod journal_lines;

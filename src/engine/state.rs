@@ -8,6 +8,7 @@ use imbl::Vector;
 use crate::model::{Color, Metric, Snapshot, Split, Verdict};
 
 use super::action::Action;
+use super::gate_reason::GateReason;
 use super::guardrail::Judgement;
 use super::memory::RolledBackMemory;
 use crate::router::Readiness;
@@ -153,7 +154,7 @@ pub fn rollback_figure(d: Duration) -> String {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Gate {
     pub open: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<GateReason>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

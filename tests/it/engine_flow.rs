@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use async_trait::async_trait;
 use cutover::config::Config;
+use cutover::engine::gate_reason::GateReason;
 use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, Record, RecordKind};
@@ -227,7 +228,17 @@ async fn disarmed_does_not_roll_back_and_no_data_is_not_health() {
     // Green goes dark: the gate closes rather than trusting silence.
     r.script.0.lock().unwrap().1 = false;
     let s = wait_for(&r.handle, "gate closed on no data", |s| {
-        !s.gate.open && s.gate.reasons.iter().any(|g| g.contains("no data"))
+        !s.gate.open
+            && s.gate.reasons.iter().any(|g| {
+                matches!(
+                    g,
+                    GateReason::NoData
+                        | GateReason::Guardrail {
+                            verdict: Verdict::NoData,
+                            ..
+                        }
+                )
+            })
     })
     .await;
     assert!(!s.armed);
@@ -462,7 +473,7 @@ async fn after_a_rollback_going_again_needs_force() {
         .unwrap();
     let s = wait_for(&r.handle, "gate judged", |s| s.snapshot.is_some()).await;
     assert!(
-        s.gate.reasons.iter().any(|g| g.contains("needs force")),
+        s.gate.reasons.contains(&GateReason::RolledBack),
         "{:?}",
         s.gate.reasons
     );
@@ -519,7 +530,7 @@ async fn data_from_before_a_step_cannot_open_the_gate() {
     // Published with the change: the latest snapshot predates the step.
     let s = (**r.handle.state().borrow()).clone();
     assert!(
-        s.gate.reasons.iter().any(|g| g.contains("full window")),
+        s.gate.reasons.contains(&GateReason::DataPredatesSplit),
         "{:?}",
         s.gate.reasons
     );
@@ -1002,7 +1013,7 @@ async fn green_with_no_ready_replica_closes_the_gate_but_not_rollback() {
     assert!(
         s.gate
             .reasons
-            .contains(&"green has 0 of 3 replicas ready".to_string()),
+            .contains(&GateReason::GreenNotReady { desired: 3 }),
         "{:?}",
         s.gate
     );

@@ -9,9 +9,11 @@ use crate::support::gates_rig;
 use std::time::{Duration, Instant};
 
 use cutover::config::{CommandGate, GatesConfig};
+use cutover::engine::gate_reason::GateReason;
 use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::RecordKind;
 use cutover::engine::{Command, Origin, Phase};
+use cutover::gates::CheckReason;
 use cutover::model::Split;
 
 use gates_rig::{config, records, rig, wait_for};
@@ -45,10 +47,10 @@ async fn a_passing_eval_opens_the_first_step_and_its_output_is_journaled() {
     })
     .await;
     assert!(
-        s.gate
-            .reasons
-            .iter()
-            .any(|r| r.starts_with("running eval ")),
+        s.gate.reasons.iter().any(|r| matches!(
+            r,
+            GateReason::Check(CheckReason::CommandRunning { name, .. }) if name == "eval"
+        )),
         "{:?}",
         s.gate.reasons
     );
@@ -100,10 +102,12 @@ async fn a_failing_eval_holds_the_step_until_forced() {
     assert_eq!(run.reason, "exit 3");
     assert_eq!(run.output, vec!["accuracy 0.61 < 0.70".to_string()]);
     let s = wait_for(&r.handle, "gate says why", |s| {
-        s.gate
-            .reasons
-            .iter()
-            .any(|r| r == "eval failed: exit 3 (o shows its output)")
+        s.gate.reasons.iter().any(|r| {
+            *r == GateReason::Check(CheckReason::CommandFailed {
+                name: "eval".into(),
+                reason: "exit 3".into(),
+            })
+        })
     })
     .await;
     assert!(!s.gate.open);

@@ -403,7 +403,7 @@ impl Engine {
     }
 
     /// The gate's reasons from the checks for a move to `to`.
-    pub(super) fn check_reasons(&self, to: Option<Split>) -> Vec<String> {
+    pub(super) fn check_reasons(&self, to: Option<Split>) -> Vec<CheckReason> {
         match (self.state.split, to) {
             (Some(from), Some(to)) => {
                 self.state

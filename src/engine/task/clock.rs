@@ -52,7 +52,7 @@ impl Engine {
             if !self.bake_hold_reported {
                 self.bake_hold_reported = true;
                 let why = if fresh {
-                    guardrail::gate_reasons(&self.state.judgements).join("; ")
+                    joined(&guardrail::gate_reasons(&self.state.judgements))
                 } else {
                     "no fresh data covering the bake at 100 %".into()
                 };
@@ -177,7 +177,7 @@ impl Engine {
                 } else {
                     "dwell"
                 },
-                self.state.gate.reasons.join("; ")
+                joined(&self.state.gate.reasons)
             );
             let readings = self.state.judgements.iter().map(reading_record).collect();
             self.roll_back_automatically(Origin::Autopilot, reason, readings);

@@ -15,7 +15,7 @@ impl Engine {
         }
         let gate = self.gate_check_to(Some(to));
         if !gate.hard.is_empty() {
-            return Err(gate.hard.join("; "));
+            return Err(joined(&gate.hard));
         }
         if gate.soft.is_empty() {
             return Ok(false);
@@ -25,7 +25,7 @@ impl Engine {
         }
         Err(format!(
             "gate closed: {} (force to override)",
-            gate.soft.join("; ")
+            joined(&gate.soft)
         ))
     }
 
@@ -104,7 +104,7 @@ impl Engine {
         if !waiting.is_empty() {
             return Err(format!(
                 "promote waits for the gates: {}; force: `:set 100` and confirm, or `cutover set 100 --force`",
-                waiting.join("; ")
+                joined(&waiting)
             ));
         }
         Ok(())

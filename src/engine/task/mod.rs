@@ -43,6 +43,7 @@ use super::EngineHandle;
 use super::action::{Action, WriteOutcome};
 use super::clock::{WallClock, now};
 use super::command::{Command, Origin, Reply, Request};
+use super::gate_reason::joined;
 use super::guardrail::{self, Judgement};
 use super::journal::{
     Journal, ReadingRecord, Record, RecordAction, RecordKind, RecordOrigin, Recovery,
@@ -53,6 +54,7 @@ use super::state::{
     Verified,
 };
 use crate::format::countdown;
+use crate::gates::CheckReason;
 use write_task::{WriteDone, WriteFailure};
 
 /// How long a router write may take before it is given up as failed.
