@@ -80,10 +80,10 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
     match s.data_age(now) {
         Some(age) => out.push_str(&format!(
             "data      {} ({}s old)\n",
-            s.source_kind,
+            s.source,
             age.as_secs()
         )),
-        None => out.push_str(&format!("data      {}: no data\n", s.source_kind)),
+        None => out.push_str(&format!("data      {}: no data\n", s.source)),
     }
     for color in Color::BOTH {
         out.push_str(&format!("{:<5}", color.upper()));
@@ -195,7 +195,7 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
             "open": s.gate.open,
             "reasons": s.gate.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
         },
-        "source": s.source_kind,
+        "source": s.source.to_string(),
         "data_age_s": s.data_age(now).map(|d| d.as_secs_f64()),
         "metrics": colors,
         "journal": journal.display().to_string(),

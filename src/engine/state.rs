@@ -11,6 +11,7 @@ use super::action::Action;
 use super::gate_reason::GateReason;
 use super::guardrail::Judgement;
 use super::memory::RolledBackMemory;
+use crate::metrics::SourceInfo;
 use crate::router::Readiness;
 
 /// Where the cutover stands.
@@ -233,7 +234,7 @@ pub enum Outcome {
 pub struct State {
     pub service: String,
     pub router_kind: String,
-    pub source_kind: String,
+    pub source: SourceInfo,
     pub plan: PlanView,
     pub phase: Phase,
     /// The split the router last reported. `None` until it has been read.
@@ -363,7 +364,7 @@ impl State {
     pub fn new(
         service: impl Into<String>,
         router_kind: impl Into<String>,
-        source_kind: impl Into<String>,
+        source: impl Into<SourceInfo>,
         plan: PlanView,
         armed: bool,
         breach_needed: u32,
@@ -371,7 +372,7 @@ impl State {
         State {
             service: service.into(),
             router_kind: router_kind.into(),
-            source_kind: source_kind.into(),
+            source: source.into(),
             plan,
             phase: Phase::Ready,
             split: None,

@@ -110,7 +110,7 @@ pub fn spawn(
     let mut state = State::new(
         config.service.name.clone(),
         router.kind(),
-        source.kind(),
+        source.info(),
         PlanView {
             steps: plan.steps.clone(),
             dwell: plan.dwell,
@@ -577,7 +577,7 @@ impl Engine {
         rec.detail = Some(format!(
             "router {}, source {}{}",
             self.state.router_kind,
-            self.state.source_kind,
+            self.state.source,
             if self.options.autopilot {
                 ", autopilot"
             } else {
