@@ -49,6 +49,12 @@ macro_rules! journal_words {
             }
         }
 
+        impl Word for $name {
+            fn is_empty_word(&self) -> bool {
+                self.word().is_empty()
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.word())
@@ -170,10 +176,15 @@ impl From<Origin> for RecordOrigin {
 pub(super) fn non_empty<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de> + fmt::Display,
+    T: Deserialize<'de> + Word,
 {
     let v = Option::<T>::deserialize(d)?;
-    Ok(v.filter(|w| !w.to_string().is_empty()))
+    Ok(v.filter(|w| !w.is_empty_word()))
+}
+
+/// A journal word, for [`non_empty`].
+pub(super) trait Word {
+    fn is_empty_word(&self) -> bool;
 }
 
 /// A reading's verdict as the journal words it: `OK`, `WARN`, `BREACH`,
@@ -238,5 +249,34 @@ mod tests {
             RecordOrigin::from(Origin::AutoRollback).word(),
             Origin::AutoRollback.name()
         );
+    }
+
+    #[test]
+    fn an_empty_word_is_no_word() {
+        let line = r#"{"time":"2026-01-01T00:00:00.000Z","kind":"intent","origin":"","action":""}"#;
+        let rec: super::super::journal::Record = serde_json::from_str(line).unwrap();
+        assert_eq!((rec.origin, rec.action), (None, None));
+    }
+
+    #[test]
+    fn readings_write_todays_words_and_unknown_ones_are_left_out() {
+        use crate::model::{Color, Metric, Verdict};
+        let line = r#"{"time":"2026-01-01T00:00:00.000Z","kind":"intent","origin":"tui","action":"rollback","readings":[
+            {"color":"green","metric":"error_rate","value":7.2,"verdict":"BREACH","bounds":["≤ 5.00 %"]},
+            {"color":"blue","metric":"p99_ms","value":null,"verdict":"NO DATA","bounds":[],"no_data":"stale"},
+            {"color":"green","metric":"ttft_ms","value":1.0,"verdict":"OK","bounds":[]}]}"#;
+        let rec: super::super::journal::Record = serde_json::from_str(line).unwrap();
+        assert_eq!(rec.readings.len(), 2, "the unknown metric is left out");
+        let r = &rec.readings[0];
+        assert_eq!(
+            (r.color, r.metric, r.verdict),
+            (Color::Green, Metric::ErrorRate, Verdict::Breach)
+        );
+        assert_eq!(rec.readings[1].verdict, Verdict::NoData);
+        let back = serde_json::to_value(&rec.readings).unwrap();
+        assert_eq!(back[0]["color"], "green");
+        assert_eq!(back[0]["metric"], "error_rate");
+        assert_eq!(back[0]["verdict"], "BREACH");
+        assert_eq!(back[1]["verdict"], "NO DATA");
     }
 }
