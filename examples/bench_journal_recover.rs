@@ -7,7 +7,11 @@
 use std::io::Write;
 use std::time::Instant;
 
-use cutover::engine::journal::{Journal, ReadingRecord, Record, RecordKind};
+use cutover::model::{Color, Metric, Verdict};
+
+use cutover::engine::journal::{
+    Journal, ReadingRecord, Record, RecordAction, RecordKind, RecordOrigin,
+};
 
 /// Peak resident set size of this process so far, from /proc.
 fn peak_rss_kib() -> Option<u64> {
@@ -26,13 +30,13 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("journal.jsonl");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
-    let readings: Vec<ReadingRecord> = ["p99_ms", "error_rate", "quality"]
-        .iter()
-        .map(|m| ReadingRecord {
-            color: "green".into(),
-            metric: m.to_string(),
+    let readings: Vec<ReadingRecord> = Metric::ALL
+        .into_iter()
+        .map(|metric| ReadingRecord {
+            color: Color::Green,
+            metric,
             value: Some(1.0),
-            verdict: "OK".into(),
+            verdict: Verdict::Ok,
             bounds: vec!["≤ 5.00 %".into()],
             no_data: None,
         })
@@ -43,10 +47,15 @@ fn main() {
         } else {
             RecordKind::Outcome
         };
-        let action = if i % 10 < 2 { "rollback" } else { "advance" };
-        let mut r = Record::new(kind, "bench", "autopilot", action);
+        let rollback = i % 10 < 2;
+        let action = if rollback {
+            RecordAction::Rollback
+        } else {
+            RecordAction::Advance
+        };
+        let mut r = Record::new(kind, "bench", RecordOrigin::Autopilot, action);
         r.from = Some(1);
-        r.to = Some(if action == "rollback" { 0 } else { 5 });
+        r.to = Some(if rollback { 0 } else { 5 });
         r.outcome = (kind == RecordKind::Outcome).then_some(cutover::engine::WriteOutcome::Ok);
         r.reason = Some("bench".into());
         r.readings = readings.clone();
@@ -54,7 +63,12 @@ fn main() {
         out.write_all(b"\n").expect("write");
     }
     // The last change a rollback that landed: recovery must remember it.
-    let mut rb = Record::new(RecordKind::Outcome, "bench", "tui", "rollback");
+    let mut rb = Record::new(
+        RecordKind::Outcome,
+        "bench",
+        RecordOrigin::Tui,
+        RecordAction::Rollback,
+    );
     rb.to = Some(0);
     rb.outcome = Some(cutover::engine::WriteOutcome::Ok);
     rb.reason = Some("bench rollback".into());

@@ -128,7 +128,7 @@ pub fn demo_config(
             observed_split_margin: crate::config::defaults::observed_split_margin(),
         },
         router: RouterConfig::Demo(DemoConfig {
-            scenario: scenario.name().to_string(),
+            scenario,
             ..DemoConfig::default()
         }),
         plan: crate::config::PlanConfig {

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::AlertConfig;
 use crate::config::alert_template as template;
-use crate::engine::journal::{Journal, Record, RecordKind};
+use crate::engine::journal::{Journal, Record, RecordAction, RecordKind, RecordOrigin};
 use crate::engine::{Command, EngineHandle, Notice, NoticeReceiver, Origin};
 use crate::http::{HttpClient, HttpOptions};
 use limit::BreachLimit;
@@ -61,11 +61,16 @@ impl AfterEngine {
     pub fn report(&self, delivered: bool, text: &str) {
         crate::console::warn(format!("cutover: {text}"));
         let action = if delivered {
-            "alert sent"
+            RecordAction::AlertSent
         } else {
-            "alert failed"
+            RecordAction::AlertFailed
         };
-        let mut rec = Record::new(RecordKind::Alert, &self.service, "alerts", action);
+        let mut rec = Record::new(
+            RecordKind::Alert,
+            &self.service,
+            RecordOrigin::Alerts,
+            action,
+        );
         rec.detail = Some(text.to_string());
         // Without the writer's lock: taking it, even for a moment, could
         // make a cockpit starting now (a take-over) come up read-only. One

@@ -101,7 +101,7 @@ async fn drill_on(
     if !rates {
         say(format!(
             "drill: the {} source shows no request rates: the traffic at 0 % cannot be timed",
-            s.source_kind
+            s.source
         ));
     } else {
         say(resolution(config.source.window));

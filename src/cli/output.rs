@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::engine::gate_reason::joined;
 use crate::engine::{Event, EventLevel, State};
 use crate::format::{clock_utc, sanitize, split_unknown};
 use crate::model::{Color, Metric};
@@ -54,16 +55,16 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
         if s.gate.open {
             "open".to_string()
         } else {
-            format!("closed: {}", field(&s.gate.reasons.join("; ")))
+            format!("closed: {}", field(&joined(&s.gate.reasons)))
         }
     ));
     match s.data_age(now) {
         Some(age) => out.push_str(&format!(
             "data      {} ({}s old)\n",
-            s.source_kind,
+            s.source,
             age.as_secs()
         )),
-        None => out.push_str(&format!("data      {}: no data\n", s.source_kind)),
+        None => out.push_str(&format!("data      {}: no data\n", s.source)),
     }
     for color in Color::BOTH {
         out.push_str(&format!("{:<5}", color.upper()));
@@ -171,8 +172,11 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
             crate::engine::Phase::RolledBack { reason } => Some(reason.clone()),
             _ => None,
         },
-        "gate": { "open": s.gate.open, "reasons": s.gate.reasons },
-        "source": s.source_kind,
+        "gate": {
+            "open": s.gate.open,
+            "reasons": s.gate.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        },
+        "source": s.source.to_string(),
         "data_age_s": s.data_age(now).map(|d| d.as_secs_f64()),
         "metrics": colors,
         "journal": journal.display().to_string(),

@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use serde::de::{IgnoredAny, IntoDeserializer};
 
-use crate::engine::journal::RecordKind;
+use crate::engine::journal::{RecordAction, RecordKind, RecordOrigin};
 use crate::engine::journal_lines::{Line, Lines, MAX_LINE, open_regular};
 use crate::report::{Entry, Finder, Marks, Span, pick};
 
@@ -35,10 +35,10 @@ struct Head<'a> {
     kind: Cow<'a, str>,
     #[allow(dead_code)]
     time: IgnoredAny,
-    #[serde(borrow, default)]
-    origin: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    action: Option<Cow<'a, str>>,
+    #[serde(default)]
+    origin: Option<RecordOrigin>,
+    #[serde(default)]
+    action: Option<RecordAction>,
     #[serde(default)]
     to: Option<u64>,
     #[serde(borrow, default)]
@@ -56,8 +56,9 @@ fn marks(bytes: &[u8]) -> Option<Marks> {
     let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
         h.kind.as_ref().into_deserializer();
     let kind = RecordKind::deserialize(de).ok();
-    let drill = h.origin.as_deref() == Some("drill")
-        || h.action.as_deref().is_some_and(|a| a.starts_with("drill"));
+    // Older versions wrote drill words of their own (`drill_raise`).
+    let drill = h.origin == Some(RecordOrigin::Drill)
+        || h.action.is_some_and(|a| a.word().starts_with("drill"));
     Some(Marks {
         kind,
         drill,

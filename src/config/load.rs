@@ -510,7 +510,20 @@ mod tests {
         let RouterConfig::Demo(d) = c.unwrap().router else {
             panic!("not the demo router")
         };
-        assert_eq!(d.scenario, "degrading");
+        assert_eq!(d.scenario, crate::demo::Scenario::Degrading);
+        // The names are the command line's (clap's ValueEnum); another is
+        // named with its key and line.
+        let e = load_str(
+            &format!("{MINIMAL}[router.demo]\nscenario = \"melting\"\n"),
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("router.demo.scenario"), "{e}");
+        assert!(e.line.is_some(), "{e}");
+        assert_eq!(
+            e.message,
+            "`melting` is not a scenario; choose one of healthy, degrading, slow-quality"
+        );
 
         let e = load_str(
             "[service]\nname = \"x\"\n[router]\n[source]\nkind = \"demo\"\n",

@@ -38,7 +38,6 @@ pub use prometheus::{BasicAuth, ColorLabels, PromQueries, PrometheusConfig, defa
 pub use router::{DemoConfig, RouterConfig};
 pub use safety::{SafetyConfig, TerminalLoss};
 pub use source::{LatencyUnit, ScrapeConfig, SourceConfig, SourceKind};
-pub use validate::DEMO_SCENARIOS;
 
 /// The largest config file read. A config is a page of text; anything far
 /// bigger is a mistake (or `/dev/zero`), and reading it would only eat

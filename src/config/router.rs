@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::demo::Scenario;
+
 use super::tagged::{Section, TableRule};
 
 /// The router kinds of this version and whether each needs its table.
@@ -67,7 +69,7 @@ impl RouterConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DemoConfig {
     /// `healthy`, `degrading` or `slow-quality`.
-    pub scenario: String,
+    pub scenario: Scenario,
     /// Simulated time a traffic change takes to apply, like a reload.
     #[serde(with = "super::duration")]
     pub apply_delay: Duration,
@@ -83,7 +85,7 @@ pub struct DemoConfig {
 impl Default for DemoConfig {
     fn default() -> Self {
         DemoConfig {
-            scenario: "healthy".into(),
+            scenario: Scenario::Healthy,
             apply_delay: Duration::from_millis(150),
             rps: 1000,
             metrics_port: None,

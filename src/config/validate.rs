@@ -6,9 +6,6 @@ use std::time::Duration;
 use super::{Config, KubernetesMode, Levels, RouterConfig, SourceKind};
 use crate::model::Metric;
 
-/// The demo scenarios, as named in config and on the command line.
-pub const DEMO_SCENARIOS: [&str; 3] = ["healthy", "degrading", "slow-quality"];
-
 pub type Invalid = (String, String);
 
 fn err<T>(key: &str, message: impl Into<String>) -> Result<T, Invalid> {
@@ -101,16 +98,6 @@ fn validate_alerts(alerts: &[super::AlertConfig]) -> Result<(), Invalid> {
 fn validate_router(r: &RouterConfig, plan_steps: &[u8]) -> Result<(), Invalid> {
     match r {
         RouterConfig::Demo(demo) => {
-            if !DEMO_SCENARIOS.contains(&demo.scenario.as_str()) {
-                return err(
-                    "router.demo.scenario",
-                    format!(
-                        "`{}` is not a scenario; choose one of {}",
-                        demo.scenario,
-                        DEMO_SCENARIOS.join(", ")
-                    ),
-                );
-            }
             if demo.rps == 0 {
                 return err("router.demo.rps", "must be at least 1");
             }

@@ -63,6 +63,30 @@ impl FromStr for Scenario {
     }
 }
 
+/// In the config (`[router.demo] scenario`), by the same names as on the
+/// command line.
+impl serde::Serialize for Scenario {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scenario {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        Scenario::ALL
+            .into_iter()
+            .find(|sc| sc.name() == name)
+            .ok_or_else(|| {
+                let valid: Vec<&str> = Scenario::ALL.iter().map(|sc| sc.name()).collect();
+                serde::de::Error::custom(format!(
+                    "`{name}` is not a scenario; choose one of {}",
+                    valid.join(", ")
+                ))
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

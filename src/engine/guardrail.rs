@@ -4,6 +4,8 @@
 use crate::config::{GuardrailsConfig, Levels, NoDataPolicy};
 use crate::model::{Color, Metric, NoData, Reading, Snapshot, Split, Verdict};
 
+use super::gate_reason::GateReason;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckKind {
     /// The value itself against fixed levels.
@@ -245,7 +247,7 @@ pub fn green_breaches(judgements: &[Judgement]) -> Vec<&Judgement> {
 /// Reasons green does not pass the advance gate: any check short of OK,
 /// including no data, holds it. Worst first: breaches, then no data, then
 /// warnings, so the line that shows one reason shows the one that matters.
-pub fn gate_reasons(judgements: &[Judgement]) -> Vec<String> {
+pub fn gate_reasons(judgements: &[Judgement]) -> Vec<GateReason> {
     let rank = |v: Verdict| match v {
         Verdict::Breach => 0,
         Verdict::NoData => 1,
@@ -256,7 +258,7 @@ pub fn gate_reasons(judgements: &[Judgement]) -> Vec<String> {
         .filter(|j| j.color == Color::Green && j.verdict != Verdict::Ok)
         .collect();
     bad.sort_by_key(|j| rank(j.verdict));
-    bad.into_iter().map(Judgement::summary).collect()
+    bad.into_iter().map(GateReason::guardrail).collect()
 }
 
 /// Green is in breach or without data: the dwell restarts on every such

@@ -7,11 +7,14 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::action::{Action, WriteOutcome};
+use super::action::WriteOutcome;
 pub use super::journal_file::{Journal, OpenError, lock_path};
 use super::journal_lines::{Line, Lines, MAX_LINE, open_regular};
+pub use super::journal_words::{RecordAction, RecordOrigin};
+use super::journal_words::{known_readings, non_empty, verdict_word};
 use super::memory::RolledBackMemory;
 use super::sampling::Sample;
+use crate::model::{Color, Metric, Verdict};
 
 /// What a line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,13 +46,16 @@ pub enum RecordKind {
     Sample,
 }
 
-/// One reading as it stood when a decision was made.
+/// One reading as it stood when a decision was made. The colour and
+/// metric write their keys (`green`, `error_rate`), the verdict its word
+/// (`OK`, `WARN`, `BREACH`, `NO DATA`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReadingRecord {
-    pub color: String,
-    pub metric: String,
+    pub color: Color,
+    pub metric: Metric,
     pub value: Option<f64>,
-    pub verdict: String,
+    #[serde(with = "verdict_word")]
+    pub verdict: Verdict,
     /// The bounds it was judged against, e.g. `≤ 5.00 %`.
     pub bounds: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -67,14 +73,20 @@ pub struct Record {
     /// `$USER` of the process.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub user: String,
-    /// `tui`, `cli`, `autopilot`, `auto-rollback`, `guardrail`, `alerts`,
-    /// `drill` (a rehearsal by `cutover drill`: never remembered as a
-    /// rollback of green).
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    pub origin: String,
-    /// `advance`, `step_back`, `set`, `rollback`, `promote`, `pause`, ...
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    pub action: String,
+    /// Who or what made it; `None` only on samples.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "non_empty"
+    )]
+    pub origin: Option<RecordOrigin>,
+    /// What it did; `None` only on samples.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "non_empty"
+    )]
+    pub action: Option<RecordAction>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub from: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -91,7 +103,11 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duration_ms: Option<u64>,
     /// The readings behind an automatic decision.
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        default,
+        deserialize_with = "known_readings"
+    )]
     pub readings: Vec<ReadingRecord>,
     /// `[service] green_version` when the record was written: a rollback
     /// is remembered against the green it rolled back.
@@ -117,7 +133,7 @@ pub struct Record {
     /// the requests over the source's window) below
     /// [`ZERO_EPSILON`] %: on the outcome when seen before it was written,
     /// else on a later `control` record with action
-    /// [`ROLLBACK_TRAFFIC_ZERO`].
+    /// [`RecordAction::RollbackTrafficZero`].
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub decision_to_zero_ms: Option<u64>,
     /// `[plan] rollback_sla` in ms, on records that carry a measured time.
@@ -125,19 +141,17 @@ pub struct Record {
     pub rollback_sla_ms: Option<u64>,
 }
 
-/// The `action` of the `control` record that reports, after a rollback's
-/// outcome, when the traffic showed green at zero.
-pub const ROLLBACK_TRAFFIC_ZERO: &str = "rollback_traffic_zero";
-
 /// Green's observed share of the requests, in percent, below which the
 /// traffic counts as fully redirected to blue.
 pub const ZERO_EPSILON: f64 = 0.1;
 
-/// The origin of every record written by `cutover drill`.
-pub const DRILL_ORIGIN: &str = "drill";
-
 impl Record {
-    pub fn new(kind: RecordKind, service: &str, origin: &str, action: &str) -> Record {
+    pub fn new(
+        kind: RecordKind,
+        service: &str,
+        origin: impl Into<RecordOrigin>,
+        action: impl Into<RecordAction>,
+    ) -> Record {
         Record::at(SystemTime::now(), kind, service, origin, action)
     }
 
@@ -146,16 +160,16 @@ impl Record {
         wall: SystemTime,
         kind: RecordKind,
         service: &str,
-        origin: &str,
-        action: &str,
+        origin: impl Into<RecordOrigin>,
+        action: impl Into<RecordAction>,
     ) -> Record {
         Record {
             time: humantime::format_rfc3339_millis(wall).to_string(),
             kind,
             service: service.to_string(),
             user: current_user(),
-            origin: origin.to_string(),
-            action: action.to_string(),
+            origin: Some(origin.into()),
+            action: Some(action.into()),
             from: None,
             to: None,
             reason: None,
@@ -179,8 +193,16 @@ impl Record {
     pub fn sample(wall: SystemTime, sample: Sample) -> Record {
         Record {
             user: String::new(),
+            origin: None,
+            action: None,
             sample: Some(sample),
-            ..Record::at(wall, RecordKind::Sample, "", "", "")
+            ..Record::at(
+                wall,
+                RecordKind::Sample,
+                "",
+                RecordOrigin::Cli,
+                RecordAction::Start,
+            )
         }
     }
 }
@@ -246,7 +268,7 @@ impl Journal {
                 continue;
             }
             // Only samples may leave out who did what.
-            if rec.action.is_empty() {
+            if rec.action.is_none() {
                 r.bad_lines += 1;
                 continue;
             }
@@ -255,7 +277,7 @@ impl Journal {
                 RecordKind::Intent => {
                     r.unfinished = Some(rec.clone());
                     r.promoted_at = None;
-                    if rec.action == Action::Rollback.name() {
+                    if rec.action == Some(RecordAction::Rollback) {
                         r.failed_rollback = Some(rec.clone());
                     }
                 }
@@ -274,8 +296,8 @@ impl Journal {
                 // the next process finishes it.
                 RecordKind::Control
                     if matches!(
-                        rec.action.as_str(),
-                        "rollback_retrying" | "rollback_not_landed"
+                        rec.action,
+                        Some(RecordAction::RollbackRetrying | RecordAction::RollbackNotLanded)
                     ) =>
                 {
                     r.failed_rollback = Some(rec.clone());
@@ -313,12 +335,12 @@ impl Journal {
 fn remember(r: &mut Recovery, rec: &Record) {
     // A drill rehearses a rollback of a green that did not fail, and its
     // raise is no decision to send green traffic: neither is remembered.
-    if rec.origin == DRILL_ORIGIN {
+    if rec.origin == Some(RecordOrigin::Drill) {
         return;
     }
     match rec.kind {
         // Asked for is enough: a rollback interrupted or failing counts.
-        RecordKind::Intent if rec.action == Action::Rollback.name() => {
+        RecordKind::Intent if rec.action == Some(RecordAction::Rollback) => {
             r.rolled_back = Some(RolledBackMemory {
                 at: humantime::parse_rfc3339(&rec.time).unwrap_or(SystemTime::UNIX_EPOCH),
                 reason: rec.reason.clone().unwrap_or_else(|| "rollback".into()),
@@ -326,7 +348,7 @@ fn remember(r: &mut Recovery, rec: &Record) {
             });
         }
         RecordKind::Outcome if rec.outcome == Some(WriteOutcome::Ok) => {
-            if rec.action == Action::Rollback.name() {
+            if rec.action == Some(RecordAction::Rollback) {
                 r.rolled_back = Some(RolledBackMemory {
                     at: humantime::parse_rfc3339(&rec.time).unwrap_or(SystemTime::UNIX_EPOCH),
                     reason: rec.reason.clone().unwrap_or_else(|| "rollback".into()),
@@ -361,18 +383,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let mut j = Journal::open(&path).unwrap();
-        let mut intent = Record::new(RecordKind::Intent, "svc", "tui", "rollback");
+        let mut intent = Record::new(
+            RecordKind::Intent,
+            "svc",
+            RecordOrigin::Tui,
+            RecordAction::Rollback,
+        );
         intent.to = Some(0);
         j.append(&intent).unwrap();
-        let mut outcome = Record::new(RecordKind::Outcome, "svc", "tui", "rollback");
+        let mut outcome = Record::new(
+            RecordKind::Outcome,
+            "svc",
+            RecordOrigin::Tui,
+            RecordAction::Rollback,
+        );
         outcome.outcome = Some(WriteOutcome::Ok);
         j.append(&outcome).unwrap();
         assert!(Journal::recover(&path).unwrap().failed_rollback.is_none());
         let mut retrying = Record::new(
             RecordKind::Control,
             "svc",
-            "auto-rollback",
-            "rollback_retrying",
+            RecordOrigin::AutoRollback,
+            RecordAction::RollbackRetrying,
         );
         retrying.to = Some(0);
         retrying.reason = Some("error rate".into());
@@ -389,22 +421,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("j.jsonl");
         let mut j = Journal::open(&path).unwrap();
-        let mut intent = Record::new(RecordKind::Intent, "svc", "tui", "advance");
+        let mut intent = Record::new(
+            RecordKind::Intent,
+            "svc",
+            RecordOrigin::Tui,
+            RecordAction::Advance,
+        );
         intent.from = Some(0);
         intent.to = Some(1);
         j.append(&intent).unwrap();
         let r = Journal::recover(&path).unwrap();
         assert_eq!(r.unfinished.as_ref().unwrap().to, Some(1));
 
-        let mut outcome = Record::new(RecordKind::Outcome, "svc", "tui", "advance");
+        let mut outcome = Record::new(
+            RecordKind::Outcome,
+            "svc",
+            RecordOrigin::Tui,
+            RecordAction::Advance,
+        );
         outcome.outcome = Some(WriteOutcome::Ok);
         outcome.duration_ms = Some(12);
         j.append(&outcome).unwrap();
         j.append(&Record::new(
             RecordKind::Promoted,
             "svc",
-            "autopilot",
-            "promoted",
+            RecordOrigin::Autopilot,
+            RecordAction::Promoted,
         ))
         .unwrap();
         std::fs::OpenOptions::new()
@@ -450,7 +492,12 @@ mod tests {
         };
         let mut ro = Journal::open_readonly(&path, held.to_string()).unwrap();
         let e = ro
-            .append(&Record::new(RecordKind::Note, "svc", "tui", "note"))
+            .append(&Record::new(
+                RecordKind::Note,
+                "svc",
+                RecordOrigin::Tui,
+                RecordAction::Note,
+            ))
             .unwrap_err();
         assert!(e.to_string().contains("held by process 42"), "{e}");
         drop(first);
@@ -462,18 +509,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let mut j = Journal::open(&path).unwrap();
-        let mut intent = Record::new(RecordKind::Intent, "svc", "auto-rollback", "rollback");
+        let mut intent = Record::new(
+            RecordKind::Intent,
+            "svc",
+            RecordOrigin::AutoRollback,
+            RecordAction::Rollback,
+        );
         intent.to = Some(0);
         j.append(&intent).unwrap();
-        let mut outcome = Record::new(RecordKind::Outcome, "svc", "auto-rollback", "rollback");
+        let mut outcome = Record::new(
+            RecordKind::Outcome,
+            "svc",
+            RecordOrigin::AutoRollback,
+            RecordAction::Rollback,
+        );
         outcome.to = Some(0);
         outcome.outcome = Some(WriteOutcome::Ok);
         j.append(&outcome).unwrap();
         j.append(&Record::new(
             RecordKind::Breach,
             "svc",
-            "guardrail",
-            "cleared",
+            RecordOrigin::Guardrail,
+            RecordAction::Cleared,
         ))
         .unwrap();
         let sample = crate::engine::sampling::Sample {

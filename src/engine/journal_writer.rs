@@ -103,7 +103,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::engine::journal::RecordKind;
+    use crate::engine::journal::{RecordAction, RecordKind, RecordOrigin};
 
     /// The thread the last line was written and fsynced on.
     static WRITER_THREAD: Mutex<Option<String>> = Mutex::new(None);
@@ -127,7 +127,12 @@ mod tests {
         rt.block_on(async move {
             tokio::spawn(async move {
                 for i in 0..3 {
-                    let rec = Record::new(RecordKind::Note, "svc", "cli", &format!("n{i}"));
+                    let rec = Record::new(
+                        RecordKind::Note,
+                        "svc",
+                        RecordOrigin::Cli,
+                        RecordAction::Other(format!("n{i}")),
+                    );
                     writer.append(&rec).unwrap();
                     // On disk when append returns: read back at once.
                     assert_eq!(Journal::read_all(&check).unwrap().len(), i + 1);
@@ -144,7 +149,7 @@ mod tests {
         let actions: Vec<String> = Journal::read_all(&path)
             .unwrap()
             .into_iter()
-            .map(|r| r.action)
+            .filter_map(|r| r.action.map(|a| a.word().to_string()))
             .collect();
         assert_eq!(actions, ["n0", "n1", "n2"]);
         // Dropped with the task: the writer's lock is free again.

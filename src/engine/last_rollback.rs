@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::action::{Action, WriteOutcome};
-use super::journal::{DRILL_ORIGIN, ROLLBACK_TRAFFIC_ZERO, Record, RecordKind};
+use super::action::WriteOutcome;
+use super::journal::{Record, RecordAction, RecordKind, RecordOrigin};
 
 /// A rollback that landed, and what was measured of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +16,7 @@ pub struct LastRollback {
     /// The outcome's time (RFC 3339).
     pub time: String,
     pub reason: Option<String>,
-    pub origin: String,
+    pub origin: Option<RecordOrigin>,
     pub decision_to_router_ms: Option<u64>,
     pub decision_to_zero_ms: Option<u64>,
     pub rollback_sla_ms: Option<u64>,
@@ -24,7 +24,7 @@ pub struct LastRollback {
 
 impl LastRollback {
     pub fn drill(&self) -> bool {
-        self.origin == DRILL_ORIGIN
+        self.origin == Some(RecordOrigin::Drill)
     }
 
     /// `last at 2026-…Z: 412 ms to router confirmed, 5.2s to traffic at 0 %`.
@@ -55,7 +55,7 @@ impl LastRollback {
         json!({
             "time": self.time,
             "reason": self.reason,
-            "origin": self.origin,
+            "origin": self.origin.as_ref().map_or("", RecordOrigin::word),
             "drill": self.drill(),
             "decision_to_router_ms": self.decision_to_router_ms,
             "decision_to_zero_ms": self.decision_to_zero_ms,
@@ -72,7 +72,7 @@ pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Option
         match rec.kind {
             RecordKind::Outcome
                 if rec.outcome == Some(WriteOutcome::Ok)
-                    && rec.action == Action::Rollback.name() =>
+                    && rec.action == Some(RecordAction::Rollback) =>
             {
                 last = Some(LastRollback {
                     time: rec.time.clone(),
@@ -83,7 +83,7 @@ pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Option
                     rollback_sla_ms: rec.rollback_sla_ms,
                 });
             }
-            RecordKind::Control if rec.action == ROLLBACK_TRAFFIC_ZERO => {
+            RecordKind::Control if rec.action == Some(RecordAction::RollbackTrafficZero) => {
                 if let Some(l) = &mut last
                     && l.decision_to_zero_ms.is_none()
                     && l.origin == rec.origin
@@ -105,7 +105,12 @@ pub fn last_rollback(path: &Path) -> Option<LastRollback> {
     let keep = |k| matches!(k, RecordKind::Outcome | RecordKind::Control);
     let records: Vec<Record> = super::journal_read::records_where(path, keep)
         .ok()?
-        .filter(|r| r.action == Action::Rollback.name() || r.action == ROLLBACK_TRAFFIC_ZERO)
+        .filter(|r| {
+            matches!(
+                r.action,
+                Some(RecordAction::Rollback | RecordAction::RollbackTrafficZero)
+            )
+        })
         .collect();
     from_records(&records)
 }
@@ -114,20 +119,32 @@ pub fn last_rollback(path: &Path) -> Option<LastRollback> {
 mod tests {
     use super::*;
 
-    fn rec(kind: RecordKind, origin: &str, action: &str) -> Record {
+    fn rec(kind: RecordKind, origin: RecordOrigin, action: RecordAction) -> Record {
         Record::new(kind, "svc", origin, action)
     }
 
     #[test]
     fn the_outcome_completed_by_its_traffic_zero_record() {
-        let mut intent = rec(RecordKind::Intent, "tui", "rollback");
+        let mut intent = rec(
+            RecordKind::Intent,
+            RecordOrigin::Tui,
+            RecordAction::Rollback,
+        );
         intent.to = Some(0);
-        let mut out = rec(RecordKind::Outcome, "tui", "rollback");
+        let mut out = rec(
+            RecordKind::Outcome,
+            RecordOrigin::Tui,
+            RecordAction::Rollback,
+        );
         out.outcome = Some(WriteOutcome::Ok);
         out.duration_ms = Some(130);
         out.decision_to_router_ms = Some(130);
         out.reason = Some("error rate".into());
-        let mut zero = rec(RecordKind::Control, "tui", ROLLBACK_TRAFFIC_ZERO);
+        let mut zero = rec(
+            RecordKind::Control,
+            RecordOrigin::Tui,
+            RecordAction::RollbackTrafficZero,
+        );
         zero.decision_to_zero_ms = Some(5200);
         let l = from_records(&[intent, out.clone(), zero]).unwrap();
         assert_eq!(l.decision_to_router_ms, Some(130));
@@ -136,13 +153,23 @@ mod tests {
         assert!(!l.drill());
         // A later rollback without a zero yet is the last one.
         let mut drill = out;
-        drill.origin = DRILL_ORIGIN.into();
+        drill.origin = Some(RecordOrigin::Drill);
         drill.decision_to_router_ms = Some(90);
         let mut all = vec![drill];
-        all.insert(0, rec(RecordKind::Note, "cli", "note"));
+        all.insert(
+            0,
+            rec(RecordKind::Note, RecordOrigin::Cli, RecordAction::Note),
+        );
         let l = from_records(&all).unwrap();
         assert!(l.drill());
         assert_eq!(l.decision_to_zero_ms, None);
-        assert!(from_records(&[rec(RecordKind::Start, "cli", "start")]).is_none());
+        assert!(
+            from_records(&[rec(
+                RecordKind::Start,
+                RecordOrigin::Cli,
+                RecordAction::Start
+            )])
+            .is_none()
+        );
     }
 }

@@ -4,11 +4,13 @@
 pub mod action;
 pub mod clock;
 pub mod command;
+pub mod gate_reason;
 pub mod guardrail;
 pub mod journal;
 pub mod journal_file;
 pub mod journal_lines;
 pub mod journal_read;
+pub mod journal_words;
 pub mod journal_writer;
 pub mod last_rollback;
 pub mod memory;

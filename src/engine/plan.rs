@@ -5,10 +5,11 @@
 use std::time::{Duration, Instant};
 
 use crate::config::PlanConfig;
-use crate::format::countdown;
+use crate::gates::CheckReason;
 use crate::model::Split;
 use crate::router::{Capabilities, Replicas};
 
+use super::gate_reason::GateReason;
 use super::state::Phase;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +121,7 @@ pub struct GateInput<'a> {
     /// Every target of green answered the latest poll.
     pub green_up: bool,
     /// Green's guardrail findings short of OK (see `guardrail::gate_reasons`).
-    pub guardrail_reasons: Vec<String>,
+    pub guardrail_reasons: Vec<GateReason>,
     /// Green is in breach or without data, so the dwell restarts on every
     /// poll (see `guardrail::holds_dwell`).
     pub green_holds_dwell: bool,
@@ -135,7 +136,7 @@ pub struct GateInput<'a> {
     pub green_replicas: Option<Replicas>,
     /// Smoke checks and command gates not yet passed for this move (see
     /// `gates::Checks::reasons`).
-    pub check_reasons: Vec<String>,
+    pub check_reasons: Vec<CheckReason>,
 }
 
 /// Why an advance may not go ahead. `hard` reasons cannot be forced past;
@@ -143,8 +144,8 @@ pub struct GateInput<'a> {
 /// is journaled as such.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GateCheck {
-    pub hard: Vec<String>,
-    pub soft: Vec<String>,
+    pub hard: Vec<GateReason>,
+    pub soft: Vec<GateReason>,
 }
 
 impl GateCheck {
@@ -152,7 +153,7 @@ impl GateCheck {
         self.hard.is_empty() && self.soft.is_empty()
     }
 
-    pub fn reasons(&self) -> Vec<String> {
+    pub fn reasons(&self) -> Vec<GateReason> {
         self.hard.iter().chain(&self.soft).cloned().collect()
     }
 }
@@ -160,19 +161,18 @@ impl GateCheck {
 pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
     let mut c = GateCheck::default();
     if g.write_in_flight {
-        c.hard.push("a traffic change is in flight".into());
+        c.hard.push(GateReason::WriteInFlight);
     }
     if let Some(e) = g.router_error {
         // Never advance from a split we cannot currently confirm.
-        c.hard.push(format!("router unreadable: {e}"));
+        c.hard.push(GateReason::RouterUnreadable(e.to_string()));
     }
     let Some(split) = g.split else {
-        c.hard
-            .push("split unknown: the router has not answered".into());
+        c.hard.push(GateReason::SplitUnknown);
         return c;
     };
     if split.green() == 100 {
-        c.hard.push("at 100 %: nothing left to advance".into());
+        c.hard.push(GateReason::AtFull);
         return c;
     }
     if let Some(r) = g.green_replicas
@@ -180,17 +180,14 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
     {
         // No force past this: every request sent to green would fail.
         c.hard
-            .push(format!("green has 0 of {} replicas ready", r.desired));
+            .push(GateReason::GreenNotReady { desired: r.desired });
     }
     if matches!(g.phase, Phase::Paused { .. }) {
-        c.soft.push("paused".into());
+        c.soft.push(GateReason::Paused);
     }
     match g.data_age {
-        None => c.soft.push("no data yet".into()),
-        Some(age) if age > g.stale_after => {
-            c.soft
-                .push(format!("data stale: last poll {}s ago", age.as_secs()));
-        }
+        None => c.soft.push(GateReason::NoData),
+        Some(age) if age > g.stale_after => c.soft.push(GateReason::DataStale { age }),
         Some(_) => {}
     }
     // Worst first: green's findings (breaches first) before the clocks.
@@ -198,23 +195,21 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
         c.soft.extend(g.guardrail_reasons.iter().cloned());
     }
     if g.rolled_back {
-        c.soft
-            .push("rolled back: sending traffic to green again needs force".into());
+        c.soft.push(GateReason::RolledBack);
     }
     // Checks gate the first step too: they are what green at 0 % can show.
-    c.soft.extend(g.check_reasons.iter().cloned());
+    c.soft
+        .extend(g.check_reasons.iter().cloned().map(GateReason::Check));
     if split.green() == 0 {
         // Green has no traffic yet, so its metrics cannot be judged: the
         // first step only needs green to be up.
         if g.data_age.is_some() && !g.green_up {
-            c.soft
-                .push("green is not up: its targets do not answer".into());
+            c.soft.push(GateReason::GreenNotUp);
         }
         return c;
     }
     if g.data_predates_split {
-        c.soft
-            .push("waiting for a full window of data at this split".into());
+        c.soft.push(GateReason::DataPredatesSplit);
     }
     if let Some(until) = g.dwell_until
         && g.now < until
@@ -222,12 +217,9 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
         let left = until - g.now;
         if g.green_holds_dwell {
             // Else it reads as a countdown stuck at one poll from the end.
-            c.soft.push(format!(
-                "dwell: restarts on every poll while green breaches or has no data ({} once clean)",
-                countdown(left)
-            ));
+            c.soft.push(GateReason::DwellHeld { left });
         } else {
-            c.soft.push(format!("dwell: {} left", countdown(left)));
+            c.soft.push(GateReason::Dwell { left });
         }
     }
     c
@@ -236,6 +228,7 @@ pub fn check_gate(g: &GateInput<'_>) -> GateCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Verdict;
 
     fn plan() -> Plan {
         Plan::from_config(&PlanConfig::default()).unwrap()
@@ -298,6 +291,14 @@ mod tests {
         assert_eq!(p.phase_for(s(0)), Phase::Ready);
     }
 
+    fn finding(verdict: crate::model::Verdict, summary: &str) -> GateReason {
+        GateReason::Guardrail {
+            metric: crate::model::Metric::P99Ms,
+            verdict,
+            summary: summary.into(),
+        }
+    }
+
     fn input(now: Instant, phase: &Phase) -> GateInput<'_> {
         GateInput {
             now,
@@ -327,11 +328,16 @@ mod tests {
         let mut g = input(now, &phase);
         g.dwell_until = Some(now + Duration::from_secs(61));
         let c = check_gate(&g);
-        assert_eq!(c.soft, vec!["dwell: 01:01 left".to_string()]);
+        assert_eq!(
+            c.soft,
+            vec![GateReason::Dwell {
+                left: Duration::from_secs(61)
+            }]
+        );
         assert!(c.hard.is_empty());
 
         let mut g = input(now, &phase);
-        g.guardrail_reasons = vec!["green p99 latency 900 ms WARN".into()];
+        g.guardrail_reasons = vec![finding(Verdict::Warn, "green p99 latency 900 ms WARN")];
         assert!(!check_gate(&g).open());
     }
 
@@ -343,13 +349,28 @@ mod tests {
         let phase = Phase::Canary { step: 1 };
         let mut g = input(now, &phase);
         g.dwell_until = Some(now + Duration::from_secs(3));
-        g.guardrail_reasons = vec!["green error rate 7.90 % BREACH (≤ 5.00 %)".into()];
+        g.guardrail_reasons = vec![finding(
+            Verdict::Breach,
+            "green error rate 7.90 % BREACH (≤ 5.00 %)",
+        )];
         g.green_holds_dwell = true;
         let c = check_gate(&g);
-        assert!(c.soft[0].contains("BREACH"), "{:?}", c.soft);
+        assert!(
+            matches!(
+                c.soft[0],
+                GateReason::Guardrail {
+                    verdict: Verdict::Breach,
+                    ..
+                }
+            ),
+            "{:?}",
+            c.soft
+        );
         assert_eq!(
             c.soft[1],
-            "dwell: restarts on every poll while green breaches or has no data (00:03 once clean)"
+            GateReason::DwellHeld {
+                left: Duration::from_secs(3)
+            }
         );
     }
 
@@ -359,10 +380,10 @@ mod tests {
         let phase = Phase::Ready;
         let mut g = input(now, &phase);
         g.split = Some(s(0));
-        g.guardrail_reasons = vec!["green p99 no data".into()];
+        g.guardrail_reasons = vec![finding(Verdict::NoData, "green p99 no data")];
         assert!(check_gate(&g).open());
         g.green_up = false;
-        assert_eq!(check_gate(&g).soft.len(), 1);
+        assert_eq!(check_gate(&g).soft, vec![GateReason::GreenNotUp]);
     }
 
     #[test]
@@ -376,7 +397,7 @@ mod tests {
         });
         assert_eq!(
             check_gate(&g).hard,
-            vec!["green has 0 of 3 replicas ready".to_string()]
+            vec![GateReason::GreenNotReady { desired: 3 }]
         );
         g.green_replicas = Some(Replicas {
             ready: 1,
@@ -391,10 +412,14 @@ mod tests {
         let phase = Phase::Ready;
         let mut g = input(now, &phase);
         g.split = Some(s(0));
-        g.check_reasons = vec!["smoke health failed: status 503, want 2xx".into()];
+        let failed = CheckReason::SmokeFailed {
+            name: "health".into(),
+            reason: "status 503, want 2xx".into(),
+        };
+        g.check_reasons = vec![failed.clone()];
         let c = check_gate(&g);
         assert!(c.hard.is_empty());
-        assert_eq!(c.soft, g.check_reasons);
+        assert_eq!(c.soft, vec![GateReason::Check(failed)]);
     }
 
     #[test]
@@ -403,9 +428,14 @@ mod tests {
         let phase = Phase::Canary { step: 1 };
         let mut g = input(now, &phase);
         g.data_age = None;
-        assert_eq!(check_gate(&g).soft, vec!["no data yet".to_string()]);
+        assert_eq!(check_gate(&g).soft, vec![GateReason::NoData]);
         g.data_age = Some(Duration::from_secs(40));
-        assert!(check_gate(&g).soft[0].contains("stale"));
+        assert_eq!(
+            check_gate(&g).soft,
+            vec![GateReason::DataStale {
+                age: Duration::from_secs(40)
+            }]
+        );
     }
 
     #[test]
@@ -414,10 +444,7 @@ mod tests {
         let phase = Phase::Canary { step: 1 };
         let mut g = input(now, &phase);
         g.data_predates_split = true;
-        assert_eq!(
-            check_gate(&g).soft,
-            vec!["waiting for a full window of data at this split".to_string()]
-        );
+        assert_eq!(check_gate(&g).soft, vec![GateReason::DataPredatesSplit]);
     }
 
     #[test]
@@ -428,7 +455,7 @@ mod tests {
         g.router_error = Some("connection refused");
         assert_eq!(
             check_gate(&g).hard,
-            vec!["router unreadable: connection refused".to_string()]
+            vec![GateReason::RouterUnreadable("connection refused".into())]
         );
     }
 
@@ -438,18 +465,18 @@ mod tests {
         let phase = Phase::Canary { step: 1 };
         let mut g = input(now, &phase);
         g.write_in_flight = true;
-        assert_eq!(check_gate(&g).hard.len(), 1);
+        assert_eq!(check_gate(&g).hard, vec![GateReason::WriteInFlight]);
         let mut g = input(now, &phase);
         g.split = None;
-        assert_eq!(check_gate(&g).hard.len(), 1);
+        assert_eq!(check_gate(&g).hard, vec![GateReason::SplitUnknown]);
         let baking = Phase::Baking;
         let mut g = input(now, &baking);
         g.split = Some(s(100));
-        assert!(check_gate(&g).hard[0].contains("100"));
+        assert_eq!(check_gate(&g).hard, vec![GateReason::AtFull]);
         let paused = Phase::Paused { step: 1 };
         assert_eq!(
             check_gate(&input(now, &paused)).soft,
-            vec!["paused".to_string()]
+            vec![GateReason::Paused]
         );
     }
 }

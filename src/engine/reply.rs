@@ -9,6 +9,8 @@ use std::time::Duration;
 use crate::model::Split;
 
 use super::action::Action;
+use super::gate_reason::{GateReason, joined};
+use crate::gates::CheckReason;
 
 /// The engine's answer: `Ok` once the change is applied and journaled,
 /// `Err` when it was refused or failed.
@@ -159,16 +161,16 @@ pub enum Refusal {
     /// Nothing to pause or resume in this phase (its name).
     NothingToPause(&'static str),
     /// The gate is closed for reasons force cannot pass.
-    GateHard(Vec<String>),
+    GateHard(Vec<GateReason>),
     /// The gate is closed; force passes it.
-    GateClosed(Vec<String>),
+    GateClosed(Vec<GateReason>),
     /// Promoting a green that was rolled back needs force.
     PromoteRolledBack {
         green: String,
         reason: String,
     },
     /// Promote waits for the checks configured before 100 %.
-    PromoteWaits(Vec<String>),
+    PromoteWaits(Vec<CheckReason>),
     /// `s` with no checks configured.
     NoChecks,
     /// `s` with no check due at this split.
@@ -235,9 +237,9 @@ impl fmt::Display for Refusal {
             }
             Refusal::NothingToAdvance => f.write_str("already at 100 %: nothing to advance"),
             Refusal::NothingToPause(phase) => write!(f, "nothing to pause while {phase}"),
-            Refusal::GateHard(reasons) => f.write_str(&reasons.join("; ")),
+            Refusal::GateHard(reasons) => f.write_str(&joined(reasons)),
             Refusal::GateClosed(reasons) => {
-                write!(f, "gate closed: {} (force to override)", reasons.join("; "))
+                write!(f, "gate closed: {} (force to override)", joined(reasons))
             }
             Refusal::PromoteRolledBack { green, reason } => write!(
                 f,
@@ -246,7 +248,7 @@ impl fmt::Display for Refusal {
             Refusal::PromoteWaits(reasons) => write!(
                 f,
                 "promote waits for the gates: {}; force: `:set 100` and confirm, or `cutover set 100 --force`",
-                reasons.join("; ")
+                joined(reasons)
             ),
             Refusal::Journal(e) | Refusal::NotLanded(e) | Refusal::ChoreFailed(e) => f.write_str(e),
             Refusal::JournalNotMoved(e) => write!(f, "{e}; traffic not moved"),
@@ -348,7 +350,10 @@ mod tests {
             "advance ? → 5% applied in 12 ms (reloaded); NOT JOURNALED: disk full; preempted by rollback"
         );
         assert_eq!(
-            Refusal::GateClosed(vec!["dwell 3s left".into()]).to_string(),
+            Refusal::GateClosed(vec![GateReason::Dwell {
+                left: Duration::from_secs(3)
+            }])
+            .to_string(),
             "gate closed: dwell 3s left (force to override)"
         );
         assert_eq!(

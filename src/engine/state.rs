@@ -8,8 +8,10 @@ use imbl::Vector;
 use crate::model::{Color, Metric, Snapshot, Split, Verdict};
 
 use super::action::Action;
+use super::gate_reason::GateReason;
 use super::guardrail::Judgement;
 use super::memory::RolledBackMemory;
+use crate::metrics::SourceInfo;
 use crate::router::Readiness;
 
 /// Where the cutover stands.
@@ -164,7 +166,7 @@ pub fn rollback_figure(d: Duration) -> String {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Gate {
     pub open: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<GateReason>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,7 +245,7 @@ pub enum Outcome {
 pub struct State {
     pub service: String,
     pub router_kind: String,
-    pub source_kind: String,
+    pub source: SourceInfo,
     pub plan: PlanView,
     pub phase: Phase,
     /// The split the router last reported. `None` until it has been read.
@@ -373,7 +375,7 @@ impl State {
     pub fn new(
         service: impl Into<String>,
         router_kind: impl Into<String>,
-        source_kind: impl Into<String>,
+        source: impl Into<SourceInfo>,
         plan: PlanView,
         armed: bool,
         breach_needed: u32,
@@ -381,7 +383,7 @@ impl State {
         State {
             service: service.into(),
             router_kind: router_kind.into(),
-            source_kind: source_kind.into(),
+            source: source.into(),
             plan,
             phase: Phase::Ready,
             split: None,

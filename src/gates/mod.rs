@@ -9,8 +9,10 @@
 
 pub mod command;
 pub mod expect;
+pub mod reason;
 pub mod smoke;
 pub mod status;
 pub mod tail;
 
+pub use reason::CheckReason;
 pub use status::{Checks, CommandRun, CommandStatus, SmokeResult, SmokeStatus};

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::reason::CheckReason;
 use crate::format::countdown;
 
 /// One smoke check's latest result.
@@ -89,35 +90,36 @@ impl Checks {
     /// Why a move of green from `from` to `to` (a raise) may not go ahead
     /// yet: smoke checks before the first step, command gates before the
     /// percentages they name. Force passes these (journaled as forced).
-    pub fn reasons(&self, from: u8, to: u8, since: Instant, now: Instant) -> Vec<String> {
+    pub fn reasons(&self, from: u8, to: u8, since: Instant, now: Instant) -> Vec<CheckReason> {
         let mut out = Vec::new();
         if to <= from {
             return out;
         }
         if from == 0 {
             for s in &self.smoke {
+                let name = s.name.clone();
                 match (&s.running_since, &s.last) {
-                    (Some(t), _) => out.push(format!(
-                        "smoke {}: running {}",
-                        s.name,
-                        secs(now.saturating_duration_since(*t))
-                    )),
-                    (None, None) => out.push(format!("smoke {}: not run yet (s runs it)", s.name)),
-                    (None, Some(r)) if !r.passed => {
-                        out.push(format!("smoke {} failed: {}", s.name, r.reason))
-                    }
+                    (Some(t), _) => out.push(CheckReason::SmokeRunning {
+                        name,
+                        running: now.saturating_duration_since(*t),
+                    }),
+                    (None, None) => out.push(CheckReason::SmokeNotRun { name }),
+                    (None, Some(r)) if !r.passed => out.push(CheckReason::SmokeFailed {
+                        name,
+                        reason: r.reason.clone(),
+                    }),
                     (None, Some(_)) => {}
                 }
             }
         }
         for i in self.due(from, to) {
             let c = &self.commands[i];
+            let name = c.name.clone();
             if let Some((t, _)) = c.running {
-                out.push(format!(
-                    "running {} {}",
-                    c.name,
-                    secs(now.saturating_duration_since(t))
-                ));
+                out.push(CheckReason::CommandRunning {
+                    name,
+                    running: now.saturating_duration_since(t),
+                });
                 continue;
             }
             match c
@@ -126,11 +128,11 @@ impl Checks {
                 .filter(|_| self.has_current_run(i, from, since))
             {
                 Some(r) if r.passed => {}
-                Some(r) => out.push(format!(
-                    "{} failed: {} (o shows its output)",
-                    c.name, r.reason
-                )),
-                None => out.push(format!("{}: not run yet at {from} % (s runs it)", c.name)),
+                Some(r) => out.push(CheckReason::CommandFailed {
+                    name,
+                    reason: r.reason.clone(),
+                }),
+                None => out.push(CheckReason::CommandNotRun { name, at: from }),
             }
         }
         out
@@ -197,17 +199,23 @@ mod tests {
         };
         assert_eq!(
             c.reasons(0, 1, t0, now),
-            vec!["smoke b: not run yet (s runs it)".to_string()]
+            vec![CheckReason::SmokeNotRun { name: "b".into() }]
         );
         c.smoke[1].running_since = Some(t0 + Duration::from_secs(2));
         assert_eq!(
             c.reasons(0, 1, t0, now),
-            vec!["smoke b: running 3s".to_string()]
+            vec![CheckReason::SmokeRunning {
+                name: "b".into(),
+                running: Duration::from_secs(3)
+            }]
         );
         c.smoke[1] = smoke("b", Some(false), t0);
         assert_eq!(
             c.reasons(0, 30, t0, now),
-            vec!["smoke b failed: status 503, want 2xx".to_string()]
+            vec![CheckReason::SmokeFailed {
+                name: "b".into(),
+                reason: "status 503, want 2xx".into()
+            }]
         );
         // Above 0 % smoke checks no longer gate; lowering is never gated.
         assert!(c.reasons(1, 5, t0, now).is_empty());
@@ -241,18 +249,27 @@ mod tests {
         };
         assert_eq!(
             c.reasons(50, 100, since, now),
-            vec!["eval suite: not run yet at 50 % (s runs it)".to_string()]
+            vec![CheckReason::CommandNotRun {
+                name: "eval suite".into(),
+                at: 50
+            }]
         );
         c.commands[0].running = Some((since, 50));
         assert_eq!(
             c.reasons(50, 100, since, now),
-            vec!["running eval suite 10s".to_string()]
+            vec![CheckReason::CommandRunning {
+                name: "eval suite".into(),
+                running: Duration::from_secs(10)
+            }]
         );
         c.commands[0].running = None;
         c.commands[0].last = Some(run(false, 50, since));
         assert_eq!(
             c.reasons(50, 100, since, now),
-            vec!["eval suite failed: exit 1 (o shows its output)".to_string()]
+            vec![CheckReason::CommandFailed {
+                name: "eval suite".into(),
+                reason: "exit 1".into()
+            }]
         );
         c.commands[0].last = Some(run(true, 50, since));
         assert!(c.reasons(50, 100, since, now).is_empty());
@@ -263,6 +280,56 @@ mod tests {
         assert_eq!(c.reasons(50, 100, since, now).len(), 1);
         // Not due below its percentage.
         assert!(c.reasons(25, 50, since, now).is_empty());
+    }
+
+    /// The words are the point here: the cockpit and `status` show them.
+    #[test]
+    fn reasons_read_as_before() {
+        let name = || "eval suite".to_string();
+        let cases = [
+            (
+                CheckReason::SmokeRunning {
+                    name: "b".into(),
+                    running: Duration::from_secs(3),
+                },
+                "smoke b: running 3s",
+            ),
+            (
+                CheckReason::SmokeNotRun { name: "b".into() },
+                "smoke b: not run yet (s runs it)",
+            ),
+            (
+                CheckReason::SmokeFailed {
+                    name: "b".into(),
+                    reason: "status 503, want 2xx".into(),
+                },
+                "smoke b failed: status 503, want 2xx",
+            ),
+            (
+                CheckReason::CommandNotRun {
+                    name: name(),
+                    at: 50,
+                },
+                "eval suite: not run yet at 50 % (s runs it)",
+            ),
+            (
+                CheckReason::CommandRunning {
+                    name: name(),
+                    running: Duration::from_secs(10),
+                },
+                "running eval suite 10s",
+            ),
+            (
+                CheckReason::CommandFailed {
+                    name: name(),
+                    reason: "exit 1".into(),
+                },
+                "eval suite failed: exit 1 (o shows its output)",
+            ),
+        ];
+        for (reason, text) in cases {
+            assert_eq!(reason.to_string(), text);
+        }
     }
 
     #[test]

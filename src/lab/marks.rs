@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use crate::demo::loadgen::GreenMark;
-use crate::engine::journal::{Record, RecordKind};
+use crate::engine::journal::{Record, RecordKind, RecordOrigin};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Marks {
@@ -70,7 +70,7 @@ impl Marks {
 pub fn auto_rollback_at(journal: &[Record]) -> Option<SystemTime> {
     journal
         .iter()
-        .find(|r| r.kind == RecordKind::Intent && r.origin == "auto-rollback")
+        .find(|r| r.kind == RecordKind::Intent && r.origin == Some(RecordOrigin::AutoRollback))
         .and_then(|r| humantime::parse_rfc3339(&r.time).ok())
 }
 

@@ -1,10 +1,12 @@
 //! Metric sources: where the numbers on the screen come from.
 
 pub mod build;
+pub mod info;
 pub mod prometheus;
 pub mod scrape;
 
 pub use build::build;
+pub use info::SourceInfo;
 
 use std::time::Duration;
 
@@ -23,6 +25,12 @@ use crate::model::Snapshot;
 pub trait MetricSource: Send {
     /// A short name for the header, e.g. `scrape` or `prometheus`.
     fn kind(&self) -> &'static str;
+
+    /// What the engine and the screens need to know of the source: by
+    /// default its kind, checking certificates, reading the pods.
+    fn info(&self) -> SourceInfo {
+        SourceInfo::new(self.kind())
+    }
 
     /// Polls every target of both colours and returns what was measured.
     async fn poll(&mut self) -> Snapshot;

@@ -8,7 +8,7 @@ use plotters::style::Color as _;
 
 use super::Cutover;
 use super::entry::Entry;
-use crate::engine::journal::RecordKind;
+use crate::engine::journal::{RecordAction, RecordKind};
 use crate::model::{Color, Metric};
 
 const SIZE: (u32, u32) = (760, 240);
@@ -50,7 +50,9 @@ pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
     let range = (x0, x1);
     let rollbacks: Vec<f64> = shown
         .iter()
-        .filter(|e| e.is(RecordKind::Intent) && e.action() == "rollback" && !e.is_drill())
+        .filter(|e| {
+            e.is(RecordKind::Intent) && e.action() == Some(RecordAction::Rollback) && !e.is_drill()
+        })
         .filter_map(x)
         .collect();
 
@@ -94,7 +96,7 @@ pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
                 } else if let Some(rd) = r
                     .readings
                     .iter()
-                    .find(|rd| rd.color == color.name() && rd.metric == metric.key())
+                    .find(|rd| rd.color == color && rd.metric == metric)
                     && rd.value.is_some()
                 {
                     s.push((t, rd.value));

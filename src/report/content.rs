@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::Cutover;
 use super::doc::Block;
 use super::entry::Entry;
-use crate::engine::journal::{ReadingRecord, RecordKind};
-use crate::model::Metric;
+use crate::engine::journal::{ReadingRecord, RecordAction, RecordKind};
+use crate::model::{Color, Metric, Verdict};
 
 /// Fields every line may carry, shown in their own words; any other field
 /// (a gate's result, an alert's target, a measured time) is listed as
@@ -46,8 +46,11 @@ pub fn outcome(c: &Cutover) -> String {
             return "promoted".into();
         }
         return match end.action() {
-            "rollback" => "rolled back".into(),
-            a => format!("ended at 0 % ({a})"),
+            Some(RecordAction::Rollback) => "rolled back".into(),
+            a => format!(
+                "ended at 0 % ({})",
+                a.as_ref().map_or("", RecordAction::word)
+            ),
         };
     }
     if shown.iter().any(|e| e.is(RecordKind::Promoted)) {
@@ -176,7 +179,7 @@ fn summary(c: &Cutover, service: &str, first: &Entry) -> Block {
     rows.push(row("Forced changes", &forced.to_string()));
     let breaches = shown
         .iter()
-        .filter(|e| e.is(RecordKind::Breach) && e.action() == "breach")
+        .filter(|e| e.is(RecordKind::Breach) && e.action() == Some(RecordAction::Breach))
         .count();
     rows.push(row("Breaches", &breaches.to_string()));
     let samples = shown.iter().filter(|e| e.is_sample()).count();
@@ -240,27 +243,24 @@ fn timeline(c: &Cutover) -> Block {
 pub fn what(e: &Entry) -> String {
     let pct = |p: Option<u8>| p.map_or("?".into(), |p| format!("{p} %"));
     let forced = if e.forced() { " (FORCED)" } else { "" };
+    let action = e.action_word().unwrap_or("");
     match e.kind() {
-        "intent" => format!(
-            "{} {} → {} asked{forced}",
-            e.action(),
-            pct(e.from()),
-            pct(e.to())
-        ),
+        "intent" => format!("{action} {} → {} asked{forced}", pct(e.from()), pct(e.to())),
         "outcome" => format!(
-            "{} → {}: {}{forced}",
-            e.action(),
+            "{action} → {}: {}{forced}",
             pct(e.to()),
             e.str("outcome").unwrap_or("?")
         ),
         "promoted" => "promoted".into(),
         "start" => "cockpit started".into(),
-        "breach" if e.action() == "breach" => format!("BREACH at {}", pct(e.to())),
+        "breach" if e.action() == Some(RecordAction::Breach) => {
+            format!("BREACH at {}", pct(e.to()))
+        }
         "breach" => "breach cleared".into(),
         "note" => "note".into(),
-        "control" => e.action().into(),
-        kind if e.action().is_empty() || e.action() == kind => kind.into(),
-        kind => format!("{kind}: {}", e.action()),
+        "control" => action.into(),
+        kind if action.is_empty() || action == kind => kind.into(),
+        kind => format!("{kind}: {action}"),
     }
 }
 
@@ -293,11 +293,11 @@ fn details(e: &Entry) -> Vec<String> {
 }
 
 fn who(e: &Entry) -> String {
-    match (e.origin(), e.str("user").filter(|u| !u.is_empty())) {
-        ("", None) => "—".into(),
-        (o, None) => o.into(),
-        ("", Some(u)) => u.into(),
-        (o, Some(u)) => format!("{o} ({u})"),
+    match (e.origin_word(), e.str("user").filter(|u| !u.is_empty())) {
+        (None, None) => "—".into(),
+        (Some(o), None) => o.into(),
+        (None, Some(u)) => u.into(),
+        (Some(o), Some(u)) => format!("{o} ({u})"),
     }
 }
 
@@ -329,13 +329,13 @@ fn decisions(c: &Cutover) -> Vec<Block> {
 }
 
 fn readings_table(readings: &[ReadingRecord]) -> Block {
-    let mut metrics: Vec<&str> = Vec::new();
+    let mut metrics: Vec<Metric> = Vec::new();
     for r in readings {
-        if !metrics.contains(&r.metric.as_str()) {
-            metrics.push(&r.metric);
+        if !metrics.contains(&r.metric) {
+            metrics.push(r.metric);
         }
     }
-    let cell = |color: &str, metric: &str| {
+    let cell = |color: Color, metric: Metric| {
         readings
             .iter()
             .find(|r| r.color == color && r.metric == metric)
@@ -345,7 +345,13 @@ fn readings_table(readings: &[ReadingRecord]) -> Block {
         head: ["Metric", "Blue", "Green"].map(String::from).to_vec(),
         rows: metrics
             .iter()
-            .map(|m| vec![metric_label(m), cell("blue", m), cell("green", m)])
+            .map(|&m| {
+                vec![
+                    m.label().to_string(),
+                    cell(Color::Blue, m),
+                    cell(Color::Green, m),
+                ]
+            })
             .collect(),
     }
 }
@@ -353,27 +359,16 @@ fn readings_table(readings: &[ReadingRecord]) -> Block {
 /// `7.20 % BREACH (≤ 5.00 %)`, `no data (first poll) NO DATA`.
 fn reading(r: &ReadingRecord) -> String {
     let value = match (r.value, &r.no_data) {
-        (Some(v), _) => format_value(&r.metric, v),
+        (Some(v), _) => r.metric.format(v),
         (None, Some(why)) => format!("no data ({why})"),
         (None, None) => "no data".into(),
     };
+    let verdict = r.verdict.word();
     if r.bounds.is_empty() {
-        format!("{value} {}", r.verdict)
+        format!("{value} {verdict}")
     } else {
-        format!("{value} {} ({})", r.verdict, r.bounds.join(", "))
+        format!("{value} {verdict} ({})", r.bounds.join(", "))
     }
-}
-
-fn metric_of(key: &str) -> Option<Metric> {
-    Metric::ALL.into_iter().find(|m| m.key() == key)
-}
-
-fn metric_label(key: &str) -> String {
-    metric_of(key).map_or(key.to_string(), |m| m.label().to_string())
-}
-
-fn format_value(key: &str, v: f64) -> String {
-    metric_of(key).map_or(format!("{v}"), |m| m.format(v))
 }
 
 fn breaches(c: &Cutover) -> Vec<Block> {
@@ -381,7 +376,7 @@ fn breaches(c: &Cutover) -> Vec<Block> {
     for e in c.shown_entries() {
         let Some(r) = &e.record else { continue };
         if r.kind == RecordKind::Breach {
-            let what = if e.action() == "breach" {
+            let what = if e.action() == Some(RecordAction::Breach) {
                 format!("into breach at {} % green", e.to().unwrap_or(0))
             } else {
                 "cleared".into()
@@ -393,14 +388,14 @@ fn breaches(c: &Cutover) -> Vec<Block> {
                 e.str("reason").unwrap_or("")
             ));
         } else {
-            for rd in r.readings.iter().filter(|rd| rd.verdict == "BREACH") {
+            for rd in r.readings.iter().filter(|rd| rd.verdict == Verdict::Breach) {
                 items.push(format!(
                     "{} ({}) at the decision {}: {} {} {}",
                     clock(e.wall),
                     offset(c, e),
                     what(e),
                     rd.color,
-                    metric_label(&rd.metric),
+                    rd.metric.label(),
                     reading(rd)
                 ));
             }
@@ -442,7 +437,7 @@ fn rollback(c: &Cutover) -> Vec<Block> {
         .clone()
         .filter(|&i| {
             let e = &c.entries[i];
-            e.is(RecordKind::Intent) && e.action() == "rollback" && !e.is_drill()
+            e.is(RecordKind::Intent) && e.action() == Some(RecordAction::Rollback) && !e.is_drill()
         })
         .collect();
     if intents.is_empty() {
@@ -467,12 +462,14 @@ fn rollback(c: &Cutover) -> Vec<Block> {
         // carries its measured times (e.g. `rollback_traffic_zero`).
         let after: Vec<&Entry> = (i + 1..range.end)
             .map(|j| &c.entries[j])
-            .take_while(|x| !(x.is(RecordKind::Intent) && x.action() == "rollback"))
+            .take_while(|x| {
+                !(x.is(RecordKind::Intent) && x.action() == Some(RecordAction::Rollback))
+            })
             .filter(|x| !x.is_sample() && !x.is_drill())
             .collect();
         let outcome = after
             .iter()
-            .find(|x| x.is(RecordKind::Outcome) && x.action() == "rollback");
+            .find(|x| x.is(RecordKind::Outcome) && x.action() == Some(RecordAction::Rollback));
         match outcome {
             Some(o) => {
                 rows.push(row(

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::engine::journal::{Record, RecordKind};
+use crate::engine::journal::{Record, RecordAction, RecordKind, RecordOrigin};
 
 /// One line of the journal.
 #[derive(Debug, Clone)]
@@ -61,12 +61,25 @@ impl Entry {
         self.str("kind").unwrap_or("")
     }
 
-    pub fn action(&self) -> &str {
-        self.str("action").unwrap_or("")
+    /// What the line did, typed (a word of any version reads as one).
+    pub fn action(&self) -> Option<RecordAction> {
+        Some(RecordAction::from_word(self.action_word()?))
     }
 
-    pub fn origin(&self) -> &str {
-        self.str("origin").unwrap_or("")
+    /// Who or what wrote the line, typed.
+    pub fn origin(&self) -> Option<RecordOrigin> {
+        Some(RecordOrigin::from_word(self.origin_word()?))
+    }
+
+    /// The `action` word as written, for showing; `None` when absent or
+    /// empty.
+    pub fn action_word(&self) -> Option<&str> {
+        self.str("action").filter(|w| !w.is_empty())
+    }
+
+    /// The `origin` word as written, for showing.
+    pub fn origin_word(&self) -> Option<&str> {
+        self.str("origin").filter(|w| !w.is_empty())
     }
 
     pub fn str(&self, key: &str) -> Option<&str> {
@@ -87,7 +100,9 @@ impl Entry {
 
     /// A rehearsal (`cutover drill`), not part of any cutover.
     pub fn is_drill(&self) -> bool {
-        self.origin() == "drill" || self.action().starts_with("drill")
+        // Older versions wrote drill words of their own (`drill_raise`).
+        self.origin() == Some(RecordOrigin::Drill)
+            || self.action_word().is_some_and(|a| a.starts_with("drill"))
     }
 
     /// An outcome that landed (`"outcome": "ok"`).

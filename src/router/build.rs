@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::RouterConfig;
-use crate::demo::{Fleet, Scenario};
+use crate::demo::Fleet;
 use crate::model::Split;
 
 use super::Routing;
@@ -30,7 +30,7 @@ pub struct Built {
 pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
     match config {
         RouterConfig::Demo(demo) => {
-            let scenario: Scenario = demo.scenario.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let scenario = demo.scenario;
             let split = SharedSplit::new(Split::ZERO);
             let fleet = Fleet::start_on(
                 scenario,

@@ -14,6 +14,8 @@ use cutover::alerts::Policy;
 use cutover::app::{self, WhenHeld};
 use cutover::config::{AlertConfig, AlertEvent, WebhookUrl};
 use cutover::demo::Scenario;
+use cutover::engine::journal::RecordAction;
+use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, RecordKind};
 use cutover::engine::{Command, EngineOptions, EventLevel, Origin, State};
 use cutover::model::Split;
@@ -300,8 +302,8 @@ async fn a_rollback_alert_reaches_the_receiver_with_its_reason() {
         .iter()
         .find(|r| r.kind == RecordKind::Alert)
         .expect("an alert record");
-    assert_eq!(alert.action, "alert sent");
-    assert_eq!(alert.origin, "alerts");
+    assert_eq!(alert.action, Some(RecordAction::AlertSent));
+    assert_eq!(alert.origin, Some(RecordOrigin::Alerts));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -373,7 +375,7 @@ async fn unreachable_receivers_do_not_delay_the_rollback_and_fail_as_events() {
     let failures = Journal::read_all(&journal)
         .unwrap()
         .into_iter()
-        .filter(|r| r.kind == RecordKind::Alert && r.action == "alert failed")
+        .filter(|r| r.kind == RecordKind::Alert && r.action == Some(RecordAction::AlertFailed))
         .count();
     assert_eq!(failures, 2);
 }
@@ -413,7 +415,7 @@ async fn an_alert_still_on_its_way_at_stop_is_given_up_and_said() {
     let given_up = Journal::read_all(&journal)
         .unwrap()
         .into_iter()
-        .filter(|r| r.kind == RecordKind::Alert && r.action == "alert failed")
+        .filter(|r| r.kind == RecordKind::Alert && r.action == Some(RecordAction::AlertFailed))
         .filter_map(|r| r.detail)
         .collect::<Vec<_>>();
     assert_eq!(given_up.len(), 1, "{given_up:?}");
@@ -728,7 +730,7 @@ async fn a_flapping_breach_is_alerted_once_per_interval() {
     let runs = Journal::read_all(&path)
         .unwrap()
         .into_iter()
-        .filter(|r| r.kind == RecordKind::Breach && r.action == "breach")
+        .filter(|r| r.kind == RecordKind::Breach && r.action == Some(RecordAction::Breach))
         .count();
     let got = receiver.got();
     eprintln!(

@@ -5,7 +5,10 @@ use crate::support::{demo, serial};
 use std::time::{Duration, Instant};
 
 use cutover::engine::WriteOutcome;
+use cutover::engine::journal::RecordAction;
+use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, RecordKind};
+use cutover::model::{Color, Verdict};
 
 struct Run {
     code: i32,
@@ -46,7 +49,7 @@ fn healthy_is_promoted() {
         .iter()
         .filter(|x| {
             x.kind == RecordKind::Outcome
-                && x.action == "advance"
+                && x.action == Some(RecordAction::Advance)
                 && x.outcome == Some(WriteOutcome::Ok)
         })
         .filter_map(|x| x.to)
@@ -65,15 +68,15 @@ fn degrading_rolls_back_on_its_own_with_the_readings() {
     let intent = r
         .journal
         .iter()
-        .find(|x| x.kind == RecordKind::Intent && x.action == "rollback")
+        .find(|x| x.kind == RecordKind::Intent && x.action == Some(RecordAction::Rollback))
         .expect("a rollback intent");
-    assert_eq!(intent.origin, "auto-rollback");
+    assert_eq!(intent.origin, Some(RecordOrigin::AutoRollback));
     assert_eq!(intent.to, Some(0));
     assert!(intent.from.unwrap() >= 25, "{intent:?}");
     let breaching: Vec<_> = intent
         .readings
         .iter()
-        .filter(|x| x.color == "green" && x.verdict == "BREACH")
+        .filter(|x| x.color == Color::Green && x.verdict == Verdict::Breach)
         .collect();
     assert!(!breaching.is_empty(), "{:?}", intent.readings);
     assert!(
@@ -84,7 +87,7 @@ fn degrading_rolls_back_on_its_own_with_the_readings() {
     let outcome = r
         .journal
         .iter()
-        .find(|x| x.kind == RecordKind::Outcome && x.action == "rollback")
+        .find(|x| x.kind == RecordKind::Outcome && x.action == Some(RecordAction::Rollback))
         .unwrap();
     assert_eq!(outcome.outcome, Some(WriteOutcome::Ok));
     assert!(outcome.duration_ms.is_some());
@@ -98,7 +101,7 @@ fn slow_quality_is_caught_against_blue() {
     let intent = r
         .journal
         .iter()
-        .find(|x| x.kind == RecordKind::Intent && x.action == "rollback")
+        .find(|x| x.kind == RecordKind::Intent && x.action == Some(RecordAction::Rollback))
         .expect("a rollback intent");
     assert!(
         intent.reason.as_deref().unwrap_or("").contains("quality"),

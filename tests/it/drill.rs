@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use cutover::engine::WriteOutcome;
 use cutover::engine::journal::{Journal, RecordKind};
+use cutover::engine::journal::{RecordAction, RecordOrigin};
 use nginx::{Mode, TestNginx, run};
 
 /// A drill of the demo takes a source window (5 s) per run to see the
@@ -82,7 +83,7 @@ fn a_drill_of_the_demo_prints_its_median_and_maximum() {
         .iter()
         .filter(|r| {
             r.kind == RecordKind::Outcome
-                && r.action == "rollback"
+                && r.action == Some(RecordAction::Rollback)
                 && r.outcome == Some(WriteOutcome::Ok)
         })
         .collect();
@@ -90,11 +91,11 @@ fn a_drill_of_the_demo_prints_its_median_and_maximum() {
     assert!(
         rollbacks
             .iter()
-            .all(|r| r.origin == "drill" && r.decision_to_router_ms.is_some())
+            .all(|r| r.origin == Some(RecordOrigin::Drill) && r.decision_to_router_ms.is_some())
     );
     assert!(
         recs.iter()
-            .any(|r| r.kind == RecordKind::Note && r.origin == "drill"),
+            .any(|r| r.kind == RecordKind::Note && r.origin == Some(RecordOrigin::Drill)),
         "the summary is journaled"
     );
     // A drill is not a rollback of green: nothing is held afterwards.
@@ -154,7 +155,7 @@ fn a_drill_against_nginx_refuses_a_cutover_in_progress_then_measures() {
     let recs = Journal::read_all(&n.path("journal.jsonl")).unwrap();
     let drilled = recs
         .iter()
-        .filter(|r| r.origin == "drill" && r.kind == RecordKind::Outcome)
+        .filter(|r| r.origin == Some(RecordOrigin::Drill) && r.kind == RecordKind::Outcome)
         .count();
     // The first run lowers 5 % to 1 %: three raises and three rollbacks.
     assert_eq!(drilled, 6, "{recs:#?}");
@@ -208,7 +209,7 @@ fn a_drill_refuses_a_green_that_was_rolled_back_unless_forced() {
     assert!(
         !recs
             .iter()
-            .any(|r| r.origin == "drill" && r.kind == RecordKind::Intent),
+            .any(|r| r.origin == Some(RecordOrigin::Drill) && r.kind == RecordKind::Intent),
         "no drill raised green: {recs:#?}"
     );
 

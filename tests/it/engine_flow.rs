@@ -9,12 +9,15 @@ use tokio::time::Instant;
 
 use async_trait::async_trait;
 use cutover::config::Config;
+use cutover::engine::gate_reason::GateReason;
+use cutover::engine::journal::RecordAction;
+use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
     Change, Command, Done, EngineHandle, EngineOptions, Origin, Outcome, Phase, Refusal, State,
     WriteOutcome,
 };
-use cutover::model::{ColorReadings, NoData, Split};
+use cutover::model::{Color, ColorReadings, Metric, NoData, Split, Verdict};
 use cutover::router::{
     Applied, Readiness, Replicas, RouterError, RouterRead, TrafficRouter, WriteRequest,
 };
@@ -121,7 +124,7 @@ async fn advance_is_journaled_before_and_after() {
     let recs = records(&r.journal);
     let intent = recs.iter().find(|r| r.kind == RecordKind::Intent).unwrap();
     assert_eq!((intent.from, intent.to), (Some(0), Some(1)));
-    assert_eq!(intent.origin, "cli");
+    assert_eq!(intent.origin, Some(RecordOrigin::Cli));
     let outcome = recs.iter().find(|r| r.kind == RecordKind::Outcome).unwrap();
     assert_eq!(outcome.outcome, Some(WriteOutcome::Ok));
     assert!(outcome.duration_ms.is_some());
@@ -132,7 +135,10 @@ async fn advance_is_journaled_before_and_after() {
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap_err();
-    assert!(gate_closed(&err, "dwell"), "{err:?}");
+    assert!(
+        gate_closed(&err, |g| matches!(g, GateReason::Dwell { .. })),
+        "{err:?}"
+    );
     r.handle
         .call(Origin::Cli, Command::Advance { force: true })
         .await
@@ -174,13 +180,13 @@ async fn rollback_preempts_a_slow_write() {
     let outcomes: Vec<_> = records(&r.journal)
         .into_iter()
         .filter(|r| r.kind == RecordKind::Outcome)
-        .map(|r| (r.action, r.outcome.unwrap()))
+        .map(|r| (r.action.unwrap(), r.outcome.unwrap()))
         .collect();
     assert_eq!(
         outcomes,
         vec![
-            ("advance".to_string(), WriteOutcome::Preempted),
-            ("rollback".to_string(), WriteOutcome::Ok)
+            (RecordAction::Advance, WriteOutcome::Preempted),
+            (RecordAction::Rollback, WriteOutcome::Ok)
         ]
     );
 }
@@ -205,16 +211,16 @@ async fn auto_rollback_after_consecutive_breaches_with_readings() {
     let recs = records(&r.journal);
     let intent = recs
         .iter()
-        .find(|r| r.kind == RecordKind::Intent && r.action == "rollback")
+        .find(|r| r.kind == RecordKind::Intent && r.action == Some(RecordAction::Rollback))
         .unwrap();
-    assert_eq!(intent.origin, "auto-rollback");
+    assert_eq!(intent.origin, Some(RecordOrigin::AutoRollback));
     let err = intent
         .readings
         .iter()
-        .find(|x| x.color == "green" && x.metric == "error_rate")
+        .find(|x| x.color == Color::Green && x.metric == Metric::ErrorRate)
         .unwrap();
     assert_eq!(err.value, Some(9.5));
-    assert_eq!(err.verdict, "BREACH");
+    assert_eq!(err.verdict, Verdict::Breach);
 }
 
 #[tokio::test(start_paused = true)]
@@ -232,7 +238,17 @@ async fn disarmed_does_not_roll_back_and_no_data_is_not_health() {
     // Green goes dark: the gate closes rather than trusting silence.
     r.script.0.lock().unwrap().1 = false;
     let s = wait_for(&r.handle, "gate closed on no data", |s| {
-        !s.gate.open && s.gate.reasons.iter().any(|g| g.contains("no data"))
+        !s.gate.open
+            && s.gate.reasons.iter().any(|g| {
+                matches!(
+                    g,
+                    GateReason::NoData
+                        | GateReason::Guardrail {
+                            verdict: Verdict::NoData,
+                            ..
+                        }
+                )
+            })
     })
     .await;
     assert!(!s.armed);
@@ -408,7 +424,7 @@ async fn autopilot_promotes_a_healthy_cutover() {
     let recs = records(&r.journal);
     let advances: Vec<_> = recs
         .iter()
-        .filter(|r| r.kind == RecordKind::Outcome && r.action == "advance")
+        .filter(|r| r.kind == RecordKind::Outcome && r.action == Some(RecordAction::Advance))
         .map(|r| r.to.unwrap())
         .collect();
     assert_eq!(advances, vec![1, 5, 25, 50, 100]);
@@ -497,7 +513,7 @@ async fn after_a_rollback_going_again_needs_force() {
         .unwrap();
     let s = wait_for(&r.handle, "gate judged", |s| s.snapshot.is_some()).await;
     assert!(
-        s.gate.reasons.iter().any(|g| g.contains("needs force")),
+        s.gate.reasons.contains(&GateReason::RolledBack),
         "{:?}",
         s.gate.reasons
     );
@@ -506,7 +522,10 @@ async fn after_a_rollback_going_again_needs_force() {
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap_err();
-    assert!(gate_closed(&e, "needs force"), "{e:?}");
+    assert!(
+        gate_closed(&e, |g| matches!(g, GateReason::RolledBack)),
+        "{e:?}"
+    );
     r.handle
         .call(Origin::Cli, Command::Advance { force: true })
         .await
@@ -554,7 +573,7 @@ async fn data_from_before_a_step_cannot_open_the_gate() {
     // Published with the change: the latest snapshot predates the step.
     let s = (**r.handle.state().borrow()).clone();
     assert!(
-        s.gate.reasons.iter().any(|g| g.contains("full window")),
+        s.gate.reasons.contains(&GateReason::DataPredatesSplit),
         "{:?}",
         s.gate.reasons
     );
@@ -564,7 +583,12 @@ async fn data_from_before_a_step_cannot_open_the_gate() {
 
 fn journal_with_unfinished_rollback(path: &std::path::Path) {
     let mut j = Journal::open_unlocked(path).unwrap();
-    let mut intent = Record::new(RecordKind::Intent, "test-svc", "auto-rollback", "rollback");
+    let mut intent = Record::new(
+        RecordKind::Intent,
+        "test-svc",
+        RecordOrigin::AutoRollback,
+        RecordAction::Rollback,
+    );
     intent.from = Some(25);
     intent.to = Some(0);
     intent.reason = Some("green error rate BREACH".into());
@@ -788,12 +812,12 @@ async fn preempt_at(
     let recs = records(&r.journal);
     let advance = recs
         .iter()
-        .find(|x| x.kind == RecordKind::Outcome && x.action == "advance")
+        .find(|x| x.kind == RecordKind::Outcome && x.action == Some(RecordAction::Advance))
         .and_then(|x| x.outcome)
         .unwrap();
     let rb_ms = recs
         .iter()
-        .find(|x| x.kind == RecordKind::Outcome && x.action == "rollback")
+        .find(|x| x.kind == RecordKind::Outcome && x.action == Some(RecordAction::Rollback))
         .and_then(|x| x.duration_ms)
         .unwrap();
     (r, waited, advance, rb_ms)
@@ -887,7 +911,7 @@ async fn a_full_command_queue_never_refuses_a_rollback() {
     let recs = records(&r.journal);
     let rb = recs
         .iter()
-        .position(|x| x.kind == RecordKind::Intent && x.action == "rollback")
+        .position(|x| x.kind == RecordKind::Intent && x.action == Some(RecordAction::Rollback))
         .unwrap();
     let first_note = recs.iter().position(|x| x.kind == RecordKind::Note);
     assert!(first_note.is_none_or(|n| n > rb), "{recs:#?}");
@@ -910,12 +934,12 @@ async fn arming_twice_journals_once() {
         .call(Origin::Tui, Command::Note("done".into()))
         .await
         .unwrap();
-    let controls: Vec<String> = records(&r.journal)
+    let controls: Vec<_> = records(&r.journal)
         .into_iter()
         .filter(|x| x.kind == RecordKind::Control)
         .map(|x| x.action)
         .collect();
-    assert_eq!(controls, vec!["disarm".to_string()]);
+    assert_eq!(controls, vec![Some(RecordAction::Disarm)]);
 }
 
 // ----- revisions, capabilities, readiness, verification -------------------
@@ -1041,7 +1065,7 @@ async fn green_with_no_ready_replica_closes_the_gate_but_not_rollback() {
     assert!(
         s.gate
             .reasons
-            .contains(&"green has 0 of 3 replicas ready".to_string()),
+            .contains(&GateReason::GreenNotReady { desired: 3 }),
         "{:?}",
         s.gate
     );
@@ -1050,7 +1074,13 @@ async fn green_with_no_ready_replica_closes_the_gate_but_not_rollback() {
         .call(Origin::Cli, Command::Advance { force: true })
         .await
         .unwrap_err();
-    assert!(gate_hard(&err, "0 of 3 replicas ready"), "{err:?}");
+    assert!(
+        gate_hard(&err, |g| matches!(
+            g,
+            GateReason::GreenNotReady { desired: 3 }
+        )),
+        "{err:?}"
+    );
     r.handle
         .call(
             Origin::Cli,
@@ -1105,7 +1135,7 @@ async fn rollbacks_that_join_a_waiting_rollback_all_get_the_answer() {
     whole_at_zero(&r);
     let rollbacks = records(&r.journal)
         .into_iter()
-        .filter(|x| x.kind == RecordKind::Intent && x.action == "rollback")
+        .filter(|x| x.kind == RecordKind::Intent && x.action == Some(RecordAction::Rollback))
         .count();
     assert_eq!(rollbacks, 1);
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cutover::config::{Config, ScrapeConfig};
+use cutover::engine::gate_reason::GateReason;
 use cutover::engine::journal::Journal;
 use cutover::engine::{EngineHandle, EngineOptions, State};
 use cutover::metrics::MetricSource;
@@ -191,7 +192,7 @@ async fn green_is_judged_on_its_own_span_not_blues() {
     let s = (**handle.state().borrow()).clone();
     assert_eq!(router.split(), 1, "{:#?}", s.events);
     assert!(
-        s.gate.reasons.iter().any(|r| r.contains("full window")),
+        s.gate.reasons.contains(&GateReason::DataPredatesSplit),
         "{:?}",
         s.gate.reasons
     );

@@ -9,8 +9,11 @@ use crate::support::gates_rig;
 use std::time::{Duration, Instant};
 
 use cutover::config::{CommandGate, GatesConfig};
+use cutover::engine::gate_reason::GateReason;
+use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::RecordKind;
 use cutover::engine::{Command, Origin, Phase};
+use cutover::gates::CheckReason;
 use cutover::model::Split;
 
 use gates_rig::{config, records, rig, wait_for};
@@ -44,10 +47,10 @@ async fn a_passing_eval_opens_the_first_step_and_its_output_is_journaled() {
     })
     .await;
     assert!(
-        s.gate
-            .reasons
-            .iter()
-            .any(|r| r.starts_with("running eval ")),
+        s.gate.reasons.iter().any(|r| matches!(
+            r,
+            GateReason::Check(CheckReason::CommandRunning { name, .. }) if name == "eval"
+        )),
         "{:?}",
         s.gate.reasons
     );
@@ -69,7 +72,7 @@ async fn a_passing_eval_opens_the_first_step_and_its_output_is_journaled() {
 
     let recs = records(&r.journal);
     let rec = recs.iter().find(|r| r.kind == RecordKind::Check).unwrap();
-    assert_eq!(rec.action, "command");
+    assert_eq!(rec.action, Some(RecordAction::Command));
     assert_eq!(rec.check.as_deref(), Some("eval"));
     assert_eq!(rec.passed, Some(true));
     assert_eq!(rec.output.len(), 20);
@@ -99,10 +102,12 @@ async fn a_failing_eval_holds_the_step_until_forced() {
     assert_eq!(run.reason, "exit 3");
     assert_eq!(run.output, vec!["accuracy 0.61 < 0.70".to_string()]);
     let s = wait_for(&r.handle, "gate says why", |s| {
-        s.gate
-            .reasons
-            .iter()
-            .any(|r| r == "eval failed: exit 3 (o shows its output)")
+        s.gate.reasons.iter().any(|r| {
+            *r == GateReason::Check(CheckReason::CommandFailed {
+                name: "eval".into(),
+                reason: "exit 3".into(),
+            })
+        })
     })
     .await;
     assert!(!s.gate.open);
@@ -112,7 +117,10 @@ async fn a_failing_eval_holds_the_step_until_forced() {
         .await
         .unwrap_err();
     assert!(
-        crate::support::engine::gate_closed(&err, "eval failed: exit 3"),
+        crate::support::engine::gate_closed(
+            &err,
+            |g| matches!(g, GateReason::Check(CheckReason::CommandFailed { name, reason }) if name == "eval" && reason == "exit 3")
+        ),
         "{err:?}"
     );
     // Not restarted on its own: a failed run stands until `s`.
@@ -209,7 +217,7 @@ async fn a_rollback_during_a_running_eval_is_not_delayed_and_kills_it() {
         // Journaled after the rollback's intent: the rollback went first.
         let intent = recs
             .iter()
-            .position(|r| r.kind == RecordKind::Intent && r.action == "rollback")
+            .position(|r| r.kind == RecordKind::Intent && r.action == Some(RecordAction::Rollback))
             .unwrap();
         let check = recs
             .iter()

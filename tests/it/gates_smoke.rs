@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cutover::config::{GatesConfig, SmokeCheck};
+use cutover::engine::gate_reason::GateReason;
 use cutover::engine::journal::RecordKind;
 use cutover::engine::{Command, Done, Origin, State};
+use cutover::gates::CheckReason;
 use cutover::model::Split;
 
 use gates_rig::{config, records, rig, wait_for};
@@ -171,25 +173,37 @@ async fn each_failure_shows_its_reason_and_the_first_step_waits_for_all() {
 
     // The gate names each failure; the first step stays closed.
     assert!(!s.gate.open);
-    for want in [
-        "smoke status failed: status 503, want 2xx",
-        "smoke body failed: status 200, body does not match",
-        "smoke slow failed: timed out after 500ms",
+    for (check, want) in [
+        ("status", "status 503, want 2xx"),
+        ("body", "status 200, body does not match"),
+        ("slow", "timed out after 500ms"),
     ] {
         assert!(
-            s.gate.reasons.iter().any(|r| r.starts_with(want)),
-            "{want}: {:?}",
+            s.gate.reasons.iter().any(|r| matches!(
+                r,
+                GateReason::Check(CheckReason::SmokeFailed { name, reason })
+                    if name == check && reason.starts_with(want)
+            )),
+            "{check}: {:?}",
             s.gate.reasons
         );
     }
-    assert!(!s.gate.reasons.iter().any(|r| r.contains("smoke pass")));
+    assert!(
+        !s.gate
+            .reasons
+            .iter()
+            .any(|r| smoke_named(r) == Some("pass"))
+    );
     let err = r
         .handle
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap_err();
     assert!(
-        crate::support::engine::gate_closed(&err, "smoke status failed"),
+        crate::support::engine::gate_closed(
+            &err,
+            |g| matches!(g, GateReason::Check(CheckReason::SmokeFailed { name, .. }) if name == "status")
+        ),
         "{err:?}"
     );
     let err = r
@@ -205,7 +219,16 @@ async fn each_failure_shows_its_reason_and_the_first_step_waits_for_all() {
         .await
         .unwrap_err();
     assert!(
-        crate::support::engine::gate_closed(&err, "smoke"),
+        crate::support::engine::gate_closed(&err, |g| {
+            matches!(
+                g,
+                GateReason::Check(
+                    CheckReason::SmokeFailed { .. }
+                        | CheckReason::SmokeNotRun { .. }
+                        | CheckReason::SmokeRunning { .. }
+                )
+            )
+        }),
         "{err:?}"
     );
     assert_eq!(r.router.split(), 0);
@@ -275,9 +298,21 @@ async fn force_passes_a_failed_smoke_check_and_is_journaled_as_forced() {
     // Above 0 % the smoke checks no longer hold anything (the dwell does).
     let s = wait_for(&r.handle, "at 1 %", |s| s.split == Split::new(1)).await;
     assert!(
-        !s.gate.reasons.iter().any(|r| r.contains("smoke")),
+        !s.gate.reasons.iter().any(|r| smoke_named(r).is_some()),
         "{:?}",
         s.gate.reasons
     );
     r.handle.call(Origin::Cli, Command::Shutdown).await.unwrap();
+}
+
+/// The smoke check a gate reason is about, if it is about one.
+fn smoke_named(r: &GateReason) -> Option<&str> {
+    match r {
+        GateReason::Check(
+            CheckReason::SmokeRunning { name, .. }
+            | CheckReason::SmokeNotRun { name }
+            | CheckReason::SmokeFailed { name, .. },
+        ) => Some(name),
+        _ => None,
+    }
 }

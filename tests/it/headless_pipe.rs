@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cutover::engine::WriteOutcome;
+use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::{Journal, RecordKind};
 
 /// How long a run may take before the test gives up on it.
@@ -76,7 +77,7 @@ fn rollback_journaled(journal: &Path, started: Instant) -> Duration {
             .iter()
             .any(|r| {
                 r.kind == RecordKind::Outcome
-                    && r.action == "rollback"
+                    && r.action == Some(RecordAction::Rollback)
                     && r.outcome == Some(WriteOutcome::Ok)
             });
         if done {

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cutover::engine::journal::{Journal, Record, RecordKind};
+use cutover::engine::journal::{RecordAction, RecordOrigin};
 
 #[test]
 fn a_device_is_refused_at_once_for_writing_and_for_reading() {
@@ -53,7 +54,12 @@ fn an_endless_line_costs_one_record_not_the_rest() {
         f.write_all(&chunk).unwrap();
     }
     f.write_all(b"\n").unwrap();
-    let mut rb = Record::new(RecordKind::Outcome, "svc", "tui", "rollback");
+    let mut rb = Record::new(
+        RecordKind::Outcome,
+        "svc",
+        RecordOrigin::Tui,
+        RecordAction::Rollback,
+    );
     rb.outcome = Some(cutover::engine::WriteOutcome::Ok);
     rb.reason = Some("green error rate".into());
     rb.to = Some(0);

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cutover::engine::journal::{Journal, ReadingRecord, Record, RecordKind};
+use cutover::engine::journal::{RecordAction, RecordOrigin};
+use cutover::model::{Color, Metric, Verdict};
 
 /// A tmpfs of `size` mounted on a fresh directory, unmounted on drop.
 struct SmallDisk {
@@ -61,19 +63,19 @@ fn intent(n: usize) -> Record {
     let mut r = Record::new(
         RecordKind::Intent,
         "chat-model",
-        "auto-rollback",
-        "rollback",
+        RecordOrigin::AutoRollback,
+        RecordAction::Rollback,
     );
     r.from = Some(25);
     r.to = Some(0);
     r.reason = Some(format!("green error rate 7.9 % for 2 polls (record {n})"));
-    for color in ["blue", "green"] {
-        for metric in ["p99_ms", "error_rate", "quality"] {
+    for color in Color::BOTH {
+        for metric in Metric::ALL {
             r.readings.push(ReadingRecord {
-                color: color.into(),
-                metric: metric.into(),
+                color,
+                metric,
                 value: Some(n as f64 + 0.25),
-                verdict: "BREACH".into(),
+                verdict: Verdict::Breach,
                 bounds: vec!["≤ 5.00 %".into(), "within +200 ms of blue".into()],
                 no_data: None,
             });

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cutover::config::{Config, KubernetesConfig};
+use cutover::engine::journal::RecordAction;
+use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
     Command, Done, EngineHandle, EngineOptions, Origin, Phase, Refusal, Reply, State, WriteOutcome,
@@ -81,11 +83,11 @@ async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) -> S
     wait_within(h, Duration::from_secs(20), what, f).await
 }
 
-fn control(journal: &std::path::Path, action: &str) -> Option<Record> {
+fn control(journal: &std::path::Path, action: RecordAction) -> Option<Record> {
     Journal::read_all(journal)
         .unwrap()
         .into_iter()
-        .find(|r| r.kind == RecordKind::Control && r.action == action)
+        .find(|r| r.kind == RecordKind::Control && r.action == Some(action.clone()))
 }
 
 fn replicas(server: &ApiServer, name: &str) -> u64 {
@@ -145,18 +147,18 @@ async fn green_is_scaled_down_after_the_rollback_and_it_is_journaled() {
     );
     assert_eq!(replicas(&r.server, "chat-model-green"), 0);
     assert_eq!(replicas(&r.server, "chat-model-blue"), 3);
-    let rec = control(&r.journal, "scale_down_green").expect("journaled");
+    let rec = control(&r.journal, RecordAction::ScaleDownGreen).expect("journaled");
     assert_eq!(rec.outcome, Some(WriteOutcome::Ok));
     assert!(rec.detail.unwrap().contains("chat-model-green"));
     // The rollback's outcome was journaled before the scaling.
     let recs = Journal::read_all(&r.journal).unwrap();
     let rolled = recs
         .iter()
-        .position(|x| x.kind == RecordKind::Outcome && x.action == "rollback")
+        .position(|x| x.kind == RecordKind::Outcome && x.action == Some(RecordAction::Rollback))
         .unwrap();
     let scaled = recs
         .iter()
-        .position(|x| x.action == "scale_down_green")
+        .position(|x| x.action == Some(RecordAction::ScaleDownGreen))
         .unwrap();
     assert!(rolled < scaled);
 }
@@ -168,7 +170,7 @@ async fn without_the_setting_green_keeps_its_replicas() {
     advance_then_roll_back(&r).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(replicas(&r.server, "chat-model-green"), 2);
-    assert!(control(&r.journal, "scale_down_green").is_none());
+    assert!(control(&r.journal, RecordAction::ScaleDownGreen).is_none());
 }
 
 #[tokio::test]
@@ -188,10 +190,10 @@ async fn blue_is_decommissioned_only_after_a_promotion_and_the_standby_window() 
         "{msg:?}"
     );
     assert_eq!(replicas(&r.server, "chat-model-blue"), 0);
-    let rec = control(&r.journal, "decommission_blue").expect("journaled");
+    let rec = control(&r.journal, RecordAction::DecommissionBlue).expect("journaled");
     assert_eq!(
-        (rec.outcome, rec.origin.as_str()),
-        (Some(WriteOutcome::Ok), "tui")
+        (rec.outcome, rec.origin),
+        (Some(WriteOutcome::Ok), Some(RecordOrigin::Tui))
     );
     let s = wait_for(&r.handle, "decommissioned", |s| s.blue_decommissioned).await;
     assert_eq!(s.split, Some(Split::FULL));

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cutover::config::KubernetesConfig;
+use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::{Journal, RecordKind};
 use cutover::engine::{Command, EngineOptions, Origin, WriteOutcome};
 use cutover::model::Split;
@@ -89,7 +90,7 @@ async fn a_rollback_meeting_api_500s_lands_once_the_api_heals() {
     let outcomes: Vec<_> = Journal::read_all(&journal)
         .unwrap()
         .into_iter()
-        .filter(|r| r.kind == RecordKind::Outcome && r.action == "rollback")
+        .filter(|r| r.kind == RecordKind::Outcome && r.action == Some(RecordAction::Rollback))
         .map(|r| r.outcome)
         .collect();
     assert_eq!(

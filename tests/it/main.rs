@@ -20,6 +20,7 @@ mod gates_command;
 mod gates_smoke;
 mod headless_pipe;
 mod journal_files;
+mod journal_fixture;
 mod journal_full_disk;
 mod journal_lock;
 mod kubernetes_engine;

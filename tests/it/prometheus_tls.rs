@@ -221,6 +221,7 @@ async fn ca_bundle_and_client_certificate() {
     p.client_key_file = Some(d.join("client.key"));
     let mut src = PrometheusSource::new(&p, &source_cfg()).unwrap();
     assert_eq!(src.kind(), "prometheus");
+    assert_eq!(src.info().tls_not_verified, None);
     let s = src.poll().await;
     assert_eq!(s.green.get(Metric::P99Ms), &Reading::Value(42.0));
 
@@ -259,7 +260,10 @@ async fn ca_bundle_and_client_certificate() {
     // ...unless verification is switched off by name, which the header shows.
     unknown_ca.insecure_skip_verify = true;
     let mut insecure = PrometheusSource::new(&unknown_ca, &source_cfg()).unwrap();
-    assert!(insecure.kind().contains("insecure_skip_verify"));
+    assert_eq!(
+        insecure.info().tls_not_verified,
+        Some("insecure_skip_verify")
+    );
     let s = insecure.poll().await;
     assert_eq!(s.green.get(Metric::P99Ms), &Reading::Value(42.0));
 

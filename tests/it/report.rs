@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::{Journal, RecordKind};
 
 /// Runs the binary with `args`, killed if it outlives `limit`.
@@ -73,7 +74,7 @@ fn the_report_of_a_degrading_demo_names_the_breach_the_rollback_and_its_times() 
     assert!(records.iter().any(|r| r.kind == RecordKind::Breach));
     let advance = records
         .iter()
-        .find(|r| r.kind == RecordKind::Intent && r.action == "advance")
+        .find(|r| r.kind == RecordKind::Intent && r.action == Some(RecordAction::Advance))
         .unwrap();
     assert!(
         !advance.readings.is_empty(),
@@ -106,7 +107,7 @@ fn the_report_of_a_degrading_demo_names_the_breach_the_rollback_and_its_times() 
     eprintln!("{md}");
     let rollback = records
         .iter()
-        .find(|r| r.kind == RecordKind::Intent && r.action == "rollback")
+        .find(|r| r.kind == RecordKind::Intent && r.action == Some(RecordAction::Rollback))
         .unwrap();
     let reason = rollback.reason.as_deref().unwrap();
     for want in [

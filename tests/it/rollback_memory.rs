@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cutover::config::Config;
+use cutover::engine::gate_reason::GateReason;
+use cutover::engine::journal::RecordAction;
 use cutover::engine::journal::{Journal, RecordKind};
 use cutover::engine::{
     Command, EngineHandle, EngineOptions, Origin, Outcome, Phase, Refusal, State,
@@ -110,7 +112,7 @@ async fn a_restart_after_a_rollback_is_still_rolled_back_and_needs_force() {
         let e = h.call(Origin::Tui, cmd.clone()).await.unwrap_err();
         let needs_force = match &cmd {
             Command::Promote => matches!(e, Refusal::PromoteRolledBack { .. }),
-            _ => engine_rig::gate_closed(&e, "force"),
+            _ => engine_rig::gate_closed(&e, |g| matches!(g, GateReason::RolledBack)),
         };
         assert!(needs_force, "{cmd:?}: {e:?}");
     }
@@ -124,7 +126,7 @@ async fn a_restart_after_a_rollback_is_still_rolled_back_and_needs_force() {
     let forced = Journal::read_all(&journal)
         .unwrap()
         .into_iter()
-        .find(|r| r.kind == RecordKind::Intent && r.action == "set")
+        .find(|r| r.kind == RecordKind::Intent && r.action == Some(RecordAction::Set))
         .unwrap();
     assert!(forced.forced);
     h.call(Origin::Cli, Command::Shutdown).await.unwrap();
@@ -144,7 +146,7 @@ async fn a_new_green_version_clears_the_memory_and_the_same_one_keeps_it() {
     let rb = Journal::read_all(&journal)
         .unwrap()
         .into_iter()
-        .find(|r| r.kind == RecordKind::Outcome && r.action == "rollback")
+        .find(|r| r.kind == RecordKind::Outcome && r.action == Some(RecordAction::Rollback))
         .unwrap();
     assert_eq!(rb.green_version.as_deref(), Some("v1"));
 
@@ -236,7 +238,10 @@ async fn set_passes_the_same_gate_as_advance_and_lowering_is_never_gated() {
     ready(&h).await;
     // The dwell holds the gate: raising by `set` is refused like `n`.
     let e = h.call(Origin::Cli, set(25, false)).await.unwrap_err();
-    assert!(engine_rig::gate_closed(&e, "dwell"), "{e:?}");
+    assert!(
+        engine_rig::gate_closed(&e, |g| matches!(g, GateReason::Dwell { .. })),
+        "{e:?}"
+    );
     assert_eq!(router.writes(), 0);
     // Force passes it, journaled as forced.
     h.call(Origin::Cli, set(25, true)).await.unwrap();

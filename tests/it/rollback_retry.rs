@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cutover::config::{AlertEvent, Config};
+use cutover::engine::gate_reason::GateReason;
+use cutover::engine::journal::RecordAction;
+use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, Record, RecordKind};
 use cutover::engine::{
     Command, Done, EngineHandle, EngineOptions, Notice, Origin, Outcome, Phase, Refusal, State,
@@ -90,7 +93,17 @@ fn rollback(reason: &str) -> Command {
 fn rollback_lines(journal: &std::path::Path) -> Vec<Record> {
     records(journal)
         .into_iter()
-        .filter(|r| r.action.starts_with("rollback"))
+        .filter(|r| {
+            matches!(
+                r.action,
+                Some(
+                    RecordAction::Rollback
+                        | RecordAction::RollbackRetrying
+                        | RecordAction::RollbackNotLanded
+                        | RecordAction::RollbackTrafficZero
+                )
+            )
+        })
         .collect()
 }
 
@@ -166,7 +179,7 @@ async fn a_failed_rollback_is_retried_until_it_lands() {
     tokio::time::sleep(Duration::from_secs(20)).await;
     let lines = rollback_lines(&r.journal);
     assert_eq!(lines.len(), 3, "{lines:#?}");
-    assert_eq!(lines[2].action, "rollback_retrying");
+    assert_eq!(lines[2].action, Some(RecordAction::RollbackRetrying));
     // Healed: it lands with no key pressed, and says how long it took.
     r.router.set(|i| i.unavailable = None);
     let s = wait_for(&r.handle, "landed", |s| s.rollback_failed.is_none()).await;
@@ -369,7 +382,8 @@ async fn the_router_is_reconciled_before_the_first_read() {
     assert!(
         records(&r.journal)
             .iter()
-            .any(|l| l.action == "reconcile" && l.detail.as_deref().unwrap().contains("newer"))
+            .any(|l| l.action == Some(RecordAction::Reconcile)
+                && l.detail.as_deref().unwrap().contains("newer"))
     );
     // The router says 0 %, the data plane serves green: `r` acts.
     let msg = r.handle.call(Origin::Tui, rollback("r")).await.unwrap();
@@ -377,8 +391,8 @@ async fn the_router_is_reconciled_before_the_first_read() {
     assert_eq!(r.router.get(|i| (i.writes, i.served)), (1, 0));
 }
 
-fn intent(action: &str, from: u8, to: u8, reason: &str) -> Record {
-    let mut rec = Record::new(RecordKind::Intent, "retry-svc", "tui", action);
+fn intent(action: RecordAction, from: u8, to: u8, reason: &str) -> Record {
+    let mut rec = Record::new(RecordKind::Intent, "retry-svc", RecordOrigin::Tui, action);
     rec.from = Some(from);
     rec.to = Some(to);
     rec.reason = Some(reason.into());
@@ -396,7 +410,7 @@ async fn an_interrupted_rollback_is_finished_and_remembered() {
         router,
         &config(),
         EngineOptions::default(),
-        vec![intent("rollback", 25, 0, "killed mid reload")],
+        vec![intent(RecordAction::Rollback, 25, 0, "killed mid reload")],
     );
     let s = wait_for(&r.handle, "finished", |s| {
         matches!(s.phase, Phase::RolledBack { .. }) && s.pending.is_none()
@@ -409,7 +423,10 @@ async fn an_interrupted_rollback_is_finished_and_remembered() {
         .call(Origin::Cli, Command::Advance { force: false })
         .await
         .unwrap_err();
-    assert!(engine_rig::gate_closed(&e, "needs force"), "{e:?}");
+    assert!(
+        engine_rig::gate_closed(&e, |g| matches!(g, GateReason::RolledBack)),
+        "{e:?}"
+    );
 }
 
 /// Point 5: a rollback that failed, or was only asked for, counts as a
@@ -419,10 +436,16 @@ fn a_rollback_is_remembered_however_it_ended() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     let mut j = Journal::open_unlocked(&path).unwrap();
-    j.append(&intent("rollback", 25, 0, "interrupted")).unwrap();
+    j.append(&intent(RecordAction::Rollback, 25, 0, "interrupted"))
+        .unwrap();
     let r = Journal::recover(&path).unwrap();
     assert_eq!(r.rolled_back.unwrap().reason, "interrupted");
-    let mut failed = Record::new(RecordKind::Outcome, "retry-svc", "tui", "rollback");
+    let mut failed = Record::new(
+        RecordKind::Outcome,
+        "retry-svc",
+        RecordOrigin::Tui,
+        RecordAction::Rollback,
+    );
     failed.outcome = Some(WriteOutcome::Failed);
     j.append(&failed).unwrap();
     assert!(Journal::recover(&path).unwrap().rolled_back.is_some());
@@ -447,8 +470,8 @@ async fn a_rollback_from_another_process_stops_the_autopilot() {
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
     // `cutover rollback --force` from a second shell: intent, then write.
     let mut other = Journal::open_unlocked(&r.journal).unwrap();
-    let mut rec = intent("rollback", 25, 0, "emergency");
-    rec.origin = "cli".into();
+    let mut rec = intent(RecordAction::Rollback, 25, 0, "emergency");
+    rec.origin = Some(RecordOrigin::Cli);
     rec.forced = true;
     other.append(&rec).unwrap();
     r.router.set(|i| {
@@ -472,7 +495,7 @@ async fn a_rollback_from_another_process_needs_force_in_a_live_cockpit() {
     wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
     let mut other = Journal::open_unlocked(&r.journal).unwrap();
     other
-        .append(&intent("rollback", 25, 0, "from shell 2"))
+        .append(&intent(RecordAction::Rollback, 25, 0, "from shell 2"))
         .unwrap();
     r.router.set(|i| i.split = 0);
     let s = wait_for(&r.handle, "learned", |s| s.rolled_back.is_some()).await;
@@ -482,7 +505,10 @@ async fn a_rollback_from_another_process_needs_force_in_a_live_cockpit() {
         .call(Origin::Tui, Command::Advance { force: false })
         .await
         .unwrap_err();
-    assert!(engine_rig::gate_closed(&e, "needs force"), "{e:?}");
+    assert!(
+        engine_rig::gate_closed(&e, |g| matches!(g, GateReason::RolledBack)),
+        "{e:?}"
+    );
 }
 
 /// Point 1: a controller that answers every write with a conflict does not

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use cutover::engine::journal::{Journal, ROLLBACK_TRAFFIC_ZERO, RecordKind};
+use cutover::engine::journal::RecordOrigin;
+use cutover::engine::journal::{Journal, RecordAction, RecordKind};
 use cutover::engine::{
     Command, EngineHandle, EngineOptions, EventLevel, Origin, Phase, State, WriteOutcome,
 };
@@ -107,7 +108,7 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
     );
     let outcome = records(&r.journal)
         .into_iter()
-        .find(|r| r.kind == RecordKind::Outcome && r.action == "rollback")
+        .find(|r| r.kind == RecordKind::Outcome && r.action == Some(RecordAction::Rollback))
         .unwrap();
     assert_eq!(outcome.outcome, Some(WriteOutcome::Ok));
     assert_eq!(outcome.decision_to_router_ms, Some(300));
@@ -132,10 +133,10 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
     );
     let follow = records(&r.journal)
         .into_iter()
-        .find(|r| r.action == ROLLBACK_TRAFFIC_ZERO)
+        .find(|r| r.action == Some(RecordAction::RollbackTrafficZero))
         .expect("a record of its own");
     assert_eq!(follow.kind, RecordKind::Control);
-    assert_eq!(follow.origin, "tui");
+    assert_eq!(follow.origin, Some(RecordOrigin::Tui));
     assert_eq!(follow.decision_to_zero_ms, Some(zero.as_millis() as u64));
     assert_eq!(follow.decision_to_router_ms, Some(300));
     assert!(
@@ -149,7 +150,7 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let n = records(&r.journal)
         .iter()
-        .filter(|r| r.action == ROLLBACK_TRAFFIC_ZERO)
+        .filter(|r| r.action == Some(RecordAction::RollbackTrafficZero))
         .count();
     assert_eq!(n, 1);
     let last = cutover::engine::last_rollback::last_rollback(&r.journal).unwrap();
@@ -184,14 +185,14 @@ async fn traffic_at_zero_before_the_router_confirms_goes_on_the_outcome() {
     assert!(zero <= Duration::from_millis(300), "{zero:?}");
     let outcome = records(&r.journal)
         .into_iter()
-        .find(|r| r.kind == RecordKind::Outcome && r.action == "rollback")
+        .find(|r| r.kind == RecordKind::Outcome && r.action == Some(RecordAction::Rollback))
         .unwrap();
     assert_eq!(outcome.decision_to_zero_ms, Some(zero.as_millis() as u64));
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
         !records(&r.journal)
             .iter()
-            .any(|r| r.action == ROLLBACK_TRAFFIC_ZERO)
+            .any(|r| r.action == Some(RecordAction::RollbackTrafficZero))
     );
 }
 
@@ -235,7 +236,7 @@ async fn a_drill_is_measured_but_never_remembered_as_a_rollback() {
         recs.iter()
             // Samples are numbers for the report's charts, not decisions.
             .filter(|r| !matches!(r.kind, RecordKind::Start | RecordKind::Sample))
-            .all(|r| r.origin == "drill"),
+            .all(|r| r.origin == Some(RecordOrigin::Drill)),
         "{recs:#?}"
     );
     let recovery = Journal::recover(&r.journal).unwrap();
@@ -312,9 +313,9 @@ fn a_headless_auto_rollback_journals_both_times() {
     let recs = records(&journal);
     let outcome = recs
         .iter()
-        .find(|r| r.kind == RecordKind::Outcome && r.action == "rollback")
+        .find(|r| r.kind == RecordKind::Outcome && r.action == Some(RecordAction::Rollback))
         .unwrap_or_else(|| panic!("{recs:#?}"));
-    assert_eq!(outcome.origin, "auto-rollback");
+    assert_eq!(outcome.origin, Some(RecordOrigin::AutoRollback));
     assert!(outcome.decision_to_router_ms.is_some(), "{outcome:?}");
     let last = cutover::engine::last_rollback::last_rollback(&journal).unwrap();
     assert!(last.decision_to_zero_ms.is_some(), "{last:?}\n{stdout}");

@@ -7,6 +7,7 @@ use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux;
 use crate::support::unique;
+use cutover::engine::journal::{RecordAction, RecordOrigin};
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -283,7 +284,7 @@ fn with_on_terminal_loss_rollback_green_is_rolled_back_then_the_process_exits() 
     let records = cutover::engine::journal::Journal::read_all(&journal).unwrap();
     let rolled_back = records.iter().any(|r| {
         r.kind == cutover::engine::journal::RecordKind::Outcome
-            && r.action == "rollback"
+            && r.action == Some(RecordAction::Rollback)
             && r.to == Some(0)
     });
     assert!(rolled_back, "{}", journal_text(&journal));
@@ -316,8 +317,8 @@ fn a_guardian_rolls_back_on_a_breach_and_then_exits() {
     let records = cutover::engine::journal::Journal::read_all(&journal).unwrap();
     let auto = records.iter().any(|r| {
         r.kind == cutover::engine::journal::RecordKind::Outcome
-            && r.action == "rollback"
-            && r.origin == "auto-rollback"
+            && r.action == Some(RecordAction::Rollback)
+            && r.origin == Some(RecordOrigin::AutoRollback)
             && r.to == Some(0)
     });
     let text = journal_text(&journal);

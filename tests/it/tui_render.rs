@@ -13,6 +13,7 @@ use cutover::config::GuardrailsConfig;
 use cutover::engine::guardrail::{evaluate, gate_reasons};
 use cutover::engine::state::{HistoryPoint, LastValue};
 use cutover::engine::{Event, EventLevel, Gate, Phase, PlanView, State};
+use cutover::metrics::SourceInfo;
 use cutover::model::{Color, ColorReadings, Metric, NoData, Reading, Snapshot, Split};
 use cutover::tui::{App, Theme, draw};
 
@@ -42,7 +43,11 @@ fn now() -> Instant {
 /// Mid-cutover at 25 %: blue healthy, green's error rate in breach (7.90 %
 /// against ≤ 5.00 %), green's p99 as given.
 fn mid_cutover(now: Instant, green_p99: Reading) -> State {
-    let mut s = State::new("llm-gateway", "nginx", "prometheus", plan(), true, 2);
+    let prometheus = SourceInfo {
+        queries: true,
+        ..SourceInfo::new("prometheus")
+    };
+    let mut s = State::new("llm-gateway", "nginx", prometheus, plan(), true, 2);
     let split = Split::new(25).unwrap();
     s.phase = Phase::Canary { step: 2 };
     s.split = Some(split);
@@ -740,7 +745,11 @@ fn panel_titles_show_readiness_and_pods_up() {
 fn an_unverified_tls_source_is_said_in_the_warn_colour() {
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
-    state.source_kind = "prometheus (TLS NOT VERIFIED: insecure_skip_verify)".into();
+    state.source = SourceInfo {
+        kind: "prometheus",
+        tls_not_verified: Some("insecure_skip_verify"),
+        queries: true,
+    };
     // Narrow: the warning wraps with the status items, never cut off.
     for w in [W, 80] {
         let buf = render(&state, &App::new(false, false), now, w, H);
@@ -966,4 +975,14 @@ fn a_silent_prometheus_is_said_and_the_pods_are_not_called_down() {
     let header: String = all.lines().take(3).collect::<Vec<_>>().join("\n");
     assert!(header.contains("NOT ANSWERING for 18s"), "{header}");
     assert!(!header.contains("data 1s"), "{header}");
+    // A Prometheus whose certificate is not checked is as silent: its
+    // warning is a field of its own, not a kind that reads as another.
+    state.source.tls_not_verified = Some("insecure_skip_verify");
+    let all = text(&render(&state, &App::new(false, false), now, W, H));
+    assert!(all.contains("prometheus NOT ANSWERING for 18s"), "{all}");
+    assert!(
+        all.contains("TLS NOT VERIFIED: insecure_skip_verify"),
+        "{all}"
+    );
+    assert!(!all.contains("DOWN"), "{all}");
 }

@@ -8,6 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+use cutover::engine::gate_reason::GateReason;
 use cutover::engine::{Command, Gate, Phase, PlanView, RolledBackMemory, State};
 use cutover::model::Split;
 use cutover::tui::{Action, App, ConfirmKind, Mode, draw};
@@ -26,7 +27,7 @@ fn rolled_back_state() -> State {
     });
     s.gate = Gate {
         open: false,
-        reasons: vec!["rolled back: sending traffic to green again needs force".into()],
+        reasons: vec![GateReason::RolledBack],
     };
     s
 }

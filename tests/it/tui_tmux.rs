@@ -5,6 +5,7 @@ use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
 use crate::support::tmux::{self, Tmux, advance_to_one_percent, shows_split, timed_rollback};
 use crate::support::unique;
+use cutover::engine::journal::{RecordAction, RecordOrigin};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -81,11 +82,22 @@ fn demo_in_tmux_advances_and_rolls_back() {
     let outcomes: Vec<_> = records
         .iter()
         .filter(|r| r.kind == cutover::engine::journal::RecordKind::Outcome)
-        .map(|r| (r.action.as_str(), r.to, r.origin.as_str()))
+        .map(|r| (r.action.clone(), r.to, r.origin.clone()))
         .collect();
     assert_eq!(
         outcomes,
-        vec![("advance", Some(1), "tui"), ("rollback", Some(0), "tui")]
+        vec![
+            (
+                Some(RecordAction::Advance),
+                Some(1),
+                Some(RecordOrigin::Tui)
+            ),
+            (
+                Some(RecordAction::Rollback),
+                Some(0),
+                Some(RecordOrigin::Tui)
+            )
+        ]
     );
 }
 
@@ -276,8 +288,8 @@ fn stop_and_fg_leave_a_cockpit_that_still_rolls_back() {
         let records = cutover::engine::journal::Journal::read_all(&journal).unwrap();
         let rolled_back = records.iter().any(|r| {
             r.kind == cutover::engine::journal::RecordKind::Outcome
-                && r.action == "rollback"
-                && r.origin == "tui"
+                && r.action == Some(RecordAction::Rollback)
+                && r.origin == Some(RecordOrigin::Tui)
         });
         let noted = records.iter().any(|r| {
             serde_json::to_string(r)

@@ -20,9 +20,11 @@ use super::job::Job;
 use crate::config::Config;
 use crate::engine::clock::now;
 use crate::engine::command::{Origin, Reply};
+use crate::engine::journal::RecordAction;
 use crate::engine::journal::{Record, RecordKind};
 use crate::engine::reply::{Done, Refusal};
 use crate::engine::state::{EventLevel, Phase};
+use crate::gates::CheckReason;
 use crate::model::Split;
 
 /// What a smoke run reports: a verdict per check, in order.
@@ -255,7 +257,7 @@ impl Engine {
                 at: t,
             });
             let name = s.name.clone();
-            let mut rec = self.record(RecordKind::Check, origin, "smoke");
+            let mut rec = self.record(RecordKind::Check, origin, RecordAction::Smoke);
             rec.check = Some(name.clone());
             rec.passed = Some(v.passed);
             rec.detail = Some(v.reason.clone());
@@ -312,7 +314,7 @@ impl Engine {
     }
 
     fn command_record(&self, i: usize, result: &CommandRun, origin: Origin) -> Record {
-        let mut rec = self.record(RecordKind::Check, origin, "command");
+        let mut rec = self.record(RecordKind::Check, origin, RecordAction::Command);
         rec.check = Some(self.state.checks.commands[i].name.clone());
         rec.passed = Some(result.passed);
         rec.from = Some(result.split);
@@ -388,7 +390,7 @@ impl Engine {
     }
 
     /// The gate's reasons from the checks for a move to `to`.
-    pub(super) fn check_reasons(&self, to: Option<Split>) -> Vec<String> {
+    pub(super) fn check_reasons(&self, to: Option<Split>) -> Vec<CheckReason> {
         match (self.state.split, to) {
             (Some(from), Some(to)) => {
                 self.state

@@ -10,6 +10,7 @@ use super::{Engine, WRITE_TIMEOUT};
 
 use crate::engine::action::WriteOutcome;
 use crate::engine::command::{Origin, Reply};
+use crate::engine::journal::RecordAction;
 use crate::engine::journal::RecordKind;
 use crate::engine::reply::{Done, Refusal};
 use crate::engine::state::{EventLevel, Phase};
@@ -27,10 +28,10 @@ pub(super) enum Chore {
 
 impl Chore {
     /// The journal's `action`.
-    fn action(self) -> &'static str {
+    fn action(self) -> RecordAction {
         match self {
-            Chore::AfterRollback => "scale_down_green",
-            Chore::DecommissionBlue => "decommission_blue",
+            Chore::AfterRollback => RecordAction::ScaleDownGreen,
+            Chore::DecommissionBlue => RecordAction::DecommissionBlue,
         }
     }
 }

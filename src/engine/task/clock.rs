@@ -9,7 +9,9 @@ use super::{Engine, reading_record};
 use crate::engine::action::Action;
 use crate::engine::clock::now;
 use crate::engine::command::Origin;
+use crate::engine::gate_reason::joined;
 use crate::engine::guardrail::{self, Judgement};
+use crate::engine::journal::RecordAction;
 use crate::engine::journal::RecordKind;
 use crate::engine::plan::{GateCheck, GateInput, check_gate};
 use crate::engine::state::{EventLevel, Gate, Outcome, Phase};
@@ -65,7 +67,7 @@ impl Engine {
         if !clean {
             if first(&mut self.said.bake_hold) {
                 let why = if fresh {
-                    guardrail::gate_reasons(&self.state.judgements).join("; ")
+                    joined(&guardrail::gate_reasons(&self.state.judgements))
                 } else {
                     "no fresh data covering the bake at 100 %".into()
                 };
@@ -79,7 +81,11 @@ impl Engine {
         self.state.phase = Phase::Promoted;
         self.state.bake_until = None;
         self.state.standby_until = Some(self.options.wall.now() + self.plan.standby);
-        let mut rec = self.record(RecordKind::Promoted, Origin::Autopilot, "promoted");
+        let mut rec = self.record(
+            RecordKind::Promoted,
+            Origin::Autopilot,
+            RecordAction::Promoted,
+        );
         rec.to = Some(100);
         rec.detail = Some(format!(
             "blue kept as standby for {}",
@@ -185,7 +191,7 @@ impl Engine {
                 } else {
                     "dwell"
                 },
-                self.state.gate.reasons.join("; ")
+                joined(&self.state.gate.reasons)
             );
             let readings = self.state.judgements.iter().map(reading_record).collect();
             self.roll_back_automatically(Origin::Autopilot, reason, readings);

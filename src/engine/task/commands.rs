@@ -9,7 +9,7 @@ use super::lane::WriteOrder;
 use crate::engine::action::Action;
 use crate::engine::clock::now;
 use crate::engine::command::{Command, Origin, Reply, Request};
-use crate::engine::journal::RecordKind;
+use crate::engine::journal::{RecordAction, RecordKind};
 use crate::engine::reply::{Done, Refusal};
 use crate::engine::state::{EventLevel, Phase};
 use crate::model::Split;
@@ -134,7 +134,7 @@ impl Engine {
             self.event(EventLevel::Info, done.to_string());
             return Ok(done);
         }
-        let mut rec = self.record(RecordKind::Note, origin, "note");
+        let mut rec = self.record(RecordKind::Note, origin, RecordAction::Note);
         rec.reason = Some(text.clone());
         self.append(&rec).map_err(Refusal::Journal)?;
         self.event(EventLevel::Info, format!("note: {text}"));
@@ -143,9 +143,9 @@ impl Engine {
 
     fn alert_result(&mut self, origin: Origin, delivered: bool, text: String) -> Reply {
         let action = if delivered {
-            "alert sent"
+            RecordAction::AlertSent
         } else {
-            "alert failed"
+            RecordAction::AlertFailed
         };
         let mut rec = self.record(RecordKind::Alert, origin, action);
         rec.detail = Some(text.clone());
@@ -176,7 +176,11 @@ impl Engine {
         }
         self.state.armed = armed;
         self.state.breach_streak = 0;
-        let action = if armed { "arm" } else { "disarm" };
+        let action = if armed {
+            RecordAction::Arm
+        } else {
+            RecordAction::Disarm
+        };
         let rec = self.record(RecordKind::Control, origin, action);
         let _ = self.append(&rec);
         let done = Done::Armed {
@@ -317,7 +321,7 @@ impl Engine {
                     .take()
                     .map(|u| u.saturating_duration_since(now));
                 self.state.phase = Phase::Paused { step };
-                ("pause", Done::Paused { bake: false })
+                (RecordAction::Pause, Done::Paused { bake: false })
             }
             Phase::Baking => {
                 self.state.dwell_left = self
@@ -326,7 +330,7 @@ impl Engine {
                     .take()
                     .map(|u| u.saturating_duration_since(now));
                 self.state.phase = Phase::Paused { step: last };
-                ("pause", Done::Paused { bake: true })
+                (RecordAction::Pause, Done::Paused { bake: true })
             }
             Phase::Paused { step } => {
                 let left = self.state.dwell_left.take().unwrap_or_default();
@@ -345,7 +349,7 @@ impl Engine {
                     self.state.dwell_until = Some(now + left);
                     self.state.phase = Phase::Canary { step };
                 }
-                ("resume", Done::Resumed)
+                (RecordAction::Resume, Done::Resumed)
             }
             other => return Err(Refusal::NothingToPause(other.name())),
         };

@@ -48,7 +48,7 @@ impl Engine {
             EventLevel::Info,
             format!(
                 "charts filled with {n} earlier poll(s) from the {}",
-                self.state.source_kind
+                self.state.source
             ),
         );
     }

@@ -44,7 +44,7 @@ use super::action::{Action, WriteOutcome};
 use super::clock::{WallClock, now};
 use super::command::{Origin, Request};
 use super::guardrail::Judgement;
-use super::journal::{Journal, ReadingRecord, Record, RecordKind, Recovery};
+use super::journal::{Journal, ReadingRecord, Record, RecordAction, RecordKind, Recovery};
 use super::journal_writer::JournalWriter;
 use super::observed::DisagreementTracker;
 use super::plan::Plan;
@@ -402,12 +402,12 @@ impl Engine {
 
     // ----- journal and events --------------------------------------------
 
-    fn record(&self, kind: RecordKind, origin: Origin, action: &str) -> Record {
+    fn record(&self, kind: RecordKind, origin: Origin, action: impl Into<RecordAction>) -> Record {
         let mut rec = Record::at(
             self.options.wall.now(),
             kind,
             &self.config.service.name,
-            origin.name(),
+            origin,
             action,
         );
         // Every record names the green it concerns, so a rollback is
@@ -432,7 +432,7 @@ impl Engine {
         detail: Option<&str>,
         error: Option<&str>,
     ) -> Result<(), String> {
-        let mut rec = self.record(RecordKind::Outcome, f.origin, f.change.action.name());
+        let mut rec = self.record(RecordKind::Outcome, f.origin, f.change.action);
         rec.from = f.change.from.map(Split::green);
         rec.to = Some(f.change.to.green());
         rec.reason = f.reason.clone();
@@ -464,10 +464,10 @@ impl Engine {
 
 fn reading_record(j: &Judgement) -> ReadingRecord {
     ReadingRecord {
-        color: j.color.to_string(),
-        metric: j.metric.key().to_string(),
+        color: j.color,
+        metric: j.metric,
         value: j.value,
-        verdict: j.verdict.word().to_string(),
+        verdict: j.verdict,
         bounds: j.checks.iter().map(|c| c.bound_text(j.metric)).collect(),
         no_data: j.no_data.as_ref().map(|n| n.to_string()),
     }

@@ -9,6 +9,7 @@ use crate::engine::action::Action;
 use crate::engine::clock::now;
 use crate::engine::command::{Origin, Reply};
 use crate::engine::guardrail::{self, Judgement};
+use crate::engine::journal::RecordAction;
 use crate::engine::journal::RecordKind;
 use crate::engine::notice::Notice;
 use crate::engine::reply::{Done, Refusal};
@@ -88,7 +89,7 @@ impl Engine {
             |s| format!("{} %", s.green()),
         );
         let text = format!("terminal lost at {at}; {then}");
-        let mut rec = self.record(RecordKind::Control, origin, "terminal lost");
+        let mut rec = self.record(RecordKind::Control, origin, RecordAction::TerminalLost);
         rec.reason = Some(text.clone());
         let r = self
             .append(&rec)

@@ -8,6 +8,7 @@ use super::{Engine, READ_TIMEOUT, ReadResult};
 
 use crate::engine::clock::now;
 use crate::engine::command::Origin;
+use crate::engine::journal::RecordAction;
 use crate::engine::journal::{Record, RecordKind};
 use crate::engine::state::{EventLevel, Phase};
 use crate::model::{Color, Split};
@@ -50,7 +51,8 @@ impl Engine {
     fn on_reconciled(&mut self, reconciled: Option<Result<Option<String>, RouterError>>) {
         match reconciled {
             Some(Ok(Some(text))) => {
-                let mut rec = self.record(RecordKind::Control, Origin::Cli, "reconcile");
+                let mut rec =
+                    self.record(RecordKind::Control, Origin::Cli, RecordAction::Reconcile);
                 rec.detail = Some(text.clone());
                 if !self.options.readonly {
                     let _ = self.append(&rec);
@@ -202,7 +204,7 @@ impl Engine {
                 EventLevel::Warn,
                 format!(
                     "the last run stopped during {} {} → {}%; the router now says {split}",
-                    u.action,
+                    u.action.as_ref().map_or("", RecordAction::word),
                     u.from
                         .map(|f| format!("{f}%"))
                         .unwrap_or_else(|| "?".into()),

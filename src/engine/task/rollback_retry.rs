@@ -13,6 +13,7 @@ use super::lane::InFlight;
 use crate::engine::action::{Action, WriteOutcome};
 use crate::engine::clock::now;
 use crate::engine::command::{Origin, Reply};
+use crate::engine::journal::RecordAction;
 use crate::engine::journal::RecordKind;
 use crate::engine::reply::{Refusal, show};
 use crate::engine::state::{EventLevel, PendingChange, RollbackRetry};
@@ -24,10 +25,10 @@ const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(4);
 
 /// The `control` record written when a failing rollback's reason changes.
-pub const ROLLBACK_RETRYING: &str = "rollback_retrying";
+pub const ROLLBACK_RETRYING: RecordAction = RecordAction::RollbackRetrying;
 /// The `control` record written when the engine stops with the rollback
 /// still not landed.
-pub const ROLLBACK_NOT_LANDED: &str = "rollback_not_landed";
+pub const ROLLBACK_NOT_LANDED: RecordAction = RecordAction::RollbackNotLanded;
 
 /// How long to wait after the `failures`-th failed try.
 pub(super) fn backoff(failures: u32) -> Duration {

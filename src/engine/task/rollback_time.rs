@@ -12,7 +12,8 @@ use super::lane::InFlight;
 
 use crate::engine::clock::now;
 use crate::engine::command::Origin;
-use crate::engine::journal::{ROLLBACK_TRAFFIC_ZERO, ZERO_EPSILON};
+use crate::engine::journal::RecordAction;
+use crate::engine::journal::ZERO_EPSILON;
 use crate::engine::journal::{Record, RecordKind};
 use crate::engine::state::EventLevel;
 use crate::engine::state::{RollbackTimes, rollback_figure as figure};
@@ -177,7 +178,11 @@ impl Engine {
             return;
         };
         let to_zero = waited;
-        let mut rec = self.record(RecordKind::Control, w.origin, ROLLBACK_TRAFFIC_ZERO);
+        let mut rec = self.record(
+            RecordKind::Control,
+            w.origin,
+            RecordAction::RollbackTrafficZero,
+        );
         rec.reason = w.reason;
         rec.to = Some(0);
         rec.decision_to_zero_ms = Some(ms(to_zero));

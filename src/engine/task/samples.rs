@@ -6,6 +6,8 @@ use super::{Engine, reading_record};
 
 use crate::engine::clock::now;
 use crate::engine::guardrail::Judgement;
+use crate::engine::journal::RecordAction;
+use crate::engine::journal::RecordOrigin;
 use crate::engine::journal::{Record, RecordKind};
 use crate::engine::sampling::Sample;
 use crate::engine::state::EventLevel;
@@ -46,16 +48,16 @@ impl Engine {
             return;
         }
         let action = if j.verdict == Verdict::Breach {
-            "breach"
+            RecordAction::Breach
         } else {
-            "cleared"
+            RecordAction::Cleared
         };
         // The guardrails are not a command origin: nobody asked for this.
         let mut rec = Record::at(
             self.options.wall.now(),
             RecordKind::Breach,
             &self.config.service.name,
-            "guardrail",
+            RecordOrigin::Guardrail,
             action,
         );
         rec.green_version = self.config.service.green_version.clone();

@@ -4,7 +4,7 @@
 
 use super::Engine;
 use crate::engine::command::Origin;
-use crate::engine::journal::RecordKind;
+use crate::engine::journal::{RecordAction, RecordKind};
 use crate::engine::state::EventLevel;
 
 impl Engine {
@@ -20,11 +20,11 @@ impl Engine {
     }
 
     fn journal_start_record(&mut self) {
-        let mut rec = self.record(RecordKind::Start, Origin::Cli, "start");
+        let mut rec = self.record(RecordKind::Start, Origin::Cli, RecordAction::Start);
         rec.detail = Some(format!(
             "router {}, source {}{}",
             self.state.router_kind,
-            self.state.source_kind,
+            self.state.source,
             if self.options.autopilot {
                 ", autopilot"
             } else {

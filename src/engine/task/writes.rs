@@ -164,7 +164,7 @@ impl Engine {
         order: &mut WriteOrder,
         from: Option<Split>,
     ) -> Result<(), String> {
-        let mut rec = self.record(RecordKind::Intent, order.origin, order.action.name());
+        let mut rec = self.record(RecordKind::Intent, order.origin, order.action);
         rec.from = from.map(Split::green);
         rec.to = Some(order.to.green());
         rec.reason = order.reason.clone();

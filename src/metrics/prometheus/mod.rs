@@ -25,7 +25,7 @@ use futures_util::future::join_all;
 use crate::config::{PrometheusConfig, SourceConfig};
 use crate::model::{Color, Snapshot};
 
-use super::MetricSource;
+use super::{MetricSource, SourceInfo};
 use client::PromClient;
 use combine::Limits;
 use query::Query;
@@ -92,10 +92,14 @@ impl PrometheusSource {
 #[async_trait]
 impl MetricSource for PrometheusSource {
     fn kind(&self) -> &'static str {
-        if self.client.insecure() {
-            "prometheus (TLS NOT VERIFIED: insecure_skip_verify)"
-        } else {
-            "prometheus"
+        "prometheus"
+    }
+
+    fn info(&self) -> SourceInfo {
+        SourceInfo {
+            kind: self.kind(),
+            tls_not_verified: self.client.insecure().then_some("insecure_skip_verify"),
+            queries: true,
         }
     }
 

@@ -51,7 +51,7 @@ pub fn render(
                 for r in state.gate.reasons.iter().take(MAX_REASONS) {
                     lines.push(Line::from(vec![
                         Span::styled("  • ", t.warn),
-                        Span::raw(r.as_str()),
+                        Span::raw(r.to_string()),
                     ]));
                 }
                 if state.gate.reasons.len() > MAX_REASONS {

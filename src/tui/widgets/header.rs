@@ -98,11 +98,13 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
     let mut spans = vec![Span::styled(phase, phase_style)];
     spans.push(Span::styled(" │ ", t.dim));
     spans.push(Span::styled(state.service.as_str(), t.label));
-    // The TLS warning of the source's kind is an item of its own on the
-    // second line, in the warn style, where it wraps instead of being cut.
-    let (source, _) = truth::source_kind(&state.source_kind);
+    // The source's TLS warning is an item of its own on the second line,
+    // in the warn style, where it wraps instead of being cut.
     spans.push(Span::styled(
-        format!(" · router {} · metrics {source}", state.router_kind),
+        format!(
+            " · router {} · metrics {}",
+            state.router_kind, state.source.kind
+        ),
         t.dim,
     ));
     spans.push(Span::styled(" │ ", t.dim));
@@ -128,7 +130,7 @@ fn data_age<'a>(state: &State, app: &App, now: Instant) -> Span<'a> {
     // say `data 1s` while nothing has been heard for much longer.
     if let Some(silent) = super::panel::source_silent(state, now) {
         return Span::styled(
-            format!("{} NOT ANSWERING {silent}", state.source_kind),
+            format!("{} NOT ANSWERING {silent}", state.source.kind),
             t.warn,
         );
     }
@@ -168,7 +170,7 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
     }
     items.extend(truth::metrics_view(state, t, now));
     items.extend(truth::data_plane_view(state, t, now));
-    if let (_, Some(warning)) = truth::source_kind(&state.source_kind) {
+    if let Some(warning) = state.source.tls_warning() {
         items.push(vec![Span::styled(format!("metrics {warning}"), t.warn)]);
     }
     if let Some(p) = &state.pending {

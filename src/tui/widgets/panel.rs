@@ -167,7 +167,7 @@ fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
             // pods, so neither panel claims they are DOWN.
             spans.push(Span::raw(" · "));
             spans.push(Span::styled(
-                format!("{} NOT ANSWERING {silent}", state.source_kind),
+                format!("{} NOT ANSWERING {silent}", state.source.kind),
                 t.warn,
             ));
             spans.push(Span::styled(" (pods unknown, not down)", t.dim));
@@ -186,7 +186,7 @@ fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
 /// target that does not answer is a pod that is down; a Prometheus that
 /// does not answer is not.
 pub(super) fn source_silent(state: &State, now: Instant) -> Option<String> {
-    if state.source_kind != "prometheus" {
+    if !state.source.queries {
         return None;
     }
     let snap = state.snapshot.as_ref()?;

@@ -15,10 +15,6 @@ use super::super::theme::Theme;
 /// What marks a view that differs from the router's split.
 pub const DIFFERS: &str = "≠ ";
 
-/// What a metric source's kind says when it does not check the server's
-/// certificate (Prometheus with `insecure_skip_verify`).
-pub const TLS_NOT_VERIFIED: &str = "TLS NOT VERIFIED";
-
 /// The age of the router's answer, to follow its split.
 pub fn router_age<'a>(state: &State, t: &Theme, now: Instant) -> Option<Span<'a>> {
     let at = state.split_read_at?;
@@ -59,30 +55,4 @@ pub fn data_plane_view<'a>(state: &State, t: &Theme, now: Instant) -> Option<Vec
     } else {
         vec![Span::raw(text)]
     })
-}
-
-/// The metric source's kind without its TLS warning (for the dim part of
-/// the header), and the warning on its own, to be shown in the warn style
-/// where it wraps rather than being cut off.
-pub fn source_kind(kind: &str) -> (&str, Option<&str>) {
-    let Some(at) = kind.find(TLS_NOT_VERIFIED) else {
-        return (kind, None);
-    };
-    let warning = kind[at..].trim_end_matches(')').trim_end();
-    let base = kind[..at].trim_end().trim_end_matches('(').trim_end();
-    (base, Some(warning))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::source_kind;
-
-    #[test]
-    fn the_tls_warning_is_split_off_the_kind() {
-        assert_eq!(
-            source_kind("prometheus (TLS NOT VERIFIED: insecure_skip_verify)"),
-            ("prometheus", Some("TLS NOT VERIFIED: insecure_skip_verify"))
-        );
-        assert_eq!(source_kind("prometheus"), ("prometheus", None));
-    }
 }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use cutover::config::{Config, ServiceConfig, SourceConfig};
+use cutover::engine::gate_reason::GateReason;
 use cutover::engine::journal::{Journal, Record};
 use cutover::engine::{EngineHandle, Refusal, State};
 
@@ -63,14 +64,14 @@ pub fn records(path: &std::path::Path) -> Vec<Record> {
     Journal::read_all(path).unwrap()
 }
 
-/// True when `e` is the gate, closed for a reason force passes, with one
-/// reason holding `word` (the gate's own reasons are its words).
-pub fn gate_closed(e: &Refusal, word: &str) -> bool {
-    matches!(e, Refusal::GateClosed(r) if r.iter().any(|g| g.contains(word)))
+/// True when `e` is the gate, closed for a reason force passes, one of
+/// whose reasons `is` picks.
+pub fn gate_closed(e: &Refusal, is: impl Fn(&GateReason) -> bool) -> bool {
+    matches!(e, Refusal::GateClosed(r) if r.iter().any(is))
 }
 
-/// True when `e` is the gate, closed for a reason no force passes, with
-/// one reason holding `word`.
-pub fn gate_hard(e: &Refusal, word: &str) -> bool {
-    matches!(e, Refusal::GateHard(r) if r.iter().any(|g| g.contains(word)))
+/// True when `e` is the gate, closed for a reason no force passes, one of
+/// whose reasons `is` picks.
+pub fn gate_hard(e: &Refusal, is: impl Fn(&GateReason) -> bool) -> bool {
+    matches!(e, Refusal::GateHard(r) if r.iter().any(is))
 }

@@ -10,8 +10,10 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use cutover::engine::WriteOutcome;
-use cutover::engine::journal::{ROLLBACK_TRAFFIC_ZERO, ReadingRecord, Record, RecordKind};
+use cutover::engine::journal::{ReadingRecord, Record, RecordKind};
+use cutover::engine::journal::{RecordAction, RecordOrigin};
 use cutover::engine::sampling::Sample;
+use cutover::model::{Color, Metric, Verdict};
 
 /// What was written.
 #[derive(Debug, Clone, Copy)]
@@ -29,21 +31,18 @@ fn line(out: &mut impl Write, r: &Record) {
 }
 
 fn readings(err: f64) -> Vec<ReadingRecord> {
-    ["p99_ms", "error_rate", "quality"]
-        .iter()
+    Metric::ALL
+        .into_iter()
         .flat_map(|m| {
-            ["blue", "green"].map(|c| ReadingRecord {
-                color: c.into(),
-                metric: m.to_string(),
-                value: Some(if *m == "error_rate" && c == "green" {
-                    err
+            let green_errors = move |c| m == Metric::ErrorRate && c == Color::Green;
+            Color::BOTH.map(|c| ReadingRecord {
+                color: c,
+                metric: m,
+                value: Some(if green_errors(c) { err } else { 1.0 }),
+                verdict: if err > 5.0 && green_errors(c) {
+                    Verdict::Breach
                 } else {
-                    1.0
-                }),
-                verdict: if err > 5.0 && *m == "error_rate" && c == "green" {
-                    "BREACH".into()
-                } else {
-                    "OK".into()
+                    Verdict::Ok
                 },
                 bounds: vec!["≤ 5.00 %".into()],
                 no_data: None,
@@ -57,8 +56,8 @@ fn at(
     t: &mut SystemTime,
     n: usize,
     kind: RecordKind,
-    origin: &str,
-    action: &str,
+    origin: RecordOrigin,
+    action: RecordAction,
     step: u64,
 ) -> Record {
     *t += Duration::from_millis(step);
@@ -74,13 +73,34 @@ fn cutover<W: Write>(out: &mut W, t: &mut SystemTime, n: usize, samples: usize) 
         line(out, &r);
         lines += 1;
     };
-    let mut start = at(t, n, RecordKind::Start, "tui", "start", 1000);
+    let mut start = at(
+        t,
+        n,
+        RecordKind::Start,
+        RecordOrigin::Tui,
+        RecordAction::Start,
+        1000,
+    );
     start.detail = Some("router nginx, source prometheus".into());
     w(out, start);
-    let mut intent = at(t, n, RecordKind::Intent, "tui", "advance", 2000);
+    let mut intent = at(
+        t,
+        n,
+        RecordKind::Intent,
+        RecordOrigin::Tui,
+        RecordAction::Advance,
+        2000,
+    );
     (intent.from, intent.to, intent.readings) = (Some(0), Some(5), readings(0.4));
     w(out, intent);
-    let mut landed = at(t, n, RecordKind::Outcome, "tui", "advance", 40);
+    let mut landed = at(
+        t,
+        n,
+        RecordKind::Outcome,
+        RecordOrigin::Tui,
+        RecordAction::Advance,
+        40,
+    );
     (landed.from, landed.to, landed.outcome) = (Some(0), Some(5), Some(WriteOutcome::Ok));
     w(out, landed);
     for i in 0..samples {
@@ -94,15 +114,36 @@ fn cutover<W: Write>(out: &mut W, t: &mut SystemTime, n: usize, samples: usize) 
         };
         w(out, Record::sample(*t, s));
     }
-    let mut breach = at(t, n, RecordKind::Breach, "guardrail", "breach", 1000);
+    let mut breach = at(
+        t,
+        n,
+        RecordKind::Breach,
+        RecordOrigin::Guardrail,
+        RecordAction::Breach,
+        1000,
+    );
     breach.to = Some(5);
     breach.reason = Some("green error rate 7.20 % BREACH (≤ 5.00 %)".into());
     w(out, breach);
-    let mut rb = at(t, n, RecordKind::Intent, "auto-rollback", "rollback", 2000);
+    let mut rb = at(
+        t,
+        n,
+        RecordKind::Intent,
+        RecordOrigin::AutoRollback,
+        RecordAction::Rollback,
+        2000,
+    );
     (rb.from, rb.to, rb.readings) = (Some(5), Some(0), readings(7.2));
     rb.reason = Some(format!("cutover {n}: green error rate 7.20 % for 2 polls"));
     w(out, rb);
-    let mut done = at(t, n, RecordKind::Outcome, "auto-rollback", "rollback", 80);
+    let mut done = at(
+        t,
+        n,
+        RecordKind::Outcome,
+        RecordOrigin::AutoRollback,
+        RecordAction::Rollback,
+        80,
+    );
     (done.to, done.outcome, done.duration_ms) = (Some(0), Some(WriteOutcome::Ok), Some(80));
     done.decision_to_router_ms = Some(80);
     w(out, done);
@@ -110,14 +151,21 @@ fn cutover<W: Write>(out: &mut W, t: &mut SystemTime, n: usize, samples: usize) 
         t,
         n,
         RecordKind::Control,
-        "auto-rollback",
-        ROLLBACK_TRAFFIC_ZERO,
+        RecordOrigin::AutoRollback,
+        RecordAction::RollbackTrafficZero,
         3000,
     );
     zero.decision_to_zero_ms = Some(3080);
     w(out, zero);
     if n.is_multiple_of(10) {
-        let mut drill = at(t, n, RecordKind::Outcome, "drill", "rollback", 60_000);
+        let mut drill = at(
+            t,
+            n,
+            RecordKind::Outcome,
+            RecordOrigin::Drill,
+            RecordAction::Rollback,
+            60_000,
+        );
         (drill.to, drill.outcome) = (Some(0), Some(WriteOutcome::Ok));
         drill.decision_to_router_ms = Some(41);
         w(out, drill);

@@ -216,7 +216,13 @@ pub fn advance_to_one_percent(t: &Tmux) {
 }
 
 /// The journal's outcomes: action, split and origin.
-pub fn journal_outcomes(journal: &Path) -> Vec<(String, Option<u8>, String)> {
+pub fn journal_outcomes(
+    journal: &Path,
+) -> Vec<(
+    Option<cutover::engine::journal::RecordAction>,
+    Option<u8>,
+    Option<cutover::engine::journal::RecordOrigin>,
+)> {
     cutover::engine::journal::Journal::read_all(journal)
         .unwrap()
         .iter()
@@ -245,7 +251,11 @@ pub fn timed_rollback(name: &str, before: impl Fn(&Tmux)) -> Duration {
         shows_split(s, 0)
     });
     let deadline = Instant::now() + Duration::from_secs(3);
-    let rolled_back = ("rollback".to_string(), Some(0), "tui".to_string());
+    let rolled_back = (
+        Some(cutover::engine::journal::RecordAction::Rollback),
+        Some(0),
+        Some(cutover::engine::journal::RecordOrigin::Tui),
+    );
     loop {
         let outcomes = journal_outcomes(&journal);
         if outcomes.contains(&rolled_back) {
