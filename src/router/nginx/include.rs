@@ -179,25 +179,7 @@ fn servers(
                 format!("server {address} is listed twice"),
             ));
         }
-        let (mut weight, mut down, mut options) = (1, false, Vec::new());
-        for o in &d.args[1..] {
-            if o == "down" {
-                down = true;
-            } else if o == "backup" {
-                return Err(refuse(
-                    text,
-                    at,
-                    "a `backup` server takes traffic only when others fail; cutover cannot split with it",
-                ));
-            } else if let Some(w) = o.strip_prefix("weight=") {
-                weight = match w.parse::<u32>() {
-                    Ok(w) if w > 0 => w,
-                    _ => return Err(refuse(text, at, format!("`{o}` is not a weight"))),
-                };
-            } else {
-                options.push(o.clone());
-            }
-        }
+        let (weight, down, options) = server_options(text, at, &d.args[1..])?;
         out.push(Server {
             address: address.clone(),
             color,
@@ -208,6 +190,35 @@ fn servers(
         });
     }
     Ok(out)
+}
+
+/// A `server` line's options after the address: its weight, whether it is
+/// `down`, and the rest, kept as written.
+fn server_options(
+    text: &str,
+    at: Option<usize>,
+    args: &[String],
+) -> Result<(u32, bool, Vec<String>), Refusal> {
+    let (mut weight, mut down, mut options) = (1, false, Vec::new());
+    for o in args {
+        if o == "down" {
+            down = true;
+        } else if o == "backup" {
+            return Err(refuse(
+                text,
+                at,
+                "a `backup` server takes traffic only when others fail; cutover cannot split with it",
+            ));
+        } else if let Some(w) = o.strip_prefix("weight=") {
+            weight = match w.parse::<u32>() {
+                Ok(w) if w > 0 => w,
+                _ => return Err(refuse(text, at, format!("`{o}` is not a weight"))),
+            };
+        } else {
+            options.push(o.clone());
+        }
+    }
+    Ok((weight, down, options))
 }
 
 /// Every configured server of `colors` must be there.
