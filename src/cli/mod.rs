@@ -10,7 +10,7 @@ pub mod report;
 pub mod report_read;
 mod status;
 
-pub use args::{Cli, Cmd};
+pub use args::{Cli, Cmd, DemoArgs};
 pub use headless::{Printer, exit_code_for, follow_events, one_shot, run_autopilot};
 pub use output::{event_line, say, warn};
 pub use status::{STATUS_INCOMPLETE, status};
