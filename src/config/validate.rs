@@ -159,53 +159,7 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
                 );
             }
         }
-        SourceKind::Scrape(scrape) => {
-            for (key, urls) in [("blue", &scrape.blue), ("green", &scrape.green)] {
-                let key = format!("source.scrape.{key}");
-                if urls.is_empty() {
-                    return err(&key, "needs at least one /metrics URL");
-                }
-                for u in urls {
-                    match reqwest::Url::parse(u) {
-                        Ok(url) if matches!(url.scheme(), "http" | "https") => {}
-                        Ok(url) => {
-                            return err(
-                                &key,
-                                format!("`{u}`: scheme `{}` is not http or https", url.scheme()),
-                            );
-                        }
-                        Err(e) => return err(&key, format!("`{u}` is not a URL: {e}")),
-                    }
-                }
-            }
-            for (key, v) in [
-                ("latency_histogram", &scrape.latency_histogram),
-                ("requests_counter", &scrape.requests_counter),
-                ("status_label", &scrape.status_label),
-            ] {
-                if v.trim().is_empty() {
-                    return err(&format!("source.scrape.{key}"), "must not be empty");
-                }
-            }
-            if scrape.error_status_prefixes.is_empty() {
-                return err(
-                    "source.scrape.error_status_prefixes",
-                    "needs at least one prefix, e.g. [\"5\"]",
-                );
-            }
-            if scrape.error_status_prefixes.iter().any(|p| p.is_empty()) {
-                return err(
-                    "source.scrape.error_status_prefixes",
-                    "an empty prefix would count every request as an error",
-                );
-            }
-            if let Some(u) = scrape.green.iter().find(|u| scrape.blue.contains(u)) {
-                return err(
-                    "source.scrape.green",
-                    format!("`{u}` is also a blue target: each pod belongs to one colour"),
-                );
-            }
-        }
+        SourceKind::Scrape(scrape) => validate_scrape(scrape)?,
         SourceKind::Prometheus(p) => validate_prometheus(p)?,
     }
     Ok(())
@@ -243,6 +197,55 @@ fn validate_prometheus(p: &super::PrometheusConfig) -> Result<(), Invalid> {
     if p.colors.blue == p.colors.green {
         return err("source.prometheus.colors", "blue and green must differ");
     }
+    validate_prometheus_auth(p)?;
+    validate_queries(&p.queries)?;
+    Ok(())
+}
+
+/// `source.scrape`: the targets of each colour, the series names and
+/// what counts as an error.
+fn validate_scrape(scrape: &super::ScrapeConfig) -> Result<(), Invalid> {
+    for (key, urls) in [("blue", &scrape.blue), ("green", &scrape.green)] {
+        let key = format!("source.scrape.{key}");
+        if urls.is_empty() {
+            return err(&key, "needs at least one /metrics URL");
+        }
+        if let Some(why) = urls.iter().find_map(|u| not_http_url(u)) {
+            return err(&key, why);
+        }
+    }
+    for (key, v) in [
+        ("latency_histogram", &scrape.latency_histogram),
+        ("requests_counter", &scrape.requests_counter),
+        ("status_label", &scrape.status_label),
+    ] {
+        if v.trim().is_empty() {
+            return err(&format!("source.scrape.{key}"), "must not be empty");
+        }
+    }
+    if scrape.error_status_prefixes.is_empty() {
+        return err(
+            "source.scrape.error_status_prefixes",
+            "needs at least one prefix, e.g. [\"5\"]",
+        );
+    }
+    if scrape.error_status_prefixes.iter().any(|p| p.is_empty()) {
+        return err(
+            "source.scrape.error_status_prefixes",
+            "an empty prefix would count every request as an error",
+        );
+    }
+    if let Some(u) = scrape.green.iter().find(|u| scrape.blue.contains(u)) {
+        return err(
+            "source.scrape.green",
+            format!("`{u}` is also a blue target: each pod belongs to one colour"),
+        );
+    }
+    Ok(())
+}
+
+/// `source.prometheus`'s credentials: one kind of auth, each given once.
+fn validate_prometheus_auth(p: &super::PrometheusConfig) -> Result<(), Invalid> {
     if p.bearer_token_file.is_some() && p.bearer_token_env.is_some() {
         return err(
             "source.prometheus.bearer_token_file",
@@ -277,7 +280,11 @@ fn validate_prometheus(p: &super::PrometheusConfig) -> Result<(), Invalid> {
             "client_cert_file and client_key_file go together",
         );
     }
-    let q = &p.queries;
+    Ok(())
+}
+
+/// `source.prometheus.queries`: none empty, and at least one metric.
+fn validate_queries(q: &super::prometheus::PromQueries) -> Result<(), Invalid> {
     for (key, v) in [
         ("p99_ms", &q.p99_ms),
         ("error_rate", &q.error_rate),
@@ -302,6 +309,18 @@ fn validate_prometheus(p: &super::PrometheusConfig) -> Result<(), Invalid> {
         );
     }
     Ok(())
+}
+
+/// Why `u` is not an http or https URL, or `None` when it is one.
+pub(super) fn not_http_url(u: &str) -> Option<String> {
+    match reqwest::Url::parse(u) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => None,
+        Ok(url) => Some(format!(
+            "`{u}`: scheme `{}` is not http or https",
+            url.scheme()
+        )),
+        Err(e) => Some(format!("`{u}` is not a URL: {e}")),
+    }
 }
 
 fn validate_plan(c: &Config) -> Result<(), Invalid> {
