@@ -49,6 +49,16 @@ pub struct PodScrape {
 
 /// Parses one body. Fails only when the parser itself fails.
 pub fn read(url: &str, body: &str, series: &Series) -> Result<PodScrape, String> {
+    let (lines, fed, rewritten) = readable_lines(body);
+    let scrape = Scrape::parse(lines.into_iter()).map_err(|e| format!("{url}: {e}"))?;
+    let mut warnings = parser_warnings(url, &scrape, fed, rewritten);
+    let totals = totals(url, &scrape, series, &mut warnings);
+    Ok(PodScrape { totals, warnings })
+}
+
+/// The body's lines with label values the parser cannot read rewritten;
+/// how many sample lines there were, and how many were rewritten.
+fn readable_lines(body: &str) -> (Vec<std::io::Result<String>>, usize, usize) {
     let mut fed = 0usize;
     let mut rewritten = 0usize;
     let mut lines: Vec<std::io::Result<String>> = Vec::new();
@@ -67,8 +77,11 @@ pub fn read(url: &str, body: &str, series: &Series) -> Result<PodScrape, String>
             }
         }
     }
-    let scrape = Scrape::parse(lines.into_iter()).map_err(|e| format!("{url}: {e}"))?;
+    (lines, fed, rewritten)
+}
 
+/// What the parser rewrote or dropped, said per target.
+fn parser_warnings(url: &str, scrape: &Scrape, fed: usize, rewritten: usize) -> Vec<String> {
     let mut warnings = Vec::new();
     // A typed histogram or summary comes back as one sample per label set
     // holding all its bucket lines, so count the entries, not the samples.
@@ -95,7 +108,11 @@ pub fn read(url: &str, body: &str, series: &Series) -> Result<PodScrape, String>
             if dropped == 1 { "line" } else { "lines" }
         ));
     }
+    warnings
+}
 
+/// The histogram, request and error counts and quality of one pod.
+fn totals(url: &str, scrape: &Scrape, series: &Series, warnings: &mut Vec<String>) -> PodTotals {
     let bucket_name = format!("{}_bucket", series.histogram);
     let mut buckets: Vec<Bucket> = Vec::new();
     let mut has_histogram = false;
@@ -144,16 +161,12 @@ pub fn read(url: &str, body: &str, series: &Series) -> Result<PodScrape, String>
             "{url}: {no_le} {bucket_name} sample(s) without a readable le label ignored"
         ));
     }
-
-    Ok(PodScrape {
-        totals: PodTotals {
-            buckets: has_histogram.then(|| merge(buckets)),
-            requests,
-            errors,
-            quality,
-        },
-        warnings,
-    })
+    PodTotals {
+        buckets: has_histogram.then(|| merge(buckets)),
+        requests,
+        errors,
+        quality,
+    }
 }
 
 fn lines_have(n: usize) -> &'static str {
