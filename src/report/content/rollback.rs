@@ -22,64 +22,76 @@ pub(super) fn rollback(c: &Cutover) -> Vec<Block> {
         out.push(Block::Para("No rollback in this cutover.".into()));
     }
     for &i in &intents {
-        let e = &c.entries[i];
-        let mut rows = vec![
-            row("Decided", &format!("{} by {}", when(c, e), who(e))),
-            row("Reason", e.str("reason").unwrap_or("(none given)")),
-            row(
-                "Traffic",
-                &format!(
-                    "green {} → {}",
-                    e.from().map_or("?".into(), |p| format!("{p} %")),
-                    e.to().map_or("?".into(), |p| format!("{p} %"))
-                ),
-            ),
-            row("Forced", if e.forced() { "yes" } else { "no" }),
-        ];
-        // The outcome of this rollback, and any follow-up line that
-        // carries its measured times (e.g. `rollback_traffic_zero`).
-        let after: Vec<&Entry> = (i + 1..range.end)
-            .map(|j| &c.entries[j])
-            .take_while(|x| !(x.is(RecordKind::Intent) && x.action() == "rollback"))
-            .filter(|x| !x.is_sample() && !x.is_drill())
-            .collect();
-        let outcome = after
-            .iter()
-            .find(|x| x.is(RecordKind::Outcome) && x.action() == "rollback");
-        match outcome {
-            Some(o) => {
-                rows.push(row(
-                    "Router answered",
-                    &format!(
-                        "{}: {}{}",
-                        when(c, o),
-                        o.str("outcome").unwrap_or("?"),
-                        o.u64("duration_ms")
-                            .map_or(String::new(), |ms| format!(", {ms} ms after the decision"))
-                    ),
-                ));
-                if let Some(d) = o.str("detail") {
-                    rows.push(row("Router detail", d));
-                }
-            }
-            None => rows.push(row("Router answered", "no outcome journaled")),
-        }
-        for (key, label) in [
-            (TO_ROUTER, "Decision to router confirmed"),
-            (TO_ZERO, "Decision to green's traffic at zero"),
-        ] {
-            let v = after.iter().find_map(|x| x.u64(key));
-            rows.push(row(
-                label,
-                &v.map_or("not journaled".into(), |ms| format!("{ms} ms")),
-            ));
-        }
-        out.push(Block::Table {
-            head: vec!["Rollback".into(), String::new()],
-            rows,
-        });
+        out.push(rollback_table(c, i, range.end));
     }
-    // Rehearsals before this cutover ended: was the procedure tested?
+    out.extend(drills(c));
+    out
+}
+
+/// One rollback: decided when, why and by whom, what the router answered,
+/// and the measured times journaled after it (up to `end`).
+fn rollback_table(c: &Cutover, i: usize, end: usize) -> Block {
+    let e = &c.entries[i];
+    let mut rows = vec![
+        row("Decided", &format!("{} by {}", when(c, e), who(e))),
+        row("Reason", e.str("reason").unwrap_or("(none given)")),
+        row(
+            "Traffic",
+            &format!(
+                "green {} → {}",
+                e.from().map_or("?".into(), |p| format!("{p} %")),
+                e.to().map_or("?".into(), |p| format!("{p} %"))
+            ),
+        ),
+        row("Forced", if e.forced() { "yes" } else { "no" }),
+    ];
+    // The outcome of this rollback, and any follow-up line that
+    // carries its measured times (e.g. `rollback_traffic_zero`).
+    let after: Vec<&Entry> = (i + 1..end)
+        .map(|j| &c.entries[j])
+        .take_while(|x| !(x.is(RecordKind::Intent) && x.action() == "rollback"))
+        .filter(|x| !x.is_sample() && !x.is_drill())
+        .collect();
+    let outcome = after
+        .iter()
+        .find(|x| x.is(RecordKind::Outcome) && x.action() == "rollback");
+    match outcome {
+        Some(o) => {
+            rows.push(row(
+                "Router answered",
+                &format!(
+                    "{}: {}{}",
+                    when(c, o),
+                    o.str("outcome").unwrap_or("?"),
+                    o.u64("duration_ms")
+                        .map_or(String::new(), |ms| format!(", {ms} ms after the decision"))
+                ),
+            ));
+            if let Some(d) = o.str("detail") {
+                rows.push(row("Router detail", d));
+            }
+        }
+        None => rows.push(row("Router answered", "no outcome journaled")),
+    }
+    for (key, label) in [
+        (TO_ROUTER, "Decision to router confirmed"),
+        (TO_ZERO, "Decision to green's traffic at zero"),
+    ] {
+        let v = after.iter().find_map(|x| x.u64(key));
+        rows.push(row(
+            label,
+            &v.map_or("not journaled".into(), |ms| format!("{ms} ms")),
+        ));
+    }
+    Block::Table {
+        head: vec!["Rollback".into(), String::new()],
+        rows,
+    }
+}
+
+/// Rehearsals before this cutover ended: was the procedure tested?
+fn drills(c: &Cutover) -> Vec<Block> {
+    let mut out = Vec::new();
     let end = c.span.end.unwrap_or(c.span.shown.end.saturating_sub(1));
     let drills: Vec<&Entry> = c.entries[..=end.min(c.entries.len() - 1)]
         .iter()
