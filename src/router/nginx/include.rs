@@ -257,18 +257,23 @@ fn upstream_name(text: &str, d: &Directive) -> Result<String, Refusal> {
     }
 }
 
+/// A directive the include may not hold.
+fn unaccountable(text: &str, d: &Directive) -> Refusal {
+    refuse(
+        text,
+        Some(d.line),
+        format!(
+            "`{}` is not something cutover can account for in its include",
+            d.name
+        ),
+    )
+}
+
 fn read_weighted(text: &str, cfg: &NginxConfig, dirs: &[Directive]) -> Result<Include, Refusal> {
     let mut found = None;
     for d in dirs {
         if d.name != "upstream" {
-            return Err(refuse(
-                text,
-                Some(d.line),
-                format!(
-                    "`{}` is not something cutover can account for in its include",
-                    d.name
-                ),
-            ));
+            return Err(unaccountable(text, d));
         }
         let name = upstream_name(text, d)?;
         if name != cfg.upstream || found.is_some() {

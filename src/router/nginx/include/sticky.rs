@@ -2,7 +2,10 @@
 //! `split_clients` block that shares keys between them.
 
 use super::super::syntax::Directive;
-use super::{Edit, Include, Refusal, Server, all_present, braced, refuse, servers, upstream_name};
+use super::{
+    Edit, Include, Refusal, Server, all_present, braced, refuse, servers, unaccountable,
+    upstream_name,
+};
 use crate::config::NginxConfig;
 use crate::model::{Color, Split};
 
@@ -72,16 +75,7 @@ fn upstreams<'a>(
                 list.extend(servers(text, cfg, d, Some(color))?);
             }
             "split_clients" if split_block.is_none() => split_block = Some(d),
-            _ => {
-                return Err(refuse(
-                    text,
-                    Some(d.line),
-                    format!(
-                        "`{}` is not something cutover can account for in its include",
-                        d.name
-                    ),
-                ));
-            }
+            _ => return Err(unaccountable(text, d)),
         }
     }
     Ok((list, split_block))
