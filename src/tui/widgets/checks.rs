@@ -54,58 +54,67 @@ fn verdict_mark(t: &Theme, passed: bool) -> (&'static str, Style) {
 /// An eval gate: running, not run yet (and at which splits it runs), or
 /// its last result.
 fn command_item(cmd: &CommandStatus, t: &Theme, now: Instant) -> Item {
-    match (&cmd.running, &cmd.last) {
-        (Some((since, _)), _) => (
-            ("… ", t.no_data),
-            format!(
-                "running {} {}",
-                cmd.name,
-                secs(now.saturating_duration_since(*since))
-            ),
-            None,
-        ),
-        (None, None) => {
-            let before: Vec<String> = cmd.before.iter().map(|p| format!("{p}%")).collect();
+    let before: Vec<String> = cmd.before.iter().map(|p| format!("{p}%")).collect();
+    item(
+        t,
+        now,
+        cmd.running
+            .as_ref()
+            .map(|(since, _)| (*since, format!("running {}", cmd.name))),
+        format!("{} before {}", cmd.name, before.join(", ")),
+        cmd.last.as_ref().map(|r| {
             (
-                ("? ", t.no_data),
-                format!("{} before {}", cmd.name, before.join(", ")),
-                None,
+                r.passed,
+                format!("{}: {} at {}% ", cmd.name, r.reason, r.split),
+                format!(
+                    "{}, {} ago",
+                    secs(r.elapsed),
+                    secs(now.saturating_duration_since(r.started + r.elapsed))
+                ),
             )
-        }
-        (None, Some(r)) => (
-            verdict_mark(t, r.passed),
-            format!("{}: {} at {}% ", cmd.name, r.reason, r.split),
-            Some(format!(
-                "{}, {} ago",
-                secs(r.elapsed),
-                secs(now.saturating_duration_since(r.started + r.elapsed))
-            )),
-        ),
-    }
+        }),
+    )
 }
 
 /// A smoke check: running, not run yet, or its last result.
 fn smoke_item(s: &SmokeStatus, t: &Theme, now: Instant) -> Item {
-    match (&s.running_since, &s.last) {
-        (Some(since), _) => (
+    item(
+        t,
+        now,
+        s.running_since
+            .map(|since| (since, format!("smoke {} running", s.name))),
+        format!("smoke {} not run", s.name),
+        s.last.as_ref().map(|r| {
+            (
+                r.passed,
+                format!("smoke {}: {} ", s.name, r.reason),
+                format!(
+                    "{} ms, {} ago",
+                    r.latency.as_millis(),
+                    secs(now.saturating_duration_since(r.at))
+                ),
+            )
+        }),
+    )
+}
+
+/// A check running (since when, saying what), never run (saying `idle`),
+/// or its last result (passed, what it says, the dim tail).
+fn item(
+    t: &Theme,
+    now: Instant,
+    running: Option<(Instant, String)>,
+    idle: String,
+    last: Option<(bool, String, String)>,
+) -> Item {
+    match (running, last) {
+        (Some((since, what)), _) => (
             ("… ", t.no_data),
-            format!(
-                "smoke {} running {}",
-                s.name,
-                secs(now.saturating_duration_since(*since))
-            ),
+            format!("{what} {}", secs(now.saturating_duration_since(since))),
             None,
         ),
-        (None, None) => (("? ", t.no_data), format!("smoke {} not run", s.name), None),
-        (None, Some(r)) => (
-            verdict_mark(t, r.passed),
-            format!("smoke {}: {} ", s.name, r.reason),
-            Some(format!(
-                "{} ms, {} ago",
-                r.latency.as_millis(),
-                secs(now.saturating_duration_since(r.at))
-            )),
-        ),
+        (None, None) => (("? ", t.no_data), idle, None),
+        (None, Some((passed, text, tail))) => (verdict_mark(t, passed), text, Some(tail)),
     }
 }
 
