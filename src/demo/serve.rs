@@ -27,7 +27,6 @@ use crate::model::{Color, Split};
 pub const TICK: Duration = Duration::from_millis(100);
 /// Exposure is green's share of the requests received over this many ticks.
 const EXPOSURE_TICKS: usize = 10;
-const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The response header naming the colour that answered.
 pub const SERVED_BY: &str = "x-served-by";
 
@@ -212,15 +211,7 @@ async fn respond(
     pod: Arc<Pod>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => {
-            let snapshot = lock(&pod.stats).clone();
-            let mut body = String::with_capacity(2048);
-            snapshot.render(&mut body);
-            let mut resp = Response::new(Full::new(Bytes::from(body)));
-            resp.headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
-            Ok(resp)
-        }
+        (&Method::GET, "/metrics") => Ok(super::server::metrics_response(&pod.stats)),
         (&Method::GET | &Method::POST, "/v1/completions") => {
             // The prompt is read (so keep-alive works) and not interpreted.
             let _ = req.into_body().collect().await;
