@@ -27,6 +27,21 @@ use crate::model::{Color, Split};
 pub const TICK: Duration = Duration::from_millis(100);
 /// Exposure is green's share of the requests received over this many ticks.
 const EXPOSURE_TICKS: usize = 10;
+/// A task that calls `f` every `period` with the time since the last call
+/// (late ticks are skipped, not bunched).
+pub fn every(period: Duration, mut f: impl FnMut(Duration) + Send + 'static) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut last = Instant::now();
+        loop {
+            let now = interval.tick().await;
+            f(now.saturating_duration_since(last));
+            last = now;
+        }
+    })
+}
+
 /// The response header naming the colour that answered.
 pub const SERVED_BY: &str = "x-served-by";
 
@@ -133,19 +148,9 @@ impl ServingFleet {
         }
         let healthy = Behaviour::of(scenario, Color::Green, &GreenHistory::default());
         refresh_quality(&all);
-        fleet.tasks.push(tokio::spawn(async move {
-            let mut interval = tokio::time::interval(TICK);
-            interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
-            let mut last = Instant::now();
-            loop {
-                let now = interval.tick().await;
-                let dt = now
-                    .saturating_duration_since(last)
-                    .min(Duration::from_secs(1));
-                last = now;
-                lock(&shared).tick(dt, healthy);
-                refresh_quality(&all);
-            }
+        fleet.tasks.push(every(TICK, move |dt| {
+            lock(&shared).tick(dt.min(Duration::from_secs(1)), healthy);
+            refresh_quality(&all);
         }));
         Ok(fleet)
     }
