@@ -52,15 +52,7 @@ async fn drill_on(
     config: &Config,
     opts: DrillOptions,
 ) -> anyhow::Result<u8> {
-    let mut rx = handle.state();
-    // The borrow of the state ends with this statement.
-    let _ = tokio::time::timeout(
-        FIRST_READ,
-        rx.wait_for(|s| s.split.is_some() || s.router_error.is_some()),
-    )
-    .await
-    .map(|r| r.is_ok());
-    let s = handle.current();
+    let s = super::headless::router_answered(handle, FIRST_READ).await;
     let Some(now_split) = s.split else {
         let why = match &s.router_error {
             Some(e) => e.clone(),
@@ -92,7 +84,7 @@ async fn drill_on(
             None => String::new(),
         }
     ));
-    let rates = source_shows_rates(&mut rx, config, &s).await;
+    let rates = source_shows_rates(&mut handle.state(), config, &s).await;
     let mut runs = Vec::new();
     // Listening from the first run to the last, so a signal between two
     // runs is not lost: SIGINT, SIGTERM (a supervisor) and SIGHUP (a
