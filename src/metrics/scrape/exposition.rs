@@ -25,6 +25,21 @@ pub struct Series {
     pub quality: Option<String>,
 }
 
+#[cfg(test)]
+impl Series {
+    /// Series with these names, a `code` status label and 5xx as errors:
+    /// what the tests of the scrape source read.
+    pub fn named(histogram: &str, requests: &str, quality: &str) -> Series {
+        Series {
+            histogram: histogram.into(),
+            requests: requests.into(),
+            status_label: "code".into(),
+            error_prefixes: vec!["5".into()],
+            quality: Some(quality.into()),
+        }
+    }
+}
+
 /// What one pod reported, cumulative since the pod started.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PodTotals {
@@ -230,13 +245,7 @@ mod tests {
     use super::*;
 
     fn series() -> Series {
-        Series {
-            histogram: "lat_seconds".into(),
-            requests: "requests_total".into(),
-            status_label: "code".into(),
-            error_prefixes: vec!["5".into()],
-            quality: Some("quality".into()),
-        }
+        Series::named("lat_seconds", "requests_total", "quality")
     }
 
     #[test]
