@@ -176,19 +176,7 @@ pub fn downsample(series: &Series, max: usize) -> Series {
 
 /// Runs of points without a gap: a missing reading breaks the line.
 fn runs(series: &Series) -> Vec<Vec<(f64, f64)>> {
-    let mut out = vec![Vec::new()];
-    for &(t, v) in series {
-        match v {
-            Some(v) if v.is_finite() => out.last_mut().expect("one run").push((t, v)),
-            _ => {
-                if !out.last().expect("one run").is_empty() {
-                    out.push(Vec::new());
-                }
-            }
-        }
-    }
-    out.retain(|r| !r.is_empty());
-    out
+    crate::model::unbroken_runs(series.iter().copied())
 }
 
 /// The y axis for `lines`: from zero when no value is negative, with a

@@ -90,20 +90,11 @@ fn runs_of<'a>(
     series: impl IntoIterator<Item = &'a HistoryPoint>,
     now: Instant,
 ) -> Vec<Vec<(f64, f64)>> {
-    let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
-    for p in series {
-        let x = -now.saturating_duration_since(p.at).as_secs_f64();
-        match p.value {
-            Some(v) if v.is_finite() => runs.last_mut().expect("one run").push((x, v)),
-            _ => {
-                if !runs.last().expect("one run").is_empty() {
-                    runs.push(Vec::new());
-                }
-            }
-        }
-    }
-    runs.retain(|r| !r.is_empty());
-    runs
+    crate::model::unbroken_runs(
+        series
+            .into_iter()
+            .map(|p| (-now.saturating_duration_since(p.at).as_secs_f64(), p.value)),
+    )
 }
 
 /// One drawn series in braille.
