@@ -439,6 +439,17 @@ mod tests {
         s
     }
 
+    /// The dialog for `kind` is open with No focused.
+    fn assert_asks(app: &App, kind: ConfirmKind) {
+        assert_eq!(
+            app.mode(),
+            &Mode::Confirm {
+                kind,
+                yes_focused: false
+            }
+        );
+    }
+
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
     }
@@ -543,13 +554,7 @@ mod tests {
         let s = canary();
         let mut app = App::new(false, false);
         assert_eq!(app.on_key(ch('P'), &s), Action::None);
-        assert_eq!(
-            app.mode(),
-            &Mode::Confirm {
-                kind: ConfirmKind::Promote,
-                yes_focused: false
-            }
-        );
+        assert_asks(&app, ConfirmKind::Promote);
         // Enter on the default (No) sends nothing.
         assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
         assert_eq!(app.mode(), &Mode::Normal);
@@ -586,13 +591,7 @@ mod tests {
         s.phase = crate::engine::Phase::Promoted;
         let mut app = App::new(false, false);
         app.on_key(ch('D'), &s);
-        assert_eq!(
-            app.mode(),
-            &Mode::Confirm {
-                kind: ConfirmKind::Decommission,
-                yes_focused: false
-            }
-        );
+        assert_asks(&app, ConfirmKind::Decommission);
         assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
         app.on_key(ch(':'), &s);
         for c in "decommission".chars() {
@@ -617,13 +616,7 @@ mod tests {
         let s = canary();
         let mut app = App::new(false, false);
         app.on_key(ch('f'), &s);
-        assert_eq!(
-            app.mode(),
-            &Mode::Confirm {
-                kind: ConfirmKind::ForceAdvance,
-                yes_focused: false
-            }
-        );
+        assert_asks(&app, ConfirmKind::ForceAdvance);
         assert_eq!(
             app.on_key(ch('y'), &s),
             Action::Send(Command::Advance { force: true })
@@ -737,13 +730,7 @@ mod tests {
         let mut app = App::new(false, false);
         // Armed: `a` opens the dialog with No focused; Enter keeps it armed.
         assert_eq!(app.on_key(ch('a'), &s), Action::None);
-        assert_eq!(
-            app.mode(),
-            &Mode::Confirm {
-                kind: ConfirmKind::Disarm,
-                yes_focused: false
-            }
-        );
+        assert_asks(&app, ConfirmKind::Disarm);
         assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
         assert_eq!(app.mode(), &Mode::Normal);
         app.on_key(ch('a'), &s);
