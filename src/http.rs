@@ -152,32 +152,7 @@ impl HttpClient {
             // Proxies set in the environment are for the internet; the
             // servers a cockpit reads are named directly in its config.
             .no_proxy();
-        if let Some(ca) = &o.ca_file {
-            let pem = read_file(ca, "CA bundle (ca_file)")?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .with_context(|| format!("ca_file {}: not a PEM bundle", ca.display()))?;
-            if certs.is_empty() {
-                bail!("ca_file {}: holds no certificate", ca.display());
-            }
-            b = b.tls_certs_only(certs);
-        }
-        match (&o.client_cert_file, &o.client_key_file) {
-            (Some(cert), Some(key)) => {
-                let mut pem = read_file(cert, "client certificate (client_cert_file)")?;
-                pem.push(b'\n');
-                pem.extend(read_file(key, "client key (client_key_file)")?);
-                let id = reqwest::Identity::from_pem(&pem).with_context(|| {
-                    format!(
-                        "client_cert_file {} / client_key_file {}: not a PEM certificate and key",
-                        cert.display(),
-                        key.display()
-                    )
-                })?;
-                b = b.identity(id);
-            }
-            (None, None) => {}
-            _ => bail!("client_cert_file and client_key_file go together"),
-        }
+        b = with_tls_files(b, o)?;
         if o.insecure_skip_verify {
             b = b.tls_danger_accept_invalid_certs(true);
         }
@@ -189,40 +164,8 @@ impl HttpClient {
         }
         let client = b.build().context("building the HTTP client")?;
 
-        let mut fixed = HeaderMap::new();
-        for (k, v) in &o.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .with_context(|| format!("headers: `{k}` is not a header name"))?;
-            let value = HeaderValue::from_str(v)
-                .with_context(|| format!("headers: the value of `{k}` is not a header value"))?;
-            fixed.insert(name, value);
-        }
-        if let Some((user, password)) = &o.basic {
-            use base64_lite::encode;
-            let v = format!("Basic {}", encode(&format!("{user}:{}", password.expose())));
-            fixed.insert(AUTHORIZATION, sensitive(&v, "basic auth password")?);
-        }
-        let bearer = match &o.bearer {
-            None => None,
-            Some(TokenSource::Env(var)) => {
-                let token = std::env::var(var).with_context(|| {
-                    format!("bearer_token_env: the environment variable {var} is not set")
-                })?;
-                Some(Bearer::Fixed(bearer_header(
-                    &token,
-                    &format!("token in ${var}"),
-                )?))
-            }
-            Some(TokenSource::File(path)) => {
-                let b = Bearer::File {
-                    path: path.clone(),
-                    cache: Mutex::new(None),
-                };
-                // Fail at start, not at the first poll, when it cannot be read.
-                b.header()?;
-                Some(b)
-            }
-        };
+        let fixed = fixed_headers(o)?;
+        let bearer = bearer_of(o)?;
         if bearer.is_some() && o.basic.is_some() {
             bail!("a bearer token and basic auth cannot both be set");
         }
@@ -253,6 +196,83 @@ impl HttpClient {
         }
         Ok(h)
     }
+}
+
+/// The CA bundle and the client certificate named in the options.
+fn with_tls_files(
+    mut b: reqwest::ClientBuilder,
+    o: &HttpOptions,
+) -> anyhow::Result<reqwest::ClientBuilder> {
+    if let Some(ca) = &o.ca_file {
+        let pem = read_file(ca, "CA bundle (ca_file)")?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("ca_file {}: not a PEM bundle", ca.display()))?;
+        if certs.is_empty() {
+            bail!("ca_file {}: holds no certificate", ca.display());
+        }
+        b = b.tls_certs_only(certs);
+    }
+    match (&o.client_cert_file, &o.client_key_file) {
+        (Some(cert), Some(key)) => {
+            let mut pem = read_file(cert, "client certificate (client_cert_file)")?;
+            pem.push(b'\n');
+            pem.extend(read_file(key, "client key (client_key_file)")?);
+            let id = reqwest::Identity::from_pem(&pem).with_context(|| {
+                format!(
+                    "client_cert_file {} / client_key_file {}: not a PEM certificate and key",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+            b = b.identity(id);
+        }
+        (None, None) => {}
+        _ => bail!("client_cert_file and client_key_file go together"),
+    }
+    Ok(b)
+}
+
+/// Headers sent with every request: the configured ones and basic auth.
+fn fixed_headers(o: &HttpOptions) -> anyhow::Result<HeaderMap> {
+    let mut fixed = HeaderMap::new();
+    for (k, v) in &o.headers {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .with_context(|| format!("headers: `{k}` is not a header name"))?;
+        let value = HeaderValue::from_str(v)
+            .with_context(|| format!("headers: the value of `{k}` is not a header value"))?;
+        fixed.insert(name, value);
+    }
+    if let Some((user, password)) = &o.basic {
+        use base64_lite::encode;
+        let v = format!("Basic {}", encode(&format!("{user}:{}", password.expose())));
+        fixed.insert(AUTHORIZATION, sensitive(&v, "basic auth password")?);
+    }
+    Ok(fixed)
+}
+
+/// The bearer token's source, read once now so a bad one fails at start.
+fn bearer_of(o: &HttpOptions) -> anyhow::Result<Option<Bearer>> {
+    Ok(match &o.bearer {
+        None => None,
+        Some(TokenSource::Env(var)) => {
+            let token = std::env::var(var).with_context(|| {
+                format!("bearer_token_env: the environment variable {var} is not set")
+            })?;
+            Some(Bearer::Fixed(bearer_header(
+                &token,
+                &format!("token in ${var}"),
+            )?))
+        }
+        Some(TokenSource::File(path)) => {
+            let b = Bearer::File {
+                path: path.clone(),
+                cache: Mutex::new(None),
+            };
+            // Fail at start, not at the first poll, when it cannot be read.
+            b.header()?;
+            Some(b)
+        }
+    })
 }
 
 impl Bearer {

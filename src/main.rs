@@ -63,114 +63,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         .as_ref()
         .unwrap_or(&Cmd::Tui { readonly: false });
     match command {
-        Cmd::Demo {
-            scenario,
-            headless,
-            dwell,
-            journal,
-            readonly,
-            stack,
-            rps,
-            prometheus,
-            exporter_only,
-            metrics_port,
-            split,
-        } => {
-            if *stack {
-                return cutover::lab::run(cutover::lab::StackOptions {
-                    scenario: *scenario,
-                    headless: *headless,
-                    dwell: *dwell,
-                    journal: journal.clone(),
-                    rps: *rps,
-                    quiet: false,
-                })
-                .await;
-            }
-            if *exporter_only {
-                let split = Split::new(*split).context("--split is a percentage")?;
-                let rps = config::DemoConfig::default().rps;
-                return cli::exporter::run(*scenario, *metrics_port, split, rps).await;
-            }
-            // Without --journal, each run begins afresh (see app::demo_journal).
-            let journal = match journal {
-                Some(j) => Some(j.clone()),
-                None => Some(cutover::app::demo_journal::fresh()?),
-            };
-            let config = match prometheus {
-                Some(url) => {
-                    app::demo_prometheus_config(*scenario, *dwell, journal, url, *metrics_port)
-                }
-                None => app::demo_config(*scenario, *dwell, journal),
-            };
-            if *headless {
-                let out = cli::Printer::stdout();
-                out.line(format!(
-                    "demo: scenario {} ({}), dwell {}",
-                    scenario.name(),
-                    scenario.describe(),
-                    cutover::format::span(*dwell)
-                ));
-                return autopilot(&config, out, cli.take_over).await;
-            }
-            cockpit(&config, *readonly, cli.take_over).await
-        }
+        Cmd::Demo(args) => demo(&cli, args).await,
         Cmd::Tui { readonly } => cockpit(&load_config(&cli)?, *readonly, cli.take_over).await,
-        Cmd::Check => {
-            let path = config::resolve_path(cli.config.as_deref());
-            let config = load_config(&cli)?;
-            say(format!(
-                "# {} is valid; resolved, with defaults:",
-                path.map(|p| p.display().to_string()).unwrap_or_default()
-            ));
-            say(format!("# journal: {}", config.journal_path().display()));
-            say(toml::to_string_pretty(&config)?.trim_end());
-            let mut ok = true;
-            if let config::RouterConfig::Nginx(nginx) = &config.router {
-                let report = cutover::router::nginx::check::check(nginx);
-                for line in &report.lines {
-                    say(format!("# nginx: {line}"));
-                }
-                ok &= report.ok;
-            }
-            if let config::SourceKind::Scrape(s) = &config.source.kind {
-                // Each target once: an answer without the configured series
-                // fails here, not as "no data" in the cockpit.
-                let source = cutover::metrics::scrape::ScrapeSource::new(
-                    s,
-                    config.source.timeout,
-                    config.source.window,
-                )?;
-                for target in source.check().await {
-                    say(format!("# {}", target.line()));
-                    ok &= !target.failed();
-                }
-            }
-            if let config::SourceKind::Prometheus(p) = &config.source.kind {
-                use cutover::metrics::prometheus::{PrometheusSource, check};
-                let source = PrometheusSource::new(p, &config.source)?;
-                let lines = check::run(&source).await;
-                say(check::render(source.client().url(), &lines).trim_end());
-                ok &= !lines.iter().any(check::Line::failed);
-            }
-            ok &= check_gates(&config).await?;
-            if !ok {
-                return Ok(1);
-            }
-            Ok(0)
-        }
-        Cmd::Status { json } => {
-            let config = load_config(&cli)?;
-            if config.router.lives_in_process() {
-                cli::warn(format!(
-                    "note: router kind \"{}\" lives inside one process: this reports a fleet of \
-                     its own, not the one a running `cutover demo` moves",
-                    config.router.kind()
-                ));
-            }
-            let running = app::start(&config, watch_only()).await?;
-            cli::status(running, *json, config.source.timeout).await
-        }
+        Cmd::Check => check(&cli).await,
+        Cmd::Status { json } => status(&cli, *json).await,
         Cmd::Set { pct, reason, force } => {
             let split = Split::new(*pct)
                 .with_context(|| format!("{pct} is not a percentage (0 to 100)"))?;
@@ -231,6 +127,120 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             cli::report::run(&journal, html.as_deref(), *index)
         }
     }
+}
+
+/// `cutover demo`: the lab stack, the exporter alone, or the cockpit (or
+/// the autopilot) on the simulated fleet.
+async fn demo(cli: &Cli, args: &cli::DemoArgs) -> anyhow::Result<u8> {
+    let cli::DemoArgs {
+        scenario,
+        headless,
+        dwell,
+        journal,
+        readonly,
+        stack,
+        rps,
+        prometheus,
+        exporter_only,
+        metrics_port,
+        split,
+    } = args;
+    if *stack {
+        return cutover::lab::run(cutover::lab::StackOptions {
+            scenario: *scenario,
+            headless: *headless,
+            dwell: *dwell,
+            journal: journal.clone(),
+            rps: *rps,
+            quiet: false,
+        })
+        .await;
+    }
+    if *exporter_only {
+        let split = Split::new(*split).context("--split is a percentage")?;
+        let rps = config::DemoConfig::default().rps;
+        return cli::exporter::run(*scenario, *metrics_port, split, rps).await;
+    }
+    // Without --journal, each run begins afresh (see app::demo_journal).
+    let journal = match journal {
+        Some(j) => Some(j.clone()),
+        None => Some(cutover::app::demo_journal::fresh()?),
+    };
+    let config = match prometheus {
+        Some(url) => app::demo_prometheus_config(*scenario, *dwell, journal, url, *metrics_port),
+        None => app::demo_config(*scenario, *dwell, journal),
+    };
+    if *headless {
+        let out = cli::Printer::stdout();
+        out.line(format!(
+            "demo: scenario {} ({}), dwell {}",
+            scenario.name(),
+            scenario.describe(),
+            cutover::format::span(*dwell)
+        ));
+        return autopilot(&config, out, cli.take_over).await;
+    }
+    cockpit(&config, *readonly, cli.take_over).await
+}
+
+/// `cutover status`: one read of the router and the source, as text or JSON.
+async fn status(cli: &Cli, json: bool) -> anyhow::Result<u8> {
+    let config = load_config(cli)?;
+    if config.router.lives_in_process() {
+        cli::warn(format!(
+            "note: router kind \"{}\" lives inside one process: this reports a fleet of \
+             its own, not the one a running `cutover demo` moves",
+            config.router.kind()
+        ));
+    }
+    let running = app::start(&config, watch_only()).await?;
+    cli::status(running, json, config.source.timeout).await
+}
+
+/// `cutover check`: the config resolved, then each server it names asked
+/// once; exits 1 when any answer is wrong.
+async fn check(cli: &Cli) -> anyhow::Result<u8> {
+    let path = config::resolve_path(cli.config.as_deref());
+    let config = load_config(cli)?;
+    say(format!(
+        "# {} is valid; resolved, with defaults:",
+        path.map(|p| p.display().to_string()).unwrap_or_default()
+    ));
+    say(format!("# journal: {}", config.journal_path().display()));
+    say(toml::to_string_pretty(&config)?.trim_end());
+    let mut ok = true;
+    if let config::RouterConfig::Nginx(nginx) = &config.router {
+        let report = cutover::router::nginx::check::check(nginx);
+        for line in &report.lines {
+            say(format!("# nginx: {line}"));
+        }
+        ok &= report.ok;
+    }
+    if let config::SourceKind::Scrape(s) = &config.source.kind {
+        // Each target once: an answer without the configured series
+        // fails here, not as "no data" in the cockpit.
+        let source = cutover::metrics::scrape::ScrapeSource::new(
+            s,
+            config.source.timeout,
+            config.source.window,
+        )?;
+        for target in source.check().await {
+            say(format!("# {}", target.line()));
+            ok &= !target.failed();
+        }
+    }
+    if let config::SourceKind::Prometheus(p) = &config.source.kind {
+        use cutover::metrics::prometheus::{PrometheusSource, check};
+        let source = PrometheusSource::new(p, &config.source)?;
+        let lines = check::run(&source).await;
+        say(check::render(source.client().url(), &lines).trim_end());
+        ok &= !lines.iter().any(check::Line::failed);
+    }
+    ok &= check_gates(&config).await?;
+    if !ok {
+        return Ok(1);
+    }
+    Ok(0)
 }
 
 /// `run` and `demo --headless`: the autopilot until promoted or rolled back.

@@ -371,6 +371,24 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// Runs of points without a gap, for drawing a line: a missing or
+/// non-finite value breaks the line, and empty runs are left out.
+pub fn unbroken_runs(points: impl IntoIterator<Item = (f64, Option<f64>)>) -> Vec<Vec<(f64, f64)>> {
+    let mut out = vec![Vec::new()];
+    for (t, v) in points {
+        match v {
+            Some(v) if v.is_finite() => out.last_mut().expect("one run").push((t, v)),
+            _ => {
+                if !out.last().expect("one run").is_empty() {
+                    out.push(Vec::new());
+                }
+            }
+        }
+    }
+    out.retain(|r| !r.is_empty());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,21 +272,85 @@ async fn run(
     stop: CancellationToken,
     count: Arc<std::sync::atomic::AtomicUsize>,
 ) {
-    let mut calls: JoinSet<Done> = JoinSet::new();
-    let mut labels: HashMap<tokio::task::Id, (&'static str, String)> = HashMap::new();
-    let set_count = |calls: &JoinSet<Done>| {
-        count.store(calls.len(), std::sync::atomic::Ordering::Relaxed);
-    };
-    let mut dropped: Vec<Done> = Vec::new();
-    let mut limits: Vec<BreachLimit> = hooks
-        .iter()
-        .map(|h| BreachLimit::new(h.config.interval))
-        .collect();
-    let mut dispatch = |n: Notice,
-                        calls: &mut JoinSet<Done>,
-                        labels: &mut HashMap<_, _>,
-                        dropped: &mut Vec<Done>| {
-        for (hook, limit) in hooks.iter().zip(limits.iter_mut()) {
+    let mut d = Dispatcher::new(hooks, client, policy, count);
+    loop {
+        d.set_count();
+        for done in d.dropped.drain(..) {
+            report(&engine, done).await;
+        }
+        tokio::select! {
+            n = notices.recv() => match n {
+                Some(n) => d.dispatch(n),
+                // The engine stopped: nobody is left to journal a result.
+                None => break,
+            },
+            Some(r) = d.calls.join_next_with_id() => {
+                d.set_count();
+                if let Ok((id, done)) = r {
+                    d.labels.remove(&id);
+                    report(&engine, done).await;
+                }
+            }
+            _ = stop.cancelled() => break,
+        }
+    }
+    // Stopping: what the engine already said still goes out, within the
+    // drain time.
+    while let Ok(n) = notices.try_recv() {
+        d.dispatch(n);
+    }
+    for done in d.dropped.drain(..) {
+        report(&engine, done).await;
+    }
+    d.drain(&engine).await;
+    d.count.store(0, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The webhook calls on their way, and the notices that found no room.
+struct Dispatcher {
+    hooks: Vec<Arc<Hook>>,
+    limits: Vec<BreachLimit>,
+    client: reqwest::Client,
+    policy: Policy,
+    calls: JoinSet<Done>,
+    labels: HashMap<tokio::task::Id, (&'static str, String)>,
+    dropped: Vec<Done>,
+    count: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Dispatcher {
+    fn new(
+        hooks: Vec<Arc<Hook>>,
+        client: reqwest::Client,
+        policy: Policy,
+        count: Arc<std::sync::atomic::AtomicUsize>,
+    ) -> Dispatcher {
+        let limits = hooks
+            .iter()
+            .map(|h| BreachLimit::new(h.config.interval))
+            .collect();
+        Dispatcher {
+            hooks,
+            limits,
+            client,
+            policy,
+            calls: JoinSet::new(),
+            labels: HashMap::new(),
+            dropped: Vec::new(),
+            count,
+        }
+    }
+
+    fn set_count(&self) {
+        self.count
+            .store(self.calls.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Starts a call to every hook that wants `n` and is not rate limited.
+    fn dispatch(&mut self, n: Notice) {
+        let (calls, labels, dropped) = (&mut self.calls, &mut self.labels, &mut self.dropped);
+        let (client, policy) = (&self.client, self.policy);
+        for (hook, limit) in self.hooks.iter().zip(self.limits.iter_mut()) {
             if !hook.config.wants(n.event) {
                 continue;
             }
@@ -320,68 +384,44 @@ async fn run(
             });
             labels.insert(h.id(), (event, label));
         }
-    };
-    loop {
-        set_count(&calls);
-        for d in dropped.drain(..) {
-            report(&engine, d).await;
-        }
-        tokio::select! {
-            n = notices.recv() => match n {
-                Some(n) => dispatch(n, &mut calls, &mut labels, &mut dropped),
-                // The engine stopped: nobody is left to journal a result.
-                None => break,
-            },
-            Some(r) = calls.join_next_with_id() => {
-                set_count(&calls);
-                if let Ok((id, done)) = r {
-                    labels.remove(&id);
-                    report(&engine, done).await;
+    }
+
+    /// Waits for the calls on their way until the drain time; what is
+    /// still out then is given up and said so.
+    async fn drain(&mut self, engine: &Reporter) {
+        let policy = self.policy;
+        let deadline = tokio::time::Instant::now() + policy.drain;
+        loop {
+            self.set_count();
+            tokio::select! {
+                r = self.calls.join_next_with_id() => match r {
+                    Some(Ok((id, done))) => {
+                        self.set_count();
+                        self.labels.remove(&id);
+                        report(engine, done).await;
+                    }
+                    Some(Err(_)) => {}
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.calls.abort_all();
+                    for (_, (event, label)) in self.labels.drain() {
+                        let done = Done {
+                            event,
+                            label,
+                            delivery: Delivery {
+                                ok: false,
+                                detail: format!(
+                                    "given up: still not delivered {} after the cockpit was told to stop",
+                                    crate::format::span(policy.drain)
+                                ),
+                            },
+                        };
+                        report(engine, done).await;
+                    }
+                    break;
                 }
             }
-            _ = stop.cancelled() => break,
         }
     }
-    // Stopping: what the engine already said still goes out, within the
-    // drain time.
-    while let Ok(n) = notices.try_recv() {
-        dispatch(n, &mut calls, &mut labels, &mut dropped);
-    }
-    for d in dropped.drain(..) {
-        report(&engine, d).await;
-    }
-    let deadline = tokio::time::Instant::now() + policy.drain;
-    loop {
-        set_count(&calls);
-        tokio::select! {
-            r = calls.join_next_with_id() => match r {
-                Some(Ok((id, done))) => {
-                    set_count(&calls);
-                    labels.remove(&id);
-                    report(&engine, done).await;
-                }
-                Some(Err(_)) => {}
-                None => break,
-            },
-            _ = tokio::time::sleep_until(deadline) => {
-                calls.abort_all();
-                for (_, (event, label)) in labels.drain() {
-                    let done = Done {
-                        event,
-                        label,
-                        delivery: Delivery {
-                            ok: false,
-                            detail: format!(
-                                "given up: still not delivered {} after the cockpit was told to stop",
-                                crate::format::span(policy.drain)
-                            ),
-                        },
-                    };
-                    report(&engine, done).await;
-                }
-                break;
-            }
-        }
-    }
-    count.store(0, std::sync::atomic::Ordering::Relaxed);
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::demo::Scenario;
 
@@ -60,49 +60,7 @@ pub enum Cmd {
         readonly: bool,
     },
     /// The whole cockpit on an embedded simulated fleet: no servers needed.
-    Demo {
-        /// How green behaves.
-        #[arg(long, value_enum, default_value = "healthy")]
-        scenario: Scenario,
-        /// Run under the autopilot without the TUI: exits 0 when promoted,
-        /// 3 when rolled back.
-        #[arg(long)]
-        headless: bool,
-        /// Dwell at each step (the bake is three dwells).
-        #[arg(long, value_parser = parse_duration, default_value = "10s")]
-        dwell: Duration,
-        /// Journal file, kept from run to run (a rollback stays remembered).
-        /// Default: cutover/demo/demo.jsonl in the user's data directory,
-        /// begun afresh on every run (the last run's kept as demo.previous.jsonl).
-        #[arg(long, value_name = "PATH")]
-        journal: Option<PathBuf>,
-        /// Watch only, as for `tui`.
-        #[arg(long)]
-        readonly: bool,
-        /// The whole stack on this machine: pods that serve requests, nginx
-        /// in front of them, Prometheus scraping them and a load generator
-        /// (needs the nginx and prometheus Debian packages).
-        #[arg(long, conflicts_with_all = ["prometheus", "exporter_only", "readonly"])]
-        stack: bool,
-        /// With --stack: requests per second the load generator sends.
-        #[arg(long, default_value_t = crate::demo::loadgen::DEFAULT_RPS, requires = "stack")]
-        rps: u32,
-        /// Read the fleet's numbers through this Prometheus, which scrapes
-        /// the fleet on --metrics-port (assets/prometheus/prometheus.yml).
-        #[arg(long, value_name = "URL", conflicts_with = "exporter_only")]
-        prometheus: Option<String>,
-        /// Serve only the fleet's /metrics endpoints and print them with a
-        /// ready-made scrape config; runs until Ctrl-C or SIGTERM.
-        #[arg(long)]
-        exporter_only: bool,
-        /// First port of the fleet's /metrics servers (blue's pods, then
-        /// green's), for --prometheus and --exporter-only.
-        #[arg(long, default_value_t = crate::app::DEMO_METRICS_PORT)]
-        metrics_port: u16,
-        /// With --exporter-only: green's share of the simulated traffic.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=100), requires = "exporter_only")]
-        split: u8,
-    },
+    Demo(DemoArgs),
     /// Print the split, the phase, the gate and every reading, after one
     /// router read and one poll (within the source timeout plus a second).
     /// Exits 4 when the split or a colour's data could not be read.
@@ -180,4 +138,50 @@ pub enum Cmd {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::config::parse_duration(s)
+}
+
+/// `cutover demo`'s options.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How green behaves.
+    #[arg(long, value_enum, default_value = "healthy")]
+    pub scenario: Scenario,
+    /// Run under the autopilot without the TUI: exits 0 when promoted,
+    /// 3 when rolled back.
+    #[arg(long)]
+    pub headless: bool,
+    /// Dwell at each step (the bake is three dwells).
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub dwell: Duration,
+    /// Journal file, kept from run to run (a rollback stays remembered).
+    /// Default: cutover/demo/demo.jsonl in the user's data directory,
+    /// begun afresh on every run (the last run's kept as demo.previous.jsonl).
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+    /// Watch only, as for `tui`.
+    #[arg(long)]
+    pub readonly: bool,
+    /// The whole stack on this machine: pods that serve requests, nginx
+    /// in front of them, Prometheus scraping them and a load generator
+    /// (needs the nginx and prometheus Debian packages).
+    #[arg(long, conflicts_with_all = ["prometheus", "exporter_only", "readonly"])]
+    pub stack: bool,
+    /// With --stack: requests per second the load generator sends.
+    #[arg(long, default_value_t = crate::demo::loadgen::DEFAULT_RPS, requires = "stack")]
+    pub rps: u32,
+    /// Read the fleet's numbers through this Prometheus, which scrapes
+    /// the fleet on --metrics-port (assets/prometheus/prometheus.yml).
+    #[arg(long, value_name = "URL", conflicts_with = "exporter_only")]
+    pub prometheus: Option<String>,
+    /// Serve only the fleet's /metrics endpoints and print them with a
+    /// ready-made scrape config; runs until Ctrl-C or SIGTERM.
+    #[arg(long)]
+    pub exporter_only: bool,
+    /// First port of the fleet's /metrics servers (blue's pods, then
+    /// green's), for --prometheus and --exporter-only.
+    #[arg(long, default_value_t = crate::app::DEMO_METRICS_PORT)]
+    pub metrics_port: u16,
+    /// With --exporter-only: green's share of the simulated traffic.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=100), requires = "exporter_only")]
+    pub split: u8,
 }

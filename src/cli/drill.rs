@@ -52,15 +52,7 @@ async fn drill_on(
     config: &Config,
     opts: DrillOptions,
 ) -> anyhow::Result<u8> {
-    let mut rx = handle.state();
-    // The borrow of the state ends with this statement.
-    let _ = tokio::time::timeout(
-        FIRST_READ,
-        rx.wait_for(|s| s.split.is_some() || s.router_error.is_some()),
-    )
-    .await
-    .map(|r| r.is_ok());
-    let s = handle.current();
+    let s = super::headless::router_answered(handle, FIRST_READ).await;
     let Some(now_split) = s.split else {
         let why = match &s.router_error {
             Some(e) => e.clone(),
@@ -92,20 +84,7 @@ async fn drill_on(
             None => String::new(),
         }
     ));
-    // Rates need a poll or two: whether the source can show the split at
-    // all is known once they had time to arrive.
-    let settle = config.source.interval * 3 + config.source.timeout + Duration::from_secs(1);
-    let rates = tokio::time::timeout(settle, rx.wait_for(|s| s.observed.is_some()))
-        .await
-        .is_ok_and(|r| r.is_ok());
-    if !rates {
-        say(format!(
-            "drill: the {} source shows no request rates: the traffic at 0 % cannot be timed",
-            s.source
-        ));
-    } else {
-        say(resolution(config.source.window));
-    }
+    let rates = source_shows_rates(&mut handle.state(), config, &s).await;
     let mut runs = Vec::new();
     // Listening from the first run to the last, so a signal between two
     // runs is not lost: SIGINT, SIGTERM (a supervisor) and SIGHUP (a
@@ -116,25 +95,7 @@ async fn drill_on(
         let run = tokio::select! {
             r = one_run(handle, config, split, rates, i, opts.times) => r,
             sig = &mut stop => {
-                // Stopped mid-run: green may have the drill's traffic. A
-                // drill never leaves it there.
-                let asked = handle
-                    .call(Origin::Drill, Command::Rollback { reason: format!("drill {i}/{} {sig}", opts.times) });
-                // A failing rollback is answered only once it lands: wait
-                // as a one-shot rollback does, and a second signal ends it.
-                let said = tokio::select! {
-                    r = tokio::time::timeout(config.safety.rollback_retry_for, asked) => match r {
-                        Ok(Ok(m)) => format!("rolled back: {m}"),
-                        Ok(Err(m)) => format!("rolled back: {m}"),
-                        Err(_) => format!(
-                            "ROLLBACK NOT LANDED after {}: green may still have the drill's traffic",
-                            crate::format::span(config.safety.rollback_retry_for)
-                        ),
-                    },
-                    again = crate::signals::any_stop() => format!(
-                        "ROLLBACK NOT LANDED: {again} while it was retried; green may still have the drill's traffic"
-                    ),
-                };
+                let said = roll_back_stopped(handle, config, &sig, i, opts.times).await;
                 say(format!("drill {i}/{}: {sig}; {said}", opts.times));
                 summary(handle, &runs, opts.times, config.source.window).await;
                 return Ok(sig.code);
@@ -155,6 +116,64 @@ async fn drill_on(
     }
     summary(handle, &runs, opts.times, config.source.window).await;
     Ok(0)
+}
+
+/// A drill stopped mid-run by a signal: green may have the drill's
+/// traffic, and a drill never leaves it there. Says how the rollback went.
+async fn roll_back_stopped(
+    handle: &EngineHandle,
+    config: &Config,
+    sig: &crate::signals::Stop,
+    i: u32,
+    times: u32,
+) -> String {
+    // Stopped mid-run: green may have the drill's traffic. A
+    // drill never leaves it there.
+    let asked = handle.call(
+        Origin::Drill,
+        Command::Rollback {
+            reason: format!("drill {i}/{times} {sig}"),
+        },
+    );
+    // A failing rollback is answered only once it lands: wait
+    // as a one-shot rollback does, and a second signal ends it.
+    tokio::select! {
+        r = tokio::time::timeout(config.safety.rollback_retry_for, asked) => match r {
+            Ok(Ok(m)) => format!("rolled back: {m}"),
+                        Ok(Err(m)) => format!("rolled back: {m}"),
+            Err(_) => format!(
+                "ROLLBACK NOT LANDED after {}: green may still have the drill's traffic",
+                crate::format::span(config.safety.rollback_retry_for)
+            ),
+        },
+        again = crate::signals::any_stop() => format!(
+            "ROLLBACK NOT LANDED: {again} while it was retried; green may still have the drill's traffic"
+        ),
+    }
+}
+
+/// Whether the source shows request rates, so the traffic at 0 % can be
+/// timed; says so either way.
+async fn source_shows_rates(
+    rx: &mut tokio::sync::watch::Receiver<std::sync::Arc<State>>,
+    config: &Config,
+    s: &State,
+) -> bool {
+    // Rates need a poll or two: whether the source can show the split at
+    // all is known once they had time to arrive.
+    let settle = config.source.interval * 3 + config.source.timeout + Duration::from_secs(1);
+    let rates = tokio::time::timeout(settle, rx.wait_for(|s| s.observed.is_some()))
+        .await
+        .is_ok_and(|r| r.is_ok());
+    if !rates {
+        say(format!(
+            "drill: the {} source shows no request rates: the traffic at 0 % cannot be timed",
+            s.source
+        ));
+    } else {
+        say(resolution(config.source.window));
+    }
+    rates
 }
 
 /// Why a drill must not raise green: the journal says it was rolled back

@@ -167,19 +167,25 @@ pub async fn run_autopilot(running: Running, out: Printer) -> anyhow::Result<i32
     Ok(code)
 }
 
-/// Waits until the router has told us the split (or failed to).
-async fn split_known(handle: &EngineHandle, within: Duration) -> anyhow::Result<()> {
+/// The state once the router has told us the split or failed to, or
+/// after `within` without an answer.
+pub(super) async fn router_answered(handle: &EngineHandle, within: Duration) -> Arc<State> {
     let mut rx = handle.state();
-    let r = tokio::time::timeout(
+    // The borrow of the state ends with this statement.
+    let _ = tokio::time::timeout(
         within,
         rx.wait_for(|s| s.split.is_some() || s.router_error.is_some()),
     )
-    .await
-    .map(|r| r.is_ok());
-    let s = rx.borrow().clone();
-    match (r, s.split, s.router_error.clone()) {
-        (_, Some(_), _) => Ok(()),
-        (_, None, Some(e)) => bail!("{e}"),
+    .await;
+    handle.current()
+}
+
+/// Waits until the router has told us the split (or failed to).
+async fn split_known(handle: &EngineHandle, within: Duration) -> anyhow::Result<()> {
+    let s = router_answered(handle, within).await;
+    match (s.split, s.router_error.clone()) {
+        (Some(_), _) => Ok(()),
+        (None, Some(e)) => bail!("{e}"),
         _ => bail!("the router did not answer within {}s", within.as_secs()),
     }
 }

@@ -11,7 +11,7 @@ pub mod report_read;
 mod status;
 
 pub use crate::console::{say, warn};
-pub use args::{Cli, Cmd};
+pub use args::{Cli, Cmd, DemoArgs};
 pub use headless::{Printer, exit_code_for, follow_events, one_shot, run_autopilot};
 pub use output::event_line;
 pub use status::{STATUS_INCOMPLETE, status};

@@ -114,118 +114,140 @@ const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OP
 /// Checks what serde cannot; keys are written `gates.smoke[i].url`, which
 /// the loader points at the entry's own line.
 pub fn validate(g: &GatesConfig, steps: &[u8], longest: Duration) -> Result<(), Invalid> {
-    let err = |key: String, m: String| Err((key, m));
     let mut names = Vec::new();
     for (i, s) in g.smoke.iter().enumerate() {
         let at = |k: &str| format!("gates.smoke[{i}].{k}");
-        if s.name.trim().is_empty() {
-            return err(at("name"), "must not be empty".into());
-        }
-        if names.contains(&&s.name) {
-            return err(at("name"), format!("`{}` is used twice", s.name));
-        }
-        names.push(&s.name);
-        match reqwest::Url::parse(&s.url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {
-                if u.password().is_some() {
-                    return err(
-                        at("url"),
-                        "holds a password; it would be shown on screen (send it in `headers`)"
-                            .into(),
-                    );
-                }
-            }
-            Ok(u) => {
-                return err(
-                    at("url"),
-                    format!("scheme `{}` is not http or https", u.scheme()),
-                );
-            }
-            Err(e) => return err(at("url"), format!("`{}` is not a URL: {e}", s.url)),
-        }
-        if !METHODS.contains(&s.method.as_str()) {
-            return err(
-                at("method"),
-                format!(
-                    "`{}` is not a method; use one of {}",
-                    s.method,
-                    METHODS.join(", ")
-                ),
-            );
-        }
-        for (k, v) in &s.headers {
-            if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
-                return err(at("headers"), format!("`{k}` is not a header name"));
-            }
-            if reqwest::header::HeaderValue::from_str(v).is_err() {
-                return err(
-                    at("headers"),
-                    format!("the value of `{k}` holds characters a header cannot carry"),
-                );
-            }
-        }
-        if let Some(st) = s.expect_status
-            && !(100..=599).contains(&st)
-        {
-            return err(
-                at("expect_status"),
-                format!("{st} is not an HTTP status (100 to 599)"),
-            );
-        }
-        if let Some(re) = &s.expect_body
-            && let Err(e) = regex::Regex::new(re)
-        {
-            return err(
-                at("expect_body"),
-                format!("not a regular expression: {}", first_line(&e.to_string())),
-            );
-        }
-        if s.timeout.is_zero() || s.timeout > longest {
-            return err(
-                at("timeout"),
-                "must be above zero and at most a year".into(),
-            );
-        }
+        named_once(&at, &s.name, &mut names)?;
+        validate_smoke(&at, s)?;
+        timeout_within(&at, s.timeout, longest)?;
     }
     let mut names = Vec::new();
     for (i, c) in g.command.iter().enumerate() {
         let at = |k: &str| format!("gates.command[{i}].{k}");
-        if c.name.trim().is_empty() {
-            return err(at("name"), "must not be empty".into());
+        named_once(&at, &c.name, &mut names)?;
+        validate_command(&at, c, steps)?;
+        timeout_within(&at, c.timeout, longest)?;
+    }
+    Ok(())
+}
+
+/// A gate's name: not empty, and not one an earlier gate of its kind has.
+fn named_once<'a>(
+    at: &dyn Fn(&str) -> String,
+    name: &'a String,
+    names: &mut Vec<&'a String>,
+) -> Result<(), Invalid> {
+    if name.trim().is_empty() {
+        return Err((at("name"), "must not be empty".into()));
+    }
+    if names.contains(&name) {
+        return Err((at("name"), format!("`{name}` is used twice")));
+    }
+    names.push(name);
+    Ok(())
+}
+
+fn timeout_within(
+    at: &dyn Fn(&str) -> String,
+    timeout: Duration,
+    longest: Duration,
+) -> Result<(), Invalid> {
+    if timeout.is_zero() || timeout > longest {
+        return Err((
+            at("timeout"),
+            "must be above zero and at most a year".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_smoke(at: &dyn Fn(&str) -> String, s: &SmokeCheck) -> Result<(), Invalid> {
+    let err = |key: String, m: String| Err((key, m));
+    match reqwest::Url::parse(&s.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {
+            if u.password().is_some() {
+                return err(
+                    at("url"),
+                    "holds a password; it would be shown on screen (send it in `headers`)".into(),
+                );
+            }
         }
-        if names.contains(&&c.name) {
-            return err(at("name"), format!("`{}` is used twice", c.name));
-        }
-        names.push(&c.name);
-        if c.argv.first().is_none_or(|p| p.trim().is_empty()) {
+        Ok(u) => {
             return err(
-                at("argv"),
-                "needs the program and its arguments, e.g. [\"./eval.sh\", \"--model\", \"green\"]"
-                    .into(),
+                at("url"),
+                format!("scheme `{}` is not http or https", u.scheme()),
             );
         }
-        if c.before.is_empty() {
+        Err(e) => return err(at("url"), format!("`{}` is not a URL: {e}", s.url)),
+    }
+    if !METHODS.contains(&s.method.as_str()) {
+        return err(
+            at("method"),
+            format!(
+                "`{}` is not a method; use one of {}",
+                s.method,
+                METHODS.join(", ")
+            ),
+        );
+    }
+    for (k, v) in &s.headers {
+        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
+            return err(at("headers"), format!("`{k}` is not a header name"));
+        }
+        if reqwest::header::HeaderValue::from_str(v).is_err() {
             return err(
-                at("before"),
-                "needs the plan percentages it runs before, e.g. [1, 100]".into(),
+                at("headers"),
+                format!("the value of `{k}` holds characters a header cannot carry"),
             );
         }
-        if let Some(p) = c.before.iter().find(|p| !steps.contains(p)) {
-            let steps: Vec<String> = steps.iter().map(u8::to_string).collect();
-            return err(
-                at("before"),
-                format!(
-                    "{p} is not a plan step; plan.steps is [{}]",
-                    steps.join(", ")
-                ),
-            );
-        }
-        if c.timeout.is_zero() || c.timeout > longest {
-            return err(
-                at("timeout"),
-                "must be above zero and at most a year".into(),
-            );
-        }
+    }
+    if let Some(st) = s.expect_status
+        && !(100..=599).contains(&st)
+    {
+        return err(
+            at("expect_status"),
+            format!("{st} is not an HTTP status (100 to 599)"),
+        );
+    }
+    if let Some(re) = &s.expect_body
+        && let Err(e) = regex::Regex::new(re)
+    {
+        return err(
+            at("expect_body"),
+            format!("not a regular expression: {}", first_line(&e.to_string())),
+        );
+    }
+    Ok(())
+}
+
+fn validate_command(
+    at: &dyn Fn(&str) -> String,
+    c: &CommandGate,
+    steps: &[u8],
+) -> Result<(), Invalid> {
+    let err = |key: String, m: String| Err((key, m));
+    if c.argv.first().is_none_or(|p| p.trim().is_empty()) {
+        return err(
+            at("argv"),
+            "needs the program and its arguments, e.g. [\"./eval.sh\", \"--model\", \"green\"]"
+                .into(),
+        );
+    }
+    if c.before.is_empty() {
+        return err(
+            at("before"),
+            "needs the plan percentages it runs before, e.g. [1, 100]".into(),
+        );
+    }
+    if let Some(p) = c.before.iter().find(|p| !steps.contains(p)) {
+        let steps: Vec<String> = steps.iter().map(u8::to_string).collect();
+        return err(
+            at("before"),
+            format!(
+                "{p} is not a plan step; plan.steps is [{}]",
+                steps.join(", ")
+            ),
+        );
     }
     Ok(())
 }

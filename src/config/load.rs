@@ -510,7 +510,7 @@ mod tests {
         let RouterConfig::Demo(d) = c.unwrap().router else {
             panic!("not the demo router")
         };
-        assert_eq!(d.scenario, crate::demo::Scenario::Degrading);
+        assert_eq!(d.scenario, crate::config::Scenario::Degrading);
         // The names are the command line's (clap's ValueEnum); another is
         // named with its key and line.
         let e = load_str(

@@ -14,6 +14,7 @@ pub mod nginx;
 mod prometheus;
 mod router;
 mod safety;
+mod scenario;
 mod source;
 mod suggest;
 mod tagged;
@@ -37,6 +38,7 @@ pub use nginx::{NginxConfig, NginxMode};
 pub use prometheus::{BasicAuth, ColorLabels, PromQueries, PrometheusConfig, default_queries};
 pub use router::{DemoConfig, RouterConfig};
 pub use safety::{SafetyConfig, TerminalLoss};
+pub use scenario::Scenario;
 pub use source::{LatencyUnit, ScrapeConfig, SourceConfig, SourceKind};
 
 /// The largest config file read. A config is a page of text; anything far

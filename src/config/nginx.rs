@@ -95,6 +95,31 @@ impl NginxConfig {
                 ),
             );
         }
+        self.validate_servers()?;
+        self.validate_sticky_key()?;
+        for (key, cmd) in [
+            ("test_command", &self.test_command),
+            ("reload_command", &self.reload_command),
+        ] {
+            if cmd.is_empty() || cmd[0].trim().is_empty() {
+                return err(key, "must name a program".into());
+            }
+        }
+        if let Some(u) = &self.probe_url
+            && let Some(why) = super::validate::not_http_url(u)
+        {
+            return err("probe_url", why);
+        }
+        if self.probe_requests == 0 {
+            return err("probe_requests", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Each colour's servers: at least one, `address [options]` without the
+    /// options cutover sets, and no address twice.
+    fn validate_servers(&self) -> Result<(), (String, String)> {
+        let err = |k: &str, m: String| Err((format!("router.nginx.{k}"), m));
         let mut seen = std::collections::HashSet::new();
         for (key, list) in [("blue", &self.blue), ("green", &self.green)] {
             if list.is_empty() {
@@ -118,6 +143,12 @@ impl NginxConfig {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A key in sticky mode, an nginx variable, and none in weighted mode.
+    fn validate_sticky_key(&self) -> Result<(), (String, String)> {
+        let err = |k: &str, m: String| Err((format!("router.nginx.{k}"), m));
         match (self.mode, &self.sticky_key) {
             (NginxMode::Sticky, None) => {
                 return err(
@@ -138,29 +169,6 @@ impl NginxConfig {
                 );
             }
             _ => {}
-        }
-        for (key, cmd) in [
-            ("test_command", &self.test_command),
-            ("reload_command", &self.reload_command),
-        ] {
-            if cmd.is_empty() || cmd[0].trim().is_empty() {
-                return err(key, "must name a program".into());
-            }
-        }
-        if let Some(u) = &self.probe_url {
-            match reqwest::Url::parse(u) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
-                Ok(url) => {
-                    return err(
-                        "probe_url",
-                        format!("`{u}`: scheme `{}` is not http or https", url.scheme()),
-                    );
-                }
-                Err(e) => return err("probe_url", format!("`{u}` is not a URL: {e}")),
-            }
-        }
-        if self.probe_requests == 0 {
-            return err("probe_requests", "must be at least 1".into());
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::demo::Scenario;
+use super::Scenario;
 
 use super::tagged::{Section, TableRule};
 
@@ -116,17 +116,14 @@ impl TryFrom<RawRouter> for RouterConfig {
             nginx,
             kubernetes,
         } = raw;
-        let tables: Vec<&str> = [
-            ("demo", demo.is_some()),
-            ("nginx", nginx.is_some()),
-            ("kubernetes", kubernetes.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, written)| written.then_some(name))
-        .collect();
-        ROUTER
-            .check(Some(&kind), &tables)
-            .map_err(|(key, m)| format!("{key}: {m}"))?;
+        ROUTER.check_written(
+            &kind,
+            &[
+                ("demo", demo.is_some()),
+                ("nginx", nginx.is_some()),
+                ("kubernetes", kubernetes.is_some()),
+            ],
+        )?;
         match kind.as_str() {
             "demo" => Ok(RouterConfig::Demo(demo.unwrap_or_default())),
             "nginx" => nginx

@@ -203,16 +203,13 @@ impl TryFrom<RawSource> for SourceConfig {
             scrape,
             prometheus,
         } = raw;
-        let tables: Vec<&str> = [
-            ("scrape", scrape.is_some()),
-            ("prometheus", prometheus.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, written)| written.then_some(name))
-        .collect();
-        SOURCE
-            .check(Some(&kind), &tables)
-            .map_err(|(key, m)| format!("{key}: {m}"))?;
+        SOURCE.check_written(
+            &kind,
+            &[
+                ("scrape", scrape.is_some()),
+                ("prometheus", prometheus.is_some()),
+            ],
+        )?;
         let kind = match (kind.as_str(), scrape, prometheus) {
             ("scrape", Some(s), None) => SourceKind::Scrape(s),
             ("prometheus", None, Some(p)) => SourceKind::Prometheus(p),

@@ -35,6 +35,17 @@ impl Section {
             .join(", ")
     }
 
+    /// [`Tagged::check`] for a typed section: `written` pairs each kind's
+    /// table with whether it was written. The error is one line.
+    pub fn check_written(&self, kind: &str, written: &[(&str, bool)]) -> Result<(), String> {
+        let tables: Vec<&str> = written
+            .iter()
+            .filter_map(|&(name, w)| w.then_some(name))
+            .collect();
+        self.check(Some(kind), &tables)
+            .map_err(|(key, m)| format!("{key}: {m}"))
+    }
+
     /// Checks `kind` (None when the key is missing) against the sub-tables
     /// written under the section (`tables`). Errors are `(dotted key,
     /// message)`, the key being the one to point at.

@@ -146,54 +146,7 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
                 );
             }
         }
-        SourceKind::Scrape(scrape) => {
-            for (key, urls) in [("blue", &scrape.blue), ("green", &scrape.green)] {
-                let key = format!("source.scrape.{key}");
-                if urls.is_empty() {
-                    return err(&key, "needs at least one /metrics URL");
-                }
-                for u in urls {
-                    match reqwest::Url::parse(u) {
-                        Ok(url) if matches!(url.scheme(), "http" | "https") => {}
-                        Ok(url) => {
-                            return err(
-                                &key,
-                                format!("`{u}`: scheme `{}` is not http or https", url.scheme()),
-                            );
-                        }
-                        Err(e) => return err(&key, format!("`{u}` is not a URL: {e}")),
-                    }
-                }
-            }
-            for (key, v) in [
-                ("latency_histogram", &scrape.latency_histogram),
-                ("requests_counter", &scrape.requests_counter),
-                ("status_label", &scrape.status_label),
-            ] {
-                if v.trim().is_empty() {
-                    return err(&format!("source.scrape.{key}"), "must not be empty");
-                }
-            }
-            if scrape.error_status_prefixes.is_empty() {
-                return err(
-                    "source.scrape.error_status_prefixes",
-                    "needs at least one prefix, e.g. [\"5\"]",
-                );
-            }
-            if scrape.error_status_prefixes.iter().any(|p| p.is_empty()) {
-                return err(
-                    "source.scrape.error_status_prefixes",
-                    "an empty prefix would count every request as an error",
-                );
-            }
-            if let Some(u) = scrape.green.iter().find(|u| scrape.blue.contains(u)) {
-                return err(
-                    "source.scrape.green",
-                    format!("`{u}` is also a blue target: each pod belongs to one colour"),
-                );
-            }
-            scrape.client_keys().validate()?;
-        }
+        SourceKind::Scrape(scrape) => validate_scrape(scrape)?,
         SourceKind::Prometheus(p) => validate_prometheus(p)?,
     }
     Ok(())
@@ -232,7 +185,54 @@ fn validate_prometheus(p: &super::PrometheusConfig) -> Result<(), Invalid> {
         return err("source.prometheus.colors", "blue and green must differ");
     }
     p.client_keys().validate()?;
-    let q = &p.queries;
+    validate_queries(&p.queries)?;
+    Ok(())
+}
+
+/// `source.scrape`: the targets of each colour, the series names and
+/// what counts as an error.
+fn validate_scrape(scrape: &super::ScrapeConfig) -> Result<(), Invalid> {
+    for (key, urls) in [("blue", &scrape.blue), ("green", &scrape.green)] {
+        let key = format!("source.scrape.{key}");
+        if urls.is_empty() {
+            return err(&key, "needs at least one /metrics URL");
+        }
+        if let Some(why) = urls.iter().find_map(|u| not_http_url(u)) {
+            return err(&key, why);
+        }
+    }
+    for (key, v) in [
+        ("latency_histogram", &scrape.latency_histogram),
+        ("requests_counter", &scrape.requests_counter),
+        ("status_label", &scrape.status_label),
+    ] {
+        if v.trim().is_empty() {
+            return err(&format!("source.scrape.{key}"), "must not be empty");
+        }
+    }
+    if scrape.error_status_prefixes.is_empty() {
+        return err(
+            "source.scrape.error_status_prefixes",
+            "needs at least one prefix, e.g. [\"5\"]",
+        );
+    }
+    if scrape.error_status_prefixes.iter().any(|p| p.is_empty()) {
+        return err(
+            "source.scrape.error_status_prefixes",
+            "an empty prefix would count every request as an error",
+        );
+    }
+    if let Some(u) = scrape.green.iter().find(|u| scrape.blue.contains(u)) {
+        return err(
+            "source.scrape.green",
+            format!("`{u}` is also a blue target: each pod belongs to one colour"),
+        );
+    }
+    scrape.client_keys().validate()
+}
+
+/// `source.prometheus.queries`: none empty, and at least one metric.
+fn validate_queries(q: &super::prometheus::PromQueries) -> Result<(), Invalid> {
     for (key, v) in [
         ("p99_ms", &q.p99_ms),
         ("error_rate", &q.error_rate),
@@ -257,6 +257,18 @@ fn validate_prometheus(p: &super::PrometheusConfig) -> Result<(), Invalid> {
         );
     }
     Ok(())
+}
+
+/// Why `u` is not an http or https URL, or `None` when it is one.
+pub(super) fn not_http_url(u: &str) -> Option<String> {
+    match reqwest::Url::parse(u) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => None,
+        Ok(url) => Some(format!(
+            "`{u}`: scheme `{}` is not http or https",
+            url.scheme()
+        )),
+        Err(e) => Some(format!("`{u}` is not a URL: {e}")),
+    }
 }
 
 fn validate_plan(c: &Config) -> Result<(), Invalid> {

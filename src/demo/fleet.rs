@@ -5,10 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, MissedTickBehavior};
 
 use super::SharedSplit;
-use super::scenario::Scenario;
+use crate::config::Scenario;
 use super::server;
 use super::sim::{Behaviour, GreenHistory, Rng};
 use super::stats::PodStats;
@@ -74,15 +73,8 @@ impl Fleet {
         let mut generator = Generator::new(scenario, rps, stats, 0x5EED_0000 + scenario as u64);
         // Quality gauges have a value before the first scrape.
         generator.tick(split.get(), Duration::ZERO);
-        fleet.tasks.push(tokio::spawn(async move {
-            let mut interval = tokio::time::interval(TICK);
-            interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
-            let mut last = Instant::now();
-            loop {
-                let now = interval.tick().await;
-                generator.tick(split.get(), now.saturating_duration_since(last));
-                last = now;
-            }
+        fleet.tasks.push(super::serve::every(TICK, move |dt| {
+            generator.tick(split.get(), dt)
         }));
         Ok(fleet)
     }

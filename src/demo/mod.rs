@@ -6,7 +6,6 @@
 
 pub mod fleet;
 pub mod loadgen;
-pub mod scenario;
 pub mod serve;
 pub mod server;
 pub mod shared_split;
@@ -14,5 +13,6 @@ pub mod sim;
 pub mod stats;
 
 pub use fleet::Fleet;
-pub use scenario::Scenario;
+/// The scenarios are words of the config (`[router.demo] scenario`).
+pub use crate::config::Scenario;
 pub use shared_split::SharedSplit;

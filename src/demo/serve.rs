@@ -18,7 +18,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::scenario::Scenario;
+use crate::config::Scenario;
 use super::sim::{Behaviour, GreenHistory, Rng};
 use super::stats::PodStats;
 use crate::model::{Color, Split};
@@ -27,7 +27,21 @@ use crate::model::{Color, Split};
 pub const TICK: Duration = Duration::from_millis(100);
 /// Exposure is green's share of the requests received over this many ticks.
 const EXPOSURE_TICKS: usize = 10;
-const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// A task that calls `f` every `period` with the time since the last call
+/// (late ticks are skipped, not bunched).
+pub fn every(period: Duration, mut f: impl FnMut(Duration) + Send + 'static) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut last = Instant::now();
+        loop {
+            let now = interval.tick().await;
+            f(now.saturating_duration_since(last));
+            last = now;
+        }
+    })
+}
+
 /// The response header naming the colour that answered.
 pub const SERVED_BY: &str = "x-served-by";
 
@@ -134,19 +148,9 @@ impl ServingFleet {
         }
         let healthy = Behaviour::of(scenario, Color::Green, &GreenHistory::default());
         refresh_quality(&all);
-        fleet.tasks.push(tokio::spawn(async move {
-            let mut interval = tokio::time::interval(TICK);
-            interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
-            let mut last = Instant::now();
-            loop {
-                let now = interval.tick().await;
-                let dt = now
-                    .saturating_duration_since(last)
-                    .min(Duration::from_secs(1));
-                last = now;
-                lock(&shared).tick(dt, healthy);
-                refresh_quality(&all);
-            }
+        fleet.tasks.push(every(TICK, move |dt| {
+            lock(&shared).tick(dt.min(Duration::from_secs(1)), healthy);
+            refresh_quality(&all);
         }));
         Ok(fleet)
     }
@@ -212,15 +216,7 @@ async fn respond(
     pod: Arc<Pod>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => {
-            let snapshot = lock(&pod.stats).clone();
-            let mut body = String::with_capacity(2048);
-            snapshot.render(&mut body);
-            let mut resp = Response::new(Full::new(Bytes::from(body)));
-            resp.headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
-            Ok(resp)
-        }
+        (&Method::GET, "/metrics") => Ok(super::server::metrics_response(&pod.stats)),
         (&Method::GET | &Method::POST, "/v1/completions") => {
             // The prompt is read (so keep-alive works) and not interpreted.
             let _ = req.into_body().collect().await;

@@ -77,11 +77,16 @@ async fn respond(
         *resp.status_mut() = StatusCode::NOT_FOUND;
         return Ok(resp);
     }
+    Ok(metrics_response(&stats))
+}
+
+/// A pod's counters in the text exposition format, as `/metrics` answers.
+pub fn metrics_response(stats: &Mutex<PodStats>) -> Response<Full<Bytes>> {
     let snapshot = stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut body = String::with_capacity(2048);
     snapshot.render(&mut body);
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
-    Ok(resp)
+    resp
 }

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::scenario::Scenario;
+use crate::config::Scenario;
 use crate::model::{Color, Split};
 
 /// A small seeded PRNG (SplitMix64) with a Box-Muller normal.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{self, Pid, Signal};
 use tokio::io::AsyncReadExt;
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
 use super::tail::Tail;
@@ -112,28 +112,23 @@ async fn wait(
     started: Instant,
     tail: &Mutex<Tail>,
 ) -> Finished {
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
+    let mut pipes = Pipes {
+        out: child.stdout.take(),
+        err: child.stderr.take(),
+        buf_out: [0u8; 4096],
+        buf_err: [0u8; 4096],
+    };
     let push = |b: &[u8]| {
         if let Ok(mut t) = tail.lock() {
             t.push(b);
         }
     };
     let lines = || tail.lock().map(|t| t.lines()).unwrap_or_default();
-    let mut buf_out = [0u8; 4096];
-    let mut buf_err = [0u8; 4096];
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let status = loop {
         tokio::select! {
-            n = read(&mut out, &mut buf_out) => match n {
-                Some(n) => push(&buf_out[..n]),
-                None => out = None,
-            },
-            n = read(&mut err, &mut buf_err) => match n {
-                Some(n) => push(&buf_err[..n]),
-                None => err = None,
-            },
+            () = pipes.step(&push) => {}
             s = child.wait() => break Some(s),
             _ = &mut deadline => break None,
         }
@@ -151,17 +146,8 @@ async fn wait(
     // What it printed just before it exited; something it started may hold
     // the pipes open, so only briefly.
     let drain = async {
-        while out.is_some() || err.is_some() {
-            tokio::select! {
-                n = read(&mut out, &mut buf_out) => match n {
-                    Some(n) => push(&buf_out[..n]),
-                    None => out = None,
-                },
-                n = read(&mut err, &mut buf_err) => match n {
-                    Some(n) => push(&buf_err[..n]),
-                    None => err = None,
-                },
-            }
+        while pipes.is_open() {
+            pipes.step(&push).await;
         }
     };
     let _ = tokio::time::timeout(Duration::from_millis(200), drain).await;
@@ -180,6 +166,35 @@ async fn wait(
         reason,
         elapsed,
         output: lines(),
+    }
+}
+
+/// The command's stdout and stderr, read as they come.
+struct Pipes {
+    out: Option<ChildStdout>,
+    err: Option<ChildStderr>,
+    buf_out: [u8; 4096],
+    buf_err: [u8; 4096],
+}
+
+impl Pipes {
+    fn is_open(&self) -> bool {
+        self.out.is_some() || self.err.is_some()
+    }
+
+    /// One read from whichever pipe has something, handed to `push`; a
+    /// pipe at its end is closed. Never wakes once both are closed.
+    async fn step(&mut self, push: &impl Fn(&[u8])) {
+        tokio::select! {
+            n = read(&mut self.out, &mut self.buf_out) => match n {
+                Some(n) => push(&self.buf_out[..n]),
+                None => self.out = None,
+            },
+            n = read(&mut self.err, &mut self.buf_err) => match n {
+                Some(n) => push(&self.buf_err[..n]),
+                None => self.err = None,
+            },
+        }
     }
 }
 

@@ -139,6 +139,37 @@ async fn run_inner(
         }
     };
     let config = lab.config.clone();
+    announce(&lab, opts, &note);
+    let (code, outcome) = if opts.headless {
+        match headless(&config, quiet, sig).await? {
+            Ok(ended) => ended,
+            Err(name) => return Ok(StackReport::signalled(name)),
+        }
+    } else {
+        cockpit(&config, &lab).await?
+    };
+    // Answers sent before the last switch may still be in flight (after
+    // the cockpit, the person at it has already watched them land).
+    if opts.headless {
+        tokio::time::sleep(SETTLE).await;
+    }
+    let report = report(&lab, &config, code, &outcome)?;
+    if !quiet {
+        // Second by second only where nobody watched it live.
+        if opts.headless {
+            for line in summary_lines(&lab.loadgen.tally()) {
+                say(line);
+            }
+        }
+        for line in report.lines(&lab) {
+            say(line);
+        }
+    }
+    Ok(report)
+}
+
+/// Says where the lab runs: its prefix, scenario, servers and config.
+fn announce(lab: &Lab, opts: &StackOptions, note: &dyn Fn(String)) {
     let (nginx_pid, prom_pid) = lab.pids();
     note(format!("stack: prefix {}", lab.prefix.path().display()));
     note(format!(
@@ -160,88 +191,84 @@ async fn run_inner(
         "stack: cockpit config {}",
         lab.config_path.display()
     ));
+}
 
-    let (code, outcome) = if opts.headless {
-        let running = crate::app::start(
-            &config,
-            EngineOptions {
-                autopilot: true,
-                ..Default::default()
-            },
-        )
-        .await?;
-        let handle = running.handle.clone();
-        let follow = follow_events(
-            &handle,
-            |e| {
-                if !quiet {
-                    say(event_line(e))
-                }
-            },
-            |s| s.outcome.is_some(),
-        );
-        let done = tokio::select! {
-            s = follow => {
-                let outcome = s?.outcome.clone().expect("stop condition");
-                let said = match &outcome {
-                    Outcome::Promoted => "promoted".to_string(),
-                    Outcome::RolledBack { reason } => format!("rolled back: {reason}"),
-                    Outcome::HeldAfterRollback { reason } => {
-                        format!("held, nothing moved: {reason}")
-                    }
-                };
-                note(format!("outcome: {said}"));
-                (exit_code_for(&outcome) as u8, said)
-            }
-            name = signalled(sig.clone()) => {
-                say(format!("stack: {name}; stopping everything (traffic left as it is)"));
-                running.stop().await;
-                return Ok(StackReport::signalled(name));
-            }
-        };
-        running.stop().await;
-        done
-    } else {
-        let running = crate::app::start(&config, EngineOptions::default()).await?;
-        let result = tui::run(
-            running.handle.clone(),
-            TuiOptions {
-                readonly: false,
-                poll_interval: config.source.interval,
-                data_plane: Some(tui::DataPlane(std::sync::Arc::new(
-                    lab.loadgen.observer(OBSERVED_WINDOW),
-                ))),
-            },
-        )
-        .await;
-        running.stop().await;
-        match result? {
-            tui::Exit::Quit => (0, "quit".to_string()),
-            tui::Exit::Signal(name, code) => (code, format!("stopped by {name}")),
-            tui::Exit::EngineStopped => (1, "the engine stopped".to_string()),
-            // The lab lives in this process and dies with it: nothing to
-            // guard, so a lost terminal ends it (traffic left as it is).
-            tui::Exit::TerminalLost(why) => (129, format!("terminal lost ({why})")),
+/// The autopilot until an outcome: its exit code and a few words, or the
+/// signal that stopped it first.
+async fn headless(
+    config: &Config,
+    quiet: bool,
+    sig: tokio::sync::watch::Receiver<Option<&'static str>>,
+) -> anyhow::Result<Result<(u8, String), &'static str>> {
+    let note = |s: String| {
+        if !quiet {
+            say(s)
         }
     };
-    // Answers sent before the last switch may still be in flight (after
-    // the cockpit, the person at it has already watched them land).
-    if opts.headless {
-        tokio::time::sleep(SETTLE).await;
-    }
-    let report = report(&lab, &config, code, &outcome)?;
-    if !quiet {
-        // Second by second only where nobody watched it live.
-        if opts.headless {
-            for line in summary_lines(&lab.loadgen.tally()) {
-                say(line);
+    let running = crate::app::start(
+        config,
+        EngineOptions {
+            autopilot: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let handle = running.handle.clone();
+    let follow = follow_events(
+        &handle,
+        |e| {
+            if !quiet {
+                say(event_line(e))
             }
+        },
+        |s| s.outcome.is_some(),
+    );
+    let done = tokio::select! {
+        s = follow => {
+            let outcome = s?.outcome.clone().expect("stop condition");
+            let said = match &outcome {
+                Outcome::Promoted => "promoted".to_string(),
+                Outcome::RolledBack { reason } => format!("rolled back: {reason}"),
+                Outcome::HeldAfterRollback { reason } => {
+                    format!("held, nothing moved: {reason}")
+                }
+            };
+            note(format!("outcome: {said}"));
+            (exit_code_for(&outcome) as u8, said)
         }
-        for line in report.lines(&lab) {
-            say(line);
+        name = signalled(sig) => {
+            say(format!("stack: {name}; stopping everything (traffic left as it is)"));
+            running.stop().await;
+            return Ok(Err(name));
         }
-    }
-    Ok(report)
+    };
+    running.stop().await;
+    Ok(Ok(done))
+}
+
+/// The cockpit on the lab, with the load generator's observed split.
+async fn cockpit(config: &Config, lab: &Lab) -> anyhow::Result<(u8, String)> {
+    let running = crate::app::start(config, EngineOptions::default()).await?;
+    let result = tui::run(
+        running.handle.clone(),
+        TuiOptions {
+            readonly: false,
+            poll_interval: config.source.interval,
+            data_plane: Some(tui::DataPlane(std::sync::Arc::new(
+                lab.loadgen.observer(OBSERVED_WINDOW),
+            ))),
+        },
+    )
+    .await;
+    running.stop().await;
+    Ok(match result? {
+        tui::Exit::Quit => (0, "quit".to_string()),
+        tui::Exit::Signal(name, code) => (code, format!("stopped by {name}")),
+        tui::Exit::EngineStopped => (1, "the engine stopped".to_string()),
+        // The lab lives in this process and dies with it: nothing to
+        // guard, so a lost terminal ends it (traffic left as it is).
+        tui::Exit::TerminalLost(why) => (129, format!("terminal lost ({why})")),
+    })
 }
 
 fn report(lab: &Lab, config: &Config, code: u8, outcome: &str) -> anyhow::Result<StackReport> {

@@ -26,14 +26,7 @@ pub const MAX_POINTS: usize = 2000;
 /// One SVG per chart: the split first, then each metric.
 pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
     let shown = c.shown_entries();
-    let x = |e: &Entry| -> Option<f64> {
-        let t0 = c.entries[c.span.first].wall?;
-        let t = e.wall?;
-        Some(match t.duration_since(t0) {
-            Ok(d) => d.as_secs_f64(),
-            Err(e) => -e.duration().as_secs_f64(),
-        })
-    };
+    let x = |e: &Entry| seconds(c, e);
     let xs: Vec<f64> = shown.iter().filter_map(x).collect();
     let x0 = xs.iter().copied().fold(f64::INFINITY, f64::min);
     let x1 = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -56,7 +49,46 @@ pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
         .filter_map(x)
         .collect();
 
-    // The split: every change that landed, and the samples between.
+    let split = split_series(shown, x);
+    let mut out = vec![draw(
+        "green's share of traffic (%)",
+        range,
+        &[(
+            "green %",
+            GREEN_LINE,
+            steps(&downsample(&split, MAX_POINTS / 2)),
+        )],
+        &rollbacks,
+        |v| format!("{v:.0}"),
+    )?];
+    for metric in Metric::ALL {
+        let series = |color: Color| metric_series(shown, x, color, metric);
+        out.push(draw(
+            &format!("{} ({})", metric.label(), metric.key()),
+            range,
+            &[
+                ("blue", BLUE_LINE, series(Color::Blue)),
+                ("green", GREEN_LINE, series(Color::Green)),
+            ],
+            &rollbacks,
+            move |v| metric.format(v),
+        )?);
+    }
+    Ok(out)
+}
+
+/// Seconds from the first step to `e` (negative before it).
+fn seconds(c: &Cutover, e: &Entry) -> Option<f64> {
+    let t0 = c.entries[c.span.first].wall?;
+    let t = e.wall?;
+    Some(match t.duration_since(t0) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    })
+}
+
+/// The split: every change that landed, and the samples between.
+fn split_series(shown: &[Entry], x: impl Fn(&Entry) -> Option<f64>) -> Series {
     let mut split: Series = Vec::new();
     for e in shown.iter().filter(|e| !e.is_drill()) {
         let pct = if e.landed() {
@@ -73,50 +105,35 @@ pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
             split.push((t, Some(f64::from(p))));
         }
     }
-    let mut out = vec![draw(
-        "green's share of traffic (%)",
-        range,
-        &[(
-            "green %",
-            GREEN_LINE,
-            steps(&downsample(&split, MAX_POINTS / 2)),
-        )],
-        &rollbacks,
-        |v| format!("{v:.0}"),
-    )?];
-    for metric in Metric::ALL {
-        let series = |color: Color| -> Series {
-            let mut s: Series = Vec::new();
-            for e in shown.iter().filter(|e| !e.is_drill()) {
-                let (Some(t), Some(r)) = (x(e), &e.record) else {
-                    continue;
-                };
-                if let Some(sample) = &r.sample {
-                    s.push((t, sample.get(color, metric)));
-                } else if let Some(rd) = r
-                    .readings
-                    .iter()
-                    .find(|rd| rd.color == color && rd.metric == metric)
-                    && rd.value.is_some()
-                {
-                    s.push((t, rd.value));
-                }
-            }
-            s.sort_by(|a, b| a.0.total_cmp(&b.0));
-            downsample(&s, MAX_POINTS)
+    split
+}
+
+/// One colour's values of `metric`: the samples, and the readings at
+/// each decision.
+fn metric_series(
+    shown: &[Entry],
+    x: impl Fn(&Entry) -> Option<f64>,
+    color: Color,
+    metric: Metric,
+) -> Series {
+    let mut s: Series = Vec::new();
+    for e in shown.iter().filter(|e| !e.is_drill()) {
+        let (Some(t), Some(r)) = (x(e), &e.record) else {
+            continue;
         };
-        out.push(draw(
-            &format!("{} ({})", metric.label(), metric.key()),
-            range,
-            &[
-                ("blue", BLUE_LINE, series(Color::Blue)),
-                ("green", GREEN_LINE, series(Color::Green)),
-            ],
-            &rollbacks,
-            move |v| metric.format(v),
-        )?);
+        if let Some(sample) = &r.sample {
+            s.push((t, sample.get(color, metric)));
+        } else if let Some(rd) = r
+            .readings
+            .iter()
+            .find(|rd| rd.color == color && rd.metric == metric)
+            && rd.value.is_some()
+        {
+            s.push((t, rd.value));
+        }
     }
-    Ok(out)
+    s.sort_by(|a, b| a.0.total_cmp(&b.0));
+    downsample(&s, MAX_POINTS)
 }
 
 /// A step line: the split holds until the next change.
@@ -161,19 +178,28 @@ pub fn downsample(series: &Series, max: usize) -> Series {
 
 /// Runs of points without a gap: a missing reading breaks the line.
 fn runs(series: &Series) -> Vec<Vec<(f64, f64)>> {
-    let mut out = vec![Vec::new()];
-    for &(t, v) in series {
-        match v {
-            Some(v) if v.is_finite() => out.last_mut().expect("one run").push((t, v)),
-            _ => {
-                if !out.last().expect("one run").is_empty() {
-                    out.push(Vec::new());
-                }
-            }
-        }
+    crate::model::unbroken_runs(series.iter().copied())
+}
+
+/// The y axis for `lines`: from zero when no value is negative, with a
+/// little room above the highest.
+fn y_range(lines: &[(&str, RGBColor, Series)]) -> (f64, f64) {
+    let values: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.2.iter().filter_map(|p| p.1))
+        .filter(|v| v.is_finite())
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() {
+        (0.0, 1.0)
+    } else {
+        // From zero when the values are not negative: a rate or a share
+        // read from a baseline of zero is not exaggerated.
+        let y0 = if lo >= 0.0 { 0.0 } else { lo };
+        let pad = ((hi - y0).abs() * 0.1).max(hi.abs() * 0.05).max(1e-3);
+        (y0, hi + pad)
     }
-    out.retain(|r| !r.is_empty());
-    out
 }
 
 fn draw(
@@ -183,22 +209,7 @@ fn draw(
     rollbacks: &[f64],
     ylabel: impl Fn(f64) -> String,
 ) -> Result<String, String> {
-    let values: Vec<f64> = lines
-        .iter()
-        .flat_map(|l| l.2.iter().filter_map(|p| p.1))
-        .filter(|v| v.is_finite())
-        .collect();
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (y0, y1) = if !lo.is_finite() {
-        (0.0, 1.0)
-    } else {
-        // From zero when the values are not negative: a rate or a share
-        // read from a baseline of zero is not exaggerated.
-        let y0 = if lo >= 0.0 { 0.0 } else { lo };
-        let pad = ((hi - y0).abs() * 0.1).max(hi.abs() * 0.05).max(1e-3);
-        (y0, hi + pad)
-    };
+    let (y0, y1) = y_range(lines);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();

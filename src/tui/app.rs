@@ -3,15 +3,17 @@
 use std::time::Duration;
 
 use crossterm::event::{Event as CtEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use tui_input::backend::crossterm::EventHandler;
-use tui_input::{Input, InputRequest};
+use tui_input::Input;
 
 use crate::engine::{Command, State};
 use crate::model::Split;
 
-use super::command_line::{LineCommand, parse_line};
-use super::keymap::{KeyAction, View, ViewAction, lookup, scrolls_back, view_lookup};
+use super::keymap::{KeyAction, View, lookup};
 use super::theme::Theme;
+
+mod confirm;
+mod line;
+mod views;
 
 /// What the event loop should do after a key.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,30 +287,6 @@ impl App {
         self.batch_armed.or(self.sent_armed).unwrap_or(state.armed)
     }
 
-    /// A bracketed paste is one event: text for the `:` line, and nothing
-    /// at all elsewhere (a pasted `r` or `n` is not a keypress).
-    pub fn on_paste(&mut self, text: &str) {
-        if self.mode == Mode::CommandLine {
-            for c in text.chars() {
-                // The line is one line: breaks become spaces, and other
-                // control characters are dropped rather than shown.
-                let c = if matches!(c, '\n' | '\r' | '\t') {
-                    ' '
-                } else {
-                    c
-                };
-                if !c.is_control() {
-                    self.input.handle(InputRequest::InsertChar(c));
-                }
-            }
-            return;
-        }
-        self.set_error(format!(
-            "paste ignored ({} characters): keys are commands here; paste after :",
-            text.chars().count()
-        ));
-    }
-
     /// Handles one key. Only presses count; repeats and releases are ignored.
     pub fn on_key(&mut self, key: KeyEvent, state: &State) -> Action {
         if key.kind != KeyEventKind::Press {
@@ -389,32 +367,6 @@ impl App {
         }
     }
 
-    /// Arming goes straight out; disarming takes away the safety net, so
-    /// it asks first (No focused), like promote.
-    fn ask_armed(&mut self, armed: bool) -> Action {
-        if self.readonly {
-            self.set_error("read-only: auto-rollback cannot be armed or disarmed here");
-            return Action::None;
-        }
-        if armed {
-            return self.emit(Command::SetArmed(true), "arm");
-        }
-        self.mode = Mode::Confirm {
-            kind: ConfirmKind::Disarm,
-            yes_focused: false,
-        };
-        Action::None
-    }
-
-    /// Moves the event log `by` collapsed lines back (negative: forward),
-    /// never past the oldest.
-    fn scroll_events(&mut self, state: &State, by: isize) {
-        let max = super::widgets::events::collapse(&state.events)
-            .len()
-            .saturating_sub(1);
-        self.events_scroll = self.events_scroll.saturating_add_signed(by).min(max);
-    }
-
     /// Rollback is never blocked by a dialog, the help or the event view.
     fn rollback(&mut self) -> Action {
         self.mode = Mode::Normal;
@@ -424,163 +376,6 @@ impl App {
             },
             "r",
         )
-    }
-
-    fn help_key(&mut self, key: KeyEvent) -> Action {
-        match view_lookup(View::Help, key.code) {
-            Some(ViewAction::Close) => {
-                self.mode = Mode::Normal;
-                Action::None
-            }
-            Some(ViewAction::ScrollLine) if scrolls_back(key.code) => {
-                self.help_scroll = self.help_scroll.saturating_sub(1);
-                Action::None
-            }
-            Some(ViewAction::ScrollLine) => {
-                // Clamped where it is drawn, which knows the height.
-                self.help_scroll = (self.help_scroll + 1).min(64);
-                Action::None
-            }
-            Some(ViewAction::Rollback) => self.rollback(),
-            _ => Action::None,
-        }
-    }
-
-    /// The output and gate popups close on Esc, q, o or g; r still rolls back;
-    /// `s` in the output popup runs the checks again, as its footer says.
-    fn output_key(&mut self, key: KeyEvent, view: View) -> Action {
-        match view_lookup(view, key.code) {
-            Some(ViewAction::Close) => {
-                self.mode = Mode::Normal;
-                Action::None
-            }
-            Some(ViewAction::Rollback) => self.rollback(),
-            Some(ViewAction::RunChecks) => self.emit(Command::RunChecks, "s"),
-            _ => Action::None,
-        }
-    }
-
-    fn events_key(&mut self, key: KeyEvent, state: &State) -> Action {
-        let back = if scrolls_back(key.code) { 1 } else { -1 };
-        match view_lookup(View::Events, key.code) {
-            Some(ViewAction::Close) => {
-                self.mode = Mode::Normal;
-                Action::None
-            }
-            Some(ViewAction::ScrollPage) => {
-                self.scroll_events(state, back * SCROLL_PAGE as isize * 2);
-                Action::None
-            }
-            Some(ViewAction::ScrollLine) => {
-                self.scroll_events(state, back);
-                Action::None
-            }
-            Some(ViewAction::Rollback) => self.rollback(),
-            _ => Action::None,
-        }
-    }
-
-    fn open_confirm(&mut self, kind: ConfirmKind, key: &str, state: &State) -> Action {
-        if self.readonly {
-            self.set_error(format!("read-only: {key} disabled"));
-            return Action::None;
-        }
-        if let Some(why) = super::preflight::refusal(kind, state) {
-            self.set_error(format!("{key}: not now: {why}"));
-            return Action::None;
-        }
-        self.mode = Mode::Confirm {
-            kind,
-            yes_focused: false,
-        };
-        Action::None
-    }
-
-    fn confirm_key(&mut self, key: KeyEvent, kind: ConfirmKind, yes_focused: bool) -> Action {
-        match view_lookup(View::Confirm, key.code) {
-            Some(ViewAction::MoveFocus) => {
-                self.mode = Mode::Confirm {
-                    kind,
-                    yes_focused: !yes_focused,
-                };
-                Action::None
-            }
-            Some(ViewAction::Choose) if yes_focused => self.confirmed(kind),
-            Some(ViewAction::Yes) => self.confirmed(kind),
-            Some(ViewAction::Choose | ViewAction::Close) => {
-                self.mode = Mode::Normal;
-                self.set_status(format!("{} cancelled", kind.name()));
-                Action::None
-            }
-            Some(ViewAction::Rollback) => self.rollback(),
-            // Never swallowed without a word.
-            _ => {
-                self.set_error(format!(
-                    "{} dialog open: `{}` ignored; y confirms, n or Esc cancels, r rolls back",
-                    kind.name(),
-                    key_name(key.code)
-                ));
-                Action::None
-            }
-        }
-    }
-
-    fn confirmed(&mut self, kind: ConfirmKind) -> Action {
-        self.mode = Mode::Normal;
-        self.emit(kind.command(), kind.name())
-    }
-
-    fn line_key(&mut self, key: KeyEvent, state: &State) -> Action {
-        match view_lookup(View::Line, key.code) {
-            Some(ViewAction::Close) => {
-                self.input.reset();
-                self.mode = Mode::Normal;
-                Action::None
-            }
-            Some(ViewAction::Run) => {
-                let line = self.input.value_and_reset();
-                self.mode = Mode::Normal;
-                match parse_line(&line) {
-                    Ok(LineCommand::Send(Command::SetArmed(armed))) => self.ask_armed(armed),
-                    // Raising green's traffic past a closed gate (or after a
-                    // rollback) needs force: the same dialog as `f`.
-                    Ok(LineCommand::Send(Command::SetSplit { split, .. }))
-                        if !state.gate.open
-                            && state.split.is_some_and(|s| split.green() > s.green()) =>
-                    {
-                        self.open_confirm(ConfirmKind::ForceSet(split), ":set", state)
-                    }
-                    Ok(LineCommand::Send(Command::DecommissionBlue)) => {
-                        self.open_confirm(ConfirmKind::Decommission, ":decommission", state)
-                    }
-                    Ok(LineCommand::Send(cmd)) => {
-                        let word = line.split_whitespace().next().unwrap_or("").to_string();
-                        self.emit(cmd, &format!(":{word}"))
-                    }
-                    Ok(LineCommand::Help) => {
-                        self.show_help();
-                        Action::None
-                    }
-                    Ok(LineCommand::Events) => {
-                        self.mode = Mode::Events;
-                        Action::None
-                    }
-                    Ok(LineCommand::Gate) => {
-                        self.mode = Mode::Gate;
-                        Action::None
-                    }
-                    Ok(LineCommand::Quit) => Action::Quit,
-                    Err(why) => {
-                        self.set_error(why);
-                        Action::None
-                    }
-                }
-            }
-            _ => {
-                self.input.handle_event(&CtEvent::Key(key));
-                Action::None
-            }
-        }
     }
 
     /// Sends `cmd` unless read-only refuses it; `what` names the key or
@@ -600,15 +395,6 @@ impl App {
         ));
         self.asked = true;
         Action::Send(cmd)
-    }
-}
-
-/// A key as the status line names it.
-fn key_name(code: KeyCode) -> String {
-    match code {
-        KeyCode::Char(' ') => "space".into(),
-        KeyCode::Char(c) => c.to_string(),
-        other => format!("{other:?}"),
     }
 }
 
@@ -651,6 +437,17 @@ mod tests {
         s.split = Split::new(25);
         s.phase = crate::engine::Phase::Canary { step: 2 };
         s
+    }
+
+    /// The dialog for `kind` is open with No focused.
+    fn assert_asks(app: &App, kind: ConfirmKind) {
+        assert_eq!(
+            app.mode(),
+            &Mode::Confirm {
+                kind,
+                yes_focused: false
+            }
+        );
     }
 
     fn key(code: KeyCode) -> KeyEvent {
@@ -757,13 +554,7 @@ mod tests {
         let s = canary();
         let mut app = App::new(false, false);
         assert_eq!(app.on_key(ch('P'), &s), Action::None);
-        assert_eq!(
-            app.mode(),
-            &Mode::Confirm {
-                kind: ConfirmKind::Promote,
-                yes_focused: false
-            }
-        );
+        assert_asks(&app, ConfirmKind::Promote);
         // Enter on the default (No) sends nothing.
         assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
         assert_eq!(app.mode(), &Mode::Normal);
@@ -800,13 +591,7 @@ mod tests {
         s.phase = crate::engine::Phase::Promoted;
         let mut app = App::new(false, false);
         app.on_key(ch('D'), &s);
-        assert_eq!(
-            app.mode(),
-            &Mode::Confirm {
-                kind: ConfirmKind::Decommission,
-                yes_focused: false
-            }
-        );
+        assert_asks(&app, ConfirmKind::Decommission);
         assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
         app.on_key(ch(':'), &s);
         for c in "decommission".chars() {
@@ -831,13 +616,7 @@ mod tests {
         let s = canary();
         let mut app = App::new(false, false);
         app.on_key(ch('f'), &s);
-        assert_eq!(
-            app.mode(),
-            &Mode::Confirm {
-                kind: ConfirmKind::ForceAdvance,
-                yes_focused: false
-            }
-        );
+        assert_asks(&app, ConfirmKind::ForceAdvance);
         assert_eq!(
             app.on_key(ch('y'), &s),
             Action::Send(Command::Advance { force: true })
@@ -951,13 +730,7 @@ mod tests {
         let mut app = App::new(false, false);
         // Armed: `a` opens the dialog with No focused; Enter keeps it armed.
         assert_eq!(app.on_key(ch('a'), &s), Action::None);
-        assert_eq!(
-            app.mode(),
-            &Mode::Confirm {
-                kind: ConfirmKind::Disarm,
-                yes_focused: false
-            }
-        );
+        assert_asks(&app, ConfirmKind::Disarm);
         assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
         assert_eq!(app.mode(), &Mode::Normal);
         app.on_key(ch('a'), &s);

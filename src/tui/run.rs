@@ -133,19 +133,17 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
     // Every wake-up below is a reason to draw (a key, a new state, the
     // tick, a resume), so each pass starts with a frame.
     let exit = loop {
+        // Clone the Arc out: no borrow of the channel is held while the
+        // terminal is written to, so a stalled terminal never stalls the
+        // engine.
+        let state = state_rx.borrow().clone();
+        if let Err(e) = guard
+            .terminal
+            .draw(|f| draw(f, &state, &app, Instant::now()))
         {
-            // Clone the Arc out: no borrow of the channel is held while the
-            // terminal is written to, so a stalled terminal never stalls
-            // the engine.
-            let state = state_rx.borrow().clone();
-            let drawn = guard
-                .terminal
-                .draw(|f| draw(f, &state, &app, Instant::now()));
-            if let Err(e) = drawn {
-                // A terminal that cannot be written to (EIO after a hang-up)
-                // is as lost as one that cannot be read.
-                break Exit::TerminalLost(format!("writing the terminal: {e}"));
-            }
+            // A terminal that cannot be written to (EIO after a hang-up)
+            // is as lost as one that cannot be read.
+            break Exit::TerminalLost(format!("writing the terminal: {e}"));
         }
         tokio::select! {
             first = input.recv() => {
@@ -182,16 +180,8 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
                 stops.reset(Instant::now());
             }
             _ = sig.cont.recv() => {
-                // After our own stop this is a repeat (harmless); after a
-                // SIGSTOP from outside it is the only sign, and the shell
-                // may have put the terminal back in cooked mode.
-                // A hang-up sends SIGCONT too: a terminal that cannot be
-                // taken again is lost, not an error.
-                if let Err(e) = guard.enter() {
+                if let Err(e) = continued(&mut guard, &handle, &mut app, &mut stops) {
                     break lost(e);
-                }
-                if let Some(away) = stops.continued(Instant::now()) {
-                    note_resumed(&handle, &mut app, away, "stopped from outside");
                 }
             }
         }
@@ -274,6 +264,23 @@ impl Ui<'_> {
         }
         gone.map(Exit::TerminalLost)
     }
+}
+
+/// SIGCONT: after our own stop this is a repeat (harmless); after a
+/// SIGSTOP from outside it is the only sign, and the shell may have put the
+/// terminal back in cooked mode. A hang-up sends SIGCONT too: a terminal
+/// that cannot be taken again is lost, not an error.
+fn continued(
+    guard: &mut TerminalGuard,
+    handle: &EngineHandle,
+    app: &mut App,
+    stops: &mut StopWatch,
+) -> anyhow::Result<()> {
+    guard.enter()?;
+    if let Some(away) = stops.continued(Instant::now()) {
+        note_resumed(handle, app, away, "stopped from outside");
+    }
+    Ok(())
 }
 
 /// Taking the terminal back failed (after a stop, or on the SIGCONT that

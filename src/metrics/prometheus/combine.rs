@@ -35,113 +35,33 @@ pub fn color(
     answers: &[Result<Data, NoData>],
     limits: Limits,
 ) -> ColorResult {
-    let mut metrics = [
-        Reading::NoData(NoData::NotConfigured),
-        Reading::NoData(NoData::NotConfigured),
-        Reading::NoData(NoData::NotConfigured),
-    ];
-    let mut rps = None;
-    let mut pods_up = None;
-    let mut all_up = true;
-    let mut answered = true;
-    let mut warnings = Vec::new();
-    let mut data_time = None;
-    let mut eval_time: Option<f64> = None;
+    let mut g = Gathered::new(color);
     for (q, a) in queries.iter().zip(answers) {
         if q.color != color {
             continue;
         }
-        let data = match a {
-            Ok(d) => d,
-            Err(reason) => {
-                answered &= !matches!(reason, NoData::Unreachable(_) | NoData::Timeout(_));
-                match q.slot {
-                    Slot::Metric(m) => metrics[m.index()] = Reading::NoData(reason.clone()),
-                    other => warnings.push(format!("{color} {}: {reason}", other.key())),
-                }
-                continue;
-            }
-        };
-        match q.slot {
-            Slot::Metric(m) => {
-                let ans = single(data);
-                metrics[m.index()] = match ans.result {
-                    Ok(v) => {
-                        eval_time = Some(eval_time.map_or(v.timestamp, |t| t.min(v.timestamp)));
-                        Reading::Value(v.value)
-                    }
-                    Err(r) => Reading::NoData(r),
-                };
-            }
-            Slot::Rps => match single(data).result {
-                Ok(v) if v.value.is_finite() => rps = Some(v.value),
-                Ok(_) => {}
-                // No series or NaN: nothing was counted.
-                Err(NoData::NoRequests) => rps = Some(0.0),
-                Err(r) => warnings.push(format!("{color} rps: {r}")),
-            },
-            Slot::Up => match targets(data) {
-                Ok(Targets::Counted { up, all }) => {
-                    pods_up = Some((up, all));
-                    all_up &= up == all;
-                }
-                Ok(Targets::Share(f)) => {
-                    all_up &= f >= 1.0;
-                    if f < 1.0 {
-                        warnings.push(format!("{color}: {:.0} % of targets up", f * 100.0));
-                    }
-                }
-                Err(r) => {
-                    // Unknown is not up: it holds the gate.
-                    all_up = false;
-                    warnings.push(format!("{color} up: {r}"));
-                }
-            },
-            Slot::DataTime => match single(data).result {
-                Ok(v) if v.value.is_finite() => {
-                    data_time = Some(v.value);
-                    eval_time = Some(eval_time.map_or(v.timestamp, |t| t.min(v.timestamp)));
-                }
-                Ok(_) => {}
-                Err(r) => warnings.push(format!("{color} data_time: {r}")),
-            },
+        match a {
+            Ok(data) => g.answer(q.slot, data),
+            Err(reason) => g.failed(q.slot, reason),
         }
     }
-
-    // Too few requests to judge p99 and error rate.
+    let Gathered {
+        mut metrics,
+        mut rps,
+        pods_up,
+        all_up,
+        answered,
+        warnings,
+        data_time,
+        eval_time,
+        ..
+    } = g;
     if let Some(r) = rps {
-        let seen = (r * limits.window.as_secs_f64()).round() as u64;
-        if seen == 0 || seen < limits.min_requests {
-            for m in [Metric::P99Ms, Metric::ErrorRate] {
-                if let Reading::Value(_) = metrics[m.index()] {
-                    metrics[m.index()] = Reading::NoData(if seen == 0 {
-                        NoData::NoRequests
-                    } else {
-                        NoData::FewRequests(seen, limits.min_requests)
-                    });
-                }
-            }
-        }
+        too_few_requests(&mut metrics, r, limits);
     }
-
-    // A colour Prometheus stopped scraping must not look fresh: its rates
-    // still cover old samples and gauges keep their last value for minutes.
-    if let (Some(data), Some(eval)) = (data_time, eval_time) {
-        let lag = (eval - data).max(0.0);
-        if lag > limits.stale_after.as_secs_f64() {
-            let reason = NoData::Other(format!(
-                "stale: newest sample {} old",
-                crate::format::span(Duration::from_secs_f64(lag))
-            ));
-            for r in &mut metrics {
-                if let Reading::Value(_) = r {
-                    *r = Reading::NoData(reason.clone());
-                }
-            }
-            rps = None;
-        }
+    if is_stale(data_time, eval_time, limits, &mut metrics) {
+        rps = None;
     }
-
     ColorResult {
         readings: ColorReadings {
             metrics,
@@ -159,6 +79,152 @@ pub fn color(
         },
         data_time: data_time.or(eval_time),
     }
+}
+
+/// What one colour's answers said so far.
+struct Gathered {
+    color: Color,
+    metrics: [Reading; 3],
+    rps: Option<f64>,
+    pods_up: Option<(u32, u32)>,
+    all_up: bool,
+    answered: bool,
+    warnings: Vec<String>,
+    data_time: Option<f64>,
+    /// The oldest evaluation time among the answers.
+    eval_time: Option<f64>,
+}
+
+impl Gathered {
+    fn new(color: Color) -> Gathered {
+        Gathered {
+            color,
+            metrics: [
+                Reading::NoData(NoData::NotConfigured),
+                Reading::NoData(NoData::NotConfigured),
+                Reading::NoData(NoData::NotConfigured),
+            ],
+            rps: None,
+            pods_up: None,
+            all_up: true,
+            answered: true,
+            warnings: Vec::new(),
+            data_time: None,
+            eval_time: None,
+        }
+    }
+
+    fn failed(&mut self, slot: Slot, reason: &NoData) {
+        let color = self.color;
+        self.answered &= !matches!(reason, NoData::Unreachable(_) | NoData::Timeout(_));
+        match slot {
+            Slot::Metric(m) => self.metrics[m.index()] = Reading::NoData(reason.clone()),
+            other => self
+                .warnings
+                .push(format!("{color} {}: {reason}", other.key())),
+        }
+    }
+
+    fn seen_at(&mut self, timestamp: f64) {
+        self.eval_time = Some(self.eval_time.map_or(timestamp, |t| t.min(timestamp)));
+    }
+
+    fn answer(&mut self, slot: Slot, data: &Data) {
+        let color = self.color;
+        match slot {
+            Slot::Metric(m) => {
+                self.metrics[m.index()] = match single(data).result {
+                    Ok(v) => {
+                        self.seen_at(v.timestamp);
+                        Reading::Value(v.value)
+                    }
+                    Err(r) => Reading::NoData(r),
+                };
+            }
+            Slot::Rps => match single(data).result {
+                Ok(v) if v.value.is_finite() => self.rps = Some(v.value),
+                Ok(_) => {}
+                // No series or NaN: nothing was counted.
+                Err(NoData::NoRequests) => self.rps = Some(0.0),
+                Err(r) => self.warnings.push(format!("{color} rps: {r}")),
+            },
+            Slot::Up => self.up(targets(data)),
+            Slot::DataTime => match single(data).result {
+                Ok(v) if v.value.is_finite() => {
+                    self.data_time = Some(v.value);
+                    self.seen_at(v.timestamp);
+                }
+                Ok(_) => {}
+                Err(r) => self.warnings.push(format!("{color} data_time: {r}")),
+            },
+        }
+    }
+
+    fn up(&mut self, targets: Result<Targets, NoData>) {
+        let color = self.color;
+        match targets {
+            Ok(Targets::Counted { up, all }) => {
+                self.pods_up = Some((up, all));
+                self.all_up &= up == all;
+            }
+            Ok(Targets::Share(f)) => {
+                self.all_up &= f >= 1.0;
+                if f < 1.0 {
+                    self.warnings
+                        .push(format!("{color}: {:.0} % of targets up", f * 100.0));
+                }
+            }
+            Err(r) => {
+                // Unknown is not up: it holds the gate.
+                self.all_up = false;
+                self.warnings.push(format!("{color} up: {r}"));
+            }
+        }
+    }
+}
+
+/// Too few requests to judge p99 and error rate.
+fn too_few_requests(metrics: &mut [Reading; 3], rps: f64, limits: Limits) {
+    let seen = (rps * limits.window.as_secs_f64()).round() as u64;
+    if seen == 0 || seen < limits.min_requests {
+        for m in [Metric::P99Ms, Metric::ErrorRate] {
+            if let Reading::Value(_) = metrics[m.index()] {
+                metrics[m.index()] = Reading::NoData(if seen == 0 {
+                    NoData::NoRequests
+                } else {
+                    NoData::FewRequests(seen, limits.min_requests)
+                });
+            }
+        }
+    }
+}
+
+/// A colour Prometheus stopped scraping must not look fresh: its rates
+/// still cover old samples and gauges keep their last value for minutes.
+/// Marks every value stale and says whether it did.
+fn is_stale(
+    data_time: Option<f64>,
+    eval_time: Option<f64>,
+    limits: Limits,
+    metrics: &mut [Reading; 3],
+) -> bool {
+    let (Some(data), Some(eval)) = (data_time, eval_time) else {
+        return false;
+    };
+    let lag = (eval - data).max(0.0);
+    if lag <= limits.stale_after.as_secs_f64() {
+        return false;
+    }
+    let reason = NoData::Other(format!(
+        "stale: newest sample {} old",
+        crate::format::span(Duration::from_secs_f64(lag))
+    ));
+    for r in metrics {
+        if let Reading::Value(_) = r {
+            *r = Reading::NoData(reason.clone());
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -25,6 +25,21 @@ pub struct Series {
     pub quality: Option<String>,
 }
 
+#[cfg(test)]
+impl Series {
+    /// Series with these names, a `code` status label and 5xx as errors:
+    /// what the tests of the scrape source read.
+    pub fn named(histogram: &str, requests: &str, quality: &str) -> Series {
+        Series {
+            histogram: histogram.into(),
+            requests: requests.into(),
+            status_label: "code".into(),
+            error_prefixes: vec!["5".into()],
+            quality: Some(quality.into()),
+        }
+    }
+}
+
 /// What one pod reported, cumulative since the pod started.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PodTotals {
@@ -49,6 +64,16 @@ pub struct PodScrape {
 
 /// Parses one body. Fails only when the parser itself fails.
 pub fn read(url: &str, body: &str, series: &Series) -> Result<PodScrape, String> {
+    let (lines, fed, rewritten) = readable_lines(body);
+    let scrape = Scrape::parse(lines.into_iter()).map_err(|e| format!("{url}: {e}"))?;
+    let mut warnings = parser_warnings(url, &scrape, fed, rewritten);
+    let totals = totals(url, &scrape, series, &mut warnings);
+    Ok(PodScrape { totals, warnings })
+}
+
+/// The body's lines with label values the parser cannot read rewritten;
+/// how many sample lines there were, and how many were rewritten.
+fn readable_lines(body: &str) -> (Vec<std::io::Result<String>>, usize, usize) {
     let mut fed = 0usize;
     let mut rewritten = 0usize;
     let mut lines: Vec<std::io::Result<String>> = Vec::new();
@@ -67,8 +92,11 @@ pub fn read(url: &str, body: &str, series: &Series) -> Result<PodScrape, String>
             }
         }
     }
-    let scrape = Scrape::parse(lines.into_iter()).map_err(|e| format!("{url}: {e}"))?;
+    (lines, fed, rewritten)
+}
 
+/// What the parser rewrote or dropped, said per target.
+fn parser_warnings(url: &str, scrape: &Scrape, fed: usize, rewritten: usize) -> Vec<String> {
     let mut warnings = Vec::new();
     // A typed histogram or summary comes back as one sample per label set
     // holding all its bucket lines, so count the entries, not the samples.
@@ -95,7 +123,11 @@ pub fn read(url: &str, body: &str, series: &Series) -> Result<PodScrape, String>
             if dropped == 1 { "line" } else { "lines" }
         ));
     }
+    warnings
+}
 
+/// The histogram, request and error counts and quality of one pod.
+fn totals(url: &str, scrape: &Scrape, series: &Series, warnings: &mut Vec<String>) -> PodTotals {
     let bucket_name = format!("{}_bucket", series.histogram);
     let mut buckets: Vec<Bucket> = Vec::new();
     let mut has_histogram = false;
@@ -144,16 +176,12 @@ pub fn read(url: &str, body: &str, series: &Series) -> Result<PodScrape, String>
             "{url}: {no_le} {bucket_name} sample(s) without a readable le label ignored"
         ));
     }
-
-    Ok(PodScrape {
-        totals: PodTotals {
-            buckets: has_histogram.then(|| merge(buckets)),
-            requests,
-            errors,
-            quality,
-        },
-        warnings,
-    })
+    PodTotals {
+        buckets: has_histogram.then(|| merge(buckets)),
+        requests,
+        errors,
+        quality,
+    }
 }
 
 fn lines_have(n: usize) -> &'static str {
@@ -217,13 +245,7 @@ mod tests {
     use super::*;
 
     fn series() -> Series {
-        Series {
-            histogram: "lat_seconds".into(),
-            requests: "requests_total".into(),
-            status_label: "code".into(),
-            error_prefixes: vec!["5".into()],
-            quality: Some("quality".into()),
-        }
+        Series::named("lat_seconds", "requests_total", "quality")
     }
 
     #[test]

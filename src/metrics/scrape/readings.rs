@@ -156,13 +156,7 @@ mod tests {
     use super::*;
 
     fn series() -> Series {
-        Series {
-            histogram: "lat".into(),
-            requests: "req".into(),
-            status_label: "code".into(),
-            error_prefixes: vec!["5".into()],
-            quality: Some("q".into()),
-        }
+        Series::named("lat", "req", "q")
     }
 
     fn pod(quality: Option<Vec<f64>>) -> PodTotals {

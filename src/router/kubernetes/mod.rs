@@ -114,47 +114,37 @@ impl KubernetesRouter {
         cfg.validate()
             .map_err(|(key, msg)| anyhow::anyhow!("{key}: {msg}"))?;
         let ns = conn.namespace.clone();
-        let missing = |k: &str| anyhow::anyhow!("router.kubernetes.{k} is missing");
+        // Checked by validate for the mode; a gap here is said, not a panic.
+        fn need<T: Clone>(v: &Option<T>, key: &str) -> anyhow::Result<T> {
+            v.clone()
+                .ok_or_else(|| anyhow::anyhow!("router.kubernetes.{key} is missing"))
+        }
         let (mode, resource, name) = match cfg.mode {
             KubernetesMode::ServiceSelector => (
                 Mode::Selector(service_selector::Selector {
-                    blue: cfg
-                        .blue_selector
-                        .clone()
-                        .ok_or_else(|| missing("blue_selector"))?,
-                    green: cfg
-                        .green_selector
-                        .clone()
-                        .ok_or_else(|| missing("green_selector"))?,
+                    blue: need(&cfg.blue_selector, "blue_selector")?,
+                    green: need(&cfg.green_selector, "green_selector")?,
                 }),
                 ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "Service")),
-                cfg.service.clone().ok_or_else(|| missing("service"))?,
+                need(&cfg.service, "service")?,
             ),
             KubernetesMode::IngressNginx => (
                 Mode::Ingress,
                 ApiResource::from_gvk(&GroupVersionKind::gvk("networking.k8s.io", "v1", "Ingress")),
-                cfg.canary_ingress
-                    .clone()
-                    .ok_or_else(|| missing("canary_ingress"))?,
+                need(&cfg.canary_ingress, "canary_ingress")?,
             ),
             KubernetesMode::GatewayApi => (
                 Mode::Gateway(gateway_api::Route {
                     rule: cfg.rule,
-                    blue_backend: cfg
-                        .blue_backend
-                        .clone()
-                        .ok_or_else(|| missing("blue_backend"))?,
-                    green_backend: cfg
-                        .green_backend
-                        .clone()
-                        .ok_or_else(|| missing("green_backend"))?,
+                    blue_backend: need(&cfg.blue_backend, "blue_backend")?,
+                    green_backend: need(&cfg.green_backend, "green_backend")?,
                 }),
                 ApiResource::from_gvk(&GroupVersionKind::gvk(
                     "gateway.networking.k8s.io",
                     "v1",
                     "HTTPRoute",
                 )),
-                cfg.httproute.clone().ok_or_else(|| missing("httproute"))?,
+                need(&cfg.httproute, "httproute")?,
             ),
         };
         Ok(KubernetesRouter {

@@ -11,6 +11,12 @@ use crate::config::nginx::address_of;
 use crate::config::{NginxConfig, NginxMode};
 use crate::model::{Color, Split};
 
+mod render;
+mod sticky;
+
+pub use render::{render, weights};
+use sticky::read_sticky;
+
 /// Directives inside an upstream that do not change what weights mean;
 /// they are kept exactly as written.
 const KEPT: [&str; 9] = [
@@ -173,25 +179,7 @@ fn servers(
                 format!("server {address} is listed twice"),
             ));
         }
-        let (mut weight, mut down, mut options) = (1, false, Vec::new());
-        for o in &d.args[1..] {
-            if o == "down" {
-                down = true;
-            } else if o == "backup" {
-                return Err(refuse(
-                    text,
-                    at,
-                    "a `backup` server takes traffic only when others fail; cutover cannot split with it",
-                ));
-            } else if let Some(w) = o.strip_prefix("weight=") {
-                weight = match w.parse::<u32>() {
-                    Ok(w) if w > 0 => w,
-                    _ => return Err(refuse(text, at, format!("`{o}` is not a weight"))),
-                };
-            } else {
-                options.push(o.clone());
-            }
-        }
+        let (weight, down, options) = server_options(text, at, &d.args[1..])?;
         out.push(Server {
             address: address.clone(),
             color,
@@ -202,6 +190,35 @@ fn servers(
         });
     }
     Ok(out)
+}
+
+/// A `server` line's options after the address: its weight, whether it is
+/// `down`, and the rest, kept as written.
+fn server_options(
+    text: &str,
+    at: Option<usize>,
+    args: &[String],
+) -> Result<(u32, bool, Vec<String>), Refusal> {
+    let (mut weight, mut down, mut options) = (1, false, Vec::new());
+    for o in args {
+        if o == "down" {
+            down = true;
+        } else if o == "backup" {
+            return Err(refuse(
+                text,
+                at,
+                "a `backup` server takes traffic only when others fail; cutover cannot split with it",
+            ));
+        } else if let Some(w) = o.strip_prefix("weight=") {
+            weight = match w.parse::<u32>() {
+                Ok(w) if w > 0 => w,
+                _ => return Err(refuse(text, at, format!("`{o}` is not a weight"))),
+            };
+        } else {
+            options.push(o.clone());
+        }
+    }
+    Ok((weight, down, options))
 }
 
 /// Every configured server of `colors` must be there.
@@ -240,18 +257,23 @@ fn upstream_name(text: &str, d: &Directive) -> Result<String, Refusal> {
     }
 }
 
+/// A directive the include may not hold.
+fn unaccountable(text: &str, d: &Directive) -> Refusal {
+    refuse(
+        text,
+        Some(d.line),
+        format!(
+            "`{}` is not something cutover can account for in its include",
+            d.name
+        ),
+    )
+}
+
 fn read_weighted(text: &str, cfg: &NginxConfig, dirs: &[Directive]) -> Result<Include, Refusal> {
     let mut found = None;
     for d in dirs {
         if d.name != "upstream" {
-            return Err(refuse(
-                text,
-                Some(d.line),
-                format!(
-                    "`{}` is not something cutover can account for in its include",
-                    d.name
-                ),
-            ));
+            return Err(unaccountable(text, d));
         }
         let name = upstream_name(text, d)?;
         if name != cfg.upstream || found.is_some() {
@@ -293,244 +315,12 @@ fn read_weighted(text: &str, cfg: &NginxConfig, dirs: &[Directive]) -> Result<In
     })
 }
 
-fn read_sticky(text: &str, cfg: &NginxConfig, dirs: &[Directive]) -> Result<Include, Refusal> {
-    let (blue_up, green_up) = (
-        format!("{}_blue", cfg.upstream),
-        format!("{}_green", cfg.upstream),
-    );
-    let key = cfg.sticky_key.as_deref().unwrap_or_default();
-    let mut list = Vec::new();
-    let mut seen = Vec::new();
-    let mut split_block = None;
-    for d in dirs {
-        match d.name.as_str() {
-            "upstream" => {
-                let name = upstream_name(text, d)?;
-                let color = if name == blue_up {
-                    Color::Blue
-                } else if name == green_up {
-                    Color::Green
-                } else {
-                    return Err(refuse(
-                        text,
-                        Some(d.line),
-                        format!("upstream `{name}` is neither `{blue_up}` nor `{green_up}`"),
-                    ));
-                };
-                if seen.contains(&name) {
-                    return Err(refuse(
-                        text,
-                        Some(d.line),
-                        format!("a second upstream `{name}`"),
-                    ));
-                }
-                seen.push(name);
-                list.extend(servers(text, cfg, d, Some(color))?);
-            }
-            "split_clients" if split_block.is_none() => split_block = Some(d),
-            _ => {
-                return Err(refuse(
-                    text,
-                    Some(d.line),
-                    format!(
-                        "`{}` is not something cutover can account for in its include",
-                        d.name
-                    ),
-                ));
-            }
-        }
-    }
-    all_present(cfg, &list, &[Color::Blue, Color::Green])?;
-    let Some(sc) = split_block else {
-        return Err(refuse(text, None, "no `split_clients` block"));
-    };
-    let at = Some(sc.line);
-    let var = format!("${}", cfg.upstream);
-    if sc.args.len() != 2 || sc.args[1] != var {
-        return Err(refuse(
-            text,
-            at,
-            format!("expected `split_clients \"{key}\" {var} {{ ... }}`"),
-        ));
-    }
-    if sc.args[0] != key && sc.args[0] != braced(key) {
-        return Err(refuse(
-            text,
-            at,
-            format!(
-                "split_clients is keyed on `{}` but router.nginx.sticky_key is `{key}`",
-                sc.args[0]
-            ),
-        ));
-    }
-    let mut green = 0.0f64;
-    let mut total = 0.0f64;
-    let mut star = None;
-    for e in sc.block.as_deref().unwrap_or_default() {
-        let color = match e.args.as_slice() {
-            [v] if *v == blue_up => Color::Blue,
-            [v] if *v == green_up => Color::Green,
-            _ => {
-                return Err(refuse(
-                    text,
-                    Some(e.line),
-                    format!("each entry must name `{blue_up}` or `{green_up}`"),
-                ));
-            }
-        };
-        if e.name == "*" {
-            star = Some(color);
-            continue;
-        }
-        let pct = e
-            .name
-            .strip_suffix('%')
-            .and_then(|p| p.parse::<f64>().ok())
-            .filter(|p| *p > 0.0 && *p <= 100.0)
-            .ok_or_else(|| {
-                refuse(
-                    text,
-                    Some(e.line),
-                    format!("`{}` is not a percentage", e.name),
-                )
-            })?;
-        total += pct;
-        if color == Color::Green {
-            green += pct;
-        }
-    }
-    if total > 100.0 + 1e-9 {
-        return Err(refuse(text, at, "the percentages add up to more than 100%"));
-    }
-    if star == Some(Color::Green) {
-        green += 100.0 - total;
-    }
-    Ok(Include {
-        split: Split::new(green.round().clamp(0.0, 100.0) as u8).expect("at most 100"),
-        edit: Edit::Sticky(sc.span.clone()),
-    })
-}
-
 /// `$cookie_user` as `${cookie_user}`, so that it can stand in quotes.
 fn braced(key: &str) -> String {
     match key.strip_prefix('$') {
         Some(v) if !v.starts_with('{') => format!("${{{v}}}"),
         _ => key.to_string(),
     }
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 { a } else { gcd(b, a % b) }
-}
-
-/// Per-server weights for `split` with `nb` blue and `ng` green servers:
-/// each colour's total is exactly its share. `None` is `down`.
-pub fn weights(split: Split, nb: usize, ng: usize) -> (Option<u64>, Option<u64>) {
-    let g = u64::from(split.green());
-    match g {
-        0 => (Some(1), None),
-        100 => (None, Some(1)),
-        _ => {
-            let (wb, wg) = ((100 - g) * ng as u64, g * nb as u64);
-            let d = gcd(wb, wg);
-            (Some(wb / d), Some(wg / d))
-        }
-    }
-}
-
-fn server_line(address: &str, options: &[String], weight: Option<u64>) -> String {
-    let mut s = format!("server {address}");
-    for o in options {
-        s.push(' ');
-        s.push_str(o);
-    }
-    match weight {
-        Some(w) => s.push_str(&format!(" weight={w};")),
-        None => s.push_str(" down;"),
-    }
-    s
-}
-
-fn split_clients(cfg: &NginxConfig, split: Split) -> String {
-    let up = &cfg.upstream;
-    let key = braced(cfg.sticky_key.as_deref().unwrap_or_default());
-    // Green is the first bucket: as it grows, keys already on green stay.
-    let body = match split.green() {
-        0 => format!("    * {up}_blue;\n"),
-        100 => format!("    * {up}_green;\n"),
-        p => format!("    {p}% {up}_green;\n    * {up}_blue;\n"),
-    };
-    format!("split_clients \"{key}\" ${up} {{\n{body}}}")
-}
-
-impl Include {
-    /// `text` with only what the cockpit manages rewritten for `split`.
-    pub fn rewrite(&self, text: &str, cfg: &NginxConfig, split: Split) -> String {
-        let mut edits: Vec<(Range<usize>, String)> = match &self.edit {
-            Edit::Weighted(list) => {
-                let count = |c| list.iter().filter(|s| s.color == c).count();
-                let (wb, wg) = weights(split, count(Color::Blue), count(Color::Green));
-                list.iter()
-                    .map(|s| {
-                        let w = if s.color == Color::Blue { wb } else { wg };
-                        (s.span.clone(), server_line(&s.address, &s.options, w))
-                    })
-                    .collect()
-            }
-            Edit::Sticky(span) => vec![(span.clone(), split_clients(cfg, split))],
-        };
-        edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
-        let mut out = text.to_string();
-        for (r, new) in edits {
-            out.replace_range(r, &new);
-        }
-        out
-    }
-}
-
-const HEADER: &str = "# Owned by cutover: it rewrites the weights and `down` of the servers\n\
-# (weighted mode) or the split_clients block (sticky mode) on every traffic\n\
-# change. Other server options and directives such as keepalive and zone\n\
-# are kept as written. Edit by hand only while no cutover is running.\n";
-
-/// A new include for `split`, from the config alone.
-pub fn render(cfg: &NginxConfig, split: Split) -> String {
-    let entry = |e: &String| -> (String, Vec<String>) {
-        let mut w = e.split_whitespace().map(str::to_string);
-        (w.next().unwrap_or_default(), w.collect())
-    };
-    let mut out = String::from(HEADER);
-    match cfg.mode {
-        NginxMode::Weighted => {
-            let (wb, wg) = weights(split, cfg.blue.len(), cfg.green.len());
-            out.push_str(&format!("upstream {} {{\n", cfg.upstream));
-            for (list, w) in [(&cfg.blue, wb), (&cfg.green, wg)] {
-                for e in list {
-                    let (a, o) = entry(e);
-                    out.push_str(&format!("    {}\n", server_line(&a, &o, w)));
-                }
-            }
-            out.push_str("}\n");
-        }
-        NginxMode::Sticky => {
-            for (suffix, list) in [("blue", &cfg.blue), ("green", &cfg.green)] {
-                out.push_str(&format!("upstream {}_{suffix} {{\n", cfg.upstream));
-                for e in list {
-                    let (a, o) = entry(e);
-                    let mut line = format!("server {a}");
-                    for x in o {
-                        line.push(' ');
-                        line.push_str(&x);
-                    }
-                    out.push_str(&format!("    {line};\n"));
-                }
-                out.push_str("}\n");
-            }
-            out.push_str(&split_clients(cfg, split));
-            out.push('\n');
-        }
-    }
-    out
 }
 
 #[cfg(test)]

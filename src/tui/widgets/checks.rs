@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::engine::State;
-use crate::gates::status::secs;
+use crate::gates::status::{CommandStatus, SmokeStatus, secs};
 use crate::tui::theme::Theme;
 
 use super::super::app::App;
@@ -21,91 +22,100 @@ pub fn line(state: &State, t: &Theme, now: Instant) -> Option<Line<'static>> {
     if c.is_empty() {
         return None;
     }
+    let items = c.commands.iter().map(|cmd| command_item(cmd, t, now));
+    let items = items.chain(c.smoke.iter().map(|s| smoke_item(s, t, now)));
     let mut spans = vec![Span::styled(" checks", t.label)];
-    let sep = |spans: &mut Vec<Span<'static>>| spans.push(Span::styled(" ·", t.dim));
-    for (i, cmd) in c.commands.iter().enumerate() {
+    for (i, (mark, text, tail)) in items.enumerate() {
         if i > 0 {
-            sep(&mut spans);
+            spans.push(Span::styled(" ·", t.dim));
         }
         spans.push(Span::raw(" "));
-        match (&cmd.running, &cmd.last) {
-            (Some((since, _)), _) => {
-                spans.push(Span::styled("… ", t.no_data));
-                spans.push(Span::raw(format!(
-                    "running {} {}",
-                    cmd.name,
-                    secs(now.saturating_duration_since(*since))
-                )));
-            }
-            (None, None) => {
-                let before: Vec<String> = cmd.before.iter().map(|p| format!("{p}%")).collect();
-                spans.push(Span::styled("? ", t.no_data));
-                spans.push(Span::raw(format!(
-                    "{} before {}",
-                    cmd.name,
-                    before.join(", ")
-                )));
-            }
-            (None, Some(r)) => {
-                let (mark, style) = if r.passed {
-                    ("✓ PASS ", t.ok)
-                } else {
-                    ("✗ FAIL ", t.breach)
-                };
-                spans.push(Span::styled(mark, style));
-                spans.push(Span::raw(format!(
-                    "{}: {} at {}% ",
-                    cmd.name, r.reason, r.split
-                )));
-                spans.push(Span::styled(
-                    format!(
-                        "{}, {} ago",
-                        secs(r.elapsed),
-                        secs(now.saturating_duration_since(r.started + r.elapsed))
-                    ),
-                    t.dim,
-                ));
-            }
-        }
-    }
-    for (i, s) in c.smoke.iter().enumerate() {
-        if i > 0 || !c.commands.is_empty() {
-            sep(&mut spans);
-        }
-        spans.push(Span::raw(" "));
-        match (&s.running_since, &s.last) {
-            (Some(since), _) => {
-                spans.push(Span::styled("… ", t.no_data));
-                spans.push(Span::raw(format!(
-                    "smoke {} running {}",
-                    s.name,
-                    secs(now.saturating_duration_since(*since))
-                )));
-            }
-            (None, None) => {
-                spans.push(Span::styled("? ", t.no_data));
-                spans.push(Span::raw(format!("smoke {} not run", s.name)));
-            }
-            (None, Some(r)) => {
-                let (mark, style) = if r.passed {
-                    ("✓ PASS ", t.ok)
-                } else {
-                    ("✗ FAIL ", t.breach)
-                };
-                spans.push(Span::styled(mark, style));
-                spans.push(Span::raw(format!("smoke {}: {} ", s.name, r.reason)));
-                spans.push(Span::styled(
-                    format!(
-                        "{} ms, {} ago",
-                        r.latency.as_millis(),
-                        secs(now.saturating_duration_since(r.at))
-                    ),
-                    t.dim,
-                ));
-            }
+        spans.push(Span::styled(mark.0, mark.1));
+        spans.push(Span::raw(text));
+        if let Some(tail) = tail {
+            spans.push(Span::styled(tail, t.dim));
         }
     }
     Some(Line::from(spans))
+}
+
+/// One check on the line: its mark, what it says, and a dim tail (time).
+type Item = ((&'static str, Style), String, Option<String>);
+
+/// Pass or fail, as marked on the line.
+fn verdict_mark(t: &Theme, passed: bool) -> (&'static str, Style) {
+    if passed {
+        ("✓ PASS ", t.ok)
+    } else {
+        ("✗ FAIL ", t.breach)
+    }
+}
+
+/// An eval gate: running, not run yet (and at which splits it runs), or
+/// its last result.
+fn command_item(cmd: &CommandStatus, t: &Theme, now: Instant) -> Item {
+    let before: Vec<String> = cmd.before.iter().map(|p| format!("{p}%")).collect();
+    item(
+        t,
+        now,
+        cmd.running
+            .as_ref()
+            .map(|(since, _)| (*since, format!("running {}", cmd.name))),
+        format!("{} before {}", cmd.name, before.join(", ")),
+        cmd.last.as_ref().map(|r| {
+            (
+                r.passed,
+                format!("{}: {} at {}% ", cmd.name, r.reason, r.split),
+                format!(
+                    "{}, {} ago",
+                    secs(r.elapsed),
+                    secs(now.saturating_duration_since(r.started + r.elapsed))
+                ),
+            )
+        }),
+    )
+}
+
+/// A smoke check: running, not run yet, or its last result.
+fn smoke_item(s: &SmokeStatus, t: &Theme, now: Instant) -> Item {
+    item(
+        t,
+        now,
+        s.running_since
+            .map(|since| (since, format!("smoke {} running", s.name))),
+        format!("smoke {} not run", s.name),
+        s.last.as_ref().map(|r| {
+            (
+                r.passed,
+                format!("smoke {}: {} ", s.name, r.reason),
+                format!(
+                    "{} ms, {} ago",
+                    r.latency.as_millis(),
+                    secs(now.saturating_duration_since(r.at))
+                ),
+            )
+        }),
+    )
+}
+
+/// A check running (since when, saying what), never run (saying `idle`),
+/// or its last result (passed, what it says, the dim tail).
+fn item(
+    t: &Theme,
+    now: Instant,
+    running: Option<(Instant, String)>,
+    idle: String,
+    last: Option<(bool, String, String)>,
+) -> Item {
+    match (running, last) {
+        (Some((since, what)), _) => (
+            ("… ", t.no_data),
+            format!("{what} {}", secs(now.saturating_duration_since(since))),
+            None,
+        ),
+        (None, None) => (("? ", t.no_data), idle, None),
+        (None, Some((passed, text, tail))) => (verdict_mark(t, passed), text, Some(tail)),
+    }
 }
 
 /// The `o` popup: each eval gate's last run and its last lines of output.

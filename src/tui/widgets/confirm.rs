@@ -24,66 +24,14 @@ pub fn render(
     let t = app.theme();
     let mut lines = Vec::new();
     let title = match kind {
-        ConfirmKind::Promote => {
-            lines.push(Line::from(Span::styled(
-                "Promote: flip 100% to green now?",
-                t.label,
-            )));
-            lines.push(Line::from(Span::styled(
-                "Skips the remaining steps; blue is kept as standby.",
-                t.dim,
-            )));
-            " promote "
-        }
         ConfirmKind::ForceAdvance | ConfirmKind::ForceSet(_) => {
-            let ask = match kind {
-                ConfirmKind::ForceSet(s) => format!("Force green to {s} past the gate?"),
-                _ => "Force advance past the gate?".to_string(),
-            };
+            force_lines(&mut lines, state, app, kind)
+        }
+        _ => {
+            let (ask, note, title) = plain_words(kind);
             lines.push(Line::from(Span::styled(ask, t.label)));
-            if state.gate.reasons.is_empty() {
-                lines.push(Line::from(Span::styled("(the gate is open)", t.dim)));
-            } else {
-                lines.push(Line::from(Span::styled(
-                    "The gate is closed because:",
-                    t.dim,
-                )));
-                for r in state.gate.reasons.iter().take(MAX_REASONS) {
-                    lines.push(Line::from(vec![
-                        Span::styled("  • ", t.warn),
-                        Span::raw(r.to_string()),
-                    ]));
-                }
-                if state.gate.reasons.len() > MAX_REASONS {
-                    lines.push(Line::from(Span::styled(
-                        format!("  (+{} more)", state.gate.reasons.len() - MAX_REASONS),
-                        t.dim,
-                    )));
-                }
-            }
-            match kind {
-                ConfirmKind::ForceSet(_) => " forced set ",
-                _ => " force advance ",
-            }
-        }
-        ConfirmKind::Decommission => {
-            lines.push(Line::from(Span::styled(
-                "Decommission blue: scale its Deployment to 0?",
-                t.label,
-            )));
-            lines.push(Line::from(Span::styled(
-                "Green has all traffic; after this, a rollback has no warm blue to go to.",
-                t.dim,
-            )));
-            " decommission blue "
-        }
-        ConfirmKind::Disarm => {
-            lines.push(Line::from(Span::styled("Disarm auto-rollback?", t.label)));
-            lines.push(Line::from(Span::styled(
-                "A breach will then only be shown: nothing rolls green back but r.",
-                t.dim,
-            )));
-            " disarm "
+            lines.push(Line::from(Span::styled(note, t.dim)));
+            title
         }
     };
     lines.push(Line::raw(""));
@@ -103,4 +51,64 @@ pub fn render(
         t.dim,
     )));
     popup(frame, area, 72, lines, Span::styled(title, t.label), t.warn);
+}
+
+/// The question, the note under it and the title of a dialog that needs
+/// nothing from the state.
+fn plain_words(kind: ConfirmKind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        ConfirmKind::Promote => (
+            "Promote: flip 100% to green now?",
+            "Skips the remaining steps; blue is kept as standby.",
+            " promote ",
+        ),
+        ConfirmKind::Decommission => (
+            "Decommission blue: scale its Deployment to 0?",
+            "Green has all traffic; after this, a rollback has no warm blue to go to.",
+            " decommission blue ",
+        ),
+        ConfirmKind::Disarm => (
+            "Disarm auto-rollback?",
+            "A breach will then only be shown: nothing rolls green back but r.",
+            " disarm ",
+        ),
+        ConfirmKind::ForceAdvance => ("", "", " force advance "),
+        ConfirmKind::ForceSet(_) => ("", "", " forced set "),
+    }
+}
+
+/// A forced advance or set: the question and why the gate is closed.
+fn force_lines<'a>(
+    lines: &mut Vec<Line<'a>>,
+    state: &'a State,
+    app: &App,
+    kind: ConfirmKind,
+) -> &'static str {
+    let t = app.theme();
+    let ask = match kind {
+        ConfirmKind::ForceSet(s) => format!("Force green to {s} past the gate?"),
+        _ => "Force advance past the gate?".to_string(),
+    };
+    lines.push(Line::from(Span::styled(ask, t.label)));
+    if state.gate.reasons.is_empty() {
+        lines.push(Line::from(Span::styled("(the gate is open)", t.dim)));
+    } else {
+        lines.push(Line::from(Span::styled(
+            "The gate is closed because:",
+            t.dim,
+        )));
+        for r in state.gate.reasons.iter().take(MAX_REASONS) {
+            lines.push(Line::from(vec![
+                Span::styled("  • ", t.warn),
+                Span::raw(r.to_string()),
+            ]));
+        }
+        if state.gate.reasons.len() > MAX_REASONS {
+            lines.push(Line::from(Span::styled(
+                format!("  (+{} more)", state.gate.reasons.len() - MAX_REASONS),
+                t.dim,
+            )));
+        }
+    }
+    plain_words(kind).2
 }

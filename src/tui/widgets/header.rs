@@ -2,7 +2,7 @@
 //! splits the metrics and the data plane show, pending write, step,
 //! countdowns, auto-rollback, data age, lock and autopilot.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -146,28 +146,7 @@ fn data_age<'a>(state: &State, app: &App, now: Instant) -> Span<'a> {
 /// The items of the second line, each a few spans; joined with separators.
 fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a>>> {
     let mut items = Vec::new();
-    match state.split {
-        Some(s) => {
-            let mut it = vec![
-                Span::styled(format!("green {}%", s.green()), t.green),
-                Span::styled(format!(" · blue {}%", s.blue()), t.blue),
-            ];
-            it.extend(truth::router_age(state, t, now));
-            // Taken by the router, not yet seen served by the data plane.
-            if let Some(v) = state.verifying.filter(|v| v.split == s) {
-                let secs = now.saturating_duration_since(v.since).as_secs_f64();
-                it.push(Span::styled(format!(" verifying {secs:.1}s"), t.warn));
-            }
-            if let Some(e) = &state.router_error {
-                it.push(Span::styled(format!("  router error: {e}"), t.warn));
-            }
-            items.push(it);
-        }
-        None => items.push(vec![Span::styled(
-            split_unknown(state.router_error.as_deref()),
-            t.breach,
-        )]),
-    }
+    items.push(split_item(state, t, now));
     items.extend(truth::metrics_view(state, t, now));
     items.extend(truth::data_plane_view(state, t, now));
     if let Some(warning) = state.source.tls_warning() {
@@ -196,6 +175,41 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
         ),
         None => format!("step 0/{n}"),
     })]);
+    items.extend(timer_items(state, t, now));
+    items.push(armed_item(state, t));
+    items
+}
+
+/// The split the router has, how old it is, and whether it is still being
+/// verified or the router failed.
+fn split_item<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Span<'a>> {
+    match state.split {
+        Some(s) => {
+            let mut it = vec![
+                Span::styled(format!("green {}%", s.green()), t.green),
+                Span::styled(format!(" · blue {}%", s.blue()), t.blue),
+            ];
+            it.extend(truth::router_age(state, t, now));
+            // Taken by the router, not yet seen served by the data plane.
+            if let Some(v) = state.verifying.filter(|v| v.split == s) {
+                let secs = now.saturating_duration_since(v.since).as_secs_f64();
+                it.push(Span::styled(format!(" verifying {secs:.1}s"), t.warn));
+            }
+            if let Some(e) = &state.router_error {
+                it.push(Span::styled(format!("  router error: {e}"), t.warn));
+            }
+            it
+        }
+        None => vec![Span::styled(
+            split_unknown(state.router_error.as_deref()),
+            t.breach,
+        )],
+    }
+}
+
+/// The step's clocks: dwell or pause, bake, blue's standby.
+fn timer_items<'a>(state: &State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a>>> {
+    let mut items = Vec::new();
     if let Phase::Paused { .. } = state.phase {
         if let Some(left) = state.dwell_left {
             items.push(vec![Span::styled(
@@ -204,20 +218,18 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
             )]);
         }
     } else if let Some(until) = state.dwell_until {
-        let left = until.saturating_duration_since(now);
-        items.push(vec![if left.is_zero() {
-            Span::styled("dwell done", t.ok)
-        } else {
-            Span::raw(format!("dwell {}", countdown(left)))
-        }]);
+        items.push(countdown_item(
+            "dwell",
+            until.saturating_duration_since(now),
+            t,
+        ));
     }
     if let Some(until) = state.bake_until {
-        let left = until.saturating_duration_since(now);
-        items.push(vec![if left.is_zero() {
-            Span::styled("bake done", t.ok)
-        } else {
-            Span::raw(format!("bake {}", countdown(left)))
-        }]);
+        items.push(countdown_item(
+            "bake",
+            until.saturating_duration_since(now),
+            t,
+        ));
     }
     if let Some(until) = state.standby_until {
         let left = until.duration_since(SystemTime::now()).unwrap_or_default();
@@ -227,7 +239,21 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
             format!("blue standby {}", countdown(left))
         })]);
     }
-    items.push(if state.armed {
+    items
+}
+
+/// `dwell 0:12`, or `dwell done` in the ok style.
+fn countdown_item<'a>(what: &str, left: Duration, t: &Theme) -> Vec<Span<'a>> {
+    vec![if left.is_zero() {
+        Span::styled(format!("{what} done"), t.ok)
+    } else {
+        Span::raw(format!("{what} {}", countdown(left)))
+    }]
+}
+
+/// Auto-rollback armed (with the breach streak) or disarmed.
+fn armed_item<'a>(state: &State, t: &Theme) -> Vec<Span<'a>> {
+    if state.armed {
         let style = if state.breach_streak > 0 {
             t.breach
         } else {
@@ -245,8 +271,7 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
             Span::raw("auto-rollback "),
             Span::styled("DISARMED", t.warn),
         ]
-    });
-    items
+    }
 }
 
 /// The last rollback's measured time while traffic stays at 0 %: in the

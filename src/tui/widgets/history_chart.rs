@@ -6,12 +6,14 @@ use std::time::{Duration, Instant};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::Span;
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
 
 use crate::engine::State;
 use crate::engine::guardrail::CheckKind;
+use crate::engine::state::HistoryPoint;
 use crate::model::{Color, Metric};
 
 use super::super::theme::Theme;
@@ -36,20 +38,7 @@ pub fn render(
         .unwrap_or(0.0)
         .max(MIN_SPAN_SECS);
 
-    // Contiguous runs of values; a poll with no data breaks the line.
-    let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
-    for p in series {
-        let x = -now.saturating_duration_since(p.at).as_secs_f64();
-        match p.value {
-            Some(v) if v.is_finite() => runs.last_mut().expect("one run").push((x, v)),
-            _ => {
-                if !runs.last().expect("one run").is_empty() {
-                    runs.push(Vec::new());
-                }
-            }
-        }
-    }
-    runs.retain(|r| !r.is_empty());
+    let runs = runs_of(series, now);
 
     // The axis fits the data; a warn or breach level far from it is left
     // off (its bound is written beside the value) rather than squashing
@@ -64,25 +53,11 @@ pub fn render(
     let warn_line = warn.map(line);
     let breach_line = breach.map(line);
 
-    let mut datasets = Vec::new();
-    if let Some(w) = &warn_line {
-        datasets.push(
-            Dataset::default()
-                .data(w)
-                .graph_type(GraphType::Line)
-                .marker(Marker::Braille)
-                .style(t.warn),
-        );
-    }
-    if let Some(b) = &breach_line {
-        datasets.push(
-            Dataset::default()
-                .data(b)
-                .graph_type(GraphType::Line)
-                .marker(Marker::Braille)
-                .style(t.breach),
-        );
-    }
+    let levels = [(&warn_line, t.warn), (&breach_line, t.breach)];
+    let mut datasets: Vec<Dataset> = levels
+        .into_iter()
+        .filter_map(|(data, style)| Some(dataset(data.as_ref()?, GraphType::Line, style)))
+        .collect();
     for r in &runs {
         // A lone point is drawn as a point; a line needs two.
         let kind = if r.len() > 1 {
@@ -90,13 +65,7 @@ pub fn render(
         } else {
             GraphType::Scatter
         };
-        datasets.push(
-            Dataset::default()
-                .data(r)
-                .graph_type(kind)
-                .marker(Marker::Braille)
-                .style(t.accent(color)),
-        );
+        datasets.push(dataset(r, kind, t.accent(color)));
     }
 
     let chart = Chart::new(datasets)
@@ -113,6 +82,28 @@ pub fn render(
                 .labels([Span::raw(metric.format(lo)), Span::raw(metric.format(hi))]),
         );
     frame.render_widget(chart, area);
+}
+
+/// Contiguous runs of values, x in seconds before now; a poll with no
+/// data breaks the line.
+fn runs_of<'a>(
+    series: impl IntoIterator<Item = &'a HistoryPoint>,
+    now: Instant,
+) -> Vec<Vec<(f64, f64)>> {
+    crate::model::unbroken_runs(
+        series
+            .into_iter()
+            .map(|p| (-now.saturating_duration_since(p.at).as_secs_f64(), p.value)),
+    )
+}
+
+/// One drawn series in braille.
+fn dataset(data: &[(f64, f64)], kind: GraphType, style: Style) -> Dataset<'_> {
+    Dataset::default()
+        .data(data)
+        .graph_type(kind)
+        .marker(Marker::Braille)
+        .style(style)
 }
 
 /// Time labels for an x axis `span_secs` long, ending now.

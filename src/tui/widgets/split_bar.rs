@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use crate::engine::State;
 
 use super::super::app::App;
+use crate::tui::theme::Theme;
 
 const PREFIX: usize = 12; // " green  25% "
 const SUFFIX: usize = 11; // " 75% blue  "
@@ -31,9 +32,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Inst
     let width = (inner.width as usize)
         .saturating_sub(PREFIX + SUFFIX)
         .max(10);
-    let current = state.step_index();
+    let mut lines = vec![
+        bar_line(state, t, width),
+        tick_line(state, t, width),
+        gate_line(state, t),
+    ];
+    lines.extend(super::checks::line(state, t, now));
+    frame.render_widget(Paragraph::new(lines), inner);
+}
 
-    let bar = match state.split {
+/// Green's share as a bar, the plan's steps marked on it.
+fn bar_line(state: &State, t: &Theme, width: usize) -> Line<'static> {
+    match state.split {
         Some(split) => {
             let g = split.green() as usize;
             let filled = (g * width + 50) / 100;
@@ -63,10 +73,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Inst
                 t.breach,
             ),
         ]),
-    };
+    }
+}
 
-    // Step labels under the bar; the current step reversed, passed steps in
-    // green's accent, later steps dim.
+/// Step labels under the bar; the current step reversed, passed steps in
+/// green's accent, later steps dim.
+fn tick_line(state: &State, t: &Theme, width: usize) -> Line<'static> {
+    let current = state.step_index();
     let mut ticks = vec![Span::raw(" ".repeat(PREFIX))];
     let mut cursor = 0usize;
     for (i, &p) in state.plan.steps.iter().enumerate() {
@@ -86,8 +99,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Inst
         cursor += 1;
         ticks.push(Span::raw(" "));
     }
+    Line::from(ticks)
+}
 
-    let gate = if state.gate.open {
+/// The gate, open or closed with its first reason.
+fn gate_line(state: &State, t: &Theme) -> Line<'static> {
+    if state.gate.open {
         Line::from(vec![Span::raw(" "), Span::styled("gate OPEN", t.ok)])
     } else {
         let mut s = vec![Span::raw(" "), Span::styled("gate CLOSED", t.warn)];
@@ -101,11 +118,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Inst
             }
         }
         Line::from(s)
-    };
-
-    let mut lines = vec![bar, Line::from(ticks), gate];
-    lines.extend(super::checks::line(state, t, now));
-    frame.render_widget(Paragraph::new(lines), inner);
+    }
 }
 
 /// `g` / `:gate`: every reason the gate is closed, worst first.

@@ -1,4 +1,6 @@
 //! The demo scenarios: how the simulated green behaves during a cutover.
+//! Words of the config (`[router.demo] scenario`) and of `cutover demo
+//! --scenario`; the demo fleet (`crate::demo`) plays them.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,137 @@
+//! The report's evidence: the readings journaled at each decision, and the
+//! guardrail breaches.
+
+use super::super::Cutover;
+use super::super::doc::Block;
+use super::{clock, offset, what, who};
+use crate::engine::journal::{ReadingRecord, RecordAction, RecordKind};
+use crate::model::{Color, Metric, Verdict};
+
+pub(super) fn decisions(c: &Cutover) -> Vec<Block> {
+    let mut out = Vec::new();
+    for e in c.shown_entries() {
+        let Some(r) = &e.record else { continue };
+        if r.readings.is_empty() || r.kind == RecordKind::Breach {
+            continue;
+        }
+        out.push(Block::Heading(
+            3,
+            format!(
+                "{} ({}) {}, by {}",
+                clock(e.wall),
+                offset(c, e),
+                what(e),
+                who(e)
+            ),
+        ));
+        out.push(readings_table(&r.readings));
+    }
+    if out.is_empty() {
+        out.push(Block::Para(
+            "No decision in this cutover journaled its readings.".into(),
+        ));
+    }
+    out
+}
+
+fn readings_table(readings: &[ReadingRecord]) -> Block {
+    let mut metrics: Vec<Metric> = Vec::new();
+    for r in readings {
+        if !metrics.contains(&r.metric) {
+            metrics.push(r.metric);
+        }
+    }
+    let cell = |color: Color, metric: Metric| {
+        readings
+            .iter()
+            .find(|r| r.color == color && r.metric == metric)
+            .map_or("—".into(), reading)
+    };
+    Block::Table {
+        head: ["Metric", "Blue", "Green"].map(String::from).to_vec(),
+        rows: metrics
+            .iter()
+            .map(|&m| {
+                vec![
+                    m.label().to_string(),
+                    cell(Color::Blue, m),
+                    cell(Color::Green, m),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// `7.20 % BREACH (≤ 5.00 %)`, `no data (first poll) NO DATA`.
+fn reading(r: &ReadingRecord) -> String {
+    let value = match (r.value, &r.no_data) {
+        (Some(v), _) => r.metric.format(v),
+        (None, Some(why)) => format!("no data ({why})"),
+        (None, None) => "no data".into(),
+    };
+    let verdict = r.verdict.word();
+    if r.bounds.is_empty() {
+        format!("{value} {verdict}")
+    } else {
+        format!("{value} {verdict} ({})", r.bounds.join(", "))
+    }
+}
+
+pub(super) fn breaches(c: &Cutover) -> Vec<Block> {
+    let mut items = Vec::new();
+    for e in c.shown_entries() {
+        let Some(r) = &e.record else { continue };
+        if r.kind == RecordKind::Breach {
+            let what = if e.action() == Some(RecordAction::Breach) {
+                format!("into breach at {} % green", e.to().unwrap_or(0))
+            } else {
+                "cleared".into()
+            };
+            items.push(format!(
+                "{} ({}) {what}: {}",
+                clock(e.wall),
+                offset(c, e),
+                e.str("reason").unwrap_or("")
+            ));
+        } else {
+            for rd in r.readings.iter().filter(|rd| rd.verdict == Verdict::Breach) {
+                items.push(format!(
+                    "{} ({}) at the decision {}: {} {} {}",
+                    clock(e.wall),
+                    offset(c, e),
+                    what(e),
+                    rd.color,
+                    rd.metric.label(),
+                    reading(rd)
+                ));
+            }
+        }
+    }
+    if items.is_empty() {
+        return vec![Block::Para(
+            "No guardrail breach was journaled in this cutover.".into(),
+        )];
+    }
+    let total = items.len();
+    if total <= 2 * BREACHES_LISTED {
+        return vec![Block::List(items)];
+    }
+    // A metric that flapped for days journals thousands: the first and the
+    // last tell the story, the count the rest.
+    let last = items.split_off(total - BREACHES_LISTED);
+    items.truncate(BREACHES_LISTED);
+    items.push(format!(
+        "… {} more not listed …",
+        total - 2 * BREACHES_LISTED
+    ));
+    items.extend(last);
+    vec![
+        Block::Para(format!(
+            "{total} breach lines; the first and the last {BREACHES_LISTED} are listed."
+        )),
+        Block::List(items),
+    ]
+}
+
+/// Breach lines listed from each end of a long list.
+pub const BREACHES_LISTED: usize = 25;
