@@ -8,11 +8,15 @@ pub mod compute;
 pub mod cost;
 pub mod entry;
 pub mod legacy;
+pub mod load;
 pub mod parse;
 pub mod preset;
 pub mod selector;
 pub mod threshold;
 pub mod unit;
+
+#[cfg(test)]
+mod toml_tests;
 
 use serde::{Deserialize, Serialize};
 
