@@ -80,6 +80,33 @@ impl Formula {
         )
     }
 
+    /// The series it reads, as `check` names them when none is found
+    /// (a histogram's `_bucket` series, a cost's counters).
+    pub fn series(&self) -> Vec<String> {
+        let names = |s: &[Selector]| s.iter().map(ToString::to_string).collect::<Vec<_>>();
+        match self {
+            Formula::Quantile { histogram, .. } => vec![
+                histogram
+                    .promql("_bucket", "")
+                    .trim_end_matches("{}")
+                    .to_string(),
+            ],
+            Formula::Ratio {
+                numerator,
+                denominator,
+                ..
+            } => [names(numerator), names(denominator)].concat(),
+            Formula::Rate { counters, .. } => names(counters),
+            Formula::Gauge { gauge, weight, .. } => names(
+                &[Some(gauge.clone()), weight.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>(),
+            ),
+            Formula::Cost(c) => c.series(),
+        }
+    }
+
     /// The PromQL template (with `$color` and `$window`) that computes this
     /// for `color`. Only cost differs between colours (its replicas).
     pub fn promql(&self, color: Color) -> String {
@@ -222,6 +249,29 @@ mod tests {
             r.promql(Color::Blue),
             "sum(rate(vllm:generation_tokens_total{track=\"$color\"}[$window]))"
         );
+    }
+
+    #[test]
+    fn the_series_looked_for_are_named() {
+        let q = Formula::Quantile {
+            histogram: sel("lat{model_name=\"m\"}"),
+            q: 0.99,
+            unit: Unit::Seconds,
+        };
+        assert_eq!(q.series(), ["lat_bucket{model_name=\"m\"}"]);
+        let plain = Formula::Quantile {
+            histogram: sel("lat"),
+            q: 0.99,
+            unit: Unit::Seconds,
+        };
+        assert_eq!(plain.series(), ["lat_bucket"]);
+        let g = Formula::Gauge {
+            gauge: sel("q"),
+            aggregate: Aggregate::Mean,
+            weight: Some(sel("r")),
+            unit: Unit::None,
+        };
+        assert_eq!(g.series(), ["q", "r"]);
     }
 
     #[test]

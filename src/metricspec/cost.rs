@@ -129,6 +129,23 @@ impl CostModel {
         }
     }
 
+    /// The series it reads.
+    pub fn series(&self) -> Vec<String> {
+        let tokens = match &self.price {
+            Price::Tokens { prompt, completion } => [prompt, completion]
+                .into_iter()
+                .flatten()
+                .map(|(s, _)| s.to_string())
+                .collect(),
+            Price::Fleet { .. } => Vec::new(),
+        };
+        [
+            tokens,
+            self.requests.iter().map(ToString::to_string).collect(),
+        ]
+        .concat()
+    }
+
     /// The PromQL template of $ per 1,000 requests for `color`.
     pub fn promql(&self, color: Color) -> String {
         let spend = match &self.price {
@@ -298,6 +315,7 @@ mod tests {
         assert!((m.per_1k(Color::Blue, r).unwrap() - 2.0).abs() < 1e-9);
         assert!((m.per_1k(Color::Green, r).unwrap() - 1.0).abs() < 1e-9);
         assert_eq!(m.idle_per_hour(Color::Blue), Some(14.4));
+        assert_eq!(m.series(), ["vllm:request_success_total"]);
         assert!(
             m.promql(Color::Blue).starts_with(
                 "1000 * 0.004 / sum(rate(vllm:request_success_total{track=\"$color\"}"

@@ -88,6 +88,11 @@ impl MetricSpec {
         self.unit.format(v)
     }
 
+    /// Warnings for values (in `unit`) that look like another unit.
+    pub fn plausibility(&self, values: &[f64]) -> Vec<String> {
+        unit::plausibility(&self.label, self.unit, values)
+    }
+
     /// The difference green may be worse than blue by, at blue's `blue`,
     /// for warn and breach.
     pub fn vs_blue_allowed(&self, blue: f64) -> Option<Levels<f64>> {
@@ -151,5 +156,6 @@ mod tests {
         assert_eq!((l.warn, l.breach), (40.0, 120.0));
         assert_eq!(s.shown(0.25, Unit::Seconds), 250.0);
         assert_eq!(s.format(250.0), "250 ms");
+        assert_eq!(s.plausibility(&[0.02]).len(), 1);
     }
 }
