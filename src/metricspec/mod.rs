@@ -93,6 +93,33 @@ impl MetricSpec {
         unit::plausibility(&self.label, self.unit, values)
     }
 
+    /// What `check` says of the spec itself before any value: levels that
+    /// look written in another unit, a guard with nothing to judge.
+    pub fn config_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.guard && self.absolute.is_none() && self.vs_blue.is_none() {
+            out.push(format!(
+                "{}: no guardrail, so it is shown but not judged",
+                self.label
+            ));
+        }
+        if let Some(l) = self.absolute {
+            let b = l.breach;
+            let hint = match self.unit {
+                Unit::Percent if b > 0.0 && b < 1.0 => Some(format!(
+                    "a breach level of {b} %: if a ratio was meant, write \"{}%\"",
+                    b * 100.0
+                )),
+                Unit::Millis if b > 0.0 && b < 1.0 => Some(format!(
+                    "a breach level of {b} ms: if seconds were meant, write \"{b}s\""
+                )),
+                _ => None,
+            };
+            out.extend(hint.map(|h| format!("{}: {h}", self.label)));
+        }
+        out
+    }
+
     /// The difference green may be worse than blue by, at blue's `blue`,
     /// for warn and breach.
     pub fn vs_blue_allowed(&self, blue: f64) -> Option<Levels<f64>> {
@@ -143,6 +170,26 @@ mod tests {
         s.absolute = None;
         s.vs_blue = None;
         assert!(!s.judged());
+    }
+
+    #[test]
+    fn levels_written_in_another_unit_are_warned_of() {
+        let mut s = legacy::from(&legacy::tests::example());
+        assert!(s.iter().all(|m| m.config_warnings().is_empty()));
+        s[1].absolute = Some(Levels {
+            warn: 0.01,
+            breach: 0.05,
+        });
+        let w = s[1].config_warnings();
+        assert!(w[0].contains("write \"5%\""), "{w:?}");
+        s[0].absolute = Some(Levels {
+            warn: 0.2,
+            breach: 0.5,
+        });
+        assert!(s[0].config_warnings()[0].contains("write \"0.5s\""));
+        s[2].absolute = None;
+        s[2].vs_blue = None;
+        assert!(s[2].config_warnings()[0].contains("shown but not judged"));
     }
 
     #[test]
