@@ -19,6 +19,7 @@ pub mod lab;
 pub mod lockfile;
 pub mod logging;
 pub mod metrics;
+pub mod metricspec;
 pub mod model;
 pub mod report;
 pub mod router;

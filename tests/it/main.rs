@@ -26,6 +26,7 @@ mod journal_lock;
 mod kubernetes_engine;
 mod kubernetes_rollback_retry;
 mod kubernetes_router;
+mod metricspec_legacy;
 mod nginx_rollback_faults;
 mod nginx_rollback_retry;
 mod nginx_router;
