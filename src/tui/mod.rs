@@ -22,4 +22,4 @@ pub use command_line::{LineCommand, parse_line};
 pub use keymap::{Binding, Footer, KEYMAP, KeyAction};
 pub use run::{Exit, TuiOptions, run};
 pub use theme::Theme;
-pub use view::draw;
+pub use view::{draw, draw_at};

@@ -44,4 +44,5 @@ mod tui_render;
 mod tui_rollback_failed;
 mod tui_rollback_time;
 mod tui_rolled_back;
+mod tui_snapshots;
 mod tui_tmux;
