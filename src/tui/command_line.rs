@@ -93,6 +93,9 @@ fn parse_set(arg: &str) -> Result<Split, String> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
