@@ -26,7 +26,7 @@ use cutover::router::nginx::timing::{STEPS, Steps};
 use cutover::router::nginx::{NginxRouter, include};
 use cutover::router::{
     Applied, Capabilities, Readiness, RouterError, RouterRead, TrafficRouter, Verification,
-    WriteRequest,
+    Workload, WriteRequest,
 };
 
 use cutover_testkit::nginx::{self, Mode, TestNginx};
@@ -88,6 +88,10 @@ impl TrafficRouter for Timed {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
     }
+}
+
+#[async_trait]
+impl Workload for Timed {
     async fn readiness(&self) -> Result<Readiness, RouterError> {
         self.inner.readiness().await
     }
@@ -200,7 +204,7 @@ async fn main() {
         n.settle(&before);
         let journal = Journal::open(&n.path(&format!("journal-{round}.jsonl"))).unwrap();
         let marks = Arc::new(Mutex::new(Marks::default()));
-        let router: Arc<dyn TrafficRouter> = Arc::new(Timed {
+        let router = Arc::new(Timed {
             inner: NginxRouter::new(ncfg.clone()).unwrap(),
             marks: marks.clone(),
         });

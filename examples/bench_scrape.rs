@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cutover::config::{LatencyUnit, ScrapeConfig};
+use cutover::config::ScrapeConfig;
 use cutover::metrics::MetricSource;
 use cutover::metrics::scrape::{ScrapeSource, TargetResult};
 use cutover::model::Reading;
@@ -75,16 +75,7 @@ fn body(pod: usize, n: u64) -> String {
 }
 
 fn config(blue: Vec<String>, green: Vec<String>) -> ScrapeConfig {
-    ScrapeConfig {
-        blue,
-        green,
-        latency_histogram: "request_duration_seconds".into(),
-        latency_unit: LatencyUnit::Seconds,
-        requests_counter: "requests_total".into(),
-        status_label: "code".into(),
-        error_status_prefixes: vec!["5".into()],
-        quality_gauge: Some("model_quality_score".into()),
-    }
+    ScrapeConfig::new(blue, green)
 }
 
 fn show(r: &Reading) -> String {

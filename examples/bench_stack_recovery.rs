@@ -12,7 +12,7 @@ use std::time::Duration;
 use cutover::config::defaults;
 use cutover::demo::Scenario;
 use cutover::demo::loadgen::DEFAULT_RPS;
-use cutover::demo::stack::{self, StackOptions, lab, marks::median_max};
+use cutover::lab::{self, StackOptions, marks::median_max, stack};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -24,18 +24,18 @@ async fn main() -> anyhow::Result<()> {
     let dwell = Duration::from_secs(3);
     println!(
         "settings: prometheus scrape {}s, cockpit poll {}s, window {}s, auto-rollback after {} consecutive breaching polls, min_requests {}, load {DEFAULT_RPS} rps, dwell {}s, {} pods per colour",
-        lab::SCRAPE_INTERVAL.as_secs(),
-        lab::POLL_INTERVAL.as_secs(),
-        lab::WINDOW.as_secs(),
+        stack::SCRAPE_INTERVAL.as_secs(),
+        stack::POLL_INTERVAL.as_secs(),
+        stack::WINDOW.as_secs(),
         cutover::config::AutoRollbackConfig::default().consecutive,
         defaults::min_requests(),
         dwell.as_secs(),
-        lab::PODS
+        stack::PODS
     );
     let (mut detect, mut switch, mut recover) = (Vec::new(), Vec::new(), Vec::new());
     let (mut failed, mut retried) = (0, 0);
     for i in 1..=runs {
-        let report = stack::run_report(StackOptions {
+        let report = lab::run_report(StackOptions {
             scenario: Scenario::Degrading,
             headless: true,
             dwell,

@@ -1,6 +1,9 @@
 //! Assembly: turns a [`Config`] into a running engine with its router and
 //! metric source (and, for the demo, the simulated fleet behind them).
 
+pub mod demo_journal;
+pub mod mark;
+
 use std::time::Duration;
 
 use anyhow::Context;
@@ -93,7 +96,7 @@ async fn wait_for_alerts(a: crate::alerts::Alerts, after: crate::alerts::AfterEn
         sig = &mut stop => return abandon(sig),
         _ = tokio::time::sleep(QUIET) => {}
     }
-    crate::cli::warn(format!(
+    crate::console::warn(format!(
         "cutover: journal released; waiting up to {} for {} alert(s) still being sent (Ctrl-C stops waiting)",
         crate::format::span(drain),
         left.load(std::sync::atomic::Ordering::Relaxed).max(1)
@@ -138,7 +141,7 @@ pub fn demo_config(
         auto_rollback: Default::default(),
         gates: Default::default(),
         journal: JournalConfig {
-            path: Some(journal.unwrap_or_else(crate::demo::journal::default_path)),
+            path: Some(journal.unwrap_or_else(demo_journal::default_path)),
             // A demo cutover lasts seconds: every poll is worth a point.
             sample_every: Duration::from_secs(1),
         },
@@ -226,7 +229,7 @@ pub async fn start_with_alerts(
     let journal_path = config.journal_path();
     let cannot = || format!("cannot open the journal {}", journal_path.display());
     // A holder that lost its terminal is named, with how to take over.
-    let held = |e: &OpenError| match crate::guardian::mark::held_note(&journal_path) {
+    let held = |e: &OpenError| match mark::held_note(&journal_path) {
         Some(note) => format!("{e}: {note}"),
         None => e.to_string(),
     };

@@ -9,7 +9,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
@@ -87,6 +87,10 @@ pub struct HttpOptions {
     /// Answer a 3xx as it is instead of following it (webhooks: a
     /// followed 302 turns the POST into a bodiless GET that "succeeds").
     pub no_redirects: bool,
+    /// Keep no idle connection: every request opens its own (the nginx
+    /// probe must reach the workers a reload started, not an old worker
+    /// through a kept-alive connection).
+    pub fresh_connections: bool,
 }
 
 /// A built client and the headers every request must carry.
@@ -108,9 +112,16 @@ enum Bearer {
     },
 }
 
-/// Installs rustls' ring provider once (reqwest is built without one).
-fn ensure_tls_provider() {
-    crate::metrics::scrape::ensure_tls_provider();
+/// Installs rustls' ring provider as the process default, once. reqwest is
+/// built without a default provider (ring builds with a C compiler alone),
+/// so a client cannot be built before this has run.
+pub fn ensure_tls_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another part of the program installed one first; that
+        // one serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 fn read_file(path: &PathBuf, what: &str) -> anyhow::Result<Vec<u8>> {
@@ -172,6 +183,9 @@ impl HttpClient {
         }
         if o.no_redirects {
             b = b.redirect(reqwest::redirect::Policy::none());
+        }
+        if o.fresh_connections {
+            b = b.pool_max_idle_per_host(0);
         }
         let client = b.build().context("building the HTTP client")?;
 

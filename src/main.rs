@@ -77,7 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             split,
         } => {
             if *stack {
-                return cutover::demo::stack::run(cutover::demo::stack::StackOptions {
+                return cutover::lab::run(cutover::lab::StackOptions {
                     scenario: *scenario,
                     headless: *headless,
                     dwell: *dwell,
@@ -92,10 +92,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 let rps = config::DemoConfig::default().rps;
                 return cli::exporter::run(*scenario, *metrics_port, split, rps).await;
             }
-            // Without --journal, each run begins afresh (see demo::journal).
+            // Without --journal, each run begins afresh (see app::demo_journal).
             let journal = match journal {
                 Some(j) => Some(j.clone()),
-                None => Some(cutover::demo::journal::fresh()?),
+                None => Some(cutover::app::demo_journal::fresh()?),
             };
             let config = match prometheus {
                 Some(url) => {
@@ -259,8 +259,8 @@ fn report_needs_journal(cli: &Cli) -> String {
     format!(
         "no config{at}, so no service's journal to read. For the last `cutover demo`, pass its \
          journal: cutover report --journal {} (a drill without a config: {})",
-        cutover::demo::journal::default_path().display(),
-        cutover::demo::journal::drill_path().display()
+        cutover::app::demo_journal::default_path().display(),
+        cutover::app::demo_journal::drill_path().display()
     )
 }
 
@@ -270,7 +270,7 @@ async fn drill(cli: &Cli, opts: cli::drill::DrillOptions) -> anyhow::Result<u8> 
     let mut config = if configured(cli) {
         load_config(cli)?
     } else {
-        let journal = cutover::demo::journal::drill_path();
+        let journal = cutover::app::demo_journal::drill_path();
         say("drill: no config: the embedded demo fleet and its router, in this process");
         app::demo_config(
             cutover::demo::Scenario::Healthy,

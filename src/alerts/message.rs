@@ -71,7 +71,7 @@ pub fn summary(n: &Notice) -> String {
     s
 }
 
-/// The value of placeholder `name` (see `template::PLACEHOLDERS`).
+/// The value of placeholder `name` (see `config::alert_template::PLACEHOLDERS`).
 pub fn value(n: &Notice, name: &str) -> String {
     match name {
         "summary" => summary(n),

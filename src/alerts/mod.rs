@@ -17,7 +17,6 @@
 pub mod limit;
 pub mod message;
 pub mod send;
-pub mod template;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -27,6 +26,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AlertConfig;
+use crate::config::alert_template as template;
 use crate::engine::journal::{Journal, Record, RecordKind};
 use crate::engine::{Command, EngineHandle, Notice, NoticeReceiver, Origin};
 use crate::http::{HttpClient, HttpOptions};
@@ -59,7 +59,7 @@ pub struct AfterEngine {
 impl AfterEngine {
     /// Says a result the engine can no longer journal.
     pub fn report(&self, delivered: bool, text: &str) {
-        crate::cli::warn(format!("cutover: {text}"));
+        crate::console::warn(format!("cutover: {text}"));
         let action = if delivered {
             "alert sent"
         } else {

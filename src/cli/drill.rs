@@ -14,7 +14,7 @@ use crate::engine::journal::ZERO_EPSILON;
 use crate::engine::{Command, EngineHandle, Origin, RollbackTimes, State};
 use crate::model::Split;
 
-use super::output::say;
+use crate::console::say;
 
 /// What was asked on the command line.
 #[derive(Debug, Clone, Copy)]

@@ -10,7 +10,8 @@ pub mod report;
 pub mod report_read;
 mod status;
 
+pub use crate::console::{say, warn};
 pub use args::{Cli, Cmd};
 pub use headless::{Printer, exit_code_for, follow_events, one_shot, run_autopilot};
-pub use output::{event_line, say, warn};
+pub use output::event_line;
 pub use status::{STATUS_INCOMPLETE, status};

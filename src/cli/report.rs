@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 
 use crate::report::{self, Cutover};
 
-use super::output::{say, warn};
+use crate::console::{say, warn};
 
 /// Prints the Markdown report of cutover `index` (the last by default)
 /// and, with `html`, writes the HTML page there.

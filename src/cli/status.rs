@@ -10,7 +10,8 @@ use crate::app::Running;
 use crate::engine::State;
 use crate::model::Color;
 
-use super::output::{say, status_json, status_text, warn};
+use super::output::{status_json, status_text};
+use crate::console::{say, warn};
 
 /// Exit status of `status` when the split or a colour's data could not be
 /// read: the report is printed, but a script must not take it as healthy.

@@ -56,7 +56,7 @@ pub struct AlertConfig {
     /// The events that send it.
     #[serde(default = "default_on")]
     pub on: Vec<AlertEvent>,
-    /// A JSON body with `{{placeholders}}`; see `alerts::template`.
+    /// A JSON body with `{{placeholders}}`; see `config::alert_template`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     /// Breach alerts: at most one per metric in this time (and one per

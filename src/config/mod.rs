@@ -3,7 +3,9 @@
 //! the tagged `[router]` and `[source]` sections in `router.rs` and
 //! `source.rs`; the other types and their defaults live here.
 
+pub mod alert_template;
 mod alerts;
+mod client_keys;
 mod duration;
 mod gates;
 mod kubernetes;

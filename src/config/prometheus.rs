@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::{HttpOptions, Secret, TokenSource};
+use crate::http::Secret;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,60 +122,5 @@ impl PrometheusConfig {
             insecure_skip_verify: false,
             queries: PromQueries::default(),
         }
-    }
-
-    /// The HTTP client options; reads a basic-auth password from its file
-    /// or variable. Errors name the key.
-    pub fn http_options(&self, timeout: std::time::Duration) -> anyhow::Result<HttpOptions> {
-        use anyhow::{Context, bail};
-        let bearer = match (&self.bearer_token_file, &self.bearer_token_env) {
-            (Some(_), Some(_)) => {
-                bail!("source.prometheus: set bearer_token_file or bearer_token_env, not both")
-            }
-            (Some(f), None) => Some(TokenSource::File(f.clone())),
-            (None, Some(v)) => Some(TokenSource::Env(v.clone())),
-            (None, None) => None,
-        };
-        let basic = match &self.basic_auth {
-            None => None,
-            Some(b) => {
-                let password = match (&b.password, &b.password_file, &b.password_env) {
-                    (Some(p), None, None) => p.clone(),
-                    (None, Some(f), None) => Secret::new(
-                        std::fs::read_to_string(f)
-                            .with_context(|| {
-                                format!(
-                                    "source.prometheus.basic_auth.password_file {}",
-                                    f.display()
-                                )
-                            })?
-                            .trim_end_matches(['\r', '\n'])
-                            .to_string(),
-                    ),
-                    (None, None, Some(v)) => Secret::new(std::env::var(v).with_context(|| {
-                        format!("source.prometheus.basic_auth.password_env: ${v} is not set")
-                    })?),
-                    _ => bail!(
-                        "source.prometheus.basic_auth: set exactly one of password, password_file, password_env"
-                    ),
-                };
-                Some((b.username.clone(), password))
-            }
-        };
-        Ok(HttpOptions {
-            timeout,
-            ca_file: self.ca_file.clone(),
-            client_cert_file: self.client_cert_file.clone(),
-            client_key_file: self.client_key_file.clone(),
-            insecure_skip_verify: self.insecure_skip_verify,
-            bearer,
-            basic,
-            headers: self
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            no_redirects: false,
-        })
     }
 }

@@ -8,6 +8,8 @@
 //! points at every match that needs an arm (the conversions below and
 //! `metrics::build`).
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -112,6 +114,49 @@ pub struct ScrapeConfig {
     /// request counts. Leave out to not measure quality.
     #[serde(default = "defaults::quality_gauge")]
     pub quality_gauge: Option<String>,
+    // How to reach the pods: the same keys as `[source.prometheus]`
+    // (see `client_keys.rs`), for every target.
+    /// File holding a bearer token, re-read when it changes.
+    pub bearer_token_file: Option<PathBuf>,
+    /// Environment variable holding a bearer token.
+    pub bearer_token_env: Option<String>,
+    /// Basic auth.
+    pub basic_auth: Option<super::BasicAuth>,
+    /// Extra headers on every request.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// PEM bundle of the CAs to trust instead of the system's.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and key, for mutual TLS.
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+    /// Accept any server certificate (shown in the header when on).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+impl ScrapeConfig {
+    /// Scrapes these pods for the default series, over plain connections.
+    pub fn new(blue: Vec<String>, green: Vec<String>) -> Self {
+        ScrapeConfig {
+            blue,
+            green,
+            latency_histogram: defaults::latency_histogram(),
+            latency_unit: LatencyUnit::default(),
+            requests_counter: defaults::requests_counter(),
+            status_label: defaults::status_label(),
+            error_status_prefixes: defaults::error_status_prefixes(),
+            quality_gauge: defaults::quality_gauge(),
+            bearer_token_file: None,
+            bearer_token_env: None,
+            basic_auth: None,
+            headers: BTreeMap::new(),
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
+            insecure_skip_verify: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

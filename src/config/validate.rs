@@ -92,7 +92,7 @@ fn validate_alerts(alerts: &[super::AlertConfig]) -> Result<(), Invalid> {
             );
         }
         if let Some(t) = &a.template {
-            crate::alerts::template::check(t).map_err(|m| (key("template"), m))?;
+            super::alert_template::check(t).map_err(|m| (key("template"), m))?;
         }
     }
     Ok(())
@@ -205,6 +205,7 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
                     format!("`{u}` is also a blue target: each pod belongs to one colour"),
                 );
             }
+            scrape.client_keys().validate()?;
         }
         SourceKind::Prometheus(p) => validate_prometheus(p)?,
     }
@@ -243,40 +244,7 @@ fn validate_prometheus(p: &super::PrometheusConfig) -> Result<(), Invalid> {
     if p.colors.blue == p.colors.green {
         return err("source.prometheus.colors", "blue and green must differ");
     }
-    if p.bearer_token_file.is_some() && p.bearer_token_env.is_some() {
-        return err(
-            "source.prometheus.bearer_token_file",
-            "set bearer_token_file or bearer_token_env, not both",
-        );
-    }
-    if (p.bearer_token_file.is_some() || p.bearer_token_env.is_some()) && p.basic_auth.is_some() {
-        return err(
-            "source.prometheus.basic_auth",
-            "a bearer token and basic auth cannot both be set",
-        );
-    }
-    if let Some(b) = &p.basic_auth {
-        let n = [
-            b.password.is_some(),
-            b.password_file.is_some(),
-            b.password_env.is_some(),
-        ]
-        .iter()
-        .filter(|x| **x)
-        .count();
-        if n != 1 {
-            return err(
-                "source.prometheus.basic_auth",
-                "set exactly one of password, password_file, password_env",
-            );
-        }
-    }
-    if p.client_cert_file.is_some() != p.client_key_file.is_some() {
-        return err(
-            "source.prometheus.client_cert_file",
-            "client_cert_file and client_key_file go together",
-        );
-    }
+    p.client_keys().validate()?;
     let q = &p.queries;
     for (key, v) in [
         ("p99_ms", &q.p99_ms),

@@ -7,12 +7,12 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::SharedSplit;
 use super::scenario::Scenario;
 use super::server;
 use super::sim::{Behaviour, GreenHistory, Rng};
 use super::stats::PodStats;
 use crate::model::{Color, Split};
-use crate::router::demo::SharedSplit;
 
 /// How often the generator produces traffic.
 pub const TICK: Duration = Duration::from_millis(100);

@@ -204,8 +204,11 @@ pub struct Loadgen {
     task: JoinHandle<()>,
 }
 
+/// The simulated users' clients, built apart from the cockpit's one
+/// client (`crate::http`): a user waits long for an answer but gives up
+/// quickly on a connection, and half of them never reuse one.
 fn client(reuse: bool, timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    crate::metrics::scrape::ensure_tls_provider();
+    crate::http::ensure_tls_provider();
     let mut b = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(2))
@@ -276,16 +279,21 @@ impl Loadgen {
             .observed(window)
     }
 
-    /// A function the cockpit's header can call on every frame.
-    pub fn observer(&self, window: Duration) -> crate::tui::DataPlane {
+    /// A function that says green's share of the last `window`, cheap
+    /// enough to call on every frame (the lab hands it to the cockpit's
+    /// header; the fleet knows no front end).
+    pub fn observer(
+        &self,
+        window: Duration,
+    ) -> impl Fn() -> Option<String> + Send + Sync + 'static {
         let tally = self.tally.clone();
-        crate::tui::DataPlane(Arc::new(move || {
+        move || {
             tally
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .observed(window)
                 .map(|o| o.to_string())
-        }))
+        }
     }
 }
 

@@ -1,16 +1,18 @@
-//! The embedded demo: simulated blue and green fleets whose pods serve
-//! Prometheus `/metrics`, driven by the split of the demo router; and the
-//! whole stack (`demo --stack`): pods that serve real requests through nginx.
+//! The embedded demo, an adapter below the router and the sources:
+//! simulated blue and green fleets whose pods serve Prometheus `/metrics`,
+//! driven by the split of the demo router; and, for the lab (`demo
+//! --stack`, `crate::lab`), pods that serve real requests and the load
+//! generator that sends them.
 
 pub mod fleet;
-pub mod journal;
 pub mod loadgen;
 pub mod scenario;
 pub mod serve;
 pub mod server;
+pub mod shared_split;
 pub mod sim;
-pub mod stack;
 pub mod stats;
 
 pub use fleet::Fleet;
 pub use scenario::Scenario;
+pub use shared_split::SharedSplit;

@@ -9,15 +9,17 @@
 //! writer can appear. It waits on signals, the engine's state and one
 //! timer, and so costs no CPU to speak of.
 
-pub mod mark;
+/// The mark lives with the journal's lock policy (`app`), which names a
+/// guardian to whoever is refused the journal.
+pub use crate::app::mark;
 
 use std::time::Duration;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::app::Running;
-use crate::cli::say;
 use crate::config::{Config, TerminalLoss};
+use crate::console::say;
 use crate::engine::{Command, EngineHandle, Origin, Phase, State};
 
 /// The exit status after a lost terminal: as for SIGHUP, a hang-up.

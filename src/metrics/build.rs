@@ -6,7 +6,7 @@
 
 use anyhow::Context;
 
-use crate::config::{ScrapeConfig, SourceConfig, SourceKind, defaults};
+use crate::config::{ScrapeConfig, SourceConfig, SourceKind};
 use crate::demo::Fleet;
 use crate::model::Color;
 
@@ -39,14 +39,5 @@ pub fn build(
 
 /// The scrape settings that read the embedded fleet (default series names).
 fn fleet_scrape_config(fleet: &Fleet) -> ScrapeConfig {
-    ScrapeConfig {
-        blue: fleet.urls(Color::Blue),
-        green: fleet.urls(Color::Green),
-        latency_histogram: defaults::latency_histogram(),
-        latency_unit: Default::default(),
-        requests_counter: defaults::requests_counter(),
-        status_label: defaults::status_label(),
-        error_status_prefixes: defaults::error_status_prefixes(),
-        quality_gauge: defaults::quality_gauge(),
-    }
+    ScrapeConfig::new(fleet.urls(Color::Blue), fleet.urls(Color::Green))
 }

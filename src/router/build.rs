@@ -10,7 +10,7 @@ use crate::config::RouterConfig;
 use crate::demo::{Fleet, Scenario};
 use crate::model::Split;
 
-use super::TrafficRouter;
+use super::Routing;
 use super::demo::{DemoRouter, SharedSplit};
 
 /// Pods simulated per colour in the demo: their counters are summed, as
@@ -19,7 +19,8 @@ pub const DEMO_PODS: usize = 2;
 
 /// A router and what it needs to stay alive.
 pub struct Built {
-    pub router: Arc<dyn TrafficRouter>,
+    /// The router, and the workloads behind it.
+    pub router: Routing,
     /// The simulated fleet, when the router is the demo's: it is the
     /// traffic the demo router moves, and the demo source reads it. Keep it
     /// until the engine has stopped.
@@ -41,7 +42,7 @@ pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
             .await
             .context("cannot start the demo fleet")?;
             Ok(Built {
-                router: Arc::new(DemoRouter::new(split, demo.apply_delay)),
+                router: Arc::new(DemoRouter::new(split, demo.apply_delay)).into(),
                 fleet: Some(fleet),
             })
         }
@@ -51,12 +52,12 @@ pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
                 .context("cannot connect to the Kubernetes cluster")?;
             tracing::info!("kubernetes router: {}", router.describe());
             Ok(Built {
-                router: Arc::new(router),
+                router: Arc::new(router).into(),
                 fleet: None,
             })
         }
         RouterConfig::Nginx(nginx) => Ok(Built {
-            router: Arc::new(super::nginx::NginxRouter::new(nginx.clone())?),
+            router: Arc::new(super::nginx::NginxRouter::new(nginx.clone())?).into(),
             fleet: None,
         }),
     }

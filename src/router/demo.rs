@@ -5,35 +5,16 @@
 //! takes effect at its very end (so a dropped write leaves the old split in
 //! force), and can be made to fail.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Mutex as StdMutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use super::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
-use crate::model::Split;
+use super::{Applied, RouterError, RouterRead, TrafficRouter, Workload, WriteRequest};
 
-/// The split shared between the demo router and the simulated fleet.
-#[derive(Debug, Clone, Default)]
-pub struct SharedSplit(Arc<AtomicU8>);
-
-impl SharedSplit {
-    pub fn new(split: Split) -> Self {
-        SharedSplit(Arc::new(AtomicU8::new(split.green())))
-    }
-
-    /// The split in force now.
-    pub fn get(&self) -> Split {
-        // Only `set` writes, and it only stores valid splits.
-        Split::new(self.0.load(Ordering::Acquire)).unwrap_or(Split::ZERO)
-    }
-
-    pub fn set(&self, split: Split) {
-        self.0.store(split.green(), Ordering::Release);
-    }
-}
+/// The demo router writes the split the simulated fleet serves.
+pub use crate::demo::SharedSplit;
 
 /// A router that moves the demo fleet's traffic after a simulated delay.
 pub struct DemoRouter {
@@ -66,6 +47,9 @@ impl DemoRouter {
         &self.split
     }
 }
+
+/// The simulated pods are always all ready and are never scaled.
+impl Workload for DemoRouter {}
 
 #[async_trait]
 impl TrafficRouter for DemoRouter {
@@ -110,18 +94,11 @@ impl TrafficRouter for DemoRouter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Split;
+    use std::sync::Arc;
 
     fn split(g: u8) -> Split {
         Split::new(g).unwrap()
-    }
-
-    #[test]
-    fn shared_split_round_trips() {
-        let s = SharedSplit::default();
-        assert_eq!(s.get(), Split::ZERO);
-        let t = s.clone();
-        t.set(split(25));
-        assert_eq!(s.get(), split(25));
     }
 
     #[tokio::test]

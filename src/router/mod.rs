@@ -3,21 +3,25 @@
 //! The trait is deliberately small, in the spirit of Flagger's
 //! `SetRoutes/GetRoutes` and Argo Rollouts' `SetWeight/VerifyWeight`: read the
 //! split, set a split, verify that it took effect. Everything else has a
-//! default, so an adapter implements only what it can really do.
+//! default, so an adapter implements only what it can really do. What a
+//! router can do to the workloads behind it (readiness, scaling) is the
+//! [`Workload`] trait beside it, as Flagger keeps them apart.
 
 pub mod build;
 pub mod demo;
 pub mod kubernetes;
 pub mod nginx;
+mod workload;
 
 pub use build::build;
+pub use workload::{Readiness, Replicas, Routing, Workload};
 
 use std::fmt;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{Color, Split};
+use crate::model::Split;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RouterError {
@@ -140,29 +144,6 @@ impl Capabilities {
     }
 }
 
-/// Ready and desired replicas of one colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Replicas {
-    pub ready: u32,
-    pub desired: u32,
-}
-
-/// Each colour's replicas; `None` where the router cannot tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Readiness {
-    pub blue: Option<Replicas>,
-    pub green: Option<Replicas>,
-}
-
-impl Readiness {
-    pub fn get(&self, c: Color) -> Option<Replicas> {
-        match c {
-            Color::Blue => self.blue,
-            Color::Green => self.green,
-        }
-    }
-}
-
 /// What a verification found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verification {
@@ -216,35 +197,5 @@ pub trait TrafficRouter: Send + Sync {
     /// any write.
     fn capabilities(&self) -> Capabilities {
         Capabilities::AnySplit
-    }
-
-    /// Ready and desired replicas per colour. Advancing is refused while
-    /// green has none ready; rollback never is.
-    async fn readiness(&self) -> Result<Readiness, RouterError> {
-        Ok(Readiness::default())
-    }
-
-    /// Run by the engine after a rollback has landed, on a task of its own
-    /// (it never delays the rollback): what the router does to green beyond
-    /// its traffic, such as scaling its Deployment to 0 where configured.
-    /// `Ok(None)`: nothing to do. The text is journaled.
-    async fn after_rollback(&self) -> Result<Option<String>, RouterError> {
-        Ok(None)
-    }
-
-    /// Whether this router can retire blue (scale it to 0) once green has
-    /// all the traffic and the standby window is over.
-    fn can_decommission_blue(&self) -> bool {
-        false
-    }
-
-    /// Retires blue: scales it to 0. Refused unless green has all traffic.
-    /// The engine checks the phase and the standby window first; the text
-    /// is journaled.
-    async fn decommission_blue(&self) -> Result<String, RouterError> {
-        Err(RouterError::Unsupported(format!(
-            "the {} router cannot scale blue: retire it by hand",
-            self.kind()
-        )))
     }
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use cutover::model::Split;
 use cutover::router::{
     Applied, Capabilities, Readiness, Revision, RouterError, RouterRead, TrafficRouter,
-    Verification, WriteRequest,
+    Verification, Workload, WriteRequest,
 };
 
 /// What the fake router holds and how it misbehaves; every field is the
@@ -228,7 +228,11 @@ impl TrafficRouter for FakeRouter {
             None => Capabilities::AnySplit,
         }
     }
+}
 
+/// Its workloads: the configured readiness; nothing to scale.
+#[async_trait]
+impl Workload for FakeRouter {
     async fn readiness(&self) -> Result<Readiness, RouterError> {
         Ok(self.get(|p| p.readiness))
     }

@@ -633,6 +633,8 @@ impl Stepped {
     }
 }
 
+impl cutover::router::Workload for Stepped {}
+
 #[async_trait]
 impl TrafficRouter for Stepped {
     fn kind(&self) -> &'static str {

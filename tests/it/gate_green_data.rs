@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use cutover::config::{Config, LatencyUnit, ScrapeConfig};
+use cutover::config::{Config, ScrapeConfig};
 use cutover::engine::journal::Journal;
 use cutover::engine::{EngineHandle, EngineOptions, State};
 use cutover::metrics::MetricSource;
@@ -20,16 +20,10 @@ use crate::support::engine as engine_rig;
 use engine_rig::{FakeRouter, Scripted};
 
 fn scrape_config() -> ScrapeConfig {
-    ScrapeConfig {
-        blue: vec!["http://127.0.0.1:9/blue".into()],
-        green: vec!["http://127.0.0.1:9/green".into()],
-        latency_histogram: "request_duration_seconds".into(),
-        latency_unit: LatencyUnit::Seconds,
-        requests_counter: "requests_total".into(),
-        status_label: "code".into(),
-        error_status_prefixes: vec!["5".into()],
-        quality_gauge: Some("model_quality_score".into()),
-    }
+    ScrapeConfig::new(
+        vec!["http://127.0.0.1:9/blue".into()],
+        vec!["http://127.0.0.1:9/green".into()],
+    )
 }
 
 /// A healthy pod that has served `n` requests, all fast, none failed.

@@ -10,7 +10,9 @@ use crate::support::kube_objects;
 use cutover::config::KubernetesConfig;
 use cutover::model::{Color, Split};
 use cutover::router::kubernetes::KubernetesRouter;
-use cutover::router::{Capabilities, Replicas, Revision, RouterError, TrafficRouter, WriteRequest};
+use cutover::router::{
+    Capabilities, Replicas, Revision, RouterError, TrafficRouter, Workload, WriteRequest,
+};
 use kube_apiserver::ApiServer;
 use kube_objects::{NS, canary_ingress, deployment, httproute, service};
 use serde_json::{Value, json};

@@ -15,7 +15,7 @@ use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use cutover::app;
-use cutover::config::{PromQueries, ScrapeConfig, SourceConfig, defaults};
+use cutover::config::{PromQueries, ScrapeConfig, SourceConfig};
 use cutover::demo::Scenario;
 use cutover::engine::{Command, EngineOptions, Origin};
 use cutover::metrics::MetricSource;
@@ -157,16 +157,7 @@ async fn run() {
 /// directly (the scrape source's arithmetic, itself tested against the
 /// simulator) over the same 10 s as Prometheus' rate() window.
 async fn ground_truth(src: &mut PrometheusSource, blue: &[String], green: &[String]) {
-    let scrape_cfg = ScrapeConfig {
-        blue: blue.to_vec(),
-        green: green.to_vec(),
-        latency_histogram: defaults::latency_histogram(),
-        latency_unit: Default::default(),
-        requests_counter: defaults::requests_counter(),
-        status_label: defaults::status_label(),
-        error_status_prefixes: defaults::error_status_prefixes(),
-        quality_gauge: defaults::quality_gauge(),
-    };
+    let scrape_cfg = ScrapeConfig::new(blue.to_vec(), green.to_vec());
     let window = Duration::from_secs(10);
     let mut truth = ScrapeSource::new(&scrape_cfg, Duration::from_secs(2), window).unwrap();
     let _baseline = truth.poll().await;

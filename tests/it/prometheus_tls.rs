@@ -5,6 +5,7 @@
 //! answers the query API; certificates come from the `openssl` tool.
 
 use crate::support::skip::{Server, skip_without};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -43,7 +44,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate.
-fn certificates(dir: &Path) {
+pub(crate) fn certificates(dir: &Path) {
     let ec = [
         "-newkey",
         "ec",
@@ -112,26 +113,34 @@ fn certificates(dir: &Path) {
     }
 }
 
-/// Serves a one-sample vector for any query over TLS, demanding a client
-/// certificate signed by the test CA.
-async fn server(dir: &Path) -> std::net::SocketAddr {
+/// What a TLS stand-in answers a request with: status, content type, body.
+pub(crate) type Answer = fn(&hyper::HeaderMap) -> (u16, &'static str, &'static str);
+
+/// A loopback HTTPS server with the test CA's server certificate, that
+/// answers every request with `answer`; with `client_cert`, it demands a
+/// client certificate signed by the test CA.
+pub(crate) async fn tls_server(dir: &Path, client_cert: bool, answer: Answer) -> SocketAddr {
     let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-    let mut roots = RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(dir.join("ca.pem")).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
-        .build()
-        .unwrap();
     let certs: Vec<_> = CertificateDer::pem_file_iter(dir.join("server.pem"))
         .unwrap()
         .map(|c| c.unwrap())
         .collect();
     let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
-    let config = ServerConfig::builder()
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(certs, key)
-        .unwrap();
+    let builder = ServerConfig::builder();
+    let config = if client_cert {
+        let mut roots = RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(dir.join("ca.pem")).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
+            .build()
+            .unwrap();
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    }
+    .with_single_cert(certs, key)
+    .unwrap();
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -145,14 +154,17 @@ async fn server(dir: &Path) -> std::net::SocketAddr {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let svc = service_fn(|_req| async {
-                    let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"42"]}]}}"#;
-                    let mut r =
-                        hyper::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-                    r.headers_mut()
-                        .insert("content-type", "application/json".parse().unwrap());
-                    Ok::<_, std::convert::Infallible>(r)
-                });
+                let svc = service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| async move {
+                        let (status, content_type, body) = answer(req.headers());
+                        let mut r =
+                            hyper::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+                        *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                        r.headers_mut()
+                            .insert("content-type", content_type.parse().unwrap());
+                        Ok::<_, std::convert::Infallible>(r)
+                    },
+                );
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(tls), svc)
                     .await;
@@ -160,6 +172,16 @@ async fn server(dir: &Path) -> std::net::SocketAddr {
         }
     });
     addr
+}
+
+/// Serves a one-sample vector for any query over TLS, demanding a client
+/// certificate signed by the test CA.
+async fn server(dir: &Path) -> SocketAddr {
+    tls_server(dir, true, |_| {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"42"]}]}}"#;
+        (200, "application/json", body)
+    })
+    .await
 }
 
 fn prom(addr: std::net::SocketAddr) -> PrometheusConfig {

@@ -91,16 +91,7 @@ impl Server {
 }
 
 fn config(blue: Vec<String>, green: Vec<String>) -> ScrapeConfig {
-    ScrapeConfig {
-        blue,
-        green,
-        latency_histogram: "request_duration_seconds".into(),
-        latency_unit: LatencyUnit::Seconds,
-        requests_counter: "requests_total".into(),
-        status_label: "code".into(),
-        error_status_prefixes: vec!["5".into()],
-        quality_gauge: Some("model_quality_score".into()),
-    }
+    ScrapeConfig::new(blue, green)
 }
 
 /// A pod's exposition. `buckets` are cumulative counts for le 0.1, 0.5, 1,

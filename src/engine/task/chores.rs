@@ -42,14 +42,14 @@ impl Engine {
         origin: Origin,
         reply: Option<oneshot::Sender<Reply>>,
     ) {
-        let router = self.router.clone();
+        let workload = self.workload.clone();
         let tx = self.chore_tx.clone();
         self.chores_running += 1;
         tokio::spawn(async move {
             let work = async {
                 match chore {
-                    Chore::AfterRollback => router.after_rollback().await,
-                    Chore::DecommissionBlue => router.decommission_blue().await.map(Some),
+                    Chore::AfterRollback => workload.after_rollback().await,
+                    Chore::DecommissionBlue => workload.decommission_blue().await.map(Some),
                 }
             };
             let result = match tokio::time::timeout(WRITE_TIMEOUT, work).await {
@@ -127,7 +127,7 @@ impl Engine {
         origin: Origin,
         reply: Option<oneshot::Sender<Reply>>,
     ) {
-        let refuse = if !self.router.can_decommission_blue() {
+        let refuse = if !self.workload.can_decommission_blue() {
             Some(format!(
                 "the {} router cannot scale blue: retire it by hand",
                 self.router.kind()

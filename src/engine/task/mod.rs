@@ -37,7 +37,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::metrics::MetricSource;
 use crate::model::{Color, Metric, NoData, Snapshot, Split, Verdict};
-use crate::router::{Applied, Readiness, Revision, RouterError, RouterRead, TrafficRouter};
+use crate::router::{
+    Applied, Readiness, Revision, RouterError, RouterRead, Routing, TrafficRouter, Workload,
+};
 
 use super::EngineHandle;
 use super::action::{Action, WriteOutcome};
@@ -97,11 +99,15 @@ pub struct EngineOptions {
 /// plan cannot be run.
 pub fn spawn(
     config: &Config,
-    router: Arc<dyn TrafficRouter>,
+    router: impl Into<Routing>,
     source: Box<dyn MetricSource>,
     journal: Journal,
     options: EngineOptions,
 ) -> Result<(EngineHandle, JoinHandle<()>), String> {
+    let Routing {
+        traffic: router,
+        workload,
+    } = router.into();
     let plan = Plan::from_config(&config.plan)?;
     let mut state = State::new(
         config.service.name.clone(),
@@ -143,6 +149,7 @@ pub fn spawn(
         config: config.clone(),
         plan,
         router,
+        workload,
         journal,
         state,
         tx: state_tx,
@@ -312,6 +319,7 @@ struct Engine {
     config: Config,
     plan: Plan,
     router: Arc<dyn TrafficRouter>,
+    workload: Arc<dyn Workload>,
     journal: Journal,
     state: State,
     tx: watch::Sender<Arc<State>>,

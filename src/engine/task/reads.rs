@@ -11,6 +11,7 @@ impl Engine {
         self.read_in_flight = true;
         self.last_read = Some(now());
         let router = self.router.clone();
+        let workload = self.workload.clone();
         let tx = self.read_tx.clone();
         let generation = self.write_gen;
         // The first read of a run believes nothing the data plane has not
@@ -33,7 +34,7 @@ impl Engine {
                 .await
                 .unwrap_or_else(|_| Err(timed_out()));
             // Replicas ride along with the periodic read: they feed the gate.
-            let ready = tokio::time::timeout(READ_TIMEOUT, router.readiness())
+            let ready = tokio::time::timeout(READ_TIMEOUT, workload.readiness())
                 .await
                 .unwrap_or_else(|_| Err(timed_out()));
             let _ = tx

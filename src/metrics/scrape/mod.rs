@@ -15,7 +15,6 @@ mod histogram;
 mod readings;
 mod window;
 
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -23,6 +22,7 @@ use async_trait::async_trait;
 use futures_util::future::{join, join_all};
 
 use crate::config::{LatencyUnit, ScrapeConfig};
+use crate::http::HttpClient;
 use crate::model::{Color, ColorReadings, NoData, Snapshot};
 
 use super::MetricSource;
@@ -34,21 +34,9 @@ pub use histogram::{Bucket, Quantile, quantile};
 /// What fetching one target gave: its body, or why there is none.
 pub type TargetResult = Result<String, NoData>;
 
-/// Installs rustls' ring provider as the process default, once. reqwest is
-/// built without a default provider (ring builds with a C compiler alone),
-/// so a client cannot be built before this has run.
-pub fn ensure_tls_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Err means another part of the program installed one first; that
-        // one serves as well.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 /// Scrapes every pod of both colours on each poll.
 pub struct ScrapeSource {
-    client: reqwest::Client,
+    client: HttpClient,
     series: Series,
     unit: LatencyUnit,
     /// Indexed like `windows`: blue, then green.
@@ -70,14 +58,10 @@ impl ScrapeSource {
                 reqwest::Url::parse(u).with_context(|| format!("scrape: bad {color} URL {u:?}"))?;
             }
         }
-        ensure_tls_provider();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            // Pods are scraped on their own addresses; a proxy set in the
-            // environment for the internet must not be used for them.
-            .no_proxy()
-            .build()
-            .context("scrape: building the HTTP client")?;
+        // The one client builder (no proxy: pods are scraped on their own
+        // addresses), with the section's TLS and auth keys.
+        let client = HttpClient::build(&cfg.http_options(timeout)?)
+            .context("source.scrape: the HTTP client")?;
         let histogram = cfg
             .latency_histogram
             .strip_suffix("_bucket")
@@ -222,7 +206,12 @@ fn watched(
 #[async_trait]
 impl MetricSource for ScrapeSource {
     fn kind(&self) -> &'static str {
-        "scrape"
+        // As the Prometheus source says it: the header shows the warning.
+        if self.client.insecure() {
+            "scrape (TLS NOT VERIFIED: insecure_skip_verify)"
+        } else {
+            "scrape"
+        }
     }
 
     async fn poll(&mut self) -> Snapshot {
@@ -238,13 +227,20 @@ impl MetricSource for ScrapeSource {
     }
 }
 
-async fn fetch_all(client: &reqwest::Client, urls: &[String]) -> Vec<TargetResult> {
+async fn fetch_all(client: &HttpClient, urls: &[String]) -> Vec<TargetResult> {
     join_all(urls.iter().map(|u| fetch(client, u))).await
 }
 
-async fn fetch(client: &reqwest::Client, url: &str) -> TargetResult {
+async fn fetch(client: &HttpClient, url: &str) -> TargetResult {
+    // A token file that cannot be read is no data for this poll, never a
+    // request without the token.
+    let headers = client
+        .headers()
+        .map_err(|e| NoData::Other(format!("{url}: credentials: {e:#}")))?;
     let resp = client
+        .client()
         .get(url)
+        .headers(headers)
         .send()
         .await
         .map_err(|e| classify(url, &e))?;

@@ -35,7 +35,7 @@ use errors::{Failure, classify, last_manager};
 use crate::config::{KubernetesConfig, KubernetesMode};
 use crate::model::{Color, Split};
 use crate::router::{
-    Applied, Capabilities, Readiness, Revision, RouterError, RouterRead, TrafficRouter,
+    Applied, Capabilities, Readiness, Revision, RouterError, RouterRead, TrafficRouter, Workload,
     WriteRequest,
 };
 
@@ -457,7 +457,12 @@ impl TrafficRouter for KubernetesRouter {
             _ => Capabilities::AnySplit,
         }
     }
+}
 
+/// The Deployments behind the route: their replicas, green scaled down
+/// after a rollback where configured, blue retired after a promotion.
+#[async_trait]
+impl Workload for KubernetesRouter {
     async fn readiness(&self) -> Result<Readiness, RouterError> {
         let (blue, green) = tokio::try_join!(
             deployments::read(&self.deployments, &self.namespace, &self.blue_deployment),

@@ -127,6 +127,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| RouterError::Unavailable(format!("nginx router task failed: {e}")))?
 }
 
+/// nginx sees no workloads: readiness unknown, nothing to scale.
+impl super::Workload for NginxRouter {}
+
 #[async_trait]
 impl TrafficRouter for NginxRouter {
     fn kind(&self) -> &'static str {

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::http::{HttpClient, HttpOptions};
 use crate::model::Split;
 
 /// The header the example location adds, naming the colour.
@@ -188,15 +189,13 @@ pub async fn count(
     split: Split,
     within: Duration,
 ) -> Result<Count, String> {
-    // reqwest is built without a default TLS provider; the scrape source
-    // installs the same one, whichever runs first.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .timeout(within)
-        .no_proxy()
-        .build()
-        .map_err(|e| format!("cannot build the probe client: {e}"))?;
+    let http = HttpClient::build(&HttpOptions {
+        timeout: within,
+        fresh_connections: true,
+        ..HttpOptions::default()
+    })
+    .map_err(|e| format!("cannot build the probe client: {e:#}"))?;
+    let client = http.client().clone();
     let deadline = tokio::time::Instant::now() + within;
     let mut c = Count::default();
     let mut inflight = tokio::task::JoinSet::new();

@@ -2,6 +2,9 @@
 //! JSON-string-escaped (no quotes added), so a placeholder belongs inside a
 //! JSON string: `{"text": "{{summary}}"}`. A reason holding quotes, a
 //! backslash or a newline can never break the body. Pure: no IO.
+//!
+//! It lives in `config`, below `alerts`, because loading checks every
+//! configured template (naming its key and line) before anything runs.
 
 /// Every placeholder, with what it holds (for the docs and for errors).
 pub const PLACEHOLDERS: [(&str, &str); 9] = [
@@ -92,7 +95,7 @@ pub fn check(template: &str) -> Result<(), String> {
     serde_json::from_str::<serde_json::Value>(&body).map_err(|e| {
         format!(
             "is not JSON once its placeholders are filled ({e}); a placeholder goes inside a JSON string, as in {}",
-            crate::config::DEFAULT_ALERT_TEMPLATE
+            super::DEFAULT_ALERT_TEMPLATE
         )
     })?;
     Ok(())

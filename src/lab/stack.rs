@@ -356,13 +356,12 @@ impl Lab {
 
 /// The status of `GET url`, `None` when nothing answered.
 async fn get(url: &str) -> Option<u16> {
-    crate::metrics::scrape::ensure_tls_provider();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(1))
-        .no_proxy()
-        .build()
-        .ok()?;
-    client
+    let http = crate::http::HttpClient::build(&crate::http::HttpOptions {
+        timeout: Duration::from_secs(1),
+        ..Default::default()
+    })
+    .ok()?;
+    http.client()
         .get(url)
         .send()
         .await

@@ -3,9 +3,9 @@
 //! value without a placeholder, is an error, so a template and its caller
 //! cannot drift apart silently. Pure.
 
-pub const NGINX_CONF: &str = include_str!("../../../assets/lab/nginx.conf.tmpl");
-pub const PROMETHEUS_YML: &str = include_str!("../../../assets/lab/prometheus.yml.tmpl");
-pub const CUTOVER_TOML: &str = include_str!("../../../assets/lab/cutover.toml.tmpl");
+pub const NGINX_CONF: &str = include_str!("../../assets/lab/nginx.conf.tmpl");
+pub const PROMETHEUS_YML: &str = include_str!("../../assets/lab/prometheus.yml.tmpl");
+pub const CUTOVER_TOML: &str = include_str!("../../assets/lab/cutover.toml.tmpl");
 
 /// Fills `template` with `values`.
 pub fn render(name: &str, template: &str, values: &[(&str, String)]) -> anyhow::Result<String> {

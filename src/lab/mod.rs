@@ -3,10 +3,14 @@
 //! rewrites, to a fleet of pods that serve them; a real Prometheus scrapes
 //! the pods. Three views of the truth side by side: the router's split,
 //! the metrics, and what the data plane (the load generator) saw.
+//!
+//! The lab sits above the front ends it drives (the TUI, or the headless
+//! printer) and the assembly (`app`); the pods and the load generator it
+//! starts are the demo's (`crate::demo`), which knows none of them.
 
 mod child;
-pub mod lab;
 pub mod marks;
+pub mod stack;
 mod template;
 
 use std::path::PathBuf;
@@ -18,11 +22,11 @@ use crate::engine::journal::Journal;
 use crate::engine::{EngineOptions, Outcome};
 use crate::tui::{self, TuiOptions};
 
-pub use lab::{Binaries, Lab, Plan, StackPorts, find_binaries, stack_config};
 pub use marks::Marks;
+pub use stack::{Binaries, Lab, Plan, StackPorts, find_binaries, stack_config};
 
-use super::Scenario;
-use super::loadgen::summary_lines;
+use crate::demo::Scenario;
+use crate::demo::loadgen::summary_lines;
 
 /// The data plane's observed split in the header covers this much.
 pub const OBSERVED_WINDOW: Duration = Duration::from_secs(3);
@@ -149,7 +153,7 @@ async fn run_inner(
         lab.ports.front_url(),
         prom_pid.unwrap_or(0),
         lab.ports.prometheus,
-        lab::PODS,
+        stack::PODS,
         opts.rps
     ));
     note(format!(
@@ -204,7 +208,9 @@ async fn run_inner(
             TuiOptions {
                 readonly: false,
                 poll_interval: config.source.interval,
-                data_plane: Some(lab.loadgen.observer(OBSERVED_WINDOW)),
+                data_plane: Some(tui::DataPlane(std::sync::Arc::new(
+                    lab.loadgen.observer(OBSERVED_WINDOW),
+                ))),
             },
         )
         .await;
