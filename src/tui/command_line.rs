@@ -93,9 +93,6 @@ fn parse_set(arg: &str) -> Result<Split, String> {
 }
 
 #[cfg(test)]
-mod props;
-
-#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -8,6 +8,8 @@
 
 mod app;
 mod command_line;
+#[cfg(test)]
+mod command_line_props;
 mod input;
 mod keymap;
 mod preflight;

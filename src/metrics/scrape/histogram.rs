@@ -125,9 +125,6 @@ pub fn quantile(q: f64, buckets: &[Bucket]) -> Quantile {
 }
 
 #[cfg(test)]
-mod props;
-
-#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -5,10 +5,10 @@
 
 use proptest::prelude::*;
 
-use super::{LineCommand, parse_line};
+use super::command_line::{LineCommand, parse_line};
+use super::keymap::{LINE_WORDS, Verb};
 use crate::engine::Command;
 use crate::model::Split;
-use crate::tui::keymap::{LINE_WORDS, Verb};
 
 /// Every `(word, verb)` the table lists.
 fn words() -> Vec<(&'static str, Verb)> {

@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 
-use super::{Bucket, Quantile, quantile};
+use super::histogram::{Bucket, Quantile, quantile};
 
 /// Prometheus' answer, step by step as quantile.go takes it; NaN where it
 /// answers NaN.
