@@ -8,15 +8,12 @@
 //!
 //!     cargo run --release --example bench_drill [-- --times N]
 
-#[path = "../tests/it/support/nginx.rs"]
-mod nginx;
-
 use std::time::Duration;
 
 use cutover::cli::drill::{DrillOptions, drill};
 use cutover::engine::EngineOptions;
 
-use nginx::{Mode, TestNginx};
+use cutover_testkit::nginx::{self, Mode, TestNginx};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {

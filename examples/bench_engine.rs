@@ -4,42 +4,19 @@
 //! - guardrail evaluation of one snapshot,
 //! - cloning the published State with full history (done once per change),
 //! - rollback latency: command sent → State published at 0 %, through the
-//!   real engine with an instant router (the engine's own overhead,
+//!   real engine with the kit's fake router (no delay) (the engine's own overhead,
 //!   journal fsync included).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use cutover::config::{Config, GuardrailsConfig, ServiceConfig};
+use cutover::config::{GuardrailsConfig, SourceConfig};
 use cutover::engine::journal::Journal;
 use cutover::engine::{Command, EngineOptions, Origin, State};
-use cutover::metrics::MetricSource;
 use cutover::model::{ColorReadings, Reading, Snapshot, Split};
-use cutover::router::{Applied, RouterError, RouterRead, TrafficRouter, WriteRequest};
-
-struct InstantRouter(Mutex<Split>);
-
-impl cutover::router::Workload for InstantRouter {}
-
-#[async_trait]
-impl TrafficRouter for InstantRouter {
-    fn kind(&self) -> &'static str {
-        "instant"
-    }
-    async fn get_split(&self) -> Result<RouterRead, RouterError> {
-        Ok(RouterRead::unversioned(*self.0.lock().unwrap()))
-    }
-    async fn set_split(&self, req: WriteRequest) -> Result<Applied, RouterError> {
-        let split = req.split;
-        *self.0.lock().unwrap() = split;
-        Ok(Applied {
-            split,
-            revision: None,
-            detail: String::new(),
-        })
-    }
-}
+use cutover_testkit::engine as engine_rig;
+use cutover_testkit::fake_router::FakeRouter;
+use cutover_testkit::source::Scripted;
 
 fn readings(err: f64) -> ColorReadings {
     ColorReadings {
@@ -56,16 +33,11 @@ fn readings(err: f64) -> ColorReadings {
     }
 }
 
-struct Steady;
-
-#[async_trait]
-impl MetricSource for Steady {
-    fn kind(&self) -> &'static str {
-        "steady"
-    }
-    async fn poll(&mut self) -> Snapshot {
-        snapshot()
-    }
+/// Both colours healthy on every poll.
+fn steady() -> Scripted {
+    Scripted::new("steady", Duration::from_secs(5), |_| {
+        (readings(0.2), readings(0.1))
+    })
 }
 
 fn snapshot() -> Snapshot {
@@ -102,29 +74,15 @@ async fn main() {
 
     // 2. cloning a full State
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config {
-        service: ServiceConfig {
-            name: "bench".into(),
-            green_version: None,
-        },
-        source: Default::default(),
-        router: Default::default(),
-        plan: Default::default(),
-        guardrails: Default::default(),
-        auto_rollback: Default::default(),
-        gates: Default::default(),
-        journal: Default::default(),
-        alerts: Vec::new(),
-        safety: Default::default(),
-    };
-    config.source.interval = Duration::from_millis(100);
-    config.source.timeout = Duration::from_millis(100);
+    let mut config = engine_rig::config("bench");
+    // The kit's 100 ms polls over the default window, as before.
+    config.source.window = SourceConfig::default().window;
     config.plan.dwell = Duration::ZERO;
     let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
     let (handle, _task) = cutover::engine::spawn(
         &config,
-        Arc::new(InstantRouter(Mutex::new(Split::ZERO))),
-        Box::new(Steady),
+        Arc::new(FakeRouter::at(0)),
+        Box::new(steady()),
         journal,
         EngineOptions::default(),
     )

@@ -13,9 +13,6 @@
 //!
 //!     cargo run --release --example bench_nginx_rollback
 
-#[path = "../tests/it/support/nginx.rs"]
-mod nginx;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,8 +21,7 @@ use async_trait::async_trait;
 use cutover::config::NginxConfig;
 use cutover::engine::journal::Journal;
 use cutover::engine::{Command, EngineOptions, Origin};
-use cutover::metrics::MetricSource;
-use cutover::model::{ColorReadings, NoData, Snapshot, Split};
+use cutover::model::{ColorReadings, NoData, Split};
 use cutover::router::nginx::timing::{STEPS, Steps};
 use cutover::router::nginx::{NginxRouter, include};
 use cutover::router::{
@@ -33,29 +29,21 @@ use cutover::router::{
     Workload, WriteRequest,
 };
 
-use nginx::{Mode, TestNginx};
+use cutover_testkit::nginx::{self, Mode, TestNginx};
+use cutover_testkit::source::Scripted;
 
 const ROUNDS: usize = 20;
 /// Consecutive blue responses that make a blue-only window.
 const WINDOW: usize = 10;
 
 /// A source with nothing to say: the benchmark is about the router.
-struct Quiet;
-
-#[async_trait]
-impl MetricSource for Quiet {
-    fn kind(&self) -> &'static str {
-        "quiet"
-    }
-    async fn poll(&mut self) -> Snapshot {
-        Snapshot {
-            at: Instant::now(),
-            wall: std::time::SystemTime::now(),
-            window: Duration::ZERO,
-            blue: ColorReadings::all_no_data(NoData::Baseline),
-            green: ColorReadings::all_no_data(NoData::Baseline),
-        }
-    }
+fn quiet() -> Scripted {
+    Scripted::new("quiet", Duration::ZERO, |_| {
+        (
+            ColorReadings::all_no_data(NoData::Baseline),
+            ColorReadings::all_no_data(NoData::Baseline),
+        )
+    })
 }
 
 /// When the engine handed the write to the router, when the router
@@ -223,7 +211,7 @@ async fn main() {
         let (handle, task) = cutover::engine::spawn(
             &config,
             router,
-            Box::new(Quiet),
+            Box::new(quiet()),
             journal,
             EngineOptions::default(),
         )

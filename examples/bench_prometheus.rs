@@ -10,9 +10,6 @@
 //!
 //! `cargo run --release --example bench_prometheus`
 
-#[path = "../tests/it/support/prometheus.rs"]
-mod prom;
-
 use std::time::{Duration, Instant};
 
 use cutover::app;
@@ -21,6 +18,7 @@ use cutover::metrics::MetricSource;
 use cutover::metrics::prometheus::PrometheusSource;
 use cutover::model::{Color, Split};
 use cutover::router::demo::SharedSplit;
+use cutover_testkit::prometheus as prom;
 
 const POLLS: usize = 200;
 

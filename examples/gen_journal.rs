@@ -6,8 +6,7 @@
 //! cargo run --release --example gen_journal -- OUT [SAMPLES] [PER]
 //! /usr/bin/time -v target/release/cutover report --journal OUT
 
-#[path = "../tests/it/support/journal_gen.rs"]
-mod journal_gen;
+use cutover_testkit::journal_gen;
 
 fn main() {
     let mut args = std::env::args().skip(1);

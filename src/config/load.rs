@@ -164,7 +164,15 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
                     let message = suggest::unknown(&path, &known, value);
                     located(Some(path), span, message)
                 }
-                None => located(key, span, message),
+                None => {
+                    // TOML that does not parse has no document to look the
+                    // key up in: name the one written on the error's line.
+                    let key = key.or_else(|| {
+                        let line = line_of(text, span.as_ref()?.start);
+                        key_on_line(text, line)
+                    });
+                    located(key, span, message)
+                }
             },
         }
     })?;
@@ -273,6 +281,43 @@ fn excerpt(text: &str, line: usize) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// The dotted key written on line `line` (under the table header above
+/// it), the table itself when the line is its header or holds no key, or
+/// the line's first word outside any table. Read from the text alone, for
+/// a file that does not parse.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let header = |l: &str| {
+        let l = l.trim();
+        l.starts_with('[').then(|| {
+            let inner = l.trim_start_matches('[');
+            inner.split(']').next().unwrap_or(inner).trim().to_string()
+        })
+    };
+    let table = text
+        .lines()
+        .take(line.saturating_sub(1))
+        .filter_map(header)
+        .last();
+    let here = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+    if let Some(h) = header(here).filter(|h| !h.is_empty()) {
+        return Some(h);
+    }
+    let word = |t: &str| {
+        t.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .find(|w| !w.is_empty())
+            .map(str::to_string)
+    };
+    let key = match here.split_once('=') {
+        Some((k, _)) => word(k),
+        None if table.is_none() => word(here),
+        None => None,
+    };
+    match (table, key) {
+        (Some(t), Some(k)) => Some(format!("{t}.{k}")),
+        (t, k) => k.or(t),
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

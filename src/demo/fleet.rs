@@ -7,10 +7,10 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::SharedSplit;
-use crate::config::Scenario;
 use super::server;
 use super::sim::{Behaviour, GreenHistory, Rng};
 use super::stats::PodStats;
+use crate::config::Scenario;
 use crate::model::{Color, Split};
 
 /// How often the generator produces traffic.

@@ -12,7 +12,7 @@ pub mod shared_split;
 pub mod sim;
 pub mod stats;
 
-pub use fleet::Fleet;
 /// The scenarios are words of the config (`[router.demo] scenario`).
 pub use crate::config::Scenario;
+pub use fleet::Fleet;
 pub use shared_split::SharedSplit;

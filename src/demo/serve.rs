@@ -18,9 +18,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::config::Scenario;
 use super::sim::{Behaviour, GreenHistory, Rng};
 use super::stats::PodStats;
+use crate::config::Scenario;
 use crate::model::{Color, Split};
 
 /// How often exposure is measured and the quality gauges refreshed.

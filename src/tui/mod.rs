@@ -8,6 +8,8 @@
 
 mod app;
 mod command_line;
+#[cfg(test)]
+mod command_line_props;
 mod input;
 mod keymap;
 mod preflight;
@@ -22,4 +24,4 @@ pub use command_line::{LineCommand, parse_line};
 pub use keymap::{Binding, Footer, KEYMAP, KeyAction};
 pub use run::{Exit, TuiOptions, run};
 pub use theme::Theme;
-pub use view::draw;
+pub use view::{draw, draw_at};

@@ -3,7 +3,7 @@
 //! one compact view that still says the split, the worst verdict and how
 //! to roll back.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
@@ -21,6 +21,13 @@ pub const MIN_HEIGHT: u16 = 14;
 
 /// Draws one frame of `state` as `app` sees it at `now`.
 pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
+    draw_at(frame, state, app, now, SystemTime::now());
+}
+
+/// [`draw`] with the wall clock given too (the header's "rolled back 4m
+/// ago" and standby countdown), so a test can draw a frame that does not
+/// depend on when it runs.
+pub fn draw_at(frame: &mut Frame, state: &State, app: &App, now: Instant, wall: SystemTime) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small::render(frame, area, state, app);
@@ -40,7 +47,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
         _ => 3,
     };
     let [head, panels, split, log, foot] = Layout::vertical([
-        Constraint::Length(header::height(state, app, now, area.width)),
+        Constraint::Length(header::height(state, app, now, wall, area.width)),
         Constraint::Min(3),
         Constraint::Length(split_bar::height(state)),
         Constraint::Length(events_rows),
@@ -48,7 +55,7 @@ pub fn draw(frame: &mut Frame, state: &State, app: &App, now: Instant) {
     ])
     .areas(area);
 
-    header::render(frame, head, state, app, now);
+    header::render(frame, head, state, app, now, wall);
     let [blue, green] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panels);
     panel::render(frame, blue, state, app, Color::Blue, now);

@@ -36,13 +36,13 @@ fn readings(p99: Reading, err: Reading, q: Reading, rps: f64) -> ColorReadings {
 }
 
 /// "Now" an hour ahead of the clock, so instants in the past never underflow.
-fn now() -> Instant {
+pub(crate) fn now() -> Instant {
     Instant::now() + Duration::from_secs(3600)
 }
 
 /// Mid-cutover at 25 %: blue healthy, green's error rate in breach (7.90 %
 /// against ≤ 5.00 %), green's p99 as given.
-fn mid_cutover(now: Instant, green_p99: Reading) -> State {
+pub(crate) fn mid_cutover(now: Instant, green_p99: Reading) -> State {
     let prometheus = SourceInfo {
         queries: true,
         ..SourceInfo::new("prometheus")
@@ -408,29 +408,6 @@ fn small_terminals_do_not_panic() {
     for (w, h) in [(80, 24), (60, 15), (20, 6), (3, 2), (1, 1)] {
         render(&state, &app, now, w, h);
         render(&state, &App::new(false, true), now, w, h);
-    }
-}
-
-/// Prints a 120×40 and an 80×24 frame of a mid-cutover state
-/// (`--nocapture` to see them); both show the service, the split, both
-/// panels and green's breach.
-#[test]
-fn print_mid_cutover_frame() {
-    let now = now();
-    let state = mid_cutover(now, Reading::Value(436.0));
-    let app = App::new(false, false);
-    for (w, h) in [(W, H), (80, 24)] {
-        let frame = text(&render(&state, &app, now, w, h));
-        println!("{frame}");
-        for want in [
-            "llm-gateway",
-            "green 25% · blue 75%",
-            "BLUE",
-            "GREEN",
-            "✗ BREACH",
-        ] {
-            assert!(frame.contains(want), "{w}×{h} lacks {want:?}:\n{frame}");
-        }
     }
 }
 

@@ -13,7 +13,7 @@ use cutover::engine::{Command, Gate, Phase, PlanView, RolledBackMemory, State};
 use cutover::model::Split;
 use cutover::tui::{Action, App, ConfirmKind, Mode, draw};
 
-fn rolled_back_state() -> State {
+pub(crate) fn rolled_back_state() -> State {
     let mut s = State::new("llm-gateway", "demo", "demo", PlanView::default(), true, 2);
     s.split = Some(Split::ZERO);
     let reason = "auto-rollback: green error rate 7.90 % BREACH".to_string();

@@ -185,6 +185,13 @@ fn rollback_is_as_fast_under_a_key_burst_as_at_rest() {
         t.cmd(&["send-keys", "-t", &t.session, "-l", &"a".repeat(5000)]);
     });
     eprintln!("rollback on screen: at rest {at_rest:?}, after 5,000 keys of a {burst:?}");
+    // Both are within 3 s (checked in `timed_rollback`); the burst costs
+    // no more than a second over the rest (before the drain it waited for
+    // the next key, that is for ever).
+    assert!(
+        burst <= at_rest + Duration::from_secs(1),
+        "rollback after the burst took {burst:?}, at rest {at_rest:?}"
+    );
 }
 
 fn alternate_on(t: &Tmux) -> String {

@@ -12,6 +12,8 @@
 pub mod check;
 mod exposition;
 mod histogram;
+#[cfg(test)]
+mod histogram_props;
 mod readings;
 mod window;
 

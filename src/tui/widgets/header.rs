@@ -24,12 +24,12 @@ const MAX_REASON_ROWS: usize = 4;
 /// metric that caused the rollback, so it is wrapped, never cut.
 /// A rollback remembered across restarts says when and what it takes
 /// ("force needed") before the reason, so a cut never hides the warning.
-fn reason_lines(state: &State, width: u16) -> Vec<String> {
+fn reason_lines(state: &State, width: u16, now: Instant, wall: SystemTime) -> Vec<String> {
     let text = match (&state.rolled_back, &state.phase) {
         // A rollback that has not landed says why first: the rest can wait.
         _ if state.rollback_failed.is_some() => {
             let r = state.rollback_failed.as_ref().expect("checked");
-            let since = Instant::now().saturating_duration_since(r.decided);
+            let since = now.saturating_duration_since(r.decided);
             format!(
                 "{} {} since the decision: {}",
                 tries(r.tries),
@@ -38,7 +38,7 @@ fn reason_lines(state: &State, width: u16) -> Vec<String> {
             )
         }
         (Some(m), _) => {
-            let ago = SystemTime::now().duration_since(m.at).unwrap_or_default();
+            let ago = wall.duration_since(m.at).unwrap_or_default();
             format!(
                 "green rolled back {} ago — force needed: {}",
                 age(ago),
@@ -63,21 +63,30 @@ fn tries(n: u32) -> String {
 }
 
 /// Rows the header needs at `width`, its bottom border included.
-pub fn height(state: &State, app: &App, now: Instant, width: u16) -> u16 {
+pub fn height(state: &State, app: &App, now: Instant, wall: SystemTime, width: u16) -> u16 {
     let t = app.theme();
-    let status = join(second_line(state, t, now), t, width).len();
-    2 + reason_lines(state, width).len() as u16 + status as u16
+    let status = join(second_line(state, t, now, wall), t, width).len();
+    2 + reason_lines(state, width, now, wall).len() as u16 + status as u16
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Instant) {
+/// Draws the header as of `now` on the monotonic clock and `wall` on the
+/// wall clock (the same moment: the caller reads both once per frame).
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    app: &App,
+    now: Instant,
+    wall: SystemTime,
+) {
     let t = app.theme();
     let mut lines = vec![first_line(state, app, now)];
-    for l in reason_lines(state, area.width) {
+    for l in reason_lines(state, area.width, now, wall) {
         lines.push(Line::from(vec![Span::raw(" "), Span::styled(l, t.breach)]));
     }
     // The status items wrap as whole items, so none (auto-rollback last)
     // is cut off on a narrow terminal.
-    lines.extend(join(second_line(state, t, now), t, area.width));
+    lines.extend(join(second_line(state, t, now, wall), t, area.width));
     let block = Block::new().borders(Borders::BOTTOM).border_style(t.dim);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -144,7 +153,12 @@ fn data_age<'a>(state: &State, app: &App, now: Instant) -> Span<'a> {
 }
 
 /// The items of the second line, each a few spans; joined with separators.
-fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a>>> {
+fn second_line<'a>(
+    state: &'a State,
+    t: &Theme,
+    now: Instant,
+    wall: SystemTime,
+) -> Vec<Vec<Span<'a>>> {
     let mut items = Vec::new();
     items.push(split_item(state, t, now));
     items.extend(truth::metrics_view(state, t, now));
@@ -175,7 +189,7 @@ fn second_line<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a
         ),
         None => format!("step 0/{n}"),
     })]);
-    items.extend(timer_items(state, t, now));
+    items.extend(timer_items(state, t, now, wall));
     items.push(armed_item(state, t));
     items
 }
@@ -208,7 +222,7 @@ fn split_item<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Span<'a>> {
 }
 
 /// The step's clocks: dwell or pause, bake, blue's standby.
-fn timer_items<'a>(state: &State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a>>> {
+fn timer_items<'a>(state: &State, t: &Theme, now: Instant, wall: SystemTime) -> Vec<Vec<Span<'a>>> {
     let mut items = Vec::new();
     if let Phase::Paused { .. } = state.phase {
         if let Some(left) = state.dwell_left {
@@ -232,7 +246,7 @@ fn timer_items<'a>(state: &State, t: &Theme, now: Instant) -> Vec<Vec<Span<'a>>>
         ));
     }
     if let Some(until) = state.standby_until {
-        let left = until.duration_since(SystemTime::now()).unwrap_or_default();
+        let left = until.duration_since(wall).unwrap_or_default();
         items.push(vec![Span::raw(if left.is_zero() {
             "standby ended".to_string()
         } else {

@@ -3,8 +3,6 @@
 //! given targets; stopped on drop. Run under `timeout` so that it can
 //! never outlive a stuck test by more than its deadline.
 
-#![allow(dead_code)]
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

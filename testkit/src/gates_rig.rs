@@ -2,8 +2,6 @@
 //! a source that reports both colours healthy, on real time (the checks
 //! are real requests and real processes).
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,7 +3,6 @@
 //! with its readings, its traffic-at-zero record, a drill now and then),
 //! then a short last cutover. Shared by tests/it/report_stream.rs and
 //! examples/gen_journal.rs (which makes the million-line one).
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::Path;

@@ -2,8 +2,6 @@
 //! token and a tenant header, as Mimir or an auth proxy would, under a
 //! path prefix. Debian's Prometheus has no auth of its own.
 
-#![allow(dead_code)]
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

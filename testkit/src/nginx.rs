@@ -1,7 +1,6 @@
 //! A real nginx for tests and benchmarks: a private prefix in a temp dir,
 //! listening on free 127.0.0.1 ports, with backends that are nginx `return`
 //! blocks answering with their colour. Stopped on drop.
-#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -23,8 +23,6 @@
 //! lists, admission, server-side apply, real controllers (a scale changes
 //! `status` at once). Every request is logged, so tests count round trips.
 
-#![allow(dead_code)]
-
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,6 @@
 //! What the engine tests share: the kit's fake router and scripted source,
 //! a config with 100 ms polls, and a wait on the published state. Used as
 //! `use crate::support::engine as engine_rig;`.
-#![allow(dead_code)] // each test file uses its own part
 
 use std::time::Duration;
 

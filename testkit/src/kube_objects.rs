@@ -1,6 +1,5 @@
 //! The Kubernetes objects the tests put in the stand-in API server: blue
 //! and green Deployments and each mode's object, in namespace [`NS`].
-#![allow(dead_code)] // each test file uses its own part
 
 use serde_json::{Value, json};
 

@@ -1,0 +1,91 @@
+//! The cockpit's main views as whole screens, at 80×24, 120×40 and 200×60:
+//! mid-cutover with green in breach, rolled back, a rollback failing, and
+//! the help. The `.snap` files under `snapshots/` are the reviewed screens:
+//! a change to what the operator sees shows up in review as a diff of
+//! them (`cargo insta review`, or `INSTA_UPDATE=always` then `git diff`).
+//!
+//! Every clock is fixed: the monotonic `now` the frame is drawn at, and
+//! the wall time (events, "rolled back 4m10s ago"). Snapshots hold text
+//! only; the verdict colours are checked on cells in `tui_render`.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use cutover::engine::{Phase, PlanView, RollbackRetry, State};
+use cutover::model::{Reading, Split};
+use cutover::tui::{App, draw_at};
+
+/// The sizes every view is checked at.
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
+
+/// The wall clock of every frame (2025-06-15 15:06:40 UTC).
+fn wall() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_750_000_000)
+}
+
+/// Draws `state` at each size and checks the screen against its snapshot
+/// `<view>@<w>x<h>`.
+fn check(view: &str, state: &State, app: &App, now: Instant) {
+    for (w, h) in SIZES {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| draw_at(f, state, app, now, wall())).unwrap();
+        insta::assert_snapshot!(format!("{view}@{w}x{h}"), term.backend());
+    }
+}
+
+#[test]
+fn mid_cutover_with_green_in_breach() {
+    let now = crate::tui_render::now();
+    let mut state = crate::tui_render::mid_cutover(now, Reading::Value(436.0));
+    if let Some(snap) = state.snapshot.as_mut() {
+        snap.wall = wall();
+    }
+    check("mid_cutover", &state, &App::new(false, false), now);
+}
+
+#[test]
+fn rolled_back_with_force_needed() {
+    let mut state = crate::tui_rolled_back::rolled_back_state();
+    if let Some(m) = state.rolled_back.as_mut() {
+        m.at = wall() - Duration::from_secs(250);
+    }
+    check(
+        "rolled_back",
+        &state,
+        &App::new(false, true),
+        Instant::now(),
+    );
+}
+
+#[test]
+fn a_rollback_failing_and_retrying() {
+    // An hour ahead of the process's clock: the header must count "since
+    // the decision" from the frame's `now`, not from the clock it reads.
+    let now = crate::tui_render::now();
+    let mut s = State::new("llm-gateway", "nginx", "demo", PlanView::default(), true, 2);
+    s.split = Some(Split::new(5).unwrap());
+    s.split_read_at = Some(now - Duration::from_secs(1));
+    s.phase = Phase::Canary { step: 1 };
+    s.rollback_failed = Some(RollbackRetry {
+        decided: now - Duration::from_secs(12),
+        tries: 7,
+        reason: "nginx: [emerg] unknown directive \"no_such_directive\"".into(),
+        next_at: Some(now + Duration::from_secs(4)),
+    });
+    check("rollback_failing", &s, &App::new(false, true), now);
+}
+
+#[test]
+fn help_over_a_cutover() {
+    let now = crate::tui_render::now();
+    let state = crate::tui_render::mid_cutover(now, Reading::Value(436.0));
+    let mut app = App::new(false, false);
+    app.on_key(
+        KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE),
+        &state,
+    );
+    check("help", &state, &app, now);
+}
