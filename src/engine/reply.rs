@@ -354,7 +354,7 @@ mod tests {
                 left: Duration::from_secs(3)
             }])
             .to_string(),
-            "gate closed: dwell 3s left (force to override)"
+            "gate closed: dwell: 00:03 left (force to override)"
         );
         assert_eq!(
             Done::Armed {
