@@ -3,8 +3,9 @@
 //! latency, error rate and quality per colour from the differences between
 //! polls.
 //!
-//! - `exposition`: one body → cumulative totals (prometheus-parse, with its
-//!   blind spots reported as warnings);
+//! - `exposition`: one body → samples (prometheus-parse, reading names
+//!   with `:` through a stand-in, its other blind spots reported as
+//!   warnings) → cumulative totals;
 //! - `window`: per-colour history, baselines, counter resets, deltas;
 //! - `histogram`: bucket maths and the `histogram_quantile` estimate;
 //! - `readings`: deltas → readings.
@@ -29,6 +30,7 @@ use super::MetricSource;
 use exposition::Series;
 use window::{Progress, Window};
 
+pub use exposition::{Parsed, Sample, Value, parse};
 pub use histogram::{Bucket, Quantile, quantile};
 
 /// What fetching one target gave: its body, or why there is none.
