@@ -39,6 +39,7 @@ mod rollback_time;
 mod router_workload;
 mod scrape_source;
 mod scrape_tls;
+mod scrape_vllm;
 mod terminal_loss;
 mod tui_input;
 mod tui_quit_alerts;

@@ -8,12 +8,15 @@
 //!   warnings) → cumulative totals;
 //! - `window`: per-colour history, baselines, counter resets, deltas;
 //! - `histogram`: bucket maths and the `histogram_quantile` estimate;
-//! - `readings`: deltas → readings.
+//! - `readings`: deltas → readings;
+//! - `vllm`: a vLLM `/metrics` page written from given values (fixtures).
 
 pub mod check;
 mod exposition;
 mod histogram;
 mod readings;
+mod text;
+pub mod vllm;
 mod window;
 
 use std::time::{Duration, Instant};
