@@ -335,8 +335,10 @@ async fn slow_target_times_out() {
 async fn dropped_lines_warn_and_missing_quality_is_missing() {
     let srv = Server::start().await;
     // A label value with a comma (mangled by the parser, so rewritten and
-    // reported), a name with ':' (dropped) and an unparsable value (dropped).
+    // reported), a name with '-' (not a legal name: dropped), a name with
+    // ':' (legal: read) and an unparsable value (dropped).
     let extra = "requests_total{code=\"200\",path=\"/a,b\"} 5\n\
+                 job-requests-total 3\n\
                  job:requests_total:rate5m 3\n\
                  requests_total{code=\"200\",path=\"/c\"} twelve\n";
     let body = format!("{}{extra}", exposition([10, 10, 10, 10], 0, None, true));
