@@ -19,7 +19,7 @@ use bytes::Bytes;
 use cutover::config::ScrapeConfig;
 use cutover::metrics::MetricSource;
 use cutover::metrics::scrape::vllm::VllmPage;
-use cutover::metrics::scrape::{Sample, ScrapeSource, TargetResult, Value, parse};
+use cutover::metrics::scrape::{Sample, ScrapeSource, TargetResult, Value, parse, parse_where};
 use cutover::model::Reading;
 use http_body_util::Full;
 use hyper::Response;
@@ -197,8 +197,9 @@ fn median_p99(sorted: &[Duration]) -> (f64, f64) {
 /// Parse time of the vLLM fixture, median of many: prometheus-parse alone
 /// as the wrapper fed it before names with `:` were read (it drops them);
 /// the same parser on the fixture with every `:` written `_` (the same
-/// work, nothing dropped); and `scrape::parse` (the `:` stand-in and
-/// back, the label rewrite, the counts).
+/// work, nothing dropped); `scrape::parse` (the `:` stand-in and back,
+/// the label rewrite, the counts); and `parse_where` feeding only the
+/// lines of the three series the scrape source watches, as it does.
 fn vllm_parse() -> anyhow::Result<()> {
     let body = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -210,15 +211,26 @@ fn vllm_parse() -> anyhow::Result<()> {
         prometheus_parse::Scrape::parse(lines).map_or(0, |s| entries(&s.samples))
     };
     let new = |text: &str| parse("vllm", text).map_or(0, |p| entries(&p.samples));
+    // What the scrape source feeds: the three series it watches.
+    let watched = |text: &str| {
+        let keep = |n: &str| {
+            n == "vllm:time_to_first_token_seconds"
+                || n == "vllm:time_to_first_token_seconds_bucket"
+                || n == "http_requests_total"
+                || n == "vllm:kv_cache_usage_perc"
+        };
+        parse_where("vllm", text, keep).map_or(0, |p| entries(&p.samples))
+    };
     const RUNS: usize = 2000;
-    let mut times: [Vec<Duration>; 3] = Default::default();
-    let mut read = [0usize; 3];
+    let mut times: [Vec<Duration>; 4] = Default::default();
+    let mut read = [0usize; 4];
     // Interleaved, so drift in the machine's load hits all three alike.
     for _ in 0..RUNS {
         for (i, (f, text)) in [
             (&old as &dyn Fn(&str) -> usize, &body),
             (&old, &underscored),
             (&new, &body),
+            (&watched, &body),
         ]
         .into_iter()
         .enumerate()
@@ -240,6 +252,7 @@ fn vllm_parse() -> anyhow::Result<()> {
         "old: prometheus-parse, as fed before",
         "old parser, ':' written as '_'",
         "new: scrape::parse",
+        "new, watched series only (parse_where)",
     ];
     for (i, name) in names.iter().enumerate() {
         times[i].sort();

@@ -33,7 +33,7 @@ use super::MetricSource;
 use exposition::Series;
 use window::{Progress, Window};
 
-pub use exposition::{Parsed, Sample, Value, parse};
+pub use exposition::{Parsed, Sample, Value, parse, parse_where};
 pub use histogram::{Bucket, Quantile, quantile};
 
 /// What fetching one target gave: its body, or why there is none.
