@@ -3,9 +3,9 @@
 //! latency, error rate and quality per colour from the differences between
 //! polls.
 //!
-//! - `exposition`: one body → samples (prometheus-parse, reading names
-//!   with `:` through a stand-in, its other blind spots reported as
-//!   warnings) → cumulative totals;
+//! - `exposition`: one body → samples of the watched series
+//!   (prometheus-parse, reading names with `:` through a stand-in, its
+//!   other blind spots reported as warnings) → cumulative totals;
 //! - `window`: per-colour history, baselines, counter resets, deltas;
 //! - `histogram`: bucket maths and the `histogram_quantile` estimate;
 //! - `readings`: deltas → readings;
