@@ -44,6 +44,7 @@ mod rollback_time;
 mod router_workload;
 mod scrape_source;
 mod scrape_tls;
+mod scrape_vllm;
 mod terminal_loss;
 mod tui_input;
 mod tui_quit_alerts;

@@ -335,8 +335,11 @@ async fn slow_target_times_out() {
 async fn dropped_lines_warn_and_missing_quality_is_missing() {
     let srv = Server::start().await;
     // A label value with a comma (mangled by the parser, so rewritten and
-    // reported), a name with ':' (dropped) and an unparsable value (dropped).
+    // reported), a name with '-' (not a legal name, and not watched: not
+    // fed), a name with ':' (legal: read), an unparsable value of a
+    // watched series (dropped).
     let extra = "requests_total{code=\"200\",path=\"/a,b\"} 5\n\
+                 job-requests-total 3\n\
                  job:requests_total:rate5m 3\n\
                  requests_total{code=\"200\",path=\"/c\"} twelve\n";
     let body = format!("{}{extra}", exposition([10, 10, 10, 10], 0, None, true));
@@ -350,7 +353,7 @@ async fn dropped_lines_warn_and_missing_quality_is_missing() {
     assert!(snap.blue.warnings[0].starts_with(&format!("{url}: 1 sample line has label values")));
     assert_eq!(
         snap.blue.warnings[1],
-        format!("{url}: 2 sample lines dropped by the parser")
+        format!("{url}: 1 sample line dropped by the parser")
     );
     assert!(snap.blue.up, "warnings do not make a colour down");
     assert_eq!(

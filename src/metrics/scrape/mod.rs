@@ -3,11 +3,13 @@
 //! latency, error rate and quality per colour from the differences between
 //! polls.
 //!
-//! - `exposition`: one body → cumulative totals (prometheus-parse, with its
-//!   blind spots reported as warnings);
+//! - `exposition`: one body → samples of the watched series
+//!   (prometheus-parse, reading names with `:` through a stand-in, its
+//!   other blind spots reported as warnings) → cumulative totals;
 //! - `window`: per-colour history, baselines, counter resets, deltas;
 //! - `histogram`: bucket maths and the `histogram_quantile` estimate;
-//! - `readings`: deltas → readings.
+//! - `readings`: deltas → readings;
+//! - `vllm`: a vLLM `/metrics` page written from given values (fixtures).
 
 pub mod check;
 mod exposition;
@@ -15,6 +17,8 @@ mod histogram;
 #[cfg(test)]
 mod histogram_props;
 mod readings;
+mod text;
+pub mod vllm;
 mod window;
 
 use std::time::{Duration, Instant};
@@ -31,6 +35,7 @@ use super::MetricSource;
 use exposition::Series;
 use window::{Progress, Window};
 
+pub use exposition::{Parsed, Sample, Value, parse, parse_where};
 pub use histogram::{Bucket, Quantile, quantile};
 
 /// What fetching one target gave: its body, or why there is none.

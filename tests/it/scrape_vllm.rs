@@ -1,0 +1,140 @@
+//! The scrape source on vLLM's page: `assets/fixtures/vllm.prom` (written
+//! by `VllmPage::fixture()`, several hundred series with `vllm:` names)
+//! parses without a loss, and its time-to-first-token histogram gives the
+//! quantiles worked out by hand.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use cutover::config::ScrapeConfig;
+use cutover::metrics::scrape::vllm::VllmPage;
+use cutover::metrics::scrape::{Bucket, Quantile, ScrapeSource, Value, parse, quantile};
+use cutover::model::{Metric, Reading};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/fixtures/vllm.prom");
+
+fn fixture() -> String {
+    std::fs::read_to_string(FIXTURE).unwrap()
+}
+
+/// A scrape config reading vLLM's names.
+pub fn vllm_config(blue: Vec<String>, green: Vec<String>) -> ScrapeConfig {
+    let mut cfg = ScrapeConfig::new(blue, green);
+    cfg.latency_histogram = "vllm:time_to_first_token_seconds".into();
+    cfg.requests_counter = "http_requests_total".into();
+    cfg.status_label = "status".into();
+    cfg.error_status_prefixes = vec!["5".into()];
+    cfg.quality_gauge = Some("vllm:kv_cache_usage_perc".into());
+    cfg
+}
+
+#[test]
+fn the_fixture_is_the_generators_page() {
+    let page = VllmPage::fixture().render();
+    if std::env::var_os("CUTOVER_WRITE_FIXTURES").is_some() {
+        std::fs::write(FIXTURE, &page).unwrap();
+    }
+    assert!(
+        fixture() == page,
+        "{FIXTURE} differs from VllmPage::fixture().render(); rewrite it with \
+         CUTOVER_WRITE_FIXTURES=1 cargo test --test it -- scrape_vllm::the_fixture_is"
+    );
+}
+
+#[test]
+fn the_fixture_parses_completely() {
+    let body = fixture();
+    let series = body
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count();
+    assert!(series >= 500, "{series} series");
+    let p = parse("vllm", &body).unwrap();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    assert_eq!((p.lines, p.returned), (series, series), "every series read");
+    let names: BTreeSet<&str> = p.samples.iter().map(|s| s.metric.as_str()).collect();
+    for want in [
+        "vllm:time_to_first_token_seconds",
+        "vllm:inter_token_latency_seconds",
+        "vllm:time_per_output_token_seconds",
+        "vllm:e2e_request_latency_seconds",
+        "vllm:e2e_request_latency_seconds_count",
+        "vllm:e2e_request_latency_seconds_sum",
+        "vllm:request_queue_time_seconds",
+        "vllm:num_requests_running",
+        "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+        "vllm:prompt_tokens_total",
+        "vllm:generation_tokens_total",
+        "vllm:request_success_total",
+        "http_requests_total",
+        "python_gc_objects_collected_total",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(names.contains(want), "{want} missing");
+    }
+    let stops = p.samples.iter().filter(|s| {
+        s.metric == "vllm:request_success_total"
+            && s.labels.get("finished_reason") == Some("stop")
+            && s.labels.get("model_name") == Some("meta-llama/Llama-3.1-8B-Instruct")
+    });
+    assert_eq!(stops.count(), 2, "one per engine");
+}
+
+#[test]
+fn time_to_first_token_quantiles_read_right() {
+    let p = parse("vllm", &fixture()).unwrap();
+    let buckets: Vec<Bucket> = p
+        .samples
+        .iter()
+        .filter(|s| s.metric == "vllm:time_to_first_token_seconds")
+        .flat_map(|s| match &s.value {
+            Value::Histogram(h) => h
+                .iter()
+                .map(|c| Bucket::new(c.less_than, c.count))
+                .collect::<Vec<_>>(),
+            other => panic!("not a histogram: {other:?}"),
+        })
+        .collect();
+    // Two engines, each 600 requests at 0.07 s (le 0.08), 300 at 0.2 s
+    // (le 0.25) and 100 at 0.9 s (le 1): 2,000 in all. p50 is rank 1,000
+    // in (0.06, 0.08] of 1,200; p95 rank 1,900 and p99 rank 1,980 in
+    // (0.75, 1] of 200, above 1,800.
+    assert_eq!(buckets.len(), 2 * 23);
+    let q = |x| match quantile(x, &buckets) {
+        Quantile::Value(v) => v,
+        other => panic!("{other:?}"),
+    };
+    assert!((q(0.5) - (0.06 + 0.02 * 1000.0 / 1200.0)).abs() < 1e-12);
+    assert!((q(0.95) - 0.875).abs() < 1e-12);
+    assert!((q(0.99) - 0.975).abs() < 1e-12);
+}
+
+#[test]
+fn the_scrape_source_judges_vllm_pages() {
+    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
+    let cfg = vllm_config(urls("blue"), urls("green"));
+    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let first = VllmPage::fixture();
+    let mut second = first.clone();
+    second.requests *= 2;
+    second.errors *= 2;
+    let t0 = Instant::now();
+    src.ingest(&[Ok(first.render())], &[Ok(first.render())], t0);
+    let snap = src.ingest(
+        &[Ok(second.render())],
+        &[Ok(second.render())],
+        t0 + Duration::from_secs(10),
+    );
+    for c in [&snap.blue, &snap.green] {
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // The delta has the fixture's shape: p99 0.975 s.
+        assert_eq!(c.get(Metric::P99Ms), &Reading::Value(975.0));
+        // 40 of 2,100 generation requests (chat 2,000, completions 100).
+        let Reading::Value(e) = c.get(Metric::ErrorRate) else {
+            panic!("{:?}", c.get(Metric::ErrorRate))
+        };
+        assert!((e - 40.0 / 2100.0 * 100.0).abs() < 1e-9, "{e}");
+        assert_eq!(c.get(Metric::Quality), &Reading::Value(0.42));
+    }
+}
