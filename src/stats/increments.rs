@@ -145,10 +145,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn increments_are_differences_of_counters() {
+    /// A tracker whose first poll (blue 100 requests / 1 event, green 10 / 0)
+    /// was its baseline.
+    fn baselined() -> PairTracker<Counts> {
         let mut t = PairTracker::new();
         assert_eq!(t.poll(c(100.0, 1.0), c(10.0, 0.0)), Step::Baseline);
+        t
+    }
+
+    #[test]
+    fn increments_are_differences_of_counters() {
+        let mut t = baselined();
         assert_eq!(
             t.poll(c(1100.0, 6.0), c(60.0, 2.0)),
             increment((1000.0, 5.0), (50.0, 2.0))
@@ -157,8 +164,7 @@ mod tests {
 
     #[test]
     fn a_gap_adds_nothing_and_the_next_increment_spans_it() {
-        let mut t = PairTracker::new();
-        t.poll(c(100.0, 1.0), c(10.0, 0.0));
+        let mut t = baselined();
         assert_eq!(t.poll(c(600.0, 3.0), None), Step::NoData);
         assert_eq!(t.poll(None, None), Step::NoData);
         // blue's increment starts where green's does, at the last poll with both
