@@ -370,14 +370,25 @@ fn remember(r: &mut Recovery, rec: &Record) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::io::Write;
 
     use super::*;
 
-    /// A record for the one service every test here journals.
-    fn rec(kind: RecordKind, origin: RecordOrigin, action: RecordAction) -> Record {
+    /// A record for the one service every engine test journals.
+    pub(in crate::engine) fn rec(
+        kind: RecordKind,
+        origin: RecordOrigin,
+        action: RecordAction,
+    ) -> Record {
         Record::new(kind, "svc", origin, action)
+    }
+
+    /// An outcome of `action` that the router confirmed.
+    pub(in crate::engine) fn ok_outcome(origin: RecordOrigin, action: RecordAction) -> Record {
+        let mut outcome = rec(RecordKind::Outcome, origin, action);
+        outcome.outcome = Some(WriteOutcome::Ok);
+        outcome
     }
 
     /// A rollback to 0 % asked for by `origin` and written: its intent and `ok` outcome.
@@ -385,9 +396,8 @@ mod tests {
         let mut intent = rec(RecordKind::Intent, origin.clone(), RecordAction::Rollback);
         intent.to = Some(0);
         j.append(&intent).unwrap();
-        let mut outcome = rec(RecordKind::Outcome, origin, RecordAction::Rollback);
+        let mut outcome = ok_outcome(origin, RecordAction::Rollback);
         outcome.to = Some(0);
-        outcome.outcome = Some(WriteOutcome::Ok);
         j.append(&outcome).unwrap();
     }
 
@@ -438,12 +448,7 @@ mod tests {
         let r = Journal::recover(&path).unwrap();
         assert_eq!(r.unfinished.as_ref().unwrap().to, Some(1));
 
-        let mut outcome = rec(
-            RecordKind::Outcome,
-            RecordOrigin::Tui,
-            RecordAction::Advance,
-        );
-        outcome.outcome = Some(WriteOutcome::Ok);
+        let mut outcome = ok_outcome(RecordOrigin::Tui, RecordAction::Advance);
         outcome.duration_ms = Some(12);
         j.append(&outcome).unwrap();
         j.append(&rec(
