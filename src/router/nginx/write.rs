@@ -281,6 +281,7 @@ pub fn apply(
 mod tests {
     use super::*;
     use crate::config::NginxMode;
+    use crate::model::split as s;
 
     fn cfg(dir: &Path, test: &[&str]) -> NginxConfig {
         NginxConfig {
@@ -303,10 +304,6 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let c = cfg(d.path(), &["true"]);
         (d, c)
-    }
-
-    fn s(g: u8) -> Split {
-        Split::new(g).unwrap()
     }
 
     #[test]
