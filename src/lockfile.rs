@@ -73,14 +73,22 @@ pub fn try_exclusive(
     }
 }
 
+/// A fresh folder and the path `name` in it, for tests of files that are
+/// guarded or locked; the folder goes when the first half drops.
+#[cfg(test)]
+pub fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_lock_held_by_this_process_is_retried_then_refused() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("x.lock");
+        let (_d, p) = scratch("x.lock");
         let mut held = open(&p).unwrap();
         assert_eq!(try_exclusive(&mut held, |_| false).unwrap(), None);
         std::fs::write(&p, "me\n").unwrap();

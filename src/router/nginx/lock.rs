@@ -120,11 +120,11 @@ pub fn lock_waiting(include: &Path, wait: Duration) -> Result<(WriteLock, Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lockfile::scratch;
 
     #[test]
     fn a_second_writer_is_told_who_holds_the_lock() {
-        let dir = tempfile::tempdir().unwrap();
-        let inc = dir.path().join("up.conf");
+        let (_dir, inc) = scratch("up.conf");
         let held = try_lock(&inc).unwrap();
         let e = try_lock(&inc).unwrap_err();
         assert!(e.contains("is locked by pid"), "{e}");
@@ -135,8 +135,7 @@ mod tests {
 
     #[test]
     fn a_waiting_writer_takes_the_lock_once_it_is_free_or_names_the_holder() {
-        let dir = tempfile::tempdir().unwrap();
-        let inc = dir.path().join("up.conf");
+        let (_dir, inc) = scratch("up.conf");
         let (lock, waited) = lock_waiting(&inc, Duration::from_secs(1)).unwrap();
         assert_eq!(waited, None);
         // Held by "another process": a lock file naming someone else.
