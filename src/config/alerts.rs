@@ -11,8 +11,20 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::http::Secret;
 
 /// What an alert is sent on (`on = [...]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "snake_case")]
 pub enum AlertEvent {
     /// A rollback landed or failed, manual or automatic.
     Rollback,
@@ -28,18 +40,7 @@ pub enum AlertEvent {
 
 impl AlertEvent {
     pub fn name(self) -> &'static str {
-        match self {
-            AlertEvent::Rollback => "rollback",
-            AlertEvent::Promote => "promote",
-            AlertEvent::Breach => "breach",
-            AlertEvent::TerminalLost => "terminal_lost",
-        }
-    }
-}
-
-impl fmt::Display for AlertEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        self.into()
     }
 }
 
@@ -176,6 +177,21 @@ impl<'de> Deserialize<'de> for WebhookUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An event's name is the word written in `on = [...]`.
+    #[test]
+    fn event_names_are_the_config_words() {
+        let events = [
+            (AlertEvent::Rollback, "rollback"),
+            (AlertEvent::Promote, "promote"),
+            (AlertEvent::Breach, "breach"),
+            (AlertEvent::TerminalLost, "terminal_lost"),
+        ];
+        for (e, word) in events {
+            assert_eq!(serde_json::to_value(e).unwrap().as_str(), Some(word));
+            assert_eq!((e.name(), e.to_string()), (word, word.to_string()));
+        }
+    }
 
     #[test]
     fn only_scheme_host_and_port_are_shown() {
