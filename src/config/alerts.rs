@@ -7,21 +7,13 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use strum::{Display, IntoStaticStr};
 
 use crate::http::Secret;
 
 /// What an alert is sent on (`on = [...]`).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::Display,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, Display,
 )]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "snake_case")]
@@ -181,16 +173,13 @@ mod tests {
     /// An event's name is the word written in `on = [...]`.
     #[test]
     fn event_names_are_the_config_words() {
-        let events = [
-            (AlertEvent::Rollback, "rollback"),
-            (AlertEvent::Promote, "promote"),
-            (AlertEvent::Breach, "breach"),
-            (AlertEvent::TerminalLost, "terminal_lost"),
-        ];
-        for (e, word) in events {
-            assert_eq!(serde_json::to_value(e).unwrap().as_str(), Some(word));
-            assert_eq!((e.name(), e.to_string()), (word, word.to_string()));
+        use AlertEvent::*;
+        for e in [Rollback, Promote, Breach, TerminalLost] {
+            let word = serde_json::to_value(e).unwrap();
+            assert_eq!(word.as_str(), Some(e.name()));
+            assert_eq!(e.to_string(), e.name());
         }
+        assert_eq!(TerminalLost.name(), "terminal_lost");
     }
 
     #[test]
