@@ -9,13 +9,42 @@
 //! file names this very process, the attempt is repeated for a short while
 //! instead of refusing a writer over a lock nobody holds.
 
-use std::fs::{File, TryLockError};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// How long a lock that names this process is retried: far longer than a
 /// fork-to-exec window, short enough not to delay a rollback noticeably.
 const OWN_PID_GRACE: Duration = Duration::from_millis(500);
+
+/// The sidecar lock file of `guarded`: `<guarded>.lock`. The lock sits on
+/// a file of its own so that replacing or appending to `guarded` never
+/// touches the inode the lock is on.
+pub fn sidecar(guarded: &Path) -> PathBuf {
+    let mut name = guarded.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Opens (creating, never truncating: a holder's name may be in it) a lock
+/// file for [`try_exclusive`].
+pub fn open(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
+/// Writes the holder's name into a lock file just taken, over whatever a
+/// previous holder left, so the next writer's refusal can name it.
+pub fn name_holder(file: &mut File, holder: &str) -> io::Result<()> {
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    writeln!(file, "{holder}")
+}
 
 /// Takes the exclusive lock on `file` without blocking. `Ok(None)` when
 /// taken; `Ok(Some(text))` when held, with what the lock file says (the
@@ -44,29 +73,26 @@ pub fn try_exclusive(
     }
 }
 
+/// A fresh folder and the path `name` in it, for tests of files that are
+/// guarded or locked; the folder goes when the first half drops.
+#[cfg(test)]
+pub fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs::OpenOptions;
-
-    fn open(p: &std::path::Path) -> File {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(p)
-            .unwrap()
-    }
 
     #[test]
     fn a_lock_held_by_this_process_is_retried_then_refused() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("x.lock");
-        let mut held = open(&p);
+        let (_d, p) = scratch("x.lock");
+        let mut held = open(&p).unwrap();
         assert_eq!(try_exclusive(&mut held, |_| false).unwrap(), None);
         std::fs::write(&p, "me\n").unwrap();
-        let mut other = open(&p);
+        let mut other = open(&p).unwrap();
         let t = Instant::now();
         assert_eq!(
             try_exclusive(&mut other, |s| s == "me").unwrap().as_deref(),

@@ -53,6 +53,12 @@ impl fmt::Display for Color {
 #[serde(try_from = "u8", into = "u8")]
 pub struct Split(u8);
 
+/// A split of a share known to be valid, as tests write one (`split(25)`).
+#[cfg(test)]
+pub fn split(green_pct: u8) -> Split {
+    Split::new(green_pct).expect("a green share of 0 to 100 %")
+}
+
 impl Split {
     pub const ZERO: Split = Split(0);
     pub const FULL: Split = Split(100);

@@ -153,11 +153,11 @@ pub async fn take_over(journal: &Path) -> anyhow::Result<Option<Mark>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lockfile::scratch;
 
     #[test]
     fn a_mark_counts_only_while_its_process_holds_the_journal() {
-        let d = tempfile::tempdir().unwrap();
-        let j = d.path().join("j.jsonl");
+        let (_d, j) = scratch("j.jsonl");
         write(&j, &Mark::new(Some(1), true)).unwrap();
         // Nobody holds the lock: a left-over mark is no guardian.
         assert_eq!(guardian(&j), None);

@@ -7,12 +7,16 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use strum::{Display, IntoStaticStr};
 
 use crate::http::Secret;
 
 /// What an alert is sent on (`on = [...]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "snake_case")]
 pub enum AlertEvent {
     /// A rollback landed or failed, manual or automatic.
     Rollback,
@@ -28,18 +32,7 @@ pub enum AlertEvent {
 
 impl AlertEvent {
     pub fn name(self) -> &'static str {
-        match self {
-            AlertEvent::Rollback => "rollback",
-            AlertEvent::Promote => "promote",
-            AlertEvent::Breach => "breach",
-            AlertEvent::TerminalLost => "terminal_lost",
-        }
-    }
-}
-
-impl fmt::Display for AlertEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        self.into()
     }
 }
 
@@ -176,6 +169,18 @@ impl<'de> Deserialize<'de> for WebhookUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An event's name is the word written in `on = [...]`.
+    #[test]
+    fn event_names_are_the_config_words() {
+        use AlertEvent::*;
+        for e in [Rollback, Promote, Breach, TerminalLost] {
+            let word = serde_json::to_value(e).unwrap();
+            assert_eq!(word.as_str(), Some(e.name()));
+            assert_eq!(e.to_string(), e.name());
+        }
+        assert_eq!(TerminalLost.name(), "terminal_lost");
+    }
 
     #[test]
     fn only_scheme_host_and_port_are_shown() {

@@ -12,6 +12,7 @@ use super::source::SOURCE;
 use super::suggest;
 use super::validate::validate;
 use super::{Config, MAX_CONFIG_BYTES};
+use crate::metricspec::toml_place::{key_at, line_of, span_of};
 
 /// A config that cannot be used, with where and why.
 #[derive(Debug)]
@@ -320,70 +321,6 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// The dotted key whose key or value contains `offset`, as deep as it goes.
-/// A table's own span covers only its header, so every table is searched.
-fn key_at(table: &DeTable<'_>, offset: usize) -> Option<String> {
-    let inside = |r: Range<usize>| r.start <= offset && offset < r.end.max(r.start + 1);
-    for (k, v) in table {
-        let here = k.get_ref().to_string();
-        if let DeValue::Table(t) = v.get_ref()
-            && let Some(d) = key_at(t, offset)
-        {
-            return Some(format!("{here}.{d}"));
-        }
-        // An array of tables (`[[alerts]]`): name the entry, `alerts[1].url`.
-        if let DeValue::Array(a) = v.get_ref() {
-            for (i, item) in a.iter().enumerate() {
-                if let DeValue::Table(t) = item.get_ref()
-                    && let Some(d) = key_at(t, offset)
-                {
-                    return Some(format!("{here}[{i}].{d}"));
-                }
-                if matches!(item.get_ref(), DeValue::Table(_)) && inside(item.span()) {
-                    return Some(format!("{here}[{i}]"));
-                }
-            }
-        }
-        if inside(k.span()) || inside(v.span()) {
-            return Some(here);
-        }
-    }
-    None
-}
-
-/// The span of the key `dotted` (or of its nearest existing parent, so a
-/// missing key still points at its table).
-fn span_of(table: &DeTable<'_>, dotted: &str) -> Option<Range<usize>> {
-    let (head, rest) = match dotted.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (dotted, None),
-    };
-    // Array elements are written `steps[2]`: point at the array, or, in an
-    // array of tables (`gates.smoke[1].url`, `alerts[1].url`), at the key in that entry.
-    let (head, index) = match head.split_once('[') {
-        Some((h, i)) => (h, i.trim_end_matches(']').parse::<usize>().ok()),
-        None => (head, None),
-    };
-    let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == head)?;
-    match (rest, v.get_ref(), index) {
-        (Some(rest), DeValue::Table(t), _) => span_of(t, rest).or(Some(k.span())),
-        (rest, DeValue::Array(a), Some(i)) => match (rest, a.get(i).map(|e| e.get_ref())) {
-            (Some(rest), Some(DeValue::Table(t))) => span_of(t, rest).or(Some(a[i].span())),
-            (_, Some(_)) => Some(a[i].span()),
-            _ => Some(k.span()),
-        },
-        _ => Some(k.span()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +332,16 @@ mod tests {
     const MINIMAL: &str =
         "[service]\nname = \"chat\"\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n";
     const SCRAPE: &str = "[source]\nkind = \"scrape\"\n[source.scrape]\nblue = [\"http://127.0.0.1:1/metrics\"]\ngreen = [\"http://127.0.0.1:2/metrics\"]\n";
+
+    /// The error `text` is refused with.
+    fn refused(text: &str) -> ConfigError {
+        load_str(text, "t.toml").unwrap_err()
+    }
+
+    /// Where an error points: its key and line.
+    fn place(e: &ConfigError) -> (Option<&str>, Option<usize>) {
+        (e.key.as_deref(), e.line)
+    }
 
     #[test]
     fn minimal_config_takes_the_defaults() {
@@ -422,7 +369,7 @@ mod tests {
 
     #[test]
     fn unknown_key_names_key_and_line() {
-        let e = load_str(&format!("{MINIMAL}[plan]\ndwel = \"30s\"\n"), "t.toml").unwrap_err();
+        let e = refused(&format!("{MINIMAL}[plan]\ndwel = \"30s\"\n"));
         assert_eq!(e.line, Some(8), "{e}");
         assert!(e.message.contains("dwel"), "{e}");
         assert_eq!(e.key.as_deref(), Some("plan.dwel"), "{e}");
@@ -431,11 +378,7 @@ mod tests {
 
     #[test]
     fn bad_duration_names_key_and_line() {
-        let e = load_str(
-            &format!("{MINIMAL}\n[plan]\ndwell = \"5 minutes-ish\"\n"),
-            "t.toml",
-        )
-        .unwrap_err();
+        let e = refused(&format!("{MINIMAL}\n[plan]\ndwell = \"5 minutes-ish\"\n"));
         assert_eq!(e.line, Some(9), "{e}");
         assert_eq!(e.key.as_deref(), Some("plan.dwell"));
         assert!(e.message.contains("not a duration"), "{e}");
@@ -443,51 +386,42 @@ mod tests {
 
     #[test]
     fn a_bare_number_is_not_a_duration() {
-        let e = load_str(&format!("{MINIMAL}[plan]\ndwell = 300\n"), "t.toml").unwrap_err();
+        let e = refused(&format!("{MINIMAL}[plan]\ndwell = 300\n"));
         assert_eq!(e.line, Some(8), "{e}");
         assert_eq!(e.key.as_deref(), Some("plan.dwell"), "{e}");
         assert!(e.message.contains("\"5m\""), "{e}");
         assert!(e.message.contains("300 has no unit"), "{e}");
-        let e = load_str(
-            &format!("{HEAD}[source]\nkind = \"demo\"\ninterval = 1.5\n"),
-            "t",
-        )
-        .unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("source.interval"), "{e}");
-        assert_eq!(e.line, Some(7), "{e}");
+        let e = refused(&format!(
+            "{HEAD}[source]\nkind = \"demo\"\ninterval = 1.5\n"
+        ));
+        assert_eq!(place(&e), (Some("source.interval"), Some(7)), "{e}");
         assert!(e.message.contains("has no unit"), "{e}");
     }
 
     #[test]
     fn wrong_type_names_key_and_line_in_plain_words() {
-        let e = load_str(
-            &format!("{MINIMAL}[auto_rollback]\nconsecutive = \"two\"\n"),
-            "t.toml",
-        )
-        .unwrap_err();
+        let e = refused(&format!(
+            "{MINIMAL}[auto_rollback]\nconsecutive = \"two\"\n"
+        ));
         assert_eq!(e.line, Some(8), "{e}");
         assert_eq!(e.key.as_deref(), Some("auto_rollback.consecutive"));
         assert!(e.message.contains("expected a whole number"), "{e}");
         assert!(!e.message.contains("u32"), "{e}");
 
-        let e = load_str(
-            &format!("{MINIMAL}[guardrails.p99_ms]\nabsolute = {{ warn = \"x\", breach = 5 }}\n"),
-            "t.toml",
-        )
-        .unwrap_err();
+        let e = refused(&format!(
+            "{MINIMAL}[guardrails.p99_ms]\nabsolute = {{ warn = \"x\", breach = 5 }}\n"
+        ));
         assert_eq!(e.line, Some(8), "{e}");
         assert!(e.message.contains("expected a number"), "{e}");
         assert!(!e.message.contains("f64"), "{e}");
 
-        let e = load_str(&format!("{MINIMAL}[plan]\nsteps = [1, 300]\n"), "t").unwrap_err();
+        let e = refused(&format!("{MINIMAL}[plan]\nsteps = [1, 300]\n"));
         assert!(e.message.contains("from 0 to 255"), "{e}");
         assert!(!e.message.contains("u8"), "{e}");
 
-        let e = load_str(
-            &format!("{MINIMAL}[guardrails.p99_ms]\nabsolute = \"high\"\n"),
-            "t.toml",
-        )
-        .unwrap_err();
+        let e = refused(&format!(
+            "{MINIMAL}[guardrails.p99_ms]\nabsolute = \"high\"\n"
+        ));
         assert!(e.message.contains("expected a table"), "{e}");
         assert!(!e.message.contains("struct"), "{e}");
         assert!(!e.message.contains("sequence"), "{e}");
@@ -495,54 +429,42 @@ mod tests {
 
     #[test]
     fn syntax_error_has_a_line() {
-        let e = load_str("[service]\nname = \"x\n", "t.toml").unwrap_err();
+        let e = refused("[service]\nname = \"x\n");
         assert_eq!(e.line, Some(2), "{e}");
     }
 
     #[test]
     fn a_missing_table_is_named_without_a_line() {
-        let e = load_str(
-            "# my config\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n",
-            "t.toml",
-        )
-        .unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("service"), "{e}");
-        assert_eq!(e.line, None, "{e}");
+        let e = refused("# my config\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n");
+        assert_eq!(place(&e), (Some("service"), None), "{e}");
         assert!(e.message.starts_with("[service] is missing"), "{e}");
         assert!(!e.to_string().contains("line"), "{e}");
 
-        let e = load_str("[service]\nname = \"x\"\n[source]\nkind = \"demo\"\n", "t").unwrap_err();
+        let e = refused("[service]\nname = \"x\"\n[source]\nkind = \"demo\"\n");
         assert_eq!(e.key.as_deref(), Some("router"), "{e}");
         assert!(e.message.starts_with("[router] is missing"), "{e}");
         assert!(e.message.contains("\"demo\""), "{e}");
         assert!(!e.to_string().contains("router.demo"), "{e}");
 
-        let e = load_str(HEAD, "t").unwrap_err();
+        let e = refused(HEAD);
         assert!(e.message.starts_with("[source] is missing"), "{e}");
     }
 
     #[test]
     fn a_missing_key_is_named_with_its_table() {
-        let e = load_str(
-            "[service]\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n",
-            "t",
-        )
-        .unwrap_err();
+        let e = refused("[service]\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n");
         assert_eq!(e.key.as_deref(), Some("service.name"), "{e}");
         assert_eq!(e.message, "`service.name` is missing", "{e}");
         assert_eq!(e.line, Some(1), "{e}");
 
-        let e = load_str(
-            &format!("{MINIMAL}[guardrails.p99_ms]\nabsolute = {{ warn = 1 }}\n"),
-            "t",
-        )
-        .unwrap_err();
+        let e = refused(&format!(
+            "{MINIMAL}[guardrails.p99_ms]\nabsolute = {{ warn = 1 }}\n"
+        ));
         assert_eq!(
-            e.key.as_deref(),
-            Some("guardrails.p99_ms.absolute.breach"),
+            place(&e),
+            (Some("guardrails.p99_ms.absolute.breach"), Some(8)),
             "{e}"
         );
-        assert_eq!(e.line, Some(8), "{e}");
     }
 
     #[test]
@@ -558,11 +480,7 @@ mod tests {
         assert_eq!(d.scenario, crate::config::Scenario::Degrading);
         // The names are the command line's (clap's ValueEnum); another is
         // named with its key and line.
-        let e = load_str(
-            &format!("{MINIMAL}[router.demo]\nscenario = \"melting\"\n"),
-            "t",
-        )
-        .unwrap_err();
+        let e = refused(&format!("{MINIMAL}[router.demo]\nscenario = \"melting\"\n"));
         assert_eq!(e.key.as_deref(), Some("router.demo.scenario"), "{e}");
         assert!(e.line.is_some(), "{e}");
         assert_eq!(
@@ -570,50 +488,31 @@ mod tests {
             "`melting` is not a scenario; choose one of healthy, degrading, slow-quality"
         );
 
-        let e = load_str(
-            "[service]\nname = \"x\"\n[router]\n[source]\nkind = \"demo\"\n",
-            "t",
-        )
-        .unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("router"), "{e}");
-        assert_eq!(e.line, Some(3), "{e}");
+        let e = refused("[service]\nname = \"x\"\n[router]\n[source]\nkind = \"demo\"\n");
+        assert_eq!(place(&e), (Some("router"), Some(3)), "{e}");
         assert!(e.message.contains("needs `kind`"), "{e}");
 
-        let e = load_str(
+        let e = refused(
             "[service]\nname = \"x\"\n[router]\nkind = \"nginx-ish\"\n[source]\nkind = \"demo\"\n",
-            "t",
-        )
-        .unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("router.kind"), "{e}");
-        assert_eq!(e.line, Some(4), "{e}");
+        );
+        assert_eq!(place(&e), (Some("router.kind"), Some(4)), "{e}");
         assert!(
             e.message.contains("`nginx-ish` is not a router kind"),
             "{e}"
         );
 
-        let e = load_str(
-            &format!("{HEAD}[router.other]\nx = 1\n[source]\nkind = \"demo\"\n"),
-            "t",
-        )
-        .unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("router.other"), "{e}");
-        assert_eq!(e.line, Some(5), "{e}");
+        let e = refused(&format!(
+            "{HEAD}[router.other]\nx = 1\n[source]\nkind = \"demo\"\n"
+        ));
+        assert_eq!(place(&e), (Some("router.other"), Some(5)), "{e}");
     }
 
     #[test]
     fn a_section_written_as_a_value_is_a_table_in_plain_words() {
-        let e = load_str(
-            "[service]\nname = \"x\"\nrouter = \"demo\"\n[source]\nkind = \"demo\"\n",
-            "t",
-        )
-        .unwrap_err();
+        let e = refused("[service]\nname = \"x\"\nrouter = \"demo\"\n[source]\nkind = \"demo\"\n");
         // Written under [service], it is not the [router] section at all.
         assert!(e.message.starts_with("[router] is missing"), "{e}");
-        let e = load_str(
-            "router = \"demo\"\n[service]\nname = \"x\"\n[source]\nkind = \"demo\"\n",
-            "t",
-        )
-        .unwrap_err();
+        let e = refused("router = \"demo\"\n[service]\nname = \"x\"\n[source]\nkind = \"demo\"\n");
         assert_eq!(e.line, Some(1), "{e}");
         assert!(e.message.contains("expected a table"), "{e}");
         assert!(!e.message.contains("Raw"), "{e}");
@@ -626,9 +525,8 @@ mod tests {
         assert!(matches!(c.source.kind, SourceKind::Scrape(_)));
 
         let text = text.replacen("kind = \"scrape\"", "kind = \"demo\"", 1);
-        let e = load_str(&text, "t").unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("source.scrape"), "{e}");
-        assert_eq!(e.line, Some(7), "{e}");
+        let e = refused(&text);
+        assert_eq!(place(&e), (Some("source.scrape"), Some(7)), "{e}");
         assert!(
             e.message.contains("does not belong with `kind = \"demo\"`"),
             "{e}"
@@ -648,18 +546,18 @@ mod tests {
     #[test]
     fn semantic_errors_point_at_the_key() {
         let text = format!("{MINIMAL}[plan]\nsteps = [1, 5, 5, 100]\n");
-        let e = load_str(&text, "t.toml").unwrap_err();
+        let e = refused(&text);
         assert_eq!(e.key.as_deref(), Some("plan.steps"));
         assert_eq!(e.line, Some(8), "{e}");
         assert!(e.message.contains("increasing"), "{e}");
 
         let text = format!("{MINIMAL}[plan]\nsteps = [1, 5, 50]\n");
-        let e = load_str(&text, "t.toml").unwrap_err();
+        let e = refused(&text);
         assert!(e.message.contains("100"), "{e}");
 
         let text =
             format!("{MINIMAL}\n[guardrails.quality]\nabsolute = {{ warn = 0.6, breach = 0.7 }}\n");
-        let e = load_str(&text, "t.toml").unwrap_err();
+        let e = refused(&text);
         assert_eq!(e.key.as_deref(), Some("guardrails.quality.absolute"));
         assert_eq!(e.line, Some(9), "{e}");
     }
@@ -674,11 +572,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.plan.rollback_sla, Some(std::time::Duration::from_secs(2)));
         for bad in ["2", "\"soon\"", "\"0s\""] {
-            let e = load_str(
-                &format!("{MINIMAL}[plan]\nrollback_sla = {bad}\n"),
-                "t.toml",
-            )
-            .unwrap_err();
+            let e = refused(&format!("{MINIMAL}[plan]\nrollback_sla = {bad}\n"));
             assert_eq!(e.key.as_deref(), Some("plan.rollback_sla"), "{bad}: {e}");
             assert_eq!(e.line, Some(8), "{bad}: {e}");
         }
@@ -686,16 +580,12 @@ mod tests {
 
     #[test]
     fn absurd_durations_and_empty_guardrails_are_refused() {
-        let e = load_str(
-            &format!("{MINIMAL}[plan]\nstandby = \"500years\"\n"),
-            "t.toml",
-        )
-        .unwrap_err();
+        let e = refused(&format!("{MINIMAL}[plan]\nstandby = \"500years\"\n"));
         assert_eq!(e.key.as_deref(), Some("plan.standby"), "{e}");
         assert!(e.message.contains("longer than a year"), "{e}");
 
         let none = "[guardrails.p99_ms]\n[guardrails.error_rate]\n[guardrails.quality]\n";
-        let e = load_str(&format!("{MINIMAL}{none}"), "t.toml").unwrap_err();
+        let e = refused(&format!("{MINIMAL}{none}"));
         assert_eq!(e.key.as_deref(), Some("guardrails"), "{e}");
     }
 
@@ -704,19 +594,11 @@ mod tests {
         let base = format!(
             "{HEAD}[source]\nkind = \"scrape\"\ninterval = \"5s\"\ntimeout = \"2s\"\nwindow = \"30s\"\n[source.scrape]\nblue = [\"http://127.0.0.1:1/metrics\"]\n"
         );
-        let e = load_str(
-            &format!("{base}green = [\"http://127.0.0.1:1/metrics\"]\n"),
-            "t.toml",
-        )
-        .unwrap_err();
+        let e = refused(&format!("{base}green = [\"http://127.0.0.1:1/metrics\"]\n"));
         assert!(e.message.contains("also a blue target"), "{e}");
-        let e = load_str(
-            &format!(
-                "{base}green = [\"http://127.0.0.1:2/metrics\"]\nerror_status_prefixes = [\"\"]\n"
-            ),
-            "t.toml",
-        )
-        .unwrap_err();
+        let e = refused(&format!(
+            "{base}green = [\"http://127.0.0.1:2/metrics\"]\nerror_status_prefixes = [\"\"]\n"
+        ));
         assert!(e.message.contains("empty prefix"), "{e}");
     }
 
@@ -725,15 +607,14 @@ mod tests {
         let text = format!(
             "{HEAD}[source]\nkind = \"scrape\"\ninterval = \"5s\"\ntimeout = \"2s\"\nwindow = \"30s\"\n"
         );
-        let e = load_str(&text, "t.toml").unwrap_err();
+        let e = refused(&text);
         assert_eq!(e.key.as_deref(), Some("source.scrape"), "{e}");
         assert!(e.message.contains("[source.scrape]"), "{e}");
         let text = format!(
             "{text}[source.scrape]\nblue = [\"http://127.0.0.1:1/metrics\"]\ngreen = [\"not a url\"]\n"
         );
-        let e = load_str(&text, "t.toml").unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("source.scrape.green"), "{e}");
-        assert_eq!(e.line, Some(12), "{e}");
+        let e = refused(&text);
+        assert_eq!(place(&e), (Some("source.scrape.green"), Some(12)), "{e}");
     }
 
     #[test]
@@ -752,36 +633,33 @@ mod tests {
         let text = format!(
             "{MINIMAL}[[alerts]]\nurl = \"http://127.0.0.1:1/a\"\n[[alerts]]\nurl = \"ftp://h.test/s3cr3t\"\n"
         );
-        let e = load_str(&text, "t").unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("alerts[1].url"), "{e}");
-        assert_eq!(e.line, Some(10), "{e}");
+        let e = refused(&text);
+        assert_eq!(place(&e), (Some("alerts[1].url"), Some(10)), "{e}");
         assert!(e.message.contains("not http or https"), "{e}");
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
 
         let text = format!(
             "{MINIMAL}[[alerts]]\nurl = \"http://127.0.0.1:1/s3cr3t\"\non = [\"rollback\", \"flip\"]\n"
         );
-        let e = load_str(&text, "t").unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("alerts[0].on"), "{e}");
-        assert_eq!(e.line, Some(9), "{e}");
+        let e = refused(&text);
+        assert_eq!(place(&e), (Some("alerts[0].on"), Some(9)), "{e}");
         assert!(e.message.contains("flip"), "{e}");
 
         let text = format!(
             "{MINIMAL}[[alerts]]\nurl = \"http://127.0.0.1:1/s3cr3t\"\ntemplate = '{{\"text\": \"{{{{summry}}}}\"}}'\n"
         );
-        let e = load_str(&text, "t").unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("alerts[0].template"), "{e}");
-        assert_eq!(e.line, Some(9), "{e}");
+        let e = refused(&text);
+        assert_eq!(place(&e), (Some("alerts[0].template"), Some(9)), "{e}");
         assert!(e.message.contains("{{summry}}"), "{e}");
 
         let text = format!("{MINIMAL}[[alerts]]\non = [\"breach\"]\n");
-        let e = load_str(&text, "t").unwrap_err();
+        let e = refused(&text);
         assert_eq!(e.key.as_deref(), Some("alerts[0].url"), "{e}");
         assert!(e.message.contains("missing"), "{e}");
 
         // A syntax error on the url line quotes the line, host only.
         let text = format!("{MINIMAL}[[alerts]]\nurl = \"https://h.test/T0/s3cr3t\n");
-        let e = load_str(&text, "t").unwrap_err();
+        let e = refused(&text);
         assert_eq!(e.line, Some(8), "{e}");
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
         assert!(e.to_string().contains("https://h.test/***"), "{e}");

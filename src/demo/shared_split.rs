@@ -29,10 +29,7 @@ impl SharedSplit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn split(g: u8) -> Split {
-        Split::new(g).unwrap()
-    }
+    use crate::model::split;
 
     #[test]
     fn shared_split_round_trips() {

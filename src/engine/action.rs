@@ -2,14 +2,15 @@
 //! the journal and the messages take their words from here, and nothing
 //! compares strings to find out what a change was.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
+use strum::{Display, IntoStaticStr};
 
 /// A traffic change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, Display)]
+#[strum(serialize_all = "lowercase")]
 pub enum Action {
     Advance,
+    #[strum(serialize = "step back")]
     StepBack,
     Set,
     Rollback,
@@ -19,25 +20,16 @@ pub enum Action {
 impl Action {
     /// The word in the journal's `action` field and in messages.
     pub fn name(self) -> &'static str {
-        match self {
-            Action::Advance => "advance",
-            Action::StepBack => "step back",
-            Action::Set => "set",
-            Action::Rollback => "rollback",
-            Action::Promote => "promote",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        self.into()
     }
 }
 
 /// How a traffic change ended (the journal's `outcome` field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum WriteOutcome {
     /// The router confirmed the new split.
     Ok,
@@ -57,19 +49,38 @@ pub enum WriteOutcome {
 
 impl WriteOutcome {
     pub fn name(self) -> &'static str {
-        match self {
-            WriteOutcome::Ok => "ok",
-            WriteOutcome::Failed => "failed",
-            WriteOutcome::Unverified => "unverified",
-            WriteOutcome::Conflict => "conflict",
-            WriteOutcome::Preempted => "preempted",
-            WriteOutcome::Abandoned => "abandoned",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for WriteOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words the journal and the messages have always used.
+    #[test]
+    fn the_words_are_the_journals() {
+        let actions = [
+            (Action::Advance, "advance"),
+            (Action::StepBack, "step back"),
+            (Action::Set, "set"),
+            (Action::Rollback, "rollback"),
+            (Action::Promote, "promote"),
+        ];
+        for (a, word) in actions {
+            assert_eq!((a.name(), a.to_string()), (word, word.to_string()));
+        }
+        for o in [
+            WriteOutcome::Ok,
+            WriteOutcome::Failed,
+            WriteOutcome::Unverified,
+            WriteOutcome::Conflict,
+            WriteOutcome::Preempted,
+            WriteOutcome::Abandoned,
+        ] {
+            let serde = serde_json::to_value(o).unwrap();
+            assert_eq!(serde.as_str(), Some(o.name()));
+            assert_eq!(o.to_string(), o.name());
+        }
     }
 }

@@ -312,13 +312,26 @@ mod tests {
             .unwrap()
     }
 
+    fn verdict(js: &[Judgement], c: Color, m: Metric) -> Verdict {
+        find(js, c, m).verdict
+    }
+
+    /// Judges blue against green at `pct` % green under the default guardrails.
+    fn judge(blue: ColorReadings, green: ColorReadings, pct: u8) -> Vec<Judgement> {
+        evaluate(
+            &snap(blue, green),
+            Split::new(pct),
+            &GuardrailsConfig::default(),
+        )
+    }
+
     #[test]
     fn healthy_green_is_ok_everywhere() {
-        let s = snap(
+        let js = judge(
             readings(Some(400.0), Some(0.2), Some(0.86)),
             readings(Some(380.0), Some(0.1), Some(0.87)),
+            5,
         );
-        let js = evaluate(&s, Split::new(5), &GuardrailsConfig::default());
         assert_eq!(js.len(), 6);
         assert!(js.iter().all(|j| j.verdict == Verdict::Ok), "{js:#?}");
         assert!(gate_reasons(&js).is_empty());
@@ -326,70 +339,46 @@ mod tests {
 
     #[test]
     fn absolute_levels_warn_then_breach() {
-        let cfg = GuardrailsConfig::default();
-        let s = snap(
-            readings(Some(400.0), Some(0.2), Some(0.86)),
-            readings(Some(400.0), Some(7.9), Some(0.86)),
-        );
-        let j = find(
-            &evaluate(&s, Split::new(25), &cfg),
-            Color::Green,
-            Metric::ErrorRate,
-        );
+        // Only the error rate changes: green's judgement of it.
+        let green_errors = |blue: f64, green: f64| {
+            let r = |e| readings(Some(400.0), Some(e), Some(0.86));
+            find(
+                &judge(r(blue), r(green), 25),
+                Color::Green,
+                Metric::ErrorRate,
+            )
+        };
+        let j = green_errors(0.2, 7.9);
         assert_eq!(j.verdict, Verdict::Breach);
         assert!(j.summary().contains("7.90 %"), "{}", j.summary());
         assert!(j.summary().contains("≤ 5.00 %"), "{}", j.summary());
 
-        let s = snap(
-            readings(Some(400.0), Some(0.2), Some(0.86)),
-            readings(Some(400.0), Some(0.6), Some(0.86)),
-        );
-        let j = find(
-            &evaluate(&s, Split::new(25), &cfg),
-            Color::Green,
-            Metric::ErrorRate,
-        );
+        let j = green_errors(0.2, 0.6);
         assert_eq!(j.verdict, Verdict::Ok);
         // exactly at a level is within it
-        let s = snap(
-            readings(Some(400.0), Some(0.8), Some(0.86)),
-            readings(Some(400.0), Some(1.0), Some(0.86)),
-        );
-        let j = find(
-            &evaluate(&s, Split::new(25), &cfg),
-            Color::Green,
-            Metric::ErrorRate,
-        );
+        let j = green_errors(0.8, 1.0);
         assert_eq!(j.verdict, Verdict::Ok);
     }
 
     #[test]
     fn quality_is_bad_when_low() {
-        let cfg = GuardrailsConfig::default();
-        let s = snap(
+        let js = judge(
             readings(Some(400.0), Some(0.2), Some(0.72)),
             readings(Some(400.0), Some(0.2), Some(0.69)),
+            25,
         );
-        let js = evaluate(&s, Split::new(25), &cfg);
-        assert_eq!(
-            find(&js, Color::Blue, Metric::Quality).verdict,
-            Verdict::Warn
-        );
-        assert_eq!(
-            find(&js, Color::Green, Metric::Quality).verdict,
-            Verdict::Breach
-        );
+        assert_eq!(verdict(&js, Color::Blue, Metric::Quality), Verdict::Warn);
+        assert_eq!(verdict(&js, Color::Green, Metric::Quality), Verdict::Breach);
     }
 
     #[test]
     fn comparison_with_blue() {
-        let cfg = GuardrailsConfig::default();
         // green 300 ms slower than blue: past the +200 warn, within +1000
-        let s = snap(
+        let js = judge(
             readings(Some(400.0), Some(0.2), Some(0.90)),
             readings(Some(700.0), Some(0.2), Some(0.87)),
+            25,
         );
-        let js = evaluate(&s, Split::new(25), &cfg);
         let p = find(&js, Color::Green, Metric::P99Ms);
         assert_eq!(p.verdict, Verdict::Warn);
         let vs = p
@@ -410,26 +399,26 @@ mod tests {
         assert_eq!(q.verdict, Verdict::Warn);
         assert_eq!(gate_reasons(&js).len(), 2);
         // quality 0.06 below blue: breach
-        let s = snap(
+        let js = judge(
             readings(Some(400.0), Some(0.2), Some(0.90)),
             readings(Some(400.0), Some(0.2), Some(0.84)),
+            25,
         );
-        let js = evaluate(&s, Split::new(25), &cfg);
-        assert_eq!(
-            find(&js, Color::Green, Metric::Quality).verdict,
-            Verdict::Breach
-        );
+        assert_eq!(verdict(&js, Color::Green, Metric::Quality), Verdict::Breach);
+    }
+
+    /// Blue reports nothing, green is healthy: the judgements at `pct` %
+    /// green, and green's p99 among them.
+    fn blue_silent(pct: u8) -> (Vec<Judgement>, Judgement) {
+        let green = readings(Some(400.0), Some(0.2), Some(0.9));
+        let js = judge(readings(None, None, None), green, pct);
+        let p99 = find(&js, Color::Green, Metric::P99Ms);
+        (js, p99)
     }
 
     #[test]
     fn no_blue_data_makes_the_comparison_no_data_not_ok() {
-        let cfg = GuardrailsConfig::default();
-        let s = snap(
-            readings(None, None, None),
-            readings(Some(400.0), Some(0.2), Some(0.9)),
-        );
-        let js = evaluate(&s, Split::new(25), &cfg);
-        let p = find(&js, Color::Green, Metric::P99Ms);
+        let (js, p) = blue_silent(25);
         // absolute ok, comparison unknown: the worst is no data
         assert_eq!(p.verdict, Verdict::NoData);
         assert!(!gate_reasons(&js).is_empty());
@@ -437,13 +426,7 @@ mod tests {
 
     #[test]
     fn at_full_split_blue_is_idle_and_not_compared() {
-        let cfg = GuardrailsConfig::default();
-        let s = snap(
-            readings(None, None, None),
-            readings(Some(400.0), Some(0.2), Some(0.9)),
-        );
-        let js = evaluate(&s, Split::new(100), &cfg);
-        let p = find(&js, Color::Green, Metric::P99Ms);
+        let (_, p) = blue_silent(100);
         assert_eq!(p.verdict, Verdict::Ok);
         assert_eq!(p.checks.len(), 1);
     }
@@ -454,25 +437,24 @@ mod tests {
         g.metrics[2] = Reading::NoData(NoData::NotConfigured);
         let mut b = readings(Some(400.0), Some(0.2), None);
         b.metrics[2] = Reading::NoData(NoData::NotConfigured);
-        let js = evaluate(&snap(b, g), Split::new(5), &GuardrailsConfig::default());
+        let js = judge(b, g, 5);
         assert_eq!(js.len(), 4);
         assert!(js.iter().all(|j| j.metric != Metric::Quality));
     }
 
     #[test]
     fn p99_above_the_top_bucket_can_breach_but_never_pass() {
-        let cfg = GuardrailsConfig::default();
         let blue = readings(Some(400.0), Some(0.2), Some(0.9));
         let mut g = readings(None, Some(0.2), Some(0.9));
         g.metrics[0] = Reading::NoData(NoData::AboveRange(10_000.0));
-        let js = evaluate(&snap(blue.clone(), g), Split::new(25), &cfg);
+        let js = judge(blue.clone(), g, 25);
         let p = find(&js, Color::Green, Metric::P99Ms);
         assert_eq!(p.verdict, Verdict::Breach, "{p:#?}");
         assert_eq!(green_breaches(&js).len(), 1);
 
         let mut g = readings(None, Some(0.2), Some(0.9));
         g.metrics[0] = Reading::NoData(NoData::AboveRange(1_000.0));
-        let js = evaluate(&snap(blue, g), Split::new(25), &cfg);
+        let js = judge(blue, g, 25);
         let p = find(&js, Color::Green, Metric::P99Ms);
         assert_eq!(p.verdict, Verdict::NoData, "{p:#?}");
         assert!(
@@ -486,36 +468,24 @@ mod tests {
     fn nan_is_no_data() {
         let mut g = readings(Some(400.0), Some(0.2), Some(0.9));
         g.metrics[0] = Reading::Value(f64::NAN);
-        let js = evaluate(
-            &snap(readings(Some(400.0), Some(0.2), Some(0.9)), g),
-            Split::new(5),
-            &GuardrailsConfig::default(),
-        );
-        assert_eq!(
-            find(&js, Color::Green, Metric::P99Ms).verdict,
-            Verdict::NoData
-        );
+        let js = judge(readings(Some(400.0), Some(0.2), Some(0.9)), g, 5);
+        assert_eq!(verdict(&js, Color::Green, Metric::P99Ms), Verdict::NoData);
     }
 
     #[test]
     fn streak_counts_breaches_and_follows_the_no_data_policy() {
-        let cfg = GuardrailsConfig::default();
         let blue = readings(Some(400.0), Some(0.2), Some(0.9));
-        let bad = evaluate(
-            &snap(blue.clone(), readings(Some(400.0), Some(9.0), Some(0.9))),
-            Split::new(25),
-            &cfg,
+        let bad = judge(
+            blue.clone(),
+            readings(Some(400.0), Some(9.0), Some(0.9)),
+            25,
         );
-        let good = evaluate(
-            &snap(blue.clone(), readings(Some(400.0), Some(0.1), Some(0.9))),
-            Split::new(25),
-            &cfg,
+        let good = judge(
+            blue.clone(),
+            readings(Some(400.0), Some(0.1), Some(0.9)),
+            25,
         );
-        let blind = evaluate(
-            &snap(blue, readings(None, None, None)),
-            Split::new(25),
-            &cfg,
-        );
+        let blind = judge(blue, readings(None, None, None), 25);
         assert_eq!(next_streak(0, &bad, NoDataPolicy::Hold), 1);
         assert_eq!(next_streak(1, &bad, NoDataPolicy::Hold), 2);
         assert_eq!(next_streak(2, &good, NoDataPolicy::Hold), 0);

@@ -370,10 +370,46 @@ fn remember(r: &mut Recovery, rec: &Record) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::io::Write;
 
     use super::*;
+
+    /// A record for the one service every engine test journals.
+    pub(in crate::engine) fn rec(
+        kind: RecordKind,
+        origin: RecordOrigin,
+        action: RecordAction,
+    ) -> Record {
+        Record::new(kind, "svc", origin, action)
+    }
+
+    /// An outcome of `action` that the router confirmed.
+    pub(in crate::engine) fn ok_outcome(origin: RecordOrigin, action: RecordAction) -> Record {
+        let mut outcome = rec(RecordKind::Outcome, origin, action);
+        outcome.outcome = Some(WriteOutcome::Ok);
+        outcome
+    }
+
+    /// A rollback to 0 % asked for by `origin` and written: its intent and `ok` outcome.
+    fn append_landed_rollback(j: &mut Journal, origin: RecordOrigin) {
+        let mut intent = rec(RecordKind::Intent, origin.clone(), RecordAction::Rollback);
+        intent.to = Some(0);
+        j.append(&intent).unwrap();
+        let mut outcome = ok_outcome(origin, RecordAction::Rollback);
+        outcome.to = Some(0);
+        j.append(&outcome).unwrap();
+    }
+
+    /// Appends bytes past the journal's writer, as a torn or foreign write would.
+    fn append_raw(path: &Path, bytes: &[u8]) {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
+    }
 
     /// A rollback whose `ok` outcome the data plane disproved afterwards
     /// (a `rollback_retrying` line follows it) has not landed: recovery
@@ -383,26 +419,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let mut j = Journal::open(&path).unwrap();
-        let mut intent = Record::new(
-            RecordKind::Intent,
-            "svc",
-            RecordOrigin::Tui,
-            RecordAction::Rollback,
-        );
-        intent.to = Some(0);
-        j.append(&intent).unwrap();
-        let mut outcome = Record::new(
-            RecordKind::Outcome,
-            "svc",
-            RecordOrigin::Tui,
-            RecordAction::Rollback,
-        );
-        outcome.outcome = Some(WriteOutcome::Ok);
-        j.append(&outcome).unwrap();
+        append_landed_rollback(&mut j, RecordOrigin::Tui);
         assert!(Journal::recover(&path).unwrap().failed_rollback.is_none());
-        let mut retrying = Record::new(
+        let mut retrying = rec(
             RecordKind::Control,
-            "svc",
             RecordOrigin::AutoRollback,
             RecordAction::RollbackRetrying,
         );
@@ -421,40 +441,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("j.jsonl");
         let mut j = Journal::open(&path).unwrap();
-        let mut intent = Record::new(
-            RecordKind::Intent,
-            "svc",
-            RecordOrigin::Tui,
-            RecordAction::Advance,
-        );
+        let mut intent = rec(RecordKind::Intent, RecordOrigin::Tui, RecordAction::Advance);
         intent.from = Some(0);
         intent.to = Some(1);
         j.append(&intent).unwrap();
         let r = Journal::recover(&path).unwrap();
         assert_eq!(r.unfinished.as_ref().unwrap().to, Some(1));
 
-        let mut outcome = Record::new(
-            RecordKind::Outcome,
-            "svc",
-            RecordOrigin::Tui,
-            RecordAction::Advance,
-        );
-        outcome.outcome = Some(WriteOutcome::Ok);
+        let mut outcome = ok_outcome(RecordOrigin::Tui, RecordAction::Advance);
         outcome.duration_ms = Some(12);
         j.append(&outcome).unwrap();
-        j.append(&Record::new(
+        j.append(&rec(
             RecordKind::Promoted,
-            "svc",
             RecordOrigin::Autopilot,
             RecordAction::Promoted,
         ))
         .unwrap();
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap()
-            .write_all(b"{not json\n")
-            .unwrap();
+        append_raw(&path, b"{not json\n");
         let r = Journal::recover(&path).unwrap();
         assert!(r.unfinished.is_none());
         assert!(r.promoted_at.is_some());
@@ -492,9 +495,8 @@ mod tests {
         };
         let mut ro = Journal::open_readonly(&path, held.to_string()).unwrap();
         let e = ro
-            .append(&Record::new(
+            .append(&rec(
                 RecordKind::Note,
-                "svc",
                 RecordOrigin::Tui,
                 RecordAction::Note,
             ))
@@ -509,26 +511,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let mut j = Journal::open(&path).unwrap();
-        let mut intent = Record::new(
-            RecordKind::Intent,
-            "svc",
-            RecordOrigin::AutoRollback,
-            RecordAction::Rollback,
-        );
-        intent.to = Some(0);
-        j.append(&intent).unwrap();
-        let mut outcome = Record::new(
-            RecordKind::Outcome,
-            "svc",
-            RecordOrigin::AutoRollback,
-            RecordAction::Rollback,
-        );
-        outcome.to = Some(0);
-        outcome.outcome = Some(WriteOutcome::Ok);
-        j.append(&outcome).unwrap();
-        j.append(&Record::new(
+        append_landed_rollback(&mut j, RecordOrigin::AutoRollback);
+        j.append(&rec(
             RecordKind::Breach,
-            "svc",
             RecordOrigin::Guardrail,
             RecordAction::Cleared,
         ))
@@ -544,12 +529,10 @@ mod tests {
         let r = Journal::recover(&path).unwrap();
         assert_eq!(r.bad_lines, 0);
         assert_eq!(r.last.unwrap().kind, RecordKind::Outcome);
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap()
-            .write_all(b"{\"time\":\"2026-01-01T00:00:00Z\",\"kind\":\"intent\"}\n")
-            .unwrap();
+        append_raw(
+            &path,
+            b"{\"time\":\"2026-01-01T00:00:00Z\",\"kind\":\"intent\"}\n",
+        );
         let r = Journal::recover(&path).unwrap();
         assert_eq!(r.bad_lines, 1, "an intent that names no action");
         assert!(r.unfinished.is_none());

@@ -3,7 +3,7 @@
 //! that is on disk when the call returns, with a failed append taken back.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::journal::Record;
@@ -31,9 +31,7 @@ fn locked_message(path: &Path, pid: Option<u32>) -> String {
 /// The sidecar file whose advisory lock makes a process the one writer of
 /// a journal; it holds the writer's process id so others can name it.
 pub fn lock_path(journal: &Path) -> PathBuf {
-    let mut name = journal.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
+    crate::lockfile::sidecar(journal)
 }
 
 /// Takes the writer's lock of `journal`, or says who holds it. The lock is
@@ -41,18 +39,11 @@ pub fn lock_path(journal: &Path) -> PathBuf {
 /// ends, however it ends, so a crash never leaves a stale lock.
 fn acquire(journal: &Path) -> Result<File, OpenError> {
     let path = lock_path(journal);
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)?;
+    let mut file = crate::lockfile::open(&path)?;
     let me = std::process::id().to_string();
     match crate::lockfile::try_exclusive(&mut file, |holder| holder == me)? {
         None => {
-            file.set_len(0)?;
-            file.seek(std::io::SeekFrom::Start(0))?;
-            file.write_all(format!("{me}\n").as_bytes())?;
+            crate::lockfile::name_holder(&mut file, &me)?;
             file.sync_data()?;
             Ok(file)
         }

@@ -118,10 +118,7 @@ pub fn last_rollback(path: &Path) -> Option<LastRollback> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rec(kind: RecordKind, origin: RecordOrigin, action: RecordAction) -> Record {
-        Record::new(kind, "svc", origin, action)
-    }
+    use crate::engine::journal::tests::{ok_outcome, rec};
 
     #[test]
     fn the_outcome_completed_by_its_traffic_zero_record() {
@@ -131,12 +128,7 @@ mod tests {
             RecordAction::Rollback,
         );
         intent.to = Some(0);
-        let mut out = rec(
-            RecordKind::Outcome,
-            RecordOrigin::Tui,
-            RecordAction::Rollback,
-        );
-        out.outcome = Some(WriteOutcome::Ok);
+        let mut out = ok_outcome(RecordOrigin::Tui, RecordAction::Rollback);
         out.duration_ms = Some(130);
         out.decision_to_router_ms = Some(130);
         out.reason = Some("error rate".into());

@@ -299,6 +299,19 @@ mod tests {
         }
     }
 
+    const READY: &Phase = &Phase::Ready;
+    const STEP_1: &Phase = &Phase::Canary { step: 1 };
+
+    /// A gate at the first canary step, now, with everything else fine.
+    fn canary_input() -> GateInput<'static> {
+        input(Instant::now(), STEP_1)
+    }
+
+    /// A gate at 0 % (Ready), now, with everything else fine.
+    fn ready_input() -> GateInput<'static> {
+        input(Instant::now(), READY)
+    }
+
     fn input(now: Instant, phase: &Phase) -> GateInput<'_> {
         GateInput {
             now,
@@ -325,7 +338,7 @@ mod tests {
         let phase = Phase::Canary { step: 1 };
         assert!(check_gate(&input(now, &phase)).open());
 
-        let mut g = input(now, &phase);
+        let mut g = input(now, STEP_1);
         g.dwell_until = Some(now + Duration::from_secs(61));
         let c = check_gate(&g);
         assert_eq!(
@@ -336,7 +349,7 @@ mod tests {
         );
         assert!(c.hard.is_empty());
 
-        let mut g = input(now, &phase);
+        let mut g = input(now, STEP_1);
         g.guardrail_reasons = vec![finding(Verdict::Warn, "green p99 latency 900 ms WARN")];
         assert!(!check_gate(&g).open());
     }
@@ -346,8 +359,7 @@ mod tests {
     #[test]
     fn the_worst_reason_comes_first_and_a_held_dwell_says_why() {
         let now = Instant::now();
-        let phase = Phase::Canary { step: 1 };
-        let mut g = input(now, &phase);
+        let mut g = input(now, STEP_1);
         g.dwell_until = Some(now + Duration::from_secs(3));
         g.guardrail_reasons = vec![finding(
             Verdict::Breach,
@@ -376,9 +388,7 @@ mod tests {
 
     #[test]
     fn first_step_needs_only_green_up() {
-        let now = Instant::now();
-        let phase = Phase::Ready;
-        let mut g = input(now, &phase);
+        let mut g = ready_input();
         g.split = Some(s(0));
         g.guardrail_reasons = vec![finding(Verdict::NoData, "green p99 no data")];
         assert!(check_gate(&g).open());
@@ -388,9 +398,7 @@ mod tests {
 
     #[test]
     fn green_with_no_ready_replica_closes_the_gate_for_good() {
-        let now = Instant::now();
-        let phase = Phase::Canary { step: 1 };
-        let mut g = input(now, &phase);
+        let mut g = canary_input();
         g.green_replicas = Some(Replicas {
             ready: 0,
             desired: 3,
@@ -408,9 +416,7 @@ mod tests {
 
     #[test]
     fn unpassed_checks_hold_the_gate_and_can_be_forced() {
-        let now = Instant::now();
-        let phase = Phase::Ready;
-        let mut g = input(now, &phase);
+        let mut g = ready_input();
         g.split = Some(s(0));
         let failed = CheckReason::SmokeFailed {
             name: "health".into(),
@@ -424,9 +430,7 @@ mod tests {
 
     #[test]
     fn stale_or_missing_data_holds_the_gate() {
-        let now = Instant::now();
-        let phase = Phase::Canary { step: 1 };
-        let mut g = input(now, &phase);
+        let mut g = canary_input();
         g.data_age = None;
         assert_eq!(check_gate(&g).soft, vec![GateReason::NoData]);
         g.data_age = Some(Duration::from_secs(40));
@@ -440,18 +444,14 @@ mod tests {
 
     #[test]
     fn data_from_before_the_split_change_holds_the_gate() {
-        let now = Instant::now();
-        let phase = Phase::Canary { step: 1 };
-        let mut g = input(now, &phase);
+        let mut g = canary_input();
         g.data_predates_split = true;
         assert_eq!(check_gate(&g).soft, vec![GateReason::DataPredatesSplit]);
     }
 
     #[test]
     fn an_unreadable_router_is_a_hard_stop() {
-        let now = Instant::now();
-        let phase = Phase::Canary { step: 1 };
-        let mut g = input(now, &phase);
+        let mut g = canary_input();
         g.router_error = Some("connection refused");
         assert_eq!(
             check_gate(&g).hard,
@@ -462,11 +462,10 @@ mod tests {
     #[test]
     fn hard_reasons_cannot_be_forced() {
         let now = Instant::now();
-        let phase = Phase::Canary { step: 1 };
-        let mut g = input(now, &phase);
+        let mut g = input(now, STEP_1);
         g.write_in_flight = true;
         assert_eq!(check_gate(&g).hard, vec![GateReason::WriteInFlight]);
-        let mut g = input(now, &phase);
+        let mut g = input(now, STEP_1);
         g.split = None;
         assert_eq!(check_gate(&g).hard, vec![GateReason::SplitUnknown]);
         let baking = Phase::Baking;

@@ -8,13 +8,14 @@ use std::fmt;
 use std::ops::Range;
 
 use serde::Deserialize;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 use super::MetricSpec;
 use super::cost::CostConfig;
 use super::entry::MetricEntry;
 use super::legacy::Legacy;
 use super::parse::{Inputs, resolve};
+use super::toml_place::{key_at, line_of, span_of};
 
 /// An error with where it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,67 +106,5 @@ fn suggest(name: &str, known: &[&str]) -> String {
                 names.join(", ")
             )
         }
-    }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// The dotted key (`metrics[1].scrape.q`) whose key or value holds `offset`.
-fn key_at(table: &DeTable<'_>, offset: usize) -> Option<String> {
-    let inside = |r: Range<usize>| r.start <= offset && offset < r.end.max(r.start + 1);
-    for (k, v) in table {
-        let here = k.get_ref().to_string();
-        match v.get_ref() {
-            DeValue::Table(t) => {
-                if let Some(d) = key_at(t, offset) {
-                    return Some(format!("{here}.{d}"));
-                }
-            }
-            DeValue::Array(a) => {
-                for (i, item) in a.iter().enumerate() {
-                    if let DeValue::Table(t) = item.get_ref() {
-                        if let Some(d) = key_at(t, offset) {
-                            return Some(format!("{here}[{i}].{d}"));
-                        }
-                        if inside(item.span()) {
-                            return Some(format!("{here}[{i}]"));
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-        if inside(k.span()) || inside(v.span()) {
-            return Some(here);
-        }
-    }
-    None
-}
-
-/// The span of the dotted key, or of its nearest written parent.
-fn span_of(table: &DeTable<'_>, dotted: &str) -> Option<Range<usize>> {
-    let (head, rest) = match dotted.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (dotted, None),
-    };
-    let (name, index) = match head.split_once('[') {
-        Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()),
-        None => (head, None),
-    };
-    let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name)?;
-    let value = match (v.get_ref(), index) {
-        (DeValue::Array(a), Some(i)) => a.get(i)?,
-        _ => v,
-    };
-    match (rest, value.get_ref()) {
-        (Some(rest), DeValue::Table(t)) => span_of(t, rest).or(Some(value.span())),
-        (None, _) if index.is_some() => Some(value.span()),
-        _ => Some(k.span()),
     }
 }

@@ -13,6 +13,7 @@ pub mod parse;
 pub mod preset;
 pub mod selector;
 pub mod threshold;
+pub mod toml_place;
 pub mod unit;
 
 #[cfg(test)]

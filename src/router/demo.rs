@@ -95,11 +95,8 @@ impl TrafficRouter for DemoRouter {
 mod tests {
     use super::*;
     use crate::model::Split;
+    use crate::model::split;
     use std::sync::Arc;
-
-    fn split(g: u8) -> Split {
-        Split::new(g).unwrap()
-    }
 
     #[tokio::test]
     async fn set_waits_then_applies_and_reads_back() {

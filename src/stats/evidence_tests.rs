@@ -40,6 +40,25 @@ fn feed(
     (b, g)
 }
 
+/// An evidence set judging only the error rate, with `effect` as its
+/// smallest effect worth finding.
+fn error_rate_only(effect: &str) -> EvidenceSet {
+    EvidenceSet::new(vec![Judged::counts("error rate", cfg(0.01, effect))])
+}
+
+/// [`feed`] from counters that start at zero, with that zero as baseline.
+fn feed_from_zero(
+    j: &mut Judged,
+    polls: u32,
+    per_poll: f64,
+    rho: f64,
+    green_rate: f64,
+) -> (Counts, Counts) {
+    j.observe_counts(c(0.0, 0.0), c(0.0, 0.0));
+    let zero = (Counts::default(), Counts::default());
+    feed(j, zero, polls, per_poll, rho, green_rate)
+}
+
 #[test]
 fn alpha_is_split_across_the_testable_metrics() {
     let s = set();
@@ -61,18 +80,10 @@ fn a_gauge_is_not_testable() {
 
 #[test]
 fn a_doubled_error_rate_is_found_and_stays_found() {
-    let mut s = EvidenceSet::new(vec![Judged::counts("error rate", cfg(0.01, "+0.25pt"))]);
+    let mut s = error_rate_only("+0.25pt");
     let j = s.get_mut("error rate").unwrap();
-    j.observe_counts(c(0.0, 0.0), c(0.0, 0.0));
     // 25 % of 1,000 req/s, 5 s polls: 1.0 % on green against 0.5 %
-    let end = feed(
-        j,
-        (Counts::default(), Counts::default()),
-        24,
-        5_000.0,
-        0.25,
-        0.01,
-    );
+    let end = feed_from_zero(j, 24, 5_000.0, 0.25, 0.01);
     let Finding::Worse { e_value } = j.finding(None) else {
         panic!("{:?}", j.finding(None));
     };
@@ -86,19 +97,11 @@ fn a_doubled_error_rate_is_found_and_stays_found() {
 
 #[test]
 fn evidence_carries_across_steps_and_restarts_only_for_a_new_green() {
-    let mut s = EvidenceSet::new(vec![Judged::counts("error rate", cfg(0.01, "+0.5pt"))]);
+    let mut s = error_rate_only("+0.5pt");
     assert!(!s.green_is("green-v2"));
     let j = s.get_mut("error rate").unwrap();
-    j.observe_counts(c(0.0, 0.0), c(0.0, 0.0));
     // 1 % then 5 %: green somewhat worse (0.8 %), not yet decided
-    let at = feed(
-        j,
-        (Counts::default(), Counts::default()),
-        6,
-        5_000.0,
-        0.01,
-        0.008,
-    );
+    let at = feed_from_zero(j, 6, 5_000.0, 0.01, 0.008);
     let e1 = j.e_value();
     feed(j, at, 1, 5_000.0, 0.05, 0.008);
     assert_ne!(j.e_value(), 1.0);
@@ -116,19 +119,11 @@ fn evidence_carries_across_steps_and_restarts_only_for_a_new_green() {
 
 #[test]
 fn the_gate_counts_down_to_no_regression() {
-    let mut s = EvidenceSet::new(vec![Judged::counts("error rate", cfg(0.01, "+0.5pt"))]);
+    let mut s = error_rate_only("+0.5pt");
     // no blue rate yet: cannot say
     assert_eq!(s.still_needed(Some(0.05)), None);
     let j = s.get_mut("error rate").unwrap();
-    j.observe_counts(c(0.0, 0.0), c(0.0, 0.0));
-    let at = feed(
-        j,
-        (Counts::default(), Counts::default()),
-        1,
-        20_000.0,
-        0.05,
-        0.005,
-    );
+    let at = feed_from_zero(j, 1, 20_000.0, 0.05, 0.005);
     let first = s.still_needed(None).unwrap().green_requests;
     assert!(first > 1_000.0, "{first}");
     let j = s.get_mut("error rate").unwrap();

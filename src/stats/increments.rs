@@ -136,44 +136,41 @@ mod tests {
         Some(Counts { requests, events })
     }
 
-    #[test]
-    fn increments_are_differences_of_counters() {
+    /// The step that adds `(requests, events)` for blue and for green.
+    fn increment(blue: (f64, f64), green: (f64, f64)) -> Step<Counts> {
+        let counts = |(requests, events)| Counts { requests, events };
+        Step::Increment {
+            blue: counts(blue),
+            green: counts(green),
+        }
+    }
+
+    /// A tracker whose first poll (blue 100 requests / 1 event, green 10 / 0)
+    /// was its baseline.
+    fn baselined() -> PairTracker<Counts> {
         let mut t = PairTracker::new();
         assert_eq!(t.poll(c(100.0, 1.0), c(10.0, 0.0)), Step::Baseline);
+        t
+    }
+
+    #[test]
+    fn increments_are_differences_of_counters() {
+        let mut t = baselined();
         assert_eq!(
             t.poll(c(1100.0, 6.0), c(60.0, 2.0)),
-            Step::Increment {
-                blue: Counts {
-                    requests: 1000.0,
-                    events: 5.0
-                },
-                green: Counts {
-                    requests: 50.0,
-                    events: 2.0
-                },
-            }
+            increment((1000.0, 5.0), (50.0, 2.0))
         );
     }
 
     #[test]
     fn a_gap_adds_nothing_and_the_next_increment_spans_it() {
-        let mut t = PairTracker::new();
-        t.poll(c(100.0, 1.0), c(10.0, 0.0));
+        let mut t = baselined();
         assert_eq!(t.poll(c(600.0, 3.0), None), Step::NoData);
         assert_eq!(t.poll(None, None), Step::NoData);
         // blue's increment starts where green's does, at the last poll with both
         assert_eq!(
             t.poll(c(1100.0, 6.0), c(60.0, 2.0)),
-            Step::Increment {
-                blue: Counts {
-                    requests: 1000.0,
-                    events: 5.0
-                },
-                green: Counts {
-                    requests: 50.0,
-                    events: 2.0
-                },
-            }
+            increment((1000.0, 5.0), (50.0, 2.0))
         );
     }
 
@@ -185,16 +182,7 @@ mod tests {
         assert_eq!(t.poll(c(200.0, 2.0), c(12.0, 1.0)), Step::Reset);
         assert_eq!(
             t.poll(c(300.0, 2.0), c(20.0, 1.0)),
-            Step::Increment {
-                blue: Counts {
-                    requests: 100.0,
-                    events: 0.0
-                },
-                green: Counts {
-                    requests: 8.0,
-                    events: 0.0
-                },
-            }
+            increment((100.0, 0.0), (8.0, 0.0))
         );
         assert_eq!(t.poll(c(f64::NAN, 2.0), c(30.0, 1.0)), Step::Reset);
     }

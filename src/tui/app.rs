@@ -440,6 +440,15 @@ mod tests {
     }
 
     /// The dialog for `kind` is open with No focused.
+    /// `c` opens the `kind` dialog with No focused, and Enter there sends
+    /// nothing and closes it.
+    fn assert_enter_declines(app: &mut App, s: &State, c: char, kind: ConfirmKind) {
+        assert_eq!(app.on_key(ch(c), s), Action::None);
+        assert_asks(app, kind);
+        assert_eq!(app.on_key(key(KeyCode::Enter), s), Action::None);
+        assert_eq!(app.mode(), &Mode::Normal);
+    }
+
     fn assert_asks(app: &App, kind: ConfirmKind) {
         assert_eq!(
             app.mode(),
@@ -553,11 +562,7 @@ mod tests {
     fn promote_asks_first_and_defaults_to_no() {
         let s = canary();
         let mut app = App::new(false, false);
-        assert_eq!(app.on_key(ch('P'), &s), Action::None);
-        assert_asks(&app, ConfirmKind::Promote);
-        // Enter on the default (No) sends nothing.
-        assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
-        assert_eq!(app.mode(), &Mode::Normal);
+        assert_enter_declines(&mut app, &s, 'P', ConfirmKind::Promote);
 
         // Move focus to Yes, then Enter promotes.
         app.on_key(ch('P'), &s);
@@ -729,10 +734,7 @@ mod tests {
         let s = state();
         let mut app = App::new(false, false);
         // Armed: `a` opens the dialog with No focused; Enter keeps it armed.
-        assert_eq!(app.on_key(ch('a'), &s), Action::None);
-        assert_asks(&app, ConfirmKind::Disarm);
-        assert_eq!(app.on_key(key(KeyCode::Enter), &s), Action::None);
-        assert_eq!(app.mode(), &Mode::Normal);
+        assert_enter_declines(&mut app, &s, 'a', ConfirmKind::Disarm);
         app.on_key(ch('a'), &s);
         assert_eq!(
             app.on_key(ch('y'), &s),

@@ -326,6 +326,7 @@ fn braced(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::split as s;
 
     fn cfg(mode: NginxMode) -> NginxConfig {
         NginxConfig {
@@ -344,10 +345,6 @@ mod tests {
             probe_url: None,
             probe_requests: 200,
         }
-    }
-
-    fn s(g: u8) -> Split {
-        Split::new(g).unwrap()
     }
 
     #[test]

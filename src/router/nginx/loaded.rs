@@ -87,11 +87,11 @@ pub fn reconcile(cfg: &NginxConfig) -> Result<Option<String>, RouterError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lockfile::scratch;
 
     #[test]
     fn the_record_round_trips_and_is_absent_at_first() {
-        let d = tempfile::tempdir().unwrap();
-        let inc = d.path().join("up.conf");
+        let (_d, inc) = scratch("up.conf");
         assert_eq!(recorded(&inc), None);
         record(&inc, &Revision("00ab".into()));
         assert_eq!(recorded(&inc), Some(Revision("00ab".into())));

@@ -10,8 +10,7 @@
 //! whatever it left, because a rollback must not be lost to a writer that
 //! is about to finish.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -39,9 +38,7 @@ pub struct Waited {
 }
 
 pub fn lock_path(include: &Path) -> PathBuf {
-    let mut p = include.as_os_str().to_owned();
-    p.push(".lock");
-    PathBuf::from(p)
+    crate::lockfile::sidecar(include)
 }
 
 /// This process, as the lock file names it: `pid 1234 (cutover set 25)`.
@@ -53,12 +50,7 @@ fn me() -> String {
 /// One attempt: the lock, or the name of whoever holds it.
 fn attempt(include: &Path) -> Result<Result<WriteLock, String>, String> {
     let path = lock_path(include);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
+    let mut file = crate::lockfile::open(&path)
         .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
     let me = me();
     let held = crate::lockfile::try_exclusive(&mut file, |holder| holder == me)
@@ -72,10 +64,7 @@ fn attempt(include: &Path) -> Result<Result<WriteLock, String>, String> {
         return Ok(Err(holder));
     }
     // Who holds it, for the next writer's error message.
-    let _ = file.set_len(0);
-    let _ = file.seek(SeekFrom::Start(0));
-    let _ = writeln!(file, "{me}");
-    let _ = file.flush();
+    let _ = crate::lockfile::name_holder(&mut file, &me);
     Ok(Ok(WriteLock { _file: file }))
 }
 
@@ -131,11 +120,11 @@ pub fn lock_waiting(include: &Path, wait: Duration) -> Result<(WriteLock, Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lockfile::scratch;
 
     #[test]
     fn a_second_writer_is_told_who_holds_the_lock() {
-        let dir = tempfile::tempdir().unwrap();
-        let inc = dir.path().join("up.conf");
+        let (_dir, inc) = scratch("up.conf");
         let held = try_lock(&inc).unwrap();
         let e = try_lock(&inc).unwrap_err();
         assert!(e.contains("is locked by pid"), "{e}");
@@ -146,8 +135,7 @@ mod tests {
 
     #[test]
     fn a_waiting_writer_takes_the_lock_once_it_is_free_or_names_the_holder() {
-        let dir = tempfile::tempdir().unwrap();
-        let inc = dir.path().join("up.conf");
+        let (_dir, inc) = scratch("up.conf");
         let (lock, waited) = lock_waiting(&inc, Duration::from_secs(1)).unwrap();
         assert_eq!(waited, None);
         // Held by "another process": a lock file naming someone else.

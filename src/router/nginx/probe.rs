@@ -229,10 +229,7 @@ pub async fn count(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(g: u8) -> Split {
-        Split::new(g).unwrap()
-    }
+    use crate::model::split as s;
 
     #[test]
     fn the_interval_is_wilson_at_999_and_exact_at_the_ends() {

@@ -281,6 +281,7 @@ pub fn apply(
 mod tests {
     use super::*;
     use crate::config::NginxMode;
+    use crate::model::split as s;
 
     fn cfg(dir: &Path, test: &[&str]) -> NginxConfig {
         NginxConfig {
@@ -298,14 +299,16 @@ mod tests {
         }
     }
 
-    fn s(g: u8) -> Split {
-        Split::new(g).unwrap()
+    /// An include in a fresh folder whose nginx test and reload pass.
+    fn passing_nginx() -> (tempfile::TempDir, NginxConfig) {
+        let d = tempfile::tempdir().unwrap();
+        let c = cfg(d.path(), &["true"]);
+        (d, c)
     }
 
     #[test]
     fn writes_backs_up_and_reads_back() {
-        let d = tempfile::tempdir().unwrap();
-        let c = cfg(d.path(), &["true"]);
+        let (_d, c) = passing_nginx();
         let none = CancellationToken::new();
         let a = apply(&c, s(25), None, &none).unwrap();
         assert_eq!(a.split, s(25));
@@ -325,8 +328,7 @@ mod tests {
 
     #[test]
     fn a_stale_revision_is_a_conflict_and_writes_nothing() {
-        let d = tempfile::tempdir().unwrap();
-        let c = cfg(d.path(), &["true"]);
+        let (_d, c) = passing_nginx();
         let none = CancellationToken::new();
         let a = apply(&c, s(25), None, &none).unwrap();
         let edited = String::from_utf8(fs::read(&c.include).unwrap()).unwrap() + "# by hand\n";
@@ -340,8 +342,7 @@ mod tests {
 
     #[test]
     fn cancelled_or_failing_test_leaves_the_bytes() {
-        let d = tempfile::tempdir().unwrap();
-        let c = cfg(d.path(), &["true"]);
+        let (d, c) = passing_nginx();
         apply(&c, s(25), None, &CancellationToken::new()).unwrap();
         let before = fs::read(&c.include).unwrap();
         let cancelled = CancellationToken::new();

@@ -209,6 +209,16 @@ fn partial_marker(bytes: &[u8]) -> usize {
 mod tests {
     use super::*;
 
+    /// A paste of `text` whose end marker never comes: the splitter, when
+    /// it began, and what the splitter gives once the paste has timed out.
+    fn paste_without_end(text: &str) -> (PasteSplitter, Instant, Vec<Piece>) {
+        let mut p = PasteSplitter::default();
+        let t = Instant::now();
+        assert_eq!(p.feed(format!("\x1b[200~{text}").as_bytes(), t), vec![]);
+        let got = p.expire(t + PASTE_TIMEOUT);
+        (p, t, got)
+    }
+
     fn keys(s: &str) -> Piece {
         Piece::Keys(s.as_bytes().to_vec())
     }
@@ -272,11 +282,7 @@ mod tests {
     /// discarded, never read as keys.
     #[test]
     fn a_long_paste_without_its_end_is_discarded() {
-        let mut p = PasteSplitter::default();
-        let t = Instant::now();
-        let text = "nnnnP".repeat(20);
-        assert_eq!(p.feed(format!("\x1b[200~{text}").as_bytes(), t), vec![]);
-        let got = p.expire(t + PASTE_TIMEOUT);
+        let (_, _, got) = paste_without_end(&"nnnnP".repeat(20));
         assert_eq!(got.len(), 1, "{got:?}");
         assert!(matches!(&got[0], Piece::Notice(m) if m.contains("(100 bytes)")));
     }
@@ -302,12 +308,8 @@ mod tests {
     /// follows it is keys.
     #[test]
     fn a_discarded_pastes_end_marker_hands_back_the_keys() {
-        let mut p = PasteSplitter::default();
-        let t = Instant::now();
-        let text = "n".repeat(100);
-        assert_eq!(p.feed(format!("\x1b[200~{text}").as_bytes(), t), vec![]);
+        let (mut p, t, got) = paste_without_end(&"n".repeat(100));
         let late = t + PASTE_TIMEOUT;
-        let got = p.expire(late);
         assert!(matches!(&got[..], [Piece::Notice(_)]), "{got:?}");
         // It had gone quiet long before: nothing more is dropped.
         assert_eq!(p.feed(b"r", late), vec![keys("r")]);
