@@ -20,7 +20,7 @@ use cutover_testkit::source::Scripted;
 
 fn readings(err: f64) -> ColorReadings {
     ColorReadings {
-        metrics: [
+        metrics: vec![
             Reading::Value(420.0),
             Reading::Value(err),
             Reading::Value(0.86),

@@ -126,6 +126,7 @@ pub fn demo_config(
             window: Duration::from_secs(5),
             min_requests: crate::config::defaults::min_requests(),
             observed_split_margin: crate::config::defaults::observed_split_margin(),
+            preset: None,
         },
         router: RouterConfig::Demo(DemoConfig {
             scenario,
@@ -147,6 +148,8 @@ pub fn demo_config(
         },
         alerts: Vec::new(),
         safety: Default::default(),
+        metrics: Vec::new(),
+        cost: None,
     }
 }
 

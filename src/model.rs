@@ -254,8 +254,9 @@ impl Reading {
 /// Everything measured of one colour in one poll.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColorReadings {
-    /// Indexed by [`Metric::index`].
-    pub metrics: [Reading; 3],
+    /// One reading per metric, in the order of the config's metrics
+    /// (`Config::metric_specs`); for today's three, [`Metric::index`].
+    pub metrics: Vec<Reading>,
     /// Requests per second seen in the window, when counted.
     pub rps: Option<f64>,
     /// True when every target of this colour answered the poll.
@@ -276,7 +277,7 @@ impl ColorReadings {
     /// Readings for a colour whose poll failed as a whole.
     pub fn all_no_data(reason: NoData) -> Self {
         ColorReadings {
-            metrics: [
+            metrics: vec![
                 Reading::NoData(reason.clone()),
                 Reading::NoData(reason.clone()),
                 Reading::NoData(reason),

@@ -10,6 +10,7 @@ mod duration;
 mod gates;
 mod kubernetes;
 mod load;
+mod metrics;
 pub mod nginx;
 mod prometheus;
 mod router;
@@ -25,6 +26,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::metricspec::{CostConfig, MetricEntry};
 
 pub use alerts::{
     AlertConfig, AlertEvent, DEFAULT_TEMPLATE as DEFAULT_ALERT_TEMPLATE, WebhookUrl,
@@ -72,6 +75,13 @@ pub struct Config {
     /// `[safety]`: a lost terminal, a rollback that cannot land at once.
     #[serde(default)]
     pub safety: SafetyConfig,
+    /// `[[metrics]]`: metrics beyond today's three or a preset's, or
+    /// changes to theirs. [`Config::metric_specs`] resolves them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricEntry>,
+    /// `[cost]`: cost per 1,000 requests as one more metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -46,6 +46,10 @@ pub struct SourceConfig {
     /// over both colours') may differ from the router's before it is
     /// marked, when the difference lasts a whole `window`.
     pub observed_split_margin: f64,
+    /// `preset = "vllm"` (or `"tgi"`, `"triton"`, `"http"`): the metrics of
+    /// a model server by its own names, which `[[metrics]]` entries
+    /// override and extend. Unset: today's three, from `[guardrails]`.
+    pub preset: Option<String>,
 }
 
 // The Prometheus settings are the largest variant; a config is built once
@@ -83,6 +87,7 @@ impl Default for SourceConfig {
             window: defaults::window(),
             min_requests: defaults::min_requests(),
             observed_split_margin: defaults::observed_split_margin(),
+            preset: None,
         }
     }
 }
@@ -184,6 +189,8 @@ pub struct RawSource {
     #[serde(default = "defaults::observed_split_margin")]
     observed_split_margin: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    preset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     scrape: Option<ScrapeConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     prometheus: Option<super::PrometheusConfig>,
@@ -200,6 +207,7 @@ impl TryFrom<RawSource> for SourceConfig {
             window,
             min_requests,
             observed_split_margin,
+            preset,
             scrape,
             prometheus,
         } = raw;
@@ -223,6 +231,7 @@ impl TryFrom<RawSource> for SourceConfig {
             window,
             min_requests,
             observed_split_margin,
+            preset,
         })
     }
 }
@@ -241,6 +250,7 @@ impl From<SourceConfig> for RawSource {
             window: c.window,
             min_requests: c.min_requests,
             observed_split_margin: c.observed_split_margin,
+            preset: c.preset,
             scrape,
             prometheus,
         }

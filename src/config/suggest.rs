@@ -18,6 +18,8 @@ pub const TABLES: &[&str] = &[
     "gates",
     "alerts",
     "safety",
+    "metrics",
+    "cost",
 ];
 
 /// The known name most like `word`, if any is alike enough to be meant.

@@ -48,12 +48,10 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
             levels(&format!("guardrails.{}.vs_blue", m.key()), m, l, true)?;
         }
     }
-    let checks = Metric::ALL
-        .iter()
-        .map(|m| c.guardrails.for_metric(*m))
-        .filter(|g| g.absolute.is_some() || g.vs_blue.is_some())
-        .count();
-    if checks == 0 {
+    // `[source] preset`, `[[metrics]]` and `[cost]`, resolved over the
+    // keys above; errors name the entry (`metrics[2].q`).
+    let specs = c.metric_specs()?;
+    if !specs.iter().any(|s| s.judged()) {
         // With nothing judged, every advance gate would open on the dwell
         // alone and nothing could ever roll back.
         return err("guardrails", "at least one guardrail check is needed");

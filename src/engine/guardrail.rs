@@ -286,7 +286,7 @@ mod tests {
             None => Reading::NoData(NoData::NoRequests),
         };
         ColorReadings {
-            metrics: [r(p99), r(err), r(q)],
+            metrics: vec![r(p99), r(err), r(q)],
             rps: Some(10.0),
             up: true,
             pods_up: None,

@@ -29,6 +29,8 @@ pub fn config(service: &str) -> Config {
         journal: Default::default(),
         alerts: Vec::new(),
         safety: Default::default(),
+        metrics: Vec::new(),
+        cost: None,
     };
     c.source.interval = Duration::from_millis(100);
     c.source.timeout = Duration::from_millis(100);

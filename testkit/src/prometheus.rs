@@ -20,14 +20,9 @@ pub fn available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// A free port on 127.0.0.1 (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// A free port on 127.0.0.1 (bound, then released): the same for every
+/// server the kit starts.
+pub use crate::nginx::free_port;
 
 /// A base port with `n` consecutive free ports after it.
 pub fn free_ports(n: u16) -> u16 {

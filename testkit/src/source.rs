@@ -14,7 +14,7 @@ use cutover::model::{ColorReadings, Reading, Snapshot};
 /// over a full 100 ms window.
 pub fn readings(error_rate: f64) -> ColorReadings {
     ColorReadings {
-        metrics: [
+        metrics: vec![
             Reading::Value(400.0),
             Reading::Value(error_rate),
             Reading::Value(0.87),

@@ -36,7 +36,7 @@ fn the_commented_scrape_block_is_valid() {
 
 /// Uncomments the commented `section` table: its header and the `key =`
 /// lines up to the next table.
-fn uncomment(text: &str, section: &str) -> String {
+pub(crate) fn uncomment(text: &str, section: &str) -> String {
     let mut inside = false;
     text.lines()
         .map(|l| {

@@ -157,7 +157,7 @@ fn a_200_without_metrics_is_not_up() {
 /// against blue's full window.
 fn short_green() -> Scripted {
     let good = |span_ms| cutover::model::ColorReadings {
-        metrics: [
+        metrics: vec![
             Reading::Value(50.0),
             Reading::Value(0.0),
             Reading::Value(0.9),

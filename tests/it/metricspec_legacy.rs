@@ -3,6 +3,7 @@
 //! thresholds, series and units; the `http` preset means what today's
 //! default Prometheus queries mean.
 
+use crate::config_example::uncomment;
 use cutover::config::{
     Config, LatencyUnit, Levels as ConfigLevels, SourceKind, default_queries, load_str,
 };
@@ -157,29 +158,4 @@ fn the_http_preset_means_todays_default_queries() {
     assert_eq!(format!("100 * {errors}"), default);
     assert_eq!(unit.factor_to(Unit::Percent), Ok(100.0));
     assert_eq!(query(2).0, default_queries::QUALITY);
-}
-
-/// Uncomments the commented `section` table: its header and its `key =`
-/// lines up to the next table (as config_example.rs does).
-fn uncomment(text: &str, section: &str) -> String {
-    let mut inside = false;
-    text.lines()
-        .map(|l| {
-            let r = l.strip_prefix("# ");
-            if let Some(r) = r.filter(|r| r.starts_with('[')) {
-                inside = r == section;
-            } else if l.starts_with('[') {
-                inside = false;
-            }
-            let key_line = |r: &str| {
-                r.split_once(" = ")
-                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-            };
-            match r {
-                Some(r) if inside && (r.starts_with('[') || key_line(r)) => r,
-                _ => l,
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

@@ -26,7 +26,7 @@ fn plan() -> PlanView {
 
 fn readings(p99: Reading, err: Reading, q: Reading, rps: f64) -> ColorReadings {
     ColorReadings {
-        metrics: [p99, err, q],
+        metrics: vec![p99, err, q],
         rps: Some(rps),
         up: true,
         pods_up: None,
@@ -933,7 +933,7 @@ fn a_silent_prometheus_is_said_and_the_pods_are_not_called_down() {
     let timeout = || Reading::NoData(NoData::Timeout("http://prom:9090: 2s".into()));
     let snap = state.snapshot.as_mut().unwrap();
     for r in [&mut snap.blue, &mut snap.green] {
-        r.metrics = [timeout(), timeout(), timeout()];
+        r.metrics = vec![timeout(), timeout(), timeout()];
         r.up = false;
         r.rps = None;
     }

@@ -30,9 +30,9 @@ fn render(s: &State, now: Instant) -> Buffer {
     term.backend().buffer().clone()
 }
 
-#[test]
-fn a_failing_rollback_is_the_headers_first_word_in_the_breach_style() {
-    let now = Instant::now();
+/// At 5 %, a rollback decided 12 s before `now` failing for the 7th time
+/// on a broken nginx config, the next try 4 s away.
+pub(crate) fn rollback_failing_at_5(now: Instant) -> State {
     let mut s = State::new("llm-gateway", "nginx", "demo", PlanView::default(), true, 2);
     s.split = Some(Split::new(5).unwrap());
     s.phase = Phase::Canary { step: 1 };
@@ -42,6 +42,13 @@ fn a_failing_rollback_is_the_headers_first_word_in_the_breach_style() {
         reason: "nginx: [emerg] unknown directive \"no_such_directive\"".into(),
         next_at: Some(now + Duration::from_secs(4)),
     });
+    s
+}
+
+#[test]
+fn a_failing_rollback_is_the_headers_first_word_in_the_breach_style() {
+    let now = Instant::now();
+    let mut s = rollback_failing_at_5(now);
     let buf = render(&s, now);
     let top = rows(&buf, 3);
     assert!(

@@ -14,8 +14,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use cutover::engine::{Phase, PlanView, RollbackRetry, State};
-use cutover::model::{Reading, Split};
+use cutover::engine::State;
+use cutover::model::Reading;
 use cutover::tui::{App, draw_at};
 
 /// The sizes every view is checked at.
@@ -65,16 +65,8 @@ fn a_rollback_failing_and_retrying() {
     // An hour ahead of the process's clock: the header must count "since
     // the decision" from the frame's `now`, not from the clock it reads.
     let now = crate::tui_render::now();
-    let mut s = State::new("llm-gateway", "nginx", "demo", PlanView::default(), true, 2);
-    s.split = Some(Split::new(5).unwrap());
+    let mut s = crate::tui_rollback_failed::rollback_failing_at_5(now);
     s.split_read_at = Some(now - Duration::from_secs(1));
-    s.phase = Phase::Canary { step: 1 };
-    s.rollback_failed = Some(RollbackRetry {
-        decided: now - Duration::from_secs(12),
-        tries: 7,
-        reason: "nginx: [emerg] unknown directive \"no_such_directive\"".into(),
-        next_at: Some(now + Duration::from_secs(4)),
-    });
     check("rollback_failing", &s, &App::new(false, true), now);
 }
 

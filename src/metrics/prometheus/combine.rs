@@ -84,7 +84,7 @@ pub fn color(
 /// What one colour's answers said so far.
 struct Gathered {
     color: Color,
-    metrics: [Reading; 3],
+    metrics: Vec<Reading>,
     rps: Option<f64>,
     pods_up: Option<(u32, u32)>,
     all_up: bool,
@@ -99,7 +99,7 @@ impl Gathered {
     fn new(color: Color) -> Gathered {
         Gathered {
             color,
-            metrics: [
+            metrics: vec![
                 Reading::NoData(NoData::NotConfigured),
                 Reading::NoData(NoData::NotConfigured),
                 Reading::NoData(NoData::NotConfigured),
@@ -184,7 +184,7 @@ impl Gathered {
 }
 
 /// Too few requests to judge p99 and error rate.
-fn too_few_requests(metrics: &mut [Reading; 3], rps: f64, limits: Limits) {
+fn too_few_requests(metrics: &mut [Reading], rps: f64, limits: Limits) {
     let seen = (rps * limits.window.as_secs_f64()).round() as u64;
     if seen == 0 || seen < limits.min_requests {
         for m in [Metric::P99Ms, Metric::ErrorRate] {
@@ -206,7 +206,7 @@ fn is_stale(
     data_time: Option<f64>,
     eval_time: Option<f64>,
     limits: Limits,
-    metrics: &mut [Reading; 3],
+    metrics: &mut [Reading],
 ) -> bool {
     let (Some(data), Some(eval)) = (data_time, eval_time) else {
         return false;

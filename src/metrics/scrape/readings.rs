@@ -34,7 +34,7 @@ pub fn color_readings(
         (r, _) => r,
     };
     ColorReadings {
-        metrics: [
+        metrics: vec![
             enough(p99(current, progress, series, unit)),
             enough(error_rate(current, progress, series)),
             quality,
