@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cutover::config::{GuardrailsConfig, SourceConfig};
+use cutover::config::SourceConfig;
 use cutover::engine::journal::Journal;
 use cutover::engine::{Command, EngineOptions, Origin, State};
 use cutover::model::{ColorReadings, Reading, Snapshot, Split};
@@ -59,12 +59,12 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 async fn main() {
     // 1. guardrail evaluation
     let snap = snapshot();
-    let cfg = GuardrailsConfig::default();
+    let specs = cutover::engine::guardrail::shared(cutover::config::default_specs());
     let n = 200_000;
     let t = Instant::now();
     let mut sum = 0usize;
     for _ in 0..n {
-        sum += cutover::engine::guardrail::evaluate(&snap, Split::new(25), &cfg).len();
+        sum += cutover::engine::guardrail::evaluate(&snap, Split::new(25), &specs).len();
     }
     let per = t.elapsed() / n;
     println!(
@@ -98,7 +98,7 @@ async fn main() {
         let snap = snapshot();
         for _ in 0..cutover::engine::state::History::CAPACITY {
             for c in cutover::model::Color::BOTH {
-                for m in cutover::model::Metric::ALL {
+                for m in 0..s.metrics.len() {
                     s.history.push(
                         c,
                         m,

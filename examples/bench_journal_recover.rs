@@ -34,7 +34,7 @@ fn main() {
         .into_iter()
         .map(|metric| ReadingRecord {
             color: Color::Green,
-            metric,
+            metric: metric.key().to_string(),
             value: Some(1.0),
             verdict: Verdict::Ok,
             bounds: vec!["≤ 5.00 %".into()],

@@ -110,7 +110,12 @@ fn main() {
         six.queries.rps = None;
         six.queries.up = None;
         six.queries.data_time = None;
-        let mut src = PrometheusSource::new(&six, &source_cfg).unwrap();
+        let mut src = PrometheusSource::new(
+            &six,
+            &source_cfg,
+            &cutover_testkit::prometheus::legacy_specs(&six),
+        )
+        .unwrap();
         // rate() needs a few scrapes: wait for values.
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
@@ -137,10 +142,20 @@ fn main() {
         let mut one = six.clone();
         one.queries.error_rate = None;
         one.queries.quality = None;
-        let mut single = PrometheusSource::new(&one, &source_cfg).unwrap();
+        let mut single = PrometheusSource::new(
+            &one,
+            &source_cfg,
+            &cutover_testkit::prometheus::legacy_specs(&one),
+        )
+        .unwrap();
         measure("p99 only", &mut single).await;
         measure("six queries", &mut src).await;
-        let mut all = PrometheusSource::new(&full, &source_cfg).unwrap();
+        let mut all = PrometheusSource::new(
+            &full,
+            &source_cfg,
+            &cutover_testkit::prometheus::legacy_specs(&full),
+        )
+        .unwrap();
         measure("demo config", &mut all).await;
         drop(server);
         drop(fleet);

@@ -231,7 +231,10 @@ async fn check(cli: &Cli) -> anyhow::Result<u8> {
     }
     if let config::SourceKind::Prometheus(p) = &config.source.kind {
         use cutover::metrics::prometheus::{PrometheusSource, check};
-        let source = PrometheusSource::new(p, &config.source)?;
+        let specs = config
+            .metric_specs()
+            .map_err(|(key, why)| anyhow::anyhow!("{key}: {why}"))?;
+        let source = PrometheusSource::new(p, &config.source, &specs)?;
         let lines = check::run(&source).await;
         say(check::render(source.client().url(), &lines).trim_end());
         ok &= !lines.iter().any(check::Line::failed);

@@ -103,15 +103,15 @@ impl fmt::Display for Split {
     }
 }
 
-/// The metrics every cutover watches.
+/// The places of today's three metrics in the readings of a config that
+/// names no others (no `[source] preset`, no `[[metrics]]`): what old
+/// journals' samples and the legacy sources' tests index by. Every layer
+/// works from the config's metric specs; this names no unit or bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
-    /// 99th percentile request latency, milliseconds.
     P99Ms,
-    /// Share of requests that failed, percent (0..=100).
     ErrorRate,
-    /// Model quality score, typically 0..=1; higher is better.
     Quality,
 }
 
@@ -126,56 +126,13 @@ impl Metric {
         }
     }
 
-    /// The key used in config and JSON.
+    /// The id its spec has (`p99_ms`, `error_rate`, `quality`).
     pub fn key(self) -> &'static str {
         match self {
             Metric::P99Ms => "p99_ms",
             Metric::ErrorRate => "error_rate",
             Metric::Quality => "quality",
         }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Metric::P99Ms => "p99 latency",
-            Metric::ErrorRate => "error rate",
-            Metric::Quality => "quality",
-        }
-    }
-
-    /// True when a larger value is worse (latency, errors); false for
-    /// quality, where a smaller value is worse.
-    pub fn higher_is_worse(self) -> bool {
-        !matches!(self, Metric::Quality)
-    }
-
-    /// Formats a value in the metric's unit, e.g. `412 ms`, `2.31 %`, `0.871`.
-    pub fn format(self, v: f64) -> String {
-        if v.is_nan() {
-            return "NaN".into();
-        }
-        match self {
-            Metric::P99Ms if v.is_infinite() => "+Inf ms".into(),
-            Metric::P99Ms if v >= 100.0 => format!("{v:.0} ms"),
-            Metric::P99Ms => format!("{v:.1} ms"),
-            Metric::ErrorRate => format!("{v:.2} %"),
-            Metric::Quality => format!("{v:.3}"),
-        }
-    }
-
-    /// Formats a difference (green − blue) in the metric's unit, signed.
-    pub fn format_delta(self, d: f64) -> String {
-        match self {
-            Metric::P99Ms => format!("{d:+.0} ms"),
-            Metric::ErrorRate => format!("{d:+.2} pt"),
-            Metric::Quality => format!("{d:+.3}"),
-        }
-    }
-}
-
-impl fmt::Display for Metric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
     }
 }
 
@@ -255,7 +212,8 @@ impl Reading {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColorReadings {
     /// One reading per metric, in the order of the config's metrics
-    /// (`Config::metric_specs`); for today's three, [`Metric::index`].
+    /// (`Config::metric_specs`); a source may give fewer, and the missing
+    /// ones read as not configured (see [`ColorReadings::at`]).
     pub metrics: Vec<Reading>,
     /// Requests per second seen in the window, when counted.
     pub rps: Option<f64>,
@@ -273,15 +231,19 @@ pub struct ColorReadings {
     pub span: Duration,
 }
 
+/// What a metric a source does not give reads as.
+static NOT_CONFIGURED: Reading = Reading::NoData(NoData::NotConfigured);
+
 impl ColorReadings {
-    /// Readings for a colour whose poll failed as a whole.
+    /// Readings for a colour whose poll failed as a whole: today's three.
     pub fn all_no_data(reason: NoData) -> Self {
+        Self::no_data(3, reason)
+    }
+
+    /// Readings of `n` metrics for a colour whose poll failed as a whole.
+    pub fn no_data(n: usize, reason: NoData) -> Self {
         ColorReadings {
-            metrics: vec![
-                Reading::NoData(reason.clone()),
-                Reading::NoData(reason.clone()),
-                Reading::NoData(reason),
-            ],
+            metrics: vec![Reading::NoData(reason); n],
             rps: None,
             up: false,
             pods_up: None,
@@ -290,8 +252,14 @@ impl ColorReadings {
         }
     }
 
+    /// The reading of the metric at `index` in the config's order.
+    pub fn at(&self, index: usize) -> &Reading {
+        self.metrics.get(index).unwrap_or(&NOT_CONFIGURED)
+    }
+
+    /// The reading of one of today's three, in a config of only those.
     pub fn get(&self, m: Metric) -> &Reading {
-        &self.metrics[m.index()]
+        self.at(m.index())
     }
 }
 

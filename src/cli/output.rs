@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::engine::gate_reason::joined;
 use crate::engine::{Event, EventLevel, State};
 use crate::format::{clock_utc, sanitize, split_unknown};
-use crate::model::{Color, Metric};
+use crate::model::{Color, Reading};
 
 /// One field of untrusted text on one line: newlines are escaped too, so a
 /// value cannot forge a line of the report.
@@ -68,8 +68,8 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
     }
     for color in Color::BOTH {
         out.push_str(&format!("{:<5}", color.upper()));
-        for metric in Metric::ALL {
-            let text = match s.judgement(color, metric) {
+        for (i, metric) in s.metrics.iter().enumerate() {
+            let text = match s.judgement(color, &metric.id) {
                 Some(_) if idle(s, color) => format!("no data ({IDLE})"),
                 Some(j) => match j.value {
                     Some(v) => format!("{} {}", metric.format(v), j.verdict.word()),
@@ -83,9 +83,13 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
                         )
                     ),
                 },
-                None => "not measured".into(),
+                None => match unjudged(s, color, i) {
+                    Some(Reading::Value(v)) => format!("{} (not judged)", metric.format(*v)),
+                    Some(Reading::NoData(why)) => format!("no data ({})", field(&why.to_string())),
+                    None => "not measured".into(),
+                },
             };
-            out.push_str(&format!("  {}: {text}", metric.label()));
+            out.push_str(&format!("  {}: {text}", metric.label));
         }
         out.push('\n');
     }
@@ -96,6 +100,13 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
     }
     out.push_str(&format!("journal   {}\n", journal.display()));
     out
+}
+
+/// The reading of a metric shown but not judged (`guard = false`): `None`
+/// when the source does not measure it.
+fn unjudged(s: &State, color: Color, index: usize) -> Option<&Reading> {
+    let r = s.snapshot.as_ref()?.color(color).at(index);
+    r.is_configured().then_some(r)
 }
 
 /// `412 ms to router confirmed (within the 2s SLA), 5.3s to traffic at 0 %`.
@@ -140,8 +151,8 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
     let mut colors = serde_json::Map::new();
     for color in Color::BOTH {
         let mut metrics = serde_json::Map::new();
-        for metric in Metric::ALL {
-            let v = match s.judgement(color, metric) {
+        for (i, metric) in s.metrics.iter().enumerate() {
+            let v = match s.judgement(color, &metric.id) {
                 Some(_) if idle(s, color) => json!({
                     "value": null,
                     "verdict": crate::model::Verdict::NoData,
@@ -154,9 +165,20 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
                     "bounds": j.checks.iter().map(|c| c.bound_text(metric)).collect::<Vec<_>>(),
                     "no_data": j.no_data.as_ref().map(|n| n.to_string()),
                 }),
-                None => json!({"value": null, "verdict": "not_measured"}),
+                None => match unjudged(s, color, i) {
+                    Some(r) => json!({
+                        "value": r.value(),
+                        "verdict": "not_judged",
+                        "bounds": [],
+                        "no_data": match r {
+                            Reading::NoData(why) => Some(why.to_string()),
+                            Reading::Value(_) => None,
+                        },
+                    }),
+                    None => json!({"value": null, "verdict": "not_measured"}),
+                },
             };
-            metrics.insert(metric.key().to_string(), v);
+            metrics.insert(metric.id.clone(), v);
         }
         let rps = s.snapshot.as_ref().and_then(|x| x.color(color).rps);
         metrics.insert("rps".into(), json!(rps));

@@ -47,7 +47,7 @@ pub fn unreadable(s: &State) -> Vec<String> {
             out.push(format!(
                 "{}'s {} (missing series: {series})",
                 j.color.name(),
-                j.metric.label()
+                j.metric.label
             ));
         }
     }

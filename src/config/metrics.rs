@@ -6,7 +6,28 @@
 use crate::metricspec::legacy::{Legacy, LegacyGuardrail, LegacySource};
 use crate::metricspec::{Inputs, MetricSpec, resolve};
 
-use super::{Config, LatencyUnit, MetricGuardrail, SourceKind};
+use super::{Config, GuardrailsConfig, LatencyUnit, MetricGuardrail, SourceKind, defaults};
+
+/// Today's three under today's default guardrails over the demo fleet:
+/// the metrics of a state that has met no config (what front-end tests
+/// draw).
+pub fn default_specs() -> Vec<MetricSpec> {
+    legacy_specs(&SourceKind::Demo, defaults::min_requests())
+}
+
+/// Today's three over `kind`'s series or queries, under today's default
+/// guardrails: what a `[source]` alone means to a config without a preset
+/// or `[[metrics]]` (a source built in code, as tests and benches do).
+pub fn legacy_specs(kind: &SourceKind, min_requests: u64) -> Vec<MetricSpec> {
+    let g = GuardrailsConfig::default();
+    crate::metricspec::legacy::from(&Legacy {
+        source: legacy_source(kind),
+        p99_ms: levels(&g.p99_ms),
+        error_rate: levels(&g.error_rate),
+        quality: levels(&g.quality),
+        min_requests,
+    })
+}
 
 impl Config {
     /// The metrics this config watches, in order: the preset's (or today's

@@ -37,6 +37,7 @@ pub use duration::parse as parse_duration;
 pub use gates::{CommandGate, GatesConfig, SmokeCheck};
 pub use kubernetes::{KubernetesConfig, KubernetesMode};
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
+pub use metrics::{default_specs, legacy_specs};
 pub use nginx::{NginxConfig, NginxMode};
 pub use prometheus::{BasicAuth, ColorLabels, PromQueries, PrometheusConfig, default_queries};
 pub use router::{DemoConfig, RouterConfig};
@@ -158,17 +159,6 @@ pub struct GuardrailsConfig {
     pub p99_ms: MetricGuardrail,
     pub error_rate: MetricGuardrail,
     pub quality: MetricGuardrail,
-}
-
-impl GuardrailsConfig {
-    pub fn for_metric(&self, m: crate::model::Metric) -> &MetricGuardrail {
-        use crate::model::Metric;
-        match m {
-            Metric::P99Ms => &self.p99_ms,
-            Metric::ErrorRate => &self.error_rate,
-            Metric::Quality => &self.quality,
-        }
-    }
 }
 
 impl Default for GuardrailsConfig {

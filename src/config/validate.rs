@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use super::{Config, KubernetesMode, Levels, RouterConfig, SourceKind};
-use crate::model::Metric;
 
 pub type Invalid = (String, String);
 
@@ -39,13 +38,20 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     }
     validate_source(c)?;
     validate_plan(c)?;
-    for m in Metric::ALL {
-        let g = c.guardrails.for_metric(m);
+    let g = &c.guardrails;
+    for (m, g) in [
+        (Guarded::new("p99_ms", "p99 latency", true), &g.p99_ms),
+        (
+            Guarded::new("error_rate", "error rate", true),
+            &g.error_rate,
+        ),
+        (Guarded::new("quality", "quality", false), &g.quality),
+    ] {
         if let Some(l) = g.absolute {
-            levels(&format!("guardrails.{}.absolute", m.key()), m, l, false)?;
+            levels(&format!("guardrails.{}.absolute", m.key), &m, l, false)?;
         }
         if let Some(l) = g.vs_blue {
-            levels(&format!("guardrails.{}.vs_blue", m.key()), m, l, true)?;
+            levels(&format!("guardrails.{}.vs_blue", m.key), &m, l, true)?;
         }
     }
     // `[source] preset`, `[[metrics]]` and `[cost]`, resolved over the
@@ -304,8 +310,26 @@ fn validate_plan(c: &Config) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// One of today's `[guardrails.*]` tables: its key, the name its errors
+/// use, and which way is worse.
+struct Guarded {
+    key: &'static str,
+    label: &'static str,
+    higher_is_worse: bool,
+}
+
+impl Guarded {
+    fn new(key: &'static str, label: &'static str, higher_is_worse: bool) -> Guarded {
+        Guarded {
+            key,
+            label,
+            higher_is_worse,
+        }
+    }
+}
+
 /// Levels must be finite and ordered so warn comes before breach.
-fn levels(key: &str, m: Metric, l: Levels, relative: bool) -> Result<(), Invalid> {
+fn levels(key: &str, m: &Guarded, l: Levels, relative: bool) -> Result<(), Invalid> {
     if !l.warn.is_finite() || !l.breach.is_finite() {
         return err(key, "warn and breach must be finite numbers");
     }
@@ -327,28 +351,24 @@ fn levels(key: &str, m: Metric, l: Levels, relative: bool) -> Result<(), Invalid
         }
         return Ok(());
     }
-    if m == Metric::ErrorRate && !(0.0..=100.0).contains(&l.breach) {
+    if m.key == "error_rate" && !(0.0..=100.0).contains(&l.breach) {
         return err(key, "error rate levels are percentages, 0 to 100");
     }
-    if m.higher_is_worse() && l.warn > l.breach {
+    if m.higher_is_worse && l.warn > l.breach {
         return err(
             key,
             format!(
                 "warn ({}) must not exceed breach ({}): a higher {} is worse",
-                l.warn,
-                l.breach,
-                m.label()
+                l.warn, l.breach, m.label
             ),
         );
     }
-    if !m.higher_is_worse() && l.warn < l.breach {
+    if !m.higher_is_worse && l.warn < l.breach {
         return err(
             key,
             format!(
                 "warn ({}) must be at or above breach ({}): a lower {} is worse",
-                l.warn,
-                l.breach,
-                m.label()
+                l.warn, l.breach, m.label
             ),
         );
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::format::countdown;
 use crate::gates::CheckReason;
-use crate::model::{Metric, Verdict};
+use crate::model::Verdict;
 
 use super::guardrail::Judgement;
 
@@ -34,7 +34,8 @@ pub enum GateReason {
     /// A finding of green's guardrails short of OK (`summary` is the
     /// judgement's line, e.g. `green error rate 7.90 % BREACH (≤ 5.00 %)`).
     Guardrail {
-        metric: Metric,
+        /// The metric's id.
+        metric: String,
         verdict: Verdict,
         summary: String,
     },
@@ -60,7 +61,7 @@ pub enum GateReason {
 impl GateReason {
     pub fn guardrail(j: &Judgement) -> GateReason {
         GateReason::Guardrail {
-            metric: j.metric,
+            metric: j.id().to_string(),
             verdict: j.verdict,
             summary: j.summary(),
         }

@@ -14,7 +14,7 @@ pub use super::journal_words::{RecordAction, RecordOrigin};
 use super::journal_words::{known_readings, non_empty, verdict_word};
 use super::memory::RolledBackMemory;
 use super::sampling::Sample;
-use crate::model::{Color, Metric, Verdict};
+use crate::model::{Color, Verdict};
 
 /// What a line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +52,8 @@ pub enum RecordKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReadingRecord {
     pub color: Color,
-    pub metric: Metric,
+    /// The metric's id (`p99_ms`, `ttft_p95`).
+    pub metric: String,
     pub value: Option<f64>,
     #[serde(with = "verdict_word")]
     pub verdict: Verdict,
@@ -520,8 +521,9 @@ pub(super) mod tests {
         .unwrap();
         let sample = crate::engine::sampling::Sample {
             green_pct: Some(0),
-            blue: [Some(1.0), None, None],
-            green: [None, None, None],
+            ids: crate::engine::sampling::legacy_ids(),
+            blue: vec![Some(1.0), None, None],
+            green: vec![None, None, None],
             rps: [None, None],
         };
         j.append(&Record::sample(SystemTime::now(), sample))

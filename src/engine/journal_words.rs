@@ -259,19 +259,25 @@ mod tests {
     }
 
     #[test]
-    fn readings_write_todays_words_and_unknown_ones_are_left_out() {
-        use crate::model::{Color, Metric, Verdict};
+    fn readings_write_todays_words_and_unreadable_ones_are_left_out() {
+        use crate::model::{Color, Verdict};
         let line = r#"{"time":"2026-01-01T00:00:00.000Z","kind":"intent","origin":"tui","action":"rollback","readings":[
             {"color":"green","metric":"error_rate","value":7.2,"verdict":"BREACH","bounds":["≤ 5.00 %"]},
             {"color":"blue","metric":"p99_ms","value":null,"verdict":"NO DATA","bounds":[],"no_data":"stale"},
-            {"color":"green","metric":"ttft_ms","value":1.0,"verdict":"OK","bounds":[]}]}"#;
+            {"color":"green","metric":"ttft_ms","value":1.0,"verdict":"OK","bounds":[]},
+            {"color":"purple","metric":"p99_ms","value":1.0,"verdict":"OK","bounds":[]}]}"#;
         let rec: super::super::journal::Record = serde_json::from_str(line).unwrap();
-        assert_eq!(rec.readings.len(), 2, "the unknown metric is left out");
+        assert_eq!(
+            rec.readings.len(),
+            3,
+            "any metric id reads; the unknown colour is left out"
+        );
         let r = &rec.readings[0];
         assert_eq!(
-            (r.color, r.metric, r.verdict),
-            (Color::Green, Metric::ErrorRate, Verdict::Breach)
+            (r.color, r.metric.as_str(), r.verdict),
+            (Color::Green, "error_rate", Verdict::Breach)
         );
+        assert_eq!(rec.readings[2].metric, "ttft_ms");
         assert_eq!(rec.readings[1].verdict, Verdict::NoData);
         let back = serde_json::to_value(&rec.readings).unwrap();
         assert_eq!(back[0]["color"], "green");

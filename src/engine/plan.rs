@@ -293,7 +293,7 @@ mod tests {
 
     fn finding(verdict: crate::model::Verdict, summary: &str) -> GateReason {
         GateReason::Guardrail {
-            metric: crate::model::Metric::P99Ms,
+            metric: "p99_ms".into(),
             verdict,
             summary: summary.into(),
         }

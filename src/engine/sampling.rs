@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::metricspec::MetricSpec;
 use crate::model::{Color, Metric, Snapshot};
 
 /// Samples taken at one interval before it doubles.
@@ -29,13 +30,22 @@ pub struct Sample {
     /// Green's share of traffic, percent, as the router last said.
     #[serde(rename = "pct", skip_serializing_if = "Option::is_none", default)]
     pub green_pct: Option<u8>,
-    /// Blue's readings in [`Metric::ALL`] order (`p99_ms`, `error_rate`,
-    /// `quality`); `null` where there was no data.
+    /// The metrics' ids, in the order of `b` and `g`. Left out for today's
+    /// three (`p99_ms`, `error_rate`, `quality`), as every sample written
+    /// before metrics were data reads.
+    #[serde(
+        rename = "m",
+        skip_serializing_if = "is_legacy",
+        default = "legacy_ids"
+    )]
+    pub ids: Vec<String>,
+    /// Blue's readings, in the order of `ids`; `null` where there was no
+    /// data.
     #[serde(rename = "b")]
-    pub blue: [Option<f64>; 3],
+    pub blue: Vec<Option<f64>>,
     /// Green's readings, in the same order.
     #[serde(rename = "g")]
-    pub green: [Option<f64>; 3],
+    pub green: Vec<Option<f64>>,
     /// Requests per second, blue then green, where counted.
     #[serde(rename = "rps", skip_serializing_if = "no_rps", default)]
     pub rps: [Option<f64>; 2],
@@ -45,11 +55,28 @@ fn no_rps(r: &[Option<f64>; 2]) -> bool {
     r.iter().all(Option::is_none)
 }
 
+/// Today's three ids, the metrics of a sample that names none.
+pub fn legacy_ids() -> Vec<String> {
+    Metric::ALL.map(|m| m.key().to_string()).to_vec()
+}
+
+fn is_legacy(ids: &[String]) -> bool {
+    ids.iter()
+        .map(String::as_str)
+        .eq(Metric::ALL.map(Metric::key))
+}
+
 impl Sample {
-    pub fn of(snap: &Snapshot, green_pct: Option<u8>) -> Sample {
-        let values = |c: Color| Metric::ALL.map(|m| snap.color(c).get(m).value().map(round));
+    /// The numbers of `snap`, whose readings are in the order of `specs`.
+    pub fn of<S: AsRef<MetricSpec>>(snap: &Snapshot, specs: &[S], green_pct: Option<u8>) -> Sample {
+        let values = |c: Color| {
+            (0..specs.len())
+                .map(|i| snap.color(c).at(i).value().map(round))
+                .collect()
+        };
         Sample {
             green_pct,
+            ids: specs.iter().map(|s| s.as_ref().id.clone()).collect(),
             blue: values(Color::Blue),
             green: values(Color::Green),
             rps: [
@@ -59,12 +86,14 @@ impl Sample {
         }
     }
 
-    /// The reading of `metric` for `color`.
-    pub fn get(&self, color: Color, metric: Metric) -> Option<f64> {
-        match color {
-            Color::Blue => self.blue[metric.index()],
-            Color::Green => self.green[metric.index()],
-        }
+    /// The reading of the metric `id` for `color`.
+    pub fn get(&self, color: Color, id: &str) -> Option<f64> {
+        let i = self.ids.iter().position(|m| m == id)?;
+        let values = match color {
+            Color::Blue => &self.blue,
+            Color::Green => &self.green,
+        };
+        values.get(i).copied().flatten()
     }
 }
 
@@ -211,8 +240,9 @@ mod tests {
     fn a_sample_line_is_compact() {
         let s = Sample {
             green_pct: Some(25),
-            blue: [Some(412.3), Some(0.5123), Some(0.9312)],
-            green: [Some(398.1), None, Some(0.9287)],
+            ids: legacy_ids(),
+            blue: vec![Some(412.3), Some(0.5123), Some(0.9312)],
+            green: vec![Some(398.1), None, Some(0.9287)],
             rps: [Some(75.2), Some(25.1)],
         };
         let rec = crate::engine::journal::Record::sample(std::time::SystemTime::UNIX_EPOCH, s);
@@ -221,5 +251,26 @@ mod tests {
         assert!(!line.contains("user"), "{line}");
         let back: crate::engine::journal::Record = serde_json::from_str(&line).unwrap();
         assert_eq!(back, rec);
+    }
+
+    #[test]
+    fn other_metrics_are_named_and_todays_three_read_as_ever() {
+        let old = r#"{"pct":5,"b":[400,0.5,0.93],"g":[410,null,0.92]}"#;
+        let s: Sample = serde_json::from_str(old).unwrap();
+        assert_eq!(s.get(Color::Blue, "error_rate"), Some(0.5));
+        assert_eq!(s.get(Color::Green, "error_rate"), None);
+        assert_eq!(s.get(Color::Green, "quality"), Some(0.92));
+        let llm = Sample {
+            green_pct: Some(5),
+            ids: vec!["ttft_p95".into(), "error_rate".into()],
+            blue: vec![Some(0.2), Some(0.1)],
+            green: vec![Some(1.5), Some(0.0)],
+            rps: [None, None],
+        };
+        let line = serde_json::to_string(&llm).unwrap();
+        assert!(line.contains(r#""m":["ttft_p95","error_rate"]"#), "{line}");
+        let back: Sample = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.get(Color::Green, "ttft_p95"), Some(1.5));
+        assert_eq!(back.get(Color::Green, "p99_ms"), None);
     }
 }

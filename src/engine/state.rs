@@ -5,11 +5,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use imbl::Vector;
 
-use crate::model::{Color, Metric, Snapshot, Split, Verdict};
+use crate::model::{Color, Snapshot, Split, Verdict};
 
 use super::action::Action;
 use super::gate_reason::GateReason;
-use super::guardrail::Judgement;
+use super::guardrail::{Judgement, Specs};
 use super::memory::RolledBackMemory;
 use crate::metrics::SourceInfo;
 use crate::router::Readiness;
@@ -199,23 +199,33 @@ pub struct HistoryPoint {
 /// so publishing costs the same with a full history as with an empty one.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct History {
-    /// `[color][metric]`, oldest first; blue is 0, green is 1.
-    series: [[Vector<HistoryPoint>; 3]; 2],
+    /// `[metric][color]` (metrics in the config's order; blue is 0, green
+    /// is 1), oldest first.
+    series: Vec<[Vector<HistoryPoint>; 2]>,
 }
+
+/// The series of a metric not polled yet.
+static EMPTY: std::sync::LazyLock<Vector<HistoryPoint>> = std::sync::LazyLock::new(Vector::new);
 
 impl History {
     pub const CAPACITY: usize = 360;
 
-    pub fn push(&mut self, color: Color, metric: Metric, point: HistoryPoint) {
-        let s = &mut self.series[color.index()][metric.index()];
+    /// A point of the metric at `metric` (its place in the config's order).
+    pub fn push(&mut self, color: Color, metric: usize, point: HistoryPoint) {
+        if self.series.len() <= metric {
+            self.series.resize_with(metric + 1, Default::default);
+        }
+        let s = &mut self.series[metric][color.index()];
         if s.len() == Self::CAPACITY {
             s.pop_front();
         }
         s.push_back(point);
     }
 
-    pub fn series(&self, color: Color, metric: Metric) -> &Vector<HistoryPoint> {
-        &self.series[color.index()][metric.index()]
+    pub fn series(&self, color: Color, metric: usize) -> &Vector<HistoryPoint> {
+        self.series
+            .get(metric)
+            .map_or(&EMPTY, |s| &s[color.index()])
     }
 }
 
@@ -290,10 +300,15 @@ pub struct State {
     pub autopilot: bool,
     /// This cockpit only watches: it moves no traffic, not even automatically.
     pub readonly: bool,
+    /// The metrics watched, in the config's order: readings, history and
+    /// last values are in this order, judgements name their spec.
+    pub metrics: Specs,
     pub snapshot: Option<Snapshot>,
-    /// Judgements of the latest snapshot, `[blue..., green...]` per metric.
+    /// Judgements of the latest snapshot, `[blue..., green...]` per judged
+    /// metric.
     pub judgements: Vec<Judgement>,
-    pub last_values: [[Option<LastValue>; 3]; 2],
+    /// `[color][metric]`, metrics in the config's order.
+    pub last_values: [Vec<Option<LastValue>>; 2],
     pub history: History,
     /// Newest last (a persistent vector, shared between published copies).
     pub events: Vector<Event>,
@@ -325,20 +340,35 @@ impl State {
         }
     }
 
-    pub fn judgement(&self, color: Color, metric: Metric) -> Option<&Judgement> {
-        self.judgements
-            .iter()
-            .find(|j| j.color == color && j.metric == metric)
+    /// The place of the metric `id` in the config's order.
+    pub fn metric_index(&self, id: &str) -> Option<usize> {
+        self.metrics.iter().position(|m| m.id == id)
     }
 
-    pub fn verdict(&self, color: Color, metric: Metric) -> Verdict {
-        self.judgement(color, metric)
+    pub fn judgement(&self, color: Color, id: &str) -> Option<&Judgement> {
+        self.judgements
+            .iter()
+            .find(|j| j.color == color && j.id() == id)
+    }
+
+    pub fn verdict(&self, color: Color, id: &str) -> Verdict {
+        self.judgement(color, id)
             .map(|j| j.verdict)
             .unwrap_or(Verdict::NoData)
     }
 
-    pub fn last_value(&self, color: Color, metric: Metric) -> Option<LastValue> {
-        self.last_values[color.index()][metric.index()]
+    /// The last value of the metric `id`.
+    pub fn last_value(&self, color: Color, id: &str) -> Option<LastValue> {
+        self.metric_index(id)
+            .and_then(|i| self.last_value_at(color, i))
+    }
+
+    /// The last value of the metric at `index` in the config's order.
+    pub fn last_value_at(&self, color: Color, index: usize) -> Option<LastValue> {
+        self.last_values[color.index()]
+            .get(index)
+            .copied()
+            .flatten()
     }
 
     /// Age of the latest snapshot at `now`.
@@ -348,8 +378,12 @@ impl State {
             .map(|s| now.saturating_duration_since(s.at))
     }
 
-    pub(crate) fn set_last_value(&mut self, color: Color, metric: Metric, v: LastValue) {
-        self.last_values[color.index()][metric.index()] = Some(v);
+    pub(crate) fn set_last_value(&mut self, color: Color, index: usize, v: LastValue) {
+        let values = &mut self.last_values[color.index()];
+        if values.len() <= index {
+            values.resize(index + 1, None);
+        }
+        values[index] = Some(v);
     }
 
     pub(crate) fn push_event(
@@ -371,7 +405,9 @@ impl State {
 }
 
 impl State {
-    /// A fresh state before the router has been read or anything polled.
+    /// A fresh state before the router has been read or anything polled,
+    /// watching today's three metrics under the default guardrails (the
+    /// engine sets the config's in `metrics`).
     pub fn new(
         service: impl Into<String>,
         router_kind: impl Into<String>,
@@ -406,9 +442,10 @@ impl State {
             gate: Gate::default(),
             autopilot: false,
             readonly: false,
+            metrics: super::guardrail::shared(crate::config::default_specs()),
             snapshot: None,
             judgements: Vec::new(),
-            last_values: [[None; 3]; 2],
+            last_values: [Vec::new(), Vec::new()],
             history: History::default(),
             events: Vector::new(),
             event_seq: 0,

@@ -8,21 +8,24 @@ use anyhow::Context;
 
 use crate::config::{ScrapeConfig, SourceConfig, SourceKind};
 use crate::demo::Fleet;
+use crate::metricspec::MetricSpec;
 use crate::model::Color;
 
 use super::MetricSource;
 use super::scrape::ScrapeSource;
 
-/// `fleet` is the demo router's simulated fleet, when there is one.
+/// `fleet` is the demo router's simulated fleet, when there is one;
+/// `specs` the config's metrics (`Config::metric_specs`), in order.
 pub fn build(
     config: &SourceConfig,
+    specs: &[MetricSpec],
     fleet: Option<&Fleet>,
 ) -> anyhow::Result<Box<dyn MetricSource>> {
     let scrape = match &config.kind {
         SourceKind::Scrape(s) => s.clone(),
         SourceKind::Prometheus(p) => {
             return Ok(Box::new(super::prometheus::PrometheusSource::new(
-                p, config,
+                p, config, specs,
             )?));
         }
         SourceKind::Demo => {

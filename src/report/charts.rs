@@ -8,8 +8,9 @@ use plotters::style::Color as _;
 
 use super::Cutover;
 use super::entry::Entry;
+use super::metrics;
 use crate::engine::journal::{RecordAction, RecordKind};
-use crate::model::{Color, Metric};
+use crate::model::Color;
 
 const SIZE: (u32, u32) = (760, 240);
 const BLUE_LINE: RGBColor = RGBColor(31, 100, 200);
@@ -61,17 +62,17 @@ pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
         &rollbacks,
         |v| format!("{v:.0}"),
     )?];
-    for metric in Metric::ALL {
-        let series = |color: Color| metric_series(shown, x, color, metric);
+    for id in metrics::charted_ids(shown) {
+        let series = |color: Color| metric_series(shown, x, color, &id);
         out.push(draw(
-            &format!("{} ({})", metric.label(), metric.key()),
+            &format!("{} ({id})", metrics::label(&id)),
             range,
             &[
                 ("blue", BLUE_LINE, series(Color::Blue)),
                 ("green", GREEN_LINE, series(Color::Green)),
             ],
             &rollbacks,
-            move |v| metric.format(v),
+            |v| metrics::format(&id, v),
         )?);
     }
     Ok(out)
@@ -108,13 +109,13 @@ fn split_series(shown: &[Entry], x: impl Fn(&Entry) -> Option<f64>) -> Series {
     split
 }
 
-/// One colour's values of `metric`: the samples, and the readings at
-/// each decision.
+/// One colour's values of the metric `id`: the samples, and the readings
+/// at each decision.
 fn metric_series(
     shown: &[Entry],
     x: impl Fn(&Entry) -> Option<f64>,
     color: Color,
-    metric: Metric,
+    id: &str,
 ) -> Series {
     let mut s: Series = Vec::new();
     for e in shown.iter().filter(|e| !e.is_drill()) {
@@ -122,11 +123,11 @@ fn metric_series(
             continue;
         };
         if let Some(sample) = &r.sample {
-            s.push((t, sample.get(color, metric)));
+            s.push((t, sample.get(color, id)));
         } else if let Some(rd) = r
             .readings
             .iter()
-            .find(|rd| rd.color == color && rd.metric == metric)
+            .find(|rd| rd.color == color && rd.metric == id)
             && rd.value.is_some()
         {
             s.push((t, rd.value));

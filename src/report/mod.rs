@@ -8,6 +8,7 @@ mod content;
 mod cutover;
 mod doc;
 mod entry;
+mod metrics;
 mod page;
 
 pub use content::{TO_ROUTER, TO_ZERO};

@@ -36,7 +36,7 @@ fn readings(err: f64) -> Vec<ReadingRecord> {
             let green_errors = move |c| m == Metric::ErrorRate && c == Color::Green;
             Color::BOTH.map(|c| ReadingRecord {
                 color: c,
-                metric: m,
+                metric: m.key().to_string(),
                 value: Some(if green_errors(c) { err } else { 1.0 }),
                 verdict: if err > 5.0 && green_errors(c) {
                     Verdict::Breach
@@ -107,8 +107,9 @@ fn cutover<W: Write>(out: &mut W, t: &mut SystemTime, n: usize, samples: usize) 
         let err = 0.4 + (i % 7) as f64 / 10.0;
         let s = Sample {
             green_pct: Some(5),
-            blue: [Some(410.0 + (i % 13) as f64), Some(0.5), Some(0.93)],
-            green: [Some(420.0 + (i % 11) as f64), Some(err), Some(0.92)],
+            ids: cutover::engine::sampling::legacy_ids(),
+            blue: vec![Some(410.0 + (i % 13) as f64), Some(0.5), Some(0.93)],
+            green: vec![Some(420.0 + (i % 11) as f64), Some(err), Some(0.92)],
             rps: [Some(95.0), Some(5.0)],
         };
         w(out, Record::sample(*t, s));

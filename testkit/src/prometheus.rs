@@ -145,3 +145,13 @@ impl Drop for Prometheus {
         self.stop();
     }
 }
+
+/// Today's three over `p`'s `[source.prometheus.queries]`, as a config of
+/// only that `[source]` reads them: the metrics a source built in code
+/// polls.
+pub fn legacy_specs(p: &cutover::config::PrometheusConfig) -> Vec<cutover::metricspec::MetricSpec> {
+    cutover::config::legacy_specs(
+        &cutover::config::SourceKind::Prometheus(p.clone()),
+        cutover::config::defaults::min_requests(),
+    )
+}

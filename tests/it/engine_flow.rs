@@ -17,7 +17,7 @@ use cutover::engine::{
     Change, Command, Done, EngineHandle, EngineOptions, Origin, Outcome, Phase, Refusal, State,
     WriteOutcome,
 };
-use cutover::model::{Color, ColorReadings, Metric, NoData, Split, Verdict};
+use cutover::model::{Color, ColorReadings, NoData, Split, Verdict};
 use cutover::router::{
     Applied, Readiness, Replicas, RouterError, RouterRead, TrafficRouter, WriteRequest,
 };
@@ -217,7 +217,7 @@ async fn auto_rollback_after_consecutive_breaches_with_readings() {
     let err = intent
         .readings
         .iter()
-        .find(|x| x.color == Color::Green && x.metric == Metric::ErrorRate)
+        .find(|x| x.color == Color::Green && x.metric == "error_rate")
         .unwrap();
     assert_eq!(err.value, Some(9.5));
     assert_eq!(err.verdict, Verdict::Breach);
@@ -1252,7 +1252,7 @@ async fn samples_are_journaled_at_most_once_per_interval_by_the_writer_only() {
     assert!((9..=12).contains(&samples.len()), "{}", samples.len());
     let s = samples[0].sample.as_ref().unwrap();
     assert_eq!(s.green_pct, Some(25));
-    assert!(s.green[cutover::model::Metric::ErrorRate.index()].is_some());
+    assert!(s.get(Color::Green, "error_rate").is_some());
     assert!(
         records(&watcher.journal)
             .iter()

@@ -73,7 +73,7 @@ fn intent(n: usize) -> Record {
         for metric in Metric::ALL {
             r.readings.push(ReadingRecord {
                 color,
-                metric,
+                metric: metric.key().to_string(),
                 value: Some(n as f64 + 0.25),
                 verdict: Verdict::Breach,
                 bounds: vec!["≤ 5.00 %".into(), "within +200 ms of blue".into()],

@@ -17,6 +17,7 @@ mod demo_rollback_restart;
 mod demo_stack;
 mod drill;
 mod engine_flow;
+mod engine_metrics;
 mod gate_green_data;
 mod gates_command;
 mod gates_smoke;

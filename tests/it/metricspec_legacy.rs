@@ -5,7 +5,8 @@
 
 use crate::config_example::uncomment;
 use cutover::config::{
-    Config, LatencyUnit, Levels as ConfigLevels, SourceKind, default_queries, load_str,
+    Config, LatencyUnit, Levels as ConfigLevels, MetricGuardrail, SourceKind, default_queries,
+    load_str,
 };
 use cutover::metricspec::legacy::{self, Legacy, LegacyGuardrail, LegacySource};
 use cutover::metricspec::{Formula, Levels, Margin, MetricSpec, Unit, preset};
@@ -13,11 +14,20 @@ use cutover::model::{Color, Metric};
 
 const EXAMPLE: &str = include_str!("../../config.example.toml");
 
+/// Today's `[guardrails.*]` table of `m`.
+fn guardrail(c: &Config, m: Metric) -> &MetricGuardrail {
+    match m {
+        Metric::P99Ms => &c.guardrails.p99_ms,
+        Metric::ErrorRate => &c.guardrails.error_rate,
+        Metric::Quality => &c.guardrails.quality,
+    }
+}
+
 /// What the config layer will hand over once `[[metrics]]` is wired.
 fn legacy_of(c: &Config) -> Legacy {
     let g = |m: Metric| {
         let pair = |l: Option<ConfigLevels>| l.map(|l| (l.warn, l.breach));
-        let r = c.guardrails.for_metric(m);
+        let r = guardrail(c, m);
         LegacyGuardrail {
             absolute: pair(r.absolute),
             vs_blue: pair(r.vs_blue),
@@ -51,11 +61,16 @@ fn legacy_of(c: &Config) -> Legacy {
 /// Each spec carries its metric's levels from the config, unchanged.
 fn assert_same_levels(specs: &[MetricSpec], c: &Config) {
     assert_eq!(specs.len(), 3);
-    for (spec, m) in specs.iter().zip(Metric::ALL) {
+    let labels = [
+        ("p99 latency", true),
+        ("error rate", true),
+        ("quality", false),
+    ];
+    for ((spec, m), (label, worse_up)) in specs.iter().zip(Metric::ALL).zip(labels) {
         assert_eq!(spec.id, m.key());
-        assert_eq!(spec.label, m.label());
-        assert_eq!(spec.higher_is_worse(), m.higher_is_worse(), "{}", m.key());
-        let g = c.guardrails.for_metric(m);
+        assert_eq!(spec.label, label);
+        assert_eq!(spec.higher_is_worse(), worse_up, "{}", m.key());
+        let g = guardrail(c, m);
         let absolute = g.absolute.map(|l| Levels {
             warn: l.warn,
             breach: l.breach,

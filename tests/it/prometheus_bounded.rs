@@ -102,9 +102,11 @@ async fn an_answer_over_16_mb_is_no_data_and_never_read_whole() {
             timeout: Duration::from_secs(10),
             ..SourceConfig::default()
         };
+        let prom = PrometheusConfig::new(format!("http://127.0.0.1:{port}"));
         let mut src = PrometheusSource::new(
-            &PrometheusConfig::new(format!("http://127.0.0.1:{port}")),
+            &prom,
             &source,
+            &cutover_testkit::prometheus::legacy_specs(&prom),
         )
         .unwrap();
         let started = Instant::now();

@@ -126,7 +126,12 @@ async fn run() {
     let cutover::config::SourceKind::Prometheus(prom_cfg) = config.source.kind.clone() else {
         panic!("the test config reads Prometheus")
     };
-    let mut src = PrometheusSource::new(&prom_cfg, &source_cfg).unwrap();
+    let mut src = PrometheusSource::new(
+        &prom_cfg,
+        &source_cfg,
+        &cutover_testkit::prometheus::legacy_specs(&prom_cfg),
+    )
+    .unwrap();
     assert_eq!(src.kind(), "prometheus");
 
     // 1. rate() has data after about 6-7 s (discovery waits 5 s).
@@ -219,7 +224,12 @@ async fn honest_readings(url: &str, source_cfg: &SourceConfig) {
         up: None,
         data_time: None,
     };
-    let mut src = PrometheusSource::new(&cfg, source_cfg).unwrap();
+    let mut src = PrometheusSource::new(
+        &cfg,
+        source_cfg,
+        &cutover_testkit::prometheus::legacy_specs(&cfg),
+    )
+    .unwrap();
     let s = src.poll().await;
     for c in Color::BOTH {
         match s.color(c).get(Metric::P99Ms) {
@@ -290,7 +300,12 @@ async fn auth(url: &str, source_cfg: &SourceConfig, dir: &std::path::Path) {
     let mut cfg = app::demo_prometheus(&format!("http://{}/prom/", proxy.addr));
     cfg.bearer_token_file = Some(token_file.clone());
     cfg.headers.insert("X-Scope-OrgID".into(), "team-ml".into());
-    let mut src = PrometheusSource::new(&cfg, source_cfg).unwrap();
+    let mut src = PrometheusSource::new(
+        &cfg,
+        source_cfg,
+        &cutover_testkit::prometheus::legacy_specs(&cfg),
+    )
+    .unwrap();
     let s = src.poll().await;
     assert!(all_values(&s), "through the proxy: {s:?}");
     assert_eq!(proxy.seen.lock().unwrap().1, 0, "nothing refused");
@@ -304,7 +319,12 @@ async fn auth(url: &str, source_cfg: &SourceConfig, dir: &std::path::Path) {
 
     // Without the tenant: refused, no data with the status, no secret.
     cfg.headers.clear();
-    let mut bare = PrometheusSource::new(&cfg, source_cfg).unwrap();
+    let mut bare = PrometheusSource::new(
+        &cfg,
+        source_cfg,
+        &cutover_testkit::prometheus::legacy_specs(&cfg),
+    )
+    .unwrap();
     let s = bare.poll().await;
     assert_eq!(
         s.green.get(Metric::P99Ms),
@@ -397,7 +417,7 @@ async fn stop_and_restart(
     handle: &cutover::engine::EngineHandle,
 ) {
     let state = handle.state();
-    let quality_at = |c| state.borrow().last_value(c, Metric::Quality).map(|v| v.at);
+    let quality_at = |c| state.borrow().last_value(c, "quality").map(|v| v.at);
     assert!(
         quality_at(Color::Green).is_some(),
         "the engine has a green quality"

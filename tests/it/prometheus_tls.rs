@@ -197,6 +197,12 @@ fn prom(addr: std::net::SocketAddr) -> PrometheusConfig {
     p
 }
 
+/// A source of today's three over `p`.
+fn source(p: &PrometheusConfig) -> anyhow::Result<PrometheusSource> {
+    let specs = cutover_testkit::prometheus::legacy_specs(p);
+    PrometheusSource::new(p, &source_cfg(), &specs)
+}
+
 fn source_cfg() -> SourceConfig {
     SourceConfig {
         timeout: Duration::from_secs(3),
@@ -219,7 +225,7 @@ async fn ca_bundle_and_client_certificate() {
     p.ca_file = Some(d.join("ca.pem"));
     p.client_cert_file = Some(d.join("client.pem"));
     p.client_key_file = Some(d.join("client.key"));
-    let mut src = PrometheusSource::new(&p, &source_cfg()).unwrap();
+    let mut src = source(&p).unwrap();
     assert_eq!(src.kind(), "prometheus");
     assert_eq!(src.info().tls_not_verified, None);
     let s = src.poll().await;
@@ -228,10 +234,7 @@ async fn ca_bundle_and_client_certificate() {
     // No client certificate: the server refuses the handshake.
     let mut no_cert = prom(addr);
     no_cert.ca_file = Some(d.join("ca.pem"));
-    let s = PrometheusSource::new(&no_cert, &source_cfg())
-        .unwrap()
-        .poll()
-        .await;
+    let s = source(&no_cert).unwrap().poll().await;
     assert!(
         matches!(
             s.green.get(Metric::P99Ms),
@@ -245,10 +248,7 @@ async fn ca_bundle_and_client_certificate() {
     let mut unknown_ca = prom(addr);
     unknown_ca.client_cert_file = Some(d.join("client.pem"));
     unknown_ca.client_key_file = Some(d.join("client.key"));
-    let s = PrometheusSource::new(&unknown_ca, &source_cfg())
-        .unwrap()
-        .poll()
-        .await;
+    let s = source(&unknown_ca).unwrap().poll().await;
     assert!(
         matches!(
             s.green.get(Metric::P99Ms),
@@ -259,7 +259,7 @@ async fn ca_bundle_and_client_certificate() {
     );
     // ...unless verification is switched off by name, which the header shows.
     unknown_ca.insecure_skip_verify = true;
-    let mut insecure = PrometheusSource::new(&unknown_ca, &source_cfg()).unwrap();
+    let mut insecure = source(&unknown_ca).unwrap();
     assert_eq!(
         insecure.info().tls_not_verified,
         Some("insecure_skip_verify")
@@ -271,6 +271,6 @@ async fn ca_bundle_and_client_certificate() {
     std::fs::write(d.join("bad.pem"), "not a certificate").unwrap();
     let mut bad = prom(addr);
     bad.ca_file = Some(d.join("bad.pem"));
-    let err = PrometheusSource::new(&bad, &source_cfg()).err().unwrap();
+    let err = source(&bad).err().unwrap();
     assert!(format!("{err:#}").contains("ca_file"), "{err:#}");
 }

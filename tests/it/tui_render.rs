@@ -9,7 +9,6 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color as Tc, Modifier};
 
-use cutover::config::GuardrailsConfig;
 use cutover::engine::guardrail::{evaluate, gate_reasons};
 use cutover::engine::state::{HistoryPoint, LastValue};
 use cutover::engine::{Event, EventLevel, Gate, Phase, PlanView, State};
@@ -66,7 +65,7 @@ pub(crate) fn mid_cutover(now: Instant, green_p99: Reading) -> State {
         ),
         green: readings(green_p99, Reading::Value(7.9), Reading::Value(0.866), 32.1),
     };
-    s.judgements = evaluate(&snap, Some(split), &GuardrailsConfig::default());
+    s.judgements = evaluate(&snap, Some(split), &s.metrics);
     s.gate = Gate {
         open: false,
         reasons: gate_reasons(&s.judgements),
@@ -92,13 +91,13 @@ pub(crate) fn mid_cutover(now: Instant, green_p99: Reading) -> State {
             (Color::Green, Metric::Quality, Some(0.866 + 0.005 * wobble)),
         ];
         for (c, m, v) in pts {
-            s.history.push(c, m, HistoryPoint { at, value: v });
+            s.history.push(c, m.index(), HistoryPoint { at, value: v });
         }
     }
-    s.last_values[1][0] = Some(LastValue {
+    s.last_values[1] = vec![Some(LastValue {
         value: 412.0,
         at: now - Duration::from_secs(14),
-    });
+    })];
     let t0 = UNIX_EPOCH + Duration::from_secs(1_750_000_000);
     for (k, (level, text)) in [
         (EventLevel::Info, "router nginx read: green 0%"),

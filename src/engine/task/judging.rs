@@ -6,12 +6,13 @@ use super::{Engine, reading_record};
 use crate::engine::command::Origin;
 use crate::engine::guardrail::{self, Judgement};
 use crate::engine::state::{EventLevel, HistoryPoint, LastValue};
-use crate::model::{Color, Metric, NoData, Snapshot, Split, Verdict};
+use crate::model::{Color, NoData, Snapshot, Split, Verdict};
 
 impl Engine {
     pub(super) fn on_snapshot(&mut self, snap: Snapshot) {
         let split = self.state.split;
-        let judgements = guardrail::evaluate(&snap, split, &self.config.guardrails);
+        let judgements = guardrail::evaluate(&snap, split, &self.state.metrics);
+        let breached_before = !guardrail::green_breaches(&self.state.judgements).is_empty();
         self.report_transitions(&judgements, split);
         self.report_warnings(&snap);
         self.track_observed(&snap);
@@ -29,7 +30,12 @@ impl Engine {
         };
         self.state.judgements = judgements;
         self.state.snapshot = Some(snap);
-        if streak_before == 0 && self.state.breach_streak > 0 {
+        // A breach that does not count toward rollback starts no streak,
+        // but is news all the same.
+        let breaches_now = !guardrail::green_breaches(&self.state.judgements).is_empty();
+        if (streak_before == 0 && self.state.breach_streak > 0)
+            || (!breached_before && breaches_now && green_serves)
+        {
             self.notice_first_breach();
         }
         self.maybe_sample();
@@ -57,14 +63,14 @@ impl Engine {
     /// as the last value seen (kept with its time when a poll has none).
     fn chart(&mut self, snap: &Snapshot, last: bool) {
         for color in Color::BOTH {
-            for metric in Metric::ALL {
-                let value = snap.color(color).get(metric).value();
+            for i in 0..self.state.metrics.len() {
+                let value = snap.color(color).at(i).value();
                 self.state
                     .history
-                    .push(color, metric, HistoryPoint { at: snap.at, value });
+                    .push(color, i, HistoryPoint { at: snap.at, value });
                 if let Some(value) = value.filter(|_| last) {
                     self.state
-                        .set_last_value(color, metric, LastValue { value, at: snap.at });
+                        .set_last_value(color, i, LastValue { value, at: snap.at });
                 }
             }
         }
@@ -78,7 +84,7 @@ impl Engine {
         if self.lane.rolling_back() {
             return;
         }
-        let breaches = guardrail::green_breaches(&st.judgements);
+        let breaches = guardrail::rollback_breaches(&st.judgements);
         let why = if breaches.is_empty() {
             "green has no data".to_string()
         } else {
@@ -100,8 +106,8 @@ impl Engine {
     /// expected of a colour with no traffic.
     pub(super) fn report_transitions(&mut self, judgements: &[Judgement], split: Option<Split>) {
         for j in judgements {
-            let key = (j.color, j.metric);
-            let (prev, prev_reported) = self.said.verdict(key);
+            let key = (j.color, j.id().to_string());
+            let (prev, prev_reported) = self.said.verdict(&key);
             if prev == j.verdict {
                 continue;
             }

@@ -116,7 +116,7 @@ pub fn spawn(
         workload,
     } = router.into();
     let plan = Plan::from_config(&config.plan)?;
-    let mut state = initial_state(config, &plan, router.kind(), source.kind(), &options);
+    let mut state = initial_state(config, &plan, router.kind(), source.kind(), &options)?;
     let (checks_tx, checks_rx) = mpsc::unbounded_channel();
     let (checks, check_states) = checks::CheckRunners::new(config, checks_tx)?;
     state.checks = check_states;
@@ -185,14 +185,15 @@ pub fn spawn(
     Ok((EngineHandle::new(cmd_tx, rollback_tx, state_rx), task))
 }
 
-/// The state before the router has answered.
+/// The state before the router has answered, watching the config's
+/// metrics (fails only for a config built in code with a bad metric).
 fn initial_state(
     config: &Config,
     plan: &Plan,
     router_kind: &'static str,
     source_kind: &'static str,
     options: &EngineOptions,
-) -> State {
+) -> Result<State, String> {
     let mut state = State::new(
         config.service.name.clone(),
         router_kind,
@@ -208,7 +209,11 @@ fn initial_state(
     );
     state.autopilot = options.autopilot;
     state.readonly = options.readonly;
-    state
+    state.metrics = config
+        .metric_specs()
+        .map(super::guardrail::shared)
+        .map_err(|(key, why)| format!("{key}: {why}"))?;
+    Ok(state)
 }
 
 /// A router read, tagged with the write generation it started in: the
@@ -465,10 +470,10 @@ impl Engine {
 fn reading_record(j: &Judgement) -> ReadingRecord {
     ReadingRecord {
         color: j.color,
-        metric: j.metric,
+        metric: j.id().to_string(),
         value: j.value,
         verdict: j.verdict,
-        bounds: j.checks.iter().map(|c| c.bound_text(j.metric)).collect(),
+        bounds: j.checks.iter().map(|c| c.bound_text(&j.metric)).collect(),
         no_data: j.no_data.as_ref().map(|n| n.to_string()),
     }
 }

@@ -106,10 +106,7 @@ impl Engine {
     pub(super) fn notice_first_breach(&self) {
         let breaching = guardrail::green_breaches(&self.state.judgements);
         let breaches: Vec<String> = breaching.iter().map(|j| j.summary()).collect();
-        let mut metrics: Vec<String> = breaching
-            .iter()
-            .map(|j| j.metric.key().to_string())
-            .collect();
+        let mut metrics: Vec<String> = breaching.iter().map(|j| j.id().to_string()).collect();
         if metrics.is_empty() {
             metrics.push("no data".into());
         }
@@ -120,7 +117,10 @@ impl Engine {
             breaches.join("; ")
         };
         let st = &self.state;
-        let then = if st.armed {
+        let counted = breaching.is_empty() || breaching.iter().any(|j| j.metric.rollback);
+        let then = if !counted {
+            "it does not count toward auto-rollback (rollback = false)".to_string()
+        } else if st.armed {
             format!(
                 "auto-rollback after {} consecutive poll(s)",
                 st.breach_needed

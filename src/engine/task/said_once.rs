@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Color, Metric, Verdict};
+use crate::model::{Color, Verdict};
 
 #[derive(Default)]
 pub(super) struct SaidOnce {
@@ -18,7 +18,7 @@ pub(super) struct SaidOnce {
     /// A sample could not be written, and that was said.
     pub(super) sample_failure: bool,
     /// The last verdict of each reading, and whether it was reported.
-    verdicts: HashMap<(Color, Metric), (Verdict, bool)>,
+    verdicts: HashMap<(Color, String), (Verdict, bool)>,
     warnings: Vec<String>,
 }
 
@@ -30,14 +30,14 @@ pub(super) fn first(flag: &mut bool) -> bool {
 impl SaidOnce {
     /// The verdict last seen for `key` and whether it was reported
     /// (`NoData`, unreported, before the first).
-    pub(super) fn verdict(&self, key: (Color, Metric)) -> (Verdict, bool) {
+    pub(super) fn verdict(&self, key: &(Color, String)) -> (Verdict, bool) {
         self.verdicts
-            .get(&key)
+            .get(key)
             .copied()
             .unwrap_or((Verdict::NoData, false))
     }
 
-    pub(super) fn set_verdict(&mut self, key: (Color, Metric), verdict: Verdict, reported: bool) {
+    pub(super) fn set_verdict(&mut self, key: (Color, String), verdict: Verdict, reported: bool) {
         self.verdicts.insert(key, (verdict, reported));
     }
 
@@ -84,9 +84,9 @@ mod tests {
     #[test]
     fn verdicts_start_as_unreported_no_data() {
         let mut said = SaidOnce::default();
-        let key = (Color::Green, Metric::ALL[0]);
-        assert_eq!(said.verdict(key), (Verdict::NoData, false));
-        said.set_verdict(key, Verdict::Breach, true);
-        assert_eq!(said.verdict(key), (Verdict::Breach, true));
+        let key = (Color::Green, "p99_ms".to_string());
+        assert_eq!(said.verdict(&key), (Verdict::NoData, false));
+        said.set_verdict(key.clone(), Verdict::Breach, true);
+        assert_eq!(said.verdict(&key), (Verdict::Breach, true));
     }
 }

@@ -28,7 +28,7 @@ impl Engine {
         let Some(snap) = &self.state.snapshot else {
             return;
         };
-        let rec = Record::sample(snap.wall, Sample::of(snap, green));
+        let rec = Record::sample(snap.wall, Sample::of(snap, &self.state.metrics, green));
         match self.journal.append(&rec) {
             Ok(()) => self.said.sample_failure = false,
             Err(e) if first(&mut self.said.sample_failure) => {

@@ -18,6 +18,7 @@ use crate::model::{Color, ColorReadings, NoData, Reading, Snapshot};
 pub async fn history(
     client: &PromClient,
     queries: &[Query],
+    metrics: usize,
     span: Duration,
     step: Duration,
 ) -> Vec<Snapshot> {
@@ -44,7 +45,7 @@ pub async fn history(
         .zip(answers)
         .filter_map(|(q, a)| Some((q, series(a.ok()?)?)))
         .collect();
-    assemble(&columns, now, now_instant)
+    assemble(&columns, metrics, now, now_instant)
 }
 
 /// The one series of a range answer as (millisecond timestamp → value).
@@ -60,9 +61,11 @@ fn series(d: Data) -> Option<BTreeMap<i64, f64>> {
     }
 }
 
-/// Builds one snapshot per timestamp that any query has a value for.
+/// Builds one snapshot per timestamp that any query has a value for, with
+/// `metrics` readings a colour.
 pub fn assemble(
     columns: &[(&Query, BTreeMap<i64, f64>)],
+    metrics: usize,
     now: SystemTime,
     now_instant: Instant,
 ) -> Vec<Snapshot> {
@@ -77,8 +80,8 @@ pub fn assemble(
         .filter_map(|ms| {
             let wall = UNIX_EPOCH.checked_add(Duration::from_millis(u64::try_from(ms).ok()?))?;
             let age = now.duration_since(wall).unwrap_or_default();
-            let mut blue = empty();
-            let mut green = empty();
+            let mut blue = empty(metrics);
+            let mut green = empty(metrics);
             for (q, s) in columns {
                 let Some(v) = s.get(&ms).copied() else {
                     continue;
@@ -88,11 +91,11 @@ pub fn assemble(
                     Color::Green => &mut green,
                 };
                 match q.slot {
-                    Slot::Metric(m) => {
-                        c.metrics[m.index()] = if v.is_nan() {
+                    Slot::Metric(i) => {
+                        c.metrics[i] = if v.is_nan() {
                             Reading::NoData(NoData::NoRequests)
                         } else {
-                            Reading::Value(v)
+                            Reading::Value(v * q.scale)
                         }
                     }
                     Slot::Rps if v.is_finite() => c.rps = Some(v),
@@ -110,8 +113,8 @@ pub fn assemble(
         .collect()
 }
 
-fn empty() -> ColorReadings {
-    let mut c = ColorReadings::all_no_data(super::readings::no_series());
+fn empty(metrics: usize) -> ColorReadings {
+    let mut c = ColorReadings::no_data(metrics, super::readings::no_series());
     c.up = true;
     c
 }
@@ -119,20 +122,11 @@ fn empty() -> ColorReadings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Metric;
 
     #[test]
     fn one_snapshot_per_stamp_oldest_first() {
-        let p99 = Query {
-            slot: Slot::Metric(Metric::P99Ms),
-            color: Color::Green,
-            promql: String::new(),
-        };
-        let rps = Query {
-            slot: Slot::Rps,
-            color: Color::Blue,
-            promql: String::new(),
-        };
+        let p99 = Query::plain(Slot::Metric(0), Color::Green, String::new());
+        let rps = Query::plain(Slot::Rps, Color::Blue, String::new());
         let now = UNIX_EPOCH + Duration::from_secs(1000);
         let at = Instant::now();
         let cols = vec![
@@ -142,7 +136,7 @@ mod tests {
             ),
             (&rps, BTreeMap::from([(995_000, 40.0)])),
         ];
-        let snaps = assemble(&cols, now, at);
+        let snaps = assemble(&cols, 3, now, at);
         assert_eq!(snaps.len(), 2);
         assert_eq!(snaps[0].wall, UNIX_EPOCH + Duration::from_secs(990));
         assert_eq!(snaps[0].green.metrics[0], Reading::Value(120.0));

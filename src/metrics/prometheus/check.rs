@@ -56,7 +56,7 @@ pub async fn run(source: &PrometheusSource) -> Vec<Line> {
             Ok(data) => {
                 let a = single(&data);
                 let v = a.result.map(|v| match q.slot {
-                    Slot::Metric(m) => m.format(v.value),
+                    Slot::Metric(i) => source.format(i, v.value * q.scale),
                     Slot::Rps => format!("{:.2} req/s", v.value),
                     Slot::DataTime => format!(
                         "{:.1} (unix s; {:.1} s before the query's time)",
@@ -69,7 +69,7 @@ pub async fn run(source: &PrometheusSource) -> Vec<Line> {
             }
         };
         Line {
-            name: format!("{} {}", q.color, q.slot.key()),
+            name: format!("{} {}", q.color, q.name),
             promql: q.promql.clone(),
             outcome,
             series,

@@ -7,7 +7,7 @@ use prometheus_http_query::response::Data;
 
 use super::query::{Query, Slot};
 use super::readings::{Targets, single, targets};
-use crate::model::{Color, ColorReadings, Metric, NoData, Reading};
+use crate::model::{Color, ColorReadings, NoData, Reading};
 
 /// What the queries of one colour gave.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,26 +22,27 @@ pub struct ColorResult {
 pub struct Limits {
     /// `source.window`: the span the rates cover.
     pub window: Duration,
-    /// p99 and error rate from fewer requests than this are not judged.
-    pub min_requests: u64,
     /// Data older than this (by `data_time`) is stale: *no data*.
     pub stale_after: Duration,
 }
 
 /// Combines the answers (in `queries` order) for one colour.
+/// `min_requests` has each metric's, in the config's order (its length is
+/// the number of metrics): values from fewer requests are not judged.
 pub fn color(
     color: Color,
     queries: &[Query],
     answers: &[Result<Data, NoData>],
+    min_requests: &[u64],
     limits: Limits,
 ) -> ColorResult {
-    let mut g = Gathered::new(color);
+    let mut g = Gathered::new(color, min_requests.len());
     for (q, a) in queries.iter().zip(answers) {
         if q.color != color {
             continue;
         }
         match a {
-            Ok(data) => g.answer(q.slot, data),
+            Ok(data) => g.answer(q, data),
             Err(reason) => g.failed(q.slot, reason),
         }
     }
@@ -57,7 +58,7 @@ pub fn color(
         ..
     } = g;
     if let Some(r) = rps {
-        too_few_requests(&mut metrics, r, limits);
+        too_few_requests(&mut metrics, r, min_requests, limits);
     }
     if is_stale(data_time, eval_time, limits, &mut metrics) {
         rps = None;
@@ -96,14 +97,10 @@ struct Gathered {
 }
 
 impl Gathered {
-    fn new(color: Color) -> Gathered {
+    fn new(color: Color, metrics: usize) -> Gathered {
         Gathered {
             color,
-            metrics: vec![
-                Reading::NoData(NoData::NotConfigured),
-                Reading::NoData(NoData::NotConfigured),
-                Reading::NoData(NoData::NotConfigured),
-            ],
+            metrics: vec![Reading::NoData(NoData::NotConfigured); metrics],
             rps: None,
             pods_up: None,
             all_up: true,
@@ -118,7 +115,7 @@ impl Gathered {
         let color = self.color;
         self.answered &= !matches!(reason, NoData::Unreachable(_) | NoData::Timeout(_));
         match slot {
-            Slot::Metric(m) => self.metrics[m.index()] = Reading::NoData(reason.clone()),
+            Slot::Metric(i) => self.metrics[i] = Reading::NoData(reason.clone()),
             other => self
                 .warnings
                 .push(format!("{color} {}: {reason}", other.key())),
@@ -129,14 +126,14 @@ impl Gathered {
         self.eval_time = Some(self.eval_time.map_or(timestamp, |t| t.min(timestamp)));
     }
 
-    fn answer(&mut self, slot: Slot, data: &Data) {
+    fn answer(&mut self, q: &Query, data: &Data) {
         let color = self.color;
-        match slot {
-            Slot::Metric(m) => {
-                self.metrics[m.index()] = match single(data).result {
+        match q.slot {
+            Slot::Metric(i) => {
+                self.metrics[i] = match single(data).result {
                     Ok(v) => {
                         self.seen_at(v.timestamp);
-                        Reading::Value(v.value)
+                        Reading::Value(v.value * q.scale)
                     }
                     Err(r) => Reading::NoData(r),
                 };
@@ -183,18 +180,20 @@ impl Gathered {
     }
 }
 
-/// Too few requests to judge p99 and error rate.
-fn too_few_requests(metrics: &mut [Reading], rps: f64, limits: Limits) {
+/// Too few requests to judge the metrics computed from requests (those
+/// with a `min_requests`: latency quantiles, error rates).
+fn too_few_requests(metrics: &mut [Reading], rps: f64, min_requests: &[u64], limits: Limits) {
     let seen = (rps * limits.window.as_secs_f64()).round() as u64;
-    if seen == 0 || seen < limits.min_requests {
-        for m in [Metric::P99Ms, Metric::ErrorRate] {
-            if let Reading::Value(_) = metrics[m.index()] {
-                metrics[m.index()] = Reading::NoData(if seen == 0 {
-                    NoData::NoRequests
-                } else {
-                    NoData::FewRequests(seen, limits.min_requests)
-                });
-            }
+    for (r, &needed) in metrics.iter_mut().zip(min_requests) {
+        if needed == 0 || (seen > 0 && seen >= needed) {
+            continue;
+        }
+        if let Reading::Value(_) = r {
+            *r = Reading::NoData(if seen == 0 {
+                NoData::NoRequests
+            } else {
+                NoData::FewRequests(seen, needed)
+            });
         }
     }
 }
@@ -239,26 +238,28 @@ mod tests {
     }
 
     fn q(slot: Slot, color: Color) -> Query {
-        Query {
-            slot,
-            color,
-            promql: String::new(),
-        }
+        Query::plain(slot, color, String::new())
     }
 
     const LIMITS: Limits = Limits {
         window: Duration::from_secs(30),
-        min_requests: 20,
         stale_after: Duration::from_secs(30),
     };
+
+    /// Today's three: p99 and error rate need 20 requests, quality none.
+    const MIN: [u64; 3] = [20, 20, 0];
+
+    const P99: Slot = Slot::Metric(0);
+    const ERRORS: Slot = Slot::Metric(1);
+    const QUALITY: Slot = Slot::Metric(2);
 
     #[test]
     fn values_rps_and_data_time() {
         let qs = [
-            q(Slot::Metric(Metric::P99Ms), Color::Green),
+            q(P99, Color::Green),
             q(Slot::Rps, Color::Green),
             q(Slot::DataTime, Color::Green),
-            q(Slot::Metric(Metric::P99Ms), Color::Blue),
+            q(P99, Color::Blue),
         ];
         let ans = [
             vec1("250", 1000.0),
@@ -266,7 +267,7 @@ mod tests {
             vec1("998", 1000.0),
             vec1("NaN", 1000.0),
         ];
-        let g = color(Color::Green, &qs, &ans, LIMITS);
+        let g = color(Color::Green, &qs, &ans, &MIN, LIMITS);
         assert_eq!(g.readings.metrics[0], Reading::Value(250.0));
         assert_eq!(
             g.readings.metrics[1],
@@ -275,30 +276,27 @@ mod tests {
         assert_eq!(g.readings.rps, Some(10.0));
         assert_eq!(g.data_time, Some(998.0));
         assert!(g.readings.up);
-        let b = color(Color::Blue, &qs, &ans, LIMITS);
+        let b = color(Color::Blue, &qs, &ans, &MIN, LIMITS);
         assert_eq!(b.readings.metrics[0], Reading::NoData(NoData::NoRequests));
     }
 
     #[test]
     fn stale_data_is_no_data_and_few_requests_are_not_judged() {
         let qs = [
-            q(Slot::Metric(Metric::ErrorRate), Color::Green),
-            q(Slot::Metric(Metric::Quality), Color::Green),
+            q(ERRORS, Color::Green),
+            q(QUALITY, Color::Green),
             q(Slot::DataTime, Color::Green),
         ];
         let ans = [vec1("1", 1000.0), vec1("0.9", 1000.0), vec1("900", 1000.0)];
-        let g = color(Color::Green, &qs, &ans, LIMITS);
+        let g = color(Color::Green, &qs, &ans, &MIN, LIMITS);
         assert!(
             matches!(&g.readings.metrics[2], Reading::NoData(NoData::Other(s)) if s.starts_with("stale"))
         );
         assert_eq!(g.data_time, Some(900.0));
 
-        let qs = [
-            q(Slot::Metric(Metric::ErrorRate), Color::Green),
-            q(Slot::Rps, Color::Green),
-        ];
+        let qs = [q(ERRORS, Color::Green), q(Slot::Rps, Color::Green)];
         let ans = [vec1("1", 1000.0), vec1("0.5", 1000.0)];
-        let g = color(Color::Green, &qs, &ans, LIMITS);
+        let g = color(Color::Green, &qs, &ans, &MIN, LIMITS);
         assert_eq!(
             g.readings.metrics[1],
             Reading::NoData(NoData::FewRequests(15, 20))
@@ -307,10 +305,7 @@ mod tests {
 
     #[test]
     fn failures_and_targets_down() {
-        let qs = [
-            q(Slot::Metric(Metric::P99Ms), Color::Blue),
-            q(Slot::Up, Color::Blue),
-        ];
+        let qs = [q(P99, Color::Blue), q(Slot::Up, Color::Blue)];
         let up: Data = serde_json::from_str(
             r#"{"resultType":"vector","result":[
             {"metric":{"instance":"a"},"value":[1,"1"]},
@@ -321,7 +316,7 @@ mod tests {
             Err(NoData::Unreachable("connection refused".into())),
             Ok(up),
         ];
-        let b = color(Color::Blue, &qs, &ans, LIMITS);
+        let b = color(Color::Blue, &qs, &ans, &MIN, LIMITS);
         assert_eq!(b.readings.pods_up, Some((1, 2)));
         assert!(!b.readings.up);
         assert_eq!(
@@ -329,5 +324,13 @@ mod tests {
             Reading::NoData(NoData::Unreachable("connection refused".into()))
         );
         assert_eq!(b.data_time, None);
+    }
+
+    #[test]
+    fn values_are_converted_to_the_metrics_unit() {
+        let mut ttft = q(Slot::Metric(0), Color::Green);
+        ttft.scale = 1000.0;
+        let g = color(Color::Green, &[ttft], &[vec1("0.25", 1000.0)], &[0], LIMITS);
+        assert_eq!(g.readings.metrics, vec![Reading::Value(250.0)]);
     }
 }

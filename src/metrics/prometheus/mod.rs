@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use futures_util::future::join_all;
 
 use crate::config::{PrometheusConfig, SourceConfig};
+use crate::metricspec::MetricSpec;
 use crate::model::{Color, Snapshot};
 
 use super::{MetricSource, SourceInfo};
@@ -33,17 +34,27 @@ use query::Query;
 pub struct PrometheusSource {
     client: PromClient,
     queries: Vec<Query>,
+    /// The config's metrics, in order.
+    specs: Vec<MetricSpec>,
+    /// Each metric's `min_requests`, in the same order.
+    min_requests: Vec<u64>,
     limits: Limits,
 }
 
 impl PrometheusSource {
-    pub fn new(cfg: &PrometheusConfig, source: &SourceConfig) -> anyhow::Result<Self> {
+    /// Reads `specs` (the config's metrics, in order) over Prometheus.
+    pub fn new(
+        cfg: &PrometheusConfig,
+        source: &SourceConfig,
+        specs: &[MetricSpec],
+    ) -> anyhow::Result<Self> {
         Ok(PrometheusSource {
             client: PromClient::new(cfg, source.timeout)?,
-            queries: query::expand_all(cfg, source.window),
+            queries: query::expand_all(cfg, specs, source.window),
+            specs: specs.to_vec(),
+            min_requests: specs.iter().map(|s| s.min_requests).collect(),
             limits: Limits {
                 window: source.window,
-                min_requests: source.min_requests,
                 // A scrape interval or two of lag is normal; a whole window
                 // means the rates shown cover nothing new.
                 stale_after: source.window.max(source.interval * 3),
@@ -53,6 +64,18 @@ impl PrometheusSource {
 
     pub fn queries(&self) -> &[Query] {
         &self.queries
+    }
+
+    /// The metrics it reads, in the config's order.
+    pub fn specs(&self) -> &[MetricSpec] {
+        &self.specs
+    }
+
+    /// A value of the metric at `index` in its unit (`412 ms`).
+    pub fn format(&self, index: usize, v: f64) -> String {
+        self.specs
+            .get(index)
+            .map_or_else(|| format!("{v}"), |s| s.format(v))
     }
 
     pub fn client(&self) -> &PromClient {
@@ -67,8 +90,9 @@ impl PrometheusSource {
         now: SystemTime,
         at: Instant,
     ) -> Snapshot {
-        let blue = combine::color(Color::Blue, &self.queries, answers, self.limits);
-        let green = combine::color(Color::Green, &self.queries, answers, self.limits);
+        let mins = &self.min_requests;
+        let blue = combine::color(Color::Blue, &self.queries, answers, mins, self.limits);
+        let green = combine::color(Color::Green, &self.queries, answers, mins, self.limits);
         // The snapshot is as old as its older colour's data: a number is
         // never shown younger than what it was computed from.
         let data = match (blue.data_time, green.data_time) {
@@ -112,6 +136,7 @@ impl MetricSource for PrometheusSource {
     }
 
     async fn backfill(&mut self, span: Duration, step: Duration) -> Vec<Snapshot> {
-        backfill::history(&self.client, &self.queries, span, step).await
+        let metrics = self.min_requests.len();
+        backfill::history(&self.client, &self.queries, metrics, span, step).await
     }
 }

@@ -4,12 +4,14 @@
 use std::time::Duration;
 
 use crate::config::PrometheusConfig;
-use crate::model::{Color, Metric};
+use crate::metricspec::MetricSpec;
+use crate::model::Color;
 
 /// What a query measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Slot {
-    Metric(Metric),
+    /// The metric at this place in the config's order.
+    Metric(usize),
     /// Requests per second.
     Rps,
     /// Targets up.
@@ -19,10 +21,11 @@ pub enum Slot {
 }
 
 impl Slot {
-    /// The key in `[source.prometheus.queries]`.
+    /// The key in `[source.prometheus.queries]` of the queries that are
+    /// not a metric's.
     pub fn key(self) -> &'static str {
         match self {
-            Slot::Metric(m) => m.key(),
+            Slot::Metric(_) => "metric",
             Slot::Rps => "rps",
             Slot::Up => "up",
             Slot::DataTime => "data_time",
@@ -36,6 +39,24 @@ pub struct Query {
     pub slot: Slot,
     pub color: Color,
     pub promql: String,
+    /// The metric's id, or the key of the query.
+    pub name: String,
+    /// What a value is multiplied by to be in the metric's unit (a p99 in
+    /// seconds shown in ms: 1000); 1 for the other queries.
+    pub scale: f64,
+}
+
+impl Query {
+    /// A query that is not a metric's (`rps`, `up`, `data_time`).
+    pub fn plain(slot: Slot, color: Color, promql: String) -> Query {
+        Query {
+            slot,
+            color,
+            name: slot.key().to_string(),
+            promql,
+            scale: 1.0,
+        }
+    }
 }
 
 /// A duration as PromQL writes it: `30s`, `5m`, `1h30m`, `1500ms`.
@@ -68,13 +89,12 @@ pub fn expand(template: &str, color_label: &str, window: Duration) -> String {
         .replace("$window", &w)
 }
 
-/// Every configured query, expanded for both colours: blue's first.
-pub fn expand_all(cfg: &PrometheusConfig, window: Duration) -> Vec<Query> {
+/// Every query, expanded for both colours, blue's first: one per metric
+/// that has one for Prometheus (its own `query`, or its formula rendered),
+/// in the metrics' order, then `rps`, `up` and `data_time` as configured.
+pub fn expand_all(cfg: &PrometheusConfig, specs: &[MetricSpec], window: Duration) -> Vec<Query> {
     let q = &cfg.queries;
-    let templates = [
-        (Slot::Metric(Metric::P99Ms), &q.p99_ms),
-        (Slot::Metric(Metric::ErrorRate), &q.error_rate),
-        (Slot::Metric(Metric::Quality), &q.quality),
+    let others = [
         (Slot::Rps, &q.rps),
         (Slot::Up, &q.up),
         (Slot::DataTime, &q.data_time),
@@ -85,13 +105,20 @@ pub fn expand_all(cfg: &PrometheusConfig, window: Duration) -> Vec<Query> {
             Color::Blue => &cfg.colors.blue,
             Color::Green => &cfg.colors.green,
         };
-        for (slot, t) in &templates {
-            if let Some(t) = t {
+        for (i, spec) in specs.iter().enumerate() {
+            if let Some((template, unit)) = spec.compute.prometheus(color) {
                 out.push(Query {
-                    slot: *slot,
+                    slot: Slot::Metric(i),
                     color,
-                    promql: expand(t, label, window),
+                    promql: expand(&template, label, window),
+                    name: spec.id.clone(),
+                    scale: spec.shown(1.0, unit),
                 });
+            }
+        }
+        for (slot, t) in &others {
+            if let Some(t) = t {
+                out.push(Query::plain(*slot, color, expand(t, label, window)));
             }
         }
     }
@@ -129,11 +156,49 @@ mod tests {
         cfg.colors.blue = "stable".into();
         cfg.colors.green = "canary".into();
         cfg.queries.rps = None;
-        let qs = expand_all(&cfg, Duration::from_secs(30));
+        let qs = expand_all(&cfg, &legacy(&cfg), Duration::from_secs(30));
         assert_eq!(qs.len(), 10);
         assert!(qs[0].promql.contains(r#"track="stable""#));
         assert!(qs[0].promql.contains("[30s]"));
+        assert_eq!((qs[0].name.as_str(), qs[0].scale), ("p99_ms", 1.0));
         assert!(qs[5].promql.contains(r#"track="canary""#));
         assert!(qs.iter().all(|q| q.slot != Slot::Rps));
+    }
+
+    /// Today's three over `cfg`'s queries.
+    fn legacy(cfg: &PrometheusConfig) -> Vec<MetricSpec> {
+        let mut l = crate::metricspec::legacy::tests::example();
+        l.source = crate::metricspec::legacy::LegacySource::Prometheus {
+            p99_ms: cfg.queries.p99_ms.clone(),
+            error_rate: cfg.queries.error_rate.clone(),
+            quality: cfg.queries.quality.clone(),
+        };
+        crate::metricspec::legacy::from(&l)
+    }
+
+    #[test]
+    fn a_presets_formulas_render_and_convert_to_the_metrics_unit() {
+        let cfg = PrometheusConfig::new("http://127.0.0.1:9090");
+        let specs = crate::metricspec::preset::specs("vllm", 20).unwrap();
+        let qs = expand_all(&cfg, &specs, Duration::from_secs(60));
+        let ttft = qs
+            .iter()
+            .find(|q| q.color == Color::Green && q.name.starts_with("ttft"))
+            .unwrap();
+        assert!(
+            ttft.promql.starts_with(
+                "histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket{track=\"green\"}[1m])))"
+            ),
+            "{}",
+            ttft.promql
+        );
+        assert_eq!(ttft.scale, 1000.0, "seconds shown in ms");
+        let errors = qs.iter().find(|q| q.name == "error_rate").unwrap();
+        assert_eq!(errors.scale, 100.0, "a ratio shown in %");
+        let metrics = qs
+            .iter()
+            .filter(|q| matches!(q.slot, Slot::Metric(_)))
+            .count();
+        assert_eq!(metrics, 2 * specs.len());
     }
 }

@@ -3,9 +3,10 @@
 
 use super::super::Cutover;
 use super::super::doc::Block;
+use super::super::metrics;
 use super::{clock, offset, what, who};
 use crate::engine::journal::{ReadingRecord, RecordAction, RecordKind};
-use crate::model::{Color, Metric, Verdict};
+use crate::model::{Color, Verdict};
 
 pub(super) fn decisions(c: &Cutover) -> Vec<Block> {
     let mut out = Vec::new();
@@ -35,25 +36,25 @@ pub(super) fn decisions(c: &Cutover) -> Vec<Block> {
 }
 
 fn readings_table(readings: &[ReadingRecord]) -> Block {
-    let mut metrics: Vec<Metric> = Vec::new();
+    let mut ids: Vec<&str> = Vec::new();
     for r in readings {
-        if !metrics.contains(&r.metric) {
-            metrics.push(r.metric);
+        if !ids.contains(&r.metric.as_str()) {
+            ids.push(&r.metric);
         }
     }
-    let cell = |color: Color, metric: Metric| {
+    let cell = |color: Color, id: &str| {
         readings
             .iter()
-            .find(|r| r.color == color && r.metric == metric)
+            .find(|r| r.color == color && r.metric == id)
             .map_or("—".into(), reading)
     };
     Block::Table {
         head: ["Metric", "Blue", "Green"].map(String::from).to_vec(),
-        rows: metrics
+        rows: ids
             .iter()
             .map(|&m| {
                 vec![
-                    m.label().to_string(),
+                    metrics::label(m),
                     cell(Color::Blue, m),
                     cell(Color::Green, m),
                 ]
@@ -65,7 +66,7 @@ fn readings_table(readings: &[ReadingRecord]) -> Block {
 /// `7.20 % BREACH (≤ 5.00 %)`, `no data (first poll) NO DATA`.
 fn reading(r: &ReadingRecord) -> String {
     let value = match (r.value, &r.no_data) {
-        (Some(v), _) => r.metric.format(v),
+        (Some(v), _) => metrics::format(&r.metric, v),
         (None, Some(why)) => format!("no data ({why})"),
         (None, None) => "no data".into(),
     };
@@ -101,7 +102,7 @@ pub(super) fn breaches(c: &Cutover) -> Vec<Block> {
                     offset(c, e),
                     what(e),
                     rd.color,
-                    rd.metric.label(),
+                    metrics::label(&rd.metric),
                     reading(rd)
                 ));
             }

@@ -14,7 +14,8 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
 use crate::engine::State;
 use crate::engine::guardrail::CheckKind;
 use crate::engine::state::HistoryPoint;
-use crate::model::{Color, Metric};
+use crate::metricspec::{Better, MetricSpec};
+use crate::model::Color;
 
 use super::super::theme::Theme;
 use crate::format::age;
@@ -28,9 +29,12 @@ pub fn render(
     state: &State,
     t: &Theme,
     color: Color,
-    metric: Metric,
+    metric: usize,
     now: Instant,
 ) {
+    let Some(spec) = state.metrics.get(metric) else {
+        return;
+    };
     let series = state.history.series(color, metric);
     let span = series
         .front()
@@ -44,9 +48,9 @@ pub fn render(
     // off (its bound is written beside the value) rather than squashing
     // the data into a flat line at one edge.
     let ys: Vec<f64> = runs.iter().flatten().map(|p| p.1).collect();
-    let (lo, hi) = y_bounds(&ys, metric);
+    let (lo, hi) = y_bounds(&ys, spec);
     let on_axis = |y: f64| (lo..=hi).contains(&y);
-    let (warn, breach) = levels(state, color, metric);
+    let (warn, breach) = levels(state, color, spec);
     let (warn, breach) = (warn.filter(|y| on_axis(*y)), breach.filter(|y| on_axis(*y)));
 
     let line = |y: f64| vec![(-span, y), (0.0, y)];
@@ -79,7 +83,7 @@ pub fn render(
             Axis::default()
                 .bounds([lo, hi])
                 .style(t.dim)
-                .labels([Span::raw(metric.format(lo)), Span::raw(metric.format(hi))]),
+                .labels([Span::raw(spec.format(lo)), Span::raw(spec.format(hi))]),
         );
     frame.render_widget(chart, area);
 }
@@ -118,12 +122,12 @@ fn x_labels(span_secs: f64) -> [Span<'static>; 3] {
 
 /// The tightest warn and breach levels for this colour's metric: absolute
 /// levels as they are, comparisons with blue placed at blue's current value.
-fn levels(state: &State, color: Color, metric: Metric) -> (Option<f64>, Option<f64>) {
-    let Some(j) = state.judgement(color, metric) else {
+fn levels(state: &State, color: Color, spec: &MetricSpec) -> (Option<f64>, Option<f64>) {
+    let Some(j) = state.judgement(color, &spec.id) else {
         return (None, None);
     };
-    let blue = state.judgement(Color::Blue, metric).and_then(|b| b.value);
-    let worse = metric.higher_is_worse();
+    let blue = state.judgement(Color::Blue, &spec.id).and_then(|b| b.value);
+    let worse = spec.higher_is_worse();
     let place = |kind: CheckKind, level: f64| -> Option<f64> {
         match kind {
             CheckKind::Absolute => Some(level),
@@ -144,7 +148,9 @@ fn levels(state: &State, color: Color, metric: Metric) -> (Option<f64>, Option<f
     (warn, breach)
 }
 
-fn y_bounds(ys: &[f64], metric: Metric) -> (f64, f64) {
+/// The axis around the data; it stops at zero for a lower-is-better
+/// metric (a latency or a rate is never negative, and its bad side is up).
+fn y_bounds(ys: &[f64], spec: &MetricSpec) -> (f64, f64) {
     let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if !lo.is_finite() || !hi.is_finite() {
@@ -153,7 +159,7 @@ fn y_bounds(ys: &[f64], metric: Metric) -> (f64, f64) {
     let range = (hi - lo).max(hi.abs() * 0.1).max(1e-3);
     let mut lo = lo - range * 0.05;
     let hi = hi + range * 0.05;
-    if metric != Metric::Quality {
+    if spec.better == Better::Lower {
         lo = lo.max(0.0);
     }
     (lo, hi)
@@ -165,9 +171,10 @@ mod tests {
 
     #[test]
     fn the_axis_fits_the_data_not_the_thresholds() {
-        let (lo, hi) = y_bounds(&[410.0, 430.0, 450.0], Metric::P99Ms);
+        let p99 = &crate::config::default_specs()[0];
+        let (lo, hi) = y_bounds(&[410.0, 430.0, 450.0], p99);
         assert!(lo > 390.0 && hi < 470.0, "{lo}..{hi}");
-        assert_eq!(y_bounds(&[], Metric::P99Ms), (0.0, 1.0));
+        assert_eq!(y_bounds(&[], p99), (0.0, 1.0));
     }
 
     #[test]

@@ -12,7 +12,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::engine::State;
 use crate::engine::guardrail::Judgement;
-use crate::model::{Color, Metric, NoData, Reading, Verdict};
+use crate::metricspec::MetricSpec;
+use crate::model::{Color, NoData, Reading, Verdict};
 
 use super::super::app::App;
 use super::super::theme::Theme;
@@ -36,17 +37,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Co
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let compact = inner.width < COMPACT_BELOW;
-    let texts = Metric::ALL.map(|m| metric_lines(state, t, color, m, now, compact));
-    let needs = [0, 1, 2].map(|i| texts[i].len() as u16);
-    let ranks = Metric::ALL.map(|m| rank(state, color, m));
-    let rows = allocate_rows(inner.height, needs, ranks);
-    let rects = Layout::vertical(rows.map(Constraint::Length)).split(inner);
-    for (((metric, rect), n), lines) in Metric::ALL
-        .into_iter()
-        .zip(rects.iter())
-        .zip(rows)
-        .zip(texts)
-    {
+    let metrics: Vec<Metric> = state
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| Metric { index, spec })
+        .collect();
+    let texts: Vec<_> = metrics
+        .iter()
+        .map(|&m| metric_lines(state, t, color, m, now, compact))
+        .collect();
+    let needs: Vec<u16> = texts.iter().map(|l| l.len() as u16).collect();
+    let ranks: Vec<u8> = metrics.iter().map(|&m| rank(state, color, m)).collect();
+    let rows = allocate_rows(inner.height, &needs, &ranks);
+    let rects = Layout::vertical(rows.iter().map(|&n| Constraint::Length(n))).split(inner);
+    for (((metric, rect), n), lines) in metrics.into_iter().zip(rects.iter()).zip(rows).zip(texts) {
         if n > 0 {
             render_metric(
                 frame,
@@ -61,25 +66,36 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Co
     }
 }
 
+/// One of the config's metrics, with its place in the config's order
+/// (where its readings, history and last value are).
+#[derive(Clone, Copy)]
+struct Metric<'a> {
+    index: usize,
+    spec: &'a MetricSpec,
+}
+
 /// How much a metric's row matters: a breach most, then warn, no data,
-/// OK, and a metric that is not measured least.
+/// OK (and a value shown, not judged), and a metric that is not measured
+/// least.
 fn rank(state: &State, color: Color, metric: Metric) -> u8 {
     match lines_kind(state, color, metric) {
         Kind::NotMeasured => 0,
         Kind::Judged(j) => 1 + j.verdict.severity(),
+        Kind::Unjudged(Some(Reading::Value(_))) if !metric.spec.judged() => 1,
         Kind::Unjudged(_) => 1 + Verdict::NoData.severity(),
     }
 }
 
-/// Rows per metric (in `Metric::ALL` order) out of `height`. When rows are
+/// Rows per metric (in the config's order) out of `height`. When rows are
 /// short, the rows that matter go first, so an OK row is dropped before a
 /// WARN or BREACH row: first one row each by rank, then the rest of each
 /// metric's text by rank, then what is left evenly for the charts.
-pub fn allocate_rows(height: u16, needs: [u16; 3], ranks: [u8; 3]) -> [u16; 3] {
-    let mut order = [0usize, 1, 2];
+pub fn allocate_rows(height: u16, needs: &[u16], ranks: &[u8]) -> Vec<u16> {
+    let n = needs.len().min(ranks.len());
+    let mut order: Vec<usize> = (0..n).collect();
     // Stable: equal ranks keep the usual order.
     order.sort_by_key(|&i| std::cmp::Reverse(ranks[i]));
-    let mut rows = [0u16; 3];
+    let mut rows = vec![0u16; n];
     let mut left = height;
     for &i in &order {
         if left > 0 && needs[i] > 0 {
@@ -93,7 +109,7 @@ pub fn allocate_rows(height: u16, needs: [u16; 3], ranks: [u8; 3]) -> [u16; 3] {
         left -= more;
     }
     // Charts: the rest, shared by the measured metrics on screen.
-    let charted: Vec<usize> = (0..3).filter(|&i| rows[i] > 0 && ranks[i] > 0).collect();
+    let charted: Vec<usize> = (0..n).filter(|&i| rows[i] > 0 && ranks[i] > 0).collect();
     if !charted.is_empty() {
         let share = left / charted.len() as u16;
         let mut extra = left % charted.len() as u16;
@@ -233,7 +249,7 @@ fn count_style(state: &State, t: &Theme, color: Color, n: u32, of: u32) -> Style
 
 /// One metric's text lines, ready to draw above its chart.
 struct MetricRow<'a> {
-    metric: Metric,
+    metric: Metric<'a>,
     lines: Vec<Line<'a>>,
 }
 
@@ -258,7 +274,7 @@ fn render_metric(
     .areas(area);
     frame.render_widget(Paragraph::new(lines), text_area);
     if measured && chart_rows >= MIN_CHART_ROWS && area.width >= MIN_CHART_COLS {
-        history_chart::render(frame, chart_area, state, t, color, metric, now);
+        history_chart::render(frame, chart_area, state, t, color, metric.index, now);
     }
 }
 
@@ -269,13 +285,13 @@ enum Kind<'a> {
     Unjudged(Option<&'a Reading>),
 }
 
-fn lines_kind(state: &State, color: Color, metric: Metric) -> Kind<'_> {
-    if let Some(j) = state.judgement(color, metric) {
+fn lines_kind<'a>(state: &'a State, color: Color, metric: Metric) -> Kind<'a> {
+    if let Some(j) = state.judgement(color, &metric.spec.id) {
         return Kind::Judged(j);
     }
     match &state.snapshot {
         Some(s) => {
-            let r = s.color(color).get(metric);
+            let r = s.color(color).at(metric.index);
             if r.is_configured() {
                 Kind::Unjudged(Some(r))
             } else {
@@ -288,9 +304,9 @@ fn lines_kind(state: &State, color: Color, metric: Metric) -> Kind<'_> {
 
 fn label(metric: Metric, t: &Theme, compact: bool) -> Span<'static> {
     let text = if compact {
-        format!(" {} ", metric.label())
+        format!(" {} ", metric.spec.label)
     } else {
-        format!(" {:<width$}", metric.label(), width = LABEL_WIDTH)
+        format!(" {:<width$}", metric.spec.label, width = LABEL_WIDTH)
     };
     Span::styled(text, t.label)
 }
@@ -298,9 +314,9 @@ fn label(metric: Metric, t: &Theme, compact: bool) -> Span<'static> {
 /// A value, padded into its column unless the panel is compact.
 fn value_text(metric: Metric, v: f64, compact: bool) -> String {
     if compact {
-        metric.format(v)
+        metric.spec.format(v)
     } else {
-        format!("{:<9}", metric.format(v))
+        format!("{:<9}", metric.spec.format(v))
     }
 }
 
@@ -308,11 +324,22 @@ fn verdict_span(v: Verdict, t: &Theme) -> Span<'static> {
     Span::styled(format!("{} {}", v.symbol(), v.word()), t.verdict(v))
 }
 
+/// What every line of a panel's metric rows is drawn with.
+struct Rows<'a, 't> {
+    state: &'a State,
+    t: &'t Theme,
+    color: Color,
+    now: Instant,
+    compact: bool,
+    /// The indent of the lines under a label.
+    pad: String,
+}
+
 fn metric_lines<'a>(
     state: &'a State,
     t: &Theme,
     color: Color,
-    metric: Metric,
+    metric: Metric<'a>,
     now: Instant,
     compact: bool,
 ) -> Vec<Line<'a>> {
@@ -321,44 +348,27 @@ fn metric_lines<'a>(
     } else {
         " ".repeat(LABEL_WIDTH + 1)
     };
+    let r = Rows {
+        state,
+        t,
+        color,
+        now,
+        compact,
+        pad,
+    };
     match lines_kind(state, color, metric) {
         Kind::NotMeasured => vec![Line::from(vec![
             label(metric, t, compact),
             Span::styled("not measured", t.dim),
         ])],
-        Kind::Judged(j) => {
-            let mut lines = Vec::new();
-            match j.value {
-                Some(v) => {
-                    let mut spans = vec![
-                        label(metric, t, compact),
-                        Span::styled(value_text(metric, v, compact), t.label),
-                        Span::raw(" "),
-                        verdict_span(j.verdict, t),
-                    ];
-                    if color == Color::Green
-                        && let Some(d) = delta(state, metric, v)
-                    {
-                        spans.push(Span::styled(format!("  Δ {d} vs blue"), t.dim));
-                    }
-                    lines.push(Line::from(spans));
-                }
-                None => {
-                    lines.push(no_data_line(metric, t, compact, j.no_data.as_ref()));
-                    lines.push(last_value_line(state, t, color, metric, now, &pad));
-                }
-            }
-            for c in &j.checks {
-                lines.push(Line::from(vec![
-                    Span::raw(pad.clone()),
-                    Span::styled(c.verdict.symbol(), t.verdict(c.verdict)),
-                    Span::styled(
-                        format!(" {}  warn {}", c.bound_text(metric), c.warn_text(metric)),
-                        t.dim,
-                    ),
-                ]));
-            }
-            lines
+        Kind::Judged(j) => judged_lines(&r, metric, j),
+        // Shown, never judged (`guard = false`): the value, no verdict.
+        Kind::Unjudged(Some(Reading::Value(v))) if !metric.spec.judged() && v.is_finite() => {
+            vec![Line::from(vec![
+                label(metric, t, compact),
+                Span::styled(value_text(metric, *v, compact), t.label),
+                Span::styled("  not judged", t.dim),
+            ])]
         }
         Kind::Unjudged(reading) => {
             let first = match reading {
@@ -384,9 +394,50 @@ fn metric_lines<'a>(
                     ),
                 },
             };
-            vec![first, last_value_line(state, t, color, metric, now, &pad)]
+            vec![first, last_value_line(state, t, color, metric, now, &r.pad)]
         }
     }
+}
+
+/// The value with its verdict (or why there is none), then each check.
+fn judged_lines<'a>(r: &Rows<'a, '_>, metric: Metric, j: &Judgement) -> Vec<Line<'a>> {
+    let (t, compact) = (r.t, r.compact);
+    let mut lines = Vec::new();
+    match j.value {
+        Some(v) => {
+            let mut spans = vec![
+                label(metric, t, compact),
+                Span::styled(value_text(metric, v, compact), t.label),
+                Span::raw(" "),
+                verdict_span(j.verdict, t),
+            ];
+            if r.color == Color::Green
+                && let Some(d) = delta(r.state, metric, v)
+            {
+                spans.push(Span::styled(format!("  Δ {d} vs blue"), t.dim));
+            }
+            lines.push(Line::from(spans));
+        }
+        None => {
+            lines.push(no_data_line(metric, t, compact, j.no_data.as_ref()));
+            lines.push(last_value_line(r.state, t, r.color, metric, r.now, &r.pad));
+        }
+    }
+    for c in &j.checks {
+        lines.push(Line::from(vec![
+            Span::raw(r.pad.clone()),
+            Span::styled(c.verdict.symbol(), t.verdict(c.verdict)),
+            Span::styled(
+                format!(
+                    " {}  warn {}",
+                    c.bound_text(metric.spec),
+                    c.warn_text(metric.spec)
+                ),
+                t.dim,
+            ),
+        ]));
+    }
+    lines
 }
 
 fn no_data_line<'a>(metric: Metric, t: &Theme, compact: bool, why: Option<&NoData>) -> Line<'a> {
@@ -408,10 +459,10 @@ fn last_value_line<'a>(
     now: Instant,
     pad: &str,
 ) -> Line<'a> {
-    let text = match state.last_value(color, metric) {
+    let text = match state.last_value_at(color, metric.index) {
         Some(lv) => format!(
             "last {}, {} ago",
-            metric.format(lv.value),
+            metric.spec.format(lv.value),
             age(now.saturating_duration_since(lv.at))
         ),
         None => "no earlier value".into(),
@@ -424,8 +475,8 @@ fn last_value_line<'a>(
 
 /// Green's value minus blue's, formatted, when both have a value.
 fn delta(state: &State, metric: Metric, green: f64) -> Option<String> {
-    let blue = state.judgement(Color::Blue, metric)?.value?;
-    Some(metric.format_delta(green - blue))
+    let blue = state.judgement(Color::Blue, &metric.spec.id)?.value?;
+    Some(metric.spec.unit.format_delta(green - blue))
 }
 
 #[cfg(test)]
@@ -435,15 +486,15 @@ mod tests {
     #[test]
     fn short_panels_drop_ok_rows_before_breach_rows() {
         // p99 OK (rank 1), error rate BREACH (rank 4), quality OK.
-        assert_eq!(allocate_rows(2, [2, 2, 2], [1, 4, 1]), [1, 1, 0]);
-        assert_eq!(allocate_rows(1, [2, 2, 2], [1, 4, 1]), [0, 1, 0]);
-        assert_eq!(allocate_rows(3, [2, 2, 2], [1, 4, 1]), [1, 1, 1]);
-        assert_eq!(allocate_rows(4, [2, 2, 2], [1, 4, 1]), [1, 2, 1]);
+        assert_eq!(allocate_rows(2, &[2, 2, 2], &[1, 4, 1]), [1, 1, 0]);
+        assert_eq!(allocate_rows(1, &[2, 2, 2], &[1, 4, 1]), [0, 1, 0]);
+        assert_eq!(allocate_rows(3, &[2, 2, 2], &[1, 4, 1]), [1, 1, 1]);
+        assert_eq!(allocate_rows(4, &[2, 2, 2], &[1, 4, 1]), [1, 2, 1]);
         // Enough for all text: the rest is shared for charts.
-        assert_eq!(allocate_rows(12, [2, 2, 2], [1, 4, 1]), [4, 4, 4]);
+        assert_eq!(allocate_rows(12, &[2, 2, 2], &[1, 4, 1]), [4, 4, 4]);
         // Not measured comes last and gets no chart rows.
-        assert_eq!(allocate_rows(2, [2, 2, 1], [1, 1, 0]), [1, 1, 0]);
-        assert_eq!(allocate_rows(9, [2, 2, 1], [1, 1, 0]), [4, 4, 1]);
-        assert_eq!(allocate_rows(0, [2, 2, 2], [1, 1, 1]), [0, 0, 0]);
+        assert_eq!(allocate_rows(2, &[2, 2, 1], &[1, 1, 0]), [1, 1, 0]);
+        assert_eq!(allocate_rows(9, &[2, 2, 1], &[1, 1, 0]), [4, 4, 1]);
+        assert_eq!(allocate_rows(0, &[2, 2, 2], &[1, 1, 1]), [0, 0, 0]);
     }
 }

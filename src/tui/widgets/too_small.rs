@@ -37,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App) {
                 format!("{} {}", j.verdict.symbol(), j.verdict.word()),
                 t.verdict(j.verdict),
             ),
-            Span::raw(format!(" {} {}", j.color.name(), j.metric.label())),
+            Span::raw(format!(" {} {}", j.color.name(), j.metric.label)),
         ]),
         None => Line::from(vec![
             Span::raw("worst "),
