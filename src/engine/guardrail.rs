@@ -637,18 +637,19 @@ mod tests {
         assert_eq!(verdict(&js, Color::Green, "p99_ms"), Verdict::NoData);
     }
 
+    /// Green's errors at 60 % under today's three, the error rate's spec
+    /// changed by `change`.
+    fn green_errors_at_60(change: impl FnOnce(&mut MetricSpec)) -> Vec<Judgement> {
+        let mut s = crate::config::default_specs();
+        change(&mut s[1]);
+        let blue = readings(Some(400.0), Some(0.2), Some(0.9));
+        let green = readings(Some(400.0), Some(60.0), Some(0.9));
+        evaluate(&snap(blue, green), Split::new(25), &shared(s))
+    }
+
     #[test]
     fn a_metric_not_guarded_is_never_judged() {
-        let mut s = crate::config::default_specs();
-        s[1].guard = false;
-        let js = evaluate(
-            &snap(
-                readings(Some(400.0), Some(0.2), Some(0.9)),
-                readings(Some(400.0), Some(60.0), Some(0.9)),
-            ),
-            Split::new(25),
-            &shared(s),
-        );
+        let js = green_errors_at_60(|errors| errors.guard = false);
         assert_eq!(js.len(), 4);
         assert!(js.iter().all(|j| j.id() != "error_rate"));
         assert!(gate_reasons(&js).is_empty());
@@ -656,16 +657,7 @@ mod tests {
 
     #[test]
     fn a_breach_without_rollback_holds_the_gate_but_starts_no_streak() {
-        let mut s = crate::config::default_specs();
-        s[1].rollback = false;
-        let js = evaluate(
-            &snap(
-                readings(Some(400.0), Some(0.2), Some(0.9)),
-                readings(Some(400.0), Some(60.0), Some(0.9)),
-            ),
-            Split::new(25),
-            &shared(s),
-        );
+        let js = green_errors_at_60(|errors| errors.rollback = false);
         assert_eq!(verdict(&js, Color::Green, "error_rate"), Verdict::Breach);
         assert_eq!(gate_reasons(&js).len(), 1);
         assert!(holds_dwell(&js));
