@@ -11,6 +11,7 @@ use crate::model::Split;
 use super::keymap::{KeyAction, View, lookup};
 use super::theme::Theme;
 
+mod chart;
 mod confirm;
 mod line;
 mod views;
@@ -126,6 +127,9 @@ pub struct App {
     /// the state's event count so it fades once the engine has answered.
     asked: bool,
     asked_at: Option<u64>,
+    /// The id of the metric picked for the chart (`m`, `:chart ID`);
+    /// `None`: every metric shares the chart rows.
+    chart: Option<String>,
 }
 
 /// Called on every frame for a short text: the data plane's observed split.
@@ -159,6 +163,7 @@ impl App {
             help_scroll: 0,
             asked: false,
             asked_at: None,
+            chart: None,
         }
     }
 
@@ -364,6 +369,7 @@ impl App {
                 self.scroll_events(state, -(SCROLL_PAGE as isize));
                 Action::None
             }
+            KeyAction::NextChart => self.next_chart(state),
         }
     }
 
@@ -859,6 +865,28 @@ mod tests {
             Action::Send(Command::Rollback { .. })
         ));
         assert_eq!(app.mode(), &Mode::Normal);
+    }
+
+    #[test]
+    fn m_cycles_the_chart_and_chart_picks_by_id() {
+        let s = state();
+        let mut app = App::new(false, true);
+        assert_eq!(app.chart(), None);
+        for want in [Some("p99_ms"), Some("error_rate"), Some("quality"), None] {
+            assert_eq!(app.on_key(ch('m'), &s), Action::None);
+            assert_eq!(app.chart(), want);
+        }
+        assert_eq!(typed(&mut app, &s, "chart quality"), Action::None);
+        assert_eq!(app.chart(), Some("quality"));
+        assert_eq!(typed(&mut app, &s, "chart ttft"), Action::None);
+        assert_eq!(
+            app.chart(),
+            Some("quality"),
+            "an unknown id changes nothing"
+        );
+        assert_eq!(app.status().map(|s| s.0), Some(StatusLevel::Error));
+        assert_eq!(typed(&mut app, &s, "chart"), Action::None);
+        assert_eq!(app.chart(), None);
     }
 
     #[test]

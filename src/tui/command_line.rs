@@ -14,6 +14,8 @@ pub enum LineCommand {
     Events,
     /// Every reason the gate is closed.
     Gate,
+    /// Chart the metric with this id; `None`: every metric.
+    Chart(Option<String>),
     Quit,
 }
 
@@ -74,6 +76,11 @@ pub fn parse_line(line: &str) -> Result<LineCommand, String> {
         Verb::Help => no_args(LineCommand::Help),
         Verb::Events => no_args(LineCommand::Events),
         Verb::Gate => no_args(LineCommand::Gate),
+        Verb::Chart => match rest.split_whitespace().collect::<Vec<_>>()[..] {
+            [] => Ok(LineCommand::Chart(None)),
+            [id] => Ok(LineCommand::Chart(Some(id.to_string()))),
+            _ => Err(format!("chart: one metric id (got \"{rest}\")")),
+        },
         Verb::Quit => no_args(LineCommand::Quit),
     }
 }
@@ -268,6 +275,7 @@ mod tests {
             Verb::Checks,
             Verb::Events,
             Verb::Gate,
+            Verb::Chart,
             Verb::Help,
             Verb::Quit,
         ] {

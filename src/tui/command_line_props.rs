@@ -42,6 +42,7 @@ fn is_verb(verb: Verb, got: &LineCommand) -> bool {
             | (Verb::Help, L::Help)
             | (Verb::Events, L::Events)
             | (Verb::Gate, L::Gate)
+            | (Verb::Chart, L::Chart(_))
             | (Verb::Quit, L::Quit)
     )
 }

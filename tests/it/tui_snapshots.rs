@@ -81,3 +81,74 @@ fn help_over_a_cutover() {
     );
     check("help", &state, &app, now);
 }
+
+/// Mid-cutover at 25 % over the vLLM preset's seven metrics: green's time
+/// to first token in breach (the silent LLM regression: errors at 0), its
+/// token rate and KV cache shown but not judged, the queue OK.
+fn vllm_mid_cutover(now: Instant) -> State {
+    use cutover::engine::guardrail::{evaluate, gate_reasons, shared};
+    use cutover::engine::state::HistoryPoint;
+    use cutover::engine::{Gate, Phase};
+    use cutover::model::{Color, ColorReadings, Snapshot, Split};
+
+    let mut c = crate::support::engine::config("llm-gateway");
+    c.source.preset = Some("vllm".into());
+    let mut s = State::new("llm-gateway", "demo", "demo", Default::default(), true, 2);
+    s.metrics = shared(c.metric_specs().unwrap());
+    let split = Split::new(25).unwrap();
+    (s.phase, s.split) = (Phase::Canary { step: 2 }, Some(split));
+    s.split_read_at = Some(now - Duration::from_secs(1));
+    s.dwell_until = Some(now + Duration::from_secs(192));
+    s.breach_streak = 1;
+    // ttft, itl, e2e (ms), error rate (%), tokens/s, waiting, KV cache (%).
+    let values = |ttft: f64, tokens: f64| [ttft, 31.0, 4200.0, 0.0, tokens, 2.0, 41.0];
+    let colour = |v: [f64; 7], rps: f64| ColorReadings {
+        metrics: v.map(Reading::Value).to_vec(),
+        rps: Some(rps),
+        ..crate::support::engine::readings(0.0)
+    };
+    let snap = Snapshot {
+        at: now - Duration::from_secs(2),
+        wall: wall(),
+        window: Duration::from_secs(30),
+        blue: colour(values(180.0, 2710.0), 30.2),
+        green: colour(values(6400.0, 905.0), 10.1),
+    };
+    s.judgements = evaluate(&snap, Some(split), &s.metrics);
+    s.gate = Gate {
+        open: false,
+        reasons: gate_reasons(&s.judgements),
+    };
+    for (i, secs) in (0..60u64).rev().map(|k| k * 5 + 2).enumerate() {
+        let at = now - Duration::from_secs(secs);
+        let ttft = if i > 40 {
+            6400.0
+        } else {
+            190.0 + (i % 5) as f64 * 4.0
+        };
+        for (c, v) in [
+            (Color::Blue, 180.0 + (i % 3) as f64 * 5.0),
+            (Color::Green, ttft),
+        ] {
+            s.history.push(c, 0, HistoryPoint { at, value: Some(v) });
+        }
+    }
+    s.snapshot = Some(snap);
+    s
+}
+
+#[test]
+fn a_vllm_panel_lists_its_seven_metrics_and_charts_the_picked_one() {
+    let now = crate::tui_render::now();
+    let state = vllm_mid_cutover(now);
+    let mut app = App::new(false, true);
+    app.on_key(
+        KeyEvent::new(KeyCode::Char('m'), KeyModifiers::NONE),
+        &state,
+    );
+    assert_eq!(app.chart(), Some(state.metrics[0].id.as_str()));
+    let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    term.draw(|f| draw_at(f, &state, &app, now, wall()))
+        .unwrap();
+    insta::assert_snapshot!("vllm_mid_cutover@100x30", term.backend());
+}

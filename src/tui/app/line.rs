@@ -50,6 +50,7 @@ impl App {
                         self.mode = Mode::Gate;
                         Action::None
                     }
+                    Ok(LineCommand::Chart(id)) => self.pick_chart(state, id.as_deref()),
                     Ok(LineCommand::Quit) => Action::Quit,
                     Err(why) => {
                         self.set_error(why);

@@ -16,6 +16,7 @@ pub enum Verb {
     Checks,
     Events,
     Gate,
+    Chart,
     Help,
     Quit,
 }
@@ -87,6 +88,11 @@ pub const LINE_WORDS: &[LineWords] = &[
             ("log", Verb::Events),
             ("gate", Verb::Gate),
         ],
+    },
+    LineWords {
+        usage: "chart [id]",
+        help: "chart one metric by id; alone, all",
+        words: &[("chart", Verb::Chart)],
     },
     LineWords {
         usage: "help | q",

@@ -8,6 +8,7 @@ pub mod header;
 pub mod help;
 pub mod history_chart;
 pub mod panel;
+pub mod panel_rows;
 pub mod split_bar;
 pub mod too_small;
 pub mod truth;

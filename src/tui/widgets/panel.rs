@@ -18,12 +18,16 @@ use crate::model::{Color, NoData, Reading, Verdict};
 use super::super::app::App;
 use super::super::theme::Theme;
 use super::history_chart;
+pub use super::panel_rows::allocate_rows;
 use crate::format::age;
 
 /// Rows a chart needs to be worth drawing.
 const MIN_CHART_ROWS: u16 = 4;
 const MIN_CHART_COLS: u16 = 30;
+/// The labels' column at least; a longer label widens it, up to what
+/// leaves [`VALUE_ROOM`] for the value and verdict.
 const LABEL_WIDTH: usize = 12;
+const VALUE_ROOM: usize = 24;
 /// Below this inner width, labels and values are not padded into columns,
 /// so the verdict word still fits.
 const COMPACT_BELOW: u16 = 36;
@@ -37,11 +41,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Co
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let compact = inner.width < COMPACT_BELOW;
+    let longest = state.metrics.iter().map(|m| m.label.chars().count());
+    let room = usize::from(inner.width).saturating_sub(VALUE_ROOM);
+    // One space after the longest label, as after today's.
+    let label_width = (longest.max().unwrap_or(0) + 1).min(room).max(LABEL_WIDTH);
     let metrics: Vec<Metric> = state
         .metrics
         .iter()
         .enumerate()
-        .map(|(index, spec)| Metric { index, spec })
+        .map(|(index, spec)| Metric {
+            index,
+            spec,
+            label_width,
+        })
         .collect();
     let texts: Vec<_> = metrics
         .iter()
@@ -49,7 +61,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Co
         .collect();
     let needs: Vec<u16> = texts.iter().map(|l| l.len() as u16).collect();
     let ranks: Vec<u8> = metrics.iter().map(|&m| rank(state, color, m)).collect();
-    let rows = allocate_rows(inner.height, &needs, &ranks);
+    let picked = app.chart().and_then(|id| state.metric_index(id));
+    let rows = allocate_rows(inner.height, &needs, &ranks, picked);
     let rects = Layout::vertical(rows.iter().map(|&n| Constraint::Length(n))).split(inner);
     for (((metric, rect), n), lines) in metrics.into_iter().zip(rects.iter()).zip(rows).zip(texts) {
         if n > 0 {
@@ -72,6 +85,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, color: Co
 struct Metric<'a> {
     index: usize,
     spec: &'a MetricSpec,
+    /// The panel's label column.
+    label_width: usize,
 }
 
 /// How much a metric's row matters: a breach most, then warn, no data,
@@ -84,41 +99,6 @@ fn rank(state: &State, color: Color, metric: Metric) -> u8 {
         Kind::Unjudged(Some(Reading::Value(_))) if !metric.spec.judged() => 1,
         Kind::Unjudged(_) => 1 + Verdict::NoData.severity(),
     }
-}
-
-/// Rows per metric (in the config's order) out of `height`. When rows are
-/// short, the rows that matter go first, so an OK row is dropped before a
-/// WARN or BREACH row: first one row each by rank, then the rest of each
-/// metric's text by rank, then what is left evenly for the charts.
-pub fn allocate_rows(height: u16, needs: &[u16], ranks: &[u8]) -> Vec<u16> {
-    let n = needs.len().min(ranks.len());
-    let mut order: Vec<usize> = (0..n).collect();
-    // Stable: equal ranks keep the usual order.
-    order.sort_by_key(|&i| std::cmp::Reverse(ranks[i]));
-    let mut rows = vec![0u16; n];
-    let mut left = height;
-    for &i in &order {
-        if left > 0 && needs[i] > 0 {
-            rows[i] = 1;
-            left -= 1;
-        }
-    }
-    for &i in &order {
-        let more = needs[i].saturating_sub(rows[i]).min(left);
-        rows[i] += more;
-        left -= more;
-    }
-    // Charts: the rest, shared by the measured metrics on screen.
-    let charted: Vec<usize> = (0..n).filter(|&i| rows[i] > 0 && ranks[i] > 0).collect();
-    if !charted.is_empty() {
-        let share = left / charted.len() as u16;
-        let mut extra = left % charted.len() as u16;
-        for &i in &charted {
-            rows[i] += share + u16::from(extra > 0);
-            extra = extra.saturating_sub(1);
-        }
-    }
-    rows
 }
 
 /// Time left until the latest window holds only the current split, when it
@@ -306,7 +286,14 @@ fn label(metric: Metric, t: &Theme, compact: bool) -> Span<'static> {
     let text = if compact {
         format!(" {} ", metric.spec.label)
     } else {
-        format!(" {:<width$}", metric.spec.label, width = LABEL_WIDTH)
+        let w = metric.label_width;
+        let text: String = if metric.spec.label.chars().count() >= w {
+            let cut: String = metric.spec.label.chars().take(w - 2).collect();
+            format!("{cut}…")
+        } else {
+            metric.spec.label.clone()
+        };
+        format!(" {text:<w$}")
     };
     Span::styled(text, t.label)
 }
@@ -346,7 +333,7 @@ fn metric_lines<'a>(
     let pad = if compact {
         "  ".to_string()
     } else {
-        " ".repeat(LABEL_WIDTH + 1)
+        " ".repeat(metric.label_width + 1)
     };
     let r = Rows {
         state,
@@ -477,24 +464,4 @@ fn last_value_line<'a>(
 fn delta(state: &State, metric: Metric, green: f64) -> Option<String> {
     let blue = state.judgement(Color::Blue, &metric.spec.id)?.value?;
     Some(metric.spec.unit.format_delta(green - blue))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::allocate_rows;
-
-    #[test]
-    fn short_panels_drop_ok_rows_before_breach_rows() {
-        // p99 OK (rank 1), error rate BREACH (rank 4), quality OK.
-        assert_eq!(allocate_rows(2, &[2, 2, 2], &[1, 4, 1]), [1, 1, 0]);
-        assert_eq!(allocate_rows(1, &[2, 2, 2], &[1, 4, 1]), [0, 1, 0]);
-        assert_eq!(allocate_rows(3, &[2, 2, 2], &[1, 4, 1]), [1, 1, 1]);
-        assert_eq!(allocate_rows(4, &[2, 2, 2], &[1, 4, 1]), [1, 2, 1]);
-        // Enough for all text: the rest is shared for charts.
-        assert_eq!(allocate_rows(12, &[2, 2, 2], &[1, 4, 1]), [4, 4, 4]);
-        // Not measured comes last and gets no chart rows.
-        assert_eq!(allocate_rows(2, &[2, 2, 1], &[1, 1, 0]), [1, 1, 0]);
-        assert_eq!(allocate_rows(9, &[2, 2, 1], &[1, 1, 0]), [4, 4, 1]);
-        assert_eq!(allocate_rows(0, &[2, 2, 2], &[1, 1, 1]), [0, 0, 0]);
-    }
 }
