@@ -194,7 +194,7 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<u8> {
         ));
     }
     let running = app::start(&config, watch_only()).await?;
-    cli::status(running, json, config.source.timeout).await
+    cli::status(running, json, config.source.timeout, config.source.interval).await
 }
 
 /// `cutover check`: the config resolved, then each server it names asked
@@ -208,6 +208,7 @@ async fn check(cli: &Cli) -> anyhow::Result<u8> {
     ));
     say(format!("# journal: {}", config.journal_path().display()));
     say(toml::to_string_pretty(&config)?.trim_end());
+    say(cli::check::metrics(&config).await?.trim_end());
     let mut ok = true;
     if let config::RouterConfig::Nginx(nginx) = &config.router {
         let report = cutover::router::nginx::check::check(nginx);

@@ -2,6 +2,7 @@
 //! terminal UI.
 
 mod args;
+pub mod check;
 pub mod drill;
 pub mod exporter;
 mod headless;

@@ -1,6 +1,7 @@
-//! `cutover status`: one read of the router and one poll of the source,
-//! bounded by the source timeout plus a second, then the report and an
-//! exit code that says whether everything could be read.
+//! `cutover status`: one read of the router and a poll of the source (two
+//! when a rate or quantile needs a second to be more than a baseline),
+//! bounded by the interval plus the source timeout plus a second, then the
+//! report and an exit code that says whether everything could be read.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::app::Running;
 use crate::engine::State;
-use crate::model::Color;
+use crate::model::{Color, NoData, Reading, Snapshot};
 
 use super::output::{status_json, status_text};
 use crate::console::{say, warn};
@@ -55,18 +56,31 @@ pub fn unreadable(s: &State) -> Vec<String> {
 }
 
 /// Waits for the first router read and the first poll, at most `timeout`
-/// (the source's) plus a second, prints the report and returns the exit
-/// code: 0 when everything was read, [`STATUS_INCOMPLETE`] otherwise. One
-/// poll means rates that need two (a scrape's p99 and error rate) show as
-/// *no data (first poll)*: the report never waits a window for them.
-pub async fn status(running: Running, json: bool, timeout: Duration) -> anyhow::Result<u8> {
-    let deadline = Instant::now() + timeout + SLACK;
+/// (the source's) plus a second; when that poll only set a baseline (a
+/// scrape's p99 and error rate need two), for the next one too, at most
+/// `interval` later. Prints the report and returns the exit code: 0 when
+/// everything was read, [`STATUS_INCOMPLETE`] otherwise.
+pub async fn status(
+    running: Running,
+    json: bool,
+    timeout: Duration,
+    interval: Duration,
+) -> anyhow::Result<u8> {
+    let started = Instant::now();
     let mut rx = running.handle.state();
     let _ = tokio::time::timeout_at(
-        deadline,
+        started + timeout + SLACK,
         rx.wait_for(|s| s.snapshot.is_some() && (s.split.is_some() || s.router_error.is_some())),
     )
     .await;
+    let first = rx.borrow().snapshot.as_ref().map(|s| s.at);
+    if rx.borrow().snapshot.as_ref().is_some_and(baseline_only) {
+        let _ = tokio::time::timeout_at(
+            started + interval + timeout + SLACK,
+            rx.wait_for(|s| s.snapshot.as_ref().map(|s| s.at) != first),
+        )
+        .await;
+    }
     let s = rx.borrow().clone();
     let missing = unreadable(&s);
     if json {
@@ -87,4 +101,15 @@ pub async fn status(running: Running, json: bool, timeout: Duration) -> anyhow::
         ));
         Ok(STATUS_INCOMPLETE)
     }
+}
+
+/// Some reading of `snap` is only a baseline: a second poll makes it a
+/// value.
+fn baseline_only(snap: &Snapshot) -> bool {
+    Color::BOTH.iter().any(|&c| {
+        snap.color(c)
+            .metrics
+            .iter()
+            .any(|r| matches!(r, Reading::NoData(NoData::Baseline)))
+    })
 }

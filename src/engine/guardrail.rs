@@ -83,8 +83,13 @@ impl Check {
     }
 }
 
-/// A margin signed the worse way: `+1000 ms` above blue, `-0.050` below
-/// it, `+30%` of blue's value.
+/// A `vs_blue` margin as the bounds write it, signed the worse way:
+/// `+1000 ms` above blue, `-0.050` below it, `+30%` of blue's value.
+pub fn vs_blue_text(spec: &MetricSpec, margin: Margin) -> String {
+    margin_text(spec, f64::NAN, Some(margin))
+}
+
+/// A margin signed the worse way (`level` when none is written).
 fn margin_text(spec: &MetricSpec, level: f64, margin: Option<Margin>) -> String {
     let sign = if spec.higher_is_worse() { 1.0 } else { -1.0 };
     match margin {

@@ -125,3 +125,22 @@ fn status_shows_green_at_zero_as_no_data() {
         "no traffic at 0 %"
     );
 }
+
+#[test]
+fn status_polls_again_when_the_first_poll_is_only_a_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = scrape_config(dir.path(), &serve(), &serve());
+    let started = std::time::Instant::now();
+    let out = cutover(dir.path(), &config, &["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let blue = text
+        .lines()
+        .find(|l| l.starts_with("BLUE"))
+        .unwrap_or_else(|| panic!("{text}"));
+    // The counters stand still: a second poll finds no requests, which the
+    // first, a baseline, could not know.
+    assert!(!blue.contains("baseline"), "{blue}");
+    assert!(blue.contains("no requests in window"), "{blue}");
+    // Within the interval (1 s) plus the timeout and the slack.
+    assert!(started.elapsed() < std::time::Duration::from_secs(6));
+}
