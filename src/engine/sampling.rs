@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::metricspec::MetricSpec;
-use crate::model::{Color, Metric, Snapshot};
+use crate::model::{Color, Snapshot};
 
 /// Samples taken at one interval before it doubles.
 pub const PER_LEVEL: u32 = 240;
@@ -55,15 +55,17 @@ fn no_rps(r: &[Option<f64>; 2]) -> bool {
     r.iter().all(Option::is_none)
 }
 
+/// The metrics of a sample that names none: today's three, in the order
+/// every sample before metrics were data wrote them.
+const LEGACY: [&str; 3] = ["p99_ms", "error_rate", "quality"];
+
 /// Today's three ids, the metrics of a sample that names none.
 pub fn legacy_ids() -> Vec<String> {
-    Metric::ALL.map(|m| m.key().to_string()).to_vec()
+    LEGACY.map(String::from).to_vec()
 }
 
 fn is_legacy(ids: &[String]) -> bool {
-    ids.iter()
-        .map(String::as_str)
-        .eq(Metric::ALL.map(Metric::key))
+    ids.iter().map(String::as_str).eq(LEGACY)
 }
 
 impl Sample {

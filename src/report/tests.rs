@@ -57,7 +57,8 @@ fn the_page_holds_one_chart_per_metric_and_the_split() {
     let page = with(|c| html(c).unwrap());
     assert_eq!(
         page.matches("<svg").count(),
-        1 + crate::model::Metric::ALL.len()
+        1 + 3,
+        "the split and today's three"
     );
     assert!(
         !page.contains("http://") && !page.contains("https://"),
@@ -66,6 +67,33 @@ fn the_page_holds_one_chart_per_metric_and_the_split() {
     assert!(!page.contains("<script"));
     assert!(page.contains("<td class=\"breach\">"), "breaches stand out");
     assert!(page.len() < 200_000, "{} bytes", page.len());
+}
+
+/// A vLLM cutover: samples name their seven metrics; green's time to
+/// first token rolls it back.
+const VLLM: &str = r#"{"time":"2026-03-01T10:00:02.000Z","kind":"intent","service":"llm","origin":"tui","action":"advance","from":0,"to":5}
+{"time":"2026-03-01T10:00:02.050Z","kind":"outcome","service":"llm","origin":"tui","action":"advance","from":0,"to":5,"outcome":"ok","duration_ms":50}
+{"time":"2026-03-01T10:00:10.000Z","kind":"sample","s":{"pct":5,"m":["ttft_p95_ms","itl_p95_ms","e2e_p99_ms","error_rate","generation_tokens_per_s","requests_waiting","kv_cache_usage"],"b":[180,31,4200,0,2710,2,41],"g":[6400,31,4200,0,905,2,41]}}
+{"time":"2026-03-01T10:00:30.000Z","kind":"intent","service":"llm","origin":"auto-rollback","action":"rollback","from":5,"to":0,"reason":"auto-rollback: green time to first token p95 6400 ms BREACH (≤ 5000 ms)","readings":[{"color":"green","metric":"ttft_p95_ms","value":6400,"verdict":"BREACH","bounds":["≤ 5000 ms","≤ blue +50%"]}]}
+{"time":"2026-03-01T10:00:30.080Z","kind":"outcome","service":"llm","origin":"auto-rollback","action":"rollback","from":5,"to":0,"outcome":"ok","duration_ms":80}
+"#;
+
+#[test]
+fn every_judged_metric_of_a_vllm_cutover_is_charted_by_its_label() {
+    let (entries, bad) = parse(VLLM);
+    assert_eq!(bad, 0);
+    let c = Cutover::select(&entries, None, "j.jsonl").unwrap();
+    let page = html(&c).unwrap();
+    // The split and the five judged: tokens/s and the KV cache are shown
+    // in the cockpit, not judged, and not charted.
+    assert_eq!(page.matches("<svg").count(), 1 + 5);
+    assert!(page.contains("time to first token p95 (ttft_p95_ms)"));
+    assert!(!page.contains("kv_cache_usage"));
+    let md = markdown(&c);
+    assert!(
+        md.contains("| time to first token p95 | — | 6400 ms BREACH (≤ 5000 ms, ≤ blue +50%) |"),
+        "{md}"
+    );
 }
 
 #[test]
