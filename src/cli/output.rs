@@ -205,3 +205,51 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
         "last_rollback": last_rollback_json(s, journal),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::guardrail::{evaluate, shared};
+    use crate::engine::{PlanView, State};
+    use crate::model::{ColorReadings, NoData, Snapshot, Split};
+    use std::time::Duration;
+
+    /// Today's three, quality shown but not judged, green at 25 %.
+    fn state() -> State {
+        let mut specs = crate::config::default_specs();
+        specs[2].guard = false;
+        let mut s = State::new("svc", "demo", "demo", PlanView::default(), true, 2);
+        s.metrics = shared(specs);
+        s.split = Split::new(25);
+        let colour = |q: f64| ColorReadings {
+            metrics: vec![
+                Reading::Value(400.0),
+                Reading::Value(0.2),
+                Reading::Value(q),
+            ],
+            ..ColorReadings::no_data(0, NoData::Baseline)
+        };
+        let snap = Snapshot {
+            at: Instant::now(),
+            wall: std::time::SystemTime::now(),
+            window: Duration::from_secs(30),
+            blue: colour(0.9),
+            green: colour(0.5),
+        };
+        s.judgements = evaluate(&snap, s.split, &s.metrics);
+        s.snapshot = Some(snap);
+        s
+    }
+
+    #[test]
+    fn every_metric_is_listed_by_id_and_one_not_judged_says_so() {
+        let s = state();
+        let v = status_json(&s, std::path::Path::new("/nonexistent"));
+        let green = &v["metrics"]["green"];
+        assert_eq!(green["p99_ms"]["verdict"], "ok");
+        assert_eq!(green["quality"]["value"], 0.5);
+        assert_eq!(green["quality"]["verdict"], "not_judged");
+        let text = status_text(&s, std::path::Path::new("/nonexistent"));
+        assert!(text.contains("quality: 0.500 (not judged)"), "{text}");
+    }
+}

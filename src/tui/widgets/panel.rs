@@ -96,7 +96,8 @@ fn rank(state: &State, color: Color, metric: Metric) -> u8 {
     match lines_kind(state, color, metric) {
         Kind::NotMeasured => 0,
         Kind::Judged(j) => 1 + j.verdict.severity(),
-        Kind::Unjudged(Some(Reading::Value(_))) if !metric.spec.judged() => 1,
+        // Shown, never judged: never worth a row a verdict needs.
+        Kind::Unjudged(_) if !metric.spec.judged() => 1,
         Kind::Unjudged(_) => 1 + Verdict::NoData.severity(),
     }
 }
