@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 
 use super::entry::Entry;
-use crate::metricspec::{MetricSpec, preset};
+use crate::metricspec::{MetricSpec, Unit, cost, preset};
 
 /// Every spec an id can be looked up in, today's three first.
 static KNOWN: LazyLock<Vec<MetricSpec>> = LazyLock::new(|| {
@@ -25,12 +25,20 @@ fn known(id: &str) -> Option<&'static MetricSpec> {
 
 /// `p99 latency`, or the id itself.
 pub(super) fn label(id: &str) -> String {
-    known(id).map_or_else(|| id.to_string(), |s| s.label.clone())
+    match known(id) {
+        Some(s) => s.label.clone(),
+        None if id == cost::ID => cost::LABEL.to_string(),
+        None => id.to_string(),
+    }
 }
 
 /// `412 ms`, or the bare number.
 pub(super) fn format(id: &str, v: f64) -> String {
-    known(id).map_or_else(|| format!("{v}"), |s| s.format(v))
+    match known(id) {
+        Some(s) => s.format(v),
+        None if id == cost::ID => Unit::Dollars.format(v),
+        None => format!("{v}"),
+    }
 }
 
 /// Whether a chart of `id` belongs in the report: every judged metric,
@@ -74,6 +82,8 @@ mod tests {
         assert_eq!(label("ttft_p95_ms"), "time to first token p95");
         assert_eq!(label("schema_failures"), "schema_failures");
         assert_eq!(format("schema_failures", 0.25), "0.25");
+        assert_eq!(label("cost_per_1k"), "cost / 1k requests");
+        assert_eq!(format("cost_per_1k", 0.4213), "$0.4213");
         assert!(charted("ttft_p95_ms"));
         assert!(!charted("generation_tokens_per_s"), "shown, not judged");
         assert!(charted("schema_failures"));
