@@ -19,13 +19,16 @@ use engine_rig::{FakeRouter, Scripted, records, wait_for};
 #[derive(Clone, Default)]
 struct Green(Arc<Mutex<Vec<(&'static str, f64)>>>);
 
+/// Blue's time to first token, ms.
+const BLUE_TTFT: f64 = 1000.0;
+
 /// A healthy vLLM colour's value of each of the preset's metrics.
 fn healthy(id: &str) -> f64 {
     match id {
-        id if id.starts_with("ttft") => 200.0,
+        id if id.starts_with("ttft") => BLUE_TTFT,
         id if id.starts_with("itl") => 30.0,
         id if id.starts_with("e2e") => 4000.0,
-        "error_rate" => 0.1,
+        "error_rate" => 0.0,
         "requests_waiting" => 2.0,
         "kv_cache_usage" => 40.0,
         _ => 900.0,
@@ -91,7 +94,7 @@ async fn a_slow_first_token_is_judged_and_rolls_back() {
     let ttft = s.metrics[0].id.clone();
     assert!(ttft.contains("ttft"), "{ttft}");
     assert_eq!(s.verdict(Color::Green, &ttft), Verdict::Ok);
-    // TTFT six times blue's, past its 5 s bound; errors stay at 0.1 %.
+    // TTFT six times blue's, past its 5 s bound; errors stay at 0.0 %.
     r.green.0.lock().unwrap().push(("ttft", 6000.0));
     let s = wait_for(&r.handle, "auto-rollback", |s| {
         matches!(s.phase, Phase::RolledBack { .. })
@@ -161,4 +164,34 @@ async fn a_breach_that_does_not_roll_back_holds_the_gate() {
         .find(|r| r.kind == RecordKind::Breach)
         .expect("the breach is journaled");
     assert_eq!(breach.readings[0].metric, "requests_waiting");
+}
+
+#[tokio::test(start_paused = true)]
+async fn green_is_judged_relative_to_blue() {
+    let r = rig();
+    // 40 % slower than blue, within the 2 s warn level: past the +25 %
+    // warning, short of the +50 % breach.
+    r.green.0.lock().unwrap().push(("ttft", BLUE_TTFT * 1.4));
+    let s = wait_for(&r.handle, "a warning", |s| {
+        s.verdict(Color::Green, &s.metrics[0].id) == Verdict::Warn
+    })
+    .await;
+    let j = s.judgement(Color::Green, &s.metrics[0].id).unwrap();
+    assert!(
+        j.summary().ends_with("WARN (≤ blue +25%)"),
+        "{}",
+        j.summary()
+    );
+    assert!(matches!(s.phase, Phase::Canary { .. }));
+    // 60 % slower, still under the absolute 2 s warning: a breach of the
+    // relative margin alone, which rolls back.
+    r.green.0.lock().unwrap()[0].1 = BLUE_TTFT * 1.6;
+    let s = wait_for(&r.handle, "auto-rollback", |s| {
+        matches!(s.phase, Phase::RolledBack { .. })
+    })
+    .await;
+    let Phase::RolledBack { reason } = s.phase else {
+        unreachable!()
+    };
+    assert!(reason.contains("1600 ms BREACH (≤ blue +50%)"), "{reason}");
 }
