@@ -4,6 +4,7 @@
 //! samples with them; the Prometheus source sends them as written. Pure.
 
 use std::fmt;
+use std::str::FromStr;
 
 use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -223,6 +224,14 @@ impl fmt::Display for Selector {
         } else {
             f.write_str(&self.promql("", ""))
         }
+    }
+}
+
+impl FromStr for Selector {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Selector::parse(text)
     }
 }
 

@@ -3,6 +3,7 @@
 //! over blue, absolute or relative. Pure.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -143,6 +144,14 @@ impl Threshold {
     }
 }
 
+impl FromStr for Threshold {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Threshold::parse(text)
+    }
+}
+
 impl Serialize for Threshold {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.written)
@@ -209,9 +218,11 @@ impl Margin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::parsed;
 
+    /// A threshold as written in a test.
     fn t(s: &str) -> Threshold {
-        Threshold::parse(s).unwrap()
+        parsed(s)
     }
 
     #[test]
