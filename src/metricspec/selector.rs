@@ -162,6 +162,14 @@ impl Selector {
     }
 }
 
+impl FromStr for Selector {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Selector::parse(text)
+    }
+}
+
 /// One `label op "value"` from the start of `s`, and the rest.
 fn matcher(s: &str) -> Result<(Matcher, &str), String> {
     let end = s
@@ -224,14 +232,6 @@ impl fmt::Display for Selector {
         } else {
             f.write_str(&self.promql("", ""))
         }
-    }
-}
-
-impl FromStr for Selector {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        Selector::parse(text)
     }
 }
 
