@@ -110,18 +110,24 @@ mod tests {
 
     #[test]
     fn numbers_in_words() {
-        assert_eq!(grouped(63_250.0), "63,250");
-        assert_eq!(grouped(999.0), "999");
-        assert_eq!(grouped(1_000_000.0), "1,000,000");
-        assert_eq!(about(1_862.0), "1,900");
-        assert_eq!(about(63_250.0), "63,000");
-        assert_eq!(about(62.2), "63");
-        assert_eq!(times(40.2), "40×");
-        assert_eq!(times(2.54), "2.5×");
-        assert_eq!(times(3e7), "over 1,000,000×");
-        assert_eq!(one_in(40.0), "1 in 40");
-        assert_eq!(alpha(0.01), "α 1 %");
-        assert_eq!(alpha(0.005), "α 0.5 %");
+        type Say = fn(f64) -> String;
+        let cases: [(Say, f64, &str); 12] = [
+            (grouped, 63_250.0, "63,250"),
+            (grouped, 999.0, "999"),
+            (grouped, 1_000_000.0, "1,000,000"),
+            (about, 1_862.0, "1,900"),
+            (about, 63_250.0, "63,000"),
+            (about, 62.2, "63"),
+            (times, 40.2, "40×"),
+            (times, 2.54, "2.5×"),
+            (times, 3e7, "over 1,000,000×"),
+            (one_in, 40.0, "1 in 40"),
+            (alpha, 0.01, "α 1 %"),
+            (alpha, 0.005, "α 0.5 %"),
+        ];
+        for (say, n, want) in cases {
+            assert_eq!(say(n), want, "{n}");
+        }
     }
 
     #[test]
