@@ -100,8 +100,8 @@ impl Engine {
             to_router,
             to_zero: seen.map(|at| at.saturating_duration_since(f.change.started)),
             sla: self.config.plan.rollback_sla,
-            drill: f.origin == Origin::Drill,
-            reason: f.reason.clone().unwrap_or_else(|| "rollback".into()),
+            drill: f.decision.origin == Origin::Drill,
+            reason: f.decision.rollback_reason(),
             awaiting_zero: false,
         };
         let mut text = format!(
