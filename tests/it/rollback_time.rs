@@ -154,8 +154,11 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
         .count();
     assert_eq!(n, 1);
     let last = cutover::engine::last_rollback::last_rollback(&r.journal).unwrap();
-    assert_eq!(last.decision_to_router_ms, Some(300));
-    assert_eq!(last.decision_to_zero_ms, Some(zero.as_millis() as u64));
+    assert_eq!(last.outcome.decision_to_router_ms, Some(300));
+    assert_eq!(
+        last.outcome.decision_to_zero_ms,
+        Some(zero.as_millis() as u64)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -318,5 +321,8 @@ fn a_headless_auto_rollback_journals_both_times() {
     assert_eq!(outcome.origin, Some(RecordOrigin::AutoRollback));
     assert!(outcome.decision_to_router_ms.is_some(), "{outcome:?}");
     let last = cutover::engine::last_rollback::last_rollback(&journal).unwrap();
-    assert!(last.decision_to_zero_ms.is_some(), "{last:?}\n{stdout}");
+    assert!(
+        last.outcome.decision_to_zero_ms.is_some(),
+        "{last:?}\n{stdout}"
+    );
 }
