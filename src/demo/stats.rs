@@ -9,8 +9,10 @@ use super::sim::{CODES, Sample};
 /// Buckets above 5 s let an interpolated p99 exceed 5000 ms.
 pub const BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0];
 
-pub const LATENCY_HISTOGRAM: &str = "request_duration_seconds";
-pub const REQUESTS_COUNTER: &str = "requests_total";
+/// The common names (the `http` preset's), which the scrape source's
+/// defaults (`request_duration_seconds`, `requests_total`) predate.
+pub const LATENCY_HISTOGRAM: &str = "http_request_duration_seconds";
+pub const REQUESTS_COUNTER: &str = "http_requests_total";
 pub const QUALITY_GAUGE: &str = "model_quality_score";
 
 /// Counters of one pod since it started.
@@ -154,17 +156,17 @@ mod tests {
         let mut out = String::new();
         s.render(&mut out);
         for line in [
-            "# TYPE requests_total counter",
-            "requests_total{code=\"200\"} 1",
-            "requests_total{code=\"500\"} 1",
-            "requests_total{code=\"503\"} 0",
-            "# TYPE request_duration_seconds histogram",
-            "request_duration_seconds_bucket{le=\"0.05\"} 1",
-            "request_duration_seconds_bucket{le=\"0.5\"} 1",
-            "request_duration_seconds_bucket{le=\"1\"} 2",
-            "request_duration_seconds_bucket{le=\"+Inf\"} 2",
-            "request_duration_seconds_sum 0.73",
-            "request_duration_seconds_count 2",
+            "# TYPE http_requests_total counter",
+            "http_requests_total{code=\"200\"} 1",
+            "http_requests_total{code=\"500\"} 1",
+            "http_requests_total{code=\"503\"} 0",
+            "# TYPE http_request_duration_seconds histogram",
+            "http_request_duration_seconds_bucket{le=\"0.05\"} 1",
+            "http_request_duration_seconds_bucket{le=\"0.5\"} 1",
+            "http_request_duration_seconds_bucket{le=\"1\"} 2",
+            "http_request_duration_seconds_bucket{le=\"+Inf\"} 2",
+            "http_request_duration_seconds_sum 0.73",
+            "http_request_duration_seconds_count 2",
             "# TYPE model_quality_score gauge",
             "model_quality_score 0.87",
         ] {

@@ -37,7 +37,12 @@ pub fn build(
     Ok(Box::new(source))
 }
 
-/// The scrape settings that read the embedded fleet (default series names).
+/// The scrape settings that read the embedded fleet, which serves the
+/// common names (the `http` preset's), not the scrape defaults.
 fn fleet_scrape_config(fleet: &Fleet) -> ScrapeConfig {
-    ScrapeConfig::new(fleet.urls(Color::Blue), fleet.urls(Color::Green))
+    ScrapeConfig {
+        latency_histogram: crate::demo::stats::LATENCY_HISTOGRAM.into(),
+        requests_counter: crate::demo::stats::REQUESTS_COUNTER.into(),
+        ..ScrapeConfig::new(fleet.urls(Color::Blue), fleet.urls(Color::Green))
+    }
 }
