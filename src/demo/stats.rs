@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::llm::LlmStats;
 use super::sim::{CODES, Sample};
 
 /// Upper bounds of the latency histogram, seconds (`+Inf` is implied).
@@ -27,6 +28,8 @@ pub struct PodStats {
     pub count: u64,
     /// Latest model quality reading.
     pub quality: f64,
+    /// The same requests' token timings, for a model server's page.
+    pub llm: LlmStats,
 }
 
 impl Default for PodStats {
@@ -37,6 +40,7 @@ impl Default for PodStats {
             sum: 0.0,
             count: 0,
             quality: 0.0,
+            llm: LlmStats::default(),
         }
     }
 }
@@ -52,6 +56,12 @@ impl PodStats {
         self.buckets[bi] += 1;
         self.sum += s.latency_s;
         self.count += 1;
+        self.llm.record(&s.llm);
+    }
+
+    /// Requests that failed (any code but the first of [`CODES`]).
+    pub fn errors(&self) -> u64 {
+        self.codes[1..].iter().sum()
     }
 
     /// The `q` quantile in seconds, interpolated linearly inside the bucket
@@ -112,9 +122,17 @@ mod tests {
     use super::*;
 
     fn sample(code: u16, ms: u32) -> Sample {
+        let latency_s = f64::from(ms) / 1000.0;
         Sample {
             code,
-            latency_s: f64::from(ms) / 1000.0,
+            latency_s,
+            llm: crate::demo::llm::LlmTimes {
+                ttft_s: latency_s,
+                itl_s: 0.02,
+                queue_s: 0.0,
+                e2e_s: latency_s + 1.0,
+                ttft_excess_s: 0.0,
+            },
         }
     }
 
@@ -127,6 +145,8 @@ mod tests {
         assert_eq!(s.codes, [3, 1, 1]);
         assert_eq!(s.buckets, [1, 1, 0, 2, 0, 0, 0, 0, 0, 1]);
         assert_eq!(s.count, 5);
+        assert_eq!(s.errors(), 2);
+        assert_eq!(s.llm.e2e.spread().len(), 4);
         assert!((s.sum - 20.71).abs() < 1e-9);
     }
 

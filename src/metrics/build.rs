@@ -18,6 +18,11 @@ pub fn build(
     config: &SourceConfig,
     fleet: Option<&Fleet>,
 ) -> anyhow::Result<Box<dyn MetricSource>> {
+    // The fleet serves the page of the server the preset names, whichever
+    // source reads it.
+    if let Some(fleet) = fleet {
+        fleet.serve_page(super::demo_page::for_preset(config.preset.as_deref()));
+    }
     let scrape = match &config.kind {
         SourceKind::Scrape(s) => s.clone(),
         SourceKind::Prometheus(p) => {
