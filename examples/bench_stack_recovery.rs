@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
     for i in 1..=runs {
         let report = lab::run_report(StackOptions {
             scenario: Scenario::Degrading,
+            preset: None,
             headless: true,
             dwell,
             journal: None,

@@ -10,8 +10,8 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    Config, DemoConfig, JournalConfig, PromQueries, PrometheusConfig, RouterConfig, ServiceConfig,
-    SourceConfig, SourceKind,
+    Config, DemoConfig, JournalConfig, PrometheusConfig, RouterConfig, ServiceConfig, SourceConfig,
+    SourceKind,
 };
 use crate::demo::{Fleet, Scenario};
 use crate::engine::journal::Journal;
@@ -179,19 +179,11 @@ pub fn demo_prometheus_config(
     c
 }
 
-/// Queries for the demo fleet's series names, with the `track` label the
-/// shipped scrape config gives each pod.
+/// Queries for the demo fleet, which serves the common names the default
+/// queries read, with the `track` label the shipped scrape config gives
+/// each pod.
 pub fn demo_prometheus(url: &str) -> PrometheusConfig {
-    let mut p = PrometheusConfig::new(url);
-    p.queries = PromQueries {
-        p99_ms: Some("1000 * histogram_quantile(0.99, sum by (le) (rate(request_duration_seconds_bucket{track=\"$color\"}[$window])))".into()),
-        error_rate: Some("100 * sum(rate(requests_total{track=\"$color\",code=~\"5..\"}[$window])) / sum(rate(requests_total{track=\"$color\"}[$window]))".into()),
-        quality: Some("avg(model_quality_score{track=\"$color\"})".into()),
-        rps: Some("sum(rate(requests_total{track=\"$color\"}[$window]))".into()),
-        up: Some("up{track=\"$color\"}".into()),
-        data_time: Some("max(timestamp(up{track=\"$color\"}))".into()),
-    };
-    p
+    PrometheusConfig::new(url)
 }
 
 /// What to do when another process holds the journal (it is the one

@@ -25,4 +25,6 @@ pub mod report;
 pub mod router;
 pub mod signals;
 pub mod stats;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tui;

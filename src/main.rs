@@ -134,6 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
 async fn demo(cli: &Cli, args: &cli::DemoArgs) -> anyhow::Result<u8> {
     let cli::DemoArgs {
         scenario,
+        preset,
         headless,
         dwell,
         journal,
@@ -148,6 +149,7 @@ async fn demo(cli: &Cli, args: &cli::DemoArgs) -> anyhow::Result<u8> {
     if *stack {
         return cutover::lab::run(cutover::lab::StackOptions {
             scenario: *scenario,
+            preset: *preset,
             headless: *headless,
             dwell: *dwell,
             journal: journal.clone(),
@@ -166,10 +168,11 @@ async fn demo(cli: &Cli, args: &cli::DemoArgs) -> anyhow::Result<u8> {
         Some(j) => Some(j.clone()),
         None => Some(cutover::app::demo_journal::fresh()?),
     };
-    let config = match prometheus {
+    let mut config = match prometheus {
         Some(url) => app::demo_prometheus_config(*scenario, *dwell, journal, url, *metrics_port),
         None => app::demo_config(*scenario, *dwell, journal),
     };
+    config.source.preset = preset.map(|p| p.name().to_string());
     if *headless {
         let out = cli::Printer::stdout();
         out.line(format!(

@@ -51,32 +51,29 @@ impl BreachLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn m(keys: &[&str]) -> Vec<String> {
-        keys.iter().map(|k| k.to_string()).collect()
-    }
+    use crate::testing::strings;
 
     #[test]
     fn a_flapping_metric_is_alerted_once_per_interval() {
         let t0 = Instant::now();
         let mut l = BreachLimit::new(Duration::from_secs(300));
-        assert_eq!(l.admit(&m(&["error_rate"]), t0), Some(0));
+        assert_eq!(l.admit(&strings(&["error_rate"]), t0), Some(0));
         // A new run every 300 ms for a minute: all held back.
         for i in 1..200 {
             let t = t0 + Duration::from_millis(300 * i);
-            assert_eq!(l.admit(&m(&["error_rate"]), t), None);
+            assert_eq!(l.admit(&strings(&["error_rate"]), t), None);
         }
         // Another metric is news.
         let t = t0 + Duration::from_secs(61);
-        assert_eq!(l.admit(&m(&["error_rate", "p99_ms"]), t), Some(199));
+        assert_eq!(l.admit(&strings(&["error_rate", "p99_ms"]), t), Some(199));
         // Both were stamped at 61 s: held until 361 s, alerted after.
-        let held = l.admit(&m(&["error_rate"]), t0 + Duration::from_secs(301));
+        let held = l.admit(&strings(&["error_rate"]), t0 + Duration::from_secs(301));
         assert_eq!(held, None);
-        let again = l.admit(&m(&["error_rate"]), t0 + Duration::from_secs(362));
+        let again = l.admit(&strings(&["error_rate"]), t0 + Duration::from_secs(362));
         assert_eq!(again, Some(1));
-        let other = l.admit(&m(&["p99_ms"]), t0 + Duration::from_secs(363));
+        let other = l.admit(&strings(&["p99_ms"]), t0 + Duration::from_secs(363));
         assert_eq!(other, Some(0));
-        let soon = l.admit(&m(&["p99_ms"]), t0 + Duration::from_secs(364));
+        let soon = l.admit(&strings(&["p99_ms"]), t0 + Duration::from_secs(364));
         assert_eq!(soon, None);
     }
 
@@ -84,7 +81,7 @@ mod tests {
     fn a_zero_interval_sends_every_run() {
         let t0 = Instant::now();
         let mut l = BreachLimit::new(Duration::ZERO);
-        assert_eq!(l.admit(&m(&["quality"]), t0), Some(0));
-        assert_eq!(l.admit(&m(&["quality"]), t0), Some(0));
+        assert_eq!(l.admit(&strings(&["quality"]), t0), Some(0));
+        assert_eq!(l.admit(&strings(&["quality"]), t0), Some(0));
     }
 }

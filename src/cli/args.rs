@@ -146,6 +146,10 @@ pub struct DemoArgs {
     /// How green behaves.
     #[arg(long, value_enum, default_value = "healthy")]
     pub scenario: Scenario,
+    /// The model server the fleet plays: its /metrics names and the
+    /// config's `[source] preset` (default: the HTTP names, no preset).
+    #[arg(long, value_enum, conflicts_with = "exporter_only")]
+    pub preset: Option<crate::demo::DemoPreset>,
     /// Run under the autopilot without the TUI: exits 0 when promoted,
     /// 3 when rolled back.
     #[arg(long)]

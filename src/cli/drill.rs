@@ -259,7 +259,7 @@ async fn one_run(
         .filter(|v| v.served == Split::ZERO && v.at >= times.decided)
         .map(|v| format!(" (verify: {})", v.detail))
         .unwrap_or_default();
-    let times = if rates && times.to_zero.is_none() {
+    let times = if rates && times.to_zero.seen().is_none() {
         wait_for_zero(handle, config, times).await
     } else {
         times
@@ -271,6 +271,7 @@ async fn one_run(
         sla_word(&times),
         times
             .to_zero
+            .seen()
             .map(figure)
             .unwrap_or_else(|| "not observed".into())
     ));
@@ -322,7 +323,7 @@ async fn wait_for_zero(
         rx.wait_for(|s: &std::sync::Arc<State>| {
             s.last_rollback
                 .as_ref()
-                .is_none_or(|t| t.decided != decided || !t.awaiting_zero)
+                .is_none_or(|t| t.decided != decided || !t.to_zero.awaiting())
         }),
     )
     .await;
@@ -339,7 +340,7 @@ async fn summary(handle: &EngineHandle, runs: &[Run], asked: u32, window: Durati
         return;
     }
     let router: Vec<Duration> = runs.iter().map(|r| r.times.to_router).collect();
-    let zero: Vec<Duration> = runs.iter().filter_map(|r| r.times.to_zero).collect();
+    let zero: Vec<Duration> = runs.iter().filter_map(|r| r.times.to_zero.seen()).collect();
     let (med, max) = median_max(&router);
     let mut text = format!(
         "drill summary: {} of {asked} runs; decision → router confirmed: median {}, maximum {}",

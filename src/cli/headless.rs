@@ -133,7 +133,7 @@ pub async fn run_autopilot(running: Running, out: Printer) -> anyhow::Result<i32
     let follow = follow_events(
         &handle,
         |e| out.line(event_line(e)),
-        |s| s.outcome.is_some() && !s.last_rollback.as_ref().is_some_and(|t| t.awaiting_zero),
+        |s| s.outcome.is_some() && !matches!(&s.last_rollback, Some(t) if t.to_zero.awaiting()),
     );
     let code = tokio::select! {
         r = follow => {

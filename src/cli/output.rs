@@ -122,7 +122,7 @@ pub fn rollback_line(t: &crate::engine::RollbackTimes) -> String {
         (Some(sla), _) => line.push_str(&format!(" (within the {} SLA)", figure(sla))),
         _ => {}
     }
-    if let Some(z) = t.to_zero {
+    if let Some(z) = t.to_zero.seen() {
         line.push_str(&format!(", {} to traffic at 0 %", figure(z)));
     }
     line
@@ -137,7 +137,7 @@ pub fn last_rollback_json(s: &State, journal: &std::path::Path) -> Value {
             "reason": t.reason,
             "drill": t.drill,
             "decision_to_router_ms": t.to_router.as_millis() as u64,
-            "decision_to_zero_ms": t.to_zero.map(|z| z.as_millis() as u64),
+            "decision_to_zero_ms": t.to_zero.seen().map(|z| z.as_millis() as u64),
             "rollback_sla_ms": t.sla.map(|d| d.as_millis() as u64),
         });
     }

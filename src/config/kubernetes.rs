@@ -126,34 +126,31 @@ impl KubernetesConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn parse(text: &str) -> KubernetesConfig {
-        toml::from_str(text).unwrap()
-    }
+    use crate::testing::from_toml;
 
     #[test]
     fn each_mode_names_the_key_it_misses() {
         let base = "blue_deployment = \"b\"\ngreen_deployment = \"g\"\n";
-        let gw = parse(&format!(
+        let gw: KubernetesConfig = from_toml(&format!(
             "mode = \"gateway-api\"\n{base}httproute = \"r\"\n"
         ));
         assert_eq!(
             gw.validate().unwrap_err().0,
             "router.kubernetes.blue_backend"
         );
-        let ing = parse(&format!("mode = \"ingress-nginx\"\n{base}"));
+        let ing: KubernetesConfig = from_toml(&format!("mode = \"ingress-nginx\"\n{base}"));
         assert_eq!(
             ing.validate().unwrap_err().0,
             "router.kubernetes.canary_ingress"
         );
-        let sel = parse(&format!(
+        let sel: KubernetesConfig = from_toml(&format!(
             "mode = \"service-selector\"\n{base}service = \"s\"\n\
              blue_selector = {{ app = \"a\" }}\ngreen_selector = {{ app = \"a\" }}\n"
         ));
         let (key, msg) = sel.validate().unwrap_err();
         assert_eq!(key, "router.kubernetes.green_selector");
         assert!(msg.contains("same"), "{msg}");
-        let ok = parse(&format!(
+        let ok: KubernetesConfig = from_toml(&format!(
             "mode = \"ingress-nginx\"\n{base}canary_ingress = \"c\"\n"
         ));
         assert_eq!(ok.validate(), Ok(()));

@@ -485,7 +485,7 @@ mod tests {
         assert!(e.line.is_some(), "{e}");
         assert_eq!(
             e.message,
-            "`melting` is not a scenario; choose one of healthy, degrading, slow-quality"
+            "`melting` is not a scenario; choose one of healthy, degrading, slow-quality, slow-first-token"
         );
 
         let e = refused("[service]\nname = \"x\"\n[router]\n[source]\nkind = \"demo\"\n");

@@ -14,13 +14,16 @@ pub enum Scenario {
     Degrading,
     /// Green's latency and errors are fine, but its quality drifts down.
     SlowQuality,
+    /// Green never fails a request, but its time to first token triples.
+    SlowFirstToken,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [
+    pub const ALL: [Scenario; 4] = [
         Scenario::Healthy,
         Scenario::Degrading,
         Scenario::SlowQuality,
+        Scenario::SlowFirstToken,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -28,6 +31,7 @@ impl Scenario {
             Scenario::Healthy => "healthy",
             Scenario::Degrading => "degrading",
             Scenario::SlowQuality => "slow-quality",
+            Scenario::SlowFirstToken => "slow-first-token",
         }
     }
 
@@ -40,6 +44,10 @@ impl Scenario {
             }
             Scenario::SlowQuality => {
                 "green is fast and error-free, but its quality drifts below blue's after ~3 s of traffic"
+            }
+            Scenario::SlowFirstToken => {
+                "green never fails, but after ~2 s of traffic its time to first token is 3x blue's \
+                 (p95 ~1 s against ~300 ms): the silent LLM regression"
             }
         }
     }
@@ -112,6 +120,9 @@ mod tests {
     fn unknown_lists_valid() {
         let err = "flaky".parse::<Scenario>().unwrap_err();
         assert!(err.contains("flaky"));
-        assert!(err.contains("healthy, degrading, slow-quality"), "{err}");
+        assert!(
+            err.contains("healthy, degrading, slow-quality, slow-first-token"),
+            "{err}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::SharedSplit;
-use super::server;
+use super::server::{self, Page, Render};
 use super::sim::{Behaviour, GreenHistory, Rng};
 use super::stats::PodStats;
 use crate::config::Scenario;
@@ -24,6 +24,7 @@ type Pods = Vec<Arc<Mutex<PodStats>>>;
 pub struct Fleet {
     scenario: Scenario,
     urls: [Vec<String>; 2],
+    page: Page,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -54,6 +55,7 @@ impl Fleet {
         let mut fleet = Fleet {
             scenario,
             urls: [Vec::new(), Vec::new()],
+            page: Page::default(),
             tasks: Vec::new(),
         };
         let mut stats: [Pods; 2] = [Vec::new(), Vec::new()];
@@ -62,7 +64,7 @@ impl Fleet {
                 let pod = Arc::new(Mutex::new(PodStats::default()));
                 let port = next_port.unwrap_or(0);
                 next_port = next_port.map(|p| p.saturating_add(1));
-                let (addr, task) = server::serve_on(pod.clone(), port)
+                let (addr, task) = server::serve_on(pod.clone(), fleet.page.clone(), port)
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
                 fleet.tasks.push(task);
@@ -86,6 +88,12 @@ impl Fleet {
 
     pub fn scenario(&self) -> Scenario {
         self.scenario
+    }
+
+    /// Has every pod serve a model server's page (`None`: the fleet's own
+    /// families), from its next answer on.
+    pub fn serve_page(&self, render: Option<Render>) {
+        self.page.set(render);
     }
 }
 
@@ -152,6 +160,7 @@ impl Generator {
                 for _ in 0..share {
                     stats.record(behaviour.sample(&mut self.rng));
                 }
+                stats.llm.settle(dt);
                 stats.quality = behaviour.quality_reading(&mut self.rng);
             }
             self.next_pod[c] = (start + (count % k as u64) as usize) % k;

@@ -5,7 +5,9 @@
 //! generator that sends them.
 
 pub mod fleet;
+pub mod llm;
 pub mod loadgen;
+pub mod preset;
 pub mod serve;
 pub mod server;
 pub mod shared_split;
@@ -15,4 +17,5 @@ pub mod stats;
 /// The scenarios are words of the config (`[router.demo] scenario`).
 pub use crate::config::Scenario;
 pub use fleet::Fleet;
+pub use preset::DemoPreset;
 pub use shared_split::SharedSplit;

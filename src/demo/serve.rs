@@ -18,6 +18,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::server::{Page, Render};
 use super::sim::{Behaviour, GreenHistory, Rng};
 use super::stats::PodStats;
 use crate::config::Scenario;
@@ -102,12 +103,14 @@ impl Shared {
 struct Pod {
     color: Color,
     stats: Mutex<PodStats>,
+    page: Page,
     shared: Arc<Mutex<Shared>>,
 }
 
 /// A running serving fleet. Stops its servers on drop.
 pub struct ServingFleet {
     addrs: [Vec<SocketAddr>; 2],
+    page: Page,
     shared: Arc<Mutex<Shared>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -129,6 +132,7 @@ impl ServingFleet {
         }));
         let mut fleet = ServingFleet {
             addrs: [Vec::new(), Vec::new()],
+            page: Page::default(),
             shared: shared.clone(),
             tasks: Vec::new(),
         };
@@ -139,6 +143,7 @@ impl ServingFleet {
                     color,
                     stats: Mutex::new(PodStats::default()),
                     shared: shared.clone(),
+                    page: fleet.page.clone(),
                 });
                 let (addr, task) = serve(pod.clone()).await?;
                 fleet.tasks.push(task);
@@ -147,10 +152,11 @@ impl ServingFleet {
             }
         }
         let healthy = Behaviour::of(scenario, Color::Green, &GreenHistory::default());
-        refresh_quality(&all);
+        refresh_gauges(&all, Duration::ZERO);
         fleet.tasks.push(every(TICK, move |dt| {
-            lock(&shared).tick(dt.min(Duration::from_secs(1)), healthy);
-            refresh_quality(&all);
+            let dt = dt.min(Duration::from_secs(1));
+            lock(&shared).tick(dt, healthy);
+            refresh_gauges(&all, dt);
         }));
         Ok(fleet)
     }
@@ -166,6 +172,12 @@ impl ServingFleet {
             .iter()
             .map(|a| format!("http://{a}/metrics"))
             .collect()
+    }
+
+    /// Has every pod serve a model server's page (`None`: the fleet's own
+    /// families), from its next answer on.
+    pub fn serve_page(&self, render: Option<Render>) {
+        self.page.set(render);
     }
 
     /// When green's scenario started to make it fail, if it has.
@@ -191,12 +203,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn refresh_quality(pods: &[Arc<Pod>]) {
+/// The quality gauges, and the load gauges over the last `dt`.
+fn refresh_gauges(pods: &[Arc<Pod>], dt: Duration) {
     let mut shared = lock(&pods[0].shared);
     for pod in pods {
         let b = shared.behaviour(pod.color);
         let q = b.quality_reading(&mut shared.rng);
-        lock(&pod.stats).quality = q;
+        let mut stats = lock(&pod.stats);
+        stats.quality = q;
+        stats.llm.settle(dt);
     }
 }
 
@@ -216,7 +231,7 @@ async fn respond(
     pod: Arc<Pod>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => Ok(super::server::metrics_response(&pod.stats)),
+        (&Method::GET, "/metrics") => Ok(super::server::metrics_response(&pod.stats, &pod.page)),
         (&Method::GET | &Method::POST, "/v1/completions") => {
             // The prompt is read (so keep-alive works) and not interpreted.
             let _ = req.into_body().collect().await;

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use super::llm::LlmTimes;
 use crate::config::Scenario;
 use crate::model::{Color, Split};
 
@@ -103,6 +104,16 @@ pub const DRIFT_AFTER: Duration = Duration::from_secs(3);
 /// Quality lost per second of serving once the drift has started.
 pub const DRIFT_PER_SEC: f64 = 0.006;
 
+/// After this much serving time the slow-first-token green's first token
+/// takes [`SLOW_FIRST_TOKEN`] times as long.
+pub const FIRST_TOKEN_AFTER: Duration = Duration::from_secs(2);
+/// About 300 ms to about 1 s at p95: far past the vLLM preset's vs_blue
+/// breach (+50 %), below its absolute warn (2 s).
+pub const SLOW_FIRST_TOKEN: f64 = 3.3;
+/// The share of a slower first token that the HTTP view's latency shows
+/// (its requests are short completions).
+const HTTP_TTFT_SHARE: f64 = 0.5;
+
 const BLUE_QUALITY: f64 = 0.86;
 const QUALITY_NOISE: f64 = 0.0015;
 
@@ -111,6 +122,8 @@ const QUALITY_NOISE: f64 = 0.0015;
 pub struct Sample {
     pub code: u16,
     pub latency_s: f64,
+    /// The same request's token timings.
+    pub llm: LlmTimes,
 }
 
 /// How one colour behaves right now.
@@ -124,6 +137,8 @@ pub struct Behaviour {
     pub error_prob: f64,
     /// Mean model quality score.
     pub quality: f64,
+    /// Time to first token, as a multiple of a healthy one's.
+    pub ttft_factor: f64,
 }
 
 impl Behaviour {
@@ -132,6 +147,7 @@ impl Behaviour {
         sigma: 0.75,
         error_prob: 0.002,
         quality: BLUE_QUALITY,
+        ttft_factor: 1.0,
     };
     /// One error in 10,000: at the first step (about 50 requests in a
     /// 5 s window) one error would read as a 2 % error rate, a WARN the
@@ -142,6 +158,7 @@ impl Behaviour {
         sigma: 0.70,
         error_prob: 0.0001,
         quality: 0.87,
+        ttft_factor: 1.0,
     };
 
     /// The behaviour of `color` under `scenario`, given green's history.
@@ -172,12 +189,23 @@ impl Behaviour {
                     ..healthy
                 }
             }
+            // Not one error: only the first token's time tells.
+            Scenario::SlowFirstToken => Behaviour {
+                error_prob: 0.0,
+                ttft_factor: if green.served >= FIRST_TOKEN_AFTER {
+                    SLOW_FIRST_TOKEN
+                } else {
+                    1.0
+                },
+                ..healthy
+            },
         }
     }
 
     /// Draws one request.
     pub fn sample(&self, rng: &mut Rng) -> Sample {
-        let latency_s = self.median_s * (self.sigma * rng.normal()).exp();
+        let z = rng.normal();
+        let latency_s = self.median_s * (self.sigma * z).exp();
         let u = rng.next_f64();
         let code = if u >= self.error_prob {
             200
@@ -186,7 +214,13 @@ impl Behaviour {
         } else {
             503
         };
-        Sample { code, latency_s }
+        let llm = LlmTimes::draw(self, z, rng);
+        Sample {
+            code,
+            // A slower first token delays the whole answer.
+            latency_s: latency_s + HTTP_TTFT_SHARE * llm.ttft_excess_s,
+            llm,
+        }
     }
 
     /// A reading of the quality gauge: the mean with a little noise.
@@ -383,5 +417,57 @@ mod tests {
         assert!((370.0..=400.0).contains(&m.p99_ms), "p99 {}", m.p99_ms);
         assert!(m.error_pct < 0.2, "err {}", m.error_pct);
         assert!(blue - m.quality > 0.05, "q {}", m.quality);
+    }
+
+    /// TTFT p95, e2e p99 (ms) and the error rate of `n` requests.
+    fn llm(b: Behaviour, seed: u64) -> (f64, f64, f64) {
+        let mut rng = Rng::new(seed);
+        let (mut ttft, mut e2e, mut errors) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..N {
+            let s = b.sample(&mut rng);
+            ttft.push(s.llm.ttft_s);
+            e2e.push(s.llm.e2e_s);
+            errors += u64::from(s.code != 200);
+        }
+        ttft.sort_by(f64::total_cmp);
+        e2e.sort_by(f64::total_cmp);
+        let at = |v: &[f64], q: f64| v[(N as f64 * q) as usize] * 1000.0;
+        (
+            at(&ttft, 0.95),
+            at(&e2e, 0.99),
+            errors as f64 * 100.0 / N as f64,
+        )
+    }
+
+    /// The vLLM preset's TTFT guardrail: warn at 2 s, breach at 5 s, or
+    /// +25 % / +50 % over blue; e2e p99 warns at +25 %.
+    #[test]
+    fn slow_first_token_breaches_against_blue_with_no_error() {
+        let sc = Scenario::SlowFirstToken;
+        let h = |secs| history(&[(10, secs)]);
+        let (blue_ttft, blue_e2e, _) = llm(Behaviour::of(sc, Color::Blue, &h(30)), 21);
+        assert!(
+            (250.0..350.0).contains(&blue_ttft),
+            "blue ttft p95 {blue_ttft}"
+        );
+        let (early, _, _) = llm(Behaviour::of(sc, Color::Green, &h(1)), 22);
+        assert!(early < blue_ttft * 1.25, "before the regression: {early}");
+        let (ttft, e2e, errors) = llm(Behaviour::of(sc, Color::Green, &h(30)), 23);
+        assert!(
+            ttft > blue_ttft * 2.0,
+            "green ttft p95 {ttft} against {blue_ttft}"
+        );
+        assert!(
+            ttft < 2000.0,
+            "green ttft p95 {ttft} reaches the absolute warn"
+        );
+        assert_eq!(errors, 0.0);
+        assert!(
+            e2e < blue_e2e * 1.25 && e2e < 20_000.0,
+            "e2e p99 {e2e} against {blue_e2e}"
+        );
+        // The HTTP view shows it as a latency rise (p99 +0.5 s: a warn).
+        let m = measure(Behaviour::of(sc, Color::Green, &h(30)), 24);
+        assert!((600.0..1400.0).contains(&m.p99_ms), "http p99 {}", m.p99_ms);
     }
 }

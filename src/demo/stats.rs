@@ -3,14 +3,17 @@
 
 use std::fmt::Write;
 
+use super::llm::LlmStats;
 use super::sim::{CODES, Sample};
 
 /// Upper bounds of the latency histogram, seconds (`+Inf` is implied).
 /// Buckets above 5 s let an interpolated p99 exceed 5000 ms.
 pub const BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0];
 
-pub const LATENCY_HISTOGRAM: &str = "request_duration_seconds";
-pub const REQUESTS_COUNTER: &str = "requests_total";
+/// The common names (the `http` preset's), which the scrape source's
+/// defaults (`request_duration_seconds`, `requests_total`) predate.
+pub const LATENCY_HISTOGRAM: &str = "http_request_duration_seconds";
+pub const REQUESTS_COUNTER: &str = "http_requests_total";
 pub const QUALITY_GAUGE: &str = "model_quality_score";
 
 /// Counters of one pod since it started.
@@ -25,6 +28,8 @@ pub struct PodStats {
     pub count: u64,
     /// Latest model quality reading.
     pub quality: f64,
+    /// The same requests' token timings, for a model server's page.
+    pub llm: LlmStats,
 }
 
 impl Default for PodStats {
@@ -35,6 +40,7 @@ impl Default for PodStats {
             sum: 0.0,
             count: 0,
             quality: 0.0,
+            llm: LlmStats::default(),
         }
     }
 }
@@ -50,6 +56,12 @@ impl PodStats {
         self.buckets[bi] += 1;
         self.sum += s.latency_s;
         self.count += 1;
+        self.llm.record(&s.llm);
+    }
+
+    /// Requests that failed (any code but the first of [`CODES`]).
+    pub fn errors(&self) -> u64 {
+        self.codes[1..].iter().sum()
     }
 
     /// The `q` quantile in seconds, interpolated linearly inside the bucket
@@ -110,9 +122,17 @@ mod tests {
     use super::*;
 
     fn sample(code: u16, ms: u32) -> Sample {
+        let latency_s = f64::from(ms) / 1000.0;
         Sample {
             code,
-            latency_s: f64::from(ms) / 1000.0,
+            latency_s,
+            llm: crate::demo::llm::LlmTimes {
+                ttft_s: latency_s,
+                itl_s: 0.02,
+                queue_s: 0.0,
+                e2e_s: latency_s + 1.0,
+                ttft_excess_s: 0.0,
+            },
         }
     }
 
@@ -125,6 +145,8 @@ mod tests {
         assert_eq!(s.codes, [3, 1, 1]);
         assert_eq!(s.buckets, [1, 1, 0, 2, 0, 0, 0, 0, 0, 1]);
         assert_eq!(s.count, 5);
+        assert_eq!(s.errors(), 2);
+        assert_eq!(s.llm.e2e.spread().len(), 4);
         assert!((s.sum - 20.71).abs() < 1e-9);
     }
 
@@ -154,17 +176,17 @@ mod tests {
         let mut out = String::new();
         s.render(&mut out);
         for line in [
-            "# TYPE requests_total counter",
-            "requests_total{code=\"200\"} 1",
-            "requests_total{code=\"500\"} 1",
-            "requests_total{code=\"503\"} 0",
-            "# TYPE request_duration_seconds histogram",
-            "request_duration_seconds_bucket{le=\"0.05\"} 1",
-            "request_duration_seconds_bucket{le=\"0.5\"} 1",
-            "request_duration_seconds_bucket{le=\"1\"} 2",
-            "request_duration_seconds_bucket{le=\"+Inf\"} 2",
-            "request_duration_seconds_sum 0.73",
-            "request_duration_seconds_count 2",
+            "# TYPE http_requests_total counter",
+            "http_requests_total{code=\"200\"} 1",
+            "http_requests_total{code=\"500\"} 1",
+            "http_requests_total{code=\"503\"} 0",
+            "# TYPE http_request_duration_seconds histogram",
+            "http_request_duration_seconds_bucket{le=\"0.05\"} 1",
+            "http_request_duration_seconds_bucket{le=\"0.5\"} 1",
+            "http_request_duration_seconds_bucket{le=\"1\"} 2",
+            "http_request_duration_seconds_bucket{le=\"+Inf\"} 2",
+            "http_request_duration_seconds_sum 0.73",
+            "http_request_duration_seconds_count 2",
             "# TYPE model_quality_score gauge",
             "model_quality_score 0.87",
         ] {

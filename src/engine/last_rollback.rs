@@ -10,21 +10,19 @@ use serde_json::{Value, json};
 use super::action::WriteOutcome;
 use super::journal::{Record, RecordAction, RecordKind, RecordOrigin};
 
-/// A rollback that landed, and what was measured of it.
+/// A rollback that landed, and what was measured of it: its `ok`
+/// outcome record, with `decision_to_router_ms` always filled (records
+/// older than the field have only `duration_ms`) and `decision_to_zero_ms`
+/// taken from a later `rollback_traffic_zero` record when the outcome had
+/// none.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastRollback {
-    /// The outcome's time (RFC 3339).
-    pub time: String,
-    pub reason: Option<String>,
-    pub origin: Option<RecordOrigin>,
-    pub decision_to_router_ms: Option<u64>,
-    pub decision_to_zero_ms: Option<u64>,
-    pub rollback_sla_ms: Option<u64>,
+    pub outcome: Record,
 }
 
 impl LastRollback {
     pub fn drill(&self) -> bool {
-        self.origin == Some(RecordOrigin::Drill)
+        self.outcome.origin == Some(RecordOrigin::Drill)
     }
 
     /// `last at 2026-…Z: 412 ms to router confirmed, 5.2s to traffic at 0 %`.
@@ -32,34 +30,36 @@ impl LastRollback {
         use super::state::rollback_figure as figure;
         use std::time::Duration;
         let ms = |v: u64| figure(Duration::from_millis(v));
+        let o = &self.outcome;
         let mut out = format!(
             "last {}at {}",
             if self.drill() { "drill " } else { "" },
-            self.time
+            o.time
         );
-        match self.decision_to_router_ms {
+        match o.decision_to_router_ms {
             Some(r) => out.push_str(&format!(": {} to router confirmed", ms(r))),
             None => out.push_str(": time not measured"),
         }
-        if let (Some(r), Some(sla)) = (self.decision_to_router_ms, self.rollback_sla_ms) {
+        if let (Some(r), Some(sla)) = (o.decision_to_router_ms, o.rollback_sla_ms) {
             let word = if r > sla { "OVER" } else { "within" };
             out.push_str(&format!(" ({word} the {} SLA)", ms(sla)));
         }
-        if let Some(z) = self.decision_to_zero_ms {
+        if let Some(z) = o.decision_to_zero_ms {
             out.push_str(&format!(", {} to traffic at 0 %", ms(z)));
         }
         out
     }
 
     pub fn to_json(&self) -> Value {
+        let o = &self.outcome;
         json!({
-            "time": self.time,
-            "reason": self.reason,
-            "origin": self.origin.as_ref().map_or("", RecordOrigin::word),
+            "time": o.time,
+            "reason": o.reason,
+            "origin": o.origin.as_ref().map_or("", RecordOrigin::word),
             "drill": self.drill(),
-            "decision_to_router_ms": self.decision_to_router_ms,
-            "decision_to_zero_ms": self.decision_to_zero_ms,
-            "rollback_sla_ms": self.rollback_sla_ms,
+            "decision_to_router_ms": o.decision_to_router_ms,
+            "decision_to_zero_ms": o.decision_to_zero_ms,
+            "rollback_sla_ms": o.rollback_sla_ms,
         })
     }
 }
@@ -74,21 +74,16 @@ pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Option
                 if rec.outcome == Some(WriteOutcome::Ok)
                     && rec.action == Some(RecordAction::Rollback) =>
             {
-                last = Some(LastRollback {
-                    time: rec.time.clone(),
-                    reason: rec.reason.clone(),
-                    origin: rec.origin.clone(),
-                    decision_to_router_ms: rec.decision_to_router_ms.or(rec.duration_ms),
-                    decision_to_zero_ms: rec.decision_to_zero_ms,
-                    rollback_sla_ms: rec.rollback_sla_ms,
-                });
+                let mut outcome = rec.clone();
+                outcome.decision_to_router_ms = rec.decision_to_router_ms.or(rec.duration_ms);
+                last = Some(LastRollback { outcome });
             }
             RecordKind::Control if rec.action == Some(RecordAction::RollbackTrafficZero) => {
-                if let Some(l) = &mut last
-                    && l.decision_to_zero_ms.is_none()
-                    && l.origin == rec.origin
+                if let Some(LastRollback { outcome }) = &mut last
+                    && outcome.decision_to_zero_ms.is_none()
+                    && outcome.origin == rec.origin
                 {
-                    l.decision_to_zero_ms = rec.decision_to_zero_ms;
+                    outcome.decision_to_zero_ms = rec.decision_to_zero_ms;
                 }
             }
             _ => {}
@@ -139,9 +134,9 @@ mod tests {
         );
         zero.decision_to_zero_ms = Some(5200);
         let l = from_records(&[intent, out.clone(), zero]).unwrap();
-        assert_eq!(l.decision_to_router_ms, Some(130));
-        assert_eq!(l.decision_to_zero_ms, Some(5200));
-        assert_eq!(l.reason.as_deref(), Some("error rate"));
+        assert_eq!(l.outcome.decision_to_router_ms, Some(130));
+        assert_eq!(l.outcome.decision_to_zero_ms, Some(5200));
+        assert_eq!(l.outcome.reason.as_deref(), Some("error rate"));
         assert!(!l.drill());
         // A later rollback without a zero yet is the last one.
         let mut drill = out;
@@ -154,7 +149,7 @@ mod tests {
         );
         let l = from_records(&all).unwrap();
         assert!(l.drill());
-        assert_eq!(l.decision_to_zero_ms, None);
+        assert_eq!(l.outcome.decision_to_zero_ms, None);
         assert!(
             from_records(&[rec(
                 RecordKind::Start,

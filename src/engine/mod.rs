@@ -34,7 +34,7 @@ pub use notice::{Notice, NoticeReceiver, NoticeSender};
 pub use reply::{Change, Done, Landed, Refusal};
 pub use state::{
     Event, EventLevel, Gate, Observed, Outcome, PendingChange, Phase, PlanView, RollbackRetry,
-    RollbackTimes, State, Verified, Verifying, rollback_figure,
+    RollbackTimes, State, ToZero, Verified, Verifying, rollback_figure,
 };
 pub use task::{EngineOptions, spawn};
 

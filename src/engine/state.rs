@@ -136,17 +136,40 @@ pub struct RollbackTimes {
     pub decided_wall: SystemTime,
     /// Decision to the router's confirmation (its write and verify).
     pub to_router: Duration,
-    /// Decision to the first observed split showing green at zero; `None`
-    /// until seen, or when the source cannot tell (no request rates).
-    pub to_zero: Option<Duration>,
+    /// Decision to the first observed split showing green at zero.
+    pub to_zero: ToZero,
     /// `[plan] rollback_sla`, if set.
     pub sla: Option<Duration>,
     /// A rehearsal by `cutover drill`, not a rollback of a failed green.
     pub drill: bool,
     pub reason: String,
-    /// The engine still waits for the traffic to show green at zero (it
-    /// gives up, saying so, a few windows after the decision).
-    pub awaiting_zero: bool,
+}
+
+/// A rollback's time to the traffic showing green at zero.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ToZero {
+    /// Not seen yet, and waited for (the engine gives up, saying so, a few
+    /// windows after the decision).
+    Awaiting,
+    /// Seen this long after the decision.
+    Seen(Duration),
+    /// Not seen, and not waited for: the source cannot tell (no request
+    /// rates), or the wait ended.
+    NotSeen,
+}
+
+impl ToZero {
+    /// The measured time, once seen.
+    pub fn seen(self) -> Option<Duration> {
+        match self {
+            ToZero::Seen(d) => Some(d),
+            ToZero::Awaiting | ToZero::NotSeen => None,
+        }
+    }
+
+    pub fn awaiting(self) -> bool {
+        self == ToZero::Awaiting
+    }
 }
 
 impl RollbackTimes {

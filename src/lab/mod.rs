@@ -10,6 +10,7 @@
 
 mod child;
 pub mod marks;
+mod source;
 pub mod stack;
 mod template;
 
@@ -36,6 +37,8 @@ const SETTLE: Duration = Duration::from_secs(4);
 #[derive(Debug, Clone)]
 pub struct StackOptions {
     pub scenario: Scenario,
+    /// The model server the pods play (`None`: the HTTP names).
+    pub preset: Option<crate::demo::DemoPreset>,
     pub headless: bool,
     pub dwell: Duration,
     /// Keep the journal here; by default it lives (and goes) with the prefix.
@@ -128,6 +131,7 @@ async fn run_inner(
     };
     let plan = Plan {
         scenario: opts.scenario,
+        preset: opts.preset,
         dwell: opts.dwell,
         journal: opts.journal.clone(),
     };

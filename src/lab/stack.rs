@@ -12,9 +12,9 @@ use anyhow::Context;
 use super::child::ChildGuard;
 use super::template;
 use crate::config::{Config, NginxConfig, RouterConfig};
-use crate::demo::Scenario;
 use crate::demo::loadgen::{Loadgen, LoadgenConfig};
 use crate::demo::serve::ServingFleet;
+use crate::demo::{DemoPreset, Scenario};
 use crate::model::{Color, Split};
 
 /// The upstream the include defines and nginx proxies to.
@@ -161,6 +161,8 @@ fn quoted<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub scenario: Scenario,
+    /// The model server the pods play (`None`: the HTTP names).
+    pub preset: Option<DemoPreset>,
     pub dwell: Duration,
     /// Where the journal goes; by default inside the prefix (and gone with it).
     pub journal: Option<PathBuf>,
@@ -175,6 +177,7 @@ pub fn stack_config(ports: &StackPorts, bins: &Binaries, plan: &Plan) -> anyhow:
         .clone()
         .unwrap_or_else(|| ports.prefix.join("journal.jsonl"));
     let span = |d: Duration| humantime::format_duration(d).to_string();
+    let (preset, queries) = super::source::lines(plan.preset);
     template::render(
         "cutover.toml.tmpl",
         template::CUTOVER_TOML,
@@ -185,6 +188,8 @@ pub fn stack_config(ports: &StackPorts, bins: &Binaries, plan: &Plan) -> anyhow:
             ("poll_interval", span(POLL_INTERVAL)),
             ("poll_timeout", "500ms".into()),
             ("window", span(WINDOW)),
+            ("preset", preset),
+            ("queries", queries),
             (
                 "window_scrapes",
                 (WINDOW.as_millis() / SCRAPE_INTERVAL.as_millis()).to_string(),
@@ -280,6 +285,9 @@ impl Lab {
     pub async fn start(plan: &Plan, rps: u32, bins: Binaries) -> anyhow::Result<Lab> {
         let prefix = Prefix::create()?;
         let fleet = ServingFleet::start(plan.scenario, PODS).await?;
+        fleet.serve_page(crate::metrics::demo_page::for_preset(
+            plan.preset.map(|p| p.name()),
+        ));
         let ports = StackPorts {
             prefix: prefix.path().to_path_buf(),
             front: free_port()?,

@@ -21,6 +21,11 @@ pub fn build(
     specs: &[MetricSpec],
     fleet: Option<&Fleet>,
 ) -> anyhow::Result<Box<dyn MetricSource>> {
+    // The fleet serves the page of the server the preset names, whichever
+    // source reads it.
+    if let Some(fleet) = fleet {
+        fleet.serve_page(super::demo_page::for_preset(config.preset.as_deref()));
+    }
     let scrape = match &config.kind {
         SourceKind::Scrape(s) => s.clone(),
         SourceKind::Prometheus(p) => {
@@ -40,7 +45,12 @@ pub fn build(
     Ok(Box::new(source))
 }
 
-/// The scrape settings that read the embedded fleet (default series names).
+/// The scrape settings that read the embedded fleet, which serves the
+/// common names (the `http` preset's), not the scrape defaults.
 fn fleet_scrape_config(fleet: &Fleet) -> ScrapeConfig {
-    ScrapeConfig::new(fleet.urls(Color::Blue), fleet.urls(Color::Green))
+    ScrapeConfig {
+        latency_histogram: crate::demo::stats::LATENCY_HISTOGRAM.into(),
+        requests_counter: crate::demo::stats::REQUESTS_COUNTER.into(),
+        ..ScrapeConfig::new(fleet.urls(Color::Blue), fleet.urls(Color::Green))
+    }
 }

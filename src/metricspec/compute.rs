@@ -185,15 +185,12 @@ impl Compute {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sel(s: &str) -> Selector {
-        Selector::parse(s).unwrap()
-    }
+    use crate::testing::parsed;
 
     #[test]
     fn a_quantile_renders_as_histogram_quantile_over_the_colour() {
         let f = Formula::Quantile {
-            histogram: sel("vllm:time_to_first_token_seconds"),
+            histogram: parsed("vllm:time_to_first_token_seconds"),
             q: 0.95,
             unit: Unit::Seconds,
         };
@@ -207,10 +204,10 @@ mod tests {
     #[test]
     fn a_ratio_sums_each_side_and_may_be_complemented() {
         let f = Formula::Ratio {
-            numerator: vec![sel("nv_inference_request_failure")],
+            numerator: vec![parsed("nv_inference_request_failure")],
             denominator: vec![
-                sel("nv_inference_request_success"),
-                sel("nv_inference_request_failure"),
+                parsed("nv_inference_request_success"),
+                parsed("nv_inference_request_failure"),
             ],
             complement: false,
             unit: Unit::Ratio,
@@ -220,8 +217,8 @@ mod tests {
             "sum(rate(nv_inference_request_failure{track=\"$color\"}[$window])) / (sum(rate(nv_inference_request_success{track=\"$color\"}[$window])) + sum(rate(nv_inference_request_failure{track=\"$color\"}[$window])))"
         );
         let c = Formula::Ratio {
-            numerator: vec![sel("ok")],
-            denominator: vec![sel("all")],
+            numerator: vec![parsed("ok")],
+            denominator: vec![parsed("all")],
             complement: true,
             unit: Unit::Ratio,
         };
@@ -231,7 +228,7 @@ mod tests {
     #[test]
     fn gauges_and_rates_render_with_their_aggregate() {
         let g = Formula::Gauge {
-            gauge: sel("vllm:num_requests_waiting"),
+            gauge: parsed("vllm:num_requests_waiting"),
             aggregate: Aggregate::Sum,
             weight: None,
             unit: Unit::None,
@@ -242,7 +239,7 @@ mod tests {
         );
         assert!(!g.counts_requests());
         let r = Formula::Rate {
-            counters: vec![sel("vllm:generation_tokens_total")],
+            counters: vec![parsed("vllm:generation_tokens_total")],
             unit: Unit::TokensPerSec,
         };
         assert_eq!(
@@ -254,21 +251,21 @@ mod tests {
     #[test]
     fn the_series_looked_for_are_named() {
         let q = Formula::Quantile {
-            histogram: sel("lat{model_name=\"m\"}"),
+            histogram: parsed("lat{model_name=\"m\"}"),
             q: 0.99,
             unit: Unit::Seconds,
         };
         assert_eq!(q.series(), ["lat_bucket{model_name=\"m\"}"]);
         let plain = Formula::Quantile {
-            histogram: sel("lat"),
+            histogram: parsed("lat"),
             q: 0.99,
             unit: Unit::Seconds,
         };
         assert_eq!(plain.series(), ["lat_bucket"]);
         let g = Formula::Gauge {
-            gauge: sel("q"),
+            gauge: parsed("q"),
             aggregate: Aggregate::Mean,
-            weight: Some(sel("r")),
+            weight: Some(parsed("r")),
             unit: Unit::None,
         };
         assert_eq!(g.series(), ["q", "r"]);
@@ -277,7 +274,7 @@ mod tests {
     #[test]
     fn a_query_of_ones_own_wins_over_the_formula() {
         let formula = Some(Formula::Rate {
-            counters: vec![sel("x")],
+            counters: vec![parsed("x")],
             unit: Unit::None,
         });
         let own = Compute {

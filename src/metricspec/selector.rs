@@ -4,6 +4,7 @@
 //! samples with them; the Prometheus source sends them as written. Pure.
 
 use std::fmt;
+use std::str::FromStr;
 
 use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -158,6 +159,14 @@ impl Selector {
             parts.push(extra.to_string());
         }
         format!("{}{name_suffix}{{{}}}", self.name, parts.join(","))
+    }
+}
+
+impl FromStr for Selector {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Selector::parse(text)
     }
 }
 

@@ -3,6 +3,7 @@
 //! over blue, absolute or relative. Pure.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -178,6 +179,14 @@ impl<'de> Deserialize<'de> for Threshold {
     }
 }
 
+impl FromStr for Threshold {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Threshold::parse(text)
+    }
+}
+
 /// How much worse than blue green may be.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -209,21 +218,28 @@ impl Margin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::parsed;
 
+    /// A threshold as written in a test.
     fn t(s: &str) -> Threshold {
-        Threshold::parse(s).unwrap()
+        parsed(s)
     }
 
     #[test]
     fn bounds_with_units_convert_to_the_metrics_unit() {
-        assert_eq!(t("5s").bound(Unit::Millis), Ok(5000.0));
-        assert_eq!(t("250ms").bound(Unit::Millis), Ok(250.0));
-        assert_eq!(t("250 ms").bound(Unit::Seconds), Ok(0.25));
-        assert_eq!(t("5%").bound(Unit::Percent), Ok(5.0));
-        assert_eq!(t("$0.05").bound(Unit::Dollars), Ok(0.05));
-        assert_eq!(t("0.05$").bound(Unit::Dollars), Ok(0.05));
-        assert_eq!(t("1_000").bound(Unit::Millis), Ok(1000.0));
-        assert_eq!(t("-3").bound(Unit::None), Ok(-3.0));
+        let cases = [
+            ("5s", Unit::Millis, 5000.0),
+            ("250ms", Unit::Millis, 250.0),
+            ("250 ms", Unit::Seconds, 0.25),
+            ("5%", Unit::Percent, 5.0),
+            ("$0.05", Unit::Dollars, 0.05),
+            ("0.05$", Unit::Dollars, 0.05),
+            ("1_000", Unit::Millis, 1000.0),
+            ("-3", Unit::None, -3.0),
+        ];
+        for (text, unit, want) in cases {
+            assert_eq!(t(text).bound(unit), Ok(want), "{text} in {unit:?}");
+        }
     }
 
     #[test]
@@ -245,29 +261,20 @@ mod tests {
 
     #[test]
     fn margins_are_relative_with_percent_and_absolute_otherwise() {
-        assert_eq!(
-            t("+30%").margin(Unit::Millis, false),
-            Ok(Margin::Relative(0.3))
-        );
-        assert_eq!(
-            t("+200ms").margin(Unit::Millis, false),
-            Ok(Margin::By(200.0))
-        );
-        assert_eq!(t("1s").margin(Unit::Millis, false), Ok(Margin::By(1000.0)));
-        assert_eq!(
-            t("+0.5pt").margin(Unit::Percent, false),
-            Ok(Margin::By(0.5))
-        );
-        assert_eq!(t("0.5").margin(Unit::Percent, false), Ok(Margin::By(0.5)));
-        // Higher is better: "-20%" reads as 20 % below blue.
-        assert_eq!(
-            t("-20%").margin(Unit::TokensPerSec, true),
-            Ok(Margin::Relative(0.2))
-        );
-        assert_eq!(
-            t("+20%").margin(Unit::TokensPerSec, true),
-            Ok(Margin::Relative(0.2))
-        );
+        // (text, unit, higher is better, margin)
+        let cases = [
+            ("+30%", Unit::Millis, false, Margin::Relative(0.3)),
+            ("+200ms", Unit::Millis, false, Margin::By(200.0)),
+            ("1s", Unit::Millis, false, Margin::By(1000.0)),
+            ("+0.5pt", Unit::Percent, false, Margin::By(0.5)),
+            ("0.5", Unit::Percent, false, Margin::By(0.5)),
+            // Higher is better: "-20%" reads as 20 % below blue.
+            ("-20%", Unit::TokensPerSec, true, Margin::Relative(0.2)),
+            ("+20%", Unit::TokensPerSec, true, Margin::Relative(0.2)),
+        ];
+        for (text, unit, higher_is_better, want) in cases {
+            assert_eq!(t(text).margin(unit, higher_is_better), Ok(want), "{text}");
+        }
     }
 
     #[test]

@@ -157,14 +157,22 @@ impl Unit {
     /// A difference (green − blue) in this unit, signed: `+200 ms`,
     /// `+0.50 pt` (percentage points), `-0.020`.
     pub fn format_delta(self, d: f64) -> String {
-        match self {
-            Unit::Millis | Unit::Micros => format!("{d:+.0} {}", self.word()),
-            Unit::Seconds => format!("{d:+.2} s"),
-            Unit::Percent => format!("{d:+.2} pt"),
-            Unit::Ratio => format!("{d:+.4}"),
-            Unit::TokensPerSec => format!("{d:+.1} tokens/s"),
-            Unit::Dollars => format!("{d:+.4} $"),
-            Unit::None => format!("{d:+.3}"),
+        // Decimals and the word after the number: a difference of
+        // percentages is in points, and a ratio or a plain number has none.
+        let (decimals, word) = match self {
+            Unit::Millis | Unit::Micros => (0, self.word()),
+            Unit::Seconds => (2, "s"),
+            Unit::Percent => (2, "pt"),
+            Unit::Ratio => (4, ""),
+            Unit::TokensPerSec => (1, "tokens/s"),
+            Unit::Dollars => (4, "$"),
+            Unit::None => (3, ""),
+        };
+        let number = format!("{d:+.decimals$}");
+        if word.is_empty() {
+            number
+        } else {
+            format!("{number} {word}")
         }
     }
 }
@@ -273,8 +281,23 @@ mod tests {
         assert_eq!(Unit::TokensPerSec.format(38.04), "38.0 tokens/s");
         assert_eq!(Unit::None.format(0.8714), "0.871");
         assert_eq!(Unit::Millis.format(f64::INFINITY), "+Inf ms");
-        assert_eq!(Unit::Percent.format_delta(0.5), "+0.50 pt");
-        assert_eq!(Unit::Millis.format_delta(200.0), "+200 ms");
+    }
+
+    #[test]
+    fn differences_are_signed_in_their_unit() {
+        let cases = [
+            (Unit::Micros, 12.4, "+12 us"),
+            (Unit::Millis, 200.0, "+200 ms"),
+            (Unit::Seconds, -0.5, "-0.50 s"),
+            (Unit::Percent, 0.5, "+0.50 pt"),
+            (Unit::Ratio, 0.01, "+0.0100"),
+            (Unit::TokensPerSec, 3.25, "+3.2 tokens/s"),
+            (Unit::Dollars, 0.002, "+0.0020 $"),
+            (Unit::None, -0.02, "-0.020"),
+        ];
+        for (unit, d, text) in cases {
+            assert_eq!(unit.format_delta(d), text, "{unit:?}");
+        }
     }
 
     #[test]

@@ -110,18 +110,32 @@ mod tests {
 
     #[test]
     fn numbers_in_words() {
-        assert_eq!(grouped(63_250.0), "63,250");
-        assert_eq!(grouped(999.0), "999");
-        assert_eq!(grouped(1_000_000.0), "1,000,000");
-        assert_eq!(about(1_862.0), "1,900");
-        assert_eq!(about(63_250.0), "63,000");
-        assert_eq!(about(62.2), "63");
-        assert_eq!(times(40.2), "40×");
-        assert_eq!(times(2.54), "2.5×");
-        assert_eq!(times(3e7), "over 1,000,000×");
-        assert_eq!(one_in(40.0), "1 in 40");
-        assert_eq!(alpha(0.01), "α 1 %");
-        assert_eq!(alpha(0.005), "α 0.5 %");
+        type Say = fn(f64) -> String;
+        let cases: [(Say, &[(f64, &str)]); 5] = [
+            (
+                grouped,
+                &[
+                    (63_250.0, "63,250"),
+                    (999.0, "999"),
+                    (1_000_000.0, "1,000,000"),
+                ],
+            ),
+            (
+                about,
+                &[(1_862.0, "1,900"), (63_250.0, "63,000"), (62.2, "63")],
+            ),
+            (
+                times,
+                &[(40.2, "40×"), (2.54, "2.5×"), (3e7, "over 1,000,000×")],
+            ),
+            (one_in, &[(40.0, "1 in 40")]),
+            (alpha, &[(0.01, "α 1 %"), (0.005, "α 0.5 %")]),
+        ];
+        for (say, examples) in cases {
+            for (n, want) in examples {
+                assert_eq!(say(*n), *want, "{n}");
+            }
+        }
     }
 
     #[test]

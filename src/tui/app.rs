@@ -455,6 +455,13 @@ mod tests {
         assert_eq!(app.mode(), &Mode::Normal);
     }
 
+    /// `c` opens the dialog of `kind` and `y` answers yes: `sent` goes out.
+    fn assert_yes_sends(app: &mut App, s: &State, c: char, kind: ConfirmKind, sent: Command) {
+        assert_eq!(app.on_key(ch(c), s), Action::None);
+        assert_asks(app, kind);
+        assert_eq!(app.on_key(ch('y'), s), Action::Send(sent));
+    }
+
     fn assert_asks(app: &App, kind: ConfirmKind) {
         assert_eq!(
             app.mode(),
@@ -591,8 +598,7 @@ mod tests {
         // y / n shortcuts
         app.on_key(ch('P'), &s);
         assert_eq!(app.on_key(ch('n'), &s), Action::None);
-        app.on_key(ch('P'), &s);
-        assert_eq!(app.on_key(ch('y'), &s), Action::Send(Command::Promote));
+        assert_yes_sends(&mut app, &s, 'P', ConfirmKind::Promote, Command::Promote);
     }
 
     #[test]
@@ -626,12 +632,8 @@ mod tests {
     fn force_advance_asks_first() {
         let s = canary();
         let mut app = App::new(false, false);
-        app.on_key(ch('f'), &s);
-        assert_asks(&app, ConfirmKind::ForceAdvance);
-        assert_eq!(
-            app.on_key(ch('y'), &s),
-            Action::Send(Command::Advance { force: true })
-        );
+        let force = Command::Advance { force: true };
+        assert_yes_sends(&mut app, &s, 'f', ConfirmKind::ForceAdvance, force);
     }
 
     #[test]
@@ -741,11 +743,8 @@ mod tests {
         let mut app = App::new(false, false);
         // Armed: `a` opens the dialog with No focused; Enter keeps it armed.
         assert_enter_declines(&mut app, &s, 'a', ConfirmKind::Disarm);
-        app.on_key(ch('a'), &s);
-        assert_eq!(
-            app.on_key(ch('y'), &s),
-            Action::Send(Command::SetArmed(false))
-        );
+        let disarm = Command::SetArmed(false);
+        assert_yes_sends(&mut app, &s, 'a', ConfirmKind::Disarm, disarm);
         // `:disarm` asks too.
         assert_eq!(typed(&mut app, &s, "disarm"), Action::None);
         assert!(matches!(app.mode(), Mode::Confirm { .. }));

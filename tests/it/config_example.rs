@@ -34,6 +34,24 @@ fn the_commented_scrape_block_is_valid() {
     assert_eq!(s.quality_gauge.as_deref(), Some("model_quality_score"));
 }
 
+#[test]
+fn the_commented_metrics_and_cost_are_valid_over_the_vllm_preset() {
+    let text = EXAMPLE.replacen("# preset = \"vllm\"", "preset = \"vllm\"", 1);
+    let text = uncomment(&uncomment(&text, "[[metrics]]"), "[cost]");
+    let c = load_str(&text, "metrics").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(c.source.preset.as_deref(), Some("vllm"));
+    let specs = c.metric_specs().unwrap();
+    for id in [
+        "ttft_p95_ms",
+        "schema_failures",
+        "requests_waiting",
+        "e2e_p99_ms",
+    ] {
+        assert!(cutover::metricspec::find(&specs, id).is_some(), "no {id}");
+    }
+    assert!(c.cost.is_some());
+}
+
 /// Uncomments the commented `section` table: its header and the `key =`
 /// lines up to the next table.
 pub(crate) fn uncomment(text: &str, section: &str) -> String {

@@ -51,10 +51,10 @@ async fn requests(client: &reqwest::Client, fleet: &Fleet, color: Color) -> (f64
         for s in scrape
             .samples
             .iter()
-            .filter(|s| s.metric == "requests_total")
+            .filter(|s| s.metric == "http_requests_total")
         {
             let Value::Counter(v) = s.value else {
-                panic!("requests_total is not a counter: {:?}", s.value)
+                panic!("http_requests_total is not a counter: {:?}", s.value)
             };
             all += v;
             if s.labels.get("code").is_some_and(|c| c.starts_with('5')) {
@@ -82,10 +82,10 @@ async fn every_pod_serves_parsable_metrics() {
             let scrape = parse(&fetch(&client, &url).await);
             let names: Vec<&str> = scrape.samples.iter().map(|s| s.metric.as_str()).collect();
             for family in [
-                "requests_total",
-                "request_duration_seconds",
-                "request_duration_seconds_sum",
-                "request_duration_seconds_count",
+                "http_requests_total",
+                "http_request_duration_seconds",
+                "http_request_duration_seconds_sum",
+                "http_request_duration_seconds_count",
                 "model_quality_score",
             ] {
                 assert!(names.contains(&family), "{url}: no {family} in {names:?}");
@@ -93,7 +93,7 @@ async fn every_pod_serves_parsable_metrics() {
             let hist = scrape
                 .samples
                 .iter()
-                .find(|s| s.metric == "request_duration_seconds")
+                .find(|s| s.metric == "http_request_duration_seconds")
                 .unwrap();
             let Value::Histogram(buckets) = &hist.value else {
                 panic!("not a histogram: {:?}", hist.value)

@@ -68,10 +68,10 @@ fn an_old_journal_recovers_its_rollback() {
     );
 
     let l = last_rollback(&path).unwrap();
-    assert_eq!(l.origin, Some(RecordOrigin::AutoRollback));
+    assert_eq!(l.outcome.origin, Some(RecordOrigin::AutoRollback));
     assert!(!l.drill());
-    assert_eq!(l.decision_to_router_ms, Some(151));
-    assert_eq!(l.decision_to_zero_ms, Some(4999));
+    assert_eq!(l.outcome.decision_to_router_ms, Some(151));
+    assert_eq!(l.outcome.decision_to_zero_ms, Some(4999));
     let json = l.to_json();
     assert_eq!(json["origin"], "auto-rollback");
     assert_eq!(json["drill"], false);

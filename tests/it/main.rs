@@ -15,6 +15,7 @@ mod demo_fleet;
 mod demo_headless;
 mod demo_rollback_restart;
 mod demo_stack;
+mod demo_vllm;
 mod drill;
 mod engine_flow;
 mod engine_metrics;

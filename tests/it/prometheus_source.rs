@@ -366,7 +366,7 @@ scenario = "healthy"
 path = "{}"
 "#,
             proxy.addr,
-            "1000 * histogram_quantile(0.99, sum by (le) (rate(request_duration_seconds_bucket{track=\"$color\"}[$window])))",
+            "1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{track=\"$color\"}[$window])))",
             journal.display()
         ),
     )

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use cutover::engine::journal::RecordOrigin;
 use cutover::engine::journal::{Journal, RecordAction, RecordKind};
 use cutover::engine::{
-    Command, EngineHandle, EngineOptions, EventLevel, Origin, Phase, State, WriteOutcome,
+    Command, EngineHandle, EngineOptions, EventLevel, Origin, Phase, State, ToZero, WriteOutcome,
 };
 use cutover::model::Split;
 use engine_rig::records;
@@ -91,8 +91,7 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
     let s = r.handle.current();
     let t = s.last_rollback.clone().expect("measured");
     assert_eq!(t.to_router, Duration::from_millis(300));
-    assert_eq!(t.to_zero, None, "the traffic still shows green");
-    assert!(t.awaiting_zero);
+    assert_eq!(t.to_zero, ToZero::Awaiting, "the traffic still shows green");
     assert_eq!(t.over_sla(), Some(true));
     let said = s
         .events
@@ -121,12 +120,11 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
     let s = wait_for(&r.handle, "traffic at zero", |s| {
         s.last_rollback
             .as_ref()
-            .is_some_and(|t| t.to_zero.is_some())
+            .is_some_and(|t| t.to_zero.seen().is_some())
     })
     .await;
     let t = s.last_rollback.unwrap();
-    assert!(!t.awaiting_zero);
-    let zero = t.to_zero.unwrap();
+    let zero = t.to_zero.seen().unwrap();
     assert!(
         zero >= Duration::from_millis(750) && zero <= Duration::from_millis(900),
         "{zero:?}"
@@ -154,8 +152,11 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
         .count();
     assert_eq!(n, 1);
     let last = cutover::engine::last_rollback::last_rollback(&r.journal).unwrap();
-    assert_eq!(last.decision_to_router_ms, Some(300));
-    assert_eq!(last.decision_to_zero_ms, Some(zero.as_millis() as u64));
+    assert_eq!(last.outcome.decision_to_router_ms, Some(300));
+    assert_eq!(
+        last.outcome.decision_to_zero_ms,
+        Some(zero.as_millis() as u64)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -181,7 +182,7 @@ async fn traffic_at_zero_before_the_router_confirms_goes_on_the_outcome() {
     call.await.unwrap().unwrap();
     let t = r.handle.current().last_rollback.clone().unwrap();
     assert_eq!(t.to_router, Duration::from_millis(500));
-    let zero = t.to_zero.expect("seen before the router confirmed");
+    let zero = t.to_zero.seen().expect("seen before the router confirmed");
     assert!(zero <= Duration::from_millis(300), "{zero:?}");
     let outcome = records(&r.journal)
         .into_iter()
@@ -283,7 +284,7 @@ async fn a_source_without_rates_is_not_waited_for() {
     let s = r.handle.current();
     let t = s.last_rollback.clone().unwrap();
     assert_eq!(t.to_router, Duration::from_millis(100));
-    assert!(!t.awaiting_zero);
+    assert!(!t.to_zero.awaiting());
     assert!(
         !s.events
             .iter()
@@ -318,5 +319,8 @@ fn a_headless_auto_rollback_journals_both_times() {
     assert_eq!(outcome.origin, Some(RecordOrigin::AutoRollback));
     assert!(outcome.decision_to_router_ms.is_some(), "{outcome:?}");
     let last = cutover::engine::last_rollback::last_rollback(&journal).unwrap();
-    assert!(last.decision_to_zero_ms.is_some(), "{last:?}\n{stdout}");
+    assert!(
+        last.outcome.decision_to_zero_ms.is_some(),
+        "{last:?}\n{stdout}"
+    );
 }

@@ -8,7 +8,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color as Tc;
 
-use cutover::engine::{Phase, PlanView, RollbackTimes, State};
+use cutover::engine::{Phase, PlanView, RollbackTimes, State, ToZero};
 use cutover::model::Split;
 use cutover::tui::{App, draw};
 
@@ -34,11 +34,10 @@ fn state(to_router_ms: u64, sla_ms: Option<u64>) -> State {
         decided: Instant::now(),
         decided_wall: SystemTime::now(),
         to_router: Duration::from_millis(to_router_ms),
-        to_zero: Some(Duration::from_millis(5200)),
+        to_zero: ToZero::Seen(Duration::from_millis(5200)),
         sla: sla_ms.map(Duration::from_millis),
         drill: false,
         reason: "operator".into(),
-        awaiting_zero: false,
     });
     s
 }

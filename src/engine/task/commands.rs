@@ -214,7 +214,7 @@ impl Engine {
             return;
         }
         let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
-        order.reason = Some(reason);
+        order.decision.reason = Some(reason);
         order.reply = reply;
         self.start_write(order);
     }
@@ -262,8 +262,8 @@ impl Engine {
         match target {
             Ok((to, forced)) => {
                 let mut order = WriteOrder::new(action, to, origin);
-                order.reason = reason;
-                order.forced = forced;
+                order.decision.reason = reason;
+                order.decision.forced = forced;
                 order.reply = reply;
                 self.start_write(order);
             }

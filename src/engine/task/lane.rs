@@ -21,6 +21,33 @@ use crate::engine::state::PendingChange;
 use crate::model::Split;
 use crate::router::Revision;
 
+/// Who decided on a write, why, and whether past the gate: carried from
+/// the order to the write in flight and, for a rollback that fails, to
+/// each of its retries.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Decision {
+    pub(super) origin: Origin,
+    pub(super) reason: Option<String>,
+    pub(super) forced: bool,
+}
+
+impl Decision {
+    /// Decided by `origin`, with no reason given and not forced.
+    pub(super) fn by(origin: Origin) -> Decision {
+        Decision {
+            origin,
+            reason: None,
+            forced: false,
+        }
+    }
+
+    /// The reason a rollback is remembered and shown by: the one given,
+    /// else `rollback`.
+    pub(super) fn rollback_reason(&self) -> String {
+        self.reason.clone().unwrap_or_else(|| "rollback".into())
+    }
+}
+
 /// A router write in flight.
 pub(super) struct InFlight {
     pub(super) task: JoinHandle<WriteDone>,
@@ -28,9 +55,7 @@ pub(super) struct InFlight {
     /// its next safe point.
     pub(super) cancel: CancellationToken,
     pub(super) change: PendingChange,
-    pub(super) origin: Origin,
-    pub(super) reason: Option<String>,
-    pub(super) forced: bool,
+    pub(super) decision: Decision,
     /// Green's readings when the write was decided, for the alert.
     pub(super) readings: Vec<String>,
     /// Everyone waiting for this write (a second `r` joins the rollback in
@@ -42,21 +67,18 @@ pub(super) struct InFlight {
 }
 
 impl InFlight {
-    /// A write just handed to its task: nobody waiting yet, no reason,
-    /// not forced.
+    /// A write just handed to its task: nobody waiting yet.
     pub(super) fn new(
         task: JoinHandle<WriteDone>,
         cancel: CancellationToken,
         change: PendingChange,
-        origin: Origin,
+        decision: Decision,
     ) -> InFlight {
         InFlight {
             task,
             cancel,
             change,
-            origin,
-            reason: None,
-            forced: false,
+            decision,
             readings: Vec::new(),
             replies: Vec::new(),
             retry: false,
@@ -79,9 +101,7 @@ pub(super) struct QueuedRollback {
 pub(super) struct WriteOrder {
     pub(super) action: Action,
     pub(super) to: Split,
-    pub(super) origin: Origin,
-    pub(super) reason: Option<String>,
-    pub(super) forced: bool,
+    pub(super) decision: Decision,
     /// The readings behind an automatic decision.
     pub(super) readings: Vec<ReadingRecord>,
     /// The wall time of the data behind an automatic decision.
@@ -94,9 +114,7 @@ impl WriteOrder {
         WriteOrder {
             action,
             to,
-            origin,
-            reason: None,
-            forced: false,
+            decision: Decision::by(origin),
             readings: Vec::new(),
             data_wall: None,
             reply: None,
@@ -301,7 +319,12 @@ mod tests {
             action,
         };
         let task = tokio::spawn(std::future::pending());
-        InFlight::new(task, CancellationToken::new(), change, Origin::Tui)
+        InFlight::new(
+            task,
+            CancellationToken::new(),
+            change,
+            Decision::by(Origin::Tui),
+        )
     }
 
     #[tokio::test]

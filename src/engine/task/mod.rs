@@ -437,11 +437,11 @@ impl Engine {
         detail: Option<&str>,
         error: Option<&str>,
     ) -> Result<(), String> {
-        let mut rec = self.record(RecordKind::Outcome, f.origin, f.change.action);
+        let mut rec = self.record(RecordKind::Outcome, f.decision.origin, f.change.action);
         rec.from = f.change.from.map(Split::green);
         rec.to = Some(f.change.to.green());
-        rec.reason = f.reason.clone();
-        rec.forced = f.forced;
+        rec.reason = f.decision.reason.clone();
+        rec.forced = f.decision.forced;
         rec.outcome = Some(outcome);
         rec.detail = detail.or(error).map(str::to_string);
         rec.duration_ms = Some(

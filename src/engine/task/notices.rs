@@ -57,7 +57,7 @@ impl Engine {
     /// and any write that put green at 100 % are news.
     pub(super) fn notice_written(&self, f: &InFlight, landed: Result<Split, String>) {
         // A rehearsal pages nobody.
-        if f.origin == Origin::Drill {
+        if f.decision.origin == Origin::Drill {
             return;
         }
         let rollback = f.change.action == Action::Rollback;
@@ -66,9 +66,9 @@ impl Engine {
             Ok(s) if *s == Split::FULL && f.change.from != Some(Split::FULL) => AlertEvent::Promote,
             _ => return,
         };
-        let mut n = self.notice(event, f.origin);
+        let mut n = self.notice(event, f.decision.origin);
         n.from = f.change.from;
-        n.reason = f.reason.clone();
+        n.reason = f.decision.reason.clone();
         n.readings = f.readings.clone();
         n.took = Some(now().saturating_duration_since(f.change.started));
         match landed {

@@ -151,7 +151,7 @@ impl Engine {
         if f.change.action == Action::Rollback {
             self.state.rolled_back = Some(RolledBackMemory {
                 at: self.options.wall.now(),
-                reason: f.reason.clone().unwrap_or_else(|| "rollback".into()),
+                reason: f.decision.rollback_reason(),
                 green_version: self.config.service.green_version.clone(),
             });
             return;

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::Engine;
-use super::lane::InFlight;
+use super::lane::{Decision, InFlight};
 use crate::engine::action::{Action, WriteOutcome};
 use crate::engine::clock::now;
-use crate::engine::command::{Origin, Reply};
+use crate::engine::command::Reply;
 use crate::engine::journal::RecordAction;
 use crate::engine::journal::RecordKind;
 use crate::engine::reply::{Refusal, show};
@@ -38,9 +38,7 @@ pub(super) fn backoff(failures: u32) -> Duration {
 
 /// The engine's side of a failing rollback (the state shows the rest).
 pub(super) struct Retry {
-    origin: Origin,
-    reason: Option<String>,
-    forced: bool,
+    decision: Decision,
     readings: Vec<String>,
     decided: Instant,
     tries: u32,
@@ -83,9 +81,7 @@ impl Engine {
             self.event(EventLevel::Error, text);
         }
         let retry = self.lane.retry_or(|| Retry {
-            origin: f.origin,
-            reason: f.reason.clone(),
-            forced: f.forced,
+            decision: f.decision.clone(),
             readings: f.readings.clone(),
             decided: f.change.started,
             tries: 0,
@@ -105,10 +101,10 @@ impl Engine {
     }
 
     fn journal_retrying(&mut self, f: &InFlight, tries: u32, why: &str) {
-        let mut rec = self.record(RecordKind::Control, f.origin, ROLLBACK_RETRYING);
+        let mut rec = self.record(RecordKind::Control, f.decision.origin, ROLLBACK_RETRYING);
         rec.from = f.change.from.map(Split::green);
         rec.to = Some(0);
-        rec.reason = f.reason.clone();
+        rec.reason = f.decision.reason.clone();
         rec.detail = Some(format!("try {tries}: {why}"));
         rec.duration_ms = Some(
             now()
@@ -169,13 +165,7 @@ impl Engine {
             return;
         };
         r.next_at = None;
-        let (origin, reason, forced, readings, decided) = (
-            r.origin,
-            r.reason.clone(),
-            r.forced,
-            r.readings.clone(),
-            r.decided,
-        );
+        let (decision, readings, decided) = (r.decision.clone(), r.readings.clone(), r.decided);
         let (task, cancel) = self.spawn_write(Split::ZERO, None, true);
         let change = PendingChange {
             from: self.state.split,
@@ -184,11 +174,9 @@ impl Engine {
             action: Action::Rollback,
         };
         let f = InFlight {
-            reason,
-            forced,
             readings,
             retry: true,
-            ..InFlight::new(task, cancel, change, origin)
+            ..InFlight::new(task, cancel, change, decision)
         };
         self.track_write(f);
         self.show_retry();
@@ -233,8 +221,8 @@ impl Engine {
             crate::format::span(now().saturating_duration_since(r.decided)),
             r.last_error
         );
-        let mut rec = self.record(RecordKind::Control, r.origin, ROLLBACK_NOT_LANDED);
-        rec.reason = r.reason.clone();
+        let mut rec = self.record(RecordKind::Control, r.decision.origin, ROLLBACK_NOT_LANDED);
+        rec.reason = r.decision.reason.clone();
         rec.to = Some(0);
         rec.detail = Some(text.clone());
         let _ = self.append(&rec);

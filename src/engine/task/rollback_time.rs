@@ -16,7 +16,7 @@ use crate::engine::journal::RecordAction;
 use crate::engine::journal::ZERO_EPSILON;
 use crate::engine::journal::{Record, RecordKind};
 use crate::engine::state::EventLevel;
-use crate::engine::state::{RollbackTimes, rollback_figure as figure};
+use crate::engine::state::{RollbackTimes, ToZero, rollback_figure as figure};
 use crate::format::span;
 
 /// A rollback waiting for the traffic to show green at zero.
@@ -61,8 +61,10 @@ impl Engine {
     }
 
     fn not_awaiting_zero(&mut self) {
-        if let Some(t) = &mut self.state.last_rollback {
-            t.awaiting_zero = false;
+        if let Some(t) = &mut self.state.last_rollback
+            && t.to_zero.awaiting()
+        {
+            t.to_zero = ToZero::NotSeen;
         }
     }
 
@@ -98,18 +100,19 @@ impl Engine {
                 wall.checked_sub(ago).unwrap_or(wall)
             },
             to_router,
-            to_zero: seen.map(|at| at.saturating_duration_since(f.change.started)),
+            to_zero: seen.map_or(ToZero::NotSeen, |at| {
+                ToZero::Seen(at.saturating_duration_since(f.change.started))
+            }),
             sla: self.config.plan.rollback_sla,
-            drill: f.origin == Origin::Drill,
-            reason: f.reason.clone().unwrap_or_else(|| "rollback".into()),
-            awaiting_zero: false,
+            drill: f.decision.origin == Origin::Drill,
+            reason: f.decision.rollback_reason(),
         };
         let mut text = format!(
             "time to rollback: decision → router confirmed {}{}",
             figure(to_router),
             sla_note(&times)
         );
-        match times.to_zero {
+        match times.to_zero.seen() {
             Some(z) => text.push_str(&format!("; → traffic shows green at 0 % {}", figure(z))),
             None if self.state.observed.is_some() => {
                 text.push_str("; waiting for the traffic to show green at 0 %")
@@ -132,7 +135,7 @@ impl Engine {
         match &mut self.traffic.zero_watch {
             Some(w) if w.seen.is_none() && rates => {
                 w.landed = true;
-                times.awaiting_zero = true;
+                times.to_zero = ToZero::Awaiting;
             }
             _ => self.traffic.zero_watch = None,
         }
@@ -191,8 +194,7 @@ impl Engine {
             && t.decided == w.decided
         {
             rec.decision_to_router_ms = Some(ms(t.to_router));
-            t.to_zero = Some(to_zero);
-            t.awaiting_zero = false;
+            t.to_zero = ToZero::Seen(to_zero);
         }
         rec.detail = green.map(|g| format!("observed green {g:.2} % of requests"));
         let journaled = self.append(&rec);

@@ -74,10 +74,15 @@ mod tests {
 
     const S: Duration = Duration::from_secs(1);
 
+    /// A clock whose step and split start at the returned instant.
+    fn started() -> (Instant, StepClock) {
+        let t0 = Instant::now();
+        (t0, StepClock::new(t0))
+    }
+
     #[test]
     fn the_deadline_counts_from_the_step_and_a_pause_does_not_count() {
-        let t0 = Instant::now();
-        let mut c = StepClock::new(t0);
+        let (t0, mut c) = started();
         assert!(!c.past_deadline(t0 + 15 * S, 10 * S, 5 * S));
         assert!(c.past_deadline(t0 + 16 * S, 10 * S, 5 * S));
         assert!(!c.past_deadline(t0 + 99 * S, 10 * S, Duration::ZERO));
@@ -89,8 +94,7 @@ mod tests {
 
     #[test]
     fn a_hold_ends_at_its_time_and_with_a_new_split() {
-        let t0 = Instant::now();
-        let mut c = StepClock::new(t0);
+        let (t0, mut c) = started();
         c.hold_autopilot(t0 + 2 * S);
         assert!(c.autopilot_held(t0 + S));
         assert!(!c.autopilot_held(t0 + 2 * S));

@@ -6,7 +6,7 @@
 use tokio_util::sync::CancellationToken;
 
 use super::job::within;
-use super::lane::InFlight;
+use super::lane::{Decision, InFlight};
 use super::write_task::{WriteDone, WriteFailure};
 use super::{Engine, READ_TIMEOUT};
 
@@ -142,11 +142,14 @@ impl Engine {
             started: times.decided,
             action: Action::Rollback,
         };
-        let f = InFlight {
+        let decision = Decision {
             reason: Some(reason),
+            ..Decision::by(Origin::AutoRollback)
+        };
+        let f = InFlight {
             // Its outcome was journaled as taken: this is a retry's news.
             retry: true,
-            ..InFlight::new(done, CancellationToken::new(), change, Origin::AutoRollback)
+            ..InFlight::new(done, CancellationToken::new(), change, decision)
         };
         self.rollback_try_failed(f, why, true);
     }

@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::chores::Chore;
-use super::lane::{Admit, InFlight, WriteOrder};
+use super::lane::{Admit, Decision, InFlight, WriteOrder};
 use super::write_task::{WriteDone, WriteFailure, write_task};
 use super::{Engine, PREEMPT_DEADLINE, reading_record};
 use crate::engine::action::{Action, WriteOutcome};
@@ -99,8 +99,8 @@ impl Engine {
         let from = self.state.split;
         // Writing past another process's lock is always a forced act.
         if let Some(held) = &self.options.forced_past {
-            order.forced = true;
-            order.reason = Some(match order.reason.take() {
+            order.decision.forced = true;
+            order.decision.reason = Some(match order.decision.reason.take() {
                 Some(r) => format!("{r} (forced: {held})"),
                 None => format!("forced: {held}"),
             });
@@ -117,12 +117,15 @@ impl Engine {
         let WriteOrder {
             action,
             to,
-            origin,
-            reason,
-            forced,
+            decision,
             reply,
             ..
         } = order;
+        let Decision {
+            origin,
+            ref reason,
+            forced,
+        } = decision;
         let change = PendingChange {
             from,
             to,
@@ -141,11 +144,9 @@ impl Engine {
             self.stop_watching_rollback();
         }
         let f = InFlight {
-            reason,
-            forced,
             readings: self.green_readings(),
             replies: reply.into_iter().chain(joined).collect(),
-            ..InFlight::new(task, cancel, change, origin)
+            ..InFlight::new(task, cancel, change, decision)
         };
         self.track_write(f);
     }
@@ -164,11 +165,11 @@ impl Engine {
         order: &mut WriteOrder,
         from: Option<Split>,
     ) -> Result<(), String> {
-        let mut rec = self.record(RecordKind::Intent, order.origin, order.action);
+        let mut rec = self.record(RecordKind::Intent, order.decision.origin, order.action);
         rec.from = from.map(Split::green);
         rec.to = Some(order.to.green());
-        rec.reason = order.reason.clone();
-        rec.forced = order.forced;
+        rec.reason = order.decision.reason.clone();
+        rec.forced = order.decision.forced;
         let readings = std::mem::take(&mut order.readings);
         rec.readings = if readings.is_empty() {
             self.state.judgements.iter().map(reading_record).collect()
@@ -326,12 +327,12 @@ impl Engine {
         self.applied(f, applied.split);
         if f.change.action == Action::Rollback
             && applied.split == Split::ZERO
-            && f.origin != Origin::Drill
+            && f.decision.origin != Origin::Drill
         {
             // Scaling green down (where configured) follows the
             // rollback on a task of its own: never before it. A
             // drill's rollback leaves green as it was.
-            self.start_chore(Chore::AfterRollback, f.origin, None);
+            self.start_chore(Chore::AfterRollback, f.decision.origin, None);
         }
         self.notice_written(f, Ok(applied.split));
         let landed = Landed {
@@ -401,7 +402,7 @@ impl Engine {
     /// After a write that did not land as asked: learn what is really in
     /// force rather than assume, and keep the autopilot from retrying at once.
     pub(super) fn after_failure(&mut self, f: &InFlight) {
-        if f.origin == Origin::Autopilot {
+        if f.decision.origin == Origin::Autopilot {
             self.clock.hold_autopilot(now() + self.retry_after());
         }
         self.lane.reconcile_next_read();
@@ -421,12 +422,12 @@ impl Engine {
         self.enter_split(split, t);
         // A drill rehearses: green did not fail, and its raise is no
         // decision to trust green again.
-        if f.origin == Origin::Drill {
+        if f.decision.origin == Origin::Drill {
             return;
         }
         self.update_rollback_memory(f, split);
         if f.change.action == Action::Rollback {
-            let reason = f.reason.clone().unwrap_or_else(|| "rollback".into());
+            let reason = f.decision.rollback_reason();
             self.state.phase = Phase::RolledBack {
                 reason: reason.clone(),
             };
@@ -447,7 +448,7 @@ impl Engine {
     ) {
         self.event(EventLevel::Error, reason.clone());
         let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
-        order.reason = Some(reason);
+        order.decision.reason = Some(reason);
         order.readings = readings;
         order.data_wall = self.state.snapshot.as_ref().map(|s| s.wall);
         self.start_write(order);

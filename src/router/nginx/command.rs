@@ -113,20 +113,21 @@ pub fn run(cmd: &[String], timeout: Duration) -> Result<Ran, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn v(s: &[&str]) -> Vec<String> {
-        s.iter().map(|x| x.to_string()).collect()
-    }
+    use crate::testing::strings;
 
     #[test]
     fn output_status_missing_program_and_timeout() {
-        let r = run(&v(&["sh", "-c", "echo oops >&2; exit 1"]), COMMAND_TIMEOUT).unwrap();
+        let r = run(
+            &strings(&["sh", "-c", "echo oops >&2; exit 1"]),
+            COMMAND_TIMEOUT,
+        )
+        .unwrap();
         assert!(!r.ok);
         assert_eq!(r.said, "oops");
-        assert!(run(&v(&["true"]), COMMAND_TIMEOUT).unwrap().ok);
-        let e = run(&v(&["no-such-nginx-here"]), COMMAND_TIMEOUT).unwrap_err();
+        assert!(run(&strings(&["true"]), COMMAND_TIMEOUT).unwrap().ok);
+        let e = run(&strings(&["no-such-nginx-here"]), COMMAND_TIMEOUT).unwrap_err();
         assert!(e.message.contains("not found") && !e.started, "{e}");
-        let e = run(&v(&["sleep", "5"]), Duration::from_millis(100)).unwrap_err();
+        let e = run(&strings(&["sleep", "5"]), Duration::from_millis(100)).unwrap_err();
         assert!(e.message.contains("did not finish") && e.started, "{e}");
     }
 }

@@ -310,7 +310,7 @@ fn rollback_time<'a>(state: &State, t: &Theme) -> Option<Vec<Span<'a>>> {
         format!("{what} in {}{sla}", figure(r.to_router)),
         style,
     )];
-    if let Some(z) = r.to_zero {
+    if let Some(z) = r.to_zero.seen() {
         item.push(Span::styled(
             format!(" · traffic 0 % in {}", figure(z)),
             t.dim,

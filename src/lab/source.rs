@@ -1,0 +1,99 @@
+//! What the stack's config says of its metrics, by the model server its
+//! pods play: the HTTP names read by today's queries, or a preset whose
+//! formulas the Prometheus source writes as PromQL (`track="$color"`, the
+//! label the stack's Prometheus gives each pod). Pure.
+
+use crate::demo::DemoPreset;
+
+/// The pods' own series (src/demo/stats.rs), as each pod served them.
+const HTTP_QUERIES: &str = r#"# The pods' own series (src/demo/stats.rs), as each pod served them.
+p99_ms = '1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{track="$color"}[$window])))'
+error_rate = '100 * sum(rate(http_requests_total{track="$color",code=~"5.."}[$window])) / sum(rate(http_requests_total{track="$color"}[$window]))'
+quality = 'avg(model_quality_score{track="$color"})'
+rps = 'sum(rate(http_requests_total{track="$color"}[$window]))'"#;
+
+/// vLLM counts every handler in `http_requests_total`; only the API's
+/// are requests (not the health checks, not Prometheus' own scrapes).
+const VLLM_QUERIES: &str = r#"# The preset's metrics are written from its formulas; these say how many
+# requests each colour answered and whether its pods are scraped.
+rps = 'sum(rate(http_requests_total{track="$color",handler=~"/v1/.*"}[$window]))'
+# The demo's model also reports its quality (the config asks for one of
+# today's three queries).
+quality = 'avg(model_quality_score{track="$color"})'"#;
+
+const UP_QUERIES: &str = r#"up = 'up{track="$color"}'
+data_time = 'max(timestamp(up{track="$color"}))'"#;
+
+/// `(the [source] preset line, the [source.prometheus.queries] lines)`.
+pub fn lines(preset: Option<DemoPreset>) -> (String, String) {
+    let (line, queries) = match preset {
+        None => (String::new(), HTTP_QUERIES),
+        Some(p) => (
+            format!(
+                "# The pods serve {}'s page.\npreset = \"{}\"",
+                p.name(),
+                p.name()
+            ),
+            match p {
+                DemoPreset::Http => HTTP_QUERIES,
+                DemoPreset::Vllm => VLLM_QUERIES,
+            },
+        ),
+    };
+    (line, format!("{queries}\n{UP_QUERIES}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, SourceKind};
+    use crate::demo::Scenario;
+    use crate::lab::{Binaries, Plan, StackPorts, stack_config};
+
+    fn config(preset: Option<DemoPreset>) -> Config {
+        let ports = StackPorts {
+            prefix: "/tmp/cutover-stack-test".into(),
+            front: 8001,
+            prometheus: 8002,
+            blue: vec!["127.0.0.1:8003".parse().unwrap()],
+            green: vec!["127.0.0.1:8004".parse().unwrap()],
+        };
+        let bins = Binaries {
+            nginx: "/usr/sbin/nginx".into(),
+            prometheus: "/usr/bin/prometheus".into(),
+        };
+        let plan = Plan {
+            scenario: Scenario::SlowFirstToken,
+            preset,
+            dwell: std::time::Duration::from_secs(2),
+            journal: None,
+        };
+        crate::config::load_str(&stack_config(&ports, &bins, &plan).unwrap(), "t").unwrap()
+    }
+
+    fn rps(c: &Config) -> String {
+        let SourceKind::Prometheus(p) = &c.source.kind else {
+            panic!("the stack reads Prometheus")
+        };
+        p.queries.rps.clone().unwrap()
+    }
+
+    #[test]
+    fn without_a_preset_the_queries_read_the_http_names() {
+        let c = config(None);
+        assert_eq!(c.source.preset, None);
+        assert!(rps(&c).contains("http_requests_total{track=\"$color\"}"));
+        // Today's three, p99 first.
+        let specs = c.metric_specs().unwrap();
+        assert_eq!((specs.len(), specs[0].id.as_str()), (3, "p99_ms"));
+    }
+
+    #[test]
+    fn with_vllm_the_preset_and_the_apis_requests() {
+        let c = config(Some(DemoPreset::Vllm));
+        assert_eq!(c.source.preset.as_deref(), Some("vllm"));
+        assert!(rps(&c).contains("handler=~\"/v1/.*\""));
+        let specs = c.metric_specs().unwrap();
+        assert!(crate::metricspec::find(&specs, "ttft_p95_ms").is_some());
+    }
+}
