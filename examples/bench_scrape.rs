@@ -96,7 +96,7 @@ fn main() -> anyhow::Result<()> {
             .collect::<Vec<_>>()
     };
     let cfg = config(urls("blue"), urls("green"));
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
+    let mut src = ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
 
     // Bodies are generated before timing: only parse + compute is measured.
     let rounds: u64 = 400;
@@ -279,7 +279,7 @@ fn vllm_poll() -> anyhow::Result<()> {
     cfg.status_label = "status".into();
     cfg.error_status_prefixes = vec!["5".into()];
     cfg.quality_gauge = Some("vllm:kv_cache_usage_perc".into());
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
+    let mut src = ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
     let polls: Vec<Vec<TargetResult>> = (1..=300u64)
         .map(|n| {
             let mut page = VllmPage::fixture();
@@ -353,7 +353,7 @@ fn loopback() -> anyhow::Result<()> {
                 .map(|p| format!("http://{addr}/pod{p}"))
                 .collect::<Vec<_>>()
         };
-        let mut src = ScrapeSource::new(
+        let mut src = ScrapeSource::legacy(
             &config(urls(), urls()),
             Duration::from_secs(2),
             Duration::from_secs(30),

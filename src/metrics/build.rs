@@ -32,8 +32,8 @@ pub fn build(
             fleet_scrape_config(fleet)
         }
     };
-    let source = ScrapeSource::new(&scrape, config.timeout, config.window)?
-        .with_min_requests(config.min_requests);
+    let specs = super::scrape::legacy::specs(&scrape, config.min_requests);
+    let source = ScrapeSource::new(&scrape, &specs, config.timeout, config.window)?;
     Ok(Box::new(source))
 }
 

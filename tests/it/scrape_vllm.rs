@@ -114,7 +114,8 @@ fn time_to_first_token_quantiles_read_right() {
 fn the_scrape_source_judges_vllm_pages() {
     let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
     let cfg = vllm_config(urls("blue"), urls("green"));
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
     let first = VllmPage::fixture();
     let mut second = first.clone();
     second.requests *= 2;
