@@ -139,3 +139,69 @@ fn the_scrape_source_judges_vllm_pages() {
         assert_eq!(c.get(Metric::Quality), &Reading::Value(0.42));
     }
 }
+
+/// The vLLM preset, and a cost from its token counters, over two polls of
+/// the fixture (the second with twice the requests): every metric has a
+/// value, each in its own unit.
+#[test]
+fn every_vllm_preset_metric_has_a_value() {
+    use cutover::metricspec::cost::CostConfig;
+    use cutover::metricspec::preset;
+    let mut specs = preset::specs("vllm", 20).unwrap();
+    let cost = CostConfig {
+        prompt_per_mtok: Some(0.5),
+        completion_per_mtok: Some(1.5),
+        ..CostConfig::default()
+    };
+    specs.push(cost.spec(&preset::cost_series(Some("vllm")), 20).unwrap());
+    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
+    let cfg = ScrapeConfig::new(urls("blue"), urls("green"));
+    let mut src = ScrapeSource::new(
+        &cfg,
+        &specs,
+        Duration::from_secs(2),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let first = VllmPage::fixture();
+    let mut second = first.clone();
+    second.requests *= 2;
+    second.errors *= 2;
+    let t0 = Instant::now();
+    let baseline = src.ingest(&[Ok(first.render())], &[Ok(first.render())], t0);
+    assert_eq!(baseline.blue.metrics.len(), specs.len());
+    let snap = src.ingest(
+        &[Ok(second.render())],
+        &[Ok(second.render())],
+        t0 + Duration::from_secs(10),
+    );
+    for c in [&snap.blue, &snap.green] {
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let v = |id: &str| {
+            let at = specs.iter().position(|s| s.id == id).unwrap();
+            match &c.metrics[at] {
+                Reading::Value(v) => *v,
+                other => panic!("{id}: {other:?}"),
+            }
+        };
+        for s in &specs {
+            v(&s.id);
+        }
+        // The fixture's shape: TTFT p95 0.875 s, in ms.
+        assert!((v("ttft_p95_ms") - 875.0).abs() < 1e-9);
+        // 40 of 2,100 API requests, in %.
+        assert!((v("error_rate") - 40.0 / 2100.0 * 100.0).abs() < 1e-9);
+        // Two engines of 1,000 requests of 180 tokens in 10 s.
+        assert!((v("generation_tokens_per_s") - 36_000.0).abs() < 1e-9);
+        assert_eq!(v("requests_waiting"), 3.0);
+        assert!((v("kv_cache_usage") - 42.0).abs() < 1e-9);
+        // Per request: 350 prompt tokens at $0.5/M, 180 at $1.5/M.
+        let per_1k = (350.0 * 0.5 + 180.0 * 1.5) / 1e6 * 1000.0;
+        assert!(
+            (v("cost_per_1k") - per_1k).abs() < 1e-9,
+            "{}",
+            v("cost_per_1k")
+        );
+        assert_eq!(c.rps, Some(210.0));
+    }
+}
