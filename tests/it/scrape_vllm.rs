@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cutover::config::ScrapeConfig;
 use cutover::metrics::scrape::vllm::VllmPage;
 use cutover::metrics::scrape::{Bucket, Quantile, ScrapeSource, Value, parse, quantile};
-use cutover::model::{Metric, Reading};
+use cutover::model::{Metric, Reading, Snapshot};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/fixtures/vllm.prom");
 
@@ -110,23 +110,29 @@ fn time_to_first_token_quantiles_read_right() {
     assert!((q(0.99) - 0.975).abs() < 1e-12);
 }
 
-#[test]
-fn the_scrape_source_judges_vllm_pages() {
-    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
-    let cfg = vllm_config(urls("blue"), urls("green"));
-    let mut src =
-        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+/// The fixture's page to both colours, then 10 s later the page with
+/// twice the requests and errors: the second poll's snapshot.
+fn two_polls(src: &mut ScrapeSource) -> Snapshot {
     let first = VllmPage::fixture();
     let mut second = first.clone();
     second.requests *= 2;
     second.errors *= 2;
     let t0 = Instant::now();
     src.ingest(&[Ok(first.render())], &[Ok(first.render())], t0);
-    let snap = src.ingest(
+    src.ingest(
         &[Ok(second.render())],
         &[Ok(second.render())],
         t0 + Duration::from_secs(10),
-    );
+    )
+}
+
+#[test]
+fn the_scrape_source_judges_vllm_pages() {
+    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
+    let cfg = vllm_config(urls("blue"), urls("green"));
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let snap = two_polls(&mut src);
     for c in [&snap.blue, &snap.green] {
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         // The delta has the fixture's shape: p99 0.975 s.
@@ -163,18 +169,8 @@ fn every_vllm_preset_metric_has_a_value() {
         Duration::from_secs(30),
     )
     .unwrap();
-    let first = VllmPage::fixture();
-    let mut second = first.clone();
-    second.requests *= 2;
-    second.errors *= 2;
-    let t0 = Instant::now();
-    let baseline = src.ingest(&[Ok(first.render())], &[Ok(first.render())], t0);
-    assert_eq!(baseline.blue.metrics.len(), specs.len());
-    let snap = src.ingest(
-        &[Ok(second.render())],
-        &[Ok(second.render())],
-        t0 + Duration::from_secs(10),
-    );
+    let snap = two_polls(&mut src);
+    assert_eq!(snap.blue.metrics.len(), specs.len());
     for c in [&snap.blue, &snap.green] {
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         let v = |id: &str| {

@@ -297,9 +297,9 @@ mod tests {
     const LAT_1: &str =
         "lat_bucket{le=\"0.1\"} 50\nlat_bucket{le=\"1\"} 100\nlat_bucket{le=\"+Inf\"} 100\n";
 
-    #[test]
-    fn a_quantile_in_seconds_is_shown_in_ms_and_above_range_too() {
-        let p50 = spec(
+    /// The median of `lat`, in seconds, shown in ms.
+    fn p50() -> MetricSpec {
+        spec(
             "p50",
             Unit::Millis,
             Formula::Quantile {
@@ -307,7 +307,12 @@ mod tests {
                 q: 0.5,
                 unit: Unit::Seconds,
             },
-        );
+        )
+    }
+
+    #[test]
+    fn a_quantile_in_seconds_is_shown_in_ms_and_above_range_too() {
+        let p50 = p50();
         let r = two_polls(std::slice::from_ref(&p50), Color::Blue, &[LAT_0], &[LAT_1]);
         assert!(close(value(&r.metrics[0]), 100.0), "{:?}", r.metrics);
         let slow = LAT_1.replace("+Inf\"} 100", "+Inf\"} 300");
@@ -464,15 +469,7 @@ mod tests {
 
     #[test]
     fn too_few_requests_hold_formulas_that_count_them_only() {
-        let mut p50 = spec(
-            "p50",
-            Unit::Millis,
-            Formula::Quantile {
-                histogram: sel("lat"),
-                q: 0.5,
-                unit: Unit::Seconds,
-            },
-        );
+        let mut p50 = p50();
         p50.min_requests = 150;
         let mut kv = gauge(Aggregate::Max, None);
         kv.min_requests = 150;
