@@ -19,13 +19,7 @@ fn fixture() -> String {
 
 /// A scrape config reading vLLM's names.
 pub fn vllm_config(blue: Vec<String>, green: Vec<String>) -> ScrapeConfig {
-    let mut cfg = ScrapeConfig::new(blue, green);
-    cfg.latency_histogram = "vllm:time_to_first_token_seconds".into();
-    cfg.requests_counter = "http_requests_total".into();
-    cfg.status_label = "status".into();
-    cfg.error_status_prefixes = vec!["5".into()];
-    cfg.quality_gauge = Some("vllm:kv_cache_usage_perc".into());
-    cfg
+    VllmPage::legacy_names(ScrapeConfig::new(blue, green))
 }
 
 #[test]

@@ -221,15 +221,12 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::super::readings::{color_readings, request_counters};
+    use super::super::watch::testing::sel;
     use super::super::window::Window;
     use super::*;
     use crate::metricspec::cost::{CostModel, Price, Replicas};
     use crate::metricspec::{Better, Compute, MetricSpec, Unit};
     use crate::model::{ColorReadings, Reading};
-
-    fn sel(s: &str) -> Selector {
-        Selector::parse(s).unwrap()
-    }
 
     fn spec(id: &str, unit: Unit, formula: Formula) -> MetricSpec {
         MetricSpec {

@@ -265,31 +265,23 @@ mod tests {
     #[test]
     fn too_few_requests_are_not_judged_and_idle_quality_is_no_data() {
         let cur = [pod(Some(vec![0.8]))];
-        let r = color_readings(
-            &cur,
-            &deltas(vec![Some(12.0)]),
-            &series(),
-            LatencyUnit::Seconds,
-            20,
-        );
+        // Judged from 20 requests, `n` of them in the window.
+        let served = |n| {
+            color_readings(
+                &cur,
+                &deltas(vec![Some(n)]),
+                &series(),
+                LatencyUnit::Seconds,
+                20,
+            )
+        };
+        let r = served(12.0);
         assert_eq!(r.metrics[0], Reading::NoData(NoData::FewRequests(12, 20)));
         assert_eq!(r.metrics[1], Reading::NoData(NoData::FewRequests(12, 20)));
         assert!(matches!(r.metrics[2], Reading::Value(q) if (q - 0.8).abs() < 1e-9));
-        let r = color_readings(
-            &cur,
-            &deltas(vec![Some(20.0)]),
-            &series(),
-            LatencyUnit::Seconds,
-            20,
-        );
+        let r = served(20.0);
         assert!(matches!(r.metrics[1], Reading::Value(_)));
-        let r = color_readings(
-            &cur,
-            &deltas(vec![Some(0.0)]),
-            &series(),
-            LatencyUnit::Seconds,
-            20,
-        );
+        let r = served(0.0);
         assert_eq!(r.metrics[2], Reading::NoData(NoData::NoRequests));
     }
 }

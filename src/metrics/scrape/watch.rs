@@ -275,6 +275,12 @@ pub mod testing {
     use super::super::histogram::Bucket;
     use super::{PodTotals, Watch};
     use crate::config::ScrapeConfig;
+    use crate::metricspec::Selector;
+
+    /// A selector as written in a config; the tests' are valid.
+    pub fn sel(s: &str) -> Selector {
+        Selector::parse(s).unwrap()
+    }
 
     /// The names of today's three: a histogram, a request counter whose
     /// 5xx are errors, a quality gauge weighted by requests.
@@ -346,13 +352,9 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::Names;
+    use super::testing::{Names, sel};
     use super::*;
     use crate::metricspec::Unit;
-
-    fn sel(s: &str) -> Selector {
-        Selector::parse(s).unwrap()
-    }
 
     #[test]
     fn each_selector_is_kept_once_however_many_formulas_name_it() {

@@ -193,6 +193,15 @@ mod tests {
         d.counters[0].total
     }
 
+    /// A window of `span` seconds whose first poll, at the returned
+    /// instant, saw `pods`.
+    fn opened(span: u64, pods: Vec<PodTotals>) -> (Window, Instant) {
+        let t0 = Instant::now();
+        let mut w = Window::new(Duration::from_secs(span));
+        assert_eq!(w.record(t0, pods), Progress::Baseline);
+        (w, t0)
+    }
+
     fn delta(p: Progress) -> Deltas {
         match p {
             Progress::Delta(d) => d,
@@ -202,10 +211,7 @@ mod tests {
 
     #[test]
     fn baseline_then_deltas_summed_over_pods() {
-        let t0 = Instant::now();
-        let mut w = Window::new(Duration::from_secs(30));
-        let p = w.record(t0, vec![pod(100.0, 1.0, 90.0), pod(50.0, 0.0, 50.0)]);
-        assert_eq!(p, Progress::Baseline);
+        let (mut w, t0) = opened(30, vec![pod(100.0, 1.0, 90.0), pod(50.0, 0.0, 50.0)]);
         let t1 = t0 + Duration::from_secs(5);
         let d = delta(w.record(t1, vec![pod(200.0, 3.0, 180.0), pod(150.0, 10.0, 120.0)]));
         assert_eq!(d.span, Duration::from_secs(5));
@@ -223,10 +229,8 @@ mod tests {
 
     #[test]
     fn base_is_the_oldest_poll_within_the_window() {
-        let t0 = Instant::now();
         let s = Duration::from_secs;
-        let mut w = Window::new(s(10));
-        w.record(t0, vec![pod(0.0, 0.0, 0.0)]);
+        let (mut w, t0) = opened(10, vec![pod(0.0, 0.0, 0.0)]);
         w.record(t0 + s(5), vec![pod(10.0, 0.0, 0.0)]);
         w.record(t0 + s(10), vec![pod(20.0, 0.0, 0.0)]);
         let d = delta(w.record(t0 + s(15), vec![pod(30.0, 0.0, 0.0)]));
@@ -238,9 +242,7 @@ mod tests {
 
     #[test]
     fn previous_poll_is_used_when_older_than_the_window() {
-        let t0 = Instant::now();
-        let mut w = Window::new(Duration::from_secs(1));
-        w.record(t0, vec![pod(0.0, 0.0, 0.0)]);
+        let (mut w, t0) = opened(1, vec![pod(0.0, 0.0, 0.0)]);
         let d = delta(w.record(t0 + Duration::from_secs(5), vec![pod(10.0, 0.0, 0.0)]));
         assert_eq!(d.span, Duration::from_secs(5));
         assert_eq!(requests(&d), Some(10.0));
@@ -248,9 +250,7 @@ mod tests {
 
     #[test]
     fn one_pod_restarting_is_a_reset_even_if_the_sum_grows() {
-        let t0 = Instant::now();
-        let mut w = Window::new(Duration::from_secs(30));
-        w.record(t0, vec![pod(100.0, 0.0, 0.0), pod(100.0, 0.0, 0.0)]);
+        let (mut w, t0) = opened(30, vec![pod(100.0, 0.0, 0.0), pod(100.0, 0.0, 0.0)]);
         let p = w.record(
             t0 + Duration::from_secs(5),
             vec![pod(5.0, 0.0, 0.0), pod(1000.0, 0.0, 0.0)],
@@ -267,10 +267,8 @@ mod tests {
 
     #[test]
     fn errors_or_buckets_going_down_are_resets() {
-        let t0 = Instant::now();
         let s = Duration::from_secs;
-        let mut w = Window::new(s(30));
-        w.record(t0, vec![pod(100.0, 5.0, 50.0)]);
+        let (mut w, t0) = opened(30, vec![pod(100.0, 5.0, 50.0)]);
         assert_eq!(
             w.record(t0 + s(1), vec![pod(100.0, 4.0, 50.0)]),
             Progress::CounterReset
@@ -286,14 +284,12 @@ mod tests {
 
     #[test]
     fn series_appearing_count_from_zero() {
-        let t0 = Instant::now();
-        let mut w = Window::new(Duration::from_secs(30));
         let empty = PodTotals {
             histograms: vec![None],
             counters: vec![None, None],
             gauges: vec![None],
         };
-        w.record(t0, vec![empty]);
+        let (mut w, t0) = opened(30, vec![empty]);
         let d = delta(w.record(t0 + Duration::from_secs(2), vec![pod(8.0, 2.0, 4.0)]));
         assert_eq!(requests(&d), Some(8.0));
         assert_eq!(d.counters[1].total, Some(2.0));
