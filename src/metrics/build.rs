@@ -8,14 +8,17 @@ use anyhow::Context;
 
 use crate::config::{ScrapeConfig, SourceConfig, SourceKind};
 use crate::demo::Fleet;
+use crate::metricspec::MetricSpec;
 use crate::model::Color;
 
 use super::MetricSource;
 use super::scrape::ScrapeSource;
 
-/// `fleet` is the demo router's simulated fleet, when there is one.
+/// `specs`: the metrics to compute (`Config::metric_specs`); `fleet`: the
+/// demo router's simulated fleet, when there is one.
 pub fn build(
     config: &SourceConfig,
+    specs: &[MetricSpec],
     fleet: Option<&Fleet>,
 ) -> anyhow::Result<Box<dyn MetricSource>> {
     let scrape = match &config.kind {
@@ -32,8 +35,7 @@ pub fn build(
             fleet_scrape_config(fleet)
         }
     };
-    let specs = super::scrape::legacy::specs(&scrape, config.min_requests);
-    let source = ScrapeSource::new(&scrape, &specs, config.timeout, config.window)?;
+    let source = ScrapeSource::new(&scrape, specs, config.timeout, config.window)?;
     Ok(Box::new(source))
 }
 
