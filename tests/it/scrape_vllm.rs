@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cutover::config::ScrapeConfig;
 use cutover::metrics::scrape::vllm::VllmPage;
 use cutover::metrics::scrape::{Bucket, Quantile, ScrapeSource, Value, parse, quantile};
-use cutover::model::{Metric, Reading, Snapshot};
+use cutover::model::{Metric, NoData, Reading, Snapshot};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/fixtures/vllm.prom");
 
@@ -193,5 +193,32 @@ fn every_vllm_preset_metric_has_a_value() {
             v("cost_per_1k")
         );
         assert_eq!(c.rps, Some(210.0));
+    }
+}
+
+/// Metrics that read nothing from a scrape (a PromQL query of their own)
+/// are not configured here, and a page without their series still counts
+/// as up: there is nothing it should have held.
+#[test]
+fn metrics_without_a_formula_are_not_configured() {
+    let mut specs = cutover::metricspec::preset::specs("http", 0).unwrap();
+    for s in &mut specs {
+        s.compute.formula = None;
+    }
+    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
+    let cfg = ScrapeConfig::new(urls("blue"), urls("green"));
+    let mut src = ScrapeSource::new(
+        &cfg,
+        &specs,
+        Duration::from_secs(2),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let page = || [Ok("other_total 1\n".to_string())];
+    let snap = src.ingest(&page(), &page(), Instant::now());
+    for c in [&snap.blue, &snap.green] {
+        assert!(c.up);
+        assert_eq!(c.metrics, vec![Reading::NoData(NoData::NotConfigured); 3]);
+        assert_eq!(c.rps, None);
     }
 }

@@ -197,9 +197,15 @@ fn watched(url: &str, p: watch::PodScrape, watch: &Watch) -> Result<watch::PodSc
     if p.totals.any() {
         return Ok(p);
     }
+    // Specs that read nothing from a scrape (a PromQL query only) cannot
+    // tell a placeholder page from a pod.
+    let names = watch.names();
+    if names.is_empty() {
+        return Ok(p);
+    }
     Err(NoData::Missing(format!(
         "{url} answered without any of {}",
-        watch.names().join(", ")
+        names.join(", ")
     )))
 }
 
