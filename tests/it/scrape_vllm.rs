@@ -140,6 +140,13 @@ fn the_scrape_source_judges_vllm_pages() {
     }
 }
 
+/// A source over one target per colour computing `specs`.
+fn source(specs: &[cutover::metricspec::MetricSpec]) -> ScrapeSource {
+    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
+    let cfg = ScrapeConfig::new(urls("blue"), urls("green"));
+    ScrapeSource::new(&cfg, specs, Duration::from_secs(2), Duration::from_secs(30)).unwrap()
+}
+
 /// The vLLM preset, and a cost from its token counters, over two polls of
 /// the fixture (the second with twice the requests): every metric has a
 /// value, each in its own unit.
@@ -154,15 +161,7 @@ fn every_vllm_preset_metric_has_a_value() {
         ..CostConfig::default()
     };
     specs.push(cost.spec(&preset::cost_series(Some("vllm")), 20).unwrap());
-    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
-    let cfg = ScrapeConfig::new(urls("blue"), urls("green"));
-    let mut src = ScrapeSource::new(
-        &cfg,
-        &specs,
-        Duration::from_secs(2),
-        Duration::from_secs(30),
-    )
-    .unwrap();
+    let mut src = source(&specs);
     let snap = two_polls(&mut src);
     assert_eq!(snap.blue.metrics.len(), specs.len());
     for c in [&snap.blue, &snap.green] {
@@ -205,15 +204,7 @@ fn metrics_without_a_formula_are_not_configured() {
     for s in &mut specs {
         s.compute.formula = None;
     }
-    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
-    let cfg = ScrapeConfig::new(urls("blue"), urls("green"));
-    let mut src = ScrapeSource::new(
-        &cfg,
-        &specs,
-        Duration::from_secs(2),
-        Duration::from_secs(30),
-    )
-    .unwrap();
+    let mut src = source(&specs);
     let page = || [Ok("other_total 1\n".to_string())];
     let snap = src.ingest(&page(), &page(), Instant::now());
     for c in [&snap.blue, &snap.green] {
