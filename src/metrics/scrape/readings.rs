@@ -51,6 +51,9 @@ pub fn color_readings(
                 return Reading::NoData(NoData::NotConfigured);
             };
             let r = reading(spec, f, evaluate::formula(f, x));
+            // The colour's request count holds every formula alike (as the
+            // three always were); a formula's own series only stand in
+            // where the specs name no request counter.
             let n = match requests {
                 Some(_) => counted,
                 None => evaluate::own_count(f, x),
