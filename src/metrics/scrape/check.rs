@@ -89,7 +89,7 @@ enum Read<'a> {
 impl Read<'_> {
     fn name(&self) -> String {
         match self {
-            Read::Histogram(h) => h.promql("_bucket", "").trim_end_matches("{}").to_string(),
+            Read::Histogram(h) => super::evaluate::buckets_of(h, ""),
             Read::Counter(s) | Read::Gauge(s) => s.to_string(),
         }
     }

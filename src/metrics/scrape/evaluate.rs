@@ -128,7 +128,7 @@ pub fn own_count(f: &Formula, x: &Inputs) -> Option<f64> {
 }
 
 /// `name_bucket{matchers}`, as a histogram's bucket series is written.
-fn buckets_of(h: &Selector, extra: &str) -> String {
+pub fn buckets_of(h: &Selector, extra: &str) -> String {
     h.promql("_bucket", extra)
         .trim_end_matches("{}")
         .to_string()
