@@ -8,14 +8,17 @@ use anyhow::Context;
 
 use crate::config::{ScrapeConfig, SourceConfig, SourceKind};
 use crate::demo::Fleet;
+use crate::metricspec::MetricSpec;
 use crate::model::Color;
 
 use super::MetricSource;
 use super::scrape::ScrapeSource;
 
-/// `fleet` is the demo router's simulated fleet, when there is one.
+/// `specs`: the metrics to compute (`Config::metric_specs`); `fleet`: the
+/// demo router's simulated fleet, when there is one.
 pub fn build(
     config: &SourceConfig,
+    specs: &[MetricSpec],
     fleet: Option<&Fleet>,
 ) -> anyhow::Result<Box<dyn MetricSource>> {
     // The fleet serves the page of the server the preset names, whichever
@@ -37,8 +40,7 @@ pub fn build(
             fleet_scrape_config(fleet)
         }
     };
-    let source = ScrapeSource::new(&scrape, config.timeout, config.window)?
-        .with_min_requests(config.min_requests);
+    let source = ScrapeSource::new(&scrape, specs, config.timeout, config.window)?;
     Ok(Box::new(source))
 }
 
