@@ -8,7 +8,11 @@
 //! `vllm:` names): its parse time with the old and the new parser, and a
 //! poll of 2 colours x 4 such pages.
 //!
-//! `cargo run --release --example bench_scrape`
+//! Last, one poll of 8 targets over loopback, each serving a vLLM page,
+//! with 12 metrics (the vLLM preset, 4 `[[metrics]]` and a cost) against
+//! today's three, per poll and per metric.
+//!
+//! `cargo run --release --example bench_scrape` (`-- poll`: the last only)
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -90,13 +94,17 @@ fn show(r: &Reading) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    // `-- poll`: only the vLLM poll of 3 against 12 metrics.
+    if std::env::args().nth(1).as_deref() == Some("poll") {
+        return vllm_metrics_poll();
+    }
     let urls = |c: &str| {
         (0..PODS)
             .map(|p| format!("http://{c}-{p}.invalid/metrics"))
             .collect::<Vec<_>>()
     };
     let cfg = config(urls("blue"), urls("green"));
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
+    let mut src = ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
 
     // Bodies are generated before timing: only parse + compute is measured.
     let rounds: u64 = 400;
@@ -173,7 +181,7 @@ fn main() -> anyhow::Result<()> {
     loopback()?;
     vllm_parse()?;
     vllm_poll()?;
-    Ok(())
+    vllm_metrics_poll()
 }
 
 /// Sample lines a parse returned (a typed histogram's buckets one each).
@@ -273,13 +281,8 @@ fn vllm_poll() -> anyhow::Result<()> {
             .map(|p| format!("http://{c}-{p}.invalid/metrics"))
             .collect::<Vec<_>>()
     };
-    let mut cfg = config(urls("blue"), urls("green"));
-    cfg.latency_histogram = "vllm:time_to_first_token_seconds".into();
-    cfg.requests_counter = "http_requests_total".into();
-    cfg.status_label = "status".into();
-    cfg.error_status_prefixes = vec!["5".into()];
-    cfg.quality_gauge = Some("vllm:kv_cache_usage_perc".into());
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
+    let cfg = VllmPage::legacy_names(config(urls("blue"), urls("green")));
+    let mut src = ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
     let polls: Vec<Vec<TargetResult>> = (1..=300u64)
         .map(|n| {
             let mut page = VllmPage::fixture();
@@ -316,48 +319,54 @@ fn vllm_poll() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a test server answers: the body of pod `pod` at round `n`.
+type Pages = Arc<dyn Fn(usize, u64) -> Bytes + Send + Sync>;
+
+/// Serves `pages` on 127.0.0.1 at `/pod{N}`, at the round held in the
+/// returned cell; returns the address.
+async fn serve(pages: Pages) -> anyhow::Result<(std::net::SocketAddr, Arc<Mutex<u64>>)> {
+    let round = Arc::new(Mutex::new(1u64));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let served = round.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (round, pages) = (served.clone(), pages.clone());
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let pod: usize = req
+                        .uri()
+                        .path()
+                        .trim_start_matches("/pod")
+                        .parse()
+                        .unwrap_or(0);
+                    let n = round.lock().map_or(1, |g| *g);
+                    let body = pages(pod, n);
+                    async move { Ok::<_, Infallible>(Response::new(Full::new(body))) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Ok((addr, round))
+}
+
 /// The same shape served over HTTP on 127.0.0.1, polled through `poll()`.
 fn loopback() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let round = Arc::new(Mutex::new(1u64));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let served = round.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let round = served.clone();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let pod: usize = req
-                            .uri()
-                            .path()
-                            .trim_start_matches("/pod")
-                            .parse()
-                            .unwrap_or(0);
-                        let n = round.lock().map_or(1, |g| *g);
-                        async move {
-                            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body(pod, n)))))
-                        }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
+        let (addr, round) = serve(Arc::new(|pod, n| Bytes::from(body(pod, n)))).await?;
         let urls = || {
             (0..PODS)
                 .map(|p| format!("http://{addr}/pod{p}"))
                 .collect::<Vec<_>>()
         };
-        let mut src = ScrapeSource::new(
-            &config(urls(), urls()),
-            Duration::from_secs(2),
-            Duration::from_secs(30),
-        )?;
+        let cfg = config(urls(), urls());
+        let mut src = ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30))?;
         let polls = 200u32;
         let start = Instant::now();
         for n in 1..=u64::from(polls) {
@@ -376,4 +385,163 @@ fn loopback() -> anyhow::Result<()> {
         );
         Ok(())
     })
+}
+
+/// Metrics a `[[metrics]]` list adds to the vLLM preset to reach 12 with
+/// the cost: a median, a queue time, an abort ratio, a prompt token rate.
+const EXTRA_METRICS: &str = r#"metrics = [
+  { id = "ttft_p50_ms", label = "time to first token p50", unit = "ms", better = "lower", absolute = { warn = "1s", breach = "2s" }, scrape = { histogram = "vllm:time_to_first_token_seconds", q = 0.5, unit = "s" } },
+  { id = "queue_p95_ms", label = "queue time p95", unit = "ms", better = "lower", vs_blue = { breach = "+50%" }, scrape = { histogram = "vllm:request_queue_time_seconds", q = 0.95, unit = "s" } },
+  { id = "abort_rate", label = "aborted requests", unit = "%", better = "lower", absolute = { warn = "2%", breach = "5%" }, scrape = { numerator = 'vllm:request_success_total{finished_reason="abort"}', denominator = "vllm:request_success_total", unit = "ratio" } },
+  { id = "prompt_tokens_per_s", label = "prompt tokens/s", unit = "tokens/s", better = "higher", guard = false, scrape = { counter = "vllm:prompt_tokens_total" } },
+]"#;
+
+#[derive(serde::Deserialize)]
+struct Extra {
+    metrics: Vec<cutover::metricspec::MetricEntry>,
+}
+
+/// The vLLM preset, [`EXTRA_METRICS`] and a cost by token prices: 12.
+fn twelve_metrics() -> anyhow::Result<Vec<cutover::metricspec::MetricSpec>> {
+    use cutover::metricspec::legacy::{Legacy, LegacyGuardrail, LegacySource};
+    use cutover::metricspec::{CostConfig, Inputs, resolve};
+    let extra: Extra = toml::from_str(EXTRA_METRICS)?;
+    let cost = CostConfig {
+        prompt_per_mtok: Some(0.5),
+        completion_per_mtok: Some(1.5),
+        ..CostConfig::default()
+    };
+    let unused = LegacyGuardrail::default();
+    resolve(&Inputs {
+        preset: Some("vllm"),
+        metrics: &extra.metrics,
+        cost: Some(&cost),
+        legacy: &Legacy {
+            source: LegacySource::Demo,
+            p99_ms: unused,
+            error_rate: unused,
+            quality: unused,
+            min_requests: 20,
+        },
+    })
+    .map_err(|(k, m)| anyhow::anyhow!("{k}: {m}"))
+}
+
+/// One poll of 8 targets (2 colours x 4 pods) over HTTP on 127.0.0.1,
+/// each serving the vLLM fixture's page with its counters advancing:
+/// today's three (p99, error rate and a gauge over vLLM's names) against
+/// 12 metrics, polled in turns in the same run. Per poll and per metric
+/// (poll time / metrics), median and p99; then parse + compute alone.
+fn vllm_metrics_poll() -> anyhow::Result<()> {
+    const ROUNDS: u64 = 301;
+    let specs = twelve_metrics()?;
+    anyhow::ensure!(specs.len() == 12, "{} metrics", specs.len());
+    // Pages rendered before timing: the server only copies them out.
+    let pages: Vec<Bytes> = (1..=ROUNDS)
+        .map(|n| {
+            let mut page = VllmPage::fixture();
+            page.requests *= n;
+            page.errors *= n;
+            Bytes::from(page.render())
+        })
+        .collect();
+    let page_bytes = pages[0].len();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let served = pages.clone();
+        let (addr, round) = serve(Arc::new(move |_, n| {
+            served[(n as usize - 1) % served.len()].clone()
+        }))
+        .await?;
+        let urls = || {
+            (0..PODS)
+                .map(|p| format!("http://{addr}/pod{p}"))
+                .collect::<Vec<_>>()
+        };
+        let cfg = config(urls(), urls());
+        let three = ScrapeSource::legacy(
+            &VllmPage::legacy_names(cfg.clone()),
+            Duration::from_secs(2),
+            Duration::from_secs(30),
+        )?;
+        let twelve = ScrapeSource::new(&cfg, &specs, Duration::from_secs(2), Duration::from_secs(30))?;
+        let mut sources = [(three, Vec::new()), (twelve, Vec::new())];
+        let mut last = None;
+        for n in 1..=ROUNDS {
+            if let Ok(mut g) = round.lock() {
+                *g = n;
+            }
+            for (src, times) in &mut sources {
+                let start = Instant::now();
+                let snap = src.poll().await;
+                times.push(start.elapsed());
+                anyhow::ensure!(snap.blue.up && snap.green.up, "loopback poll failed");
+                last = Some(snap);
+            }
+        }
+        println!(
+            "vLLM poll over HTTP on 127.0.0.1: 2 colours x {PODS} pods, {page_bytes} bytes a page, {ROUNDS} polls each"
+        );
+        for ((_, times), n) in sources.iter_mut().zip([3u32, 12]) {
+            // The first poll opens the connections: not a steady poll.
+            times.remove(0);
+            times.sort();
+            let (median, p99) = median_p99(times);
+            println!(
+                "  {n:>2} metrics: per poll median {median:>5.0} us, p99 {p99:>5.0} us; \
+                 per metric median {:>4.0} us, p99 {:>4.0} us",
+                median / f64::from(n),
+                p99 / f64::from(n)
+            );
+        }
+        if let Some(s) = last {
+            let shown: Vec<String> = specs
+                .iter()
+                .zip(&s.blue.metrics)
+                .map(|(spec, r)| format!("{} {}", spec.id, show(r)))
+                .collect();
+            println!("  last blue readings: {}", shown.join(", "));
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    ingest_only(&specs, &pages)
+}
+
+/// The same comparison without the network: `ingest` of 2 x 4 pages.
+fn ingest_only(specs: &[cutover::metricspec::MetricSpec], pages: &[Bytes]) -> anyhow::Result<()> {
+    let urls = |c: &str| {
+        (0..PODS)
+            .map(|p| format!("http://{c}-{p}.invalid/metrics"))
+            .collect::<Vec<_>>()
+    };
+    let cfg = config(urls("blue"), urls("green"));
+    let three = ScrapeSource::legacy(
+        &VllmPage::legacy_names(cfg.clone()),
+        Duration::from_secs(2),
+        Duration::from_secs(30),
+    )?;
+    let twelve = ScrapeSource::new(&cfg, specs, Duration::from_secs(2), Duration::from_secs(30))?;
+    let bodies: Vec<Vec<TargetResult>> = pages
+        .iter()
+        .map(|p| vec![Ok(String::from_utf8_lossy(p).into_owned()); PODS])
+        .collect();
+    let mut sources = [(three, Vec::new()), (twelve, Vec::new())];
+    let t0 = Instant::now();
+    for (i, b) in bodies.iter().enumerate() {
+        let at = t0 + Duration::from_secs(i as u64 + 1);
+        for (src, times) in &mut sources {
+            let start = Instant::now();
+            std::hint::black_box(src.ingest(b, b, at));
+            times.push(start.elapsed());
+        }
+    }
+    println!("  parse + compute alone (ingest, no network):");
+    for ((_, times), n) in sources.iter_mut().zip([3, 12]) {
+        times.sort();
+        let (median, p99) = median_p99(times);
+        println!("  {n:>2} metrics: per poll median {median:>5.0} us, p99 {p99:>5.0} us");
+    }
+    Ok(())
 }

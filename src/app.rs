@@ -252,10 +252,13 @@ pub async fn start_with_alerts(
         }
     };
     let built = crate::router::build(&config.router).await?;
-    let specs = config
-        .metric_specs()
-        .map_err(|(key, why)| anyhow::anyhow!("{key}: {why}"))?;
-    let source = crate::metrics::build(&config.source, &specs, built.fleet.as_ref())?;
+    let source = crate::metrics::build(
+        &config.source,
+        &config
+            .metric_specs()
+            .map_err(|(k, m)| anyhow::anyhow!("{k}: {m}"))?,
+        built.fleet.as_ref(),
+    )?;
     // A watcher moves no traffic and so reports none: only the writer
     // alerts, once per change.
     let notices = if config.alerts.is_empty() || options.readonly {

@@ -223,13 +223,19 @@ async fn check(cli: &Cli) -> anyhow::Result<u8> {
     if let config::SourceKind::Scrape(s) = &config.source.kind {
         // Each target once: an answer without the configured series
         // fails here, not as "no data" in the cockpit.
+        let specs = config
+            .metric_specs()
+            .map_err(|(k, m)| anyhow::anyhow!("{k}: {m}"))?;
         let source = cutover::metrics::scrape::ScrapeSource::new(
             s,
+            &specs,
             config.source.timeout,
             config.source.window,
         )?;
         for target in source.check().await {
-            say(format!("# {}", target.line()));
+            for line in target.lines() {
+                say(format!("# {line}"));
+            }
             ok &= !target.failed();
         }
     }

@@ -14,8 +14,8 @@ use crate::model::Color;
 use super::MetricSource;
 use super::scrape::ScrapeSource;
 
-/// `fleet` is the demo router's simulated fleet, when there is one;
-/// `specs` the config's metrics (`Config::metric_specs`), in order.
+/// `specs`: the metrics to compute (`Config::metric_specs`); `fleet`: the
+/// demo router's simulated fleet, when there is one.
 pub fn build(
     config: &SourceConfig,
     specs: &[MetricSpec],
@@ -40,8 +40,7 @@ pub fn build(
             fleet_scrape_config(fleet)
         }
     };
-    let source = ScrapeSource::new(&scrape, config.timeout, config.window)?
-        .with_min_requests(config.min_requests);
+    let source = ScrapeSource::new(&scrape, specs, config.timeout, config.window)?;
     Ok(Box::new(source))
 }
 

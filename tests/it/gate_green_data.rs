@@ -82,7 +82,7 @@ async fn autopilot(fails: fn(u64) -> bool, run: Duration) -> (u8, State) {
     let dir = tempfile::tempdir().unwrap();
     let c = config();
     let router = FakeRouter::at(1);
-    let source = ScrapeSource::new(&scrape_config(), c.source.timeout, c.source.window).unwrap();
+    let source = ScrapeSource::legacy(&scrape_config(), c.source.timeout, c.source.window).unwrap();
     let (handle, _task): (EngineHandle, _) = cutover::engine::spawn(
         &c,
         Arc::new(router.clone()),
@@ -134,7 +134,7 @@ async fn the_same_rig_with_a_steady_green_does_advance() {
 
 #[test]
 fn a_200_without_metrics_is_not_up() {
-    let mut source = ScrapeSource::new(
+    let mut source = ScrapeSource::legacy(
         &scrape_config(),
         Duration::from_secs(1),
         Duration::from_secs(5),

@@ -164,7 +164,7 @@ async fn run() {
 async fn ground_truth(src: &mut PrometheusSource, blue: &[String], green: &[String]) {
     let scrape_cfg = ScrapeConfig::new(blue.to_vec(), green.to_vec());
     let window = Duration::from_secs(10);
-    let mut truth = ScrapeSource::new(&scrape_cfg, Duration::from_secs(2), window).unwrap();
+    let mut truth = ScrapeSource::legacy(&scrape_cfg, Duration::from_secs(2), window).unwrap();
     let _baseline = truth.poll().await;
     tokio::time::sleep(window).await;
     let (t, p) = tokio::join!(truth.poll(), src.poll());

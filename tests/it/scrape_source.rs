@@ -160,7 +160,8 @@ async fn baseline_then_values_summed_across_pods() {
         vec![srv.url("/blue/metrics")],
         vec![srv.url("/g1/metrics"), srv.url("/g2/metrics")],
     );
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
     assert_eq!(src.kind(), "scrape");
 
     let first = src.poll().await;
@@ -241,7 +242,8 @@ async fn counter_reset_then_recovery() {
         exposition([500, 900, 1000, 1000], 10, Some(0.9), true),
     );
     let cfg = config(vec![srv.url("/b")], vec![srv.url("/g")]);
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
     src.poll().await;
     // Green restarted: every counter is lower.
     srv.set("/g", exposition([5, 9, 10, 10], 0, Some(0.9), true));
@@ -279,7 +281,8 @@ async fn unreachable_target_makes_the_colour_down() {
     };
     let dead_url = format!("http://{dead}/metrics");
     let cfg = config(vec![srv.url("/b")], vec![srv.url("/g"), dead_url.clone()]);
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
     let snap = src.poll().await;
     assert!(snap.blue.up);
     assert!(!snap.green.up);
@@ -318,7 +321,7 @@ async fn slow_target_times_out() {
     );
     let cfg = config(vec![srv.url("/b")], vec![srv.url("/g")]);
     let mut src =
-        ScrapeSource::new(&cfg, Duration::from_millis(200), Duration::from_secs(30)).unwrap();
+        ScrapeSource::legacy(&cfg, Duration::from_millis(200), Duration::from_secs(30)).unwrap();
     let started = std::time::Instant::now();
     let snap = src.poll().await;
     let took = started.elapsed();
@@ -346,7 +349,8 @@ async fn dropped_lines_warn_and_missing_quality_is_missing() {
     srv.set("/b", body);
     srv.set("/g", exposition([10, 10, 10, 10], 0, Some(0.9), true));
     let cfg = config(vec![srv.url("/b")], vec![srv.url("/g")]);
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
     let snap = src.poll().await;
     let url = srv.url("/b");
     assert_eq!(snap.blue.warnings.len(), 2, "{:?}", snap.blue.warnings);
@@ -370,7 +374,8 @@ async fn missing_histogram_and_counter_are_named() {
     srv.set("/b", "model_quality_score 0.9\n".into());
     srv.set("/g", "# nothing here\n".into());
     let cfg = config(vec![srv.url("/b")], vec![srv.url("/g")]);
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
     let snap = src.poll().await;
     assert_eq!(
         snap.blue.get(Metric::P99Ms),
@@ -397,7 +402,8 @@ async fn zero_requests_and_milliseconds() {
     srv.set("/g", exposition([10, 20, 30, 30], 0, Some(0.9), false));
     let mut cfg = config(vec![srv.url("/b")], vec![srv.url("/g")]);
     cfg.latency_unit = LatencyUnit::Milliseconds;
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
     src.poll().await;
     // Green idle; blue +10 requests all ≤ 0.1 "ms" → 0.099 ms.
     srv.set("/b", exposition([20, 30, 40, 40], 0, Some(0.9), false));
@@ -420,9 +426,9 @@ fn bad_config_is_refused() {
         vec!["not a url".into()],
         vec!["http://127.0.0.1:1/metrics".into()],
     );
-    assert!(ScrapeSource::new(&cfg, Duration::from_secs(1), Duration::from_secs(1)).is_err());
+    assert!(ScrapeSource::legacy(&cfg, Duration::from_secs(1), Duration::from_secs(1)).is_err());
     cfg.blue = vec![];
-    assert!(ScrapeSource::new(&cfg, Duration::from_secs(1), Duration::from_secs(1)).is_err());
+    assert!(ScrapeSource::legacy(&cfg, Duration::from_secs(1), Duration::from_secs(1)).is_err());
 }
 
 #[tokio::test]
@@ -433,7 +439,8 @@ async fn a_body_over_the_cap_is_no_data_saying_so() {
     huge.push_str(&"#".repeat(cutover::metrics::scrape::MAX_BODY));
     srv.set("/g", huge);
     let cfg = config(vec![srv.url("/b")], vec![srv.url("/g")]);
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(5), Duration::from_secs(30)).unwrap();
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(5), Duration::from_secs(30)).unwrap();
     let snap = src.poll().await;
     assert!(snap.blue.up);
     assert!(!snap.green.up);

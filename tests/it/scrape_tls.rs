@@ -51,7 +51,7 @@ fn scrape(addr: SocketAddr) -> ScrapeConfig {
 /// Every target scraped once: `Ok` when each answered with every series,
 /// else the first target's failure.
 async fn scraped(cfg: &ScrapeConfig) -> Result<(), String> {
-    let src = ScrapeSource::new(cfg, Duration::from_secs(3), Duration::from_secs(5))
+    let src = ScrapeSource::legacy(cfg, Duration::from_secs(3), Duration::from_secs(5))
         .map_err(|e| format!("{e:#}"))?;
     for t in src.check().await {
         if t.failed() {
@@ -105,7 +105,7 @@ async fn a_scrape_over_tls_with_a_ca_file_and_basic_or_bearer_auth() {
     // ...unless verification is switched off by name, which the kind shows.
     unknown_ca.insecure_skip_verify = true;
     let src =
-        ScrapeSource::new(&unknown_ca, Duration::from_secs(3), Duration::from_secs(5)).unwrap();
+        ScrapeSource::legacy(&unknown_ca, Duration::from_secs(3), Duration::from_secs(5)).unwrap();
     assert!(
         src.kind().contains("insecure_skip_verify"),
         "{}",

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cutover::config::ScrapeConfig;
 use cutover::metrics::scrape::vllm::VllmPage;
 use cutover::metrics::scrape::{Bucket, Quantile, ScrapeSource, Value, parse, quantile};
-use cutover::model::{Metric, Reading};
+use cutover::model::{Metric, NoData, Reading, Snapshot};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/fixtures/vllm.prom");
 
@@ -19,13 +19,7 @@ fn fixture() -> String {
 
 /// A scrape config reading vLLM's names.
 pub fn vllm_config(blue: Vec<String>, green: Vec<String>) -> ScrapeConfig {
-    let mut cfg = ScrapeConfig::new(blue, green);
-    cfg.latency_histogram = "vllm:time_to_first_token_seconds".into();
-    cfg.requests_counter = "http_requests_total".into();
-    cfg.status_label = "status".into();
-    cfg.error_status_prefixes = vec!["5".into()];
-    cfg.quality_gauge = Some("vllm:kv_cache_usage_perc".into());
-    cfg
+    VllmPage::legacy_names(ScrapeConfig::new(blue, green))
 }
 
 #[test]
@@ -110,22 +104,29 @@ fn time_to_first_token_quantiles_read_right() {
     assert!((q(0.99) - 0.975).abs() < 1e-12);
 }
 
-#[test]
-fn the_scrape_source_judges_vllm_pages() {
-    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
-    let cfg = vllm_config(urls("blue"), urls("green"));
-    let mut src = ScrapeSource::new(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+/// The fixture's page to both colours, then 10 s later the page with
+/// twice the requests and errors: the second poll's snapshot.
+fn two_polls(src: &mut ScrapeSource) -> Snapshot {
     let first = VllmPage::fixture();
     let mut second = first.clone();
     second.requests *= 2;
     second.errors *= 2;
     let t0 = Instant::now();
     src.ingest(&[Ok(first.render())], &[Ok(first.render())], t0);
-    let snap = src.ingest(
+    src.ingest(
         &[Ok(second.render())],
         &[Ok(second.render())],
         t0 + Duration::from_secs(10),
-    );
+    )
+}
+
+#[test]
+fn the_scrape_source_judges_vllm_pages() {
+    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
+    let cfg = vllm_config(urls("blue"), urls("green"));
+    let mut src =
+        ScrapeSource::legacy(&cfg, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    let snap = two_polls(&mut src);
     for c in [&snap.blue, &snap.green] {
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         // The delta has the fixture's shape: p99 0.975 s.
@@ -136,5 +137,79 @@ fn the_scrape_source_judges_vllm_pages() {
         };
         assert!((e - 40.0 / 2100.0 * 100.0).abs() < 1e-9, "{e}");
         assert_eq!(c.get(Metric::Quality), &Reading::Value(0.42));
+    }
+}
+
+/// A source over one target per colour computing `specs`.
+fn source(specs: &[cutover::metricspec::MetricSpec]) -> ScrapeSource {
+    let urls = |c: &str| vec![format!("http://{c}.invalid/metrics")];
+    let cfg = ScrapeConfig::new(urls("blue"), urls("green"));
+    ScrapeSource::new(&cfg, specs, Duration::from_secs(2), Duration::from_secs(30)).unwrap()
+}
+
+/// The vLLM preset, and a cost from its token counters, over two polls of
+/// the fixture (the second with twice the requests): every metric has a
+/// value, each in its own unit.
+#[test]
+fn every_vllm_preset_metric_has_a_value() {
+    use cutover::metricspec::cost::CostConfig;
+    use cutover::metricspec::preset;
+    let mut specs = preset::specs("vllm", 20).unwrap();
+    let cost = CostConfig {
+        prompt_per_mtok: Some(0.5),
+        completion_per_mtok: Some(1.5),
+        ..CostConfig::default()
+    };
+    specs.push(cost.spec(&preset::cost_series(Some("vllm")), 20).unwrap());
+    let mut src = source(&specs);
+    let snap = two_polls(&mut src);
+    assert_eq!(snap.blue.metrics.len(), specs.len());
+    for c in [&snap.blue, &snap.green] {
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let v = |id: &str| {
+            let at = specs.iter().position(|s| s.id == id).unwrap();
+            match &c.metrics[at] {
+                Reading::Value(v) => *v,
+                other => panic!("{id}: {other:?}"),
+            }
+        };
+        for s in &specs {
+            v(&s.id);
+        }
+        // The fixture's shape: TTFT p95 0.875 s, in ms.
+        assert!((v("ttft_p95_ms") - 875.0).abs() < 1e-9);
+        // 40 of 2,100 API requests, in %.
+        assert!((v("error_rate") - 40.0 / 2100.0 * 100.0).abs() < 1e-9);
+        // Two engines of 1,000 requests of 180 tokens in 10 s.
+        assert!((v("generation_tokens_per_s") - 36_000.0).abs() < 1e-9);
+        assert_eq!(v("requests_waiting"), 3.0);
+        assert!((v("kv_cache_usage") - 42.0).abs() < 1e-9);
+        // Per request: 350 prompt tokens at $0.5/M, 180 at $1.5/M.
+        let per_1k = (350.0 * 0.5 + 180.0 * 1.5) / 1e6 * 1000.0;
+        assert!(
+            (v("cost_per_1k") - per_1k).abs() < 1e-9,
+            "{}",
+            v("cost_per_1k")
+        );
+        assert_eq!(c.rps, Some(210.0));
+    }
+}
+
+/// Metrics that read nothing from a scrape (a PromQL query of their own)
+/// are not configured here, and a page without their series still counts
+/// as up: there is nothing it should have held.
+#[test]
+fn metrics_without_a_formula_are_not_configured() {
+    let mut specs = cutover::metricspec::preset::specs("http", 0).unwrap();
+    for s in &mut specs {
+        s.compute.formula = None;
+    }
+    let mut src = source(&specs);
+    let page = || [Ok("other_total 1\n".to_string())];
+    let snap = src.ingest(&page(), &page(), Instant::now());
+    for c in [&snap.blue, &snap.green] {
+        assert!(c.up);
+        assert_eq!(c.metrics, vec![Reading::NoData(NoData::NotConfigured); 3]);
+        assert_eq!(c.rps, None);
     }
 }

@@ -16,8 +16,6 @@ use std::borrow::Cow;
 use prometheus_parse::Scrape;
 pub use prometheus_parse::{Sample, Value};
 
-use super::histogram::{Bucket, merge};
-
 /// What `:` in a metric name is fed to the parser as. prometheus-parse's
 /// `\w` is Unicode-aware and `ː` (U+02D0 MODIFIER LETTER TRIANGULAR COLON)
 /// is a letter, so a name holding it matches. The round trip is exact: a
@@ -26,65 +24,6 @@ use super::histogram::{Bucket, merge};
 /// one is not a legal line and is not fed (it counts as dropped). Only the
 /// name is rewritten, never label values or what follows.
 const COLON_STAND_IN: char = 'ː';
-
-/// The names of the series the scrape source reads.
-#[derive(Debug, Clone)]
-pub struct Series {
-    /// Histogram base name, without `_bucket`.
-    pub histogram: String,
-    pub requests: String,
-    pub status_label: String,
-    pub error_prefixes: Vec<String>,
-    pub quality: Option<String>,
-}
-
-#[cfg(test)]
-impl Series {
-    /// Series with these names, a `code` status label and 5xx as errors:
-    /// what the tests of the scrape source read.
-    pub fn named(histogram: &str, requests: &str, quality: &str) -> Series {
-        Series {
-            histogram: histogram.into(),
-            requests: requests.into(),
-            status_label: "code".into(),
-            error_prefixes: vec!["5".into()],
-            quality: Some(quality.into()),
-        }
-    }
-}
-
-impl Series {
-    /// Whether lines named `name` are read: the histogram's base name (its
-    /// `# TYPE`) and `_bucket`, the request counter and the quality gauge.
-    pub fn watches(&self, name: &str) -> bool {
-        let histogram = name
-            .strip_prefix(self.histogram.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest == "_bucket");
-        histogram || name == self.requests || self.quality.as_deref() == Some(name)
-    }
-}
-
-/// What one pod reported, cumulative since the pod started.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PodTotals {
-    /// Latency buckets summed over label sets, sorted by `le`; `None` when
-    /// the pod does not export the histogram.
-    pub buckets: Option<Vec<Bucket>>,
-    /// Requests summed over label sets; `None` when the counter is absent.
-    pub requests: Option<f64>,
-    /// Requests whose status label starts with an error prefix.
-    pub errors: f64,
-    /// Every value of the quality gauge (one per label set); `None` when
-    /// absent or not configured.
-    pub quality: Option<Vec<f64>>,
-}
-
-/// One pod's totals and what went wrong reading them.
-#[derive(Debug, Clone, Default)]
-pub struct PodScrape {
-    pub totals: PodTotals,
-    pub warnings: Vec<String>,
-}
 
 /// One body parsed, with names as written (colons included).
 #[derive(Debug, Clone)]
@@ -179,79 +118,8 @@ pub fn parse_where(url: &str, body: &str, keep: impl Fn(&str) -> bool) -> Result
     })
 }
 
-/// Parses one body and sums the watched series. Fails only when the parser
-/// itself fails.
-pub fn read(url: &str, body: &str, series: &Series) -> Result<PodScrape, String> {
-    let parsed = parse_where(url, body, |name| series.watches(name))?;
-    let mut warnings = parsed.warnings;
-    let bucket_name = format!("{}_bucket", series.histogram);
-    let mut buckets: Vec<Bucket> = Vec::new();
-    let mut has_histogram = false;
-    let mut no_le = 0usize;
-    let mut requests: Option<f64> = None;
-    let mut errors = 0.0;
-    let mut quality: Option<Vec<f64>> = None;
-    for s in &parsed.samples {
-        let scalar = match &s.value {
-            // With `# TYPE x histogram` the parser groups the buckets and
-            // names the sample after the base name.
-            Value::Histogram(h) if s.metric == series.histogram => {
-                has_histogram = true;
-                buckets.extend(h.iter().map(|c| Bucket::new(c.less_than, c.count)));
-                continue;
-            }
-            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
-            _ => continue,
-        };
-        if s.metric == bucket_name {
-            // Without a TYPE line the buckets are plain samples with `le`.
-            match s.labels.get("le").and_then(parse_float) {
-                Some(le) => {
-                    has_histogram = true;
-                    buckets.push(Bucket::new(le, scalar));
-                }
-                None => no_le += 1,
-            }
-        } else if s.metric == series.requests {
-            *requests.get_or_insert(0.0) += scalar;
-            let is_error = s.labels.get(&series.status_label).is_some_and(|status| {
-                series
-                    .error_prefixes
-                    .iter()
-                    .any(|p| status.starts_with(p.as_str()))
-            });
-            if is_error {
-                errors += scalar;
-            }
-        } else if series.quality.as_deref() == Some(s.metric.as_str()) {
-            quality.get_or_insert_with(Vec::new).push(scalar);
-        }
-    }
-    if no_le > 0 {
-        warnings.push(format!(
-            "{url}: {no_le} {bucket_name} sample(s) without a readable le label ignored"
-        ));
-    }
-
-    Ok(PodScrape {
-        totals: PodTotals {
-            buckets: has_histogram.then(|| merge(buckets)),
-            requests,
-            errors,
-            quality,
-        },
-        warnings,
-    })
-}
-
 fn lines_have(n: usize) -> &'static str {
     if n == 1 { "line has" } else { "lines have" }
-}
-
-/// Parses a float as Go writes them (`+Inf`, `NaN`), which Rust's parser
-/// accepts only in some spellings.
-fn parse_float(s: &str) -> Option<f64> {
-    s.trim().to_ascii_lowercase().parse().ok()
 }
 
 /// Where the metric name of a line is, as `(start, len)`: a sample
@@ -345,10 +213,19 @@ pub fn rewrite_label_values(line: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::histogram::Bucket;
+    use super::super::watch::testing::{Names, read};
     use super::*;
 
-    fn series() -> Series {
-        Series::named("lat_seconds", "requests_total", "quality")
+    fn series() -> Names {
+        Names::new("lat_seconds", "requests_total", "quality")
+    }
+
+    /// The buckets read from `body`, which reads without a warning.
+    fn clean_buckets(body: &str, names: &Names) -> Option<Vec<Bucket>> {
+        let p = read("u", body, names).unwrap();
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        p.totals.buckets
     }
 
     #[test]
@@ -382,10 +259,8 @@ mod tests {
             lat_seconds_sum 1.5\nlat_seconds_count 6\n";
         let untyped = typed.replace("# TYPE lat_seconds histogram\n", "");
         for body in [typed.to_string(), untyped] {
-            let p = read("u", &body, &series()).unwrap();
-            assert!(p.warnings.is_empty(), "{:?}", p.warnings);
             assert_eq!(
-                p.totals.buckets,
+                clean_buckets(&body, &series()),
                 Some(vec![Bucket::new(0.1, 4.0), Bucket::new(f64::INFINITY, 6.0)])
             );
         }
@@ -450,13 +325,10 @@ mod tests {
         :kv:usage NaN\n\
         _x:y +Inf\n";
 
-    fn colon_series() -> Series {
-        Series {
-            histogram: "vllm:e2e_seconds".into(),
-            requests: "http:requests_total".into(),
-            status_label: "status".into(),
-            error_prefixes: vec!["5".into()],
-            quality: Some(":kv:usage".into()),
+    fn colon_series() -> Names {
+        Names {
+            status_label: "status",
+            ..Names::new("vllm:e2e_seconds", "http:requests_total", ":kv:usage")
         }
     }
 
@@ -503,11 +375,9 @@ mod tests {
             .filter(|l| !l.starts_with('#'))
             .map(|l| format!("{l}\n"))
             .collect();
-        let r = read("u", &untyped, &colon_series()).unwrap();
-        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
         assert_eq!(
-            r.totals.buckets,
-            Some(vec![Bucket::new(0.5, 4.0), Bucket::new(f64::INFINITY, 6.0)])
+            clean_buckets(&untyped, &colon_series()),
+            clean_buckets(COLONS, &colon_series())
         );
     }
 

@@ -1,24 +1,31 @@
 //! The `scrape` metric source: reads Prometheus text from each pod's
-//! `/metrics` directly, without a Prometheus server, and computes p99
-//! latency, error rate and quality per colour from the differences between
-//! polls.
+//! `/metrics` directly, without a Prometheus server, and computes each
+//! metric's formula (quantile, ratio, rate, gauge, cost) per colour from
+//! the differences between polls.
 //!
-//! - `exposition`: one body → samples of the watched series
+//! - `exposition`: one body → samples of the watched names
 //!   (prometheus-parse, reading names with `:` through a stand-in, its
-//!   other blind spots reported as warnings) → cumulative totals;
+//!   other blind spots reported as warnings);
+//! - `watch`: the selectors the specs read, and a pod's samples summed
+//!   into them (cumulative totals);
 //! - `window`: per-colour history, baselines, counter resets, deltas;
 //! - `histogram`: bucket maths and the `histogram_quantile` estimate;
-//! - `readings`: deltas → readings;
+//! - `evaluate`: one formula over totals and deltas;
+//! - `readings`: every spec → one colour's readings;
+//! - `legacy`: today's three over `[source.scrape]`'s names;
 //! - `vllm`: a vLLM `/metrics` page written from given values (fixtures).
 
 pub mod check;
+mod evaluate;
 mod exposition;
 mod histogram;
 #[cfg(test)]
 mod histogram_props;
+pub mod legacy;
 mod readings;
 mod text;
 pub mod vllm;
+mod watch;
 mod window;
 
 use std::time::{Duration, Instant};
@@ -27,12 +34,13 @@ use anyhow::{Context, bail};
 use async_trait::async_trait;
 use futures_util::future::{join, join_all};
 
-use crate::config::{LatencyUnit, ScrapeConfig};
+use crate::config::ScrapeConfig;
 use crate::http::HttpClient;
-use crate::model::{Color, ColorReadings, NoData, Snapshot};
+use crate::metricspec::{MetricSpec, Selector};
+use crate::model::{Color, ColorReadings, NoData, Reading, Snapshot};
 
 use super::MetricSource;
-use exposition::Series;
+use watch::Watch;
 use window::{Progress, Window};
 
 pub use exposition::{Parsed, Sample, Value, parse, parse_where};
@@ -44,19 +52,29 @@ pub type TargetResult = Result<String, NoData>;
 /// Scrapes every pod of both colours on each poll.
 pub struct ScrapeSource {
     client: HttpClient,
-    series: Series,
-    unit: LatencyUnit,
+    /// The metrics computed, in the order of the readings.
+    specs: Vec<MetricSpec>,
+    watch: Watch,
+    /// The counters the request rate comes from (`rps`, and the request
+    /// count `min_requests` is held against).
+    requests: Option<Vec<Selector>>,
     /// Indexed like `windows`: blue, then green.
     targets: [Vec<String>; 2],
-    /// p99 and error rate from fewer requests than this are not judged.
-    min_requests: u64,
     windows: [Window; 2],
 }
 
 impl ScrapeSource {
+    /// `cfg` gives the targets and how to reach them; `specs` what to
+    /// compute (a spec without a formula reads *not configured*; each
+    /// spec's `min_requests` applies to formulas that count requests).
     /// `timeout` per HTTP request; `window`: rates/quantiles over this much
     /// history (at least the previous poll).
-    pub fn new(cfg: &ScrapeConfig, timeout: Duration, window: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        cfg: &ScrapeConfig,
+        specs: &[MetricSpec],
+        timeout: Duration,
+        window: Duration,
+    ) -> anyhow::Result<Self> {
         for (color, urls) in [(Color::Blue, &cfg.blue), (Color::Green, &cfg.green)] {
             if urls.is_empty() {
                 bail!("scrape: {color} has no /metrics URLs");
@@ -69,35 +87,18 @@ impl ScrapeSource {
         // addresses), with the section's TLS and auth keys.
         let client = HttpClient::build(&cfg.http_options(timeout)?)
             .context("source.scrape: the HTTP client")?;
-        let histogram = cfg
-            .latency_histogram
-            .strip_suffix("_bucket")
-            .unwrap_or(&cfg.latency_histogram)
-            .to_string();
+        let specs = legacy::base_names(specs);
         Ok(ScrapeSource {
             client,
-            series: Series {
-                histogram,
-                requests: cfg.requests_counter.clone(),
-                status_label: cfg.status_label.clone(),
-                error_prefixes: cfg.error_status_prefixes.clone(),
-                quality: cfg.quality_gauge.clone(),
-            },
-            unit: cfg.latency_unit,
-            min_requests: 0,
+            watch: Watch::new(&specs),
+            requests: readings::request_counters(&specs),
+            specs,
             targets: [cfg.blue.clone(), cfg.green.clone()],
             windows: [Window::new(window), Window::new(window)],
         })
     }
 
     /// The `/metrics` URLs of a colour, in the order `ingest` expects.
-    /// Rates from fewer than `n` requests in the window become *no data*
-    /// (`source.min_requests`); 0 judges any count.
-    pub fn with_min_requests(mut self, n: u64) -> Self {
-        self.min_requests = n;
-        self
-    }
-
     pub fn targets(&self, c: Color) -> &[String] {
         &self.targets[c.index()]
     }
@@ -135,13 +136,15 @@ impl ScrapeSource {
         let i = c.index();
         let window = &mut self.windows[i];
         let targets = &self.targets[i];
+        let failed = |why: NoData| {
+            let mut r = ColorReadings::all_no_data(why.clone());
+            r.metrics = vec![Reading::NoData(why); self.specs.len()];
+            r
+        };
         if results.len() != targets.len() {
             window.clear();
             let why = format!("{} bodies for {} {c} targets", results.len(), targets.len());
-            return (
-                ColorReadings::all_no_data(NoData::Other(why)),
-                Duration::ZERO,
-            );
+            return (failed(NoData::Other(why)), Duration::ZERO);
         }
         let mut warnings = Vec::new();
         let mut failure: Option<NoData> = None;
@@ -150,8 +153,8 @@ impl ScrapeSource {
             let outcome = result
                 .as_ref()
                 .map_err(Clone::clone)
-                .and_then(|body| exposition::read(url, body, &self.series).map_err(NoData::Parse))
-                .and_then(|p| watched(url, p, &self.series));
+                .and_then(|body| self.watch.read(url, body).map_err(NoData::Parse))
+                .and_then(|p| watched(url, p, &self.watch));
             match outcome {
                 Ok(p) => {
                     warnings.extend(p.warnings);
@@ -166,7 +169,7 @@ impl ScrapeSource {
             // Sums over fewer pods would look like a counter reset, or hide
             // one, so the history starts again when all pods answer.
             window.clear();
-            let mut r = ColorReadings::all_no_data(why);
+            let mut r = failed(why);
             r.warnings = warnings;
             return (r, Duration::ZERO);
         }
@@ -175,13 +178,13 @@ impl ScrapeSource {
             Progress::Delta(d) => d.span,
             _ => Duration::ZERO,
         };
-        let mut r = readings::color_readings(
-            window.latest(),
-            &progress,
-            &self.series,
-            self.unit,
-            self.min_requests,
-        );
+        let inputs = evaluate::Inputs {
+            watch: &self.watch,
+            color: c,
+            current: window.latest(),
+            progress: &progress,
+        };
+        let mut r = readings::color_readings(&self.specs, &inputs, self.requests.as_deref());
         r.warnings = warnings;
         (r, span)
     }
@@ -190,20 +193,16 @@ impl ScrapeSource {
 /// A pod that answers 200 but holds none of the series we watch (an empty
 /// body, a proxy's placeholder page, the wrong port) is not up: counting it
 /// would let the first step open on a green that serves no metrics.
-fn watched(
-    url: &str,
-    p: exposition::PodScrape,
-    series: &Series,
-) -> Result<exposition::PodScrape, NoData> {
-    let t = &p.totals;
-    if t.buckets.is_some() || t.requests.is_some() || t.quality.is_some() {
+fn watched(url: &str, p: watch::PodScrape, watch: &Watch) -> Result<watch::PodScrape, NoData> {
+    if p.totals.any() {
         return Ok(p);
     }
-    let mut names = vec![
-        format!("{}_bucket", series.histogram),
-        series.requests.clone(),
-    ];
-    names.extend(series.quality.clone());
+    // Specs that read nothing from a scrape (a PromQL query only) cannot
+    // tell a placeholder page from a pod.
+    let names = watch.names();
+    if names.is_empty() {
+        return Ok(p);
+    }
     Err(NoData::Missing(format!(
         "{url} answered without any of {}",
         names.join(", ")

@@ -1,149 +1,93 @@
-//! From totals and deltas to the three readings of one colour. Pure: the
-//! network and the clock stay in `mod.rs`.
+//! From totals and deltas to the readings of one colour, one per spec in
+//! the specs' order, each in the spec's own unit. Pure: the network and the
+//! clock stay in `mod.rs`.
 
-use crate::config::LatencyUnit;
+use crate::metricspec::{Formula, MetricSpec, Selector};
 use crate::model::{ColorReadings, NoData, Reading};
 
-use super::exposition::{PodTotals, Series};
-use super::histogram::{Quantile, quantile};
+use super::evaluate::{self, Inputs};
 use super::window::Progress;
 
-/// The readings of one colour whose targets all answered. `current` holds
-/// the totals of this poll, `progress` what they mean against the window.
-/// Rates from fewer than `min_requests` requests are not judged.
-pub fn color_readings(
-    current: &[PodTotals],
-    progress: &Progress,
-    series: &Series,
-    unit: LatencyUnit,
-    min_requests: u64,
-) -> ColorReadings {
-    let requests = match progress {
-        Progress::Delta(d) => d.requests,
+/// The counters a colour's request rate (`rps`, the observed split) comes
+/// from: the denominator of `error_rate`, else of the first ratio, else the
+/// weight of a gauge.
+pub fn request_counters(specs: &[MetricSpec]) -> Option<Vec<Selector>> {
+    let formulas = || specs.iter().filter_map(|s| s.compute.formula.as_ref());
+    let denominator = |f: &Formula| match f {
+        Formula::Ratio { denominator, .. } => Some(denominator.clone()),
         _ => None,
     };
-    let enough = |r: Reading| match (r, requests) {
-        (Reading::Value(_), Some(n)) if n < min_requests as f64 => {
-            Reading::NoData(NoData::FewRequests(n as u64, min_requests))
-        }
-        (r, _) => r,
+    crate::metricspec::find(specs, "error_rate")
+        .and_then(|s| s.compute.formula.as_ref())
+        .and_then(denominator)
+        .or_else(|| formulas().find_map(denominator))
+        .or_else(|| {
+            formulas().find_map(|f| match f {
+                Formula::Gauge {
+                    weight: Some(w), ..
+                } => Some(vec![w.clone()]),
+                _ => None,
+            })
+        })
+}
+
+/// The readings of one colour whose targets all answered. Values of
+/// formulas that count requests, from fewer than the spec's
+/// `min_requests`, are not judged.
+pub fn color_readings(
+    specs: &[MetricSpec],
+    x: &Inputs,
+    requests: Option<&[Selector]>,
+) -> ColorReadings {
+    let d = match x.progress {
+        Progress::Delta(d) => Some(d),
+        _ => None,
     };
-    // A colour that served nothing in the window has no live quality.
-    let quality = match (quality(current, progress, series), requests) {
-        (Reading::Value(_), Some(n)) if n <= 0.0 => Reading::NoData(NoData::NoRequests),
-        (r, _) => r,
-    };
-    ColorReadings {
-        metrics: vec![
-            enough(p99(current, progress, series, unit)),
-            enough(error_rate(current, progress, series)),
-            quality,
-        ],
-        rps: match progress {
-            Progress::Delta(d) if d.span.as_secs_f64() > 0.0 => {
-                d.requests.map(|r| r / d.span.as_secs_f64())
+    let counted = d.zip(requests).and_then(|(d, r)| x.increase(d, r));
+    let metrics = specs
+        .iter()
+        .map(|spec| {
+            let Some(f) = &spec.compute.formula else {
+                return Reading::NoData(NoData::NotConfigured);
+            };
+            let r = reading(spec, f, evaluate::formula(f, x));
+            // The colour's request count holds every formula alike (as the
+            // three always were); a formula's own series only stand in
+            // where the specs name no request counter.
+            let n = match requests {
+                Some(_) => counted,
+                None => evaluate::own_count(f, x),
+            };
+            match (r, n) {
+                (Reading::Value(_), Some(n))
+                    if f.counts_requests() && n < spec.min_requests as f64 =>
+                {
+                    Reading::NoData(NoData::FewRequests(n as u64, spec.min_requests))
+                }
+                (r, _) => r,
             }
-            _ => None,
-        },
+        })
+        .collect();
+    ColorReadings {
+        metrics,
+        rps: d
+            .filter(|d| d.span.as_secs_f64() > 0.0)
+            .and_then(|d| counted.map(|n| n / d.span.as_secs_f64())),
         up: true,
         pods_up: None,
         warnings: Vec::new(),
-        span: match progress {
-            Progress::Delta(d) => d.span,
-            _ => std::time::Duration::ZERO,
-        },
+        span: d.map_or(std::time::Duration::ZERO, |d| d.span),
     }
 }
 
-fn p99(current: &[PodTotals], progress: &Progress, series: &Series, unit: LatencyUnit) -> Reading {
-    // Missing wins over baseline: it says what to fix.
-    if current.iter().all(|p| p.buckets.is_none()) {
-        return Reading::NoData(NoData::Missing(format!("{}_bucket", series.histogram)));
-    }
-    let d = match progress {
-        Progress::Baseline => return Reading::NoData(NoData::Baseline),
-        Progress::CounterReset => return Reading::NoData(NoData::CounterReset),
-        Progress::Delta(d) => d,
-    };
-    let buckets = d.buckets.as_deref().unwrap_or(&[]);
-    match quantile(0.99, buckets) {
-        Quantile::Value(v) => Reading::Value(match unit {
-            LatencyUnit::Seconds => v * 1000.0,
-            LatencyUnit::Milliseconds => v,
-        }),
-        Quantile::AboveHighest(le) => Reading::NoData(NoData::AboveRange(match unit {
-            LatencyUnit::Seconds => le * 1000.0,
-            LatencyUnit::Milliseconds => le,
-        })),
-        Quantile::NoObservations => Reading::NoData(NoData::NoRequests),
-        Quantile::NoInfBucket => Reading::NoData(NoData::Missing(format!(
-            "{}_bucket{{le=\"+Inf\"}}",
-            series.histogram
-        ))),
-        Quantile::TooFewBuckets => Reading::NoData(NoData::Other(format!(
-            "{}: no finite bucket to estimate p99 from",
-            series.histogram
-        ))),
-    }
-}
-
-fn error_rate(current: &[PodTotals], progress: &Progress, series: &Series) -> Reading {
-    if current.iter().all(|p| p.requests.is_none()) {
-        return Reading::NoData(NoData::Missing(series.requests.clone()));
-    }
-    let d = match progress {
-        Progress::Baseline => return Reading::NoData(NoData::Baseline),
-        Progress::CounterReset => return Reading::NoData(NoData::CounterReset),
-        Progress::Delta(d) => d,
-    };
-    match d.requests {
-        Some(r) if r > 0.0 => Reading::Value(d.errors / r * 100.0),
-        _ => Reading::NoData(NoData::NoRequests),
-    }
-}
-
-/// The gauge's latest value. Each pod's label sets are averaged first; the
-/// pods are then averaged weighted by the requests each served in the
-/// window, so an idle pod does not pull the colour's quality around. When
-/// any weight is unknown or zero (baseline, reset, no counter) the pods
-/// count equally instead.
-fn quality(current: &[PodTotals], progress: &Progress, series: &Series) -> Reading {
-    let Some(name) = &series.quality else {
-        return Reading::NoData(NoData::NotConfigured);
-    };
-    let pod_requests = match progress {
-        Progress::Delta(d) => Some(&d.pod_requests),
-        _ => None,
-    };
-    let mut pods: Vec<(f64, Option<f64>)> = Vec::new();
-    for (i, p) in current.iter().enumerate() {
-        let Some(values) = p.quality.as_deref().filter(|v| !v.is_empty()) else {
-            continue;
-        };
-        let mean = values.iter().sum::<f64>() / values.len() as f64;
-        let weight = pod_requests.and_then(|w| w.get(i).copied().flatten());
-        pods.push((mean, weight));
-    }
-    if pods.is_empty() {
-        return Reading::NoData(NoData::Missing(name.clone()));
-    }
-    Reading::Value(weighted_mean(&pods))
-}
-
-/// Mean of `(value, weight)` weighted when every weight is known and
-/// positive, else plain. NaN values stay NaN: the guardrails read NaN as no
-/// data, which is what a NaN quality score is.
-pub fn weighted_mean(values: &[(f64, Option<f64>)]) -> f64 {
-    let weights: Option<Vec<f64>> = values
-        .iter()
-        .map(|&(_, w)| w.filter(|w| *w > 0.0))
-        .collect();
-    match weights {
-        Some(w) => {
-            let total: f64 = w.iter().sum();
-            values.iter().zip(&w).map(|(&(v, _), w)| v * w).sum::<f64>() / total
+/// An outcome in the formula's unit as a reading in the spec's.
+fn reading(spec: &MetricSpec, f: &Formula, outcome: evaluate::Outcome) -> Reading {
+    match outcome {
+        Ok(v) => Reading::Value(spec.shown(v, f.unit())),
+        Err(NoData::AboveRange(le)) => {
+            Reading::NoData(NoData::AboveRange(spec.shown(le, f.unit())))
         }
-        None => values.iter().map(|&(v, _)| v).sum::<f64>() / values.len() as f64,
+        Err(why) => Reading::NoData(why),
     }
 }
 
@@ -151,20 +95,56 @@ pub fn weighted_mean(values: &[(f64, Option<f64>)]) -> f64 {
 mod tests {
     use std::time::Duration;
 
+    use super::super::evaluate::weighted_mean;
     use super::super::histogram::Bucket;
-    use super::super::window::Deltas;
+    use super::super::watch::testing::Names;
+    use super::super::watch::{PodTotals, Watch};
+    use super::super::window::{CounterDelta, Deltas};
     use super::*;
+    use crate::config::LatencyUnit;
+    use crate::metricspec::Unit;
+    use crate::model::Color;
 
-    fn series() -> Series {
-        Series::named("lat", "req", "q")
+    /// Today's three: `None` leaves the quality gauge unconfigured.
+    fn series() -> Option<Names> {
+        Some(Names::new("lat", "req", "q"))
+    }
+
+    /// Today's signature over the three specs: p99 and error rate judged
+    /// from `min_requests`, the histogram in `unit`.
+    fn color_readings(
+        cur: &[PodTotals],
+        progress: &Progress,
+        names: &Option<Names>,
+        unit: LatencyUnit,
+        min_requests: u64,
+    ) -> ColorReadings {
+        let mut specs = Names::new("lat", "req", "q").specs();
+        if let Some(Formula::Quantile { unit: u, .. }) = &mut specs[0].compute.formula
+            && unit == LatencyUnit::Milliseconds
+        {
+            *u = Unit::Millis;
+        }
+        specs[0].min_requests = min_requests;
+        specs[1].min_requests = min_requests;
+        if names.is_none() {
+            specs[2].compute.formula = None;
+        }
+        let watch = Watch::new(&specs);
+        let x = Inputs {
+            watch: &watch,
+            color: Color::Green,
+            current: cur,
+            progress,
+        };
+        super::color_readings(&specs, &x, request_counters(&specs).as_deref())
     }
 
     fn pod(quality: Option<Vec<f64>>) -> PodTotals {
         PodTotals {
-            buckets: Some(vec![Bucket::new(f64::INFINITY, 1.0)]),
-            requests: Some(1.0),
-            errors: 0.0,
-            quality,
+            histograms: vec![Some(vec![Bucket::new(f64::INFINITY, 1.0)])],
+            counters: vec![Some(1.0), Some(0.0)],
+            gauges: vec![quality],
         }
     }
 
@@ -172,16 +152,23 @@ mod tests {
         let requests = pod_requests.iter().flatten().copied().reduce(|a, b| a + b);
         Progress::Delta(Deltas {
             span: Duration::from_secs(10),
-            buckets: Some(vec![
+            histograms: vec![Some(vec![
                 Bucket::new(0.1, 50.0),
                 Bucket::new(0.5, 90.0),
                 Bucket::new(1.0, 98.0),
                 Bucket::new(2.5, 100.0),
                 Bucket::new(f64::INFINITY, 100.0),
-            ]),
-            requests,
-            errors: 5.0,
-            pod_requests,
+            ])],
+            counters: vec![
+                CounterDelta {
+                    total: requests,
+                    pods: pod_requests.clone(),
+                },
+                CounterDelta {
+                    total: Some(5.0),
+                    pods: vec![None; pod_requests.len()],
+                },
+            ],
         })
     }
 
@@ -234,7 +221,11 @@ mod tests {
 
     #[test]
     fn missing_series_and_not_configured() {
-        let cur = [PodTotals::default()];
+        let cur = [PodTotals {
+            histograms: vec![None],
+            counters: vec![None, None],
+            gauges: vec![None],
+        }];
         let r = color_readings(
             &cur,
             &Progress::Baseline,
@@ -248,9 +239,7 @@ mod tests {
         );
         assert_eq!(r.metrics[1], Reading::NoData(NoData::Missing("req".into())));
         assert_eq!(r.metrics[2], Reading::NoData(NoData::Missing("q".into())));
-        let mut s = series();
-        s.quality = None;
-        let r = color_readings(&cur, &Progress::Baseline, &s, LatencyUnit::Seconds, 0);
+        let r = color_readings(&cur, &Progress::Baseline, &None, LatencyUnit::Seconds, 0);
         assert_eq!(r.metrics[2], Reading::NoData(NoData::NotConfigured));
     }
 
@@ -259,8 +248,8 @@ mod tests {
         let cur = [pod(None)];
         let mut p = deltas(vec![Some(0.0)]);
         if let Progress::Delta(d) = &mut p {
-            d.errors = 0.0;
-            d.buckets = Some(vec![Bucket::new(0.1, 0.0), Bucket::new(f64::INFINITY, 0.0)]);
+            d.counters[1].total = Some(0.0);
+            d.histograms[0] = Some(vec![Bucket::new(0.1, 0.0), Bucket::new(f64::INFINITY, 0.0)]);
         }
         let r = color_readings(&cur, &p, &series(), LatencyUnit::Seconds, 0);
         assert_eq!(r.metrics[0], Reading::NoData(NoData::NoRequests));
@@ -279,31 +268,23 @@ mod tests {
     #[test]
     fn too_few_requests_are_not_judged_and_idle_quality_is_no_data() {
         let cur = [pod(Some(vec![0.8]))];
-        let r = color_readings(
-            &cur,
-            &deltas(vec![Some(12.0)]),
-            &series(),
-            LatencyUnit::Seconds,
-            20,
-        );
+        // Judged from 20 requests, `n` of them in the window.
+        let served = |n| {
+            color_readings(
+                &cur,
+                &deltas(vec![Some(n)]),
+                &series(),
+                LatencyUnit::Seconds,
+                20,
+            )
+        };
+        let r = served(12.0);
         assert_eq!(r.metrics[0], Reading::NoData(NoData::FewRequests(12, 20)));
         assert_eq!(r.metrics[1], Reading::NoData(NoData::FewRequests(12, 20)));
         assert!(matches!(r.metrics[2], Reading::Value(q) if (q - 0.8).abs() < 1e-9));
-        let r = color_readings(
-            &cur,
-            &deltas(vec![Some(20.0)]),
-            &series(),
-            LatencyUnit::Seconds,
-            20,
-        );
+        let r = served(20.0);
         assert!(matches!(r.metrics[1], Reading::Value(_)));
-        let r = color_readings(
-            &cur,
-            &deltas(vec![Some(0.0)]),
-            &series(),
-            LatencyUnit::Seconds,
-            20,
-        );
+        let r = served(0.0);
         assert_eq!(r.metrics[2], Reading::NoData(NoData::NoRequests));
     }
 }

@@ -7,6 +7,7 @@
 //! builds a string.
 
 use super::text::Text;
+use crate::config::ScrapeConfig;
 
 /// vLLM's bucket bounds for time to first token, seconds.
 pub const TTFT_BOUNDS: [f64; 22] = [
@@ -82,6 +83,18 @@ impl VllmPage {
             prompt_tokens: 350,
             generation_tokens: 180,
         }
+    }
+
+    /// `cfg` with today's three reading vLLM's names: time to first token
+    /// as the latency, the HTTP counter with 5xx as errors, KV cache usage
+    /// as the gauge (what a config without `[[metrics]]` could name).
+    pub fn legacy_names(mut cfg: ScrapeConfig) -> ScrapeConfig {
+        cfg.latency_histogram = "vllm:time_to_first_token_seconds".into();
+        cfg.requests_counter = "http_requests_total".into();
+        cfg.status_label = "status".into();
+        cfg.error_status_prefixes = vec!["5".into()];
+        cfg.quality_gauge = Some("vllm:kv_cache_usage_perc".into());
+        cfg
     }
 
     /// The page as vLLM's API server would answer `GET /metrics`.
