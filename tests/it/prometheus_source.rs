@@ -162,7 +162,12 @@ async fn run() {
 /// directly (the scrape source's arithmetic, itself tested against the
 /// simulator) over the same 10 s as Prometheus' rate() window.
 async fn ground_truth(src: &mut PrometheusSource, blue: &[String], green: &[String]) {
-    let scrape_cfg = ScrapeConfig::new(blue.to_vec(), green.to_vec());
+    // The fleet serves the common names, not the scrape defaults.
+    let scrape_cfg = ScrapeConfig {
+        latency_histogram: cutover::demo::stats::LATENCY_HISTOGRAM.into(),
+        requests_counter: cutover::demo::stats::REQUESTS_COUNTER.into(),
+        ..ScrapeConfig::new(blue.to_vec(), green.to_vec())
+    };
     let window = Duration::from_secs(10);
     let mut truth = ScrapeSource::legacy(&scrape_cfg, Duration::from_secs(2), window).unwrap();
     let _baseline = truth.poll().await;
