@@ -136,7 +136,6 @@ async fn slow_first_token_breaches_against_blue_after_it_starts() {
 }
 
 #[test]
-#[ignore = "needs the metric model wired (core, scrape)"]
 fn the_ttft_guardrail_rolls_back_the_silent_regression() {
     use cutover::engine::journal::{Journal, RecordAction, RecordKind};
     let _turn = serial::heavy();
@@ -152,6 +151,14 @@ fn the_ttft_guardrail_rolls_back_the_silent_regression() {
         .iter()
         .find(|x| x.kind == RecordKind::Intent && x.action == Some(RecordAction::Rollback))
         .expect("a rollback");
+    // The reason names it by its label; the readings by its id.
     let reason = rollback.reason.as_deref().unwrap_or("");
-    assert!(reason.contains("ttft_p95_ms"), "{reason}");
+    assert!(reason.contains("time to first token"), "{reason}");
+    assert!(
+        rollback.readings.iter().any(|r| r.color == Color::Green
+            && r.metric == "ttft_p95_ms"
+            && r.verdict == cutover::model::Verdict::Breach),
+        "{:?}",
+        rollback.readings
+    );
 }
