@@ -89,7 +89,7 @@ async fn main() {
     .unwrap();
     // Fill the history and the event log.
     let mut rx = handle.state();
-    rx.wait_for(|s| s.split.is_some()).await.unwrap();
+    rx.wait_for(|s| s.traffic.split.is_some()).await.unwrap();
     for _ in 0..60 {
         let _ = handle.call(Origin::Cli, Command::Note("fill".into())).await;
     }
@@ -99,7 +99,7 @@ async fn main() {
         for _ in 0..cutover::engine::state::History::CAPACITY {
             for c in cutover::model::Color::BOTH {
                 for m in 0..s.metrics.len() {
-                    s.history.push(
+                    s.guard.history.push(
                         c,
                         m,
                         cutover::engine::state::HistoryPoint {
@@ -147,7 +147,9 @@ async fn main() {
                 },
             )
             .unwrap();
-        rx.wait_for(|s| s.split == Some(Split::ZERO)).await.unwrap();
+        rx.wait_for(|s| s.traffic.split == Some(Split::ZERO))
+            .await
+            .unwrap();
         lat.push(t.elapsed());
     }
     println!(

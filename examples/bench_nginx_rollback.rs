@@ -217,7 +217,9 @@ async fn main() {
         )
         .unwrap();
         let mut rx = handle.state();
-        rx.wait_for(|s| s.split == Some(half)).await.unwrap();
+        rx.wait_for(|s| s.traffic.split == Some(half))
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
         let before = n.workers();
         let t0 = Instant::now();
@@ -229,7 +231,7 @@ async fn main() {
                 },
             )
             .unwrap();
-        rx.wait_for(|s| s.split == Some(Split::ZERO) && s.pending.is_none())
+        rx.wait_for(|s| s.traffic.split == Some(Split::ZERO) && s.traffic.pending.is_none())
             .await
             .unwrap();
         let applied = t0.elapsed();

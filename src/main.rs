@@ -424,7 +424,7 @@ async fn cockpit(config: &Config, readonly: bool, take_over: bool) -> anyhow::Re
         },
     )
     .await;
-    let split = running.handle.current().split;
+    let split = running.handle.current().traffic.split;
     let journal = running.journal.clone();
     let left = split
         .map(|s| format!("{}% green", s.green()))

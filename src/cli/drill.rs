@@ -53,8 +53,8 @@ async fn drill_on(
     opts: DrillOptions,
 ) -> anyhow::Result<u8> {
     let s = super::headless::router_answered(handle, FIRST_READ).await;
-    let Some(now_split) = s.split else {
-        let why = match &s.router_error {
+    let Some(now_split) = s.traffic.split else {
+        let why = match &s.traffic.router_error {
             Some(e) => e.clone(),
             None => format!("no answer in {}", crate::format::span(FIRST_READ)),
         };
@@ -162,7 +162,7 @@ async fn source_shows_rates(
     // Rates need a poll or two: whether the source can show the split at
     // all is known once they had time to arrive.
     let settle = config.source.interval * 3 + config.source.timeout + Duration::from_secs(1);
-    let rates = tokio::time::timeout(settle, rx.wait_for(|s| s.observed.is_some()))
+    let rates = tokio::time::timeout(settle, rx.wait_for(|s| s.traffic.observed.is_some()))
         .await
         .is_ok_and(|r| r.is_ok());
     if !rates {
@@ -179,7 +179,7 @@ async fn source_shows_rates(
 /// Why a drill must not raise green: the journal says it was rolled back
 /// (a drill would send real traffic to it), unless forced.
 fn rolled_back(s: &State, force: bool) -> Option<String> {
-    let m = s.rolled_back.as_ref()?;
+    let m = s.rollback.rolled_back.as_ref()?;
     if force {
         say(format!(
             "drill: {} was rolled back ({}); drilling anyway (--force)",
@@ -208,7 +208,7 @@ async fn one_run(
     let label = format!("drill {i}/{n}");
     let t0 = Instant::now();
     let before = handle.current();
-    if before.split != Some(split) {
+    if before.traffic.split != Some(split) {
         handle
             .call(
                 Origin::Drill,
@@ -228,7 +228,7 @@ async fn one_run(
         figure(raised - t0)
     )];
     let s = handle.current();
-    if let Some(v) = &s.verified {
+    if let Some(v) = &s.traffic.verified {
         confirm.push(format!("verify: {}", v.detail));
     }
     if rates {
@@ -237,7 +237,7 @@ async fn one_run(
             None => confirm.push("not seen in the traffic".into()),
         }
     }
-    let previous = s.last_rollback.as_ref().map(|t| t.decided);
+    let previous = s.rollback.last.as_ref().map(|t| t.decided);
     handle
         .call(
             Origin::Drill,
@@ -248,17 +248,11 @@ async fn one_run(
         .await
         .map_err(|e| format!("rollback: {e}"))?;
     let landed = handle.current();
-    let times = match &landed.last_rollback {
+    let times = match &landed.rollback.last {
         Some(t) if Some(t.decided) != previous => t.clone(),
         _ => return Err("the rollback landed without a measured time".into()),
     };
-    // What the router's verify saw at 0 %, when it observes the data plane.
-    let verified = landed
-        .verified
-        .as_ref()
-        .filter(|v| v.served == Split::ZERO && v.at >= times.decided)
-        .map(|v| format!(" (verify: {})", v.detail))
-        .unwrap_or_default();
+    let verified = verified_at_zero(&landed, times.decided);
     let times = if rates && times.to_zero.seen().is_none() {
         wait_for_zero(handle, config, times).await
     } else {
@@ -278,6 +272,17 @@ async fn one_run(
     Ok(Run { times })
 }
 
+/// What the router's verify saw at 0 % since `decided`, when it observes
+/// the data plane: ` (verify: …)`, else nothing.
+fn verified_at_zero(s: &State, decided: Instant) -> String {
+    s.traffic
+        .verified
+        .as_ref()
+        .filter(|v| v.served == Split::ZERO && v.at >= decided)
+        .map(|v| format!(" (verify: {})", v.detail))
+        .unwrap_or_default()
+}
+
 /// Waits for an observed split close to `split` (within the configured
 /// margin) from a window that ended after the router confirmed it; `None`
 /// when none came in two windows.
@@ -294,13 +299,15 @@ async fn observed_at(
     let seen = tokio::time::timeout(
         limit,
         rx.wait_for(|s| {
-            s.observed
+            s.traffic
+                .observed
                 .is_some_and(|o| o.at > since && (o.green - want).abs() <= margin)
         }),
     )
     .await
     .ok()?
     .ok()?
+    .traffic
     .observed?;
     Some(seen.at.saturating_duration_since(since))
 }
@@ -321,14 +328,15 @@ async fn wait_for_zero(
     let found = tokio::time::timeout(
         limit,
         rx.wait_for(|s: &std::sync::Arc<State>| {
-            s.last_rollback
+            s.rollback
+                .last
                 .as_ref()
                 .is_none_or(|t| t.decided != decided || !t.to_zero.awaiting())
         }),
     )
     .await;
     match found {
-        Ok(Ok(s)) => s.last_rollback.clone().unwrap_or(times),
+        Ok(Ok(s)) => s.rollback.last.clone().unwrap_or(times),
         _ => times,
     }
 }

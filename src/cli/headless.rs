@@ -133,7 +133,7 @@ pub async fn run_autopilot(running: Running, out: Printer) -> anyhow::Result<i32
     let follow = follow_events(
         &handle,
         |e| out.line(event_line(e)),
-        |s| s.outcome.is_some() && !matches!(&s.last_rollback, Some(t) if t.to_zero.awaiting()),
+        |s| s.outcome.is_some() && !matches!(&s.rollback.last, Some(t) if t.to_zero.awaiting()),
     );
     let code = tokio::select! {
         r = follow => {
@@ -149,7 +149,7 @@ pub async fn run_autopilot(running: Running, out: Printer) -> anyhow::Result<i32
             exit_code_for(&outcome)
         }
         sig = crate::signals::any_stop() => {
-            let split = handle.current().split;
+            let split = handle.current().traffic.split;
             out.line(format!(
                 "{sig}: stopping; traffic left at {} (stopping never moves traffic)",
                 split.map(|s| s.to_string()).unwrap_or_else(|| "an unknown split".into())
@@ -174,7 +174,7 @@ pub(super) async fn router_answered(handle: &EngineHandle, within: Duration) -> 
     // The borrow of the state ends with this statement.
     let _ = tokio::time::timeout(
         within,
-        rx.wait_for(|s| s.split.is_some() || s.router_error.is_some()),
+        rx.wait_for(|s| s.traffic.split.is_some() || s.traffic.router_error.is_some()),
     )
     .await;
     handle.current()
@@ -183,7 +183,7 @@ pub(super) async fn router_answered(handle: &EngineHandle, within: Duration) -> 
 /// Waits until the router has told us the split (or failed to).
 async fn split_known(handle: &EngineHandle, within: Duration) -> anyhow::Result<()> {
     let s = router_answered(handle, within).await;
-    match (s.split, s.router_error.clone()) {
+    match (s.traffic.split, s.traffic.router_error.clone()) {
         (Some(_), _) => Ok(()),
         (None, Some(e)) => bail!("{e}"),
         _ => bail!("the router did not answer within {}s", within.as_secs()),
@@ -211,7 +211,7 @@ pub async fn one_shot(
         let mut rx = running.handle.state();
         let _ = tokio::time::timeout(
             Duration::from_secs(10),
-            rx.wait_for(|s| s.snapshot.is_some()),
+            rx.wait_for(|s| s.guard.snapshot.is_some()),
         )
         .await;
     }
@@ -244,7 +244,7 @@ async fn rollback_landed(
     };
     let msg = reply.map_err(|e| e.to_string())?;
     let mut rx = handle.state();
-    let checked = rx.wait_for(|s| s.verifying.is_none() && s.rollback_failed.is_none());
+    let checked = rx.wait_for(|s| s.traffic.verifying.is_none() && s.rollback.failed.is_none());
     match tokio::time::timeout_at(deadline, checked).await {
         Ok(Ok(_)) => Ok(msg),
         Ok(Err(_)) => Err("the engine stopped before the rollback was checked".into()),
@@ -256,16 +256,18 @@ async fn rollback_landed(
 /// the last reason, and the state the router is left in.
 fn not_landed(s: &State, retry_for: Duration) -> String {
     let (tries, why) = s
-        .rollback_failed
+        .rollback
+        .failed
         .as_ref()
         .map(|r| (r.tries, r.reason.clone()))
         .unwrap_or((0, "no answer from the router".into()));
-    let router = match (s.split, &s.router_error) {
+    let router = match (s.traffic.split, &s.traffic.router_error) {
         (_, Some(e)) => format!("the router cannot be read ({e})"),
         (Some(split), None) => format!("the router reads {split}"),
         (None, None) => "the router was never read".into(),
     };
     let served = s
+        .traffic
         .verified
         .as_ref()
         .map(|v| format!("; the data plane was last seen serving {}", v.served))

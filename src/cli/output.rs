@@ -33,16 +33,17 @@ const IDLE: &str = "no traffic at 0 %";
 
 /// The colour has no share of the split: its readings judge nothing.
 fn idle(s: &State, color: Color) -> bool {
-    s.split.is_some_and(|x| x.share(color) == 0)
+    s.traffic.split.is_some_and(|x| x.share(color) == 0)
 }
 
 pub fn status_text(s: &State, journal: &std::path::Path) -> String {
     let now = Instant::now();
     let mut out = String::new();
     let split = s
+        .traffic
         .split
         .map(|x| format!("split {}% green / {}% blue", x.green(), x.blue()))
-        .unwrap_or_else(|| field(&split_unknown(s.router_error.as_deref())).into_owned());
+        .unwrap_or_else(|| field(&split_unknown(s.traffic.router_error.as_deref())).into_owned());
     out.push_str(&format!("service   {}\n", field(&s.service)));
     out.push_str(&format!("router    {}   {split}\n", s.router_kind));
     let phase = match &s.phase {
@@ -52,13 +53,13 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
     out.push_str(&format!("phase     {phase}\n"));
     out.push_str(&format!(
         "gate      {}\n",
-        if s.gate.open {
+        if s.guard.gate.open {
             "open".to_string()
         } else {
-            format!("closed: {}", field(&joined(&s.gate.reasons)))
+            format!("closed: {}", field(&joined(&s.guard.gate.reasons)))
         }
     ));
-    match s.data_age(now) {
+    match s.guard.data_age(now) {
         Some(age) => out.push_str(&format!(
             "data      {} ({}s old)\n",
             s.source,
@@ -69,7 +70,7 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
     for color in Color::BOTH {
         out.push_str(&format!("{:<5}", color.upper()));
         for (i, metric) in s.metrics.iter().enumerate() {
-            let text = match s.judgement(color, &metric.id) {
+            let text = match s.guard.judgement(color, &metric.id) {
                 Some(_) if idle(s, color) => format!("no data ({IDLE})"),
                 Some(j) => match j.value {
                     Some(v) => format!("{} {}", metric.format(v), j.verdict.word()),
@@ -93,7 +94,7 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
         }
         out.push('\n');
     }
-    if let Some(t) = &s.last_rollback {
+    if let Some(t) = &s.rollback.last {
         out.push_str(&format!("rollback  {}\n", field(&rollback_line(t))));
     } else if let Some(l) = crate::engine::last_rollback::last_rollback(journal) {
         out.push_str(&format!("rollback  {}\n", field(&l.describe())));
@@ -105,7 +106,7 @@ pub fn status_text(s: &State, journal: &std::path::Path) -> String {
 /// The reading of a metric shown but not judged (`guard = false`): `None`
 /// when the source does not measure it.
 fn unjudged(s: &State, color: Color, index: usize) -> Option<&Reading> {
-    let r = s.snapshot.as_ref()?.color(color).at(index);
+    let r = s.guard.snapshot.as_ref()?.color(color).at(index);
     r.is_configured().then_some(r)
 }
 
@@ -131,7 +132,7 @@ pub fn rollback_line(t: &crate::engine::RollbackTimes) -> String {
 /// The last rollback for `status --json`: its measured times, from the
 /// journal (the cockpit that made it may have exited) or from this run.
 pub fn last_rollback_json(s: &State, journal: &std::path::Path) -> Value {
-    if let Some(t) = &s.last_rollback {
+    if let Some(t) = &s.rollback.last {
         return json!({
             "time": humantime::format_rfc3339_millis(t.decided_wall).to_string(),
             "reason": t.reason,
@@ -152,7 +153,7 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
     for color in Color::BOTH {
         let mut metrics = serde_json::Map::new();
         for (i, metric) in s.metrics.iter().enumerate() {
-            let v = match s.judgement(color, &metric.id) {
+            let v = match s.guard.judgement(color, &metric.id) {
                 Some(_) if idle(s, color) => json!({
                     "value": null,
                     "verdict": crate::model::Verdict::NoData,
@@ -180,26 +181,26 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
             };
             metrics.insert(metric.id.clone(), v);
         }
-        let rps = s.snapshot.as_ref().and_then(|x| x.color(color).rps);
+        let rps = s.guard.snapshot.as_ref().and_then(|x| x.color(color).rps);
         metrics.insert("rps".into(), json!(rps));
         colors.insert(color.name().to_string(), Value::Object(metrics));
     }
     json!({
         "service": s.service,
         "router": s.router_kind,
-        "router_error": s.router_error,
-        "split": s.split.map(|x| x.green()),
+        "router_error": s.traffic.router_error,
+        "split": s.traffic.split.map(|x| x.green()),
         "phase": s.phase.name(),
         "rolled_back_reason": match &s.phase {
             crate::engine::Phase::RolledBack { reason } => Some(reason.clone()),
             _ => None,
         },
         "gate": {
-            "open": s.gate.open,
-            "reasons": s.gate.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "open": s.guard.gate.open,
+            "reasons": s.guard.gate.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
         },
         "source": s.source.to_string(),
-        "data_age_s": s.data_age(now).map(|d| d.as_secs_f64()),
+        "data_age_s": s.guard.data_age(now).map(|d| d.as_secs_f64()),
         "metrics": colors,
         "journal": journal.display().to_string(),
         "last_rollback": last_rollback_json(s, journal),
@@ -220,7 +221,7 @@ mod tests {
         specs[2].guard = false;
         let mut s = State::new("svc", "demo", "demo", PlanView::default(), true, 2);
         s.metrics = shared(specs);
-        s.split = Split::new(25);
+        s.traffic.split = Split::new(25);
         let colour = |q: f64| ColorReadings {
             metrics: vec![
                 Reading::Value(400.0),
@@ -236,8 +237,8 @@ mod tests {
             blue: colour(0.9),
             green: colour(0.5),
         };
-        s.judgements = evaluate(&snap, s.split, &s.metrics);
-        s.snapshot = Some(snap);
+        s.guard.judgements = evaluate(&snap, s.traffic.split, &s.metrics);
+        s.guard.snapshot = Some(snap);
         s
     }
 

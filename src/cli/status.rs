@@ -25,11 +25,11 @@ const SLACK: Duration = Duration::from_secs(1);
 /// What could not be read, in words; empty when everything was.
 pub fn unreadable(s: &State) -> Vec<String> {
     let mut out = Vec::new();
-    if s.split.is_none() {
+    if s.traffic.split.is_none() {
         out.push("the split (the router did not answer)".to_string());
     }
     for color in Color::BOTH {
-        match &s.snapshot {
+        match &s.guard.snapshot {
             None => out.push(format!(
                 "{}'s data (no poll finished in time)",
                 color.name()
@@ -43,7 +43,7 @@ pub fn unreadable(s: &State) -> Vec<String> {
     }
     // A judged metric whose series does not exist is never judged: a
     // script must not read that as healthy.
-    for j in &s.judgements {
+    for j in &s.guard.judgements {
         if let Some(crate::model::NoData::Missing(series)) = &j.no_data {
             out.push(format!(
                 "{}'s {} (missing series: {series})",
@@ -70,14 +70,23 @@ pub async fn status(
     let mut rx = running.handle.state();
     let _ = tokio::time::timeout_at(
         started + timeout + SLACK,
-        rx.wait_for(|s| s.snapshot.is_some() && (s.split.is_some() || s.router_error.is_some())),
+        rx.wait_for(|s| {
+            s.guard.snapshot.is_some()
+                && (s.traffic.split.is_some() || s.traffic.router_error.is_some())
+        }),
     )
     .await;
-    let first = rx.borrow().snapshot.as_ref().map(|s| s.at);
-    if rx.borrow().snapshot.as_ref().is_some_and(baseline_only) {
+    let first = rx.borrow().guard.snapshot.as_ref().map(|s| s.at);
+    if rx
+        .borrow()
+        .guard
+        .snapshot
+        .as_ref()
+        .is_some_and(baseline_only)
+    {
         let _ = tokio::time::timeout_at(
             started + interval + timeout + SLACK,
-            rx.wait_for(|s| s.snapshot.as_ref().map(|s| s.at) != first),
+            rx.wait_for(|s| s.guard.snapshot.as_ref().map(|s| s.at) != first),
         )
         .await;
     }

@@ -149,10 +149,11 @@ async fn recv(s: &mut Option<Signal>) {
 fn done(s: &State) -> Option<&'static str> {
     // A rollback still failing, a write in flight or a check not yet back
     // means 0 % is what was asked, not yet what is served: keep guarding.
-    let settled = s.rollback_failed.is_none() && s.pending.is_none() && s.verifying.is_none();
+    let settled =
+        s.rollback.failed.is_none() && s.traffic.pending.is_none() && s.traffic.verifying.is_none();
     if !settled {
         None
-    } else if s.split.is_some_and(|x| x.green() == 0) {
+    } else if s.traffic.split.is_some_and(|x| x.green() == 0) {
         Some("green is at 0 %")
     } else if s.phase == Phase::Promoted {
         Some("green is promoted and baked")
@@ -172,12 +173,12 @@ async fn guard(running: Running, config: &Config, why: &str) -> u8 {
     let mut usr1 = listen(SignalKind::user_defined1());
     let lost_at = std::time::Instant::now();
     let s = handle.current();
-    let mut mark = mark::Mark::new(s.split.map(|x| x.green()), s.armed);
+    let mut mark = mark::Mark::new(s.traffic.split.map(|x| x.green()), s.guard.armed);
     let guard_for = config.safety.guard_for;
     let then = format!(
         "guarding: auto-rollback {}, nothing advances; ends at 0 % green, once promoted and \
          baked, after {}, or on SIGTERM/SIGHUP/SIGINT; `--take-over` takes over",
-        if s.armed { "armed" } else { "DISARMED" },
+        if s.guard.armed { "armed" } else { "DISARMED" },
         crate::format::span(guard_for)
     );
     journal_loss(&handle, why, &then).await;
@@ -201,10 +202,10 @@ async fn guard(running: Running, config: &Config, why: &str) -> u8 {
                     break End { why: "the engine stopped".into(), code: 1 };
                 }
                 let s = rx.borrow().clone();
-                let split = s.split.map(|x| x.green());
-                if split != mark.split || s.armed != mark.armed {
+                let split = s.traffic.split.map(|x| x.green());
+                if split != mark.split || s.guard.armed != mark.armed {
                     mark.split = split;
-                    mark.armed = s.armed;
+                    mark.armed = s.guard.armed;
                     let _ = mark::write(&journal, &mark);
                 }
             }
@@ -229,6 +230,7 @@ async fn guard(running: Running, config: &Config, why: &str) -> u8 {
     mark::remove(&journal);
     let left = handle
         .current()
+        .traffic
         .split
         .map_or_else(|| "an unknown split".into(), |s| format!("{} %", s.green()));
     let line = format!(

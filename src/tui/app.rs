@@ -248,7 +248,7 @@ impl App {
         events: impl IntoIterator<Item = CtEvent>,
         state: &State,
     ) -> Vec<Action> {
-        if self.sent_armed == Some(state.armed) {
+        if self.sent_armed == Some(state.guard.armed) {
             self.sent_armed = None;
         }
         self.batch_armed = None;
@@ -275,7 +275,7 @@ impl App {
             }
         }
         if let Some(v) = self.batch_armed.take()
-            && v != self.sent_armed.unwrap_or(state.armed)
+            && v != self.sent_armed.unwrap_or(state.guard.armed)
         {
             self.sent_armed = Some(v);
             out.push(Action::Send(Command::SetArmed(v)));
@@ -289,7 +289,9 @@ impl App {
     /// Armed as the operator last asked for it: within a batch, or sent
     /// and not yet in the published state.
     pub fn armed_intent(&self, state: &State) -> bool {
-        self.batch_armed.or(self.sent_armed).unwrap_or(state.armed)
+        self.batch_armed
+            .or(self.sent_armed)
+            .unwrap_or(state.guard.armed)
     }
 
     /// Handles one key. Only presses count; repeats and releases are ignored.
@@ -440,7 +442,7 @@ mod tests {
     /// At 25 %, where promote and a forced advance would be accepted.
     fn canary() -> State {
         let mut s = state();
-        s.split = Split::new(25);
+        s.traffic.split = Split::new(25);
         s.phase = crate::engine::Phase::Canary { step: 2 };
         s
     }
@@ -547,7 +549,7 @@ mod tests {
         );
         assert_eq!(app.on_key(ch(' '), &s), Action::Send(Command::TogglePause));
         let mut disarmed = state();
-        disarmed.armed = false;
+        disarmed.guard.armed = false;
         assert_eq!(
             app.on_key(ch('a'), &disarmed),
             Action::Send(Command::SetArmed(true))
@@ -604,7 +606,7 @@ mod tests {
     #[test]
     fn decommission_asks_first_by_key_and_by_line() {
         let mut s = state();
-        s.split = Some(Split::FULL);
+        s.traffic.split = Some(Split::FULL);
         s.phase = crate::engine::Phase::Promoted;
         let mut app = App::new(false, false);
         app.on_key(ch('D'), &s);
@@ -751,7 +753,7 @@ mod tests {
         app.on_key(key(KeyCode::Esc), &s);
         // Disarmed: `a` arms at once.
         let mut off = state();
-        off.armed = false;
+        off.guard.armed = false;
         assert_eq!(
             app.on_key(ch('a'), &off),
             Action::Send(Command::SetArmed(true))
@@ -761,7 +763,7 @@ mod tests {
     #[test]
     fn a_burst_of_a_ends_in_one_state_sent_once() {
         let mut off = state();
-        off.armed = false;
+        off.guard.armed = false;
         let mut app = App::new(false, false);
         // Disarmed: the first `a` arms, the second opens the disarm
         // dialog, the rest do nothing there; one SetArmed(true) goes out.

@@ -11,14 +11,14 @@ use super::app::ConfirmKind;
 
 /// Why the engine would refuse `kind` now, if it would.
 pub fn refusal(kind: ConfirmKind, state: &State) -> Option<String> {
-    if let Some(p) = &state.pending {
+    if let Some(p) = &state.traffic.pending {
         return Some(format!(
             "busy: {} → {} is in flight; r still rolls back",
             p.from.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
             p.to
         ));
     }
-    let Some(split) = state.split else {
+    let Some(split) = state.traffic.split else {
         return Some("split unknown: the router has not answered yet".into());
     };
     match kind {
@@ -36,7 +36,7 @@ fn promote(state: &State, split: Split) -> Option<String> {
     if split == Split::FULL {
         return Some("already at 100 %: green has all traffic".into());
     }
-    if let Some(m) = &state.rolled_back {
+    if let Some(m) = &state.rollback.rolled_back {
         return Some(format!(
             "{} was rolled back ({}): promoting it needs force: `:set 100` and confirm",
             m.describe_green(),

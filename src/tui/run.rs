@@ -173,7 +173,7 @@ pub async fn run(handle: EngineHandle, opts: TuiOptions) -> anyhow::Result<Exit>
             _ = sig.hup.recv() => break Exit::TerminalLost("SIGHUP".into()),
             _ = sig.int.recv() => break Exit::Signal("SIGINT", 130),
             _ = sig.tstp.recv() => {
-                let split = state_rx.borrow().split;
+                let split = state_rx.borrow().traffic.split;
                 if let Err(e) = suspend(&mut guard, &handle, &mut app, split) {
                     break lost(e);
                 }
@@ -255,7 +255,7 @@ impl Ui<'_> {
                 // No terminal to give back or take again.
                 Action::Suspend if gone.is_some() => {}
                 Action::Suspend => {
-                    if let Err(e) = suspend(self.guard, handle, self.app, state.split) {
+                    if let Err(e) = suspend(self.guard, handle, self.app, state.traffic.split) {
                         return Some(lost(e));
                     }
                     self.stops.reset(Instant::now());

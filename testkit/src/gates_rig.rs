@@ -62,7 +62,7 @@ pub async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) 
             let s = h.current();
             panic!(
                 "timed out waiting for {what}: gate {:?}\nchecks {:#?}\nevents {:#?}",
-                s.gate, s.checks, s.events
+                s.guard.gate, s.checks, s.events
             )
         }
     }

@@ -197,10 +197,13 @@ async fn at_25(
         .await
         .unwrap();
     let mut rx = running.handle.state();
-    tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| s.split.is_some()))
-        .await
-        .expect("the demo router answers")
-        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        rx.wait_for(|s| s.traffic.split.is_some()),
+    )
+    .await
+    .expect("the demo router answers")
+    .unwrap();
     running
         .handle
         .call(
@@ -215,7 +218,8 @@ async fn at_25(
         .expect("set 25 %");
     // A poll judged at 25 %: the readings an alert carries.
     until(&running, Duration::from_secs(10), |s| {
-        s.judgements
+        s.guard
+            .judgements
             .iter()
             .any(|j| j.color == cutover::model::Color::Green)
     })
@@ -343,7 +347,7 @@ async fn unreachable_receivers_do_not_delay_the_rollback_and_fail_as_events() {
     // The demo router applies in 150 ms; a rollback that waited for either
     // alert would take at least 3 s.
     assert!(took < Duration::from_millis(1500), "rollback took {took:?}");
-    assert_eq!(running.handle.current().split, Split::new(0));
+    assert_eq!(running.handle.current().traffic.split, Split::new(0));
 
     // Both failures become error events, the refused one first.
     let failed = |s: &State| {

@@ -96,7 +96,7 @@ fn rig(initial: u8, c: Config, options: EngineOptions) -> Rig {
 async fn advance_is_journaled_before_and_after() {
     let r = rig(0, config(60_000), EngineOptions::default());
     wait_for(&r.handle, "first snapshot", |s| {
-        s.split.is_some() && s.snapshot.is_some() && s.gate.open
+        s.traffic.split.is_some() && s.guard.snapshot.is_some() && s.guard.gate.open
     })
     .await;
     let msg = r
@@ -112,12 +112,13 @@ async fn advance_is_journaled_before_and_after() {
         (Split::new(0), Split::new(1))
     );
     let s = (**r.handle.state().borrow()).clone();
-    assert_eq!(s.split, Split::new(1));
+    assert_eq!(s.traffic.split, Split::new(1));
     assert_eq!(s.phase, Phase::Canary { step: 0 });
-    assert!(s.dwell_until.is_some());
+    assert!(s.clock.dwell_until.is_some());
     // Front ends mark windows that still hold the old split from here.
     assert!(
-        s.split_changed_at
+        s.traffic
+            .split_changed_at
             .is_some_and(|t| t <= std::time::Instant::now())
     );
 
@@ -143,7 +144,7 @@ async fn advance_is_journaled_before_and_after() {
         .call(Origin::Cli, Command::Advance { force: true })
         .await
         .unwrap();
-    assert_eq!(r.handle.state().borrow().split, Split::new(5));
+    assert_eq!(r.handle.state().borrow().traffic.split, Split::new(5));
     let forced = records(&r.journal)
         .into_iter()
         .filter(|r| r.kind == RecordKind::Intent && r.forced)
@@ -154,12 +155,15 @@ async fn advance_is_journaled_before_and_after() {
 #[tokio::test(start_paused = true)]
 async fn rollback_preempts_a_slow_write() {
     let r = rig(0, config(0), EngineOptions::default());
-    wait_for(&r.handle, "gate open", |s| s.gate.open).await;
+    wait_for(&r.handle, "gate open", |s| s.guard.gate.open).await;
     r.router.0.lock().unwrap().delay = Duration::from_secs(5);
     r.handle
         .send(Origin::Tui, Command::Advance { force: false })
         .unwrap();
-    wait_for(&r.handle, "write in flight", |s| s.pending.is_some()).await;
+    wait_for(&r.handle, "write in flight", |s| {
+        s.traffic.pending.is_some()
+    })
+    .await;
     // Later writes are fast: only the advance is stuck.
     r.router.0.lock().unwrap().delay = Duration::ZERO;
     let started = Instant::now();
@@ -175,7 +179,7 @@ async fn rollback_preempts_a_slow_write() {
     // Cancelled at its safe point at once: no virtual time passed.
     assert_eq!(started.elapsed(), Duration::ZERO);
     let s = (**r.handle.state().borrow()).clone();
-    assert_eq!(s.split, Some(Split::ZERO));
+    assert_eq!(s.traffic.split, Some(Split::ZERO));
     assert!(matches!(s.phase, Phase::RolledBack { .. }));
     let outcomes: Vec<_> = records(&r.journal)
         .into_iter()
@@ -203,7 +207,7 @@ async fn auto_rollback_after_consecutive_breaches_with_readings() {
         matches!(s.phase, Phase::RolledBack { .. })
     })
     .await;
-    assert_eq!(s.split, Some(Split::ZERO));
+    assert_eq!(s.traffic.split, Some(Split::ZERO));
     let Phase::RolledBack { reason } = s.phase else {
         unreachable!()
     };
@@ -226,20 +230,20 @@ async fn auto_rollback_after_consecutive_breaches_with_readings() {
 #[tokio::test(start_paused = true)]
 async fn disarmed_does_not_roll_back_and_no_data_is_not_health() {
     let r = rig(5, config(0), EngineOptions::default());
-    wait_for(&r.handle, "read back", |s| s.split == Split::new(5)).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split == Split::new(5)).await;
     r.handle
         .call(Origin::Tui, Command::SetArmed(false))
         .await
         .unwrap();
     r.script.0.lock().unwrap().0 = 50.0;
-    wait_for(&r.handle, "streak", |s| s.breach_streak >= 4).await;
-    assert_eq!(r.handle.state().borrow().split, Split::new(5));
+    wait_for(&r.handle, "streak", |s| s.guard.breach_streak >= 4).await;
+    assert_eq!(r.handle.state().borrow().traffic.split, Split::new(5));
 
     // Green goes dark: the gate closes rather than trusting silence.
     r.script.0.lock().unwrap().1 = false;
     let s = wait_for(&r.handle, "gate closed on no data", |s| {
-        !s.gate.open
-            && s.gate.reasons.iter().any(|g| {
+        !s.guard.gate.open
+            && s.guard.gate.reasons.iter().any(|g| {
                 matches!(
                     g,
                     GateReason::NoData
@@ -251,13 +255,13 @@ async fn disarmed_does_not_roll_back_and_no_data_is_not_health() {
             })
     })
     .await;
-    assert!(!s.armed);
+    assert!(!s.guard.armed);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_write_leaves_the_split_and_says_why() {
     let r = rig(5, config(0), EngineOptions::default());
-    wait_for(&r.handle, "gate open", |s| s.gate.open).await;
+    wait_for(&r.handle, "gate open", |s| s.guard.gate.open).await;
     r.router.0.lock().unwrap().reject_once = Some("nginx -t: syntax error".into());
     let err = r
         .handle
@@ -269,8 +273,8 @@ async fn a_failed_write_leaves_the_split_and_says_why() {
         "{err:?}"
     );
     let s = (**r.handle.state().borrow()).clone();
-    assert_eq!(s.split, Split::new(5));
-    assert!(s.pending.is_none());
+    assert_eq!(s.traffic.split, Split::new(5));
+    assert!(s.traffic.pending.is_none());
     let failed = records(&r.journal)
         .into_iter()
         .find(|r| r.kind == RecordKind::Outcome)
@@ -282,7 +286,7 @@ async fn a_failed_write_leaves_the_split_and_says_why() {
 #[tokio::test(start_paused = true)]
 async fn a_split_found_on_start_is_a_cutover_in_progress() {
     let r = rig(30, config(60_000), EngineOptions::default());
-    let s = wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    let s = wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     assert_eq!(s.phase, Phase::Canary { step: 2 });
     assert!(s.events.iter().any(|e| e.text.contains("in progress")));
     // The next advance goes to the first step above 30 %.
@@ -290,10 +294,13 @@ async fn a_split_found_on_start_is_a_cutover_in_progress() {
         .call(Origin::Cli, Command::Advance { force: true })
         .await
         .unwrap();
-    assert_eq!(r.handle.state().borrow().split, Split::new(50));
+    assert_eq!(r.handle.state().borrow().traffic.split, Split::new(50));
     // A change made behind our back is noticed and shown.
     r.router.0.lock().unwrap().split = 10;
-    wait_for(&r.handle, "outside change", |s| s.split == Split::new(10)).await;
+    wait_for(&r.handle, "outside change", |s| {
+        s.traffic.split == Split::new(10)
+    })
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -306,8 +313,8 @@ async fn readonly_moves_nothing() {
             ..Default::default()
         },
     );
-    let s = wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
-    assert!(!s.armed);
+    let s = wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
+    assert!(!s.guard.armed);
     for cmd in [
         Command::Rollback { reason: "x".into() },
         Command::Advance { force: true },
@@ -317,7 +324,7 @@ async fn readonly_moves_nothing() {
         assert_eq!(e, Refusal::ReadOnly);
     }
     r.script.0.lock().unwrap().0 = 50.0;
-    wait_for(&r.handle, "streak", |s| s.breach_streak >= 3).await;
+    wait_for(&r.handle, "streak", |s| s.guard.breach_streak >= 3).await;
     assert_eq!(r.router.0.lock().unwrap().writes, 0);
 }
 
@@ -341,7 +348,7 @@ async fn a_readonly_cockpits_note_is_shown_not_an_unwritable_journal() {
         options,
     )
     .unwrap();
-    wait_for(&handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&handle, "read back", |s| s.traffic.split.is_some()).await;
     let said = handle
         .call(
             Origin::Tui,
@@ -363,21 +370,21 @@ async fn a_readonly_cockpits_note_is_shown_not_an_unwritable_journal() {
 #[tokio::test(start_paused = true)]
 async fn pause_stops_the_dwell_and_resume_restarts_it() {
     let r = rig(5, config(60_000), EngineOptions::default());
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.handle
         .call(Origin::Tui, Command::TogglePause)
         .await
         .unwrap();
     let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.phase, Phase::Paused { step: 1 });
-    assert!(s.dwell_until.is_none() && s.dwell_left.is_some());
+    assert!(s.clock.dwell_until.is_none() && s.clock.dwell_left.is_some());
     r.handle
         .call(Origin::Tui, Command::TogglePause)
         .await
         .unwrap();
     let s = (**r.handle.state().borrow()).clone();
     assert_eq!(s.phase, Phase::Canary { step: 1 });
-    assert!(s.dwell_until.is_some());
+    assert!(s.clock.dwell_until.is_some());
 }
 
 /// The dwell restarted by a bad green poll counts from the engine's clock
@@ -398,7 +405,7 @@ async fn a_dwell_restarted_by_bad_green_counts_on_the_engines_clock() {
             .any(|e| e.text.starts_with("dwell restarted"))
     })
     .await;
-    let until = s.dwell_until.expect("a canary step has a dwell");
+    let until = s.clock.dwell_until.expect("a canary step has a dwell");
     let earliest = Instant::now().into_std() + Duration::from_secs(59);
     assert!(
         until >= earliest,
@@ -420,7 +427,7 @@ async fn autopilot_promotes_a_healthy_cutover() {
     let s = wait_for(&r.handle, "promoted", |s| s.outcome.is_some()).await;
     assert_eq!(s.outcome, Some(Outcome::Promoted));
     assert_eq!(s.phase, Phase::Promoted);
-    assert!(s.standby_until.is_some());
+    assert!(s.clock.standby_until.is_some());
     let recs = records(&r.journal);
     let advances: Vec<_> = recs
         .iter()
@@ -454,7 +461,7 @@ async fn autopilot_rolls_back_at_the_progress_deadline() {
 #[tokio::test(start_paused = true)]
 async fn a_second_rollback_joins_the_one_in_flight() {
     let r = rig(25, config(0), EngineOptions::default());
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.router.0.lock().unwrap().delay = Duration::from_millis(500);
     let h = r.handle.clone();
     let first = tokio::spawn(async move {
@@ -466,7 +473,10 @@ async fn a_second_rollback_joins_the_one_in_flight() {
         )
         .await
     });
-    wait_for(&r.handle, "rollback in flight", |s| s.pending.is_some()).await;
+    wait_for(&r.handle, "rollback in flight", |s| {
+        s.traffic.pending.is_some()
+    })
+    .await;
     let second = r
         .handle
         .call(
@@ -501,7 +511,7 @@ async fn a_second_rollback_joins_the_one_in_flight() {
 #[tokio::test(start_paused = true)]
 async fn after_a_rollback_going_again_needs_force() {
     let r = rig(5, config(0), EngineOptions::default());
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.handle
         .call(
             Origin::Tui,
@@ -511,11 +521,11 @@ async fn after_a_rollback_going_again_needs_force() {
         )
         .await
         .unwrap();
-    let s = wait_for(&r.handle, "gate judged", |s| s.snapshot.is_some()).await;
+    let s = wait_for(&r.handle, "gate judged", |s| s.guard.snapshot.is_some()).await;
     assert!(
-        s.gate.reasons.contains(&GateReason::RolledBack),
+        s.guard.gate.reasons.contains(&GateReason::RolledBack),
         "{:?}",
-        s.gate.reasons
+        s.guard.gate.reasons
     );
     let e = r
         .handle
@@ -530,13 +540,13 @@ async fn after_a_rollback_going_again_needs_force() {
         .call(Origin::Cli, Command::Advance { force: true })
         .await
         .unwrap();
-    assert_eq!(r.handle.state().borrow().split, Split::new(1));
+    assert_eq!(r.handle.state().borrow().traffic.split, Split::new(1));
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_refused_command_from_the_tui_is_shown_as_an_event() {
     let r = rig(5, config(60_000), EngineOptions::default());
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.handle
         .send(Origin::Tui, Command::Advance { force: false })
         .unwrap();
@@ -565,7 +575,7 @@ async fn a_refused_command_from_the_tui_is_shown_as_an_event() {
 #[tokio::test(start_paused = true)]
 async fn data_from_before_a_step_cannot_open_the_gate() {
     let r = rig(0, config(0), EngineOptions::default());
-    wait_for(&r.handle, "gate open", |s| s.gate.open).await;
+    wait_for(&r.handle, "gate open", |s| s.guard.gate.open).await;
     r.handle
         .call(Origin::Cli, Command::Advance { force: false })
         .await
@@ -573,12 +583,15 @@ async fn data_from_before_a_step_cannot_open_the_gate() {
     // Published with the change: the latest snapshot predates the step.
     let s = (**r.handle.state().borrow()).clone();
     assert!(
-        s.gate.reasons.contains(&GateReason::DataPredatesSplit),
+        s.guard
+            .gate
+            .reasons
+            .contains(&GateReason::DataPredatesSplit),
         "{:?}",
-        s.gate.reasons
+        s.guard.gate.reasons
     );
     // Once a poll covers only the new split, the gate opens again.
-    wait_for(&r.handle, "a fresh window", |s| s.gate.open).await;
+    wait_for(&r.handle, "a fresh window", |s| s.guard.gate.open).await;
 }
 
 fn journal_with_unfinished_rollback(path: &std::path::Path) {
@@ -620,7 +633,10 @@ async fn an_unfinished_rollback_is_finished_on_start() {
     assert!(s.events.iter().any(|e| e.text.contains("did not land")));
     assert_eq!(router.0.lock().unwrap().split, 0);
     assert_eq!(router.0.lock().unwrap().writes, 1);
-    assert!(s.rolled_back.is_some(), "green needs force from now on");
+    assert!(
+        s.rollback.rolled_back.is_some(),
+        "green needs force from now on"
+    );
     handle.call(Origin::Cli, Command::Shutdown).await.unwrap();
     task.await.unwrap();
     router.0.lock().unwrap().split = 25;
@@ -769,7 +785,7 @@ async fn stepped_rig(deaf: bool) -> SteppedRig {
         EngineOptions::default(),
     )
     .unwrap();
-    wait_for(&handle, "gate open", |s| s.gate.open).await;
+    wait_for(&handle, "gate open", |s| s.guard.gate.open).await;
     SteppedRig {
         handle,
         router,
@@ -790,7 +806,10 @@ async fn preempt_at(
     r.handle
         .send(Origin::Tui, Command::Advance { force: false })
         .unwrap();
-    wait_for(&r.handle, "write in flight", |s| s.pending.is_some()).await;
+    wait_for(&r.handle, "write in flight", |s| {
+        s.traffic.pending.is_some()
+    })
+    .await;
     r.router.steps.add_permits(released as usize);
     r.router.reached(released).await;
     let started = Instant::now();
@@ -831,8 +850,8 @@ fn whole_at_zero(r: &SteppedRig) {
         "the data plane serves 0 %"
     );
     let s = r.handle.current();
-    assert_eq!(s.split, Some(Split::ZERO));
-    assert!(s.pending.is_none());
+    assert_eq!(s.traffic.split, Some(Split::ZERO));
+    assert!(s.traffic.pending.is_none());
     assert!(matches!(s.phase, Phase::RolledBack { .. }));
 }
 
@@ -878,7 +897,7 @@ async fn a_write_with_no_safe_point_is_abandoned_after_the_deadline() {
 #[tokio::test(start_paused = true)]
 async fn a_full_command_queue_never_refuses_a_rollback() {
     let r = rig(25, config(60_000), EngineOptions::default());
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     // The engine does not run while this test sends (one thread): the
     // normal queue fills up.
     let mut sent = 0;
@@ -921,7 +940,7 @@ async fn a_full_command_queue_never_refuses_a_rollback() {
 #[tokio::test(start_paused = true)]
 async fn arming_twice_journals_once() {
     let r = rig(0, config(60_000), EngineOptions::default());
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     for _ in 0..10 {
         r.handle.send(Origin::Tui, Command::SetArmed(true)).unwrap();
     }
@@ -947,7 +966,7 @@ async fn arming_twice_journals_once() {
 #[tokio::test(start_paused = true)]
 async fn a_change_behind_our_back_is_a_conflict_not_overwritten() {
     let r = rig(5, config(0), EngineOptions::default());
-    wait_for(&r.handle, "gate open", |s| s.gate.open).await;
+    wait_for(&r.handle, "gate open", |s| s.guard.gate.open).await;
     // Someone else moves the router between our read and our write.
     r.router.poke(10);
     let err = r
@@ -967,7 +986,7 @@ async fn a_change_behind_our_back_is_a_conflict_not_overwritten() {
         .unwrap();
     assert_eq!(conflict.outcome, Some(WriteOutcome::Conflict));
     // The re-read shows what changed.
-    let s = wait_for(&r.handle, "re-read", |s| s.split == Split::new(10)).await;
+    let s = wait_for(&r.handle, "re-read", |s| s.traffic.split == Split::new(10)).await;
     assert!(
         s.events
             .iter()
@@ -980,7 +999,7 @@ async fn a_change_behind_our_back_is_a_conflict_not_overwritten() {
 #[tokio::test(start_paused = true)]
 async fn a_rollback_that_meets_a_conflict_rereads_once_and_retries() {
     let r = rig(25, config(60_000), EngineOptions::default());
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.router.0.lock().unwrap().conflicts = 1;
     r.handle
         .call(
@@ -1019,7 +1038,7 @@ async fn splits_the_router_cannot_set_are_refused_before_any_write() {
         EngineOptions::default(),
     )
     .unwrap();
-    let s = wait_for(&handle, "read back", |s| s.split.is_some()).await;
+    let s = wait_for(&handle, "read back", |s| s.traffic.split.is_some()).await;
     assert!(
         s.events.iter().any(|e| e.text
             == "plan steps 1%, 5%, 25%, 50% cannot be set: the fake router can set only 0% and 100%"),
@@ -1061,13 +1080,17 @@ async fn green_with_no_ready_replica_closes_the_gate_but_not_rollback() {
             desired: 3,
         }),
     };
-    let s = wait_for(&r.handle, "readiness read", |s| s.readiness.is_some()).await;
+    let s = wait_for(&r.handle, "readiness read", |s| {
+        s.traffic.readiness.is_some()
+    })
+    .await;
     assert!(
-        s.gate
+        s.guard
+            .gate
             .reasons
             .contains(&GateReason::GreenNotReady { desired: 3 }),
         "{:?}",
-        s.gate
+        s.guard.gate
     );
     let err = r
         .handle
@@ -1103,7 +1126,7 @@ async fn what_the_data_plane_served_is_kept_with_its_time() {
         .await
         .unwrap();
     let s = r.handle.current();
-    let v = s.verified.clone().unwrap();
+    let v = s.traffic.verified.clone().unwrap();
     assert_eq!(v.served, Split::new(1).unwrap());
     assert_eq!(v.at, t.into_std());
     assert_eq!(v.detail, "served 1%");
@@ -1120,7 +1143,10 @@ async fn rollbacks_that_join_a_waiting_rollback_all_get_the_answer() {
     r.handle
         .send(Origin::Tui, Command::Advance { force: false })
         .unwrap();
-    wait_for(&r.handle, "write in flight", |s| s.pending.is_some()).await;
+    wait_for(&r.handle, "write in flight", |s| {
+        s.traffic.pending.is_some()
+    })
+    .await;
     let rb = |n: u32| {
         r.handle.call(
             Origin::Tui,
@@ -1167,29 +1193,29 @@ async fn traffic_that_disagrees_with_the_router_for_a_window_is_an_event() {
     )
     .unwrap();
     let s = wait_for(&h, "the observed split", |s| {
-        s.split.is_some() && s.observed.is_some()
+        s.traffic.split.is_some() && s.traffic.observed.is_some()
     })
     .await;
-    assert_eq!(s.observed.unwrap().green, 25.0);
-    assert!(!s.observed_disagrees);
+    assert_eq!(s.traffic.observed.unwrap().green, 25.0);
+    assert!(!s.traffic.observed_disagrees);
 
     // Within the margin: nothing, however long.
     *rates.0.lock().unwrap() = (71.0, 29.0);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let s = (**h.state().borrow()).clone();
-    assert_eq!(s.observed.unwrap().green, 29.0);
-    assert!(!s.observed_disagrees);
+    assert_eq!(s.traffic.observed.unwrap().green, 29.0);
+    assert!(!s.traffic.observed_disagrees);
     assert!(disagreements(&s).is_empty(), "{:?}", disagreements(&s));
 
     // Beyond it: marked after a whole window, not before, and said once.
     *rates.0.lock().unwrap() = (60.0, 40.0);
     let started = Instant::now();
     let s = wait_for(&h, "drifting", |s| {
-        s.observed.is_some_and(|o| o.green == 40.0)
+        s.traffic.observed.is_some_and(|o| o.green == 40.0)
     })
     .await;
-    assert!(!s.observed_disagrees);
-    let s = wait_for(&h, "the disagreement", |s| s.observed_disagrees).await;
+    assert!(!s.traffic.observed_disagrees);
+    let s = wait_for(&h, "the disagreement", |s| s.traffic.observed_disagrees).await;
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert!(started.elapsed() <= Duration::from_millis(500));
     assert_eq!(
@@ -1202,12 +1228,12 @@ async fn traffic_that_disagrees_with_the_router_for_a_window_is_an_event() {
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let s = (**h.state().borrow()).clone();
-    assert!(s.observed_disagrees);
+    assert!(s.traffic.observed_disagrees);
     assert_eq!(disagreements(&s).len(), 1, "{:?}", disagreements(&s));
 
     // Back within the margin: unmarked, and said.
     *rates.0.lock().unwrap() = (75.0, 25.0);
-    let s = wait_for(&h, "agreement", |s| !s.observed_disagrees).await;
+    let s = wait_for(&h, "agreement", |s| !s.traffic.observed_disagrees).await;
     let said = disagreements(&s);
     assert_eq!(said.len(), 2, "{said:?}");
     assert_eq!(
@@ -1220,11 +1246,11 @@ async fn traffic_that_disagrees_with_the_router_for_a_window_is_an_event() {
 
     // No rates: no split is made up; the last one keeps its time.
     *rates.0.lock().unwrap() = (0.0, 0.0);
-    let before = s.observed.unwrap();
+    let before = s.traffic.observed.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let s = (**h.state().borrow()).clone();
-    assert_eq!(s.observed, Some(before));
-    assert!(!s.observed_disagrees);
+    assert_eq!(s.traffic.observed, Some(before));
+    assert!(!s.traffic.observed_disagrees);
 }
 
 #[tokio::test(start_paused = true)]
@@ -1241,7 +1267,7 @@ async fn samples_are_journaled_at_most_once_per_interval_by_the_writer_only() {
         },
     );
     for r in [&writer, &watcher] {
-        wait_for(&r.handle, "first snapshot", |s| s.snapshot.is_some()).await;
+        wait_for(&r.handle, "first snapshot", |s| s.guard.snapshot.is_some()).await;
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
     let samples: Vec<Record> = records(&writer.journal)

@@ -89,11 +89,11 @@ fn rig() -> Rig {
 #[tokio::test(start_paused = true)]
 async fn a_slow_first_token_is_judged_and_rolls_back() {
     let r = rig();
-    let s = wait_for(&r.handle, "judged", |s| !s.judgements.is_empty()).await;
+    let s = wait_for(&r.handle, "judged", |s| !s.guard.judgements.is_empty()).await;
     assert_eq!(s.metrics.len(), 7, "the preset's metrics");
     let ttft = s.metrics[0].id.clone();
     assert!(ttft.contains("ttft"), "{ttft}");
-    assert_eq!(s.verdict(Color::Green, &ttft), Verdict::Ok);
+    assert_eq!(s.guard.verdict(Color::Green, &ttft), Verdict::Ok);
     // TTFT six times blue's, past its 5 s bound; errors stay at 0.0 %.
     r.green.0.lock().unwrap().push(("ttft", 6000.0));
     let s = wait_for(&r.handle, "auto-rollback", |s| {
@@ -126,15 +126,15 @@ async fn a_metric_shown_but_not_judged_never_breaches() {
     let r = rig();
     r.green.0.lock().unwrap().push(("kv_cache_usage", 100.0));
     let s = wait_for(&r.handle, "ten polls", |s| {
-        s.history.series(Color::Green, 0).len() >= 10
+        s.guard.history.series(Color::Green, 0).len() >= 10
     })
     .await;
-    assert!(s.judgement(Color::Green, "kv_cache_usage").is_none());
+    assert!(s.guard.judgement(Color::Green, "kv_cache_usage").is_none());
     let kv = s.metric_index("kv_cache_usage").unwrap();
-    let shown = s.snapshot.as_ref().unwrap().green.at(kv).value();
+    let shown = s.guard.snapshot.as_ref().unwrap().green.at(kv).value();
     assert_eq!(shown, Some(100.0), "shown all the same");
-    assert_eq!(s.breach_streak, 0);
-    assert!(s.judgements.iter().all(|j| j.verdict == Verdict::Ok));
+    assert_eq!(s.guard.breach_streak, 0);
+    assert!(s.guard.judgements.iter().all(|j| j.verdict == Verdict::Ok));
     assert!(matches!(s.phase, Phase::Canary { .. }));
 }
 
@@ -144,20 +144,20 @@ async fn a_breach_that_does_not_roll_back_holds_the_gate() {
     // A queue of 80 against a breach level of 50: `rollback = false`.
     r.green.0.lock().unwrap().push(("requests_waiting", 80.0));
     let s = wait_for(&r.handle, "ten polls in breach", |s| {
-        s.verdict(Color::Green, "requests_waiting") == Verdict::Breach
-            && s.history.series(Color::Green, 0).len() >= 10
+        s.guard.verdict(Color::Green, "requests_waiting") == Verdict::Breach
+            && s.guard.history.series(Color::Green, 0).len() >= 10
     })
     .await;
-    assert_eq!(s.breach_streak, 0, "counts nothing toward rollback");
+    assert_eq!(s.guard.breach_streak, 0, "counts nothing toward rollback");
     assert!(matches!(s.phase, Phase::Canary { .. }));
-    assert!(!s.gate.open);
+    assert!(!s.guard.gate.open);
     assert!(
-        s.gate.reasons.iter().any(|g| matches!(
+        s.guard.gate.reasons.iter().any(|g| matches!(
             g,
             GateReason::Guardrail { metric, verdict: Verdict::Breach, .. } if metric == "requests_waiting"
         )),
         "{:?}",
-        s.gate.reasons
+        s.guard.gate.reasons
     );
     let breach = records(&r.journal)
         .into_iter()
@@ -173,10 +173,10 @@ async fn green_is_judged_relative_to_blue() {
     // warning, short of the +50 % breach.
     r.green.0.lock().unwrap().push(("ttft", BLUE_TTFT * 1.4));
     let s = wait_for(&r.handle, "a warning", |s| {
-        s.verdict(Color::Green, &s.metrics[0].id) == Verdict::Warn
+        s.guard.verdict(Color::Green, &s.metrics[0].id) == Verdict::Warn
     })
     .await;
-    let j = s.judgement(Color::Green, &s.metrics[0].id).unwrap();
+    let j = s.guard.judgement(Color::Green, &s.metrics[0].id).unwrap();
     assert!(
         j.summary().ends_with("WARN (≤ blue +25%)"),
         "{}",

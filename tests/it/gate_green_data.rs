@@ -122,7 +122,7 @@ async fn green_failing_half_its_scrapes_does_not_advance() {
         "{:#?}",
         s.events
     );
-    assert!(!s.gate.open);
+    assert!(!s.guard.gate.open);
 }
 
 #[tokio::test]
@@ -192,8 +192,11 @@ async fn green_is_judged_on_its_own_span_not_blues() {
     let s = (**handle.state().borrow()).clone();
     assert_eq!(router.split(), 1, "{:#?}", s.events);
     assert!(
-        s.gate.reasons.contains(&GateReason::DataPredatesSplit),
+        s.guard
+            .gate
+            .reasons
+            .contains(&GateReason::DataPredatesSplit),
         "{:?}",
-        s.gate.reasons
+        s.guard.gate.reasons
     );
 }

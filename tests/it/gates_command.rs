@@ -47,12 +47,12 @@ async fn a_passing_eval_opens_the_first_step_and_its_output_is_journaled() {
     })
     .await;
     assert!(
-        s.gate.reasons.iter().any(|r| matches!(
+        s.guard.gate.reasons.iter().any(|r| matches!(
             r,
             GateReason::Check(CheckReason::CommandRunning { name, .. }) if name == "eval"
         )),
         "{:?}",
-        s.gate.reasons
+        s.guard.gate.reasons
     );
     let s = wait_for(&r.handle, "eval done", finished).await;
     let run = s.checks.commands[0].last.clone().unwrap();
@@ -63,7 +63,7 @@ async fn a_passing_eval_opens_the_first_step_and_its_output_is_journaled() {
     assert_eq!(run.output.len(), 20, "{:?}", run.output);
     assert_eq!(run.output.last().unwrap(), "case 40 ok");
     assert_eq!(run.output[0], "case 21 ok");
-    wait_for(&r.handle, "gate open", |s| s.gate.open).await;
+    wait_for(&r.handle, "gate open", |s| s.guard.gate.open).await;
     r.handle
         .call(Origin::Cli, Command::Advance { force: false })
         .await
@@ -94,7 +94,7 @@ async fn a_failing_eval_holds_the_step_until_forced() {
         )),
     );
     let s = wait_for(&r.handle, "eval done", |s| {
-        finished(s) && s.snapshot.is_some()
+        finished(s) && s.guard.snapshot.is_some()
     })
     .await;
     let run = s.checks.commands[0].last.clone().unwrap();
@@ -102,7 +102,7 @@ async fn a_failing_eval_holds_the_step_until_forced() {
     assert_eq!(run.reason, "exit 3");
     assert_eq!(run.output, vec!["accuracy 0.61 < 0.70".to_string()]);
     let s = wait_for(&r.handle, "gate says why", |s| {
-        s.gate.reasons.iter().any(|r| {
+        s.guard.gate.reasons.iter().any(|r| {
             *r == GateReason::Check(CheckReason::CommandFailed {
                 name: "eval".into(),
                 reason: "exit 3".into(),
@@ -110,7 +110,7 @@ async fn a_failing_eval_holds_the_step_until_forced() {
         })
     })
     .await;
-    assert!(!s.gate.open);
+    assert!(!s.guard.gate.open);
     let err = r
         .handle
         .call(Origin::Cli, Command::Advance { force: false })
@@ -171,7 +171,10 @@ async fn a_rollback_during_a_running_eval_is_not_delayed_and_kills_it() {
     for _ in 0..ROUNDS {
         // At 50 % with no checks configured.
         let r = rig(50, config(GatesConfig::default()));
-        wait_for(&r.handle, "split read", |s| s.split == Split::new(50)).await;
+        wait_for(&r.handle, "split read", |s| {
+            s.traffic.split == Split::new(50)
+        })
+        .await;
         at_rest.push(timed_rollback(&r).await);
         r.handle.call(Origin::Cli, Command::Shutdown).await.unwrap();
     }

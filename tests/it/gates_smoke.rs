@@ -124,7 +124,7 @@ fn four_checks(server: &Server) -> GatesConfig {
 }
 
 fn all_done(s: &State) -> bool {
-    s.snapshot.is_some()
+    s.guard.snapshot.is_some()
         && s.checks
             .smoke
             .iter()
@@ -172,24 +172,25 @@ async fn each_failure_shows_its_reason_and_the_first_step_waits_for_all() {
     );
 
     // The gate names each failure; the first step stays closed.
-    assert!(!s.gate.open);
+    assert!(!s.guard.gate.open);
     for (check, want) in [
         ("status", "status 503, want 2xx"),
         ("body", "status 200, body does not match"),
         ("slow", "timed out after 500ms"),
     ] {
         assert!(
-            s.gate.reasons.iter().any(|r| matches!(
+            s.guard.gate.reasons.iter().any(|r| matches!(
                 r,
                 GateReason::Check(CheckReason::SmokeFailed { name, reason })
                     if name == check && reason.starts_with(want)
             )),
             "{check}: {:?}",
-            s.gate.reasons
+            s.guard.gate.reasons
         );
     }
     assert!(
-        !s.gate
+        !s.guard
+            .gate
             .reasons
             .iter()
             .any(|r| smoke_named(r) == Some("pass"))
@@ -266,8 +267,12 @@ async fn each_failure_shows_its_reason_and_the_first_step_waits_for_all() {
                 .all(|c| c.last.as_ref().unwrap().passed)
     })
     .await;
-    let s = wait_for(&r.handle, "gate open", |st| st.gate.open).await;
-    assert!(s.gate.reasons.is_empty(), "{:?}", s.gate.reasons);
+    let s = wait_for(&r.handle, "gate open", |st| st.guard.gate.open).await;
+    assert!(
+        s.guard.gate.reasons.is_empty(),
+        "{:?}",
+        s.guard.gate.reasons
+    );
     r.handle
         .call(Origin::Cli, Command::Advance { force: false })
         .await
@@ -283,7 +288,7 @@ async fn force_passes_a_failed_smoke_check_and_is_journaled_as_forced() {
     gates.smoke.truncate(2);
     let r = rig(0, config(gates));
     let s = wait_for(&r.handle, "smoke results", all_done).await;
-    assert!(!s.gate.open);
+    assert!(!s.guard.gate.open);
     r.handle
         .call(Origin::Cli, Command::Advance { force: true })
         .await
@@ -296,11 +301,15 @@ async fn force_passes_a_failed_smoke_check_and_is_journaled_as_forced() {
         .unwrap();
     assert!(intent.forced, "{intent:?}");
     // Above 0 % the smoke checks no longer hold anything (the dwell does).
-    let s = wait_for(&r.handle, "at 1 %", |s| s.split == Split::new(1)).await;
+    let s = wait_for(&r.handle, "at 1 %", |s| s.traffic.split == Split::new(1)).await;
     assert!(
-        !s.gate.reasons.iter().any(|r| smoke_named(r).is_some()),
+        !s.guard
+            .gate
+            .reasons
+            .iter()
+            .any(|r| smoke_named(r).is_some()),
         "{:?}",
-        s.gate.reasons
+        s.guard.gate.reasons
     );
     r.handle.call(Origin::Cli, Command::Shutdown).await.unwrap();
 }

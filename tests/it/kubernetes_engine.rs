@@ -121,7 +121,7 @@ async fn decommission(r: &Rig) -> Reply {
 #[tokio::test]
 async fn green_is_scaled_down_after_the_rollback_and_it_is_journaled() {
     let r = rig("scale_down_green_on_rollback = true", Duration::ZERO).await;
-    wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "the first read", |s| s.traffic.split.is_some()).await;
     let msg = advance_then_roll_back(&r).await;
     // The rollback answers once traffic is on blue, before any scaling.
     assert!(
@@ -166,7 +166,7 @@ async fn green_is_scaled_down_after_the_rollback_and_it_is_journaled() {
 #[tokio::test]
 async fn without_the_setting_green_keeps_its_replicas() {
     let r = rig("", Duration::ZERO).await;
-    wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "the first read", |s| s.traffic.split.is_some()).await;
     advance_then_roll_back(&r).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(replicas(&r.server, "chat-model-green"), 2);
@@ -177,7 +177,7 @@ async fn without_the_setting_green_keeps_its_replicas() {
 async fn blue_is_decommissioned_only_after_a_promotion_and_the_standby_window() {
     // Refused before a promotion, whatever the window.
     let r = rig("", Duration::ZERO).await;
-    wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "the first read", |s| s.traffic.split.is_some()).await;
     let err = decommission(&r).await.unwrap_err();
     assert_eq!(err, Refusal::NotPromoted);
 
@@ -196,13 +196,13 @@ async fn blue_is_decommissioned_only_after_a_promotion_and_the_standby_window() 
         (Some(WriteOutcome::Ok), Some(RecordOrigin::Tui))
     );
     let s = wait_for(&r.handle, "decommissioned", |s| s.blue_decommissioned).await;
-    assert_eq!(s.split, Some(Split::FULL));
+    assert_eq!(s.traffic.split, Some(Split::FULL));
     let again = decommission(&r).await.unwrap_err();
     assert_eq!(again, Refusal::AlreadyDecommissioned);
 
     // Promoted, but blue is still the standby: refused, nothing scaled.
     let r = rig("", Duration::from_secs(3600)).await;
-    wait_for(&r.handle, "the first read", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "the first read", |s| s.traffic.split.is_some()).await;
     r.handle.call(Origin::Tui, Command::Promote).await.unwrap();
     wait_for(&r.handle, "promoted", |s| s.phase == Phase::Promoted).await;
     let err = decommission(&r).await.unwrap_err();

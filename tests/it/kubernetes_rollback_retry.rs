@@ -55,34 +55,34 @@ async fn a_rollback_meeting_api_500s_lands_once_the_api_heals() {
     let wait = |what: &'static str, f: fn(&cutover::engine::State) -> bool| {
         wait_within(&h, Duration::from_secs(20), what, f)
     };
-    wait("read back", |s| s.split.is_some()).await;
+    wait("read back", |s| s.traffic.split.is_some()).await;
     h.call(Origin::Cli, Command::Advance { force: true })
         .await
         .unwrap();
     server.fail("patch", "ingresses", 500);
     h.send(Origin::Tui, Command::Rollback { reason: "r".into() })
         .unwrap();
-    wait("failing", |s| s.rollback_failed.is_some()).await;
+    wait("failing", |s| s.rollback.failed.is_some()).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let s = h.current();
-    let failing = s.rollback_failed.as_ref().expect("still failing");
+    let failing = s.rollback.failed.as_ref().expect("still failing");
     assert!(failing.tries >= 3, "{failing:?}");
     assert!(
         failing.reason.contains("500") || failing.reason.contains("Internal"),
         "{failing:?}"
     );
-    assert_eq!(s.split, Split::new(1));
+    assert_eq!(s.traffic.split, Split::new(1));
     server.heal("patch", "ingresses");
     let healed = Instant::now();
     let s = wait("landed", |s| {
-        s.rollback_failed.is_none() && s.split == Split::new(0)
+        s.rollback.failed.is_none() && s.traffic.split == Split::new(0)
     })
     .await;
     eprintln!(
         "kube API 500 then healed: green at 0 % {} ms after healing",
         healed.elapsed().as_millis()
     );
-    assert!(s.rolled_back.is_some());
+    assert!(s.rollback.rolled_back.is_some());
     let weight = server.get("ingresses", NS, "chat-model-canary")["metadata"]["annotations"]
         ["nginx.ingress.kubernetes.io/canary-weight"]
         .clone();

@@ -97,7 +97,7 @@ async fn run() {
     let mut state = running.handle.state();
     tokio::time::timeout(
         Duration::from_secs(10),
-        state.wait_for(|s| s.split.is_some()),
+        state.wait_for(|s| s.traffic.split.is_some()),
     )
     .await
     .expect("the router answers")
@@ -438,7 +438,7 @@ async fn stop_and_restart(
     let age1 = last.elapsed();
     {
         let st = state.borrow();
-        let snap = st.snapshot.as_ref().unwrap();
+        let snap = st.guard.snapshot.as_ref().unwrap();
         assert!(
             matches!(
                 snap.green.get(Metric::Quality),

@@ -42,7 +42,7 @@ fn start(c: &Config, router: &Router, journal: &Path, options: EngineOptions) ->
 
 async fn ready(h: &EngineHandle) -> State {
     wait_for(h, "split and data", |s| {
-        s.split.is_some() && s.snapshot.is_some()
+        s.traffic.split.is_some() && s.guard.snapshot.is_some()
     })
     .await
 }
@@ -92,9 +92,13 @@ async fn a_restart_after_a_rollback_is_still_rolled_back_and_needs_force() {
             reason: "operator rollback: p99 climbing".into()
         }
     );
-    let m = s.rolled_back.as_ref().expect("the rollback is remembered");
+    let m = s
+        .rollback
+        .rolled_back
+        .as_ref()
+        .expect("the rollback is remembered");
     assert_eq!(m.reason, "operator rollback: p99 climbing");
-    assert!(!s.gate.open, "{:?}", s.gate);
+    assert!(!s.guard.gate.open, "{:?}", s.guard.gate);
     assert!(
         s.events
             .iter()
@@ -121,8 +125,8 @@ async fn a_restart_after_a_rollback_is_still_rolled_back_and_needs_force() {
     // Force passes, is journaled as forced, and ends the memory.
     h.call(Origin::Cli, set(5, true)).await.unwrap();
     let s = h.state().borrow().clone();
-    assert_eq!(s.split, Split::new(5));
-    assert!(s.rolled_back.is_none());
+    assert_eq!(s.traffic.split, Split::new(5));
+    assert!(s.rollback.rolled_back.is_none());
     let forced = Journal::read_all(&journal)
         .unwrap()
         .into_iter()
@@ -134,7 +138,11 @@ async fn a_restart_after_a_rollback_is_still_rolled_back_and_needs_force() {
     // ...so the next start is an ordinary cutover in progress.
     let h = start(&c, &router, &journal, EngineOptions::default());
     let s = ready(&h).await;
-    assert!(s.rolled_back.is_none(), "{:?}", s.rolled_back);
+    assert!(
+        s.rollback.rolled_back.is_none(),
+        "{:?}",
+        s.rollback.rolled_back
+    );
     assert!(matches!(s.phase, Phase::Canary { .. }), "{:?}", s.phase);
 }
 
@@ -159,7 +167,7 @@ async fn a_new_green_version_clears_the_memory_and_the_same_one_keeps_it() {
         EngineOptions::default(),
     );
     let s = ready(&h).await;
-    assert!(s.rolled_back.is_some());
+    assert!(s.rollback.rolled_back.is_some());
     h.call(Origin::Cli, Command::Shutdown).await.unwrap();
 
     // A new green: the memory is gone, and the event log says why.
@@ -170,7 +178,7 @@ async fn a_new_green_version_clears_the_memory_and_the_same_one_keeps_it() {
         EngineOptions::default(),
     );
     let s = ready(&h).await;
-    assert!(s.rolled_back.is_none());
+    assert!(s.rollback.rolled_back.is_none());
     assert_eq!(s.phase, Phase::Ready);
     assert!(
         s.events
@@ -180,8 +188,8 @@ async fn a_new_green_version_clears_the_memory_and_the_same_one_keeps_it() {
         "{:#?}",
         s.events
     );
-    let s = wait_for(&h, "gate open", |s| s.gate.open).await;
-    assert!(s.gate.open);
+    let s = wait_for(&h, "gate open", |s| s.guard.gate.open).await;
+    assert!(s.guard.gate.open);
     h.call(Origin::Tui, Command::Advance { force: false })
         .await
         .unwrap();
@@ -194,7 +202,7 @@ async fn a_new_green_version_clears_the_memory_and_the_same_one_keeps_it() {
         &journal,
         EngineOptions::default(),
     );
-    assert!(ready(&h).await.rolled_back.is_none());
+    assert!(ready(&h).await.rollback.rolled_back.is_none());
 }
 
 #[tokio::test]
@@ -220,7 +228,7 @@ async fn the_autopilot_on_a_rolled_back_journal_holds_and_moves_nothing() {
     // Well past dwell and progress deadline: still nothing written.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(router.writes(), 0);
-    assert_eq!(h.state().borrow().split, Some(Split::ZERO));
+    assert_eq!(h.state().borrow().traffic.split, Some(Split::ZERO));
     assert_eq!(cutover::cli::exit_code_for(&s.outcome.unwrap()), 4);
 }
 
@@ -253,5 +261,5 @@ async fn set_passes_the_same_gate_as_advance_and_lowering_is_never_gated() {
     assert!(intent.forced && intent.to == Some(25), "{intent:?}");
     // Lowering green's traffic never waits for the gate.
     h.call(Origin::Cli, set(1, false)).await.unwrap();
-    assert_eq!(h.state().borrow().split, Split::new(1));
+    assert_eq!(h.state().borrow().traffic.split, Split::new(1));
 }

@@ -118,7 +118,7 @@ fn rollback_alerts(rx: &mut mpsc::UnboundedReceiver<Notice>) -> Vec<Notice> {
 }
 
 fn tries(s: &State) -> u32 {
-    s.rollback_failed.as_ref().map_or(0, |r| r.tries)
+    s.rollback.failed.as_ref().map_or(0, |r| r.tries)
 }
 
 /// Point 1: a manual rollback that fails is retried with backoff until it
@@ -127,14 +127,15 @@ fn tries(s: &State) -> u32 {
 #[tokio::test(start_paused = true)]
 async fn a_failed_rollback_is_retried_until_it_lands() {
     let mut r = rig(5);
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.router
         .set(|i| i.unavailable = Some("nginx.pid: no such file (nginx is not running)".into()));
     r.handle.send(Origin::Tui, rollback("r pressed")).unwrap();
-    let s = wait_for(&r.handle, "failing", |s| s.rollback_failed.is_some()).await;
+    let s = wait_for(&r.handle, "failing", |s| s.rollback.failed.is_some()).await;
     assert_eq!(tries(&s), 1);
     assert!(
-        s.rollback_failed
+        s.rollback
+            .failed
             .as_ref()
             .unwrap()
             .reason
@@ -171,7 +172,8 @@ async fn a_failed_rollback_is_retried_until_it_lands() {
     r.router
         .set(|i| i.unavailable = Some("nginx -t: unknown directive".into()));
     wait_for(&r.handle, "new reason", |s| {
-        s.rollback_failed
+        s.rollback
+            .failed
             .as_ref()
             .is_some_and(|f| f.reason.contains("unknown directive"))
     })
@@ -182,13 +184,13 @@ async fn a_failed_rollback_is_retried_until_it_lands() {
     assert_eq!(lines[2].action, Some(RecordAction::RollbackRetrying));
     // Healed: it lands with no key pressed, and says how long it took.
     r.router.set(|i| i.unavailable = None);
-    let s = wait_for(&r.handle, "landed", |s| s.rollback_failed.is_none()).await;
+    let s = wait_for(&r.handle, "landed", |s| s.rollback.failed.is_none()).await;
     assert_eq!(r.router.get(|i| i.split), 0);
     let landed = wait_for(&r.handle, "rolled back", |s| {
         matches!(s.phase, Phase::RolledBack { .. })
     })
     .await;
-    assert!(landed.rolled_back.is_some());
+    assert!(landed.rollback.rolled_back.is_some());
     let lines = rollback_lines(&r.journal);
     assert_eq!(lines.len(), 4, "{lines:#?}");
     let ok = &lines[3];
@@ -232,11 +234,11 @@ async fn an_automatic_rollback_retries_without_a_line_per_poll() {
         },
     )
     .unwrap();
-    wait_for(&h, "read back", |s| s.split.is_some()).await;
+    wait_for(&h, "read back", |s| s.traffic.split.is_some()).await;
     // The progress deadline is the automatic decision here.
     h.send(Origin::AutoRollback, rollback("auto-rollback: breach"))
         .unwrap();
-    wait_for(&h, "failing", |s| s.rollback_failed.is_some()).await;
+    wait_for(&h, "failing", |s| s.rollback.failed.is_some()).await;
     tokio::time::sleep(Duration::from_secs(28)).await;
     assert!(tries(&h.current()) >= 8);
     let intents = records(&path)
@@ -256,7 +258,7 @@ async fn an_automatic_rollback_retries_without_a_line_per_poll() {
 #[tokio::test(start_paused = true)]
 async fn a_new_rollback_retries_at_once() {
     let r = rig(5);
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.router.set(|i| i.unavailable = Some("down".into()));
     r.handle.send(Origin::Tui, rollback("r")).unwrap();
     // Let the backoff grow to its cap.
@@ -286,17 +288,17 @@ async fn a_new_rollback_retries_at_once() {
 #[tokio::test(start_paused = true)]
 async fn a_rollback_is_reported_before_its_check_returns() {
     let r = rig(25);
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.router.set(|i| i.verify_delay = Duration::from_secs(5));
     let t0 = tokio::time::Instant::now();
     r.handle.call(Origin::Cli, rollback("r")).await.unwrap();
     assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
     let s = r.handle.current();
-    assert_eq!(s.split, Split::new(0));
-    assert_eq!(s.verifying.map(|v| v.split), Split::new(0));
-    let s = wait_for(&r.handle, "checked", |s| s.verifying.is_none()).await;
-    assert_eq!(s.verified.as_ref().map(|v| v.served), Split::new(0));
-    assert!(s.rollback_failed.is_none());
+    assert_eq!(s.traffic.split, Split::new(0));
+    assert_eq!(s.traffic.verifying.map(|v| v.split), Split::new(0));
+    let s = wait_for(&r.handle, "checked", |s| s.traffic.verifying.is_none()).await;
+    assert_eq!(s.traffic.verified.as_ref().map(|v| v.served), Split::new(0));
+    assert!(s.rollback.failed.is_none());
 }
 
 /// Point 6: a data plane still serving green after the router took the
@@ -304,26 +306,31 @@ async fn a_rollback_is_reported_before_its_check_returns() {
 #[tokio::test(start_paused = true)]
 async fn a_rollback_the_data_plane_did_not_take_is_retried() {
     let r = rig(25);
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     // The file changes, the workers do not (a reload that never happened),
     // twice.
     r.router.set(|i| i.stuck = 2);
     r.handle.call(Origin::Cli, rollback("r")).await.unwrap();
-    let s = wait_for(&r.handle, "unconfirmed", |s| s.rollback_failed.is_some()).await;
+    let s = wait_for(&r.handle, "unconfirmed", |s| s.rollback.failed.is_some()).await;
     assert!(
-        s.rollback_failed
+        s.rollback
+            .failed
             .as_ref()
             .unwrap()
             .reason
             .contains("data plane"),
         "{:?}",
-        s.rollback_failed
+        s.rollback.failed
     );
     let s = wait_for(&r.handle, "served", |s| {
-        s.rollback_failed.is_none() && s.verified.as_ref().is_some_and(|v| v.served.green() == 0)
+        s.rollback.failed.is_none()
+            && s.traffic
+                .verified
+                .as_ref()
+                .is_some_and(|v| v.served.green() == 0)
     })
     .await;
-    assert_eq!(s.split, Split::new(0));
+    assert_eq!(s.traffic.split, Split::new(0));
 }
 
 /// Point 6: a change the data plane did not confirm never says "rejected,
@@ -331,7 +338,7 @@ async fn a_rollback_the_data_plane_did_not_take_is_retried() {
 #[tokio::test(start_paused = true)]
 async fn an_unconfirmed_change_does_not_contradict_itself() {
     let r = rig(1);
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.router.set(|i| i.stuck = 1);
     let e = r
         .handle
@@ -363,17 +370,20 @@ async fn the_router_is_reconciled_before_the_first_read() {
         i.reconcile = Some("reloaded: the include is newer than the running workers".into());
     });
     let r = rig_with(router, &config(), EngineOptions::default(), vec![]);
-    let s = wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    let s = wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     assert_eq!(
         r.router.get(|i| i.calls[..2].to_vec()),
         ["reconcile", "read"]
     );
-    let s = if s.verified.is_none() {
-        wait_for(&r.handle, "served", |s| s.verified.is_some()).await
+    let s = if s.traffic.verified.is_none() {
+        wait_for(&r.handle, "served", |s| s.traffic.verified.is_some()).await
     } else {
         s
     };
-    assert_eq!(s.verified.as_ref().unwrap().served, Split::new(25).unwrap());
+    assert_eq!(
+        s.traffic.verified.as_ref().unwrap().served,
+        Split::new(25).unwrap()
+    );
     assert!(
         s.events
             .iter()
@@ -413,11 +423,11 @@ async fn an_interrupted_rollback_is_finished_and_remembered() {
         vec![intent(RecordAction::Rollback, 25, 0, "killed mid reload")],
     );
     let s = wait_for(&r.handle, "finished", |s| {
-        matches!(s.phase, Phase::RolledBack { .. }) && s.pending.is_none()
+        matches!(s.phase, Phase::RolledBack { .. }) && s.traffic.pending.is_none()
     })
     .await;
     assert_eq!(r.router.get(|i| (i.writes, i.served)), (1, 0));
-    assert!(s.rolled_back.is_some());
+    assert!(s.rollback.rolled_back.is_some());
     let e = r
         .handle
         .call(Origin::Cli, Command::Advance { force: false })
@@ -467,7 +477,7 @@ async fn a_rollback_from_another_process_stops_the_autopilot() {
         },
         vec![],
     );
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     // `cutover rollback --force` from a second shell: intent, then write.
     let mut other = Journal::open_unlocked(&r.journal).unwrap();
     let mut rec = intent(RecordAction::Rollback, 25, 0, "emergency");
@@ -492,13 +502,13 @@ async fn a_rollback_from_another_process_stops_the_autopilot() {
 #[tokio::test(start_paused = true)]
 async fn a_rollback_from_another_process_needs_force_in_a_live_cockpit() {
     let r = rig(25);
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     let mut other = Journal::open_unlocked(&r.journal).unwrap();
     other
         .append(&intent(RecordAction::Rollback, 25, 0, "from shell 2"))
         .unwrap();
     r.router.set(|i| i.split = 0);
-    let s = wait_for(&r.handle, "learned", |s| s.rolled_back.is_some()).await;
+    let s = wait_for(&r.handle, "learned", |s| s.rollback.rolled_back.is_some()).await;
     assert!(matches!(s.phase, Phase::RolledBack { .. }), "{:?}", s.phase);
     let e = r
         .handle
@@ -517,17 +527,17 @@ async fn a_rollback_from_another_process_needs_force_in_a_live_cockpit() {
 #[tokio::test(start_paused = true)]
 async fn a_rollback_meeting_a_conflict_every_time_keeps_trying() {
     let r = rig(5);
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     r.router.set(|i| i.fighting = true);
     r.handle.send(Origin::Tui, rollback("r")).unwrap();
     let s = wait_for(&r.handle, "failing", |s| tries(s) >= 3).await;
-    let reason = &s.rollback_failed.as_ref().unwrap().reason;
+    let reason = &s.rollback.failed.as_ref().unwrap().reason;
     assert!(reason.contains("flagger-controller"), "{reason}");
     assert!(!s.events.iter().any(|e| e.text.contains("not retrying")));
     tokio::time::sleep(Duration::from_secs(10)).await;
-    assert!(r.handle.current().rollback_failed.is_some());
+    assert!(r.handle.current().rollback.failed.is_some());
     r.router.set(|i| i.fighting = false);
-    wait_for(&r.handle, "landed", |s| s.rollback_failed.is_none()).await;
+    wait_for(&r.handle, "landed", |s| s.rollback.failed.is_none()).await;
     assert_eq!(r.router.get(|i| i.split), 0);
 }
 
@@ -546,6 +556,6 @@ async fn a_watcher_does_not_reconcile() {
         },
         vec![],
     );
-    wait_for(&r.handle, "read back", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "read back", |s| s.traffic.split.is_some()).await;
     assert!(!r.router.get(|i| i.calls.contains(&"reconcile")));
 }

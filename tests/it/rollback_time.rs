@@ -74,7 +74,7 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
         Some(Duration::from_millis(200)),
     );
     wait_for(&r.handle, "the observed split", |s| {
-        s.split.is_some() && s.observed.is_some_and(|o| o.green == 25.0)
+        s.traffic.split.is_some() && s.traffic.observed.is_some_and(|o| o.green == 25.0)
     })
     .await;
     let decided = Instant::now();
@@ -89,7 +89,7 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
         .unwrap();
     assert_eq!(decided.elapsed(), Duration::from_millis(300));
     let s = r.handle.current();
-    let t = s.last_rollback.clone().expect("measured");
+    let t = s.rollback.last.clone().expect("measured");
     assert_eq!(t.to_router, Duration::from_millis(300));
     assert_eq!(t.to_zero, ToZero::Awaiting, "the traffic still shows green");
     assert_eq!(t.over_sla(), Some(true));
@@ -118,12 +118,13 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
     tokio::time::sleep(Duration::from_millis(450)).await;
     *r.rates.0.lock().unwrap() = (100.0, 0.0);
     let s = wait_for(&r.handle, "traffic at zero", |s| {
-        s.last_rollback
+        s.rollback
+            .last
             .as_ref()
             .is_some_and(|t| t.to_zero.seen().is_some())
     })
     .await;
-    let t = s.last_rollback.unwrap();
+    let t = s.rollback.last.unwrap();
     let zero = t.to_zero.seen().unwrap();
     assert!(
         zero >= Duration::from_millis(750) && zero <= Duration::from_millis(900),
@@ -163,7 +164,7 @@ async fn a_rollback_journals_both_intervals_and_the_sla_colours_the_event() {
 async fn traffic_at_zero_before_the_router_confirms_goes_on_the_outcome() {
     let r = rig(10, Duration::from_millis(500), None);
     wait_for(&r.handle, "the observed split", |s| {
-        s.split.is_some() && s.observed.is_some()
+        s.traffic.split.is_some() && s.traffic.observed.is_some()
     })
     .await;
     // The data plane drains before the router says so (a slow verify).
@@ -180,7 +181,7 @@ async fn traffic_at_zero_before_the_router_confirms_goes_on_the_outcome() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     *r.rates.0.lock().unwrap() = (100.0, 0.0);
     call.await.unwrap().unwrap();
-    let t = r.handle.current().last_rollback.clone().unwrap();
+    let t = r.handle.current().rollback.last.clone().unwrap();
     assert_eq!(t.to_router, Duration::from_millis(500));
     let zero = t.to_zero.seen().expect("seen before the router confirmed");
     assert!(zero <= Duration::from_millis(300), "{zero:?}");
@@ -200,7 +201,7 @@ async fn traffic_at_zero_before_the_router_confirms_goes_on_the_outcome() {
 #[tokio::test(start_paused = true)]
 async fn a_drill_is_measured_but_never_remembered_as_a_rollback() {
     let r = rig(0, Duration::from_millis(100), Some(Duration::from_secs(2)));
-    wait_for(&r.handle, "first read", |s| s.split.is_some()).await;
+    wait_for(&r.handle, "first read", |s| s.traffic.split.is_some()).await;
     // The drill's raise is the rehearsal: no gate, no force.
     r.handle
         .call(
@@ -224,12 +225,12 @@ async fn a_drill_is_measured_but_never_remembered_as_a_rollback() {
         .await
         .unwrap();
     let s = r.handle.current();
-    let t = s.last_rollback.clone().unwrap();
+    let t = s.rollback.last.clone().unwrap();
     assert!(t.drill);
     assert_eq!(t.to_router, Duration::from_millis(100));
     assert_eq!(t.over_sla(), Some(false));
     assert_eq!(s.phase, Phase::Ready, "a drill leaves no rolled-back phase");
-    assert!(s.rolled_back.is_none());
+    assert!(s.rollback.rolled_back.is_none());
     assert!(s.outcome.is_none());
     let recs = records(&r.journal);
     assert!(recs.iter().all(|r| !r.forced), "{recs:#?}");
@@ -269,7 +270,7 @@ async fn a_source_without_rates_is_not_waited_for() {
     // No request rates at all, from the first poll on.
     *r.rates.0.lock().unwrap() = (0.0, 0.0);
     wait_for(&r.handle, "first read and poll", |s| {
-        s.split.is_some() && s.snapshot.is_some()
+        s.traffic.split.is_some() && s.guard.snapshot.is_some()
     })
     .await;
     r.handle
@@ -282,7 +283,7 @@ async fn a_source_without_rates_is_not_waited_for() {
         .await
         .unwrap();
     let s = r.handle.current();
-    let t = s.last_rollback.clone().unwrap();
+    let t = s.rollback.last.clone().unwrap();
     assert_eq!(t.to_router, Duration::from_millis(100));
     assert!(!t.to_zero.awaiting());
     assert!(

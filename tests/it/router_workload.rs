@@ -66,8 +66,8 @@ async fn readiness_and_scaling_come_from_the_workload_not_the_traffic_router() {
         EngineOptions::default(),
     )
     .unwrap();
-    let s = wait_for(&handle, "readiness read", |s| s.readiness.is_some()).await;
-    assert_eq!(s.readiness, Some(pods.readiness));
+    let s = wait_for(&handle, "readiness read", |s| s.traffic.readiness.is_some()).await;
+    assert_eq!(s.traffic.readiness, Some(pods.readiness));
     // Green has no ready replica: even a forced advance writes nothing.
     let refused = handle
         .call(Origin::Cli, Command::Advance { force: true })

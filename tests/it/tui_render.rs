@@ -49,10 +49,10 @@ pub(crate) fn mid_cutover(now: Instant, green_p99: Reading) -> State {
     let mut s = State::new("llm-gateway", "nginx", prometheus, plan(), true, 2);
     let split = Split::new(25).unwrap();
     s.phase = Phase::Canary { step: 2 };
-    s.split = Some(split);
-    s.split_read_at = Some(now - Duration::from_secs(1));
-    s.dwell_until = Some(now + Duration::from_secs(192));
-    s.breach_streak = 1;
+    s.traffic.split = Some(split);
+    s.traffic.split_read_at = Some(now - Duration::from_secs(1));
+    s.clock.dwell_until = Some(now + Duration::from_secs(192));
+    s.guard.breach_streak = 1;
     let snap = Snapshot {
         at: now - Duration::from_secs(2),
         wall: std::time::SystemTime::now(),
@@ -65,12 +65,12 @@ pub(crate) fn mid_cutover(now: Instant, green_p99: Reading) -> State {
         ),
         green: readings(green_p99, Reading::Value(7.9), Reading::Value(0.866), 32.1),
     };
-    s.judgements = evaluate(&snap, Some(split), &s.metrics);
-    s.gate = Gate {
+    s.guard.judgements = evaluate(&snap, Some(split), &s.metrics);
+    s.guard.gate = Gate {
         open: false,
-        reasons: gate_reasons(&s.judgements),
+        reasons: gate_reasons(&s.guard.judgements),
     };
-    s.snapshot = Some(snap);
+    s.guard.snapshot = Some(snap);
     for (i, secs) in (0..60u64).rev().map(|k| k * 5 + 2).enumerate() {
         let at = now - Duration::from_secs(secs);
         let wobble = (i as f64 * 0.7).sin();
@@ -91,10 +91,12 @@ pub(crate) fn mid_cutover(now: Instant, green_p99: Reading) -> State {
             (Color::Green, Metric::Quality, Some(0.866 + 0.005 * wobble)),
         ];
         for (c, m, v) in pts {
-            s.history.push(c, m.index(), HistoryPoint { at, value: v });
+            s.guard
+                .history
+                .push(c, m.index(), HistoryPoint { at, value: v });
         }
     }
-    s.last_values[1] = vec![Some(LastValue {
+    s.guard.last_values[1] = vec![Some(LastValue {
         value: 412.0,
         at: now - Duration::from_secs(14),
     })];
@@ -342,22 +344,22 @@ fn no_color_theme_uses_modifiers_only() {
 fn stale_unknown_split_and_rollback_are_said() {
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
-    state.snapshot.as_mut().unwrap().at = now - Duration::from_secs(17);
-    state.split = None;
-    state.router_error = Some("nginx -t failed".into());
+    state.guard.snapshot.as_mut().unwrap().at = now - Duration::from_secs(17);
+    state.traffic.split = None;
+    state.traffic.router_error = Some("nginx -t failed".into());
     let mut app = App::new(false, false);
     app.set_poll_interval(Duration::from_secs(5));
     let all = text(&render(&state, &app, now, W, H));
     assert!(all.contains("STALE 17s"), "{all}");
     assert!(all.contains("split unknown: nginx -t failed"), "{all}");
 
-    state.split = Some(Split::ZERO);
-    state.router_error = None;
+    state.traffic.split = Some(Split::ZERO);
+    state.traffic.router_error = None;
     state.phase = Phase::RolledBack {
         reason: "operator rollback".into(),
     };
-    state.dwell_until = None;
-    state.armed = false;
+    state.clock.dwell_until = None;
+    state.guard.armed = false;
     let all = text(&render(&state, &app, now, W, H));
     assert!(
         all.contains("ROLLED BACK") && all.contains("why: operator rollback"),
@@ -376,17 +378,17 @@ fn stale_unknown_split_and_rollback_are_said() {
 fn pending_write_paused_and_standby_in_header() {
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
-    state.pending = Some(cutover::engine::PendingChange {
+    state.traffic.pending = Some(cutover::engine::PendingChange {
         from: Split::new(5),
         to: Split::new(25).unwrap(),
         started: now - Duration::from_millis(400),
         action: cutover::engine::Action::Advance,
     });
     state.phase = Phase::Paused { step: 2 };
-    state.dwell_until = None;
-    state.dwell_left = Some(Duration::from_secs(130));
+    state.clock.dwell_until = None;
+    state.clock.dwell_left = Some(Duration::from_secs(130));
     state.autopilot = true;
-    state.standby_until = Some(SystemTime::now() + Duration::from_secs(47 * 3600 + 1800));
+    state.clock.standby_until = Some(SystemTime::now() + Duration::from_secs(47 * 3600 + 1800));
     let all = text(&render(&state, &App::new(false, false), now, 160, H));
     assert!(all.contains("applying 5% → 25% 0.4s"), "{all}");
     assert!(all.contains("paused 02:10 left"), "{all}");
@@ -463,7 +465,7 @@ fn too_small_terminal_says_so_and_keeps_what_matters() {
 fn rollback_reason_wraps_instead_of_being_cut() {
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
-    state.split = Some(Split::ZERO);
+    state.traffic.split = Some(Split::ZERO);
     state.phase = Phase::RolledBack {
         reason: "auto-rollback: green error rate 7.90 % BREACH (≤ 5.00 %) for 2 polls in a row"
             .into(),
@@ -570,13 +572,13 @@ fn settling_after_a_split_change() {
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
     // The window is 30 s; the split changed 10 s before the snapshot.
-    let snap_at = state.snapshot.as_ref().unwrap().at;
-    state.split_changed_at = Some(snap_at - Duration::from_secs(10));
+    let snap_at = state.guard.snapshot.as_ref().unwrap().at;
+    state.traffic.split_changed_at = Some(snap_at - Duration::from_secs(10));
     let all = text(&render(&state, &App::new(false, false), now, W, H));
     assert_eq!(all.matches("settling").count(), 2, "{all}");
     assert!(!all.contains("32.1 rps"), "{all}");
     // A window that starts after the change is judged as usual.
-    state.split_changed_at = Some(snap_at - Duration::from_secs(31));
+    state.traffic.split_changed_at = Some(snap_at - Duration::from_secs(31));
     let all = text(&render(&state, &App::new(false, false), now, W, H));
     assert!(!all.contains("settling"), "{all}");
     assert!(all.contains("32.1 rps"), "{all}");
@@ -632,11 +634,11 @@ fn three_views_of_the_split_each_with_its_age() {
     use cutover::engine::{Observed, Verified};
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
-    state.observed = Some(Observed {
+    state.traffic.observed = Some(Observed {
         green: 24.6,
         at: now - Duration::from_secs(3),
     });
-    state.verified = Some(Verified {
+    state.traffic.verified = Some(Verified {
         served: Split::new(25).unwrap(),
         at: now - Duration::from_secs(12),
         detail: "served 25%".into(),
@@ -653,11 +655,11 @@ fn three_views_of_the_split_each_with_its_age() {
     assert!(!all.contains('≠'), "{all}");
 
     // The traffic disagrees for a whole window: marked, in the warn colour.
-    state.observed = Some(Observed {
+    state.traffic.observed = Some(Observed {
         green: 40.0,
         at: now - Duration::from_secs(3),
     });
-    state.observed_disagrees = true;
+    state.traffic.observed_disagrees = true;
     let buf = render(&state, &app, now, W, H);
     let all = text(&buf);
     let (x, y) = find(&buf, "≠ metrics 40.0% (3s)", 0..W, 0..4).expect("marked split");
@@ -666,14 +668,14 @@ fn three_views_of_the_split_each_with_its_age() {
     assert!(!all.contains("≠ data plane"), "{all}");
 
     // A data plane that serves another split than the router says.
-    state.verified.as_mut().unwrap().served = Split::new(5).unwrap();
+    state.traffic.verified.as_mut().unwrap().served = Split::new(5).unwrap();
     let buf = render(&state, &app, now, W, H);
     let (x, y) = find(&buf, "≠ data plane 5% (12s)", 0..W, 0..4).expect("data plane");
     assert_eq!(buf[(x, y)].fg, Tc::Yellow);
 
     // Nothing observed or verified yet: nothing made up.
-    state.observed = None;
-    state.verified = None;
+    state.traffic.observed = None;
+    state.traffic.verified = None;
     let all = text(&render(&state, &app, now, W, H));
     assert!(
         !all.contains("metrics 4") && !all.contains("data plane"),
@@ -686,7 +688,7 @@ fn panel_titles_show_readiness_and_pods_up() {
     use cutover::router::{Readiness, Replicas};
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
-    state.readiness = Some(Readiness {
+    state.traffic.readiness = Some(Readiness {
         blue: Some(Replicas {
             ready: 3,
             desired: 3,
@@ -696,7 +698,7 @@ fn panel_titles_show_readiness_and_pods_up() {
             desired: 3,
         }),
     });
-    state.snapshot.as_mut().unwrap().green.pods_up = Some((3, 4));
+    state.guard.snapshot.as_mut().unwrap().green.pods_up = Some((3, 4));
     let buf = render(&state, &App::new(false, false), now, 160, H);
     let all = text(&buf);
     let (x, y) = find(&buf, "3/3 ready", 0..80, PANEL_ROWS).expect("blue readiness");
@@ -711,7 +713,7 @@ fn panel_titles_show_readiness_and_pods_up() {
     assert!(find(&buf, "pods", 0..80, PANEL_ROWS).is_none(), "{all}");
 
     // Green idle: none ready is a warning, not a breach.
-    state.split = Some(Split::ZERO);
+    state.traffic.split = Some(Split::ZERO);
     let buf = render(&state, &App::new(false, false), now, 160, H);
     let (x, y) = find(&buf, "0/3 ready", 80..160, PANEL_ROWS).expect("green readiness");
     assert_eq!(buf[(x, y)].fg, Tc::Yellow);
@@ -758,7 +760,7 @@ fn flowing(buf: &Buffer) -> String {
 fn dialogs_open_only_when_the_engine_would_accept() {
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
-    state.split = Some(Split::ZERO);
+    state.traffic.split = Some(Split::ZERO);
     state.phase = Phase::Ready;
     let mut app = App::new(false, false);
     app.on_key(
@@ -776,7 +778,7 @@ fn dialogs_open_only_when_the_engine_would_accept() {
     state.phase = Phase::RolledBack {
         reason: "auto-rollback".into(),
     };
-    state.rolled_back = Some(cutover::engine::RolledBackMemory {
+    state.rollback.rolled_back = Some(cutover::engine::RolledBackMemory {
         at: SystemTime::now(),
         reason: "green error rate 7.90 % BREACH".into(),
         green_version: None,
@@ -816,7 +818,7 @@ fn the_key_bar_at_80_columns_keeps_force_and_arm_and_says_disarm() {
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
     for (armed, word) in [(true, "a disarm"), (false, "a arm")] {
-        state.armed = armed;
+        state.guard.armed = armed;
         let buf = render(&state, &App::new(false, false), now, 80, 24);
         let bar = row(&buf, 22, 0..80);
         for needle in ["r ROLLBACK", "f force", word, "? help", "q quit"] {
@@ -930,7 +932,7 @@ fn a_silent_prometheus_is_said_and_the_pods_are_not_called_down() {
     let now = now();
     let mut state = mid_cutover(now, Reading::Value(436.0));
     let timeout = || Reading::NoData(NoData::Timeout("http://prom:9090: 2s".into()));
-    let snap = state.snapshot.as_mut().unwrap();
+    let snap = state.guard.snapshot.as_mut().unwrap();
     for r in [&mut snap.blue, &mut snap.green] {
         r.metrics = vec![timeout(), timeout(), timeout()];
         r.up = false;
@@ -938,7 +940,7 @@ fn a_silent_prometheus_is_said_and_the_pods_are_not_called_down() {
     }
     snap.at = now - Duration::from_secs(1);
     // The last answered poll, 18 s ago.
-    for v in state.last_values.iter_mut().flatten() {
+    for v in state.guard.last_values.iter_mut().flatten() {
         *v = Some(LastValue {
             value: 1.0,
             at: now - Duration::from_secs(18),

@@ -34,9 +34,9 @@ fn render(s: &State, now: Instant) -> Buffer {
 /// on a broken nginx config, the next try 4 s away.
 pub(crate) fn rollback_failing_at_5(now: Instant) -> State {
     let mut s = State::new("llm-gateway", "nginx", "demo", PlanView::default(), true, 2);
-    s.split = Some(Split::new(5).unwrap());
+    s.traffic.split = Some(Split::new(5).unwrap());
     s.phase = Phase::Canary { step: 1 };
-    s.rollback_failed = Some(RollbackRetry {
+    s.rollback.failed = Some(RollbackRetry {
         decided: now - Duration::from_secs(12),
         tries: 7,
         reason: "nginx: [emerg] unknown directive \"no_such_directive\"".into(),
@@ -66,7 +66,7 @@ fn a_failing_rollback_is_the_headers_first_word_in_the_breach_style() {
     assert!(top[1].contains("since the decision"), "{top:?}");
     assert!(top[1].contains("no_such_directive"), "{top:?}");
     // Landed: the header says what the phase is again.
-    s.rollback_failed = None;
+    s.rollback.failed = None;
     let top = rows(&render(&s, now), 1);
     assert!(top[0].starts_with(" CANARY "), "{top:?}");
 }
@@ -75,9 +75,9 @@ fn a_failing_rollback_is_the_headers_first_word_in_the_breach_style() {
 fn a_split_the_router_took_is_verifying_until_checked() {
     let now = Instant::now();
     let mut s = State::new("llm-gateway", "nginx", "demo", PlanView::default(), true, 2);
-    s.split = Some(Split::ZERO);
-    s.split_read_at = Some(now);
-    s.verifying = Some(Verifying {
+    s.traffic.split = Some(Split::ZERO);
+    s.traffic.split_read_at = Some(now);
+    s.traffic.verifying = Some(Verifying {
         split: Split::ZERO,
         since: now - Duration::from_millis(300),
     });
@@ -86,7 +86,7 @@ fn a_split_the_router_took_is_verifying_until_checked() {
         text.contains("green 0%") && text.contains("verifying 0.3s"),
         "{text}"
     );
-    s.verifying = None;
+    s.traffic.verifying = None;
     let text = rows(&render(&s, now), 4).join("\n");
     assert!(!text.contains("verifying"), "{text}");
 }

@@ -26,11 +26,11 @@ fn state(to_router_ms: u64, sla_ms: Option<u64>) -> State {
         true,
         2,
     );
-    s.split = Some(Split::ZERO);
+    s.traffic.split = Some(Split::ZERO);
     s.phase = Phase::RolledBack {
         reason: "operator".into(),
     };
-    s.last_rollback = Some(RollbackTimes {
+    s.rollback.last = Some(RollbackTimes {
         decided: Instant::now(),
         decided_wall: SystemTime::now(),
         to_router: Duration::from_millis(to_router_ms),
@@ -88,7 +88,7 @@ fn within_the_sla_is_ok_over_it_is_a_warning() {
 #[test]
 fn gone_once_green_has_traffic_again() {
     let mut s = state(412, Some(2000));
-    s.split = Split::new(5);
+    s.traffic.split = Split::new(5);
     s.phase = Phase::Canary { step: 1 };
     let (text, _) = header(&s, "rolled back in");
     assert!(!text.contains("rolled back in"), "{text}");

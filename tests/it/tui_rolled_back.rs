@@ -15,17 +15,17 @@ use cutover::tui::{Action, App, ConfirmKind, Mode, draw};
 
 pub(crate) fn rolled_back_state() -> State {
     let mut s = State::new("llm-gateway", "demo", "demo", PlanView::default(), true, 2);
-    s.split = Some(Split::ZERO);
+    s.traffic.split = Some(Split::ZERO);
     let reason = "auto-rollback: green error rate 7.90 % BREACH".to_string();
     s.phase = Phase::RolledBack {
         reason: reason.clone(),
     };
-    s.rolled_back = Some(RolledBackMemory {
+    s.rollback.rolled_back = Some(RolledBackMemory {
         at: SystemTime::now() - Duration::from_secs(250),
         reason,
         green_version: None,
     });
-    s.gate = Gate {
+    s.guard.gate = Gate {
         open: false,
         reasons: vec![GateReason::RolledBack],
     };
@@ -92,7 +92,7 @@ fn set_past_a_closed_gate_opens_the_force_dialog_on_no() {
 
     // Lowering is never asked about (nothing to lower at 0 %, so from 25).
     let mut at25 = s.clone();
-    at25.split = Some(twenty_five);
+    at25.traffic.split = Some(twenty_five);
     app.on_key(key(KeyCode::Char(':')), &at25);
     for c in "set 5".chars() {
         app.on_key(key(KeyCode::Char(c)), &at25);

@@ -40,7 +40,7 @@ fn check(view: &str, state: &State, app: &App, now: Instant) {
 fn mid_cutover_with_green_in_breach() {
     let now = crate::tui_render::now();
     let mut state = crate::tui_render::mid_cutover(now, Reading::Value(436.0));
-    if let Some(snap) = state.snapshot.as_mut() {
+    if let Some(snap) = state.guard.snapshot.as_mut() {
         snap.wall = wall();
     }
     check("mid_cutover", &state, &App::new(false, false), now);
@@ -49,7 +49,7 @@ fn mid_cutover_with_green_in_breach() {
 #[test]
 fn rolled_back_with_force_needed() {
     let mut state = crate::tui_rolled_back::rolled_back_state();
-    if let Some(m) = state.rolled_back.as_mut() {
+    if let Some(m) = state.rollback.rolled_back.as_mut() {
         m.at = wall() - Duration::from_secs(250);
     }
     check(
@@ -66,7 +66,7 @@ fn a_rollback_failing_and_retrying() {
     // the decision" from the frame's `now`, not from the clock it reads.
     let now = crate::tui_render::now();
     let mut s = crate::tui_rollback_failed::rollback_failing_at_5(now);
-    s.split_read_at = Some(now - Duration::from_secs(1));
+    s.traffic.split_read_at = Some(now - Duration::from_secs(1));
     check("rollback_failing", &s, &App::new(false, true), now);
 }
 
@@ -96,10 +96,10 @@ fn vllm_mid_cutover(now: Instant) -> State {
     let mut s = State::new("llm-gateway", "demo", "demo", Default::default(), true, 2);
     s.metrics = shared(c.metric_specs().unwrap());
     let split = Split::new(25).unwrap();
-    (s.phase, s.split) = (Phase::Canary { step: 2 }, Some(split));
-    s.split_read_at = Some(now - Duration::from_secs(1));
-    s.dwell_until = Some(now + Duration::from_secs(192));
-    s.breach_streak = 1;
+    (s.phase, s.traffic.split) = (Phase::Canary { step: 2 }, Some(split));
+    s.traffic.split_read_at = Some(now - Duration::from_secs(1));
+    s.clock.dwell_until = Some(now + Duration::from_secs(192));
+    s.guard.breach_streak = 1;
     // ttft, itl, e2e (ms), error rate (%), tokens/s, waiting, KV cache (%).
     let values = |ttft: f64, tokens: f64| [ttft, 31.0, 4200.0, 0.0, tokens, 2.0, 41.0];
     let colour = |v: [f64; 7], rps: f64| ColorReadings {
@@ -114,10 +114,10 @@ fn vllm_mid_cutover(now: Instant) -> State {
         blue: colour(values(180.0, 2710.0), 30.2),
         green: colour(values(6400.0, 905.0), 10.1),
     };
-    s.judgements = evaluate(&snap, Some(split), &s.metrics);
-    s.gate = Gate {
+    s.guard.judgements = evaluate(&snap, Some(split), &s.metrics);
+    s.guard.gate = Gate {
         open: false,
-        reasons: gate_reasons(&s.judgements),
+        reasons: gate_reasons(&s.guard.judgements),
     };
     for (i, secs) in (0..60u64).rev().map(|k| k * 5 + 2).enumerate() {
         let at = now - Duration::from_secs(secs);
@@ -130,10 +130,12 @@ fn vllm_mid_cutover(now: Instant) -> State {
             (Color::Blue, 180.0 + (i % 3) as f64 * 5.0),
             (Color::Green, ttft),
         ] {
-            s.history.push(c, 0, HistoryPoint { at, value: Some(v) });
+            s.guard
+                .history
+                .push(c, 0, HistoryPoint { at, value: Some(v) });
         }
     }
-    s.snapshot = Some(snap);
+    s.guard.snapshot = Some(snap);
     s
 }
 

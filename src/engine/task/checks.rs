@@ -114,7 +114,7 @@ impl Engine {
         {
             return false;
         }
-        let Some(from) = self.state.split else {
+        let Some(from) = self.state.traffic.split else {
             return false;
         };
         let mut started = false;
@@ -130,7 +130,8 @@ impl Engine {
         {
             started |= self.start_smoke(Origin::Autopilot);
         }
-        if matches!(self.state.phase, Phase::RolledBack { .. }) || self.state.rolled_back.is_some()
+        if matches!(self.state.phase, Phase::RolledBack { .. })
+            || self.state.rollback.rolled_back.is_some()
         {
             return started;
         }
@@ -153,7 +154,7 @@ impl Engine {
         if self.options.readonly {
             return Err(Refusal::ReadOnlyChecks);
         }
-        let from = self.state.split.ok_or(Refusal::SplitUnknown)?;
+        let from = self.state.traffic.split.ok_or(Refusal::SplitUnknown)?;
         let mut names = Vec::new();
         if from.green() == 0 && !self.state.checks.smoke.is_empty() {
             if self.jobs.checks.smoke.pending() {
@@ -198,7 +199,7 @@ impl Engine {
     }
 
     fn start_command(&mut self, i: usize, origin: Origin) -> bool {
-        let Some(split) = self.state.split else {
+        let Some(split) = self.state.traffic.split else {
             return false;
         };
         let gate = self.jobs.checks.commands[i].clone();
@@ -295,7 +296,7 @@ impl Engine {
         let (started, split) = self.state.checks.commands[index]
             .running
             .take()
-            .unwrap_or((now(), self.state.split.map_or(0, Split::green)));
+            .unwrap_or((now(), self.state.traffic.split.map_or(0, Split::green)));
         let result = CommandRun {
             passed: finished.passed,
             reason: finished.reason,
@@ -391,7 +392,7 @@ impl Engine {
 
     /// The gate's reasons from the checks for a move to `to`.
     pub(super) fn check_reasons(&self, to: Option<Split>) -> Vec<CheckReason> {
-        match (self.state.split, to) {
+        match (self.state.traffic.split, to) {
             (Some(from), Some(to)) => {
                 self.state
                     .checks

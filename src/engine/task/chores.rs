@@ -138,7 +138,9 @@ impl Engine {
     ) {
         let refuse = if !self.jobs.workload.can_decommission_blue() {
             Some(Refusal::CannotDecommission(self.router.kind().to_string()))
-        } else if self.state.phase != Phase::Promoted || self.state.split != Some(Split::FULL) {
+        } else if self.state.phase != Phase::Promoted
+            || self.state.traffic.split != Some(Split::FULL)
+        {
             Some(Refusal::NotPromoted)
         } else if self.lane.writing() || self.jobs.chores.pending() {
             Some(Refusal::ChangeInFlight)
@@ -146,7 +148,7 @@ impl Engine {
             Some(Refusal::AlreadyDecommissioned)
         } else {
             let wall = self.options.wall.now();
-            match self.state.standby_until {
+            match self.state.clock.standby_until {
                 Some(until) if until > wall => Some(Refusal::Standby(
                     until.duration_since(wall).unwrap_or_default(),
                 )),

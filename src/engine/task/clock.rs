@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::lane::WriteOrder;
 use super::said_once::first;
-use super::{Engine, reading_record};
+use super::{Engine, readings};
 
 use crate::engine::action::Action;
 use crate::engine::clock::now;
@@ -33,7 +33,7 @@ impl Engine {
             self.start_read();
         }
         if self.state.phase == Phase::Baking
-            && let Some(until) = self.state.bake_until
+            && let Some(until) = self.state.clock.bake_until
             && now >= until
         {
             self.finish_bake(now);
@@ -41,6 +41,7 @@ impl Engine {
         if self.state.phase == Phase::Promoted
             && self
                 .state
+                .clock
                 .standby_until
                 .is_some_and(|u| self.options.wall.now() >= u)
             && first(&mut self.said.standby_end)
@@ -54,20 +55,16 @@ impl Engine {
     pub(super) fn finish_bake(&mut self, now: Instant) {
         let fresh = self
             .state
+            .guard
             .data_age(now)
             .is_some_and(|a| a <= self.stale_after())
             && self.data_covers_split();
-        let green: Vec<&Judgement> = self
-            .state
-            .judgements
-            .iter()
-            .filter(|j| j.color == Color::Green)
-            .collect();
+        let green: Vec<&Judgement> = self.state.guard.green().collect();
         let clean = fresh && !green.is_empty() && green.iter().all(|j| j.verdict == Verdict::Ok);
         if !clean {
             if first(&mut self.said.bake_hold) {
                 let why = if fresh {
-                    joined(&guardrail::gate_reasons(&self.state.judgements))
+                    joined(&guardrail::gate_reasons(&self.state.guard.judgements))
                 } else {
                     "no fresh data covering the bake at 100 %".into()
                 };
@@ -79,8 +76,8 @@ impl Engine {
             return;
         }
         self.state.phase = Phase::Promoted;
-        self.state.bake_until = None;
-        self.state.standby_until = Some(self.options.wall.now() + self.plan.standby);
+        self.state.clock.bake_until = None;
+        self.state.clock.standby_until = Some(self.options.wall.now() + self.plan.standby);
         let mut rec = self.record(
             RecordKind::Promoted,
             Origin::Autopilot,
@@ -91,7 +88,7 @@ impl Engine {
             "blue kept as standby for {}",
             crate::format::span(self.plan.standby)
         ));
-        rec.readings = self.state.judgements.iter().map(reading_record).collect();
+        rec.readings = readings(&self.state);
         let _ = self.append(&rec);
         self.event(
             EventLevel::Traffic,
@@ -111,29 +108,39 @@ impl Engine {
 
     /// The gate for the next plan step.
     pub(super) fn gate_check(&self) -> GateCheck {
-        self.gate_check_to(self.state.split.and_then(|s| self.plan.next_target(s)))
+        self.gate_check_to(
+            self.state
+                .traffic
+                .split
+                .and_then(|s| self.plan.next_target(s)),
+        )
     }
 
     /// The gate for a move to `to` (the checks due depend on how far).
     pub(super) fn gate_check_to(&self, to: Option<Split>) -> GateCheck {
         let now = now();
-        let green_up = self.state.snapshot.as_ref().is_some_and(|s| s.green.up);
+        let green_up = self
+            .state
+            .guard
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.green.up);
         check_gate(&GateInput {
             now,
-            split: self.state.split,
+            split: self.state.traffic.split,
             phase: &self.state.phase,
             write_in_flight: self.lane.writing(),
-            dwell_until: self.state.dwell_until,
-            data_age: self.state.data_age(now),
+            dwell_until: self.state.clock.dwell_until,
+            data_age: self.state.guard.data_age(now),
             stale_after: self.stale_after(),
             green_up,
-            guardrail_reasons: guardrail::gate_reasons(&self.state.judgements),
-            green_holds_dwell: guardrail::holds_dwell(&self.state.judgements),
-            router_error: self.state.router_error.as_deref(),
+            guardrail_reasons: guardrail::gate_reasons(&self.state.guard.judgements),
+            green_holds_dwell: guardrail::holds_dwell(&self.state.guard.judgements),
+            router_error: self.state.traffic.router_error.as_deref(),
             data_predates_split: !self.data_covers_split(),
             rolled_back: matches!(self.state.phase, Phase::RolledBack { .. })
-                || self.state.rolled_back.is_some(),
-            green_replicas: self.state.readiness.and_then(|r| r.green),
+                || self.state.rollback.rolled_back.is_some(),
+            green_replicas: self.state.traffic.readiness.and_then(|r| r.green),
             check_reasons: self.check_reasons(to),
         })
     }
@@ -142,8 +149,8 @@ impl Engine {
     /// data, taken wholly after the split last changed, so it measures this
     /// split and no other (see `color_covers_split`).
     pub(super) fn data_covers_split(&self) -> bool {
-        let split = self.state.split;
-        self.state.snapshot.as_ref().is_some_and(|s| {
+        let split = self.state.traffic.split;
+        self.state.guard.snapshot.as_ref().is_some_and(|s| {
             Color::BOTH.iter().all(|&c| {
                 // A colour with no traffic has nothing to measure.
                 split.is_some_and(|x| x.share(c) == 0) || self.color_covers_split(s, c)
@@ -158,8 +165,8 @@ impl Engine {
             open: c.open(),
             reasons: c.reasons(),
         };
-        let changed = gate != self.state.gate;
-        self.state.gate = gate;
+        let changed = gate != self.state.guard.gate;
+        self.state.guard.gate = gate;
         changed
     }
 
@@ -191,14 +198,14 @@ impl Engine {
                 } else {
                     "dwell"
                 },
-                joined(&self.state.gate.reasons)
+                joined(&self.state.guard.gate.reasons)
             );
-            let readings = self.state.judgements.iter().map(reading_record).collect();
+            let readings = readings(&self.state);
             self.roll_back_automatically(Origin::Autopilot, reason, readings);
             return true;
         }
         if self.state.phase == Phase::Baking
-            || !self.state.gate.open
+            || !self.state.guard.gate.open
             || self.clock.autopilot_held(now)
         {
             return false;

@@ -166,7 +166,7 @@ impl Engine {
         if self.options.readonly && armed {
             return Err(Refusal::ReadOnlyArming);
         }
-        if self.state.armed == armed {
+        if self.state.guard.armed == armed {
             // No change, no journal line: a burst of `a` costs one
             // write per change of state, not one per key.
             return Ok(Done::Armed {
@@ -174,8 +174,8 @@ impl Engine {
                 changed: false,
             });
         }
-        self.state.armed = armed;
-        self.state.breach_streak = 0;
+        self.state.guard.armed = armed;
+        self.state.guard.breach_streak = 0;
         let action = if armed {
             RecordAction::Arm
         } else {
@@ -241,11 +241,12 @@ impl Engine {
     /// error, no check of the data plane pending, and the data plane not
     /// last seen serving green (then 0 % is written again).
     fn nothing_to_roll_back(&self) -> bool {
-        self.state.split == Some(Split::ZERO)
-            && self.state.router_error.is_none()
-            && self.state.verifying.is_none()
+        self.state.traffic.split == Some(Split::ZERO)
+            && self.state.traffic.router_error.is_none()
+            && self.state.traffic.verifying.is_none()
             && self
                 .state
+                .traffic
                 .verified
                 .as_ref()
                 .is_none_or(|v| v.served.green() == 0)
@@ -276,7 +277,7 @@ impl Engine {
         if let Some(f) = self.lane.in_flight() {
             return Err(Refusal::InFlight(f.change.change()));
         }
-        self.state.split.ok_or(Refusal::SplitUnknown)
+        self.state.traffic.split.ok_or(Refusal::SplitUnknown)
     }
 
     /// `to`, unless it is where the router already is (no write for
@@ -315,25 +316,17 @@ impl Engine {
         let last = self.plan.steps.len() - 1;
         let (action, done) = match self.state.phase.clone() {
             Phase::Canary { step } => {
-                self.state.dwell_left = self
-                    .state
-                    .dwell_until
-                    .take()
-                    .map(|u| u.saturating_duration_since(now));
+                self.state.clock.pause(now, false);
                 self.state.phase = Phase::Paused { step };
                 (RecordAction::Pause, Done::Paused { bake: false })
             }
             Phase::Baking => {
-                self.state.dwell_left = self
-                    .state
-                    .bake_until
-                    .take()
-                    .map(|u| u.saturating_duration_since(now));
+                self.state.clock.pause(now, true);
                 self.state.phase = Phase::Paused { step: last };
                 (RecordAction::Pause, Done::Paused { bake: true })
             }
             Phase::Paused { step } => {
-                let left = self.state.dwell_left.take().unwrap_or_default();
+                let left = self.state.clock.dwell_left.take().unwrap_or_default();
                 // The time spent paused does not count toward the progress
                 // deadline: the clock restarts with the remaining dwell.
                 let waited = if step == last {
@@ -342,11 +335,11 @@ impl Engine {
                     self.plan.dwell
                 };
                 self.clock.resume(now, waited, left);
-                if step == last && self.state.split == Some(Split::FULL) {
-                    self.state.bake_until = Some(now + left);
+                if step == last && self.state.traffic.split == Some(Split::FULL) {
+                    self.state.clock.bake_until = Some(now + left);
                     self.state.phase = Phase::Baking;
                 } else {
-                    self.state.dwell_until = Some(now + left);
+                    self.state.clock.dwell_until = Some(now + left);
                     self.state.phase = Phase::Canary { step };
                 }
                 (RecordAction::Resume, Done::Resumed)

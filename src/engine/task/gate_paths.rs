@@ -59,11 +59,14 @@ impl Engine {
         let Phase::Canary { .. } = self.state.phase else {
             return;
         };
-        if self.state.dwell_until.is_none() || self.state.split.is_none_or(|s| s.green() == 0) {
+        if self.state.clock.dwell_until.is_none()
+            || self.state.traffic.split.is_none_or(|s| s.green() == 0)
+        {
             return;
         }
         let bad: Vec<String> = self
             .state
+            .guard
             .judgements
             .iter()
             .filter(|j| {
@@ -77,7 +80,7 @@ impl Engine {
         }
         // The engine's clock (tokio's), as every other deadline: the std
         // clock would not move with paused time in tests.
-        self.state.dwell_until = Some(now() + self.plan.dwell);
+        self.state.clock.dwell_until = Some(now() + self.plan.dwell);
         // Once per run of bad polls: a flapping target would flood the log.
         if first(&mut self.said.dwell_restart) {
             self.event(
@@ -97,7 +100,7 @@ impl Engine {
     /// a promote), but it has no force of its own: after a rollback it is
     /// refused, and a forced set to 100 % is the way to send traffic back.
     pub(super) fn promote_allowed(&self) -> Result<(), Refusal> {
-        if let Some(m) = &self.state.rolled_back {
+        if let Some(m) = &self.state.rollback.rolled_back {
             return Err(Refusal::PromoteRolledBack {
                 green: m.describe_green(),
                 reason: m.reason.clone(),

@@ -1,7 +1,7 @@
 //! Snapshots: guardrail verdicts, history, the breach streak and the
 //! auto-rollback it can trigger.
 
-use super::{Engine, reading_record};
+use super::{Engine, readings};
 
 use crate::engine::command::Origin;
 use crate::engine::guardrail::{self, Judgement};
@@ -10,30 +10,30 @@ use crate::model::{Color, NoData, Snapshot, Split, Verdict};
 
 impl Engine {
     pub(super) fn on_snapshot(&mut self, snap: Snapshot) {
-        let split = self.state.split;
+        let split = self.state.traffic.split;
         let judgements = guardrail::evaluate(&snap, split, &self.state.metrics);
-        let breached_before = !guardrail::green_breaches(&self.state.judgements).is_empty();
+        let breached_before = !guardrail::green_breaches(&self.state.guard.judgements).is_empty();
         self.report_transitions(&judgements, split);
         self.report_warnings(&snap);
         self.track_observed(&snap);
         self.chart(&snap, true);
         let green_serves = split.is_none_or(|s| s.green() > 0);
-        let streak_before = self.state.breach_streak;
-        self.state.breach_streak = if green_serves {
+        let streak_before = self.state.guard.breach_streak;
+        self.state.guard.breach_streak = if green_serves {
             guardrail::next_streak(
-                self.state.breach_streak,
+                self.state.guard.breach_streak,
                 &judgements,
                 self.config.auto_rollback.no_data,
             )
         } else {
             0
         };
-        self.state.judgements = judgements;
-        self.state.snapshot = Some(snap);
+        self.state.guard.judgements = judgements;
+        self.state.guard.snapshot = Some(snap);
         // A breach that does not count toward rollback starts no streak,
         // but is news all the same.
-        let breaches_now = !guardrail::green_breaches(&self.state.judgements).is_empty();
-        if (streak_before == 0 && self.state.breach_streak > 0)
+        let breaches_now = !guardrail::green_breaches(&self.state.guard.judgements).is_empty();
+        if (streak_before == 0 && self.state.guard.breach_streak > 0)
             || (!breached_before && breaches_now && green_serves)
         {
             self.notice_first_breach();
@@ -66,10 +66,12 @@ impl Engine {
             for i in 0..self.state.metrics.len() {
                 let value = snap.color(color).at(i).value();
                 self.state
+                    .guard
                     .history
                     .push(color, i, HistoryPoint { at: snap.at, value });
                 if let Some(value) = value.filter(|_| last) {
                     self.state
+                        .guard
                         .set_last_value(color, i, LastValue { value, at: snap.at });
                 }
             }
@@ -78,13 +80,16 @@ impl Engine {
 
     pub(super) fn maybe_auto_rollback(&mut self) {
         let st = &self.state;
-        if !st.armed || st.breach_streak < st.breach_needed || st.split == Some(Split::ZERO) {
+        if !st.guard.armed
+            || st.guard.breach_streak < st.guard.breach_needed
+            || st.traffic.split == Some(Split::ZERO)
+        {
             return;
         }
         if self.lane.rolling_back() {
             return;
         }
-        let breaches = guardrail::rollback_breaches(&st.judgements);
+        let breaches = guardrail::rollback_breaches(&st.guard.judgements);
         let why = if breaches.is_empty() {
             "green has no data".to_string()
         } else {
@@ -96,9 +101,9 @@ impl Engine {
         };
         let reason = format!(
             "auto-rollback after {} consecutive polls with green in breach: {why}",
-            st.breach_streak
+            st.guard.breach_streak
         );
-        let readings = st.judgements.iter().map(reading_record).collect();
+        let readings = readings(st);
         self.roll_back_automatically(Origin::AutoRollback, reason, readings);
     }
 

@@ -396,7 +396,7 @@ impl Engine {
         // A rollback's check of the data plane is waited for (bounded), so
         // a one-shot command or a drill exits once the traffic has moved,
         // not merely once the router took it.
-        if self.state.verifying.is_some()
+        if self.state.traffic.verifying.is_some()
             && let Ok(Some(v)) = tokio::time::timeout(READ_TIMEOUT, verified.recv()).await
             && let Some(v) = self.jobs.verify.finish(v)
         {
@@ -476,4 +476,9 @@ fn reading_record(j: &Judgement) -> ReadingRecord {
         bounds: j.checks.iter().map(|c| c.bound_text(&j.metric)).collect(),
         no_data: j.no_data.as_ref().map(|n| n.to_string()),
     }
+}
+
+/// The latest judgements as the journal records them.
+fn readings(state: &State) -> Vec<ReadingRecord> {
+    state.guard.judgements.iter().map(reading_record).collect()
 }

@@ -14,7 +14,7 @@ use crate::engine::journal::RecordKind;
 use crate::engine::notice::Notice;
 use crate::engine::reply::{Done, Refusal};
 use crate::engine::state::EventLevel;
-use crate::model::{Color, Split, Verdict};
+use crate::model::{Split, Verdict};
 
 impl Engine {
     fn notify(&self, notice: Notice) {
@@ -32,7 +32,7 @@ impl Engine {
             green_version: self.config.service.green_version.clone(),
             origin,
             from: None,
-            split: self.state.split,
+            split: self.state.traffic.split,
             reason: None,
             readings: Vec::new(),
             metrics: Vec::new(),
@@ -43,12 +43,7 @@ impl Engine {
 
     /// Green's readings now, breaches first, one summary each.
     pub(super) fn green_readings(&self) -> Vec<String> {
-        let mut green: Vec<&Judgement> = self
-            .state
-            .judgements
-            .iter()
-            .filter(|j| j.color == Color::Green)
-            .collect();
+        let mut green: Vec<&Judgement> = self.state.guard.green().collect();
         green.sort_by_key(|j| j.verdict != Verdict::Breach);
         green.iter().map(|j| j.summary()).collect()
     }
@@ -84,7 +79,7 @@ impl Engine {
     /// The cockpit lost its terminal: journaled as a control line, shown
     /// as an event, and sent to every alert (nobody is watching now).
     pub(super) fn terminal_lost(&mut self, origin: Origin, then: &str) -> Reply {
-        let at = self.state.split.map_or_else(
+        let at = self.state.traffic.split.map_or_else(
             || "an unknown split".to_string(),
             |s| format!("{} %", s.green()),
         );
@@ -104,7 +99,7 @@ impl Engine {
 
     /// The breach streak just started: the first poll of a run of bad ones.
     pub(super) fn notice_first_breach(&self) {
-        let breaching = guardrail::green_breaches(&self.state.judgements);
+        let breaching = guardrail::green_breaches(&self.state.guard.judgements);
         let breaches: Vec<String> = breaching.iter().map(|j| j.summary()).collect();
         let mut metrics: Vec<String> = breaching.iter().map(|j| j.id().to_string()).collect();
         if metrics.is_empty() {
@@ -120,10 +115,10 @@ impl Engine {
         let counted = breaching.is_empty() || breaching.iter().any(|j| j.metric.rollback);
         let then = if !counted {
             "it does not count toward auto-rollback (rollback = false)".to_string()
-        } else if st.armed {
+        } else if st.guard.armed {
             format!(
                 "auto-rollback after {} consecutive poll(s)",
-                st.breach_needed
+                st.guard.breach_needed
             )
         } else {
             "auto-rollback is DISARMED".to_string()

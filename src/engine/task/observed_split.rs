@@ -15,13 +15,13 @@ impl Engine {
         let seen = observed::of_snapshot(snap);
         self.watch_zero(snap.at, seen);
         if let Some(green) = seen {
-            self.state.observed = Some(Observed { green, at: snap.at });
+            self.state.traffic.observed = Some(Observed { green, at: snap.at });
         }
-        let router = self.state.split;
+        let router = self.state.traffic.split;
         let marked = self.traffic.disagreement.update(snap.at, router, seen);
-        let was = self.state.observed_disagrees;
+        let was = self.state.traffic.observed_disagrees;
         let agreement = self.traffic.disagreement.state();
-        self.state.observed_disagrees = matches!(agreement, Agreement::Disagree { .. });
+        self.state.traffic.observed_disagrees = matches!(agreement, Agreement::Disagree { .. });
         if marked && let (Some(r), Some(o)) = (router, seen) {
             self.event(
                 EventLevel::Warn,

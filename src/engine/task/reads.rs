@@ -77,14 +77,14 @@ impl Engine {
         let ready = match ready {
             Ok(r) => Some(r),
             Err(e) => {
-                if self.state.readiness.is_some() {
+                if self.state.traffic.readiness.is_some() {
                     self.event(EventLevel::Warn, format!("replicas unreadable: {e}"));
                 }
                 None
             }
         };
-        let before = self.state.readiness;
-        self.state.readiness = ready;
+        let before = self.state.traffic.readiness;
+        self.state.traffic.readiness = ready;
         let zero =
             |r: Option<Readiness>, c: Color| r.and_then(|r| r.get(c)).is_some_and(|x| x.ready == 0);
         for c in Color::BOTH {
@@ -131,17 +131,17 @@ impl Engine {
         match r {
             Err(e) => {
                 let text = e.to_string();
-                if self.state.router_error.as_deref() != Some(text.as_str()) {
+                if self.state.traffic.router_error.as_deref() != Some(text.as_str()) {
                     self.event(EventLevel::Error, format!("router: {text}"));
                 }
-                self.state.router_error = Some(text);
+                self.state.traffic.router_error = Some(text);
             }
             Ok(RouterRead { split, revision }) => {
                 self.lane.set_revision(revision);
-                self.state.router_error = None;
-                self.state.split_read_at = Some(now);
+                self.state.traffic.router_error = None;
+                self.state.traffic.split_read_at = Some(now);
                 let reconcile = self.lane.take_reconcile();
-                match self.state.split {
+                match self.state.traffic.split {
                     None => self.first_read(split, now),
                     // A failing rollback leaves its 0 % written (nginx's
                     // include) while the data plane still serves the old
@@ -176,21 +176,21 @@ impl Engine {
     /// changes, the first read), so all per-step state is reset in one place.
     pub(super) fn enter_split(&mut self, split: Split, now: Instant) {
         // The first read is no change: the metric window already holds it.
-        if self.state.split.is_some_and(|s| s != split) {
-            self.state.split_changed_at = Some(now);
+        if self.state.traffic.split.is_some_and(|s| s != split) {
+            self.state.traffic.split_changed_at = Some(now);
         }
-        self.state.split = Some(split);
+        self.state.traffic.split = Some(split);
         self.state.phase = self.plan.phase_for(split);
-        self.state.dwell_until = None;
-        self.state.dwell_left = None;
-        self.state.bake_until = None;
-        self.state.standby_until = None;
-        self.state.breach_streak = 0;
+        self.state.clock.dwell_until = None;
+        self.state.clock.dwell_left = None;
+        self.state.clock.bake_until = None;
+        self.state.clock.standby_until = None;
+        self.state.guard.breach_streak = 0;
         self.clock.enter(now);
         self.said.bake_hold = false;
         match self.state.phase {
-            Phase::Canary { .. } => self.state.dwell_until = Some(now + self.plan.dwell),
-            Phase::Baking => self.state.bake_until = Some(now + self.plan.bake),
+            Phase::Canary { .. } => self.state.clock.dwell_until = Some(now + self.plan.dwell),
+            Phase::Baking => self.state.clock.bake_until = Some(now + self.plan.bake),
             _ => {}
         }
     }
@@ -198,7 +198,7 @@ impl Engine {
     /// The first word from the router: a non-zero split is a cutover in
     /// progress at the nearest step.
     pub(super) fn first_read(&mut self, split: Split, now: Instant) {
-        self.state.split = Some(split);
+        self.state.traffic.split = Some(split);
         if let Some(u) = &self.journal.recovery.unfinished {
             self.event(
                 EventLevel::Warn,
@@ -227,8 +227,8 @@ impl Engine {
             100 => match self.journal.recovery.promoted_at {
                 Some(at) => {
                     self.state.phase = Phase::Promoted;
-                    self.state.bake_until = None;
-                    self.state.standby_until = Some(at + self.plan.standby);
+                    self.state.clock.bake_until = None;
+                    self.state.clock.standby_until = Some(at + self.plan.standby);
                     self.event(
                         EventLevel::Info,
                         "router reports 100 %: promoted earlier, blue is the standby",
@@ -274,7 +274,7 @@ impl Engine {
             self.roll_back_automatically(origin, reason, Vec::new());
             return;
         }
-        self.state.dwell_left = Some(self.plan.dwell);
+        self.state.clock.dwell_left = Some(self.plan.dwell);
         self.event(
             EventLevel::Error,
             format!("the last rollback ({why}) did not land and the router says {split}: only the cockpit that writes can finish it"),

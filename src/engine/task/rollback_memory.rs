@@ -52,13 +52,13 @@ impl Engine {
         self.state.phase = Phase::RolledBack {
             reason: m.reason.clone(),
         };
-        self.state.rolled_back = Some(m);
+        self.state.rollback.rolled_back = Some(m);
     }
 
     /// The first read, when a rollback is remembered. Returns true when it
     /// has said all there is to say (0 %: the phase stays rolled back).
     pub(super) fn first_read_after_rollback(&mut self, split: Split) -> bool {
-        let Some(m) = self.state.rolled_back.clone() else {
+        let Some(m) = self.state.rollback.rolled_back.clone() else {
             return false;
         };
         let what = format!(
@@ -95,7 +95,7 @@ impl Engine {
     /// A rollback was decided (its intent journaled): remembered from now
     /// on, whether it lands, fails or is interrupted.
     pub(super) fn remember_rollback(&mut self, reason: Option<&str>) {
-        self.state.rolled_back = Some(RolledBackMemory {
+        self.state.rollback.rolled_back = Some(RolledBackMemory {
             at: self.options.wall.now(),
             reason: reason.unwrap_or("rollback").to_string(),
             green_version: self.config.service.green_version.clone(),
@@ -142,14 +142,14 @@ impl Engine {
                 reason: format!("rolled back outside this process: {}", m.reason),
             });
         }
-        self.state.rolled_back = Some(m);
+        self.state.rollback.rolled_back = Some(m);
     }
 
     /// A write landed at `split`: a rollback is remembered; traffic raised
     /// on green again (only ever by force) ends the memory.
     pub(super) fn update_rollback_memory(&mut self, f: &InFlight, split: Split) {
         if f.change.action == Action::Rollback {
-            self.state.rolled_back = Some(RolledBackMemory {
+            self.state.rollback.rolled_back = Some(RolledBackMemory {
                 at: self.options.wall.now(),
                 reason: f.decision.rollback_reason(),
                 green_version: self.config.service.green_version.clone(),
@@ -160,7 +160,7 @@ impl Engine {
             .change
             .from
             .is_none_or(|from| split.green() > from.green());
-        if raised && self.state.rolled_back.take().is_some() {
+        if raised && self.state.rollback.rolled_back.take().is_some() {
             self.event(
                 EventLevel::Info,
                 "green has traffic again (forced): the earlier rollback no longer holds",

@@ -116,7 +116,7 @@ impl Engine {
 
     /// Mirrors the retry into the published state.
     fn show_retry(&mut self) {
-        self.state.rollback_failed = self.lane.retry().map(|r| RollbackRetry {
+        self.state.rollback.failed = self.lane.retry().map(|r| RollbackRetry {
             decided: r.decided,
             tries: r.tries,
             reason: r.last_error.clone(),
@@ -168,7 +168,7 @@ impl Engine {
         let (decision, readings, decided) = (r.decision.clone(), r.readings.clone(), r.decided);
         let (task, cancel) = self.spawn_write(Split::ZERO, None, true);
         let change = PendingChange {
-            from: self.state.split,
+            from: self.state.traffic.split,
             to: Split::ZERO,
             started: decided,
             action: Action::Rollback,
@@ -187,7 +187,7 @@ impl Engine {
     /// failed before, with the callers who waited for it.
     pub(super) fn retry_landed(&mut self) -> Option<(String, Vec<oneshot::Sender<Reply>>)> {
         let r = self.lane.take_retry()?;
-        self.state.rollback_failed = None;
+        self.state.rollback.failed = None;
         let total = now().saturating_duration_since(r.decided);
         let text = format!(
             "landed on try {}, {} after the decision (it had failed: {})",
@@ -214,7 +214,7 @@ impl Engine {
         let Some(r) = self.lane.take_retry() else {
             return;
         };
-        let left = show(self.state.split);
+        let left = show(self.state.traffic.split);
         let text = format!(
             "stopped with the rollback NOT landed after {} tries over {}: {}; the router last read {left}",
             r.tries,

@@ -61,7 +61,7 @@ impl Engine {
     }
 
     fn not_awaiting_zero(&mut self) {
-        if let Some(t) = &mut self.state.last_rollback
+        if let Some(t) = &mut self.state.rollback.last
             && t.to_zero.awaiting()
         {
             t.to_zero = ToZero::NotSeen;
@@ -114,7 +114,7 @@ impl Engine {
         );
         match times.to_zero.seen() {
             Some(z) => text.push_str(&format!("; → traffic shows green at 0 % {}", figure(z))),
-            None if self.state.observed.is_some() => {
+            None if self.state.traffic.observed.is_some() => {
                 text.push_str("; waiting for the traffic to show green at 0 %")
             }
             None => {}
@@ -131,7 +131,7 @@ impl Engine {
         let mut times = times;
         // A source that never showed request rates cannot tell: nothing to
         // wait for.
-        let rates = self.state.observed.is_some();
+        let rates = self.state.traffic.observed.is_some();
         match &mut self.traffic.zero_watch {
             Some(w) if w.seen.is_none() && rates => {
                 w.landed = true;
@@ -139,7 +139,7 @@ impl Engine {
             }
             _ => self.traffic.zero_watch = None,
         }
-        self.state.last_rollback = Some(times);
+        self.state.rollback.last = Some(times);
     }
 
     /// One observed split (green's share of the requests over the window
@@ -190,7 +190,7 @@ impl Engine {
         rec.to = Some(0);
         rec.decision_to_zero_ms = Some(ms(to_zero));
         rec.rollback_sla_ms = self.config.plan.rollback_sla.map(ms);
-        if let Some(t) = &mut self.state.last_rollback
+        if let Some(t) = &mut self.state.rollback.last
             && t.decided == w.decided
         {
             rec.decision_to_router_ms = Some(ms(t.to_router));

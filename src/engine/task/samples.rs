@@ -21,11 +21,11 @@ impl Engine {
         if !self.writes_numbers() {
             return;
         }
-        let green = self.state.split.map(Split::green);
+        let green = self.state.traffic.split.map(Split::green);
         if !self.journal.sampler.take(now(), green) {
             return;
         }
-        let Some(snap) = &self.state.snapshot else {
+        let Some(snap) = &self.state.guard.snapshot else {
             return;
         };
         let rec = Record::sample(snap.wall, Sample::of(snap, &self.state.metrics, green));
@@ -61,7 +61,7 @@ impl Engine {
             action,
         );
         rec.green_version = self.config.service.green_version.clone();
-        rec.to = self.state.split.map(Split::green);
+        rec.to = self.state.traffic.split.map(Split::green);
         rec.reason = Some(j.summary());
         rec.readings = vec![reading_record(j)];
         let _ = self.append(&rec);

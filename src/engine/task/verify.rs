@@ -31,7 +31,7 @@ impl Engine {
     /// Checks on a task of its own that the data plane serves `split`,
     /// the rollback the router has just taken.
     pub(super) fn start_verify(&mut self, split: Split) {
-        self.state.verifying = Some(Verifying {
+        self.state.traffic.verifying = Some(Verifying {
             split,
             since: now(),
         });
@@ -59,6 +59,7 @@ impl Engine {
     pub(super) fn on_verified(&mut self, done: VerifyDone) {
         let took = self
             .state
+            .traffic
             .verifying
             .take()
             .map(|v| now().saturating_duration_since(v.since));
@@ -68,7 +69,7 @@ impl Engine {
         match done.result {
             Ok(v) => {
                 if let Some(served) = v.served {
-                    self.state.verified = Some(Verified {
+                    self.state.traffic.verified = Some(Verified {
                         served,
                         at: now(),
                         detail: v.detail.clone(),
@@ -114,16 +115,17 @@ impl Engine {
     /// The rollback's check saw green still served: the rollback becomes a
     /// failing one and is retried (unless a newer change took its place).
     fn rollback_unconfirmed(&mut self, why: String) {
-        if self.lane.writing() || self.state.split != Some(Split::ZERO) {
+        if self.lane.writing() || self.state.traffic.split != Some(Split::ZERO) {
             self.event(EventLevel::Warn, why);
             return;
         }
-        let Some(times) = self.state.last_rollback.clone() else {
+        let Some(times) = self.state.rollback.last.clone() else {
             self.event(EventLevel::Warn, why);
             return;
         };
         let reason = self
             .state
+            .rollback
             .rolled_back
             .as_ref()
             .map(|m| m.reason.clone())

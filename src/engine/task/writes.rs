@@ -66,7 +66,7 @@ impl Engine {
     /// (journaled) and roll back anyway.
     pub(super) fn abandon_preempted(&mut self) {
         if let Some(f) = self.lane.abandon() {
-            self.state.pending = None;
+            self.state.traffic.pending = None;
             let why = format!(
                 "abandoned: no safe point within {}s of the rollback",
                 PREEMPT_DEADLINE.as_secs()
@@ -96,7 +96,7 @@ impl Engine {
         joined: Vec<oneshot::Sender<Reply>>,
     ) {
         let rollback = order.action == Action::Rollback;
-        let from = self.state.split;
+        let from = self.state.traffic.split;
         // Writing past another process's lock is always a forced act.
         if let Some(held) = &self.options.forced_past {
             order.decision.forced = true;
@@ -153,7 +153,7 @@ impl Engine {
 
     /// The write is on its way: shown as pending, and in the lane.
     pub(super) fn track_write(&mut self, f: InFlight) {
-        self.state.pending = Some(f.change.clone());
+        self.state.traffic.pending = Some(f.change.clone());
         self.lane.begin(f);
     }
 
@@ -172,7 +172,12 @@ impl Engine {
         rec.forced = order.decision.forced;
         let readings = std::mem::take(&mut order.readings);
         rec.readings = if readings.is_empty() {
-            self.state.judgements.iter().map(reading_record).collect()
+            self.state
+                .guard
+                .judgements
+                .iter()
+                .map(reading_record)
+                .collect()
         } else {
             readings
         };
@@ -228,7 +233,7 @@ impl Engine {
         let Some(mut f) = self.lane.finish() else {
             return;
         };
-        self.state.pending = None;
+        self.state.traffic.pending = None;
         let ms = now()
             .saturating_duration_since(f.change.started)
             .as_millis();
@@ -249,7 +254,7 @@ impl Engine {
         if let Some(v) = &verification
             && let Some(served) = v.served
         {
-            self.state.verified = Some(Verified {
+            self.state.traffic.verified = Some(Verified {
                 served,
                 at: now(),
                 detail: v.detail.clone(),
@@ -417,8 +422,8 @@ impl Engine {
     /// The router confirmed `split`: move the phase and its clocks.
     pub(super) fn applied(&mut self, f: &InFlight, split: Split) {
         let t = now();
-        self.state.split_read_at = Some(t);
-        self.state.router_error = None;
+        self.state.traffic.split_read_at = Some(t);
+        self.state.traffic.router_error = None;
         self.enter_split(split, t);
         // A drill rehearses: green did not fail, and its raise is no
         // decision to trust green again.
@@ -450,7 +455,7 @@ impl Engine {
         let mut order = WriteOrder::new(Action::Rollback, Split::ZERO, origin);
         order.decision.reason = Some(reason);
         order.readings = readings;
-        order.data_wall = self.state.snapshot.as_ref().map(|s| s.wall);
+        order.data_wall = self.state.guard.snapshot.as_ref().map(|s| s.wall);
         self.start_write(order);
     }
 }

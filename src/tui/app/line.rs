@@ -26,8 +26,11 @@ impl App {
                     // Raising green's traffic past a closed gate (or after a
                     // rollback) needs force: the same dialog as `f`.
                     Ok(LineCommand::Send(Command::SetSplit { split, .. }))
-                        if !state.gate.open
-                            && state.split.is_some_and(|s| split.green() > s.green()) =>
+                        if !state.guard.gate.open
+                            && state
+                                .traffic
+                                .split
+                                .is_some_and(|s| split.green() > s.green()) =>
                     {
                         self.open_confirm(ConfirmKind::ForceSet(split), ":set", state)
                     }

@@ -90,22 +90,22 @@ fn force_lines<'a>(
         _ => "Force advance past the gate?".to_string(),
     };
     lines.push(Line::from(Span::styled(ask, t.label)));
-    if state.gate.reasons.is_empty() {
+    if state.guard.gate.reasons.is_empty() {
         lines.push(Line::from(Span::styled("(the gate is open)", t.dim)));
     } else {
         lines.push(Line::from(Span::styled(
             "The gate is closed because:",
             t.dim,
         )));
-        for r in state.gate.reasons.iter().take(MAX_REASONS) {
+        for r in state.guard.gate.reasons.iter().take(MAX_REASONS) {
             lines.push(Line::from(vec![
                 Span::styled("  • ", t.warn),
                 Span::raw(r.to_string()),
             ]));
         }
-        if state.gate.reasons.len() > MAX_REASONS {
+        if state.guard.gate.reasons.len() > MAX_REASONS {
             lines.push(Line::from(Span::styled(
-                format!("  (+{} more)", state.gate.reasons.len() - MAX_REASONS),
+                format!("  (+{} more)", state.guard.gate.reasons.len() - MAX_REASONS),
                 t.dim,
             )));
         }

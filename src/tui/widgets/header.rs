@@ -25,10 +25,10 @@ const MAX_REASON_ROWS: usize = 4;
 /// A rollback remembered across restarts says when and what it takes
 /// ("force needed") before the reason, so a cut never hides the warning.
 fn reason_lines(state: &State, width: u16, now: Instant, wall: SystemTime) -> Vec<String> {
-    let text = match (&state.rolled_back, &state.phase) {
+    let text = match (&state.rollback.rolled_back, &state.phase) {
         // A rollback that has not landed says why first: the rest can wait.
-        _ if state.rollback_failed.is_some() => {
-            let r = state.rollback_failed.as_ref().expect("checked");
+        _ if state.rollback.failed.is_some() => {
+            let r = state.rollback.failed.as_ref().expect("checked");
             let since = now.saturating_duration_since(r.decided);
             format!(
                 "{} {} since the decision: {}",
@@ -100,7 +100,7 @@ fn first_line<'a>(state: &'a State, app: &App, now: Instant) -> Line<'a> {
         Phase::Canary { .. } => t.traffic,
         Phase::Ready => t.label,
     };
-    let (phase, phase_style) = match &state.rollback_failed {
+    let (phase, phase_style) = match &state.rollback.failed {
         Some(_) => (" ROLLBACK FAILED — retrying ".to_string(), t.breach),
         None => (format!(" {} ", state.phase.name()), phase_style),
     };
@@ -143,7 +143,7 @@ fn data_age<'a>(state: &State, app: &App, now: Instant) -> Span<'a> {
             t.warn,
         );
     }
-    match state.data_age(now) {
+    match state.guard.data_age(now) {
         None => Span::styled("no data yet", t.no_data),
         Some(a) if a > app.poll_interval() * 3 => {
             Span::styled(format!("STALE {}", age(a)), t.breach)
@@ -166,7 +166,7 @@ fn second_line<'a>(
     if let Some(warning) = state.source.tls_warning() {
         items.push(vec![Span::styled(format!("metrics {warning}"), t.warn)]);
     }
-    if let Some(p) = &state.pending {
+    if let Some(p) = &state.traffic.pending {
         let from = p
             .from
             .map(|s| format!("{}%", s.green()))
@@ -197,7 +197,7 @@ fn second_line<'a>(
 /// The split the router has, how old it is, and whether it is still being
 /// verified or the router failed.
 fn split_item<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Span<'a>> {
-    match state.split {
+    match state.traffic.split {
         Some(s) => {
             let mut it = vec![
                 Span::styled(format!("green {}%", s.green()), t.green),
@@ -205,17 +205,17 @@ fn split_item<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Span<'a>> {
             ];
             it.extend(truth::router_age(state, t, now));
             // Taken by the router, not yet seen served by the data plane.
-            if let Some(v) = state.verifying.filter(|v| v.split == s) {
+            if let Some(v) = state.traffic.verifying.filter(|v| v.split == s) {
                 let secs = now.saturating_duration_since(v.since).as_secs_f64();
                 it.push(Span::styled(format!(" verifying {secs:.1}s"), t.warn));
             }
-            if let Some(e) = &state.router_error {
+            if let Some(e) = &state.traffic.router_error {
                 it.push(Span::styled(format!("  router error: {e}"), t.warn));
             }
             it
         }
         None => vec![Span::styled(
-            split_unknown(state.router_error.as_deref()),
+            split_unknown(state.traffic.router_error.as_deref()),
             t.breach,
         )],
     }
@@ -225,27 +225,27 @@ fn split_item<'a>(state: &'a State, t: &Theme, now: Instant) -> Vec<Span<'a>> {
 fn timer_items<'a>(state: &State, t: &Theme, now: Instant, wall: SystemTime) -> Vec<Vec<Span<'a>>> {
     let mut items = Vec::new();
     if let Phase::Paused { .. } = state.phase {
-        if let Some(left) = state.dwell_left {
+        if let Some(left) = state.clock.dwell_left {
             items.push(vec![Span::styled(
                 format!("paused {} left", countdown(left)),
                 t.warn,
             )]);
         }
-    } else if let Some(until) = state.dwell_until {
+    } else if let Some(until) = state.clock.dwell_until {
         items.push(countdown_item(
             "dwell",
             until.saturating_duration_since(now),
             t,
         ));
     }
-    if let Some(until) = state.bake_until {
+    if let Some(until) = state.clock.bake_until {
         items.push(countdown_item(
             "bake",
             until.saturating_duration_since(now),
             t,
         ));
     }
-    if let Some(until) = state.standby_until {
+    if let Some(until) = state.clock.standby_until {
         let left = until.duration_since(wall).unwrap_or_default();
         items.push(vec![Span::raw(if left.is_zero() {
             "standby ended".to_string()
@@ -267,8 +267,8 @@ fn countdown_item<'a>(what: &str, left: Duration, t: &Theme) -> Vec<Span<'a>> {
 
 /// Auto-rollback armed (with the breach streak) or disarmed.
 fn armed_item<'a>(state: &State, t: &Theme) -> Vec<Span<'a>> {
-    if state.armed {
-        let style = if state.breach_streak > 0 {
+    if state.guard.armed {
+        let style = if state.guard.breach_streak > 0 {
             t.breach
         } else {
             t.ok
@@ -276,7 +276,10 @@ fn armed_item<'a>(state: &State, t: &Theme) -> Vec<Span<'a>> {
         vec![
             Span::raw("auto-rollback "),
             Span::styled(
-                format!("ARMED {}/{}", state.breach_streak, state.breach_needed),
+                format!(
+                    "ARMED {}/{}",
+                    state.guard.breach_streak, state.guard.breach_needed
+                ),
                 style,
             ),
         ]
@@ -292,8 +295,8 @@ fn armed_item<'a>(state: &State, t: &Theme) -> Vec<Span<'a>> {
 /// ok style within `rollback_sla`, the warn style over it, plain without.
 fn rollback_time<'a>(state: &State, t: &Theme) -> Option<Vec<Span<'a>>> {
     use crate::engine::rollback_figure as figure;
-    let r = state.last_rollback.as_ref()?;
-    if state.split.is_some_and(|s| s.green() > 0) {
+    let r = state.rollback.last.as_ref()?;
+    if state.traffic.split.is_some_and(|s| s.green() > 0) {
         return None;
     }
     let (style, sla) = match (r.sla, r.over_sla()) {

@@ -35,7 +35,7 @@ pub fn render(
     let Some(spec) = state.metrics.get(metric) else {
         return;
     };
-    let series = state.history.series(color, metric);
+    let series = state.guard.history.series(color, metric);
     let span = series
         .front()
         .map(|p| now.saturating_duration_since(p.at).as_secs_f64())
@@ -123,10 +123,13 @@ fn x_labels(span_secs: f64) -> [Span<'static>; 3] {
 /// The tightest warn and breach levels for this colour's metric: absolute
 /// levels as they are, comparisons with blue placed at blue's current value.
 fn levels(state: &State, color: Color, spec: &MetricSpec) -> (Option<f64>, Option<f64>) {
-    let Some(j) = state.judgement(color, &spec.id) else {
+    let Some(j) = state.guard.judgement(color, &spec.id) else {
         return (None, None);
     };
-    let blue = state.judgement(Color::Blue, &spec.id).and_then(|b| b.value);
+    let blue = state
+        .guard
+        .judgement(Color::Blue, &spec.id)
+        .and_then(|b| b.value);
     let worse = spec.higher_is_worse();
     let place = |kind: CheckKind, level: f64| -> Option<f64> {
         match kind {

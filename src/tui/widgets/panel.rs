@@ -106,14 +106,15 @@ fn rank(state: &State, color: Color, metric: Metric) -> u8 {
 /// still holds some of the old one (`Some(0)`: the window has passed but no
 /// newer snapshot has come yet).
 fn settling(state: &State, now: Instant) -> Option<std::time::Duration> {
-    let changed = state.split_changed_at?;
-    let snap = state.snapshot.as_ref()?;
+    let changed = state.traffic.split_changed_at?;
+    let snap = state.guard.snapshot.as_ref()?;
     let clean_from = changed + snap.window;
     (snap.at < clean_from).then(|| clean_from.saturating_duration_since(now))
 }
 
 fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
     let share = state
+        .traffic
         .split
         .map(|s| format!("{}%", s.share(color)))
         .unwrap_or_else(|| "?%".into());
@@ -123,14 +124,19 @@ fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
     ];
     // Before the rate: a title too long for the panel loses its end, and
     // replicas that are not ready matter more than the rate.
-    if let Some(r) = state.readiness.and_then(|r| r.get(color)) {
+    if let Some(r) = state.traffic.readiness.and_then(|r| r.get(color)) {
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(
             format!("{}/{} ready", r.ready, r.desired),
             count_style(state, t, color, r.ready, r.desired),
         ));
     }
-    if let Some((up, all)) = state.snapshot.as_ref().and_then(|s| s.color(color).pods_up) {
+    if let Some((up, all)) = state
+        .guard
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.color(color).pods_up)
+    {
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(
             format!("pods {up}/{all} up"),
@@ -147,7 +153,7 @@ fn title<'a>(state: &State, t: &Theme, color: Color, now: Instant) -> Line<'a> {
         };
         spans.push(Span::styled(text, t.warn));
     }
-    if let Some(snap) = &state.snapshot {
+    if let Some(snap) = &state.guard.snapshot {
         let r = snap.color(color);
         if let Some(rps) = r.rps
             && settling(state, now).is_none()
@@ -186,7 +192,7 @@ pub(super) fn source_silent(state: &State, now: Instant) -> Option<String> {
     if !state.source.queries {
         return None;
     }
-    let snap = state.snapshot.as_ref()?;
+    let snap = state.guard.snapshot.as_ref()?;
     let unanswered = |c: Color| {
         let r = snap.color(c);
         !r.up
@@ -203,6 +209,7 @@ pub(super) fn source_silent(state: &State, now: Instant) -> Option<String> {
         return None;
     }
     let last = state
+        .guard
         .last_values
         .iter()
         .flatten()
@@ -219,7 +226,7 @@ pub(super) fn source_silent(state: &State, now: Instant) -> Option<String> {
 /// traffic (or the split is unknown), a warning when it is idle; some
 /// missing: a warning.
 fn count_style(state: &State, t: &Theme, color: Color, n: u32, of: u32) -> Style {
-    let serves = state.split.is_none_or(|s| s.share(color) > 0);
+    let serves = state.traffic.split.is_none_or(|s| s.share(color) > 0);
     match n {
         0 if serves => t.breach,
         0 => t.warn,
@@ -267,10 +274,10 @@ enum Kind<'a> {
 }
 
 fn lines_kind<'a>(state: &'a State, color: Color, metric: Metric) -> Kind<'a> {
-    if let Some(j) = state.judgement(color, &metric.spec.id) {
+    if let Some(j) = state.guard.judgement(color, &metric.spec.id) {
         return Kind::Judged(j);
     }
-    match &state.snapshot {
+    match &state.guard.snapshot {
         Some(s) => {
             let r = s.color(color).at(metric.index);
             if r.is_configured() {
@@ -447,7 +454,7 @@ fn last_value_line<'a>(
     now: Instant,
     pad: &str,
 ) -> Line<'a> {
-    let text = match state.last_value_at(color, metric.index) {
+    let text = match state.guard.last_value_at(color, metric.index) {
         Some(lv) => format!(
             "last {}, {} ago",
             metric.spec.format(lv.value),
@@ -463,6 +470,6 @@ fn last_value_line<'a>(
 
 /// Green's value minus blue's, formatted, when both have a value.
 fn delta(state: &State, metric: Metric, green: f64) -> Option<String> {
-    let blue = state.judgement(Color::Blue, &metric.spec.id)?.value?;
+    let blue = state.guard.judgement(Color::Blue, &metric.spec.id)?.value?;
     Some(metric.spec.unit.format_delta(green - blue))
 }

@@ -43,7 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App, now: Inst
 
 /// Green's share as a bar, the plan's steps marked on it.
 fn bar_line(state: &State, t: &Theme, width: usize) -> Line<'static> {
-    match state.split {
+    match state.traffic.split {
         Some(split) => {
             let g = split.green() as usize;
             let filled = (g * width + 50) / 100;
@@ -69,7 +69,7 @@ fn bar_line(state: &State, t: &Theme, width: usize) -> Line<'static> {
         None => Line::from(vec![
             Span::raw(" ".repeat(PREFIX)),
             Span::styled(
-                crate::format::split_unknown(state.router_error.as_deref()),
+                crate::format::split_unknown(state.traffic.router_error.as_deref()),
                 t.breach,
             ),
         ]),
@@ -104,15 +104,15 @@ fn tick_line(state: &State, t: &Theme, width: usize) -> Line<'static> {
 
 /// The gate, open or closed with its first reason.
 fn gate_line(state: &State, t: &Theme) -> Line<'static> {
-    if state.gate.open {
+    if state.guard.gate.open {
         Line::from(vec![Span::raw(" "), Span::styled("gate OPEN", t.ok)])
     } else {
         let mut s = vec![Span::raw(" "), Span::styled("gate CLOSED", t.warn)];
-        if let Some(first) = state.gate.reasons.first() {
+        if let Some(first) = state.guard.gate.reasons.first() {
             s.push(Span::raw(format!(": {first}")));
-            if state.gate.reasons.len() > 1 {
+            if state.guard.gate.reasons.len() > 1 {
                 s.push(Span::styled(
-                    format!(" (+{} more: g)", state.gate.reasons.len() - 1),
+                    format!(" (+{} more: g)", state.guard.gate.reasons.len() - 1),
                     t.dim,
                 ));
             }
@@ -124,13 +124,14 @@ fn gate_line(state: &State, t: &Theme) -> Line<'static> {
 /// `g` / `:gate`: every reason the gate is closed, worst first.
 pub fn render_gate(frame: &mut Frame, area: Rect, state: &State, app: &App) {
     let t = app.theme();
-    let mut lines: Vec<Line> = if state.gate.open {
+    let mut lines: Vec<Line> = if state.guard.gate.open {
         vec![Line::from(Span::styled(
             "gate OPEN: nothing holds the next step",
             t.ok,
         ))]
     } else {
         state
+            .guard
             .gate
             .reasons
             .iter()

@@ -19,17 +19,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, app: &App) {
         format!("terminal too small ({}x{})", area.width, area.height),
         t.warn,
     ))];
-    lines.push(match state.split {
+    lines.push(match state.traffic.split {
         Some(s) => Line::from(vec![
             Span::styled(format!("green {}%", s.green()), t.green),
             Span::styled(format!(" · blue {}%", s.blue()), t.blue),
         ]),
         None => Line::from(Span::styled(
-            split_unknown(state.router_error.as_deref()),
+            split_unknown(state.traffic.router_error.as_deref()),
             t.breach,
         )),
     });
-    let worst = state.judgements.iter().max_by_key(|j| j.verdict.severity());
+    let worst = state
+        .guard
+        .judgements
+        .iter()
+        .max_by_key(|j| j.verdict.severity());
     lines.push(match worst {
         Some(j) => Line::from(vec![
             Span::raw("worst "),
