@@ -414,13 +414,16 @@ mod tests {
         evaluate(&snap(blue, green), Split::new(pct), &specs())
     }
 
+    /// Judges readings with every metric known, `[p99 ms, error %,
+    /// quality]` per colour.
+    fn judge_full(blue: [f64; 3], green: [f64; 3], pct: u8) -> Vec<Judgement> {
+        let r = |[p99, err, q]: [f64; 3]| readings(Some(p99), Some(err), Some(q));
+        judge(r(blue), r(green), pct)
+    }
+
     #[test]
     fn healthy_green_is_ok_everywhere() {
-        let js = judge(
-            readings(Some(400.0), Some(0.2), Some(0.86)),
-            readings(Some(380.0), Some(0.1), Some(0.87)),
-            5,
-        );
+        let js = judge_full([400.0, 0.2, 0.86], [380.0, 0.1, 0.87], 5);
         assert_eq!(js.len(), 6);
         assert!(js.iter().all(|j| j.verdict == Verdict::Ok), "{js:#?}");
         assert!(gate_reasons(&js).is_empty());
@@ -447,11 +450,7 @@ mod tests {
 
     #[test]
     fn quality_is_bad_when_low() {
-        let js = judge(
-            readings(Some(400.0), Some(0.2), Some(0.72)),
-            readings(Some(400.0), Some(0.2), Some(0.69)),
-            25,
-        );
+        let js = judge_full([400.0, 0.2, 0.72], [400.0, 0.2, 0.69], 25);
         assert_eq!(verdict(&js, Color::Blue, "quality"), Verdict::Warn);
         assert_eq!(verdict(&js, Color::Green, "quality"), Verdict::Breach);
     }
@@ -459,11 +458,7 @@ mod tests {
     #[test]
     fn comparison_with_blue() {
         // green 300 ms slower than blue: past the +200 warn, within +1000
-        let js = judge(
-            readings(Some(400.0), Some(0.2), Some(0.90)),
-            readings(Some(700.0), Some(0.2), Some(0.87)),
-            25,
-        );
+        let js = judge_full([400.0, 0.2, 0.90], [700.0, 0.2, 0.87], 25);
         let p = find(&js, Color::Green, "p99_ms");
         assert_eq!(p.verdict, Verdict::Warn);
         let vs = p
@@ -484,11 +479,7 @@ mod tests {
         assert_eq!(q.verdict, Verdict::Warn);
         assert_eq!(gate_reasons(&js).len(), 2);
         // quality 0.06 below blue: breach
-        let js = judge(
-            readings(Some(400.0), Some(0.2), Some(0.90)),
-            readings(Some(400.0), Some(0.2), Some(0.84)),
-            25,
-        );
+        let js = judge_full([400.0, 0.2, 0.90], [400.0, 0.2, 0.84], 25);
         assert_eq!(verdict(&js, Color::Green, "quality"), Verdict::Breach);
     }
 
@@ -559,18 +550,11 @@ mod tests {
 
     #[test]
     fn streak_counts_breaches_and_follows_the_no_data_policy() {
-        let blue = readings(Some(400.0), Some(0.2), Some(0.9));
-        let bad = judge(
-            blue.clone(),
-            readings(Some(400.0), Some(9.0), Some(0.9)),
-            25,
-        );
-        let good = judge(
-            blue.clone(),
-            readings(Some(400.0), Some(0.1), Some(0.9)),
-            25,
-        );
-        let blind = judge(blue, readings(None, None, None), 25);
+        let blue = [400.0, 0.2, 0.9];
+        let bad = judge_full(blue, [400.0, 9.0, 0.9], 25);
+        let good = judge_full(blue, [400.0, 0.1, 0.9], 25);
+        let blue_readings = readings(Some(400.0), Some(0.2), Some(0.9));
+        let blind = judge(blue_readings, readings(None, None, None), 25);
         assert_eq!(next_streak(0, &bad, NoDataPolicy::Hold), 1);
         assert_eq!(next_streak(1, &bad, NoDataPolicy::Hold), 2);
         assert_eq!(next_streak(2, &good, NoDataPolicy::Hold), 0);
