@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use super::action::WriteOutcome;
 pub use super::journal_file::{Journal, OpenError, lock_path};
@@ -63,6 +64,9 @@ pub struct ReadingRecord {
     pub no_data: Option<String>,
 }
 
+// Every `None` is left out of the line, which keeps lines (a sample's
+// above all) short; a missing key reads back as `None`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// RFC 3339, UTC, milliseconds.
@@ -75,33 +79,19 @@ pub struct Record {
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub user: String,
     /// Who or what made it; `None` only on samples.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "non_empty"
-    )]
+    #[serde(default, deserialize_with = "non_empty")]
     pub origin: Option<RecordOrigin>,
     /// What it did; `None` only on samples.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "non_empty"
-    )]
+    #[serde(default, deserialize_with = "non_empty")]
     pub action: Option<RecordAction>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub from: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub to: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub forced: bool,
     /// `ok`, `failed`, `preempted`, ... (outcomes only).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub outcome: Option<WriteOutcome>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub detail: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duration_ms: Option<u64>,
     /// The readings behind an automatic decision.
     #[serde(
@@ -112,33 +102,27 @@ pub struct Record {
     pub readings: Vec<ReadingRecord>,
     /// `[service] green_version` when the record was written: a rollback
     /// is remembered against the green it rolled back.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub green_version: Option<String>,
     /// A check's name (`check` records).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub check: Option<String>,
     /// Whether the check passed (`check` records).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub passed: Option<bool>,
     /// The last lines a command gate printed, bounded.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub output: Vec<String>,
     /// The numbers of a [`RecordKind::Sample`].
-    #[serde(rename = "s", skip_serializing_if = "Option::is_none", default)]
+    #[serde(rename = "s")]
     pub sample: Option<Sample>,
     /// A rollback's measured time from the decision (the key, the command,
     /// the breach) to the router's confirmation, on its `ok` outcome.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub decision_to_router_ms: Option<u64>,
     /// From the same decision to the first observed split (green's share of
     /// the requests over the source's window) below
     /// [`ZERO_EPSILON`] %: on the outcome when seen before it was written,
     /// else on a later `control` record with action
     /// [`RecordAction::RollbackTrafficZero`].
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub decision_to_zero_ms: Option<u64>,
     /// `[plan] rollback_sla` in ms, on records that carry a measured time.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rollback_sla_ms: Option<u64>,
 }
 
