@@ -196,14 +196,10 @@ async fn at_25(
     let running = app::start_with_alerts(&config, EngineOptions::default(), WhenHeld::Fail, policy)
         .await
         .unwrap();
-    let mut rx = running.handle.state();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        rx.wait_for(|s| s.traffic.split.is_some()),
-    )
-    .await
-    .expect("the demo router answers")
-    .unwrap();
+    engine_rig::wait_for(&running.handle, "the demo router's answer", |s| {
+        s.traffic.split.is_some()
+    })
+    .await;
     running
         .handle
         .call(

@@ -6,6 +6,7 @@
 //! Without the binary this skips with a visible message; with
 //! CUTOVER_REQUIRE_SERVERS=1 (CI) it fails instead.
 
+use crate::support::engine as engine_rig;
 use crate::support::prometheus as prom;
 use crate::support::proxy;
 use crate::support::serial;
@@ -94,15 +95,10 @@ async fn run() {
     );
     config.auto_rollback.enabled = false;
     let running = app::start(&config, EngineOptions::default()).await.unwrap();
-    let mut state = running.handle.state();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        state.wait_for(|s| s.traffic.split.is_some()),
-    )
-    .await
-    .expect("the router answers")
-    .unwrap();
-    drop(state);
+    engine_rig::wait_for(&running.handle, "the router's answer", |s| {
+        s.traffic.split.is_some()
+    })
+    .await;
     running
         .handle
         .call(
