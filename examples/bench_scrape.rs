@@ -10,7 +10,8 @@
 //!
 //! Last, one poll of 8 targets over loopback, each serving a vLLM page,
 //! with 12 metrics (the vLLM preset, 4 `[[metrics]]` and a cost) against
-//! today's three, per poll and per metric.
+//! today's three, per poll and per metric; and per verdict: the guardrails
+//! judging each poll's readings of both colours, as the engine does.
 //!
 //! `cargo run --release --example bench_scrape` (`-- poll`: the last only)
 
@@ -21,10 +22,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cutover::config::ScrapeConfig;
+use cutover::engine::guardrail::{self, Specs};
 use cutover::metrics::MetricSource;
 use cutover::metrics::scrape::vllm::VllmPage;
 use cutover::metrics::scrape::{Sample, ScrapeSource, TargetResult, Value, parse, parse_where};
-use cutover::model::Reading;
+use cutover::model::{Reading, Snapshot, Split};
 use http_body_util::Full;
 use hyper::Response;
 use hyper::server::conn::http1;
@@ -467,24 +469,33 @@ fn vllm_metrics_poll() -> anyhow::Result<()> {
             Duration::from_secs(30),
         )?;
         let twelve = ScrapeSource::new(&cfg, &specs, Duration::from_secs(2), Duration::from_secs(30))?;
-        let mut sources = [(three, Vec::new()), (twelve, Vec::new())];
+        let three_specs = guardrail::shared(cutover::config::legacy_specs(
+            &cutover::config::SourceKind::Scrape(VllmPage::legacy_names(cfg.clone())),
+            20,
+        ));
+        let mut sources = [
+            (three, three_specs, Vec::new()),
+            (twelve, guardrail::shared(specs.clone()), Vec::new()),
+        ];
+        let mut verdicts = [Vec::new(), Vec::new()];
         let mut last = None;
         for n in 1..=ROUNDS {
             if let Ok(mut g) = round.lock() {
                 *g = n;
             }
-            for (src, times) in &mut sources {
+            for ((src, specs, times), verdict) in sources.iter_mut().zip(&mut verdicts) {
                 let start = Instant::now();
                 let snap = src.poll().await;
                 times.push(start.elapsed());
                 anyhow::ensure!(snap.blue.up && snap.green.up, "loopback poll failed");
+                verdict.push(judge(&snap, specs));
                 last = Some(snap);
             }
         }
         println!(
             "vLLM poll over HTTP on 127.0.0.1: 2 colours x {PODS} pods, {page_bytes} bytes a page, {ROUNDS} polls each"
         );
-        for ((_, times), n) in sources.iter_mut().zip([3u32, 12]) {
+        for ((_, _, times), n) in sources.iter_mut().zip([3u32, 12]) {
             // The first poll opens the connections: not a steady poll.
             times.remove(0);
             times.sort();
@@ -494,6 +505,19 @@ fn vllm_metrics_poll() -> anyhow::Result<()> {
                  per metric median {:>4.0} us, p99 {:>4.0} us",
                 median / f64::from(n),
                 p99 / f64::from(n)
+            );
+        }
+        for (verdict, n) in verdicts.iter_mut().zip([3u32, 12]) {
+            // The first poll is a baseline: rates and quantiles have no
+            // value yet, so little is judged.
+            verdict.remove(0);
+            let judged = verdict[0].1;
+            let mut times: Vec<Duration> = verdict.iter().map(|v| v.0).collect();
+            times.sort();
+            let (median, p99) = median_p99(&times);
+            println!(
+                "  {n:>2} metrics: per verdict median {median:>5.1} us, p99 {p99:>5.1} us \
+                 ({judged} judgements of both colours, gate reasons and rollback breaches)"
             );
         }
         if let Some(s) = last {
@@ -507,6 +531,17 @@ fn vllm_metrics_poll() -> anyhow::Result<()> {
         Ok::<_, anyhow::Error>(())
     })?;
     ingest_only(&specs, &pages)
+}
+
+/// One verdict on `snap` at 25 % green, as the engine reaches it after a
+/// poll: every judged metric of both colours, the reasons the gate holds
+/// and the breaches that roll back. Its time and how many judgements.
+fn judge(snap: &Snapshot, specs: &Specs) -> (Duration, usize) {
+    let start = Instant::now();
+    let judgements = guardrail::evaluate(snap, Split::new(25), specs);
+    std::hint::black_box(guardrail::gate_reasons(&judgements));
+    std::hint::black_box(guardrail::rollback_breaches(&judgements));
+    (start.elapsed(), judgements.len())
 }
 
 /// The same comparison without the network: `ingest` of 2 x 4 pages.

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use super::{Config, KubernetesMode, Levels, RouterConfig, SourceKind};
+use crate::metricspec::MetricSpec;
+use crate::model::Color;
 
 pub type Invalid = (String, String);
 
@@ -57,6 +59,9 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     // `[source] preset`, `[[metrics]]` and `[cost]`, resolved over the
     // keys above; errors name the entry (`metrics[2].q`).
     let specs = c.metric_specs()?;
+    if let SourceKind::Prometheus(_) = &c.source.kind {
+        judged_queries(c, &specs)?;
+    }
     if !specs.iter().any(|s| s.judged()) {
         // With nothing judged, every advance gate would open on the dwell
         // alone and nothing could ever roll back.
@@ -235,7 +240,7 @@ fn validate_scrape(scrape: &super::ScrapeConfig) -> Result<(), Invalid> {
     scrape.client_keys().validate()
 }
 
-/// `source.prometheus.queries`: none empty, and at least one metric.
+/// `source.prometheus.queries`: none empty.
 fn validate_queries(q: &super::prometheus::PromQueries) -> Result<(), Invalid> {
     for (key, v) in [
         ("p99_ms", &q.p99_ms),
@@ -254,13 +259,39 @@ fn validate_queries(q: &super::prometheus::PromQueries) -> Result<(), Invalid> {
             );
         }
     }
-    if q.p99_ms.is_none() && q.error_rate.is_none() && q.quality.is_none() {
-        return err(
-            "source.prometheus.queries",
-            "needs at least one of p99_ms, error_rate, quality",
-        );
-    }
     Ok(())
+}
+
+/// The Prometheus source measures what it has a query for: every judged
+/// metric of a preset or `[[metrics]]` needs one (written, or rendered
+/// from its scrape formula). Today's three keep their meaning: one left
+/// out of `[source.prometheus.queries]` is not measured, as long as some
+/// judged metric is.
+fn judged_queries(c: &Config, specs: &[MetricSpec]) -> Result<(), Invalid> {
+    let todays = |s: &MetricSpec| {
+        c.source.preset.is_none() && ["p99_ms", "error_rate", "quality"].contains(&s.id.as_str())
+    };
+    let unqueried: Vec<&MetricSpec> = specs
+        .iter()
+        .filter(|s| s.judged() && s.compute.prometheus(Color::Blue).is_none())
+        .collect();
+    let all_unqueried = unqueried.len() == specs.iter().filter(|s| s.judged()).count();
+    let Some(s) = unqueried.iter().find(|s| all_unqueried || !todays(s)) else {
+        return Ok(());
+    };
+    let key = match c.metrics.iter().position(|e| e.id == s.id) {
+        Some(i) => format!("metrics[{i}].prometheus"),
+        None if todays(s) => format!("source.prometheus.queries.{}", s.id),
+        None => "metrics".to_string(),
+    };
+    err(
+        &key,
+        format!(
+            "`{}` is judged but has no query for the Prometheus source: write its query, \
+             or `guard = false` in a `[[metrics]]` entry to show it without judging",
+            s.id
+        ),
+    )
 }
 
 /// Why `u` is not an http or https URL, or `None` when it is one.
@@ -390,4 +421,57 @@ fn validate_kubernetes(k: &super::KubernetesConfig, plan_steps: &[u8]) -> Result
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    const HEAD: &str = "[service]\nname = \"chat\"\n[router]\nkind = \"demo\"\n[source]\n\
+        kind = \"prometheus\"\n";
+    const PROM: &str = "[source.prometheus]\nurl = \"http://127.0.0.1:9090\"\n";
+
+    fn key(text: &str) -> Option<String> {
+        load_str(text, "t.toml").unwrap_err().key
+    }
+
+    #[test]
+    fn a_preset_needs_none_of_todays_queries() {
+        let text = format!(
+            "{HEAD}preset = \"vllm\"\n{PROM}[source.prometheus.queries]\n\
+             rps = 'sum(rate(http_requests_total{{track=\"$color\"}}[$window]))'\n"
+        );
+        let c = load_str(&text, "t.toml").unwrap();
+        assert_eq!(c.source.preset.as_deref(), Some("vllm"));
+    }
+
+    #[test]
+    fn metrics_with_queries_need_none_of_todays_queries() {
+        let text = format!(
+            "{HEAD}{PROM}[source.prometheus.queries]\nup = 'up{{track=\"$color\"}}'\n\
+             [[metrics]]\nid = \"ttft_ms\"\nunit = \"ms\"\nbetter = \"lower\"\n\
+             prometheus = {{ query = 'ttft{{track=\"$color\"}}' }}\n\
+             absolute = {{ warn = 100, breach = 200 }}\n"
+        );
+        load_str(&text, "t.toml").unwrap();
+    }
+
+    #[test]
+    fn with_no_judged_metric_queried_the_first_is_named() {
+        let text =
+            format!("{HEAD}{PROM}[source.prometheus.queries]\nup = 'up{{track=\"$color\"}}'\n");
+        assert_eq!(
+            key(&text).as_deref(),
+            Some("source.prometheus.queries.p99_ms")
+        );
+    }
+
+    #[test]
+    fn todays_three_may_leave_queries_out_when_one_is_written() {
+        let text = format!(
+            "{HEAD}{PROM}[source.prometheus.queries]\n\
+             quality = 'avg(model_quality_score{{track=\"$color\"}})'\n"
+        );
+        load_str(&text, "t.toml").unwrap();
+    }
 }

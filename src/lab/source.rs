@@ -16,10 +16,7 @@ rps = 'sum(rate(http_requests_total{track="$color"}[$window]))'"#;
 /// are requests (not the health checks, not Prometheus' own scrapes).
 const VLLM_QUERIES: &str = r#"# The preset's metrics are written from its formulas; these say how many
 # requests each colour answered and whether its pods are scraped.
-rps = 'sum(rate(http_requests_total{track="$color",handler=~"/v1/.*"}[$window]))'
-# The demo's model also reports its quality (the config asks for one of
-# today's three queries).
-quality = 'avg(model_quality_score{track="$color"})'"#;
+rps = 'sum(rate(http_requests_total{track="$color",handler=~"/v1/.*"}[$window]))'"#;
 
 const UP_QUERIES: &str = r#"up = 'up{track="$color"}'
 data_time = 'max(timestamp(up{track="$color"}))'"#;
@@ -93,6 +90,12 @@ mod tests {
         let c = config(Some(DemoPreset::Vllm));
         assert_eq!(c.source.preset.as_deref(), Some("vllm"));
         assert!(rps(&c).contains("handler=~\"/v1/.*\""));
+        // The preset's metrics are its queries: none of today's three is
+        // needed for the config to load.
+        let SourceKind::Prometheus(p) = &c.source.kind else {
+            panic!("the stack reads Prometheus")
+        };
+        assert_eq!((&p.queries.p99_ms, &p.queries.quality), (&None, &None));
         let specs = c.metric_specs().unwrap();
         assert!(crate::metricspec::find(&specs, "ttft_p95_ms").is_some());
     }

@@ -121,7 +121,10 @@ impl Formula {
                 complement,
                 ..
             } => {
-                let r = format!("{} / {}", rates(numerator), rates(denominator));
+                // A server writes an error series once the first error
+                // happens (vLLM's `status="5xx"`): none yet is no errors,
+                // as the scrape source counts it, not a missing ratio.
+                let r = format!("{} / {}", sum_rates(numerator, true), rates(denominator));
                 if *complement { format!("1 - ({r})") } else { r }
             }
             Formula::Rate { counters, .. } => rates(counters),
@@ -143,9 +146,21 @@ impl Formula {
 
 /// `(sum(rate(a[$window])) + sum(rate(b[$window])))` over a colour.
 pub fn rates(counters: &[Selector]) -> String {
+    sum_rates(counters, false)
+}
+
+/// [`rates`]; with `or_zero`, each counter without series counts 0.
+fn sum_rates(counters: &[Selector], or_zero: bool) -> String {
     let terms: Vec<String> = counters
         .iter()
-        .map(|c| format!("sum(rate({}[$window]))", c.promql("", COLOR_MATCHER)))
+        .map(|c| {
+            let sum = format!("sum(rate({}[$window]))", c.promql("", COLOR_MATCHER));
+            if or_zero {
+                format!("({sum} or vector(0))")
+            } else {
+                sum
+            }
+        })
         .collect();
     match terms.len() {
         1 => terms[0].clone(),
@@ -214,7 +229,7 @@ mod tests {
         };
         assert_eq!(
             f.promql(Color::Green),
-            "sum(rate(nv_inference_request_failure{track=\"$color\"}[$window])) / (sum(rate(nv_inference_request_success{track=\"$color\"}[$window])) + sum(rate(nv_inference_request_failure{track=\"$color\"}[$window])))"
+            "(sum(rate(nv_inference_request_failure{track=\"$color\"}[$window])) or vector(0)) / (sum(rate(nv_inference_request_success{track=\"$color\"}[$window])) + sum(rate(nv_inference_request_failure{track=\"$color\"}[$window])))"
         );
         let c = Formula::Ratio {
             numerator: vec![parsed("ok")],
@@ -222,7 +237,7 @@ mod tests {
             complement: true,
             unit: Unit::Ratio,
         };
-        assert!(c.promql(Color::Blue).starts_with("1 - (sum(rate(ok{"));
+        assert!(c.promql(Color::Blue).starts_with("1 - ((sum(rate(ok{"));
     }
 
     #[test]

@@ -92,6 +92,19 @@ pub struct Rates {
     pub requests: f64,
 }
 
+/// What `color` costs per hour while it serves nothing, from the `[cost]`
+/// metric among `specs`: none without one, or with token prices (an idle
+/// colour spends no tokens).
+pub fn idle_cost_per_hour<'a>(
+    specs: impl IntoIterator<Item = &'a MetricSpec>,
+    color: Color,
+) -> Option<f64> {
+    specs.into_iter().find_map(|s| match &s.compute.formula {
+        Some(Formula::Cost(model)) => model.idle_per_hour(color),
+        _ => None,
+    })
+}
+
 impl CostModel {
     /// $ per second spent by `color` at these rates.
     pub fn dollars_per_sec(&self, color: Color, r: Rates) -> f64 {

@@ -4,50 +4,18 @@
 //! find; `status` exits non-zero when a judged metric has no series. And
 //! `status` shows green at 0 % as no data, as the cockpit does.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
+
+use crate::support::served::{cutover, serve_pages};
 
 /// Counters and a histogram, but no `model_quality_score`.
 const BODY: &str = "requests_total{code=\"200\"} 1000\n\
 request_duration_seconds_bucket{le=\"0.1\"} 990\n\
 request_duration_seconds_bucket{le=\"+Inf\"} 1000\n";
 
-/// A `/metrics` server on loopback that answers every request with `BODY`;
-/// it lives as long as the test process.
+/// A `/metrics` server on loopback that answers every request with `BODY`.
 fn serve() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut reader = BufReader::new(s.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
-                BODY.len()
-            );
-        }
-    });
-    format!("http://{addr}/metrics")
-}
-
-fn cutover(home: &Path, config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .env_remove("CUTOVER_CONFIG")
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
+    serve_pages(|_| BODY.to_string())
 }
 
 fn scrape_config(dir: &Path, blue: &str, green: &str) -> std::path::PathBuf {

@@ -213,6 +213,66 @@ fn healthy_promotes_with_all_traffic_on_green() {
     assert!(!prefix_of(&out).exists(), "the prefix is removed");
 }
 
+/// The silent LLM regression through real Prometheus: the stack's pods
+/// serve vLLM's page, the preset's formulas are sent as PromQL, and
+/// green's time to first token rolls it back while it fails nothing. Its
+/// error rate is read (0 %) although it never wrote a 5xx series.
+#[test]
+fn vllm_slow_first_token_rolls_back_on_time_to_first_token() {
+    use cutover::engine::journal::{Journal, RecordAction, RecordKind};
+    let name = "vllm_slow_first_token_rolls_back_on_time_to_first_token";
+    let _turn = serial::heavy();
+    if skip_without(Server::Nginx, name) || skip_without(Server::Prometheus, name) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let mut c = Cockpit::start(
+        &[
+            "--headless",
+            "--preset",
+            "vllm",
+            "--scenario",
+            "slow-first-token",
+            "--dwell",
+            "3s",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &dir.path().join("log"),
+    );
+    let (code, out) = c.finish(RUN_TIMEOUT);
+    assert_eq!(code, 3, "rolled back exits 3:\n{out}");
+    let records = Journal::read_all(&journal).unwrap();
+    let rollback = records
+        .iter()
+        .find(|x| x.kind == RecordKind::Intent && x.action == Some(RecordAction::Rollback))
+        .unwrap_or_else(|| panic!("a rollback:\n{out}"));
+    let green = |id: &str| {
+        rollback
+            .readings
+            .iter()
+            .find(|r| r.color == cutover::model::Color::Green && r.metric == id)
+            .unwrap_or_else(|| panic!("no green {id}: {:?}", rollback.readings))
+    };
+    assert_eq!(
+        green("ttft_p95_ms").verdict,
+        cutover::model::Verdict::Breach,
+        "{out}"
+    );
+    let errors = green("error_rate").value;
+    assert!(
+        errors.is_some_and(|v| v < 1.0),
+        "green error rate {errors:?}:\n{out}"
+    );
+    assert_eq!(
+        line_with(&out, "router: include sends "),
+        "router: include sends 0% to green"
+    );
+    assert!(!prefix_of(&out).exists(), "the prefix is removed");
+}
+
 /// Pids of processes whose process group is `pgid`.
 fn group_members(pgid: u32) -> Vec<u32> {
     let mut found = Vec::new();

@@ -6,6 +6,7 @@ mod support;
 
 mod alerts;
 mod check_and_status;
+mod check_vllm;
 mod ci_build;
 mod cli_safety;
 mod cli_signals;

@@ -396,6 +396,41 @@ fn pending_write_paused_and_standby_in_header() {
     assert!(all.contains("blue standby 47h"), "{all}");
 }
 
+/// A state of `[cost]` `cost` over today's three, blue on standby.
+fn standby_with_cost(cost: &str) -> (State, Instant) {
+    let now = now();
+    let mut state = mid_cutover(now, Reading::Value(436.0));
+    let config = cutover::config::load_str(
+        &format!(
+            "[service]\nname = \"chat\"\n[router]\nkind = \"demo\"\n[source]\nkind = \"demo\"\n\
+             [cost]\n{cost}\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    state.metrics = cutover::engine::guardrail::shared(config.metric_specs().unwrap());
+    state.clock.standby_until = Some(SystemTime::now() + Duration::from_secs(47 * 3600 + 1800));
+    (state, now)
+}
+
+#[test]
+fn the_standby_countdown_shows_what_idle_blue_costs_per_hour() {
+    let (state, now) =
+        standby_with_cost("per_replica_hour = 1.5\nreplicas = { blue = 4, green = 2 }");
+    let all = text(&render(&state, &App::new(false, false), now, 160, H));
+    // Blue's 4 replicas at $1.50 each.
+    assert!(all.contains("blue standby 47h"), "{all}");
+    assert!(all.contains("idle $6.00/h"), "{all}");
+    // With token prices an idle colour spends nothing: no figure.
+    let (state, now) = standby_with_cost(
+        "prompt_per_mtok = 0.5\ncompletion_per_mtok = 1.5\n\
+         prompt_tokens = \"prompt_tokens_total\"\ncompletion_tokens = \"completion_tokens_total\"",
+    );
+    let all = text(&render(&state, &App::new(false, false), now, 160, H));
+    assert!(all.contains("blue standby 47h"), "{all}");
+    assert!(!all.contains("idle $"), "{all}");
+}
+
 #[test]
 fn small_terminals_do_not_panic() {
     let now = now();

@@ -250,10 +250,19 @@ fn timer_items<'a>(state: &State, t: &Theme, now: Instant, wall: SystemTime) -> 
         items.push(vec![Span::raw(if left.is_zero() {
             "standby ended".to_string()
         } else {
-            format!("blue standby {}", countdown(left))
+            format!("blue standby {}{}", countdown(left), idle_cost(state))
         })]);
     }
     items
+}
+
+/// ` · idle $6.00/h`: what blue's replicas cost while they wait, when
+/// `[cost]` gives a fleet price; nothing otherwise.
+fn idle_cost(state: &State) -> String {
+    let specs = state.metrics.iter().map(|s| s.as_ref());
+    crate::metricspec::cost::idle_cost_per_hour(specs, crate::model::Color::Blue)
+        .map(|d| format!(" · idle {}/h", crate::metricspec::Unit::Dollars.format(d)))
+        .unwrap_or_default()
 }
 
 /// `dwell 0:12`, or `dwell done` in the ok style.

@@ -11,4 +11,5 @@ pub use cutover_testkit::{
 };
 
 pub mod demo;
+pub mod served;
 pub mod tmux;
