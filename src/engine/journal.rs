@@ -377,13 +377,21 @@ pub(super) mod tests {
     }
 
     /// A rollback to 0 % asked for by `origin` and written: its intent and `ok` outcome.
-    fn append_landed_rollback(j: &mut Journal, origin: RecordOrigin) {
+    /// A new journal, in a folder dropped with the first value, holding
+    /// one rollback that landed.
+    fn with_landed_rollback(
+        origin: RecordOrigin,
+    ) -> (tempfile::TempDir, std::path::PathBuf, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::open(&path).unwrap();
         let mut intent = rec(RecordKind::Intent, origin.clone(), RecordAction::Rollback);
         intent.to = Some(0);
         j.append(&intent).unwrap();
         let mut outcome = ok_outcome(origin, RecordAction::Rollback);
         outcome.to = Some(0);
         j.append(&outcome).unwrap();
+        (dir, path, j)
     }
 
     /// Appends bytes past the journal's writer, as a torn or foreign write would.
@@ -401,10 +409,7 @@ pub(super) mod tests {
     /// hands it to the next process to finish.
     #[test]
     fn a_rollback_retried_after_its_outcome_is_still_to_finish() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.jsonl");
-        let mut j = Journal::open(&path).unwrap();
-        append_landed_rollback(&mut j, RecordOrigin::Tui);
+        let (_dir, path, mut j) = with_landed_rollback(RecordOrigin::Tui);
         assert!(Journal::recover(&path).unwrap().failed_rollback.is_none());
         let mut retrying = rec(
             RecordKind::Control,
@@ -493,10 +498,7 @@ pub(super) mod tests {
 
     #[test]
     fn samples_and_breaches_are_not_decisions_to_recover() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.jsonl");
-        let mut j = Journal::open(&path).unwrap();
-        append_landed_rollback(&mut j, RecordOrigin::AutoRollback);
+        let (_dir, path, mut j) = with_landed_rollback(RecordOrigin::AutoRollback);
         j.append(&rec(
             RecordKind::Breach,
             RecordOrigin::Guardrail,
