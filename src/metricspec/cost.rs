@@ -200,6 +200,7 @@ impl CostConfig {
             min_requests,
             guard: self.guard.unwrap_or(true),
             rollback: self.rollback.unwrap_or(true),
+            test: None,
         })
     }
 

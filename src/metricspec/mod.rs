@@ -21,6 +21,8 @@ mod toml_tests;
 
 use serde::{Deserialize, Serialize};
 
+use crate::stats::TestConfig;
+
 pub use compute::{Aggregate, Compute, Formula, Query};
 pub use cost::{CostConfig, CostModel, CostSeries, Price};
 pub use entry::MetricEntry;
@@ -67,6 +69,10 @@ pub struct MetricSpec {
     /// `false`: a breach holds the gate and is reported, but does not count
     /// toward auto-rollback.
     pub rollback: bool,
+    /// `test = { alpha, min_effect }`: green judged against blue with
+    /// evidence (a sequential test on the source's tallies), beside the
+    /// levels.
+    pub test: Option<TestConfig>,
 }
 
 impl MetricSpec {
