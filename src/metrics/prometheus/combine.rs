@@ -77,6 +77,7 @@ pub fn color(
             } else {
                 Duration::ZERO
             },
+            tallies: Vec::new(),
         },
         data_time: data_time.or(eval_time),
     }

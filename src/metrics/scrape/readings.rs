@@ -77,6 +77,7 @@ pub fn color_readings(
         pods_up: None,
         warnings: Vec::new(),
         span: d.map_or(std::time::Duration::ZERO, |d| d.span),
+        tallies: specs.iter().map(|s| super::tally::tally(s, x)).collect(),
     }
 }
 
