@@ -12,6 +12,7 @@ pub mod load;
 pub mod parse;
 pub mod preset;
 pub mod selector;
+pub mod tally;
 pub mod threshold;
 pub mod toml_place;
 pub mod unit;
@@ -28,6 +29,7 @@ pub use cost::{CostConfig, CostModel, CostSeries, Price};
 pub use entry::MetricEntry;
 pub use parse::{Inputs, resolve};
 pub use selector::Selector;
+pub use tally::TallyQueries;
 pub use threshold::{Margin, Threshold};
 pub use unit::Unit;
 
