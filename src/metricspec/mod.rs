@@ -83,6 +83,17 @@ impl MetricSpec {
         self.guard && (self.absolute.is_some() || self.vs_blue.is_some())
     }
 
+    /// Whether a test can judge it: its formula counts requests and
+    /// events (a ratio) or spreads them over buckets (a histogram). A
+    /// gauge has one value per pod, a rate or a cost no requests to count
+    /// against, and a PromQL template names no counters.
+    pub fn testable(&self) -> bool {
+        matches!(
+            self.compute.formula,
+            Some(Formula::Ratio { .. } | Formula::Quantile { .. })
+        )
+    }
+
     pub fn higher_is_worse(&self) -> bool {
         self.better == Better::Lower
     }
@@ -109,6 +120,12 @@ impl MetricSpec {
         if self.guard && self.absolute.is_none() && self.vs_blue.is_none() {
             out.push(format!(
                 "{}: no guardrail, so it is shown but not judged",
+                self.label
+            ));
+        }
+        if self.test.is_some() && !self.testable() {
+            out.push(format!(
+                "{}: `test` needs requests counted by a ratio or a histogram; this metric cannot be tested",
                 self.label
             ));
         }
@@ -199,6 +216,15 @@ mod tests {
         s[2].absolute = None;
         s[2].vs_blue = None;
         assert!(s[2].config_warnings()[0].contains("shown but not judged"));
+        // a test on the error rate can run, on the quality gauge it cannot
+        let test = crate::stats::TestConfig::new(0.01, crate::stats::MinEffect::Points(0.5));
+        let mut s = legacy::from(&legacy::tests::example());
+        for m in &mut s {
+            m.test = test.clone().ok();
+        }
+        assert!(s[0].testable() && s[1].testable() && !s[2].testable());
+        assert!(s[1].config_warnings().is_empty());
+        assert!(s[2].config_warnings()[0].contains("cannot be tested"));
     }
 
     #[test]
