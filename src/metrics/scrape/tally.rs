@@ -40,12 +40,13 @@ pub fn tally(spec: &MetricSpec, x: &Inputs) -> Option<Tally> {
                 .iter()
                 .map(|b| (spec.shown(b.le, *unit), b.count))
                 .collect();
+            // A sum only when every pod exports one: a partial sum would
+            // fall or jump as pods come and go.
+            let sums: Option<Vec<f64>> = x.current.iter().map(|p| p.sums[i]).collect();
             Some(Tally::Buckets {
                 count,
                 buckets,
-                // The scrape reads buckets only: a histogram's `_sum` is
-                // not watched.
-                sum: None,
+                sum: sums.map(|s| spec.shown(s.iter().sum(), *unit)),
             })
         }
         Formula::Rate { .. } | Formula::Gauge { .. } | Formula::Cost(_) => None,
@@ -100,7 +101,9 @@ mod tests {
 
     #[test]
     fn ratios_count_and_histograms_bucket_summed_over_pods() {
-        let specs = Names::new("lat", "req", "q").specs();
+        let mut specs = Names::new("lat", "req", "q").specs();
+        let test = crate::stats::TestConfig::new(0.01, crate::stats::MinEffect::Relative(0.3));
+        specs[0].test = test.ok();
         let t = tallies(&specs, &[POD_A, POD_B]);
         // p99 in ms: the buckets' bounds in ms, counts summed by le.
         assert_eq!(
@@ -108,7 +111,8 @@ mod tests {
             Some(Tally::Buckets {
                 count: 120.0,
                 buckets: vec![(100.0, 100.0), (500.0, 114.0), (f64::INFINITY, 120.0)],
-                sum: None,
+                // 12 s + 5 s, in ms
+                sum: Some(17000.0),
             })
         );
         // 120 requests, 3 of them 5xx; pod B has no error series yet.
@@ -121,6 +125,15 @@ mod tests {
         );
         // A gauge cannot be tested.
         assert_eq!(t[2], None);
+    }
+
+    #[test]
+    fn without_a_test_no_sum_is_read() {
+        let specs = Names::new("lat", "req", "q").specs();
+        match &tallies(&specs, &[POD_A])[0] {
+            Some(Tally::Buckets { count, sum, .. }) => assert_eq!((*count, *sum), (100.0, None)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
