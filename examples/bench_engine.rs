@@ -30,6 +30,7 @@ fn readings(err: f64) -> ColorReadings {
         pods_up: None,
         warnings: vec![],
         span: Duration::from_secs(5),
+        tallies: Vec::new(),
     }
 }
 

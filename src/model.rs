@@ -208,6 +208,25 @@ impl Reading {
     }
 }
 
+/// The cumulative totals behind one metric's reading, summed over the
+/// colour's pods: what the sequential tests take increments of between
+/// polls. A pod that restarts makes the totals fall, which the tests read
+/// as a span lost rather than as negative traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tally {
+    /// A ratio's counters: `requests` is the denominator, `events` the
+    /// numerator (with `complement`, the requests not counted by it).
+    Counts { requests: f64, events: f64 },
+    /// A histogram's cumulative buckets as `(le, count)`, `le` in the
+    /// metric's unit and sorted, the last `+Inf`; `count` is the `+Inf`
+    /// bucket's. `sum` (in the metric's unit) where the source reads it.
+    Buckets {
+        count: f64,
+        buckets: Vec<(f64, f64)>,
+        sum: Option<f64>,
+    },
+}
+
 /// Everything measured of one colour in one poll.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColorReadings {
@@ -229,6 +248,11 @@ pub struct ColorReadings {
     /// a baseline or a failed poll, short right after its history
     /// restarted. The gate judges each colour on its own span.
     pub span: Duration,
+    /// Per metric, in the order of `metrics`, the cumulative totals a test
+    /// can take increments of: `None` for what no test can judge (gauges,
+    /// rates, costs, PromQL templates) or what the source did not read; a
+    /// source may give fewer (see [`ColorReadings::tally`]).
+    pub tallies: Vec<Option<Tally>>,
 }
 
 /// What a metric a source does not give reads as.
@@ -249,12 +273,19 @@ impl ColorReadings {
             pods_up: None,
             warnings: Vec::new(),
             span: Duration::ZERO,
+            tallies: Vec::new(),
         }
     }
 
     /// The reading of the metric at `index` in the config's order.
     pub fn at(&self, index: usize) -> &Reading {
         self.metrics.get(index).unwrap_or(&NOT_CONFIGURED)
+    }
+
+    /// The cumulative totals of the metric at `index`, when the source
+    /// gave them.
+    pub fn tally(&self, index: usize) -> Option<&Tally> {
+        self.tallies.get(index).and_then(Option::as_ref)
     }
 
     /// The reading of one of today's three, in a config of only those.

@@ -18,6 +18,20 @@ pub struct GatesConfig {
     pub smoke: Vec<SmokeCheck>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<CommandGate>,
+    /// `evidence = "no regression"`: the advance gate waits until a
+    /// regression of each tested metric's `min_effect` would have been
+    /// seen at the current split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceGate>,
+}
+
+/// What the evidence must show before traffic moves on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EvidenceGate {
+    /// Enough green requests that a regression of `min_effect` would
+    /// have been detected.
+    #[serde(rename = "no regression")]
+    NoRegression,
 }
 
 impl GatesConfig {

@@ -80,15 +80,13 @@ fn levels(g: &MetricGuardrail) -> LegacyGuardrail {
     LegacyGuardrail {
         absolute: g.absolute.as_ref().map(|l| (l.warn, l.breach)),
         vs_blue: g.vs_blue.as_ref().map(|l| (l.warn, l.breach)),
+        test: g.test,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::config::load_str;
-    use crate::metricspec::Unit;
-
-    const BASE: &str = r#"
+mod tests_base {
+    pub const BASE: &str = r#"
 [service]
 name = "chat"
 [source]
@@ -99,6 +97,13 @@ green = ["http://127.0.0.1:8/metrics"]
 [router]
 kind = "demo"
 "#;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_base::BASE;
+    use crate::config::load_str;
+    use crate::metricspec::Unit;
 
     #[test]
     fn without_metrics_the_three_of_today() {
@@ -134,5 +139,78 @@ kind = "demo"
         let e = load_str(&text, "t").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("source.preset"), "{e}");
         assert_eq!(e.line, Some(6), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod test_keys {
+    use super::tests_base::BASE;
+    use crate::config::{EvidenceGate, load_str};
+    use crate::metricspec::find;
+    use crate::stats::{MinEffect, TestConfig};
+
+    #[test]
+    fn a_guardrail_test_lands_in_its_spec() {
+        let text = BASE.to_string()
+            + "[guardrails.error_rate]\nabsolute = { warn = 1.0, breach = 5.0 }\n\
+               test = { alpha = 0.01, min_effect = \"+0.5pt\" }\n\
+               [guardrails.p99_ms]\ntest = { alpha = 0.05, min_effect = \"+30%\" }\n";
+        let c = load_str(&text, "t").unwrap();
+        let specs = c.metric_specs().unwrap();
+        let test = |id| find(&specs, id).unwrap().test;
+        assert_eq!(
+            test("error_rate"),
+            Some(TestConfig::new(0.01, MinEffect::Points(0.5)).unwrap())
+        );
+        assert_eq!(test("p99_ms").unwrap().min_effect, MinEffect::Relative(0.3));
+        assert_eq!(test("quality"), None);
+    }
+
+    #[test]
+    fn a_metrics_entry_test_overrides_the_base() {
+        let text = BASE.to_string()
+            + "[guardrails.error_rate]\ntest = { alpha = 0.01, min_effect = \"+0.5pt\" }\n\
+               [[metrics]]\nid = \"error_rate\"\ntest = { alpha = 0.02, min_effect = \"+1pt\" }\n";
+        let specs = load_str(&text, "t").unwrap().metric_specs().unwrap();
+        let t = find(&specs, "error_rate").unwrap().test.unwrap();
+        assert_eq!((t.alpha, t.min_effect), (0.02, MinEffect::Points(1.0)));
+    }
+
+    /// The key and line a config's error points at.
+    fn refused(text: &str) -> (String, Option<usize>) {
+        let e = load_str(text, "t").unwrap_err();
+        (e.key.clone().unwrap_or_default(), e.line)
+    }
+
+    #[test]
+    fn a_bad_test_names_its_key_and_line() {
+        let lines = BASE.lines().count();
+        let text = BASE.to_string()
+            + "[guardrails.error_rate]\ntest = { alpha = 0.01, min_effect = \"lots\" }\n";
+        let (key, line) = refused(&text);
+        assert!(key.starts_with("guardrails.error_rate.test"), "{key}");
+        assert_eq!(line, Some(lines + 2));
+        let text = BASE.to_string()
+            + "[[metrics]]\nid = \"error_rate\"\ntest = { alpha = 2, min_effect = \"+1pt\" }\n";
+        let (key, line) = refused(&text);
+        assert!(key.starts_with("metrics"), "{key}");
+        assert_eq!(line, Some(lines + 3));
+        let text = BASE.to_string() + "[guardrails.quality]\ntest = { alpha = 0.01 }\n";
+        let (key, line) = refused(&text);
+        assert!(key.starts_with("guardrails.quality.test"), "{key}");
+        assert_eq!(line, Some(lines + 2));
+    }
+
+    #[test]
+    fn the_evidence_gate_has_one_value() {
+        let c = load_str(
+            &(BASE.to_string() + "[gates]\nevidence = \"no regression\"\n"),
+            "t",
+        );
+        assert_eq!(c.unwrap().gates.evidence, Some(EvidenceGate::NoRegression));
+        assert_eq!(load_str(BASE, "t").unwrap().gates.evidence, None);
+        let lines = BASE.lines().count();
+        let (key, line) = refused(&(BASE.to_string() + "[gates]\nevidence = \"some\"\n"));
+        assert_eq!((key.as_str(), line), ("gates.evidence", Some(lines + 2)));
     }
 }

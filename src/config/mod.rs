@@ -28,13 +28,14 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::metricspec::{CostConfig, MetricEntry};
+use crate::stats::TestConfig;
 
 pub use alerts::{
     AlertConfig, AlertEvent, DEFAULT_TEMPLATE as DEFAULT_ALERT_TEMPLATE, WebhookUrl,
     default_interval as default_alert_interval, redact,
 };
 pub use duration::parse as parse_duration;
-pub use gates::{CommandGate, GatesConfig, SmokeCheck};
+pub use gates::{CommandGate, EvidenceGate, GatesConfig, SmokeCheck};
 pub use kubernetes::{KubernetesConfig, KubernetesMode};
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
 pub use metrics::{default_specs, legacy_specs};
@@ -151,6 +152,10 @@ pub struct MetricGuardrail {
     /// Green compared with blue: how far green may be worse than blue
     /// (ms above, percentage points above, or quality below).
     pub vs_blue: Option<Levels>,
+    /// `test = { alpha, min_effect }`: green judged against blue with
+    /// evidence, beside the levels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<TestConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +178,7 @@ impl Default for GuardrailsConfig {
                     warn: 200.0,
                     breach: 1000.0,
                 }),
+                test: None,
             },
             error_rate: MetricGuardrail {
                 absolute: Some(Levels {
@@ -183,6 +189,7 @@ impl Default for GuardrailsConfig {
                     warn: 0.5,
                     breach: 2.0,
                 }),
+                test: None,
             },
             quality: MetricGuardrail {
                 absolute: Some(Levels {
@@ -193,6 +200,7 @@ impl Default for GuardrailsConfig {
                     warn: 0.02,
                     breach: 0.05,
                 }),
+                test: None,
             },
         }
     }

@@ -380,6 +380,7 @@ mod tests {
             pods_up: None,
             warnings: vec![],
             span: Duration::from_secs(5),
+            tallies: Vec::new(),
         }
     }
 

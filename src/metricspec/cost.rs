@@ -213,6 +213,7 @@ impl CostConfig {
             min_requests,
             guard: self.guard.unwrap_or(true),
             rollback: self.rollback.unwrap_or(true),
+            test: None,
         })
     }
 

@@ -14,6 +14,7 @@ use super::parse::Invalid;
 use super::selector::Selector;
 use super::threshold::Threshold;
 use super::unit::{Dimension, Unit};
+use crate::stats::TestConfig;
 
 fn err<T>(key: &str, message: impl Into<String>) -> Result<T, Invalid> {
     Err((key.to_string(), message.into()))
@@ -34,6 +35,8 @@ pub struct MetricEntry {
     pub min_requests: Option<u64>,
     pub guard: Option<bool>,
     pub rollback: Option<bool>,
+    /// `test = { alpha = 0.01, min_effect = "+0.5pt" }`.
+    pub test: Option<TestConfig>,
 }
 
 /// `scrape = { ... }`: one of `histogram` (with `q`), `numerator` and

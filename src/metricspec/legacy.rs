@@ -8,6 +8,7 @@ use super::selector::{Matcher, Op, Selector};
 use super::threshold::Margin;
 use super::unit::Unit;
 use super::{Better, Levels, MetricSpec};
+use crate::stats::TestConfig;
 
 /// Where today's three come from, as `[source]` says.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,8 @@ pub enum LegacySource {
 pub struct LegacyGuardrail {
     pub absolute: Option<(f64, f64)>,
     pub vs_blue: Option<(f64, f64)>,
+    /// `test = { alpha, min_effect }`.
+    pub test: Option<TestConfig>,
 }
 
 /// The values of today's keys that the three metrics depend on.
@@ -108,6 +111,7 @@ fn spec(
         min_requests,
         guard: true,
         rollback: true,
+        test: g.test,
     }
 }
 
@@ -225,14 +229,17 @@ pub mod tests {
             p99_ms: LegacyGuardrail {
                 absolute: Some((3000.0, 5000.0)),
                 vs_blue: Some((200.0, 1000.0)),
+                test: None,
             },
             error_rate: LegacyGuardrail {
                 absolute: Some((1.0, 5.0)),
                 vs_blue: Some((0.5, 2.0)),
+                test: None,
             },
             quality: LegacyGuardrail {
                 absolute: Some((0.75, 0.70)),
                 vs_blue: Some((0.02, 0.05)),
+                test: None,
             },
             min_requests: 20,
         }

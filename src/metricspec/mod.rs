@@ -12,6 +12,7 @@ pub mod load;
 pub mod parse;
 pub mod preset;
 pub mod selector;
+pub mod tally;
 pub mod threshold;
 pub mod toml_place;
 pub mod unit;
@@ -21,11 +22,14 @@ mod toml_tests;
 
 use serde::{Deserialize, Serialize};
 
+use crate::stats::TestConfig;
+
 pub use compute::{Aggregate, Compute, Formula, Query};
 pub use cost::{CostConfig, CostModel, CostSeries, Price};
 pub use entry::MetricEntry;
 pub use parse::{Inputs, resolve};
 pub use selector::Selector;
+pub use tally::TallyQueries;
 pub use threshold::{Margin, Threshold};
 pub use unit::Unit;
 
@@ -67,12 +71,27 @@ pub struct MetricSpec {
     /// `false`: a breach holds the gate and is reported, but does not count
     /// toward auto-rollback.
     pub rollback: bool,
+    /// `test = { alpha, min_effect }`: green judged against blue with
+    /// evidence (a sequential test on the source's tallies), beside the
+    /// levels.
+    pub test: Option<TestConfig>,
 }
 
 impl MetricSpec {
     /// Whether the guardrails judge it at all.
     pub fn judged(&self) -> bool {
         self.guard && (self.absolute.is_some() || self.vs_blue.is_some())
+    }
+
+    /// Whether a test can judge it: its formula counts requests and
+    /// events (a ratio) or spreads them over buckets (a histogram). A
+    /// gauge has one value per pod, a rate or a cost no requests to count
+    /// against, and a PromQL template names no counters.
+    pub fn testable(&self) -> bool {
+        matches!(
+            self.compute.formula,
+            Some(Formula::Ratio { .. } | Formula::Quantile { .. })
+        )
     }
 
     pub fn higher_is_worse(&self) -> bool {
@@ -101,6 +120,12 @@ impl MetricSpec {
         if self.guard && self.absolute.is_none() && self.vs_blue.is_none() {
             out.push(format!(
                 "{}: no guardrail, so it is shown but not judged",
+                self.label
+            ));
+        }
+        if self.test.is_some() && !self.testable() {
+            out.push(format!(
+                "{}: `test` needs requests counted by a ratio or a histogram; this metric cannot be tested",
                 self.label
             ));
         }
@@ -191,6 +216,15 @@ mod tests {
         s[2].absolute = None;
         s[2].vs_blue = None;
         assert!(s[2].config_warnings()[0].contains("shown but not judged"));
+        // a test on the error rate can run, on the quality gauge it cannot
+        let test = crate::stats::TestConfig::new(0.01, crate::stats::MinEffect::Points(0.5));
+        let mut s = legacy::from(&legacy::tests::example());
+        for m in &mut s {
+            m.test = test.clone().ok();
+        }
+        assert!(s[0].testable() && s[1].testable() && !s[2].testable());
+        assert!(s[1].config_warnings().is_empty());
+        assert!(s[2].config_warnings()[0].contains("cannot be tested"));
     }
 
     #[test]

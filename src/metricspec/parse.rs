@@ -89,6 +89,7 @@ pub fn apply(
             .unwrap_or(if counts { min_requests } else { 0 }),
         guard: entry.guard.or(base.map(|b| b.guard)).unwrap_or(true),
         rollback: entry.rollback.or(base.map(|b| b.rollback)).unwrap_or(true),
+        test: entry.test.or(base.and_then(|b| b.test)),
     })
 }
 

@@ -7,6 +7,7 @@
 //!
 //! - [`increments`]: counter deltas per colour, robust to resets and gaps;
 //! - [`histogram`]: requests over a latency bound, spread from buckets;
+//! - [`tally`]: the sources' cumulative tallies as the count test's increments;
 //! - [`counts`]: the count test (plug-in e-process, valid as the split moves);
 //! - [`means`]: the mixture SPRT for means, after a burn-in;
 //! - [`effect`]: `min_effect` and `test = { alpha, min_effect }`;
@@ -20,6 +21,7 @@ pub mod histogram;
 pub mod increments;
 pub mod means;
 pub mod needed;
+pub mod tally;
 pub mod text;
 
 #[cfg(test)]

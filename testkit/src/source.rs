@@ -24,6 +24,7 @@ pub fn readings(error_rate: f64) -> ColorReadings {
         pods_up: None,
         warnings: vec![],
         span: Duration::from_millis(100),
+        tallies: Vec::new(),
     }
 }
 

@@ -167,6 +167,7 @@ fn short_green() -> Scripted {
         pods_up: None,
         warnings: vec![],
         span: Duration::from_millis(span_ms),
+        tallies: Vec::new(),
     };
     Scripted::new("short green", Duration::from_millis(400), move |_| {
         (good(400), good(100))

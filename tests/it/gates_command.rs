@@ -27,6 +27,7 @@ fn gate(name: &str, script: &str, before: Vec<u8>, timeout: Duration) -> GatesCo
             before,
             timeout,
         }],
+        evidence: None,
     }
 }
 

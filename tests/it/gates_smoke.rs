@@ -120,6 +120,7 @@ fn four_checks(server: &Server) -> GatesConfig {
             check("slow", server.url("/slow"), 500),
         ],
         command: vec![],
+        evidence: None,
     }
 }
 

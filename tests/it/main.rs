@@ -48,6 +48,7 @@ mod router_workload;
 mod scrape_source;
 mod scrape_tls;
 mod scrape_vllm;
+mod source_tally;
 mod terminal_loss;
 mod tui_input;
 mod tui_quit_alerts;

@@ -31,6 +31,7 @@ fn legacy_of(c: &Config) -> Legacy {
         LegacyGuardrail {
             absolute: pair(r.absolute),
             vs_blue: pair(r.vs_blue),
+            test: r.test,
         }
     };
     let source = match &c.source.kind {

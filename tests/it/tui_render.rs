@@ -31,6 +31,7 @@ fn readings(p99: Reading, err: Reading, q: Reading, rps: f64) -> ColorReadings {
         pods_up: None,
         warnings: vec![],
         span: Duration::from_secs(5),
+        tallies: Vec::new(),
     }
 }
 

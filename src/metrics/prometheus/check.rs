@@ -7,10 +7,11 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
+use prometheus_http_query::response::Data;
 
 use super::PrometheusSource;
-use super::query::Slot;
-use super::readings::{Targets, single, targets};
+use super::query::{Part, Slot};
+use super::readings::{Targets, no_series, single, targets};
 use crate::model::NoData;
 
 /// The result of one query, as `check` prints it.
@@ -53,6 +54,12 @@ pub async fn run(source: &PrometheusSource) -> Vec<Line> {
                 Ok(Targets::Share(f)) => (Ok(format!("{:.0} % up", f * 100.0)), Some(1)),
                 Err(e) => (Err(e), Some(0)),
             },
+            Ok(data) if matches!(q.slot, Slot::Tally(_, Part::Buckets)) => match &data {
+                Data::Vector(v) if !v.is_empty() => {
+                    (Ok(format!("{} buckets", v.len())), Some(v.len()))
+                }
+                _ => (Err(no_series()), Some(0)),
+            },
             Ok(data) => {
                 let a = single(&data);
                 let v = a.result.map(|v| match q.slot {
@@ -63,6 +70,7 @@ pub async fn run(source: &PrometheusSource) -> Vec<Line> {
                         v.value,
                         v.timestamp - v.value
                     ),
+                    Slot::Tally(..) => format!("{:.0} (cumulative)", v.value * q.scale),
                     Slot::Up => unreachable!("handled above"),
                 });
                 (v, Some(a.series))

@@ -7,6 +7,7 @@ use prometheus_http_query::response::Data;
 
 use super::query::{Query, Slot};
 use super::readings::{Targets, single, targets};
+use super::tally::Parts;
 use crate::model::{Color, ColorReadings, NoData, Reading};
 
 /// What the queries of one colour gave.
@@ -55,6 +56,7 @@ pub fn color(
         warnings,
         data_time,
         eval_time,
+        tallies,
         ..
     } = g;
     if let Some(r) = rps {
@@ -77,6 +79,7 @@ pub fn color(
             } else {
                 Duration::ZERO
             },
+            tallies: tallies.iter().map(Parts::tally).collect(),
         },
         data_time: data_time.or(eval_time),
     }
@@ -94,6 +97,8 @@ struct Gathered {
     data_time: Option<f64>,
     /// The oldest evaluation time among the answers.
     eval_time: Option<f64>,
+    /// Each metric's tally answers (none unless it has a test).
+    tallies: Vec<Parts>,
 }
 
 impl Gathered {
@@ -108,6 +113,7 @@ impl Gathered {
             warnings: Vec::new(),
             data_time: None,
             eval_time: None,
+            tallies: vec![Parts::default(); metrics],
         }
     }
 
@@ -116,6 +122,9 @@ impl Gathered {
         self.answered &= !matches!(reason, NoData::Unreachable(_) | NoData::Timeout(_));
         match slot {
             Slot::Metric(i) => self.metrics[i] = Reading::NoData(reason.clone()),
+            // The metric's own query says what failed; a tally is only
+            // left unknown.
+            Slot::Tally(..) => {}
             other => self
                 .warnings
                 .push(format!("{color} {}: {reason}", other.key())),
@@ -146,6 +155,7 @@ impl Gathered {
                 Err(r) => self.warnings.push(format!("{color} rps: {r}")),
             },
             Slot::Up => self.up(targets(data)),
+            Slot::Tally(i, part) => self.tallies[i].answer(part, q.scale, data),
             Slot::DataTime => match single(data).result {
                 Ok(v) if v.value.is_finite() => {
                     self.data_time = Some(v.value);

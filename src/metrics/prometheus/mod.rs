@@ -6,6 +6,7 @@
 //! - `client`: the API over the project's HTTP client, failures → *no data*;
 //! - `readings`: one answer → one value or the reason there is none;
 //! - `combine`: one colour's answers → its readings and the data's time;
+//! - `tally`: a tested metric's raw counter sums → its cumulative tally;
 //! - `backfill`: `query_range` history for the charts;
 //! - `check`: `cutover check`'s report, one line per query.
 
@@ -16,6 +17,7 @@ pub mod client;
 pub mod combine;
 pub mod query;
 pub mod readings;
+pub mod tally;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

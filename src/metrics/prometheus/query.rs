@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::config::PrometheusConfig;
-use crate::metricspec::MetricSpec;
+use crate::metricspec::{MetricSpec, TallyQueries};
 use crate::model::Color;
 
 /// What a query measures.
@@ -18,6 +18,30 @@ pub enum Slot {
     Up,
     /// Unix time of the newest sample behind the colour's readings.
     DataTime,
+    /// A part of the cumulative tally of the metric at this place, for
+    /// its test (sent only for metrics with a `test`).
+    Tally(usize, Part),
+}
+
+/// Which part of a tally a query answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    Requests,
+    Events,
+    /// One series per `le`.
+    Buckets,
+    Sum,
+}
+
+impl Part {
+    pub fn key(self) -> &'static str {
+        match self {
+            Part::Requests => "requests",
+            Part::Events => "events",
+            Part::Buckets => "buckets",
+            Part::Sum => "sum",
+        }
+    }
 }
 
 impl Slot {
@@ -29,6 +53,7 @@ impl Slot {
             Slot::Rps => "rps",
             Slot::Up => "up",
             Slot::DataTime => "data_time",
+            Slot::Tally(..) => "tally",
         }
     }
 }
@@ -91,7 +116,8 @@ pub fn expand(template: &str, color_label: &str, window: Duration) -> String {
 
 /// Every query, expanded for both colours, blue's first: one per metric
 /// that has one for Prometheus (its own `query`, or its formula rendered),
-/// in the metrics' order, then `rps`, `up` and `data_time` as configured.
+/// in the metrics' order, then `rps`, `up` and `data_time` as configured,
+/// then the tallies of the metrics with a `test`.
 pub fn expand_all(cfg: &PrometheusConfig, specs: &[MetricSpec], window: Duration) -> Vec<Query> {
     let q = &cfg.queries;
     let others = [
@@ -121,8 +147,43 @@ pub fn expand_all(cfg: &PrometheusConfig, specs: &[MetricSpec], window: Duration
                 out.push(Query::plain(*slot, color, expand(t, label, window)));
             }
         }
+        for (i, spec) in specs.iter().enumerate() {
+            out.extend(tallies(i, spec, color, label, window));
+        }
     }
     out
+}
+
+/// The tally queries of the metric at `i`, when it has a test: today's
+/// configs (no `test`) send none.
+fn tallies(i: usize, spec: &MetricSpec, color: Color, label: &str, window: Duration) -> Vec<Query> {
+    let Some(queries) = spec.test.and(spec.compute.tally_queries()) else {
+        return Vec::new();
+    };
+    // Bounds and sums of a histogram are in its series' unit.
+    let scale = spec
+        .compute
+        .formula
+        .as_ref()
+        .map_or(1.0, |f| spec.shown(1.0, f.unit()));
+    let parts = match queries {
+        TallyQueries::Counts { requests, events } => {
+            vec![(Part::Requests, requests, 1.0), (Part::Events, events, 1.0)]
+        }
+        TallyQueries::Buckets { buckets, sum } => {
+            vec![(Part::Buckets, buckets, scale), (Part::Sum, sum, scale)]
+        }
+    };
+    parts
+        .into_iter()
+        .map(|(part, promql, scale)| Query {
+            slot: Slot::Tally(i, part),
+            color,
+            promql: expand(&promql, label, window),
+            name: format!("{} {}", spec.id, part.key()),
+            scale,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -200,5 +261,40 @@ mod tests {
             .filter(|q| matches!(q.slot, Slot::Metric(_)))
             .count();
         assert_eq!(metrics, 2 * specs.len());
+    }
+
+    #[test]
+    fn only_metrics_with_a_test_send_their_tallies() {
+        let cfg = PrometheusConfig::new("http://127.0.0.1:9090");
+        let mut specs = crate::metricspec::preset::specs("vllm", 20).unwrap();
+        let none = expand_all(&cfg, &specs, Duration::from_secs(60));
+        assert!(!none.iter().any(|q| matches!(q.slot, Slot::Tally(..))));
+        let test = crate::stats::TestConfig::new(0.01, crate::stats::MinEffect::Relative(0.3)).ok();
+        for s in &mut specs {
+            s.test = test;
+        }
+        let qs = expand_all(&cfg, &specs, Duration::from_secs(60));
+        let green = |name: &str| {
+            qs.iter()
+                .find(|q| q.color == Color::Green && q.name == name)
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        let buckets = green("ttft_p95_ms buckets");
+        assert_eq!(
+            buckets.promql,
+            "sum by (le) (vllm:time_to_first_token_seconds_bucket{track=\"green\"})"
+        );
+        assert_eq!(buckets.scale, 1000.0, "bounds in seconds, the metric in ms");
+        assert_eq!(green("error_rate requests").scale, 1.0);
+        assert!(green("error_rate events").promql.contains("or vector(0)"));
+        // gauges, rates and the cost have no tally
+        let tested: std::collections::BTreeSet<usize> = qs
+            .iter()
+            .filter_map(|q| match q.slot {
+                Slot::Tally(i, _) => Some(i),
+                _ => None,
+            })
+            .collect();
+        assert!(tested.len() < specs.len(), "{tested:?}");
     }
 }

@@ -243,6 +243,7 @@ mod tests {
             min_requests: 0,
             guard: true,
             rollback: true,
+            test: None,
         }
     }
 

@@ -12,6 +12,7 @@
 //! - `histogram`: bucket maths and the `histogram_quantile` estimate;
 //! - `evaluate`: one formula over totals and deltas;
 //! - `readings`: every spec → one colour's readings;
+//! - `tally`: a spec's cumulative totals over the pods, for the tests;
 //! - `legacy`: today's three over `[source.scrape]`'s names;
 //! - `vllm`: a vLLM `/metrics` page written from given values (fixtures).
 
@@ -23,6 +24,7 @@ mod histogram;
 mod histogram_props;
 pub mod legacy;
 mod readings;
+mod tally;
 mod text;
 pub mod vllm;
 mod watch;

@@ -77,6 +77,7 @@ pub fn color_readings(
         pods_up: None,
         warnings: Vec::new(),
         span: d.map_or(std::time::Duration::ZERO, |d| d.span),
+        tallies: specs.iter().map(|s| super::tally::tally(s, x)).collect(),
     }
 }
 
@@ -142,6 +143,7 @@ mod tests {
 
     fn pod(quality: Option<Vec<f64>>) -> PodTotals {
         PodTotals {
+            sums: vec![None],
             histograms: vec![Some(vec![Bucket::new(f64::INFINITY, 1.0)])],
             counters: vec![Some(1.0), Some(0.0)],
             gauges: vec![quality],
@@ -222,6 +224,7 @@ mod tests {
     #[test]
     fn missing_series_and_not_configured() {
         let cur = [PodTotals {
+            sums: vec![None],
             histograms: vec![None],
             counters: vec![None, None],
             gauges: vec![None],

@@ -17,6 +17,8 @@ enum Slot {
     Histogram(usize),
     /// An untyped `_bucket` line with its `le` label.
     Bucket(usize),
+    /// A histogram's `_sum`, for the tally of a metric with a test.
+    Sum(usize),
     Counter(usize),
     Gauge(usize),
 }
@@ -37,6 +39,9 @@ pub struct Watch {
 pub struct PodTotals {
     /// Buckets of matching label sets summed by `le`, sorted.
     pub histograms: Vec<Option<Vec<Bucket>>>,
+    /// Each histogram's `_sum` over matching label sets, where exported
+    /// and a test reads it.
+    pub sums: Vec<Option<f64>>,
     /// Sums over matching label sets (0 when the name is there but no set
     /// matches: an error counter before the first error).
     pub counters: Vec<Option<f64>>,
@@ -49,6 +54,14 @@ pub struct PodTotals {
 pub struct PodScrape {
     pub totals: PodTotals,
     pub warnings: Vec<String>,
+}
+
+/// Whether a spec with a test reads histogram `h`.
+fn tested(specs: &[MetricSpec], h: &Selector) -> bool {
+    specs.iter().any(|s| {
+        s.test.is_some()
+            && matches!(&s.compute.formula, Some(Formula::Quantile { histogram, .. }) if histogram == h)
+    })
 }
 
 fn index_of(list: &mut Vec<Selector>, s: &Selector) -> usize {
@@ -68,6 +81,10 @@ impl Watch {
             let mut add = |name: String, slot| w.slots.entry(name).or_default().push(slot);
             add(h.name.clone(), Slot::Histogram(i));
             add(format!("{}_bucket", h.name), Slot::Bucket(i));
+            // Only a test reads a sum: today's configs parse no more lines.
+            if tested(specs, h) {
+                add(format!("{}_sum", h.name), Slot::Sum(i));
+            }
         }
         for (i, c) in w.counters.iter().enumerate() {
             w.slots
@@ -166,6 +183,7 @@ impl Watch {
         let mut warnings = parsed.warnings;
         let mut t = PodTotals {
             histograms: vec![None; self.histograms.len()],
+            sums: vec![None; self.histograms.len()],
             counters: vec![None; self.counters.len()],
             gauges: vec![None; self.gauges.len()],
         };
@@ -216,6 +234,13 @@ impl Watch {
                 let kept = t.histograms[i].get_or_insert_with(Vec::new);
                 if sel.matches(&sel.name, labels) {
                     kept.push(Bucket::new(le, v));
+                }
+            }
+            (Slot::Sum(i), _, Some(v)) => {
+                let sel = &self.histograms[i];
+                let sum = t.sums[i].get_or_insert(0.0);
+                if sel.matches(&sel.name, labels) {
+                    *sum += v;
                 }
             }
             (Slot::Counter(i), _, Some(v)) => {

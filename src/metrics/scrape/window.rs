@@ -180,6 +180,7 @@ mod tests {
     /// One histogram; counter 0 the requests, counter 1 the errors.
     fn pod(requests: f64, errors: f64, fast: f64) -> PodTotals {
         PodTotals {
+            sums: vec![None],
             histograms: vec![Some(vec![
                 Bucket::new(0.1, fast),
                 Bucket::new(f64::INFINITY, requests),
@@ -285,6 +286,7 @@ mod tests {
     #[test]
     fn series_appearing_count_from_zero() {
         let empty = PodTotals {
+            sums: vec![None],
             histograms: vec![None],
             counters: vec![None, None],
             gauges: vec![None],
