@@ -13,7 +13,8 @@
 //! - `evaluate`: one formula over totals and deltas;
 //! - `readings`: every spec → one colour's readings;
 //! - `legacy`: today's three over `[source.scrape]`'s names;
-//! - `vllm`: a vLLM `/metrics` page written from given values (fixtures).
+//! - `vllm`, `tgi`, `triton`: a model server's `/metrics` page written
+//!   from given values (fixtures, the demo fleet).
 
 pub mod check;
 mod evaluate;
@@ -24,6 +25,8 @@ mod histogram_props;
 pub mod legacy;
 mod readings;
 mod text;
+pub mod tgi;
+pub mod triton;
 pub mod vllm;
 mod watch;
 mod window;
