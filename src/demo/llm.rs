@@ -1,6 +1,6 @@
 //! The token timings of a simulated LLM request, and one pod's record of
-//! them: what a model server's page (vLLM's, through `crate::metrics`)
-//! is written from. Driven by the same behaviour as the HTTP view: a
+//! them: what a model server's page (vLLM's, TGI's or Triton's, through
+//! `crate::metrics`) is written from. Driven by the same behaviour as the HTTP view: a
 //! slower colour is slower to its first token and between tokens. Pure.
 
 use super::sim::{Behaviour, Rng};
@@ -112,6 +112,9 @@ pub struct LlmStats {
     pub itl: Timings,
     pub queue: Timings,
     pub e2e: Timings,
+    /// Each request's mean time per generated token, prefill included (as
+    /// TGI measures it: inference time over tokens), seconds.
+    pub time_per_token: Timings,
     /// Requests being generated and waiting, and the KV cache's use (0..1),
     /// as of the last [`LlmStats::settle`].
     pub running: f64,
@@ -128,6 +131,8 @@ impl LlmStats {
         self.itl.record(t.itl_s);
         self.queue.record(t.queue_s);
         self.e2e.record(t.e2e_s);
+        self.time_per_token
+            .record((t.e2e_s - t.queue_s) / GENERATION_TOKENS as f64);
         self.busy_s += t.e2e_s;
         self.queued_s += t.queue_s;
     }
@@ -178,6 +183,10 @@ mod tests {
         for _ in 0..50 {
             s.record(&t);
         }
+        // (4.0 - 0.01) s of inference over 180 tokens.
+        let tpt = s.time_per_token.spread();
+        assert_eq!(tpt.len(), 1);
+        assert!((tpt[0].0 - 3.99 / 180.0).abs() < 1e-12);
         s.settle(std::time::Duration::from_millis(100));
         assert!((s.running - 2000.0).abs() < 1e-9);
         assert!((s.waiting - 5.0).abs() < 1e-9);

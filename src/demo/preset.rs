@@ -9,16 +9,30 @@ pub enum DemoPreset {
     /// vLLM's page: `vllm:` token timings, queue and KV cache, requests by
     /// handler and status class.
     Vllm,
+    /// Text Generation Inference's page: `tgi_` request durations, time
+    /// per token (prefill included), queue size, success and count.
+    Tgi,
+    /// Triton Inference Server's page: `nv_inference_` success and
+    /// failure counters, cumulative durations in microseconds, pending
+    /// requests, by `model` and `version`.
+    Triton,
 }
 
 impl DemoPreset {
-    pub const ALL: [DemoPreset; 2] = [DemoPreset::Http, DemoPreset::Vllm];
+    pub const ALL: [DemoPreset; 4] = [
+        DemoPreset::Http,
+        DemoPreset::Vllm,
+        DemoPreset::Tgi,
+        DemoPreset::Triton,
+    ];
 
     /// The word of `[source] preset` (one of `metricspec::preset::NAMES`).
     pub fn name(&self) -> &'static str {
         match self {
             DemoPreset::Http => "http",
             DemoPreset::Vllm => "vllm",
+            DemoPreset::Tgi => "tgi",
+            DemoPreset::Triton => "triton",
         }
     }
 }

@@ -18,6 +18,16 @@ const VLLM_QUERIES: &str = r#"# The preset's metrics are written from its formul
 # requests each colour answered and whether its pods are scraped.
 rps = 'sum(rate(http_requests_total{track="$color",handler=~"/v1/.*"}[$window]))'"#;
 
+/// TGI counts every generation request it received.
+const TGI_QUERIES: &str = r#"# The preset's metrics are written from its formulas; these say how many
+# requests each colour answered and whether its pods are scraped.
+rps = 'sum(rate(tgi_request_count{track="$color"}[$window]))'"#;
+
+/// Triton counts answered requests as successes and failures.
+const TRITON_QUERIES: &str = r#"# The preset's metrics are written from its formulas; these say how many
+# requests each colour answered and whether its pods are scraped.
+rps = 'sum(rate(nv_inference_request_success{track="$color"}[$window])) + sum(rate(nv_inference_request_failure{track="$color"}[$window]))'"#;
+
 const UP_QUERIES: &str = r#"up = 'up{track="$color"}'
 data_time = 'max(timestamp(up{track="$color"}))'"#;
 
@@ -34,6 +44,8 @@ pub fn lines(preset: Option<DemoPreset>) -> (String, String) {
             match p {
                 DemoPreset::Http => HTTP_QUERIES,
                 DemoPreset::Vllm => VLLM_QUERIES,
+                DemoPreset::Tgi => TGI_QUERIES,
+                DemoPreset::Triton => TRITON_QUERIES,
             },
         ),
     };

@@ -1,7 +1,9 @@
 //! The demo fleet's pods as a model server's `/metrics` page. The fleet
 //! (`crate::demo`, below this layer) keeps the numbers; the page is
-//! written here by the scrape source's own writer ([`VllmPage`]), so the
-//! demo serves what the scrape source is tested on.
+//! written here by the scrape source's own writers ([`VllmPage`],
+//! [`TgiPage`], [`TritonPage`]), so the demo serves what the scrape source
+//! is tested on. Every server's page is written from the same simulated
+//! requests, so a scenario means the same under each.
 
 use std::sync::Arc;
 
@@ -9,9 +11,12 @@ use crate::demo::llm::{GENERATION_TOKENS, PROMPT_TOKENS};
 use crate::demo::server::Render;
 use crate::demo::stats::{PodStats, QUALITY_GAUGE};
 
+use super::scrape::tgi::TgiPage;
+use super::scrape::triton::TritonPage;
 use super::scrape::vllm::VllmPage;
 
-/// The model the demo's vLLM serves, as its `model_name` label says.
+/// The model the demo's server serves, as its `model_name` (vLLM) or
+/// `model` (Triton) label says.
 const MODEL: &str = "demo/chat-model";
 
 /// The page for `[source] preset`; `None`: the fleet's own families (the
@@ -19,12 +24,13 @@ const MODEL: &str = "demo/chat-model";
 pub fn for_preset(preset: Option<&str>) -> Option<Render> {
     match preset {
         Some("vllm") => Some(Arc::new(vllm)),
+        Some("tgi") => Some(Arc::new(tgi)),
+        Some("triton") => Some(Arc::new(triton)),
         _ => None,
     }
 }
 
-/// One pod as one vLLM engine, and its quality score as an extra gauge
-/// (which a `[[metrics]]` entry can read).
+/// One pod as one vLLM engine.
 pub fn vllm(stats: &PodStats) -> String {
     let llm = &stats.llm;
     let page = VllmPage {
@@ -42,10 +48,52 @@ pub fn vllm(stats: &PodStats) -> String {
         prompt_tokens: PROMPT_TOKENS,
         generation_tokens: GENERATION_TOKENS,
     };
+    with_quality(page.render(), stats)
+}
+
+/// One pod as one TGI router: a slower first token shows in its time per
+/// token, which includes prefill.
+pub fn tgi(stats: &PodStats) -> String {
+    let llm = &stats.llm;
+    let page = TgiPage {
+        requests: stats.count,
+        errors: stats.errors(),
+        duration: llm.e2e.spread(),
+        queue: llm.queue.spread(),
+        time_per_token: llm.time_per_token.spread(),
+        input_tokens: PROMPT_TOKENS,
+        generated_tokens: GENERATION_TOKENS,
+        queue_size: llm.waiting,
+        batch_size: llm.running,
+    };
+    with_quality(page.render(), stats)
+}
+
+/// One pod as one Triton serving the model's short completions: its
+/// request time is the HTTP view's latency (a mean under a second, which
+/// the triton preset's absolute guardrails expect), which a slower first
+/// token lengthens; its queue time the LLM view's.
+pub fn triton(stats: &PodStats) -> String {
+    let llm = &stats.llm;
+    let page = TritonPage {
+        model: MODEL.into(),
+        version: "1".into(),
+        requests: stats.count,
+        errors: stats.errors(),
+        request_s: stats.sum,
+        queue_s: llm.queue.sum(),
+        pending: llm.waiting,
+        gpu_utilization: llm.kv_cache_usage.max(0.35),
+    };
+    with_quality(page.render(), stats)
+}
+
+/// The pod's quality score as an extra gauge after the server's page
+/// (which a `[[metrics]]` entry can read).
+fn with_quality(page: String, stats: &PodStats) -> String {
     let q = QUALITY_GAUGE;
     format!(
-        "{}# HELP {q} Model quality score (0..1, higher is better).\n# TYPE {q} gauge\n{q} {}\n",
-        page.render(),
+        "{page}# HELP {q} Model quality score (0..1, higher is better).\n# TYPE {q} gauge\n{q} {}\n",
         stats.quality
     )
 }

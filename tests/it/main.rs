@@ -14,6 +14,7 @@ mod config_example;
 mod config_props;
 mod demo_fleet;
 mod demo_headless;
+mod demo_presets;
 mod demo_rollback_restart;
 mod demo_stack;
 mod demo_vllm;

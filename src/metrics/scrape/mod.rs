@@ -14,7 +14,8 @@
 //! - `readings`: every spec → one colour's readings;
 //! - `tally`: a spec's cumulative totals over the pods, for the tests;
 //! - `legacy`: today's three over `[source.scrape]`'s names;
-//! - `vllm`: a vLLM `/metrics` page written from given values (fixtures).
+//! - `vllm`, `tgi`, `triton`: a model server's `/metrics` page written
+//!   from given values (fixtures, the demo fleet).
 
 pub mod check;
 mod evaluate;
@@ -26,6 +27,8 @@ pub mod legacy;
 mod readings;
 mod tally;
 mod text;
+pub mod tgi;
+pub mod triton;
 pub mod vllm;
 mod watch;
 mod window;

@@ -1,22 +1,33 @@
 //! Prometheus text as Python's prometheus_client writes it (HELP and TYPE
 //! before each family, floats as `1.0`, a `_created` gauge family after
 //! each counter, summary and histogram), for pages that must look like a
-//! Python model server's. Pure: builds a string.
+//! Python model server's; [`Text::plain`] leaves the `_created` families
+//! out, as servers written in Rust or C++ (TGI, Triton) do. Pure: builds a
+//! string.
 
 use std::fmt::Write as _;
 
 /// A page being written.
 pub struct Text {
     out: String,
-    /// What the `_created` gauges say (seconds since the epoch).
-    created_at: f64,
+    /// What the `_created` gauges say (seconds since the epoch); `None`:
+    /// none are written.
+    created_at: Option<f64>,
 }
 
 impl Text {
     pub fn new(created_at: f64) -> Self {
         Text {
             out: String::with_capacity(96 * 1024),
-            created_at,
+            created_at: Some(created_at),
+        }
+    }
+
+    /// A page without `_created` families.
+    pub fn plain() -> Self {
+        Text {
+            created_at: None,
+            ..Text::new(0.0)
         }
     }
 
@@ -45,10 +56,13 @@ impl Text {
 
     /// prometheus_client's `_created` gauge family, after the family it dates.
     fn created<'a>(&mut self, base: &str, help: &str, labels: impl Iterator<Item = &'a String>) {
+        let Some(at) = self.created_at else {
+            return;
+        };
         let name = format!("{base}_created");
         self.head(&name, "gauge", help);
         for l in labels {
-            self.line(&name, l, self.created_at);
+            self.line(&name, l, at);
         }
     }
 
@@ -130,6 +144,17 @@ mod tests {
         assert_eq!(go_float(7680.0), "7680.0");
         assert_eq!(go_float(1_764_763_200.0), "1.7647632e+09");
         assert_eq!(go_float(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn a_plain_page_has_no_created_family() {
+        let mut t = Text::plain();
+        t.histogram("h", "Help.", &[1.0], &[String::new()], &[vec![(0.5, 2)]]);
+        assert_eq!(
+            t.finish(),
+            "# HELP h Help.\n# TYPE h histogram\nh_bucket{le=\"1.0\"} 2.0\n\
+             h_bucket{le=\"+Inf\"} 2.0\nh_count 2.0\nh_sum 1.0\n"
+        );
     }
 
     #[test]

@@ -428,7 +428,7 @@ const PROCESS: [(&str, &str, &str, f64); 6] = [
 
 /// `(observed value, how many)` for `requests` spread by shares; the last
 /// entry takes the rounding remainder, so the counts add up to `requests`.
-fn observations(spread: &Spread, requests: u64) -> Vec<(f64, u64)> {
+pub(super) fn observations(spread: &Spread, requests: u64) -> Vec<(f64, u64)> {
     let mut left = requests;
     let mut out = Vec::with_capacity(spread.len());
     for (i, (value, share)) in spread.iter().enumerate() {
