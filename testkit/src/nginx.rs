@@ -32,6 +32,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `n` distinct free ports. Each listener is held until all are chosen:
+/// ports taken one at a time may come back the same twice, and nginx then
+/// refuses the duplicate upstream ("conflicting parameter").
+pub fn distinct_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
 /// Runs a command to its end within `timeout`: (exit code, stdout, stderr).
 pub fn run(cmd: &mut Command, timeout: Duration) -> (i32, String, String) {
     let child = cmd
@@ -85,7 +97,8 @@ impl TestNginx {
     pub fn start(mode: Mode, include: impl FnOnce(&[u16], u16) -> String) -> TestNginx {
         let bin = nginx_bin().expect("nginx installed");
         let dir = tempfile::tempdir().unwrap();
-        let (port, blue, green) = (free_port(), vec![free_port(), free_port()], free_port());
+        let p = distinct_ports(4);
+        let (port, blue, green) = (p[0], vec![p[1], p[2]], p[3]);
         let inc = dir.path().join("cutover").join("chat-model.conf");
         std::fs::create_dir_all(inc.parent().unwrap()).unwrap();
         std::fs::write(&inc, include(&blue, green)).unwrap();
