@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::engine::state::EvidenceView;
 use crate::metricspec::MetricSpec;
 use crate::model::{Snapshot, Tally};
-use crate::stats::{EvidenceSet, Judged, tally, text};
+use crate::stats::{EvidenceSet, Judged, Needed, tally, text};
 
 /// The share of blue's requests under the slow-request bound of a
 /// histogram: blue's p99.
@@ -120,6 +120,12 @@ impl Evidence {
         (!why.is_empty()).then(|| why.join("; "))
     }
 
+    /// What `[gates] evidence = "no regression"` waits for: the most green
+    /// requests any tested metric still needs at its last share.
+    pub(super) fn still_needed(&self) -> Option<Needed> {
+        self.set.still_needed(None)
+    }
+
     /// The e-values now, keyed by metric id, for the journal's decisions.
     pub(super) fn e_values(&self) -> BTreeMap<String, f64> {
         self.judged()
@@ -190,8 +196,9 @@ mod tests {
         }
     }
 
-    fn run(e: &mut Evidence, green_errors: f64, secs: u32) {
-        for t in 0..secs {
+    /// The polls of the seconds `secs`, one a second.
+    fn run(e: &mut Evidence, green_errors: f64, secs: std::ops::Range<u32>) {
+        for t in secs {
             e.observe(&snap(f64::from(t), green_errors), "v2");
         }
     }
@@ -199,7 +206,7 @@ mod tests {
     #[test]
     fn a_doubled_error_rate_is_a_reason_to_roll_back() {
         let mut e = Evidence::new(&specs(true));
-        run(&mut e, 0.01, 120);
+        run(&mut e, 0.01, 0..120);
         let views = e.views(Some(250.0));
         let ids: Vec<&str> = views.iter().map(|v| v.id.as_str()).collect();
         assert_eq!(ids, ["error_rate", "quality"]);
@@ -221,11 +228,11 @@ mod tests {
     #[test]
     fn no_reason_on_equal_rates_or_a_metric_that_does_not_roll_back() {
         let mut e = Evidence::new(&specs(true));
-        run(&mut e, 0.005, 120);
+        run(&mut e, 0.005, 0..120);
         assert!(!matches!(e.views(None)[0].finding, Finding::Worse { .. }));
         assert_eq!(e.rollback_reason(), None);
         let mut e = Evidence::new(&specs(false));
-        run(&mut e, 0.01, 120);
+        run(&mut e, 0.01, 0..120);
         assert!(matches!(e.views(None)[0].finding, Finding::Worse { .. }));
         assert_eq!(e.rollback_reason(), None);
     }
@@ -233,9 +240,26 @@ mod tests {
     #[test]
     fn a_new_green_starts_the_evidence_again() {
         let mut e = Evidence::new(&specs(true));
-        run(&mut e, 0.01, 120);
+        run(&mut e, 0.01, 0..120);
         e.observe(&snap(120.0, 0.01), "v3");
         assert_eq!(e.rollback_reason(), None);
         assert_eq!(e.e_values()["error_rate"], 1.0);
+    }
+
+    #[test]
+    fn the_requests_still_needed_count_down_to_none() {
+        let mut e = Evidence::new(&specs(true));
+        assert_eq!(e.still_needed(), None, "no share before any increment");
+        run(&mut e, 0.005, 0..10);
+        let early = e.still_needed().expect("a countdown");
+        assert!(early.green_requests > 0.0);
+        run(&mut e, 0.005, 10..70);
+        let later = e.still_needed().expect("a countdown");
+        assert!(
+            later.green_requests < early.green_requests,
+            "{later:?} {early:?}"
+        );
+        run(&mut e, 0.005, 70..3_600);
+        assert!(e.still_needed().is_some_and(|n| n.is_done()));
     }
 }
