@@ -268,4 +268,20 @@ mod tests {
         let text = status_text(&s, std::path::Path::new("/nonexistent"));
         assert!(text.contains("quality: 0.500 (not judged)"), "{text}");
     }
+
+    #[test]
+    fn the_evidence_is_listed_by_metric_id() {
+        let mut s = state();
+        s.guard.evidence = vec![crate::engine::state::EvidenceView {
+            id: "error_rate".into(),
+            finding: crate::stats::Finding::Worse { e_value: 120.0 },
+            text: "green's error rate is higher than blue's".into(),
+            e_value: 120.0,
+        }];
+        let v = status_json(&s, std::path::Path::new("/nonexistent"));
+        let e = &v["evidence"]["error_rate"];
+        assert_eq!(e["e_value"], 120.0);
+        assert_eq!(e["worse"], true);
+        assert_eq!(v["evidence"].as_object().map(|o| o.len()), Some(1));
+    }
 }

@@ -262,4 +262,38 @@ mod tests {
         run(&mut e, 0.005, 70..3_600);
         assert!(e.still_needed().is_some_and(|n| n.is_done()));
     }
+
+    /// A histogram: `requests`, `slow` of them over 100 ms.
+    fn buckets(requests: f64, slow: f64) -> Option<Tally> {
+        Some(Tally::Buckets {
+            count: requests,
+            buckets: vec![(100.0, requests - slow), (f64::INFINITY, requests)],
+            sum: None,
+        })
+    }
+
+    #[test]
+    fn a_histogram_counts_requests_over_blues_p99_fixed_when_green_starts() {
+        let cfg = TestConfig::new(0.01, MinEffect::Points(0.5)).unwrap();
+        let mut specs = preset::specs("http", 0).unwrap();
+        specs[0].test = Some(cfg);
+        let p99 = specs[0].id.clone();
+        let mut e = Evidence::new(&specs.into_iter().map(Arc::new).collect::<Vec<_>>());
+        let mut poll = |t: f64, green_slow: f64| {
+            let mut s = snap(t, 0.005);
+            s.blue.tallies[0] = buckets(750.0 * t, (750.0 * t * 0.005).floor());
+            s.green.tallies[0] = buckets(250.0 * t, (250.0 * t * green_slow).floor());
+            e.observe(&s, "v2");
+        };
+        for t in 0..120 {
+            poll(f64::from(t), 0.05);
+        }
+        assert_eq!(e.tested[0].bound, Some(100.0));
+        let views = e.views(None);
+        assert_eq!(views[0].id, p99);
+        assert!(
+            matches!(views[0].finding, Finding::Worse { .. }),
+            "{views:?}"
+        );
+    }
 }
