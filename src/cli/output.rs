@@ -147,6 +147,20 @@ pub fn last_rollback_json(s: &State, journal: &std::path::Path) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// Each tested metric's evidence by id: the e-value, whether green was
+/// found worse, and the words the screen shows.
+fn evidence_json(s: &State) -> Value {
+    let by_id = s.guard.evidence.iter().map(|e| {
+        let v = json!({
+            "e_value": e.e_value,
+            "worse": matches!(e.finding, crate::stats::Finding::Worse { .. }),
+            "text": e.text,
+        });
+        (e.id.clone(), v)
+    });
+    Value::Object(by_id.collect())
+}
+
 pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
     let now = Instant::now();
     let mut colors = serde_json::Map::new();
@@ -202,6 +216,7 @@ pub fn status_json(s: &State, journal: &std::path::Path) -> Value {
         "source": s.source.to_string(),
         "data_age_s": s.guard.data_age(now).map(|d| d.as_secs_f64()),
         "metrics": colors,
+        "evidence": evidence_json(s),
         "journal": journal.display().to_string(),
         "last_rollback": last_rollback_json(s, journal),
     })
@@ -252,5 +267,21 @@ mod tests {
         assert_eq!(green["quality"]["verdict"], "not_judged");
         let text = status_text(&s, std::path::Path::new("/nonexistent"));
         assert!(text.contains("quality: 0.500 (not judged)"), "{text}");
+    }
+
+    #[test]
+    fn the_evidence_is_listed_by_metric_id() {
+        let mut s = state();
+        s.guard.evidence = vec![crate::engine::state::EvidenceView {
+            id: "error_rate".into(),
+            finding: crate::stats::Finding::Worse { e_value: 120.0 },
+            text: "green's error rate is higher than blue's".into(),
+            e_value: 120.0,
+        }];
+        let v = status_json(&s, std::path::Path::new("/nonexistent"));
+        let e = &v["evidence"]["error_rate"];
+        assert_eq!(e["e_value"], 120.0);
+        assert_eq!(e["worse"], true);
+        assert_eq!(v["evidence"].as_object().map(|o| o.len()), Some(1));
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::format::countdown;
 use crate::gates::CheckReason;
 use crate::model::Verdict;
+use crate::stats::text::about;
 
 use super::guardrail::Judgement;
 
@@ -56,6 +57,14 @@ pub enum GateReason {
     DwellHeld {
         left: Duration,
     },
+    /// `[gates] evidence = "no regression"`: the green requests still
+    /// needed before a regression of each tested metric's `min_effect`
+    /// would have been seen (`None`: not yet known), and how long they take
+    /// at green's rate now.
+    Evidence {
+        green_requests: Option<f64>,
+        left: Option<Duration>,
+    },
 }
 
 impl GateReason {
@@ -98,6 +107,20 @@ impl fmt::Display for GateReason {
                 "dwell: restarts on every poll while green breaches or has no data ({} once clean)",
                 countdown(*left)
             ),
+            GateReason::Evidence {
+                green_requests: Some(n),
+                left,
+            } => {
+                write!(f, "evidence: about {} more green requests", about(*n))?;
+                if let Some(left) = left {
+                    write!(f, " ({} at the current rate)", countdown(*left))?;
+                }
+                f.write_str(" to rule out a regression")
+            }
+            GateReason::Evidence {
+                green_requests: None,
+                ..
+            } => f.write_str("evidence: too little yet to rule out a regression"),
         }
     }
 }
@@ -159,7 +182,21 @@ mod tests {
                 "dwell: restarts on every poll while green breaches or has no data (00:03 once clean)",
             ),
         ];
-        for (reason, text) in cases {
+        let evidence = |n, left| GateReason::Evidence {
+            green_requests: n,
+            left,
+        };
+        let more = [
+            (
+                evidence(Some(1_874.0), Some(s(75))),
+                "evidence: about 1,900 more green requests (01:15 at the current rate) to rule out a regression",
+            ),
+            (
+                evidence(None, None),
+                "evidence: too little yet to rule out a regression",
+            ),
+        ];
+        for (reason, text) in cases.into_iter().chain(more) {
             assert_eq!(reason.to_string(), text);
         }
         assert_eq!(

@@ -2,6 +2,7 @@
 //! written twice (intent before the router is touched, outcome after) and
 //! each line is fsynced before the command is reported done.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -124,6 +125,10 @@ pub struct Record {
     pub decision_to_zero_ms: Option<u64>,
     /// `[plan] rollback_sla` in ms, on records that carry a measured time.
     pub rollback_sla_ms: Option<u64>,
+    /// The evidence (e-values) on each tested metric by id when a decision
+    /// was taken; absent from older journals.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub evidence: BTreeMap<String, f64>,
 }
 
 /// Green's observed share of the requests, in percent, below which the
@@ -171,6 +176,7 @@ impl Record {
             decision_to_router_ms: None,
             decision_to_zero_ms: None,
             rollback_sla_ms: None,
+            evidence: BTreeMap::new(),
         }
     }
 

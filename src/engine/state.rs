@@ -14,7 +14,7 @@ use super::guardrail::Specs;
 use crate::metrics::SourceInfo;
 use crate::model::Color;
 
-pub use guard::{Gate, Guard, History, HistoryPoint, LastValue};
+pub use guard::{EvidenceView, Gate, Guard, History, HistoryPoint, LastValue};
 pub use rollback::{RollbackRetry, RollbackTimes, Rollbacks, ToZero, rollback_figure};
 pub use step_clock::StepClock;
 pub use traffic::{Observed, PendingChange, Traffic, Verified, Verifying};

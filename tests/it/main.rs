@@ -21,6 +21,8 @@ mod demo_vllm;
 mod drill;
 mod engine_flow;
 mod engine_metrics;
+mod evidence_panel;
+mod evidence_run;
 mod gate_green_data;
 mod gates_command;
 mod gates_smoke;

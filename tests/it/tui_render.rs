@@ -125,7 +125,7 @@ pub(crate) fn mid_cutover(now: Instant, green_p99: Reading) -> State {
     s
 }
 
-fn render(state: &State, app: &App, now: Instant, w: u16, h: u16) -> Buffer {
+pub(crate) fn render(state: &State, app: &App, now: Instant, w: u16, h: u16) -> Buffer {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     term.draw(|f| draw(f, state, app, now)).unwrap();
     term.backend().buffer().clone()
@@ -135,7 +135,7 @@ fn row(buf: &Buffer, y: u16, xs: std::ops::Range<u16>) -> String {
     xs.map(|x| buf[(x, y)].symbol().to_string()).collect()
 }
 
-fn text(buf: &Buffer) -> String {
+pub(crate) fn text(buf: &Buffer) -> String {
     let a = buf.area;
     (0..a.height)
         .map(|y| row(buf, y, 0..a.width))

@@ -9,6 +9,7 @@ use imbl::Vector;
 use crate::engine::gate_reason::GateReason;
 use crate::engine::guardrail::Judgement;
 use crate::model::{Color, Snapshot, Verdict};
+use crate::stats::Finding;
 
 /// Whether an advance is allowed now, and if not, every reason why.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -69,6 +70,18 @@ pub struct LastValue {
     pub at: Instant,
 }
 
+/// What the evidence on one tested metric says now (`test = { .. }`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceView {
+    /// The metric's id.
+    pub id: String,
+    pub finding: Finding,
+    /// The finding in the user's words (`stats::text`).
+    pub text: String,
+    /// The evidence now: E, with 1 for no evidence either way.
+    pub e_value: f64,
+}
+
 /// The guardrails' side of the state; metrics are in the config's order
 /// throughout (see `State::metrics`).
 #[derive(Debug, Clone)]
@@ -85,6 +98,8 @@ pub struct Guard {
     /// `[color][metric]`, metrics in the config's order.
     pub last_values: [Vec<Option<LastValue>>; 2],
     pub history: History,
+    /// The evidence on each metric with a test, in the config's order.
+    pub evidence: Vec<EvidenceView>,
 }
 
 impl Guard {
@@ -99,6 +114,7 @@ impl Guard {
             judgements: Vec::new(),
             last_values: [Vec::new(), Vec::new()],
             history: History::default(),
+            evidence: Vec::new(),
         }
     }
 

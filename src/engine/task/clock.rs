@@ -9,7 +9,7 @@ use super::{Engine, readings};
 use crate::engine::action::Action;
 use crate::engine::clock::now;
 use crate::engine::command::Origin;
-use crate::engine::gate_reason::joined;
+use crate::engine::gate_reason::{GateReason, joined};
 use crate::engine::guardrail::{self, Judgement};
 use crate::engine::journal::RecordAction;
 use crate::engine::journal::RecordKind;
@@ -125,7 +125,7 @@ impl Engine {
             .snapshot
             .as_ref()
             .is_some_and(|s| s.green.up);
-        check_gate(&GateInput {
+        let mut c = check_gate(&GateInput {
             now,
             split: self.state.traffic.split,
             phase: &self.state.phase,
@@ -142,6 +142,32 @@ impl Engine {
                 || self.state.rollback.rolled_back.is_some(),
             green_replicas: self.state.traffic.readiness.and_then(|r| r.green),
             check_reasons: self.check_reasons(to),
+        });
+        c.soft.extend(self.evidence_reason());
+        c
+    }
+
+    /// `[gates] evidence = "no regression"` while green serves and the
+    /// evidence could still miss a regression of the minimum effect.
+    fn evidence_reason(&self) -> Option<GateReason> {
+        self.config.gates.evidence?;
+        // At 0 % there is nothing to judge yet; at 100 % nothing to advance.
+        if self
+            .state
+            .traffic
+            .split
+            .is_none_or(|s| s.green() % 100 == 0)
+        {
+            return None;
+        }
+        let needed = self.evidence.still_needed();
+        if needed.is_some_and(|n| n.is_done()) {
+            return None;
+        }
+        let rps = self.state.guard.snapshot.as_ref().and_then(|s| s.green.rps);
+        Some(GateReason::Evidence {
+            green_requests: needed.map(|n| n.green_requests),
+            left: needed.zip(rps).and_then(|(n, r)| n.time_at(r)),
         })
     }
 

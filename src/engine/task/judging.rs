@@ -29,6 +29,7 @@ impl Engine {
             0
         };
         self.state.guard.judgements = judgements;
+        self.weigh_evidence(&snap);
         self.state.guard.snapshot = Some(snap);
         // A breach that does not count toward rollback starts no streak,
         // but is news all the same.
@@ -78,15 +79,29 @@ impl Engine {
         }
     }
 
-    pub(super) fn maybe_auto_rollback(&mut self) {
-        let st = &self.state;
-        if !st.guard.armed
-            || st.guard.breach_streak < st.guard.breach_needed
-            || st.traffic.split == Some(Split::ZERO)
-        {
+    /// The poll's tallies into the evidence, and what it says into the state.
+    fn weigh_evidence(&mut self, snap: &Snapshot) {
+        if self.evidence.is_empty() {
             return;
         }
-        if self.lane.rolling_back() {
+        let green = self.config.service.green_version.as_deref().unwrap_or("");
+        self.evidence.observe(snap, green);
+        self.state.guard.evidence = self.evidence.views(snap.green.rps);
+    }
+
+    pub(super) fn maybe_auto_rollback(&mut self) {
+        let st = &self.state;
+        if !st.guard.armed || st.traffic.split == Some(Split::ZERO) || self.lane.rolling_back() {
+            return;
+        }
+        if st.guard.breach_streak < st.guard.breach_needed {
+            // Evidence needs no streak: its level already bounds the
+            // chance of ever alarming on a good green.
+            if let Some(why) = self.evidence.rollback_reason() {
+                let reason = format!("auto-rollback on evidence: {why}");
+                let readings = readings(st);
+                self.roll_back_automatically(Origin::AutoRollback, reason, readings);
+            }
             return;
         }
         let breaches = guardrail::rollback_breaches(&st.guard.judgements);

@@ -12,6 +12,7 @@ mod checks;
 mod chores;
 mod clock;
 mod commands;
+mod evidence;
 mod gate_paths;
 mod job;
 mod judging;
@@ -127,15 +128,10 @@ pub fn spawn(
     // The charts' span: the history holds this many polls.
     let span = config.source.interval * History::CAPACITY as u32;
     let poller = spawn_poller(source, config.source.interval, span, snap_tx);
-    let recovery = Journal::recover(journal.path()).unwrap_or_else(|e| {
-        tracing::warn!("journal unreadable: {e}");
-        Recovery {
-            unreadable: Some(e.to_string()),
-            ..Recovery::default()
-        }
-    });
+    let recovery = recover(&journal);
     // Lines are written and fsynced on a thread of their own.
     let writer = JournalWriter::spawn(journal).map_err(|e| format!("journal thread: {e}"))?;
+    let evidence = evidence::Evidence::new(&state.metrics);
     let mut engine = Engine {
         config: config.clone(),
         plan,
@@ -170,6 +166,7 @@ pub fn spawn(
             ),
             zero_watch: None,
         },
+        evidence,
     };
     engine.restore_rollback_memory();
     let inbox = Inbox {
@@ -183,6 +180,17 @@ pub fn spawn(
         poller.abort();
     });
     Ok((EngineHandle::new(cmd_tx, rollback_tx, state_rx), task))
+}
+
+/// What the journal says of the past; an unreadable one is said on start.
+fn recover(journal: &Journal) -> Recovery {
+    Journal::recover(journal.path()).unwrap_or_else(|e| {
+        tracing::warn!("journal unreadable: {e}");
+        Recovery {
+            unreadable: Some(e.to_string()),
+            ..Recovery::default()
+        }
+    })
 }
 
 /// The state before the router has answered, watching the config's
@@ -256,6 +264,7 @@ struct Engine {
     clock: StepClock,
     said: SaidOnce,
     traffic: TrafficWatch,
+    evidence: evidence::Evidence,
 }
 
 impl Engine {

@@ -170,6 +170,7 @@ impl Engine {
         rec.to = Some(order.to.green());
         rec.reason = order.decision.reason.clone();
         rec.forced = order.decision.forced;
+        rec.evidence = self.evidence.e_values();
         let readings = std::mem::take(&mut order.readings);
         rec.readings = if readings.is_empty() {
             self.state

@@ -432,7 +432,29 @@ fn judged_lines<'a>(r: &Rows<'a, '_>, metric: Metric, j: &Judgement) -> Vec<Line
             ),
         ]));
     }
+    if r.color == Color::Green {
+        lines.extend(evidence_line(r, metric));
+    }
     lines
+}
+
+/// Green's evidence on a tested metric, in the user's words: loud once
+/// green is found worse, quiet while it says nothing yet.
+fn evidence_line<'a>(r: &Rows<'a, '_>, metric: Metric) -> Option<Line<'a>> {
+    let e = r
+        .state
+        .guard
+        .evidence
+        .iter()
+        .find(|e| e.id == metric.spec.id)?;
+    let style = match e.finding {
+        crate::stats::Finding::Worse { .. } => r.t.breach,
+        _ => r.t.dim,
+    };
+    Some(Line::from(vec![
+        Span::raw(r.pad.clone()),
+        Span::styled(format!("evidence: {}", e.text), style),
+    ]))
 }
 
 fn no_data_line<'a>(metric: Metric, t: &Theme, compact: bool, why: Option<&NoData>) -> Line<'a> {

@@ -34,14 +34,18 @@ pub fn serve_pages(page: impl Fn(u64) -> String + Send + 'static) -> String {
 /// `cutover --config CONFIG ARGS` with `home` as its home and data
 /// directories, whatever the environment says.
 pub fn cutover(home: &Path, config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .env_remove("CUTOVER_CONFIG")
+    command(home, config, args).output().unwrap()
+}
+
+/// The same command, to be spawned as the caller likes.
+pub fn command(home: &Path, config: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    c.env_remove("CUTOVER_CONFIG")
         .env("HOME", home)
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_STATE_HOME", home.join("state"))
         .arg("--config")
         .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
+        .args(args);
+    c
 }

@@ -1,0 +1,299 @@
+//! The evidence part: every metric with `test = { alpha, min_effect }`
+//! judged green against blue on each poll's tallies, and what the
+//! evidence says for the screen, `status --json` and auto-rollback.
+//!
+//! Evidence runs for as long as green is the same build: a step of the
+//! plan only changes the share, which the test reads from each increment.
+//! A new `[service] green_version` starts it again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::engine::state::EvidenceView;
+use crate::metricspec::MetricSpec;
+use crate::model::{Snapshot, Tally};
+use crate::stats::{EvidenceSet, Judged, Needed, tally, text};
+
+/// The share of blue's requests under the slow-request bound of a
+/// histogram: blue's p99.
+const SLOW_QUANTILE: f64 = 0.99;
+
+/// One tested metric: where its tallies are, and how they are counted.
+struct Tested {
+    /// Its place in the config's order (a snapshot's tallies are in it).
+    index: usize,
+    id: String,
+    rollback: bool,
+    histogram: bool,
+    /// A histogram's slow-request bound, fixed when green first gets
+    /// traffic so that the count it feeds never changes its meaning.
+    bound: Option<f64>,
+}
+
+/// The engine's evidence, one [`Judged`] per tested metric.
+pub(super) struct Evidence {
+    set: EvidenceSet,
+    /// In the order of `set.metrics()`.
+    tested: Vec<Tested>,
+}
+
+impl Evidence {
+    /// From the specs with a test: a count test on a ratio or a histogram,
+    /// and a metric no test can judge shown as not testable.
+    pub(super) fn new(metrics: &[Arc<MetricSpec>]) -> Evidence {
+        let mut judged = Vec::new();
+        let mut tested = Vec::new();
+        for (index, spec) in metrics.iter().enumerate() {
+            let Some(config) = spec.test else { continue };
+            judged.push(if spec.testable() {
+                Judged::counts(&spec.label, config)
+            } else {
+                Judged::gauge(&spec.label, config, spec.higher_is_worse())
+            });
+            let histogram = matches!(
+                spec.compute.formula,
+                Some(crate::metricspec::Formula::Quantile { .. })
+            );
+            tested.push(Tested {
+                index,
+                id: spec.id.clone(),
+                rollback: spec.rollback,
+                histogram,
+                bound: None,
+            });
+        }
+        Evidence {
+            set: EvidenceSet::new(judged),
+            tested,
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.tested.is_empty()
+    }
+
+    /// One poll's cumulative tallies into every test; `green` names the
+    /// green being judged (another one restarts the evidence).
+    pub(super) fn observe(&mut self, snap: &Snapshot, green: &str) {
+        if self.set.green_is(green) {
+            for t in &mut self.tested {
+                t.bound = None;
+            }
+        }
+        for (t, judged) in self.tested.iter_mut().zip(0..) {
+            let (blue, green) = (snap.blue.tally(t.index), snap.green.tally(t.index));
+            if t.histogram && t.bound.is_none() && green.is_some_and(has_requests) {
+                t.bound = blue.and_then(|b| tally::slow_bound(b, None, SLOW_QUANTILE));
+            }
+            let counts = |x: Option<&Tally>| x.and_then(|x| tally::counts(x, t.bound));
+            let name = self.set.metrics()[judged].name.clone();
+            if let Some(j) = self.set.get_mut(&name) {
+                j.observe_counts(counts(blue), counts(green));
+            }
+        }
+    }
+
+    /// What each tested metric's evidence says now, keyed by metric id;
+    /// `green_rps` turns the requests still needed into time.
+    pub(super) fn views(&self, green_rps: Option<f64>) -> Vec<EvidenceView> {
+        self.judged()
+            .map(|(t, j)| {
+                let finding = j.finding(None);
+                EvidenceView {
+                    id: t.id.clone(),
+                    text: text::describe(j, &finding, green_rps),
+                    e_value: j.e_value(),
+                    finding,
+                }
+            })
+            .collect()
+    }
+
+    /// Why to roll back on evidence: every metric that rolls back on which
+    /// green is significantly worse, in the user's words; `None`: none.
+    pub(super) fn rollback_reason(&self) -> Option<String> {
+        let why: Vec<String> = self
+            .judged()
+            .filter(|(t, j)| t.rollback && j.is_worse())
+            .map(|(_, j)| text::describe(j, &j.finding(None), None))
+            .collect();
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
+    /// What `[gates] evidence = "no regression"` waits for: the most green
+    /// requests any tested metric still needs at its last share.
+    pub(super) fn still_needed(&self) -> Option<Needed> {
+        self.set.still_needed(None)
+    }
+
+    /// The e-values now, keyed by metric id, for the journal's decisions.
+    pub(super) fn e_values(&self) -> BTreeMap<String, f64> {
+        self.judged()
+            .filter(|(_, j)| j.is_testable())
+            .map(|(t, j)| (t.id.clone(), j.e_value()))
+            .collect()
+    }
+
+    fn judged(&self) -> impl Iterator<Item = (&Tested, &Judged)> {
+        self.tested.iter().zip(self.set.metrics())
+    }
+}
+
+fn has_requests(t: &Tally) -> bool {
+    match t {
+        Tally::Counts { requests, .. } => *requests > 0.0,
+        Tally::Buckets { count, .. } => *count > 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant, SystemTime};
+
+    use super::*;
+    use crate::metricspec::preset;
+    use crate::model::{ColorReadings, NoData};
+    use crate::stats::{Finding, MinEffect, TestConfig};
+
+    /// The `http` preset (p99, error rate, quality) with a test on the
+    /// error rate and on quality (a gauge: not testable).
+    fn specs(error_rate_rolls_back: bool) -> Vec<Arc<MetricSpec>> {
+        let cfg = TestConfig::new(0.01, MinEffect::Points(0.25)).unwrap();
+        let mut specs = preset::specs("http", 0).unwrap();
+        for s in &mut specs {
+            if s.id != "p99_ms" {
+                s.test = Some(cfg);
+            }
+            if s.id == "error_rate" {
+                s.rollback = error_rate_rolls_back;
+            }
+        }
+        specs.into_iter().map(Arc::new).collect()
+    }
+
+    fn readings(requests: f64, errors: f64) -> ColorReadings {
+        let mut r = ColorReadings::no_data(3, NoData::Baseline);
+        r.tallies = vec![
+            None,
+            Some(Tally::Counts {
+                requests,
+                events: errors,
+            }),
+            None,
+        ];
+        r
+    }
+
+    /// `t` seconds at 750 requests per second on blue (0.5 % errors) and
+    /// 250 on green (`green_errors`).
+    fn snap(t: f64, green_errors: f64) -> Snapshot {
+        Snapshot {
+            at: Instant::now(),
+            wall: SystemTime::now(),
+            window: Duration::from_secs(5),
+            blue: readings(750.0 * t, (750.0 * t * 0.005).floor()),
+            green: readings(250.0 * t, (250.0 * t * green_errors).floor()),
+        }
+    }
+
+    /// The polls of the seconds `secs`, one a second.
+    fn run(e: &mut Evidence, green_errors: f64, secs: std::ops::Range<u32>) {
+        for t in secs {
+            e.observe(&snap(f64::from(t), green_errors), "v2");
+        }
+    }
+
+    #[test]
+    fn a_doubled_error_rate_is_a_reason_to_roll_back() {
+        let mut e = Evidence::new(&specs(true));
+        run(&mut e, 0.01, 0..120);
+        let views = e.views(Some(250.0));
+        let ids: Vec<&str> = views.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(ids, ["error_rate", "quality"]);
+        assert!(
+            matches!(views[0].finding, Finding::Worse { .. }),
+            "{views:?}"
+        );
+        assert!(matches!(views[1].finding, Finding::NotTestable { .. }));
+        assert!(
+            e.rollback_reason()
+                .is_some_and(|r| r.contains("error rate"))
+        );
+        // the gauge carries no e-value into the journal
+        let e_values = e.e_values();
+        assert_eq!(e_values.keys().collect::<Vec<_>>(), ["error_rate"]);
+        assert!(e_values["error_rate"] >= 100.0);
+    }
+
+    #[test]
+    fn no_reason_on_equal_rates_or_a_metric_that_does_not_roll_back() {
+        let mut e = Evidence::new(&specs(true));
+        run(&mut e, 0.005, 0..120);
+        assert!(!matches!(e.views(None)[0].finding, Finding::Worse { .. }));
+        assert_eq!(e.rollback_reason(), None);
+        let mut e = Evidence::new(&specs(false));
+        run(&mut e, 0.01, 0..120);
+        assert!(matches!(e.views(None)[0].finding, Finding::Worse { .. }));
+        assert_eq!(e.rollback_reason(), None);
+    }
+
+    #[test]
+    fn a_new_green_starts_the_evidence_again() {
+        let mut e = Evidence::new(&specs(true));
+        run(&mut e, 0.01, 0..120);
+        e.observe(&snap(120.0, 0.01), "v3");
+        assert_eq!(e.rollback_reason(), None);
+        assert_eq!(e.e_values()["error_rate"], 1.0);
+    }
+
+    #[test]
+    fn the_requests_still_needed_count_down_to_none() {
+        let mut e = Evidence::new(&specs(true));
+        assert_eq!(e.still_needed(), None, "no share before any increment");
+        run(&mut e, 0.005, 0..10);
+        let early = e.still_needed().expect("a countdown");
+        assert!(early.green_requests > 0.0);
+        run(&mut e, 0.005, 10..70);
+        let later = e.still_needed().expect("a countdown");
+        assert!(
+            later.green_requests < early.green_requests,
+            "{later:?} {early:?}"
+        );
+        run(&mut e, 0.005, 70..3_600);
+        assert!(e.still_needed().is_some_and(|n| n.is_done()));
+    }
+
+    /// A histogram: `requests`, `slow` of them over 100 ms.
+    fn buckets(requests: f64, slow: f64) -> Option<Tally> {
+        Some(Tally::Buckets {
+            count: requests,
+            buckets: vec![(100.0, requests - slow), (f64::INFINITY, requests)],
+            sum: None,
+        })
+    }
+
+    #[test]
+    fn a_histogram_counts_requests_over_blues_p99_fixed_when_green_starts() {
+        let cfg = TestConfig::new(0.01, MinEffect::Points(0.5)).unwrap();
+        let mut specs = preset::specs("http", 0).unwrap();
+        specs[0].test = Some(cfg);
+        let p99 = specs[0].id.clone();
+        let mut e = Evidence::new(&specs.into_iter().map(Arc::new).collect::<Vec<_>>());
+        let mut poll = |t: f64, green_slow: f64| {
+            let mut s = snap(t, 0.005);
+            s.blue.tallies[0] = buckets(750.0 * t, (750.0 * t * 0.005).floor());
+            s.green.tallies[0] = buckets(250.0 * t, (250.0 * t * green_slow).floor());
+            e.observe(&s, "v2");
+        };
+        for t in 0..120 {
+            poll(f64::from(t), 0.05);
+        }
+        assert_eq!(e.tested[0].bound, Some(100.0));
+        let views = e.views(None);
+        assert_eq!(views[0].id, p99);
+        assert!(
+            matches!(views[0].finding, Finding::Worse { .. }),
+            "{views:?}"
+        );
+    }
+}

@@ -1,0 +1,146 @@
+//! Evidence decides (issue 19): `cutover run` on a scrape source whose
+//! green serves 25 % of 1,000 requests per second. Green's error rate at
+//! 1.0 % against blue's 0.5 % never crosses the thresholds (`absolute` 5 %,
+//! `vs_blue` +2 pt), yet the test on the error rate rolls it back; at
+//! 0.5 % on both, nothing rolls back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use cutover::engine::journal::{Record, RecordAction, RecordKind, RecordOrigin};
+
+use crate::support::engine::records;
+use crate::support::serial;
+use crate::support::served::{command, serve_pages};
+
+/// Requests per second over both colours, and green's share of them.
+const RPS: f64 = 1000.0;
+const GREEN_SHARE: f64 = 0.25;
+
+/// One colour's page after `secs` seconds at `rps` requests per second,
+/// `error_rate` of them errors (all fast: only the error rate differs).
+fn page(secs: f64, rps: f64, error_rate: f64) -> String {
+    let requests = (secs * rps).floor();
+    let errors = (requests * error_rate).floor();
+    let series = [
+        ("# TYPE request_duration_seconds histogram", None),
+        (
+            "request_duration_seconds_bucket{le=\"0.1\"}",
+            Some(requests),
+        ),
+        (
+            "request_duration_seconds_bucket{le=\"+Inf\"}",
+            Some(requests),
+        ),
+        ("request_duration_seconds_count", Some(requests)),
+        ("requests_total{code=\"200\"}", Some(requests - errors)),
+        ("requests_total{code=\"500\"}", Some(errors)),
+        ("model_quality_score", Some(0.9)),
+    ];
+    series
+        .iter()
+        .map(|(name, v)| match v {
+            Some(v) => format!("{name} {v}\n"),
+            None => format!("{name}\n"),
+        })
+        .collect()
+}
+
+/// A colour's server: its counters advance with time from now.
+fn serve(rps: f64, error_rate: f64) -> String {
+    let start = Instant::now();
+    serve_pages(move |_| page(start.elapsed().as_secs_f64(), rps, error_rate))
+}
+
+/// The config: green at 25 % for as long as the test runs (one step, a
+/// dwell longer than the test), thresholds that never fire, and the test
+/// on the error rate.
+fn config(dir: &Path, green_errors: f64) -> PathBuf {
+    let path = dir.join("c.toml");
+    let text = format!(
+        "[service]\nname = \"chat\"\n[router]\nkind = \"demo\"\n\
+         [source]\nkind = \"scrape\"\ninterval = \"1s\"\ntimeout = \"500ms\"\nwindow = \"5s\"\n\
+         [source.scrape]\nblue = [\"{}\"]\ngreen = [\"{}\"]\n\
+         [plan]\nsteps = [25, 100]\ndwell = \"1h\"\nprogress_deadline = \"2h\"\n\
+         [guardrails.error_rate]\nabsolute = {{ warn = 4.0, breach = 5.0 }}\n\
+         vs_blue = {{ warn = 1.0, breach = 2.0 }}\n\
+         test = {{ alpha = 0.01, min_effect = \"+0.25pt\" }}\n\
+         [journal]\npath = \"{}\"\n",
+        serve(RPS * (1.0 - GREEN_SHARE), 0.005),
+        serve(RPS * GREEN_SHARE, green_errors),
+        dir.join("journal.jsonl").display(),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `cutover run` on that config for at most `within`: its exit code
+/// (`None`: still running, then killed), its output and its journal.
+fn cutover_run(green_errors: f64, within: Duration) -> (Option<i32>, String, Vec<Record>) {
+    let _turn = serial::heavy();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), green_errors);
+    let log = dir.path().join("log");
+    let child = command(
+        dir.path(),
+        &config,
+        &["run", "--log", log.to_str().unwrap()],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (code, out) = wait(child, within);
+    (code, out, records(&dir.path().join("journal.jsonl")))
+}
+
+/// Waits up to `within` for the run to end: its exit code and output, or
+/// `None` when it was still running (then it is killed).
+fn wait(mut child: Child, within: Duration) -> (Option<i32>, String) {
+    let deadline = Instant::now() + within;
+    let mut code = None;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            code = status.code();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if code.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (code, text)
+}
+
+fn rollback_intent(recs: &[Record]) -> Option<&Record> {
+    recs.iter()
+        .find(|r| r.kind == RecordKind::Intent && r.action == Some(RecordAction::Rollback))
+}
+
+#[test]
+fn a_doubled_error_rate_rolls_back_on_evidence() {
+    let (code, out, recs) = cutover_run(0.010, Duration::from_secs(120));
+    assert_eq!(code, Some(3), "{out}");
+    let intent = rollback_intent(&recs).unwrap_or_else(|| panic!("{recs:#?}"));
+    assert_eq!(intent.origin, Some(RecordOrigin::AutoRollback));
+    let reason = intent.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("evidence"), "{reason}");
+    assert!(reason.contains("error rate"), "{reason}");
+    let e = intent.evidence.get("error_rate").copied().unwrap_or(0.0);
+    assert!(e >= 100.0, "the evidence reached 1/α: {intent:?}");
+}
+
+/// Shorter than the first half's 120 s to keep the suite quick: the
+/// evidence on equal colours does not grow with time (Ville's inequality
+/// bounds ever reaching 1/α at α, whatever the length).
+#[test]
+fn equal_error_rates_do_not_roll_back() {
+    let (code, out, recs) = cutover_run(0.005, Duration::from_secs(40));
+    assert_eq!(code, None, "still running: {out}");
+    assert!(rollback_intent(&recs).is_none(), "{recs:#?}");
+}
