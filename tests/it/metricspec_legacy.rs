@@ -4,11 +4,8 @@
 //! default Prometheus queries mean.
 
 use crate::config_example::uncomment;
-use cutover::config::{
-    Config, LatencyUnit, Levels as ConfigLevels, MetricGuardrail, SourceKind, default_queries,
-    load_str,
-};
-use cutover::metricspec::legacy::{self, Legacy, LegacyGuardrail, LegacySource};
+use cutover::config::{Config, MetricGuardrail, SourceKind, default_queries, load_str};
+use cutover::metricspec::legacy;
 use cutover::metricspec::{Formula, Levels, Margin, MetricSpec, Unit, preset};
 use cutover::model::{Color, Metric};
 
@@ -20,42 +17,6 @@ fn guardrail(c: &Config, m: Metric) -> &MetricGuardrail {
         Metric::P99Ms => &c.guardrails.p99_ms,
         Metric::ErrorRate => &c.guardrails.error_rate,
         Metric::Quality => &c.guardrails.quality,
-    }
-}
-
-/// What the config layer will hand over once `[[metrics]]` is wired.
-fn legacy_of(c: &Config) -> Legacy {
-    let g = |m: Metric| {
-        let pair = |l: Option<ConfigLevels>| l.map(|l| (l.warn, l.breach));
-        let r = guardrail(c, m);
-        LegacyGuardrail {
-            absolute: pair(r.absolute),
-            vs_blue: pair(r.vs_blue),
-            test: r.test,
-        }
-    };
-    let source = match &c.source.kind {
-        SourceKind::Scrape(s) => LegacySource::Scrape {
-            latency_histogram: s.latency_histogram.clone(),
-            latency_in_ms: s.latency_unit == LatencyUnit::Milliseconds,
-            requests_counter: s.requests_counter.clone(),
-            status_label: s.status_label.clone(),
-            error_status_prefixes: s.error_status_prefixes.clone(),
-            quality_gauge: s.quality_gauge.clone(),
-        },
-        SourceKind::Prometheus(p) => LegacySource::Prometheus {
-            p99_ms: p.queries.p99_ms.clone(),
-            error_rate: p.queries.error_rate.clone(),
-            quality: p.queries.quality.clone(),
-        },
-        SourceKind::Demo => LegacySource::Demo,
-    };
-    Legacy {
-        source,
-        p99_ms: g(Metric::P99Ms),
-        error_rate: g(Metric::ErrorRate),
-        quality: g(Metric::Quality),
-        min_requests: c.source.min_requests,
     }
 }
 
@@ -91,7 +52,7 @@ fn assert_same_levels(specs: &[MetricSpec], c: &Config) {
 #[test]
 fn the_examples_thresholds_map_to_the_same_specs() {
     let c = load_str(EXAMPLE, "config.example.toml").unwrap();
-    let specs = legacy::from(&legacy_of(&c));
+    let specs = legacy::from(&c.legacy());
     assert_same_levels(&specs, &c);
     // The example's numbers, as its comments state them.
     assert_eq!(
@@ -112,7 +73,7 @@ fn the_examples_scrape_block_maps_series_and_units() {
         "[source.scrape]",
     );
     let c = load_str(&text, "scrape").unwrap_or_else(|e| panic!("{e}"));
-    let specs = legacy::from(&legacy_of(&c));
+    let specs = legacy::from(&c.legacy());
     assert_same_levels(&specs, &c);
     let Some(Formula::Quantile {
         histogram, q, unit, ..
@@ -142,7 +103,7 @@ fn the_examples_scrape_block_maps_series_and_units() {
 fn todays_default_queries_keep_their_units() {
     let mut c = load_str(EXAMPLE, "config.example.toml").unwrap();
     c.source.kind = SourceKind::Prometheus(cutover::config::PrometheusConfig::new("http://p:9090"));
-    let specs = legacy::from(&legacy_of(&c));
+    let specs = legacy::from(&c.legacy());
     let (p99, unit) = specs[0].compute.prometheus(Color::Green).unwrap();
     assert_eq!(
         (p99.as_str(), unit),
