@@ -13,26 +13,10 @@ use std::time::{Duration, Instant};
 use cutover::config::SourceConfig;
 use cutover::engine::journal::Journal;
 use cutover::engine::{Command, EngineOptions, Origin, State};
-use cutover::model::{ColorReadings, Reading, Snapshot, Split};
+use cutover::model::{Snapshot, Split};
 use cutover_testkit::engine as engine_rig;
 use cutover_testkit::fake_router::FakeRouter;
-use cutover_testkit::source::Scripted;
-
-fn readings(err: f64) -> ColorReadings {
-    ColorReadings {
-        metrics: vec![
-            Reading::Value(420.0),
-            Reading::Value(err),
-            Reading::Value(0.86),
-        ],
-        rps: Some(200.0),
-        up: true,
-        pods_up: None,
-        warnings: vec![],
-        span: Duration::from_secs(5),
-        tallies: Vec::new(),
-    }
-}
+use cutover_testkit::source::{Scripted, readings};
 
 /// Both colours healthy on every poll.
 fn steady() -> Scripted {

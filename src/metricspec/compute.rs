@@ -151,10 +151,18 @@ pub fn rates(counters: &[Selector]) -> String {
 
 /// [`rates`]; with `or_zero`, each counter without series counts 0.
 fn sum_rates(counters: &[Selector], or_zero: bool) -> String {
+    sum_of(counters, or_zero, |sel| format!("rate({sel}[$window])"))
+}
+
+/// `sum(f(a))`, or `(sum(f(a)) + sum(f(b)))` over a colour, `f` applied to
+/// each counter's selector; with `or_zero`, a counter that has no series
+/// yet counts 0 rather than emptying the sum. Rates here, raw totals in
+/// the tally queries.
+pub(super) fn sum_of(counters: &[Selector], or_zero: bool, f: impl Fn(String) -> String) -> String {
     let terms: Vec<String> = counters
         .iter()
         .map(|c| {
-            let sum = format!("sum(rate({}[$window]))", c.promql("", COLOR_MATCHER));
+            let sum = format!("sum({})", f(c.promql("", COLOR_MATCHER)));
             if or_zero {
                 format!("({sum} or vector(0))")
             } else {

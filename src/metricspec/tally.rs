@@ -4,7 +4,7 @@
 //! count requests have them (ratios and histograms); a PromQL template of
 //! the user's own says nothing of its counters, so it has none. Pure.
 
-use super::compute::{COLOR_MATCHER, Compute, Formula};
+use super::compute::{COLOR_MATCHER, Compute, Formula, sum_of};
 use super::selector::Selector;
 
 /// The instant queries of one metric's tally, `$color` still to fill in.
@@ -20,21 +20,7 @@ pub enum TallyQueries {
 /// `sum(a{..})`, or `(sum(a{..}) + sum(b{..}))`; with `zero`, a series
 /// that does not exist yet counts 0 rather than emptying the sum.
 fn sums(counters: &[Selector], zero: bool) -> String {
-    let terms: Vec<String> = counters
-        .iter()
-        .map(|c| {
-            let s = format!("sum({})", c.promql("", COLOR_MATCHER));
-            if zero {
-                format!("({s} or vector(0))")
-            } else {
-                s
-            }
-        })
-        .collect();
-    match terms.len() {
-        1 => terms[0].clone(),
-        _ => format!("({})", terms.join(" + ")),
-    }
+    sum_of(counters, zero, |sel| sel)
 }
 
 impl Compute {
