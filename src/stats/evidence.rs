@@ -23,12 +23,13 @@ pub enum Finding {
         e_value: f64,
         needed: Option<Needed>,
     },
-    /// The test of means waits for this many more green requests.
-    BurnIn { green_requests: f64 },
+    /// The test of means waits for this many more green requests, and
+    /// polls with requests of each colour (to estimate the spread).
+    BurnIn { green_requests: f64, polls: f64 },
     /// Enough green requests that a regression of the minimum effect would
     /// have been seen, and none was.
     NoRegression { e_value: f64 },
-    /// No valid test on this data (a per-pod gauge; means without spread).
+    /// No valid test on this data (a per-pod gauge).
     NotTestable { why: &'static str },
 }
 
@@ -62,7 +63,8 @@ impl Judged {
         Judged::with(name, true, config, test)
     }
 
-    /// A per-request value with count, sum and sum of squares.
+    /// A per-request value with count, sum and (where known) sum of
+    /// squares; without one, the spread comes from the polls' batch means.
     pub fn means(name: &str, config: TestConfig, higher_is_worse: bool) -> Judged {
         let test = Test::Means(
             PairTracker::new(),
@@ -162,19 +164,15 @@ impl Judged {
         let e_value = self.e_value();
         let needed = match &self.test {
             Test::Gauge => return Finding::NotTestable { why: "gauge" },
-            Test::Means(_, t) if t.lacks_spread() => {
-                return Finding::NotTestable {
-                    why: "no sum of squares",
-                };
-            }
             _ if self.worse => {
                 return Finding::Worse {
                     e_value: self.max_e_value(),
                 };
             }
-            Test::Means(_, t) if t.burn_in_left() > 0.0 => {
+            Test::Means(_, t) if t.burn_in_left() > 0.0 || t.polls_left() > 0.0 => {
                 return Finding::BurnIn {
                     green_requests: t.burn_in_left(),
+                    polls: t.polls_left(),
                 };
             }
             Test::Counts(_, t) => share.and_then(|s| t.needed(s, self.level)),
@@ -264,7 +262,7 @@ impl EvidenceSet {
 
     /// The gate's `evidence = "no regression"`: the most green requests any
     /// testable metric still needs at `share`; `None` while one cannot say
-    /// (burn-in, no blue rate yet, no spread) or one found green worse.
+    /// (burn-in, no blue rate yet) or one found green worse.
     /// Gauges are left out: they are shown as not testable, not waited on.
     pub fn still_needed(&self, share: Option<f64>) -> Option<Needed> {
         let mut most = Needed::none();

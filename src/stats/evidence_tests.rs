@@ -1,6 +1,7 @@
 //! The evidence set: levels, restarts, findings, the gate's countdown.
 
 use super::*;
+use crate::stats::means::MIN_BATCHES;
 
 fn cfg(alpha: f64, effect: &str) -> TestConfig {
     TestConfig::new(alpha, MinEffect::parse(effect).unwrap()).unwrap()
@@ -136,7 +137,7 @@ fn the_gate_counts_down_to_no_regression() {
 }
 
 #[test]
-fn means_wait_for_the_burn_in_and_need_a_spread() {
+fn means_wait_for_the_burn_in_and_for_batches_without_a_spread() {
     let mut s = set();
     let m = |n: f64, mean: f64| {
         Some(Moments {
@@ -151,7 +152,8 @@ fn means_wait_for_the_burn_in_and_need_a_spread() {
     assert_eq!(
         j.finding(None),
         Finding::BurnIn {
-            green_requests: 60.0
+            green_requests: 60.0,
+            polls: 0.0
         }
     );
     // the gate cannot pass during the burn-in
@@ -164,12 +166,15 @@ fn means_wait_for_the_burn_in_and_need_a_spread() {
             sum_sq: None,
         })
     };
+    // without a sum of squares the spread comes from the polls' batch
+    // means, and each increment so far is one: 3 of them
     j.observe_moments(no_sq(2000.0), no_sq(200.0));
     j.observe_moments(no_sq(3000.0), no_sq(300.0));
     assert_eq!(
         j.finding(None),
-        Finding::NotTestable {
-            why: "no sum of squares"
+        Finding::BurnIn {
+            green_requests: 0.0,
+            polls: MIN_BATCHES - 3.0
         }
     );
 }

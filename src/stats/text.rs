@@ -68,6 +68,23 @@ fn needed_text(j: &Judged, n: &Needed, green_rps: Option<f64>) -> String {
     s
 }
 
+/// What a burn-in still waits for: "40 more green requests", "12 more
+/// polls", or both joined by "and".
+fn burn_in_left(green_requests: f64, polls: f64) -> String {
+    let requests =
+        (green_requests > 0.0).then(|| format!("{} more green requests", grouped(green_requests)));
+    let polls = match polls {
+        p if p <= 0.0 => None,
+        p if p <= 1.0 => Some("1 more poll".to_string()),
+        p => Some(format!("{} more polls", grouped(p))),
+    };
+    [requests, polls]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 /// One line for the screen and the journal. `green_rps`, green's request
 /// rate now, turns the requests still needed into time.
 pub fn describe(j: &Judged, finding: &Finding, green_rps: Option<f64>) -> String {
@@ -91,9 +108,12 @@ pub fn describe(j: &Judged, finding: &Finding, green_rps: Option<f64>) -> String
             "no difference detectable yet (evidence {}); waiting for blue's requests to compare with",
             times(*e_value)
         ),
-        Finding::BurnIn { green_requests } => format!(
-            "no difference detectable yet: {} more green requests before the test may judge",
-            grouped(*green_requests)
+        Finding::BurnIn {
+            green_requests,
+            polls,
+        } => format!(
+            "no difference detectable yet: {} before the test may judge",
+            burn_in_left(*green_requests, *polls)
         ),
         Finding::NoRegression { .. } => format!(
             "no regression of {} on green: enough requests to have seen one ({a})",
@@ -162,6 +182,18 @@ mod tests {
             "quality",
             TestConfig::new(0.01, MinEffect::Absolute(0.03)).unwrap(),
             false,
+        );
+        let burn_in = |green_requests, polls| Finding::BurnIn {
+            green_requests,
+            polls,
+        };
+        assert_eq!(
+            describe(&q, &burn_in(40.0, 12.0), None),
+            "no difference detectable yet: 40 more green requests and 12 more polls before the test may judge"
+        );
+        assert_eq!(
+            describe(&q, &burn_in(0.0, 1.0), None),
+            "no difference detectable yet: 1 more poll before the test may judge"
         );
         assert_eq!(
             describe(&q, &Finding::NoRegression { e_value: 0.2 }, None),
