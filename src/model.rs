@@ -225,6 +225,11 @@ pub enum Tally {
         buckets: Vec<(f64, f64)>,
         sum: Option<f64>,
     },
+    /// A mean's counters: `count` requests (the denominator) and the `sum`
+    /// of their values (the numerator), in the metric's unit. No source
+    /// exports a sum of squares; the test of means estimates the spread
+    /// from the increments between polls (`stats::means`).
+    Moments { count: f64, sum: f64 },
 }
 
 /// Everything measured of one colour in one poll.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cost::CostModel;
 use super::selector::Selector;
-use super::unit::Unit;
+use super::unit::{Dimension, Unit};
 use crate::model::Color;
 
 /// The label the rendered PromQL selects a colour by, as today's default
@@ -78,6 +78,27 @@ impl Formula {
             self,
             Formula::Quantile { .. } | Formula::Ratio { .. } | Formula::Cost(_)
         )
+    }
+
+    /// Whether a ratio is a mean per request rather than the share of
+    /// requests that had an event: a `_sum` over its `_count`, or any
+    /// ratio whose unit is not a share (durations or tokens over
+    /// requests). The two take different tests, and only a share may take
+    /// the count test: its events are requests. Taking a share for a mean
+    /// would be safe (a mean of 0/1 values), the other way round not.
+    pub fn is_mean(&self) -> bool {
+        let Formula::Ratio {
+            numerator,
+            complement,
+            unit,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        !complement
+            && (unit.dimension() != Dimension::Share
+                || numerator.iter().all(|s| s.name.ends_with("_sum")))
     }
 
     /// The series it reads, as `check` names them when none is found
@@ -246,6 +267,28 @@ mod tests {
             unit: Unit::Ratio,
         };
         assert!(c.promql(Color::Blue).starts_with("1 - ((sum(rate(ok{"));
+    }
+
+    #[test]
+    fn a_sum_over_a_count_or_a_time_over_requests_is_a_mean() {
+        let ratio = |n: &str, unit| Formula::Ratio {
+            numerator: vec![parsed(n)],
+            denominator: vec![parsed("requests")],
+            complement: false,
+            unit,
+        };
+        assert!(!ratio("errors", Unit::Ratio).is_mean());
+        assert!(!ratio("errors", Unit::Percent).is_mean());
+        assert!(ratio("quality_sum", Unit::Ratio).is_mean());
+        assert!(ratio("duration_us", Unit::Micros).is_mean());
+        assert!(ratio("tokens", Unit::None).is_mean());
+        let complement = Formula::Ratio {
+            numerator: vec![parsed("ok_sum")],
+            denominator: vec![parsed("requests")],
+            complement: true,
+            unit: Unit::Ratio,
+        };
+        assert!(!complement.is_mean());
     }
 
     #[test]

@@ -84,7 +84,8 @@ impl MetricSpec {
     }
 
     /// Whether a test can judge it: its formula counts requests and
-    /// events (a ratio) or spreads them over buckets (a histogram). A
+    /// events or sums a value per request (a ratio), or spreads requests
+    /// over buckets (a histogram). A
     /// gauge has one value per pod, a rate or a cost no requests to count
     /// against, and a PromQL template names no counters.
     pub fn testable(&self) -> bool {
@@ -92,6 +93,12 @@ impl MetricSpec {
             self.compute.formula,
             Some(Formula::Ratio { .. } | Formula::Quantile { .. })
         )
+    }
+
+    /// Whether a test would judge it as a mean per request (see
+    /// [`Formula::is_mean`]) rather than as a count.
+    pub fn is_mean(&self) -> bool {
+        self.compute.formula.as_ref().is_some_and(Formula::is_mean)
     }
 
     pub fn higher_is_worse(&self) -> bool {

@@ -1,8 +1,9 @@
 //! The PromQL of a metric's cumulative tallies: the raw counter sums per
 //! colour that the sequential tests take increments of, where the metric's
 //! own query gives only a windowed rate or quantile. Only formulas that
-//! count requests have them (ratios and histograms); a PromQL template of
-//! the user's own says nothing of its counters, so it has none. Pure.
+//! count requests have them (ratios, means and histograms); a PromQL
+//! template of the user's own says nothing of its counters, so it has
+//! none. Pure.
 
 use super::compute::{COLOR_MATCHER, Compute, Formula, sum_of};
 use super::selector::Selector;
@@ -15,6 +16,9 @@ pub enum TallyQueries {
     Counts { requests: String, events: String },
     /// A histogram's buckets summed by `le`, and its `_sum`.
     Buckets { buckets: String, sum: String },
+    /// A mean's requests (the denominator) and the sum of their values
+    /// (the numerator, which must exist: a missing sum is not 0).
+    Moments { count: String, sum: String },
 }
 
 /// `sum(a{..})`, or `(sum(a{..}) + sum(b{..}))`; with `zero`, a series
@@ -31,7 +35,16 @@ impl Compute {
         if self.query.is_some() {
             return None;
         }
-        match self.formula.as_ref()? {
+        let formula = self.formula.as_ref()?;
+        match formula {
+            Formula::Ratio {
+                numerator,
+                denominator,
+                ..
+            } if formula.is_mean() => Some(TallyQueries::Moments {
+                count: sums(denominator, false),
+                sum: sums(numerator, false),
+            }),
             Formula::Ratio {
                 numerator,
                 denominator,
@@ -106,6 +119,23 @@ mod tests {
         assert_eq!(
             events,
             format!("{requests} - (sum(ok{{track=\"$color\"}}) or vector(0))")
+        );
+    }
+
+    #[test]
+    fn a_mean_tallies_its_count_and_sum() {
+        let c = formula(Formula::Ratio {
+            numerator: vec![sel("lat_sum")],
+            denominator: vec![sel("lat_count")],
+            complement: false,
+            unit: Unit::Seconds,
+        });
+        assert_eq!(
+            c.tally_queries(),
+            Some(TallyQueries::Moments {
+                count: "sum(lat_count{track=\"$color\"})".into(),
+                sum: "sum(lat_sum{track=\"$color\"})".into(),
+            })
         );
     }
 

@@ -1,13 +1,14 @@
-//! From the sources' cumulative tallies to the count test's counters: a
-//! ratio's requests and events as they are, a histogram's requests and
-//! requests slower than a bound (a bucket edge near blue's p99 or the
-//! SLO). Two consecutive snapshots' tallies of both colours give one
-//! [`Step`]: the increments of that poll, or why there are none.
+//! From the sources' cumulative tallies to the tests' counters: a ratio's
+//! requests and events as they are, a histogram's requests and requests
+//! slower than a bound (a bucket edge near blue's p99 or the SLO), a
+//! mean's count and sum. Two consecutive snapshots' tallies of both
+//! colours give one [`Step`]: the increments of that poll, or why there
+//! are none.
 
 use crate::model::Tally;
 
 use super::histogram::{self, Bucket};
-use super::increments::{Counts, Cumulative, Step};
+use super::increments::{Counts, Cumulative, Moments, Step};
 
 /// The cumulative counters a tally gives the count test. A histogram
 /// needs `bound` (one of its edges, in the metric's unit); without it, or
@@ -25,6 +26,28 @@ pub fn counts(t: &Tally, bound: Option<f64>) -> Option<Counts> {
                 events: slow,
             })
         }
+        Tally::Moments { .. } => None,
+    }
+}
+
+/// The cumulative count and sum a mean's tally gives the test of means
+/// (no sum of squares: its spread comes from the batch means).
+pub fn moments(t: &Tally) -> Option<Moments> {
+    match t {
+        Tally::Moments { count, sum } => Some(Moments {
+            count: *count,
+            sum: *sum,
+            sum_sq: None,
+        }),
+        Tally::Counts { .. } | Tally::Buckets { .. } => None,
+    }
+}
+
+/// Requests counted by a tally so far.
+pub fn requests(t: &Tally) -> f64 {
+    match t {
+        Tally::Counts { requests, .. } => *requests,
+        Tally::Buckets { count, .. } | Tally::Moments { count, .. } => *count,
     }
 }
 
@@ -158,6 +181,25 @@ mod tests {
         );
         assert_eq!(slow_bound(&counted(10.0, 1.0), None, 0.99), None);
         assert_eq!(slow_bound(&hist(0.0, 0.0, 0.0), None, 0.99), None);
+    }
+
+    #[test]
+    fn a_means_tally_gives_moments_and_no_counts() {
+        let m = Tally::Moments {
+            count: 200.0,
+            sum: 50_000.0,
+        };
+        assert_eq!(
+            moments(&m),
+            Some(Moments {
+                count: 200.0,
+                sum: 50_000.0,
+                sum_sq: None
+            })
+        );
+        assert_eq!(counts(&m, Some(100.0)), None);
+        assert_eq!(moments(&counted(10.0, 1.0)), None);
+        assert_eq!([requests(&m), requests(&counted(10.0, 1.0))], [200.0, 10.0]);
     }
 
     #[test]

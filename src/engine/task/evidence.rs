@@ -18,16 +18,26 @@ use crate::stats::{EvidenceSet, Judged, Needed, tally, text};
 /// histogram: blue's p99.
 const SLOW_QUANTILE: f64 = 0.99;
 
+/// What a tested metric's tallies feed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// The count test: a ratio's events, or a histogram's requests slower
+    /// than `bound`, fixed when green first gets traffic so that the count
+    /// it feeds never changes its meaning.
+    Counts { histogram: bool, bound: Option<f64> },
+    /// The test of means: a mean's count and sum.
+    Means,
+    /// Nothing: a gauge, shown as not testable.
+    None,
+}
+
 /// One tested metric: where its tallies are, and how they are counted.
 struct Tested {
     /// Its place in the config's order (a snapshot's tallies are in it).
     index: usize,
     id: String,
     rollback: bool,
-    histogram: bool,
-    /// A histogram's slow-request bound, fixed when green first gets
-    /// traffic so that the count it feeds never changes its meaning.
-    bound: Option<f64>,
+    kind: Kind,
 }
 
 /// The engine's evidence, one [`Judged`] per tested metric.
@@ -38,28 +48,36 @@ pub(super) struct Evidence {
 }
 
 impl Evidence {
-    /// From the specs with a test: a count test on a ratio or a histogram,
-    /// and a metric no test can judge shown as not testable.
+    /// From the specs with a test: a test of means on a mean per request,
+    /// a count test on a share or a histogram, and a metric no test can
+    /// judge shown as not testable. All of them share α (Bonferroni).
     pub(super) fn new(metrics: &[Arc<MetricSpec>]) -> Evidence {
         let mut judged = Vec::new();
         let mut tested = Vec::new();
         for (index, spec) in metrics.iter().enumerate() {
             let Some(config) = spec.test else { continue };
-            judged.push(if spec.testable() {
-                Judged::counts(&spec.label, config)
-            } else {
-                Judged::gauge(&spec.label, config, spec.higher_is_worse())
-            });
-            let histogram = matches!(
-                spec.compute.formula,
-                Some(crate::metricspec::Formula::Quantile { .. })
-            );
+            let (label, worse) = (&spec.label, spec.higher_is_worse());
+            let (j, kind) = match (spec.testable(), spec.is_mean()) {
+                (false, _) => (Judged::gauge(label, config, worse), Kind::None),
+                (true, true) => (Judged::means(label, config, worse), Kind::Means),
+                (true, false) => {
+                    let histogram = matches!(
+                        spec.compute.formula,
+                        Some(crate::metricspec::Formula::Quantile { .. })
+                    );
+                    let bound = None;
+                    (
+                        Judged::counts(label, config),
+                        Kind::Counts { histogram, bound },
+                    )
+                }
+            };
+            judged.push(j);
             tested.push(Tested {
                 index,
                 id: spec.id.clone(),
                 rollback: spec.rollback,
-                histogram,
-                bound: None,
+                kind,
             });
         }
         Evidence {
@@ -77,18 +95,31 @@ impl Evidence {
     pub(super) fn observe(&mut self, snap: &Snapshot, green: &str) {
         if self.set.green_is(green) {
             for t in &mut self.tested {
-                t.bound = None;
+                if let Kind::Counts { bound, .. } = &mut t.kind {
+                    *bound = None;
+                }
             }
         }
         for (t, judged) in self.tested.iter_mut().zip(0..) {
             let (blue, green) = (snap.blue.tally(t.index), snap.green.tally(t.index));
-            if t.histogram && t.bound.is_none() && green.is_some_and(has_requests) {
-                t.bound = blue.and_then(|b| tally::slow_bound(b, None, SLOW_QUANTILE));
-            }
-            let counts = |x: Option<&Tally>| x.and_then(|x| tally::counts(x, t.bound));
             let name = self.set.metrics()[judged].name.clone();
-            if let Some(j) = self.set.get_mut(&name) {
-                j.observe_counts(counts(blue), counts(green));
+            let Some(j) = self.set.get_mut(&name) else {
+                continue;
+            };
+            match &mut t.kind {
+                Kind::Counts { histogram, bound } => {
+                    let served = green.is_some_and(|g| tally::requests(g) > 0.0);
+                    if *histogram && bound.is_none() && served {
+                        *bound = blue.and_then(|b| tally::slow_bound(b, None, SLOW_QUANTILE));
+                    }
+                    let counts = |x: Option<&Tally>| x.and_then(|x| tally::counts(x, *bound));
+                    j.observe_counts(counts(blue), counts(green));
+                }
+                Kind::Means => {
+                    let moments = |x: Option<&Tally>| x.and_then(tally::moments);
+                    j.observe_moments(moments(blue), moments(green));
+                }
+                Kind::None => {}
             }
         }
     }
@@ -136,13 +167,6 @@ impl Evidence {
 
     fn judged(&self) -> impl Iterator<Item = (&Tested, &Judged)> {
         self.tested.iter().zip(self.set.metrics())
-    }
-}
-
-fn has_requests(t: &Tally) -> bool {
-    match t {
-        Tally::Counts { requests, .. } => *requests > 0.0,
-        Tally::Buckets { count, .. } => *count > 0.0,
     }
 }
 
@@ -288,12 +312,102 @@ mod tests {
         for t in 0..120 {
             poll(f64::from(t), 0.05);
         }
-        assert_eq!(e.tested[0].bound, Some(100.0));
+        assert_eq!(
+            e.tested[0].kind,
+            Kind::Counts {
+                histogram: true,
+                bound: Some(100.0)
+            }
+        );
         let views = e.views(None);
         assert_eq!(views[0].id, p99);
         assert!(
             matches!(views[0].finding, Finding::Worse { .. }),
             "{views:?}"
         );
+    }
+
+    /// The `http` preset with a test on the error rate and on a mean TTFT
+    /// in ms from `lat_sum` / `lat_count` in seconds, in place of p99.
+    fn with_a_mean() -> Vec<Arc<MetricSpec>> {
+        let mut specs: Vec<MetricSpec> = specs(true).iter().map(|s| (**s).clone()).collect();
+        let mean = &mut specs[0];
+        mean.id = "ttft_mean_ms".into();
+        mean.label = "TTFT mean".into();
+        mean.compute.formula = Some(crate::metricspec::Formula::Ratio {
+            numerator: vec![crate::testing::parsed("lat_sum")],
+            denominator: vec![crate::testing::parsed("lat_count")],
+            complement: false,
+            unit: crate::metricspec::Unit::Seconds,
+        });
+        mean.test = Some(TestConfig::new(0.01, MinEffect::Relative(0.3)).unwrap());
+        specs.into_iter().map(Arc::new).collect()
+    }
+
+    /// Polls 0..`polls`, one a second: blue 750 requests a second with a
+    /// mean TTFT of 300 ms, green 250 with `green_ms`; each poll's means
+    /// are 30 ms above or below, in turn (the spread the batch means see).
+    fn run_means(e: &mut Evidence, green_ms: f64, polls: u32, green: &str) {
+        let (mut blue_sum, mut green_sum) = (0.0, 0.0);
+        for t in 0..polls {
+            let wobble = if t % 2 == 0 { 30.0 } else { -30.0 };
+            let mut s = snap(f64::from(t), 0.005);
+            let moments = |count: f64, sum: f64| Some(Tally::Moments { count, sum });
+            s.blue.tallies[0] = moments(750.0 * f64::from(t), blue_sum);
+            s.green.tallies[0] = moments(250.0 * f64::from(t), green_sum);
+            e.observe(&s, green);
+            blue_sum += 750.0 * (300.0 + wobble);
+            green_sum += 250.0 * (green_ms + wobble);
+        }
+    }
+
+    #[test]
+    fn a_slower_mean_is_judged_by_the_test_of_means_and_rolls_back() {
+        let mut e = Evidence::new(&with_a_mean());
+        assert!(matches!(e.tested[0].kind, Kind::Means));
+        // the mean, the error rate and the gauge: two judged, α / 2 each
+        let levels: Vec<f64> = e.set.metrics().iter().map(Judged::level).collect();
+        assert_eq!(levels, [0.005, 0.005, 0.005]);
+        run_means(&mut e, 400.0, 5, "v2");
+        // the baseline and 4 batches: 6 more polls before the spread is known
+        assert_eq!(
+            e.views(None)[0].finding,
+            Finding::BurnIn {
+                green_requests: 0.0,
+                polls: 6.0
+            }
+        );
+        assert_eq!(e.rollback_reason(), None);
+        let mut e = Evidence::new(&with_a_mean());
+        run_means(&mut e, 400.0, 30, "v2");
+        let views = e.views(None);
+        assert_eq!(views[0].id, "ttft_mean_ms");
+        assert!(
+            matches!(views[0].finding, Finding::Worse { .. }),
+            "{views:?}"
+        );
+        let why = e.rollback_reason().unwrap_or_default();
+        assert!(why.starts_with("green's TTFT mean is higher"), "{why}");
+        assert!(e.e_values()["ttft_mean_ms"] >= 200.0);
+        // a new green starts it again
+        run_means(&mut e, 400.0, 1, "v3");
+        assert_eq!(e.e_values()["ttft_mean_ms"], 1.0);
+        assert_eq!(e.rollback_reason(), None);
+    }
+
+    #[test]
+    fn an_equal_mean_is_no_reason() {
+        let mut e = Evidence::new(&with_a_mean());
+        run_means(&mut e, 300.0, 120, "v2");
+        let views = e.views(Some(250.0));
+        assert!(
+            matches!(
+                views[0].finding,
+                Finding::Inconclusive { .. } | Finding::NoRegression { .. }
+            ),
+            "{views:?}"
+        );
+        assert!(e.e_values()["ttft_mean_ms"] < 1.0);
+        assert_eq!(e.rollback_reason(), None);
     }
 }

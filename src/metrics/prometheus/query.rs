@@ -28,6 +28,8 @@ pub enum Slot {
 pub enum Part {
     Requests,
     Events,
+    /// A mean's requests (its `_sum` is [`Part::Sum`]).
+    Count,
     /// One series per `le`.
     Buckets,
     Sum,
@@ -38,6 +40,7 @@ impl Part {
         match self {
             Part::Requests => "requests",
             Part::Events => "events",
+            Part::Count => "count",
             Part::Buckets => "buckets",
             Part::Sum => "sum",
         }
@@ -160,7 +163,8 @@ fn tallies(i: usize, spec: &MetricSpec, color: Color, label: &str, window: Durat
     let Some(queries) = spec.test.and(spec.compute.tally_queries()) else {
         return Vec::new();
     };
-    // Bounds and sums of a histogram are in its series' unit.
+    // Bounds and sums of a histogram, and a mean's sum, are in its
+    // series' unit.
     let scale = spec
         .compute
         .formula
@@ -172,6 +176,9 @@ fn tallies(i: usize, spec: &MetricSpec, color: Color, label: &str, window: Durat
         }
         TallyQueries::Buckets { buckets, sum } => {
             vec![(Part::Buckets, buckets, scale), (Part::Sum, sum, scale)]
+        }
+        TallyQueries::Moments { count, sum } => {
+            vec![(Part::Count, count, 1.0), (Part::Sum, sum, scale)]
         }
     };
     parts

@@ -1,6 +1,6 @@
 //! The answers of a metric's tally queries → its cumulative [`Tally`]:
-//! requests and events of a ratio, buckets (one series per `le`) and sum
-//! of a histogram. Pure. A part with no answer leaves the tally unknown,
+//! requests and events of a ratio, count and sum of a mean, buckets (one
+//! series per `le`) and sum of a histogram. Pure. A part with no answer leaves the tally unknown,
 //! except a histogram's sum, which the tests can do without.
 
 use prometheus_http_query::response::Data;
@@ -14,18 +14,20 @@ use crate::model::Tally;
 pub struct Parts {
     requests: Option<f64>,
     events: Option<f64>,
+    count: Option<f64>,
     buckets: Option<Vec<(f64, f64)>>,
     sum: Option<f64>,
 }
 
 impl Parts {
-    /// Keeps one answer; `scale` takes a histogram's bounds and sum into
-    /// the metric's unit.
+    /// Keeps one answer; `scale` takes a histogram's bounds and sum, or a
+    /// mean's sum, into the metric's unit.
     pub fn answer(&mut self, part: Part, scale: f64, data: &Data) {
         let one = || single(data).result.ok().map(|v| v.value);
         match part {
             Part::Requests => self.requests = one(),
             Part::Events => self.events = one(),
+            Part::Count => self.count = one(),
             Part::Sum => self.sum = one().map(|v| v * scale),
             Part::Buckets => self.buckets = buckets(data, scale),
         }
@@ -36,6 +38,10 @@ impl Parts {
         if let (Some(requests), Some(events)) = (self.requests, self.events) {
             return (requests.is_finite() && events.is_finite())
                 .then_some(Tally::Counts { requests, events });
+        }
+        if let Some(count) = self.count {
+            let sum = self.sum?;
+            return (count.is_finite() && sum.is_finite()).then_some(Tally::Moments { count, sum });
         }
         let buckets = self.buckets.clone()?;
         let count = buckets.last().filter(|(le, _)| *le == f64::INFINITY)?.1;
@@ -109,6 +115,22 @@ mod tests {
             Some(Tally::Counts {
                 requests: 1200.0,
                 events: 6.0
+            })
+        );
+    }
+
+    #[test]
+    fn a_mean_needs_its_count_and_sum() {
+        let mut p = Parts::default();
+        p.answer(Part::Count, 1.0, &vector(&[("", 400.0)]));
+        assert_eq!(p.tally(), None);
+        // a sum of seconds, in ms
+        p.answer(Part::Sum, 1000.0, &vector(&[("", 100.0)]));
+        assert_eq!(
+            p.tally(),
+            Some(Tally::Moments {
+                count: 400.0,
+                sum: 100_000.0
             })
         );
     }

@@ -1,7 +1,8 @@
 //! The cumulative totals behind a metric, summed over a colour's pods as
 //! they stand now: what the sequential tests take increments of between
-//! polls. Only ratios (requests and events) and histograms (buckets) can
-//! be tested; gauges, rates and costs give none. Pure.
+//! polls. Only ratios (requests and events, or a mean's count and sum)
+//! and histograms (buckets) can be tested; gauges, rates and costs give
+//! none. Pure.
 
 use crate::metricspec::{Formula, MetricSpec, Selector};
 use crate::model::Tally;
@@ -12,7 +13,18 @@ use super::histogram::merge;
 /// The tally of `spec` over the colour's current pod totals, `None` when
 /// it cannot be tested or its series are absent from every pod.
 pub fn tally(spec: &MetricSpec, x: &Inputs) -> Option<Tally> {
-    match spec.compute.formula.as_ref()? {
+    let formula = spec.compute.formula.as_ref()?;
+    match formula {
+        Formula::Ratio {
+            numerator,
+            denominator,
+            unit,
+            ..
+        } if formula.is_mean() => Some(Tally::Moments {
+            count: summed(x, denominator)?,
+            // No sum yet is not a sum of 0 over the requests counted.
+            sum: spec.shown(summed(x, numerator)?, *unit),
+        }),
         Formula::Ratio {
             numerator,
             denominator,
@@ -134,6 +146,29 @@ mod tests {
             Some(Tally::Buckets { count, sum, .. }) => assert_eq!((*count, *sum), (100.0, None)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_mean_sums_its_count_and_sum_in_the_metrics_unit() {
+        let mut specs = Names::new("lat", "req", "q").specs();
+        specs[1].unit = Unit::Millis;
+        specs[1].compute.formula = Some(Formula::Ratio {
+            numerator: vec![sel("lat_sum")],
+            denominator: vec![sel("lat_count")],
+            complement: false,
+            unit: Unit::Seconds,
+        });
+        let t = tallies(&specs, &[POD_A, POD_B]);
+        // 120 requests, 12 s + 5 s of them, in ms
+        assert_eq!(
+            t[1],
+            Some(Tally::Moments {
+                count: 120.0,
+                sum: 17000.0
+            })
+        );
+        // a count without its sum is no tally
+        assert_eq!(tallies(&specs, &["lat_count 3\n"])[1], None);
     }
 
     #[test]
