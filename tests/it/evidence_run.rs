@@ -2,7 +2,9 @@
 //! green serves 25 % of 1,000 requests per second. Green's error rate at
 //! 1.0 % against blue's 0.5 % never crosses the thresholds (`absolute` 5 %,
 //! `vs_blue` +2 pt), yet the test on the error rate rolls it back; at
-//! 0.5 % on both, nothing rolls back.
+//! 0.5 % on both, nothing rolls back in the same 120 s. A mean latency
+//! 50 % higher on green, far under its threshold, is rolled back by the
+//! test of means.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -18,11 +20,30 @@ use crate::support::served::{command, serve_pages};
 const RPS: f64 = 1000.0;
 const GREEN_SHARE: f64 = 0.25;
 
-/// One colour's page after `secs` seconds at `rps` requests per second,
-/// `error_rate` of them errors (all fast: only the error rate differs).
-fn page(secs: f64, rps: f64, error_rate: f64) -> String {
-    let requests = (secs * rps).floor();
-    let errors = (requests * error_rate).floor();
+/// What a colour serves: requests per second, the share of them that
+/// fail, their mean latency in seconds.
+#[derive(Clone, Copy)]
+struct Serves {
+    rps: f64,
+    errors: f64,
+    mean: f64,
+}
+
+/// The sum of the latencies served in `secs` seconds: each second's mean
+/// is `mean` moved by up to ±10 % (a fixed pseudo-random pattern), so
+/// that the polls' batch means have a spread to estimate.
+fn latency_sum(secs: f64, s: Serves) -> f64 {
+    let second = |k: u64| s.mean * (1.0 + 0.1 * ((k * 7919 % 13) as f64 / 6.0 - 1.0));
+    let whole = secs.floor() as u64;
+    let done: f64 = (0..whole).map(second).sum();
+    s.rps * (done + (secs - secs.floor()) * second(whole))
+}
+
+/// One colour's page after `secs` seconds (all requests within 100 ms:
+/// only the error rate and the mean latency differ).
+fn page(secs: f64, s: Serves) -> String {
+    let requests = (secs * s.rps).floor();
+    let errors = (requests * s.errors).floor();
     let series = [
         ("# TYPE request_duration_seconds histogram", None),
         (
@@ -34,6 +55,7 @@ fn page(secs: f64, rps: f64, error_rate: f64) -> String {
             Some(requests),
         ),
         ("request_duration_seconds_count", Some(requests)),
+        ("request_duration_seconds_sum", Some(latency_sum(secs, s))),
         ("requests_total{code=\"200\"}", Some(requests - errors)),
         ("requests_total{code=\"500\"}", Some(errors)),
         ("model_quality_score", Some(0.9)),
@@ -48,39 +70,64 @@ fn page(secs: f64, rps: f64, error_rate: f64) -> String {
 }
 
 /// A colour's server: its counters advance with time from now.
-fn serve(rps: f64, error_rate: f64) -> String {
+fn serve(s: Serves) -> String {
     let start = Instant::now();
-    serve_pages(move |_| page(start.elapsed().as_secs_f64(), rps, error_rate))
+    serve_pages(move |_| page(start.elapsed().as_secs_f64(), s))
 }
 
+/// The test on the error rate, beside thresholds that never fire.
+const ERROR_RATE_TEST: &str = "[guardrails.error_rate]\nabsolute = { warn = 4.0, breach = 5.0 }\n\
+     vs_blue = { warn = 1.0, breach = 2.0 }\n\
+     test = { alpha = 0.01, min_effect = \"+0.25pt\" }\n";
+
+/// A mean latency from the histogram's `_sum` over its `_count`, with a
+/// threshold that never fires and the test of means.
+const MEAN_TEST: &str = "[[metrics]]\nid = \"latency_mean_ms\"\nlabel = \"mean latency\"\n\
+     unit = \"ms\"\nbetter = \"lower\"\n\
+     scrape = { numerator = \"request_duration_seconds_sum\", \
+     denominator = \"request_duration_seconds_count\", unit = \"s\" }\n\
+     absolute = { warn = \"4s\", breach = \"5s\" }\n\
+     test = { alpha = 0.01, min_effect = \"+30%\" }\n";
+
 /// The config: green at 25 % for as long as the test runs (one step, a
-/// dwell longer than the test), thresholds that never fire, and the test
-/// on the error rate.
-fn config(dir: &Path, green_errors: f64) -> PathBuf {
+/// dwell longer than the test), blue at 0.5 % errors and 60 ms, and
+/// `tests` (TOML) to judge green with.
+fn config(dir: &Path, green: Serves, tests: &str) -> PathBuf {
     let path = dir.join("c.toml");
     let text = format!(
         "[service]\nname = \"chat\"\n[router]\nkind = \"demo\"\n\
          [source]\nkind = \"scrape\"\ninterval = \"1s\"\ntimeout = \"500ms\"\nwindow = \"5s\"\n\
          [source.scrape]\nblue = [\"{}\"]\ngreen = [\"{}\"]\n\
          [plan]\nsteps = [25, 100]\ndwell = \"1h\"\nprogress_deadline = \"2h\"\n\
-         [guardrails.error_rate]\nabsolute = {{ warn = 4.0, breach = 5.0 }}\n\
-         vs_blue = {{ warn = 1.0, breach = 2.0 }}\n\
-         test = {{ alpha = 0.01, min_effect = \"+0.25pt\" }}\n\
-         [journal]\npath = \"{}\"\n",
-        serve(RPS * (1.0 - GREEN_SHARE), 0.005),
-        serve(RPS * GREEN_SHARE, green_errors),
+         [journal]\npath = \"{}\"\n{tests}",
+        serve(Serves {
+            rps: RPS * (1.0 - GREEN_SHARE),
+            errors: 0.005,
+            mean: 0.060,
+        }),
+        serve(green),
         dir.join("journal.jsonl").display(),
     );
     std::fs::write(&path, text).unwrap();
     path
 }
 
+/// Green at 25 % of the traffic with `errors` and a mean latency of `mean`
+/// seconds.
+fn green(errors: f64, mean: f64) -> Serves {
+    Serves {
+        rps: RPS * GREEN_SHARE,
+        errors,
+        mean,
+    }
+}
+
 /// `cutover run` on that config for at most `within`: its exit code
 /// (`None`: still running, then killed), its output and its journal.
-fn cutover_run(green_errors: f64, within: Duration) -> (Option<i32>, String, Vec<Record>) {
+fn cutover_run(green: Serves, tests: &str, within: Duration) -> (Option<i32>, String, Vec<Record>) {
     let _turn = serial::heavy();
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), green_errors);
+    let config = config(dir.path(), green, tests);
     let log = dir.path().join("log");
     let child = command(
         dir.path(),
@@ -124,7 +171,11 @@ fn rollback_intent(recs: &[Record]) -> Option<&Record> {
 
 #[test]
 fn a_doubled_error_rate_rolls_back_on_evidence() {
-    let (code, out, recs) = cutover_run(0.010, Duration::from_secs(120));
+    let (code, out, recs) = cutover_run(
+        green(0.010, 0.060),
+        ERROR_RATE_TEST,
+        Duration::from_secs(120),
+    );
     assert_eq!(code, Some(3), "{out}");
     let intent = rollback_intent(&recs).unwrap_or_else(|| panic!("{recs:#?}"));
     assert_eq!(intent.origin, Some(RecordOrigin::AutoRollback));
@@ -135,12 +186,36 @@ fn a_doubled_error_rate_rolls_back_on_evidence() {
     assert!(e >= 100.0, "the evidence reached 1/α: {intent:?}");
 }
 
-/// Shorter than the first half's 120 s to keep the suite quick: the
-/// evidence on equal colours does not grow with time (Ville's inequality
-/// bounds ever reaching 1/α at α, whatever the length).
+/// The same 120 s in which a doubled error rate is rolled back: a heavy
+/// test that mostly waits.
 #[test]
 fn equal_error_rates_do_not_roll_back() {
-    let (code, out, recs) = cutover_run(0.005, Duration::from_secs(40));
+    let (code, out, recs) = cutover_run(
+        green(0.005, 0.060),
+        ERROR_RATE_TEST,
+        Duration::from_secs(120),
+    );
     assert_eq!(code, None, "still running: {out}");
     assert!(rollback_intent(&recs).is_none(), "{recs:#?}");
+}
+
+/// 90 ms on green against blue's 60 ms: under the 5 s threshold, and the
+/// test of means judges once 10 polls have shown the spread.
+#[test]
+fn a_higher_mean_latency_rolls_back_on_evidence() {
+    let (code, out, recs) = cutover_run(green(0.005, 0.090), MEAN_TEST, Duration::from_secs(60));
+    assert_eq!(code, Some(3), "{out}");
+    let intent = rollback_intent(&recs).unwrap_or_else(|| panic!("{recs:#?}"));
+    assert_eq!(intent.origin, Some(RecordOrigin::AutoRollback));
+    let reason = intent.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("green's mean latency is higher than blue's"),
+        "{reason}"
+    );
+    let e = intent
+        .evidence
+        .get("latency_mean_ms")
+        .copied()
+        .unwrap_or(0.0);
+    assert!(e >= 100.0, "the evidence reached 1/α: {intent:?}");
 }

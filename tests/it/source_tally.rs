@@ -1,6 +1,6 @@
 //! Both sources hand over each tested metric's cumulative tally, and two
 //! consecutive snapshots' tallies give the count test its increments
-//! (`stats::tally`). The scrape source from pages written here (a pod
+//! (`stats::tally`), and the test of means a mean's count and sum. The scrape source from pages written here (a pod
 //! restart included); the Prometheus source against a real Prometheus
 //! scraping the demo fleet, checked against the same pods read directly.
 
@@ -16,19 +16,31 @@ use cutover::demo::{Fleet, Scenario};
 use cutover::metrics::MetricSource;
 use cutover::metrics::prometheus::PrometheusSource;
 use cutover::metrics::scrape::ScrapeSource;
-use cutover::metricspec::{MetricSpec, preset};
+use cutover::metricspec::{Formula, MetricSpec, Selector, Unit, preset};
 use cutover::model::{Color, Snapshot, Split, Tally};
 use cutover::router::demo::SharedSplit;
-use cutover::stats::tally::{Pair, increments, slow_bound};
+use cutover::stats::increments::Cumulative;
+use cutover::stats::tally::{Pair, increments, moments, slow_bound};
 use cutover::stats::{Counts, MinEffect, Step, TestConfig};
 
 /// The `http` preset (the demo fleet's names) with a test on the error
-/// rate and the p99.
+/// rate and the p99, and a mean latency (the histogram's `_sum` over its
+/// `_count`, in ms) with the test of means.
 fn tested_specs() -> Vec<MetricSpec> {
     let mut specs = preset::specs("http", 0).unwrap();
     for s in specs.iter_mut().filter(|s| s.id != "quality") {
         s.test = Some(TestConfig::new(0.01, MinEffect::Points(0.5)).unwrap());
     }
+    let mut mean = specs[0].clone();
+    mean.id = "latency_mean_ms".into();
+    mean.compute.formula = Some(Formula::Ratio {
+        numerator: vec![Selector::named("http_request_duration_seconds_sum")],
+        denominator: vec![Selector::named("http_request_duration_seconds_count")],
+        complement: false,
+        unit: Unit::Seconds,
+    });
+    mean.test = Some(TestConfig::new(0.01, MinEffect::Relative(0.3)).unwrap());
+    specs.push(mean);
     specs
 }
 
@@ -41,15 +53,17 @@ fn pair(s: &Snapshot, i: usize) -> Pair<'_> {
 }
 
 /// One pod's page: `requests` served, `errors` of them 5xx, `slow` over
-/// 0.5 s (the rest within 0.1 s).
+/// 0.5 s (1 s each), the rest within 0.1 s (50 ms each).
 fn page(requests: u64, errors: u64, slow: u64) -> String {
     let fast = requests - slow;
+    let sum = 0.05 * fast as f64 + slow as f64;
     format!(
         "# TYPE http_request_duration_seconds histogram\n\
          http_request_duration_seconds_bucket{{le=\"0.1\"}} {fast}\n\
          http_request_duration_seconds_bucket{{le=\"0.5\"}} {fast}\n\
          http_request_duration_seconds_bucket{{le=\"+Inf\"}} {requests}\n\
          http_request_duration_seconds_count {requests}\n\
+         http_request_duration_seconds_sum {sum}\n\
          http_requests_total{{code=\"200\"}} {}\n\
          http_requests_total{{code=\"500\"}} {errors}\n\
          model_quality_score 0.9\n",
@@ -91,6 +105,15 @@ fn scrape_tallies_sum_the_pods_and_a_restart_loses_the_span() {
         other => panic!("p99's tally: {other:?}"),
     }
     assert_eq!(second.green.tally(index(&specs, "quality")), None);
+    // The mean's count and sum, in ms: 300 requests, 5 of them slow.
+    let mean = index(&specs, "latency_mean_ms");
+    assert_eq!(
+        second.green.tally(mean),
+        Some(&Tally::Moments {
+            count: 300.0,
+            sum: 1000.0 * (0.05 * 295.0 + 5.0)
+        })
+    );
     // The increments of the poll: errors, and requests over 500 ms.
     assert_eq!(
         increments(pair(&first, errors), pair(&second, errors), None),
@@ -174,15 +197,18 @@ async fn prometheus_run() {
     let specs = tested_specs();
     let mut src = PrometheusSource::new(&prom_cfg, &source, &specs).unwrap();
     let (errors, p99) = (index(&specs, "error_rate"), index(&specs, "p99_ms"));
+    let mean = index(&specs, "latency_mean_ms");
     // Today's configs send no tally query; tested metrics send theirs.
     let untested = preset::specs("http", 0).unwrap();
     let plain = PrometheusSource::new(&prom_cfg, &source, &untested).unwrap();
     assert!(plain.queries().len() < src.queries().len());
 
     let has_tallies = |s: &Snapshot| {
-        Color::BOTH
-            .iter()
-            .all(|c| s.color(*c).tally(errors).is_some() && s.color(*c).tally(p99).is_some())
+        Color::BOTH.iter().all(|c| {
+            [errors, p99, mean]
+                .iter()
+                .all(|i| s.color(*c).tally(*i).is_some())
+        })
     };
     let deadline = Instant::now() + Duration::from_secs(40);
     let first = loop {
@@ -227,6 +253,27 @@ async fn prometheus_run() {
             other => panic!("{c} p99 tally: {other:?}"),
         };
         assert_eq!(edges(&t), edges(&p), "{c}: the same bounds, in ms");
+        // The mean's count lags like the requests; its mean per request
+        // (in ms) is the pods' within the lag.
+        let of = |s: &Snapshot| match s.color(c).tally(mean).and_then(moments) {
+            Some(m) => (m.count, m.mean().unwrap_or(f64::NAN)),
+            other => panic!("{c} mean tally: {other:?}"),
+        };
+        let ((tc, tm), (pc, pm)) = (of(&t), of(&p));
+        assert!(
+            pc <= tc && tc - pc <= 0.25 * tc,
+            "{c}: pods {tc}, prometheus {pc}"
+        );
+        assert!(
+            (pm - tm).abs() <= 0.25 * tm,
+            "{c}: pods {tm} ms, prometheus {pm} ms"
+        );
+    }
+    // Between two polls, a mean's count and sum grew on both colours.
+    for c in Color::BOTH {
+        let m = |s: &Snapshot| s.color(c).tally(mean).and_then(moments).unwrap();
+        let grown = m(&p).delta(&m(&first)).expect("no restart");
+        assert!(grown.count > 0.0 && grown.sum > 0.0, "{c}: {grown:?}");
     }
     // Between two polls, both colours served: an increment to test.
     let bound = slow_bound(p.blue.tally(p99).unwrap(), None, 0.9);
