@@ -199,36 +199,33 @@ fn wilson_by_hand() {
     );
 }
 
-#[test]
-fn a_a_false_alarms_stay_within_alpha() {
-    let mut s = Sampler(fastrand::Rng::with_seed(19));
-    let (runs, alpha) = (300.0, 0.05);
-    let alarms = (0..runs as u32)
-        .filter(|_| cutover(&mut s, alpha, 0.005))
-        .count() as f64;
+/// Runs `runs` A/A cutovers at level `alpha` and asserts that the share
+/// that ever alarmed is not significantly above α.
+fn within_alpha(what: &str, s: &mut Sampler, alpha: f64, cutover: fn(&mut Sampler, f64) -> bool) {
+    let runs = 300.0;
+    let alarms = (0..runs as u32).filter(|_| cutover(s, alpha)).count() as f64;
     let (lo, hi) = wilson(alarms, runs);
-    eprintln!("A/A: {alarms} of {runs} alarmed, 95 % interval [{lo:.4}, {hi:.4}]");
+    eprintln!("{what}: {alarms} of {runs} alarmed, 95 % interval [{lo:.4}, {hi:.4}]");
     // The share's interval must reach down to α or below: an observed
     // share significantly above α would break the guarantee.
     assert!(
         lo <= alpha,
-        "{alarms} of {runs} alarmed: [{lo:.4}, {hi:.4}] above α {alpha}"
+        "{what}: {alarms} of {runs} alarmed: [{lo:.4}, {hi:.4}] above α {alpha}"
     );
+}
+
+#[test]
+fn a_a_false_alarms_stay_within_alpha() {
+    let mut s = Sampler(fastrand::Rng::with_seed(19));
+    within_alpha("A/A", &mut s, 0.05, |s, alpha| cutover(s, alpha, 0.005));
 }
 
 #[test]
 fn a_a_false_alarms_stay_within_alpha_with_the_spread_from_batch_means() {
     let mut s = Sampler(fastrand::Rng::with_seed(23));
-    let (runs, alpha) = (300.0, 0.05);
-    let alarms = (0..runs as u32)
-        .filter(|_| cutover_batched(&mut s, alpha, 1.0))
-        .count() as f64;
-    let (lo, hi) = wilson(alarms, runs);
-    eprintln!("A/A, batch means: {alarms} of {runs} alarmed, 95 % interval [{lo:.4}, {hi:.4}]");
-    assert!(
-        lo <= alpha,
-        "{alarms} of {runs} alarmed: [{lo:.4}, {hi:.4}] above α {alpha}"
-    );
+    within_alpha("A/A, batch means", &mut s, 0.05, |s, alpha| {
+        cutover_batched(s, alpha, 1.0)
+    });
     // and a TTFT 30 % slower is caught
     let caught = (0..40)
         .filter(|_| cutover_batched(&mut s, 0.01, 1.3))

@@ -105,34 +105,36 @@ mod tests {
     }
 
     #[test]
-    fn counts_need_both_parts() {
-        let mut p = Parts::default();
-        p.answer(Part::Requests, 1.0, &vector(&[("", 1200.0)]));
-        assert_eq!(p.tally(), None);
-        p.answer(Part::Events, 1.0, &vector(&[("", 6.0)]));
-        assert_eq!(
-            p.tally(),
-            Some(Tally::Counts {
-                requests: 1200.0,
-                events: 6.0
-            })
-        );
-    }
-
-    #[test]
-    fn a_mean_needs_its_count_and_sum() {
-        let mut p = Parts::default();
-        p.answer(Part::Count, 1.0, &vector(&[("", 400.0)]));
-        assert_eq!(p.tally(), None);
-        // a sum of seconds, in ms
-        p.answer(Part::Sum, 1000.0, &vector(&[("", 100.0)]));
-        assert_eq!(
-            p.tally(),
-            Some(Tally::Moments {
-                count: 400.0,
-                sum: 100_000.0
-            })
-        );
+    fn counts_and_means_need_both_parts() {
+        // (the first part, the second, its scale, the tally of both)
+        let cases = [
+            (
+                Part::Requests,
+                Part::Events,
+                1.0,
+                Tally::Counts {
+                    requests: 1200.0,
+                    events: 6.0,
+                },
+            ),
+            // a mean's sum of seconds, in ms
+            (
+                Part::Count,
+                Part::Sum,
+                1000.0,
+                Tally::Moments {
+                    count: 1200.0,
+                    sum: 6000.0,
+                },
+            ),
+        ];
+        for (first, second, scale, want) in cases {
+            let mut p = Parts::default();
+            p.answer(first, 1.0, &vector(&[("", 1200.0)]));
+            assert_eq!(p.tally(), None);
+            p.answer(second, scale, &vector(&[("", 6.0)]));
+            assert_eq!(p.tally(), Some(want));
+        }
     }
 
     #[test]

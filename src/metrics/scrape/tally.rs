@@ -148,16 +148,30 @@ mod tests {
         }
     }
 
+    /// Today's three, the second a ratio of `numerator` over `denominator`
+    /// in `unit` (shown in ms, or as a share).
+    fn with_ratio(
+        numerator: &str,
+        denominator: &str,
+        complement: bool,
+        unit: Unit,
+    ) -> Vec<MetricSpec> {
+        let mut specs = Names::new("lat", "req", "q").specs();
+        if unit == Unit::Seconds {
+            specs[1].unit = Unit::Millis;
+        }
+        specs[1].compute.formula = Some(Formula::Ratio {
+            numerator: vec![sel(numerator)],
+            denominator: vec![sel(denominator)],
+            complement,
+            unit,
+        });
+        specs
+    }
+
     #[test]
     fn a_mean_sums_its_count_and_sum_in_the_metrics_unit() {
-        let mut specs = Names::new("lat", "req", "q").specs();
-        specs[1].unit = Unit::Millis;
-        specs[1].compute.formula = Some(Formula::Ratio {
-            numerator: vec![sel("lat_sum")],
-            denominator: vec![sel("lat_count")],
-            complement: false,
-            unit: Unit::Seconds,
-        });
+        let specs = with_ratio("lat_sum", "lat_count", false, Unit::Seconds);
         let t = tallies(&specs, &[POD_A, POD_B]);
         // 120 requests, 12 s + 5 s of them, in ms
         assert_eq!(
@@ -173,13 +187,7 @@ mod tests {
 
     #[test]
     fn a_complement_counts_what_the_numerator_does_not() {
-        let mut specs = Names::new("lat", "req", "q").specs();
-        specs[1].compute.formula = Some(Formula::Ratio {
-            numerator: vec![sel(r#"req{code="200"}"#)],
-            denominator: vec![sel("req")],
-            complement: true,
-            unit: Unit::Ratio,
-        });
+        let specs = with_ratio(r#"req{code="200"}"#, "req", true, Unit::Ratio);
         let t = tallies(&specs, &[POD_A, POD_B]);
         assert_eq!(
             t[1],
