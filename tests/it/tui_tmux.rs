@@ -123,8 +123,10 @@ fn signals_and_ctrl_c_restore_the_terminal() {
             &dir.path().join("log"),
             (100, 30),
         );
-        t.wait("the cockpit", Duration::from_secs(10), |s| {
-            s.contains("GREEN")
+        // The split read back, not just the panels: quitting before the
+        // first read says "traffic left at an unknown split", rightly.
+        t.wait("the cockpit with its split", Duration::from_secs(10), |s| {
+            s.contains("GREEN") && shows_split(s, 0)
         });
         let alt = |t: &Tmux| {
             String::from_utf8_lossy(
