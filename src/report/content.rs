@@ -103,10 +103,15 @@ pub fn blocks(c: &Cutover, charts: Vec<String>) -> Vec<Block> {
     b.push(summary(c, service, first));
     if !charts.is_empty() {
         b.push(Block::Heading(2, "Charts".into()));
-        b.push(Block::Para(
-            "Green's share of traffic, then each metric for both colours, from the journal's samples and the readings at each decision. The red line is the rollback."
-                .into(),
-        ));
+        let mut about = String::from(
+            "Green's share of traffic, then each metric for both colours, from the journal's samples and the readings at each decision. The red line is the rollback.",
+        );
+        if !super::evidence::tested_ids(c.shown_entries()).is_empty() {
+            about.push_str(
+                " After a metric with a test, its evidence that green is worse than blue (log scale): green is found worse where it reaches the dashed line, 1/α; dots mark the decisions taken on it.",
+            );
+        }
+        b.push(Block::Para(about));
         b.extend(charts.into_iter().map(Block::Chart));
     }
     b.push(Block::Heading(2, "Timeline".into()));
