@@ -20,7 +20,7 @@ use rollback::rollback;
 /// Fields every line may carry, shown in their own words; any other field
 /// (a gate's result, an alert's target, a measured time) is listed as
 /// `key: value` so that nothing a newer cockpit journals is hidden.
-const KNOWN: [&str; 16] = [
+const KNOWN: [&str; 17] = [
     "time",
     "kind",
     "service",
@@ -37,6 +37,7 @@ const KNOWN: [&str; 16] = [
     "readings",
     "green_version",
     "s",
+    "evidence",
 ];
 
 /// Timings of a rollback, journaled by cockpits that measure them.
@@ -286,6 +287,20 @@ fn details(e: &Entry) -> Vec<String> {
     }
     if let Some(ms) = e.u64("duration_ms") {
         out.push(format!("took {ms} ms"));
+    }
+    let evidence = e.record.as_ref().map(|r| &r.evidence);
+    if let Some(evidence) = evidence.filter(|m| !m.is_empty()) {
+        let each: Vec<String> = evidence
+            .iter()
+            .map(|(id, v)| {
+                format!(
+                    "{} {}",
+                    super::metrics::label(id),
+                    super::evidence::label(*v)
+                )
+            })
+            .collect();
+        out.push(format!("evidence: {}", each.join(", ")));
     }
     if let Value::Object(map) = &e.value {
         for (k, v) in map {

@@ -123,6 +123,8 @@ fn a_tested_metric_gets_its_evidence_charted_after_it() {
     .filter(|w| !page.contains(w))
     .collect();
     assert!(missing.is_empty(), "missing {missing:?}");
+    let md = markdown(&c);
+    assert!(md.contains("evidence: error rate 400 |"), "{md}");
     assert!(
         page.contains("dashed line, 1/α"),
         "the charts say what it is"
