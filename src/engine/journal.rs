@@ -517,6 +517,8 @@ pub(super) mod tests {
             blue: vec![Some(1.0), None, None],
             green: vec![None, None, None],
             rps: [None, None],
+            evidence: BTreeMap::new(),
+            levels: BTreeMap::new(),
         };
         j.append(&Record::sample(SystemTime::now(), sample))
             .unwrap();

@@ -9,13 +9,16 @@
 //! 32 KB), a whole day about 1,100 (about 150 KB); past ten days one line
 //! an hour. Outside a cutover (green at 0 %) nothing is sampled but a
 //! short tail after green leaves, which shows the drain of a rollback.
+//! A metric with a test adds its evidence and level, about 30 bytes.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::metricspec::MetricSpec;
 use crate::model::{Color, Snapshot};
+use crate::stats::bonferroni;
 
 /// Samples taken at one interval before it doubles.
 pub const PER_LEVEL: u32 = 240;
@@ -49,6 +52,17 @@ pub struct Sample {
     /// Requests per second, blue then green, where counted.
     #[serde(rename = "rps", skip_serializing_if = "no_rps", default)]
     pub rps: [Option<f64>; 2],
+    /// The evidence (e-value) on each tested metric, by id: the report
+    /// charts it over time. Absent when no metric has a test, and from
+    /// samples written before samples carried it.
+    #[serde(rename = "e", skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub evidence: BTreeMap<String, f64>,
+    /// The level each of them is tested at (its α over the tested metrics,
+    /// Bonferroni), by id: the evidence rejects at 1 / level. Journaled so
+    /// that the report, which reads the journal alone, draws the line the
+    /// engine used, whatever the config says by then.
+    #[serde(rename = "a", skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub levels: BTreeMap<String, f64>,
 }
 
 fn no_rps(r: &[Option<f64>; 2]) -> bool {
@@ -85,7 +99,35 @@ impl Sample {
                 snap.color(Color::Blue).rps.map(round),
                 snap.color(Color::Green).rps.map(round),
             ],
+            evidence: BTreeMap::new(),
+            levels: BTreeMap::new(),
         }
+    }
+
+    /// With the evidence `e_values` (by id, the engine's tested metrics
+    /// that a test can judge) and the level each is tested at, from its
+    /// spec in `specs`: α over the number tested, as the engine splits it.
+    pub fn with_evidence<S: AsRef<MetricSpec>>(
+        mut self,
+        e_values: BTreeMap<String, f64>,
+        specs: &[S],
+    ) -> Sample {
+        let tested = e_values.len();
+        self.levels = specs
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|s| e_values.contains_key(&s.id))
+            .filter_map(|s| Some((s.id.clone(), round(bonferroni(s.test?.alpha, tested)))))
+            .collect();
+        // JSON has no infinity (serde would write `null`, which does not
+        // read back as a number): evidence past 1e300 either way is written
+        // as 1e300 or 1e-300, which no chart tells apart.
+        self.evidence = e_values
+            .into_iter()
+            .filter(|(_, e)| !e.is_nan())
+            .map(|(id, e)| (id, round(e.clamp(1e-300, 1e300)).clamp(1e-300, 1e300)))
+            .collect();
+        self
     }
 
     /// The reading of the metric `id` for `color`.
@@ -246,6 +288,8 @@ mod tests {
             blue: vec![Some(412.3), Some(0.5123), Some(0.9312)],
             green: vec![Some(398.1), None, Some(0.9287)],
             rps: [Some(75.2), Some(25.1)],
+            evidence: BTreeMap::new(),
+            levels: BTreeMap::new(),
         };
         let rec = crate::engine::journal::Record::sample(std::time::SystemTime::UNIX_EPOCH, s);
         let line = serde_json::to_string(&rec).unwrap();
@@ -253,6 +297,49 @@ mod tests {
         assert!(!line.contains("user"), "{line}");
         let back: crate::engine::journal::Record = serde_json::from_str(&line).unwrap();
         assert_eq!(back, rec);
+    }
+
+    #[test]
+    fn a_sample_carries_the_evidence_and_the_level_the_engine_tests_at() {
+        use crate::stats::{MinEffect, TestConfig};
+        let mut specs = crate::metricspec::preset::specs("http", 0).unwrap();
+        for s in &mut specs {
+            s.test = Some(TestConfig::new(0.01, MinEffect::Points(0.5)).unwrap());
+        }
+        let s = Sample {
+            green_pct: Some(5),
+            ids: legacy_ids(),
+            blue: vec![None; 3],
+            green: vec![None; 3],
+            rps: [None, None],
+            evidence: BTreeMap::new(),
+            levels: BTreeMap::new(),
+        };
+        // Two of the three can be tested (the gauge carries no e-value):
+        // α is split over those two.
+        let e_values = BTreeMap::from([
+            ("p99_ms".to_string(), 1.0 / 3.0),
+            ("error_rate".to_string(), f64::INFINITY),
+        ]);
+        let specs: Vec<std::sync::Arc<MetricSpec>> = specs.into_iter().map(Into::into).collect();
+        let s = s.with_evidence(e_values, &specs);
+        assert_eq!(s.levels["error_rate"], 0.005);
+        assert_eq!(s.levels.len(), 2);
+        assert_eq!(s.evidence["p99_ms"], 0.3333);
+        assert_eq!(s.evidence["error_rate"], 1e300);
+        let line = serde_json::to_string(&s).unwrap();
+        assert!(
+            line.contains(r#""e":{"error_rate":1e+300,"p99_ms":0.3333}"#),
+            "{line}"
+        );
+        assert!(
+            line.contains(r#""a":{"error_rate":0.005,"p99_ms":0.005}"#),
+            "{line}"
+        );
+        let back: Sample = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, s);
+        let old: Sample = serde_json::from_str(r#"{"b":[1,2,3],"g":[1,2,3]}"#).unwrap();
+        assert!(old.evidence.is_empty() && old.levels.is_empty());
     }
 
     #[test]
@@ -268,6 +355,8 @@ mod tests {
             blue: vec![Some(0.2), Some(0.1)],
             green: vec![Some(1.5), Some(0.0)],
             rps: [None, None],
+            evidence: BTreeMap::new(),
+            levels: BTreeMap::new(),
         };
         let line = serde_json::to_string(&llm).unwrap();
         assert!(line.contains(r#""m":["ttft_p95","error_rate"]"#), "{line}");

@@ -1,13 +1,17 @@
 //! The HTML report's charts, drawn by `plotters` into SVG text: green's
-//! share of traffic, then one chart per metric with both colours. Points
-//! come from the journal's samples and the readings at each decision; the
-//! time axis counts seconds from the first step.
+//! share of traffic, then one chart per metric with both colours, and
+//! beside a metric with a test its evidence (log scale). Points come from
+//! the journal's samples and the readings at each decision; the time axis
+//! counts seconds from the first step.
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::Color as _;
 
 use super::Cutover;
 use super::entry::Entry;
+use super::evidence::{self, EvidenceSeries};
 use super::metrics;
 use crate::engine::journal::{RecordAction, RecordKind};
 use crate::model::Color;
@@ -16,9 +20,17 @@ const SIZE: (u32, u32) = (760, 240);
 const BLUE_LINE: RGBColor = RGBColor(31, 100, 200);
 const GREEN_LINE: RGBColor = RGBColor(30, 150, 60);
 const ROLLBACK: RGBColor = RGBColor(210, 40, 40);
+const EVIDENCE: RGBColor = RGBColor(120, 60, 160);
+const GREY: RGBColor = RGBColor(110, 110, 110);
 
 /// A point in time (seconds from the first step) and a value, or a gap.
-type Series = Vec<(f64, Option<f64>)>;
+pub(super) type Series = Vec<(f64, Option<f64>)>;
+
+/// A line of a chart: its name in the legend, its colour, its points.
+type Line<'a> = (&'a str, RGBColor, Series);
+
+/// Points marked with a dot each: a name, a colour, the points.
+type Dots<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
 /// Points per line at most: more than a 760-pixel chart can show, and a
 /// long cutover's samples would otherwise make the page megabytes.
@@ -62,20 +74,74 @@ pub fn charts(c: &Cutover) -> Result<Vec<String>, String> {
         &rollbacks,
         |v| format!("{v:.0}"),
     )?];
-    for id in metrics::charted_ids(shown) {
-        let series = |color: Color| metric_series(shown, x, color, &id);
+    let charted = metrics::charted_ids(shown);
+    let mut tested = evidence::tested_ids(shown);
+    let evidence_of =
+        |id: &str| evidence_chart(id, &evidence::series(shown, x, id), range, &rollbacks);
+    for id in &charted {
+        let series = |color: Color| metric_series(shown, x, color, id);
         out.push(draw(
-            &format!("{} ({id})", metrics::label(&id)),
+            &format!("{} ({id})", metrics::label(id)),
             range,
             &[
                 ("blue", BLUE_LINE, series(Color::Blue)),
                 ("green", GREEN_LINE, series(Color::Green)),
             ],
             &rollbacks,
-            |v| metrics::format(&id, v),
+            |v| metrics::format(id, v),
         )?);
+        // Its evidence right after it; any other tested metric's at the end.
+        if let Some(i) = tested.iter().position(|t| t == id) {
+            tested.remove(i);
+            out.push(evidence_of(id)?);
+        }
+    }
+    for id in &tested {
+        out.push(evidence_of(id)?);
     }
     Ok(out)
+}
+
+/// The evidence on `id` (log scale), the line it rejects at, and the
+/// decisions marked on it: the steps in grey, the rollbacks in red.
+fn evidence_chart(
+    id: &str,
+    s: &EvidenceSeries,
+    range: (f64, f64),
+    rollbacks: &[f64],
+) -> Result<String, String> {
+    let (y0, y1) = s.y_range();
+    let on_axis = |v: f64| v.clamp(y0, y1);
+    let points = |p: &Series| -> Series { p.iter().map(|&(t, v)| (t, v.map(on_axis))).collect() };
+    let line_name = match s.one_level() {
+        Some(r) => format!("rejects at 1/α = {}", evidence::label(r)),
+        None => "rejects at 1/α".into(),
+    };
+    let marks = |rollback: bool| -> Vec<(f64, f64)> {
+        let d = s.decisions.iter().filter(|d| d.2 == rollback);
+        d.map(|&(t, e, _)| (t, on_axis(e))).collect()
+    };
+    let title = format!("evidence on {} ({id}), log scale", metrics::label(id));
+    let lines = [(
+        "green against blue",
+        EVIDENCE,
+        downsample(&points(&s.evidence), MAX_POINTS),
+    )];
+    let dashed = [(line_name.as_str(), GREY, points(&s.rejects_at))];
+    let marks = [
+        ("step", GREY, marks(false)),
+        ("rollback decided", ROLLBACK, marks(true)),
+    ];
+    let p = Plot {
+        title: &title,
+        x: range,
+        y: (y0, y1),
+        lines: &lines,
+        dashed: &dashed,
+        marks: &marks,
+        rollbacks,
+    };
+    plot(&p, (y0..y1).log_scale(), evidence::label)
 }
 
 /// Seconds from the first step to `e` (negative before it).
@@ -184,7 +250,7 @@ fn runs(series: &Series) -> Vec<Vec<(f64, f64)>> {
 
 /// The y axis for `lines`: from zero when no value is negative, with a
 /// little room above the highest.
-fn y_range(lines: &[(&str, RGBColor, Series)]) -> (f64, f64) {
+fn y_range(lines: &[Line]) -> (f64, f64) {
     let values: Vec<f64> = lines
         .iter()
         .flat_map(|l| l.2.iter().filter_map(|p| p.1))
@@ -203,14 +269,55 @@ fn y_range(lines: &[(&str, RGBColor, Series)]) -> (f64, f64) {
     }
 }
 
+/// One chart: what [`plot`] draws.
+struct Plot<'a> {
+    title: &'a str,
+    x: (f64, f64),
+    y: (f64, f64),
+    lines: &'a [Line<'a>],
+    /// Dashed lines: a bound the values are read against.
+    dashed: &'a [Line<'a>],
+    /// Points marked with a dot each, no line between.
+    marks: &'a [Dots<'a>],
+    rollbacks: &'a [f64],
+}
+
+/// A chart of `lines` on a linear y axis from their values.
 fn draw(
     title: &str,
-    (x0, x1): (f64, f64),
-    lines: &[(&str, RGBColor, Series)],
+    x: (f64, f64),
+    lines: &[Line],
     rollbacks: &[f64],
     ylabel: impl Fn(f64) -> String,
 ) -> Result<String, String> {
     let (y0, y1) = y_range(lines);
+    let p = Plot {
+        title,
+        x,
+        y: (y0, y1),
+        lines,
+        dashed: &[],
+        marks: &[],
+        rollbacks,
+    };
+    plot(&p, y0..y1, ylabel)
+}
+
+/// Draws `p` with the y axis `y_axis` (linear, or a log scale) over
+/// `p.y`.
+fn plot<Y>(p: &Plot, y_axis: Y, ylabel: impl Fn(f64) -> String) -> Result<String, String>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let Plot {
+        title,
+        x: (x0, x1),
+        y: (y0, y1),
+        lines,
+        rollbacks,
+        ..
+    } = *p;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -221,7 +328,7 @@ fn draw(
             .margin(10)
             .x_label_area_size(34)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            .build_cartesian_2d(x0..x1, y_axis)
             .map_err(|x| e(&x))?;
         chart
             .configure_mesh()
@@ -232,19 +339,15 @@ fn draw(
             .y_label_formatter(&|v| ylabel(*v))
             .draw()
             .map_err(|x| e(&x))?;
-        for &(name, color, ref series) in lines {
-            let mut labelled = false;
-            for run in runs(series) {
-                let drawn = chart
-                    .draw_series(LineSeries::new(run, color.stroke_width(2)))
-                    .map_err(|x| e(&x))?;
-                if !labelled {
-                    drawn.label(name).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                    });
-                    labelled = true;
-                }
-            }
+        draw_lines(&mut chart, lines, false).map_err(|x| e(&x))?;
+        draw_lines(&mut chart, p.dashed, true).map_err(|x| e(&x))?;
+        for (name, color, points) in p.marks.iter().filter(|m| !m.2.is_empty()) {
+            let color = *color;
+            chart
+                .draw_series(points.iter().map(|&pt| Circle::new(pt, 4, color.filled())))
+                .map_err(|x| e(&x))?
+                .label(*name)
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
         }
         for &t in rollbacks {
             chart
@@ -268,6 +371,32 @@ fn draw(
     // Inline in HTML an SVG needs no namespace; dropping it leaves the page
     // without a single URL.
     Ok(svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", ""))
+}
+
+/// `lines` onto `chart`, solid or dashed, each named once in the legend
+/// however many runs its gaps cut it into.
+fn draw_lines<Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<SVGBackend, Cartesian2d<RangedCoordf64, Y>>,
+    lines: &[Line],
+    dashed: bool,
+) -> Result<(), String> {
+    for &(name, color, ref series) in lines {
+        let style = color.stroke_width(if dashed { 1 } else { 2 });
+        for (i, run) in runs(series).into_iter().enumerate() {
+            let drawn = if dashed {
+                chart.draw_series(DashedLineSeries::new(run, 6, 4, style))
+            } else {
+                chart.draw_series(LineSeries::new(run, style))
+            }
+            .map_err(|x| x.to_string())?;
+            if i == 0 {
+                drawn
+                    .label(name)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use rollback::rollback;
 /// Fields every line may carry, shown in their own words; any other field
 /// (a gate's result, an alert's target, a measured time) is listed as
 /// `key: value` so that nothing a newer cockpit journals is hidden.
-const KNOWN: [&str; 16] = [
+const KNOWN: [&str; 17] = [
     "time",
     "kind",
     "service",
@@ -37,6 +37,7 @@ const KNOWN: [&str; 16] = [
     "readings",
     "green_version",
     "s",
+    "evidence",
 ];
 
 /// Timings of a rollback, journaled by cockpits that measure them.
@@ -103,10 +104,15 @@ pub fn blocks(c: &Cutover, charts: Vec<String>) -> Vec<Block> {
     b.push(summary(c, service, first));
     if !charts.is_empty() {
         b.push(Block::Heading(2, "Charts".into()));
-        b.push(Block::Para(
-            "Green's share of traffic, then each metric for both colours, from the journal's samples and the readings at each decision. The red line is the rollback."
-                .into(),
-        ));
+        let mut about = String::from(
+            "Green's share of traffic, then each metric for both colours, from the journal's samples and the readings at each decision. The red line is the rollback.",
+        );
+        if !super::evidence::tested_ids(c.shown_entries()).is_empty() {
+            about.push_str(
+                " After a metric with a test, its evidence that green is worse than blue (log scale): green is found worse where it reaches the dashed line, 1/α; dots mark the decisions taken on it.",
+            );
+        }
+        b.push(Block::Para(about));
         b.extend(charts.into_iter().map(Block::Chart));
     }
     b.push(Block::Heading(2, "Timeline".into()));
@@ -281,6 +287,20 @@ fn details(e: &Entry) -> Vec<String> {
     }
     if let Some(ms) = e.u64("duration_ms") {
         out.push(format!("took {ms} ms"));
+    }
+    let evidence = e.record.as_ref().map(|r| &r.evidence);
+    if let Some(evidence) = evidence.filter(|m| !m.is_empty()) {
+        let each: Vec<String> = evidence
+            .iter()
+            .map(|(id, v)| {
+                format!(
+                    "{} {}",
+                    super::metrics::label(id),
+                    super::evidence::label(*v)
+                )
+            })
+            .collect();
+        out.push(format!("evidence: {}", each.join(", ")));
     }
     if let Value::Object(map) = &e.value {
         for (k, v) in map {

@@ -8,6 +8,7 @@ mod content;
 mod cutover;
 mod doc;
 mod entry;
+mod evidence;
 mod metrics;
 mod page;
 

@@ -69,6 +69,72 @@ fn the_page_holds_one_chart_per_metric_and_the_split() {
     assert!(page.len() < 200_000, "{} bytes", page.len());
 }
 
+/// The same cutover from a cockpit with a test on the error rate: its
+/// samples and decisions carry the evidence.
+fn with_evidence() -> String {
+    let mut e = 1.0;
+    JOURNAL
+        .lines()
+        .map(|l| {
+            let l = if l.contains(r#""kind":"sample""#) && !l.contains(r#""pct":0"#) {
+                e *= 20.0;
+                l.replace(
+                    r#""g":"#,
+                    &format!(r#""e":{{"error_rate":{e}}},"a":{{"error_rate":0.01}},"g":"#),
+                )
+            } else if l.contains(r#""kind":"intent""#) {
+                l.replace(
+                    r#""readings""#,
+                    &format!(r#""evidence":{{"error_rate":{e}}},"readings""#),
+                )
+            } else {
+                l.to_string()
+            };
+            l + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn a_tested_metric_gets_its_evidence_charted_after_it() {
+    let text = with_evidence();
+    let (entries, bad) = parse(&text);
+    assert_eq!(bad, 0);
+    let c = Cutover::select(&entries, None, "j.jsonl").unwrap();
+    let page = html(&c).unwrap();
+    assert_eq!(
+        page.matches("<svg").count(),
+        1 + 3 + 1,
+        "the split, today's three, the evidence on the error rate"
+    );
+    let metric = page.find("error rate (error_rate)").unwrap();
+    let evidence = page
+        .find("evidence on error rate (error_rate), log scale")
+        .unwrap();
+    let next = page.find("quality (quality)").unwrap();
+    assert!(metric < evidence && evidence < next, "beside its metric");
+    let missing: Vec<&str> = [
+        "rejects at 1/α = 100",
+        "green against blue",
+        "rollback decided",
+        "step",
+    ]
+    .into_iter()
+    .filter(|w| !page.contains(w))
+    .collect();
+    assert!(missing.is_empty(), "missing {missing:?}");
+    let md = markdown(&c);
+    assert!(md.contains("evidence: error rate 400 |"), "{md}");
+    assert!(
+        page.contains("dashed line, 1/α"),
+        "the charts say what it is"
+    );
+    assert!(!page.contains("http://"));
+    // Without a test, none of it.
+    let old = with(|c| html(c).unwrap());
+    assert!(!old.contains("log scale") && !old.contains("1/α"));
+}
+
 /// A vLLM cutover: samples name their seven metrics; green's time to
 /// first token rolls it back.
 const VLLM: &str = r#"{"time":"2026-03-01T10:00:02.000Z","kind":"intent","service":"llm","origin":"tui","action":"advance","from":0,"to":5}

@@ -111,6 +111,8 @@ fn cutover<W: Write>(out: &mut W, t: &mut SystemTime, n: usize, samples: usize) 
             blue: vec![Some(410.0 + (i % 13) as f64), Some(0.5), Some(0.93)],
             green: vec![Some(420.0 + (i % 11) as f64), Some(err), Some(0.92)],
             rps: [Some(95.0), Some(5.0)],
+            evidence: Default::default(),
+            levels: Default::default(),
         };
         w(out, Record::sample(*t, s));
     }

@@ -184,6 +184,32 @@ fn a_doubled_error_rate_rolls_back_on_evidence() {
     assert!(reason.contains("error rate"), "{reason}");
     let e = intent.evidence.get("error_rate").copied().unwrap_or(0.0);
     assert!(e >= 100.0, "the evidence reached 1/α: {intent:?}");
+    the_samples_and_the_report_carry_the_evidence(&recs);
+}
+
+/// The samples journal the evidence on the one tested metric and its
+/// level (α, the only metric tested), and the report charts it after the
+/// error rate's chart.
+fn the_samples_and_the_report_carry_the_evidence(recs: &[Record]) {
+    let samples: Vec<_> = recs.iter().filter_map(|r| r.sample.as_ref()).collect();
+    assert!(!samples.is_empty(), "{recs:#?}");
+    for s in &samples {
+        assert_eq!(s.evidence.keys().collect::<Vec<_>>(), ["error_rate"]);
+        assert_eq!(s.levels.get("error_rate"), Some(&0.01));
+    }
+    let text: String = recs
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    let page = crate::support::report_page(&text);
+    assert_eq!(
+        page.matches("<svg").count(),
+        1 + 3 + 1,
+        "the split, today's three and the error rate's evidence"
+    );
+    assert!(page.contains("evidence on error rate (error_rate), log scale"));
+    assert!(page.contains("rejects at 1/α = 100"));
+    assert!(page.contains("rollback decided"));
 }
 
 /// The same 120 s in which a doubled error rate is rolled back: a heavy

@@ -116,6 +116,20 @@ fn an_old_journal_reports_the_same_text() {
     }
 }
 
+/// The HTML page of an old journal, whose samples carry no evidence,
+/// draws the charts it always drew and no evidence chart.
+#[test]
+fn an_old_journal_draws_no_evidence_chart() {
+    let text = std::fs::read_to_string(fixture(&format!("{DEMO}.jsonl"))).unwrap();
+    let page = crate::support::report_page(&text);
+    assert_eq!(
+        page.matches("<svg").count(),
+        1 + 3,
+        "the split and today's three"
+    );
+    assert!(!page.contains("log scale") && !page.contains("1/α"));
+}
+
 /// A journal from another version, with words this one never wrote, still
 /// loads: the words are kept as written, and recovery reads past them.
 #[test]

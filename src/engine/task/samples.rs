@@ -28,7 +28,10 @@ impl Engine {
         let Some(snap) = &self.state.guard.snapshot else {
             return;
         };
-        let rec = Record::sample(snap.wall, Sample::of(snap, &self.state.metrics, green));
+        // The evidence goes with the numbers: the report charts both.
+        let sample = Sample::of(snap, &self.state.metrics, green)
+            .with_evidence(self.evidence.e_values(), &self.state.metrics);
+        let rec = Record::sample(snap.wall, sample);
         match self.journal.append(&rec) {
             Ok(()) => self.said.sample_failure = false,
             Err(e) if first(&mut self.said.sample_failure) => {

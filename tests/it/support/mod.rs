@@ -13,3 +13,12 @@ pub use cutover_testkit::{
 pub mod demo;
 pub mod served;
 pub mod tmux;
+
+/// The HTML report of the last cutover of the journal `text`, every line
+/// of which must read.
+pub fn report_page(text: &str) -> String {
+    let (entries, bad) = cutover::report::parse(text);
+    assert_eq!(bad, 0, "unreadable lines");
+    let c = cutover::report::Cutover::select(&entries, None, "journal.jsonl").unwrap();
+    cutover::report::html(&c).unwrap()
+}
