@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::metricspec::MetricSpec;
 use crate::model::{Color, Snapshot};
-use crate::stats::bonferroni;
 
 /// Samples taken at one interval before it doubles.
 pub const PER_LEVEL: u32 = 240;
@@ -105,20 +104,14 @@ impl Sample {
     }
 
     /// With the evidence `e_values` (by id, the engine's tested metrics
-    /// that a test can judge) and the level each is tested at, from its
-    /// spec in `specs`: α over the number tested, as the engine splits it.
-    pub fn with_evidence<S: AsRef<MetricSpec>>(
+    /// that a test can judge) and the level each is tested at (`levels`,
+    /// by the same ids: α after the engine's Bonferroni split).
+    pub fn with_evidence(
         mut self,
         e_values: BTreeMap<String, f64>,
-        specs: &[S],
+        levels: BTreeMap<String, f64>,
     ) -> Sample {
-        let tested = e_values.len();
-        self.levels = specs
-            .iter()
-            .map(AsRef::as_ref)
-            .filter(|s| e_values.contains_key(&s.id))
-            .filter_map(|s| Some((s.id.clone(), round(bonferroni(s.test?.alpha, tested)))))
-            .collect();
+        self.levels = levels.into_iter().map(|(id, a)| (id, round(a))).collect();
         // JSON has no infinity (serde would write `null`, which does not
         // read back as a number): evidence past 1e300 either way is written
         // as 1e300 or 1e-300, which no chart tells apart.
@@ -301,11 +294,6 @@ mod tests {
 
     #[test]
     fn a_sample_carries_the_evidence_and_the_level_the_engine_tests_at() {
-        use crate::stats::{MinEffect, TestConfig};
-        let mut specs = crate::metricspec::preset::specs("http", 0).unwrap();
-        for s in &mut specs {
-            s.test = Some(TestConfig::new(0.01, MinEffect::Points(0.5)).unwrap());
-        }
         let s = Sample {
             green_pct: Some(5),
             ids: legacy_ids(),
@@ -315,14 +303,17 @@ mod tests {
             evidence: BTreeMap::new(),
             levels: BTreeMap::new(),
         };
-        // Two of the three can be tested (the gauge carries no e-value):
-        // α is split over those two.
+        // Two of the three can be tested (the gauge carries no e-value),
+        // each at the level the engine gives it.
         let e_values = BTreeMap::from([
             ("p99_ms".to_string(), 1.0 / 3.0),
             ("error_rate".to_string(), f64::INFINITY),
         ]);
-        let specs: Vec<std::sync::Arc<MetricSpec>> = specs.into_iter().map(Into::into).collect();
-        let s = s.with_evidence(e_values, &specs);
+        let levels = BTreeMap::from([
+            ("p99_ms".to_string(), 0.005),
+            ("error_rate".to_string(), 0.005),
+        ]);
+        let s = s.with_evidence(e_values, levels);
         assert_eq!(s.levels["error_rate"], 0.005);
         assert_eq!(s.levels.len(), 2);
         assert_eq!(s.evidence["p99_ms"], 0.3333);

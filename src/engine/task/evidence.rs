@@ -165,6 +165,16 @@ impl Evidence {
             .collect()
     }
 
+    /// The level each of those is tested at (α after the Bonferroni
+    /// split), keyed as [`Evidence::e_values`]: the journal's samples keep
+    /// it so the report draws the line each must cross.
+    pub(super) fn levels(&self) -> BTreeMap<String, f64> {
+        self.judged()
+            .filter(|(_, j)| j.is_testable())
+            .map(|(t, j)| (t.id.clone(), j.level()))
+            .collect()
+    }
+
     fn judged(&self) -> impl Iterator<Item = (&Tested, &Judged)> {
         self.tested.iter().zip(self.set.metrics())
     }

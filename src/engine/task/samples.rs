@@ -30,7 +30,7 @@ impl Engine {
         };
         // The evidence goes with the numbers: the report charts both.
         let sample = Sample::of(snap, &self.state.metrics, green)
-            .with_evidence(self.evidence.e_values(), &self.state.metrics);
+            .with_evidence(self.evidence.e_values(), self.evidence.levels());
         let rec = Record::sample(snap.wall, sample);
         match self.journal.append(&rec) {
             Ok(()) => self.said.sample_failure = false,
