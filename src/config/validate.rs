@@ -70,6 +70,9 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     if c.auto_rollback.consecutive == 0 {
         return err("auto_rollback.consecutive", "must be at least 1");
     }
+    if let Some(aws) = &c.aws {
+        aws.validate()?;
+    }
     validate_router(&c.router, &c.plan.steps)?;
     super::gates::validate(&c.gates, &c.plan.steps, LONGEST)?;
     validate_alerts(&c.alerts)?;

@@ -5,6 +5,7 @@
 mod support;
 
 mod alerts;
+mod aws_client;
 mod check_and_status;
 mod check_vllm;
 mod ci_build;
