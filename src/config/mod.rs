@@ -304,6 +304,16 @@ pub mod defaults {
 }
 
 impl Config {
+    /// Copies `[aws]` into the AWS router's table, whose factory sees only
+    /// `[router]`. Run by the loader; idempotent.
+    pub fn share_aws(&mut self) {
+        let aws = self.aws.clone().unwrap_or_default();
+        match &mut self.router {
+            RouterConfig::AwsLambda(c) => c.aws = aws,
+            RouterConfig::Demo(_) | RouterConfig::Nginx(_) | RouterConfig::Kubernetes(_) => {}
+        }
+    }
+
     /// The journal file: `[journal] path` (with `~/` expanded), else
     /// `<service>.jsonl` in the data directory; with the demo router, in
     /// its `demo/` directory, so a real service of the same name never

@@ -22,6 +22,7 @@ pub const ROUTER: Section = Section {
         ("demo", TableRule::Optional),
         ("nginx", TableRule::Required),
         ("kubernetes", TableRule::Required),
+        ("aws-lambda", TableRule::Required),
     ],
 };
 
@@ -36,6 +37,8 @@ pub enum RouterConfig {
     /// `kind = "kubernetes"`: a Service selector, an ingress-nginx canary
     /// or a Gateway API HTTPRoute, `[router.kubernetes]`.
     Kubernetes(super::KubernetesConfig),
+    /// `kind = "aws-lambda"`: a Lambda alias's routing config.
+    AwsLambda(super::AwsLambdaConfig),
 }
 
 impl Default for RouterConfig {
@@ -51,6 +54,7 @@ impl RouterConfig {
             RouterConfig::Demo(_) => "demo",
             RouterConfig::Nginx(_) => "nginx",
             RouterConfig::Kubernetes(_) => "kubernetes",
+            RouterConfig::AwsLambda(_) => "aws-lambda",
         }
     }
 
@@ -60,7 +64,9 @@ impl RouterConfig {
     pub fn lives_in_process(&self) -> bool {
         match self {
             RouterConfig::Demo(_) => true,
-            RouterConfig::Nginx(_) | RouterConfig::Kubernetes(_) => false,
+            RouterConfig::Nginx(_) | RouterConfig::Kubernetes(_) | RouterConfig::AwsLambda(_) => {
+                false
+            }
         }
     }
 }
@@ -104,6 +110,12 @@ pub struct RawRouter {
     nginx: Option<super::NginxConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     kubernetes: Option<super::KubernetesConfig>,
+    #[serde(
+        rename = "aws-lambda",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    aws_lambda: Option<super::AwsLambdaConfig>,
 }
 
 impl TryFrom<RawRouter> for RouterConfig {
@@ -115,6 +127,7 @@ impl TryFrom<RawRouter> for RouterConfig {
             demo,
             nginx,
             kubernetes,
+            aws_lambda,
         } = raw;
         ROUTER.check_written(
             &kind,
@@ -122,8 +135,10 @@ impl TryFrom<RawRouter> for RouterConfig {
                 ("demo", demo.is_some()),
                 ("nginx", nginx.is_some()),
                 ("kubernetes", kubernetes.is_some()),
+                ("aws-lambda", aws_lambda.is_some()),
             ],
         )?;
+        let needs = |k: &str| format!("`kind = \"{k}\"` needs a [router.{k}] table");
         match kind.as_str() {
             "demo" => Ok(RouterConfig::Demo(demo.unwrap_or_default())),
             "nginx" => nginx
@@ -132,6 +147,9 @@ impl TryFrom<RawRouter> for RouterConfig {
             "kubernetes" => kubernetes.map(RouterConfig::Kubernetes).ok_or_else(|| {
                 "`kind = \"kubernetes\"` needs a [router.kubernetes] table with `mode`".to_string()
             }),
+            "aws-lambda" => aws_lambda
+                .map(RouterConfig::AwsLambda)
+                .ok_or_else(|| needs("aws-lambda")),
             other => Err(format!("`{other}` is not a router kind")),
         }
     }
@@ -139,26 +157,19 @@ impl TryFrom<RawRouter> for RouterConfig {
 
 impl From<RouterConfig> for RawRouter {
     fn from(c: RouterConfig) -> Self {
-        let kind = c.kind().to_string();
+        let mut raw = RawRouter {
+            kind: c.kind().to_string(),
+            demo: None,
+            nginx: None,
+            kubernetes: None,
+            aws_lambda: None,
+        };
         match c {
-            RouterConfig::Demo(d) => RawRouter {
-                kind,
-                demo: Some(d),
-                nginx: None,
-                kubernetes: None,
-            },
-            RouterConfig::Nginx(n) => RawRouter {
-                kind,
-                demo: None,
-                nginx: Some(n),
-                kubernetes: None,
-            },
-            RouterConfig::Kubernetes(k) => RawRouter {
-                kind,
-                demo: None,
-                nginx: None,
-                kubernetes: Some(k),
-            },
+            RouterConfig::Demo(d) => raw.demo = Some(d),
+            RouterConfig::Nginx(n) => raw.nginx = Some(n),
+            RouterConfig::Kubernetes(k) => raw.kubernetes = Some(k),
+            RouterConfig::AwsLambda(l) => raw.aws_lambda = Some(l),
         }
+        raw
     }
 }

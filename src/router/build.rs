@@ -10,8 +10,8 @@ use crate::config::RouterConfig;
 use crate::demo::Fleet;
 use crate::model::Split;
 
-use super::Routing;
 use super::demo::{DemoRouter, SharedSplit};
+use super::{Routing, aws};
 
 /// Pods simulated per colour in the demo: their counters are summed, as
 /// for a real service.
@@ -51,6 +51,18 @@ pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
                 .await
                 .context("cannot connect to the Kubernetes cluster")?;
             tracing::info!("kubernetes router: {}", router.describe());
+            Ok(Built {
+                router: Arc::new(router).into(),
+                fleet: None,
+            })
+        }
+        RouterConfig::AwsLambda(c) => {
+            let router =
+                super::aws::lambda::LambdaRouter::new(c).context("cannot set up the AWS client")?;
+            tracing::info!(
+                "aws-lambda router: {}",
+                aws::AwsRouter::client(&router).describe()
+            );
             Ok(Built {
                 router: Arc::new(router).into(),
                 fleet: None,

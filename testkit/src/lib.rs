@@ -12,6 +12,7 @@ pub mod journal_gen;
 pub mod kube_apiserver;
 pub mod kube_objects;
 pub mod moto;
+pub mod moto_setup;
 pub mod nginx;
 pub mod prometheus;
 pub mod proxy;

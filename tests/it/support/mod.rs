@@ -7,7 +7,7 @@
 #[allow(unused_imports)]
 pub use cutover_testkit::{
     aws_fake, engine, fake_router, gates_rig, journal_gen, kube_apiserver, kube_objects, moto,
-    nginx, nginx_lock_path, prometheus, proxy, serial, skip, source, unique,
+    moto_setup, nginx, nginx_lock_path, prometheus, proxy, serial, skip, source, unique,
 };
 
 pub mod demo;
