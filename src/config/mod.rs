@@ -310,6 +310,7 @@ impl Config {
         let aws = self.aws.clone().unwrap_or_default();
         match &mut self.router {
             RouterConfig::AwsLambda(c) => c.aws = aws,
+            RouterConfig::AwsSageMaker(c) => c.aws = aws,
             RouterConfig::Demo(_) | RouterConfig::Nginx(_) | RouterConfig::Kubernetes(_) => {}
         }
     }

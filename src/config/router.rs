@@ -23,6 +23,7 @@ pub const ROUTER: Section = Section {
         ("nginx", TableRule::Required),
         ("kubernetes", TableRule::Required),
         ("aws-lambda", TableRule::Required),
+        ("aws-sagemaker", TableRule::Required),
     ],
 };
 
@@ -39,6 +40,8 @@ pub enum RouterConfig {
     Kubernetes(super::KubernetesConfig),
     /// `kind = "aws-lambda"`: a Lambda alias's routing config.
     AwsLambda(super::AwsLambdaConfig),
+    /// `kind = "aws-sagemaker"`: an endpoint's production variant weights.
+    AwsSageMaker(super::AwsSageMakerConfig),
 }
 
 impl Default for RouterConfig {
@@ -55,6 +58,7 @@ impl RouterConfig {
             RouterConfig::Nginx(_) => "nginx",
             RouterConfig::Kubernetes(_) => "kubernetes",
             RouterConfig::AwsLambda(_) => "aws-lambda",
+            RouterConfig::AwsSageMaker(_) => "aws-sagemaker",
         }
     }
 
@@ -64,9 +68,10 @@ impl RouterConfig {
     pub fn lives_in_process(&self) -> bool {
         match self {
             RouterConfig::Demo(_) => true,
-            RouterConfig::Nginx(_) | RouterConfig::Kubernetes(_) | RouterConfig::AwsLambda(_) => {
-                false
-            }
+            RouterConfig::Nginx(_)
+            | RouterConfig::Kubernetes(_)
+            | RouterConfig::AwsLambda(_)
+            | RouterConfig::AwsSageMaker(_) => false,
         }
     }
 }
@@ -116,6 +121,12 @@ pub struct RawRouter {
         skip_serializing_if = "Option::is_none"
     )]
     aws_lambda: Option<super::AwsLambdaConfig>,
+    #[serde(
+        rename = "aws-sagemaker",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    aws_sagemaker: Option<super::AwsSageMakerConfig>,
 }
 
 impl TryFrom<RawRouter> for RouterConfig {
@@ -128,6 +139,7 @@ impl TryFrom<RawRouter> for RouterConfig {
             nginx,
             kubernetes,
             aws_lambda,
+            aws_sagemaker,
         } = raw;
         ROUTER.check_written(
             &kind,
@@ -136,6 +148,7 @@ impl TryFrom<RawRouter> for RouterConfig {
                 ("nginx", nginx.is_some()),
                 ("kubernetes", kubernetes.is_some()),
                 ("aws-lambda", aws_lambda.is_some()),
+                ("aws-sagemaker", aws_sagemaker.is_some()),
             ],
         )?;
         let needs = |k: &str| format!("`kind = \"{k}\"` needs a [router.{k}] table");
@@ -150,6 +163,9 @@ impl TryFrom<RawRouter> for RouterConfig {
             "aws-lambda" => aws_lambda
                 .map(RouterConfig::AwsLambda)
                 .ok_or_else(|| needs("aws-lambda")),
+            "aws-sagemaker" => aws_sagemaker
+                .map(RouterConfig::AwsSageMaker)
+                .ok_or_else(|| needs("aws-sagemaker")),
             other => Err(format!("`{other}` is not a router kind")),
         }
     }
@@ -163,12 +179,14 @@ impl From<RouterConfig> for RawRouter {
             nginx: None,
             kubernetes: None,
             aws_lambda: None,
+            aws_sagemaker: None,
         };
         match c {
             RouterConfig::Demo(d) => raw.demo = Some(d),
             RouterConfig::Nginx(n) => raw.nginx = Some(n),
             RouterConfig::Kubernetes(k) => raw.kubernetes = Some(k),
             RouterConfig::AwsLambda(l) => raw.aws_lambda = Some(l),
+            RouterConfig::AwsSageMaker(s) => raw.aws_sagemaker = Some(s),
         }
         raw
     }

@@ -120,6 +120,7 @@ fn validate_router(r: &RouterConfig, plan_steps: &[u8]) -> Result<(), Invalid> {
         RouterConfig::Nginx(n) => n.validate()?,
         RouterConfig::Kubernetes(k) => validate_kubernetes(k, plan_steps)?,
         RouterConfig::AwsLambda(l) => l.validate()?,
+        RouterConfig::AwsSageMaker(s) => s.validate()?,
     }
     Ok(())
 }

@@ -56,21 +56,29 @@ pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
                 fleet: None,
             })
         }
-        RouterConfig::AwsLambda(c) => {
-            let router =
-                super::aws::lambda::LambdaRouter::new(c).context("cannot set up the AWS client")?;
-            tracing::info!(
-                "aws-lambda router: {}",
-                aws::AwsRouter::client(&router).describe()
-            );
-            Ok(Built {
-                router: Arc::new(router).into(),
-                fleet: None,
-            })
-        }
+        RouterConfig::AwsLambda(c) => aws_router(super::aws::lambda::LambdaRouter::new(c)),
+        RouterConfig::AwsSageMaker(c) => aws_router(super::aws::sagemaker::SageMakerRouter::new(c)),
         RouterConfig::Nginx(nginx) => Ok(Built {
             router: Arc::new(super::nginx::NginxRouter::new(nginx.clone())?).into(),
             fleet: None,
         }),
     }
+}
+
+/// An AWS router, its client described in the log.
+fn aws_router<R>(router: anyhow::Result<R>) -> anyhow::Result<Built>
+where
+    R: aws::AwsRouter + super::Workload + 'static,
+{
+    let router = router.context("cannot set up the AWS client")?;
+    tracing::info!(
+        "{} router: {}, {}",
+        router.kind(),
+        router.what(),
+        router.client().describe()
+    );
+    Ok(Built {
+        router: Arc::new(router).into(),
+        fleet: None,
+    })
 }

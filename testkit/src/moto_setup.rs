@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cutover::aws::{AwsClient, LAMBDA, Service};
+use cutover::aws::{AwsClient, LAMBDA, SAGEMAKER, Service};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -77,6 +77,54 @@ pub async fn lambda(c: &AwsClient) {
 pub async fn alias(c: &AwsClient) -> Value {
     let path = format!("/2015-03-31/functions/{FUNCTION}/aliases/{ALIAS}");
     c.rest_json(LAMBDA, Method::GET, &path, None).await.unwrap()
+}
+
+pub const ENDPOINT: &str = "chat-model";
+
+async fn sagemaker_call(c: &AwsClient, op: &str, body: Value) -> Value {
+    c.json_rpc(SAGEMAKER, &format!("SageMaker.{op}"), "1.1", &body)
+        .await
+        .unwrap()
+}
+
+/// Endpoint `chat-model` with variants `blue` (weight 1, 2 instances) and
+/// `green` (weight 0, 1 instance), in service.
+pub async fn sagemaker(c: &AwsClient) {
+    for model in ["chat-model-blue", "chat-model-green"] {
+        let body = json!({"ModelName": model,
+            "ExecutionRoleArn": "arn:aws:iam::123456789012:role/chat-model-role",
+            "PrimaryContainer": {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1"}});
+        sagemaker_call(c, "CreateModel", body).await;
+    }
+    let variant = |name: &str, weight: f64, count: u32| {
+        json!({"VariantName": name, "ModelName": format!("chat-model-{name}"),
+               "InitialInstanceCount": count, "InstanceType": "ml.m5.large",
+               "InitialVariantWeight": weight})
+    };
+    let config = json!({"EndpointConfigName": "chat-model-config",
+        "ProductionVariants": [variant("blue", 1.0, 2), variant("green", 0.0, 1)]});
+    sagemaker_call(c, "CreateEndpointConfig", config).await;
+    let endpoint = json!({"EndpointName": ENDPOINT, "EndpointConfigName": "chat-model-config"});
+    sagemaker_call(c, "CreateEndpoint", endpoint).await;
+}
+
+/// blue's and green's (desired weight, desired instance count) in moto.
+pub async fn variants(c: &AwsClient) -> [(f64, u64); 2] {
+    let e = sagemaker_call(c, "DescribeEndpoint", json!({"EndpointName": ENDPOINT})).await;
+    let v = |name: &str| {
+        let p = e["ProductionVariants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["VariantName"] == name)
+            .unwrap()
+            .clone();
+        (
+            p["DesiredWeight"].as_f64().unwrap_or(0.0),
+            p["DesiredInstanceCount"].as_u64().unwrap(),
+        )
+    };
+    [v("blue"), v("green")]
 }
 
 /// A config for `router` (its `kind` and table) against `moto`, with a

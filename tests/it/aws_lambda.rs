@@ -6,13 +6,12 @@
 //! conflict path (a refused conditional write, re-read, a rollback
 //! retried) runs against the small fake (support/aws_fake.rs).
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+use crate::support::aws_cli::cutover;
 use crate::support::aws_fake::{Answer, Call, FakeAws};
 use crate::support::moto::{self, Moto};
 use crate::support::moto_setup::{self, ALIAS, FUNCTION};
-use crate::support::nginx::{CHILD_TIMEOUT, run};
 use crate::support::skip::{Server, skip_without};
 
 use cutover::aws::AwsClient;
@@ -27,17 +26,6 @@ const TABLE: &str = "[router]\nkind = \"aws-lambda\"\n[router.aws-lambda]\n\
                      function = \"chat-model\"\nalias = \"live\"\n\
                      blue_version = \"1\"\ngreen_version = \"2\"\n";
 
-fn cutover(cfg: &std::path::Path, log: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cutover"));
-    c.arg("--config").arg(cfg).arg("--log").arg(log).args(args);
-    c.envs(moto::env()).env("CUTOVER_LOG", "trace");
-    if args.first() == Some(&"set") {
-        // No metrics here: raising green passes the gate only by force.
-        c.arg("--force");
-    }
-    run(&mut c, CHILD_TIMEOUT)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn set_and_rollback_move_the_alias_in_moto() {
     if skip_without(Server::Moto, "set_and_rollback_move_the_alias_in_moto") {
@@ -51,7 +39,7 @@ async fn set_and_rollback_move_the_alias_in_moto() {
     let log = dir.path().join("cutover.log");
 
     let mark = m.mark();
-    let (code, out, err) = cutover(&cfg, &log, &["set", "25"]);
+    let (code, out, err) = cutover(&cfg, &["set", "25"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let set_calls = m.since(mark);
     let a = moto_setup::alias(&client).await;
@@ -62,7 +50,7 @@ async fn set_and_rollback_move_the_alias_in_moto() {
     );
 
     let mark = m.mark();
-    let (code, out2, err2) = cutover(&cfg, &log, &["rollback", "--reason", "test"]);
+    let (code, out2, err2) = cutover(&cfg, &["rollback", "--reason", "test"]);
     assert_eq!(code, 0, "{out2}\n{err2}");
     let rollback_calls = m.since(mark);
     let a = moto_setup::alias(&client).await;
@@ -77,7 +65,7 @@ async fn set_and_rollback_move_the_alias_in_moto() {
 
     // `check` fails on the scrape targets, which serve nothing here; the
     // router's lines are what this test reads.
-    let (_, out3, err3) = cutover(&cfg, &log, &["check"]);
+    let (_, out3, err3) = cutover(&cfg, &["check"]);
     for said in [
         "# aws-lambda: alias live of function chat-model, region us-east-1 at http://127.0.0.1:",
         "# aws-lambda: credentials from environment",

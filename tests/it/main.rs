@@ -7,6 +7,7 @@ mod support;
 mod alerts;
 mod aws_client;
 mod aws_lambda;
+mod aws_sagemaker;
 mod check_and_status;
 mod check_vllm;
 mod ci_build;

@@ -10,6 +10,8 @@
 //! fields that carry the split), which leaves a window of one round trip.
 
 pub mod lambda;
+pub mod sagemaker;
+mod sagemaker_endpoint;
 
 use crate::aws::{AwsClient, AwsError, ErrorKind};
 use crate::config::RouterConfig;
@@ -63,6 +65,7 @@ fn build(config: &RouterConfig) -> Option<anyhow::Result<Box<dyn AwsRouter>>> {
     }
     Some(match config {
         RouterConfig::AwsLambda(c) => boxed(lambda::LambdaRouter::new(c)),
+        RouterConfig::AwsSageMaker(c) => boxed(sagemaker::SageMakerRouter::new(c)),
         _ => return None,
     })
 }

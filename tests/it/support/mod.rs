@@ -10,6 +10,7 @@ pub use cutover_testkit::{
     moto_setup, nginx, nginx_lock_path, prometheus, proxy, serial, skip, source, unique,
 };
 
+pub mod aws_cli;
 pub mod demo;
 pub mod served;
 pub mod tmux;
