@@ -311,6 +311,7 @@ impl Config {
         match &mut self.router {
             RouterConfig::AwsLambda(c) => c.aws = aws,
             RouterConfig::AwsSageMaker(c) => c.aws = aws,
+            RouterConfig::AwsApiGateway(c) => c.aws = aws,
             RouterConfig::Demo(_) | RouterConfig::Nginx(_) | RouterConfig::Kubernetes(_) => {}
         }
     }

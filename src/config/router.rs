@@ -24,6 +24,7 @@ pub const ROUTER: Section = Section {
         ("kubernetes", TableRule::Required),
         ("aws-lambda", TableRule::Required),
         ("aws-sagemaker", TableRule::Required),
+        ("aws-apigateway", TableRule::Required),
     ],
 };
 
@@ -42,6 +43,8 @@ pub enum RouterConfig {
     AwsLambda(super::AwsLambdaConfig),
     /// `kind = "aws-sagemaker"`: an endpoint's production variant weights.
     AwsSageMaker(super::AwsSageMakerConfig),
+    /// `kind = "aws-apigateway"`: a REST API stage's variable and canary.
+    AwsApiGateway(super::AwsApiGatewayConfig),
 }
 
 impl Default for RouterConfig {
@@ -59,6 +62,7 @@ impl RouterConfig {
             RouterConfig::Kubernetes(_) => "kubernetes",
             RouterConfig::AwsLambda(_) => "aws-lambda",
             RouterConfig::AwsSageMaker(_) => "aws-sagemaker",
+            RouterConfig::AwsApiGateway(_) => "aws-apigateway",
         }
     }
 
@@ -71,7 +75,8 @@ impl RouterConfig {
             RouterConfig::Nginx(_)
             | RouterConfig::Kubernetes(_)
             | RouterConfig::AwsLambda(_)
-            | RouterConfig::AwsSageMaker(_) => false,
+            | RouterConfig::AwsSageMaker(_)
+            | RouterConfig::AwsApiGateway(_) => false,
         }
     }
 }
@@ -127,6 +132,12 @@ pub struct RawRouter {
         skip_serializing_if = "Option::is_none"
     )]
     aws_sagemaker: Option<super::AwsSageMakerConfig>,
+    #[serde(
+        rename = "aws-apigateway",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    aws_apigateway: Option<super::AwsApiGatewayConfig>,
 }
 
 impl TryFrom<RawRouter> for RouterConfig {
@@ -140,6 +151,7 @@ impl TryFrom<RawRouter> for RouterConfig {
             kubernetes,
             aws_lambda,
             aws_sagemaker,
+            aws_apigateway,
         } = raw;
         ROUTER.check_written(
             &kind,
@@ -149,6 +161,7 @@ impl TryFrom<RawRouter> for RouterConfig {
                 ("kubernetes", kubernetes.is_some()),
                 ("aws-lambda", aws_lambda.is_some()),
                 ("aws-sagemaker", aws_sagemaker.is_some()),
+                ("aws-apigateway", aws_apigateway.is_some()),
             ],
         )?;
         let needs = |k: &str| format!("`kind = \"{k}\"` needs a [router.{k}] table");
@@ -166,6 +179,9 @@ impl TryFrom<RawRouter> for RouterConfig {
             "aws-sagemaker" => aws_sagemaker
                 .map(RouterConfig::AwsSageMaker)
                 .ok_or_else(|| needs("aws-sagemaker")),
+            "aws-apigateway" => aws_apigateway
+                .map(RouterConfig::AwsApiGateway)
+                .ok_or_else(|| needs("aws-apigateway")),
             other => Err(format!("`{other}` is not a router kind")),
         }
     }
@@ -180,6 +196,7 @@ impl From<RouterConfig> for RawRouter {
             kubernetes: None,
             aws_lambda: None,
             aws_sagemaker: None,
+            aws_apigateway: None,
         };
         match c {
             RouterConfig::Demo(d) => raw.demo = Some(d),
@@ -187,6 +204,7 @@ impl From<RouterConfig> for RawRouter {
             RouterConfig::Kubernetes(k) => raw.kubernetes = Some(k),
             RouterConfig::AwsLambda(l) => raw.aws_lambda = Some(l),
             RouterConfig::AwsSageMaker(s) => raw.aws_sagemaker = Some(s),
+            RouterConfig::AwsApiGateway(g) => raw.aws_apigateway = Some(g),
         }
         raw
     }

@@ -121,6 +121,7 @@ fn validate_router(r: &RouterConfig, plan_steps: &[u8]) -> Result<(), Invalid> {
         RouterConfig::Kubernetes(k) => validate_kubernetes(k, plan_steps)?,
         RouterConfig::AwsLambda(l) => l.validate()?,
         RouterConfig::AwsSageMaker(s) => s.validate()?,
+        RouterConfig::AwsApiGateway(g) => g.validate()?,
     }
     Ok(())
 }

@@ -58,6 +58,9 @@ pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
         }
         RouterConfig::AwsLambda(c) => aws_router(super::aws::lambda::LambdaRouter::new(c)),
         RouterConfig::AwsSageMaker(c) => aws_router(super::aws::sagemaker::SageMakerRouter::new(c)),
+        RouterConfig::AwsApiGateway(c) => {
+            aws_router(super::aws::apigateway::ApiGatewayRouter::new(c))
+        }
         RouterConfig::Nginx(nginx) => Ok(Built {
             router: Arc::new(super::nginx::NginxRouter::new(nginx.clone())?).into(),
             fleet: None,

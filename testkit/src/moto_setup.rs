@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cutover::aws::{AwsClient, LAMBDA, SAGEMAKER, Service};
+use cutover::aws::{APIGATEWAY, AwsClient, LAMBDA, SAGEMAKER, Service};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -125,6 +125,57 @@ pub async fn variants(c: &AwsClient) -> [(f64, u64); 2] {
         )
     };
     [v("blue"), v("green")]
+}
+
+/// REST API `chat` with a mock `GET /`, deployed to stage `prod` with
+/// `lambda_version = "1"`; its id.
+pub async fn apigateway(c: &AwsClient) -> String {
+    let call = |method: Method, path: String, body: Value| async move {
+        c.rest_json(APIGATEWAY, method, &path, Some(&body))
+            .await
+            .unwrap()
+    };
+    let api = call(Method::POST, "/restapis".into(), json!({"name": "chat"})).await;
+    let id = api["id"].as_str().unwrap().to_string();
+    let resources = c
+        .rest_json(
+            APIGATEWAY,
+            Method::GET,
+            &format!("/restapis/{id}/resources"),
+            None,
+        )
+        .await
+        .unwrap();
+    let root = resources["item"]
+        .as_array()
+        .or(resources["items"].as_array())
+        .and_then(|items| items.iter().find(|r| r["path"] == "/"))
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no root resource in {resources}"));
+    let method = format!("/restapis/{id}/resources/{root}/methods/GET");
+    call(
+        Method::PUT,
+        method.clone(),
+        json!({"authorizationType": "NONE"}),
+    )
+    .await;
+    call(
+        Method::PUT,
+        format!("{method}/integration"),
+        json!({"type": "MOCK"}),
+    )
+    .await;
+    let deploy = json!({"stageName": "prod", "variables": {"lambda_version": "1"}});
+    call(Method::POST, format!("/restapis/{id}/deployments"), deploy).await;
+    id
+}
+
+/// The stage as moto has it now.
+pub async fn stage(c: &AwsClient, id: &str) -> Value {
+    let path = format!("/restapis/{id}/stages/prod");
+    c.rest_json(APIGATEWAY, Method::GET, &path, None)
+        .await
+        .unwrap()
 }
 
 /// A config for `router` (its `kind` and table) against `moto`, with a

@@ -5,6 +5,7 @@
 mod support;
 
 mod alerts;
+mod aws_apigateway;
 mod aws_client;
 mod aws_lambda;
 mod aws_sagemaker;

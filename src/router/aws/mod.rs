@@ -9,6 +9,8 @@
 //! compares what it read with the engine's revision (a fingerprint of the
 //! fields that carry the split), which leaves a window of one round trip.
 
+pub mod apigateway;
+mod apigateway_stage;
 pub mod lambda;
 pub mod sagemaker;
 mod sagemaker_endpoint;
@@ -66,6 +68,7 @@ fn build(config: &RouterConfig) -> Option<anyhow::Result<Box<dyn AwsRouter>>> {
     Some(match config {
         RouterConfig::AwsLambda(c) => boxed(lambda::LambdaRouter::new(c)),
         RouterConfig::AwsSageMaker(c) => boxed(sagemaker::SageMakerRouter::new(c)),
+        RouterConfig::AwsApiGateway(c) => boxed(apigateway::ApiGatewayRouter::new(c)),
         _ => return None,
     })
 }
