@@ -7,6 +7,7 @@ mod support;
 mod alerts;
 mod aws_apigateway;
 mod aws_client;
+mod aws_cockpit;
 mod aws_lambda;
 mod aws_sagemaker;
 mod check_and_status;

@@ -162,16 +162,13 @@ impl LambdaRouter {
     /// and tries again, up to [`ROLLBACK_TRIES`] in all.
     async fn write_on(
         &self,
-        split: Split,
+        req: &WriteRequest,
         mut base: Alias,
         mut retried: Option<String>,
-        cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<Applied, RouterError> {
+        let split = req.split;
         let mut lost = 0;
-        loop {
-            if cancel.is_cancelled() {
-                return Err(RouterError::Cancelled);
-            }
+        while !req.cancel.is_cancelled() {
             let body = update_body(
                 split,
                 &self.cfg.blue_version,
@@ -205,6 +202,7 @@ impl LambdaRouter {
                 Err(e) => return Err(router_error(&self.what, e, true)),
             }
         }
+        Err(RouterError::Cancelled)
     }
 
     fn applied(&self, base: &Alias, now: Alias, lost: u32, retried: Option<&str>) -> Applied {
@@ -266,7 +264,7 @@ impl TrafficRouter for LambdaRouter {
             },
             None => self.look().await?,
         };
-        self.write_on(req.split, base, retried, &req.cancel).await
+        self.write_on(&req, base, retried).await
     }
 }
 
