@@ -150,6 +150,7 @@ pub fn demo_config(
         safety: Default::default(),
         metrics: Vec::new(),
         cost: None,
+        aws: None,
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod app;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod console;

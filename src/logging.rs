@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Sends `tracing` output to `path` (appending). Level from `CUTOVER_LOG`
 /// (`error`, `warn`, `info`, `debug`, `trace`; default `info`). A log that
@@ -28,7 +30,17 @@ pub fn init(path: Option<&Path>) -> Option<PathBuf> {
         .with_writer(Mutex::new(file))
         .with_ansi(false)
         .with_max_level(level)
+        .finish()
+        .with(targets(level))
         .try_init()
         .ok()?;
     Some(path)
+}
+
+/// Every target at `level`, but for the SigV4 signer, whose trace lines
+/// print the access key id: its lines stop at `info` whatever the level.
+pub fn targets(level: LevelFilter) -> Targets {
+    Targets::new()
+        .with_default(level)
+        .with_target("aws_sigv4", level.min(LevelFilter::INFO))
 }

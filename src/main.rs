@@ -220,6 +220,12 @@ async fn check(cli: &Cli) -> anyhow::Result<u8> {
         }
         ok &= report.ok;
     }
+    if let Some((lines, found)) = cutover::router::aws::check(&config.router).await {
+        for line in &lines {
+            say(format!("# {line}"));
+        }
+        ok &= found;
+    }
     if let config::SourceKind::Scrape(s) = &config.source.kind {
         // Each target once: an answer without the configured series
         // fails here, not as "no data" in the cockpit.

@@ -5,6 +5,7 @@
 
 pub mod alert_template;
 mod alerts;
+mod aws;
 mod client_keys;
 mod duration;
 mod gates;
@@ -34,6 +35,7 @@ pub use alerts::{
     AlertConfig, AlertEvent, DEFAULT_TEMPLATE as DEFAULT_ALERT_TEMPLATE, WebhookUrl,
     default_interval as default_alert_interval, redact,
 };
+pub use aws::{AwsApiGatewayConfig, AwsConfig, AwsLambdaConfig, AwsSageMakerConfig};
 pub use duration::parse as parse_duration;
 pub use gates::{CommandGate, EvidenceGate, GatesConfig, SmokeCheck};
 pub use kubernetes::{KubernetesConfig, KubernetesMode};
@@ -84,6 +86,10 @@ pub struct Config {
     /// `[cost]`: cost per 1,000 requests as one more metric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostConfig>,
+    /// `[aws]`: region, profile and endpoint shared by the AWS routers and
+    /// sources; the loader copies it into them ([`Config::share_aws`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -298,6 +304,18 @@ pub mod defaults {
 }
 
 impl Config {
+    /// Copies `[aws]` into the AWS router's table, whose factory sees only
+    /// `[router]`. Run by the loader; idempotent.
+    pub fn share_aws(&mut self) {
+        let aws = self.aws.clone().unwrap_or_default();
+        match &mut self.router {
+            RouterConfig::AwsLambda(c) => c.aws = aws,
+            RouterConfig::AwsSageMaker(c) => c.aws = aws,
+            RouterConfig::AwsApiGateway(c) => c.aws = aws,
+            RouterConfig::Demo(_) | RouterConfig::Nginx(_) | RouterConfig::Kubernetes(_) => {}
+        }
+    }
+
     /// The journal file: `[journal] path` (with `~/` expanded), else
     /// `<service>.jsonl` in the data directory; with the demo router, in
     /// its `demo/` directory, so a real service of the same name never

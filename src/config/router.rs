@@ -22,6 +22,9 @@ pub const ROUTER: Section = Section {
         ("demo", TableRule::Optional),
         ("nginx", TableRule::Required),
         ("kubernetes", TableRule::Required),
+        ("aws-lambda", TableRule::Required),
+        ("aws-sagemaker", TableRule::Required),
+        ("aws-apigateway", TableRule::Required),
     ],
 };
 
@@ -36,6 +39,12 @@ pub enum RouterConfig {
     /// `kind = "kubernetes"`: a Service selector, an ingress-nginx canary
     /// or a Gateway API HTTPRoute, `[router.kubernetes]`.
     Kubernetes(super::KubernetesConfig),
+    /// `kind = "aws-lambda"`: a Lambda alias's routing config.
+    AwsLambda(super::AwsLambdaConfig),
+    /// `kind = "aws-sagemaker"`: an endpoint's production variant weights.
+    AwsSageMaker(super::AwsSageMakerConfig),
+    /// `kind = "aws-apigateway"`: a REST API stage's variable and canary.
+    AwsApiGateway(super::AwsApiGatewayConfig),
 }
 
 impl Default for RouterConfig {
@@ -51,6 +60,9 @@ impl RouterConfig {
             RouterConfig::Demo(_) => "demo",
             RouterConfig::Nginx(_) => "nginx",
             RouterConfig::Kubernetes(_) => "kubernetes",
+            RouterConfig::AwsLambda(_) => "aws-lambda",
+            RouterConfig::AwsSageMaker(_) => "aws-sagemaker",
+            RouterConfig::AwsApiGateway(_) => "aws-apigateway",
         }
     }
 
@@ -60,7 +72,11 @@ impl RouterConfig {
     pub fn lives_in_process(&self) -> bool {
         match self {
             RouterConfig::Demo(_) => true,
-            RouterConfig::Nginx(_) | RouterConfig::Kubernetes(_) => false,
+            RouterConfig::Nginx(_)
+            | RouterConfig::Kubernetes(_)
+            | RouterConfig::AwsLambda(_)
+            | RouterConfig::AwsSageMaker(_)
+            | RouterConfig::AwsApiGateway(_) => false,
         }
     }
 }
@@ -104,6 +120,24 @@ pub struct RawRouter {
     nginx: Option<super::NginxConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     kubernetes: Option<super::KubernetesConfig>,
+    #[serde(
+        rename = "aws-lambda",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    aws_lambda: Option<super::AwsLambdaConfig>,
+    #[serde(
+        rename = "aws-sagemaker",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    aws_sagemaker: Option<super::AwsSageMakerConfig>,
+    #[serde(
+        rename = "aws-apigateway",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    aws_apigateway: Option<super::AwsApiGatewayConfig>,
 }
 
 impl TryFrom<RawRouter> for RouterConfig {
@@ -115,6 +149,9 @@ impl TryFrom<RawRouter> for RouterConfig {
             demo,
             nginx,
             kubernetes,
+            aws_lambda,
+            aws_sagemaker,
+            aws_apigateway,
         } = raw;
         ROUTER.check_written(
             &kind,
@@ -122,8 +159,12 @@ impl TryFrom<RawRouter> for RouterConfig {
                 ("demo", demo.is_some()),
                 ("nginx", nginx.is_some()),
                 ("kubernetes", kubernetes.is_some()),
+                ("aws-lambda", aws_lambda.is_some()),
+                ("aws-sagemaker", aws_sagemaker.is_some()),
+                ("aws-apigateway", aws_apigateway.is_some()),
             ],
         )?;
+        let needs = |k: &str| format!("`kind = \"{k}\"` needs a [router.{k}] table");
         match kind.as_str() {
             "demo" => Ok(RouterConfig::Demo(demo.unwrap_or_default())),
             "nginx" => nginx
@@ -132,6 +173,15 @@ impl TryFrom<RawRouter> for RouterConfig {
             "kubernetes" => kubernetes.map(RouterConfig::Kubernetes).ok_or_else(|| {
                 "`kind = \"kubernetes\"` needs a [router.kubernetes] table with `mode`".to_string()
             }),
+            "aws-lambda" => aws_lambda
+                .map(RouterConfig::AwsLambda)
+                .ok_or_else(|| needs("aws-lambda")),
+            "aws-sagemaker" => aws_sagemaker
+                .map(RouterConfig::AwsSageMaker)
+                .ok_or_else(|| needs("aws-sagemaker")),
+            "aws-apigateway" => aws_apigateway
+                .map(RouterConfig::AwsApiGateway)
+                .ok_or_else(|| needs("aws-apigateway")),
             other => Err(format!("`{other}` is not a router kind")),
         }
     }
@@ -139,26 +189,23 @@ impl TryFrom<RawRouter> for RouterConfig {
 
 impl From<RouterConfig> for RawRouter {
     fn from(c: RouterConfig) -> Self {
-        let kind = c.kind().to_string();
+        let mut raw = RawRouter {
+            kind: c.kind().to_string(),
+            demo: None,
+            nginx: None,
+            kubernetes: None,
+            aws_lambda: None,
+            aws_sagemaker: None,
+            aws_apigateway: None,
+        };
         match c {
-            RouterConfig::Demo(d) => RawRouter {
-                kind,
-                demo: Some(d),
-                nginx: None,
-                kubernetes: None,
-            },
-            RouterConfig::Nginx(n) => RawRouter {
-                kind,
-                demo: None,
-                nginx: Some(n),
-                kubernetes: None,
-            },
-            RouterConfig::Kubernetes(k) => RawRouter {
-                kind,
-                demo: None,
-                nginx: None,
-                kubernetes: Some(k),
-            },
+            RouterConfig::Demo(d) => raw.demo = Some(d),
+            RouterConfig::Nginx(n) => raw.nginx = Some(n),
+            RouterConfig::Kubernetes(k) => raw.kubernetes = Some(k),
+            RouterConfig::AwsLambda(l) => raw.aws_lambda = Some(l),
+            RouterConfig::AwsSageMaker(s) => raw.aws_sagemaker = Some(s),
+            RouterConfig::AwsApiGateway(g) => raw.aws_apigateway = Some(g),
         }
+        raw
     }
 }

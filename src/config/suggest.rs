@@ -20,6 +20,7 @@ pub const TABLES: &[&str] = &[
     "safety",
     "metrics",
     "cost",
+    "aws",
 ];
 
 /// The known name most like `word`, if any is alike enough to be meant.

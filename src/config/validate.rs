@@ -70,6 +70,9 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     if c.auto_rollback.consecutive == 0 {
         return err("auto_rollback.consecutive", "must be at least 1");
     }
+    if let Some(aws) = &c.aws {
+        aws.validate()?;
+    }
     validate_router(&c.router, &c.plan.steps)?;
     super::gates::validate(&c.gates, &c.plan.steps, LONGEST)?;
     validate_alerts(&c.alerts)?;
@@ -116,6 +119,9 @@ fn validate_router(r: &RouterConfig, plan_steps: &[u8]) -> Result<(), Invalid> {
         }
         RouterConfig::Nginx(n) => n.validate()?,
         RouterConfig::Kubernetes(k) => validate_kubernetes(k, plan_steps)?,
+        RouterConfig::AwsLambda(l) => l.validate()?,
+        RouterConfig::AwsSageMaker(s) => s.validate()?,
+        RouterConfig::AwsApiGateway(g) => g.validate()?,
     }
     Ok(())
 }

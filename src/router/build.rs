@@ -10,8 +10,8 @@ use crate::config::RouterConfig;
 use crate::demo::Fleet;
 use crate::model::Split;
 
-use super::Routing;
 use super::demo::{DemoRouter, SharedSplit};
+use super::{Routing, aws};
 
 /// Pods simulated per colour in the demo: their counters are summed, as
 /// for a real service.
@@ -56,9 +56,32 @@ pub async fn build(config: &RouterConfig) -> anyhow::Result<Built> {
                 fleet: None,
             })
         }
+        RouterConfig::AwsLambda(c) => aws_router(super::aws::lambda::LambdaRouter::new(c)),
+        RouterConfig::AwsSageMaker(c) => aws_router(super::aws::sagemaker::SageMakerRouter::new(c)),
+        RouterConfig::AwsApiGateway(c) => {
+            aws_router(super::aws::apigateway::ApiGatewayRouter::new(c))
+        }
         RouterConfig::Nginx(nginx) => Ok(Built {
             router: Arc::new(super::nginx::NginxRouter::new(nginx.clone())?).into(),
             fleet: None,
         }),
     }
+}
+
+/// An AWS router, its client described in the log.
+fn aws_router<R>(router: anyhow::Result<R>) -> anyhow::Result<Built>
+where
+    R: aws::AwsRouter + super::Workload + 'static,
+{
+    let router = router.context("cannot set up the AWS client")?;
+    tracing::info!(
+        "{} router: {}, {}",
+        router.kind(),
+        router.what(),
+        router.client().describe()
+    );
+    Ok(Built {
+        router: Arc::new(router).into(),
+        fleet: None,
+    })
 }

@@ -7,6 +7,7 @@
 //! router can do to the workloads behind it (readiness, scaling) is the
 //! [`Workload`] trait beside it, as Flagger keeps them apart.
 
+pub mod aws;
 pub mod build;
 pub mod demo;
 pub mod kubernetes;
@@ -75,6 +76,30 @@ impl RouterRead {
             revision: None,
         }
     }
+}
+
+/// What a conditional write that lost to a concurrent change does next,
+/// `lost` writes in: an advance stops at its first conflict; a rollback
+/// must not be blocked by a stale read, so it goes on (`Ok`: the text of
+/// this conflict, to retry on the fresh read) until it has lost `tries` in
+/// a row, when `who` (what keeps changing the resource) is named.
+pub fn after_conflict(
+    text: String,
+    split: Split,
+    lost: u32,
+    tries: u32,
+    who: &str,
+) -> Result<String, RouterError> {
+    if split != Split::ZERO {
+        return Err(RouterError::Conflict(text));
+    }
+    if lost >= tries {
+        return Err(RouterError::Conflict(format!(
+            "{text}; the rollback lost {lost} conditional writes in a row, each on a fresh read: \
+             {who}"
+        )));
+    }
+    Ok(text)
 }
 
 /// What a successful write reports.

@@ -31,6 +31,7 @@ pub fn config(service: &str) -> Config {
         safety: Default::default(),
         metrics: Vec::new(),
         cost: None,
+        aws: None,
     };
     c.source.interval = Duration::from_millis(100);
     c.source.timeout = Duration::from_millis(100);

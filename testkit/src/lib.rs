@@ -3,12 +3,16 @@
 //! the `cutover` binary itself stay in `tests/it/support/`, where cargo
 //! names the binary's path.
 
+pub mod aws_fake;
+pub mod child;
 pub mod engine;
 pub mod fake_router;
 pub mod gates_rig;
 pub mod journal_gen;
 pub mod kube_apiserver;
 pub mod kube_objects;
+pub mod moto;
+pub mod moto_setup;
 pub mod nginx;
 pub mod prometheus;
 pub mod proxy;

@@ -6,7 +6,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const BINARY: &str = "prometheus";
 
@@ -88,24 +88,17 @@ impl Prometheus {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                use std::io::{Read, Write};
-                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-                let _ = s.write_all(b"GET /-/ready HTTP/1.0\r\nHost: localhost\r\n\r\n");
-                let mut buf = String::new();
-                let _ = s.read_to_string(&mut buf);
-                if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
-                    return;
-                }
-            }
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("prometheus exited ({status}): {}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("prometheus not ready after 20 s: {}", self.log());
+        let path = self.dir.join("prometheus.log");
+        let log = move || std::fs::read_to_string(&path).unwrap_or_default();
+        let child = self.child.as_mut().expect("started");
+        super::child::wait_ready(
+            child,
+            self.port,
+            "/-/ready",
+            Duration::from_secs(20),
+            "prometheus",
+            log,
+        );
     }
 
     pub fn log(&self) -> String {
@@ -115,21 +108,9 @@ impl Prometheus {
     /// Stops it (SIGTERM through `timeout`, which passes it on) and waits;
     /// the data directory stays for a restart.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if let Some(child) = self.child.take() {
+            super::child::stop(child, Duration::from_secs(10));
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     /// Starts it again on the same port and data directory.

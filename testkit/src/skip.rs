@@ -12,6 +12,7 @@ pub enum Server {
     Prometheus,
     Tmux,
     Openssl,
+    Moto,
 }
 
 impl Server {
@@ -21,6 +22,7 @@ impl Server {
             Server::Prometheus => "prometheus",
             Server::Tmux => "tmux",
             Server::Openssl => "openssl",
+            Server::Moto => "moto_server",
         }
     }
 
@@ -30,6 +32,7 @@ impl Server {
             Server::Prometheus => super::prometheus::available(),
             Server::Tmux => answers("tmux", "-V"),
             Server::Openssl => answers("openssl", "version"),
+            Server::Moto => super::moto::available(),
         }
     }
 }
@@ -56,9 +59,13 @@ pub fn skip_without(server: Server, test: &str) -> bool {
     );
     // Straight to stderr: the harness captures eprintln! of passing tests,
     // and a skip must be seen.
+    let install = match server {
+        Server::Moto => "pip install 'moto[server]'".to_string(),
+        _ => format!("apt-get install {name}"),
+    };
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED {test}: {name} not installed (apt-get install {name})"
+        "SKIPPED {test}: {name} not installed ({install})"
     );
     true
 }

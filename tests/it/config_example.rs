@@ -190,6 +190,38 @@ fn the_commented_kubernetes_block_is_valid() {
 }
 
 #[test]
+fn the_commented_aws_blocks_are_valid() {
+    for (kind, table) in [
+        ("aws-lambda", "[router.aws-lambda]"),
+        ("aws-sagemaker", "[router.aws-sagemaker]"),
+        ("aws-apigateway", "[router.aws-apigateway]"),
+    ] {
+        let text = uncomment(
+            &EXAMPLE
+                .replacen("\nkind = \"demo\"\n", "\nkind = \"scrape\"\n", 1)
+                .replacen("\nkind = \"demo\"\n", &format!("\nkind = \"{kind}\"\n"), 1),
+            "[source.scrape]",
+        );
+        let text = comment_out(
+            &uncomment(&uncomment(&text, table), "[aws]"),
+            "[router.demo]",
+        );
+        let c = load_str(&text, kind).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(c.router.kind(), kind);
+        let aws = c.aws.clone().unwrap();
+        assert_eq!(aws.region.as_deref(), Some("us-east-1"));
+        // The loader copies [aws] into the router's table.
+        let copied = match &c.router {
+            cutover::config::RouterConfig::AwsLambda(l) => &l.aws,
+            cutover::config::RouterConfig::AwsSageMaker(s) => &s.aws,
+            cutover::config::RouterConfig::AwsApiGateway(g) => &g.aws,
+            other => panic!("not an AWS router: {other:?}"),
+        };
+        assert_eq!(copied, &aws);
+    }
+}
+
+#[test]
 fn the_commented_gates_are_valid() {
     let text = uncomment(&uncomment(EXAMPLE, "[[gates.smoke]]"), "[[gates.command]]");
     let c = load_str(&text, "gates").unwrap_or_else(|e| panic!("{e}\n{text}"));

@@ -5,6 +5,11 @@
 mod support;
 
 mod alerts;
+mod aws_apigateway;
+mod aws_client;
+mod aws_cockpit;
+mod aws_lambda;
+mod aws_sagemaker;
 mod check_and_status;
 mod check_vllm;
 mod ci_build;

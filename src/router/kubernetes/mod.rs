@@ -276,7 +276,6 @@ impl KubernetesRouter {
         mut retried: Option<String>,
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<Applied, RouterError> {
-        let rollback = split == Split::ZERO;
         let mut lost = 0;
         loop {
             // The last safe point: once the PATCH is sent it is finished.
@@ -292,17 +291,14 @@ impl KubernetesRouter {
                         self.conflict_text(&base.revision, &look)
                     );
                     lost += 1;
-                    if !rollback {
-                        return Err(RouterError::Conflict(text));
-                    }
-                    if lost >= ROLLBACK_TRIES {
-                        return Err(RouterError::Conflict(format!(
-                            "{text}; the rollback lost {lost} conditional writes in a row, each \
-                             on a fresh read: a controller keeps changing it (stop it, or \
-                             change its source of truth, so that the rollback can land)"
-                        )));
-                    }
-                    retried = Some(text);
+                    retried = Some(crate::router::after_conflict(
+                        text,
+                        split,
+                        lost,
+                        ROLLBACK_TRIES,
+                        "a controller keeps changing it (stop it, or change its source of \
+                         truth, so that the rollback can land)",
+                    )?);
                     base = look.seen;
                 }
                 Err(Failure::Other(e)) => return Err(e),

@@ -6,10 +6,11 @@
 // it today or reaches it through another (`engine` re-exports the router).
 #[allow(unused_imports)]
 pub use cutover_testkit::{
-    engine, fake_router, gates_rig, journal_gen, kube_apiserver, kube_objects, nginx,
-    nginx_lock_path, prometheus, proxy, serial, skip, source, unique,
+    aws_fake, engine, fake_router, gates_rig, journal_gen, kube_apiserver, kube_objects, moto,
+    moto_setup, nginx, nginx_lock_path, prometheus, proxy, serial, skip, source, unique,
 };
 
+pub mod aws_cli;
 pub mod demo;
 pub mod served;
 pub mod tmux;
