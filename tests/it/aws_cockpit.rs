@@ -3,8 +3,9 @@
 //! `Updating` until the endpoint is `InService`, and the journal holds the
 //! cockpit's rollback with its time. moto applies an update at once, so
 //! the endpoint is the small fake (support/aws_fake.rs), which stays
-//! `Updating` for two seconds after an update, as SageMaker does for
-//! minutes.
+//! `Updating` for five seconds after an update, as SageMaker does for
+//! minutes: longer than the cockpit's two seconds between reads of the
+//! router, so that one read at least lands while it is updating.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +18,9 @@ use crate::support::tmux::{Tmux, journal_outcomes, shows_split};
 
 use cutover::engine::journal::{RecordAction, RecordOrigin};
 use serde_json::json;
+
+/// How long the fake endpoint stays `Updating` after an update.
+const UPDATING: Duration = Duration::from_secs(5);
 
 struct Endpoint {
     current: (f64, f64),
@@ -44,7 +48,7 @@ fn endpoint_api(state: Arc<Mutex<Endpoint>>) -> impl Fn(&Call) -> Answer + Send 
                 d[0]["DesiredWeight"].as_f64().unwrap(),
                 d[1]["DesiredWeight"].as_f64().unwrap(),
             );
-            e.updating_until = Some(Instant::now() + Duration::from_secs(2));
+            e.updating_until = Some(Instant::now() + UPDATING);
             return Answer::ok(
                 json!({"EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/chat-model"}),
             );
@@ -136,10 +140,10 @@ async fn r_in_the_cockpit_rolls_the_variants_back_showing_updating() {
             shows_split(s, 5)
         });
         t.keys("r");
-        let updating = t.wait_screen("Updating in the header", Duration::from_secs(5), |s| {
+        let updating = t.wait_screen("Updating in the header", UPDATING, |s| {
             header(s).contains("is Updating")
         });
-        let back = t.wait_screen("green at 0% and InService", Duration::from_secs(10), |s| {
+        let back = t.wait_screen("green at 0% and InService", UPDATING * 3, |s| {
             shows_split(s, 0) && !header(s).contains("Updating")
         });
         t.keys("q");
