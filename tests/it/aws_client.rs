@@ -1,9 +1,11 @@
 //! The signed AWS client over our reqwest client: against moto's server
 //! (signed REST and query calls, AWS error codes) and against the small
-//! fake (throttling retried, then reported), and a trace-level log that
-//! must hold no key, secret or session token.
+//! fake (throttling retried, then reported), and credentials whose debug
+//! form hides the secret. The trace-level log is checked for keys in the
+//! process users run (aws_lambda.rs: `cutover` itself with CUTOVER_LOG=trace):
+//! a subscriber set for one thread of this test binary could miss events
+//! whose interest another test's thread had cached first.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::support::aws_fake::{Answer, FakeAws};
@@ -14,8 +16,6 @@ use cutover::aws::{self, AwsClient, ErrorKind};
 use cutover::config::AwsConfig;
 use reqwest::Method;
 use serde_json::json;
-use tracing_subscriber::filter::LevelFilter;
-use tracing_subscriber::layer::SubscriberExt;
 
 #[tokio::test(flavor = "current_thread")]
 async fn signed_calls_reach_moto_and_errors_carry_aws_codes() {
@@ -26,20 +26,6 @@ async fn signed_calls_reach_moto_and_errors_carry_aws_codes() {
         return;
     }
     let m = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("trace.log");
-    let file = std::fs::File::create(&log).unwrap();
-    // Everything this thread logs, at trace level, through the cockpit's
-    // own target filter (a current-thread runtime keeps reqwest's and
-    // hyper's tasks on this thread too).
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(Mutex::new(file))
-        .with_ansi(false)
-        .with_max_level(LevelFilter::TRACE)
-        .finish()
-        .with(cutover::logging::targets(LevelFilter::TRACE));
-    let _guard = tracing::subscriber::set_default(subscriber);
-
     let c = m.client();
     let fns = c
         .rest_json(aws::LAMBDA, Method::GET, "/2015-03-31/functions", None)
@@ -73,12 +59,6 @@ async fn signed_calls_reach_moto_and_errors_carry_aws_codes() {
             "GET /2015-03-31/functions/nope/aliases/live"
         ]
     );
-    drop(_guard);
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.contains("TRACE"), "the log is at trace level:\n{text}");
-    for secret in [moto::KEY_ID, moto::SECRET, moto::TOKEN] {
-        assert!(!text.contains(secret), "{secret} in the trace log:\n{text}");
-    }
     assert!(!format!("{:?}", moto::credentials()).contains(moto::SECRET));
 }
 
