@@ -99,6 +99,10 @@ fn computed(spec: &MetricSpec, kind: &SourceKind) -> String {
             Some((query, unit)) => format!("PromQL (in {unit}): {query}"),
             None => "no query for Prometheus: not measured".into(),
         },
+        SourceKind::CloudWatch(_) => match &spec.compute.cloudwatch {
+            Some(c) => c.describe(),
+            None => "nothing to read from CloudWatch: not measured".into(),
+        },
         _ => match &spec.compute.formula {
             Some(f) => formula(f),
             None => "no formula for a scrape: not measured".into(),

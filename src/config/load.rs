@@ -137,7 +137,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
             located(Some(key), span, message)
         })?;
     }
-    let config: Config = toml::from_str(text).map_err(|e| {
+    let mut config: Config = toml::from_str(text).map_err(|e| {
         let span = e.span();
         let key = span
             .as_ref()
@@ -177,6 +177,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
             },
         }
     })?;
+    super::cloudwatch::share_aws(&mut config);
     validate(&config).map_err(|(key, message)| {
         let span = doc.as_ref().and_then(|t| span_of(t.get_ref(), &key));
         located(Some(key), span, message)

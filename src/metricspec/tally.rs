@@ -72,6 +72,7 @@ mod tests {
         Compute {
             formula: Some(f),
             query: None,
+            cloudwatch: None,
         }
     }
 
@@ -144,6 +145,7 @@ mod tests {
                 template: "x{c=\"$color\"}".into(),
                 unit: Unit::Seconds,
             }),
+            cloudwatch: None,
         };
         assert_eq!(own.tally_queries(), None);
     }

@@ -1,0 +1,205 @@
+//! The `cloudwatch` metric source: per poll one `GetMetricData` for both
+//! colours (each metric's statistic, a ratio's two sums, each colour's
+//! request count) and, when alarms are named, one `DescribeAlarms`. Both
+//! in CloudWatch's JSON protocol (`X-Amz-Target:
+//! GraniteServiceVersion20100801.*`), which AWS and moto both speak.
+//!
+//! - `query`: the span read and the queries, the answer's values;
+//! - `readings`: one colour's values → its readings;
+//! - `alarms`: the alarms → a reading per colour, with their reasons.
+//!
+//! CloudWatch publishes a minute's datapoints one to three minutes late,
+//! so a poll reads the window that ended `delay` ago (whole minutes): the
+//! snapshot carries that end as its time, and the screen shows the age.
+
+pub mod alarms;
+pub mod query;
+pub mod readings;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::aws::{AwsClient, AwsError, CLOUDWATCH, ErrorKind};
+use crate::config::{CloudWatchConfig, SourceConfig};
+use crate::metricspec::MetricSpec;
+use crate::model::{Color, ColorReadings, NoData, Reading, Snapshot};
+
+use super::MetricSource;
+use query::Span;
+
+/// The JSON protocol's target prefix for CloudWatch.
+const TARGET: &str = "GraniteServiceVersion20100801";
+
+pub struct CloudWatchSource {
+    client: AwsClient,
+    cfg: CloudWatchConfig,
+    specs: Vec<MetricSpec>,
+    window: Duration,
+    timeout: Duration,
+}
+
+/// What one poll got from CloudWatch.
+pub struct Answers {
+    pub span: Span,
+    pub metrics: Result<Value, NoData>,
+    /// `None` when no alarm is named.
+    pub alarms: Option<Result<Value, NoData>>,
+}
+
+impl CloudWatchSource {
+    /// Reads `specs` over CloudWatch with `[aws]`'s region and credentials.
+    pub fn new(
+        cfg: &CloudWatchConfig,
+        source: &SourceConfig,
+        specs: &[MetricSpec],
+    ) -> anyhow::Result<Self> {
+        Ok(Self::with_client(
+            AwsClient::new(&cfg.aws)?,
+            cfg,
+            source,
+            specs,
+        ))
+    }
+
+    /// As [`new`](Self::new) over a client of the caller's (tests).
+    pub fn with_client(
+        client: AwsClient,
+        cfg: &CloudWatchConfig,
+        source: &SourceConfig,
+        specs: &[MetricSpec],
+    ) -> Self {
+        CloudWatchSource {
+            client,
+            cfg: cfg.clone(),
+            specs: specs.to_vec(),
+            window: source.window,
+            timeout: source.timeout,
+        }
+    }
+
+    pub fn client(&self) -> &AwsClient {
+        &self.client
+    }
+
+    async fn call(&self, action: &str, body: &Value) -> Result<Value, NoData> {
+        let target = format!("{TARGET}.{action}");
+        let call = self.client.json_rpc(CLOUDWATCH, &target, "1.0", body);
+        match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => Err(NoData::Timeout(format!(
+                "CloudWatch {action} took over {}",
+                crate::format::span(self.timeout)
+            ))),
+            Ok(Err(e)) => Err(no_data(action, &e)),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
+    /// Both calls of one poll, at once.
+    pub async fn fetch(&self, now: SystemTime) -> Answers {
+        let span = Span::ending_before(now, self.cfg.delay, self.window);
+        let body = query::body(&self.cfg, &self.specs, span);
+        let names: Vec<&String> = self
+            .cfg
+            .alarms
+            .blue
+            .iter()
+            .chain(&self.cfg.alarms.green)
+            .collect();
+        let metrics = self.call("GetMetricData", &body);
+        let alarms = async {
+            if names.is_empty() {
+                return None;
+            }
+            Some(self.call("DescribeAlarms", &alarms::body(&names)).await)
+        };
+        let (metrics, alarms) = tokio::join!(metrics, alarms);
+        Answers {
+            span,
+            metrics,
+            alarms,
+        }
+    }
+
+    /// Turns answers into a snapshot; `now` and `at` are the wall clock
+    /// and the instant at the end of the poll.
+    pub fn snapshot(&self, answers: &Answers, now: SystemTime, at: Instant) -> Snapshot {
+        let found = match &answers.alarms {
+            Some(Ok(v)) => Ok(alarms::parse(v)),
+            Some(Err(why)) => Err(why.clone()),
+            None => Ok(Vec::new()),
+        };
+        let alarm_reading = |c: Color| {
+            let names = match c {
+                Color::Blue => &self.cfg.alarms.blue,
+                Color::Green => &self.cfg.alarms.green,
+            };
+            match &found {
+                Ok(found) => alarms::reading(names, found),
+                Err(_) if names.is_empty() => (Reading::NoData(NoData::NotConfigured), vec![]),
+                Err(why) => (Reading::NoData(why.clone()), vec![]),
+            }
+        };
+        let color = |c: Color| match &answers.metrics {
+            Ok(v) => {
+                let (values, messages) = query::values(v);
+                let read = readings::Read {
+                    values: &values,
+                    requests_metric: &self.cfg.requests_metric,
+                    window: self.window,
+                };
+                let mut r = readings::color(&read, &self.specs, c, alarm_reading(c));
+                r.warnings
+                    .extend(messages.into_iter().map(|m| format!("CloudWatch: {m}")));
+                r
+            }
+            Err(why) => failed(&self.specs, why, alarm_reading(c)),
+        };
+        // The numbers describe the span, which ended `delay` ago or more:
+        // the snapshot is that old, and the screen says so.
+        let age = now.duration_since(answers.span.end).unwrap_or_default();
+        Snapshot {
+            at: at.checked_sub(age).unwrap_or(at),
+            wall: answers.span.end.min(now),
+            window: self.window,
+            blue: color(Color::Blue),
+            green: color(Color::Green),
+        }
+    }
+}
+
+/// A colour whose GetMetricData failed: every metric no data with why,
+/// but the alarms as read.
+fn failed(specs: &[MetricSpec], why: &NoData, alarm: (Reading, Vec<String>)) -> ColorReadings {
+    let mut r = ColorReadings::no_data(specs.len(), why.clone());
+    for (i, s) in specs.iter().enumerate() {
+        match &s.compute.cloudwatch {
+            None => r.metrics[i] = Reading::NoData(NoData::NotConfigured),
+            Some(crate::metricspec::CloudWatch::Alarms) => r.metrics[i] = alarm.0.clone(),
+            Some(_) => {}
+        }
+    }
+    r.warnings = alarm.1;
+    r
+}
+
+fn no_data(action: &str, e: &AwsError) -> NoData {
+    let text = format!("CloudWatch {action}: {e}");
+    match e.kind {
+        ErrorKind::Network => NoData::Unreachable(text),
+        _ => NoData::Other(text),
+    }
+}
+
+#[async_trait]
+impl MetricSource for CloudWatchSource {
+    fn kind(&self) -> &'static str {
+        "cloudwatch"
+    }
+
+    async fn poll(&mut self) -> Snapshot {
+        let answers = self.fetch(SystemTime::now()).await;
+        self.snapshot(&answers, SystemTime::now(), Instant::now())
+    }
+}
