@@ -84,6 +84,12 @@ pub fn render(specs: &[MetricSpec], kind: &SourceKind, snap: Option<&Snapshot>) 
             let _ = writeln!(out, "#   warning: {w}");
         }
     }
+    // What the source said beside the values (an alarm's own reason).
+    for c in Color::BOTH {
+        for w in snap.map(|s| &s.color(c).warnings).into_iter().flatten() {
+            let _ = writeln!(out, "# {c}: {w}");
+        }
+    }
     out
 }
 

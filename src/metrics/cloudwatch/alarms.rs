@@ -62,7 +62,7 @@ pub fn reading(names: &[String], found: &[AlarmState]) -> (Reading, Vec<String>)
         Reading::Value(f64::from(alarming))
     } else if !missing.is_empty() {
         Reading::NoData(NoData::Missing(format!(
-            "no CloudWatch alarm named {}",
+            "a CloudWatch alarm named {}",
             missing.join(", ")
         )))
     } else if !unsure.is_empty() {

@@ -87,7 +87,7 @@ fn value(
             Some(v) => shown(v),
             None if requests <= 0.0 => Reading::NoData(NoData::NoRequests),
             None => Reading::NoData(NoData::Missing(format!(
-                "{metric} {stat}: no datapoint in the window ({} {} counted)",
+                "{metric} {stat} in the window ({} {} counted)",
                 requests, read.requests_metric
             ))),
         },
