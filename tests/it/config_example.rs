@@ -35,6 +35,23 @@ fn the_commented_scrape_block_is_valid() {
 }
 
 #[test]
+fn the_commented_cloudwatch_block_is_valid_with_the_lambda_preset() {
+    let text = EXAMPLE
+        .replacen("\nkind = \"demo\"\n", "\nkind = \"cloudwatch\"\n", 1)
+        .replacen("window = \"30s\"", "window = \"5m\"", 1)
+        .replacen("# preset = \"vllm\"", "preset = \"lambda\"", 1);
+    let text = uncomment(&text, "[source.cloudwatch]");
+    let c = load_str(&text, "cloudwatch").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let SourceKind::CloudWatch(cw) = &c.source.kind else {
+        panic!("not cloudwatch: {:?}", c.source.kind)
+    };
+    assert_eq!(cw.alarms.green, ["chat-model-green-errors"]);
+    assert_eq!(cw.green["ExecutedVersion"], "2");
+    let specs = c.metric_specs().unwrap();
+    assert!(specs.iter().any(|s| s.id == "duration_p99_ms"));
+}
+
+#[test]
 fn the_commented_metrics_and_cost_are_valid_over_the_vllm_preset() {
     let text = EXAMPLE.replacen("# preset = \"vllm\"", "preset = \"vllm\"", 1);
     let text = uncomment(&uncomment(&text, "[[metrics]]"), "[cost]");

@@ -9,8 +9,9 @@
 //! - `alarms`: the alarms → a reading per colour, with their reasons.
 //!
 //! CloudWatch publishes a minute's datapoints one to three minutes late,
-//! so a poll reads the window that ended `delay` ago (whole minutes): the
-//! snapshot carries that end as its time, and the screen shows the age.
+//! so a poll reads one period, `[source] window` rounded up to whole
+//! minutes, that ended `delay` ago: the snapshot carries that end as its
+//! time, and the screen shows the age.
 
 pub mod alarms;
 pub mod query;
@@ -36,6 +37,7 @@ pub struct CloudWatchSource {
     client: AwsClient,
     cfg: CloudWatchConfig,
     specs: Vec<MetricSpec>,
+    /// The period read: the window in whole minutes.
     window: Duration,
     timeout: Duration,
 }
@@ -74,7 +76,7 @@ impl CloudWatchSource {
             client,
             cfg: cfg.clone(),
             specs: specs.to_vec(),
-            window: source.window,
+            window: crate::config::cloudwatch_period(source.window),
             timeout: source.timeout,
         }
     }
