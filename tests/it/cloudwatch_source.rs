@@ -214,6 +214,13 @@ async fn moto_metrics_and_alarms_are_read_per_colour() {
     assert!(breaches.iter().any(|j| j.id() == "alarms"), "{breaches:?}");
 }
 
+/// `cutover check` with moto's test keys.
+fn check(home: &std::path::Path, config: &std::path::Path) -> std::process::Output {
+    let mut cmd = crate::support::served::command(home, config, &["check"]);
+    cmd.envs(moto::env());
+    cmd.output().unwrap()
+}
+
 #[test]
 fn cutover_check_names_what_cloudwatch_holds() {
     if skip_without(Server::Moto, "cutover_check_names_what_cloudwatch_holds") {
@@ -225,11 +232,7 @@ fn cutover_check_names_what_cloudwatch_holds() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cutover.toml");
     std::fs::write(&path, config(&m.url(), None, MOTO_METRICS)).unwrap();
-    let mut cmd = crate::support::served::command(dir.path(), &path, &["check"]);
-    for (k, v) in moto::env() {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
+    let out = check(dir.path(), &path);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -250,6 +253,31 @@ fn cutover_check_names_what_cloudwatch_holds() {
     );
     assert!(
         text.contains("chat-green-errors in ALARM: Threshold Crossed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# cloudwatch: region us-east-1 at http://127.0.0.1"),
+        "{text}"
+    );
+    assert!(text.contains("with a datapoint"), "{text}");
+    assert!(
+        text.contains("# cloudwatch: no datapoint: blue Chat/Model OutputSchemaFailures Sum"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# cloudwatch: green alarm chat-green-errors: ALARM: Threshold Crossed"),
+        "{text}"
+    );
+
+    // An alarm that does not exist fails the check, by name.
+    let missing =
+        config(&m.url(), None, MOTO_METRICS).replace("chat-blue-errors", "chat-blue-typo");
+    std::fs::write(&path, missing).unwrap();
+    let out = check(dir.path(), &path);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("blue alarm chat-blue-typo: NOT FOUND"),
         "{text}"
     );
 }

@@ -6,7 +6,8 @@
 //!
 //! - `query`: the span read and the queries, the answer's values;
 //! - `readings`: one colour's values → its readings;
-//! - `alarms`: the alarms → a reading per colour, with their reasons.
+//! - `alarms`: the alarms → a reading per colour, with their reasons;
+//! - `check`: `cutover check`'s lines.
 //!
 //! CloudWatch publishes a minute's datapoints one to three minutes late,
 //! so a poll reads one period, `[source] window` rounded up to whole
@@ -14,6 +15,7 @@
 //! time, and the screen shows the age.
 
 pub mod alarms;
+pub mod check;
 pub mod query;
 pub mod readings;
 
@@ -85,6 +87,22 @@ impl CloudWatchSource {
         &self.client
     }
 
+    pub fn config(&self) -> &CloudWatchConfig {
+        &self.cfg
+    }
+
+    pub fn specs(&self) -> &[MetricSpec] {
+        &self.specs
+    }
+
+    /// `color`'s alarm names.
+    pub fn alarm_names(&self, color: Color) -> &[String] {
+        match color {
+            Color::Blue => &self.cfg.alarms.blue,
+            Color::Green => &self.cfg.alarms.green,
+        }
+    }
+
     async fn call(&self, action: &str, body: &Value) -> Result<Value, NoData> {
         let target = format!("{TARGET}.{action}");
         let call = self.client.json_rpc(CLOUDWATCH, &target, "1.0", body);
@@ -133,10 +151,7 @@ impl CloudWatchSource {
             None => Ok(Vec::new()),
         };
         let alarm_reading = |c: Color| {
-            let names = match c {
-                Color::Blue => &self.cfg.alarms.blue,
-                Color::Green => &self.cfg.alarms.green,
-            };
+            let names = self.alarm_names(c);
             match &found {
                 Ok(found) => alarms::reading(names, found),
                 Err(_) if names.is_empty() => (Reading::NoData(NoData::NotConfigured), vec![]),
