@@ -203,9 +203,21 @@ async fn moto_metrics_and_alarms_are_read_per_colour() {
         "{:?}",
         snap.green.warnings
     );
-    // The data is at least the delay old, and says so.
+    // The data is at least the delay old, and says so; the age the gate
+    // and the header judge freshness by counts only the lateness beyond
+    // the delay (under a minute: the period ends on a whole minute).
     let age = SystemTime::now().duration_since(snap.wall).unwrap();
     assert!(age >= Duration::from_secs(60), "{age:?}");
+    assert!(
+        snap.at.elapsed() < Duration::from_secs(61),
+        "{:?}",
+        snap.at.elapsed()
+    );
+    assert!(
+        snap.blue.warnings[0].contains("5m that ended 1m ago"),
+        "{:?}",
+        snap.blue.warnings
+    );
 
     // The alarm breaches green through the guardrails like any metric.
     let specs = cutover::engine::guardrail::shared(c.metric_specs().unwrap());

@@ -95,6 +95,15 @@ impl CloudWatchSource {
         &self.specs
     }
 
+    /// What the numbers on the screen describe, said once.
+    fn delay_note(&self) -> String {
+        format!(
+            "numbers for the {} that ended {} ago (CloudWatch publishes late); the data age shown counts from then",
+            crate::format::span(self.window),
+            crate::format::span(self.cfg.delay)
+        )
+    }
+
     /// `color`'s alarm names.
     pub fn alarm_names(&self, color: Color) -> &[String] {
         match color {
@@ -174,14 +183,25 @@ impl CloudWatchSource {
             Err(why) => failed(&self.specs, why, alarm_reading(c)),
         };
         // The numbers describe the span, which ended `delay` ago or more:
-        // the snapshot is that old, and the screen says so.
+        // `wall` is its end, for the journal and the history. Freshness is
+        // judged against the poll interval, and CloudWatch's delay is the
+        // price of its data, not a source gone quiet: the age counts only
+        // the lateness beyond it (the end rounds down to a minute), and
+        // the delay is said once in the event log.
         let age = now.duration_since(answers.span.end).unwrap_or_default();
+        let late = age.saturating_sub(self.cfg.delay);
+        let (mut blue, mut green) = (color(Color::Blue), color(Color::Green));
+        for r in [&mut blue, &mut green] {
+            if r.up {
+                r.warnings.insert(0, self.delay_note());
+            }
+        }
         Snapshot {
-            at: at.checked_sub(age).unwrap_or(at),
+            at: at.checked_sub(late).unwrap_or(at),
             wall: answers.span.end.min(now),
             window: self.window,
-            blue: color(Color::Blue),
-            green: color(Color::Green),
+            blue,
+            green,
         }
     }
 }
