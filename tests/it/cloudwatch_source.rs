@@ -369,3 +369,41 @@ async fn the_lambda_preset_reads_percentiles_in_one_call_from_the_fake() {
             .any(|j| j.id() == "error_rate")
     );
 }
+
+#[tokio::test]
+async fn a_refused_metric_call_is_no_data_with_why_and_the_alarms_still_count() {
+    let fake = FakeAws::start(|call: &Call| match call.target.as_deref() {
+        Some(t) if t.ends_with(".GetMetricData") => Answer::error(
+            400,
+            "AccessDeniedException",
+            "not authorized to perform: cloudwatch:GetMetricData",
+        ),
+        _ => Answer::ok(json!({"MetricAlarms": [
+            {"AlarmName": "chat-green-errors", "StateValue": "ALARM", "StateReason": "5 > 1"},
+            {"AlarmName": "chat-blue-errors", "StateValue": "OK", "StateReason": "fine"},
+        ], "CompositeAlarms": []})),
+    })
+    .await;
+    let c = load_str(&config(&fake.url(), Some("sagemaker"), ""), "t").unwrap();
+    let aws = AwsConfig {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(fake.url()),
+    };
+    let client = AwsClient::with_credentials(&aws, moto::credentials()).unwrap();
+    let snap = source_of(&c, client).poll().await;
+    let (blue, _) = at(&c, &snap, "model_latency_p99_ms");
+    assert!(
+        matches!(&blue, Reading::NoData(NoData::Other(why)) if why.contains("cloudwatch:GetMetricData")),
+        "{blue:?}"
+    );
+    assert!(!snap.green.up);
+    assert_eq!(
+        at(&c, &snap, "alarms"),
+        (Reading::Value(0.0), Reading::Value(1.0))
+    );
+    assert_eq!(
+        snap.green.warnings,
+        ["alarm chat-green-errors in ALARM: 5 > 1"]
+    );
+}

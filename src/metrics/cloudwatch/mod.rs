@@ -167,17 +167,17 @@ impl CloudWatchSource {
                 Err(why) => (Reading::NoData(why.clone()), vec![]),
             }
         };
-        let color = |c: Color| match &answers.metrics {
-            Ok(v) => {
-                let (values, messages) = query::values(v);
+        let parsed = answers.metrics.as_ref().map(query::values);
+        let color = |c: Color| match &parsed {
+            Ok((values, messages)) => {
                 let read = readings::Read {
-                    values: &values,
+                    values,
                     requests_metric: &self.cfg.requests_metric,
                     window: self.window,
                 };
                 let mut r = readings::color(&read, &self.specs, c, alarm_reading(c));
                 r.warnings
-                    .extend(messages.into_iter().map(|m| format!("CloudWatch: {m}")));
+                    .extend(messages.iter().map(|m| format!("CloudWatch: {m}")));
                 r
             }
             Err(why) => failed(&self.specs, why, alarm_reading(c)),
