@@ -70,7 +70,7 @@ fn default_requests_metric() -> String {
 /// minutes, the resolution its standard metrics have.
 pub fn period(window: Duration) -> Duration {
     let minutes = window.as_secs().div_ceil(60).max(1);
-    Duration::from_secs(minutes * 60)
+    MINUTE * minutes as u32
 }
 
 /// The id of the metric the alarms are read as.
@@ -100,13 +100,23 @@ pub fn alarms_spec() -> MetricSpec {
     }
 }
 
+const MINUTE: Duration = Duration::from_secs(60);
+
 /// DescribeAlarms takes at most this many names in one call.
 const MOST_ALARMS: usize = 100;
 
 impl CloudWatchConfig {
-    /// Checks the table.
-    pub fn validate(&self) -> Result<(), Invalid> {
+    /// Checks the table; `interval` is `[source] interval`.
+    pub fn validate(&self, interval: Duration) -> Result<(), Invalid> {
         let k = |s: &str| format!("source.cloudwatch.{s}");
+        if interval < MINUTE {
+            // Its numbers change once a minute: faster polls would count
+            // one minute's datapoint as several consecutive breaches.
+            return Err((
+                "source.interval".into(),
+                "CloudWatch's numbers change once a minute: poll every `1m` or slower".into(),
+            ));
+        }
         if self
             .namespace
             .as_deref()
@@ -202,7 +212,7 @@ mod tests {
 
     const BASE: &str = "[service]\nname = \"c\"\n[router]\nkind = \"demo\"\n\
         [aws]\nregion = \"eu-west-1\"\n\
-        [source]\nkind = \"cloudwatch\"\npreset = \"lambda\"\nwindow = \"5m\"\n\
+        [source]\nkind = \"cloudwatch\"\npreset = \"lambda\"\ninterval = \"1m\"\nwindow = \"5m\"\n\
         [source.cloudwatch]\nblue = { FunctionName = \"f\", ExecutedVersion = \"1\" }\n\
         green = { FunctionName = \"f\", ExecutedVersion = \"2\" }\n";
 
@@ -217,11 +227,13 @@ mod tests {
         assert_eq!(cw.delay.as_secs(), 180);
         let e = load_str(&format!("{BASE}periods = 3\n"), "t").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("source.cloudwatch.periods"));
-        assert_eq!(e.line, Some(14));
+        assert_eq!(e.line, Some(15));
     }
 
     #[test]
     fn windows_dimensions_and_alarms_are_checked() {
+        let e = load_str(&BASE.replace("\"1m\"", "\"5s\""), "t").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("source.interval"));
         let p = |s: u64| super::period(std::time::Duration::from_secs(s)).as_secs();
         assert_eq!((p(30), p(90), p(300)), (60, 120, 300));
         let same = BASE.replace("ExecutedVersion = \"2\"", "ExecutedVersion = \"1\"");

@@ -163,7 +163,7 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
         }
         SourceKind::Scrape(scrape) => validate_scrape(scrape)?,
         SourceKind::Prometheus(p) => validate_prometheus(p)?,
-        SourceKind::CloudWatch(cw) => cw.validate()?,
+        SourceKind::CloudWatch(cw) => cw.validate(s.interval)?,
     }
     Ok(())
 }

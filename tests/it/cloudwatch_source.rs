@@ -33,6 +33,7 @@ region = "us-east-1"
 endpoint_url = "{endpoint}"
 [source]
 kind = "cloudwatch"
+interval = "1m"
 window = "5m"
 min_requests = 10
 {preset}[source.cloudwatch]

@@ -38,6 +38,7 @@ fn the_commented_scrape_block_is_valid() {
 fn the_commented_cloudwatch_block_is_valid_with_the_lambda_preset() {
     let text = EXAMPLE
         .replacen("\nkind = \"demo\"\n", "\nkind = \"cloudwatch\"\n", 1)
+        .replacen("interval = \"5s\"", "interval = \"1m\"", 1)
         .replacen("window = \"30s\"", "window = \"5m\"", 1)
         .replacen("# preset = \"vllm\"", "preset = \"lambda\"", 1);
     let text = uncomment(&text, "[source.cloudwatch]");
@@ -284,6 +285,12 @@ fn every_commented_block_loads_when_uncommented() {
         } else if let Some(kind) = table.strip_prefix("source.") {
             let kind = kind.split('.').next().unwrap();
             text = text.replacen("\nkind = \"demo\"\n", &format!("\nkind = \"{kind}\"\n"), 1);
+            if kind == "cloudwatch" {
+                // CloudWatch is polled once a minute at most.
+                text = text
+                    .replacen("interval = \"5s\"", "interval = \"1m\"", 1)
+                    .replacen("window = \"30s\"", "window = \"1m\"", 1);
+            }
             blocks.push(if kind == "prometheus" {
                 "source.prometheus"
             } else {
