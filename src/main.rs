@@ -255,6 +255,14 @@ async fn check(cli: &Cli) -> anyhow::Result<u8> {
         say(check::render(source.client().url(), &lines).trim_end());
         ok &= !lines.iter().any(check::Line::failed);
     }
+    if let config::SourceKind::CloudWatch(_) = &config.source.kind {
+        let report = cutover::metrics::cloudwatch::check::for_config(&config).await?;
+        report
+            .lines
+            .iter()
+            .for_each(|l| say(format!("# cloudwatch: {l}")));
+        ok &= report.ok;
+    }
     ok &= check_gates(&config).await?;
     if !ok {
         return Ok(1);

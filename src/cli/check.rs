@@ -84,6 +84,12 @@ pub fn render(specs: &[MetricSpec], kind: &SourceKind, snap: Option<&Snapshot>) 
             let _ = writeln!(out, "#   warning: {w}");
         }
     }
+    // What the source said beside the values (an alarm's own reason).
+    for c in Color::BOTH {
+        for w in snap.map(|s| &s.color(c).warnings).into_iter().flatten() {
+            let _ = writeln!(out, "# {c}: {w}");
+        }
+    }
     out
 }
 
@@ -98,6 +104,10 @@ fn computed(spec: &MetricSpec, kind: &SourceKind) -> String {
         SourceKind::Prometheus(_) => match spec.compute.prometheus(Color::Blue) {
             Some((query, unit)) => format!("PromQL (in {unit}): {query}"),
             None => "no query for Prometheus: not measured".into(),
+        },
+        SourceKind::CloudWatch(_) => match &spec.compute.cloudwatch {
+            Some(c) => c.describe(),
+            None => "nothing to read from CloudWatch: not measured".into(),
         },
         _ => match &spec.compute.formula {
             Some(f) => formula(f),

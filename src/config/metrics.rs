@@ -35,12 +35,29 @@ impl Config {
     /// `Err((dotted key, message))`; a loaded config has been checked, so
     /// only a config built in code can fail here.
     pub fn metric_specs(&self) -> Result<Vec<MetricSpec>, (String, String)> {
-        resolve(&Inputs {
+        let mut specs = resolve(&Inputs {
             preset: self.source.preset.as_deref(),
             metrics: &self.metrics,
             cost: self.cost.as_ref(),
             legacy: &self.legacy(),
-        })
+        })?;
+        if let SourceKind::CloudWatch(cw) = &self.source.kind
+            && !cw.alarms.is_empty()
+        {
+            // The alarms are one more metric: judged, journalled and
+            // rolled back on like any other.
+            if specs.iter().any(|s| s.id == super::cloudwatch::ALARMS_ID) {
+                return Err((
+                    "source.cloudwatch.alarms".into(),
+                    format!(
+                        "a metric already has the id `{}`",
+                        super::cloudwatch::ALARMS_ID
+                    ),
+                ));
+            }
+            specs.push(super::cloudwatch::alarms_spec());
+        }
+        Ok(specs)
     }
 
     /// Today's keys' values: the series `[source]` names and the levels of
@@ -73,6 +90,7 @@ fn legacy_source(kind: &SourceKind) -> LegacySource {
             quality: p.queries.quality.clone(),
         },
         SourceKind::Demo => LegacySource::Demo,
+        SourceKind::CloudWatch(_) => LegacySource::Unnamed,
     }
 }
 

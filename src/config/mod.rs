@@ -7,6 +7,7 @@ pub mod alert_template;
 mod alerts;
 mod aws;
 mod client_keys;
+mod cloudwatch;
 mod duration;
 mod gates;
 mod kubernetes;
@@ -36,6 +37,7 @@ pub use alerts::{
     default_interval as default_alert_interval, redact,
 };
 pub use aws::{AwsApiGatewayConfig, AwsConfig, AwsLambdaConfig, AwsSageMakerConfig};
+pub use cloudwatch::{Alarms as CloudWatchAlarms, CloudWatchConfig, period as cloudwatch_period};
 pub use duration::parse as parse_duration;
 pub use gates::{CommandGate, EvidenceGate, GatesConfig, SmokeCheck};
 pub use kubernetes::{KubernetesConfig, KubernetesMode};

@@ -23,6 +23,7 @@ pub const SOURCE: Section = Section {
     kinds: &[
         ("scrape", TableRule::Required),
         ("prometheus", TableRule::Required),
+        ("cloudwatch", TableRule::Required),
         ("demo", TableRule::None),
     ],
 };
@@ -62,6 +63,9 @@ pub enum SourceKind {
     /// `kind = "prometheus"`: PromQL over the Prometheus HTTP API
     /// (`[source.prometheus]`).
     Prometheus(super::PrometheusConfig),
+    /// `kind = "cloudwatch"`: GetMetricData and DescribeAlarms
+    /// (`[source.cloudwatch]`, with `[aws]`).
+    CloudWatch(super::CloudWatchConfig),
     /// `kind = "demo"`: the embedded simulated fleet (needs the demo
     /// router, which runs that fleet).
     Demo,
@@ -73,6 +77,7 @@ impl SourceKind {
         match self {
             SourceKind::Scrape(_) => "scrape",
             SourceKind::Prometheus(_) => "prometheus",
+            SourceKind::CloudWatch(_) => "cloudwatch",
             SourceKind::Demo => "demo",
         }
     }
@@ -194,6 +199,8 @@ pub struct RawSource {
     scrape: Option<ScrapeConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     prometheus: Option<super::PrometheusConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cloudwatch: Option<super::CloudWatchConfig>,
 }
 
 impl TryFrom<RawSource> for SourceConfig {
@@ -210,19 +217,22 @@ impl TryFrom<RawSource> for SourceConfig {
             preset,
             scrape,
             prometheus,
+            cloudwatch,
         } = raw;
         SOURCE.check_written(
             &kind,
             &[
                 ("scrape", scrape.is_some()),
                 ("prometheus", prometheus.is_some()),
+                ("cloudwatch", cloudwatch.is_some()),
             ],
         )?;
-        let kind = match (kind.as_str(), scrape, prometheus) {
-            ("scrape", Some(s), None) => SourceKind::Scrape(s),
-            ("prometheus", None, Some(p)) => SourceKind::Prometheus(p),
-            ("demo", None, None) => SourceKind::Demo,
-            (other, _, _) => return Err(format!("`{other}` is not a source kind")),
+        let kind = match (kind.as_str(), scrape, prometheus, cloudwatch) {
+            ("scrape", Some(s), None, None) => SourceKind::Scrape(s),
+            ("prometheus", None, Some(p), None) => SourceKind::Prometheus(p),
+            ("cloudwatch", None, None, Some(c)) => SourceKind::CloudWatch(c),
+            ("demo", None, None, None) => SourceKind::Demo,
+            (other, ..) => return Err(format!("`{other}` is not a source kind")),
         };
         Ok(SourceConfig {
             kind,
@@ -238,11 +248,14 @@ impl TryFrom<RawSource> for SourceConfig {
 
 impl From<SourceConfig> for RawSource {
     fn from(c: SourceConfig) -> Self {
-        let (kind, scrape, prometheus) = match c.kind {
-            SourceKind::Scrape(s) => ("scrape", Some(s), None),
-            SourceKind::Prometheus(p) => ("prometheus", None, Some(p)),
-            SourceKind::Demo => ("demo", None, None),
-        };
+        let (mut scrape, mut prometheus, mut cloudwatch) = (None, None, None);
+        let kind = c.kind.name();
+        match c.kind {
+            SourceKind::Scrape(s) => scrape = Some(s),
+            SourceKind::Prometheus(p) => prometheus = Some(p),
+            SourceKind::CloudWatch(cw) => cloudwatch = Some(cw),
+            SourceKind::Demo => {}
+        }
         RawSource {
             kind: kind.to_string(),
             interval: c.interval,
@@ -253,6 +266,7 @@ impl From<SourceConfig> for RawSource {
             preset: c.preset,
             scrape,
             prometheus,
+            cloudwatch,
         }
     }
 }

@@ -62,6 +62,9 @@ pub fn validate(c: &Config) -> Result<(), Invalid> {
     if let SourceKind::Prometheus(_) = &c.source.kind {
         judged_queries(c, &specs)?;
     }
+    if let SourceKind::CloudWatch(cw) = &c.source.kind {
+        cw.judged_reads(&specs)?;
+    }
     if !specs.iter().any(|s| s.judged()) {
         // With nothing judged, every advance gate would open on the dwell
         // alone and nothing could ever roll back.
@@ -163,6 +166,7 @@ fn validate_source(c: &Config) -> Result<(), Invalid> {
         }
         SourceKind::Scrape(scrape) => validate_scrape(scrape)?,
         SourceKind::Prometheus(p) => validate_prometheus(p)?,
+        SourceKind::CloudWatch(cw) => cw.validate(s.interval)?,
     }
     Ok(())
 }

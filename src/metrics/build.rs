@@ -33,6 +33,11 @@ pub fn build(
                 p, config, specs,
             )?));
         }
+        SourceKind::CloudWatch(c) => {
+            return Ok(Box::new(super::cloudwatch::CloudWatchSource::new(
+                c, config, specs,
+            )?));
+        }
         SourceKind::Demo => {
             let fleet = fleet.context(
                 "source kind \"demo\" reads the embedded simulated fleet, which only router kind \"demo\" runs",

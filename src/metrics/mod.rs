@@ -1,6 +1,7 @@
 //! Metric sources: where the numbers on the screen come from.
 
 pub mod build;
+pub mod cloudwatch;
 pub mod demo_page;
 pub mod info;
 pub mod prometheus;

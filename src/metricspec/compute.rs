@@ -208,10 +208,12 @@ pub struct Query {
 /// when given, else the formula rendered to PromQL; the scrape source
 /// evaluates the formula. A metric with neither for a source has no data
 /// there ("not configured").
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Compute {
     pub formula: Option<Formula>,
     pub query: Option<Query>,
+    /// What the CloudWatch source asks for, where it can read the metric.
+    pub cloudwatch: Option<super::cloudwatch::CloudWatch>,
 }
 
 impl Compute {
@@ -349,6 +351,7 @@ mod tests {
                 template: "q{c=\"$color\"}".into(),
                 unit: Unit::Seconds,
             }),
+            cloudwatch: None,
         };
         assert_eq!(
             own.prometheus(Color::Blue),
@@ -356,16 +359,13 @@ mod tests {
         );
         let rendered = Compute {
             formula,
-            query: None,
+            ..Default::default()
         };
         assert_eq!(
             rendered.prometheus(Color::Blue).map(|(_, u)| u),
             Some(Unit::None)
         );
-        let none = Compute {
-            formula: None,
-            query: None,
-        };
+        let none = Compute::default();
         assert_eq!(none.prometheus(Color::Blue), None);
     }
 }

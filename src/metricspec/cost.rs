@@ -207,6 +207,7 @@ impl CostConfig {
             compute: Compute {
                 formula: Some(Formula::Cost(CostModel { price, requests })),
                 query: None,
+                cloudwatch: None,
             },
             absolute,
             vs_blue,

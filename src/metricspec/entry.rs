@@ -30,6 +30,7 @@ pub struct MetricEntry {
     pub better: Option<Better>,
     pub scrape: Option<ScrapeEntry>,
     pub prometheus: Option<QueryEntry>,
+    pub cloudwatch: Option<super::cloudwatch::CloudWatchEntry>,
     pub absolute: Option<LevelsEntry>,
     pub vs_blue: Option<LevelsEntry>,
     pub min_requests: Option<u64>,

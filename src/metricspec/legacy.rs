@@ -32,6 +32,9 @@ pub enum LegacySource {
     },
     /// The demo fleet, which serves the `http` preset's common names.
     Demo,
+    /// A source whose metrics all come from a preset or `[[metrics]]`
+    /// (CloudWatch): today's three name nothing it reads.
+    Unnamed,
 }
 
 /// Warn and breach of `absolute` and `vs_blue`, as today's `Levels`.
@@ -119,10 +122,12 @@ fn computes(source: &LegacySource) -> (Compute, Compute, Compute) {
     let formula = |f: Option<Formula>| Compute {
         formula: f,
         query: None,
+        cloudwatch: None,
     };
     let query = |q: &Option<String>, unit: Unit| Compute {
         formula: None,
         query: q.clone().map(|template| Query { template, unit }),
+        cloudwatch: None,
     };
     match source {
         LegacySource::Scrape {
@@ -163,6 +168,7 @@ fn computes(source: &LegacySource) -> (Compute, Compute, Compute) {
             );
             (formula(Some(p99)), formula(Some(errors)), formula(quality))
         }
+        LegacySource::Unnamed => Default::default(),
     }
 }
 

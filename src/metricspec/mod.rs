@@ -4,6 +4,7 @@
 //! `triton`); today's three metrics are one such list (`legacy`). Pure: no
 //! IO, no clocks.
 
+pub mod cloudwatch;
 pub mod compute;
 pub mod cost;
 pub mod entry;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::stats::TestConfig;
 
+pub use cloudwatch::CloudWatch;
 pub use compute::{Aggregate, Compute, Formula, Query};
 pub use cost::{CostConfig, CostModel, CostSeries, Price};
 pub use entry::MetricEntry;

@@ -168,16 +168,32 @@ fn computation(
             .factor_to(unit)
             .or_else(|e| err(&k("unit"), format!("{e}: the query is in `{}`", q.unit)))?;
     }
-    if formula.is_none() && query.is_none() {
+    let cloudwatch = match &entry.cloudwatch {
+        Some(c) => Some(c.compute(unit, &k("cloudwatch"))?),
+        None => base.and_then(|b| b.compute.cloudwatch.clone()),
+    };
+    if let Some(c) = &cloudwatch {
+        c.unit().factor_to(unit).or_else(|e| {
+            err(
+                &k("unit"),
+                format!("{e}: CloudWatch's values are in `{}`", c.unit()),
+            )
+        })?;
+    }
+    if formula.is_none() && query.is_none() && cloudwatch.is_none() {
         return err(
             key,
             format!(
-                "`{}` says neither how to scrape it (`scrape = {{ ... }}`) nor how to query it (`prometheus = {{ query = \"...\" }}`)",
+                "`{}` says neither how to scrape it (`scrape = {{ ... }}`), how to query it (`prometheus = {{ query = \"...\" }}`) nor what to read from CloudWatch (`cloudwatch = {{ ... }}`)",
                 entry.id
             ),
         );
     }
-    Ok(Compute { formula, query })
+    Ok(Compute {
+        formula,
+        query,
+        cloudwatch,
+    })
 }
 
 type Checks = (Option<Levels<f64>>, Option<Levels<Margin>>);

@@ -1,6 +1,7 @@
 //! Presets: the metrics of real model servers, written in the config's own
 //! `[[metrics]]` syntax (`http.toml`, `vllm.toml`, `tgi.toml`,
-//! `triton.toml` beside this file), so a preset reads like the entries
+//! `triton.toml`, and for CloudWatch `lambda.toml` and `sagemaker.toml`
+//! beside this file), so a preset reads like the entries
 //! that override it and goes through the same checks.
 
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use super::parse::apply;
 use super::selector::Selector;
 
 /// The presets, as `[source] preset` and `--preset` name them.
-pub const NAMES: [&str; 4] = ["http", "vllm", "tgi", "triton"];
+pub const NAMES: [&str; 6] = ["http", "vllm", "tgi", "triton", "lambda", "sagemaker"];
 
 fn text(name: &str) -> Option<&'static str> {
     match name {
@@ -20,6 +21,8 @@ fn text(name: &str) -> Option<&'static str> {
         "vllm" => Some(include_str!("vllm.toml")),
         "tgi" => Some(include_str!("tgi.toml")),
         "triton" => Some(include_str!("triton.toml")),
+        "lambda" => Some(include_str!("lambda.toml")),
+        "sagemaker" => Some(include_str!("sagemaker.toml")),
         _ => None,
     }
 }
@@ -112,7 +115,11 @@ mod tests {
             ids.dedup();
             assert_eq!(ids.len(), s.len(), "{name}");
             assert!(s.iter().filter(|m| m.judged()).count() >= 2, "{name}");
-            assert!(s.iter().all(|m| m.compute.formula.is_some()), "{name}");
+            let computed = |m: &MetricSpec| match name {
+                "lambda" | "sagemaker" => m.compute.cloudwatch.is_some(),
+                _ => m.compute.formula.is_some(),
+            };
+            assert!(s.iter().all(computed), "{name}");
         }
     }
 
@@ -228,10 +235,34 @@ mod tests {
     }
 
     #[test]
+    fn the_aws_presets_read_cloudwatch_in_its_units() {
+        use super::super::CloudWatch;
+        let sm = get("sagemaker");
+        let p99 = &sm[0];
+        assert!(matches!(
+            &p99.compute.cloudwatch,
+            Some(CloudWatch::Stat { metric, stat, unit: Unit::Micros, .. })
+                if metric == "ModelLatency" && stat == "p99"
+        ));
+        // Microseconds from CloudWatch, milliseconds on the screen.
+        assert_eq!(p99.shown(2500.0, Unit::Micros), 2.5);
+        let lambda = get("lambda");
+        let errors = lambda.iter().find(|m| m.id == "error_rate").unwrap();
+        assert!(matches!(
+            &errors.compute.cloudwatch,
+            Some(CloudWatch::Ratio { numerator, .. }) if numerator == "Errors"
+        ));
+        assert_eq!(errors.min_requests, 20);
+    }
+
+    #[test]
     fn an_unknown_preset_is_named_with_a_suggestion() {
         let e = specs("vlm", 0).unwrap_err();
         assert_eq!(e, "`vlm` is not a preset; did you mean `vllm`?");
-        let e = specs("sagemaker", 0).unwrap_err();
-        assert!(e.contains("`http`, `vllm`, `tgi`, `triton`"), "{e}");
+        let e = specs("cloudwatch", 0).unwrap_err();
+        assert!(
+            e.contains("`http`, `vllm`, `tgi`, `triton`, `lambda`"),
+            "{e}"
+        );
     }
 }

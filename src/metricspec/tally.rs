@@ -85,6 +85,7 @@ mod tests {
         Compute {
             formula: Some(f),
             query: None,
+            cloudwatch: None,
         }
     }
 
@@ -174,6 +175,7 @@ mod tests {
                 template: "x{c=\"$color\"}".into(),
                 unit: Unit::Seconds,
             }),
+            cloudwatch: None,
         };
         assert_eq!(own.tally_queries(), None);
     }

@@ -35,6 +35,24 @@ fn the_commented_scrape_block_is_valid() {
 }
 
 #[test]
+fn the_commented_cloudwatch_block_is_valid_with_the_lambda_preset() {
+    let text = EXAMPLE
+        .replacen("\nkind = \"demo\"\n", "\nkind = \"cloudwatch\"\n", 1)
+        .replacen("interval = \"5s\"", "interval = \"1m\"", 1)
+        .replacen("window = \"30s\"", "window = \"5m\"", 1)
+        .replacen("# preset = \"vllm\"", "preset = \"lambda\"", 1);
+    let text = uncomment(&text, "[source.cloudwatch]");
+    let c = load_str(&text, "cloudwatch").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let SourceKind::CloudWatch(cw) = &c.source.kind else {
+        panic!("not cloudwatch: {:?}", c.source.kind)
+    };
+    assert_eq!(cw.alarms.green, ["chat-model-green-errors"]);
+    assert_eq!(cw.green["ExecutedVersion"], "2");
+    let specs = c.metric_specs().unwrap();
+    assert!(specs.iter().any(|s| s.id == "duration_p99_ms"));
+}
+
+#[test]
 fn the_commented_metrics_and_cost_are_valid_over_the_vllm_preset() {
     let text = EXAMPLE.replacen("# preset = \"vllm\"", "preset = \"vllm\"", 1);
     let text = uncomment(&uncomment(&text, "[[metrics]]"), "[cost]");
@@ -299,6 +317,12 @@ fn every_commented_block_loads_when_uncommented() {
         } else if let Some(kind) = table.strip_prefix("source.") {
             let kind = kind.split('.').next().unwrap();
             text = text.replacen("\nkind = \"demo\"\n", &format!("\nkind = \"{kind}\"\n"), 1);
+            if kind == "cloudwatch" {
+                // CloudWatch is polled once a minute at most.
+                text = text
+                    .replacen("interval = \"5s\"", "interval = \"1m\"", 1)
+                    .replacen("window = \"30s\"", "window = \"1m\"", 1);
+            }
             blocks.push(if kind == "prometheus" {
                 "source.prometheus"
             } else {

@@ -15,6 +15,7 @@ mod check_vllm;
 mod ci_build;
 mod cli_safety;
 mod cli_signals;
+mod cloudwatch_source;
 mod config_example;
 mod config_props;
 mod demo_fleet;

@@ -237,6 +237,7 @@ mod tests {
             compute: Compute {
                 formula: Some(formula),
                 query: None,
+                cloudwatch: None,
             },
             absolute: None,
             vs_blue: None,
@@ -475,6 +476,7 @@ mod tests {
             compute: Compute {
                 formula: None,
                 query: None,
+                cloudwatch: None,
             },
             ..kv.clone()
         };

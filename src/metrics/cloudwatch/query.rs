@@ -1,0 +1,206 @@
+//! One `GetMetricData` for both colours: a query per metric, colour and
+//! part (a ratio's two sums), plus each colour's request count, all over
+//! one period the length of the window; and the answer read back into
+//! each query's value. Pure: the times come in as arguments.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::config::CloudWatchConfig;
+use crate::metricspec::{CloudWatch, MetricSpec};
+use crate::model::Color;
+
+/// The span a poll reads: `[end - window, end)`, `end` whole minutes and
+/// at least `delay` in the past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: SystemTime,
+    pub end: SystemTime,
+}
+
+impl Span {
+    pub fn ending_before(now: SystemTime, delay: Duration, window: Duration) -> Span {
+        let back = now.checked_sub(delay).unwrap_or(UNIX_EPOCH);
+        let secs = back
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let end = UNIX_EPOCH + Duration::from_secs(secs - secs % 60);
+        Span {
+            start: end.checked_sub(window).unwrap_or(UNIX_EPOCH),
+            end,
+        }
+    }
+
+    fn epoch(t: SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+    }
+
+    pub fn period(&self) -> u64 {
+        Span::epoch(self.end).saturating_sub(Span::epoch(self.start))
+    }
+}
+
+fn letter(c: Color) -> char {
+    match c {
+        Color::Blue => 'b',
+        Color::Green => 'g',
+    }
+}
+
+/// The id of metric `index`'s query for `color`; `part` is `n` or `d`
+/// for a ratio's sums, empty otherwise.
+pub fn id(color: Color, index: usize, part: &str) -> String {
+    format!("{}{index}{part}", letter(color))
+}
+
+/// The id of `color`'s request count.
+pub fn requests_id(color: Color) -> String {
+    format!("{}r", letter(color))
+}
+
+/// The namespace of the request count: the table's, else the first
+/// metric's.
+pub fn requests_namespace<'a>(
+    cfg: &'a CloudWatchConfig,
+    specs: &'a [MetricSpec],
+) -> Option<&'a str> {
+    cfg.namespace.as_deref().or_else(|| {
+        specs
+            .iter()
+            .find_map(|s| s.compute.cloudwatch.as_ref()?.namespace())
+    })
+}
+
+pub fn dimensions(cfg: &CloudWatchConfig, color: Color) -> &BTreeMap<String, String> {
+    match color {
+        Color::Blue => &cfg.blue,
+        Color::Green => &cfg.green,
+    }
+}
+
+fn stat_query(
+    id: String,
+    namespace: &str,
+    metric: &str,
+    dims: &BTreeMap<String, String>,
+    period: u64,
+    stat: &str,
+) -> Value {
+    let dims: Vec<Value> = dims
+        .iter()
+        .map(|(k, v)| json!({ "Name": k, "Value": v }))
+        .collect();
+    json!({
+        "Id": id,
+        "MetricStat": {
+            "Metric": { "Namespace": namespace, "MetricName": metric, "Dimensions": dims },
+            "Period": period,
+            "Stat": stat,
+        },
+        "ReturnData": true,
+    })
+}
+
+/// The `MetricDataQueries` of one poll.
+pub fn queries(cfg: &CloudWatchConfig, specs: &[MetricSpec], period: u64) -> Vec<Value> {
+    let default_ns = requests_namespace(cfg, specs).unwrap_or_default();
+    let mut out = Vec::new();
+    for color in Color::BOTH {
+        let dims = dimensions(cfg, color);
+        let q = |id: String, ns: Option<&str>, metric: &str, stat: &str| {
+            stat_query(id, ns.unwrap_or(default_ns), metric, dims, period, stat)
+        };
+        out.push(q(requests_id(color), None, &cfg.requests_metric, "Sum"));
+        for (i, spec) in specs.iter().enumerate() {
+            match &spec.compute.cloudwatch {
+                Some(CloudWatch::Stat {
+                    namespace,
+                    metric,
+                    stat,
+                    ..
+                }) => out.push(q(id(color, i, ""), namespace.as_deref(), metric, stat)),
+                Some(CloudWatch::Ratio {
+                    namespace,
+                    numerator,
+                    denominator,
+                    ..
+                }) => {
+                    let ns = namespace.as_deref();
+                    out.push(q(id(color, i, "n"), ns, numerator, "Sum"));
+                    out.push(q(id(color, i, "d"), ns, denominator, "Sum"));
+                }
+                Some(CloudWatch::Alarms) | None => {}
+            }
+        }
+    }
+    out
+}
+
+/// The request body of one poll.
+pub fn body(cfg: &CloudWatchConfig, specs: &[MetricSpec], span: Span) -> Value {
+    json!({
+        "StartTime": Span::epoch(span.start),
+        "EndTime": Span::epoch(span.end),
+        "ScanBy": "TimestampDescending",
+        "MetricDataQueries": queries(cfg, specs, span.period()),
+    })
+}
+
+/// Each query's newest value; a query with no datapoint in the span has
+/// `None`. Also CloudWatch's own messages (a query it could not run).
+pub fn values(answer: &Value) -> (HashMap<String, Option<f64>>, Vec<String>) {
+    let mut out = HashMap::new();
+    let mut messages = Vec::new();
+    let results = answer["MetricDataResults"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for r in results {
+        let Some(id) = r["Id"].as_str() else { continue };
+        let v = r["Values"]
+            .as_array()
+            .and_then(|v| v.first())
+            .and_then(Value::as_f64);
+        out.insert(id.to_string(), v);
+        for m in r["Messages"].as_array().into_iter().flatten() {
+            if let Some(text) = m["Value"].as_str() {
+                messages.push(format!("{id}: {}", crate::aws::clean(text)));
+            }
+        }
+    }
+    for m in answer["Messages"].as_array().into_iter().flatten() {
+        if let Some(text) = m["Value"].as_str() {
+            messages.push(crate::aws::clean(text));
+        }
+    }
+    (out, messages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_span_ends_whole_minutes_before_the_delay() {
+        let now = UNIX_EPOCH + Duration::from_secs(10_000 * 60 + 42);
+        let s = Span::ending_before(now, Duration::from_secs(180), Duration::from_secs(300));
+        assert_eq!(Span::epoch(s.end), (10_000 - 3) * 60);
+        assert_eq!(s.period(), 300);
+    }
+
+    #[test]
+    fn values_are_read_by_id_and_an_empty_one_is_none() {
+        let a = json!({"MetricDataResults": [
+            {"Id": "b0", "Values": [412.5], "Timestamps": [1], "StatusCode": "Complete"},
+            {"Id": "g0", "Values": [], "Timestamps": [], "StatusCode": "Complete",
+             "Messages": [{"Code": "X", "Value": "bad\nquery"}]},
+        ]});
+        let (v, m) = values(&a);
+        assert_eq!(v["b0"], Some(412.5));
+        assert_eq!(v["g0"], None);
+        assert_eq!(m, ["g0: bad query"]);
+    }
+}
