@@ -1,14 +1,14 @@
 //! `[source.cloudwatch]`: which CloudWatch metrics and alarms are each
 //! colour's. The region, profile and endpoint are `[aws]`'s, copied in on
-//! load ([`share_aws`]).
+//! load ([`super::Config::share_aws`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::AwsConfig;
 use super::validate::Invalid;
-use super::{AwsConfig, Config, SourceKind};
 use crate::metricspec::{Better, CloudWatch, Compute, Levels, MetricSpec, Unit};
 
 /// `[source.cloudwatch]`.
@@ -194,15 +194,6 @@ impl CloudWatchConfig {
             )),
             _ => Ok(()),
         }
-    }
-}
-
-/// Copies `[aws]` into `[source.cloudwatch]`, which the source factory
-/// receives alone.
-pub fn share_aws(config: &mut Config) {
-    let aws = config.aws.clone().unwrap_or_default();
-    if let SourceKind::CloudWatch(cw) = &mut config.source.kind {
-        cw.aws = aws;
     }
 }
 

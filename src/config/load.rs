@@ -177,12 +177,11 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
             },
         }
     })?;
-    super::cloudwatch::share_aws(&mut config);
+    config.share_aws();
     validate(&config).map_err(|(key, message)| {
         let span = doc.as_ref().and_then(|t| span_of(t.get_ref(), &key));
         located(Some(key), span, message)
     })?;
-    config.share_aws();
     Ok(config)
 }
 

@@ -306,10 +306,14 @@ pub mod defaults {
 }
 
 impl Config {
-    /// Copies `[aws]` into the AWS router's table, whose factory sees only
-    /// `[router]`. Run by the loader; idempotent.
+    /// Copies `[aws]` into the AWS router's table and the CloudWatch
+    /// source's, whose factories see only `[router]` and `[source]`. Run
+    /// by the loader before validation; idempotent.
     pub fn share_aws(&mut self) {
         let aws = self.aws.clone().unwrap_or_default();
+        if let SourceKind::CloudWatch(cw) = &mut self.source.kind {
+            cw.aws = aws.clone();
+        }
         match &mut self.router {
             RouterConfig::AwsLambda(c) => c.aws = aws,
             RouterConfig::AwsSageMaker(c) => c.aws = aws,
