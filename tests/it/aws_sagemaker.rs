@@ -17,6 +17,8 @@ use crate::support::skip::{Server, skip_without};
 
 use cutover::aws::AwsClient;
 use cutover::config::{AwsConfig, AwsSageMakerConfig};
+use cutover::engine::action::WriteOutcome;
+use cutover::engine::journal::RecordAction;
 use cutover::model::Split;
 use cutover::router::aws::sagemaker::SageMakerRouter;
 use cutover::router::{Replicas, RouterError, TrafficRouter, Workload, WriteRequest};
@@ -92,6 +94,37 @@ async fn set_and_rollback_move_the_variant_weights_in_moto() {
         "aws-sagemaker scale green to 0: {} calls",
         m.since(mark).len()
     );
+}
+
+/// `cutover rollback` with `scale_down_green_on_rollback`: the one-shot
+/// command waits for the scale-down it starts once traffic is on blue, so
+/// moto shows green at 0 instances and the journal holds the chore.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_shot_rollback_scales_green_down_and_journals_it() {
+    if skip_without(
+        Server::Moto,
+        "a_one_shot_rollback_scales_green_down_and_journals_it",
+    ) {
+        return;
+    }
+    let m = Moto::start();
+    let client = m.client();
+    moto_setup::sagemaker(&client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let table = format!("{TABLE}scale_down_green_on_rollback = true\n");
+    let cfg = moto_setup::config(&m, dir.path(), &table);
+    let (code, out, err) = cutover(&cfg, &["set", "25"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = cutover(&cfg, &["rollback", "--reason", "test"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(moto_setup::variants(&client).await, [(1.0, 2), (0.0, 0)]);
+    let journal =
+        cutover::engine::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
+    let scaled = journal
+        .iter()
+        .find(|r| r.action == Some(RecordAction::ScaleDownGreen))
+        .unwrap_or_else(|| panic!("no scale-down in the journal:\n{journal:#?}"));
+    assert_eq!(scaled.outcome, Some(WriteOutcome::Ok), "{scaled:?}");
 }
 
 /// An endpoint as SageMaker runs it: an update makes it `Updating` for

@@ -4,9 +4,10 @@
 //! change, and each result is journaled as a `control` record and said as
 //! an event.
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
-use super::{Engine, WRITE_TIMEOUT};
+use super::job::Finished;
+use super::{Engine, SHUTDOWN_GRACE, WRITE_TIMEOUT};
 
 use crate::engine::action::WriteOutcome;
 use crate::engine::command::{Origin, Reply};
@@ -127,6 +128,35 @@ impl Engine {
         };
         self.event(level, text);
         self.answer(reply, r.map(Done::Chore).map_err(Refusal::ChoreFailed));
+    }
+
+    /// At shutdown: a chore in flight (the scale-down that a one-shot
+    /// `rollback` starts once traffic is on blue) is given the shutdown's
+    /// grace to answer, so that its result is journaled rather than lost
+    /// with the process; one still running then is said, not waited for.
+    pub(super) async fn finish_chores(
+        &mut self,
+        chores: &mut mpsc::UnboundedReceiver<Finished<ChoreDone>>,
+    ) {
+        let until = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while self.jobs.chores.pending() {
+            match tokio::time::timeout_at(until, chores.recv()).await {
+                Ok(Some(done)) => {
+                    if let Some(c) = self.jobs.chores.finish(done) {
+                        self.on_chore(c);
+                    }
+                }
+                _ => {
+                    let text = format!(
+                        "stopped with a chore still running after {} (scaling green down or \
+                         retiring blue): its result is not journaled; the router shows its state",
+                        crate::format::span(SHUTDOWN_GRACE)
+                    );
+                    self.event(EventLevel::Warn, text);
+                    break;
+                }
+            }
+        }
     }
 
     /// `decommission blue`: refused unless green has had all traffic since

@@ -311,6 +311,7 @@ impl Engine {
             self.flush_answers();
         }
         self.shutdown(&mut answers.verify).await;
+        self.finish_chores(&mut answers.chores).await;
         self.publish();
         self.flush_answers();
     }
