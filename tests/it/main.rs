@@ -12,6 +12,7 @@ mod cli_safety;
 mod cli_signals;
 mod config_example;
 mod config_props;
+mod demo_evidence_tmux;
 mod demo_fleet;
 mod demo_headless;
 mod demo_presets;
