@@ -1,90 +1,240 @@
-//! Detection-to-recovery time of the whole stack (`demo --stack`), over N
-//! degrading runs (default 10; `cargo run --release --example
-//! bench_stack_recovery -- N`). Needs nginx and prometheus.
+//! Detection-to-recovery time of the whole stack (`demo --stack`), with
+//! green's error rate judged by evidence and by thresholds alone, in the
+//! same process on the same machine. Needs nginx and prometheus.
+//!
+//!     cargo run --release --example bench_stack_recovery -- [--degrading N] [--healthy N]
+//!
+//! `--degrading N` (default 20; a bare `N` too): N degrading runs with
+//! evidence and N with thresholds only, interleaved (which goes first
+//! alternates) so both meet the same load on the machine. `--healthy N`
+//! (default 20): healthy runs with evidence, which must promote.
 //!
 //! Three marks per run: green starts to fail (the serving fleet notes the
 //! instant its exposure crosses 25 %), the auto-rollback decision (the
 //! journal's intent record), and the last request the proxy routed to green
-//! (the load generator). Prints median and max of each interval.
+//! (the load generator). Prints median, 95th percentile and max of each
+//! interval per kind of run (by nearest rank: of 20, the 10th and the 19th).
 
 use std::time::Duration;
 
 use cutover::config::defaults;
 use cutover::demo::Scenario;
 use cutover::demo::loadgen::DEFAULT_RPS;
-use cutover::lab::{self, StackOptions, marks::median_max, stack};
+use cutover::lab::{self, StackOptions, StackReport, marks::quantile, stack};
+
+const DWELL: Duration = Duration::from_secs(3);
+
+struct Args {
+    degrading: usize,
+    healthy: usize,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        degrading: 20,
+        healthy: 20,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut count = |name: &str| -> anyhow::Result<usize> {
+            let v = it
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("{name} needs a count"))?;
+            Ok(v.parse()?)
+        };
+        match flag.as_str() {
+            "--degrading" => a.degrading = count("--degrading")?,
+            "--healthy" => a.healthy = count("--healthy")?,
+            n => {
+                a.degrading = n.parse().map_err(|_| {
+                    anyhow::anyhow!("usage: bench_stack_recovery [--degrading N] [--healthy N]")
+                })?
+            }
+        }
+    }
+    Ok(a)
+}
+
+/// One kind of run: its scenario, whether evidence judges, what it found.
+struct Kind {
+    name: &'static str,
+    scenario: Scenario,
+    evidence: bool,
+    reports: Vec<Run>,
+}
+
+/// One run: what the lab found, and the evidence on the error rate that
+/// the auto-rollback decision journaled.
+struct Run {
+    report: StackReport,
+    evidence: Option<f64>,
+}
+
+/// What decided a run's rollback, from the engine's reason. A threshold
+/// streak completed at the poll where the evidence also crossed its level
+/// is named by the streak (the engine checks it first): `both`.
+fn cause(r: &Run) -> &'static str {
+    let level = 1.0 / cutover::app::demo_error_rate_test().alpha;
+    if r.report.marks.decided.is_none() {
+        "none"
+    } else if r.report.outcome.contains("on evidence") {
+        "evidence"
+    } else if r.evidence.is_some_and(|e| e >= level) {
+        "both"
+    } else if r.report.outcome.contains("consecutive polls") {
+        "threshold"
+    } else {
+        "other"
+    }
+}
+
+/// The error rate's e-value on the auto-rollback's intent record.
+fn evidence_at_decision(journal: &std::path::Path) -> Option<f64> {
+    use cutover::engine::journal::{Journal, RecordKind, RecordOrigin};
+    Journal::read_all(journal)
+        .ok()?
+        .iter()
+        .find(|r| r.kind == RecordKind::Intent && r.origin == Some(RecordOrigin::AutoRollback))?
+        .evidence
+        .get("error_rate")
+        .copied()
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map(|s| format!("{:6.0} ms", s * 1000.0))
+        .unwrap_or_else(|| "     -   ".into())
+}
+
+async fn once(kind: &Kind, i: usize) -> anyhow::Result<Run> {
+    let dir = tempfile::tempdir()?;
+    let journal = dir.path().join("journal.jsonl");
+    let report = lab::run_report(StackOptions {
+        scenario: kind.scenario,
+        preset: None,
+        headless: true,
+        dwell: DWELL,
+        journal: Some(journal.clone()),
+        rps: DEFAULT_RPS,
+        quiet: true,
+        evidence: kind.evidence,
+    })
+    .await?;
+    let run = Run {
+        evidence: evidence_at_decision(&journal),
+        report,
+    };
+    let (r, m) = (&run.report, run.report.marks);
+    println!(
+        "{:22} run {i:2}: exit {}, rollback by {:9}, failing->decision {}, decision->last green {}, failing->last green {}, evidence at the decision {}, failed requests {}, resent {}",
+        kind.name,
+        r.code,
+        cause(&run),
+        ms(m.detection()),
+        ms(m.switch()),
+        ms(m.recovery()),
+        run.evidence
+            .map(|e| format!("{e:.1}"))
+            .unwrap_or_else(|| "-".into()),
+        r.failed,
+        r.retried
+    );
+    println!("        outcome: {}", r.outcome);
+    Ok(run)
+}
+
+fn table(kinds: &[Kind]) {
+    println!();
+    println!(
+        "{:22} {:>4} {:>11} {:>9} {:>5} {:>10}  {:>29}  {:>29}",
+        "",
+        "runs",
+        "rolled back",
+        "evidence",
+        "both",
+        "threshold",
+        "failing->decision med/p95/max",
+        "failing->last green med/p95/max"
+    );
+    for k in kinds {
+        let n = |c: &str| k.reports.iter().filter(|r| cause(r) == c).count();
+        let marks = k.reports.iter().map(|r| r.report.marks);
+        let detect: Vec<f64> = marks.clone().filter_map(|m| m.detection()).collect();
+        let recover: Vec<f64> = marks.filter_map(|m| m.recovery()).collect();
+        let three = |v: &[f64]| {
+            let s = |q| {
+                quantile(v, q)
+                    .map(|x| format!("{x:.2}"))
+                    .unwrap_or_else(|| "-".into())
+            };
+            format!("{} / {} / {} s", s(0.5), s(0.95), s(1.0))
+        };
+        println!(
+            "{:22} {:>4} {:>11} {:>9} {:>5} {:>10}  {:>29}  {:>29}",
+            k.name,
+            k.reports.len(),
+            k.reports.len() - n("none"),
+            n("evidence"),
+            n("both"),
+            n("threshold"),
+            three(&detect),
+            three(&recover)
+        );
+    }
+    let all = || kinds.iter().flat_map(|k| &k.reports).map(|r| &r.report);
+    let failed: u64 = all().map(|r| r.failed).sum();
+    let retried: u64 = all().map(|r| r.retried).sum();
+    println!(
+        "failed requests (connect, read, or answered by the proxy) over all runs: {failed}; GETs resent after a kept-alive connection closed under them: {retried}"
+    );
+}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let runs: usize = std::env::args()
-        .nth(1)
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(10);
-    let dwell = Duration::from_secs(3);
+    let a = args()?;
+    let t = cutover::app::demo_error_rate_test();
     println!(
-        "settings: prometheus scrape {}s, cockpit poll {}s, window {}s, auto-rollback after {} consecutive breaching polls, min_requests {}, load {DEFAULT_RPS} rps, dwell {}s, {} pods per colour",
+        "settings: prometheus scrape {}s, cockpit poll {}s, window {}s, auto-rollback after {} consecutive breaching polls, min_requests {}, load {DEFAULT_RPS} rps, dwell {}s, {} pods per colour; evidence on the error rate: alpha {}, min_effect {}",
         stack::SCRAPE_INTERVAL.as_secs(),
         stack::POLL_INTERVAL.as_secs(),
         stack::WINDOW.as_secs(),
         cutover::config::AutoRollbackConfig::default().consecutive,
         defaults::min_requests(),
-        dwell.as_secs(),
-        stack::PODS
+        DWELL.as_secs(),
+        stack::PODS,
+        t.alpha,
+        t.min_effect
     );
-    let (mut detect, mut switch, mut recover) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut failed, mut retried) = (0, 0);
-    for i in 1..=runs {
-        let report = lab::run_report(StackOptions {
-            scenario: Scenario::Degrading,
-            preset: None,
-            headless: true,
-            dwell,
-            journal: None,
-            rps: DEFAULT_RPS,
-            quiet: true,
+    let kind = |name, scenario, evidence| Kind {
+        name,
+        scenario,
+        evidence,
+        reports: Vec::new(),
+    };
+    let mut kinds = [
+        kind("degrading, evidence", Scenario::Degrading, true),
+        kind("degrading, thresholds", Scenario::Degrading, false),
+        kind("healthy, evidence", Scenario::Healthy, true),
+    ];
+    // Which degrading kind goes first alternates, so neither always meets
+    // a machine still busy with the other's teardown.
+    let order = (1..=a.degrading)
+        .flat_map(|i| {
+            let pair = if i % 2 == 1 { [0, 1] } else { [1, 0] };
+            pair.map(|k| (k, i))
         })
-        .await?;
-        let m = report.marks;
-        let ms = |v: Option<f64>| {
-            v.map(|s| format!("{:6.0} ms", s * 1000.0))
-                .unwrap_or_else(|| "     -   ".into())
-        };
-        println!(
-            "run {i:2}: exit {}, failing->decision {}, decision->last green {}, failing->last green {}, failed requests {}, resent {}",
-            report.code,
-            ms(m.detection()),
-            ms(m.switch()),
-            ms(m.recovery()),
-            report.failed,
-            report.retried
-        );
-        if m.detection().is_none() {
-            println!("        no auto-rollback: {}", report.outcome);
-        }
-        detect.extend(m.detection());
-        switch.extend(m.switch());
-        recover.extend(m.recovery());
-        failed += report.failed;
-        retried += report.retried;
-    }
-    for (name, v) in [
-        ("green failing -> auto-rollback decision", &detect),
-        ("auto-rollback decision -> last green request", &switch),
-        ("green failing -> last green request", &recover),
-    ] {
-        match median_max(v) {
-            Some((med, max)) => println!(
-                "{name:46}: median {:6.0} ms, max {:6.0} ms ({} runs)",
-                med * 1000.0,
-                max * 1000.0,
-                v.len()
-            ),
-            None => println!("{name:46}: no run had both marks"),
+        .chain((1..=a.healthy).map(|i| (2, i)));
+    for (k, i) in order {
+        let r = once(&kinds[k], i).await?;
+        // A signal ends the run it reached (the lab tears down): it ends
+        // the benchmark too, with the table so far.
+        let signalled = r.report.code >= 128;
+        if !signalled {
+            kinds[k].reports.push(r);
+        } else {
+            println!("stopped by a signal");
+            break;
         }
     }
-    println!(
-        "failed requests (connect, read, or answered by the proxy) over all runs: {failed}; GETs resent after a kept-alive connection closed under them: {retried}"
-    );
+    table(&kinds);
     Ok(())
 }

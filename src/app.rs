@@ -10,12 +10,13 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    Config, DemoConfig, JournalConfig, PrometheusConfig, RouterConfig, ServiceConfig, SourceConfig,
-    SourceKind,
+    Config, DemoConfig, GuardrailsConfig, JournalConfig, PrometheusConfig, RouterConfig,
+    ServiceConfig, SourceConfig, SourceKind,
 };
 use crate::demo::{Fleet, Scenario};
 use crate::engine::journal::Journal;
 use crate::engine::{EngineHandle, EngineOptions};
+use crate::stats::{MinEffect, TestConfig};
 
 /// A running engine and what it needs to stay alive.
 pub struct Running {
@@ -138,7 +139,7 @@ pub fn demo_config(
             progress_deadline: Duration::from_secs(60),
             ..Default::default()
         },
-        guardrails: Default::default(),
+        guardrails: demo_guardrails(),
         auto_rollback: Default::default(),
         gates: Default::default(),
         journal: JournalConfig {
@@ -152,6 +153,26 @@ pub fn demo_config(
         cost: None,
         aws: None,
     }
+}
+
+/// The test the demos judge green's error rate with, beside today's
+/// thresholds: a regression of half a point at α 1 %. Blue fails 0.2 % of
+/// its requests and a healthy green 0.01 %, so a healthy green never gives
+/// evidence against itself; a degrading one passes +0.5 pt within seconds
+/// of taking 25 % (it climbs to 8 % over 12 s).
+pub fn demo_error_rate_test() -> TestConfig {
+    TestConfig {
+        alpha: 0.01,
+        min_effect: MinEffect::Points(0.5),
+    }
+}
+
+/// Today's default guardrails, with [`demo_error_rate_test`] on the error
+/// rate.
+fn demo_guardrails() -> GuardrailsConfig {
+    let mut g = GuardrailsConfig::default();
+    g.error_rate.test = Some(demo_error_rate_test());
+    g
 }
 
 /// The first port of the demo fleet's `/metrics` servers for

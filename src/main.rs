@@ -155,6 +155,7 @@ async fn demo(cli: &Cli, args: &cli::DemoArgs) -> anyhow::Result<u8> {
             journal: journal.clone(),
             rps: *rps,
             quiet: false,
+            evidence: true,
         })
         .await;
     }

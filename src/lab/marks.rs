@@ -74,20 +74,16 @@ pub fn auto_rollback_at(journal: &[Record]) -> Option<SystemTime> {
         .and_then(|r| humantime::parse_rfc3339(&r.time).ok())
 }
 
-/// Median and maximum, seconds.
-pub fn median_max(values: &[f64]) -> Option<(f64, f64)> {
+/// The `q` quantile (0..=1) by nearest rank: the smallest value with at
+/// least that share of the values at or below it. Seconds.
+pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
     let mut v: Vec<f64> = values.to_vec();
     if v.is_empty() {
         return None;
     }
     v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    Some((median, v[n - 1]))
+    let rank = (q * v.len() as f64).ceil().max(1.0) as usize;
+    Some(v[rank.min(v.len()) - 1])
 }
 
 #[cfg(test)]
@@ -110,8 +106,10 @@ mod tests {
         assert!((m.switch().unwrap() - 0.1).abs() < 1e-9);
         assert!((m.recovery().unwrap() - 4.6).abs() < 1e-9);
         assert_eq!(Marks::default().lines().len(), 4);
-        assert_eq!(median_max(&[3.0, 1.0, 2.0]), Some((2.0, 3.0)));
-        assert_eq!(median_max(&[1.0, 2.0]), Some((1.5, 2.0)));
-        assert_eq!(median_max(&[]), None);
+        let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(quantile(&twenty, 0.95), Some(19.0));
+        assert_eq!(quantile(&twenty, 1.0), Some(20.0));
+        assert_eq!(quantile(&[3.0], 0.95), Some(3.0));
+        assert_eq!(quantile(&[], 0.5), None);
     }
 }

@@ -46,6 +46,8 @@ pub struct StackOptions {
     pub rps: u32,
     /// Print nothing but the report (for the benchmark).
     pub quiet: bool,
+    /// Judge green's error rate with evidence as well as thresholds.
+    pub evidence: bool,
 }
 
 /// What one headless run found.
@@ -134,6 +136,7 @@ async fn run_inner(
         preset: opts.preset,
         dwell: opts.dwell,
         journal: opts.journal.clone(),
+        evidence: opts.evidence,
     };
     let lab = tokio::select! {
         lab = Lab::start(&plan, opts.rps, bins) => lab?,

@@ -8,7 +8,7 @@ use crate::demo::DemoPreset;
 /// The pods' own series (src/demo/stats.rs), as each pod served them.
 const HTTP_QUERIES: &str = r#"# The pods' own series (src/demo/stats.rs), as each pod served them.
 p99_ms = '1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{track="$color"}[$window])))'
-error_rate = '100 * sum(rate(http_requests_total{track="$color",code=~"5.."}[$window])) / sum(rate(http_requests_total{track="$color"}[$window]))'
+# error_rate: a ratio of counters, in [[metrics]] below.
 quality = 'avg(model_quality_score{track="$color"})'
 rps = 'sum(rate(http_requests_total{track="$color"}[$window]))'"#;
 
@@ -52,6 +52,34 @@ pub fn lines(preset: Option<DemoPreset>) -> (String, String) {
     (line, format!("{queries}\n{UP_QUERIES}"))
 }
 
+/// The `[[metrics]]` entry of green's error rate: judged with the demo's
+/// test beside its thresholds (`app::demo_error_rate_test`) when `evidence`,
+/// by thresholds only otherwise. A preset's error rate is already a ratio
+/// of counters. Without one, the entry gives the pods' ratio as a formula
+/// in both cases rather than as a query of its own: the test counts the
+/// requests and errors each colour served between two polls, which only a
+/// formula's counters tell, and both cases read the same value.
+pub fn error_rate(preset: Option<DemoPreset>, evidence: bool) -> String {
+    let scrape = match preset {
+        None => {
+            "\nscrape = { numerator = 'http_requests_total{code=~\"5..\"}', denominator = \"http_requests_total\", unit = \"ratio\" }"
+        }
+        Some(_) => "",
+    };
+    let test = match evidence {
+        true => {
+            let t = crate::app::demo_error_rate_test();
+            format!(
+                "\n# Judged with evidence beside its thresholds (docs/statistics.md).\n\
+                 test = {{ alpha = {}, min_effect = \"{}\" }}",
+                t.alpha, t.min_effect
+            )
+        }
+        false => "\n# Thresholds only: not judged with evidence.".into(),
+    };
+    format!("[[metrics]]\nid = \"error_rate\"{scrape}{test}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +88,10 @@ mod tests {
     use crate::lab::{Binaries, Plan, StackPorts, stack_config};
 
     fn config(preset: Option<DemoPreset>) -> Config {
+        config_with(preset, true)
+    }
+
+    fn config_with(preset: Option<DemoPreset>, evidence: bool) -> Config {
         let ports = StackPorts {
             prefix: "/tmp/cutover-stack-test".into(),
             front: 8001,
@@ -76,6 +108,7 @@ mod tests {
             preset,
             dwell: std::time::Duration::from_secs(2),
             journal: None,
+            evidence,
         };
         crate::config::load_str(&stack_config(&ports, &bins, &plan).unwrap(), "t").unwrap()
     }
@@ -110,5 +143,33 @@ mod tests {
         assert_eq!((&p.queries.p99_ms, &p.queries.quality), (&None, &None));
         let specs = c.metric_specs().unwrap();
         assert!(crate::metricspec::find(&specs, "ttft_p95_ms").is_some());
+    }
+
+    /// The stack judges green's error rate with the demo's test, as a
+    /// ratio of counters the test can count, whatever server the pods
+    /// play; without evidence, with thresholds only, as before.
+    #[test]
+    fn the_error_rate_is_tested_with_evidence_unless_told_not_to() {
+        let error_rate = |c: &Config| {
+            let specs = c.metric_specs().unwrap();
+            crate::metricspec::find(&specs, "error_rate")
+                .unwrap()
+                .clone()
+        };
+        let want = Some(crate::app::demo_error_rate_test());
+        for preset in [None, Some(DemoPreset::Vllm), Some(DemoPreset::Triton)] {
+            let e = error_rate(&config(preset));
+            assert_eq!(e.test, want, "{preset:?}");
+            assert!(e.testable(), "{preset:?}");
+            assert!(e.absolute.is_some() && e.vs_blue.is_some(), "{preset:?}");
+        }
+        let thresholds = error_rate(&config_with(None, false));
+        assert_eq!(thresholds.test, None);
+        assert!(thresholds.testable() && thresholds.absolute.is_some());
+        // Without a preset, today's query gives way to the same ratio as
+        // counters, with or without the test.
+        assert_eq!(thresholds.compute.query, None);
+        assert!(thresholds.compute.tally_queries().is_some());
+        assert_eq!(thresholds.compute, error_rate(&config(None)).compute);
     }
 }

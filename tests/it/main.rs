@@ -18,6 +18,7 @@ mod cli_signals;
 mod cloudwatch_source;
 mod config_example;
 mod config_props;
+mod demo_evidence_tmux;
 mod demo_fleet;
 mod demo_headless;
 mod demo_presets;

@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod confirm;
 pub mod events;
+pub mod evidence_line;
 pub mod footer;
 pub mod header;
 pub mod help;

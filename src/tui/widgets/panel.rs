@@ -438,8 +438,7 @@ fn judged_lines<'a>(r: &Rows<'a, '_>, metric: Metric, j: &Judgement) -> Vec<Line
     lines
 }
 
-/// Green's evidence on a tested metric, in the user's words: loud once
-/// green is found worse, quiet while it says nothing yet.
+/// Green's evidence on a tested metric (see `evidence_line`).
 fn evidence_line<'a>(r: &Rows<'a, '_>, metric: Metric) -> Option<Line<'a>> {
     let e = r
         .state
@@ -447,14 +446,7 @@ fn evidence_line<'a>(r: &Rows<'a, '_>, metric: Metric) -> Option<Line<'a>> {
         .evidence
         .iter()
         .find(|e| e.id == metric.spec.id)?;
-    let style = match e.finding {
-        crate::stats::Finding::Worse { .. } => r.t.breach,
-        _ => r.t.dim,
-    };
-    Some(Line::from(vec![
-        Span::raw(r.pad.clone()),
-        Span::styled(format!("evidence: {}", e.text), style),
-    ]))
+    Some(super::evidence_line::line(e, r.t, &r.pad))
 }
 
 fn no_data_line<'a>(metric: Metric, t: &Theme, compact: bool, why: Option<&NoData>) -> Line<'a> {
