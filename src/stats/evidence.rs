@@ -37,7 +37,8 @@ pub enum Finding {
 enum Test {
     Counts(PairTracker<Counts>, CountTest),
     Means(PairTracker<Moments>, MeanTest),
-    Gauge,
+    /// No test can judge it, and why (a gauge; a source without counts).
+    Untestable(&'static str),
 }
 
 /// One judged metric: its test, its data, its level.
@@ -75,7 +76,18 @@ impl Judged {
 
     /// One value per pod (an average score): shown, never tested.
     pub fn gauge(name: &str, config: TestConfig, higher_is_worse: bool) -> Judged {
-        Judged::with(name, higher_is_worse, config, Test::Gauge)
+        Judged::untestable(name, config, higher_is_worse, "gauge")
+    }
+
+    /// A metric with a test that its data cannot feed: shown as not
+    /// testable, with `why`.
+    pub fn untestable(
+        name: &str,
+        config: TestConfig,
+        higher_is_worse: bool,
+        why: &'static str,
+    ) -> Judged {
+        Judged::with(name, higher_is_worse, config, Test::Untestable(why))
     }
 
     fn with(name: &str, higher_is_worse: bool, config: TestConfig, test: Test) -> Judged {
@@ -91,7 +103,7 @@ impl Judged {
     }
 
     pub fn is_testable(&self) -> bool {
-        !matches!(self.test, Test::Gauge)
+        !matches!(self.test, Test::Untestable(_))
     }
 
     /// The level this metric is tested at: its α over the judged metrics.
@@ -104,7 +116,7 @@ impl Judged {
         match &self.test {
             Test::Counts(_, t) => t.e_value(),
             Test::Means(_, t) => t.e_value(),
-            Test::Gauge => 1.0,
+            Test::Untestable(_) => 1.0,
         }
     }
 
@@ -113,7 +125,7 @@ impl Judged {
         match &self.test {
             Test::Counts(_, t) => t.max_e_value(),
             Test::Means(_, t) => t.max_e_value(),
-            Test::Gauge => 1.0,
+            Test::Untestable(_) => 1.0,
         }
     }
 
@@ -163,7 +175,7 @@ impl Judged {
         let share = share.or(self.last_share);
         let e_value = self.e_value();
         let needed = match &self.test {
-            Test::Gauge => return Finding::NotTestable { why: "gauge" },
+            Test::Untestable(why) => return Finding::NotTestable { why },
             _ if self.worse => {
                 return Finding::Worse {
                     e_value: self.max_e_value(),
@@ -193,7 +205,7 @@ impl Judged {
                 PairTracker::new(),
                 MeanTest::new(self.config.min_effect, self.higher_is_worse),
             ),
-            Test::Gauge => Test::Gauge,
+            Test::Untestable(why) => Test::Untestable(why),
         };
         self.worse = false;
         self.last_share = None;

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::config::SourceKind;
 use crate::engine::state::EvidenceView;
 use crate::metricspec::MetricSpec;
 use crate::model::{Snapshot, Tally};
@@ -51,16 +52,16 @@ impl Evidence {
     /// From the specs with a test: a test of means on a mean per request,
     /// a count test on a share or a histogram, and a metric no test can
     /// judge shown as not testable. All of them share α (Bonferroni).
-    pub(super) fn new(metrics: &[Arc<MetricSpec>]) -> Evidence {
+    pub(super) fn new(metrics: &[Arc<MetricSpec>], source: &SourceKind) -> Evidence {
         let mut judged = Vec::new();
         let mut tested = Vec::new();
         for (index, spec) in metrics.iter().enumerate() {
             let Some(config) = spec.test else { continue };
             let (label, worse) = (&spec.label, spec.higher_is_worse());
-            let (j, kind) = match (spec.testable(), spec.is_mean()) {
-                (false, _) => (Judged::gauge(label, config, worse), Kind::None),
-                (true, true) => (Judged::means(label, config, worse), Kind::Means),
-                (true, false) => {
+            let (j, kind) = match (untestable(spec, source), spec.is_mean()) {
+                (Some(why), _) => (Judged::untestable(label, config, worse, why), Kind::None),
+                (None, true) => (Judged::means(label, config, worse), Kind::Means),
+                (None, false) => {
                     let histogram = matches!(
                         spec.compute.formula,
                         Some(crate::metricspec::Formula::Quantile { .. })
@@ -180,6 +181,24 @@ impl Evidence {
     }
 }
 
+/// Why no test can judge `spec` on `source`, if none can: a gauge (or a
+/// rate or a cost) counts no requests; a metric with a PromQL query of its
+/// own gets no counters from Prometheus (its formula's counters may carry
+/// other labels than the query's colours); CloudWatch gives no running
+/// totals. The scrape and demo sources count from the formula itself.
+fn untestable(spec: &MetricSpec, source: &SourceKind) -> Option<&'static str> {
+    if !spec.testable() {
+        return Some("gauge");
+    }
+    match source {
+        SourceKind::Prometheus(_) if spec.compute.tally_queries().is_none() => {
+            Some("a query of its own names no counters")
+        }
+        SourceKind::CloudWatch(_) => Some("CloudWatch gives no running counts"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant, SystemTime};
@@ -238,8 +257,34 @@ mod tests {
     }
 
     #[test]
+    fn a_query_of_its_own_on_prometheus_and_cloudwatch_are_not_testable() {
+        let mut own: Vec<MetricSpec> = specs(true).iter().map(|s| (**s).clone()).collect();
+        own[1].compute.query = Some(crate::metricspec::Query {
+            template: "my_errors{colour=\"$color\"}".into(),
+            unit: crate::metricspec::Unit::Ratio,
+        });
+        let own: Vec<Arc<MetricSpec>> = own.into_iter().map(Arc::new).collect();
+        let why = |source: &SourceKind| {
+            let e = Evidence::new(&own, source);
+            match e.views(None)[0].finding {
+                Finding::NotTestable { why } => Some(why),
+                _ => None,
+            }
+        };
+        let prometheus = SourceKind::Prometheus(crate::config::PrometheusConfig::new("http://p"));
+        assert_eq!(
+            why(&prometheus),
+            Some("a query of its own names no counters")
+        );
+        // The scrape and demo sources count from the formula.
+        assert_eq!(why(&SourceKind::Demo), None);
+        let cloudwatch = SourceKind::CloudWatch(toml::from_str("blue = {}\ngreen = {}").unwrap());
+        assert_eq!(why(&cloudwatch), Some("CloudWatch gives no running counts"));
+    }
+
+    #[test]
     fn a_doubled_error_rate_is_a_reason_to_roll_back() {
-        let mut e = Evidence::new(&specs(true));
+        let mut e = Evidence::new(&specs(true), &SourceKind::Demo);
         run(&mut e, 0.01, 0..120);
         let views = e.views(Some(250.0));
         let ids: Vec<&str> = views.iter().map(|v| v.id.as_str()).collect();
@@ -261,11 +306,11 @@ mod tests {
 
     #[test]
     fn no_reason_on_equal_rates_or_a_metric_that_does_not_roll_back() {
-        let mut e = Evidence::new(&specs(true));
+        let mut e = Evidence::new(&specs(true), &SourceKind::Demo);
         run(&mut e, 0.005, 0..120);
         assert!(!matches!(e.views(None)[0].finding, Finding::Worse { .. }));
         assert_eq!(e.rollback_reason(), None);
-        let mut e = Evidence::new(&specs(false));
+        let mut e = Evidence::new(&specs(false), &SourceKind::Demo);
         run(&mut e, 0.01, 0..120);
         assert!(matches!(e.views(None)[0].finding, Finding::Worse { .. }));
         assert_eq!(e.rollback_reason(), None);
@@ -273,7 +318,7 @@ mod tests {
 
     #[test]
     fn a_new_green_starts_the_evidence_again() {
-        let mut e = Evidence::new(&specs(true));
+        let mut e = Evidence::new(&specs(true), &SourceKind::Demo);
         run(&mut e, 0.01, 0..120);
         e.observe(&snap(120.0, 0.01), "v3");
         assert_eq!(e.rollback_reason(), None);
@@ -282,7 +327,7 @@ mod tests {
 
     #[test]
     fn the_requests_still_needed_count_down_to_none() {
-        let mut e = Evidence::new(&specs(true));
+        let mut e = Evidence::new(&specs(true), &SourceKind::Demo);
         assert_eq!(e.still_needed(), None, "no share before any increment");
         run(&mut e, 0.005, 0..10);
         let early = e.still_needed().expect("a countdown");
@@ -312,7 +357,10 @@ mod tests {
         let mut specs = preset::specs("http", 0).unwrap();
         specs[0].test = Some(cfg);
         let p99 = specs[0].id.clone();
-        let mut e = Evidence::new(&specs.into_iter().map(Arc::new).collect::<Vec<_>>());
+        let mut e = Evidence::new(
+            &specs.into_iter().map(Arc::new).collect::<Vec<_>>(),
+            &SourceKind::Demo,
+        );
         let mut poll = |t: f64, green_slow: f64| {
             let mut s = snap(t, 0.005);
             s.blue.tallies[0] = buckets(750.0 * t, (750.0 * t * 0.005).floor());
@@ -373,7 +421,7 @@ mod tests {
 
     #[test]
     fn a_slower_mean_is_judged_by_the_test_of_means_and_rolls_back() {
-        let mut e = Evidence::new(&with_a_mean());
+        let mut e = Evidence::new(&with_a_mean(), &SourceKind::Demo);
         assert!(matches!(e.tested[0].kind, Kind::Means));
         // the mean, the error rate and the gauge: two judged, α / 2 each
         let levels: Vec<f64> = e.set.metrics().iter().map(Judged::level).collect();
@@ -388,7 +436,7 @@ mod tests {
             }
         );
         assert_eq!(e.rollback_reason(), None);
-        let mut e = Evidence::new(&with_a_mean());
+        let mut e = Evidence::new(&with_a_mean(), &SourceKind::Demo);
         run_means(&mut e, 400.0, 30, "v2");
         let views = e.views(None);
         assert_eq!(views[0].id, "ttft_mean_ms");
@@ -407,7 +455,7 @@ mod tests {
 
     #[test]
     fn an_equal_mean_is_no_reason() {
-        let mut e = Evidence::new(&with_a_mean());
+        let mut e = Evidence::new(&with_a_mean(), &SourceKind::Demo);
         run_means(&mut e, 300.0, 120, "v2");
         let views = e.views(Some(250.0));
         assert!(

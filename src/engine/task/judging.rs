@@ -114,10 +114,15 @@ impl Engine {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        let reason = format!(
+        let mut reason = format!(
             "auto-rollback after {} consecutive polls with green in breach: {why}",
             st.guard.breach_streak
         );
+        // Both at the same poll: the record names both, so the journal
+        // and the report never credit the thresholds alone.
+        if let Some(also) = self.evidence.rollback_reason() {
+            reason.push_str(&format!("; and on evidence: {also}"));
+        }
         let readings = readings(st);
         self.roll_back_automatically(Origin::AutoRollback, reason, readings);
     }

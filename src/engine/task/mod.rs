@@ -131,7 +131,7 @@ pub fn spawn(
     let recovery = recover(&journal);
     // Lines are written and fsynced on a thread of their own.
     let writer = JournalWriter::spawn(journal).map_err(|e| format!("journal thread: {e}"))?;
-    let evidence = evidence::Evidence::new(&state.metrics);
+    let evidence = evidence::Evidence::new(&state.metrics, &config.source.kind);
     let mut engine = Engine {
         config: config.clone(),
         plan,
