@@ -24,13 +24,21 @@ pub fn available() -> bool {
 /// server the kit starts.
 pub use crate::nginx::free_port;
 
-/// A base port with `n` consecutive free ports after it.
+/// A base port with `n` consecutive free ports after it. The bases are
+/// drawn below Linux's ephemeral range (32768 and up), where outgoing
+/// connections take their ports: under a load generator's thousands of
+/// them, runs of free ports there can be too rare to find.
 pub fn free_ports(n: u16) -> u16 {
-    for _ in 0..200 {
-        let base = free_port();
-        if base > u16::MAX - n {
-            continue;
-        }
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    // A different start per process and call; then a walk by a stride
+    // prime to the span, so tries never repeat.
+    let seed = std::process::id()
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+    for i in 0..400u32 {
+        let base = (LOW + (seed.wrapping_add(i.wrapping_mul(7919)) % SPAN)) as u16;
         let held: Vec<_> = (0..n)
             .map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())
             .collect();
@@ -38,7 +46,10 @@ pub fn free_ports(n: u16) -> u16 {
             return base;
         }
     }
-    panic!("no {n} consecutive free ports on 127.0.0.1");
+    panic!(
+        "no {n} consecutive free ports on 127.0.0.1 between {LOW} and {}",
+        LOW + SPAN
+    );
 }
 
 /// The scrape config: each colour's `host:port` targets labelled `track`,

@@ -143,10 +143,12 @@ fn the_report_of_a_degrading_demo_names_the_breach_the_rollback_and_its_times() 
     assert!(!page.contains("http://") && !page.contains("https://"));
     assert!(!page.contains("src=") && !page.contains("href="));
     assert!(!page.contains("<script") && !page.contains("@import") && !page.contains("url("));
+    // The demo tests its error rate with evidence: that metric's chart is
+    // followed by one of its evidence.
     assert_eq!(
         page.matches("<svg").count(),
-        1 + cutover::model::Metric::ALL.len(),
-        "one chart for the split and one per metric"
+        1 + cutover::model::Metric::ALL.len() + 1,
+        "one chart for the split, one per metric and one of the error rate's evidence"
     );
     for metric in cutover::model::Metric::ALL {
         assert!(page.contains(metric.key()), "{metric:?} chart");
