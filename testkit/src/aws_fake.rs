@@ -100,6 +100,16 @@ impl FakeAws {
         format!("http://{}", self.addr)
     }
 
+    /// A client of this fake, in us-east-1, with the test keys.
+    pub fn client(&self) -> cutover::aws::AwsClient {
+        let aws = cutover::config::AwsConfig {
+            region: Some("us-east-1".into()),
+            profile: None,
+            endpoint_url: Some(self.url()),
+        };
+        cutover::aws::AwsClient::with_credentials(&aws, crate::moto::credentials()).unwrap()
+    }
+
     /// The requests so far, as `METHOD /path` or `POST Target`.
     pub fn take_log(&self) -> Vec<String> {
         std::mem::take(&mut *self.calls.lock().unwrap())
@@ -158,4 +168,23 @@ async fn serve(
             .insert("x-amzn-errortype", t.parse().unwrap());
     }
     r
+}
+
+/// SageMaker's answer to an update while the endpoint is not `InService`.
+pub fn update_in_progress() -> Answer {
+    Answer::error(
+        400,
+        "ValidationException",
+        "Cannot update in-progress endpoint",
+    )
+}
+
+/// The blue and green weights an `UpdateEndpointWeightsAndCapacities`
+/// asks for (blue's variant first, as the router sends them).
+pub fn desired_weights(call: &Call) -> (f64, f64) {
+    let d = &call.body["DesiredWeightsAndCapacities"];
+    (
+        d[0]["DesiredWeight"].as_f64().unwrap(),
+        d[1]["DesiredWeight"].as_f64().unwrap(),
+    )
 }

@@ -9,12 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use crate::support::aws_cli::cutover;
 use crate::support::aws_fake::{Answer, Call, FakeAws};
-use crate::support::moto::{self, Moto};
+use crate::support::moto::Moto;
 use crate::support::moto_setup;
 use crate::support::skip::{Server, skip_without};
 
-use cutover::aws::AwsClient;
-use cutover::config::{AwsApiGatewayConfig, AwsConfig};
+use cutover::config::AwsApiGatewayConfig;
 use cutover::model::Split;
 use cutover::router::aws::apigateway::ApiGatewayRouter;
 use cutover::router::{RouterError, TrafficRouter, WriteRequest};
@@ -115,14 +114,9 @@ async fn weighted_steps_are_a_canary_on_the_stage() {
         "stageName": "prod", "deploymentId": "d1", "variables": {"lambda_version": "1"},
     })));
     let fake = FakeAws::start(apigateway_api(state.clone())).await;
-    let aws = AwsConfig {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(fake.url()),
-    };
     let text = table("a1b2c3");
     let cfg: AwsApiGatewayConfig = toml::from_str(text.split("]\n").last().unwrap()).unwrap();
-    let client = AwsClient::with_credentials(&aws, moto::credentials()).unwrap();
+    let client = fake.client();
     let r = ApiGatewayRouter::with_client(&cfg, Arc::new(client));
     let read = r.get_split().await.unwrap();
     assert_eq!(read.split, Split::ZERO);

@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::aws_fake::{Answer, Call, FakeAws};
+use crate::support::aws_fake::{Answer, Call, FakeAws, desired_weights, update_in_progress};
 use crate::support::moto;
 use crate::support::serial;
 use crate::support::skip::{Server, skip_without};
@@ -37,17 +37,9 @@ fn endpoint_api(state: Arc<Mutex<Endpoint>>) -> impl Fn(&Call) -> Answer + Send 
         }
         if call.target.as_deref() == Some("SageMaker.UpdateEndpointWeightsAndCapacities") {
             if e.updating_until.is_some() {
-                return Answer::error(
-                    400,
-                    "ValidationException",
-                    "Cannot update in-progress endpoint",
-                );
+                return update_in_progress();
             }
-            let d = &call.body["DesiredWeightsAndCapacities"];
-            e.desired = (
-                d[0]["DesiredWeight"].as_f64().unwrap(),
-                d[1]["DesiredWeight"].as_f64().unwrap(),
-            );
+            e.desired = desired_weights(call);
             e.updating_until = Some(Instant::now() + UPDATING);
             return Answer::ok(
                 json!({"EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/chat-model"}),

@@ -14,8 +14,7 @@ use crate::support::moto::{self, Moto};
 use crate::support::moto_setup::{self, ALIAS, FUNCTION};
 use crate::support::skip::{Server, skip_without};
 
-use cutover::aws::AwsClient;
-use cutover::config::{AwsConfig, AwsLambdaConfig};
+use cutover::config::AwsLambdaConfig;
 use cutover::model::Split;
 use cutover::router::aws::lambda::LambdaRouter;
 use cutover::router::{Revision, RouterError, TrafficRouter, WriteRequest};
@@ -125,13 +124,8 @@ async fn a_stale_advance_is_refused_and_a_stale_rollback_retried() {
         revision: 1,
     }));
     let fake = FakeAws::start(lambda_api(state.clone())).await;
-    let aws = AwsConfig {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(fake.url()),
-    };
     let cfg: AwsLambdaConfig = toml::from_str(TABLE.split("]\n").last().unwrap()).unwrap();
-    let client = AwsClient::with_credentials(&aws, moto::credentials()).unwrap();
+    let client = fake.client();
     let r = LambdaRouter::with_client(&cfg, Arc::new(client));
     let read = r.get_split().await.unwrap();
     assert_eq!(read.revision, Some(Revision("r1".into())));

@@ -10,13 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::aws_cli::cutover;
-use crate::support::aws_fake::{Answer, Call, FakeAws};
-use crate::support::moto::{self, Moto};
+use crate::support::aws_fake::{Answer, Call, FakeAws, desired_weights, update_in_progress};
+use crate::support::moto::Moto;
 use crate::support::moto_setup;
 use crate::support::skip::{Server, skip_without};
 
-use cutover::aws::AwsClient;
-use cutover::config::{AwsConfig, AwsSageMakerConfig};
+use cutover::config::AwsSageMakerConfig;
 use cutover::engine::action::WriteOutcome;
 use cutover::engine::journal::RecordAction;
 use cutover::model::Split;
@@ -142,17 +141,9 @@ fn sagemaker_api(state: Arc<Mutex<Endpoint>>) -> impl Fn(&Call) -> Answer + Send
         match call.target.as_deref() {
             Some("SageMaker.UpdateEndpointWeightsAndCapacities") => {
                 if e.status != "InService" {
-                    return Answer::error(
-                        400,
-                        "ValidationException",
-                        "Cannot update in-progress endpoint",
-                    );
+                    return update_in_progress();
                 }
-                let d = &call.body["DesiredWeightsAndCapacities"];
-                e.desired = (
-                    d[0]["DesiredWeight"].as_f64().unwrap(),
-                    d[1]["DesiredWeight"].as_f64().unwrap(),
-                );
+                e.desired = desired_weights(call);
                 e.status = "Updating";
                 e.updating = 3;
                 Answer::ok(
@@ -188,12 +179,7 @@ async fn updating_is_shown_waited_for_and_verified() {
         updating: 0,
     }));
     let fake = FakeAws::start(sagemaker_api(state.clone())).await;
-    let aws = AwsConfig {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(fake.url()),
-    };
-    let client = AwsClient::with_credentials(&aws, moto::credentials()).unwrap();
+    let client = fake.client();
     let r = SageMakerRouter::with_client(&table(), Arc::new(client));
     let read = r.get_split().await.unwrap();
     assert_eq!(read.split, Split::ZERO);

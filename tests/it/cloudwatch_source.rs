@@ -13,7 +13,7 @@ use crate::support::moto::{self, Moto};
 use crate::support::skip::{Server, skip_without};
 
 use cutover::aws::{AwsClient, CLOUDWATCH};
-use cutover::config::{AwsConfig, Config, SourceKind, load_str};
+use cutover::config::{Config, SourceKind, load_str};
 use cutover::metrics::MetricSource;
 use cutover::metrics::cloudwatch::CloudWatchSource;
 use cutover::model::{NoData, Reading, Snapshot};
@@ -329,12 +329,7 @@ async fn the_lambda_preset_reads_percentiles_in_one_call_from_the_fake() {
     let fake = FakeAws::start(answer).await;
     let text = config(&fake.url(), Some("lambda"), "").replace("alarms = ", "# alarms = ");
     let c = load_str(&text, "t").unwrap();
-    let aws = AwsConfig {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(fake.url()),
-    };
-    let client = AwsClient::with_credentials(&aws, moto::credentials()).unwrap();
+    let client = fake.client();
     let snap = source_of(&c, client).poll().await;
     let calls = fake.calls();
     assert_eq!(calls.len(), 1);
@@ -386,12 +381,7 @@ async fn a_refused_metric_call_is_no_data_with_why_and_the_alarms_still_count() 
     })
     .await;
     let c = load_str(&config(&fake.url(), Some("sagemaker"), ""), "t").unwrap();
-    let aws = AwsConfig {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(fake.url()),
-    };
-    let client = AwsClient::with_credentials(&aws, moto::credentials()).unwrap();
+    let client = fake.client();
     let snap = source_of(&c, client).poll().await;
     let (blue, _) = at(&c, &snap, "model_latency_p99_ms");
     assert!(
