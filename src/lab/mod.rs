@@ -47,8 +47,8 @@ pub struct StackOptions {
     pub rps: u32,
     /// Print nothing but the report (for the benchmark).
     pub quiet: bool,
-    /// Judge green's error rate and p99 latency with evidence as well as
-    /// thresholds.
+    /// Judge green's error rate (and, with the HTTP names, its p99
+    /// latency) with evidence as well as thresholds.
     pub evidence: bool,
 }
 

@@ -166,9 +166,9 @@ pub struct Plan {
     pub dwell: Duration,
     /// Where the journal goes; by default inside the prefix (and gone with it).
     pub journal: Option<PathBuf>,
-    /// Green's error rate and p99 latency judged with evidence as well as
-    /// thresholds (without: thresholds only, as before evidence, for
-    /// comparison).
+    /// Green's error rate (and, with the HTTP names, its p99 latency)
+    /// judged with evidence as well as thresholds (without: thresholds
+    /// only, as before evidence, for comparison).
     pub evidence: bool,
 }
 
