@@ -1,6 +1,7 @@
 //! Detection-to-recovery time of the whole stack (`demo --stack`), with
-//! green's error rate judged by evidence and by thresholds alone, in the
-//! same process on the same machine. Needs nginx and prometheus.
+//! green's error rate and p99 latency judged by evidence and by thresholds
+//! alone, in the same process on the same machine. Needs nginx and
+//! prometheus.
 //!
 //!     cargo run --release --example bench_stack_recovery -- [--degrading N] [--healthy N]
 //!
@@ -15,6 +16,7 @@
 //! (the load generator). Prints median, 95th percentile and max of each
 //! interval per kind of run (by nearest rank: of 20, the 10th and the 19th).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cutover::config::defaults;
@@ -63,41 +65,80 @@ struct Kind {
     reports: Vec<Run>,
 }
 
-/// One run: what the lab found, and the evidence on the error rate that
-/// the auto-rollback decision journaled.
+/// The tested metrics, as the journal keys them and as the engine's
+/// reason names them.
+const TESTED: [(&str, &str); 2] = [("p99_ms", "p99 latency"), ("error_rate", "error rate")];
+
+/// One run: what the lab found, and the evidence on each tested metric
+/// that the auto-rollback decision journaled.
 struct Run {
     report: StackReport,
-    evidence: Option<f64>,
+    evidence: BTreeMap<String, f64>,
 }
 
-/// What decided a run's rollback, from the engine's reason. A threshold
-/// streak completed at the poll where the evidence also crossed its level
-/// is named by the streak (the engine checks it first): `both`.
+impl Run {
+    /// The level each e-value is tested at: the demo's α split over the
+    /// tested metrics (Bonferroni), as the engine does.
+    fn level(&self) -> f64 {
+        let alpha = cutover::app::demo_error_rate_test().alpha;
+        1.0 / cutover::stats::bonferroni(alpha, self.evidence.len())
+    }
+
+    /// Each tested metric's e-value at the decision, or `-`.
+    fn evidence_text(&self) -> String {
+        TESTED
+            .iter()
+            .map(|(id, _)| {
+                let e = self.evidence.get(*id);
+                format!(
+                    "{id} {}",
+                    e.map(|e| format!("{e:.1}")).unwrap_or("-".into())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// What decided a run's rollback, from the engine's reason: evidence (on
+/// which metric), a threshold streak, or both. A streak completed at the
+/// poll where some evidence also crossed its level is named by the streak
+/// (the engine checks it first): `both`.
 fn cause(r: &Run) -> &'static str {
-    let level = 1.0 / cutover::app::demo_error_rate_test().alpha;
+    let outcome = &r.report.outcome;
+    let worse = |label: &str| outcome.contains(&format!("green's {label} is higher"));
     if r.report.marks.decided.is_none() {
         "none"
-    } else if r.report.outcome.contains("on evidence") {
-        "evidence"
-    } else if r.evidence.is_some_and(|e| e >= level) {
+    } else if outcome.contains("on evidence") {
+        match (worse(TESTED[0].1), worse(TESTED[1].1)) {
+            (true, true) => "ev p99+err",
+            (true, false) => "ev p99",
+            (false, true) => "ev errors",
+            (false, false) => "evidence",
+        }
+    } else if r.evidence.values().any(|e| *e >= r.level()) {
         "both"
-    } else if r.report.outcome.contains("consecutive polls") {
+    } else if outcome.contains("consecutive polls") {
         "threshold"
     } else {
         "other"
     }
 }
 
-/// The error rate's e-value on the auto-rollback's intent record.
-fn evidence_at_decision(journal: &std::path::Path) -> Option<f64> {
+/// The e-values on the auto-rollback's intent record, by metric id.
+fn evidence_at_decision(journal: &std::path::Path) -> BTreeMap<String, f64> {
     use cutover::engine::journal::{Journal, RecordKind, RecordOrigin};
     Journal::read_all(journal)
-        .ok()?
-        .iter()
-        .find(|r| r.kind == RecordKind::Intent && r.origin == Some(RecordOrigin::AutoRollback))?
-        .evidence
-        .get("error_rate")
-        .copied()
+        .ok()
+        .and_then(|records| {
+            records
+                .into_iter()
+                .find(|r| {
+                    r.kind == RecordKind::Intent && r.origin == Some(RecordOrigin::AutoRollback)
+                })
+                .map(|r| r.evidence)
+        })
+        .unwrap_or_default()
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -125,16 +166,14 @@ async fn once(kind: &Kind, i: usize) -> anyhow::Result<Run> {
     };
     let (r, m) = (&run.report, run.report.marks);
     println!(
-        "{:22} run {i:2}: exit {}, rollback by {:9}, failing->decision {}, decision->last green {}, failing->last green {}, evidence at the decision {}, failed requests {}, resent {}",
+        "{:22} run {i:2}: exit {}, rollback by {:10}, failing->decision {}, decision->last green {}, failing->last green {}, evidence at the decision: {}, failed requests {}, resent {}",
         kind.name,
         r.code,
         cause(&run),
         ms(m.detection()),
         ms(m.switch()),
         ms(m.recovery()),
-        run.evidence
-            .map(|e| format!("{e:.1}"))
-            .unwrap_or_else(|| "-".into()),
+        run.evidence_text(),
         r.failed,
         r.retried
     );
@@ -145,11 +184,13 @@ async fn once(kind: &Kind, i: usize) -> anyhow::Result<Run> {
 fn table(kinds: &[Kind]) {
     println!();
     println!(
-        "{:22} {:>4} {:>11} {:>9} {:>5} {:>10}  {:>29}  {:>29}",
+        "{:22} {:>4} {:>11} {:>6} {:>9} {:>10} {:>5} {:>10}  {:>29}  {:>29}",
         "",
         "runs",
         "rolled back",
-        "evidence",
+        "ev p99",
+        "ev errors",
+        "ev p99+err",
         "both",
         "threshold",
         "failing->decision med/p95/max",
@@ -169,11 +210,13 @@ fn table(kinds: &[Kind]) {
             format!("{} / {} / {} s", s(0.5), s(0.95), s(1.0))
         };
         println!(
-            "{:22} {:>4} {:>11} {:>9} {:>5} {:>10}  {:>29}  {:>29}",
+            "{:22} {:>4} {:>11} {:>6} {:>9} {:>10} {:>5} {:>10}  {:>29}  {:>29}",
             k.name,
             k.reports.len(),
             k.reports.len() - n("none"),
-            n("evidence"),
+            n("ev p99"),
+            n("ev errors"),
+            n("ev p99+err"),
             n("both"),
             n("threshold"),
             three(&detect),
@@ -192,8 +235,9 @@ fn table(kinds: &[Kind]) {
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
     let t = cutover::app::demo_error_rate_test();
+    let p99 = lab::p99_test();
     println!(
-        "settings: prometheus scrape {}s, cockpit poll {}s, window {}s, auto-rollback after {} consecutive breaching polls, min_requests {}, load {DEFAULT_RPS} rps, dwell {}s, {} pods per colour; evidence on the error rate: alpha {}, min_effect {}",
+        "settings: prometheus scrape {}s, cockpit poll {}s, window {}s, auto-rollback after {} consecutive breaching polls, min_requests {}, load {DEFAULT_RPS} rps, dwell {}s, {} pods per colour; evidence on the error rate: alpha {}, min_effect {}; on the p99: alpha {}, min_effect {} (each tested at alpha / 2)",
         stack::SCRAPE_INTERVAL.as_secs(),
         stack::POLL_INTERVAL.as_secs(),
         stack::WINDOW.as_secs(),
@@ -202,7 +246,9 @@ async fn main() -> anyhow::Result<()> {
         DWELL.as_secs(),
         stack::PODS,
         t.alpha,
-        t.min_effect
+        t.min_effect,
+        p99.alpha,
+        p99.min_effect
     );
     let kind = |name, scenario, evidence| Kind {
         name,

@@ -24,6 +24,7 @@ use crate::engine::{EngineOptions, Outcome};
 use crate::tui::{self, TuiOptions};
 
 pub use marks::Marks;
+pub use source::p99_test;
 pub use stack::{Binaries, Lab, Plan, StackPorts, find_binaries, stack_config};
 
 use crate::demo::Scenario;
@@ -46,7 +47,8 @@ pub struct StackOptions {
     pub rps: u32,
     /// Print nothing but the report (for the benchmark).
     pub quiet: bool,
-    /// Judge green's error rate with evidence as well as thresholds.
+    /// Judge green's error rate (and, with the HTTP names, its p99
+    /// latency) with evidence as well as thresholds.
     pub evidence: bool,
 }
 

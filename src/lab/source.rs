@@ -4,11 +4,11 @@
 //! label the stack's Prometheus gives each pod). Pure.
 
 use crate::demo::DemoPreset;
+use crate::stats::{MinEffect, TestConfig};
 
 /// The pods' own series (src/demo/stats.rs), as each pod served them.
 const HTTP_QUERIES: &str = r#"# The pods' own series (src/demo/stats.rs), as each pod served them.
-p99_ms = '1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{track="$color"}[$window])))'
-# error_rate: a ratio of counters, in [[metrics]] below.
+# p99_ms and error_rate: a histogram and a ratio of counters, in [[metrics]] below.
 quality = 'avg(model_quality_score{track="$color"})'
 rps = 'sum(rate(http_requests_total{track="$color"}[$window]))'"#;
 
@@ -52,32 +52,81 @@ pub fn lines(preset: Option<DemoPreset>) -> (String, String) {
     (line, format!("{queries}\n{UP_QUERIES}"))
 }
 
-/// The `[[metrics]]` entry of green's error rate: judged with the demo's
-/// test beside its thresholds (`app::demo_error_rate_test`) when `evidence`,
-/// by thresholds only otherwise. A preset's error rate is already a ratio
-/// of counters. Without one, the entry gives the pods' ratio as a formula
-/// in both cases rather than as a query of its own: the test counts the
-/// requests and errors each colour served between two polls, which only a
-/// formula's counters tell, and both cases read the same value.
-pub fn error_rate(preset: Option<DemoPreset>, evidence: bool) -> String {
+/// The test on green's p99 latency beside the error rate's, in the
+/// stack's evidence variant. The count test judges a quantile by the share
+/// of requests slower than a bound: the histogram's edge at or above
+/// blue's p99, fixed when green first gets traffic. The effect is in
+/// points of that share: +1 pt is one more request in a hundred over the
+/// bound, a tail a user notices. Not relative: with coarse buckets blue's
+/// share over the edge is anywhere under 1 % (about 0.25 % on the stack,
+/// whose p99 of about 300 ms lies under the 500 ms edge), so "+100 %" would
+/// mean a different tail on every histogram. The same α as the error
+/// rate's: the engine splits it over both (Bonferroni).
+pub fn p99_test() -> TestConfig {
+    TestConfig {
+        alpha: crate::app::demo_error_rate_test().alpha,
+        min_effect: MinEffect::Points(1.0),
+    }
+}
+
+/// The p99 latency's `[[metrics]]` head (its id, and the scrape formula
+/// where no preset gives one) where the pods serve the HTTP names, as the
+/// benchmark's stack does. A model server's preset keeps its own latency
+/// metrics as they are: its scenarios (a slower first token on vLLM) are
+/// shown by those, and an end-to-end p99 tested beside them could decide
+/// first and hide what the scenario is there to show.
+fn p99(preset: Option<DemoPreset>) -> Option<&'static str> {
+    match preset {
+        None => Some(
+            "[[metrics]]\nid = \"p99_ms\"\nscrape = { histogram = \"http_request_duration_seconds\", q = 0.99, unit = \"s\" }",
+        ),
+        Some(DemoPreset::Http) => Some("[[metrics]]\nid = \"p99_ms\""),
+        Some(DemoPreset::Vllm | DemoPreset::Tgi | DemoPreset::Triton) => None,
+    }
+}
+
+/// `test = { ... }` with why, or why not.
+fn test_line(test: Option<TestConfig>, why: &str) -> String {
+    match test {
+        Some(t) => format!(
+            "\n# {why}\ntest = {{ alpha = {}, min_effect = \"{}\" }}",
+            t.alpha, t.min_effect
+        ),
+        None => "\n# Thresholds only: not judged with evidence.".into(),
+    }
+}
+
+/// The `[[metrics]]` entries of green's error rate and, where the pods
+/// serve the HTTP names, its p99 latency: judged
+/// with tests beside their thresholds when `evidence` (the error rate with
+/// the demo's, `app::demo_error_rate_test`; the p99 with [`p99_test`]), by
+/// thresholds only otherwise. A preset's are already formulas over
+/// counters. Without one, the entries give the pods' histogram and ratio
+/// as formulas in both cases rather than as queries of their own: the
+/// tests count the requests, errors and slow requests each colour served
+/// between two polls, which only a formula's counters tell, and both cases
+/// read the same values.
+pub fn judged(preset: Option<DemoPreset>, evidence: bool) -> String {
     let scrape = match preset {
         None => {
             "\nscrape = { numerator = 'http_requests_total{code=~\"5..\"}', denominator = \"http_requests_total\", unit = \"ratio\" }"
         }
         Some(_) => "",
     };
-    let test = match evidence {
-        true => {
-            let t = crate::app::demo_error_rate_test();
-            format!(
-                "\n# Judged with evidence beside its thresholds (docs/statistics.md).\n\
-                 test = {{ alpha = {}, min_effect = \"{}\" }}",
-                t.alpha, t.min_effect
-            )
-        }
-        false => "\n# Thresholds only: not judged with evidence.".into(),
-    };
-    format!("[[metrics]]\nid = \"error_rate\"{scrape}{test}")
+    let errors = test_line(
+        evidence.then(crate::app::demo_error_rate_test),
+        "Judged with evidence beside its thresholds (docs/statistics.md).",
+    );
+    let mut out = format!("[[metrics]]\nid = \"error_rate\"{scrape}{errors}");
+    if let Some(head) = p99(preset) {
+        let test = test_line(
+            evidence.then(p99_test),
+            "Judged by the share of requests over the bucket edge at blue's p99\n\
+             # (docs/statistics.md); +1 pt: one more request in a hundred.",
+        );
+        out = format!("{head}{test}\n\n{out}");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -145,31 +194,63 @@ mod tests {
         assert!(crate::metricspec::find(&specs, "ttft_p95_ms").is_some());
     }
 
+    fn spec(c: &Config, id: &str) -> crate::metricspec::MetricSpec {
+        let specs = c.metric_specs().unwrap();
+        crate::metricspec::find(&specs, id).unwrap().clone()
+    }
+
     /// The stack judges green's error rate with the demo's test, as a
     /// ratio of counters the test can count, whatever server the pods
     /// play; without evidence, with thresholds only, as before.
     #[test]
     fn the_error_rate_is_tested_with_evidence_unless_told_not_to() {
-        let error_rate = |c: &Config| {
-            let specs = c.metric_specs().unwrap();
-            crate::metricspec::find(&specs, "error_rate")
-                .unwrap()
-                .clone()
-        };
         let want = Some(crate::app::demo_error_rate_test());
         for preset in [None, Some(DemoPreset::Vllm), Some(DemoPreset::Triton)] {
-            let e = error_rate(&config(preset));
+            let e = spec(&config(preset), "error_rate");
             assert_eq!(e.test, want, "{preset:?}");
             assert!(e.testable(), "{preset:?}");
             assert!(e.absolute.is_some() && e.vs_blue.is_some(), "{preset:?}");
         }
-        let thresholds = error_rate(&config_with(None, false));
+        let thresholds = spec(&config_with(None, false), "error_rate");
         assert_eq!(thresholds.test, None);
         assert!(thresholds.testable() && thresholds.absolute.is_some());
         // Without a preset, today's query gives way to the same ratio as
         // counters, with or without the test.
         assert_eq!(thresholds.compute.query, None);
         assert!(thresholds.compute.tally_queries().is_some());
-        assert_eq!(thresholds.compute, error_rate(&config(None)).compute);
+        assert_eq!(
+            thresholds.compute,
+            spec(&config(None), "error_rate").compute
+        );
+    }
+
+    /// The p99 latency is tested too where the pods serve the HTTP names,
+    /// as a histogram whose slow requests the count test counts;
+    /// thresholds only without evidence, on the same histogram. A model
+    /// server's preset tests its error rate only.
+    #[test]
+    fn the_p99_is_tested_as_a_histogram_with_evidence() {
+        for preset in [None, Some(DemoPreset::Http)] {
+            let p = spec(&config(preset), "p99_ms");
+            assert_eq!(p.test, Some(p99_test()), "{preset:?}");
+            assert!(
+                matches!(
+                    p.compute.formula,
+                    Some(crate::metricspec::Formula::Quantile { .. })
+                ),
+                "{preset:?}"
+            );
+            assert!(p.testable() && p.compute.tally_queries().is_some());
+            assert!(p.vs_blue.is_some() && p.absolute.is_some(), "{preset:?}");
+        }
+        let thresholds = spec(&config_with(None, false), "p99_ms");
+        assert_eq!(thresholds.test, None);
+        assert_eq!(thresholds.compute, spec(&config(None), "p99_ms").compute);
+        for preset in [DemoPreset::Vllm, DemoPreset::Tgi, DemoPreset::Triton] {
+            let specs = config(Some(preset)).metric_specs().unwrap();
+            let tested: Vec<_> = specs.iter().filter(|s| s.test.is_some()).collect();
+            assert_eq!(tested.len(), 1, "{preset:?}");
+            assert_eq!(tested[0].id, "error_rate", "{preset:?}");
+        }
     }
 }

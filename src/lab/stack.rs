@@ -166,8 +166,9 @@ pub struct Plan {
     pub dwell: Duration,
     /// Where the journal goes; by default inside the prefix (and gone with it).
     pub journal: Option<PathBuf>,
-    /// Green's error rate judged with evidence as well as thresholds
-    /// (without: thresholds only, as before evidence, for comparison).
+    /// Green's error rate (and, with the HTTP names, its p99 latency)
+    /// judged with evidence as well as thresholds (without: thresholds
+    /// only, as before evidence, for comparison).
     pub evidence: bool,
 }
 
@@ -208,10 +209,7 @@ pub fn stack_config(ports: &StackPorts, bins: &Binaries, plan: &Plan) -> anyhow:
             ("probe_requests", PROBE_REQUESTS.to_string()),
             ("dwell", span(plan.dwell)),
             ("bake", span(plan.dwell * 3)),
-            (
-                "error_rate",
-                super::source::error_rate(plan.preset, plan.evidence),
-            ),
+            ("judged", super::source::judged(plan.preset, plan.evidence)),
             ("journal", journal.display().to_string()),
         ],
     )
