@@ -102,13 +102,17 @@ impl Run {
 
 /// What decided a run's rollback, from the engine's reason: evidence (on
 /// which metric), a threshold streak, or both. A streak completed at the
-/// poll where some evidence also crossed its level is named by the streak
-/// (the engine checks it first): `both`.
+/// poll where some evidence also crossed its level names both ("…; and on
+/// evidence: …"); a journal of an earlier build names the streak alone,
+/// and the e-values on its intent record tell: `both` either way.
 fn cause(r: &Run) -> &'static str {
     let outcome = &r.report.outcome;
     let worse = |label: &str| outcome.contains(&format!("green's {label} is higher"));
+    let streak = outcome.contains("consecutive polls");
     if r.report.marks.decided.is_none() {
         "none"
+    } else if streak && outcome.contains("on evidence") {
+        "both"
     } else if outcome.contains("on evidence") {
         match (worse(TESTED[0].1), worse(TESTED[1].1)) {
             (true, true) => "ev p99+err",
@@ -118,7 +122,7 @@ fn cause(r: &Run) -> &'static str {
         }
     } else if r.evidence.values().any(|e| *e >= r.level()) {
         "both"
-    } else if outcome.contains("consecutive polls") {
+    } else if streak {
         "threshold"
     } else {
         "other"
