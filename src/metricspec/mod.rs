@@ -87,9 +87,10 @@ impl MetricSpec {
 
     /// Whether a test can judge it: its formula counts requests and
     /// events or sums a value per request (a ratio), or spreads requests
-    /// over buckets (a histogram). A
-    /// gauge has one value per pod, a rate or a cost no requests to count
-    /// against, and a PromQL template names no counters.
+    /// over buckets (a histogram). A gauge has one value per pod, and a
+    /// rate or a cost no requests to count against. Whether its source can
+    /// count it too (a PromQL query of one's own, CloudWatch) is the
+    /// engine's question: `engine::task::evidence`.
     pub fn testable(&self) -> bool {
         matches!(
             self.compute.formula,
