@@ -64,11 +64,16 @@ fn greens(n: &TestNginx, total: u32) -> u32 {
 }
 
 /// Polls until nginx serves no green in 200 requests; the time it took.
+/// Then waits for the workers of the earlier config to be gone: beside the
+/// new ones they still take connections for a moment after a reload, and a
+/// batch of 200 may have reached only the new ones.
 fn until_no_green(n: &TestNginx, within: Duration) -> Duration {
     let t0 = Instant::now();
     loop {
         if greens(n, 200) == 0 {
-            return t0.elapsed();
+            let took = t0.elapsed();
+            n.quiesce();
+            return took;
         }
         assert!(t0.elapsed() < within, "nginx still serves green");
         std::thread::sleep(Duration::from_millis(20));

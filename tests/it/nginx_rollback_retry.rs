@@ -124,7 +124,12 @@ fn wait_green_zero(n: &TestNginx, within: Duration) -> Instant {
     loop {
         let (_, green, failed) = n.count(50);
         if green == 0 && failed == 0 {
-            return Instant::now();
+            // When it was first seen; then the workers of the earlier
+            // config, which take connections for a moment beside the new
+            // ones, are waited out so that later counts are of 0 % only.
+            let at = Instant::now();
+            n.quiesce();
+            return at;
         }
         assert!(t0.elapsed() < within, "green still served: {green}/50");
         std::thread::sleep(Duration::from_millis(20));
@@ -224,6 +229,7 @@ fn a_forced_rollback_from_a_second_shell_ends_the_autopilot() {
     let (code, out, err) = finish(run, Duration::from_secs(20));
     assert_eq!(code, 3, "{out}\n{err}");
     assert!(out.contains("emergency from shell 2"), "{out}");
+    n.quiesce();
     for _ in 0..3 {
         let (_, green, failed) = n.count(200);
         assert_eq!((green, failed), (0, 0), "{out}");
