@@ -37,7 +37,9 @@ pub use alerts::{
     default_interval as default_alert_interval, redact,
 };
 pub use aws::{AwsApiGatewayConfig, AwsConfig, AwsLambdaConfig, AwsSageMakerConfig};
-pub use cloudwatch::{Alarms as CloudWatchAlarms, CloudWatchConfig, period as cloudwatch_period};
+pub use cloudwatch::{
+    ALARMS_ID, Alarms as CloudWatchAlarms, CloudWatchConfig, period as cloudwatch_period,
+};
 pub use duration::parse as parse_duration;
 pub use gates::{CommandGate, EvidenceGate, GatesConfig, SmokeCheck};
 pub use kubernetes::{KubernetesConfig, KubernetesMode};

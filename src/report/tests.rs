@@ -53,6 +53,21 @@ fn the_markdown_names_the_breach_the_rollback_and_its_times() {
 }
 
 #[test]
+fn a_breach_says_what_its_source_said_of_it() {
+    let breach = r#""reason":"green error rate 7.20 % BREACH (≤ 5.00 %)","#;
+    let journal = JOURNAL.replace(
+        breach,
+        &format!(r#"{breach}"detail":"alarm chat-green in ALARM: 1 datapoint [5.0] > 1.0","#),
+    );
+    let (entries, _) = parse(&journal);
+    let md = markdown(&Cutover::select(&entries, None, "j.jsonl").unwrap());
+    assert!(
+        md.contains(r"BREACH (≤ 5.00 %); alarm chat-green in ALARM: 1 datapoint \[5.0\] \> 1.0"),
+        "{md}"
+    );
+}
+
+#[test]
 fn the_page_holds_one_chart_per_metric_and_the_split() {
     let page = with(|c| html(c).unwrap());
     assert_eq!(

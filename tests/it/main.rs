@@ -26,6 +26,7 @@ mod demo_rollback_restart;
 mod demo_stack;
 mod demo_vllm;
 mod drill;
+mod engine_alarms;
 mod engine_flow;
 mod engine_metrics;
 mod evidence_panel;

@@ -3,9 +3,11 @@
 
 use super::{Engine, readings};
 
+use crate::config::ALARMS_ID;
 use crate::engine::command::Origin;
 use crate::engine::guardrail::{self, Judgement};
 use crate::engine::state::{EventLevel, HistoryPoint, LastValue};
+use crate::metrics::cloudwatch::alarms::ALARM_WARNING;
 use crate::model::{Color, NoData, Snapshot, Split, Verdict};
 
 impl Engine {
@@ -13,7 +15,7 @@ impl Engine {
         let split = self.state.traffic.split;
         let judgements = guardrail::evaluate(&snap, split, &self.state.metrics);
         let breached_before = !guardrail::green_breaches(&self.state.guard.judgements).is_empty();
-        self.report_transitions(&judgements, split);
+        self.report_transitions(&judgements, split, &snap);
         self.report_warnings(&snap);
         self.track_observed(&snap);
         self.chart(&snap, true);
@@ -110,7 +112,12 @@ impl Engine {
         } else {
             breaches
                 .iter()
-                .map(|j| j.summary())
+                .map(
+                    |j| match st.guard.snapshot.as_ref().and_then(|s| alarm_reasons(j, s)) {
+                        Some(alarms) => format!("{} ({alarms})", j.summary()),
+                        None => j.summary(),
+                    },
+                )
                 .collect::<Vec<_>>()
                 .join("; ")
         };
@@ -129,7 +136,12 @@ impl Engine {
 
     /// Logs a verdict when it changes, leaving out the no data that is
     /// expected of a colour with no traffic.
-    pub(super) fn report_transitions(&mut self, judgements: &[Judgement], split: Option<Split>) {
+    pub(super) fn report_transitions(
+        &mut self,
+        judgements: &[Judgement],
+        split: Option<Split>,
+        snap: &Snapshot,
+    ) {
         for j in judgements {
             let key = (j.color, j.id().to_string());
             let (prev, prev_reported) = self.said.verdict(&key);
@@ -154,7 +166,7 @@ impl Engine {
             // Into or out of breach on a colour with traffic: the report's
             // "every breach" (one line per change, never one per poll).
             if !idle && (j.verdict == Verdict::Breach || prev == Verdict::Breach) {
-                self.journal_breach(j);
+                self.journal_breach(j, alarm_reasons(j, snap));
             }
             self.said.set_verdict(key, j.verdict, level.is_some());
         }
@@ -174,4 +186,22 @@ impl Engine {
             self.event(EventLevel::Warn, w);
         }
     }
+}
+
+/// What CloudWatch says of the alarms behind a breach of the alarms metric:
+/// each alarm in `ALARM` with its own `StateReason` (the source's warnings
+/// for that colour), so the journal and the rollback say why, not only how
+/// many. `None` for any other metric or verdict.
+fn alarm_reasons(j: &Judgement, snap: &Snapshot) -> Option<String> {
+    if j.id() != ALARMS_ID || j.verdict != Verdict::Breach {
+        return None;
+    }
+    let said: Vec<&str> = snap
+        .color(j.color)
+        .warnings
+        .iter()
+        .map(String::as_str)
+        .filter(|w| w.starts_with(ALARM_WARNING))
+        .collect();
+    (!said.is_empty()).then(|| said.join("; "))
 }

@@ -45,8 +45,9 @@ impl Engine {
         }
     }
 
-    /// One line when a reading goes into breach or out of it.
-    pub(super) fn journal_breach(&mut self, j: &Judgement) {
+    /// One line when a reading goes into breach or out of it; `detail` says
+    /// what the source gave as the cause (an alarm's own reason).
+    pub(super) fn journal_breach(&mut self, j: &Judgement, detail: Option<String>) {
         if !self.writes_numbers() {
             return;
         }
@@ -67,6 +68,7 @@ impl Engine {
         rec.to = self.state.traffic.split.map(Split::green);
         rec.reason = Some(j.summary());
         rec.readings = vec![reading_record(j)];
+        rec.detail = detail;
         let _ = self.append(&rec);
     }
 

@@ -17,6 +17,10 @@ pub struct AlarmState {
     pub reason: String,
 }
 
+/// How the warning of an alarm in `ALARM` begins: the engine picks these
+/// out of a colour's warnings to say why its alarms metric is in breach.
+pub const ALARM_WARNING: &str = "alarm ";
+
 pub fn body(names: &[&String]) -> Value {
     json!({
         "AlarmNames": names,
@@ -51,7 +55,7 @@ pub fn reading(names: &[String], found: &[AlarmState]) -> (Reading, Vec<String>)
             None => missing.push(name.as_str()),
             Some(a) if a.state == "ALARM" => {
                 alarming += 1;
-                warnings.push(format!("alarm {name} in ALARM: {}", a.reason));
+                warnings.push(format!("{ALARM_WARNING}{name} in ALARM: {}", a.reason));
             }
             Some(a) if a.state == "OK" => {}
             Some(a) => unsure.push(format!("{name} {}: {}", a.state, a.reason)),

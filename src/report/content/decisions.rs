@@ -88,8 +88,14 @@ pub(super) fn breaches(c: &Cutover) -> Vec<Block> {
             } else {
                 "cleared".into()
             };
+            // The source's own words for it, where it gave any (a
+            // CloudWatch alarm's reason).
+            let detail = e
+                .str("detail")
+                .map(|d| format!("; {d}"))
+                .unwrap_or_default();
             items.push(format!(
-                "{} ({}) {what}: {}",
+                "{} ({}) {what}: {}{detail}",
                 clock(e.wall),
                 offset(c, e),
                 e.str("reason").unwrap_or("")
