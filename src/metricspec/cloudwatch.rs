@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::parse::Invalid;
-use super::unit::Unit;
+use super::unit::{Dimension, Unit};
 
 /// `cloudwatch = { metric = "Duration", stat = "p99", unit = "ms" }` or
 /// `cloudwatch = { numerator = "Errors", denominator = "Invocations",
@@ -65,6 +65,20 @@ impl CloudWatch {
             }
             CloudWatch::Alarms => None,
         }
+    }
+
+    /// Whether the cockpit can test it: a ratio of two sums, whose
+    /// per-minute sums add up to counts. A statistic over the window (a
+    /// p99, an average) is no count, and the alarms are a gauge.
+    pub fn is_ratio(&self) -> bool {
+        matches!(self, CloudWatch::Ratio { .. })
+    }
+
+    /// Whether a ratio is a mean per request (a duration summed over
+    /// invocations) rather than the share of requests that had an event
+    /// (errors over invocations): the same rule as a formula's.
+    pub fn is_mean(&self) -> bool {
+        matches!(self, CloudWatch::Ratio { unit, .. } if unit.dimension() != Dimension::Share)
     }
 
     /// `Duration p99 (in ms)`, for `check`.

@@ -95,7 +95,11 @@ impl MetricSpec {
         matches!(
             self.compute.formula,
             Some(Formula::Ratio { .. } | Formula::Quantile { .. })
-        )
+        ) || self
+            .compute
+            .cloudwatch
+            .as_ref()
+            .is_some_and(CloudWatch::is_ratio)
     }
 
     /// Whether a test would judge it as a mean per request (see

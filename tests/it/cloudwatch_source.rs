@@ -16,7 +16,7 @@ use cutover::aws::{AwsClient, CLOUDWATCH};
 use cutover::config::{Config, SourceKind, load_str};
 use cutover::metrics::MetricSource;
 use cutover::metrics::cloudwatch::CloudWatchSource;
-use cutover::model::{NoData, Reading, Snapshot};
+use cutover::model::{NoData, Reading, Snapshot, Tally};
 use serde_json::{Value, json};
 
 const TARGET: &str = "GraniteServiceVersion20100801";
@@ -96,6 +96,18 @@ fn two_minutes_ago() -> f64 {
 }
 
 async fn put(c: &AwsClient, namespace: &str, version: &str, name: &str, values: &[f64]) {
+    put_at(c, namespace, version, name, values, two_minutes_ago()).await;
+}
+
+/// As [`put`], at `at` seconds since the epoch.
+async fn put_at(
+    c: &AwsClient,
+    namespace: &str,
+    version: &str,
+    name: &str,
+    values: &[f64],
+    at: f64,
+) {
     let data: Vec<Value> = values
         .iter()
         .map(|v| {
@@ -106,7 +118,7 @@ async fn put(c: &AwsClient, namespace: &str, version: &str, name: &str, values: 
                     {"Name": "ExecutedVersion", "Value": version},
                 ],
                 "Value": v,
-                "Timestamp": two_minutes_ago(),
+                "Timestamp": at,
             })
         })
         .collect();
@@ -397,4 +409,49 @@ async fn a_refused_metric_call_is_no_data_with_why_and_the_alarms_still_count() 
         snap.green.warnings,
         ["alarm chat-green-errors in ALARM: 5 > 1"]
     );
+}
+
+/// Evidence on CloudWatch: each minute of green's errors and invocations
+/// is taken once, however the 5-minute windows of consecutive polls
+/// overlap, so the running counts grow by the minutes that ended between
+/// two polls. Polls a minute apart, as the source's interval asks, with
+/// the clock stepped instead of waited for.
+#[tokio::test]
+async fn moto_minutes_become_running_counts_each_minute_once() {
+    if skip_without(
+        Server::Moto,
+        "moto_minutes_become_running_counts_each_minute_once",
+    ) {
+        return;
+    }
+    let m = Moto::start();
+    let c = m.client();
+    let now = SystemTime::now();
+    let minute = now.duration_since(UNIX_EPOCH).unwrap().as_secs() / 60;
+    // Green's minutes from 7 to 2 minutes ago: 100 invocations and 1
+    // error each, but 9 errors in the minute that began 2 minutes ago.
+    for back in 2..=7u64 {
+        let at = ((minute - back) * 60 + 30) as f64;
+        let errors = if back == 2 { 9.0 } else { 1.0 };
+        put_at(&c, "AWS/Lambda", "2", "Invocations", &[100.0], at).await;
+        put_at(&c, "AWS/Lambda", "2", "Errors", &[errors], at).await;
+    }
+    let cfg = load_str(&config(&m.url(), None, MOTO_METRICS), "t").unwrap();
+    let specs = cfg.metric_specs().unwrap();
+    let i = specs.iter().position(|s| s.id == "error_rate").unwrap();
+    let mut source = source_of(&cfg, m.client());
+    let mut counts = Vec::new();
+    for late in [2u64, 1, 0] {
+        let snap = source.poll_at(now - Duration::from_secs(60 * late)).await;
+        let (_, green) = at(&cfg, &snap, "error_rate");
+        counts.push((snap.green.tally(i).cloned(), green));
+    }
+    let tally = |requests, events| Some(Tally::Counts { requests, events });
+    // The first window (ending 4 minutes ago, a minute's delay) holds
+    // minutes 7..4 back; each later poll adds one minute.
+    assert_eq!(counts[0].0, tally(400.0, 4.0));
+    assert_eq!(counts[1].0, tally(500.0, 5.0));
+    assert_eq!(counts[2].0, tally(600.0, 14.0));
+    // The screen's value is still the window's: the five minutes 6..2 back.
+    assert_eq!(counts[2].1, Reading::Value(100.0 * 13.0 / 500.0));
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::config::SourceKind;
 use crate::engine::state::EvidenceView;
-use crate::metricspec::MetricSpec;
+use crate::metricspec::{CloudWatch, MetricSpec};
 use crate::model::{Snapshot, Tally};
 use crate::stats::{EvidenceSet, Judged, Needed, tally, text};
 
@@ -58,7 +58,7 @@ impl Evidence {
         for (index, spec) in metrics.iter().enumerate() {
             let Some(config) = spec.test else { continue };
             let (label, worse) = (&spec.label, spec.higher_is_worse());
-            let (j, kind) = match (untestable(spec, source), spec.is_mean()) {
+            let (j, kind) = match (untestable(spec, source), is_mean(spec, source)) {
                 (Some(why), _) => (Judged::untestable(label, config, worse, why), Kind::None),
                 (None, true) => (Judged::means(label, config, worse), Kind::Means),
                 (None, false) => {
@@ -184,9 +184,18 @@ impl Evidence {
 /// Why no test can judge `spec` on `source`, if none can: a gauge (or a
 /// rate or a cost) counts no requests; a metric with a PromQL query of its
 /// own gets no counters from Prometheus (its formula's counters may carry
-/// other labels than the query's colours); CloudWatch gives no running
-/// totals. The scrape and demo sources count from the formula itself.
+/// other labels than the query's colours); on CloudWatch only a ratio of
+/// two sums is counts (the source adds up its minutes), a statistic over
+/// the window is not. The scrape and demo sources count from the formula.
 fn untestable(spec: &MetricSpec, source: &SourceKind) -> Option<&'static str> {
+    if let SourceKind::CloudWatch(_) = source {
+        return match &spec.compute.cloudwatch {
+            Some(CloudWatch::Ratio { .. }) => None,
+            Some(CloudWatch::Stat { .. }) => Some("a CloudWatch statistic counts no requests"),
+            Some(CloudWatch::Alarms) => Some("gauge"),
+            None => Some("CloudWatch does not read it"),
+        };
+    }
     if !spec.testable() {
         return Some("gauge");
     }
@@ -194,8 +203,16 @@ fn untestable(spec: &MetricSpec, source: &SourceKind) -> Option<&'static str> {
         SourceKind::Prometheus(_) if spec.compute.tally_queries().is_none() => {
             Some("a query of its own names no counters")
         }
-        SourceKind::CloudWatch(_) => Some("CloudWatch gives no running counts"),
         _ => None,
+    }
+}
+
+/// Whether `spec` is judged as a mean per request on `source`: on
+/// CloudWatch by its ratio's unit, elsewhere by its formula's.
+fn is_mean(spec: &MetricSpec, source: &SourceKind) -> bool {
+    match (source, &spec.compute.cloudwatch) {
+        (SourceKind::CloudWatch(_), Some(cw)) => cw.is_mean(),
+        _ => spec.is_mean(),
     }
 }
 
@@ -204,7 +221,7 @@ mod tests {
     use std::time::{Duration, Instant, SystemTime};
 
     use super::*;
-    use crate::metricspec::preset;
+    use crate::metricspec::{Unit, preset};
     use crate::model::{ColorReadings, NoData};
     use crate::stats::{Finding, MinEffect, TestConfig};
 
@@ -257,7 +274,7 @@ mod tests {
     }
 
     #[test]
-    fn a_query_of_its_own_on_prometheus_and_cloudwatch_are_not_testable() {
+    fn a_query_of_its_own_on_prometheus_is_not_testable() {
         let mut own: Vec<MetricSpec> = specs(true).iter().map(|s| (**s).clone()).collect();
         own[1].compute.query = Some(crate::metricspec::Query {
             template: "my_errors{colour=\"$color\"}".into(),
@@ -278,8 +295,52 @@ mod tests {
         );
         // The scrape and demo sources count from the formula.
         assert_eq!(why(&SourceKind::Demo), None);
+    }
+
+    #[test]
+    fn on_cloudwatch_a_ratio_of_sums_is_tested_and_a_statistic_is_not() {
         let cloudwatch = SourceKind::CloudWatch(toml::from_str("blue = {}\ngreen = {}").unwrap());
-        assert_eq!(why(&cloudwatch), Some("CloudWatch gives no running counts"));
+        let with = |cw: CloudWatch| {
+            let mut spec = (*specs(true)[1]).clone();
+            spec.compute = crate::metricspec::Compute {
+                cloudwatch: Some(cw),
+                ..Default::default()
+            };
+            let e = Evidence::new(&[Arc::new(spec)], &cloudwatch);
+            let kind = e.tested[0].kind;
+            let why = match e.views(None)[0].finding {
+                Finding::NotTestable { why } => Some(why),
+                _ => None,
+            };
+            (kind, why)
+        };
+        let ratio = |unit| CloudWatch::Ratio {
+            namespace: None,
+            numerator: "Errors".into(),
+            denominator: "Invocations".into(),
+            unit,
+        };
+        let counts = Kind::Counts {
+            histogram: false,
+            bound: None,
+        };
+        assert_eq!(with(ratio(Unit::Ratio)), (counts, None));
+        // A duration summed over invocations: a mean per request.
+        assert_eq!(with(ratio(Unit::Millis)), (Kind::Means, None));
+        let p99 = CloudWatch::Stat {
+            namespace: None,
+            metric: "Duration".into(),
+            stat: "p99".into(),
+            unit: Unit::Millis,
+        };
+        assert_eq!(
+            with(p99),
+            (
+                Kind::None,
+                Some("a CloudWatch statistic counts no requests")
+            )
+        );
+        assert_eq!(with(CloudWatch::Alarms), (Kind::None, Some("gauge")));
     }
 
     #[test]

@@ -98,7 +98,7 @@ fn datapoints(source: &CloudWatchSource, answer: &Value, span: Span) -> Vec<Stri
         .filter(|q| {
             q["Id"]
                 .as_str()
-                .is_some_and(|id| values.get(id).copied().flatten().is_some())
+                .is_some_and(|id| values.get(id).is_some_and(|p| !p.is_empty()))
         })
         .count();
     let mut out = vec![format!(
@@ -107,7 +107,7 @@ fn datapoints(source: &CloudWatchSource, answer: &Value, span: Span) -> Vec<Stri
     )];
     for q in &queries {
         let id = q["Id"].as_str().unwrap_or_default();
-        if values.get(id).copied().flatten().is_none() {
+        if values.get(id).is_none_or(Vec::is_empty) {
             out.push(format!("no datapoint: {}", describe(q)));
         }
     }

@@ -7,6 +7,8 @@
 //! - `query`: the span read and the queries, the answer's values;
 //! - `readings`: one colour's values → its readings;
 //! - `alarms`: the alarms → a reading per colour, with their reasons;
+//! - `tallies`: each minute of a ratio's sums taken once, as the running
+//!   counts the tests of green against blue take increments of;
 //! - `check`: `cutover check`'s lines.
 //!
 //! CloudWatch publishes a minute's datapoints one to three minutes late,
@@ -18,6 +20,7 @@ pub mod alarms;
 pub mod check;
 pub mod query;
 pub mod readings;
+pub mod tallies;
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -31,6 +34,7 @@ use crate::model::{Color, ColorReadings, NoData, Reading, Snapshot};
 
 use super::MetricSource;
 use query::Span;
+use tallies::TallyBook;
 
 /// The JSON protocol's target prefix for CloudWatch.
 const TARGET: &str = "GraniteServiceVersion20100801";
@@ -42,6 +46,8 @@ pub struct CloudWatchSource {
     /// The period read: the window in whole minutes.
     window: Duration,
     timeout: Duration,
+    /// The minutes taken so far, as running counts for the tests.
+    book: TallyBook,
 }
 
 /// What one poll got from CloudWatch.
@@ -80,6 +86,7 @@ impl CloudWatchSource {
             specs: specs.to_vec(),
             window: crate::config::cloudwatch_period(source.window),
             timeout: source.timeout,
+            book: TallyBook::default(),
         }
     }
 
@@ -236,7 +243,27 @@ impl MetricSource for CloudWatchSource {
     }
 
     async fn poll(&mut self) -> Snapshot {
-        let answers = self.fetch(SystemTime::now()).await;
-        self.snapshot(&answers, SystemTime::now(), Instant::now())
+        self.poll_at(SystemTime::now()).await
+    }
+}
+
+impl CloudWatchSource {
+    /// A poll as if the wall clock said `now` (tests step it a minute at a
+    /// time): the snapshot with the running counts of the minutes taken.
+    pub async fn poll_at(&mut self, now: SystemTime) -> Snapshot {
+        let started = Instant::now();
+        let answers = self.fetch(now).await;
+        // Aged at the end of the poll, as the engine receives it.
+        let mut snap = self.snapshot(&answers, now + started.elapsed(), Instant::now());
+        // The running counts grow only from an answer; after a failed poll
+        // the colours have none, and the next answer's window brings the
+        // minutes missed.
+        if let Ok(v) = &answers.metrics {
+            let (values, _) = query::values(v);
+            self.book.take(&self.specs, answers.span, &values);
+            snap.blue.tallies = self.book.tallies(&self.specs, Color::Blue);
+            snap.green.tallies = self.book.tallies(&self.specs, Color::Green);
+        }
+        snap
     }
 }

@@ -1,7 +1,10 @@
 //! One `GetMetricData` for both colours: a query per metric, colour and
-//! part (a ratio's two sums), plus each colour's request count, all over
-//! one period the length of the window; and the answer read back into
-//! each query's value. Pure: the times come in as arguments.
+//! part (a ratio's two sums), plus each colour's request count; and the
+//! answer read back into each query's datapoints. A statistic is asked
+//! over one period the length of the window; a ratio's sums by the minute,
+//! which add up to the window's sum on the screen and, minute by minute,
+//! to the running counts the tests take (`tallies`). Pure: the times come
+//! in as arguments.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -55,6 +58,10 @@ fn letter(c: Color) -> char {
 pub fn id(color: Color, index: usize, part: &str) -> String {
     format!("{}{index}{part}", letter(color))
 }
+
+/// The period of a ratio's sums: CloudWatch's finest for the metrics that
+/// Lambda and SageMaker publish.
+pub const MINUTE: u64 = 60;
 
 /// The id of `color`'s request count.
 pub fn requests_id(color: Color) -> String {
@@ -129,8 +136,12 @@ pub fn queries(cfg: &CloudWatchConfig, specs: &[MetricSpec], period: u64) -> Vec
                     ..
                 }) => {
                     let ns = namespace.as_deref();
-                    out.push(q(id(color, i, "n"), ns, numerator, "Sum"));
-                    out.push(q(id(color, i, "d"), ns, denominator, "Sum"));
+                    let sum = |part: &str, metric: &str| {
+                        let ns = ns.unwrap_or(default_ns);
+                        stat_query(id(color, i, part), ns, metric, dims, MINUTE, "Sum")
+                    };
+                    out.push(sum("n", numerator));
+                    out.push(sum("d", denominator));
                 }
                 Some(CloudWatch::Alarms) | None => {}
             }
@@ -149,9 +160,13 @@ pub fn body(cfg: &CloudWatchConfig, specs: &[MetricSpec], span: Span) -> Value {
     })
 }
 
-/// Each query's newest value; a query with no datapoint in the span has
-/// `None`. Also CloudWatch's own messages (a query it could not run).
-pub fn values(answer: &Value) -> (HashMap<String, Option<f64>>, Vec<String>) {
+/// One query's datapoints: `(start of the period in seconds since the
+/// epoch, value)`, newest first.
+pub type Points = Vec<(u64, f64)>;
+
+/// Each query's datapoints; a query with no datapoint in the span has
+/// none. Also CloudWatch's own messages (a query it could not run).
+pub fn values(answer: &Value) -> (HashMap<String, Points>, Vec<String>) {
     let mut out = HashMap::new();
     let mut messages = Vec::new();
     let results = answer["MetricDataResults"]
@@ -160,11 +175,14 @@ pub fn values(answer: &Value) -> (HashMap<String, Option<f64>>, Vec<String>) {
         .unwrap_or_default();
     for r in results {
         let Some(id) = r["Id"].as_str() else { continue };
-        let v = r["Values"]
-            .as_array()
-            .and_then(|v| v.first())
-            .and_then(Value::as_f64);
-        out.insert(id.to_string(), v);
+        let list = |k: &str| r[k].as_array().cloned().unwrap_or_default();
+        // Epoch seconds in the JSON protocol, a fraction allowed.
+        let points = list("Timestamps")
+            .iter()
+            .zip(list("Values").iter())
+            .filter_map(|(t, v)| Some((t.as_f64()? as u64, v.as_f64()?)))
+            .collect();
+        out.insert(id.to_string(), points);
         for m in r["Messages"].as_array().into_iter().flatten() {
             if let Some(text) = m["Value"].as_str() {
                 messages.push(format!("{id}: {}", crate::aws::clean(text)));
@@ -199,8 +217,37 @@ mod tests {
              "Messages": [{"Code": "X", "Value": "bad\nquery"}]},
         ]});
         let (v, m) = values(&a);
-        assert_eq!(v["b0"], Some(412.5));
-        assert_eq!(v["g0"], None);
+        assert_eq!(v["b0"], [(1, 412.5)]);
+        assert!(v["g0"].is_empty());
         assert_eq!(m, ["g0: bad query"]);
+    }
+
+    #[test]
+    fn a_ratios_sums_are_asked_by_the_minute_and_a_statistic_over_the_window() {
+        let cfg: CloudWatchConfig =
+            toml::from_str("namespace = \"AWS/Lambda\"\nblue = {}\ngreen = {}").unwrap();
+        let specs = crate::metricspec::preset::specs("lambda", 0).unwrap();
+        let qs = queries(&cfg, &specs, 300);
+        let period = |id: &str| {
+            let q = qs.iter().find(|q| q["Id"] == id).unwrap();
+            q["MetricStat"]["Period"].as_u64().unwrap()
+        };
+        let ratio = specs
+            .iter()
+            .position(|s| {
+                s.compute
+                    .cloudwatch
+                    .as_ref()
+                    .is_some_and(CloudWatch::is_ratio)
+            })
+            .unwrap();
+        let stat = specs
+            .iter()
+            .position(|s| matches!(s.compute.cloudwatch, Some(CloudWatch::Stat { .. })))
+            .unwrap();
+        assert_eq!(period(&id(Color::Green, ratio, "n")), MINUTE);
+        assert_eq!(period(&id(Color::Green, ratio, "d")), MINUTE);
+        assert_eq!(period(&id(Color::Green, stat, "")), 300);
+        assert_eq!(period(&requests_id(Color::Blue)), 300);
     }
 }

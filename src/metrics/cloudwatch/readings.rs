@@ -5,20 +5,29 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::query::{id, requests_id};
+use super::query::{Points, id, requests_id};
 use crate::metricspec::{CloudWatch, MetricSpec};
 use crate::model::{Color, ColorReadings, NoData, Reading};
 
-/// What one poll read: each query's value.
+/// What one poll read: each query's datapoints.
 pub struct Read<'a> {
-    pub values: &'a HashMap<String, Option<f64>>,
+    pub values: &'a HashMap<String, Points>,
     pub requests_metric: &'a str,
     pub window: Duration,
 }
 
 impl Read<'_> {
+    /// A statistic's one value over the window (the newest, should
+    /// CloudWatch split it).
     fn get(&self, id: &str) -> Option<f64> {
-        self.values.get(id).copied().flatten()
+        self.values.get(id)?.first().map(|(_, v)| *v)
+    }
+
+    /// A sum asked by the minute, over the window; `None` without a
+    /// datapoint.
+    fn sum(&self, id: &str) -> Option<f64> {
+        let points = self.values.get(id).filter(|p| !p.is_empty())?;
+        Some(points.iter().map(|(_, v)| v).sum())
     }
 }
 
@@ -92,7 +101,7 @@ fn value(
             ))),
         },
         CloudWatch::Ratio { .. } => {
-            match (read.get(&id(color, i, "n")), read.get(&id(color, i, "d"))) {
+            match (read.sum(&id(color, i, "n")), read.sum(&id(color, i, "d"))) {
                 (_, None) => Reading::NoData(NoData::NoRequests),
                 (_, Some(d)) if d <= 0.0 => Reading::NoData(NoData::NoRequests),
                 // A numerator published only when it happens (a custom
@@ -110,8 +119,11 @@ mod tests {
     use super::*;
     use crate::metricspec::preset;
 
-    fn read(pairs: &[(&str, Option<f64>)]) -> HashMap<String, Option<f64>> {
-        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    fn read(pairs: &[(&str, Option<f64>)]) -> HashMap<String, Points> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(|v| vec![(0, v)]).unwrap_or_default()))
+            .collect()
     }
 
     #[test]
