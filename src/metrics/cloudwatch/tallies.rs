@@ -130,6 +130,11 @@ mod tests {
         v
     }
 
+    /// A share's running tally.
+    fn counts(requests: f64, events: f64) -> Option<Tally> {
+        Some(Tally::Counts { requests, events })
+    }
+
     fn error_rate(specs: &[MetricSpec]) -> usize {
         specs.iter().position(|s| s.id == "error_rate").unwrap()
     }
@@ -143,42 +148,18 @@ mod tests {
         // Minutes 95..100, then 96..101: minute 100 is the only new one.
         let first: Vec<_> = (95..100).map(|m| (m, 1.0, 100.0)).collect();
         book.take(&specs, span(100), &answer(i, &first));
-        let counts = |b: &TallyBook| b.tallies(&specs, Color::Green)[i].clone();
-        assert_eq!(
-            counts(&book),
-            Some(Tally::Counts {
-                requests: 500.0,
-                events: 5.0
-            })
-        );
+        let green = |b: &TallyBook| b.tallies(&specs, Color::Green)[i].clone();
+        assert_eq!(green(&book), counts(500.0, 5.0));
         let second: Vec<_> = (96..101)
             .map(|m| (m, if m == 100 { 7.0 } else { 1.0 }, 100.0))
             .collect();
         book.take(&specs, span(101), &answer(i, &second));
-        assert_eq!(
-            counts(&book),
-            Some(Tally::Counts {
-                requests: 600.0,
-                events: 12.0
-            })
-        );
+        assert_eq!(green(&book), counts(600.0, 12.0));
         // A poll within the same minute takes nothing again.
         book.take(&specs, span(101), &answer(i, &second));
-        assert_eq!(
-            counts(&book),
-            Some(Tally::Counts {
-                requests: 600.0,
-                events: 12.0
-            })
-        );
+        assert_eq!(green(&book), counts(600.0, 12.0));
         // Blue had no datapoint: zero counts, not none.
-        assert_eq!(
-            book.tallies(&specs, Color::Blue)[i],
-            Some(Tally::Counts {
-                requests: 0.0,
-                events: 0.0
-            })
-        );
+        assert_eq!(book.tallies(&specs, Color::Blue)[i], counts(0.0, 0.0));
     }
 
     #[test]
@@ -192,10 +173,7 @@ mod tests {
         book.take(&specs, span(103), &answer(i, &window(103)));
         assert_eq!(
             book.tallies(&specs, Color::Green)[i],
-            Some(Tally::Counts {
-                requests: 80.0,
-                events: 8.0
-            }),
+            counts(80.0, 8.0),
             "95..100 then 100, 101 and 102"
         );
     }
