@@ -91,6 +91,21 @@ pub struct HttpOptions {
     /// probe must reach the workers a reload started, not an old worker
     /// through a kept-alive connection).
     pub fresh_connections: bool,
+    /// Whether requests go through a proxy.
+    pub proxy: ProxyUse,
+}
+
+/// Whether a client's requests go through a proxy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ProxyUse {
+    /// Never: the servers a cockpit reads are named directly in its config.
+    #[default]
+    Never,
+    /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` from the environment, as
+    /// the AWS CLI reads them: AWS's own endpoints are on the internet.
+    FromEnv,
+    /// This proxy for every request.
+    Url(String),
 }
 
 /// A built client and the headers every request must carry.
@@ -143,15 +158,38 @@ fn bearer_header(token: &str, what: &str) -> anyhow::Result<HeaderValue> {
     sensitive(&format!("Bearer {token}"), what)
 }
 
+/// An error and its causes on one line, without the URL: reqwest's own
+/// text ("error sending request") says nothing of why; its causes do
+/// (a refused connection, an unknown certificate issuer).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
+    while let Some(c) = cur {
+        parts.push(c.to_string());
+        cur = c.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
 impl HttpClient {
     pub fn build(o: &HttpOptions) -> anyhow::Result<HttpClient> {
         ensure_tls_provider();
         let mut b = reqwest::Client::builder()
             .timeout(o.timeout)
-            .connect_timeout(o.timeout)
-            // Proxies set in the environment are for the internet; the
-            // servers a cockpit reads are named directly in its config.
-            .no_proxy();
+            .connect_timeout(o.timeout);
+        b = match &o.proxy {
+            ProxyUse::Never => b.no_proxy(),
+            // reqwest reads the environment's proxies unless told not to.
+            ProxyUse::FromEnv => b,
+            ProxyUse::Url(url) => {
+                let proxy = reqwest::Proxy::all(url).with_context(|| format!("proxy {url}"))?;
+                b.proxy(proxy)
+            }
+        };
         b = with_tls_files(b, o)?;
         if o.insecure_skip_verify {
             b = b.tls_danger_accept_invalid_certs(true);

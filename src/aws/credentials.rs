@@ -40,7 +40,11 @@ pub struct Chain {
     files: Files,
     /// The files' paths, for messages.
     paths: String,
+    /// For AWS's endpoints (STS, IAM Identity Center): proxied as `[aws]`
+    /// says.
     http: reqwest::Client,
+    /// For the instance and container endpoints: never proxied.
+    local: reqwest::Client,
     sts: Sts,
     cache: Mutex<Option<Credentials>>,
 }
@@ -93,7 +97,12 @@ fn no_creds(message: String) -> AwsError {
 }
 
 impl Chain {
-    pub fn new(explicit: Option<String>, http: reqwest::Client, sts: Sts) -> Chain {
+    pub fn new(
+        explicit: Option<String>,
+        http: reqwest::Client,
+        local: reqwest::Client,
+        sts: Sts,
+    ) -> Chain {
         let (files, paths) = read_files();
         Chain {
             fixed: None,
@@ -101,6 +110,7 @@ impl Chain {
             files,
             paths,
             http,
+            local,
             sts,
             cache: Mutex::new(None),
         }
@@ -168,10 +178,10 @@ impl Chain {
         }
         tried.push("web identity (AWS_WEB_IDENTITY_TOKEN_FILE unset)".into());
         if sources::container_configured() {
-            return sources::container(&self.http).await;
+            return sources::container(&self.local).await;
         }
         tried.push("container (AWS_CONTAINER_CREDENTIALS_*_URI unset)".into());
-        match sources::imds(&self.http).await {
+        match sources::imds(&self.local).await {
             Ok(c) => Ok(c),
             Err(e) => {
                 tried.push(format!("instance metadata ({})", e.message));
@@ -228,8 +238,8 @@ impl Chain {
                         "{what}: credential_source = Environment, but AWS_ACCESS_KEY_ID is unset"
                     ))
                 }),
-                "Ec2InstanceMetadata" => sources::imds(&self.http).await.map_err(context),
-                "EcsContainer" => sources::container(&self.http).await.map_err(context),
+                "Ec2InstanceMetadata" => sources::imds(&self.local).await.map_err(context),
+                "EcsContainer" => sources::container(&self.local).await.map_err(context),
                 other => Err(no_creds(format!(
                     "{what}: credential_source `{other}` is not one of Environment, \
                      Ec2InstanceMetadata, EcsContainer"

@@ -26,7 +26,7 @@ pub use credentials::Credentials;
 pub use error::{AwsError, ErrorKind, clean};
 
 use crate::config::AwsConfig;
-use crate::http::{HttpClient, HttpOptions};
+use crate::http::{HttpClient, HttpOptions, ProxyUse, error_chain};
 
 /// One AWS service: the name it signs with and its endpoint's host prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +111,27 @@ impl AwsClient {
     /// Reads `[aws]`, the environment and the shared files for the region
     /// and the credential chain; fetches no credentials yet.
     pub fn new(cfg: &AwsConfig) -> anyhow::Result<AwsClient> {
+        // A CA bundle and a proxy as the AWS CLI takes them: `[aws]`, else
+        // the environment. An emulator named in `endpoint_url` is reached
+        // directly unless `[aws] proxy` says otherwise.
+        let ca_file = cfg.ca_file.clone().or_else(|| env_path("AWS_CA_BUNDLE"));
+        let proxy = match (&cfg.proxy, &cfg.endpoint_url) {
+            (Some(url), _) => ProxyUse::Url(url.clone()),
+            (None, None) => ProxyUse::FromEnv,
+            (None, Some(_)) => ProxyUse::Never,
+        };
         let http = HttpClient::build(&HttpOptions {
             timeout: CALL_TIMEOUT,
+            ca_file: ca_file.clone(),
+            proxy,
+            ..Default::default()
+        })
+        .context("the AWS client ([aws] ca_file, proxy, or AWS_CA_BUNDLE)")?;
+        // The instance and container credential endpoints are on this
+        // host's own link: never through a proxy.
+        let local = HttpClient::build(&HttpOptions {
+            timeout: CALL_TIMEOUT,
+            ca_file,
             ..Default::default()
         })?;
         let region = region(cfg)?;
@@ -124,7 +143,12 @@ impl AwsClient {
             url: endpoint.clone().unwrap_or_else(|| host(STS, &region)),
             region: region.clone(),
         };
-        let chain = credentials::Chain::new(cfg.profile.clone(), http.client().clone(), sts);
+        let chain = credentials::Chain::new(
+            cfg.profile.clone(),
+            http.client().clone(),
+            local.client().clone(),
+            sts,
+        );
         Ok(AwsClient {
             http,
             region,
@@ -228,7 +252,7 @@ impl AwsClient {
             .body(req.body.clone())
             .send()
             .await
-            .map_err(|e| AwsError::new(ErrorKind::Network, e.without_url().to_string()))?;
+            .map_err(|e| AwsError::new(ErrorKind::Network, error_chain(&e.without_url())))?;
         let status = resp.status().as_u16();
         let error_type = resp
             .headers()
@@ -238,7 +262,7 @@ impl AwsClient {
         let body = resp
             .bytes()
             .await
-            .map_err(|e| AwsError::new(ErrorKind::Network, e.without_url().to_string()))?
+            .map_err(|e| AwsError::new(ErrorKind::Network, error_chain(&e.without_url())))?
             .to_vec();
         if (200..300).contains(&status) {
             Ok(Answer { status, body })
@@ -315,6 +339,13 @@ fn host(service: Service, region: &str) -> String {
         "amazonaws.com"
     };
     format!("https://{}.{region}.{suffix}", service.host_prefix)
+}
+
+/// A path from the environment variable `name`, when set and not empty.
+fn env_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(Into::into)
 }
 
 /// `[aws] region`, else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's.

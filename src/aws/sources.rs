@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::credentials::Credentials;
 use super::error::{AwsError, ErrorKind, clean};
 use super::profile::Plan;
-use crate::http::Secret;
+use crate::http::{Secret, error_chain};
 
 /// Where STS is: the endpoint override, else the region's.
 #[derive(Clone, Debug)]
@@ -147,7 +147,7 @@ async fn post_sts(
         .body(body)
         .send()
         .await
-        .map_err(|e| AwsError::new(ErrorKind::Network, format!("STS: {e}")))?;
+        .map_err(|e| AwsError::new(ErrorKind::Network, format!("STS: {}", error_chain(&e))))?;
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
     Ok((status, text))
@@ -279,7 +279,12 @@ pub async fn sso(http: &reqwest::Client, plan: &Plan) -> Result<Credentials, Aws
         .header("x-amz-sso_bearer_token", header)
         .send()
         .await
-        .map_err(|e| AwsError::new(ErrorKind::Network, format!("SSO portal: {e}")))?;
+        .map_err(|e| {
+            AwsError::new(
+                ErrorKind::Network,
+                format!("SSO portal: {}", error_chain(&e)),
+            )
+        })?;
     let status = resp.status().as_u16();
     let body = resp.bytes().await.unwrap_or_default();
     if !(200..300).contains(&status) {

@@ -7,6 +7,7 @@
 //! copies `[aws]` into the AWS variants ([`super::Config::share_aws`]); the
 //! copy is never written back out, `[aws]` is.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,14 @@ pub struct AwsConfig {
     /// Every AWS call goes here instead of AWS (moto, LocalStack).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
+    /// PEM bundle of the CAs to trust for AWS calls instead of the
+    /// system's (a TLS-inspecting proxy's); unset: `AWS_CA_BUNDLE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// The proxy every AWS call goes through; unset: `HTTPS_PROXY` and
+    /// `NO_PROXY` for AWS's own endpoints, none for an `endpoint_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 impl AwsConfig {
@@ -44,12 +53,16 @@ impl AwsConfig {
                 ));
             }
         }
-        if let Some(url) = &self.endpoint_url {
+        for (key, url, like) in [
+            ("endpoint_url", &self.endpoint_url, "http://127.0.0.1:5000"),
+            ("proxy", &self.proxy, "http://proxy.corp:3128"),
+        ] {
+            let Some(url) = url else { continue };
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             if !scheme_ok || reqwest::Url::parse(url).is_err() {
                 return Err((
-                    "aws.endpoint_url".into(),
-                    "must be an http:// or https:// URL".into(),
+                    format!("aws.{key}"),
+                    format!("must be an http:// or https:// URL (like `{like}`)"),
                 ));
             }
         }

@@ -131,6 +131,7 @@ impl ClientKeys<'_> {
                 .collect(),
             no_redirects: false,
             fresh_connections: false,
+            proxy: Default::default(),
         })
     }
 

@@ -104,8 +104,8 @@ impl FakeAws {
     pub fn client(&self) -> cutover::aws::AwsClient {
         let aws = cutover::config::AwsConfig {
             region: Some("us-east-1".into()),
-            profile: None,
             endpoint_url: Some(self.url()),
+            ..Default::default()
         };
         cutover::aws::AwsClient::with_credentials(&aws, crate::moto::credentials()).unwrap()
     }

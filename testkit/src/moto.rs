@@ -94,8 +94,8 @@ impl Moto {
     pub fn aws_config(&self) -> AwsConfig {
         AwsConfig {
             region: Some(REGION.into()),
-            profile: None,
             endpoint_url: Some(self.url()),
+            ..Default::default()
         }
     }
 

@@ -76,8 +76,8 @@ async fn throttling_is_retried_then_reported() {
     .await;
     let cfg = AwsConfig {
         region: Some("eu-west-1".into()),
-        profile: None,
         endpoint_url: Some(fake.url()),
+        ..Default::default()
     };
     let c = AwsClient::with_credentials(&cfg, moto::credentials()).unwrap();
     let v = c

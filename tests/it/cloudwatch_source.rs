@@ -21,8 +21,11 @@ use serde_json::{Value, json};
 
 const TARGET: &str = "GraniteServiceVersion20100801";
 
-fn config(endpoint: &str, preset: Option<&str>, extra: &str) -> String {
+/// A CloudWatch source's config over the demo router; without an
+/// `endpoint`, calls go to AWS itself.
+pub(crate) fn config(endpoint: Option<&str>, preset: Option<&str>, extra: &str) -> String {
     let preset = preset.map_or(String::new(), |p| format!("preset = \"{p}\"\n"));
+    let endpoint = endpoint.map_or(String::new(), |e| format!("endpoint_url = \"{e}\"\n"));
     format!(
         r#"[service]
 name = "chat"
@@ -30,8 +33,7 @@ name = "chat"
 kind = "demo"
 [aws]
 region = "us-east-1"
-endpoint_url = "{endpoint}"
-[source]
+{endpoint}[source]
 kind = "cloudwatch"
 interval = "1m"
 window = "5m"
@@ -175,7 +177,7 @@ async fn moto_metrics_and_alarms_are_read_per_colour() {
     }
     let m = Moto::start();
     fill(&m).await;
-    let c = load_str(&config(&m.url(), None, MOTO_METRICS), "t").unwrap();
+    let c = load_str(&config(Some(&m.url()), None, MOTO_METRICS), "t").unwrap();
     let mut source = source_of(&c, m.client());
     let mark = m.mark();
     let snap = source.poll().await;
@@ -256,7 +258,7 @@ fn cutover_check_names_what_cloudwatch_holds() {
     rt.block_on(fill(&m));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cutover.toml");
-    std::fs::write(&path, config(&m.url(), None, MOTO_METRICS)).unwrap();
+    std::fs::write(&path, config(Some(&m.url()), None, MOTO_METRICS)).unwrap();
     let out = check(dir.path(), &path);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -296,7 +298,7 @@ fn cutover_check_names_what_cloudwatch_holds() {
 
     // An alarm that does not exist fails the check, by name.
     let missing =
-        config(&m.url(), None, MOTO_METRICS).replace("chat-blue-errors", "chat-blue-typo");
+        config(Some(&m.url()), None, MOTO_METRICS).replace("chat-blue-errors", "chat-blue-typo");
     std::fs::write(&path, missing).unwrap();
     let out = check(dir.path(), &path);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -339,7 +341,7 @@ fn answer(call: &Call) -> Answer {
 #[tokio::test]
 async fn the_lambda_preset_reads_percentiles_in_one_call_from_the_fake() {
     let fake = FakeAws::start(answer).await;
-    let text = config(&fake.url(), Some("lambda"), "").replace("alarms = ", "# alarms = ");
+    let text = config(Some(&fake.url()), Some("lambda"), "").replace("alarms = ", "# alarms = ");
     let c = load_str(&text, "t").unwrap();
     let client = fake.client();
     let snap = source_of(&c, client).poll().await;
@@ -392,7 +394,7 @@ async fn a_refused_metric_call_is_no_data_with_why_and_the_alarms_still_count() 
         ], "CompositeAlarms": []})),
     })
     .await;
-    let c = load_str(&config(&fake.url(), Some("sagemaker"), ""), "t").unwrap();
+    let c = load_str(&config(Some(&fake.url()), Some("sagemaker"), ""), "t").unwrap();
     let client = fake.client();
     let snap = source_of(&c, client).poll().await;
     let (blue, _) = at(&c, &snap, "model_latency_p99_ms");
@@ -436,7 +438,7 @@ async fn moto_minutes_become_running_counts_each_minute_once() {
         put_at(&c, "AWS/Lambda", "2", "Invocations", &[100.0], at).await;
         put_at(&c, "AWS/Lambda", "2", "Errors", &[errors], at).await;
     }
-    let cfg = load_str(&config(&m.url(), None, MOTO_METRICS), "t").unwrap();
+    let cfg = load_str(&config(Some(&m.url()), None, MOTO_METRICS), "t").unwrap();
     let specs = cfg.metric_specs().unwrap();
     let i = specs.iter().position(|s| s.id == "error_rate").unwrap();
     let mut source = source_of(&cfg, m.client());

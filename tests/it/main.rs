@@ -9,6 +9,7 @@ mod aws_apigateway;
 mod aws_client;
 mod aws_cockpit;
 mod aws_lambda;
+mod aws_network;
 mod aws_sagemaker;
 mod check_and_status;
 mod check_vllm;

@@ -11,7 +11,7 @@ use prometheus_http_query::{Client, Error};
 
 use super::body::Answer;
 use crate::config::PrometheusConfig;
-use crate::http::HttpClient;
+use crate::http::{HttpClient, error_chain as chain};
 use crate::model::NoData;
 
 pub struct PromClient {
@@ -136,20 +136,5 @@ fn connect_reason(r: &reqwest::Error) -> String {
         "connection refused".into()
     } else {
         format!("cannot connect: {text}")
-    }
-}
-
-/// The error and its causes on one line, without the URL.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
-    while let Some(c) = cur {
-        parts.push(c.to_string());
-        cur = c.source();
-    }
-    if parts.is_empty() {
-        e.to_string()
-    } else {
-        parts.join(": ")
     }
 }
