@@ -95,6 +95,40 @@ async fn set_and_rollback_move_the_variant_weights_in_moto() {
     );
 }
 
+/// After a promotion, decommissioning blue takes its desired instance
+/// count to 0; before green has all the traffic it is refused and nothing
+/// is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn decommission_scales_blue_to_zero_only_at_full_green() {
+    if skip_without(
+        Server::Moto,
+        "decommission_scales_blue_to_zero_only_at_full_green",
+    ) {
+        return;
+    }
+    let m = Moto::start();
+    let client = m.client();
+    moto_setup::sagemaker(&client).await;
+    let r = SageMakerRouter::with_client(&table(), Arc::new(m.client()));
+    assert!(r.can_decommission_blue());
+    r.set_split(WriteRequest::to(Split::new(50).unwrap()))
+        .await
+        .unwrap();
+    let refused = r.decommission_blue().await.unwrap_err();
+    assert!(
+        matches!(&refused, RouterError::Rejected(why) if why.contains("blue still takes 50%")),
+        "{refused:?}"
+    );
+    assert_eq!(moto_setup::variants(&client).await, [(0.5, 2), (0.5, 1)]);
+    r.set_split(WriteRequest::to(Split::FULL)).await.unwrap();
+    let said = r.decommission_blue().await.unwrap();
+    assert!(
+        said.contains("variant blue of endpoint chat-model: desired instances 2 -> 0"),
+        "{said}"
+    );
+    assert_eq!(moto_setup::variants(&client).await, [(0.0, 0), (1.0, 1)]);
+}
+
 /// `cutover rollback` with `scale_down_green_on_rollback`: the one-shot
 /// command waits for the scale-down it starts once traffic is on blue, so
 /// moto shows green at 0 instances and the journal holds the chore.

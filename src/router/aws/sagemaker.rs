@@ -12,7 +12,8 @@
 //! changed endpoint is refused; a rollback is written anyway (said in the
 //! journal). After a rollback, green's instance count goes to 0 where the
 //! config asks (`scale_down_green_on_rollback`), as the Kubernetes router
-//! scales its Deployment.
+//! scales its Deployment; after a promotion, `decommission` takes blue's
+//! to 0.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ use super::sagemaker_endpoint::{self as ep, Endpoint};
 use super::{AwsRouter, router_error};
 use crate::aws::{AwsClient, SAGEMAKER};
 use crate::config::AwsSageMakerConfig;
-use crate::model::Split;
+use crate::model::{Color, Split};
 use crate::router::{
     Applied, Readiness, Replicas, Revision, RouterError, RouterRead, TrafficRouter, Verification,
     Workload, WriteRequest,
@@ -101,18 +102,19 @@ impl SageMakerRouter {
         }
     }
 
-    /// One UpdateEndpointWeightsAndCapacities on top of `now`, read back.
+    /// One UpdateEndpointWeightsAndCapacities on top of `now`, read back;
+    /// `scale` sets one colour's desired instance count.
     async fn update(
         &self,
         now: &Endpoint,
         split: Split,
-        green_count: Option<u32>,
+        scale: Option<(Color, u32)>,
     ) -> Result<Endpoint, RouterError> {
         let names = (
             self.cfg.blue_variant.as_str(),
             self.cfg.green_variant.as_str(),
         );
-        let body = ep::update_body(&self.cfg.endpoint, names, now, split, green_count);
+        let body = ep::update_body(&self.cfg.endpoint, names, now, split, scale);
         self.call("UpdateEndpointWeightsAndCapacities", &body, true)
             .await?;
         self.describe().await.map_err(|e| {
@@ -247,11 +249,37 @@ impl Workload for SageMakerRouter {
             )));
         }
         let before = now.green.desired_count;
-        self.update(&now, Split::ZERO, Some(0)).await?;
+        self.update(&now, Split::ZERO, Some((Color::Green, 0)))
+            .await?;
         Ok(Some(format!(
             "variant {} of {}: desired instances {before} -> 0",
             self.cfg.green_variant, self.what
         )))
+    }
+
+    fn can_decommission_blue(&self) -> bool {
+        true
+    }
+
+    /// Blue's desired instance count to 0, its weight staying 0: refused
+    /// unless the endpoint serves green all the traffic and is asked to.
+    async fn decommission_blue(&self) -> Result<String, RouterError> {
+        let now = self.in_service(None).await?;
+        if now.split != Split::FULL || now.desired != Split::FULL {
+            return Err(RouterError::Rejected(format!(
+                "blue still takes {}% of the traffic ({} serves green {}%); decommission only at 100% green",
+                now.split.blue(),
+                self.what,
+                now.split.green()
+            )));
+        }
+        let before = now.blue.desired_count;
+        self.update(&now, Split::FULL, Some((Color::Blue, 0)))
+            .await?;
+        Ok(format!(
+            "variant {} of {}: desired instances {before} -> 0",
+            self.cfg.blue_variant, self.what
+        ))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::model::Split;
+use crate::model::{Color, Split};
 
 /// One production variant. A weight SageMaker leaves out counts as 0
 /// (moto drops the weight of a variant created at 0.0).
@@ -109,22 +109,26 @@ impl Endpoint {
 
 /// The update body: both variants, each with its weight and always its
 /// desired instance count (left out, SageMaker's emulator sets the counts
-/// to none). `green_count` overrides green's (a scale-down).
+/// to none). `scale` sets one colour's count instead (a scale-down).
 pub fn update_body(
     endpoint: &str,
     names: (&str, &str),
     now: &Endpoint,
     split: Split,
-    green_count: Option<u32>,
+    scale: Option<(Color, u32)>,
 ) -> Value {
     let g = f64::from(split.green()) / 100.0;
+    let count = |c: Color, v: &Variant| match scale {
+        Some((s, n)) if s == c => n,
+        _ => v.desired_count,
+    };
     json!({
         "EndpointName": endpoint,
         "DesiredWeightsAndCapacities": [
             {"VariantName": names.0, "DesiredWeight": 1.0 - g,
-             "DesiredInstanceCount": now.blue.desired_count},
+             "DesiredInstanceCount": count(Color::Blue, &now.blue)},
             {"VariantName": names.1, "DesiredWeight": g,
-             "DesiredInstanceCount": green_count.unwrap_or(now.green.desired_count)},
+             "DesiredInstanceCount": count(Color::Green, &now.green)},
         ],
     })
 }
@@ -178,10 +182,28 @@ mod tests {
         assert_eq!(d[0]["DesiredInstanceCount"], 2);
         assert_eq!(d[1]["DesiredWeight"], 0.05);
         assert_eq!(d[1]["DesiredInstanceCount"], 1);
-        let down = update_body("ep", ("blue", "green"), &e, Split::ZERO, Some(0));
-        assert_eq!(
-            down["DesiredWeightsAndCapacities"][1]["DesiredInstanceCount"],
-            0
+        let counts = |b: &Value| {
+            let d = &b["DesiredWeightsAndCapacities"];
+            (
+                d[0]["DesiredInstanceCount"].clone(),
+                d[1]["DesiredInstanceCount"].clone(),
+            )
+        };
+        let down = update_body(
+            "ep",
+            ("blue", "green"),
+            &e,
+            Split::ZERO,
+            Some((Color::Green, 0)),
         );
+        assert_eq!(counts(&down), (json!(2), json!(0)));
+        let retired = update_body(
+            "ep",
+            ("blue", "green"),
+            &e,
+            Split::FULL,
+            Some((Color::Blue, 0)),
+        );
+        assert_eq!(counts(&retired), (json!(0), json!(1)));
     }
 }

@@ -63,7 +63,7 @@ fn plain_words(kind: ConfirmKind) -> (&'static str, &'static str, &'static str) 
             " promote ",
         ),
         ConfirmKind::Decommission => (
-            "Decommission blue: scale its Deployment to 0?",
+            "Decommission blue: scale it to zero?",
             "Green has all traffic; after this, a rollback has no warm blue to go to.",
             " decommission blue ",
         ),
