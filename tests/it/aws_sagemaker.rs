@@ -31,17 +31,25 @@ fn table() -> AwsSageMakerConfig {
     toml::from_str(TABLE.split("]\n").last().unwrap()).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn set_and_rollback_move_the_variant_weights_in_moto() {
-    if skip_without(
-        Server::Moto,
-        "set_and_rollback_move_the_variant_weights_in_moto",
-    ) {
-        return;
+/// moto with the test's endpoint and its client; `None` (said) without
+/// moto.
+async fn endpoint_in_moto(test: &str) -> Option<(Moto, cutover::aws::AwsClient)> {
+    if skip_without(Server::Moto, test) {
+        return None;
     }
     let m = Moto::start();
     let client = m.client();
     moto_setup::sagemaker(&client).await;
+    Some((m, client))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn set_and_rollback_move_the_variant_weights_in_moto() {
+    let Some((m, client)) =
+        endpoint_in_moto("set_and_rollback_move_the_variant_weights_in_moto").await
+    else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let cfg = moto_setup::config(&m, dir.path(), TABLE);
 
@@ -100,15 +108,11 @@ async fn set_and_rollback_move_the_variant_weights_in_moto() {
 /// is sent.
 #[tokio::test(flavor = "multi_thread")]
 async fn decommission_scales_blue_to_zero_only_at_full_green() {
-    if skip_without(
-        Server::Moto,
-        "decommission_scales_blue_to_zero_only_at_full_green",
-    ) {
+    let Some((m, client)) =
+        endpoint_in_moto("decommission_scales_blue_to_zero_only_at_full_green").await
+    else {
         return;
-    }
-    let m = Moto::start();
-    let client = m.client();
-    moto_setup::sagemaker(&client).await;
+    };
     let r = SageMakerRouter::with_client(&table(), Arc::new(m.client()));
     assert!(r.can_decommission_blue());
     r.set_split(WriteRequest::to(Split::new(50).unwrap()))
@@ -134,15 +138,11 @@ async fn decommission_scales_blue_to_zero_only_at_full_green() {
 /// moto shows green at 0 instances and the journal holds the chore.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_one_shot_rollback_scales_green_down_and_journals_it() {
-    if skip_without(
-        Server::Moto,
-        "a_one_shot_rollback_scales_green_down_and_journals_it",
-    ) {
+    let Some((m, client)) =
+        endpoint_in_moto("a_one_shot_rollback_scales_green_down_and_journals_it").await
+    else {
         return;
-    }
-    let m = Moto::start();
-    let client = m.client();
-    moto_setup::sagemaker(&client).await;
+    };
     let dir = tempfile::tempdir().unwrap();
     let table = format!("{TABLE}scale_down_green_on_rollback = true\n");
     let cfg = moto_setup::config(&m, dir.path(), &table);

@@ -182,28 +182,16 @@ mod tests {
         assert_eq!(d[0]["DesiredInstanceCount"], 2);
         assert_eq!(d[1]["DesiredWeight"], 0.05);
         assert_eq!(d[1]["DesiredInstanceCount"], 1);
-        let counts = |b: &Value| {
+        // Each colour's count after a scale of one colour to 0.
+        let counts = |split, colour| {
+            let b = update_body("ep", ("blue", "green"), &e, split, Some((colour, 0)));
             let d = &b["DesiredWeightsAndCapacities"];
             (
                 d[0]["DesiredInstanceCount"].clone(),
                 d[1]["DesiredInstanceCount"].clone(),
             )
         };
-        let down = update_body(
-            "ep",
-            ("blue", "green"),
-            &e,
-            Split::ZERO,
-            Some((Color::Green, 0)),
-        );
-        assert_eq!(counts(&down), (json!(2), json!(0)));
-        let retired = update_body(
-            "ep",
-            ("blue", "green"),
-            &e,
-            Split::FULL,
-            Some((Color::Blue, 0)),
-        );
-        assert_eq!(counts(&retired), (json!(0), json!(1)));
+        assert_eq!(counts(Split::ZERO, Color::Green), (json!(2), json!(0)));
+        assert_eq!(counts(Split::FULL, Color::Blue), (json!(0), json!(1)));
     }
 }
