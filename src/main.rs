@@ -470,7 +470,8 @@ async fn cockpit(config: &Config, readonly: bool, take_over: bool) -> anyhow::Re
 /// smoke checks passed.
 async fn check_gates(config: &config::Config) -> anyhow::Result<bool> {
     use cutover::gates::smoke;
-    let prepared = smoke::prepare(&config.gates.smoke).map_err(anyhow::Error::msg)?;
+    let prepared =
+        smoke::prepare(&config.gates.smoke, config.aws.as_ref()).map_err(anyhow::Error::msg)?;
     let verdicts = smoke::run_all(&prepared).await;
     for (p, v) in prepared.iter().zip(&verdicts) {
         say(format!(

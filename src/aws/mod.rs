@@ -73,6 +73,8 @@ pub struct Request<'a> {
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
+    /// The answer's headers (Lambda's `X-Amz-Function-Error`).
+    pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -111,6 +113,12 @@ impl AwsClient {
     /// Reads `[aws]`, the environment and the shared files for the region
     /// and the credential chain; fetches no credentials yet.
     pub fn new(cfg: &AwsConfig) -> anyhow::Result<AwsClient> {
+        AwsClient::with_timeout(cfg, CALL_TIMEOUT)
+    }
+
+    /// As [`new`](Self::new), each call cut off at `timeout` instead of
+    /// [`CALL_TIMEOUT`] (a smoke check's invocation of a model).
+    pub fn with_timeout(cfg: &AwsConfig, timeout: Duration) -> anyhow::Result<AwsClient> {
         // A CA bundle and a proxy as the AWS CLI takes them: `[aws]`, else
         // the environment. An emulator named in `endpoint_url` is reached
         // directly unless `[aws] proxy` says otherwise.
@@ -121,7 +129,7 @@ impl AwsClient {
             (None, Some(_)) => ProxyUse::Never,
         };
         let http = HttpClient::build(&HttpOptions {
-            timeout: CALL_TIMEOUT,
+            timeout,
             ca_file: ca_file.clone(),
             proxy,
             ..Default::default()
@@ -254,6 +262,7 @@ impl AwsClient {
             .await
             .map_err(|e| AwsError::new(ErrorKind::Network, error_chain(&e.without_url())))?;
         let status = resp.status().as_u16();
+        let answer_headers = resp.headers().clone();
         let error_type = resp
             .headers()
             .get("x-amzn-errortype")
@@ -265,7 +274,11 @@ impl AwsClient {
             .map_err(|e| AwsError::new(ErrorKind::Network, error_chain(&e.without_url())))?
             .to_vec();
         if (200..300).contains(&status) {
-            Ok(Answer { status, body })
+            Ok(Answer {
+                status,
+                headers: answer_headers,
+                body,
+            })
         } else {
             Err(AwsError::from_answer(status, error_type.as_deref(), &body))
         }
@@ -288,6 +301,21 @@ impl AwsClient {
             body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
         };
         self.send(&req).await?.json()
+    }
+
+    /// Lambda's Invoke of `function` (a name or a qualified ARN) with
+    /// `payload`, waiting for the answer. A function that failed still
+    /// answers 200, with `X-Amz-Function-Error` set and the error as body.
+    pub async fn invoke(&self, function: &str, payload: Vec<u8>) -> Result<Answer, AwsError> {
+        let req = Request {
+            service: LAMBDA,
+            method: Method::POST,
+            path_and_query: format!("/2015-03-31/functions/{}/invocations", seg(function)),
+            headers: vec![("x-amz-invocation-type", "RequestResponse".into())],
+            content_type: Some("application/json"),
+            body: payload,
+        };
+        self.send(&req).await
     }
 
     /// A JSON-RPC call: `X-Amz-Target: <target>` with the given JSON

@@ -177,6 +177,11 @@ fn timeout_within(
 
 fn validate_smoke(at: &dyn Fn(&str) -> String, s: &SmokeCheck) -> Result<(), Invalid> {
     let err = |key: String, m: String| Err((key, m));
+    match super::LambdaArn::parse(&s.url) {
+        Some(Err(why)) => return err(at("url"), why),
+        Some(Ok(_)) => return validate_invoke(at, s),
+        None => {}
+    }
     match reqwest::Url::parse(&s.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => {
             if u.password().is_some() {
@@ -215,6 +220,30 @@ fn validate_smoke(at: &dyn Fn(&str) -> String, s: &SmokeCheck) -> Result<(), Inv
             );
         }
     }
+    expectations(at, s)
+}
+
+/// A smoke check that invokes a Lambda version: `body` is the payload;
+/// there is no method or header to send.
+fn validate_invoke(at: &dyn Fn(&str) -> String, s: &SmokeCheck) -> Result<(), Invalid> {
+    if !matches!(s.method.as_str(), "GET" | "POST") {
+        return Err((
+            at("method"),
+            "a Lambda ARN is invoked, with `body` as its payload: leave `method` out".into(),
+        ));
+    }
+    if !s.headers.is_empty() {
+        return Err((
+            at("headers"),
+            "a Lambda ARN is invoked through AWS's API: it takes no headers".into(),
+        ));
+    }
+    expectations(at, s)
+}
+
+/// `expect_status` and `expect_body`, which every smoke check may have.
+fn expectations(at: &dyn Fn(&str) -> String, s: &SmokeCheck) -> Result<(), Invalid> {
+    let err = |key: String, m: String| Err((key, m));
     if let Some(st) = s.expect_status
         && !(100..=599).contains(&st)
     {

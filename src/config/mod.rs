@@ -11,6 +11,7 @@ mod cloudwatch;
 mod duration;
 mod gates;
 mod kubernetes;
+mod lambda_arn;
 mod load;
 mod metrics;
 pub mod nginx;
@@ -43,6 +44,7 @@ pub use cloudwatch::{
 pub use duration::parse as parse_duration;
 pub use gates::{CommandGate, EvidenceGate, GatesConfig, SmokeCheck};
 pub use kubernetes::{KubernetesConfig, KubernetesMode};
+pub use lambda_arn::LambdaArn;
 pub use load::{ConfigError, default_path, load, load_str, resolve_path};
 pub use metrics::{default_specs, legacy_specs};
 pub use nginx::{NginxConfig, NginxMode};

@@ -54,7 +54,7 @@ impl Expectation {
 }
 
 /// The start of a body for a failure message: one line, a few characters.
-fn excerpt(body: &str) -> String {
+pub fn excerpt(body: &str) -> String {
     const MAX: usize = 60;
     let flat: String = body
         .chars()

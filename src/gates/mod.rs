@@ -9,6 +9,7 @@
 
 pub mod command;
 pub mod expect;
+pub mod invoke;
 pub mod reason;
 pub mod smoke;
 pub mod status;

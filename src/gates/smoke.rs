@@ -1,15 +1,17 @@
 //! Running smoke checks: one HTTP request each, through the project's one
-//! client builder, with the check's own timeout, its answer judged by
+//! client builder, or one Lambda invocation of green's version
+//! ([`super::invoke`]), with the check's own timeout, its answer judged by
 //! [`Expectation::judge`].
 
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
-use crate::config::SmokeCheck;
+use crate::config::{AwsConfig, LambdaArn, SmokeCheck};
 use crate::http::{HttpClient, HttpOptions};
 
 use super::expect::Expectation;
+use super::invoke::Invoke;
 
 /// The most of a body read to judge it: an answer is a few KiB; a stream
 /// that never ends must not fill memory.
@@ -19,12 +21,21 @@ const MAX_BODY: usize = 1024 * 1024;
 #[derive(Debug)]
 pub struct Prepared {
     pub name: String,
-    method: reqwest::Method,
-    url: String,
     body: Option<String>,
     timeout: Duration,
     expect: Expectation,
-    client: HttpClient,
+    target: Target,
+}
+
+/// What a check asks.
+#[derive(Debug)]
+enum Target {
+    Http {
+        method: reqwest::Method,
+        url: String,
+        client: HttpClient,
+    },
+    Lambda(Invoke),
 }
 
 /// One finished check.
@@ -36,35 +47,50 @@ pub struct Verdict {
 }
 
 /// Builds the checks' clients; fails (naming the check) where the config
-/// loader would have refused.
-pub fn prepare(checks: &[SmokeCheck]) -> Result<Vec<Prepared>, String> {
+/// loader would have refused. `aws` is `[aws]`, for checks that invoke a
+/// Lambda version.
+pub fn prepare(checks: &[SmokeCheck], aws: Option<&AwsConfig>) -> Result<Vec<Prepared>, String> {
     checks
         .iter()
         .map(|c| {
             let fail = |e: String| format!("smoke check `{}`: {e}", c.name);
-            let client = HttpClient::build(&HttpOptions {
-                timeout: c.timeout,
-                headers: c
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                ..HttpOptions::default()
-            })
-            .map_err(|e| fail(format!("{e:#}")))?;
-            let method = reqwest::Method::from_bytes(c.method.as_bytes())
-                .map_err(|_| fail(format!("`{}` is not a method", c.method)))?;
+            let target = match LambdaArn::parse(&c.url) {
+                Some(arn) => {
+                    let arn = arn.map_err(fail)?;
+                    let aws = aws.cloned().unwrap_or_default();
+                    Target::Lambda(Invoke::new(arn, &aws, c.timeout).map_err(fail)?)
+                }
+                None => http_target(c).map_err(fail)?,
+            };
             Ok(Prepared {
                 name: c.name.clone(),
-                method,
-                url: c.url.clone(),
                 body: c.body.clone(),
                 timeout: c.timeout,
                 expect: Expectation::of(c).map_err(fail)?,
-                client,
+                target,
             })
         })
         .collect()
+}
+
+fn http_target(c: &SmokeCheck) -> Result<Target, String> {
+    let client = HttpClient::build(&HttpOptions {
+        timeout: c.timeout,
+        headers: c
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        ..HttpOptions::default()
+    })
+    .map_err(|e| format!("{e:#}"))?;
+    let method = reqwest::Method::from_bytes(c.method.as_bytes())
+        .map_err(|_| format!("`{}` is not a method", c.method))?;
+    Ok(Target::Http {
+        method,
+        url: c.url.clone(),
+        client,
+    })
 }
 
 /// Runs every check at once; results in the checks' order.
@@ -102,11 +128,21 @@ pub async fn run_one(p: &Prepared) -> Verdict {
 }
 
 async fn request(p: &Prepared) -> Result<String, String> {
-    let headers = p.client.headers().map_err(|e| format!("{e:#}"))?;
-    let mut req = p
-        .client
+    let (method, url, client) = match &p.target {
+        Target::Http {
+            method,
+            url,
+            client,
+        } => (method, url, client),
+        Target::Lambda(invoke) => {
+            let payload = p.body.clone().unwrap_or_else(|| "{}".into());
+            return invoke.run(payload, &p.expect).await;
+        }
+    };
+    let headers = client.headers().map_err(|e| format!("{e:#}"))?;
+    let mut req = client
         .client()
-        .request(p.method.clone(), &p.url)
+        .request(method.clone(), url)
         .headers(headers);
     if let Some(b) = &p.body {
         req = req.body(b.clone());

@@ -30,10 +30,12 @@ pub struct Call {
     pub body: serde_json::Value,
 }
 
-/// What the handler answers: status, `x-amzn-ErrorType` (if any), body.
+/// What the handler answers: status, `x-amzn-ErrorType` (if any), other
+/// headers, body.
 pub struct Answer {
     pub status: u16,
     pub error_type: Option<String>,
+    pub headers: Vec<(&'static str, String)>,
     pub body: serde_json::Value,
 }
 
@@ -42,6 +44,7 @@ impl Answer {
         Answer {
             status: 200,
             error_type: None,
+            headers: Vec::new(),
             body,
         }
     }
@@ -50,8 +53,15 @@ impl Answer {
         Answer {
             status,
             error_type: Some(code.to_string()),
+            headers: Vec::new(),
             body: serde_json::json!({ "message": message }),
         }
+    }
+
+    /// With the header `name: value` too.
+    pub fn with_header(mut self, name: &'static str, value: &str) -> Answer {
+        self.headers.push((name, value.to_string()));
+        self
     }
 }
 
@@ -166,6 +176,9 @@ async fn serve(
     if let Some(t) = answer.error_type {
         r.headers_mut()
             .insert("x-amzn-errortype", t.parse().unwrap());
+    }
+    for (name, value) in answer.headers {
+        r.headers_mut().insert(name, value.parse().unwrap());
     }
     r
 }

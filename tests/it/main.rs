@@ -34,6 +34,7 @@ mod evidence_panel;
 mod evidence_run;
 mod gate_green_data;
 mod gates_command;
+mod gates_lambda;
 mod gates_smoke;
 mod headless_pipe;
 mod journal_files;

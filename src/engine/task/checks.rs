@@ -60,7 +60,7 @@ impl CheckRunners {
         config: &Config,
         tx: mpsc::UnboundedSender<CheckDone>,
     ) -> Result<(CheckRunners, Checks), String> {
-        let prepared = smoke::prepare(&config.gates.smoke)?;
+        let prepared = smoke::prepare(&config.gates.smoke, config.aws.as_ref())?;
         let checks = Checks {
             smoke: config
                 .gates
