@@ -231,7 +231,9 @@ impl Chain {
             Plan::WebIdentity { .. } => sources::web_identity(&self.http, &self.sts, plan)
                 .await
                 .map_err(context),
-            Plan::Sso { .. } => sources::sso(&self.http, plan).await.map_err(context),
+            Plan::Sso { .. } => super::sso::credentials(&self.http, plan)
+                .await
+                .map_err(context),
             Plan::Named(source) => match source.as_str() {
                 "Environment" => env_keys().ok_or_else(|| {
                     no_creds(format!(

@@ -14,6 +14,7 @@ mod error;
 mod profile;
 mod sign;
 mod sources;
+mod sso;
 pub mod xml;
 
 use std::time::{Duration, SystemTime};

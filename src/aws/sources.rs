@@ -1,8 +1,7 @@
 //! Where credentials are fetched from beyond the files: a command, STS,
-//! the IAM Identity Center portal, the container's and the instance's
-//! metadata endpoints. Each answer's secrets go straight into [`Secret`]s.
+//! the container's and the instance's metadata endpoints (the IAM
+//! Identity Center portal is [`super::sso`]'s). Each answer's secrets go straight into [`Secret`]s.
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
@@ -24,7 +23,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a `credential_process` may run.
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn fail(message: impl Into<String>) -> AwsError {
+pub(super) fn fail(message: impl Into<String>) -> AwsError {
     AwsError::new(ErrorKind::Credentials, message)
 }
 
@@ -33,13 +32,13 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// `2026-12-03T18:00:00Z`, with or without fractions or `+00:00`.
-fn parse_time(s: &str) -> Option<SystemTime> {
+pub(super) fn parse_time(s: &str) -> Option<SystemTime> {
     let s = s.trim().replace("+00:00", "Z");
     humantime::parse_rfc3339_weak(&s).ok()
 }
 
 /// Credentials from a JSON object with the given field names.
-fn from_json(v: &Value, names: [&str; 4], from: &str) -> Result<Credentials, AwsError> {
+pub(super) fn from_json(v: &Value, names: [&str; 4], from: &str) -> Result<Credentials, AwsError> {
     let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let (Some(id), Some(secret)) = (get(names[0]), get(names[1])) else {
         return Err(fail(format!("{from}: the answer holds no credentials")));
@@ -223,86 +222,6 @@ pub async fn web_identity(
     sts_answer(status, &body, "web identity")
 }
 
-/// The SSO token cache file: `~/.aws/sso/cache/<sha1 of key>.json`.
-pub fn sso_cache_file(key: &str) -> PathBuf {
-    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, key.as_bytes());
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    directories::BaseDirs::new()
-        .map(|d| d.home_dir().join(".aws"))
-        .unwrap_or_else(|| PathBuf::from(".aws"))
-        .join("sso")
-        .join("cache")
-        .join(format!("{hex}.json"))
-}
-
-pub async fn sso(http: &reqwest::Client, plan: &Plan) -> Result<Credentials, AwsError> {
-    let Plan::Sso {
-        cache_key,
-        region,
-        account_id,
-        role_name,
-    } = plan
-    else {
-        return Err(fail("not an SSO profile"));
-    };
-    let login = || format!("run `aws sso login` (cache key `{cache_key}`)");
-    let path = sso_cache_file(cache_key);
-    let cached: Value = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| fail(format!("no SSO token in {}: {}", path.display(), login())))?;
-    let token = cached
-        .get("accessToken")
-        .and_then(Value::as_str)
-        .map(Secret::new)
-        .ok_or_else(|| fail(format!("the SSO token cache holds no token: {}", login())))?;
-    let expired = cached
-        .get("expiresAt")
-        .and_then(Value::as_str)
-        .and_then(parse_time)
-        .is_none_or(|t| t <= SystemTime::now());
-    if expired {
-        return Err(fail(format!("the SSO token has expired: {}", login())));
-    }
-    let mut url = reqwest::Url::parse(&format!(
-        "https://portal.sso.{region}.amazonaws.com/federation/credentials"
-    ))
-    .map_err(|e| fail(format!("SSO region `{region}`: {e}")))?;
-    url.query_pairs_mut()
-        .append_pair("account_id", account_id)
-        .append_pair("role_name", role_name);
-    let mut header = reqwest::header::HeaderValue::from_str(token.expose())
-        .map_err(|_| fail("the SSO token is not a header value"))?;
-    header.set_sensitive(true);
-    let resp = http
-        .get(url)
-        .header("x-amz-sso_bearer_token", header)
-        .send()
-        .await
-        .map_err(|e| {
-            AwsError::new(
-                ErrorKind::Network,
-                format!("SSO portal: {}", error_chain(&e)),
-            )
-        })?;
-    let status = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap_or_default();
-    if !(200..300).contains(&status) {
-        return Err(AwsError::from_answer(status, None, &body));
-    }
-    let v: Value = serde_json::from_slice(&body).map_err(|_| fail("SSO portal: not JSON"))?;
-    from_json(
-        &v["roleCredentials"],
-        [
-            "accessKeyId",
-            "secretAccessKey",
-            "sessionToken",
-            "expiration",
-        ],
-        "sso",
-    )
-}
-
 pub fn container_configured() -> bool {
     env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
         || env("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
@@ -426,11 +345,6 @@ mod tests {
                 .unwrap_err()
                 .kind,
             ErrorKind::Denied
-        );
-        // The cache file is named by the key's SHA-1, as the AWS CLI names it.
-        assert!(
-            sso_cache_file("abc")
-                .ends_with("sso/cache/a9993e364706816aba3e25717850c26c9cd0d89d.json")
         );
         assert_eq!(form_body(&[("A", "b c"), ("D", "e/f")]), "A=b+c&D=e%2Ff");
     }

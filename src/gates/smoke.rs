@@ -33,9 +33,9 @@ enum Target {
     Http {
         method: reqwest::Method,
         url: String,
-        client: HttpClient,
+        client: Box<HttpClient>,
     },
-    Lambda(Invoke),
+    Lambda(Box<Invoke>),
 }
 
 /// One finished check.
@@ -58,7 +58,7 @@ pub fn prepare(checks: &[SmokeCheck], aws: Option<&AwsConfig>) -> Result<Vec<Pre
                 Some(arn) => {
                     let arn = arn.map_err(fail)?;
                     let aws = aws.cloned().unwrap_or_default();
-                    Target::Lambda(Invoke::new(arn, &aws, c.timeout).map_err(fail)?)
+                    Target::Lambda(Box::new(Invoke::new(arn, &aws, c.timeout).map_err(fail)?))
                 }
                 None => http_target(c).map_err(fail)?,
             };
@@ -89,7 +89,7 @@ fn http_target(c: &SmokeCheck) -> Result<Target, String> {
     Ok(Target::Http {
         method,
         url: c.url.clone(),
-        client,
+        client: Box::new(client),
     })
 }
 

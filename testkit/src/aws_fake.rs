@@ -27,6 +27,8 @@ pub struct Call {
     /// `x-amz-target`, for JSON-RPC services.
     pub target: Option<String>,
     pub authorization: Option<String>,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
 }
 
@@ -37,6 +39,16 @@ pub struct Answer {
     pub error_type: Option<String>,
     pub headers: Vec<(&'static str, String)>,
     pub body: serde_json::Value,
+}
+
+impl Call {
+    /// The header `name` (lower case), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Answer {
@@ -149,6 +161,11 @@ async fn serve(
             .map(str::to_string)
     };
     let (target, authorization) = (header("x-amz-target"), header("authorization"));
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
     let method = req.method().to_string();
     let path = req
         .uri()
@@ -165,6 +182,7 @@ async fn serve(
         path,
         target,
         authorization,
+        headers,
         body,
     };
     let answer = h(&call);

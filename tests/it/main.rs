@@ -11,6 +11,7 @@ mod aws_cockpit;
 mod aws_lambda;
 mod aws_network;
 mod aws_sagemaker;
+mod aws_sso;
 mod check_and_status;
 mod check_vllm;
 mod ci_build;
