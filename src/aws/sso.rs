@@ -153,18 +153,7 @@ async fn refresh(
         "grantType": "refresh_token",
         "refreshToken": refresh_token,
     });
-    let resp = http
-        .post(format!("{base}/token"))
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| AwsError::new(ErrorKind::Network, format!("SSO OIDC: {}", error_chain(&e))))?;
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.unwrap_or_default();
-    if !(200..300).contains(&status) {
-        return Err(AwsError::from_answer(status, None, &bytes));
-    }
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| fail("SSO OIDC: not JSON"))?;
+    let v = answer(http.post(format!("{base}/token")).json(&body), "SSO OIDC").await?;
     if v.get("accessToken").and_then(Value::as_str).is_none() {
         return Err(fail("SSO OIDC answered without a token"));
     }
@@ -219,23 +208,8 @@ async fn role_credentials(
     let mut header = reqwest::header::HeaderValue::from_str(token.expose())
         .map_err(|_| fail("the SSO token is not a header value"))?;
     header.set_sensitive(true);
-    let resp = http
-        .get(url)
-        .header("x-amz-sso_bearer_token", header)
-        .send()
-        .await
-        .map_err(|e| {
-            AwsError::new(
-                ErrorKind::Network,
-                format!("SSO portal: {}", error_chain(&e)),
-            )
-        })?;
-    let status = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap_or_default();
-    if !(200..300).contains(&status) {
-        return Err(AwsError::from_answer(status, None, &body));
-    }
-    let v: Value = serde_json::from_slice(&body).map_err(|_| fail("SSO portal: not JSON"))?;
+    let request = http.get(url).header("x-amz-sso_bearer_token", header);
+    let v = answer(request, "SSO portal").await?;
     from_json(
         &v["roleCredentials"],
         [
@@ -246,6 +220,21 @@ async fn role_credentials(
         ],
         "sso",
     )
+}
+
+/// Sends `request` to `what` (unsigned: the token is the credential);
+/// its JSON answer, or AWS's error.
+async fn answer(request: reqwest::RequestBuilder, what: &str) -> Result<Value, AwsError> {
+    let resp = request
+        .send()
+        .await
+        .map_err(|e| AwsError::new(ErrorKind::Network, format!("{what}: {}", error_chain(&e))))?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap_or_default();
+    if !(200..300).contains(&status) {
+        return Err(AwsError::from_answer(status, None, &body));
+    }
+    serde_json::from_slice(&body).map_err(|_| fail(format!("{what}: not JSON")))
 }
 
 #[cfg(test)]

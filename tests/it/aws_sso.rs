@@ -130,15 +130,20 @@ fn check(dir: &Path, fake: &str, profile: &str) -> String {
     )
 }
 
+/// [`check`] off the runtime that serves `fake`.
+async fn check_beside(fake: &FakeAws, dir: &Path, profile: &'static str) -> String {
+    let (d, url) = (dir.to_path_buf(), fake.url());
+    tokio::task::spawn_blocking(move || check(&d, &url, profile))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expiring_sso_token_is_renewed_and_the_cache_rewritten() {
     let fake = FakeAws::start(aws).await;
     let dir = tempfile::tempdir().unwrap();
     home(dir.path());
-    let (d, url) = (dir.path().to_path_buf(), fake.url());
-    let said = tokio::task::spawn_blocking(move || check(&d, &url, "dev"))
-        .await
-        .unwrap();
+    let said = check_beside(&fake, dir.path(), "dev").await;
     assert!(
         said.contains("aws-lambda: credentials from profile dev (sso)"),
         "{said}"
@@ -180,10 +185,7 @@ async fn an_expired_legacy_token_says_to_log_in_again() {
     let fake = FakeAws::start(aws).await;
     let dir = tempfile::tempdir().unwrap();
     home(dir.path());
-    let (d, url) = (dir.path().to_path_buf(), fake.url());
-    let said = tokio::task::spawn_blocking(move || check(&d, &url, "old"))
-        .await
-        .unwrap();
+    let said = check_beside(&fake, dir.path(), "old").await;
     assert!(
         said.contains("the SSO token has expired: run `aws sso login`"),
         "{said}"
