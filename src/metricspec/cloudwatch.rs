@@ -19,10 +19,29 @@ pub struct CloudWatchEntry {
     /// `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount`, or a
     /// percentile `p0`..`p100` (`p99`, `p99.9`). Default `Average`.
     pub stat: Option<String>,
-    pub numerator: Option<String>,
-    pub denominator: Option<String>,
+    /// One metric, or a list whose sums are added (`["Invocation4XXErrors",
+    /// "Invocation5XXErrors"]`).
+    pub numerator: Option<Names>,
+    pub denominator: Option<Names>,
     /// The unit CloudWatch's values are in (default: the metric's).
     pub unit: Option<Unit>,
+}
+
+/// A metric's name, or several whose sums add up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Names {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Names {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Names::One(n) => vec![n.clone()],
+            Names::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// What the CloudWatch source asks for.
@@ -35,13 +54,13 @@ pub enum CloudWatch {
         stat: String,
         unit: Unit,
     },
-    /// `numerator / denominator`, each a `Sum` over the window: the value
-    /// the metric math `errors / invocations` gives, from the two sums the
-    /// source reads anyway.
+    /// `numerator / denominator`, each a `Sum` over the window (of each
+    /// metric named, added): the value the metric math `errors /
+    /// invocations` gives, from the sums the source reads anyway.
     Ratio {
         namespace: Option<String>,
-        numerator: String,
-        denominator: String,
+        numerator: Vec<String>,
+        denominator: Vec<String>,
         unit: Unit,
     },
     /// How many of the colour's alarms (`[source.cloudwatch] alarms`) are
@@ -92,9 +111,21 @@ impl CloudWatch {
                 denominator,
                 unit,
                 ..
-            } => format!("CloudWatch {numerator} Sum / {denominator} Sum (as a {unit})"),
+            } => format!(
+                "CloudWatch {} / {} (as a {unit})",
+                sums(numerator),
+                sums(denominator)
+            ),
             CloudWatch::Alarms => "CloudWatch alarms of the colour in ALARM".into(),
         }
+    }
+}
+
+/// `Errors Sum`, or `(A + B) Sum` for several.
+fn sums(names: &[String]) -> String {
+    match names {
+        [one] => format!("{one} Sum"),
+        many => format!("({}) Sum", many.join(" + ")),
     }
 }
 
@@ -140,10 +171,16 @@ impl CloudWatchEntry {
                 if self.stat.is_some() {
                     return Err((k("stat"), "a ratio divides two sums".into()));
                 }
+                let (numerator, denominator) = (n.to_vec(), d.to_vec());
+                for (part, names) in [("numerator", &numerator), ("denominator", &denominator)] {
+                    if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
+                        return Err((k(part), "names no metric".into()));
+                    }
+                }
                 Ok(CloudWatch::Ratio {
                     namespace,
-                    numerator: n.clone(),
-                    denominator: d.clone(),
+                    numerator,
+                    denominator,
                     unit,
                 })
             }
@@ -177,13 +214,13 @@ mod tests {
         ));
         let bad = CloudWatchEntry {
             metric: Some("Duration".into()),
-            numerator: Some("Errors".into()),
+            numerator: Some(Names::One("Errors".into())),
             ..Default::default()
         };
         assert_eq!(bad.compute(Unit::Millis, "k").unwrap_err().0, "k");
         let ratio = CloudWatchEntry {
-            numerator: Some("Errors".into()),
-            denominator: Some("Invocations".into()),
+            numerator: Some(Names::One("Errors".into())),
+            denominator: Some(Names::One("Invocations".into())),
             stat: Some("Sum".into()),
             ..Default::default()
         };

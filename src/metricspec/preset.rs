@@ -250,7 +250,7 @@ mod tests {
         let errors = lambda.iter().find(|m| m.id == "error_rate").unwrap();
         assert!(matches!(
             &errors.compute.cloudwatch,
-            Some(CloudWatch::Ratio { numerator, .. }) if numerator == "Errors"
+            Some(CloudWatch::Ratio { numerator, .. }) if numerator == &["Errors"]
         ));
         assert_eq!(errors.min_requests, 20);
     }

@@ -64,6 +64,14 @@ cloudwatch = { metric = "Duration", stat = "Average" }
 absolute = { breach = "5s" }
 
 [[metrics]]
+id = "failed_or_throttled"
+label = "errors and throttles"
+unit = "%"
+better = "lower"
+cloudwatch = { numerator = ["Errors", "Throttles"], denominator = "Invocations", unit = "ratio" }
+absolute = { breach = "20%" }
+
+[[metrics]]
 id = "schema_failures"
 label = "output schema failures"
 unit = "none"
@@ -152,6 +160,7 @@ async fn fill(m: &Moto) {
     put(&c, "AWS/Lambda", "1", "Duration", &[100.0, 300.0]).await;
     put(&c, "AWS/Lambda", "2", "Invocations", &[50.0]).await;
     put(&c, "AWS/Lambda", "2", "Errors", &[5.0]).await;
+    put(&c, "AWS/Lambda", "2", "Throttles", &[2.0]).await;
     put(&c, "AWS/Lambda", "2", "Duration", &[400.0]).await;
     put(&c, "Chat/Model", "2", "OutputSchemaFailures", &[2.0, 1.0]).await;
     alarm(
@@ -187,6 +196,11 @@ async fn moto_metrics_and_alarms_are_read_per_colour() {
     assert_eq!(
         at(&c, &snap, "error_rate"),
         (Reading::Value(1.0), Reading::Value(10.0))
+    );
+    // Two numerators added: blue published no throttle (none happened).
+    assert_eq!(
+        at(&c, &snap, "failed_or_throttled"),
+        (Reading::Value(1.0), Reading::Value(7.0 / 50.0 * 100.0))
     );
     assert_eq!(
         at(&c, &snap, "duration_avg_ms"),

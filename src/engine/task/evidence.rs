@@ -316,8 +316,8 @@ mod tests {
         };
         let ratio = |unit| CloudWatch::Ratio {
             namespace: None,
-            numerator: "Errors".into(),
-            denominator: "Invocations".into(),
+            numerator: vec!["Errors".into()],
+            denominator: vec!["Invocations".into()],
             unit,
         };
         let counts = Kind::Counts {

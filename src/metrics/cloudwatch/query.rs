@@ -59,6 +59,17 @@ pub fn id(color: Color, index: usize, part: &str) -> String {
     format!("{}{index}{part}", letter(color))
 }
 
+/// The ids of the sums on one side of a ratio (`n`, the numerator, or
+/// `d`), one per metric named there: `b2n`, then `b2n1`, `b2n2`.
+pub fn part_ids(color: Color, index: usize, side: char, names: &[String]) -> Vec<String> {
+    (0..names.len())
+        .map(|k| match k {
+            0 => id(color, index, &side.to_string()),
+            k => id(color, index, &format!("{side}{k}")),
+        })
+        .collect()
+}
+
 /// The period of a ratio's sums: CloudWatch's finest for the metrics that
 /// Lambda and SageMaker publish.
 pub const MINUTE: u64 = 60;
@@ -135,13 +146,13 @@ pub fn queries(cfg: &CloudWatchConfig, specs: &[MetricSpec], period: u64) -> Vec
                     denominator,
                     ..
                 }) => {
-                    let ns = namespace.as_deref();
-                    let sum = |part: &str, metric: &str| {
-                        let ns = ns.unwrap_or(default_ns);
-                        stat_query(id(color, i, part), ns, metric, dims, MINUTE, "Sum")
-                    };
-                    out.push(sum("n", numerator));
-                    out.push(sum("d", denominator));
+                    let ns = namespace.as_deref().unwrap_or(default_ns);
+                    for (side, names) in [('n', numerator), ('d', denominator)] {
+                        for (qid, metric) in part_ids(color, i, side, names).into_iter().zip(names)
+                        {
+                            out.push(stat_query(qid, ns, metric, dims, MINUTE, "Sum"));
+                        }
+                    }
                 }
                 Some(CloudWatch::Alarms) | None => {}
             }
@@ -246,6 +257,11 @@ mod tests {
             .position(|s| matches!(s.compute.cloudwatch, Some(CloudWatch::Stat { .. })))
             .unwrap();
         assert_eq!(period(&id(Color::Green, ratio, "n")), MINUTE);
+        let names: Vec<String> = ["A", "B", "C"].map(String::from).to_vec();
+        assert_eq!(
+            part_ids(Color::Blue, 2, 'n', &names),
+            ["b2n", "b2n1", "b2n2"]
+        );
         assert_eq!(period(&id(Color::Green, ratio, "d")), MINUTE);
         assert_eq!(period(&id(Color::Green, stat, "")), 300);
         assert_eq!(period(&requests_id(Color::Blue)), 300);

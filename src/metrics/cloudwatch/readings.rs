@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::query::{Points, id, requests_id};
+use super::query::{Points, id, part_ids, requests_id};
 use crate::metricspec::{CloudWatch, MetricSpec};
 use crate::model::{Color, ColorReadings, NoData, Reading};
 
@@ -100,8 +100,21 @@ fn value(
                 requests, read.requests_metric
             ))),
         },
-        CloudWatch::Ratio { .. } => {
-            match (read.sum(&id(color, i, "n")), read.sum(&id(color, i, "d"))) {
+        CloudWatch::Ratio {
+            numerator,
+            denominator,
+            ..
+        } => {
+            // Each side's sums added; a side none of whose metrics had a
+            // datapoint is `None`.
+            let side = |s: char, names: &[String]| {
+                let sums: Vec<f64> = part_ids(color, i, s, names)
+                    .iter()
+                    .filter_map(|id| read.sum(id))
+                    .collect();
+                (!sums.is_empty()).then(|| sums.iter().sum::<f64>())
+            };
+            match (side('n', numerator), side('d', denominator)) {
                 (_, None) => Reading::NoData(NoData::NoRequests),
                 (_, Some(d)) if d <= 0.0 => Reading::NoData(NoData::NoRequests),
                 // A numerator published only when it happens (a custom

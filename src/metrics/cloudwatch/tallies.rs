@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::time::UNIX_EPOCH;
 
-use super::query::{Points, Span, id};
+use super::query::{Points, Span, part_ids};
 use crate::metricspec::{CloudWatch, MetricSpec};
 use crate::model::{Color, Tally};
 
@@ -43,9 +43,8 @@ impl TallyBook {
             return;
         }
         for color in Color::BOTH {
-            for (i, _) in ratios(specs) {
-                for part in ["n", "d"] {
-                    let key = id(color, i, part);
+            for (i, cw) in ratios(specs) {
+                for key in sum_ids(color, i, cw) {
                     let new: f64 = values
                         .get(&key)
                         .into_iter()
@@ -70,8 +69,21 @@ impl TallyBook {
             return out;
         }
         for (i, cw) in ratios(specs) {
-            let total = |part| self.totals.get(&id(color, i, part)).copied().unwrap_or(0.0);
-            let (n, d) = (total("n"), total("d"));
+            let CloudWatch::Ratio {
+                numerator,
+                denominator,
+                ..
+            } = cw
+            else {
+                continue;
+            };
+            let total = |side, names: &[String]| -> f64 {
+                part_ids(color, i, side, names)
+                    .iter()
+                    .map(|k| self.totals.get(k).copied().unwrap_or(0.0))
+                    .sum()
+            };
+            let (n, d) = (total('n', numerator), total('d', denominator));
             out[i] = Some(if cw.is_mean() {
                 Tally::Moments {
                     count: d,
@@ -85,6 +97,22 @@ impl TallyBook {
             });
         }
         out
+    }
+}
+
+/// The ids of every sum of ratio `cw` (metric `i`) for `color`.
+fn sum_ids(color: Color, i: usize, cw: &CloudWatch) -> Vec<String> {
+    match cw {
+        CloudWatch::Ratio {
+            numerator,
+            denominator,
+            ..
+        } => {
+            let mut ids = part_ids(color, i, 'n', numerator);
+            ids.extend(part_ids(color, i, 'd', denominator));
+            ids
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -104,6 +132,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::metrics::cloudwatch::query::id;
     use crate::metricspec::preset;
 
     /// The span of the 5 minutes that end at minute `m`.
@@ -186,8 +215,8 @@ mod tests {
         specs[i].unit = crate::metricspec::Unit::Seconds;
         specs[i].compute.cloudwatch = Some(CloudWatch::Ratio {
             namespace: None,
-            numerator: "Duration".into(),
-            denominator: "Invocations".into(),
+            numerator: vec!["Duration".into()],
+            denominator: vec!["Invocations".into()],
             unit: crate::metricspec::Unit::Millis,
         });
         let mut book = TallyBook::default();
@@ -199,5 +228,22 @@ mod tests {
                 sum: 5.0
             })
         );
+    }
+
+    #[test]
+    fn a_numerator_of_several_metrics_adds_their_minutes() {
+        let mut specs = preset::specs("sagemaker", 0).unwrap();
+        let i = error_rate(&specs);
+        specs[i].compute.cloudwatch = Some(CloudWatch::Ratio {
+            namespace: None,
+            numerator: vec!["Invocation4XXErrors".into(), "Invocation5XXErrors".into()],
+            denominator: vec!["Invocations".into()],
+            unit: crate::metricspec::Unit::Ratio,
+        });
+        let mut values = answer(i, &[(99, 2.0, 100.0)]);
+        values.insert(id(Color::Green, i, "n1"), vec![(99 * 60, 3.0)]);
+        let mut book = TallyBook::default();
+        book.take(&specs, span(100), &values);
+        assert_eq!(book.tallies(&specs, Color::Green)[i], counts(100.0, 5.0));
     }
 }
