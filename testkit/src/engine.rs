@@ -62,6 +62,24 @@ pub async fn wait_for(h: &EngineHandle, what: &str, f: impl Fn(&State) -> bool) 
     wait_within(h, Duration::from_secs(10), what, f).await
 }
 
+/// The engine over `c` with the fake router at `pct` % and `source`,
+/// journaling to `journal`, default options.
+pub fn spawn_at(
+    c: &Config,
+    pct: u8,
+    source: Scripted,
+    journal: &std::path::Path,
+) -> (EngineHandle, tokio::task::JoinHandle<()>) {
+    cutover::engine::spawn(
+        c,
+        std::sync::Arc::new(FakeRouter::at(pct)),
+        Box::new(source),
+        Journal::open(journal).unwrap(),
+        cutover::engine::EngineOptions::default(),
+    )
+    .unwrap()
+}
+
 pub fn records(path: &std::path::Path) -> Vec<Record> {
     Journal::read_all(path).unwrap()
 }

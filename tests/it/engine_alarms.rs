@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cutover::config::{ALARMS_ID, load_str};
-use cutover::engine::journal::{Journal, RecordAction, RecordKind};
-use cutover::engine::{EngineOptions, Phase};
+use cutover::engine::Phase;
+use cutover::engine::journal::{RecordAction, RecordKind};
 use cutover::model::{ColorReadings, Reading};
 
 use crate::support::engine as engine_rig;
-use engine_rig::{FakeRouter, Scripted, records, wait_for};
+use engine_rig::{Scripted, records, wait_for};
 
 const CONFIG: &str = r#"
 [service]
@@ -82,14 +82,7 @@ async fn an_alarm_in_alarm_rolls_back_and_the_journal_keeps_its_reason() {
     });
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
-    let (handle, _task) = cutover::engine::spawn(
-        &c,
-        Arc::new(FakeRouter::at(25)),
-        Box::new(source),
-        Journal::open(&path).unwrap(),
-        EngineOptions::default(),
-    )
-    .unwrap();
+    let (handle, _task) = engine_rig::spawn_at(&c, 25, source, &path);
     wait_for(&handle, "judged", |s| !s.guard.judgements.is_empty()).await;
     *firing.lock().unwrap() = true;
     let s = wait_for(&handle, "auto-rollback", |s| {

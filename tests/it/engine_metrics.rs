@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cutover::engine::gate_reason::GateReason;
-use cutover::engine::journal::{Journal, RecordAction, RecordKind};
-use cutover::engine::{EngineHandle, EngineOptions, Phase};
+use cutover::engine::journal::{RecordAction, RecordKind};
+use cutover::engine::{EngineHandle, Phase};
 use cutover::metricspec::MetricSpec;
 use cutover::model::{Color, ColorReadings, Reading, Verdict};
 
 use crate::support::engine as engine_rig;
-use engine_rig::{FakeRouter, Scripted, records, wait_for};
+use engine_rig::{Scripted, records, wait_for};
 
 /// Green's values that differ from a healthy vLLM's, by metric id.
 #[derive(Clone, Default)]
@@ -70,14 +70,7 @@ fn rig() -> Rig {
         let over = script.0.lock().unwrap().clone();
         (readings(&specs, &[]), readings(&specs, &over))
     });
-    let (handle, _task) = cutover::engine::spawn(
-        &c,
-        Arc::new(FakeRouter::at(25)),
-        Box::new(source),
-        Journal::open(&path).unwrap(),
-        EngineOptions::default(),
-    )
-    .unwrap();
+    let (handle, _task) = engine_rig::spawn_at(&c, 25, source, &path);
     Rig {
         handle,
         green,
