@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::Mutex;
 
+use super::env;
 use super::error::{AwsError, ErrorKind};
 use super::profile::{Files, Plan};
 use super::sources::{self, Sts};
@@ -47,10 +48,6 @@ pub struct Chain {
     local: reqwest::Client,
     sts: Sts,
     cache: Mutex<Option<Credentials>>,
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// The shared files' paths: `AWS_CONFIG_FILE` and

@@ -370,6 +370,12 @@ fn host(service: Service, region: &str) -> String {
     format!("https://{}.{region}.{suffix}", service.host_prefix)
 }
 
+/// The environment variable `name`, when set and not blank: how every
+/// part of the AWS client reads the environment, as the AWS CLI does.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 /// A path from the environment variable `name`, when set and not empty.
 fn env_path(name: &str) -> Option<std::path::PathBuf> {
     std::env::var_os(name)
@@ -379,7 +385,6 @@ fn env_path(name: &str) -> Option<std::path::PathBuf> {
 
 /// `[aws] region`, else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's.
 fn region(cfg: &AwsConfig) -> anyhow::Result<String> {
-    let env = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
     let profile = credentials::profile_name(cfg.profile.as_deref());
     cfg.region
         .clone()

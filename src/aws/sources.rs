@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use super::credentials::Credentials;
+use super::env;
 use super::error::{AwsError, ErrorKind, clean};
 use super::profile::Plan;
 use crate::http::{Secret, error_chain};
@@ -25,10 +26,6 @@ const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(super) fn fail(message: impl Into<String>) -> AwsError {
     AwsError::new(ErrorKind::Credentials, message)
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// `2026-12-03T18:00:00Z`, with or without fractions or `+00:00`.

@@ -43,9 +43,7 @@ pub fn cache_file(key: &str) -> PathBuf {
 
 /// `AWS_ENDPOINT_URL_<service>` when set, else AWS's endpoint.
 fn endpoint(service: &str, default: String) -> String {
-    std::env::var(format!("AWS_ENDPOINT_URL_{service}"))
-        .ok()
-        .filter(|v| !v.trim().is_empty())
+    super::env(&format!("AWS_ENDPOINT_URL_{service}"))
         .map(|v| v.trim_end_matches('/').to_string())
         .unwrap_or(default)
 }

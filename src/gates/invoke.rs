@@ -11,9 +11,8 @@ use crate::aws::AwsClient;
 use crate::config::{AwsConfig, LambdaArn};
 
 use super::expect::{Expectation, excerpt};
-
-/// The most of a payload read to judge it (Lambda's own limit is 6 MB).
-const MAX_PAYLOAD: usize = 1024 * 1024;
+// As much of the function's answer as of an HTTP body (Lambda allows 6 MB).
+use super::smoke::MAX_BODY;
 
 pub struct Invoke {
     arn: LambdaArn,
@@ -45,7 +44,7 @@ impl Invoke {
             .invoke(&self.arn.arn, payload.into_bytes())
             .await
             .map_err(|e| format!("Invoke {}:{}: {e}", self.arn.function, self.arn.qualifier))?;
-        let body = &answer.body[..answer.body.len().min(MAX_PAYLOAD)];
+        let body = &answer.body[..answer.body.len().min(MAX_BODY)];
         let body = String::from_utf8_lossy(body);
         if let Some(kind) = answer.headers.get("x-amz-function-error") {
             let kind = kind.to_str().unwrap_or("error");

@@ -15,7 +15,7 @@ use super::invoke::Invoke;
 
 /// The most of a body read to judge it: an answer is a few KiB; a stream
 /// that never ends must not fill memory.
-const MAX_BODY: usize = 1024 * 1024;
+pub(super) const MAX_BODY: usize = 1024 * 1024;
 
 /// A smoke check ready to run: its client built, its pattern compiled.
 #[derive(Debug)]

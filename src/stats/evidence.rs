@@ -74,11 +74,6 @@ impl Judged {
         Judged::with(name, higher_is_worse, config, test)
     }
 
-    /// One value per pod (an average score): shown, never tested.
-    pub fn gauge(name: &str, config: TestConfig, higher_is_worse: bool) -> Judged {
-        Judged::untestable(name, config, higher_is_worse, "gauge")
-    }
-
     /// A metric with a test that its data cannot feed: shown as not
     /// testable, with `why`.
     pub fn untestable(
@@ -181,7 +176,7 @@ impl Judged {
                     e_value: self.max_e_value(),
                 };
             }
-            Test::Means(_, t) if t.burn_in_left() > 0.0 || t.polls_left() > 0.0 => {
+            Test::Means(_, t) if t.burning_in() => {
                 return Finding::BurnIn {
                     green_requests: t.burn_in_left(),
                     polls: t.polls_left(),

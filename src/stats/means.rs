@@ -151,7 +151,8 @@ impl MeanTest {
         short(&self.blue).max(short(&self.green))
     }
 
-    fn burning_in(&self) -> bool {
+    /// Whether the burn-in still holds the test back (requests or polls).
+    pub fn burning_in(&self) -> bool {
         self.burn_in_left() > 0.0 || self.polls_left() > 0.0
     }
 

@@ -176,7 +176,7 @@ mod tests {
             "no difference detectable yet: about 1,900 more green requests to see +0.5 pt at this split"
         );
         assert!(describe(&j, &f, Some(10.0)).ends_with("(about 3m07s at the current rate)"));
-        let q = Judged::gauge("quality", cfg, false);
+        let q = Judged::untestable("quality", cfg, false, "gauge");
         assert_eq!(describe(&q, &q.finding(None), None), "not testable (gauge)");
         let q = Judged::means(
             "quality",

@@ -58,20 +58,10 @@ impl Evidence {
         for (index, spec) in metrics.iter().enumerate() {
             let Some(config) = spec.test else { continue };
             let (label, worse) = (&spec.label, spec.higher_is_worse());
-            let (j, kind) = match (untestable(spec, source), is_mean(spec, source)) {
-                (Some(why), _) => (Judged::untestable(label, config, worse, why), Kind::None),
-                (None, true) => (Judged::means(label, config, worse), Kind::Means),
-                (None, false) => {
-                    let histogram = matches!(
-                        spec.compute.formula,
-                        Some(crate::metricspec::Formula::Quantile { .. })
-                    );
-                    let bound = None;
-                    (
-                        Judged::counts(label, config),
-                        Kind::Counts { histogram, bound },
-                    )
-                }
+            let (j, kind) = match kind(spec, source) {
+                Err(why) => (Judged::untestable(label, config, worse, why), Kind::None),
+                Ok(Kind::Means) => (Judged::means(label, config, worse), Kind::Means),
+                Ok(counts) => (Judged::counts(label, config), counts),
             };
             judged.push(j);
             tested.push(Tested {
@@ -181,39 +171,42 @@ impl Evidence {
     }
 }
 
-/// Why no test can judge `spec` on `source`, if none can: a gauge (or a
-/// rate or a cost) counts no requests; a metric with a PromQL query of its
-/// own gets no counters from Prometheus (its formula's counters may carry
-/// other labels than the query's colours); on CloudWatch only a ratio of
-/// two sums is counts (the source adds up its minutes), a statistic over
-/// the window is not. The scrape and demo sources count from the formula.
-fn untestable(spec: &MetricSpec, source: &SourceKind) -> Option<&'static str> {
+/// How `spec` is tested on `source`, or why no test can judge it there.
+///
+/// A gauge (or a rate or a cost) counts no requests; a metric with a
+/// PromQL query of its own gets no counters from Prometheus (its formula's
+/// counters may carry other labels than the query's colours); on
+/// CloudWatch only a ratio of two sums is counts (the source adds up its
+/// minutes), a statistic over the window is not. The scrape and demo
+/// sources count from the formula. A mean per request takes the test of
+/// means: on CloudWatch by its ratio's unit, elsewhere by its formula's.
+fn kind(spec: &MetricSpec, source: &SourceKind) -> Result<Kind, &'static str> {
+    let counts = |histogram| Kind::Counts {
+        histogram,
+        bound: None,
+    };
     if let SourceKind::CloudWatch(_) = source {
         return match &spec.compute.cloudwatch {
-            Some(CloudWatch::Ratio { .. }) => None,
-            Some(CloudWatch::Stat { .. }) => Some("a CloudWatch statistic counts no requests"),
-            Some(CloudWatch::Alarms) => Some("gauge"),
-            None => Some("CloudWatch does not read it"),
+            Some(cw @ CloudWatch::Ratio { .. }) if cw.is_mean() => Ok(Kind::Means),
+            Some(CloudWatch::Ratio { .. }) => Ok(counts(false)),
+            Some(CloudWatch::Stat { .. }) => Err("a CloudWatch statistic counts no requests"),
+            Some(CloudWatch::Alarms) => Err("gauge"),
+            None => Err("CloudWatch does not read it"),
         };
     }
     if !spec.testable() {
-        return Some("gauge");
+        return Err("gauge");
     }
-    match source {
-        SourceKind::Prometheus(_) if spec.compute.tally_queries().is_none() => {
-            Some("a query of its own names no counters")
-        }
-        _ => None,
+    if matches!(source, SourceKind::Prometheus(_)) && spec.compute.tally_queries().is_none() {
+        return Err("a query of its own names no counters");
     }
-}
-
-/// Whether `spec` is judged as a mean per request on `source`: on
-/// CloudWatch by its ratio's unit, elsewhere by its formula's.
-fn is_mean(spec: &MetricSpec, source: &SourceKind) -> bool {
-    match (source, &spec.compute.cloudwatch) {
-        (SourceKind::CloudWatch(_), Some(cw)) => cw.is_mean(),
-        _ => spec.is_mean(),
+    if spec.is_mean() {
+        return Ok(Kind::Means);
     }
+    Ok(counts(matches!(
+        spec.compute.formula,
+        Some(crate::metricspec::Formula::Quantile { .. })
+    )))
 }
 
 #[cfg(test)]

@@ -159,8 +159,15 @@ impl CloudWatchSource {
     }
 
     /// Turns answers into a snapshot; `now` and `at` are the wall clock
-    /// and the instant at the end of the poll.
-    pub fn snapshot(&self, answers: &Answers, now: SystemTime, at: Instant) -> Snapshot {
+    /// and the instant at the end of the poll. An answer's minutes go into
+    /// the running counts first: they grow only from an answer, so after a
+    /// failed poll the colours have none, and the next answer's window
+    /// brings the minutes missed.
+    pub fn snapshot(&mut self, answers: &Answers, now: SystemTime, at: Instant) -> Snapshot {
+        let parsed = answers.metrics.as_ref().map(query::values);
+        if let Ok((values, _)) = &parsed {
+            self.book.take(&self.specs, answers.span, values);
+        }
         let found = match &answers.alarms {
             Some(Ok(v)) => Ok(alarms::parse(v)),
             Some(Err(why)) => Err(why.clone()),
@@ -174,7 +181,6 @@ impl CloudWatchSource {
                 Err(why) => (Reading::NoData(why.clone()), vec![]),
             }
         };
-        let parsed = answers.metrics.as_ref().map(query::values);
         let color = |c: Color| match &parsed {
             Ok((values, messages)) => {
                 let read = readings::Read {
@@ -185,6 +191,7 @@ impl CloudWatchSource {
                 let mut r = readings::color(&read, &self.specs, c, alarm_reading(c));
                 r.warnings
                     .extend(messages.iter().map(|m| format!("CloudWatch: {m}")));
+                r.tallies = self.book.tallies(&self.specs, c);
                 r
             }
             Err(why) => failed(&self.specs, why, alarm_reading(c)),
@@ -254,16 +261,6 @@ impl CloudWatchSource {
         let started = Instant::now();
         let answers = self.fetch(now).await;
         // Aged at the end of the poll, as the engine receives it.
-        let mut snap = self.snapshot(&answers, now + started.elapsed(), Instant::now());
-        // The running counts grow only from an answer; after a failed poll
-        // the colours have none, and the next answer's window brings the
-        // minutes missed.
-        if let Ok(v) = &answers.metrics {
-            let (values, _) = query::values(v);
-            self.book.take(&self.specs, answers.span, &values);
-            snap.blue.tallies = self.book.tallies(&self.specs, Color::Blue);
-            snap.green.tallies = self.book.tallies(&self.specs, Color::Green);
-        }
-        snap
+        self.snapshot(&answers, now + started.elapsed(), Instant::now())
     }
 }

@@ -23,13 +23,14 @@ pub struct Span {
     pub end: SystemTime,
 }
 
+/// Whole seconds since the epoch (0 before it).
+pub fn epoch(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+}
+
 impl Span {
     pub fn ending_before(now: SystemTime, delay: Duration, window: Duration) -> Span {
-        let back = now.checked_sub(delay).unwrap_or(UNIX_EPOCH);
-        let secs = back
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let secs = epoch(now.checked_sub(delay).unwrap_or(UNIX_EPOCH));
         let end = UNIX_EPOCH + Duration::from_secs(secs - secs % 60);
         Span {
             start: end.checked_sub(window).unwrap_or(UNIX_EPOCH),
@@ -37,12 +38,8 @@ impl Span {
         }
     }
 
-    fn epoch(t: SystemTime) -> u64 {
-        t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
-    }
-
     pub fn period(&self) -> u64 {
-        Span::epoch(self.end).saturating_sub(Span::epoch(self.start))
+        epoch(self.end).saturating_sub(epoch(self.start))
     }
 }
 
@@ -164,8 +161,8 @@ pub fn queries(cfg: &CloudWatchConfig, specs: &[MetricSpec], period: u64) -> Vec
 /// The request body of one poll.
 pub fn body(cfg: &CloudWatchConfig, specs: &[MetricSpec], span: Span) -> Value {
     json!({
-        "StartTime": Span::epoch(span.start),
-        "EndTime": Span::epoch(span.end),
+        "StartTime": epoch(span.start),
+        "EndTime": epoch(span.end),
         "ScanBy": "TimestampDescending",
         "MetricDataQueries": queries(cfg, specs, span.period()),
     })
@@ -216,7 +213,7 @@ mod tests {
     fn the_span_ends_whole_minutes_before_the_delay() {
         let now = UNIX_EPOCH + Duration::from_secs(10_000 * 60 + 42);
         let s = Span::ending_before(now, Duration::from_secs(180), Duration::from_secs(300));
-        assert_eq!(Span::epoch(s.end), (10_000 - 3) * 60);
+        assert_eq!(epoch(s.end), (10_000 - 3) * 60);
         assert_eq!(s.period(), 300);
     }
 

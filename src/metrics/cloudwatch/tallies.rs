@@ -13,9 +13,8 @@
 //! of its window. Pure.
 
 use std::collections::HashMap;
-use std::time::UNIX_EPOCH;
 
-use super::query::{Points, Span, part_ids};
+use super::query::{Points, Span, epoch, part_ids};
 use crate::metricspec::{CloudWatch, MetricSpec};
 use crate::model::{Color, Tally};
 
@@ -29,22 +28,21 @@ pub struct TallyBook {
     totals: HashMap<String, f64>,
 }
 
-fn epoch(t: std::time::SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
-}
-
 impl TallyBook {
     /// Takes the minutes of `span` not taken before from `values` (one
     /// successful poll's datapoints), for every ratio of `specs`.
     pub fn take(&mut self, specs: &[MetricSpec], span: Span, values: &HashMap<String, Points>) {
         let end = epoch(span.end);
-        let from = self.taken_to.unwrap_or(0);
-        if end <= from && self.taken_to.is_some() {
+        if self.taken_to.is_some_and(|t| end <= t) {
             return;
         }
+        let from = self.taken_to.unwrap_or(0);
         for color in Color::BOTH {
-            for (i, cw) in ratios(specs) {
-                for key in sum_ids(color, i, cw) {
+            for (i, _, sides) in ratios(specs) {
+                for key in sides
+                    .iter()
+                    .flat_map(|(side, names)| part_ids(color, i, *side, names))
+                {
                     let new: f64 = values
                         .get(&key)
                         .into_iter()
@@ -68,22 +66,14 @@ impl TallyBook {
         if self.taken_to.is_none() {
             return out;
         }
-        for (i, cw) in ratios(specs) {
-            let CloudWatch::Ratio {
-                numerator,
-                denominator,
-                ..
-            } = cw
-            else {
-                continue;
-            };
-            let total = |side, names: &[String]| -> f64 {
+        for (i, cw, [numerator, denominator]) in ratios(specs) {
+            let total = |(side, names): (char, &[String])| -> f64 {
                 part_ids(color, i, side, names)
                     .iter()
                     .map(|k| self.totals.get(k).copied().unwrap_or(0.0))
                     .sum()
             };
-            let (n, d) = (total('n', numerator), total('d', denominator));
+            let (n, d) = (total(numerator), total(denominator));
             out[i] = Some(if cw.is_mean() {
                 Tally::Moments {
                     count: d,
@@ -100,36 +90,30 @@ impl TallyBook {
     }
 }
 
-/// The ids of every sum of ratio `cw` (metric `i`) for `color`.
-fn sum_ids(color: Color, i: usize, cw: &CloudWatch) -> Vec<String> {
-    match cw {
-        CloudWatch::Ratio {
-            numerator,
-            denominator,
-            ..
-        } => {
-            let mut ids = part_ids(color, i, 'n', numerator);
-            ids.extend(part_ids(color, i, 'd', denominator));
-            ids
-        }
-        _ => Vec::new(),
-    }
-}
+/// A ratio's two sides, each with the letter of its query ids (`n`, `d`)
+/// and the metrics it adds.
+type Sides<'a> = [(char, &'a [String]); 2];
 
-/// The ratios of `specs`, with their places.
-fn ratios(specs: &[MetricSpec]) -> impl Iterator<Item = (usize, &CloudWatch)> {
-    specs.iter().enumerate().filter_map(|(i, s)| {
-        s.compute
-            .cloudwatch
-            .as_ref()
-            .filter(|cw| cw.is_ratio())
-            .map(|cw| (i, cw))
-    })
+/// The ratios of `specs`, with their places and sides.
+fn ratios(specs: &[MetricSpec]) -> impl Iterator<Item = (usize, &CloudWatch, Sides<'_>)> {
+    specs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.compute.cloudwatch {
+            Some(
+                cw @ CloudWatch::Ratio {
+                    numerator,
+                    denominator,
+                    ..
+                },
+            ) => Some((i, cw, [('n', &numerator[..]), ('d', &denominator[..])])),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
     use crate::metrics::cloudwatch::query::id;
