@@ -75,6 +75,12 @@ impl Split {
         100 - self.0
     }
 
+    /// The same shares with the colours swapped: blue's share as green's
+    /// (a router that names its weights the other way round).
+    pub fn flipped(self) -> Split {
+        Split(100 - self.0)
+    }
+
     /// Percentage of traffic a colour receives.
     pub fn share(self, color: Color) -> u8 {
         match color {

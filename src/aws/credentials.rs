@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
 use super::env;
-use super::error::{AwsError, ErrorKind};
+use super::error::AwsError;
 use super::profile::{Files, Plan};
 use super::sources::{self, Sts};
 use crate::http::Secret;
@@ -50,13 +50,18 @@ pub struct Chain {
     cache: Mutex<Option<Credentials>>,
 }
 
+/// `~/.aws`, where the shared files and the SSO cache live.
+pub(super) fn aws_dir() -> PathBuf {
+    directories::BaseDirs::new()
+        .map(|d| d.home_dir().join(".aws"))
+        .unwrap_or_else(|| PathBuf::from(".aws"))
+}
+
 /// The shared files' paths: `AWS_CONFIG_FILE` and
 /// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and
 /// `~/.aws/credentials`.
 fn file_paths() -> (PathBuf, PathBuf) {
-    let home = directories::BaseDirs::new()
-        .map(|d| d.home_dir().join(".aws"))
-        .unwrap_or_else(|| PathBuf::from(".aws"));
+    let home = aws_dir();
     (
         env("AWS_CONFIG_FILE").map_or_else(|| home.join("config"), PathBuf::from),
         env("AWS_SHARED_CREDENTIALS_FILE").map_or_else(|| home.join("credentials"), PathBuf::from),
@@ -89,18 +94,15 @@ pub fn env_keys() -> Option<Credentials> {
     })
 }
 
-fn no_creds(message: String) -> AwsError {
-    AwsError::new(ErrorKind::Credentials, message)
-}
-
 impl Chain {
+    /// Over the shared files as [`read_files`] gave them.
     pub fn new(
         explicit: Option<String>,
+        (files, paths): (Files, String),
         http: reqwest::Client,
         local: reqwest::Client,
         sts: Sts,
     ) -> Chain {
-        let (files, paths) = read_files();
         Chain {
             fixed: None,
             explicit,
@@ -156,7 +158,7 @@ impl Chain {
             return self.profile(&name).await;
         }
         if env("AWS_PROFILE").is_some() {
-            return Err(no_creds(format!(
+            return Err(sources::fail(format!(
                 "AWS_PROFILE names `{name}`, which is not in {}",
                 self.paths
             )));
@@ -182,7 +184,7 @@ impl Chain {
             Ok(c) => Ok(c),
             Err(e) => {
                 tried.push(format!("instance metadata ({})", e.message));
-                Err(no_creds(format!(
+                Err(sources::fail(format!(
                     "no AWS credentials found; tried {}",
                     tried.join(", ")
                 )))
@@ -194,7 +196,7 @@ impl Chain {
         let plan = self
             .files
             .plan(name)
-            .map_err(|e| no_creds(format!("{e} ({})", self.paths)))?;
+            .map_err(|e| sources::fail(format!("{e} ({})", self.paths)))?;
         let mut c = self.run(&plan, &format!("profile {name}")).await?;
         c.from = format!("profile {name} ({})", c.from);
         Ok(c)
@@ -233,13 +235,13 @@ impl Chain {
                 .map_err(context),
             Plan::Named(source) => match source.as_str() {
                 "Environment" => env_keys().ok_or_else(|| {
-                    no_creds(format!(
+                    sources::fail(format!(
                         "{what}: credential_source = Environment, but AWS_ACCESS_KEY_ID is unset"
                     ))
                 }),
                 "Ec2InstanceMetadata" => sources::imds(&self.local).await.map_err(context),
                 "EcsContainer" => sources::container(&self.local).await.map_err(context),
-                other => Err(no_creds(format!(
+                other => Err(sources::fail(format!(
                     "{what}: credential_source `{other}` is not one of Environment, \
                      Ec2InstanceMetadata, EcsContainer"
                 ))),

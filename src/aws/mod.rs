@@ -143,7 +143,9 @@ impl AwsClient {
             ca_file,
             ..Default::default()
         })?;
-        let region = region(cfg)?;
+        // The shared files, read once for the region and the chain.
+        let (files, paths) = credentials::read_files();
+        let region = region(cfg, &files)?;
         let endpoint = cfg
             .endpoint_url
             .as_ref()
@@ -154,6 +156,7 @@ impl AwsClient {
         };
         let chain = credentials::Chain::new(
             cfg.profile.clone(),
+            (files, paths),
             http.client().clone(),
             local.client().clone(),
             sts,
@@ -172,10 +175,6 @@ impl AwsClient {
         let mut c = AwsClient::new(cfg)?;
         c.chain = c.chain.fixed(creds);
         Ok(c)
-    }
-
-    pub fn region(&self) -> &str {
-        &self.region
     }
 
     /// `region us-east-1` or `region us-east-1 at http://127.0.0.1:5000`.
@@ -384,13 +383,13 @@ fn env_path(name: &str) -> Option<std::path::PathBuf> {
 }
 
 /// `[aws] region`, else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's.
-fn region(cfg: &AwsConfig) -> anyhow::Result<String> {
+fn region(cfg: &AwsConfig, files: &profile::Files) -> anyhow::Result<String> {
     let profile = credentials::profile_name(cfg.profile.as_deref());
     cfg.region
         .clone()
         .or_else(|| env("AWS_REGION"))
         .or_else(|| env("AWS_DEFAULT_REGION"))
-        .or_else(|| credentials::read_files().0.region(&profile))
+        .or_else(|| files.region(&profile))
         .context("no AWS region: set `region` in [aws], AWS_REGION, or `region` in the profile")
 }
 

@@ -203,7 +203,8 @@ pub async fn web_identity(
         return Err(fail("not a web identity"));
     };
     let token = Secret::new(
-        std::fs::read_to_string(token_file)
+        tokio::fs::read_to_string(token_file)
+            .await
             .map_err(|e| fail(format!("web identity token file {token_file}: {e}")))?
             .trim(),
     );
@@ -238,7 +239,8 @@ pub async fn container(http: &reqwest::Client) -> Result<Credentials, AwsError> 
         env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
         env("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
     ) {
-        (Some(f), _) => std::fs::read_to_string(&f)
+        (Some(f), _) => tokio::fs::read_to_string(&f)
+            .await
             .ok()
             .map(|t| t.trim().to_string()),
         (None, t) => t,

@@ -33,9 +33,7 @@ const REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
 pub fn cache_file(key: &str) -> PathBuf {
     let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, key.as_bytes());
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    directories::BaseDirs::new()
-        .map(|d| d.home_dir().join(".aws"))
-        .unwrap_or_else(|| PathBuf::from(".aws"))
+    super::credentials::aws_dir()
         .join("sso")
         .join("cache")
         .join(format!("{hex}.json"))
@@ -102,7 +100,8 @@ pub async fn credentials(http: &reqwest::Client, plan: &Plan) -> Result<Credenti
     };
     let login = || format!("run `aws sso login` (cache key `{cache_key}`)");
     let path = cache_file(cache_key);
-    let cached: Value = std::fs::read(&path)
+    let cached: Value = tokio::fs::read(&path)
+        .await
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| fail(format!("no SSO token in {}: {}", path.display(), login())))?;
@@ -119,7 +118,7 @@ pub async fn credentials(http: &reqwest::Client, plan: &Plan) -> Result<Credenti
         } => {
             let renewed = refresh(http, region, &client_id, &client_secret, &refresh_token).await;
             match (renewed, still) {
-                (Ok(answer), _) => save(&path, cached, &answer)?,
+                (Ok(answer), _) => save(&path, cached, &answer),
                 (Err(e), Some(still)) => {
                     tracing::warn!("renewing the SSO token failed ({e}); it is still valid");
                     still
@@ -161,7 +160,7 @@ async fn refresh(
 /// Writes the renewed token into the cache as the CLI does (the new
 /// access token, its expiry, and the new refresh token where one came);
 /// the new access token.
-fn save(path: &Path, mut cached: Value, answer: &Value) -> Result<String, AwsError> {
+fn save(path: &Path, mut cached: Value, answer: &Value) -> String {
     let token = answer["accessToken"]
         .as_str()
         .unwrap_or_default()
@@ -186,7 +185,7 @@ fn save(path: &Path, mut cached: Value, answer: &Value) -> Result<String, AwsErr
         tracing::warn!("cannot rewrite the SSO cache {}: {e}", path.display());
         let _ = std::fs::remove_file(&tmp);
     }
-    Ok(token)
+    token
 }
 
 /// The SSO portal's `GetRoleCredentials`.
@@ -307,7 +306,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.json");
         let answer = json!({"accessToken": "new", "expiresIn": 3600, "refreshToken": "r2"});
-        assert_eq!(save(&path, renewable(), &answer).unwrap(), "new");
+        assert_eq!(save(&path, renewable(), &answer), "new");
         let written: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(written["accessToken"], "new");
         assert_eq!(written["refreshToken"], "r2");

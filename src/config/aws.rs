@@ -57,12 +57,10 @@ impl AwsConfig {
             ("endpoint_url", &self.endpoint_url, "http://127.0.0.1:5000"),
             ("proxy", &self.proxy, "http://proxy.corp:3128"),
         ] {
-            let Some(url) = url else { continue };
-            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
-            if !scheme_ok || reqwest::Url::parse(url).is_err() {
+            if let Some(why) = url.as_deref().and_then(super::validate::not_http_url) {
                 return Err((
                     format!("aws.{key}"),
-                    format!("must be an http:// or https:// URL (like `{like}`)"),
+                    format!("{why}: it must be an http:// or https:// URL (like `{like}`)"),
                 ));
             }
         }

@@ -78,6 +78,22 @@ impl RouterRead {
     }
 }
 
+/// How many conditional writes in a row a rollback may lose, each on a
+/// fresh read, before it names what keeps changing the resource: enough
+/// to outlast an edit that raced it, few enough to stay quick.
+pub const ROLLBACK_TRIES: u32 = 5;
+
+/// A write that found the resource changed since the engine's read: an
+/// advance stops there (`Err`); a rollback goes on over the change (`Ok`:
+/// the conflict's text, for the journal), as it must not be blocked by a
+/// stale read.
+pub fn rollback_goes_on(text: String, split: Split) -> Result<String, RouterError> {
+    if split != Split::ZERO {
+        return Err(RouterError::Conflict(text));
+    }
+    Ok(text)
+}
+
 /// What a conditional write that lost to a concurrent change does next,
 /// `lost` writes in: an advance stops at its first conflict; a rollback
 /// must not be blocked by a stale read, so it goes on (`Ok`: the text of
@@ -90,9 +106,7 @@ pub fn after_conflict(
     tries: u32,
     who: &str,
 ) -> Result<String, RouterError> {
-    if split != Split::ZERO {
-        return Err(RouterError::Conflict(text));
-    }
+    let text = rollback_goes_on(text, split)?;
     if lost >= tries {
         return Err(RouterError::Conflict(format!(
             "{text}; the rollback lost {lost} conditional writes in a row, each on a fresh read: \

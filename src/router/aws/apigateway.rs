@@ -19,9 +19,9 @@ use super::apigateway_stage::{self as st, Names, Stage};
 use super::{AwsRouter, router_error};
 use crate::aws::{APIGATEWAY, AwsClient, seg};
 use crate::config::AwsApiGatewayConfig;
-use crate::model::Split;
 use crate::router::{
     Applied, Revision, RouterError, RouterRead, TrafficRouter, Workload, WriteRequest,
+    rollback_goes_on,
 };
 
 pub struct ApiGatewayRouter {
@@ -97,9 +97,7 @@ impl TrafficRouter for ApiGatewayRouter {
                 "{} was changed: {} -> {}; the split is now {}",
                 self.what, exp.0, now.revision, now.split
             );
-            if split != Split::ZERO {
-                return Err(RouterError::Conflict(text));
-            }
+            let text = rollback_goes_on(text, split)?;
             note = format!("; the rollback was written over a change: {text}");
         }
         // The last safe point: once the PATCH is sent it is finished.

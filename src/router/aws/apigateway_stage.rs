@@ -47,9 +47,7 @@ pub fn read(v: &Value, n: &Names<'_>) -> Result<Stage, String> {
         (v, false, _) if v == n.blue => Split::ZERO,
         (v, false, _) if v == n.green => Split::FULL,
         (v, true, Some(o)) if v == n.blue && o == n.green => pct(share)?,
-        (v, true, Some(o)) if v == n.green && o == n.blue => {
-            Split::new(100 - pct(share)?.green()).ok_or("out of range")?
-        }
+        (v, true, Some(o)) if v == n.green && o == n.blue => pct(share)?.flipped(),
         _ => {
             return Err(format!(
                 "`{}` is `{value}` with a canary of {share}% overriding it to {}: neither blue \

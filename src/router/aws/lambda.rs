@@ -18,13 +18,13 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{AwsRouter, ROLLBACK_TRIES, percent, router_error};
+use super::{AwsRouter, percent, router_error};
 use crate::aws::{AwsClient, ErrorKind, LAMBDA, seg};
 use crate::config::AwsLambdaConfig;
 use crate::model::Split;
 use crate::router::{
-    Applied, Revision, RouterError, RouterRead, TrafficRouter, Workload, WriteRequest,
-    after_conflict,
+    Applied, ROLLBACK_TRIES, Revision, RouterError, RouterRead, TrafficRouter, Workload,
+    WriteRequest, after_conflict, rollback_goes_on,
 };
 
 /// One read of the alias.
@@ -64,10 +64,9 @@ pub fn read_alias(v: &Value, blue: &str, green: &str) -> Result<Alias, String> {
         (m, 1) if m == blue && weights.contains_key(green) => {
             percent(weights[green]).ok_or_else(|| bad(weights[green]))?
         }
-        (m, 1) if m == green && weights.contains_key(blue) => {
-            let s = percent(weights[blue]).ok_or_else(|| bad(weights[blue]))?;
-            Split::new(100 - s.green()).ok_or("a weight out of range")?
-        }
+        (m, 1) if m == green && weights.contains_key(blue) => percent(weights[blue])
+            .ok_or_else(|| bad(weights[blue]))?
+            .flipped(),
         _ => {
             return Err(format!(
                 "the alias routes to version {main} with {weights:?}, not to blue ({blue}) and \
@@ -245,7 +244,6 @@ impl TrafficRouter for LambdaRouter {
         if req.cancel.is_cancelled() {
             return Err(RouterError::Cancelled);
         }
-        let rollback = req.split == Split::ZERO;
         let mut retried = None;
         let base = match &req.expected {
             Some(exp) => match self.remembered(&exp.0) {
@@ -254,10 +252,7 @@ impl TrafficRouter for LambdaRouter {
                     let now = self.look().await?;
                     if now.revision != exp.0 {
                         let text = self.conflict_text(&exp.0, &now);
-                        if !rollback {
-                            return Err(RouterError::Conflict(text));
-                        }
-                        retried = Some(text);
+                        retried = Some(rollback_goes_on(text, req.split)?);
                     }
                     now
                 }

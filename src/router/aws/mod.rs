@@ -20,11 +20,6 @@ use crate::config::RouterConfig;
 use crate::model::Split;
 use crate::router::{RouterError, TrafficRouter};
 
-/// How many writes a rollback makes, each on a fresh read, before it
-/// reports that something keeps changing the resource (as the Kubernetes
-/// router does).
-pub const ROLLBACK_TRIES: u32 = 5;
-
 /// An AWS error as the engine reads it. `writing`: a refusal means the
 /// change was not made (rejected); on a read it means the state is unknown.
 pub fn router_error(what: &str, e: AwsError, writing: bool) -> RouterError {

@@ -29,7 +29,7 @@ use crate::config::AwsSageMakerConfig;
 use crate::model::{Color, Split};
 use crate::router::{
     Applied, Readiness, Replicas, Revision, RouterError, RouterRead, TrafficRouter, Verification,
-    Workload, WriteRequest,
+    Workload, WriteRequest, rollback_goes_on,
 };
 
 pub struct SageMakerRouter {
@@ -170,9 +170,7 @@ impl TrafficRouter for SageMakerRouter {
                 now.revision(),
                 now.split
             );
-            if split != Split::ZERO {
-                return Err(RouterError::Conflict(text));
-            }
+            let text = rollback_goes_on(text, split)?;
             notes.push(format!("the rollback was written over a change: {text}"));
         }
         // The last safe point: once the update is sent it is finished.

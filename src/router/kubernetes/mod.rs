@@ -35,14 +35,9 @@ use errors::{Failure, classify, last_manager};
 use crate::config::{KubernetesConfig, KubernetesMode};
 use crate::model::{Color, Split};
 use crate::router::{
-    Applied, Capabilities, Readiness, Revision, RouterError, RouterRead, TrafficRouter, Workload,
-    WriteRequest,
+    Applied, Capabilities, ROLLBACK_TRIES, Readiness, Revision, RouterError, RouterRead,
+    TrafficRouter, Workload, WriteRequest, rollback_goes_on,
 };
-
-/// How many conditional writes a rollback makes, each on a fresh read,
-/// before it reports that something keeps changing the object: enough to
-/// outlast an edit that raced it, few enough to stay quick.
-const ROLLBACK_TRIES: u32 = 5;
 
 /// The field manager the cockpit writes as: what `managedFields` and
 /// another operator's conflict message will name.
@@ -408,7 +403,6 @@ impl TrafficRouter for KubernetesRouter {
         }
         // A rollback must not be blocked by a stale read: it re-reads and
         // retries (see `write_on`). Anything else stops at the first conflict.
-        let rollback = split == Split::ZERO;
         let mut retried: Option<String> = None;
         let base = match &req.expected {
             Some(exp) => match (&self.mode, self.remembered(&exp.0)) {
@@ -423,10 +417,7 @@ impl TrafficRouter for KubernetesRouter {
                     let look = self.look().await?;
                     if look.seen.revision != exp.0 {
                         let text = self.conflict_text(&exp.0, &look);
-                        if !rollback {
-                            return Err(RouterError::Conflict(text));
-                        }
-                        retried = Some(text);
+                        retried = Some(rollback_goes_on(text, split)?);
                     }
                     look.seen
                 }
