@@ -255,6 +255,11 @@ pub struct ColorReadings {
     /// Warnings that do not make a reading invalid (e.g. samples that the
     /// parser dropped), shown in the event log.
     pub warnings: Vec<String>,
+    /// Each CloudWatch alarm of this colour in `ALARM`, with its own
+    /// `StateReason` (`alarm chat-green-errors in ALARM: Threshold
+    /// Crossed: ...`): shown in the event log like a warning, and named
+    /// behind a breach of the alarms metric and in its rollback.
+    pub alarms: Vec<String>,
     /// The span of time this colour's rates and quantiles cover: zero for
     /// a baseline or a failed poll, short right after its history
     /// restarted. The gate judges each colour on its own span.
@@ -283,6 +288,7 @@ impl ColorReadings {
             up: false,
             pods_up: None,
             warnings: Vec::new(),
+            alarms: Vec::new(),
             span: Duration::ZERO,
             tallies: Vec::new(),
         }

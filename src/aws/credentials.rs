@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 
 use super::env;
 use super::error::AwsError;
-use super::profile::{Files, Plan};
+use super::profile::{Files, Plan, WebIdentity};
 use super::sources::{self, Sts};
 use crate::http::Secret;
 
@@ -168,11 +168,11 @@ impl Chain {
             (env("AWS_ROLE_ARN"), env("AWS_WEB_IDENTITY_TOKEN_FILE"))
         {
             let session_name = env("AWS_ROLE_SESSION_NAME").unwrap_or_else(|| "cutover".into());
-            let plan = Plan::WebIdentity {
+            let plan = Plan::WebIdentity(WebIdentity {
                 role_arn,
                 token_file,
                 session_name,
-            };
+            });
             return self.run(&plan, "web identity").await;
         }
         tried.push("web identity (AWS_WEB_IDENTITY_TOKEN_FILE unset)".into());
@@ -221,16 +221,16 @@ impl Chain {
                 from: "keys".into(),
             }),
             Plan::Process(cmd) => sources::process(cmd).await.map_err(context),
-            Plan::AssumeRole { source, .. } => {
-                let base = Box::pin(self.run(source, what)).await?;
-                sources::assume_role(&self.http, &self.sts, &base, plan)
+            Plan::AssumeRole(role) => {
+                let base = Box::pin(self.run(&role.source, what)).await?;
+                sources::assume_role(&self.http, &self.sts, &base, role)
                     .await
                     .map_err(context)
             }
-            Plan::WebIdentity { .. } => sources::web_identity(&self.http, &self.sts, plan)
+            Plan::WebIdentity(role) => sources::web_identity(&self.http, &self.sts, role)
                 .await
                 .map_err(context),
-            Plan::Sso { .. } => super::sso::credentials(&self.http, plan)
+            Plan::Sso(role) => super::sso::credentials(&self.http, role)
                 .await
                 .map_err(context),
             Plan::Named(source) => match source.as_str() {

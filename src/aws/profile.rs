@@ -27,32 +27,44 @@ pub enum Plan {
     Process(String),
     /// `role_arn` with `source_profile` or `credential_source`: STS
     /// `AssumeRole` signed with the source's credentials.
-    AssumeRole {
-        role_arn: String,
-        session_name: String,
-        external_id: Option<String>,
-        duration_seconds: Option<u32>,
-        source: Box<Plan>,
-    },
+    AssumeRole(AssumeRole),
     /// `role_arn` with `web_identity_token_file`.
-    WebIdentity {
-        role_arn: String,
-        token_file: String,
-        session_name: String,
-    },
+    WebIdentity(WebIdentity),
     /// IAM Identity Center: a token cached by `aws sso login`, exchanged
     /// for the role's credentials.
-    Sso {
-        /// The cache file's key: the session name, or the start URL of a
-        /// legacy profile.
-        cache_key: String,
-        region: String,
-        account_id: String,
-        role_name: String,
-    },
+    Sso(SsoRole),
     /// `credential_source`: `Environment`, `Ec2InstanceMetadata`,
     /// `EcsContainer`.
     Named(String),
+}
+
+/// A role assumed with the credentials of `source`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub session_name: String,
+    pub external_id: Option<String>,
+    pub duration_seconds: Option<u32>,
+    pub source: Box<Plan>,
+}
+
+/// A role assumed with a token from a file (EKS's projected token).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebIdentity {
+    pub role_arn: String,
+    pub token_file: String,
+    pub session_name: String,
+}
+
+/// An IAM Identity Center role, reached through `aws sso login`'s cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SsoRole {
+    /// The cache file's key: the session name, or the start URL of a
+    /// legacy profile.
+    pub cache_key: String,
+    pub region: String,
+    pub account_id: String,
+    pub role_name: String,
 }
 
 /// How deep `source_profile` may chain before it is called a loop.
@@ -141,11 +153,11 @@ impl Files {
         if let Some(role_arn) = get("role_arn") {
             let session_name = get("role_session_name").unwrap_or_else(|| "cutover".into());
             if let Some(token_file) = get("web_identity_token_file") {
-                return Ok(Plan::WebIdentity {
+                return Ok(Plan::WebIdentity(WebIdentity {
                     role_arn,
                     token_file,
                     session_name,
-                });
+                }));
             }
             let source = match (get("source_profile"), get("credential_source")) {
                 // A profile that names itself uses its own static keys.
@@ -158,13 +170,13 @@ impl Files {
                     ));
                 }
             };
-            return Ok(Plan::AssumeRole {
+            return Ok(Plan::AssumeRole(AssumeRole {
                 role_arn,
                 session_name,
                 external_id: get("external_id"),
                 duration_seconds: get("duration_seconds").and_then(|d| d.parse().ok()),
                 source: Box::new(source),
-            });
+            }));
         }
         if get("sso_session").is_some() || get("sso_start_url").is_some() {
             return self.sso(name, &p);
@@ -196,12 +208,12 @@ impl Files {
                 need(p, "sso_region", &what)?,
             ),
         };
-        Ok(Plan::Sso {
+        Ok(Plan::Sso(SsoRole {
             cache_key,
             region,
             account_id: need(p, "sso_account_id", &what)?,
             role_name: need(p, "sso_role_name", &what)?,
-        })
+        }))
     }
 }
 
@@ -263,9 +275,9 @@ source_profile = loop
             f.plan("default").unwrap(),
             Plan::Static { ref access_key_id, .. } if access_key_id == "AKID"
         ));
-        let Plan::AssumeRole {
+        let Plan::AssumeRole(AssumeRole {
             role_arn, source, ..
-        } = f.plan("ml-prod").unwrap()
+        }) = f.plan("ml-prod").unwrap()
         else {
             panic!("assume role expected")
         };
@@ -273,12 +285,12 @@ source_profile = loop
         assert_eq!(*source, Plan::Process("/usr/bin/get-creds --json".into()));
         assert_eq!(
             f.plan("corp").unwrap(),
-            Plan::Sso {
+            Plan::Sso(SsoRole {
                 cache_key: "corp".into(),
                 region: "eu-central-1".into(),
                 account_id: "123456789012".into(),
                 role_name: "Deployer".into(),
-            }
+            })
         );
         assert!(f.plan("loop").unwrap_err().contains("loop"));
         assert!(

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::credentials::Credentials;
 use super::env;
 use super::error::{AwsError, ErrorKind, clean};
-use super::profile::Plan;
+use super::profile::{AssumeRole, WebIdentity};
 use crate::http::{Secret, error_chain};
 
 /// Where STS is: the endpoint override, else the region's.
@@ -160,18 +160,15 @@ pub async fn assume_role(
     http: &reqwest::Client,
     sts: &Sts,
     base: &Credentials,
-    plan: &Plan,
+    role: &AssumeRole,
 ) -> Result<Credentials, AwsError> {
-    let Plan::AssumeRole {
+    let AssumeRole {
         role_arn,
         session_name,
         external_id,
         duration_seconds,
         ..
-    } = plan
-    else {
-        return Err(fail("not a role to assume"));
-    };
+    } = role;
     let duration = duration_seconds.map(|d| d.to_string());
     let mut form = vec![
         ("Action", "AssumeRole"),
@@ -192,16 +189,13 @@ pub async fn assume_role(
 pub async fn web_identity(
     http: &reqwest::Client,
     sts: &Sts,
-    plan: &Plan,
+    role: &WebIdentity,
 ) -> Result<Credentials, AwsError> {
-    let Plan::WebIdentity {
+    let WebIdentity {
         role_arn,
         token_file,
         session_name,
-    } = plan
-    else {
-        return Err(fail("not a web identity"));
-    };
+    } = role;
     let token = Secret::new(
         tokio::fs::read_to_string(token_file)
             .await

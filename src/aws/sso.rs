@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use super::credentials::Credentials;
 use super::error::{AwsError, ErrorKind};
-use super::profile::Plan;
+use super::profile::SsoRole;
 use super::sources::{fail, from_json, parse_time};
 use crate::http::{Secret, error_chain};
 
@@ -88,16 +88,13 @@ fn token_state(cached: &Value, now: SystemTime) -> Token {
 }
 
 /// The role's credentials for an SSO profile.
-pub async fn credentials(http: &reqwest::Client, plan: &Plan) -> Result<Credentials, AwsError> {
-    let Plan::Sso {
+pub async fn credentials(http: &reqwest::Client, role: &SsoRole) -> Result<Credentials, AwsError> {
+    let SsoRole {
         cache_key,
         region,
         account_id,
         role_name,
-    } = plan
-    else {
-        return Err(fail("not an SSO profile"));
-    };
+    } = role;
     let login = || format!("run `aws sso login` (cache key `{cache_key}`)");
     let path = cache_file(cache_key);
     let cached: Value = tokio::fs::read(&path)

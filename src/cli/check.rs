@@ -86,7 +86,8 @@ pub fn render(specs: &[MetricSpec], kind: &SourceKind, snap: Option<&Snapshot>) 
     }
     // What the source said beside the values (an alarm's own reason).
     for c in Color::BOTH {
-        for w in snap.map(|s| &s.color(c).warnings).into_iter().flatten() {
+        let said = snap.map(|s| s.color(c)).into_iter();
+        for w in said.flat_map(|r| r.warnings.iter().chain(&r.alarms)) {
             let _ = writeln!(out, "# {c}: {w}");
         }
     }

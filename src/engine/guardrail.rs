@@ -379,6 +379,7 @@ mod tests {
             up: true,
             pods_up: None,
             warnings: vec![],
+            alarms: Vec::new(),
             span: Duration::from_secs(5),
             tallies: Vec::new(),
         }

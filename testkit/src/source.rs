@@ -23,6 +23,7 @@ pub fn readings(error_rate: f64) -> ColorReadings {
         up: true,
         pods_up: None,
         warnings: vec![],
+        alarms: Vec::new(),
         span: Duration::from_millis(100),
         tallies: Vec::new(),
     }

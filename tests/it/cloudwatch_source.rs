@@ -226,11 +226,11 @@ async fn moto_metrics_and_alarms_are_read_per_colour() {
     );
     assert!(
         snap.green
-            .warnings
+            .alarms
             .iter()
             .any(|w| w.contains("chat-green-errors") && w.contains("1 datapoint [5.0] > 1.0")),
         "{:?}",
-        snap.green.warnings
+        snap.green.alarms
     );
     // The data is at least the delay old, and says so; the age the gate
     // and the header judge freshness by counts only the lateness beyond
@@ -422,7 +422,7 @@ async fn a_refused_metric_call_is_no_data_with_why_and_the_alarms_still_count() 
         (Reading::Value(0.0), Reading::Value(1.0))
     );
     assert_eq!(
-        snap.green.warnings,
+        snap.green.alarms,
         ["alarm chat-green-errors in ALARM: 5 > 1"]
     );
 }

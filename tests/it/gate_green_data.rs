@@ -166,6 +166,7 @@ fn short_green() -> Scripted {
         up: true,
         pods_up: None,
         warnings: vec![],
+        alarms: Vec::new(),
         span: Duration::from_millis(span_ms),
         tallies: Vec::new(),
     };

@@ -30,6 +30,7 @@ fn readings(p99: Reading, err: Reading, q: Reading, rps: f64) -> ColorReadings {
         up: true,
         pods_up: None,
         warnings: vec![],
+        alarms: Vec::new(),
         span: Duration::from_secs(5),
         tallies: Vec::new(),
     }

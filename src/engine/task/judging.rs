@@ -7,7 +7,6 @@ use crate::config::ALARMS_ID;
 use crate::engine::command::Origin;
 use crate::engine::guardrail::{self, Judgement};
 use crate::engine::state::{EventLevel, HistoryPoint, LastValue};
-use crate::metrics::cloudwatch::alarms::ALARM_WARNING;
 use crate::model::{Color, NoData, Snapshot, Split, Verdict};
 
 impl Engine {
@@ -176,9 +175,10 @@ impl Engine {
         let warnings: Vec<String> = Color::BOTH
             .iter()
             .flat_map(|c| {
-                snap.color(*c)
-                    .warnings
+                let r = snap.color(*c);
+                r.warnings
                     .iter()
+                    .chain(&r.alarms)
                     .map(move |w| format!("{c}: {w}"))
             })
             .collect();
@@ -189,19 +189,13 @@ impl Engine {
 }
 
 /// What CloudWatch says of the alarms behind a breach of the alarms metric:
-/// each alarm in `ALARM` with its own `StateReason` (the source's warnings
-/// for that colour), so the journal and the rollback say why, not only how
-/// many. `None` for any other metric or verdict.
+/// each alarm in `ALARM` with its own `StateReason`, so the journal and the
+/// rollback say why, not only how many. `None` for any other metric or
+/// verdict.
 fn alarm_reasons(j: &Judgement, snap: &Snapshot) -> Option<String> {
     if j.id() != ALARMS_ID || j.verdict != Verdict::Breach {
         return None;
     }
-    let said: Vec<&str> = snap
-        .color(j.color)
-        .warnings
-        .iter()
-        .map(String::as_str)
-        .filter(|w| w.starts_with(ALARM_WARNING))
-        .collect();
-    (!said.is_empty()).then(|| said.join("; "))
+    let alarms = &snap.color(j.color).alarms;
+    (!alarms.is_empty()).then(|| alarms.join("; "))
 }

@@ -1,7 +1,7 @@
 //! CloudWatch alarms as a reading: `DescribeAlarms` for both colours'
 //! names in one call, then per colour how many are in `ALARM`, each with
-//! the alarm's own `StateReason` as a warning the screen's event log
-//! shows. An alarm that is missing or has insufficient data is no data,
+//! the alarm's own `StateReason` (the colour's `alarms`, which the event
+//! log shows and a breach names). An alarm that is missing or has insufficient data is no data,
 //! never a pass. Pure but for the request body.
 
 use serde_json::{Value, json};
@@ -16,10 +16,6 @@ pub struct AlarmState {
     pub state: String,
     pub reason: String,
 }
-
-/// How the warning of an alarm in `ALARM` begins: the engine picks these
-/// out of a colour's warnings to say why its alarms metric is in breach.
-pub const ALARM_WARNING: &str = "alarm ";
 
 pub fn body(names: &[&String]) -> Value {
     json!({
@@ -43,19 +39,19 @@ pub fn parse(answer: &Value) -> Vec<AlarmState> {
         .collect()
 }
 
-/// A colour's reading from its alarm `names`, and a warning per alarm in
+/// A colour's reading from its alarm `names`, and a line per alarm in
 /// `ALARM` with its reason.
 pub fn reading(names: &[String], found: &[AlarmState]) -> (Reading, Vec<String>) {
     if names.is_empty() {
         return (Reading::NoData(NoData::NotConfigured), Vec::new());
     }
-    let (mut alarming, mut missing, mut unsure, mut warnings) = (0, vec![], vec![], vec![]);
+    let (mut alarming, mut missing, mut unsure, mut lines) = (0, vec![], vec![], vec![]);
     for name in names {
         match found.iter().find(|a| &a.name == name) {
             None => missing.push(name.as_str()),
             Some(a) if a.state == "ALARM" => {
                 alarming += 1;
-                warnings.push(format!("{ALARM_WARNING}{name} in ALARM: {}", a.reason));
+                lines.push(format!("alarm {name} in ALARM: {}", a.reason));
             }
             Some(a) if a.state == "OK" => {}
             Some(a) => unsure.push(format!("{name} {}: {}", a.state, a.reason)),
@@ -74,7 +70,7 @@ pub fn reading(names: &[String], found: &[AlarmState]) -> (Reading, Vec<String>)
     } else {
         Reading::Value(0.0)
     };
-    (reading, warnings)
+    (reading, lines)
 }
 
 #[cfg(test)]

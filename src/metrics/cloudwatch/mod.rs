@@ -231,7 +231,7 @@ fn failed(specs: &[MetricSpec], why: &NoData, alarm: (Reading, Vec<String>)) -> 
             Some(_) => {}
         }
     }
-    r.warnings = alarm.1;
+    r.alarms = alarm.1;
     r
 }
 

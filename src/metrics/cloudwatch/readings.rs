@@ -41,7 +41,7 @@ pub fn color(
     // No datapoint of the request count is no invocation in the span:
     // Lambda and SageMaker publish none for an idle minute.
     let requests = read.get(&requests_id(color)).unwrap_or(0.0);
-    let (alarm_reading, warnings) = alarms;
+    let (alarm_reading, alarms) = alarms;
     let metrics = specs
         .iter()
         .enumerate()
@@ -59,7 +59,8 @@ pub fn color(
         rps: (secs > 0.0).then(|| requests / secs),
         up: true,
         pods_up: None,
-        warnings,
+        warnings: Vec::new(),
+        alarms,
         span: read.window,
         tallies: Vec::new(),
     }

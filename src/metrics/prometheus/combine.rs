@@ -72,6 +72,7 @@ pub fn color(
             up: answered && all_up,
             pods_up,
             warnings,
+            alarms: Vec::new(),
             // PromQL's rate() covers the whole `[$window]` of stored
             // history; a colour that did not answer covers nothing.
             span: if answered {

@@ -76,6 +76,7 @@ pub fn color_readings(
         up: true,
         pods_up: None,
         warnings: Vec::new(),
+        alarms: Vec::new(),
         span: d.map_or(std::time::Duration::ZERO, |d| d.span),
         tallies: specs.iter().map(|s| super::tally::tally(s, x)).collect(),
     }
