@@ -17,7 +17,7 @@ mod sources;
 mod sso;
 pub mod xml;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context;
 use reqwest::Method;
@@ -240,24 +240,13 @@ impl AwsClient {
             headers: &headers,
             body: &req.body,
         };
-        let signed = sign::signature(
-            &unsigned,
-            &creds,
-            &self.region,
-            req.service.signing_name,
-            SystemTime::now(),
-        )
-        .map_err(|e| AwsError::new(ErrorKind::Credentials, e))?;
-        let mut builder = self
-            .http
-            .client()
-            .request(req.method.clone(), &url)
-            .headers(signed);
-        for (k, v) in headers {
-            builder = builder.header(k, v);
-        }
-        let resp = builder
-            .body(req.body.clone())
+        let signer = sign::Signer {
+            creds: &creds,
+            region: &self.region,
+            service: req.service.signing_name,
+        };
+        let resp = sign::build(self.http.client(), &unsigned, Some(signer))
+            .map_err(|e| AwsError::new(ErrorKind::Credentials, e))?
             .send()
             .await
             .map_err(|e| AwsError::new(ErrorKind::Network, error_chain(&e.without_url())))?;

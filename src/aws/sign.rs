@@ -21,6 +21,37 @@ pub struct Unsigned<'a> {
     pub body: &'a [u8],
 }
 
+/// Who signs a request, and for which service where.
+pub struct Signer<'a> {
+    pub creds: &'a Credentials,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+/// `req` as reqwest will send it, signed by `signer` when there is one (a
+/// token exchange such as `AssumeRoleWithWebIdentity` is sent unsigned).
+pub fn build(
+    http: &reqwest::Client,
+    req: &Unsigned<'_>,
+    signer: Option<Signer<'_>>,
+) -> Result<reqwest::RequestBuilder, String> {
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut builder = http.request(method, req.url);
+    if let Some(s) = signer {
+        builder = builder.headers(signature(
+            req,
+            s.creds,
+            s.region,
+            s.service,
+            SystemTime::now(),
+        )?);
+    }
+    for (k, v) in req.headers {
+        builder = builder.header(*k, v);
+    }
+    Ok(builder.body(req.body.to_vec()))
+}
+
 /// The headers to add to the request (`authorization`, `x-amz-date`, and
 /// `x-amz-security-token` for temporary credentials), the secret ones
 /// marked sensitive.

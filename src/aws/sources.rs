@@ -10,6 +10,7 @@ use super::credentials::Credentials;
 use super::env;
 use super::error::{AwsError, ErrorKind, clean};
 use super::profile::{AssumeRole, WebIdentity};
+use super::sign;
 use crate::http::{Secret, error_chain};
 
 /// Where STS is: the endpoint override, else the region's.
@@ -119,28 +120,23 @@ async fn post_sts(
     signer: Option<&Credentials>,
 ) -> Result<(u16, String), AwsError> {
     let body = form_body(form);
-    let mut headers = vec![(
+    let headers = [(
         "content-type",
         "application/x-www-form-urlencoded; charset=utf-8".to_string(),
     )];
-    let mut req = http.post(&sts.url);
-    if let Some(creds) = signer {
-        let unsigned = super::sign::Unsigned {
-            method: "POST",
-            url: &sts.url,
-            headers: &headers,
-            body: body.as_bytes(),
-        };
-        let signed =
-            super::sign::signature(&unsigned, creds, &sts.region, "sts", SystemTime::now())
-                .map_err(fail)?;
-        req = req.headers(signed);
-    }
-    for (k, v) in headers.drain(..) {
-        req = req.header(k, v);
-    }
-    let resp = req
-        .body(body)
+    let unsigned = sign::Unsigned {
+        method: "POST",
+        url: &sts.url,
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let signer = signer.map(|creds| sign::Signer {
+        creds,
+        region: &sts.region,
+        service: "sts",
+    });
+    let resp = sign::build(http, &unsigned, signer)
+        .map_err(fail)?
         .send()
         .await
         .map_err(|e| AwsError::new(ErrorKind::Network, format!("STS: {}", error_chain(&e))))?;
@@ -156,27 +152,25 @@ pub fn form_body(form: &[(&str, &str)]) -> String {
     s.query().unwrap_or_default().to_string()
 }
 
+/// The parameters every STS `AssumeRole*` call carries.
+fn role_form<'a>(action: &'a str, role_arn: &'a str, session: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("Action", action),
+        ("Version", "2011-06-15"),
+        ("RoleArn", role_arn),
+        ("RoleSessionName", session),
+    ]
+}
+
 pub async fn assume_role(
     http: &reqwest::Client,
     sts: &Sts,
     base: &Credentials,
     role: &AssumeRole,
 ) -> Result<Credentials, AwsError> {
-    let AssumeRole {
-        role_arn,
-        session_name,
-        external_id,
-        duration_seconds,
-        ..
-    } = role;
-    let duration = duration_seconds.map(|d| d.to_string());
-    let mut form = vec![
-        ("Action", "AssumeRole"),
-        ("Version", "2011-06-15"),
-        ("RoleArn", role_arn.as_str()),
-        ("RoleSessionName", session_name.as_str()),
-    ];
-    if let Some(x) = external_id {
+    let duration = role.duration_seconds.map(|d| d.to_string());
+    let mut form = role_form("AssumeRole", &role.role_arn, &role.session_name);
+    if let Some(x) = &role.external_id {
         form.push(("ExternalId", x));
     }
     if let Some(d) = &duration {
@@ -191,24 +185,19 @@ pub async fn web_identity(
     sts: &Sts,
     role: &WebIdentity,
 ) -> Result<Credentials, AwsError> {
-    let WebIdentity {
-        role_arn,
-        token_file,
-        session_name,
-    } = role;
+    let token_file = &role.token_file;
     let token = Secret::new(
         tokio::fs::read_to_string(token_file)
             .await
             .map_err(|e| fail(format!("web identity token file {token_file}: {e}")))?
             .trim(),
     );
-    let form = [
-        ("Action", "AssumeRoleWithWebIdentity"),
-        ("Version", "2011-06-15"),
-        ("RoleArn", role_arn.as_str()),
-        ("RoleSessionName", session_name.as_str()),
-        ("WebIdentityToken", token.expose()),
-    ];
+    let mut form = role_form(
+        "AssumeRoleWithWebIdentity",
+        &role.role_arn,
+        &role.session_name,
+    );
+    form.push(("WebIdentityToken", token.expose()));
     // Unsigned: the token is the credential.
     let (status, body) = post_sts(http, sts, &form, None).await?;
     sts_answer(status, &body, "web identity")
