@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::BasicAuth;
 use super::validate::Invalid;
-use super::{BasicAuth, PrometheusConfig, ScrapeConfig};
 use crate::http::{HttpOptions, Secret, TokenSource};
 
 /// The client keys of one section, borrowed.
@@ -27,13 +27,43 @@ pub struct ClientKeys<'a> {
     pub insecure_skip_verify: bool,
 }
 
-/// `client_keys()` and `http_options()` for a section that has the client
-/// keys as fields of the same names.
-macro_rules! client_keys_of {
-    ($config:ty, $section:literal) => {
+/// Declares the struct of a section (`$section` names it in errors) with
+/// its own fields followed by the client keys, written once here, and its
+/// `client_keys()` and `http_options()`. The keys are fields of the
+/// section itself, not a nested struct, because serde's `flatten` cannot
+/// be combined with `deny_unknown_fields`, which gives a misspelt key its
+/// line and its suggestion.
+macro_rules! with_client_keys {
+    (
+        $section:literal,
+        $(#[$attr:meta])*
+        pub struct $config:ident { $($fields:tt)* }
+    ) => {
+        $(#[$attr])*
+        pub struct $config {
+            $($fields)*
+            /// File holding a bearer token, re-read when it changes.
+            pub bearer_token_file: Option<::std::path::PathBuf>,
+            /// Environment variable holding a bearer token.
+            pub bearer_token_env: Option<String>,
+            /// Basic auth.
+            pub basic_auth: Option<$crate::config::BasicAuth>,
+            /// Extra headers on every request, e.g. `X-Scope-OrgID`.
+            #[serde(default)]
+            pub headers: ::std::collections::BTreeMap<String, String>,
+            /// PEM bundle of the CAs to trust instead of the system's.
+            pub ca_file: Option<::std::path::PathBuf>,
+            /// PEM client certificate and key, for mutual TLS.
+            pub client_cert_file: Option<::std::path::PathBuf>,
+            pub client_key_file: Option<::std::path::PathBuf>,
+            /// Accept any server certificate (shown in the header when on).
+            #[serde(default)]
+            pub insecure_skip_verify: bool,
+        }
+
         impl $config {
-            pub fn client_keys(&self) -> ClientKeys<'_> {
-                ClientKeys {
+            pub fn client_keys(&self) -> $crate::config::client_keys::ClientKeys<'_> {
+                $crate::config::client_keys::ClientKeys {
                     section: $section,
                     bearer_token_file: &self.bearer_token_file,
                     bearer_token_env: &self.bearer_token_env,
@@ -48,15 +78,22 @@ macro_rules! client_keys_of {
 
             /// The HTTP client options; reads a basic-auth password from
             /// its file or variable. Errors name the key.
-            pub fn http_options(&self, timeout: Duration) -> anyhow::Result<HttpOptions> {
+            pub fn http_options(&self, timeout: ::std::time::Duration,
+            ) -> ::anyhow::Result<$crate::http::HttpOptions> {
                 self.client_keys().http_options(timeout)
             }
         }
     };
 }
 
-client_keys_of!(PrometheusConfig, "source.prometheus");
-client_keys_of!(ScrapeConfig, "source.scrape");
+pub(super) use with_client_keys;
+
+/// A section built from `keys` alone, every other key at the default a file
+/// that leaves it out gets: the constructors of the sections cannot drift
+/// from what the loader does.
+pub(super) fn from_keys<T: serde::de::DeserializeOwned>(keys: serde_json::Value) -> T {
+    serde_json::from_value(keys).expect("a section with its required keys deserializes")
+}
 
 impl ClientKeys<'_> {
     /// The checks a config must pass on load, each naming its key.
@@ -154,5 +191,27 @@ impl ClientKeys<'_> {
                 "{section}.basic_auth: set exactly one of password, password_file, password_env"
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{PrometheusConfig, ScrapeConfig};
+
+    #[test]
+    fn constructors_give_what_a_file_with_the_same_keys_gives() {
+        let scrape = ScrapeConfig::new(vec!["http://b/".into()], vec!["http://g/".into()]);
+        let file: ScrapeConfig =
+            toml::from_str("blue = [\"http://b/\"]\ngreen = [\"http://g/\"]").unwrap();
+        assert_eq!(scrape, file);
+        assert_eq!(
+            scrape.requests_counter,
+            super::super::defaults::requests_counter()
+        );
+        assert!(scrape.bearer_token_file.is_none() && !scrape.insecure_skip_verify);
+        let prom = PrometheusConfig::new("http://p:9090");
+        let file: PrometheusConfig = toml::from_str("url = \"http://p:9090\"").unwrap();
+        assert_eq!(prom, file);
+        assert!(prom.queries.p99_ms.is_some());
     }
 }

@@ -2,40 +2,27 @@
 //! Mimir, Cortex, VictoriaMetrics behind the same API), how to reach it,
 //! and one PromQL expression per metric with `$color` and `$window`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::client_keys::{from_keys, with_client_keys};
 use crate::http::Secret;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PrometheusConfig {
-    /// Base URL of the HTTP API; a path prefix (`/prometheus`) is kept.
-    pub url: String,
-    /// What `$color` stands for in the queries, per colour.
-    #[serde(default)]
-    pub colors: ColorLabels,
-    /// File holding a bearer token, re-read when it changes.
-    pub bearer_token_file: Option<PathBuf>,
-    /// Environment variable holding a bearer token.
-    pub bearer_token_env: Option<String>,
-    /// Basic auth.
-    pub basic_auth: Option<BasicAuth>,
-    /// Extra headers on every request, e.g. `X-Scope-OrgID`.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// PEM bundle of the CAs to trust instead of the system's.
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate and key, for mutual TLS.
-    pub client_cert_file: Option<PathBuf>,
-    pub client_key_file: Option<PathBuf>,
-    /// Accept any server certificate (shown in the header when on).
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-    #[serde(default)]
-    pub queries: PromQueries,
+with_client_keys! {
+    "source.prometheus",
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PrometheusConfig {
+        /// Base URL of the HTTP API; a path prefix (`/prometheus`) is kept.
+        pub url: String,
+        /// What `$color` stands for in the queries, per colour.
+        #[serde(default)]
+        pub colors: ColorLabels,
+        #[serde(default)]
+        pub queries: PromQueries,
+        // Then the client keys (`client_keys.rs`).
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,18 +96,6 @@ impl Default for PromQueries {
 impl PrometheusConfig {
     /// A config with the default queries (the common conventions).
     pub fn new(url: impl Into<String>) -> Self {
-        PrometheusConfig {
-            url: url.into(),
-            colors: ColorLabels::default(),
-            bearer_token_file: None,
-            bearer_token_env: None,
-            basic_auth: None,
-            headers: BTreeMap::new(),
-            ca_file: None,
-            client_cert_file: None,
-            client_key_file: None,
-            insecure_skip_verify: false,
-            queries: PromQueries::default(),
-        }
+        from_keys(serde_json::json!({ "url": url.into() }))
     }
 }

@@ -8,12 +8,11 @@
 //! points at every match that needs an arm (the conversions below and
 //! `metrics::build`).
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::client_keys::{from_keys, with_client_keys};
 use super::defaults;
 use super::tagged::{Section, TableRule};
 
@@ -97,75 +96,44 @@ impl Default for SourceConfig {
     }
 }
 
-/// Where the scrape source finds each colour and what its series are called.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScrapeConfig {
-    /// `/metrics` URLs of blue's pods; their counters are summed.
-    pub blue: Vec<String>,
-    /// `/metrics` URLs of green's pods; their counters are summed.
-    pub green: Vec<String>,
-    /// Histogram of request latency (its `_bucket` series with `le`).
-    #[serde(default = "defaults::latency_histogram")]
-    pub latency_histogram: String,
-    /// Unit of the histogram's `le` bounds.
-    #[serde(default)]
-    pub latency_unit: LatencyUnit,
-    /// Counter of requests, labelled by status.
-    #[serde(default = "defaults::requests_counter")]
-    pub requests_counter: String,
-    /// The label on the request counter that carries the status code.
-    #[serde(default = "defaults::status_label")]
-    pub status_label: String,
-    /// A request is an error when its status label starts with one of these.
-    #[serde(default = "defaults::error_status_prefixes")]
-    pub error_status_prefixes: Vec<String>,
-    /// Gauge of model quality; pods' values are averaged, weighted by their
-    /// request counts. Leave out to not measure quality.
-    #[serde(default = "defaults::quality_gauge")]
-    pub quality_gauge: Option<String>,
-    // How to reach the pods: the same keys as `[source.prometheus]`
-    // (see `client_keys.rs`), for every target.
-    /// File holding a bearer token, re-read when it changes.
-    pub bearer_token_file: Option<PathBuf>,
-    /// Environment variable holding a bearer token.
-    pub bearer_token_env: Option<String>,
-    /// Basic auth.
-    pub basic_auth: Option<super::BasicAuth>,
-    /// Extra headers on every request.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// PEM bundle of the CAs to trust instead of the system's.
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate and key, for mutual TLS.
-    pub client_cert_file: Option<PathBuf>,
-    pub client_key_file: Option<PathBuf>,
-    /// Accept any server certificate (shown in the header when on).
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
+with_client_keys! {
+    "source.scrape",
+    /// Where the scrape source finds each colour and what its series are called.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ScrapeConfig {
+        /// `/metrics` URLs of blue's pods; their counters are summed.
+        pub blue: Vec<String>,
+        /// `/metrics` URLs of green's pods; their counters are summed.
+        pub green: Vec<String>,
+        /// Histogram of request latency (its `_bucket` series with `le`).
+        #[serde(default = "defaults::latency_histogram")]
+        pub latency_histogram: String,
+        /// Unit of the histogram's `le` bounds.
+        #[serde(default)]
+        pub latency_unit: LatencyUnit,
+        /// Counter of requests, labelled by status.
+        #[serde(default = "defaults::requests_counter")]
+        pub requests_counter: String,
+        /// The label on the request counter that carries the status code.
+        #[serde(default = "defaults::status_label")]
+        pub status_label: String,
+        /// A request is an error when its status label starts with one of these.
+        #[serde(default = "defaults::error_status_prefixes")]
+        pub error_status_prefixes: Vec<String>,
+        /// Gauge of model quality; pods' values are averaged, weighted by their
+        /// request counts. Leave out to not measure quality.
+        #[serde(default = "defaults::quality_gauge")]
+        pub quality_gauge: Option<String>,
+        // Then how to reach the pods: the same keys as `[source.prometheus]`
+        // (`client_keys.rs`), for every target.
+    }
 }
 
 impl ScrapeConfig {
     /// Scrapes these pods for the default series, over plain connections.
     pub fn new(blue: Vec<String>, green: Vec<String>) -> Self {
-        ScrapeConfig {
-            blue,
-            green,
-            latency_histogram: defaults::latency_histogram(),
-            latency_unit: LatencyUnit::default(),
-            requests_counter: defaults::requests_counter(),
-            status_label: defaults::status_label(),
-            error_status_prefixes: defaults::error_status_prefixes(),
-            quality_gauge: defaults::quality_gauge(),
-            bearer_token_file: None,
-            bearer_token_env: None,
-            basic_auth: None,
-            headers: BTreeMap::new(),
-            ca_file: None,
-            client_cert_file: None,
-            client_key_file: None,
-            insecure_skip_verify: false,
-        }
+        from_keys(serde_json::json!({ "blue": blue, "green": green }))
     }
 }
 
